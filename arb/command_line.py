@@ -371,9 +371,16 @@ def output_file(noun: str) -> Callable[[str], Path]:
 
 
 def npz_output(text: str) -> Path:
-    """``arb convert -o``: a ``.npz`` file to write (the suffix is added when missing), not a folder."""
+    """``arb convert -o``: the ``.npz`` file to write, as named; a name without a suffix gets ``.npz`` (``-o
+    day`` writes ``day.npz``). A folder, or a name with another suffix (``x.txt``: arb would write a file of
+    another name than the one typed), is refused."""
+    noun = "an output .npz file"
     path = Path(text)
-    return _writable_file("an output .npz file", text, path if path.suffix == ".npz" else path.with_suffix(".npz"))
+    if path.is_dir():
+        _fail(noun, text, f" ({path} is a folder)")
+    if path.suffix and path.suffix != ".npz":
+        _fail(noun, text, f" (it writes an .npz, not a {path.suffix} file: name it {path.with_suffix('.npz').name})")
+    return _writable_file(noun, text, path if path.suffix else path.with_name(path.name + ".npz"))
 
 
 def report_folder(out: Path | None, root: Path, mode: str) -> Path:

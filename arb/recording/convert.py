@@ -59,7 +59,7 @@ from arb.recording.corrections import (
 )
 from arb.recording.findings import FileFindings, Findings, ProgressFn, order_error
 from arb.recording.format import Cut, LineReader, Mark
-from arb.recording.imports import Import, ImportReader, import_of
+from arb.recording.imports import Import, ImportReader, import_of, npz_given
 from arb.recording.npz import (
     EodSnapshot,
     PartWriter,
@@ -308,10 +308,7 @@ def _prepare(
         if source is None:
             with path.open("rb") as f:
                 if f.read(4) == _ZIP_MAGIC:
-                    raise RecordingError(
-                        f"{path}: an .npz of converted rows (what arb convert and the backtest's cache write), not a "
-                        "recording: give the .gz recordings"
-                    )
+                    raise npz_given(path)
         if path.resolve() in seen:
             raise RecordingError(f"{path}: given twice: the inputs are one session's files in time order, each once")
         seen.add(path.resolve())

@@ -10,15 +10,16 @@
   their unzipped ``.data`` files) and trade files of one market and symbol.
 
 :func:`detect` tells them apart from the files' first bytes (a zip, a header line, a 19-digit prefix),
-which is unambiguous for every file these sources publish; a ``--format`` the content contradicts, and
-inputs of several formats at once, are refused. :class:`Import` settles venue, market and symbol from
+which is unambiguous for every file these sources publish; a ``--format`` the content contradicts, inputs
+of several formats at once, and an ``.npz`` (a zip of numpy arrays: converted rows, not a source) are
+refused. :class:`Import` settles venue, market and symbol from
 the files (refusing a file of another venue, market or symbol than the one asked for) and makes the
 reader the converter drives.
 """
 
 from __future__ import annotations
 
-__all__ = ["FORMATS", "Import", "ImportReader", "detect", "import_of"]
+__all__ = ["FORMATS", "Import", "ImportReader", "detect", "import_of", "npz_given"]
 
 import zipfile
 from collections.abc import Sequence
@@ -40,9 +41,20 @@ FORMATS = ("recording", "tardis", "bybit-archive")
 """Every format ``arb convert --format`` takes."""
 
 
+def npz_given(path: Path) -> RecordingError:
+    """The refusal of an ``.npz`` given as a file to convert (the backtest's cache beside the recordings,
+    which a glob such as ``*0809*`` also matches)."""
+    return RecordingError(
+        f"{path}: an .npz of converted rows (what arb convert and the backtest's cache write), not a recording: "
+        "give the .gz recordings"
+    )
+
+
 def _format_of(path: Path) -> tuple[str, str]:
     # (format, what its first line looks like) from the file's first bytes.
     if zipfile.is_zipfile(path):
+        if _holds_arrays(path):
+            raise npz_given(path)
         return "bybit-archive", "it is a zip archive"
     line = first_line(path, 200)
     shown = f"it starts with {line[:60].decode('utf-8', 'replace')!r}"
@@ -60,12 +72,22 @@ def _format_of(path: Path) -> tuple[str, str]:
     return "recording", shown
 
 
+def _holds_arrays(path: Path) -> bool:
+    # Whether the zip ``path`` is an .npz: numpy's arrays (``<name>.npy`` members), not Bybit's .data file.
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return bool(names) and all(name.endswith(".npy") for name in names)
+
+
 def detect(paths: Sequence[Path], fmt: str | None = None) -> str:
     """The one format of ``paths`` (``fmt`` when given: then every file must be in it).
 
-    Raises :class:`RecordingError` when the files are of several formats, or when one is not in ``fmt``.
-    A file that is none of the three reads as ``recording`` here; the recording reader then says what is
-    wrong with it.
+    Raises :class:`RecordingError` when the files are of several formats, when one is not in ``fmt``, or
+    when one is an ``.npz`` of converted rows (in none of them: :func:`npz_given`). A file that is none of
+    the three reads as ``recording`` here; the recording reader then says what is wrong with it.
     """
     found = [(path, *_format_of(path)) for path in paths]
     if fmt is not None and fmt not in FORMATS:

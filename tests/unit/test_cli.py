@@ -108,6 +108,36 @@ def test_convert_refuses_a_file_given_twice_and_an_npz(tmp_path, capsys) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == [npz.name]
 
 
+def test_convert_refuses_a_whole_npz_as_one_not_as_bybit_archive_data(tmp_path, capsys) -> None:
+    # Once, a real .npz (a zip) was taken for a zip of Bybit's archive: "the inputs mix formats (... is
+    # bybit-archive)". The backtest's cache is written as arb convert writes, so its own output stands for it.
+    npz = tmp_path / "btcusdt_20240808.npz"
+    assert main(["-q", "convert", str(SPOT_BTC_HEAD), "-o", str(npz)]) == 0
+    capsys.readouterr()
+    for inputs in ([SPOT_BTC_HEAD, npz], [npz], [npz.with_name("btcusdt_20240808_eod.npz")]):
+        for fmt in ([], ["--format", "bybit-archive"]):
+            line = _refused(["convert", *map(str, inputs), *fmt, "-o", str(tmp_path / "x.npz")], capsys)
+            assert line == (
+                f"arb convert: {inputs[-1]}: an .npz of converted rows (what arb convert and the backtest's cache "
+                "write), not a recording: give the .gz recordings"
+            )
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_convert_writes_the_output_named_or_refuses_it(tmp_path, capsys) -> None:
+    # Once, -o x.txt wrote x.npz, and -o FOLDER wrote FOLDER.npz beside it.
+    line = _refused(["convert", str(SPOT_BTC_HEAD), "-o", str(tmp_path / "x.txt")], capsys)
+    assert line == (
+        f"arb convert: -o/--output: expected an output .npz file, got '{tmp_path / 'x.txt'}' (it writes an .npz, "
+        "not a .txt file: name it x.npz)"
+    )
+    line = _refused(["convert", str(SPOT_BTC_HEAD), "-o", str(tmp_path)], capsys)
+    assert line == f"arb convert: -o/--output: expected an output .npz file, got '{tmp_path}' ({tmp_path} is a folder)"
+    assert list(tmp_path.iterdir()) == []
+    assert main(["-q", "convert", str(SPOT_BTC_HEAD), "-o", str(tmp_path / "day")]) == 0  # no suffix: .npz added
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["day.npz", "day_eod.npz"]
+
+
 @pytest.mark.parametrize("venue", ["binance", "bybit"])
 def test_convert_refuses_a_day_whose_book_never_syncs_unless_allowed(tmp_path, capsys, venue) -> None:
     # The sample's second day alone: its snapshot is in the first day's file, so the book never syncs.
