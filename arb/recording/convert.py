@@ -279,7 +279,7 @@ def convert_files(
         merge = merge_pays(sum(p.stat().st_size for p in paths))
     normalizer, findings, _ = _settle(
         paths, venue, market, symbol, initial, include_bbo, progress, allow_damaged, scan=scan, merge=merge,
-        allow_unsynced=allow_unsynced, source=source,
+        allow_unsynced=allow_unsynced, source=source, shift=local_offset_ns is None,
     )  # fmt: skip
     raw = normalizer.sink.take()
     rows, offset = _correct(raw, base_latency_ns, local_offset_ns)
@@ -360,18 +360,20 @@ def _settle(
     merge: bool = False,
     allow_unsynced: bool = False,
     source: Import | None = None,
+    shift: bool = True,
 ) -> tuple[_Reader, Findings, dict[Path, list[Mark]]]:
     # Read every input through a fresh normalizer; read again, skipping them, when garbled lines
     # reached it; raise what the findings make an error. ``on_rows()`` gives each read's receiver
     # of the rows in chunks (None: they stay in the sink). Returns the normalizer, the findings and
     # the lines skipped (``plan``: give it back to read the same rows again). ``scan``: as
-    # convert_files takes it; ``merge``: whether the book will merge runs (only to say what compiles).
+    # convert_files takes it; ``merge``: whether the book will merge runs, ``shift``: whether the local
+    # times' shift is found rather than given (these two only to say what compiles).
     fixed = plan is not None
     plan = dict(plan or {})
     if scan is None:
         scan = scan_pays(venue, sum(p.stat().st_size for p in paths))
     if not fixed:
-        say_converter_compiling(venue, scan, merge)
+        say_converter_compiling(venue, scan, merge, shift)
     while True:
         normalizer: _Reader
         if source is not None:
@@ -498,7 +500,7 @@ def convert_to_parts(
         merge = merge_pays(sum(p.stat().st_size for p in paths))
     normalizer, findings, plan = _settle(
         paths, venue, market, symbol, initial, include_bbo, two_reads[0], allow_damaged, first_read, chunk_rows,
-        scan=scan, merge=merge, allow_unsynced=allow_unsynced, source=source,
+        scan=scan, merge=merge, allow_unsynced=allow_unsynced, source=source, shift=local_offset_ns is None,
     )  # fmt: skip
     book = OrderBook()
     if initial is not None and initial.synced:

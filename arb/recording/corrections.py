@@ -23,7 +23,7 @@ and takes the base latency in integer nanoseconds only.
 
 from __future__ import annotations
 
-__all__ = ["COMPILED", "correct_event_order", "correct_local_timestamp", "validate_event_order"]
+__all__ = ["COMPILED", "SHIFT_COMPILED", "correct_event_order", "correct_local_timestamp", "validate_event_order"]
 
 from typing import Any
 
@@ -154,5 +154,11 @@ def validate_event_order(data: EventArray) -> None:
         raise ValueError("local events are out of order.")
 
 
-COMPILED = (_shift_local, _merge, _goes_back)
-"""The compiled functions behind the three corrections (to tell whether Numba's cache holds them)."""
+COMPILED = (_merge, _goes_back)
+"""The compiled functions behind the event order's corrections, which every conversion makes (to tell
+whether Numba's cache holds them)."""
+
+SHIFT_COMPILED = (_shift_local,)
+"""The compiled function behind :func:`correct_local_timestamp`: only a conversion that finds the local
+times' shift itself calls it (``arb convert``), not one given the shift (the backtest's loader), so its
+absence from Numba's cache means nothing will compile there."""

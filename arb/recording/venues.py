@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from arb._jit import Compiled, cached, say_compiling
 from arb.book import apply_rows
 from arb.errors import RecordingError
-from arb.recording.corrections import COMPILED
+from arb.recording.corrections import COMPILED, SHIFT_COMPILED
 from arb.recording.findings import FileFindings, Findings
 from arb.recording.format import LineReader, ReadReport, sample
 from connectors.common.recordings import RecordingFormat
@@ -85,9 +85,12 @@ def merge_pays(input_bytes: int) -> bool:
     return cached(apply_rows) or input_bytes >= COMPILE_PAYS_BYTES
 
 
-def say_converter_compiling(venue: str, scan: bool, merge: bool) -> None:
-    """Before a conversion: say which of its compiled parts are not in Numba's cache (a first run's wait)."""
-    parts: list[Compiled] = [("the converter", COMPILED, 5.0)]
+def say_converter_compiling(venue: str, scan: bool, merge: bool, shift: bool) -> None:
+    """Before a conversion: say which of the compiled parts it will call are not in Numba's cache (a first
+    run's wait). ``scan``, ``merge``: whether it uses the venue's scanners, the book's run merging;
+    ``shift``: whether it finds the local times' shift itself (hftbacktest's correction) rather than
+    being given it."""
+    parts: list[Compiled] = [("the converter", COMPILED + SHIFT_COMPILED if shift else COMPILED, 5.0)]
     if scan:
         v = _venue(venue)
         parts.append((v.scanner, v.scanners(), v.scan_compile_s))

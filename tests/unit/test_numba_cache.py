@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from arb._numba_cache import STAMP_NAME, cache_dir_folders, sources_fingerprint, validate_numba_cache
+from tests.support.captures import SPOT_BTC_HEAD
 
 
 def _tree(tmp_path: Path) -> list[Path]:
@@ -69,6 +72,31 @@ def test_a_compilation_is_announced_once_and_never_when_the_code_is_ready(caplog
         assert add_one(1) == 2  # compiled now
         assert say_compiling([("the same function, named again", [add_one], 3.0)], log) is None  # ready: nothing
     assert len(caplog.records) == 1
+
+
+@pytest.mark.parametrize(("local_offset_ns", "said"), [(0, False), (None, True)])
+def test_a_conversion_says_the_converter_compiles_only_when_a_function_it_calls_will(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, local_offset_ns, said
+) -> None:
+    # Once, every backtest said "compiling the converter": the local times' shift, which only a conversion
+    # finding the shift itself calls (arb convert; the backtest's loader gives it, 0), never reached Numba's
+    # cache on the backtest's path. Here the shift alone is not cached, all else is.
+    import logging
+
+    import arb._jit
+    from arb.recording import corrections
+    from arb.recording.convert import convert_to_parts
+
+    monkeypatch.setattr(arb._jit, "_said", set())
+    monkeypatch.setattr(arb._jit, "cached", lambda fn: fn is not corrections._shift_local)
+    with caplog.at_level(logging.INFO):
+        convert_to_parts([SPOT_BTC_HEAD], tmp_path / "x.npz", local_offset_ns=local_offset_ns, scan=False, merge=False)
+    compiling = [r.getMessage() for r in caplog.records if r.getMessage().startswith("compiling ")]
+    assert compiling == (
+        ["compiling the converter: once after an install or update, about 5 s (later runs load it from Numba's cache)"]
+        if said
+        else []
+    )
 
 
 def test_a_numba_cache_dir_is_kept_while_the_sources_are_the_same_and_dropped_when_one_changes(tmp_path: Path) -> None:
