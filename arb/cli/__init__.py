@@ -479,7 +479,7 @@ _HELP = {
     "rebalance": "the transfers that restore each asset's split between the venues; --execute sends them",
     "live": "trade the strategy with real orders: reconciled with the journal first, testnet unless --mainnet",
     "kill": "kill switch: halt new pairs, cancel every open order, flatten the net position",
-    "halt": "show the halt that keeps arb live and the dry run from opening pairs; --clear lifts it",
+    "halt": "show the halts that keep arb live and the dry run from opening pairs; --clear --live/--paper lifts one",
     "report": "write a day's, week's or month's report as one self-contained HTML file",
     "alert-test": "send one test message to every alert channel that is on ([alerts])",
     "sweep": "backtest every point of a parameter grid (local processes or a Ray cluster)",
