@@ -19,6 +19,7 @@ from arb.live.trading_session import trading_session, venue_account
 from arb.sim.ledger import OrderStatus, OrderType, Side, VenueRejectError
 from arb.sim.options import VenueOptions
 from arb.strategy.types import BUY
+from tests.support.clocks import OffsetClock
 from tests.support.live_rig import (
     ALL_SPECS,
     BINANCE_LINEAR,
@@ -78,18 +79,6 @@ async def test_kill_cancels_open_orders_and_flattens_a_lone_leg(
         assert again.flat and again.orders == [] and again.cancelled == {spec.venue: 0}
 
 
-class _Clock:
-    """Real time plus an offset the test moves: the fake venue's clock (ccxt signs with the real one)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        import time
-
-        return time.time() + self.offset
-
-
 async def _silent_past_the_window(
     spec: VenueSpec,
     tmp_path: Path,
@@ -104,7 +93,7 @@ async def _silent_past_the_window(
     clock the test moves), arb's dead man's switch armed for 5 s (the venue saw it when ``armed(venue)``)
     and arb stopped (the venue saw it go when ``gone(venue)``, where given): within the window the order
     rests, past it the venue cancels it. Returns the venue and the resting order."""
-    clock = _Clock()
+    clock = OffsetClock()
     async with venue_and_config(spec, tmp_path, monkeypatch, options=VenueOptions(clock=clock)) as (venue, config):
         bid, _, _, _ = best(venue, spec)
         price = (bid * Decimal("0.8")).quantize(spec.rules.tick_size)

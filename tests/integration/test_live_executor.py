@@ -20,6 +20,7 @@ from arb.live.trading_session import KIND_MANUAL, trading_session
 from arb.sim.faults import FaultKind
 from arb.sim.ledger import OrderStatus
 from arb.strategy.types import BUY, SELL
+from tests.support.clocks import OffsetClock
 from tests.support.live_rig import (
     ALL_SPECS,
     BINANCE_LINEAR,
@@ -347,18 +348,6 @@ async def test_a_fee_paid_in_a_third_coin_is_journaled_as_charged_and_said_not_d
         assert len(said) == 1 and f"{trade.fee.normalize():f} BNB" in said[0] and order.client_id in said[0]
 
 
-class _VenueClock:
-    """The fake venue's wall clock, moved ahead by hand (``offset`` seconds)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        import time
-
-        return time.time() + self.offset
-
-
 async def test_a_usdm_listen_key_that_expires_reopens_the_user_stream_with_a_new_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -366,7 +355,7 @@ async def test_a_usdm_listen_key_that_expires_reopens_the_user_stream_with_a_new
     # drops the event. arb reopens the stream with a new key, and the fills after it arrive there.
     from arb.sim.options import VenueOptions
 
-    clock = _VenueClock()
+    clock = OffsetClock()
     spec = BINANCE_LINEAR
     async with venue_and_executor(spec, tmp_path, monkeypatch, options=VenueOptions(clock=clock)) as (venue, executor):
 

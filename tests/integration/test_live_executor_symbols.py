@@ -31,6 +31,7 @@ from arb.live.trading_session import KIND_MANUAL, trading_session, venue_account
 from arb.sim.ledger import OrderStatus, OrderType, Side, SymbolRules, TimeInForce
 from arb.sim.options import VenueOptions
 from arb.strategy.types import BUY
+from tests.support.clocks import OffsetClock
 from tests.support.live_rig import (
     BINANCE_LINEAR,
     BINANCE_SPOT,
@@ -276,23 +277,11 @@ async def test_a_linear_venue_is_set_for_both_symbols_and_reads_each_symbols_pos
         assert all(o.status is OrderStatus.CANCELED for o in resting)
 
 
-class _Clock:
-    """Real time plus an offset the test moves: the fake venue's clock (ccxt signs with the real one)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        import time
-
-        return time.time() + self.offset
-
-
 @pytest.mark.parametrize("spec", LINEAR, ids=lambda s: s.id)
 async def test_the_dead_mans_switch_covers_both_symbols(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, two_symbols: Path
 ) -> None:
-    clock = _Clock()
+    clock = OffsetClock()
     async with two_symbol_session(spec, tmp_path, monkeypatch, two_symbols, options=VenueOptions(clock=clock)) as (
         venue,
         session,

@@ -46,20 +46,11 @@ from arb.testing.pair_rig import (
     write_pair_config,
 )
 from tests.support.captures import ROOT, SPOT_BTC_HEAD, USDM_BTC
+from tests.support.clocks import OffsetClock
 
 TIMEOUT_S = 60.0
 """A bound on a test that hangs, not on its speed."""
 BYBIT_SPOT_BTC = ROOT / "recordings" / "bybit_spot" / "btcusdt_20240808.gz"
-
-
-class OffsetClock:
-    """Real time plus an offset the test moves: both venues' clock."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
 
 
 @dataclass

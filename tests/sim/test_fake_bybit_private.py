@@ -30,6 +30,7 @@ from arb.sim.ledger import LedgerAccount, OrderStatus
 from arb.sim.options import VenueOptions
 from arb.testing.pair_rig import BYBIT_LINEAR_XRP_RULES, BYBIT_SPOT_RULES
 from tests.support.captures import BYBIT_OB500, RECORDINGS
+from tests.support.clocks import OffsetClock
 
 SPOT_RECORDING = RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"
 KEY, SECRET = "fakeKey0123", "fakeSecret0123456789"
@@ -37,19 +38,6 @@ TIMEOUT_S = 60.0
 """A bound on a test that hangs, not on its speed: a busy machine runs these several times slower."""
 
 SPOT_RULES, LINEAR_RULES = BYBIT_SPOT_RULES, BYBIT_LINEAR_XRP_RULES
-
-
-class OffsetClock:
-    """Real time plus an offset a test moves: the venue's clock."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
 
 
 class Market:

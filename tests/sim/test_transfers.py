@@ -9,7 +9,6 @@ transfer moves on when a request reaches a venue after the clock passed its time
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -41,24 +40,12 @@ from arb.sim.transfers import (
 )
 from arb.testing.pair_rig import BINANCE_LINEAR_BTC_RULES, BYBIT_LINEAR_XRP_RULES
 from tests.support.captures import BYBIT_OB500, FIXTURES
+from tests.support.clocks import OffsetClock
 
 KEY, SECRET = "fakeKey0123", "fakeSecret0123456789"
 TIMEOUT_S = 60.0
 """A bound on a test that hangs, not on its speed."""
 USDT_TRX = NetworkTerms("USDT", "TRX", D("1"), D("10"), delay_s=30, confirm_s=60, confirmations=20)
-
-
-class OffsetClock:
-    """Real time plus an offset a test moves: both venues' clock."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
 
 
 @dataclass
