@@ -101,15 +101,26 @@ def test_an_order_count_holds_creates_only() -> None:
     assert guard.blocked(Traffic.URGENT, create=True) is None
 
 
+def _bybit() -> tuple[Clock, RateGuard, list[int]]:
+    # a Bybit spot guard on a driven clock, and the times it told the engine to keep off the venue until
+    clock = Clock(1_700_000_000 * S)
+    blocked: list[int] = []
+    return clock, RateGuard("bybit", clock, rate_use=BybitPrivate("spot").rate_use, on_block=blocked.append), blocked
+
+
+def _used_up(limit: int) -> tuple[int, dict[str, str]]:
+    # an answer's headers: the endpoint's limit used up, until 0.4 s after the clock's start (ms)
+    reset_ms = 1_700_000_000_400
+    headers = {"X-Bapi-Limit": str(limit), "X-Bapi-Limit-Status": "0", "X-Bapi-Limit-Reset-Timestamp": str(reset_ms)}
+    return reset_ms, headers
+
+
 def test_a_bybit_limit_is_kept_per_endpoint_and_a_10006_waits_for_its_reset() -> None:
     # Bybit's X-Bapi-Limit-Status is "your remaining requests for current endpoint": a create endpoint at
     # its limit holds creates (a hedge too: the venue would refuse it) until its reset, not a default
     # minute, and lets the other requests go
-    clock = Clock(1_700_000_000 * S)
-    blocked: list[int] = []
-    guard = RateGuard("bybit", clock, rate_use=BybitPrivate("spot").rate_use, on_block=blocked.append)
-    reset_ms = 1_700_000_000_400
-    headers = {"X-Bapi-Limit": "10", "X-Bapi-Limit-Status": "0", "X-Bapi-Limit-Reset-Timestamp": str(reset_ms)}
+    clock, guard, blocked = _bybit()
+    reset_ms, headers = _used_up(10)
     guard.observe(headers, _visits(), request="POST /v5/order/create", create=True)
     assert set(guard.counts) == {"endpoint POST /v5/order/create"}
     assert guard.retry_until_ns == 0 and blocked == [reset_ms * 1_000_000]  # the engine opens nothing here
@@ -120,11 +131,8 @@ def test_a_bybit_limit_is_kept_per_endpoint_and_a_10006_waits_for_its_reset() ->
 
 
 def test_a_bybit_query_endpoint_at_its_limit_never_holds_a_hedge() -> None:
-    clock = Clock(1_700_000_000 * S)
-    blocked: list[int] = []
-    guard = RateGuard("bybit", clock, rate_use=BybitPrivate("spot").rate_use, on_block=blocked.append)
-    reset_ms = 1_700_000_000_400
-    headers = {"X-Bapi-Limit": "50", "X-Bapi-Limit-Status": "0", "X-Bapi-Limit-Reset-Timestamp": str(reset_ms)}
+    clock, guard, blocked = _bybit()
+    reset_ms, headers = _used_up(50)
     guard.observe(headers, request="GET /v5/order/realtime")
     assert guard.admit(Traffic.URGENT, create=True) is None and guard.admit(Traffic.OPTIONAL, create=True) is None
     assert guard.admit(Traffic.NEEDED) == "endpoint GET /v5/order/realtime 50 of 50 used"  # its own kind waits
