@@ -16,8 +16,8 @@ banned (Binance 418, Bybit 403)             held        held        held: nothin
 a ``Retry-After`` window (429, a rate-      held        held        a cancel of a resting order, once per
 limit code with its time, a count at                                order and window; no create
 100 %)
-a rate limit that names no time             creates     sent        no create for 60 s
-(Binance ``-1008``: the server overloaded)  held
+a rate limit that names no time             creates     sent        no create for 60 s (but a reduce-only
+(Binance ``-1008``: the server overloaded)  held                    one on Binance USD-M, which exempts it)
 a count past ``headroom`` of its limit      held        sent        sent
 otherwise                                   sent        sent        sent
 ==========================================  ==========  ==========  ===================================
@@ -113,6 +113,9 @@ class RateGuard:
     limits: Mapping[str, int] = field(default_factory=dict)
     headroom: float = 0.8
     on_block: Callable[[int], None] | None = None
+    reduce_only_past_throttle: bool = False
+    """The venue takes a reduce-only order through the throttle that names no time (Binance USD-M's
+    ``-1008``): such a create is not held by it."""
     retry_until_ns: int = field(default=0, init=False)
     """End of the current Retry-After window (a past time: none)."""
     banned_until_ns: int = field(default=0, init=False)
@@ -165,8 +168,11 @@ class RateGuard:
         count = self.counts.get("weight-1m")
         return count.used if count is not None else 0
 
-    def blocked(self, traffic: Traffic = Traffic.URGENT, *, create: bool = True) -> str | None:
-        """Why a request of ``traffic`` (a create unless ``create`` is False) may not go out now, or None."""
+    def blocked(
+        self, traffic: Traffic = Traffic.URGENT, *, create: bool = True, reduce_only: bool = False
+    ) -> str | None:
+        """Why a request of ``traffic`` (a create unless ``create`` is False; ``reduce_only``: a reduce-only
+        create) may not go out now, or None."""
         now = self.clock()
         if now < self.banned_until_ns:
             return self._ban_reason
@@ -175,7 +181,7 @@ class RateGuard:
             log.warning("%s: the ban has ended; requests may go out again", self.venue)
         if now < self.retry_until_ns and not (traffic is Traffic.URGENT and not create):
             return self._window_reason
-        if create and now < self.orders_until_ns:
+        if create and now < self.orders_until_ns and not (reduce_only and self.reduce_only_past_throttle):
             return self._orders_reason
         for count in self.counts.values():
             if now >= count.reset_ns or count.limit is None or (count.orders_only and not create):
@@ -188,10 +194,10 @@ class RateGuard:
                 return f"{count.name} {count.used} of {count.limit} used (headroom: {self.headroom:g})"
         return None
 
-    def admit(self, traffic: Traffic, key: str = "", *, create: bool = False) -> str | None:
+    def admit(self, traffic: Traffic, key: str = "", *, create: bool = False, reduce_only: bool = False) -> str | None:
         """Whether a request of ``traffic`` may go out now: None (it may: it is counted as sent), or why
         not. ``key`` names what an urgent cancel is about: inside a Retry-After window each key gets one."""
-        reason = self.blocked(traffic, create=create)
+        reason = self.blocked(traffic, create=create, reduce_only=reduce_only)
         if reason is None and traffic is Traffic.URGENT and not create and self.clock() < self.retry_until_ns:
             if key in self._urgent_sent:
                 reason = f"{self._window_reason}: its one cancel of the window went out already"

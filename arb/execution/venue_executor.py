@@ -121,7 +121,8 @@ class VenueExecutor(AccountReads, LateFills):
         self.create_signer: CreateSigner | None = None  # the venue's own signing of creates (None: ccxt's sign)
         self.wire_written, self.wire_answered = WireTrace.note_written, WireTrace.note_answer
         self.departures = Departures()  # one decision's orders leave together (arb.execution.departure)
-        self.guard = RateGuard(venue, clock, rate_use=self.adapter.rate_use, headroom=settings.rate_headroom)
+        self.guard = RateGuard(venue, clock, rate_use=self.adapter.rate_use, headroom=settings.rate_headroom,
+                               reduce_only_past_throttle=self.adapter.reduce_only_past_throttle)  # fmt: skip
         self.dead_man = DeadMan(self)
         """The venue's dead-man's switch (``dead_man.arm`` before trading, ``dead_man.run`` while trading)."""
         self.orders: dict[str, LiveOrder] = {}
@@ -378,7 +379,7 @@ class VenueExecutor(AccountReads, LateFills):
         order, qty_d = new_order(self.next_order_id, client_id, self.index, market, side, price, qty, kind, pair_id,
                                  now, intent_ns, reduce_only=reduce_only)  # fmt: skip
         self.next_order_id += 1
-        refusal = self.guard.admit(traffic_of_kind(kind), create=True) or (
+        refusal = self.guard.admit(traffic_of_kind(kind), create=True, reduce_only=reduce_only) or (
             "quantity below one lot" if qty_d <= 0 else None
         )
         try:

@@ -302,7 +302,7 @@ async def _flatten(
         for v in _venue_order(session, took_nothing):
             executor = session.executors[v]
             market = executor.markets[s]
-            blocked = executor.guard.blocked()
+            blocked = executor.guard.blocked(reduce_only=executor.market == "linear")  # a flatten's kind
             if blocked is not None:  # a wait of its own: not tried again sooner than it ends
                 report.note(f"{executor.name}: arb sends it no order for now ({blocked}); the other venue is used")
                 continue

@@ -115,6 +115,11 @@ class BinancePrivate(CcxtVenue):
         """USD-M takes a reduce-only order below MIN_NOTIONAL (``-4164`` "... unless you choose reduce only")."""
         return not self.spot
 
+    @property
+    def reduce_only_past_throttle(self) -> bool:  # type: ignore[override]  # a fact of the market: spot's is False
+        """USD-M's ``-1008`` throttle exempts "Reduce-only/close-position orders"."""
+        return not self.spot
+
     def signed_rest(self, signed: SignedRest) -> SignedRest:
         """The signed parameters in the query string, the body empty (Binance takes a POST's parameters
         from either, the signature over both): a request without a body leaves in its task's first step,

@@ -91,6 +91,7 @@ class CcxtVenue:
     unchanged_codes: ClassVar[frozenset[str]] = frozenset()
     """Codes a settings request answers when the setting already holds ("No need to change ...")."""
     reduce_only_any_notional: bool = False
+    reduce_only_past_throttle: bool = False
     rest_paths: ClassVar[bool] = False
     """True when each of ccxt's REST families keeps its path on the REST base (Binance: ``public`` ->
     ``/api/v3``); False when the families are bare hosts that each become the base (Bybit)."""

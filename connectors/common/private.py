@@ -338,6 +338,9 @@ class PrivateVenue(Protocol):
     """A reduce-only order is taken below the market's minimum notional (Binance USD-M: "-4164 Order's
     notional must be no smaller than 5 (unless you choose reduce only)"): a position that small can be
     closed."""
+    reduce_only_past_throttle: bool
+    """A reduce-only order is exempt from the venue's system throttle (Binance USD-M ``-1008`` "Request
+    throttled by system-level protection. Reduce-only/close-position orders are exempt")."""
 
     # -- the client --------------------------------------------------------------------------------
 

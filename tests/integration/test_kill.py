@@ -247,6 +247,27 @@ async def test_kill_flattens_on_the_other_venue_when_one_answers_a_rate_limit(
         assert sold > lone and abs(bought - sold) < BYBIT_SPOT.rules.min_qty  # flat on Bybit, to the dust
 
 
+async def test_kill_flattens_usdm_through_its_throttle_reduce_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # USD-M's -1008 throttle exempts "Reduce-only/close-position orders": after one, arb holds its other
+    # creates for a minute, but the kill switch's reduce-only flatten goes to the venue that holds the position
+    spec = BINANCE_LINEAR
+    async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
+        await venue_account(session, spec.index)  # the account's starting point
+        _, _, ask, _ = best(venue, spec)
+        qty = (spec.rules.min_notional / ask).quantize(spec.rules.step_size) * 3
+        venue.ledger.place(account(venue), symbol=spec.symbol, side=Side.BUY, type=OrderType.LIMIT, qty=qty,
+                           price=ask, client_id="lone-1")  # fmt: skip
+        venue.faults.order_error(503, -1008)
+        report = await kill(session, slippage_bps=50.0)
+        assert session.executors[spec.index].guard.blocked(create=True) is not None  # other creates still wait
+    refused, flattened = report.orders
+    assert refused.rejection is not None and refused.rejection.code == -1008
+    assert flattened.reduce_only and flattened.filled == qty
+    assert account(venue).position(spec.symbol).qty == 0 and report.flat, report.describe()
+
+
 async def test_kill_names_a_venue_whose_account_cannot_be_read_and_calls_the_net_unknown(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

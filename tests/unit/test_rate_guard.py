@@ -194,5 +194,20 @@ def test_a_rate_limit_that_names_no_time_holds_creates_for_a_minute_and_nothing_
     guard.observe({}, overloaded)
     assert guard.blocked(Traffic.URGENT, create=True) is not None and guard.blocked_until_ns == clock.now + MINUTE
     assert guard.admit(Traffic.NEEDED) is None and guard.admit(Traffic.OPTIONAL) is None  # reads go on
+    assert guard.blocked(Traffic.URGENT, create=True, reduce_only=True) is not None  # spot exempts nothing
     clock.now += MINUTE
     assert guard.blocked(Traffic.OPTIONAL, create=True) is None
+
+
+def test_binance_usdm_takes_a_reduce_only_create_through_its_throttle() -> None:
+    # USD-M's -1008: "Request throttled by system-level protection. Reduce-only/close-position orders are
+    # exempt": a flatten goes, any other create waits
+    clock = Clock(100 * MINUTE)
+    usdm = BinancePrivate("linear")
+    guard = RateGuard(
+        "binance", clock, rate_use=usdm.rate_use, reduce_only_past_throttle=usdm.reduce_only_past_throttle
+    )
+    guard.observe({}, Answer(Outcome.REJECTED, "-1008", "Request throttled", 503, None, False, True))
+    assert guard.admit(Traffic.URGENT, create=True) is not None  # a hedge that is not reduce-only
+    assert guard.admit(Traffic.URGENT, create=True, reduce_only=True) is None
+    assert not BinancePrivate("spot").reduce_only_past_throttle
