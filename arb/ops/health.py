@@ -168,7 +168,7 @@ def _not_ready(s: Snapshot) -> list[str]:
     if s.journal and s.journal != "ok":
         reasons.append(f"journal: {s.journal}")
     if s.halted:
-        lifts = "arb halt --live --clear" if s.mode == "live" else "arb halt --paper --clear"  # that account's alone
+        lifts = s.halt_clear or ("arb halt --live --clear" if s.mode == "live" else "arb halt --paper --clear")
         reasons.append(f"halted: {s.halted} (no new pair until a person clears it: {lifts})")
     for st in s.symbols:
         if st.hedge_failed:

@@ -254,6 +254,7 @@ class Snapshot:
     pairs: int = 0
     limits: tuple[LimitUse, ...] = ()
     halted: str = ""  # the halt's reason, "" when trading
+    halt_clear: str = ""  # the command that lifts this account's halt alone, as it must be typed
     paused: str = ""  # a pause that lifts by itself (daily loss until the reset hour, unknown orders)
     recording_dir: str = ""  # where recordings are written (record, --live-data), for the free-disk gauge
     latencies: tuple[LatencyFigures, ...] = ()

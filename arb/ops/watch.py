@@ -166,6 +166,7 @@ class Watch:
         self.run_id = secrets.token_hex(8)
         """This run's token: served in every health answer and written beside the address (arb.ops.address)."""
         self._address_file: Path | None = None
+        self._halt_clear: str | None = None  # the command that lifts this account's halt: made once, when halted
         self._tick_to_decision = LatencyHistogram("tick_to_decision")
         self._tick_to_intent = LatencyHistogram("tick_to_intent")
         self._frame_to_engine = [LatencyHistogram("frame_to_engine", name) for name in ASSET_NAMES]
@@ -552,6 +553,16 @@ class Watch:
             self.hub.emit(OpsEvent("resync", now, venue, f"{venue} {symbol}: book gap, resynced",
                                    {"symbol": symbol, "resyncs": now_.resyncs, "gaps": now_.gaps}))  # fmt: skip
 
+    def _lifts_halt(self) -> str:
+        # the command that lifts this process's account's halt alone: the dry run's paper account in its
+        # folder (this watch's [dry_run] state_dir), else arb live's journal
+        if self._halt_clear is None:
+            from arb.execution.halt_hints import clear_halt_command
+
+            paper = self.config.dry_run.state_dir if self.mode == "dry-run" else None
+            self._halt_clear = clear_halt_command(self.config, paper)
+        return self._halt_clear
+
     def _latencies(self) -> tuple[Any, ...]:
         hists = [self._tick_to_decision, self._tick_to_intent, *self._frame_to_engine, *self._round_trip]
         return tuple(h.figures() for h in hists)
@@ -637,6 +648,7 @@ class Watch:
             feeds=feeds, accounts=accounts_, spread_bps=spread, entry_bps=entry,
             equity=equity if valued else float("nan"), pnl=equity - start if valued else float("nan"),
             fees=sum(self._fees), pairs=engine.pairs, limits=limits, halted=halt_text, paused=paused,
+            halt_clear=self._lifts_halt() if halt_text else "",
             recording_dir=self.recording_dir, latencies=self._latencies(), loop_lag_ns=self.loop_lag_ns,
             started_wall_ns=self._started_wall, symbols=tuple(states), edge_bps=edge, data=self.data,
             books=self._books(engine, now), journal=self.journal_health() if self.journal_health is not None else "",

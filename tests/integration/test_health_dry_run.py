@@ -18,6 +18,7 @@ import asyncio
 import datetime as dt
 import io
 import json
+import shlex
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -182,7 +183,9 @@ async def test_health_endpoints_through_a_dry_runs_life_starting_synced_stale_an
             assert await asyncio.to_thread(main, ["status", "--url", base]) == 1
             printed = capsys.readouterr().out.splitlines()
             assert printed[0] == f"arb dry-run BTCUSDT at {base}: NOT READY"
-            lifts = "arb halt --paper --clear"  # the paper account's halt alone
+            # the paper account's halt alone, in its folder, with the configuration the run was given
+            lifts = shlex.join(["arb", "halt", "--paper", "--clear", "--state-dir", str(tmp_path / "paper"),
+                                "--config", str(config.path)])  # fmt: skip
             assert f"  - halted: {body['halted']} (no new pair until a person clears it: {lifts})" in printed
             stop.set()
             result = await run
