@@ -69,6 +69,8 @@ __all__ = [
     "UnsetVariableError",
     "VenueConfig",
     "WebhookChannel",
+    "as_written",
+    "config_option",
     "load_config",
     "load_venue_config",
     "quote_currency",
@@ -84,7 +86,7 @@ from arb.config.app import (
     SymbolConfig,
     SymbolOverrides,
 )
-from arb.config.load import DEFAULT_CONFIG_PATH, load_config, load_venue_config
+from arb.config.load import DEFAULT_CONFIG_PATH, as_written, config_option, load_config, load_venue_config
 from arb.config.secrets import MissingSecretsError, Secret, UnsetVariableError, require_credentials
 from arb.config.sections import (
     AlertsConfig,

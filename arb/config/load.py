@@ -14,7 +14,15 @@ built in code, where the rules that involve several sections run.
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_CONFIG_PATH", "Setting", "command_line_settings", "load_config", "load_venue_config"]
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "Setting",
+    "as_written",
+    "command_line_settings",
+    "config_option",
+    "load_config",
+    "load_venue_config",
+]
 
 import contextlib
 import contextvars
@@ -391,6 +399,22 @@ def load_config(
     an unknown market or a network without endpoints.
     """
     return _load_config(path, warn, tuple(_SETTINGS.get() if settings is None else settings))
+
+
+def as_written(config: AppConfig) -> AppConfig | None:
+    """What ``config``'s file gives alone, without the running command's ``--set``: what a command arb
+    prints as a hint reads when it is given only ``--config`` (the hint adds what differs); None when the
+    file cannot be read now."""
+    try:
+        return load_config(config.path, warn=False, settings=())
+    except (ConfigError, OSError):
+        return None
+
+
+def config_option(config: AppConfig) -> list[str]:
+    """``["--config", PATH]`` for a hint when ``config`` is not the default file under the current
+    folder, else nothing."""
+    return ["--config", str(config.path)] if config.path != DEFAULT_CONFIG_PATH.resolve() else []
 
 
 _Written = tuple[str, Any, str]

@@ -16,8 +16,7 @@ __all__ = ["clear_halt_command"]
 import shlex
 from pathlib import Path
 
-from arb.config import DEFAULT_CONFIG_PATH, AppConfig, load_config
-from arb.errors import ArbError
+from arb.config import AppConfig, as_written, config_option
 
 
 def clear_halt_command(config: AppConfig, paper: Path | None = None) -> str:
@@ -28,14 +27,9 @@ def clear_halt_command(config: AppConfig, paper: Path | None = None) -> str:
         command = f"arb halt --paper --clear --state-dir {shlex.quote(str(paper))}"
     else:
         command = "arb halt --live --clear"
-    words: list[str] = []
-    if config.path != DEFAULT_CONFIG_PATH.resolve():
-        words += ["--config", str(config.path)]
+    words = config_option(config)
     if paper is None:
-        try:
-            written = load_config(config.path, warn=False, settings=())  # what the file alone says
-        except (ArbError, OSError):
-            written = None
+        written = as_written(config)  # arb halt reads the file alone, without this command's --set
         if written is None or written.live.account != config.live.account:
             words += ["--set", f"live.account={config.live.account}"]
         if written is None or written.live.state_dir != config.live.state_dir:

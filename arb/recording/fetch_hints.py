@@ -17,26 +17,18 @@ import datetime as dt
 import shlex
 from collections.abc import Sequence
 
-from arb.config import DEFAULT_CONFIG_PATH, AppConfig, load_config
-from arb.errors import ArbError
+from arb.config import AppConfig, as_written, config_option
 
 
 def fetch_command(config: AppConfig, first: dt.date, last: dt.date | None = None, venues: Sequence[str] = ()) -> str:
     """``arb fetch --start FIRST [--end LAST]`` with what else it takes to fetch those days of ``config``'s
     venues (``venues``: only these, when just one lacks them) into its recordings folder."""
-    words = ["arb", "fetch"]
-    if config.path != DEFAULT_CONFIG_PATH.resolve():
-        words += ["--config", str(config.path)]
-    words += ["--start", f"{first:%Y-%m-%d}"]
+    words = ["arb", "fetch", *config_option(config), "--start", f"{first:%Y-%m-%d}"]
     if last is not None and last != first:
         words += ["--end", f"{last:%Y-%m-%d}"]
     if len(set(venues)) == 1:
         words += ["--venue", venues[0]]
-    try:
-        # what the file alone says, without the running command's --set (arb fetch reads only the file)
-        written = load_config(config.path, warn=False, settings=())
-    except (ArbError, OSError):
-        written = None
+    written = as_written(config)  # arb fetch reads the file alone, without this command's --set
     if written is None or written.symbol_names != config.symbol_names:
         words += ["--symbols", *config.symbol_names]
     if written is None or written.backtest.recordings != config.backtest.recordings:
