@@ -351,10 +351,10 @@ class BybitPrivate(CcxtVenue):
         exchange = link.exchange
         url = await exchange.get_url_by_market_type(markets[0].ccxt_symbol, True)
         topic = "dcp.spot" if self.spot else "dcp.future"
-        subscribed: object = None
+        subscribed: Any = None  # the ccxt client the subscription was sent on
         while not link.stopping:
             client = exchange.clients.get(url)
-            refusal = getattr(subscribed, "rejections", {}).pop(_DCP_REQUEST, None)
+            refusal = subscribed.rejections.pop(_DCP_REQUEST, None) if subscribed is not None else None
             if refusal is not None:
                 log.error("%s: the venue refused the %s subscription (%s): its disconnect-cancel-all will not "
                           "cancel arb's orders if arb's connections drop", self.venue, topic, refusal)  # fmt: skip
