@@ -32,6 +32,7 @@ __all__ = [
     "FUNDING_SETTLED_EVENT",
     "LOCAL_EVENT",
     "MARK_PRICE_EVENT",
+    "MAX_VENUES",
     "NS_PER_MS",
     "NS_PER_S",
     "NS_PER_US",
@@ -87,6 +88,10 @@ EventArray = np.ndarray[Any, np.dtype[Any]]
 BINANCE = 0
 BYBIT = 1
 ASSET_NAMES = ("binance", "bybit")
+
+MAX_VENUES = 4
+"""The most venues one run trades (``[strategy] venues``): the length of every per-venue field of the
+compiled records; a venue is its number there, its place in the run's list."""
 
 NS_PER_US = 1_000
 NS_PER_MS = 1_000_000

@@ -1,7 +1,7 @@
 """What writing a report's equity.npz costs: a day of equity samples, three ways, in the same run.
 
 A report keeps the run's equity samples at full resolution (``equity.npz``, one row a second per
-symbol: 86,400 rows of ``EQUITY_DTYPE`` a day, 8.3 MB raw). Measured alternating, in the same folder
+symbol: 86,400 rows of ``equity_dtype(2)`` a day, 8.3 MB raw). Measured alternating, in the same folder
 (same disk), each through :func:`arb.files.atomic_writer` (temporary file, fsync, rename) as
 ``write_report`` does:
 
@@ -35,17 +35,17 @@ sys.path.insert(0, str(ROOT))
 
 from arb.files import atomic_writer  # noqa: E402
 from arb.reports.files import read_equity_npz  # noqa: E402
-from arb.strategy.types import EQUITY_DTYPE  # noqa: E402
+from arb.strategy.types import equity_dtype  # noqa: E402
 
 Array = np.ndarray[Any, np.dtype[Any]]
 T0 = 1_723_161_255_482_812_064  # the sample's first equity sample
 
 
 def day_of_samples(days: float, seed: int = 7) -> Array:
-    """``days`` of one-second ``EQUITY_DTYPE`` samples of one symbol, shaped like the sample run's."""
+    """``days`` of one-second ``equity_dtype(2)`` samples of one symbol, shaped like the sample run's."""
     n = int(days * 86_400)
     rng = np.random.default_rng(seed)
-    rows = np.zeros(n, EQUITY_DTYPE)
+    rows = np.zeros(n, equity_dtype(2))
     rows["ts"] = T0 + np.arange(n, dtype=np.int64) * 1_000_000_000 + rng.integers(0, 600_000, n)
     mid0 = 61_837.635 + np.cumsum(np.round(rng.normal(0.0, 4.0, n), 2))  # cent ticks, like the sample's
     spread_bps = rng.normal(-1.0, 0.4, n)

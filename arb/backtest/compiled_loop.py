@@ -114,11 +114,12 @@ def _side_top(depth: Any, bids: bool, levels: int, scan: int, px: Any, qty: Any)
 @njit(cache=True)
 def _fill_top(bt: int, views: Any, levels: int, scan: int, lo: int, hi: int, mask: Any) -> None:
     # Best ``levels`` price levels of the assets lo <= a < hi whose ``mask[a]`` is set (asset a is symbol
-    # a // 2 on venue a % 2) from hftbacktest's depth.
+    # a // n on venue a % n, n the run's venues) from hftbacktest's depth.
+    n_venues = views.shape[1]
     for a in range(lo, hi):
         if mask[a] == 0:
             continue
-        rec = views[a // 2][a % 2]
+        rec = views[a // n_venues][a % n_venues]
         depth = bt_depth(bt, a)
         _side_top(depth, True, levels, scan, rec["bid_px"], rec["bid_qty"])
         _side_top(depth, False, levels, scan, rec["ask_px"], rec["ask_qty"])
@@ -144,6 +145,28 @@ def _status(
 
 
 @njit(cache=True)
+def _trading_pnl(view: Any, cash: Any, mark: Any, last_mid: Any, s: int) -> float:
+    # Symbol s's trading PnL: every venue's cash flows and position at its price (the mark price where
+    # there is one, else the last mid); the cash summed first, then the positions, in venue order.
+    n_venues = view.shape[0]
+    pnl: float = cash[s, 0]
+    for v in range(1, n_venues):
+        pnl = pnl + cash[s, v]
+    for v in range(n_venues):
+        pnl = pnl + view[v]["position"] * value_px(mark, last_mid, s, v)
+    return pnl
+
+
+@njit(cache=True)
+def _any_ticked(ticked: Any, lo: int, hi: int) -> bool:
+    # Whether any asset lo <= a < hi ticked.
+    for a in range(lo, hi):  # noqa: SIM110 - a generator in any() does not compile in nopython mode
+        if ticked[a] != 0:
+            return True
+    return False
+
+
+@njit(cache=True)
 def _submit(bt: int, a: int, oid: int, side: int, price: float, qty: float, tif: int) -> int:
     # One limit order to hftbacktest (``tif``: GTX for a post-only quote); its return code.
     if side == BUY:
@@ -156,6 +179,7 @@ def _follow_quotes(bt: int, now: int, quotes: Any, fills: Any, run: Any, answere
     # hftbacktest's answers about the resting quotes (arb.backtest.hbt_quotes): bit 1 when one
     # changed (its symbol is marked in ``answered``), bit 2 when one filled (positions must be read again).
     ints = quotes[0]
+    n_venues = run.settings[0]["n_venues"]
     out = 0
     for a in range(ints.shape[0]):
         for i in range(2):
@@ -165,13 +189,13 @@ def _follow_quotes(bt: int, now: int, quotes: Any, fills: Any, run: Any, answere
             found = orders_get(bt_orders(bt, a), np.uint64(oid))
             if found == 0:  # cleared: nothing more can come of it
                 ints[a, i, Q_OID] = 0
-                answered[a // 2] = 1
+                answered[a // n_venues] = 1
                 out |= 1
                 continue
             order = carray(address_as_void_pointer(found), 1, dtype=order_dtype)
             got = quote_answer(fills, run, now, order, quotes, a, i)
             if got != ANSWER_NONE:
-                answered[a // 2] = 1
+                answered[a // n_venues] = 1
                 out |= 3 if got == ANSWER_FILLED else 1
     return out
 
@@ -197,10 +221,10 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
     stale_after = cfg["stale_after_ns"]
     init_quote = cfg["init_quote"]
     moving = cfg["transfer_policy"] != TRANSFER_NONE
-    n_symbols = views.shape[0]
+    n_symbols, n_venues = views.shape
     waiting = False
     for a in range(open_count.shape[0]):
-        rec = views[a // 2][a % 2]
+        rec = views[a // n_venues][a % n_venues]
         rec["open_orders"] = open_count[a]
         st, last = _status(now, a, book_ts, book_off, sync_ts, sync_st, sync_off, stale_after)
         rec["status"] = st
@@ -210,7 +234,7 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
     trading = 0.0
     for s in range(n_symbols):
         view = views[s]
-        for v in range(2):
+        for v in range(n_venues):
             mid = 0.5 * (view[v]["bid_px"][0] + view[v]["ask_px"][0])
             if np.isfinite(mid):
                 last_mid[s, v] = mid
@@ -220,12 +244,11 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
             if moving:  # what transfers sent there, or took away
                 eq_venue[s, v] += held_value(run.inventory, s, v, px)
         # drawdown is measured on trading PnL: the starting coins' price moves are not losses
-        pnl = (cash[s, 0] + cash[s, 1] + view[0]["position"] * value_px(mark, last_mid, s, 0)
-               + view[1]["position"] * value_px(mark, last_mid, s, 1))  # fmt: skip
+        pnl = _trading_pnl(view, cash, mark, last_mid, s)
         pnl_sym[s] = pnl
         trading = pnl if s == 0 else trading + pnl
     if waiting:
-        unknown_per_venue(flight, now, cfg["request_timeout_ns"], rstate[0]["unknown"])
+        unknown_per_venue(flight, now, cfg["request_timeout_ns"], rstate[0]["unknown"], n_venues)
     else:
         rstate[0]["unknown"][:] = 0
     if np.isfinite(trading):
@@ -235,7 +258,7 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
     if not due:
         return
     for s in range(n_symbols):
-        for v in range(2):
+        for v in range(n_venues):
             if not np.isfinite(last_mid[s, v]):
                 return
     m = counters[C_EQUITY]
@@ -243,13 +266,15 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
         row = equity[m + s]
         row["ts"] = now
         row["symbol"] = s
-        row["equity"] = eq_venue[s, 0] + eq_venue[s, 1]
-        for v in range(2):
+        total = eq_venue[s, 0]
+        for v in range(n_venues):
+            if v > 0:
+                total = total + eq_venue[s, v]
             row["equity_venue"][v] = eq_venue[s, v]
             row["position"][v] = views[s][v]["position"]
             row["mid"][v] = last_mid[s, v]
             row["price"][v] = value_px(mark, last_mid, s, v)
-        row["spread_bps"] = (last_mid[s, 1] - last_mid[s, 0]) / last_mid[s, 0] * 1e4
+        row["equity"] = total
     counters[C_EQUITY] = m + n_symbols
     equity_interval = cfg["equity_interval_ns"]
     counters[C_NEXT_SAMPLE] = (now // equity_interval + 1) * equity_interval
@@ -289,10 +314,11 @@ def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: An
     cash = account[0]
     fills, funding = outs.fills, outs.funding
     init_quote = settings[0]["init_quote"]
+    n_venues = views.shape[1]
     booked = False
     for a in range(cursor.shape[0]):
-        s = a // 2
-        v = a % 2
+        s = a // n_venues
+        v = a % n_venues
         lo, hi = fund_off[a], fund_off[a + 1]
         while lo + cursor[a] < hi and fund_ts[lo + cursor[a]] <= now:
             k = lo + cursor[a]
@@ -333,7 +359,7 @@ def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: An
                 views[s][v]["next_funding_ns"] = est_next[e0 + j]
                 views[s][v]["funding_interval_ns"] = est_interval[e0 + j]
     if booked:  # every view's quote balance: the venue's, every symbol's cash on it, what transfers moved
-        for v in range(2):
+        for v in range(n_venues):
             quote = init_quote[v] + run.inventory.moved[0, v, ASSET_QUOTE]
             for o in range(views.shape[0]):
                 quote = quote + cash[o, v]
@@ -374,8 +400,9 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     Returns 0 when it stopped at ``until_ns``, 1 at the end of the data, 2 when an output buffer is
     full (the caller grows it and calls again), < 0 on an hftbacktest error.
 
-    Assets are symbol ``a // 2`` on venue ``a % 2``; at a decision point every symbol whose book
-    changed, or whose order was answered, gets its kernel called (when ``may_act`` allows).
+    Assets are symbol ``a // n`` on venue ``a % n`` (``n`` the run's venues, ``settings.n_venues``); at a
+    decision point every symbol whose book changed, or whose order was answered, gets its kernel called
+    (when ``may_act`` allows).
 
     Taker orders (every intent but quotes and cancels) are the loop's own (:mod:`arb.backtest.taker_fills`):
     each reaches its venue after the entry latency and fills there against hftbacktest's depth by the
@@ -418,21 +445,21 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     _, rstate, _ = risk
     flight, quotes, taken, own = orders.flight, orders.quotes, orders.taken, orders.own
     own_pos, own_cash = own
-    fills, equity, calls, sent = outs.fills, outs.equity, outs.calls, outs.sent
+    fills, calls, sent = outs.fills, outs.calls, outs.sent
     init_quote = settings[0]["init_quote"]
-    n_symbols = views.shape[0]
+    n_symbols, n_venues = views.shape
     perp_on = perp.fund_off[-1] > 0 or perp.mark_off[-1] > 0 or perp.est_off[-1] > 0  # any settlement, mark, estimate
     mark, paid = perp.mark, perp.paid
-    n_assets = 2 * n_symbols
+    n_assets = n_venues * n_symbols
     levels = params[0]["book_levels"]
     one = levels - levels + 1  # the best level only, typed as ``levels`` (one compile of _fill_top, not two)
-    cash, eq_venue, pnl_sym, open_count, ticked = _open_orders(flight, n_symbols)
+    cash, eq_venue, pnl_sym, open_count, ticked = _open_orders(flight, n_symbols, n_venues)
     account = Account(cash, eq_venue, pnl_sym, open_count, mark)  # what _observe and _perp_step take
     answered = np.zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
     deeper = np.ones(n_assets, np.int64)
     lots = np.zeros(n_assets)
     for a in range(n_assets):
-        lots[a] = params[a // 2]["lot_size"][a % 2]
+        lots[a] = params[a // n_venues]["lot_size"][a % n_venues]
     scratch = (np.zeros(SWEEP_LEVELS), np.zeros(SWEEP_LEVELS))  # the levels an arriving order may take
     slot_ticks = np.zeros((2, TAKEN_SLOTS), np.int64)
     slot_shown = np.zeros((2, TAKEN_SLOTS))
@@ -446,7 +473,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
         if params[s]["style"] != STYLE_TAKER:
             maker = True
     while True:
-        if _outputs_full(fills, equity, calls, sent, intents, rstate, counters):
+        if _outputs_full(outs, flight, intents, rstate, counters):
             return 2
         if transfers and log_full(run.inventory):
             return 2
@@ -502,14 +529,14 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
             _fill_top(bt, views, one, one - 1, 0, n_assets, ticked)
             if fresh:
                 for a in range(n_assets):
-                    s = a // 2
-                    v = a % 2
+                    s = a // n_venues
+                    v = a % n_venues
                     rec = views[s][v]
                     rec["position"] = bt_position(bt, a) + own_pos[a]
                     sv = carray(address_as_void_pointer(bt_state_values(bt, a)), 1, state_values_dtype)
                     cash[s, v] = sv[0].balance - sv[0].fee + paid[s, v] + own_cash[a]
                 for s in range(n_symbols):
-                    for v in range(2):
+                    for v in range(n_venues):
                         quote = init_quote[v]
                         for o in range(n_symbols):
                             quote = quote + cash[o, v]
@@ -528,26 +555,28 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
                 quote_views(views, quotes)
             if act and counters[C_DONE] == 0:
                 for s in range(n_symbols):
-                    if ticked[2 * s] == 0 and ticked[2 * s + 1] == 0 and answered[s] == 0:
+                    if answered[s] == 0 and not _any_ticked(ticked, n_venues * s, n_venues * s + n_venues):
                         continue
                     if not may_act(views[s], params[s : s + 1], now):
                         continue
                     if levels > 1:
-                        _fill_top(bt, views, levels, one * _MAX_SCAN_TICKS, 2 * s, 2 * s + 2, deeper)
+                        _fill_top(
+                            bt, views, levels, one * _MAX_SCAN_TICKS, n_venues * s, n_venues * s + n_venues, deeper
+                        )
                     n = _call_kernel(now, s, views, kernel, risk, counters, calls)
                     for k in range(n):
                         it = intents[s][k]
-                        a = 2 * s + it["venue"]
+                        a = n_venues * s + it["venue"]
                         if it["kind"] == INTENT_QUOTE:
                             oid = counters[C_NEXT_ORDER_ID]
                             counters[C_NEXT_ORDER_ID] = oid + 1
                             if _submit(bt, a, oid, it["side"], it["price"], it["qty"], GTX) == 0:
-                                quote_sent(quotes, sent, counters, now, it, s, oid)
+                                quote_sent(quotes, sent, counters, now, it, s, a, oid)
                             else:
                                 counters[C_SUBMIT_ERRORS] += 1
                             continue
                         if it["kind"] == INTENT_CANCEL:
-                            oid = cancel_sent(quotes, sent, counters, now, it, s)
+                            oid = cancel_sent(quotes, sent, counters, now, it, s, a)
                             if oid != 0 and bt_cancel(bt, a, oid, 0) != 0:
                                 counters[C_SUBMIT_ERRORS] += 1
                             continue
@@ -560,7 +589,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
                         quote_views(views, quotes)  # the next symbol's gate counts these quotes
                     if levels > 1:
                         # deeper levels are not kept current between decisions: drop them from the view
-                        for v in range(2):
+                        for v in range(n_venues):
                             views[s][v]["bid_px"][1:levels] = np.nan
                             views[s][v]["ask_px"][1:levels] = np.nan
             ticked[:] = 0
@@ -576,8 +605,8 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     from ``loop`` (an :class:`arb.backtest.run.Loop`): what the warm-up compiles."""
     i64 = np.int64(0)
     ts = np.zeros(1, np.int64)
-    flags = np.zeros(2 * loop.n_symbols, np.int64)
-    grid = np.zeros((loop.n_symbols, 2))
+    flags = np.zeros(loop.n_venues * loop.n_symbols, np.int64)
+    grid = np.zeros((loop.n_symbols, loop.n_venues))
     per_symbol = np.zeros(loop.n_symbols)
     intent = loop.intents[0, 0]
     tape = Tape(ts, ts, ts, ts, ts, ts, ts)
@@ -587,11 +616,13 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     return [
         (any_quote, (loop.quotes,)),
         (quote_views, (loop.views, loop.quotes)),
-        (quote_sent, (loop.quotes, loop.sent, loop.counters, i64, intent, i64, i64)),
-        (cancel_sent, (loop.quotes, loop.sent, loop.counters, i64, intent, i64)),
+        (quote_sent, (loop.quotes, loop.sent, loop.counters, i64, intent, i64, i64, i64)),
+        (cancel_sent, (loop.quotes, loop.sent, loop.counters, i64, intent, i64, i64)),
         (quote_answer, (loop.fills, run, i64, order, loop.quotes, i64, i64)),
-        (_open_orders, (loop.flight, i64)),
-        (_outputs_full, (loop.fills, loop.equity, loop.calls, loop.sent, loop.intents, loop.rstate, loop.counters)),
+        (_open_orders, (loop.flight, i64, i64)),
+        (_any_ticked, (flags, i64, i64)),
+        (_trading_pnl, (loop.views[0], grid, grid, grid, i64)),
+        (_outputs_full, (outs, loop.flight, loop.intents, loop.rstate, loop.counters)),
         (_ticks, (ts, ts, loop.counters, i64, flags)),
         (_observe, (i64, loop.views, run, tape, account, orders, symbols.risk, outs)),
         (_perp_step, (i64, loop.views, run, account, perp, outs)),
@@ -605,5 +636,5 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
         (send_order, (loop.flight, i64, i64, i64, intent, 0.0, i64, (i64, i64))),
         (next_due, (loop.flight,)),
         (answer_orders, (i64, loop.flight, run, loop.own, loop.fills, flags, np.zeros(loop.n_symbols, np.int64))),
-        (unknown_per_venue, (loop.flight, i64, i64, loop.rstate[0]["unknown"])),
+        (unknown_per_venue, (loop.flight, i64, i64, loop.rstate[0]["unknown"], i64)),
     ]

@@ -65,26 +65,28 @@ N_COUNTERS = 20
 
 
 @njit(cache=True)
-def _open_orders(flight: Any, n_symbols: int) -> tuple[Any, Any, Any, Any, Any]:
+def _open_orders(flight: Any, n_symbols: int, n_venues: int) -> tuple[Any, Any, Any, Any, Any]:
     # Scratch arrays of a call of _run_loop: (cash and equity per symbol and venue, PnL per symbol,
     # open orders per asset, the assets that ticked), the open orders being the taker orders on their
     # way (``flight``, arb.backtest.taker_fills).
-    cash = np.zeros((n_symbols, 2))
-    eq_venue = np.zeros((n_symbols, 2))
+    cash = np.zeros((n_symbols, n_venues))
+    eq_venue = np.zeros((n_symbols, n_venues))
     pnl_sym = np.zeros(n_symbols)
-    out = np.zeros(2 * n_symbols, np.int64)
+    out = np.zeros(n_venues * n_symbols, np.int64)
     for k in range(flight.shape[0]):
         if flight[k]["order_id"] != 0:
             out[flight[k]["asset"]] += 1
-    return cash, eq_venue, pnl_sym, out, np.zeros(2 * n_symbols, np.int64)
+    return cash, eq_venue, pnl_sym, out, np.zeros(n_venues * n_symbols, np.int64)
 
 
 @njit(cache=True)
-def _outputs_full(fills: Any, equity: Any, calls: Any, sent: Any, intents: Any, rstate: Any, counters: Any) -> bool:
-    # True when an output buffer may not take another step (the driver grows it and calls again).
+def _outputs_full(outs: Any, flight: Any, intents: Any, rstate: Any, counters: Any) -> bool:
+    # True when an output buffer may not take another step (the driver grows it and calls again): a
+    # step fills at most every order on its way (``flight``, _MAX_PENDING an asset).
+    fills, equity, calls, sent = outs.fills, outs.equity, outs.calls, outs.sent
     n_symbols = intents.shape[0]
     return bool(
-        counters[C_FILLS] >= fills.shape[0] - 2 * _MAX_PENDING * n_symbols
+        counters[C_FILLS] >= fills.shape[0] - flight.shape[0]
         or counters[C_EQUITY] >= equity.shape[0] - 2 * n_symbols
         or counters[C_CALLS] >= calls.shape[0] - n_symbols
         or counters[C_SENT] >= sent.shape[0] - intents.size
@@ -101,11 +103,12 @@ def fill_row(fills: Any, run: Any, now: int, order: Any, a: int, oid: int, kind:
     settings, counters, price_decimals = run.settings, run.counters, run.price_decimals
     o = order[0]
     n = counters[C_FILLS]
-    v = a % 2
+    n_venues = settings[0]["n_venues"]
+    v = a % n_venues
     fills[n]["local_ts"] = now
     fills[n]["exch_ts"] = o.exch_timestamp
     fills[n]["venue"] = v
-    fills[n]["symbol"] = a // 2
+    fills[n]["symbol"] = a // n_venues
     fills[n]["side"] = o.side
     fills[n]["price"] = np.round(o.exec_price_tick * o.tick_size, price_decimals[a])
     fills[n]["qty"] = o.exec_qty
@@ -125,7 +128,7 @@ def _log_sent(now: int, s: int, k: int, fault: int, symbols: Any, counters: Any,
     views = symbols.views
     it = intents[s][k]
     v = it["venue"]
-    open_count[2 * s + v] += 1
+    open_count[views.shape[1] * s + v] += 1
     views[s][v]["open_orders"] += 1
     counters[C_ORDERS] += 1
     sent_row(sent, counters, now, it, fault, s)

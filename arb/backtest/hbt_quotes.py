@@ -29,11 +29,10 @@ ANSWER_DONE = 3  # cancelled (the slot free) or expired (the slot held back)
 
 
 @njit(cache=True)
-def quote_sent(quotes: Any, sent: Any, counters: Any, now: int, it: Any, s: int, oid: int) -> None:
-    """Symbol ``s``'s quote intent ``it`` went to hftbacktest as order ``oid``: its slot, and its row in the
-    sent log."""
+def quote_sent(quotes: Any, sent: Any, counters: Any, now: int, it: Any, s: int, a: int, oid: int) -> None:
+    """Symbol ``s``'s quote intent ``it`` went to hftbacktest as order ``oid`` on asset ``a`` (the symbol on
+    the intent's venue): its slot, and its row in the sent log."""
     ints, floats = quotes
-    a = 2 * s + it["venue"]
     i = 0 if it["side"] == BUY else 1
     ints[a, i, Q_OID] = oid
     ints[a, i, Q_PAIR] = it["pair_id"]
@@ -46,11 +45,11 @@ def quote_sent(quotes: Any, sent: Any, counters: Any, now: int, it: Any, s: int,
 
 
 @njit(cache=True)
-def cancel_sent(quotes: Any, sent: Any, counters: Any, now: int, it: Any, s: int) -> int:
-    """Symbol ``s``'s cancel intent ``it``: the order id to cancel (its slot now ``QUOTE_CANCELING``, the
-    cancel in the sent log), or 0 when the slot holds no resting quote any more (answered meanwhile)."""
+def cancel_sent(quotes: Any, sent: Any, counters: Any, now: int, it: Any, s: int, a: int) -> int:
+    """Symbol ``s``'s cancel intent ``it`` of the quote on asset ``a``: the order id to cancel (its slot now
+    ``QUOTE_CANCELING``, the cancel in the sent log), or 0 when the slot holds no resting quote any more
+    (answered meanwhile)."""
     ints = quotes[0]
-    a = 2 * s + it["venue"]
     i = 0 if it["side"] == BUY else 1
     oid: int = ints[a, i, Q_OID]
     if oid == 0 or ints[a, i, Q_STATE] != QUOTE_LIVE:

@@ -5,7 +5,7 @@ access to a field to the same load as an index, so the loop reads ``perp.mark`` 
 ``perp[9]``. :class:`arb.backtest.run.Loop` builds them; ``_run_loop`` and its helpers
 (:mod:`arb.backtest.compiled_loop`, :mod:`arb.backtest.hbt_orders`, :mod:`arb.backtest.hbt_quotes`) read them.
 Arrays are NumPy arrays (int64 ns times, float64 prices and quantities); "per asset" means asset
-``a = 2 * symbol + venue``; ``off`` arrays are the offsets of each asset's rows in the ragged array before
+``a = n_venues * symbol + venue``; ``off`` arrays are the offsets of each asset's rows in the ragged array before
 them (asset ``a``'s rows are ``[off[a], off[a + 1])``).
 """
 
@@ -107,6 +107,8 @@ class Inventory(NamedTuple):
     """``[rows of log written]``."""
     row: Array
     """Per (symbol, venue, asset), the row of ``log`` of what is on its way there."""
+    fees: Array
+    """Per (symbol, venue, asset), the fees the venue's transfers paid, in the asset's units."""
 
 
 class Symbols(NamedTuple):

@@ -1,7 +1,8 @@
-"""The backtest: hftbacktest over both venues of every symbol (asset ``2 * s + v``: symbol ``s`` of
-``[strategy] symbols`` on venue ``v``, 0 = Binance, 1 = Bybit), driving the kernel.
+"""The backtest: hftbacktest over every venue of every symbol (asset ``n * s + v``: symbol ``s`` of
+``[strategy] symbols`` on venue ``v`` of the run's ``n``, numbered as ``[strategy] venues`` lists them),
+driving the kernel.
 
-One ``HashMapMarketDepthBacktest`` replays both venues' converted recordings (per-venue tick and lot
+One ``HashMapMarketDepthBacktest`` replays every venue's converted recordings (per-venue tick and lot
 sizes, fees, constant or measured order latency, the recorded feed latency). A compiled loop moves
 from one book update to the next (``elapse``), to the next order arrival or answer, or from event to
 event while quotes rest (``wait_next_feed`` with order responses), and at each one builds the kernel's
@@ -75,7 +76,6 @@ from arb.backtest.transfers import (
     ASSET_QUOTE,
     B_COUNT,
     B_FEE,
-    B_FEE_FROM_0,
     B_FEE_QUOTE,
     B_TRANSIT_NS,
     TRANSFER_NONE,
@@ -102,13 +102,13 @@ from arb.strategy.params import params_of
 from arb.strategy.quote_slots import new_quotes
 from arb.strategy.records import BACKTEST_RUN_DTYPE
 from arb.strategy.types import (
-    DECISION_DTYPE,
-    EQUITY_DTYPE,
     FILL_DTYPE,
     FUNDING_DTYPE,
     SENT_DTYPE,
     STYLE_TAKER,
     TRANSFER_DTYPE,
+    decision_dtype,
+    equity_dtype,
     kernel_figures,
     new_intents,
     new_state,
@@ -125,7 +125,7 @@ VM: once per install (then Numba's cache has it)."""
 
 @dataclass(slots=True)
 class BacktestResult:
-    """What a backtest produced (arrays in FILL_DTYPE / EQUITY_DTYPE; each row names its symbol).
+    """What a backtest produced (arrays in FILL_DTYPE / equity_dtype(n venues); each row names its symbol).
 
     With several symbols the single-symbol fields (``kernel_state``, ``out_of_sync``, ``initial_base``)
     describe the first symbol and the ``*_by_symbol`` fields every symbol, in ``symbols`` order.
@@ -134,7 +134,7 @@ class BacktestResult:
     fills: np.ndarray[Any, Any]
     equity: np.ndarray[Any, Any]
     calls: np.ndarray[Any, Any]
-    """DECISION_DTYPE: every kernel call (for parity checks)."""
+    """decision_dtype(n venues): every kernel call (for parity checks)."""
     sent: np.ndarray[Any, Any]
     """SENT_DTYPE: every intent sent, with its time."""
     days: list[dt.date]
@@ -146,21 +146,21 @@ class BacktestResult:
     """The account's gate figures (:func:`~arb.execution.risk.risk_figures`)."""
     sync_losses: dict[str, int]
     """Times a book lost sync, per venue (``"binance"``), or per venue and symbol (``"binance ETHUSDT"``)."""
-    out_of_sync: tuple[Spans, Spans]
+    out_of_sync: tuple[Spans, ...]
     """Per venue, the spans ``(start_ns, end_ns)`` of local time its book was not synced, for the report."""
     rows: dict[str, int]
     local_shift_ns: int
     wall_s: float
-    initial_base: tuple[float, float]
-    initial_quote: tuple[float, float]
+    initial_base: tuple[float, ...]
+    initial_quote: tuple[float, ...]
     risk_events: list[RiskEvent] = field(default_factory=list)
     """Every breach the gate reported (once per episode), in order."""
     symbols: tuple[str, ...] = ()
     kernel_states: list[dict[str, int]] = field(default_factory=list)
     symbol_risk: list[dict[str, Any]] = field(default_factory=list)
     """Each symbol's gate figures (:func:`~arb.execution.risk.symbol_risk_figures`)."""
-    out_of_sync_by_symbol: list[tuple[Spans, Spans]] = field(default_factory=list)
-    initial_base_by_symbol: list[tuple[float, float]] = field(default_factory=list)
+    out_of_sync_by_symbol: list[tuple[Spans, ...]] = field(default_factory=list)
+    initial_base_by_symbol: list[tuple[float, ...]] = field(default_factory=list)
     funding: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0, FUNDING_DTYPE))
     """FUNDING_DTYPE: every funding payment booked (perpetuals), its own line beside the fills."""
     day_marks: list[BoundaryMark] = field(default_factory=list)
@@ -239,7 +239,7 @@ def _asset(
 
 
 def build_hbt(config: AppConfig, session: Timeline) -> HashMapMarketDepthBacktest:
-    """One hftbacktest over every symbol's two venues (asset ``2 * s + v``: symbol ``s``, venue ``v``).
+    """One hftbacktest over every symbol's venues (asset ``n * s + v``: symbol ``s``, venue ``v`` of ``n``).
 
     The caller must keep ``session`` alive until the backtest is closed (hftbacktest reads the
     arrays in place).
@@ -292,10 +292,11 @@ class Schedule:
         lo, hi = self.sync_off[a], self.sync_off[a + 1]
         return self.sync_ts[lo:hi], self.sync_state[lo:hi]
 
-    def out_of_sync(self, start_ns: int, end_ns: int, symbol: int = 0) -> tuple[Spans, Spans]:
-        """Per venue, the spans of ``[start_ns, end_ns)`` the symbol's book was not synced (what the view said)."""
-        spans = [out_of_sync_spans(*self.syncs(2 * symbol + v), start_ns, end_ns) for v in range(2)]
-        return spans[0], spans[1]
+    def out_of_sync(self, start_ns: int, end_ns: int, symbol: int, n_venues: int) -> tuple[Spans, ...]:
+        """Per venue (of ``n_venues``), the spans of ``[start_ns, end_ns)`` the symbol's book was not synced
+        (what the view said)."""
+        a = n_venues * symbol
+        return tuple(out_of_sync_spans(*self.syncs(a + v), start_ns, end_ns) for v in range(n_venues))
 
 
 def _measured_latency(venues: Sequence[VenueConfig]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -329,22 +330,24 @@ class Loop:
     ) -> None:
         venues = config.venues
         n_sym = len(config.symbols)
+        n_venues = len(venues)
         self.config = config
         self.session = session
         self.schedule = schedule
         self.n_symbols = n_sym
+        self.n_venues = n_venues
         self.params = params_of(config)
         self.kstate = new_state(n_sym)
-        self.views = new_views(n_sym)
+        self.views = new_views(n_sym, n_venues)
         self.intents = new_intents(n_sym)
         self.limits, self.rstate, self.srisk = new_gate(config)
         self.risk_events: list[RiskEvent] = []
         self._quote = quote_currency(config.strategy.symbol)
-        self.init_base = np.array([sym.base for sym in config.symbols], float).reshape(n_sym, 2)
+        self.init_base = np.array([sym.base for sym in config.symbols], float).reshape(n_sym, n_venues)
         self.init_quote = np.array([v.account.quote for v in venues])
         self.maker = np.array([v.fees.maker for v in venues])
         self.taker = np.array([v.fees.taker for v in venues])
-        n_assets = 2 * n_sym
+        n_assets = n_venues * n_sym
         self.flight = np.zeros(_MAX_PENDING * n_assets, FLIGHT_DTYPE)
         """The taker orders on their way (:mod:`arb.backtest.taker_fills`)."""
         self.taken = new_taken(n_assets)
@@ -365,13 +368,13 @@ class Loop:
         span = session.end_ns - session.start_ns
         self.fills: np.ndarray[Any, Any] = np.zeros(4096 * n_sym, FILL_DTYPE)
         samples = int(span // _EQUITY_INTERVAL_NS) + 16
-        self.equity: np.ndarray[Any, Any] = np.zeros(samples * n_sym, EQUITY_DTYPE)
-        self.calls: np.ndarray[Any, Any] = np.zeros(1024 * n_sym, DECISION_DTYPE)
+        self.equity: np.ndarray[Any, Any] = np.zeros(samples * n_sym, equity_dtype(n_venues))
+        self.calls: np.ndarray[Any, Any] = np.zeros(1024 * n_sym, decision_dtype(n_venues))
         self.sent: np.ndarray[Any, Any] = np.zeros(1024 * n_sym, SENT_DTYPE)
         self.counters = np.zeros(N_COUNTERS, np.int64)
         self.counters[C_NEXT_ORDER_ID] = 1
         self.counters[C_NEXT_PAIR_ID] = 1
-        self.last_mid = np.full((n_sym, 2), np.nan)
+        self.last_mid = np.full((n_sym, n_venues), np.nan)
         assets = funding if funding is not None else [Funding.none() for _ in range(n_assets)]
         fund_ts, fund_off = _ragged([f.local_ts for f in assets])
         mark_ts, mark_off = _ragged([f.mark_ts for f in assets])
@@ -381,7 +384,7 @@ class Loop:
             _ragged([f.rate for f in assets])[0].astype(np.float64),
             _ragged([f.mark for f in assets])[0].astype(np.float64), np.zeros(n_assets, np.int64),
             mark_ts.astype(np.int64), _ragged([f.mark_px for f in assets])[0].astype(np.float64), mark_off,
-            np.full((n_sym, 2), np.nan), np.zeros((n_sym, 2)),
+            np.full((n_sym, n_venues), np.nan), np.zeros((n_sym, n_venues)),
             est_ts.astype(np.int64), _ragged([f.est_rate for f in assets])[0].astype(np.float64),
             _ragged([f.est_next for f in assets])[0].astype(np.int64), est_off,
             _ragged([f.est_interval for f in assets])[0].astype(np.int64),
@@ -397,7 +400,7 @@ class Loop:
         self.settings = np.zeros(1, BACKTEST_RUN_DTYPE)
         """The loop's settings (one ``BACKTEST_RUN_DTYPE`` record)."""
         spot = all(v.market == "spot" for v in venues)  # a linear venue holds no base to move
-        self.inventory = new_inventory([int(spot)] * n_sym)
+        self.inventory = new_inventory([int(spot)] * n_sym, n_venues)
         """What the transfer policy moved between the venues (:mod:`arb.backtest.transfers`)."""
         cfg = self.settings[0]
         bt = config.backtest
@@ -406,14 +409,15 @@ class Loop:
         cfg["transfer_fee"] = (bt.transfer_fee_base, bt.transfer_fee_quote)
         cfg["transfer_delay_ns"] = (bt.transfer_delay_base_ns, bt.transfer_delay_quote_ns)
         cfg["end_ns"] = session.end_ns
+        cfg["n_venues"] = n_venues
         cfg["stale_after_ns"] = config.risk.stale_after_ns
         cfg["equity_interval_ns"] = _EQUITY_INTERVAL_NS
         cfg["request_timeout_ns"] = config.live.request_timeout_ns
-        cfg["init_quote"] = self.init_quote
-        cfg["maker_fee"] = self.maker
-        cfg["taker_fee"] = self.taker
-        cfg["entry_ns"] = self.order_latency[:, 0]
-        cfg["response_ns"] = self.order_latency[:, 1]
+        cfg["init_quote"][:n_venues] = self.init_quote
+        cfg["maker_fee"][:n_venues] = self.maker
+        cfg["taker_fee"][:n_venues] = self.taker
+        cfg["entry_ns"][:n_venues] = self.order_latency[:, 0]
+        cfg["response_ns"][:n_venues] = self.order_latency[:, 1]
 
     def _state(self) -> tuple[Perp, Run, Symbols, Orders, Outs]:
         # _run_loop's arguments after ``hbt``, ``until_ns`` and ``tape`` (see there), the buffers as they are now.
@@ -455,7 +459,7 @@ class Loop:
             if rc != 2:
                 break
             c = self.counters
-            self.fills = _doubled(self.fills, c[C_FILLS], 2 * _MAX_PENDING * n_sym)
+            self.fills = _doubled(self.fills, c[C_FILLS], len(self.flight))
             self.equity = _doubled(self.equity, c[C_EQUITY], 2 * n_sym)
             self.calls = _doubled(self.calls, c[C_CALLS], n_sym)
             self.sent = _doubled(self.sent, c[C_SENT], self.intents.size)
@@ -651,13 +655,16 @@ def run_session(
     symbols = config.symbol_names
     one = len(symbols) == 1
 
+    n_venues = len(venues)
+
     def label(a: int) -> str:
-        # "binance", or "binance ETHUSDT" with several symbols
-        return venues[a % 2].name if one else f"{venues[a % 2].name} {symbols[a // 2]}"
+        # the venue's name, followed by the symbol's with several symbols
+        name = venues[a % n_venues].name
+        return name if one else f"{name} {symbols[a // n_venues]}"
 
     kernel_states = [kernel_figures(st, int(loop.params[s]["style"])) for s, st in enumerate(loop.kstate)]
-    by_symbol = [loop.schedule.out_of_sync(session.start_ns, session.end_ns, s) for s in range(len(symbols))]
-    base = [(float(loop.init_base[s, 0]), float(loop.init_base[s, 1])) for s in range(len(symbols))]
+    by_symbol = [loop.schedule.out_of_sync(session.start_ns, session.end_ns, s, n_venues) for s in range(len(symbols))]
+    base = [tuple(float(x) for x in loop.init_base[s]) for s in range(len(symbols))]
     return BacktestResult(
         fills=loop.fills[: counters[C_FILLS]].copy(),
         equity=loop.equity[: counters[C_EQUITY]].copy(),
@@ -669,13 +676,13 @@ def run_session(
         counters={name: int(counters[i]) for name, i in names.items()},
         kernel_state=kernel_states[0],
         risk_state=risk_figures(rs),
-        sync_losses={label(a): int(np.sum(loop.schedule.syncs(a)[1][1:] == 0)) for a in range(2 * len(symbols))},
+        sync_losses={label(a): int(np.sum(loop.schedule.syncs(a)[1][1:] == 0)) for a in range(n_venues * len(symbols))},
         out_of_sync=by_symbol[0],
-        rows={label(a): session.rows(a) for a in range(2 * len(symbols))},
+        rows={label(a): session.rows(a) for a in range(n_venues * len(symbols))},
         local_shift_ns=session.local_shift_ns,
         wall_s=time.perf_counter() - started,
         initial_base=base[0],
-        initial_quote=(float(loop.init_quote[0]), float(loop.init_quote[1])),
+        initial_quote=tuple(float(x) for x in loop.init_quote),
         risk_events=loop.risk_events,
         symbols=symbols,
         kernel_states=kernel_states,
@@ -703,14 +710,13 @@ def inventory_figures(
     rows = [(s, ASSET_BASE, name[: len(name) - len(quote)] or name) for s, name in enumerate(names)]
     for s, asset, label in [*rows, (0, ASSET_QUOTE, quote)]:  # the quote, one balance a venue: symbol 0's row
         booked = inventory.booked[s, asset]
-        from0 = float(booked[B_FEE_FROM_0])
         assets[label] = {
             "transfers": int(booked[B_COUNT]),
             "fees": float(booked[B_FEE]),
-            "fees_by_venue": {config.venues[0].name: from0, config.venues[1].name: float(booked[B_FEE]) - from0},
+            "fees_by_venue": {venue.name: float(inventory.fees[s, v, asset]) for v, venue in enumerate(config.venues)},
             "fees_quote": float(booked[B_FEE_QUOTE]),
             "transit_s": float(booked[B_TRANSIT_NS]) / NS_PER_S,
-            "in_transit": float(inventory.transit[s, 0, asset] + inventory.transit[s, 1, asset]),
+            "in_transit": float(inventory.transit[s, :, asset].sum()),
             "moved_by_venue": {
                 venue.name: float(inventory.moved[s, v, asset] + inventory.transit[s, v, asset])
                 for v, venue in enumerate(config.venues)

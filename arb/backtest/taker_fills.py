@@ -57,7 +57,7 @@ from arb.strategy.types import BUY
 FLIGHT_DTYPE: Final = np.dtype(
     [
         ("order_id", "i8"),  # 0: a free slot
-        ("asset", "i8"),  # 2 * symbol + venue
+        ("asset", "i8"),  # n_venues * symbol + venue
         ("side", "i8"),
         ("price", "f8"),  # the limit
         ("qty", "f8"),  # what the venue may fill (a partial leg's drawn part)
@@ -177,15 +177,15 @@ def next_due(flight: Any) -> int:
 
 
 @njit(cache=True)
-def unknown_per_venue(flight: Any, now: int, timeout: int, out: Any) -> None:
-    """Per venue, the orders (every symbol's) still unanswered ``timeout`` or more after they were sent:
-    what arb live calls unknown (its request timed out) until the answer comes."""
-    out[0] = 0
-    out[1] = 0
+def unknown_per_venue(flight: Any, now: int, timeout: int, out: Any, n_venues: int) -> None:
+    """Per venue (``out[v]``, of the run's ``n_venues``), the orders (every symbol's) still unanswered
+    ``timeout`` or more after they were sent: what arb live calls unknown (its request timed out) until
+    the answer comes."""
+    out[:] = 0
     for k in range(flight.shape[0]):
         f = flight[k]
         if f["order_id"] != 0 and now - f["sent"] >= timeout:
-            out[f["asset"] % 2] += 1
+            out[f["asset"] % n_venues] += 1
 
 
 @njit(cache=True)
@@ -279,15 +279,16 @@ def answer_orders(now: int, flight: Any, run: Any, own: Any, fills: Any, open_co
         f = flight[k]
         a = f["asset"]
         out |= 1
+        n_venues = settings[0]["n_venues"]
         if f["filled"] > 0.0:
-            v = a % 2
+            v = a % n_venues
             fee = f["cost"] * settings[0]["taker_fee"][v]
             n = counters[C_FILLS]
             row = fills[n]
             row["local_ts"] = f["answer"]
             row["exch_ts"] = f["arrive"]
             row["venue"] = v
-            row["symbol"] = a // 2
+            row["symbol"] = a // n_venues
             row["side"] = f["side"]
             row["price"] = f["fill_price"]
             row["qty"] = f["filled"]
@@ -303,7 +304,7 @@ def answer_orders(now: int, flight: Any, run: Any, own: Any, fills: Any, open_co
             counters[C_EXPIRED] += 1
         f["order_id"] = 0
         open_count[a] -= 1
-        answered[a // 2] = 1
+        answered[a // n_venues] = 1
 
 
 @njit(cache=True)

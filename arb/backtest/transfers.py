@@ -2,13 +2,13 @@
 
 A backtest model only (``[backtest] transfer_policy``): live transfers are ``arb rebalance``'s. With the
 ``threshold`` policy, at each decision point, when a venue's share of an asset (a symbol's base, on spot
-venues, or the quote) falls below ``transfer_threshold`` of what both venues hold, the other venue
-sends what evens the two out after the fee: the amount and the asset's fee leave the sending venue's
-balance at once, the amount reaches the other venue's balance at the first decision point at or after
-its delay, on the backtest's clock. One transfer of an asset is on its way at a time. While on its way
-it counts in the receiving venue's equity (the account owns it), not in its balance (it cannot be
-traded). Each transfer is logged as it is sent (``Inventory.log``, ``TRANSFER_DTYPE`` rows: time, asset,
-venues, amount, fee) and its arrival time written when it arrives; the backtest writes them to
+venues, or the quote) falls below ``transfer_threshold`` of what every venue of the run holds, the venue
+that holds the most sends it what evens the two of them out after the fee: the amount and the asset's fee
+leave the sending venue's balance at once, the amount reaches the other venue's balance at the first
+decision point at or after its delay, on the backtest's clock. One transfer of an asset is on its way at a
+time. While on its way it counts in the receiving venue's equity (the account owns it), not in its balance
+(it cannot be traded). Each transfer is logged as it is sent (``Inventory.log``, ``TRANSFER_DTYPE`` rows:
+time, asset, venues, amount, fee) and its arrival time written when it arrives; the backtest writes them to
 transfers.csv. Compiled helpers of :func:`arb.backtest.compiled_loop._run_loop`; the state is an
 :class:`arb.backtest.loop_state.Inventory`.
 """
@@ -20,7 +20,6 @@ __all__ = [
     "ASSET_QUOTE",
     "B_COUNT",
     "B_FEE",
-    "B_FEE_FROM_0",
     "B_FEE_QUOTE",
     "B_TRANSIT_NS",
     "TRANSFER_NONE",
@@ -52,20 +51,20 @@ B_COUNT = 0  # transfers made
 B_FEE = 1  # fees paid, in the asset's units
 B_TRANSIT_NS = 2  # time in transit, summed over the transfers, ns
 B_FEE_QUOTE = 3  # the fees valued in quote when paid (a base fee at the sending venue's mid)
-B_FEE_FROM_0 = 4  # the part of B_FEE venue 0 sent (the rest, venue 1)
-N_BOOKED = 5
+N_BOOKED = 4
 
 
 _LOG_ROWS = 256  # the transfer log's first size (grown by the driver, see log_full)
 
 
-def new_inventory(movable: Any) -> Inventory:
-    """Nothing moved yet, for ``len(movable)`` symbols (``movable[s]``: 1 when symbol ``s``'s base may
-    move, spot on both venues)."""
+def new_inventory(movable: Any, n_venues: int) -> Inventory:
+    """Nothing moved yet, for ``len(movable)`` symbols on ``n_venues`` venues (``movable[s]``: 1 when
+    symbol ``s``'s base may move, spot on every venue)."""
     n = len(movable)
-    return Inventory(np.zeros((n, 2, 2)), np.zeros((n, 2, 2)), np.zeros((n, 2, 2), np.int64),
+    per_venue = (n, n_venues, 2)
+    return Inventory(np.zeros(per_venue), np.zeros(per_venue), np.zeros(per_venue, np.int64),
                      np.zeros((n, 2, N_BOOKED)), np.asarray(movable, np.int64), np.zeros(_LOG_ROWS, TRANSFER_DTYPE),
-                     np.zeros(1, np.int64), np.zeros((n, 2, 2), np.int64))  # fmt: skip
+                     np.zeros(1, np.int64), np.zeros(per_venue, np.int64), np.zeros(per_venue))  # fmt: skip
 
 
 @njit(cache=True)
@@ -97,14 +96,14 @@ def held_value(inv: Any, s: int, v: int, px: float) -> float:
 @njit(cache=True)
 def move_inventory(now: int, views: Any, settings: Any, inv: Any) -> None:
     """At a decision point at local time ``now``, with the views' balances current: the transfers due
-    by now arrive, then (``threshold`` policy) a venue short of an asset is sent what evens the venues
-    out. Balances change in the views; ``inv`` books it. ``settings``: the run's ``BACKTEST_RUN_DTYPE``
-    record (one-element array)."""
+    by now arrive, then (``threshold`` policy) a venue short of an asset is sent what evens it and the
+    venue holding the most out. Balances change in the views; ``inv`` books it. ``settings``: the run's
+    ``BACKTEST_RUN_DTYPE`` record (one-element array)."""
     cfg = settings[0]
-    moved, transit, due, booked, movable, log, logged, row = inv
-    n_sym = views.shape[0]
+    moved, transit, due, _, movable, log, _, row, _ = inv
+    n_sym, n_venues = views.shape
     for s in range(n_sym):
-        for v in range(2):
+        for v in range(n_venues):
             for asset in range(2):
                 if transit[s, v, asset] > 0.0 and due[s, v, asset] <= now:
                     amount = transit[s, v, asset]
@@ -115,62 +114,88 @@ def move_inventory(now: int, views: Any, settings: Any, inv: Any) -> None:
     if cfg["transfer_policy"] != TRANSFER_THRESHOLD:
         return
     threshold = cfg["transfer_threshold"]
+    held = np.zeros(n_venues)
     for s in range(n_sym):
         for asset in range(2):
             if (asset == ASSET_BASE and movable[s] == 0) or (asset == ASSET_QUOTE and s > 0):
                 continue
-            if transit[s, 0, asset] > 0.0 or transit[s, 1, asset] > 0.0:
+            if _on_its_way(transit, s, asset):
                 continue  # one transfer of an asset at a time
-            if asset == ASSET_BASE:
-                held0 = views[s][0]["base_balance"]
-                held1 = views[s][1]["base_balance"]
-            else:
-                held0 = views[s][0]["quote_balance"]
-                held1 = views[s][1]["quote_balance"]
-            total = held0 + held1
+            for v in range(n_venues):
+                held[v] = views[s][v]["base_balance"] if asset == ASSET_BASE else views[s][v]["quote_balance"]
+            total = held[0]
+            for v in range(1, n_venues):
+                total = total + held[v]
             if not total > 0.0:
                 continue
-            for v in range(2):
-                o = 1 - v
-                short = held0 if v == 0 else held1
-                rich = held1 if v == 0 else held0
+            for v in range(n_venues):
+                short = held[v]
                 if short / total >= threshold:
                     continue
-                fee = cfg["transfer_fee"][asset]
-                amount = (rich - short - fee) / 2.0  # both venues hold the same once it arrives
-                if amount <= 0.0:
-                    continue
-                delay = cfg["transfer_delay_ns"][asset]
-                moved[s, o, asset] -= amount + fee
-                _credit(views, s, o, asset, -(amount + fee))
-                transit[s, v, asset] = amount
-                due[s, v, asset] = now + delay
-                booked[s, asset, B_COUNT] += 1.0
-                booked[s, asset, B_FEE] += fee
-                if o == 0:
-                    booked[s, asset, B_FEE_FROM_0] += fee
-                booked[s, asset, B_TRANSIT_NS] += delay
-                fee_quote = fee
-                if asset == ASSET_BASE:
-                    mid = 0.5 * (views[s][o]["bid_px"][0] + views[s][o]["ask_px"][0])
-                    fee_quote = fee * mid if np.isfinite(mid) else 0.0
-                booked[s, asset, B_FEE_QUOTE] += fee_quote
-                k = logged[0]  # log_full kept room for it
-                logged[0] = k + 1
-                row[s, v, asset] = k
-                rec = log[k]
-                rec["ts"] = now
-                rec["arrive_ts"] = -1
-                rec["symbol"] = s
-                rec["asset"] = asset
-                rec["from_venue"] = o
-                rec["to_venue"] = v
-                rec["amount"] = amount
-                rec["fee"] = fee
-                rec["fee_quote"] = fee_quote
-                if delay == 0:  # arrives at once
-                    transit[s, v, asset] = 0.0
-                    moved[s, v, asset] += amount
-                    _credit(views, s, v, asset, amount)
-                    rec["arrive_ts"] = now
-                break
+                o = _richest(held, v)
+                if _send(now, views, cfg, inv, (s, asset, o, v), held[o] - short):
+                    break
+
+
+@njit(cache=True)
+def _on_its_way(transit: Any, s: int, asset: int) -> bool:
+    # Whether a transfer of symbol s's asset is on its way to any venue.
+    for v in range(transit.shape[1]):  # noqa: SIM110 - a generator in any() does not compile in nopython mode
+        if transit[s, v, asset] > 0.0:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _richest(held: Any, v: int) -> int:
+    # The venue other than v holding the most (the lower number on a tie).
+    best = -1
+    for o in range(held.shape[0]):
+        if o != v and (best < 0 or held[o] > held[best]):
+            best = o
+    return best
+
+
+@njit(cache=True)
+def _send(now: int, views: Any, cfg: Any, inv: Any, move: Any, gap: float) -> bool:
+    # Venue o sends venue v what evens the two out after the fee (``gap``: what o holds more than v);
+    # ``move``: (symbol, asset, o, v). False when the gap does not pay the fee.
+    moved, transit, due, booked, _, log, logged, row, fees = inv
+    s, asset, o, v = move
+    fee = cfg["transfer_fee"][asset]
+    amount = (gap - fee) / 2.0  # both venues hold the same once it arrives
+    if amount <= 0.0:
+        return False
+    delay = cfg["transfer_delay_ns"][asset]
+    moved[s, o, asset] -= amount + fee
+    _credit(views, s, o, asset, -(amount + fee))
+    transit[s, v, asset] = amount
+    due[s, v, asset] = now + delay
+    booked[s, asset, B_COUNT] += 1.0
+    booked[s, asset, B_FEE] += fee
+    fees[s, o, asset] += fee
+    booked[s, asset, B_TRANSIT_NS] += delay
+    fee_quote = fee
+    if asset == ASSET_BASE:
+        mid = 0.5 * (views[s][o]["bid_px"][0] + views[s][o]["ask_px"][0])
+        fee_quote = fee * mid if np.isfinite(mid) else 0.0
+    booked[s, asset, B_FEE_QUOTE] += fee_quote
+    k = logged[0]  # log_full kept room for it
+    logged[0] = k + 1
+    row[s, v, asset] = k
+    rec = log[k]
+    rec["ts"] = now
+    rec["arrive_ts"] = -1
+    rec["symbol"] = s
+    rec["asset"] = asset
+    rec["from_venue"] = o
+    rec["to_venue"] = v
+    rec["amount"] = amount
+    rec["fee"] = fee
+    rec["fee_quote"] = fee_quote
+    if delay == 0:  # arrives at once
+        transit[s, v, asset] = 0.0
+        moved[s, v, asset] += amount
+        _credit(views, s, v, asset, amount)
+        rec["arrive_ts"] = now
+    return True

@@ -40,6 +40,7 @@ import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb.config import LegFaultsConfig
+from arb.events import MAX_VENUES
 from arb.strategy.kernel import floor_to_grid
 from arb.strategy.types import INTENT_OPEN
 
@@ -55,12 +56,12 @@ LEG_FAULTS_DTYPE = np.dtype(
         ("enabled", "i8"),  # 0: no order draws anything
         ("seed", "u8"),
         ("hedges", "i8"),  # 1: hedge and unwind orders draw too
-        ("reject", "f8", (2,)),  # chances per venue (asset order)
-        ("partial", "f8", (2,)),
-        ("partial_min", "f8", (2,)),  # fraction of the quantity
-        ("partial_max", "f8", (2,)),
-        ("late", "f8", (2,)),
-        ("late_ns", "i8", (2,)),
+        ("reject", "f8", (MAX_VENUES,)),  # chances per venue (asset order)
+        ("partial", "f8", (MAX_VENUES,)),
+        ("partial_min", "f8", (MAX_VENUES,)),  # fraction of the quantity
+        ("partial_max", "f8", (MAX_VENUES,)),
+        ("late", "f8", (MAX_VENUES,)),
+        ("late_ns", "i8", (MAX_VENUES,)),
     ],
     align=True,
 )

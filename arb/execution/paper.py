@@ -69,7 +69,6 @@ import numpy as np
 
 from arb.book import OrderBook
 from arb.config import VenueConfig
-from arb.events import ASSET_NAMES
 from arb.execution.leg_faults import FAULT_NAMES, FAULT_NONE, FAULT_REJECT, draw_fault
 from arb.execution.liquidity import (
     SWEEP_LEVELS,
@@ -218,11 +217,11 @@ class _VenueSide:
 
 
 class PaperExecutor:
-    """Simulates IOC limit orders on both venues against the driver's books.
+    """Simulates IOC limit orders on every venue of the run against the driver's books.
 
-    ``venues``: per symbol, both venues' configuration as that symbol sees them
-    (``config.for_symbol(s).venues``: its trading rules); a plain pair of venues means one symbol.
-    ``books`` are the driver's books, index ``2 * symbol + venue``; ``book_versions()`` must return a
+    ``venues``: per symbol, every venue's configuration as that symbol sees them
+    (``config.for_symbol(s).venues``: its trading rules); a plain tuple of venues means one symbol.
+    ``books`` are the driver's books, index ``n_venues * symbol + venue``; ``book_versions()`` must return a
     number per book that changes whenever that book changes (the driver's batch counters). ``base``:
     starting holdings per (symbol, venue); ``quote``: per venue. ``leg_faults``: a ``LEG_FAULTS_DTYPE``
     record (:func:`arb.execution.leg_faults.make_leg_faults`), or None for no faults.
@@ -232,12 +231,12 @@ class PaperExecutor:
 
     def __init__(
         self,
-        venues: Sequence[tuple[VenueConfig, VenueConfig]] | tuple[VenueConfig, VenueConfig],
+        venues: Sequence[tuple[VenueConfig, ...]] | tuple[VenueConfig, ...],
         books: tuple[OrderBook, ...],
         book_versions: Callable[[], Sequence[int]],
         *,
         base: Any,
-        quote: tuple[float, float],
+        quote: Sequence[float],
         first_order_id: int = 1,
         leg_faults: np.ndarray[Any, np.dtype[Any]] | None = None,
         request_timeout_ns: int | None = None,
@@ -247,43 +246,47 @@ class PaperExecutor:
         self.venues: list[tuple[VenueConfig, ...]] = (
             [tuple(pairs)] if isinstance(pairs[0], VenueConfig) else [tuple(pair) for pair in pairs]
         )
-        """Per symbol, both venues' configuration (its trading rules, the venues' fees and latencies)."""
+        """Per symbol, every venue's configuration (its trading rules, the venues' fees and latencies)."""
         n_sym = len(self.venues)
-        held = np.asarray(base, float).reshape(n_sym, 2)
+        n_venues = len(self.venues[0])
+        self.n_venues = n_venues
+        held = np.asarray(base, float).reshape(n_sym, n_venues)
         self.leg_faults = leg_faults if leg_faults is not None and leg_faults[0]["enabled"] else None
         self.faults = dict.fromkeys(FAULT_NAMES[1:], 0)
         """Orders per leg-fault kind drawn so far."""
         self.books = books
         self._versions = book_versions
-        self.sides = [_VenueSide(quote[v], [float(held[s, v]) for s in range(n_sym)], [0.0] * n_sym) for v in range(2)]
-        self.taken = new_taken(2 * n_sym)
-        """What our orders took from each asset's levels (:mod:`arb.execution.liquidity`), index ``2 * s + v``."""
-        self._checked = [-1] * (2 * n_sym)  # per asset, the book version the memory was last checked against
+        self.sides = [
+            _VenueSide(quote[v], [float(held[s, v]) for s in range(n_sym)], [0.0] * n_sym) for v in range(n_venues)
+        ]
+        self.taken = new_taken(n_venues * n_sym)
+        """What our orders took from each asset's levels (:mod:`arb.execution.liquidity`), index ``n * s + v``."""
+        self._checked = [-1] * (n_venues * n_sym)  # per asset, the book version the memory was last checked against
         self._holding: set[int] = set()  # the assets whose memory holds a take (the others need no check)
         self._grids = [np.array([cfg.instrument.tick_size, cfg.instrument.lot_size]) for p in self.venues for cfg in p]
         self._warm_up()
         self.next_order_id = first_order_id
         self._events: list[tuple[int, int, int, PaperOrder, str]] = []  # (time, phase, seq, order, action)
         self._seq = 0
-        self.open_counts = np.zeros((n_sym, 2), np.int64)
+        self.open_counts = np.zeros((n_sym, n_venues), np.int64)
         """Unanswered orders per (symbol, venue), updated in place (what the engine hands its compiled step)."""
-        self.unknown_counts = np.zeros(2, np.int64)
+        self.unknown_counts = np.zeros(n_venues, np.int64)
         """Per venue (every symbol's), the orders unanswered ``request_timeout_ns`` or longer after they were
         sent, at the time the driver last ran the venues to (:meth:`run_until`): what arb live calls unknown.
         Updated in place."""
-        self.blocked_until_ns = np.zeros(2, np.int64)
+        self.blocked_until_ns = np.zeros(n_venues, np.int64)
         """Per venue, until when it refuses orders locally: never (0) for the paper venue."""
         self.rejections: list[PaperOrder] = []
         self.request_timeout_ns = request_timeout_ns
         self._now = 0  # the latest time the driver has run the venues to (run_until)
         self.resting: dict[int, RestingQuotes] = {}
-        """Per asset (``2 * symbol + venue``), the venue's depth and the quotes resting in it (with a
+        """Per asset (``n_venues * symbol + venue``), the venue's depth and the quotes resting in it (with a
         queue model only)."""
         if queue is not None:
             for s_, pair in enumerate(self.venues):
                 for v, cfg in enumerate(pair):
                     inst = cfg.instrument
-                    self.resting[2 * s_ + v] = RestingQuotes(VenueDepth(inst.tick_size, inst.lot_size), queue)
+                    self.resting[n_venues * s_ + v] = RestingQuotes(VenueDepth(inst.tick_size, inst.lot_size), queue)
         self._quotes: dict[int, PaperOrder] = {}  # quotes sent and not done (on their way or resting)
         self._lag: dict[int, int] = {}
         """Per asset: how far the driver's clock runs behind the venue's, as its latest rows showed
@@ -422,7 +425,7 @@ class PaperExecutor:
         if order.fault == FAULT_REJECT:
             order.status = OrderStatus.REJECTED
             order.rejection = LEG_FAULT_REJECTION
-            log.debug("paper %s: leg fault rejects order %d", ASSET_NAMES[order.venue], order.order_id)
+            log.debug("paper %s: leg fault rejects order %d", venue.name, order.order_id)
             return
         rejection = reject_reason(venue, order.side, order.price, order.qty, acct.base[s], acct.quote)
         if rejection is None and venue.market == "linear":
@@ -433,7 +436,7 @@ class PaperExecutor:
             self.rejections.append(order)
             log.warning(
                 "paper %s rejected order %d (%s %g @ %g): %d %s",
-                ASSET_NAMES[order.venue],
+                venue.name,
                 order.order_id,
                 "buy" if order.side == BUY else "sell",
                 order.qty,
@@ -442,7 +445,7 @@ class PaperExecutor:
                 rejection.message,
             )
             return
-        a = 2 * s + order.venue
+        a = self.n_venues * s + order.venue
         book = self.books[a]
         prices, sizes = book.asks(SWEEP_LEVELS) if order.side == BUY else book.bids(SWEEP_LEVELS)
         want = min(order.qty, order.fillable)
@@ -479,7 +482,7 @@ class PaperExecutor:
         for o, held in enumerate(acct.position):
             if held == 0.0:
                 continue
-            book = self.books[2 * o + v]
+            book = self.books[self.n_venues * o + v]
             mid = 0.5 * (book.best_bid + book.best_ask)
             if mid == mid:
                 equity += held * mid
@@ -501,7 +504,7 @@ class PaperExecutor:
             order_id=self.next_order_id, venue=venue, side=side, price=price, qty=qty, kind=INTENT_QUOTE,
             pair_id=pair_id, sent_ts=now, arrive_ts=now + config.latency.order_entry_ns, symbol_index=symbol,
         )  # fmt: skip
-        if 2 * symbol + venue not in self.resting:
+        if self.n_venues * symbol + venue not in self.resting:
             raise ValueError("a paper executor without a queue model takes no quotes")
         self.next_order_id += 1
         self._quotes[order.order_id] = order
@@ -531,7 +534,7 @@ class PaperExecutor:
         queues behind what the venue showed then, not behind what the driver had seen when it arrived.
         In a quiet market, where no later row comes, it is acted on once the driver's clock has run past
         ``t`` by the venue's latest lag."""
-        a = 2 * symbol + venue
+        a = self.n_venues * symbol + venue
         resting = self.resting.get(a)
         if resting is None or not len(rows):
             return
@@ -563,7 +566,7 @@ class PaperExecutor:
         # failing those, when the driver's clock has caught up by the venue's latest lag, and at the
         # latest when its answer is due (``when`` + the response latency): the answer is never later
         # than the venue's, and the venue acts on all that the driver can know of it by then
-        a = 2 * order.symbol_index + order.venue
+        a = self.n_venues * order.symbol_index + order.venue
         act = _VenueAction(when, order, action)
         response = self.venues[order.symbol_index][order.venue].latency.order_response_ns
         wait = min(self._lag.get(a, 0), response)
@@ -579,7 +582,7 @@ class PaperExecutor:
             return
         act.done = True
         order = act.order
-        waiting = self._waiting.get(2 * order.symbol_index + order.venue)
+        waiting = self._waiting.get(self.n_venues * order.symbol_index + order.venue)
         if waiting and act in waiting:
             waiting.remove(act)
         if act.action == "quote":
@@ -604,7 +607,7 @@ class PaperExecutor:
         if rejection is not None:
             order.status, order.rejection = OrderStatus.REJECTED, rejection
             self.rejections.append(order)
-        elif not self.resting[2 * s + v].add(order.order_id, order.side, order.price, order.qty):
+        elif not self.resting[self.n_venues * s + v].add(order.order_id, order.side, order.price, order.qty):
             order.status, order.rejection = OrderStatus.EXPIRED, _refusals(venue.name, venue.market)[1]
             self.post_only_rejects += 1
         else:
@@ -615,12 +618,12 @@ class PaperExecutor:
 
     def _arrive_cancel(self, order: PaperOrder, when: int, now: int) -> None:
         s, v = order.symbol_index, order.venue
-        if self.resting[2 * s + v].cancel(order.order_id) is None:
+        if self.resting[self.n_venues * s + v].cancel(order.order_id) is None:
             # filled meanwhile (or not there yet): the venue answers "unknown order"; a fill stands
             venue = self.venues[s][v]
             miss = _refusals(venue.name, venue.market)[2]
             self.cancel_misses += 1
-            log.info("paper %s: cancel of quote %d: %s %s", ASSET_NAMES[v], order.order_id, miss.code, miss.message)
+            log.info("paper %s: cancel of quote %d: %s %s", venue.name, order.order_id, miss.code, miss.message)
             return
         del self._quotes[order.order_id]
         order.status = OrderStatus.CANCELED
@@ -696,7 +699,7 @@ class PaperExecutor:
 
     def set_balances(self, base: Any, quote: Sequence[float]) -> None:
         """The venue-side balances of a resumed account: ``base`` per (symbol, venue), ``quote`` per venue."""
-        held = np.asarray(base, float).reshape(len(self.venues), 2)
+        held = np.asarray(base, float).reshape(len(self.venues), self.n_venues)
         for v, side in enumerate(self.sides):
             side.quote = float(quote[v])
             side.base = [float(held[s, v]) for s in range(len(self.venues))]

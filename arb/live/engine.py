@@ -39,7 +39,6 @@ from arb._jit import entry_point, say_compiling
 from arb.book import OrderBook, touches_book
 from arb.config import AppConfig
 from arb.events import (
-    ASSET_NAMES,
     EVENT_KIND_MASK,
     FUNDING_RATE_EVENT,
     FUNDING_SETTLED_EVENT,
@@ -90,8 +89,6 @@ from arb.strategy.step import (
 )
 from arb.strategy.types import (
     BUY,
-    DECISION_DTYPE,
-    EQUITY_DTYPE,
     FILL_DTYPE,
     FUNDING_DTYPE,
     HEDGE_FAILED,
@@ -103,6 +100,8 @@ from arb.strategy.types import (
     QUOTE_PENDING,
     SENT_DTYPE,
     STYLE_TAKER,
+    decision_dtype,
+    equity_dtype,
     new_intents,
     new_state,
     new_views,
@@ -230,29 +229,33 @@ class EngineLog:
     """What the engine did, as record arrays (see arb.strategy.types; each row names its symbol), and
     each book's sync changes: ``sync[s][v]`` lists ``(local_ts, synced)`` whenever the view's verdict on
     symbol ``s``'s book on venue ``v`` changed, after a first entry at the smallest int64 holding the
-    state the engine started with."""
+    state the engine started with. ``symbols`` and ``venues`` are the run's numbers of each."""
 
     symbols: int = 1
+    venues: int = 2
     fills: _Growing = field(default_factory=lambda: _Growing(FILL_DTYPE))
     funding: _Growing = field(default_factory=lambda: _Growing(FUNDING_DTYPE))
-    equity: _Growing = field(default_factory=lambda: _Growing(EQUITY_DTYPE))
-    calls: _Growing = field(default_factory=lambda: _Growing(DECISION_DTYPE))
     sent: _Growing = field(default_factory=lambda: _Growing(SENT_DTYPE))
-    sync: list[tuple[SyncLog, SyncLog]] = field(default_factory=list)
+    equity: _Growing = field(init=False)
+    calls: _Growing = field(init=False)
+    sync: list[list[SyncLog]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.equity = _Growing(equity_dtype(self.venues))
+        self.calls = _Growing(decision_dtype(self.venues))
         if not self.sync:
-            self.sync = [([(_BEFORE_ALL, False)], [(_BEFORE_ALL, False)]) for _ in range(self.symbols)]
+            self.sync = [[[(_BEFORE_ALL, False)] for _ in range(self.venues)] for _ in range(self.symbols)]
 
-    def out_of_sync(self, start_ns: int, end_ns: int, symbol: int = 0) -> tuple[Spans, Spans]:
+    def out_of_sync(self, start_ns: int, end_ns: int, symbol: int = 0) -> tuple[Spans, ...]:
         """Per venue, the spans of ``[start_ns, end_ns)`` symbol ``symbol``'s book was not synced."""
-        spans = [out_of_sync_spans([t for t, _ in changes], [ok for _, ok in changes], start_ns, end_ns)
-                 for changes in self.sync[symbol]]  # fmt: skip
-        return spans[0], spans[1]
+        return tuple(
+            out_of_sync_spans([t for t, _ in changes], [ok for _, ok in changes], start_ns, end_ns)
+            for changes in self.sync[symbol]
+        )
 
 
 class Engine:
-    """Books, views, kernels, the risk gate and an executor for every symbol on both venues.
+    """Books, views, kernels, the risk gate and an executor for every symbol on every venue of the run.
 
     Per-symbol arrays are indexed ``[s, v]`` (symbol number in ``[strategy] symbols``, asset number);
     with one symbol, ``s`` is always 0. ``base`` is the starting holdings per (symbol, venue) and
@@ -266,7 +269,7 @@ class Engine:
         config: AppConfig,
         *,
         base: Any = None,
-        quote: tuple[float, float] | None = None,
+        quote: Sequence[float] | None = None,
         equity_interval_ns: int = NS_PER_S,
         listeners: Listeners | None = None,
         first_order_id: int = 1,
@@ -276,18 +279,20 @@ class Engine:
         self.config = config
         venues = config.venues
         n_sym = len(config.symbols)
+        n_venues = len(venues)
         self.n_symbols = n_sym
+        self.n_venues = n_venues
         self.symbols = config.symbol_names
         self.symbol_index = {name: s for s, name in enumerate(self.symbols)}
         start_base = [sym.base for sym in config.symbols] if base is None else base
         self.init_base = np.array(start_base, float).reshape(n_sym, len(venues))
         self.init_quote = np.array(quote if quote is not None else [v.account.quote for v in venues], float)
-        self.transfer_fees: list[dict[str, float]] = [{}, {}]
+        self.transfer_fees: list[dict[str, float]] = [{} for _ in venues]
         """Per venue, per asset: the fees its withdrawals paid (:meth:`paid_transfer_fee`)."""
         self.books = tuple(OrderBook() for _ in range(n_sym) for _ in venues)
-        """Every (symbol, venue) book, index ``2 * s + v``."""
-        self._books = tuple((self.books[2 * s].arrays, self.books[2 * s + 1].arrays) for s in range(n_sym))
-        # what the compiled step takes: each symbol's two books (rebuilt when a book grows)
+        """Every (symbol, venue) book, index ``n_venues * s + v``."""
+        self._books = self._book_arrays()
+        # what the compiled step takes: each symbol's books, one per venue (rebuilt when a book grows)
         self.versions = [0] * len(self.books)
         self.state = [SyncState.WAITING_SNAPSHOT] * len(self.books)
         self._stale = [False] * len(self.books)  # each book's feed stale, as the step's venues hold it
@@ -296,13 +301,13 @@ class Engine:
         self.params = params_of(config)
         self.quoting = bool((self.params["style"] != STYLE_TAKER).any())
         """Some symbol quotes (the ``maker_taker`` style): the executor rests post-only quotes."""
-        self.quotes = new_quotes(2 * n_sym)
-        """The resting quotes' slots (:mod:`arb.strategy.quote_slots`), asset ``2 * symbol + venue``."""
+        self.quotes = new_quotes(n_venues * n_sym)
+        """The resting quotes' slots (:mod:`arb.strategy.quote_slots`), asset ``n_venues * symbol + venue``."""
         self.levels = int(self.params[0]["book_levels"])
         self.kstate = new_state(n_sym)
         self.kstate["next_pair_id"] = first_pair_id
         self._pair_seq = np.array([first_pair_id], np.int64)
-        self.views = new_views(n_sym)
+        self.views = new_views(n_sym, n_venues)
         """Every symbol's view: ``views[s]`` is what symbol ``s``'s kernel reads."""
         self.intents = new_intents(n_sym)
         self.limits, self.rstate, self.srisk = new_gate(config)
@@ -333,13 +338,13 @@ class Engine:
         """The books' mids at each UTC midnight the clock crossed (taken before the first batch past it,
         so they are the books at midnight): what the reports value positions at across a day boundary."""
         self._next_midnight = 0  # 0: no batch yet
-        self.log = EngineLog(n_sym)
+        self.log = EngineLog(n_sym, n_venues)
         self.executor: Executor = executor or PaperExecutor(
             [config.for_symbol(s).venues for s in range(n_sym)],
             self.books,
             lambda: self.versions,
             base=self.init_base,
-            quote=(float(self.init_quote[0]), float(self.init_quote[1])),
+            quote=[float(q) for q in self.init_quote],
             first_order_id=first_order_id,
             leg_faults=make_leg_faults(config.leg_faults),
             request_timeout_ns=config.live.request_timeout_ns,
@@ -376,20 +381,22 @@ class Engine:
         state = (views, kernel, self.venues.copy(), (last_mid, self.mark.copy(), self._pnl_sym.copy()),
                  self._pair_seq.copy(), account, counts, self._state[7])  # fmt: skip
         risk = (self.limits, self.rstate.copy(), self.srisk.copy())
-        books = tuple((book.arrays, book.arrays) for _ in range(n_sym))
-        logs = (np.zeros(n_sym, DECISION_DTYPE), np.zeros(len(self._intent_ints), SENT_DTYPE),
+        books = tuple(tuple(book.arrays for _ in range(self.n_venues)) for _ in range(n_sym))
+        logs = (np.zeros(n_sym, decision_dtype(self.n_venues)), np.zeros(len(self._intent_ints), SENT_DTYPE),
                 (self._intent_ints.copy(), self._intent_floats.copy()))  # fmt: skip
         self._step = entry_point(engine_step, 0, np.zeros(n_sym, np.int64), state, risk, books, logs, 0, 0)
         fill_accounts(views, account, state[2])
         fill_books(views, 0, books[0], self.levels, state[2], 0, self.stale_after, last_mid)
-        log_equity(np.zeros(n_sym, EQUITY_DTYPE), 0, 0, account, last_mid, self.mark)
+        log_equity(np.zeros(n_sym, equity_dtype(self.n_venues)), 0, 0, account, last_mid, self.mark)
 
     def _executor_counts(self) -> tuple[np.ndarray[Any, np.dtype[np.int64]], ...]:
         # The executor's open_counts, unknown_counts and blocked_until_ns, as it keeps them (updated in
         # place): the compiled step reads them without a copy.
         ex = self.executor
-        named = (("open_counts", ex.open_counts, (self.n_symbols, 2)), ("unknown_counts", ex.unknown_counts, (2,)),
-                 ("blocked_until_ns", ex.blocked_until_ns, (2,)))  # fmt: skip
+        n_venues = self.n_venues
+        named = (("open_counts", ex.open_counts, (self.n_symbols, n_venues)),
+                 ("unknown_counts", ex.unknown_counts, (n_venues,)),
+                 ("blocked_until_ns", ex.blocked_until_ns, (n_venues,)))  # fmt: skip
         counts = []
         for name, array, shape in named:
             if not (
@@ -406,7 +413,7 @@ class Engine:
 
     def seed_book(self, venue: int, snapshot_rows: EventArray, synced: bool, symbol: int = 0) -> None:
         """Start a book from saved snapshot rows (the previous day's end)."""
-        a = 2 * symbol + venue
+        a = self.n_venues * symbol + venue
         self.books[a].apply(snapshot_rows)
         self._take_books()
         self.versions[a] += 1
@@ -426,7 +433,7 @@ class Engine:
         """Apply one batch to its book (call :meth:`advance` for its time first)."""
         v = batch.venue
         s = self.symbol_index[batch.symbol] if self.n_symbols > 1 else 0
-        a = 2 * s + v
+        a = self.n_venues * s + v
         rows = batch.rows
         if len(rows):
             if self.quoting:  # the paper venue's depth, where the quotes queue
@@ -448,7 +455,7 @@ class Engine:
 
     def _feed_moved(self, s: int, v: int, batch: Batch) -> None:
         # The feed's sync state or staleness changed: the step's copy, the sync log, and a decision due
-        a = 2 * s + v
+        a = self.n_venues * s + v
         self._pending[s] = 1
         self._dirty = True
         synced = batch.state == SyncState.SYNCED
@@ -459,10 +466,14 @@ class Engine:
         self.venues[V_SYNCED, s, v] = int(synced)
         self.venues[V_FEED_STALE, s, v] = int(batch.stale)
 
+    def _book_arrays(self) -> tuple[tuple[Any, ...], ...]:
+        # Each symbol's books' arrays, one per venue, as the compiled step takes them.
+        n = self.n_venues
+        return tuple(tuple(self.books[n * s + v].arrays for v in range(n)) for s in range(self.n_symbols))
+
     def _take_books(self) -> None:
-        # Each symbol's two books' arrays as the compiled step takes them (after a book grew).
-        books = self.books
-        self._books = tuple((books[2 * s].arrays, books[2 * s + 1].arrays) for s in range(self.n_symbols))
+        # The books' arrays again, after a book grew.
+        self._books = self._book_arrays()
 
     def _take_perp_rows(self, s: int, v: int, rows: EventArray) -> None:
         # A perpetual's mark price (what its position is valued at from now on), the venue's estimate
@@ -612,7 +623,7 @@ class Engine:
         # (expired as post-only, or rejected: rule 5 of arb.strategy.quotes); an answer about an order the
         # slot no longer holds changes nothing
         ints = self.quotes[0]
-        a, i = 2 * order.symbol_index + order.venue, 0 if order.side == BUY else 1
+        a, i = self.n_venues * order.symbol_index + order.venue, 0 if order.side == BUY else 1
         if ints[a, i, Q_OID] != order.order_id:
             return
         if order.status == OrderStatus.LIVE:
@@ -629,7 +640,7 @@ class Engine:
                     now: int) -> None:  # fmt: skip
         # A quote intent to the executor, a cancel intent for its slot's order
         ints, floats = self.quotes
-        a, i = 2 * symbol + venue, 0 if side == BUY else 1
+        a, i = self.n_venues * symbol + venue, 0 if side == BUY else 1
         if kind == INTENT_QUOTE:
             order = self.executor.submit_quote(venue, side, price, qty, pair_id, now, symbol)
             ints[a, i] = (order.order_id, pair_id, now, QUOTE_PENDING)
@@ -757,7 +768,7 @@ class Engine:
             if debug:
                 log.debug(
                     "sent %s %s %s %g @ %g (pair %d, order %d)",
-                    self.symbols[symbol], ASSET_NAMES[order.venue], "buy" if order.side == BUY else "sell",
+                    self.symbols[symbol], self.config.venues[order.venue].name, "buy" if order.side == BUY else "sell",
                     order.qty, order.price, order.pair_id, order.order_id,
                 )  # fmt: skip
         self.executor.depart()  # a live executor writes the decision's orders now, back to back

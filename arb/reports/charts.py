@@ -18,6 +18,7 @@ __all__ = [
     "equity_figure",
     "fill_groups",
     "fill_spread_bps",
+    "mid_spread_bps",
     "plot_equity",
 ]
 
@@ -116,7 +117,7 @@ def chart_data(summary: Summary, fills: Array, equity: Array) -> ChartData:
     if summary.symbols:
         return _symbols_chart_data(summary, fills, equity)
     held = np.array([none_to_nan(summary.initial.equity(m)) for m in equity["mid"]], dtype=float)
-    spread = np.array(equity["spread_bps"], dtype=float)
+    spread = mid_spread_bps(equity["mid"])
     spread[_inside(equity["ts"], summary.out_of_sync[BINANCE] + summary.out_of_sync[BYBIT])] = np.nan
     return ChartData(
         ts=np.array(equity["ts"]),
@@ -143,7 +144,7 @@ def _symbols_chart_data(summary: Summary, fills: Array, equity: Array) -> ChartD
     for s, part in enumerate(summary.symbols):
         rows, own = equity[equity["symbol"] == s], fills["symbol"] == s
         held = np.array([none_to_nan(part.initial.equity(m)) for m in rows["mid"]], dtype=float)
-        spread = np.array(rows["spread_bps"], dtype=float)
+        spread = mid_spread_bps(rows["mid"])
         spread[_inside(rows["ts"], part.out_of_sync[BINANCE] + part.out_of_sync[BYBIT])] = np.nan
         charts.append(SymbolChart(
             name=part.name, ts=np.array(rows["ts"]), net_pnl=rows["equity"] - held, spread_bps=spread,
@@ -223,9 +224,17 @@ def _fill_spread_bps(fills: Array, equity: Array, out_of_sync: Sequence[Spans]) 
         at = np.searchsorted(equity["ts"], fills["local_ts"][alone], side="left")
         found = at < len(equity)
         sample = np.full(int(alone.sum()), np.nan)
-        sample[found] = equity["spread_bps"][at[found]]
+        sample[found] = mid_spread_bps(equity["mid"])[at[found]]
         synced = ~_inside(equity["ts"][np.minimum(at, len(equity) - 1)], tuple(out_of_sync[0]) + tuple(out_of_sync[1]))
         out[alone] = np.where(found & synced, sample, np.nan)
+    return out
+
+
+def mid_spread_bps(mid: Array) -> Array:
+    """The second venue's mid over the first's at each row of ``mid`` (rows of per-venue mids), bps;
+    NaN where either is unknown."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: Array = (mid[:, 1] - mid[:, 0]) / mid[:, 0] * 1e4
     return out
 
 

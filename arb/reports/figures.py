@@ -60,6 +60,7 @@ from arb.events import ASSET_NAMES, BINANCE, NS_PER_S
 from arb.formats import jsonable
 from arb.reports.against import Comparison
 from arb.reports.charts import chart_data, fill_spread_bps
+from arb.reports.common import VENUES
 from arb.reports.inventory import shows_inventory
 from arb.reports.names import PERIODS
 from arb.reports.ratios import SECONDS_PER_YEAR
@@ -68,7 +69,7 @@ from arb.reports.summary import Figures, FillFigures, Summary, SymbolSummary, su
 from arb.reports.transfers import owned_before
 from arb.reports.valuation import InitialBalances, account_equity, unit_value
 from arb.results.pairs import opens_pair
-from arb.strategy.types import BUY, EQUITY_DTYPE
+from arb.strategy.types import BUY, equity_dtype
 
 Array = np.ndarray[Any, np.dtype[Any]]
 SAMPLE_INTERVAL_NS: Final = 60 * NS_PER_S
@@ -144,15 +145,16 @@ def utc_day(ts_ns: int) -> dt.date:
 
 
 def equity_at(source: SourceData, times: Array) -> Array:
-    """``EQUITY_DTYPE`` samples of ``source`` at ``times`` (int64 ns, ascending): the fills with
-    ``local_ts < t`` booked on the starting balances, each venue valued at its latest mark at or
+    """Equity samples (:func:`~arb.strategy.types.equity_dtype`) of ``source`` at ``times`` (int64 ns,
+    ascending): the fills with ``local_ts < t`` booked on the starting balances, each venue valued at its
+    latest mark at or
     before ``t`` (its first mark before any; NaN if the venue has none, which counts only where it
     holds base). With several symbols, one row per symbol at each time (time-major), each the
     symbol's part of the account (:meth:`arb.reports.valuation.InitialBalances.symbol`) at its own marks, as a
     driver records them."""
     times = np.asarray(times, dtype=np.int64)
     n = source.initial.n_symbols
-    out = np.zeros(len(times) * n, EQUITY_DTYPE)
+    out = np.zeros(len(times) * n, equity_dtype(len(VENUES)))
     for s in range(n):
         fills = source.fills if n == 1 else source.fills[source.fills["symbol"] == s]
         marks = source.marks if n == 1 else source.marks[source.marks["symbol"] == s]
@@ -168,7 +170,7 @@ def _symbol_equity_at(
 ) -> Array:
     # one symbol's rows of equity_at (``funding``: its payments, booked as cash on their venue;
     # ``transfers``: its transfers, each the receiving venue's from the time it was sent)
-    out = np.zeros(len(times), EQUITY_DTYPE)
+    out = np.zeros(len(times), equity_dtype(len(VENUES)))
     out["ts"] = times
     done = np.searchsorted(fills["local_ts"], times, side="left")  # fills before each time
     paid_by = np.searchsorted(funding["ts"], times, side="left")  # payments before each time
@@ -194,8 +196,6 @@ def _symbol_equity_at(
         out["position"][:, v] = moved[done]
         out["mid"][:, v] = mid
     out["equity"] = out["equity_venue"].sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["spread_bps"] = (out["mid"][:, 1] - out["mid"][:, 0]) / out["mid"][:, 0] * 1e4
     return out
 
 
@@ -522,7 +522,7 @@ def _period_equity(source: SourceData, start: int, end: int) -> tuple[Array, str
     if len(inner):
         edges = equity_at(source, np.array([start, end], dtype=np.int64))
         n = source.initial.n_symbols
-        return np.concatenate([edges[:n], inner.astype(EQUITY_DTYPE), edges[n:]]), "run"
+        return np.concatenate([edges[:n], inner.astype(edges.dtype), edges[n:]]), "run"
     grid = np.arange(start, end, SAMPLE_INTERVAL_NS, dtype=np.int64)
     return equity_at(source, np.append(grid, np.int64(end))), "rebuilt"
 

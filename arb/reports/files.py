@@ -51,7 +51,7 @@ from arb.reports.inventory import write_inventory
 from arb.reports.pnl import pnl_from_fills
 from arb.reports.sent_orders import ORDER_DTYPE
 from arb.reports.summary import Summary
-from arb.strategy.types import EQUITY_DTYPE, FILL_DTYPE, TRANSFER_DTYPE
+from arb.strategy.types import FILL_DTYPE, TRANSFER_DTYPE, equity_dtype
 
 SUMMARY_JSON: Final = "summary.json"
 TRADES_CSV: Final = "trades.csv"
@@ -60,7 +60,7 @@ ORDERS_CSV: Final = "orders.csv"
 TRANSFERS_CSV: Final = "transfers.csv"
 EQUITY_PNG: Final = "equity.png"
 EQUITY_NPZ: Final = "equity.npz"
-"""The run's equity samples at full resolution (``EQUITY_DTYPE`` rows under the name ``equity``,
+"""The run's equity samples at full resolution (:func:`~arb.strategy.types.equity_dtype` rows under the name ``equity``,
 an uncompressed NumPy ``.npz``): what a periodic report of the run measures drawdown and ratios on."""
 
 FUNDING_HEADER: Final = ("time", "local_ts", "funding_time", "venue", "symbol", "rate", "mark", "position", "payment")
@@ -147,8 +147,8 @@ def write_report(
         out_dir: Folder of the report.
         summary: From :func:`arb.reports.summary.summarize` over the same ``fills`` and ``equity``.
         fills: ``FILL_DTYPE`` rows, written to trades.csv in the order given.
-        equity: ``EQUITY_DTYPE`` samples, kept as they are in equity.npz (:func:`read_equity_npz`)
-            and plotted in equity.png.
+        equity: Equity samples (:func:`~arb.strategy.types.equity_dtype`), kept as they are in equity.npz
+            (:func:`read_equity_npz`) and plotted in equity.png.
         symbols: The symbols' names by number, for trades.csv (default: the ``strategy.symbols`` of
             the configuration in ``summary.meta``; else their numbers).
 
@@ -176,7 +176,7 @@ def write_report(
         with atomic_writer(out / name) as f:
             write(f, rows, names)
         paths.append(out / name)
-    samples = np.ascontiguousarray(equity).astype(EQUITY_DTYPE, copy=False)
+    samples = np.ascontiguousarray(equity).astype(equity_dtype(_venues_of(equity)), copy=False)
     with atomic_writer(out / EQUITY_NPZ) as f:
         np.savez(f, equity=samples)
     with atomic_writer(out / EQUITY_PNG) as f:
@@ -326,24 +326,36 @@ def read_orders_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
 
 
 def read_equity_npz(path: str | Path) -> Array:
-    """The equity samples a report folder keeps (:data:`EQUITY_NPZ`), as ``EQUITY_DTYPE`` rows in time
-    order; empty when there is no such file (a report written before arb kept them).
+    """The equity samples a report folder keeps (:data:`EQUITY_NPZ`), as
+    :func:`~arb.strategy.types.equity_dtype` rows of the run's venues in time order; empty (two venues'
+    rows) when there is no such file (a report written before arb kept them). A field a file of an older
+    arb holds beside them (``spread_bps``) is left out.
 
     Raises:
         ValueError: The file is not one :func:`write_report` wrote (not an archive, no ``equity``
-            array, or not of ``EQUITY_DTYPE``'s fields).
+            array, or not of the equity rows' fields).
     """
     path = Path(path)
     if not path.is_file():
-        return np.zeros(0, EQUITY_DTYPE)
+        return np.zeros(0, equity_dtype(2))
     try:
         with np.load(path, allow_pickle=False) as archive:
             samples = archive["equity"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path}: not an equity file of a report ({exc.__class__.__name__}: {exc})") from None
-    require_fields(samples, EQUITY_DTYPE, str(path))
-    out: Array = samples.astype(EQUITY_DTYPE)
+    if samples.dtype.names is None or "mid" not in samples.dtype.names or samples["mid"].ndim != 2:
+        raise ValueError(f"{path}: not an equity file of a report (no per-venue mids)")
+    dtype = equity_dtype(_venues_of(samples))
+    require_fields(samples, dtype, str(path))
+    out: Array = np.zeros(len(samples), dtype)
+    for name in dtype.names or ():
+        out[name] = samples[name]
     return out[np.argsort(out["ts"], kind="stable")]
+
+
+def _venues_of(equity: Array) -> int:
+    # How many venues equity rows hold (the width of their per-venue fields).
+    return int(equity.dtype["mid"].shape[0])
 
 
 def read_funding_csv(path: str | Path) -> float:

@@ -47,17 +47,17 @@ import numpy as np
 from arb.events import ASSET_NAMES
 from arb.files import atomic_writer
 from arb.formats import iso_ns, money
-from arb.reports.common import Array
+from arb.reports.common import VENUES, Array
 from arb.reports.summary import Summary
 from arb.reports.transfers import balance_changes
 from arb.results.inventory import DIRECTIONS, SymbolInventory, direction_name, inventory
 from arb.strategy.types import (
-    EQUITY_DTYPE,
     MARKET_LINEAR,
     MARKET_SPOT,
     PARAMS_DTYPE,
     STYLE_MAKER_TAKER,
     STYLE_TAKER,
+    equity_dtype,
     new_views,
 )
 
@@ -178,7 +178,7 @@ def inventory_series(
 
     Args:
         fills: ``FILL_DTYPE`` rows (any order; taken in ``local_ts`` order, stable).
-        equity: ``EQUITY_DTYPE`` samples: the start and end times and the mids.
+        equity: equity (:func:`~arb.strategy.types.equity_dtype`) samples: the start and end times and the mids.
         initial_base: Starting base per symbol per venue; ``initial_quote``: per venue.
         params: ``PARAMS_DTYPE`` per symbol (:func:`params_from_meta`).
         symbols: Their names.
@@ -329,7 +329,7 @@ def inventory_charts(source: Any, start_ns: int, end_ns: int) -> str:
     funding = source.funding[source.funding["ts"] < end_ns] if len(source.funding) else None
     moved = source.transfers[source.transfers["ts"] < end_ns]  # a copy (a mask selects)
     moved["arrive_ts"] = np.where(moved["arrive_ts"] < end_ns, moved["arrive_ts"], -1)  # on its way at the end
-    points = inventory_series(fills, np.zeros(0, EQUITY_DTYPE), bases, source.initial.quote,
+    points = inventory_series(fills, np.zeros(0, equity_dtype(len(VENUES))), bases, source.initial.quote,
                               np.zeros(n, PARAMS_DTYPE), source.symbols, funding, moved)  # fmt: skip
     inside = [p for p in points if start_ns <= p.ts < end_ns]
     carried = [p for p in points if p.ts < start_ns]

@@ -52,6 +52,7 @@ import numpy as np
 from arb.errors import UsageError
 from arb.events import ASSET_NAMES
 from arb.execution.paper_files import KIND_NAMES, VENUE_NUMBERS
+from arb.reports.common import VENUES
 from arb.reports.files import (
     EQUITY_NPZ,
     FUNDING_CSV,
@@ -66,12 +67,12 @@ from arb.reports.names import SOURCES
 from arb.reports.valuation import InitialBalances
 from arb.strategy.types import (
     BUY,
-    EQUITY_DTYPE,
     FILL_DTYPE,
     FUNDING_DTYPE,
     HEDGE_FAILED,
     SELL,
     TRANSFER_DTYPE,
+    equity_dtype,
 )
 
 Array = np.ndarray[Any, np.dtype[Any]]
@@ -110,8 +111,9 @@ class SourceData:
         symbols: The symbols' names by number (one name, or none, for a source of one symbol).
         funding: ``FUNDING_DTYPE`` rows sorted by ``ts``: the funding payments of perpetual positions
             (a backtest's ``funding.csv``, a paper account's, the journal's); empty on spot.
-        equity: ``EQUITY_DTYPE`` rows sorted by ``ts`` (one per symbol at each sample time): the run's
-            own equity samples when the source keeps them (a backtest's ``equity.npz``); empty
+        equity: Equity rows (:func:`~arb.strategy.types.equity_dtype`) sorted by ``ts`` (one per symbol at
+            each sample time): the run's own equity samples when the source keeps them (a backtest's
+            ``equity.npz``); empty
             otherwise, and the report rebuilds equity from the fills and the marks.
         inventory: What inventory cost the whole run, as its ``summary.json`` holds it (a backtest's
             ``inventory``: misses for want of balance, transfers, balances at the end); None for a
@@ -135,7 +137,7 @@ class SourceData:
     notes: tuple[str, ...] = field(default=())
     symbols: tuple[str, ...] = ()
     funding: Array = field(default_factory=lambda: np.zeros(0, FUNDING_DTYPE))
-    equity: Array = field(default_factory=lambda: np.zeros(0, EQUITY_DTYPE))
+    equity: Array = field(default_factory=lambda: np.zeros(0, equity_dtype(len(VENUES))))
     inventory: Mapping[str, Any] | None = None
     transfers: Array = field(default_factory=lambda: np.zeros(0, TRANSFER_DTYPE))
 

@@ -2,8 +2,8 @@
 figure of a run, per venue and in total, per symbol with several.
 
 A driver records two arrays while it runs (see :mod:`arb.strategy.types`): ``fills`` (``FILL_DTYPE``,
-one row per fill) and ``equity`` (``EQUITY_DTYPE``, one sample per fixed interval of local time). At
-the end it calls::
+one row per fill) and ``equity`` (:func:`~arb.strategy.types.equity_dtype`, one sample per fixed interval
+of local time). At the end it calls::
 
     summary = run_summary(config, fills, equity, InitialBalances.from_config(config), meta)
     write_report(out_dir, summary, fills, equity)   # arb.reports.files: summary.json, trades.csv, ...
@@ -72,7 +72,6 @@ from arb.reports.valuation import InitialBalances, account_equity, boundary_mark
 from arb.results.marks import BoundaryMark, Span, Spans
 from arb.strategy.types import (
     BUY,
-    EQUITY_DTYPE,
     FILL_DTYPE,
     FUNDING_DTYPE,
     INTENT_HEDGE,
@@ -80,6 +79,7 @@ from arb.strategy.types import (
     INTENT_UNWIND,
     SELL,
     TRANSFER_DTYPE,
+    equity_dtype,
 )
 
 if TYPE_CHECKING:
@@ -290,8 +290,9 @@ def summarize(
 
     Args:
         fills: ``FILL_DTYPE`` rows, one per fill (any order; FIFO matching sorts them by ``local_ts``).
-        equity: ``EQUITY_DTYPE`` samples in time order (with several symbols, one row per symbol at
-            each sample time). The last sample must come after the last fill: its ``equity`` is the
+        equity: Equity samples (:func:`~arb.strategy.types.equity_dtype`) in time order (with several
+            symbols, one row per symbol at each sample time). The last sample must come after the last
+            fill: its ``equity`` is the
             final equity and its ``mid`` values the inventory (a venue whose last mid is NaN falls back
             to its last finite mid).
         initial: Starting balances per venue (and per symbol: :meth:`InitialBalances.of_symbols`).
@@ -321,7 +322,7 @@ def summarize(
             ``initial`` does not have.
     """
     require_fields(fills, FILL_DTYPE, "fills")
-    require_fields(equity, EQUITY_DTYPE, "equity")
+    require_fields(equity, equity_dtype(len(VENUES)), "equity")
     require_values(fills, "venue", VENUES)
     require_values(fills, "side", (BUY, SELL))
     if len(equity) == 0:

@@ -104,6 +104,7 @@ from typing import Any
 import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
+from arb.strategy.kernel import net_position, unanswered
 from arb.strategy.records import EVENTS_KEPT, N_BREACHES, limits_row, pnl_row, risk_row, view_row
 from arb.strategy.types import (
     INTENT_CANCEL,
@@ -193,6 +194,29 @@ def _venue_equity(views: Any, v: int) -> float:
             return np.nan
         equity += view[v]["base_balance"] * mid
     return equity
+
+
+@nb.njit(cache=True, nogil=True)
+def _account_equity(views: Any) -> float:
+    # The account's equity over every venue (NaN while a book has no mid).
+    equity = _venue_equity(views, 0)
+    for v in range(1, view_row(views, 0).shape[0]):
+        equity = equity + _venue_equity(views, v)
+    return equity
+
+
+@nb.njit(cache=True, nogil=True)
+def _hedge_venue(view: Any, v: int, now: int) -> tuple[bool, int]:
+    # Whether a venue other than v can take the hedge of a quote resting on v (synced, fresh, not held
+    # back); when none can, the status of the last one looked at.
+    status = VENUE_OK
+    for o in range(view.shape[0]):
+        if o == v:
+            continue
+        status = view[o]["status"]
+        if status == VENUE_OK and now >= view[o]["blocked_until_ns"]:
+            return True, VENUE_OK
+    return False, status
 
 
 @nb.njit(cache=True, nogil=True)
@@ -313,7 +337,7 @@ def follow_pnl(limits: Any, st: Any, sstate: Any, pnl: float, pnl_sym: Any, view
     if day != st["day"]:
         st["day"] = day
         st["day_start_pnl"] = pnl
-        st["day_start_equity"] = _venue_equity(views, 0) + _venue_equity(views, 1)
+        st["day_start_equity"] = _account_equity(views)
         st["day_halted"] = 0
         for s in range(sstate.shape[0]):
             sst = risk_row(sstate, s)
@@ -336,7 +360,9 @@ def follow_pnl(limits: Any, st: Any, sstate: Any, pnl: float, pnl_sym: Any, view
                 _episode(sstate, code)
     for s in range(sstate.shape[0]):
         _follow_symbol(limits_row(limits, s), st, sstate, s, pnl_row(pnl_sym, s), view_row(views, s), now)
-    worst = max(st["unknown"][0], st["unknown"][1])
+    worst = 0
+    for v in range(view_row(views, 0).shape[0]):
+        worst = max(worst, st["unknown"][v])
     if worst > lim["max_unknown_orders"]:
         if st["unknown_paused"] == 0:
             st["unknown_paused"] = 1
@@ -352,8 +378,8 @@ def _follow_symbol(lim: Any, st: Any, sstate: Any, s: int, pnl: float, view: Any
     # One symbol's imbalance hold and pair loss (``pnl``: its trading PnL).
     sst = risk_row(sstate, s)
     sst["last_pnl"] = pnl
-    net = abs(view[0]["position"] + view[1]["position"])
-    quiet = view[0]["open_orders"] == 0 and view[1]["open_orders"] == 0
+    net = abs(net_position(view))
+    quiet = not unanswered(view)
     hold = lim["max_imbalance_hold_ns"]
     if net <= lim["dust"]:
         # an imbalance that ended after the limit was held too long, even if no decision fell inside it
@@ -423,10 +449,11 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
     """:func:`gate` on records: symbol ``s``'s limits ``lim`` and gate state ``sst``, the account's gate
     state ``st``; ``views`` every symbol's view (or records per symbol holding it as a field)."""
     view = view_row(views, s)
-    delta = np.zeros(2)
-    up = np.zeros(2)  # per venue: what the buys (intents and resting quotes) could add to the position
-    down = np.zeros(2)  # and what the sells could take from it (<= 0)
-    orders = np.zeros(2, np.int64)
+    n_venues = view.shape[0]
+    delta = np.zeros(n_venues)
+    up = np.zeros(n_venues)  # per venue: what the buys (intents and resting quotes) could add to the position
+    down = np.zeros(n_venues)  # and what the sells could take from it (<= 0)
+    orders = np.zeros(n_venues, np.int64)
     opening = False
     pairs = False  # a taker pair (counted by the pair limits); a quote opens no pair until it fills
     quoting = False  # a quote is sent or rests: worst cases count the resting quotes
@@ -451,8 +478,8 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
             quoting = True
     if n == 0:
         return 0
-    resting = np.zeros(2, np.int64)  # quotes sent and not yet done, per venue, every symbol's
-    for v in range(2):
+    resting = np.zeros(n_venues, np.int64)  # quotes sent and not yet done, per venue, every symbol's
+    for v in range(n_venues):
         for o in range(views.shape[0]):
             for i in range(2):
                 qstate = view_row(views, o)[v]["quote_state"][i]
@@ -467,8 +494,8 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
                         else:
                             down[v] -= left
                             shorter -= left
-    moved = np.zeros(2)  # each venue's position if the intents fill (quoting: the worse of all buys, all sells)
-    for v in range(2):
+    moved = np.zeros(n_venues)  # each venue's position if the intents fill (quoting: the worse of all buys, all sells)
+    for v in range(n_venues):
         moved[v] = view[v]["position"] + delta[v]
         if quoting:
             hi = view[v]["position"] + up[v]
@@ -476,7 +503,7 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
             moved[v] = hi if abs(hi) >= abs(lo) else lo
     st["breach"] = 0
     n_sym = views.shape[0]
-    for v in range(2):
+    for v in range(n_venues):
         if orders[v] == 0:
             continue
         open_orders = resting[v]
@@ -490,8 +517,10 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
             continue
         if view[v]["status"] != VENUE_OK:
             _refuse(st, B_STATUS, view[v]["status"], VENUE_OK)
-        if quoting and (view[1 - v]["status"] != VENUE_OK or now < view[1 - v]["blocked_until_ns"]):
-            _refuse(st, B_STATUS, view[1 - v]["status"], VENUE_OK)  # its fills could not be hedged
+        if quoting:
+            hedged, status = _hedge_venue(view, v, now)
+            if not hedged:
+                _refuse(st, B_STATUS, status, VENUE_OK)  # its fills could not be hedged
         mid = _mid(view, v)
         before = abs(view[v]["position"])
         after = abs(moved[v])
@@ -514,7 +543,7 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
         mine_before = 0.0
         mine_after = 0.0
         others = 0.0
-        for v in range(2):
+        for v in range(n_venues):
             mine_before += _value(views, s, v, view[v]["position"])
             mine_after += _value(views, s, v, moved[v])
             for o in range(n_sym):
@@ -522,7 +551,7 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
                     others += _value(views, o, v, view_row(views, o)[v]["position"])
         if mine_after > mine_before:
             if lim["max_symbol_share"] > 0.0:
-                equity = _venue_equity(views, 0) + _venue_equity(views, 1)
+                equity = _account_equity(views)
                 if not (equity > 0.0) or mine_after > lim["max_symbol_share"] * equity:
                     share = mine_after / equity if equity > 0.0 else np.inf
                     _refuse(st, B_SYMBOL_SHARE, share, lim["max_symbol_share"])
@@ -531,7 +560,7 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
     if opening:
         # Leg risk: any leg may fill alone (the other rejected, expired or partly filled), so the net
         # position can end anywhere between the sells filling alone and the buys filling alone.
-        net = view[0]["position"] + view[1]["position"]
+        net = net_position(view)
         worst = max(abs(net + longer), abs(net + shorter))
         if worst > lim["position_limit"] and worst > abs(net):
             _refuse(st, B_POSITION, worst, lim["position_limit"])

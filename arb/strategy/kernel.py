@@ -1,41 +1,44 @@
 """The spread-arbitrage kernel: one compiled function, no loop, no clock, no I/O.
 
-``decide(view, params, state, now_ns, intents)`` looks at both venues once and writes what it wants
-sent into ``intents``; it returns how many. The backtest's Numba loop and the live driver call the
-very same function (principle 1 of docs/architecture), so a decision can be replayed anywhere.
+``decide(view, params, state, now_ns, intents)`` looks at every venue of the run once and writes what it
+wants sent into ``intents``; it returns how many. The backtest's Numba loop and the live driver call the
+very same function (principle 1 of docs/architecture), so a decision can be replayed anywhere. A venue
+is its number in the view (its place in ``[strategy] venues``, two to ``MAX_VENUES``); a direction is an
+ordered pair of them, buy on one and sell on the other, so N venues give N(N-1) directions.
 
 What it does, in order of priority:
 
 1. **Wait** while any order is unanswered (``view.open_orders``): a decision made on positions that
    are about to change is a decision made twice.
-2. **Never leave a naked leg.** If the two venues' positions do not cancel out (one leg of a pair
-   filled alone, or filled less), it sends one immediate-or-cancel order that restores a flat net
-   position: ``hedge`` mode completes the pair on the venue whose leg did not fill, ``unwind`` mode
-   reverses the leg where it filled; if that venue cannot take it now (stale, out of sync, held back
-   by the executor after a rate limit or a ban: ``view.blocked_until_ns``, no balance for the side),
-   the other one is used. A retry on a venue waits for a fresher book there than the one the last
-   attempt was priced on (the level it saw may be gone, taken by our own fill), so a transient
-   cannot spend every attempt on one view. Each retry allows more slippage (``slippage_bps`` x attempts, capped at
-   ``stop_loss_bps``); past ``max_hedge_attempts`` it raises ``HEDGE_FAILED`` in ``state.flags`` and
-   keeps trying, alternating venues (the preferred one has failed that often), at most once per
-   ``hedge_retry_ns``: a venue that refuses every order is not hammered. Once flat again it opens
-   no new pair while ``HEDGE_FAILED`` is set (a fresh state clears it: ``arb live`` keeps it as
-   the journal's halt until a person clears it).
-3. **Open a pair** when both venues can take orders (synced, fresh, not held back) and the cooldown
-   has passed: for each direction (buy
-   on the cheaper venue, sell on the richer), walk both books level by level while the marginal
-   spread, net of both taker fees and the slippage tolerance, is at least ``min_spread_bps``; take
-   at each step the quantity both levels show, on both venues' lot grids (a multiple of the pair's
-   lot, ``pair_lot``: the least common multiple of the two lots) and above both venues' minimum
-   quantity and notional; stop at the caps: ``max_order_size``, the per-venue position band
-   ``max_position_size``, and on a spot venue the base it holds (to sell) and the quote it holds (to
-   buy, fees included). The direction with the larger expected profit wins. Each book level used
-   becomes one intent whose limit price is the level's price moved by the slippage tolerance (on the
-   tick grid, never past the tolerance), so no order can take more than that level showed.
-4. **Lean back to balance.** With ``I = position0 - position1``, a pair that would grow ``|I|`` past
-   ``rebalance_threshold`` is not opened (a pair is cut at the threshold); a pair that shrinks ``|I|``
-   while it is at or beyond the threshold only has to break even after fees and slippage. A
-   threshold of 0 turns the rule off (the per-venue bands still hold).
+2. **Never leave a naked leg.** If the venues' positions do not cancel out (one leg of a pair filled
+   alone, or filled less), it sends one immediate-or-cancel order that restores a flat net position:
+   ``hedge`` mode completes the pair on the best-priced venue (net of its taker fee) other than the one
+   whose leg filled, ``unwind`` mode reverses the leg where it filled; a venue that cannot take it now
+   (stale, out of sync, held back by the executor after a rate limit or a ban:
+   ``view.blocked_until_ns``, no balance for the side) is passed over for the next (the other venues,
+   best price first, then the other mode's venue). A retry on a venue waits for a fresher book there
+   than the one the last attempt was priced on (the level it saw may be gone, taken by our own fill),
+   so a transient cannot spend every attempt on one view. Each retry allows more slippage
+   (``slippage_bps`` x attempts, capped at ``stop_loss_bps``); past ``max_hedge_attempts`` it raises
+   ``HEDGE_FAILED`` in ``state.flags`` and keeps trying, alternating which group of venues goes first
+   (the preferred one has failed that often), at most once per ``hedge_retry_ns``: a venue that refuses
+   every order is not hammered. Once flat again it opens no new pair while ``HEDGE_FAILED`` is set (a
+   fresh state clears it: ``arb live`` keeps it as the journal's halt until a person clears it).
+3. **Open a pair** when the cooldown has passed: for each direction whose two venues can take orders
+   (synced, fresh, not held back), walk both books level by level while the marginal spread, net of
+   both venues' taker fees and the slippage tolerance, is at least ``min_spread_bps``; take at each step
+   the quantity both levels show, on every venue's lot grid (a multiple of the pair's lot,
+   ``pair_lot``: the least common multiple of the run's lots, so whichever venue later hedges a leg
+   takes it whole) and above both venues' minimum quantity and notional; stop at the caps:
+   ``max_order_size``, the per-venue position band ``max_position_size``, and on a spot venue the base
+   it holds (to sell) and the quote it holds (to buy, fees included). The direction with the largest
+   expected profit wins. Each book level used becomes one intent whose limit price is the level's price
+   moved by the slippage tolerance (on the tick grid, never past the tolerance), so no order can take
+   more than that level showed.
+4. **Lean back to balance.** With ``I = position(buy venue) - position(sell venue)`` of a direction, a
+   pair that would grow ``|I|`` past ``rebalance_threshold`` is not opened (a pair is cut at the
+   threshold); a pair that shrinks ``|I|`` while it is at or beyond the threshold only has to break even
+   after fees and slippage. A threshold of 0 turns the rule off (the per-venue bands still hold).
 5. **Funding (perpetuals, off unless asked).** With ``funding_horizon_ns`` > 0 the spread a pair must
    clear includes the funding its legs would pay over that horizon if held: on each linear venue the
    venue's estimate of its coming rate (``view.funding_rate``: positive, longs pay shorts) at every
@@ -43,16 +46,16 @@ What it does, in order of priority:
    ``view.funding_interval_ns``: the symbol's interval as the venue reports it, else the params'
    ``funding_interval_ns``), as a cost for the leg that would pay it and a gain for the one that
    would earn it. With ``close_before_funding_ns`` > 0, from that long before a funding time at
-   which the held imbalance would pay, the inventory rule leans back: a pair that shrinks the
+   which the held positions would pay, the inventory rule leans back: a pair that shrinks the
    imbalance (to flat at most) only has to lose less than the payment it avoids, and none that grows
    it is opened.
 6. **Lean on inventory (off unless asked).** With ``inventory_skew_bps`` > 0 the spread each direction
-   must clear moves with the venues' inventory imbalance (:func:`inventory_imbalance`, the difference
-   of their base holdings in full pairs): up by ``inventory_skew_bps`` per unit for the direction that
-   buys where more is held already (it drains the short venue), down as much for the other, never
-   below breaking even after fees and slippage (:func:`skewed_bps`). A decision that sends no pair
-   while a direction's best levels cleared its spread and every cap but a spot balance allowed a
-   pair counts in ``state.missed_for_balance``.
+   must clear moves with its two venues' inventory imbalance (:func:`inventory_imbalance`, the
+   difference of their base holdings in full pairs): up by ``inventory_skew_bps`` per unit for a
+   direction that buys where more is held already (it drains the short venue), down as much for the
+   reverse, never below breaking even after fees and slippage (:func:`skewed_bps`). A decision that
+   sends no pair while a direction's best levels cleared its spread and every cap but a spot balance
+   allowed a pair counts in ``state.missed_for_balance``.
 
 Units: prices in quote currency, quantities in base units, ``*_bps`` basis points, ``*_ns`` int64 ns.
 Inputs are the record arrays of :mod:`arb.strategy.types`; ``params`` and ``state`` are 1-element arrays.
@@ -60,7 +63,17 @@ Inputs are the record arrays of :mod:`arb.strategy.types`; ``params`` and ``stat
 
 from __future__ import annotations
 
-__all__ = ["ceil_to_grid", "decide", "floor_to_grid", "inventory_imbalance", "may_act", "skewed_bps", "takes_orders"]
+__all__ = [
+    "ceil_to_grid",
+    "decide",
+    "floor_to_grid",
+    "inventory_imbalance",
+    "may_act",
+    "net_position",
+    "skewed_bps",
+    "takes_orders",
+    "unanswered",
+]
 
 from typing import Any
 
@@ -252,25 +265,26 @@ def _short_of_balance(view: Any, p: Any, b: int, s: int, required: float, cap: f
 
 
 @nb.njit(cache=True, nogil=True)
-def inventory_imbalance(view: Any, p: Any) -> float:
-    """The venues' inventory imbalance: ``(base0 - base1) / (2 x max_order_size)``, the difference of
-    their base holdings (``base_balance``: on spot the coins held, on a linear venue the position) in
-    full pairs (a pair of ``max_order_size`` moves it by 1). 0: even; > 0: venue 0 holds more."""
-    return float((view[0]["base_balance"] - view[1]["base_balance"]) / (2.0 * p["max_order_size"]))
+def inventory_imbalance(view: Any, p: Any, b: int, s: int) -> float:
+    """The inventory imbalance of venues ``b`` and ``s``: ``(base_b - base_s) / (2 x max_order_size)``,
+    the difference of their base holdings (``base_balance``: on spot the coins held, on a linear venue the
+    position) in full pairs (a pair of ``max_order_size`` bought on one and sold on the other moves it by
+    1). 0: even; > 0: ``b`` holds more."""
+    return float((view[b]["base_balance"] - view[s]["base_balance"]) / (2.0 * p["max_order_size"]))
 
 
 @nb.njit(cache=True, nogil=True)
-def skewed_bps(view: Any, p: Any, b: int, required: float) -> float:
-    """The spread a pair buying on venue ``b`` must clear with the inventory skew: ``required`` plus
-    ``inventory_skew_bps`` x the imbalance (:func:`inventory_imbalance`) for the direction that grows
-    it (buying where more is held already), minus as much for the one that shrinks it, never below
-    breaking even after both fees and the slippage tolerance (0), nor below ``required`` itself when
-    that is below 0. ``inventory_skew_bps`` 0: ``required`` as it is."""
+def skewed_bps(view: Any, p: Any, b: int, s: int, required: float) -> float:
+    """The spread a pair buying on venue ``b`` and selling on ``s`` must clear with the inventory skew:
+    ``required`` plus ``inventory_skew_bps`` x the two venues' imbalance (:func:`inventory_imbalance`): up
+    for a pair that grows it (buying where more is held already), down for one that shrinks it, never
+    below breaking even after both fees and the slippage tolerance (0), nor below ``required`` itself
+    when that is below 0. ``inventory_skew_bps`` 0: ``required`` as it is."""
     skew = p["inventory_skew_bps"]
     if skew == 0.0:
         return required
-    lean = skew * inventory_imbalance(view, p)
-    moved = required + lean if b == 0 else required - lean
+    lean = skew * inventory_imbalance(view, p, b, s)
+    moved = required + lean
     return float(max(moved, min(required, 0.0)))
 
 
@@ -297,28 +311,85 @@ def _can_trade(view: Any, p: Any, v: int, side: int, qty: float, price: float, n
 
 
 @nb.njit(cache=True, nogil=True)
+def _hedge_price(view: Any, p: Any, v: int, side: int) -> float:
+    # What an order of ``side`` gets on venue v at its touch, net of the taker fee (a sell: the bid
+    # less the fee; a buy: the ask plus it, negated so that higher is better); -inf on an empty side.
+    if side == SELL:
+        px = view[v]["bid_px"][0] * (1.0 - p["taker_fee"][v])
+    else:
+        px = -view[v]["ask_px"][0] * (1.0 + p["taker_fee"][v])
+    return float(px) if px == px else -np.inf
+
+
+@nb.njit(cache=True, nogil=True)
+def _by_price(view: Any, p: Any, side: int, order: Any, lo: int, hi: int) -> None:
+    # Sort the venues ``order[lo:hi]`` best price first for ``side`` (:func:`_hedge_price`); a tie keeps
+    # the lower venue number first.
+    for i in range(lo + 1, hi):
+        v = order[i]
+        px = _hedge_price(view, p, v, side)
+        j = i
+        while j > lo and _hedge_price(view, p, order[j - 1], side) < px:
+            order[j] = order[j - 1]
+            j -= 1
+        order[j] = v
+
+
+@nb.njit(cache=True, nogil=True)
+def _hedge_order(view: Any, p: Any, side: int, filled: int, swap: bool, order: Any) -> int:
+    # The venues a lone leg's hedge or unwind tries, in turn, into ``order``; returns how many. With a
+    # leg on record (``filled``: the venue it filled on), ``hedge`` mode tries the other venues first,
+    # best price first, then ``filled`` itself (an unwind); ``unwind`` mode ``filled`` first, then the
+    # others. ``swap`` (the attempts are spent: alternate) puts the preferred group last. With no leg on
+    # record, every venue, best price first (``swap``: the best one last).
+    n: int = view.shape[0]
+    k = 0
+    if filled < 0:
+        for v in range(n):
+            order[k] = v
+            k += 1
+        _by_price(view, p, side, order, 0, n)
+        if swap:
+            first = order[0]
+            for i in range(1, n):
+                order[i - 1] = order[i]
+            order[n - 1] = first
+        return n
+    unwind_first = (p["hedge_unwind"] == 1) != swap
+    if unwind_first:
+        order[0] = filled
+        k = 1
+    start = k
+    for v in range(n):
+        if v != filled:
+            order[k] = v
+            k += 1
+    _by_price(view, p, side, order, start, k)
+    if not unwind_first:
+        order[k] = filled
+        k += 1
+    return k
+
+
+@nb.njit(cache=True, nogil=True)
 def _hedge(view: Any, p: Any, st: Any, net: float, intents: Any, now_ns: int) -> int:
     # One IOC order that brings the net position back to zero; 0 if no venue can take it now.
     side = SELL if net > 0.0 else BUY
-    # The venue whose leg did not fill (hedge) or the one whose leg did (unwind).
+    # The venue whose leg filled alone: hedge mode completes the pair on the best of the others, unwind
+    # mode reverses it there.
     filled = st["last_buy_venue"] if net > 0.0 else st["last_sell_venue"]
-    other = 1 - filled if filled >= 0 else -1
-    first = filled if p["hedge_unwind"] == 1 else other
-    if first < 0:  # no pair on record: the venue with the better price
-        if side == SELL:
-            first = 0 if view[0]["bid_px"][0] >= view[1]["bid_px"][0] else 1
-        else:
-            first = 0 if view[0]["ask_px"][0] <= view[1]["ask_px"][0] else 1
     attempts = st["hedge_attempts"]
+    swap = False
     if attempts >= p["max_hedge_attempts"]:  # the attempts are spent and the exposure is still there
         st["flags"] = st["flags"] | HEDGE_FAILED
         if now_ns - st["last_hedge_ns"] < p["hedge_retry_ns"]:
             return 0
-        if (attempts - p["max_hedge_attempts"]) % 2 == 0:
-            first = 1 - first
+        swap = (attempts - p["max_hedge_attempts"]) % 2 == 0
+    order = np.empty(view.shape[0], np.int64)
+    tried = _hedge_order(view, p, side, filled, swap, order)
     slip = min(p["slippage_bps"] * (1 + attempts), p["stop_loss_bps"]) * 1e-4
-    for k in range(2):
-        v = first if k == 0 else 1 - first
+    for k in range(tried):
+        v = order[k]
         lot = p["lot_size"][v]
         qty = floor_to_grid(abs(net), lot)
         if side == SELL:
@@ -349,8 +420,8 @@ def _hedge(view: Any, p: Any, st: Any, net: float, intents: Any, now_ns: int) ->
 
 @nb.njit(cache=True, nogil=True)
 def _is_dust(view: Any, p: Any, net: float) -> bool:
-    # An exposure neither venue could trade (below every lot / minimum) counts as flat.
-    for v in range(2):
+    # An exposure no venue could trade (below every lot / minimum) counts as flat.
+    for v in range(view.shape[0]):
         qty = floor_to_grid(abs(net), p["lot_size"][v])
         price = view[v]["bid_px"][0] if net > 0.0 else view[v]["ask_px"][0]
         tradeable = qty > 0.0 and qty + _EPS * p["lot_size"][v] >= p["min_qty"][v]
@@ -360,18 +431,39 @@ def _is_dust(view: Any, p: Any, net: float) -> bool:
 
 
 @nb.njit(cache=True, nogil=True)
+def net_position(view: Any) -> float:
+    """The net position over the venues of ``view`` (base units: what a hedge must bring back to 0)."""
+    net: float = view[0]["position"]
+    for v in range(1, view.shape[0]):
+        net = net + view[v]["position"]
+    return net
+
+
+@nb.njit(cache=True, nogil=True)
+def unanswered(view: Any) -> bool:
+    """Whether any venue of ``view`` has an order unanswered (``open_orders``)."""
+    for v in range(view.shape[0]):  # noqa: SIM110 - a generator in any() does not compile in nopython mode
+        if view[v]["open_orders"] > 0:
+            return True
+    return False
+
+
+@nb.njit(cache=True, nogil=True)
 def _close_gain_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> float:
     # With close_before_funding: what a unit bought on b and sold on s saves of the funding payments
     # due within the window, bps of its price, when the held positions would pay there (else 0).
     window = p["close_before_funding_ns"]
     if window <= 0:
         return 0.0
-    due = np.zeros(2)  # each venue's rate if its funding time is within the window
-    for v in range(2):
+    n = view.shape[0]
+    due = np.zeros(n)  # each venue's rate if its funding time is within the window
+    for v in range(n):
         nxt = _next_funding(view, p, v, now_ns)
         if nxt > 0 and nxt <= now_ns + window:
             due[v] = view[v]["funding_rate"]
-    payment = -view[0]["position"] * due[0] - view[1]["position"] * due[1]  # per unit of price
+    payment = -view[0]["position"] * due[0]  # per unit of price
+    for v in range(1, n):
+        payment = payment - view[v]["position"] * due[v]
     if payment >= 0.0:
         return 0.0  # the positions earn (or nothing is due): hold them
     return float((due[s] - due[b]) * 1e4)
@@ -380,10 +472,11 @@ def _close_gain_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> float:
 @nb.njit(cache=True, nogil=True)
 def _required_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> tuple[float, float, bool]:
     # The spread a pair buying on b and selling on s must clear and its cap by the inventory rules
-    # (-1.0: none); False when it may not be opened at all.
-    imbalance = view[0]["position"] - view[1]["position"]
+    # (-1.0: none); False when it may not be opened at all. The imbalance the rules weigh is the two
+    # venues' (position_b - position_s), which the pair grows by twice its size.
+    imbalance = view[b]["position"] - view[s]["position"]
     threshold = p["rebalance_threshold"]
-    grows = (b == 0 and imbalance >= 0.0) or (b == 1 and imbalance <= 0.0)
+    grows = imbalance >= 0.0
     required: float = p["min_spread_bps"]
     cap = -1.0
     if threshold <= 0.0:
@@ -394,7 +487,7 @@ def _required_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> tuple[float
         required = 0.0  # leaning back: breaking even after fees and slippage is enough
     elif grows:
         cap = (threshold - abs(imbalance)) / 2.0  # stop at the band's edge
-    required = skewed_bps(view, p, b, required)
+    required = skewed_bps(view, p, b, s, required)
     if p["close_before_funding_ns"] > 0:
         gain = _close_gain_bps(view, p, b, s, now_ns)
         if gain > 0.0 and not grows:  # closing avoids part of a payment: lose less than it saves
@@ -412,31 +505,36 @@ def may_act(view: Any, params: Any, now_ns: int) -> bool:
     """False only when :func:`decide` would certainly return 0 without changing its state.
 
     Reads the best level of each book only, so a driver can skip filling deeper levels on the vast
-    majority of book updates: no order is unanswered, the net position is flat (or dust), and
-    neither direction's best ask/bid pair clears both taker fees and the slippage tolerance (the
-    least any pair must clear, even when leaning back to balance), the funding term included where
-    it is on. In the ``maker_taker`` style it is always True: resting quotes follow every book change.
+    majority of book updates: no order is unanswered, the net position is flat (or dust), and no
+    direction's best ask/bid pair (buy on one venue, sell on another) clears both taker fees and the
+    slippage tolerance (the least any pair must clear, even when leaning back to balance), the funding
+    term included where it is on. In the ``maker_taker`` style it is always True: resting quotes follow
+    every book change.
     """
     p = params[0]
     if p["style"] != STYLE_TAKER:
         return True
-    if view[0]["open_orders"] > 0 or view[1]["open_orders"] > 0:
+    if unanswered(view):
         return True
-    if not _is_dust(view, p, view[0]["position"] + view[1]["position"]):
+    if not _is_dust(view, p, net_position(view)):
         return True
-    cost_bps = (p["taker_fee"][0] + p["taker_fee"][1]) * 1e4 + p["slippage_bps"]
     funding = p["funding_horizon_ns"] > 0 or p["close_before_funding_ns"] > 0
-    for b in range(2):
-        floor_bps = min(p["min_spread_bps"], 0.0)
-        if funding:
-            required, _, ok = _required_bps(view, p, b, 1 - b, now_ns)
-            if not ok:
+    n = view.shape[0]
+    for b in range(n):
+        for s in range(n):
+            if s == b:
                 continue
-            floor_bps = min(floor_bps, required)
-        ask = view[b]["ask_px"][0]
-        bid = view[1 - b]["bid_px"][0]
-        if ask > 0.0 and bid > 0.0 and (bid - ask) / ask * 1e4 - cost_bps >= floor_bps:
-            return True
+            cost_bps = (p["taker_fee"][b] + p["taker_fee"][s]) * 1e4 + p["slippage_bps"]
+            floor_bps = min(p["min_spread_bps"], 0.0)
+            if funding:
+                required, _, ok = _required_bps(view, p, b, s, now_ns)
+                if not ok:
+                    continue
+                floor_bps = min(floor_bps, required)
+            ask = view[b]["ask_px"][0]
+            bid = view[s]["bid_px"][0]
+            if ask > 0.0 and bid > 0.0 and (bid - ask) / ask * 1e4 - cost_bps >= floor_bps:
+                return True
     return False
 
 
@@ -444,15 +542,20 @@ def may_act(view: Any, params: Any, now_ns: int) -> bool:
 def decide(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int:
     """Decide what to send now; write intents into ``intents`` and return their number.
 
-    ``view``: 2 records of ``VIEW_DTYPE`` (index = asset number). ``params``: 1 record of
-    ``PARAMS_DTYPE``. ``state``: 1 record of ``STATE_DTYPE``, updated in place. ``now_ns``: the
-    driver's clock (local time, ns). ``intents``: ``INTENT_DTYPE`` buffer of at least ``MAX_INTENTS``.
+    ``view``: one ``VIEW_DTYPE`` record per venue of the run (index = the venue's number, two to
+    ``MAX_VENUES``). ``params``: 1 record of ``PARAMS_DTYPE``. ``state``: 1 record of ``STATE_DTYPE``,
+    updated in place. ``now_ns``: the driver's clock (local time, ns). ``intents``: ``INTENT_DTYPE``
+    buffer of at least ``MAX_INTENTS``.
+
+    Every ordered pair of venues is a direction (buy on one, sell on the other): each is walked, and
+    the one with the larger expected profit is taken (the first found on a tie: the lower buy venue,
+    then the lower sell venue).
     """
     p = params[0]
     st = state[0]
-    if view[0]["open_orders"] > 0 or view[1]["open_orders"] > 0:
+    if unanswered(view):
         return 0
-    net = view[0]["position"] + view[1]["position"]
+    net = net_position(view)
     if not _is_dust(view, p, net):
         return _hedge(view, p, st, net, intents, now_ns)
     st["hedge_attempts"] = 0
@@ -460,46 +563,47 @@ def decide(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int
         return 0
     if now_ns - st["last_pair_ns"] < p["cooldown_ns"]:
         return 0
-    if not (takes_orders(view, 0, now_ns) and takes_orders(view, 1, now_ns)):
-        return 0
 
-    buy_take0 = np.zeros(MAX_LEVELS)
-    sell_take0 = np.zeros(MAX_LEVELS)
-    buy_take1 = np.zeros(MAX_LEVELS)
-    sell_take1 = np.zeros(MAX_LEVELS)
+    buy_take = np.zeros(MAX_LEVELS)  # the best direction's takes per level
+    sell_take = np.zeros(MAX_LEVELS)
+    buy_try = np.zeros(MAX_LEVELS)  # the direction being walked
+    sell_try = np.zeros(MAX_LEVELS)
     best_qty = 0.0
     best_profit = 0.0
-    best_dir = -1
+    best_b = -1
+    best_s = -1
     short = False  # a direction was left out for want of balance alone
-    for d in range(2):
-        b = d  # direction 0 buys on venue 0 and sells on 1; direction 1 the reverse
-        s = 1 - d
-        required, rule_cap, ok = _required_bps(view, p, b, s, now_ns)
-        if not ok:
+    n_venues = view.shape[0]
+    for b in range(n_venues):
+        if not takes_orders(view, b, now_ns):
             continue
-        cap = _pair_cap(view, p, b, s)
-        if rule_cap >= 0.0:
-            cap = min(cap, rule_cap)
-        if d == 0:
-            qty, profit = _walk(view, p, b, s, required, cap, buy_take0, sell_take0)
-        else:
-            qty, profit = _walk(view, p, b, s, required, cap, buy_take1, sell_take1)
-        if qty > 0.0 and (best_dir < 0 or profit > best_profit):
-            best_dir = d
-            best_qty = qty
-            best_profit = profit
-        elif qty <= 0.0 and not short:
-            band = _band_cap(view, p, b, s)
-            short = _short_of_balance(view, p, b, s, required, band if rule_cap < 0.0 else min(band, rule_cap))
-    if best_dir < 0 or best_qty <= 0.0:
+        for s in range(n_venues):
+            if s == b or not takes_orders(view, s, now_ns):
+                continue
+            required, rule_cap, ok = _required_bps(view, p, b, s, now_ns)
+            if not ok:
+                continue
+            cap = _pair_cap(view, p, b, s)
+            if rule_cap >= 0.0:
+                cap = min(cap, rule_cap)
+            qty, profit = _walk(view, p, b, s, required, cap, buy_try, sell_try)
+            if qty > 0.0 and (best_b < 0 or profit > best_profit):
+                best_b = b
+                best_s = s
+                best_qty = qty
+                best_profit = profit
+                buy_take, buy_try = buy_try, buy_take  # keep this walk's takes; walk the next in the other
+                sell_take, sell_try = sell_try, sell_take
+            elif qty <= 0.0 and not short:
+                band = _band_cap(view, p, b, s)
+                short = _short_of_balance(view, p, b, s, required, band if rule_cap < 0.0 else min(band, rule_cap))
+    if best_b < 0 or best_qty <= 0.0:
         if short:
             st["missed_for_balance"] += 1
         return 0
 
-    b = best_dir
-    s = 1 - best_dir
-    buy_take = buy_take0 if best_dir == 0 else buy_take1
-    sell_take = sell_take0 if best_dir == 0 else sell_take1
+    b = best_b
+    s = best_s
     pair_id = st["next_pair_id"]
     slip = p["slippage_bps"] * 1e-4
     n = 0

@@ -3,7 +3,7 @@ says of them. Both drivers keep their quotes here: the backtest (:mod:`arb.backt
 hftbacktest's answers) and the engine of the dry run (:mod:`arb.live.engine`, with the paper venue's).
 
 A slot (``quotes``: ``(ints, floats)``, ``ints[a, i]`` = ``(order id, pair id, sent at, state)`` and
-``floats[a, i]`` = ``(price, quantity)`` for asset ``a`` = ``2 * symbol + venue``, side ``i``: 0 the buy
+``floats[a, i]`` = ``(price, quantity)`` for asset ``a`` = ``n_venues * symbol + venue``, side ``i``: 0 the buy
 quote, 1 the sell quote) holds a post-only order from the moment it is sent until the venue says it is
 done: filled, cancelled, or expired (a post-only order that would have taken liquidity when it arrived).
 Its state is the view's: ``QUOTE_PENDING`` until the venue acknowledges it, ``QUOTE_LIVE`` while it rests,
@@ -63,8 +63,9 @@ def quote_views(views: Any, quotes: Any) -> None:
     """Each slot into its symbol's view (``quote_state``, ``quote_px``, ``quote_qty``, ``quote_ns``); a held
     slot shows ``QUOTE_HELD``, the refused price, no quantity, and when the refusal came."""
     ints, floats = quotes
+    n_venues = views.shape[1]
     for a in range(ints.shape[0]):
-        rec = views[a // 2][a % 2]
+        rec = views[a // n_venues][a % n_venues]
         for i in range(2):
             # a slot's state stands while it holds an order, or is held back (no order: hold_slot)
             state = ints[a, i, Q_STATE] if ints[a, i, Q_OID] != 0 or ints[a, i, Q_STATE] == QUOTE_HELD else QUOTE_NONE

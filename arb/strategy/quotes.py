@@ -1,5 +1,5 @@
 """The ``maker_taker`` style of the kernel: rest a post-only quote on one venue, hedge each of its fills on
-the other at once.
+another at once.
 
 ``decide_maker(view, params, state, now_ns, intents)`` has :func:`arb.strategy.kernel.decide`'s contract
 (the same records, the same intents buffer, the number of intents returned); the per-decision step calls
@@ -9,7 +9,7 @@ it instead of ``decide`` when ``params.style`` is ``STYLE_MAKER_TAKER``. What it
    which does not count the resting quotes).
 2. **Hedge every maker fill at once.** A quote that filled, in part or whole, leaves the net position
    off flat; the kernel's hedge rule (:func:`arb.strategy.kernel.decide`'s rule 2: an IOC order for the
-   net position, ``hedge`` mode on the other venue, ``unwind`` on the maker venue, more slippage at each
+   net position, ``hedge`` mode on the best-priced other venue, ``unwind`` on the maker venue, more slippage at each
    retry, ``HEDGE_FAILED`` past ``max_hedge_attempts``) closes it. The quantity is the net position, so it
    comes only from fills the account has booked: a fill is hedged once, and a fill booked later is
    hedged when it is booked. The venue that filled is the one whose position moved since the net was
@@ -17,8 +17,9 @@ it instead of ``decide`` when ``params.style`` is ``STYLE_MAKER_TAKER``. What it
    flat after an attempt), every quote is cancelled: nothing may add to an exposure that cannot be
    closed. Quotes stay up while the first hedge is on its way.
 3. **Quote.** For each side of each venue allowed to make (``maker_venues``), at most one post-only
-   quote. A buy quote on venue ``m`` is priced from the bids of the other venue ``h`` (where its fills
-   would be sold): walking ``h``'s levels for the quote's size gives the worst price the hedge would get,
+   quote. A buy quote on venue ``m`` is priced from the bids of another venue ``h`` (where its fills
+   would be sold; of the venues that can take orders, the one that allows the best quote): walking
+   ``h``'s levels for the quote's size gives the worst price the hedge would get,
    ``hp``, and the quote is the highest price on ``m``'s tick grid at which buying there and selling at
    ``hp`` still clears the spread the kernel requires of a pair in that direction (``min_spread_bps``,
    the inventory and funding rules of the taker style) after ``m``'s maker fee (which may be negative),
@@ -26,13 +27,13 @@ it instead of ``decide`` when ``params.style`` is ``STYLE_MAKER_TAKER``. What it
    crosses ``m``'s own book (it would be refused as post-only): it is held one tick behind the touch.
    Its size is ``quote_size``, cut by what ``h``'s levels show, the position bands, spot balances
    (the quote's and the hedge's) and the inventory rule's cap; below both venues' minimums no quote is sent.
-   Both venues may make, but not on the same side at once (a buy quote's hedge sells into the other
+   Several venues may make, but not on the same side at once (a buy quote's hedge sells into another
    venue's bids, where that venue's own buy quote would rest): a side goes to the venue whose target
    sits nearer its own touch, and keeps it while that quote lives.
 4. **Re-price, cancel.** A live quote is cancelled when its target moved by more than
    ``quote_tolerance_bps`` of its price (once it is ``min_quote_life_ns`` old), at once when it would
-   cross its venue's book, when either venue cannot take orders (stale, out of sync, held back by the
-   executor) or no quote of its side is allowed any more (caps, balances, rules). A re-priced quote is
+   cross its venue's book, when its venue or every hedge venue cannot take orders (stale, out of sync,
+   held back by the executor) or no quote of its side is allowed any more (caps, balances, rules). A re-priced quote is
    sent again only once its cancel is answered, so a slot never has two orders that could both fill.
    A quote sent or cancelled and not yet answered holds its slot (``QUOTE_PENDING``,
    ``QUOTE_CANCELING``) and nothing else.
@@ -67,7 +68,9 @@ from arb.strategy.kernel import (
     _required_bps,
     ceil_to_grid,
     floor_to_grid,
+    net_position,
     takes_orders,
+    unanswered,
 )
 from arb.strategy.types import (
     BUY,
@@ -105,8 +108,25 @@ def hedge_price(view: Any, p: Any, h: int, side: int, qty: float) -> tuple[float
 @nb.njit(cache=True, nogil=True)
 def quote_target(view: Any, p: Any, m: int, side: int, now_ns: int) -> tuple[float, float]:
     """The quote of ``side`` on venue ``m`` the rules allow now: ``(price, quantity)``; quantity 0.0 when
-    none may be sent (the price is then meaningless). See the module's rule 3."""
-    h = 1 - m
+    none may be sent (the price is then meaningless). Its fills would be hedged on the other venue that
+    allows the best quote (the highest buy price, the lowest sell price; the lower venue number on a
+    tie). See the module's rule 3."""
+    best_px = np.nan
+    best_qty = 0.0
+    for h in range(view.shape[0]):
+        if h == m or not takes_orders(view, h, now_ns):
+            continue
+        px, qty = _quote_against(view, p, m, h, side, now_ns)
+        if qty > 0.0 and (best_qty <= 0.0 or (px > best_px if side == BUY else px < best_px)):
+            best_px = px
+            best_qty = qty
+    return best_px, best_qty
+
+
+@nb.njit(cache=True, nogil=True)
+def _quote_against(view: Any, p: Any, m: int, h: int, side: int, now_ns: int) -> tuple[float, float]:
+    # The quote of ``side`` on venue m whose fills would be hedged on venue h: (price, quantity);
+    # quantity 0.0 when none may be sent.
     b = m if side == BUY else h  # the pair's buy and sell venues if the quote fills and is hedged
     s = h if side == BUY else m
     required, rule_cap, ok = _required_bps(view, p, b, s, now_ns)
@@ -118,7 +138,7 @@ def quote_target(view: Any, p: Any, m: int, side: int, now_ns: int) -> tuple[flo
     hp, shown = hedge_price(view, p, h, -side, cap)
     if not (hp > 0.0):
         return np.nan, 0.0
-    lot = p["pair_lot"]  # the quote and its hedge: one quantity both venues take as it is
+    lot = p["pair_lot"]  # the quote and its hedge: one quantity every venue takes as it is
     qty = floor_to_grid(min(cap, shown), lot)
     cost = 1.0 + (required + (p["maker_fee"][m] + p["taker_fee"][h]) * 1e4 + p["slippage_bps"]) * 1e-4
     tick = p["tick_size"][m]
@@ -163,7 +183,7 @@ def _cancel(view: Any, st: Any, m: int, i: int, intents: Any, n: int) -> int:
 @nb.njit(cache=True, nogil=True)
 def _cancel_all(view: Any, st: Any, intents: Any, n: int) -> int:
     # Cancel every live quote (those sent or being cancelled wait for their answer first).
-    for m in range(2):
+    for m in range(view.shape[0]):
         for i in range(2):
             if view[m]["quote_state"][i] == QUOTE_LIVE:
                 n = _cancel(view, st, m, i, intents, n)
@@ -175,7 +195,7 @@ def _filled_venue(view: Any, st: Any, net: float) -> int:
     # The venue whose position moved furthest towards ``net`` since the net was last flat (-1: none).
     best = -1
     moved_best = 0.0
-    for v in range(2):
+    for v in range(view.shape[0]):
         moved = (view[v]["position"] - st["flat_position"][v]) * (1.0 if net > 0.0 else -1.0)
         if moved > moved_best:
             best = v
@@ -212,40 +232,40 @@ def decide_maker(view: Any, params: Any, state: Any, now_ns: int, intents: Any) 
     return their number. The arguments are :func:`arb.strategy.kernel.decide`'s."""
     p = params[0]
     st = state[0]
-    if view[0]["open_orders"] > 0 or view[1]["open_orders"] > 0:
+    if unanswered(view):
         return 0
+    n_venues = view.shape[0]
     n = 0
-    net = view[0]["position"] + view[1]["position"]
+    net = net_position(view)
     if not _is_dust(view, p, net):
         filled = _filled_venue(view, st, net)
-        if filled >= 0:
+        if filled >= 0:  # the quote's venue; the hedge's is the kernel's choice among the others
             i = 0 if net > 0.0 else 1
             st["last_pair_id"] = st["quote_pair"][filled, i]
             if net > 0.0:
                 st["last_buy_venue"] = filled
-                st["last_sell_venue"] = 1 - filled
+                st["last_sell_venue"] = -1
             else:
                 st["last_sell_venue"] = filled
-                st["last_buy_venue"] = 1 - filled
+                st["last_buy_venue"] = -1
         if st["hedge_attempts"] > 0:  # a hedge went out and the exposure is still there
             n = _cancel_all(view, st, intents, n)
         return n + _hedge(view, p, st, net, intents[n:], now_ns)
     st["hedge_attempts"] = 0
-    st["flat_position"][0] = view[0]["position"]
-    st["flat_position"][1] = view[1]["position"]
+    for v in range(n_venues):
+        st["flat_position"][v] = view[v]["position"]
     if st["flags"] & HEDGE_FAILED:  # a person looks first (as in the taker style)
         return _cancel_all(view, st, intents, n)
-    both = takes_orders(view, 0, now_ns) and takes_orders(view, 1, now_ns)
     for i in range(2):
         side = BUY if i == 0 else SELL
         # this side's targets on each venue allowed to make (quantity 0: none allowed)
-        px = np.full(2, np.nan)
-        qty = np.zeros(2)
-        for m in range(2):
-            if both and p["maker_venues"] & (1 << m):
+        px = np.full(n_venues, np.nan)
+        qty = np.zeros(n_venues)
+        for m in range(n_venues):
+            if p["maker_venues"] & (1 << m) and takes_orders(view, m, now_ns):
                 px[m], qty[m] = quote_target(view, p, m, side, now_ns)
         owner = -1  # the venue holding this side (a quote sent, live or being cancelled, or held back)
-        for m in range(2):
+        for m in range(n_venues):
             held = view[m]["quote_state"][i] == QUOTE_HELD
             if held and _hold_over(view, m, i, now_ns, p["quote_hold_ns"]):
                 continue  # a refused quote's hold is over: the side is free there
@@ -265,7 +285,7 @@ def decide_maker(view: Any, params: Any, state: Any, now_ns: int, intents: Any) 
                 n = _cancel(view, st, owner, i, intents, n)
             continue
         m = -1
-        for c in range(2):
+        for c in range(n_venues):
             if qty[c] > 0.0 and (
                 m < 0 or _touch_distance(view, c, side, px[c]) < _touch_distance(view, m, side, px[m])
             ):

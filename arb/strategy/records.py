@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from arb._jit import plain
+from arb.events import MAX_VENUES
 
 MAX_PAIRS_TRACKED = 4096
 """``max_pairs_per_day`` above this is refused by the configuration check."""
@@ -42,7 +43,7 @@ EVENTS_KEPT = 64
 
 RISK_DTYPE = np.dtype(
     [
-        ("position_limit", "f8"),  # the symbol's |position0 + position1|, base units
+        ("position_limit", "f8"),  # the symbol's |net position over the venues|, base units
         ("max_notional_per_venue", "f8"),  # the symbol's |position| x mid per venue, quote
         ("max_open_orders", "i8"),  # per venue, every symbol's
         ("max_drawdown", "f8"),  # quote currency below the account's trading-PnL peak
@@ -58,9 +59,9 @@ RISK_DTYPE = np.dtype(
         ("max_unknown_orders", "i8"),  # per venue
         ("max_symbol_share", "f8"),  # fraction of the account's equity; 0 = off
         ("max_total_notional", "f8"),  # quote; 0 = off
-        ("leverage", "f8", (2,)),  # per venue; 0: a spot venue (no margin)
-        ("maintenance_rate", "f8", (2,)),  # per venue: maintenance margin, fraction of position value
-        ("isolated", "i8", (2,)),  # per venue: 1 for isolated margin, 0 cross
+        ("leverage", "f8", (MAX_VENUES,)),  # per venue; 0: a spot venue (no margin)
+        ("maintenance_rate", "f8", (MAX_VENUES,)),  # per venue: maintenance margin, fraction of position value
+        ("isolated", "i8", (MAX_VENUES,)),  # per venue: 1 for isolated margin, 0 cross
         ("min_liquidation_distance", "f8"),  # fraction of the price; 0 = off
     ],
     align=True,
@@ -78,7 +79,7 @@ RISK_STATE_DTYPE = np.dtype(
         ("day_start_equity", "f8"),  # the account's equity when the day began
         ("day_halted", "i8"),  # while the daily loss limit holds new pairs back: its B_* code, else 0
         ("last_pnl", "f8"),  # the account's trading PnL at the last update
-        ("unknown", "i8", (2,)),  # orders of unknown outcome per venue (the drivers set it)
+        ("unknown", "i8", (MAX_VENUES,)),  # orders of unknown outcome per venue (the drivers set it)
         ("breach", "i8"),  # the last refusal's B_* code
         ("breach_value", "f8"),
         ("breach_limit", "f8"),
@@ -120,16 +121,17 @@ SYMBOL_RISK_DTYPE = np.dtype(
 BACKTEST_RUN_DTYPE = np.dtype(
     [
         ("end_ns", "i8"),  # local time the data ends
+        ("n_venues", "i8"),  # the run's venues: asset a is symbol a // n_venues on venue a % n_venues
         ("stale_after_ns", "i8"),  # a book older than this is stale
         ("equity_interval_ns", "i8"),  # between two equity samples
         ("request_timeout_ns", "i8"),  # an order unanswered this long counts as unknown
-        ("init_quote", "f8", (2,)),  # per venue: the quote balance at the start
-        ("maker_fee", "f8", (2,)),  # per venue: fraction of the traded value
-        ("taker_fee", "f8", (2,)),
-        ("entry_ns", "i8", (2,)),  # per venue: order entry latency
-        ("response_ns", "i8", (2,)),  # per venue: order response latency
+        ("init_quote", "f8", (MAX_VENUES,)),  # per venue: the quote balance at the start
+        ("maker_fee", "f8", (MAX_VENUES,)),  # per venue: fraction of the traded value
+        ("taker_fee", "f8", (MAX_VENUES,)),
+        ("entry_ns", "i8", (MAX_VENUES,)),  # per venue: order entry latency
+        ("response_ns", "i8", (MAX_VENUES,)),  # per venue: order response latency
         ("transfer_policy", "i8"),  # TRANSFER_NONE / TRANSFER_THRESHOLD (arb.backtest.transfers)
-        ("transfer_threshold", "f8"),  # a venue's share of an asset below which it is sent more
+        ("transfer_threshold", "f8"),  # a venue's share of an asset below which another sends it more
         ("transfer_fee", "f8", (2,)),  # per asset (0 a symbol's base, 1 the quote): one transfer's fee
         ("transfer_delay_ns", "i8", (2,)),  # per asset: how long a transfer takes to arrive
     ],
@@ -154,7 +156,7 @@ def _has(container: Any, name: str) -> bool:
 
 
 def view_row(container: Any, s: int) -> Any:
-    """Symbol ``s``'s view (both venues): ``views[s]``, or ``syms[s]["view"]``."""
+    """Symbol ``s``'s view (every venue): ``views[s]``, or ``syms[s]["view"]``."""
     return container[s]["view"] if container.dtype.names and "view" in container.dtype.names else container[s]
 
 

@@ -96,7 +96,7 @@ def fill_accounts(views: Any, account: Any, venues: Any) -> None:
     as the gate's totals read it (cheap: no book is read). ``account``: ``(position, init_base,
     init_quote, cash)``, position/init_base/cash by (symbol, venue), init_quote by venue."""
     position, init_base, init_quote, cash = account
-    for v in range(2):
+    for v in range(views.shape[1]):
         quote = init_quote[v] + cash[0, v]
         for s in range(1, views.shape[0]):
             quote = quote + cash[s, v]
@@ -113,9 +113,9 @@ def fill_accounts(views: Any, account: Any, venues: Any) -> None:
 @nb.njit(cache=True, nogil=True)
 def fill_books(views: Any, s: int, books: Any, levels: int, venues: Any, now: int, stale_after: int,
                last_mid: Any) -> None:  # fmt: skip
-    """Symbol ``s``'s view of both books (best ``levels`` a side) and the venues' status; its last finite
-    mids into ``last_mid[s]``. ``books``: the symbol's two ``OrderBook.arrays``, by venue."""
-    for v in range(2):
+    """Symbol ``s``'s view of its books (best ``levels`` a side) and the venues' status; its last finite
+    mids into ``last_mid[s]``. ``books``: the symbol's ``OrderBook.arrays``, one per venue, by venue."""
+    for v in range(views.shape[1]):
         rec = views[s][v]
         book_top(books[v], levels, (rec["bid_px"], rec["bid_qty"], rec["ask_px"], rec["ask_qty"]))
         rec["status"] = venue_status(venues, s, v, now, stale_after)
@@ -162,7 +162,7 @@ def decide_symbol(now: int, s: int, views: Any, kernel: Any, risk: Any, pair_seq
     row = calls[c]
     row["ts"] = now
     row["symbol"] = s
-    for v in range(2):
+    for v in range(view.shape[0]):
         row["bid"][v] = view[v]["bid_px"][0]
         row["ask"][v] = view[v]["ask_px"][0]
         row["position"][v] = view[v]["position"]
@@ -225,7 +225,7 @@ def engine_step(now: int, pending: Any, state: Any, risk: Any, books: Any, logs:
     :func:`decide_symbol` takes it, ``venues`` the ``V_*`` rows by (symbol, venue), ``marks``
     ``(last_mid, mark, pnl_sym)``, ``account`` as :func:`fill_accounts` takes it, ``executor`` its
     ``(open_counts, unknown_counts, blocked_until_ns)``, ``settings`` ``[book levels, stale_after_ns]``.
-    ``risk``: ``(limits, rstate, srisk)``. ``books``: per symbol its two ``OrderBook.arrays``. ``logs``:
+    ``risk``: ``(limits, rstate, srisk)``. ``books``: per symbol its ``OrderBook.arrays``, one per venue. ``logs``:
     ``(calls, sent, orders)``, the call and sent logs with room for a row per symbol and its intents
     each, and ``orders`` the plain order arrays of :func:`_log_sent`.
     """
@@ -237,7 +237,7 @@ def engine_step(now: int, pending: Any, state: Any, risk: Any, books: Any, logs:
     levels, stale_after = settings[0], settings[1]
     st = rstate[0]
     n_sym = views.shape[0]
-    for v in range(2):
+    for v in range(views.shape[1]):
         st["unknown"][v] = unknown_counts[v]  # unanswered past [live] request_timeout_ms
         for s in range(n_sym):
             venues[V_OPEN, s, v] = open_counts[s, v]
@@ -294,9 +294,9 @@ def log_equity(equity: Any, index: int, now: int, account: Any, last_mid: Any, m
     prices; the rows of one time add up to the account) and its marks. ``account`` as
     :func:`fill_accounts` takes it. Returns the rows written: 0 until every book has a mid."""
     position, init_base, init_quote, cash = account
-    n_sym = last_mid.shape[0]
+    n_sym, n_venues = last_mid.shape
     for s in range(n_sym):
-        for v in range(2):
+        for v in range(n_venues):
             if not np.isfinite(last_mid[s, v]):
                 return 0
     for s in range(n_sym):
@@ -304,7 +304,7 @@ def log_equity(equity: Any, index: int, now: int, account: Any, last_mid: Any, m
         row["ts"] = now
         row["symbol"] = s
         total = 0.0
-        for v in range(2):
+        for v in range(n_venues):
             # NumPy's init_quote + cash + (init_base + position) * last_mid, element by element
             start = init_quote[v] if s == 0 else 0.0
             per = start + cash[s, v] + (init_base[s, v] + position[s, v]) * value_px(mark, last_mid, s, v)
@@ -314,6 +314,5 @@ def log_equity(equity: Any, index: int, now: int, account: Any, last_mid: Any, m
             row["price"][v] = value_px(mark, last_mid, s, v)
             total = per if v == 0 else total + per
         row["equity"] = total
-        row["spread_bps"] = (last_mid[s, 1] - last_mid[s, 0]) / last_mid[s, 0] * 1e4
     written: int = n_sym
     return written

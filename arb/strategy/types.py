@@ -10,8 +10,6 @@ from __future__ import annotations
 
 __all__ = [
     "BUY",
-    "DECISION_DTYPE",
-    "EQUITY_DTYPE",
     "FILL_DTYPE",
     "FUNDING_DTYPE",
     "HEDGE_FAILED",
@@ -25,6 +23,7 @@ __all__ = [
     "MARKET_SPOT",
     "MAX_INTENTS",
     "MAX_LEVELS",
+    "MAX_VENUES",
     "PARAMS_DTYPE",
     "QUOTE_CANCELING",
     "QUOTE_HELD",
@@ -41,6 +40,8 @@ __all__ = [
     "VENUE_OUT_OF_SYNC",
     "VENUE_STALE",
     "VIEW_DTYPE",
+    "decision_dtype",
+    "equity_dtype",
     "kernel_figures",
     "new_intents",
     "new_state",
@@ -48,11 +49,12 @@ __all__ = [
     "new_views",
 ]
 
+import functools
 from typing import Any
 
 import numpy as np
 
-from arb.events import BINANCE, BYBIT
+from arb.events import MAX_VENUES
 
 MAX_LEVELS = 50
 """Levels per side the view can hold; ``params.book_levels`` says how many the kernel reads."""
@@ -138,7 +140,8 @@ VIEW_DTYPE = np.dtype(
     ],
     align=True,
 )
-"""One venue's view; the kernel gets an array of two (index = asset number).
+"""One venue's view; the kernel gets an array of one per venue of the run (index = the venue's number:
+its place in ``[strategy] venues``).
 
 Whether a venue can take an order now is read from it: ``status`` (its book is synced and fresh),
 ``blocked_until_ns`` (the live executor holds orders back from it: a rate limit, a used-up request
@@ -156,35 +159,37 @@ PARAMS_DTYPE = np.dtype(
         ("slippage_bps", "f8"),
         ("max_order_size", "f8"),
         ("max_position_size", "f8"),  # |position| per venue
-        ("position_limit", "f8"),  # |position0 + position1|
-        ("rebalance_threshold", "f8"),  # |position0 - position1| at which trades lean back
+        ("position_limit", "f8"),  # |the net position over the venues|
+        ("rebalance_threshold", "f8"),  # |position(buy venue) - position(sell venue)| at which pairs lean back
         ("book_levels", "i8"),
         ("cooldown_ns", "i8"),
-        ("hedge_unwind", "i8"),  # 0: hedge a lone leg on the other venue; 1: unwind it where it filled
+        ("hedge_unwind", "i8"),  # 0: hedge a lone leg on another venue; 1: unwind it where it filled
         ("max_hedge_attempts", "i8"),
         ("hedge_retry_ns", "i8"),  # past max_hedge_attempts: one attempt per this interval
         ("stop_loss_bps", "f8"),  # the widest a hedge's limit price may go
-        ("taker_fee", "f8", (2,)),  # fraction of traded value
-        ("tick_size", "f8", (2,)),
-        ("lot_size", "f8", (2,)),
-        ("min_qty", "f8", (2,)),
-        ("min_notional", "f8", (2,)),
-        ("market", "i8", (2,)),  # MARKET_SPOT / MARKET_LINEAR
+        ("taker_fee", "f8", (MAX_VENUES,)),  # fraction of traded value
+        ("tick_size", "f8", (MAX_VENUES,)),
+        ("lot_size", "f8", (MAX_VENUES,)),
+        ("min_qty", "f8", (MAX_VENUES,)),
+        ("min_notional", "f8", (MAX_VENUES,)),
+        ("market", "i8", (MAX_VENUES,)),  # MARKET_SPOT / MARKET_LINEAR
         ("funding_horizon_ns", "i8"),  # the entry rule weighs the funding expected this long; 0: off
         ("close_before_funding_ns", "i8"),  # lean back to balance this long before an adverse funding; 0: off
-        ("funding_interval_ns", "i8", (2,)),  # linear: the time between two fundings while the view knows none
+        ("funding_interval_ns", "i8", (MAX_VENUES,)),  # linear: the time between two fundings while the view knows none
         ("style", "i8"),  # STYLE_TAKER / STYLE_MAKER_TAKER
-        ("maker_fee", "f8", (2,)),  # fraction of traded value (negative: a rebate)
-        ("maker_venues", "i8"),  # maker_taker: bit v set if venue v may quote (1, 2 or 3)
+        ("maker_fee", "f8", (MAX_VENUES,)),  # fraction of traded value (negative: a rebate)
+        ("maker_venues", "i8"),  # maker_taker: bit v set if venue v may quote
         ("quote_size", "f8"),  # maker_taker: a quote's quantity before the caps
         ("quote_tolerance_bps", "f8"),  # maker_taker: a quote is re-priced when its target moves further
         ("min_quote_life_ns", "i8"),  # maker_taker: no re-pricing of a quote younger than this
         ("quote_hold_ns", "i8"),  # maker_taker: the longest a refused quote holds its side back
-        ("pair_lot", "f8"),  # a pair's quantity grid: the least common multiple of both venues' lots
+        ("pair_lot", "f8"),  # a pair's quantity grid: the least common multiple of every venue's lot
         ("inventory_skew_bps", "f8"),  # entry threshold moved per unit of inventory imbalance; 0: off
     ],
     align=True,
 )
+"""The kernel's parameters (one record per symbol). A per-venue field holds ``MAX_VENUES`` values, the
+venue's number the index; those past the run's venues are 0."""
 
 STATE_DTYPE = np.dtype(
     [
@@ -200,8 +205,8 @@ STATE_DTYPE = np.dtype(
         ("pairs", "i8"),  # pairs sent
         ("hedges", "i8"),  # hedge or unwind intents sent
         ("flags", "i8"),
-        ("quote_pair", "i8", (2, 2)),  # maker_taker: the pair id of each quote slot [venue, buy/sell]
-        ("flat_position", "f8", (2,)),  # maker_taker: each venue's position when the net was last flat
+        ("quote_pair", "i8", (MAX_VENUES, 2)),  # maker_taker: the pair id of each quote slot [venue, buy/sell]
+        ("flat_position", "f8", (MAX_VENUES,)),  # maker_taker: each venue's position when the net was last flat
         ("quotes", "i8"),  # maker_taker: quotes sent
         ("cancels", "i8"),  # maker_taker: cancels sent
         ("missed_for_balance", "i8"),  # decisions that sent no pair only because a spot balance was short
@@ -275,41 +280,52 @@ TRANSFER_DTYPE = np.dtype(
 """One transfer of inventory between the venues (a backtest's ``[backtest] transfer_policy``; transfers.csv
 has one row per transfer)."""
 
-EQUITY_DTYPE = np.dtype(
-    [
-        ("ts", "i8"),  # local time
-        ("equity", "f8"),  # both venues: quote + base x mid - fees, quote currency
-        ("equity_venue", "f8", (2,)),
-        ("position", "f8", (2,)),
-        ("mid", "f8", (2,)),
-        ("spread_bps", "f8"),  # (mid1 - mid0) / mid0 in bps: Bybit over Binance
-        ("symbol", "i8"),  # whose position, mids and spread these are
-        ("price", "f8", (2,)),  # what the holdings were valued at: a perpetual's mark price, else the mid
-    ],
-    align=True,
-)
-"""A sample of the portfolio, taken at a fixed interval of local time: one row per symbol at each
-sample time. A row's ``equity_venue`` is the symbol's part of the account on each venue: its cash flows
-and its holdings at its mids, plus, in the first symbol's row, the venues' starting quote; so the rows
-of one time add up to the account (``arb.reports.valuation.account_equity``). With one symbol, one row a sample:
-the account. ``price`` is what each venue's holdings were valued at: on a linear venue the mark price
-once its stream gave one, else (and on spot) the mid; 0 in rows written before it existed (read: the
-mid)."""
 
-DECISION_DTYPE = np.dtype(
-    [
-        ("ts", "i8"),  # local time of the kernel call
-        ("bid", "f8", (2,)),  # best bid per venue as the kernel saw it
-        ("ask", "f8", (2,)),
-        ("position", "f8", (2,)),
-        ("status", "i8", (2,)),
-        ("open_orders", "i8", (2,)),
-        ("intents", "i8"),  # intents that passed the risk gate
-        ("symbol", "i8"),  # whose kernel was called
-    ],
-    align=True,
-)
-"""One kernel call as a driver logs it, for parity checks: what the kernel saw and how many it sent."""
+@functools.cache
+def equity_dtype(n_venues: int) -> np.dtype[Any]:
+    """The equity samples' row for a run of ``n_venues`` venues (the per-venue fields hold one value per
+    venue, the venue's number the index). The same object for the same number, so compiled code finds its
+    machine code by it without comparing fields.
+
+    A row is one sample of the portfolio, taken at a fixed interval of local time: one row per symbol at
+    each sample time. Its ``equity_venue`` is the symbol's part of the account on each venue: its cash
+    flows and its holdings at its mids, plus, in the first symbol's row, the venues' starting quote; so
+    the rows of one time add up to the account (``arb.reports.valuation.account_equity``). With one
+    symbol, one row a sample: the account. ``price`` is what each venue's holdings were valued at: on a
+    linear venue the mark price once its stream gave one, else (and on spot) the mid; 0 in rows written
+    before it existed (read: the mid). The spread between two venues is read from their mids."""
+    return np.dtype(
+        [
+            ("ts", "i8"),  # local time
+            ("equity", "f8"),  # every venue: quote + base x mid - fees, quote currency
+            ("equity_venue", "f8", (n_venues,)),
+            ("position", "f8", (n_venues,)),
+            ("mid", "f8", (n_venues,)),
+            ("symbol", "i8"),  # whose position and mids these are
+            ("price", "f8", (n_venues,)),  # what the holdings were valued at: a perpetual's mark, else the mid
+        ],
+        align=True,
+    )
+
+
+@functools.cache
+def decision_dtype(n_venues: int) -> np.dtype[Any]:
+    """One kernel call as a driver logs it, for parity checks: what the kernel saw of each of the run's
+    ``n_venues`` venues and how many intents it sent. The same object for the same number."""
+    return np.dtype(
+        [
+            ("ts", "i8"),  # local time of the kernel call
+            ("bid", "f8", (n_venues,)),  # best bid per venue as the kernel saw it
+            ("ask", "f8", (n_venues,)),
+            ("position", "f8", (n_venues,)),
+            ("status", "i8", (n_venues,)),
+            ("open_orders", "i8", (n_venues,)),
+            ("intents", "i8"),  # intents that passed the risk gate
+            ("symbol", "i8"),  # whose kernel was called
+        ],
+        align=True,
+    )
+
 
 SENT_DTYPE = np.dtype(
     [
@@ -328,8 +344,6 @@ SENT_DTYPE = np.dtype(
 )
 """An intent as sent: ``INTENT_DTYPE``'s fields after the local time it was sent, then its leg fault."""
 
-assert (BINANCE, BYBIT) == (0, 1)  # every (2,)-shaped field is indexed by asset number
-
 
 def kernel_figures(state: Any, style: int) -> dict[str, int]:
     """A symbol's kernel state (one ``STATE_DTYPE`` record) as a report shows it: its counters and
@@ -344,16 +358,18 @@ def kernel_figures(state: Any, style: int) -> dict[str, int]:
     }
 
 
-def new_view() -> np.ndarray[Any, np.dtype[Any]]:
-    """An empty view of both venues (no levels, status out of sync)."""
-    view: np.ndarray[Any, np.dtype[Any]] = new_views(1)[0]
+def new_view(n_venues: int = 2) -> np.ndarray[Any, np.dtype[Any]]:
+    """An empty view of ``n_venues`` venues (no levels, status out of sync)."""
+    view: np.ndarray[Any, np.dtype[Any]] = new_views(1, n_venues)[0]
     return view
 
 
-def new_views(n_symbols: int) -> np.ndarray[Any, np.dtype[Any]]:
-    """Empty views of both venues for each symbol: shape ``(n_symbols, 2)``; ``views[s]`` is symbol
-    ``s``'s view, what its kernel call reads."""
-    views = np.zeros((n_symbols, 2), VIEW_DTYPE)
+def new_views(n_symbols: int, n_venues: int = 2) -> np.ndarray[Any, np.dtype[Any]]:
+    """Empty views of the run's ``n_venues`` venues for each symbol: shape ``(n_symbols, n_venues)``;
+    ``views[s]`` is symbol ``s``'s view, what its kernel call reads."""
+    if not 2 <= n_venues <= MAX_VENUES:
+        raise ValueError(f"expected 2 to {MAX_VENUES} venues, got {n_venues}")
+    views = np.zeros((n_symbols, n_venues), VIEW_DTYPE)
     for field in ("bid_px", "ask_px", "mark_px"):
         views[field] = np.nan
     views["status"] = VENUE_OUT_OF_SYNC

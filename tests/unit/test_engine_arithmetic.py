@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from arb.strategy.step import _trading_pnl, log_equity
-from arb.strategy.types import EQUITY_DTYPE
+from arb.strategy.types import equity_dtype
 
 NO_MARK = np.full((1, 2), np.nan)  # no perpetual's mark price: positions valued at the mid
 
@@ -45,7 +45,7 @@ def test_equity_sample_equals_the_numpy_expressions() -> None:
     n = 20_000
     init_quote, cash, init_base, position, mid = (_pairs(rng, n) for _ in range(5))
     mid = np.abs(mid)
-    rows = np.zeros(n, EQUITY_DTYPE)
+    rows = np.zeros(n, equity_dtype(2))
     for k in range(n):
         one = (cash[k][None], init_base[k][None], position[k][None], mid[k][None])  # one symbol
         assert log_equity(rows, k, k, (one[2], one[1], init_quote[k], one[0]), one[3], NO_MARK)
@@ -53,13 +53,12 @@ def test_equity_sample_equals_the_numpy_expressions() -> None:
         row = rows[k]
         assert row["equity_venue"].tobytes() == per.tobytes(), k
         assert _same(row["equity"], float(per.sum())), k
-        assert _same(row["spread_bps"], (mid[k][1] - mid[k][0]) / mid[k][0] * 1e4), k
         assert row["position"].tobytes() == position[k].tobytes() and row["mid"].tobytes() == mid[k].tobytes()
     assert rows["ts"].tolist() == list(range(n))
 
 
 def test_no_equity_sample_before_both_venues_have_a_mid() -> None:
-    rows = np.zeros(1, EQUITY_DTYPE)
+    rows = np.zeros(1, equity_dtype(2))
     two = np.ones(2)
     grid = np.ones((1, 2))
     assert not log_equity(rows, 0, 5, (grid, grid, two, grid), np.array([[np.nan, 1.0]]), NO_MARK)
@@ -72,7 +71,7 @@ def test_with_several_symbols_the_rows_of_a_sample_add_up_to_the_account() -> No
     init_quote = np.array([5_000.0, 6_000.0])
     cash, init_base, position = rng.standard_normal((3, 3, 2)) * 100
     mid = np.abs(rng.standard_normal((3, 2))) * 1_000 + 1.0
-    rows = np.zeros(3, EQUITY_DTYPE)
+    rows = np.zeros(3, equity_dtype(2))
     assert log_equity(rows, 0, 9, (position, init_base, init_quote, cash), mid, np.full((3, 2), np.nan)) == 3
     account = init_quote + (cash + (init_base + position) * mid).sum(axis=0)
     assert np.allclose(rows["equity_venue"].sum(axis=0), account, rtol=1e-12)
@@ -88,7 +87,7 @@ def test_a_perpetuals_position_is_valued_at_its_mark_price() -> None:
     mid, mark = np.array([[60_000.0, 60_010.0]]), np.array([[np.nan, 60_100.0]])
     out = np.zeros(1)
     assert _trading_pnl(cash, position, mid, mark, out) == -600.0 + 0.01 * 60_100.0  # Bybit at its mark
-    rows = np.zeros(1, EQUITY_DTYPE)
+    rows = np.zeros(1, equity_dtype(2))
     assert log_equity(rows, 0, 1, (position, np.zeros((1, 2)), np.array([1e4, 1e4]), cash), mid, mark) == 1
     assert rows["equity_venue"][0].tolist() == [1e4, 1e4 - 600.0 + 0.01 * 60_100.0]
     assert rows["mid"][0].tolist() == [60_000.0, 60_010.0]  # the spread is still the books'

@@ -29,11 +29,11 @@ def setup(quote: tuple[float, float] = (1000.0, 1000.0), base: tuple[float, floa
     p = params[0]
     p["max_order_size"] = 0.01
     p["max_position_size"] = 1.0
-    p["taker_fee"] = (0.001, 0.001)
-    p["maker_fee"] = (0.0, 0.0)
-    p["lot_size"] = (0.001, 0.001)
+    p["taker_fee"][:2] = (0.001, 0.001)
+    p["maker_fee"][:2] = (0.0, 0.0)
+    p["lot_size"][:2] = (0.001, 0.001)
     p["pair_lot"] = 0.001
-    p["tick_size"] = (0.01, 0.01)
+    p["tick_size"][:2] = (0.01, 0.01)
     p["book_levels"] = 1
     p["min_spread_bps"] = 1.0
     p["max_hedge_attempts"] = 3
@@ -105,7 +105,7 @@ def test_open_orders_and_quotes_reserve() -> None:
     assert np.isclose(inv.venues[0].base_reserved, 0.04)
     assert (inv.directions[1].pairs_left, inv.directions[1].limit) == (1, "binance base")
     # a linear venue holds no coin for an order: only the band limits it
-    params[0]["market"] = (MARKET_LINEAR, MARKET_LINEAR)
+    params[0]["market"][:2] = (MARKET_LINEAR, MARKET_LINEAR)
     (inv,) = inventory(views, params, orders)
     assert inv.venues[1].base_reserved == 0.0
     assert [d.limit for d in inv.directions] == ["binance position", "bybit position"]
@@ -127,14 +127,14 @@ def test_the_kernel_trades_exactly_while_a_pair_is_left() -> None:
 def test_the_reports_series_books_fills_and_funding_per_symbol() -> None:
     # two symbols share each venue's quote: BTC bought on Binance, ETH sold on Bybit, a funding payment
     from arb.reports.inventory import inventory_series
-    from arb.strategy.types import EQUITY_DTYPE, FILL_DTYPE, FUNDING_DTYPE
+    from arb.strategy.types import FILL_DTYPE, FUNDING_DTYPE, equity_dtype
 
     fills = np.zeros(2, FILL_DTYPE)
     fills[0] = (10, 10, 0, BUY, 100.0, 0.01, 0.001, 1, INTENT_OPEN, 1, 0)
     fills[1] = (20, 20, 1, SELL, 50.0, 0.1, 0.005, 2, INTENT_OPEN, 2, 1)
     funding = np.zeros(1, FUNDING_DTYPE)
     funding[0] = (30, 30, 1, 1, 0.0001, 50.0, -0.1, 0.0005)
-    equity = np.zeros(4, EQUITY_DTYPE)
+    equity = np.zeros(4, equity_dtype(2))
     equity["ts"] = [0, 0, 40, 40]
     equity["symbol"] = [0, 1, 0, 1]
     equity["mid"] = [(100.0, 100.0), (50.0, 50.0), (100.0, 100.0), (50.0, 50.0)]

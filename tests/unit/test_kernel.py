@@ -60,10 +60,14 @@ def params(**over: float | tuple[float, float]) -> np.ndarray:
         "market": (MARKET_SPOT, MARKET_SPOT),
     }
     values.update(over)
+    n = max(len(value) for value in values.values() if isinstance(value, tuple))  # the venues given
     for key, value in values.items():
-        p[key] = value
+        if PARAMS_DTYPE[key].shape and isinstance(value, tuple):
+            p[key][0, : len(value)] = value
+        else:
+            p[key] = value
     if "pair_lot" not in over:  # as the configuration's parameters have it (arb.strategy.params)
-        p["pair_lot"] = common_lot(*p["lot_size"][0])
+        p["pair_lot"] = common_lot(*p["lot_size"][0, :n])
     return p
 
 
@@ -161,7 +165,7 @@ def test_spot_sell_is_capped_by_base_held_and_buy_by_quote_held() -> None:
 
 def test_linear_sell_venue_may_go_short() -> None:
     p = params()
-    p["market"] = (MARKET_SPOT, MARKET_LINEAR)
+    p["market"][0, :2] = (MARKET_SPOT, MARKET_LINEAR)
     got = run(view([(60000.0, 1.0)], [(60200.0, 1.0)], base=(10.0, 0.0)), p)
     assert got[1]["side"] == SELL and got[1]["qty"] == pytest.approx(0.5)
     # ... within its position band

@@ -20,8 +20,8 @@ SECOND = 1_000_000_000
 
 def perp_params(**over: float) -> np.ndarray:
     p = params(**over)
-    p["market"] = (MARKET_LINEAR, MARKET_LINEAR)
-    p["funding_interval_ns"] = (8 * HOUR, 8 * HOUR)
+    p["market"][0, :2] = (MARKET_LINEAR, MARKET_LINEAR)
+    p["funding_interval_ns"][0, :2] = (8 * HOUR, 8 * HOUR)
     return p
 
 
@@ -108,7 +108,7 @@ def test_each_venue_counts_its_own_symbols_interval_from_the_view() -> None:
 def test_a_spot_leg_has_no_funding() -> None:
     v = funded(wide(), (0.0007, 0.0), (HOUR, HOUR))
     p = perp_params(funding_horizon_ns=8 * HOUR)
-    p["market"] = (MARKET_SPOT, MARKET_LINEAR)  # spot-perp: Binance spot's "rate" is not a cost
+    p["market"][0, :2] = (MARKET_SPOT, MARKET_LINEAR)  # spot-perp: Binance spot's "rate" is not a cost
     assert len(run(v, p)) == 2
 
 

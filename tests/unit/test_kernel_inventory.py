@@ -18,19 +18,20 @@ BIDS1 = [(60200.0, 1.0)]
 
 def test_the_imbalance_is_the_base_difference_in_full_pairs() -> None:
     p = params(max_order_size=0.5)
-    assert inventory_imbalance(view(ASKS0, BIDS1, base=(12.0, 10.0)), p[0]) == pytest.approx(2.0)
-    assert inventory_imbalance(view(ASKS0, BIDS1, base=(10.0, 10.0)), p[0]) == 0.0
-    assert inventory_imbalance(view(ASKS0, BIDS1, base=(9.5, 10.0)), p[0]) == pytest.approx(-0.5)
+    assert inventory_imbalance(view(ASKS0, BIDS1, base=(12.0, 10.0)), p[0], 0, 1) == pytest.approx(2.0)
+    assert inventory_imbalance(view(ASKS0, BIDS1, base=(10.0, 10.0)), p[0], 0, 1) == 0.0
+    assert inventory_imbalance(view(ASKS0, BIDS1, base=(9.5, 10.0)), p[0], 0, 1) == pytest.approx(-0.5)
+    assert inventory_imbalance(view(ASKS0, BIDS1, base=(9.5, 10.0)), p[0], 1, 0) == pytest.approx(0.5)
 
 
 def test_the_skew_raises_the_draining_direction_and_lowers_the_restoring_one_to_break_even() -> None:
     p = params(inventory_skew_bps=4.0)[0]
     v = view(ASKS0, BIDS1, base=(11.0, 10.0))  # venue 0 holds one pair more: imbalance 1
-    assert skewed_bps(v, p, 0, 5.0) == pytest.approx(9.0)  # buying on 0 again drains venue 1
-    assert skewed_bps(v, p, 1, 5.0) == pytest.approx(1.0)  # buying on 1 restores
+    assert skewed_bps(v, p, 0, 1, 5.0) == pytest.approx(9.0)  # buying on 0 again drains venue 1
+    assert skewed_bps(v, p, 1, 0, 5.0) == pytest.approx(1.0)  # buying on 1 restores
     far = view(ASKS0, BIDS1, base=(13.0, 10.0))  # imbalance 3: 5 - 12 would trade below the fees
-    assert skewed_bps(far, p, 1, 5.0) == 0.0
-    assert skewed_bps(far, params()[0], 0, 5.0) == 5.0  # 0: off
+    assert skewed_bps(far, p, 1, 0, 5.0) == 0.0
+    assert skewed_bps(far, params()[0], 0, 1, 5.0) == 5.0  # 0: off
 
 
 def test_a_skewed_threshold_stops_the_draining_direction_and_opens_the_restoring_one() -> None:

@@ -9,7 +9,6 @@ from arb.reports.maker import AFTER_FILL_NS, maker_figures
 from arb.reports.pnl import pair_figures
 from arb.strategy.types import (
     BUY,
-    DECISION_DTYPE,
     FILL_DTYPE,
     INTENT_CANCEL,
     INTENT_HEDGE,
@@ -17,6 +16,7 @@ from arb.strategy.types import (
     INTENT_QUOTE,
     SELL,
     SENT_DTYPE,
+    decision_dtype,
 )
 
 MS = 1_000_000
@@ -41,7 +41,7 @@ def _fills(*rows: tuple[int, int, int, float, float, float, int, int]) -> np.nda
 
 def _calls(*rows: tuple[int, float, float, float, float]) -> np.ndarray:
     # (ts offset ms, bid0, ask0, bid1, ask1)
-    out = np.zeros(len(rows), DECISION_DTYPE)
+    out = np.zeros(len(rows), decision_dtype(2))
     for k, (t, bid0, ask0, bid1, ask1) in enumerate(rows):
         out[k]["ts"] = T0 + t * MS
         out[k]["bid"] = (bid0, bid1)

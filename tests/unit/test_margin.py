@@ -24,9 +24,9 @@ from tests.unit.test_risk import NOW, book, limits, pair, sym
 
 def perp_limits(leverage: float = 1.0, rate: float = 0.004, isolated: int = 0, **over: float) -> np.ndarray:
     lim = limits(**over)
-    lim["leverage"] = (leverage, leverage)
-    lim["maintenance_rate"] = (rate, rate)
-    lim["isolated"] = (isolated, isolated)
+    lim["leverage"][..., :2] = (leverage, leverage)
+    lim["maintenance_rate"][..., :2] = (rate, rate)
+    lim["isolated"][..., :2] = (isolated, isolated)
     lim["min_liquidation_distance"] = over.get("min_liquidation_distance", 0.0)
     return lim
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from arb.parity.against_dry_run import _calls_equal, _compare_fills, _first_difference, _sent_equal
-from arb.strategy.types import BUY, DECISION_DTYPE, FILL_DTYPE, SELL, SENT_DTYPE
+from arb.strategy.types import BUY, FILL_DTYPE, SELL, SENT_DTYPE, decision_dtype
 
 
 def calls(n: int) -> np.ndarray:
-    c = np.zeros(n, DECISION_DTYPE)
+    c = np.zeros(n, decision_dtype(2))
     c["ts"] = np.arange(n) * 1000
     c["bid"] = 60000.0
     c["ask"] = 60000.01

@@ -132,7 +132,7 @@ def test_a_fill_at_the_quote_clears_the_spread_after_both_fees() -> None:
 
 def test_a_maker_rebate_moves_the_quote_nearer() -> None:
     p = params()
-    p["maker_fee"] = (-0.00005, 0.0002)
+    p["maker_fee"][0, :2] = (-0.00005, 0.0002)
     got = run(view(asks0=[(59950.0, 1.0)]), p)
     assert got[0]["price"] == pytest.approx(np.floor(59990.0 / 1.0012 / 0.01 + 1e-9) * 0.01)
     assert got[0]["price"] > BUY_AT
@@ -171,7 +171,7 @@ def test_a_quote_is_sized_on_a_multiple_of_both_venues_lots() -> None:
 
 def test_spot_balances_cap_the_quote_and_its_hedge() -> None:
     p = params()
-    p["market"] = (MARKET_SPOT, MARKET_SPOT)
+    p["market"][0, :2] = (MARKET_SPOT, MARKET_SPOT)
     v = view()
     v["base_balance"] = (1.0, 0.003)  # venue 1 can sell (hedge a buy quote) 0.003 only
     assert quote_target(v, p[0], 0, BUY, NOW)[1] == pytest.approx(0.003)

@@ -35,7 +35,7 @@ from arb.reports.pnl import fifo_holding, pnl_from_fills
 from arb.reports.ratios import RiskFigures
 from arb.reports.summary import SCHEMA_VERSION, Summary, summarize
 from arb.reports.valuation import InitialBalances
-from arb.strategy.types import BUY, EQUITY_DTYPE, FILL_DTYPE, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
+from arb.strategy.types import BUY, FILL_DTYPE, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL, equity_dtype
 from arb.testing.configs import write_config_files
 from tests.support.captures import ROOT
 
@@ -63,7 +63,7 @@ def driver_equity(
     fills: np.ndarray, initial: InitialBalances, times: list[float], mids: list[tuple[float, float]]
 ) -> np.ndarray:
     """Equity samples as a driver books them: each venue's balances after the fills known at the sample."""
-    out = np.zeros(len(times), EQUITY_DTYPE)
+    out = np.zeros(len(times), equity_dtype(2))
     for i, (t, mid) in enumerate(zip(times, mids, strict=True)):
         for v in (BINANCE, BYBIT):
             base, quote = initial.base[v], initial.quote[v]
@@ -76,7 +76,6 @@ def driver_equity(
         out["ts"][i] = ns(t)
         out["equity"][i] = out["equity_venue"][i].sum()
         out["mid"][i] = mid
-        out["spread_bps"][i] = (mid[1] - mid[0]) / mid[0] * 1e4
     return out
 
 
@@ -299,7 +298,7 @@ def test_fifo_matches_a_unit_lot_oracle_on_random_fills() -> None:
 
 
 def curve(values: list[float], *, step: float = MINUTE) -> np.ndarray:
-    equity = np.zeros(len(values), EQUITY_DTYPE)
+    equity = np.zeros(len(values), equity_dtype(2))
     equity["ts"] = [ns(i * step) for i in range(len(values))]
     equity["equity"] = values
     equity["equity_venue"] = np.array(values)[:, None] / 2
@@ -426,7 +425,7 @@ def test_write_report_writes_its_files(tmp_path: Path) -> None:
     assert png.startswith(PNG_MAGIC) and len(png) > 10_000
     # the samples are kept as they were, for the periodic reports' drawdown
     kept = read_equity_npz(tmp_path / "out" / EQUITY_NPZ)
-    assert kept.dtype == EQUITY_DTYPE and np.array_equal(kept, equity)
+    assert kept.dtype == equity_dtype(2) and np.array_equal(kept, equity)
     assert len(read_equity_npz(tmp_path / "nothing" / EQUITY_NPZ)) == 0  # an older report: none
     (tmp_path / "bad.npz").write_bytes(b"not an archive")
     with pytest.raises(ValueError, match="not an equity file of a report"):

@@ -25,13 +25,13 @@ import pytest
 from rich.console import Console
 
 from arb.events import BINANCE, BYBIT
-from arb.reports.charts import chart_data, fill_spread_bps
+from arb.reports.charts import chart_data, fill_spread_bps, mid_spread_bps
 from arb.reports.console import print_summary
 from arb.reports.files import EQUITY_PNG, SUMMARY_JSON, TRADES_CSV, pnl_from_trades_csv, write_report
 from arb.reports.pnl import LegFigures, combined_leg_figures, pnl_from_fills
 from arb.reports.summary import Summary, summarize
 from arb.reports.valuation import InitialBalances, account_equity
-from arb.strategy.types import BUY, EQUITY_DTYPE, INTENT_OPEN, SELL
+from arb.strategy.types import BUY, INTENT_OPEN, SELL, equity_dtype
 from tests.unit.test_report import FINAL_MID, INITIAL, PNG_MAGIC, driver_equity, make_fills, scenario
 
 NAMES = ("BTCUSDT", "ETHUSDT")
@@ -61,7 +61,7 @@ def two_symbols() -> tuple[np.ndarray, np.ndarray]:
     times = [float(t) for t in range(11)]
     mids = [(3_000.0 + 3 * math.sin(t), 3_001.0 + 2 * math.cos(t)) for t in times[:-1]] + [ETH_FINAL]
     eth_rows = driver_equity(eth, ETH_START, times, mids)
-    equity = np.zeros(2 * len(times), EQUITY_DTYPE)
+    equity = np.zeros(2 * len(times), equity_dtype(2))
     equity[0::2], equity[1::2] = btc, eth_rows
     equity["symbol"][1::2] = 1
     fills = np.concatenate([btc_fills, eth])
@@ -166,7 +166,7 @@ def test_the_risk_figures_are_the_account_curve() -> None:
     assert np.allclose(data.symbols[0].net_pnl + data.symbols[1].net_pnl, curve)
     assert data.symbols[1].net_pnl[-1] == pytest.approx(ETH_PNL)
     assert np.isnan(data.spread_bps).all()  # the account has no one spread: each symbol's is its own
-    assert np.array_equal(data.symbols[1].spread_bps, eth["spread_bps"])
+    assert np.array_equal(data.symbols[1].spread_bps, mid_spread_bps(eth["mid"]), equal_nan=True)
 
 
 def test_a_fill_marker_sits_on_its_own_symbols_spread() -> None:
@@ -178,7 +178,7 @@ def test_a_fill_marker_sits_on_its_own_symbols_spread() -> None:
     lone = eth_fills()[:1]
     lone["local_ts"] += 1  # between two samples: the next sample's spread
     at = int(np.searchsorted(equity["ts"][1::2], lone["local_ts"][0]))
-    assert fill_spread_bps(lone, equity)[0] == pytest.approx(equity["spread_bps"][1::2][at])
+    assert fill_spread_bps(lone, equity)[0] == pytest.approx(mid_spread_bps(equity["mid"][1::2])[at])
 
 
 def test_summary_json_has_a_symbols_section_and_the_single_symbol_file_is_unchanged(tmp_path: Path) -> None:
