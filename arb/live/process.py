@@ -1,26 +1,91 @@
 """Where a running ``arb live`` is: its pid file, and the file ``arb kill`` leaves for it.
 
 ``arb live`` writes ``[live] state_dir/live.pid`` while it runs (:func:`announce`: one ``arb live`` per
-account and state folder); ``arb kill`` reads it (:func:`running_pid`), then signals the process
-(SIGUSR1) and creates ``KILL`` beside it, which the running process sees within 0.25 s even when a
-signal cannot reach it (another user, a container).
+account and state folder); ``arb kill`` reads it (:func:`running`), then signals the process (SIGUSR1)
+and creates ``KILL`` beside it, which the running process sees within 0.25 s even when a signal cannot
+reach it (another user, a container). The running process removes its pid file before it has ended
+(it still closes its journal and writes its reports), so ``arb kill`` waits on the process itself
+(:meth:`LiveProcess.wait_ended`).
 """
 
 from __future__ import annotations
 
-__all__ = ["KILL_FILE", "PID_FILE", "announce", "running_pid", "started"]
+__all__ = [
+    "KILL_FILE",
+    "PID_FILE",
+    "LiveProcess",
+    "announce",
+    "running",
+    "running_pid",
+    "started",
+]
 
 import contextlib
 import os
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from arb.errors import ArbError
 
 PID_FILE = "live.pid"
-"""In ``[live] state_dir`` while ``arb live`` runs: its process id, for ``arb kill``."""
+"""In ``[live] state_dir`` while ``arb live`` runs: its process id and start time, for ``arb kill``."""
 KILL_FILE = "KILL"
 """Created in ``[live] state_dir`` by ``arb kill``: a running ``arb live`` sees it within 0.25 s."""
+
+_POLL_NS = 50_000_000  # how often LiveProcess.wait_ended looks
+
+
+@dataclass(frozen=True, slots=True)
+class LiveProcess:
+    """One process as a pid file names it: its pid and when it started (``/proc/<pid>/stat`` field 22,
+    clock ticks since boot; "" where unknown), so that another process given the same pid later is not
+    taken for it."""
+
+    pid: int
+    since: str
+
+    @classmethod
+    def this(cls) -> LiveProcess:
+        """This process."""
+        return cls(os.getpid(), started(os.getpid()))
+
+    def alive(self) -> bool:
+        """Whether the process still runs: its pid exists (another user's counts), is not a zombie (it
+        exited and its parent has not collected it yet) and, where its start time is known, started
+        then. Without ``/proc`` (not Linux) the pid's existence is all that is known."""
+        if self.pid <= 0:  # 0 and -1 name groups of processes, never one
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass  # another user's process: it exists
+        fields = _stat_fields(self.pid)
+        if not fields:
+            return True
+        if fields[0] in ("Z", "X"):
+            return False
+        return not self.since or len(fields) <= 19 or fields[19] == self.since
+
+    def wait_ended(
+        self,
+        timeout_ns: int,
+        *,
+        clock: Callable[[], int] = time.monotonic_ns,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> bool:
+        """Wait, at most ``timeout_ns`` (``clock``'s nanoseconds), until the process has ended (not
+        :meth:`alive`), looking every 50 ms; True once it has, False when it still runs at the deadline."""
+        deadline = clock() + timeout_ns
+        while self.alive():
+            left = deadline - clock()
+            if left <= 0:
+                return False
+            sleep(min(left, _POLL_NS) / 1e9)
+        return True
 
 
 @contextlib.asynccontextmanager
@@ -31,36 +96,48 @@ async def announce(pid_file: Path) -> AsyncIterator[None]:
     other = running_pid(pid_file)
     if other is not None:
         raise ArbError(f"arb live is already running for this account (pid {other}, {pid_file})")
-    pid_file.write_text(f"{os.getpid()} {started(os.getpid())}\n")
+    me = LiveProcess.this()
+    pid_file.write_text(f"{me.pid} {me.since}\n")
     try:
         yield
     finally:
         pid_file.unlink(missing_ok=True)
 
 
-def running_pid(pid_file: Path) -> int | None:
-    """The pid of the ``arb live`` that wrote ``pid_file``, if that process still runs.
+def running(pid_file: Path) -> LiveProcess | None:
+    """The ``arb live`` that wrote ``pid_file``, if that process still runs (:meth:`LiveProcess.alive`).
 
     A file left by a process that died (a crash, a container restarted) is stale even when its pid is
     in use again: by this very process (a container's arb has the same pid each start) or by one
     started at another time."""
     try:
         pid_text, _, since = pid_file.read_text().strip().partition(" ")
-        pid = int(pid_text)
-        os.kill(pid, 0)
+        process = LiveProcess(int(pid_text), since.strip())
     except (OSError, ValueError):
         return None
-    if pid == os.getpid() or (since and started(pid) not in ("", since)):
+    if process.pid == os.getpid() or not process.alive():
         return None
-    return pid
+    return process
+
+
+def running_pid(pid_file: Path) -> int | None:
+    """The pid of the ``arb live`` that wrote ``pid_file``, if that process still runs (:func:`running`)."""
+    process = running(pid_file)
+    return None if process is None else process.pid
 
 
 def started(pid: int) -> str:
     """When process ``pid`` started, in clock ticks since boot (``/proc/<pid>/stat`` field 22); "" where
     unknown."""
+    fields = _stat_fields(pid)
+    return fields[19] if len(fields) > 19 else ""
+
+
+def _stat_fields(pid: int) -> list[str]:
+    # /proc/<pid>/stat after the command name (which may hold spaces): the state is [0], the start time
+    # [19]; [] where there is no such file
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return ""
-    fields = stat.rpartition(")")[2].split()
-    return fields[19] if len(fields) > 19 else ""
+        return []
+    return stat.rpartition(")")[2].split()

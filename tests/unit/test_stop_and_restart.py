@@ -1,7 +1,7 @@
 """What a supervisor relies on at a stop and a restart: arb live's clean stop is bounded (past
-``[live] stop_timeout_s`` the process exits by itself, saying so), and a pid file left by a process that
+``[live] stop_timeout_s`` the process exits by itself, saying so), a pid file left by a process that
 died (a crash, a container restarted, where arb gets the same pid each time) never passes for a running
-``arb live``."""
+``arb live``, and ``arb kill`` waits for the process itself (a zombie has ended; the wait is bounded)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from arb.live.deadline import EXIT_STOP_TIMEOUT, StopDeadline
+from arb.live.process import LiveProcess
 from arb.live.process import running_pid as _running_pid
 from arb.live.process import started as _started
 from tests.support.captures import ROOT
@@ -81,3 +82,44 @@ def test_a_pid_file_is_running_only_while_the_process_that_wrote_it_runs(
     other_process.wait()
     pid_file.write_text(f"{child} {_started(child)}\n")
     assert _running_pid(pid_file) is None
+    pid_file.write_text("-1\n")  # never a group of processes
+    assert _running_pid(pid_file) is None
+
+
+def test_another_users_arb_live_is_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a signal cannot reach it (EPERM), but it exists: a second arb live is refused, arb kill waits for it
+    def not_permitted(pid: int, sig: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    pid_file = tmp_path / "live.pid"
+    pid_file.write_text(f"{os.getppid()} {_started(os.getppid())}\n")
+    monkeypatch.setattr(os, "kill", not_permitted)
+    assert _running_pid(pid_file) == os.getppid()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to tell a zombie")
+def test_a_process_that_exited_has_ended_before_its_parent_collects_it(
+    other_process: subprocess.Popen[bytes],
+) -> None:
+    process = LiveProcess(other_process.pid, _started(other_process.pid))
+    assert process.alive()
+    other_process.kill()
+    os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)  # it has exited; not collected: a zombie
+    assert not process.alive()
+    assert process.wait_ended(0)
+    other_process.wait()
+    assert not process.alive()
+
+
+def test_the_wait_for_a_process_to_end_is_bounded() -> None:
+    now = [0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += int(seconds * 1e9)
+
+    assert not LiveProcess.this().wait_ended(120_000_000, clock=lambda: now[0], sleep=sleep)
+    assert sleeps == [0.05, 0.05, 0.02] and now[0] == 120_000_000  # every 50 ms, to the deadline
+    gone = LiveProcess(LiveProcess.this().pid, "1")  # this pid, started at another time: another process
+    assert gone.wait_ended(120_000_000, clock=lambda: now[0], sleep=sleep) and len(sleeps) == 3
