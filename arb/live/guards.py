@@ -144,17 +144,25 @@ class Guards:
 
     async def flatten_if_killed(self, kill_file: Path) -> KillReport | None:
         """After the stop: when the kill switch ended the session, flatten, book the flattening fills to
-        the session's account, say what was done, and remove the kill file; None when it did not."""
+        the session's account, say what was done, leave the report beside the kill file for the ``arb
+        kill`` that waits for this process to end (:func:`arb.live.process.leave_kill_report`), and
+        remove the kill file; None when it did not."""
         if not self.killed.is_set():
             return None
         from arb.live.kill import kill
+        from arb.live.process import leave_kill_report
 
         report = await kill(self.session, slippage_bps=self.config.risk.stop_loss_bps)
         if self.engine is not None:
             for order in report.orders:  # the flattening fills belong to this session's account
                 self.engine.book_answer(order)
-        for line in report.describe():
+        lines = report.describe()
+        for line in lines:
             self.console.print(line if report.flat else f"[bold red]{line}[/]", highlight=False)
+        try:
+            leave_kill_report(kill_file.parent, flat=report.flat, lines=lines)
+        except OSError as error:  # arb kill then says it found no report, and flattens itself
+            log.error("kill switch: its report could not be left in %s for arb kill: %s", kill_file.parent, error)
         kill_file.unlink(missing_ok=True)
         return report
 

@@ -1,29 +1,36 @@
-"""Where a running ``arb live`` is: its pid file, and the file ``arb kill`` leaves for it.
+"""Where a running ``arb live`` is: its pid file, the file ``arb kill`` leaves for it, and the report
+its kill switch leaves for ``arb kill``.
 
 ``arb live`` writes ``[live] state_dir/live.pid`` while it runs (:func:`announce`: one ``arb live`` per
 account and state folder); ``arb kill`` reads it (:func:`running`), then signals the process (SIGUSR1)
 and creates ``KILL`` beside it, which the running process sees within 0.25 s even when a signal cannot
 reach it (another user, a container). The running process removes its pid file before it has ended
 (it still closes its journal and writes its reports), so ``arb kill`` waits on the process itself
-(:meth:`LiveProcess.wait_ended`).
+(:meth:`LiveProcess.wait_ended`), then reads what its kill switch did (:func:`kill_report_of`, written
+by :func:`leave_kill_report` before the pid file goes).
 """
 
 from __future__ import annotations
 
 __all__ = [
     "KILL_FILE",
+    "KILL_REPORT_FILE",
     "PID_FILE",
+    "KillOutcome",
     "LiveProcess",
     "announce",
+    "kill_report_of",
+    "leave_kill_report",
     "running",
     "running_pid",
     "started",
 ]
 
 import contextlib
+import json
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +40,8 @@ PID_FILE = "live.pid"
 """In ``[live] state_dir`` while ``arb live`` runs: its process id and start time, for ``arb kill``."""
 KILL_FILE = "KILL"
 """Created in ``[live] state_dir`` by ``arb kill``: a running ``arb live`` sees it within 0.25 s."""
+KILL_REPORT_FILE = "kill-report.json"
+"""In ``[live] state_dir``: what the last ``arb live`` whose kill switch ran reported (:func:`leave_kill_report`)."""
 
 _POLL_NS = 50_000_000  # how often LiveProcess.wait_ended looks
 
@@ -88,6 +97,15 @@ class LiveProcess:
         return True
 
 
+@dataclass(frozen=True, slots=True)
+class KillOutcome:
+    """What a stopped ``arb live``'s kill switch reported (:class:`arb.live.kill.KillReport`): whether
+    it left the account flat, and its report's lines."""
+
+    flat: bool
+    lines: tuple[str, ...]
+
+
 @contextlib.asynccontextmanager
 async def announce(pid_file: Path) -> AsyncIterator[None]:
     """Say where this process is while inside (the pid and its start time in ``pid_file``); raises
@@ -141,3 +159,27 @@ def _stat_fields(pid: int) -> list[str]:
     except OSError:
         return []
     return stat.rpartition(")")[2].split()
+
+
+def leave_kill_report(state_dir: Path, *, flat: bool, lines: Sequence[str]) -> None:
+    """Leave this process's kill switch report in ``state_dir`` for the ``arb kill`` that waits for it
+    to end (:func:`kill_report_of`), replacing the last one whole. Raises ``OSError`` when it cannot be
+    written."""
+    me = LiveProcess.this()
+    path = state_dir / KILL_REPORT_FILE
+    staged = path.with_name(f".{path.name}.{me.pid}")
+    staged.write_text(json.dumps({"pid": me.pid, "since": me.since, "flat": flat, "lines": list(lines)}) + "\n")
+    os.replace(staged, path)
+
+
+def kill_report_of(state_dir: Path, process: LiveProcess) -> KillOutcome | None:
+    """The kill switch report ``process`` left in ``state_dir`` (:func:`leave_kill_report`); None when
+    it left none (it ended before its kill switch flattened, or without one running): the report there
+    is another process's, or there is none."""
+    try:
+        left = json.loads((state_dir / KILL_REPORT_FILE).read_text())
+        mine = left["pid"] == process.pid and left["since"] == process.since
+        outcome = KillOutcome(bool(left["flat"]), tuple(str(line) for line in left["lines"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return outcome if mine else None

@@ -1,7 +1,8 @@
 """What a supervisor relies on at a stop and a restart: arb live's clean stop is bounded (past
 ``[live] stop_timeout_s`` the process exits by itself, saying so), a pid file left by a process that
 died (a crash, a container restarted, where arb gets the same pid each time) never passes for a running
-``arb live``, and ``arb kill`` waits for the process itself (a zombie has ended; the wait is bounded)."""
+``arb live``, and ``arb kill`` waits for the process itself (a zombie has ended; the wait is bounded)
+and reads the kill switch report that process, and no other, left."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from arb.live.deadline import EXIT_STOP_TIMEOUT, StopDeadline
-from arb.live.process import LiveProcess
+from arb.live.process import KILL_REPORT_FILE, KillOutcome, LiveProcess, kill_report_of, leave_kill_report
 from arb.live.process import running_pid as _running_pid
 from arb.live.process import started as _started
 from tests.support.captures import ROOT
@@ -123,3 +124,18 @@ def test_the_wait_for_a_process_to_end_is_bounded() -> None:
     assert sleeps == [0.05, 0.05, 0.02] and now[0] == 120_000_000  # every 50 ms, to the deadline
     gone = LiveProcess(LiveProcess.this().pid, "1")  # this pid, started at another time: another process
     assert gone.wait_ended(120_000_000, clock=lambda: now[0], sleep=sleep) and len(sleeps) == 3
+
+
+def test_arb_kill_reads_the_kill_report_of_the_process_it_stopped_and_no_other(tmp_path: Path) -> None:
+    me = LiveProcess.this()
+    assert kill_report_of(tmp_path, me) is None  # none left
+    lines = ["kill switch: new pairs halted", "  EXPOSURE LEFT: binance spot long 0.01 BTC [x]"]
+    leave_kill_report(tmp_path, flat=False, lines=lines)
+    assert kill_report_of(tmp_path, me) == KillOutcome(False, tuple(lines))
+    assert kill_report_of(tmp_path, LiveProcess(me.pid, "1")) is None  # the same pid, another process
+    assert kill_report_of(tmp_path, LiveProcess(me.pid + 1, me.since)) is None
+    leave_kill_report(tmp_path, flat=True, lines=lines[:1])  # the next one replaces it
+    assert kill_report_of(tmp_path, me) == KillOutcome(True, tuple(lines[:1]))
+    assert [p.name for p in tmp_path.iterdir()] == [KILL_REPORT_FILE]
+    (tmp_path / KILL_REPORT_FILE).write_text("{not json")
+    assert kill_report_of(tmp_path, me) is None
