@@ -14,7 +14,8 @@ import pytest
 
 from arb.cli import main
 from arb.errors import EXIT_VENUE_UNAVAILABLE
-from arb.live.kill import HALT_KEY, kill
+from arb.live.kill import HALT_KEY, kill, record_halt
+from arb.live.process import KILL_REPORT_FILE, PID_FILE
 from arb.live.trading_session import trading_session, venue_account
 from arb.sim.ledger import OrderStatus, OrderType, Side, VenueRejectError
 from arb.sim.options import VenueOptions
@@ -46,7 +47,8 @@ from tests.support.live_rig import (
     venue_and_session,
     write_pair_config,
 )
-from tests.support.processes import run_arb
+from tests.support.processes import has_exited, run_arb
+from tests.support.stand_in import BEHAVIOURS, stand_in
 
 
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
@@ -404,3 +406,50 @@ async def test_arb_kill_flattens_a_position_made_by_arb_order_alone(
             for t in account(fake).trades
         )
         assert abs(net) < BINANCE_SPOT.rules.step_size
+
+
+async def test_arb_kill_returns_once_the_arb_live_it_stopped_has_exited_and_exits_as_its_report_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # arb live removes its pid file before it has closed its journal and written its reports: arb kill
+    # waits for the process itself, then says what its kill switch reported, then acts on the account
+    async with standing_pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
+        await both_books_up(binance, bybit, WAIT_S)
+        record_halt(load(config))  # it opens no pair: what its kill switch finds is the account's alone
+        out = tmp_path / "live"
+        async with arb_live(config, out, keys) as process:
+            await live_up(binance, bybit, process, out, streams=["btcusdt@depth@100ms"],
+                          topics=["orderbook.50.BTCUSDT"])  # fmt: skip
+            pid = process.pid
+            rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
+            assert has_exited(pid), said  # at the moment arb kill returned: gone, or a zombie not collected yet
+            stderr = ended(out, await exited(process), 0)  # its kill switch left the account flat
+        assert rc == 0, said  # and so arb kill's own pass found it
+        its_report = ("kill switch: new pairs halted\n  binance: 0 open order(s) cancelled\n"
+                      "  bybit: 0 open order(s) cancelled\n  net position +0 -> +0\n")  # fmt: skip
+        assert its_report in stderr
+        stopped = f"arb live (pid {pid}) exited; its kill switch reported:\n{its_report}"  # read, then said
+        assert stopped in said and said.index("kill switch sent to arb live") < said.index(stopped)
+        assert said.index(stopped) < said.index("kill switch: halt recorded in the journal")  # acts after the exit
+        assert load(config).live.state_dir.joinpath(KILL_REPORT_FILE).exists()
+        assert not account(binance).orders and not account(bybit).orders
+
+
+@pytest.mark.parametrize("behaviour", BEHAVIOURS)
+async def test_arb_kill_leaves_the_account_alone_and_exits_1_while_the_arb_live_it_signalled_still_runs(
+    behaviour: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a process holding arb live's pid file that does not end at the kill switch: one that ignores it
+    # (hung), and one that removes its pid file and runs on (the pid file says nothing of the process)
+    async with standing_pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
+        state_dir = load(config).live.state_dir
+        async with stand_in(behaviour, state_dir / PID_FILE) as pid:
+            kill_cmd = ("kill", "--config", str(config), "--timeout", "1s")
+            rc, said, _ = await run_arb(*kill_cmd, env=keys, cwd=tmp_path, merged=True)
+            assert not has_exited(pid)
+            assert (state_dir / PID_FILE).exists() is (behaviour == "ignores")
+        assert rc == 1, said
+        assert f"arb live (pid {pid}) has not exited after 1 s: nothing was done to the account here" in said
+        assert f"kill -TERM {pid}" in said and "run arb kill again" in said
+        assert "halt recorded" not in said and not list(state_dir.glob("*.sqlite"))  # no journal, so no halt
+        assert not binance.stats.rest_requests and not bybit.stats.rest_requests  # no venue was asked anything

@@ -34,7 +34,7 @@ from tests.support.live_rig import (
     standing_pair,
     until,
 )
-from tests.support.processes import run_arb
+from tests.support.processes import has_exited, run_arb
 from tests.support.report_checks import check_live_reports
 
 DAY = dt.date(2024, 5, 6)
@@ -202,9 +202,12 @@ async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_b
     async with _halted(tmp_path, monkeypatch) as (binance, bybit, config, keys, process, out):
         assert _net(binance) > 0 and _net(bybit) == 0
         rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
+        assert has_exited(process.pid), said  # arb kill returned once arb live had ended, not before
         assert rc == 0, said
         assert "kill switch sent to arb live" in said
         stderr = ended(out, await exited(process), 0)
+        assert f"arb live (pid {process.pid}) exited; its kill switch reported:" in said
+        assert said.count("IOC: filled 0.00999") == 1  # its flatten, said by arb kill; nothing left for its own
         assert "NAKED LEG after 3 hedge attempts: binance long 0.00999" in stderr
         assert "binance: sell 0.00999" in stderr and "IOC: filled 0.00999" in stderr  # the kill flattened it
         assert "fill bybit" not in stderr and stderr.count("fill binance buy") == 1  # no new pair after
@@ -329,12 +332,16 @@ async def test_arb_live_exits_1_when_its_kill_switch_leaves_exposure_and_so_does
         binance.faults.order_error(400, -2010, "Account has insufficient balance for requested action.", times=50)
         bybit.faults.order_error(200, 170131, "Insufficient balance.", times=50)
         rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
+        assert has_exited(process.pid), said  # arb kill returned once arb live had ended, not before
         async with asyncio.timeout(60):
             live_rc = await process.wait()
         stderr = ended(out, live_rc, 1)  # arb live's own kill left exposure: not a success
         assert "Traceback" not in said
         assert "EXPOSURE LEFT: binance spot long 0.00999" in stderr
         assert rc == 1 and "EXPOSURE LEFT: binance spot long 0.00999" in said  # and arb kill's after it
+        stopped, own = said.split("kill switch: halt recorded in the journal")  # arb live's report, then its own
+        assert f"arb live (pid {process.pid}) exited; its kill switch reported:" in stopped
+        assert "EXPOSURE LEFT: binance spot long 0.00999" in stopped and "EXPOSURE LEFT: binance spot long" in own
         assert _net(binance) > 0 and _net(bybit) == 0
         assert journal_intent_venues(tmp_path) == {"binance", "bybit"}  # the kills tried both venues, in turn
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["run_arb"]
+__all__ = ["has_exited", "run_arb"]
 
 import asyncio
 import os
@@ -50,3 +50,16 @@ async def run_arb(
             await process.wait()
     assert process.returncode is not None
     return process.returncode, out.decode(), (err or b"").decode()
+
+
+def has_exited(pid: int) -> bool:
+    """Whether process ``pid`` has ended: it is gone, or a zombie (it exited, its parent has not collected
+    it yet: a child of this test whose exit the event loop has not handled)."""
+    try:
+        os.kill(pid, 0)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except ProcessLookupError:
+        return True
+    except FileNotFoundError:  # collected between the two looks
+        return True
+    return stat.rpartition(")")[2].split()[0] in ("Z", "X")
