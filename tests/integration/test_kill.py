@@ -421,7 +421,8 @@ async def test_arb_kill_returns_once_the_arb_live_it_stopped_has_exited_and_exit
             await live_up(binance, bybit, process, out, streams=["btcusdt@depth@100ms"],
                           topics=["orderbook.50.BTCUSDT"])  # fmt: skip
             pid = process.pid
-            rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
+            kill_cmd = ("kill", "--config", str(config), "--timeout", "10m")  # a bound on a hang: a busy machine
+            rc, said, _ = await run_arb(*kill_cmd, env=keys, cwd=tmp_path, merged=True)
             assert has_exited(pid), said  # at the moment arb kill returned: gone, or a zombie not collected yet
             stderr = ended(out, await exited(process), 0)  # its kill switch left the account flat
         assert rc == 0, said  # and so arb kill's own pass found it
@@ -429,7 +430,7 @@ async def test_arb_kill_returns_once_the_arb_live_it_stopped_has_exited_and_exit
                       "  bybit: 0 open order(s) cancelled\n  net position +0 -> +0\n")  # fmt: skip
         assert its_report in stderr
         stopped = f"arb live (pid {pid}) exited; its kill switch reported:\n{its_report}"  # read, then said
-        assert stopped in said and said.index("kill switch sent to arb live") < said.index(stopped)
+        assert stopped in said and said.index(f"kill switch sent to arb live (pid {pid})") < said.index(stopped)
         assert said.index(stopped) < said.index("kill switch: halt recorded in the journal")  # acts after the exit
         assert load(config).live.state_dir.joinpath(KILL_REPORT_FILE).exists()
         assert not account(binance).orders and not account(bybit).orders
