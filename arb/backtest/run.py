@@ -354,7 +354,7 @@ class Loop:
         """What our orders took from each asset's levels (:mod:`arb.execution.liquidity`)."""
         self.own = (np.zeros(n_assets), np.zeros(n_assets))
         """Per asset, the position and cash the taker fills moved (hftbacktest holds the quotes')."""
-        self.leg_faults = make_leg_faults(config.leg_faults)
+        self.leg_faults = make_leg_faults(config.leg_faults, config.venue_names)
         self.quotes = new_quotes(n_assets)
         """The resting quotes' slots (:mod:`arb.backtest.hbt_quotes`)."""
         least = QUOTE_MIN_LATENCY_NS if bool((self.params["style"] != STYLE_TAKER).any()) else 0

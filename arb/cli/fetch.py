@@ -92,7 +92,7 @@ def main(args: argparse.Namespace) -> int:
     names = [args.venue] if args.venue else (list(VENUES) if source == "tardis" else ["bybit"])
     if source == "bybit-archive" and names != ["bybit"]:
         raise UsageError(f"--venue: expected bybit with --source bybit-archive (Bybit's archive), got {args.venue}")
-    venues = [(name, args.market or getattr(config, name).market) for name in names]
+    venues = [(name, args.market or config.venue(name).market) for name in names]
     out = recordings_out(args.out, config.backtest.recordings)
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     items = plan(config, source, venues, symbols, days, out, args.base_url)

@@ -19,13 +19,13 @@ more than one field live in the class that owns the fields. The modules:
 
 - :mod:`arb.config.fields`: how a field is declared, described (``expected a number >= 0``) and checked;
 - :mod:`arb.config.sections`: the sections of ``arbitrage.toml``;
-- :mod:`arb.config.venue`: a venue file;
+- :mod:`arb.config.venue`: a venue file; :mod:`arb.config.catalog`: the venues arb knows, from their folders;
 - :mod:`arb.config.app`: :class:`AppConfig` and what it computes (each symbol resolved, overrides);
 - :mod:`arb.config.load`: reading the files; :mod:`arb.config.messages`: what a mistake is called;
 - :mod:`arb.config.secrets`: :class:`Secret` and the credentials a command needs.
 
 Secrets. ``api_key`` / ``api_secret`` become :class:`Secret` objects, normally a reference
-``"${BINANCE_API_KEY}"`` to an environment variable that is read only by :meth:`Secret.resolve`, so a
+``"${VENUE_API_KEY}"`` to an environment variable that is read only by :meth:`Secret.resolve`, so a
 backtest loads without keys. No ``repr``, ``str`` or :meth:`AppConfig.to_dict` shows a secret value.
 """
 
@@ -34,9 +34,7 @@ from __future__ import annotations
 __all__ = [
     "ACCOUNT_FEES_FILE",
     "DEFAULT_CONFIG_PATH",
-    "DEPTH_STREAMS",
     "MARKETS",
-    "MAX_STREAMS_PER_CONNECTION",
     "SYMBOL_INSTRUMENT_KEYS",
     "SYMBOL_RISK_KEYS",
     "SYMBOL_SIZE_KEYS",
@@ -107,9 +105,7 @@ from arb.config.sections import (
 )
 from arb.config.venue import (
     ACCOUNT_FEES_FILE,
-    DEPTH_STREAMS,
     MARKETS,
-    MAX_STREAMS_PER_CONNECTION,
     Account,
     Endpoints,
     FeedConfig,

@@ -41,7 +41,6 @@ from arb.config.sections import (
 )
 from arb.config.venue import Instrument, VenueConfig
 from arb.errors import ConfigError
-from arb.events import ASSET_NAMES
 from arb.formats import jsonable
 
 _OVERRIDES_FILE: Final = "<overrides>"
@@ -79,18 +78,17 @@ class SymbolOverrides(msgspec.Struct, frozen=True):
     Attributes:
         strategy: ``[strategy]`` fields (:data:`SYMBOL_STRATEGY_KEYS`) and their values for this symbol.
         risk: Per-symbol ``[risk]`` fields (:data:`SYMBOL_RISK_KEYS`).
-        binance, bybit: ``[symbols.<SYMBOL>.<venue>]``: the symbol's trading rules on that venue
+        venues: ``[symbols.<SYMBOL>.<venue>]`` by venue name: the symbol's trading rules on that venue
             (:data:`SYMBOL_INSTRUMENT_KEYS`) and ``base``, its starting holdings there (spot).
     """
 
     strategy: Mapping[str, Any] = field(default_factory=dict)
     risk: Mapping[str, Any] = field(default_factory=dict)
-    binance: Mapping[str, Any] = field(default_factory=dict)
-    bybit: Mapping[str, Any] = field(default_factory=dict)
+    venues: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
-    def venue(self, v: int) -> Mapping[str, Any]:
-        """The venue table of asset number ``v``."""
-        return self.binance if v == 0 else self.bybit
+    def venue(self, name: str) -> Mapping[str, Any]:
+        """The table of venue ``name`` (empty when the symbol changes nothing there)."""
+        return self.venues.get(name, {})
 
 
 class SymbolConfig(msgspec.Struct, frozen=True):
@@ -101,7 +99,7 @@ class SymbolConfig(msgspec.Struct, frozen=True):
         index: Its place in ``strategy.symbols`` (the symbol number in every per-symbol array).
         strategy: ``[strategy]`` for this symbol (``symbol`` and ``symbols`` name it alone).
         risk: ``[risk]`` with this symbol's per-symbol limits (the account-wide ones are the same for all).
-        instruments: The symbol's trading rules per venue, in asset order.
+        instruments: The symbol's trading rules per venue, in the run's venue order.
         base: Its starting holdings per venue, base units (spot; 0 on linear).
     """
 
@@ -109,13 +107,14 @@ class SymbolConfig(msgspec.Struct, frozen=True):
     index: int
     strategy: StrategyConfig
     risk: RiskConfig
-    instruments: tuple[Instrument, Instrument]
-    base: tuple[float, float]
+    instruments: tuple[Instrument, ...]
+    base: tuple[float, ...]
 
 
 class AppConfig(ConfigStruct, frozen=True):
-    """The whole configuration: ``arbitrage.toml`` (``path``, resolved, and its sections) and both
-    venue files, whose ``[instrument]`` and ``[account] base`` describe the first symbol.
+    """The whole configuration: ``arbitrage.toml`` (``path``, resolved, and its sections) and the venue
+    file of every venue of the run (``venues``, in ``[strategy] venues`` order: a venue's number is its
+    place there), whose ``[instrument]`` and ``[account] base`` describe the first symbol.
     ``symbol_overrides`` holds the ``[symbols.<SYMBOL>]`` tables by symbol; ``symbols`` is computed: every
     symbol resolved (:class:`SymbolConfig`), in ``strategy.symbols`` order.
     """
@@ -126,8 +125,7 @@ class AppConfig(ConfigStruct, frozen=True):
     execution: ExecutionConfig
     backtest: BacktestConfig
     dry_run: DryRunConfig
-    binance: VenueConfig
-    bybit: VenueConfig
+    venues: tuple[VenueConfig, ...]
     live: LiveConfig = LiveConfig()
     leg_faults: LegFaultsConfig = LegFaultsConfig()
     ops: OpsConfig = OpsConfig()
@@ -137,14 +135,17 @@ class AppConfig(ConfigStruct, frozen=True):
     symbol_overrides: Mapping[str, SymbolOverrides] = field(default_factory=dict)
     symbols: tuple[SymbolConfig, ...] = ()
 
-    _not_in_file = frozenset({"path", "binance", "bybit", "symbol_overrides", "symbols"})
+    _not_in_file = frozenset({"path", "venues", "symbol_overrides", "symbols"})
     _computed = frozenset({"symbols"})
 
     def _rules(self) -> None:
-        for name in ASSET_NAMES:
-            venue = getattr(self, name)
-            if not isinstance(venue, VenueConfig) or venue.name != name:
-                fail(self, name, f'expected the VenueConfig named "{name}", {got(venue)}')
+        names = self.strategy.venue_names
+        if not isinstance(self.venues, tuple) or not all(isinstance(v, VenueConfig) for v in self.venues):
+            fail(self, "venues", f"expected a VenueConfig per venue of the run, {got(self.venues)}")
+        have = tuple(v.name for v in self.venues)
+        if have != names:
+            fail(self, "venues", f"expected the venue files of {', '.join(names)} ([strategy] venues), in that "
+                 f"order, got {', '.join(have) or 'none'}")  # fmt: skip
         force_setattr(self, "symbols", tuple(_resolve_symbols(self)))
         _check_isolated_margin(self)
         _check_auto_rebalance(self)
@@ -155,25 +156,23 @@ class AppConfig(ConfigStruct, frozen=True):
         venues' quote balances stay the account's). What per-symbol code (the kernel's parameters,
         the venue's order checks) reads."""
         sym = self.symbols[s]
-        venues = [
+        venues = tuple(
             replace(
                 venue,
                 instrument=sym.instruments[v],
                 account=replace(venue.account, base=sym.base[v]),
             )
             for v, venue in enumerate(self.venues)
-        ]
-        return replace(
-            self, strategy=sym.strategy, risk=sym.risk, binance=venues[0], bybit=venues[1], symbol_overrides={}
         )
+        return replace(self, strategy=sym.strategy, risk=sym.risk, venues=venues, symbol_overrides={})
 
     def as_traded(self) -> AppConfig:
         """This configuration as ``arb live`` reads it: each venue's market data from the network its
         orders go to (:meth:`VenueConfig.as_traded`); ``data_network`` is for the dry run and the recorder."""
-        binance, bybit = (venue.as_traded() for venue in self.venues)
-        if binance is self.binance and bybit is self.bybit:
+        traded = tuple(venue.as_traded() for venue in self.venues)
+        if all(a is b for a, b in zip(traded, self.venues, strict=True)):
             return self
-        return replace(self, binance=binance, bybit=bybit)
+        return replace(self, venues=traded)
 
     @property
     def symbol_names(self) -> tuple[str, ...]:
@@ -181,29 +180,73 @@ class AppConfig(ConfigStruct, frozen=True):
         return self.strategy.symbols
 
     @property
-    def venues(self) -> tuple[VenueConfig, VenueConfig]:
-        """Both venues in asset order: ``venues[arb.events.BINANCE]``, ``venues[arb.events.BYBIT]``."""
-        first, second = (getattr(self, name) for name in ASSET_NAMES)  # ASSET_NAMES is in asset order
-        return (first, second)
+    def venue_names(self) -> tuple[str, ...]:
+        """The run's venues by name, in their order (``[strategy] venues``)."""
+        return tuple(venue.name for venue in self.venues)
+
+    def venue(self, name: str) -> VenueConfig:
+        """The venue file of venue ``name`` of the run; raises ``KeyError`` naming the run's venues."""
+        for venue in self.venues:
+            if venue.name == name:
+                return venue
+        raise KeyError(f"{name!r} is not a venue of this run ([strategy] venues: {', '.join(self.venue_names)})")
+
+    def venue_index(self, name: str) -> int:
+        """The number of venue ``name`` in the run (its place in ``[strategy] venues``); ``KeyError`` if none."""
+        names = self.venue_names
+        if name not in names:
+            raise KeyError(f"{name!r} is not a venue of this run ([strategy] venues: {', '.join(names)})")
+        return names.index(name)
+
+    def at(self, dotted: str) -> Any:
+        """The section or value at field path ``dotted`` (``risk``, ``<venue>.latency``,
+        ``leg_faults.<venue>``), as :meth:`with_overrides` names it; raises ``AttributeError`` or
+        ``KeyError`` when there is none."""
+        head, _, rest = dotted.partition(".")
+        if head in self.venue_names:
+            found: Any = self.venue(head)
+        elif head == "leg_faults" and rest.partition(".")[0] in self.venue_names:
+            venue, _, rest = rest.partition(".")
+            found = self.leg_faults.rates(venue)
+        else:
+            found = getattr(self, head)
+        for part in rest.split(".") if rest else ():
+            found = getattr(found, part)
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as JSON-serialisable data for reports.
 
-        Keys are the field names (times in ``*_ns``), paths are strings and secrets are
-        redacted to ``"${NAME}"`` or ``"***"``.
+        Keys are the field names (times in ``*_ns``), paths are strings and secrets are redacted to
+        ``"${NAME}"`` or ``"***"``. Each venue's file is under its name, as the files and ``--set`` name
+        them (``"<venue>": {...}``); ``strategy.venues`` gives their order.
         """
-        return typing.cast(dict[str, Any], jsonable(self))
+        out = typing.cast(dict[str, Any], jsonable(self))
+        del out["venues"]
+        return {**out, **{venue.name: venue.to_dict() for venue in self.venues}}
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> AppConfig:
         """Return a copy with dotted fields replaced, validated like a loaded file.
 
-        Keys are field paths, times in ns:
-        ``cfg.with_overrides({"strategy.min_spread_bps": 2.0, "bybit.feed.stale_after_ns": 10**9})``.
+        Keys are field paths, times in ns; a venue's fields start with its name:
+        ``cfg.with_overrides({"strategy.min_spread_bps": 2.0, "<venue>.feed.stale_after_ns": 10**9})``.
         Raises ``ConfigError("<overrides>", key, expected)`` for an unknown field or a bad value.
         """
         config = self
         for dotted, value in overrides.items():
-            config = _replace_path(config, dotted.split("."), value, dotted)
+            head, _, rest = dotted.partition(".")
+            venue_name, _, field_path = rest.partition(".")
+            if head == "leg_faults" and venue_name in config.venue_names:  # a venue's rates, or one of them
+                faults = config.leg_faults
+                rates = _replace_path(faults.rates(venue_name), field_path.split("."), value, dotted,
+                                      f"leg_faults.{venue_name}.") if field_path else value  # fmt: skip
+                config = _replace_path(config, ["leg_faults", "venues"], {**faults.venues, venue_name: rates}, dotted)
+            elif head in config.venue_names:  # a venue's field, or (no field) its whole VenueConfig
+                v = config.venue_index(head)
+                venue = _replace_path(config.venues[v], rest.split("."), value, dotted, head + ".") if rest else value
+                config = _replace_path(config, ["venues"], (*config.venues[:v], venue, *config.venues[v + 1 :]), dotted)
+            else:
+                config = _replace_path(config, dotted.split("."), value, dotted)
         return config
 
 
@@ -263,8 +306,8 @@ def _resolve_symbols(config: AppConfig) -> list[SymbolConfig]:
         sym_risk = _replaced(config, at, risk, dict(ov.risk))
         instruments: list[Instrument] = []
         base: list[float] = []
-        for v, venue in enumerate(config.venues):
-            table = dict(ov.venue(v))
+        for venue in config.venues:
+            table = dict(ov.venue(venue.name))
             vat = f"{at}{venue.name}."
             for key in table:
                 if key not in (*SYMBOL_INSTRUMENT_KEYS, "base"):
@@ -290,8 +333,7 @@ def _resolve_symbols(config: AppConfig) -> list[SymbolConfig]:
                       f"holdings), {got(held)}")  # fmt: skip
             instruments.append(instrument)
             base.append(float(held))
-        out.append(SymbolConfig(name, i, sym_strategy, sym_risk, (instruments[0], instruments[1]),
-                                (base[0], base[1])))  # fmt: skip
+        out.append(SymbolConfig(name, i, sym_strategy, sym_risk, tuple(instruments), tuple(base)))
     return out
 
 
@@ -306,11 +348,11 @@ def _replaced(config: AppConfig, at: str, obj: Any, changes: Mapping[str, Any]) 
         raise CodeConfigError(type(config).__name__, at.rstrip("."), f"expected valid keys: {exc}") from None
 
 
-def _replace_path(obj: Any, parts: list[str], value: Any, dotted: str) -> Any:
+def _replace_path(obj: Any, parts: list[str], value: Any, dotted: str, prefix: str = "") -> Any:
     computed: frozenset[str] = getattr(obj, "_computed", frozenset())
     names = [name for name in obj.__struct_fields__ if name not in computed]
     head = parts[0]
-    done = dotted[: len(dotted) - len(".".join(parts))]
+    done = dotted[: len(dotted) - len(".".join(parts))] if dotted.endswith(".".join(parts)) else prefix
     if head not in names:
         close = difflib.get_close_matches(head, names, n=1)
         hint = f' (did you mean "{done}{close[0]}"?)' if close else ""
@@ -323,7 +365,7 @@ def _replace_path(obj: Any, parts: list[str], value: Any, dotted: str) -> Any:
         child = getattr(obj, head)
         if not isinstance(child, msgspec.Struct):
             raise ConfigError(_OVERRIDES_FILE, dotted, f"expected a path into a section, {done}{head} is a value")
-        value = _replace_path(child, parts[1:], value, dotted)
+        value = _replace_path(child, parts[1:], value, dotted, prefix)
     try:
         return replace(obj, **{head: value})
     except CodeConfigError as exc:

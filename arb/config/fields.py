@@ -164,6 +164,8 @@ class FieldSpec:
         doc: What the spelling of a string must be (``Meta(description=...)``).
         urls: URL schemes a string (or each string of a list) must use; ``empty_ok``: ``""`` is allowed.
         missing: The message for the field missing from its table, when not the generic one.
+        names, example: For a list of names (``Meta(extra={"names": ..., "example": ...})``): what they
+            name (``"venue names"``) and a valid list as TOML writes it.
     """
 
     name: str
@@ -181,6 +183,8 @@ class FieldSpec:
     urls: tuple[str, ...] = ()
     empty_ok: bool = False
     missing: str = ""
+    names: str = ""
+    example: str = ""
 
     @property
     def mult(self) -> int:
@@ -238,7 +242,7 @@ def _kind(hint: Any) -> str:
     origin, args = get_origin(base), get_args(base)
     if origin is Literal:
         return "choice"
-    if origin is tuple and args == (str, Ellipsis):
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis and bare(args[0]) is str:
         return "strs"
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis and get_origin(bare(args[0])) is Literal:
         return "choices"
@@ -278,6 +282,8 @@ def _spec(info: msgspec.structs.FieldInfo) -> FieldSpec:
         urls=tuple(extra.get("urls", ())),
         empty_ok=bool(extra.get("empty_ok")),
         missing=str(extra.get("missing", "")),
+        names=str(extra.get("names", "")),
+        example=str(extra.get("example", "")),
     )
 
 
@@ -364,6 +370,8 @@ def expectation(spec: FieldSpec, *, toml: bool) -> str:
         example = list(spec.default) if isinstance(spec.default, tuple) and spec.default else [choices[0]]
         return (f"a list of {spec.doc or 'names'}, each {' or '.join(json.dumps(c) for c in choices)} "
                 f"(e.g. {json.dumps(example)})")  # fmt: skip
+    if spec.kind == "strs" and spec.names:  # a list of names: say what names, and show one
+        return f"a list of {spec.names}, e.g. {spec.example}"
     if spec.kind == "strs":
         what = "a non-empty list of strings" if spec.min_length else "a list of strings"
     else:

@@ -7,9 +7,14 @@ A file is read with ``tomllib`` and decoded by msgspec into its schema: the TOML
 spells differently from the fields is converted (:func:`_prepare`): times to int64 ns, secrets to
 :class:`~arb.config.secrets.Secret` (remembering the file and key), relative paths resolved against the
 file's folder, absent tables as empty ones, and the keys other keys imply (``symbol`` from ``symbols``,
-``min_qty`` from ``lot_size``, a venue's default depth stream). ``[leg_faults]`` rates apply to both venues
-and ``[symbols.<SYMBOL>]`` tables override per symbol; both are put in shape here. The objects are then
-built in code, where the rules that involve several sections run.
+``min_qty`` from ``lot_size``, a venue's default depth stream). The run's venues are ``[strategy]
+venues`` (left out: the default run's, :func:`arb.config.catalog.default_venues`), each read from its
+own file (``[venues] <venue> = "path"``, else ``<venue>.toml`` beside ``arbitrage.toml``).
+``[leg_faults]`` rates apply to every venue and ``[leg_faults.<venue>]`` tables override them; a
+``[symbols.<SYMBOL>]`` table overrides a symbol's settings, its ``[symbols.<SYMBOL>.<venue>]`` tables its
+rules per venue; ``[history] <venue>_<kind>_url`` names a venue's archive server and ``[rebalance]
+<venue>_share`` a venue's share: all are put in shape here. The objects are then built in code, where
+the rules that involve several sections run.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import contextvars
 import difflib
 import json
 import logging
+import re
 import tomllib
 import typing
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -45,6 +51,7 @@ from arb.config.app import (
     AppConfig,
     SymbolOverrides,
 )
+from arb.config.catalog import default_venues, known_venues, venue_facts
 from arb.config.fields import (
     BadValueError,
     CodeConfigError,
@@ -58,12 +65,10 @@ from arb.config.fields import (
     toml_path,
 )
 from arb.config.messages import decode, read_file, unknown_key
-from arb.config.sections import LegFaultRates, LegFaultsConfig, RiskConfig, StrategyConfig, VenueFiles
+from arb.config.sections import LegFaultRates, RiskConfig, StrategyConfig
 from arb.config.venue import (
     ACCOUNT_FEES_FILE,
-    DEPTH_STREAMS,
     ENDPOINT_TABLES,
-    MAX_STREAMS_PER_CONNECTION,
     Account,
     FeedConfig,
     Fees,
@@ -71,7 +76,6 @@ from arb.config.venue import (
     VenueConfig,
 )
 from arb.errors import ConfigError
-from arb.events import ASSET_NAMES
 
 log = logging.getLogger("arb.config")
 
@@ -147,14 +151,16 @@ _SymbolTable: Final = _schema(
     "_SymbolTable",
     [(StrategyConfig, SYMBOL_STRATEGY_KEYS), (RiskConfig, SYMBOL_RISK_KEYS)],
     optional=True,
-    more=[(venue, _SymbolVenueTable | UnsetType, UNSET) for venue in ASSET_NAMES],
+    more=[("venues", dict[str, _SymbolVenueTable], msgspec.field(default_factory=dict))],  # type: ignore[valid-type]
 )
-"""``[symbols.<SYMBOL>]``: a symbol's own ``[strategy]`` and per-symbol ``[risk]`` keys."""
+"""``[symbols.<SYMBOL>]``: a symbol's own ``[strategy]`` and per-symbol ``[risk]`` keys; its venue tables
+(``[symbols.<SYMBOL>.<venue>]``) are moved under ``venues`` before decoding (:func:`_venue_tables`)."""
+_VenuePaths = Annotated[dict[str, Path], Meta(description='<venue> = "path"')]
 _ArbitrageFile: Final = _schema(
     "_ArbitrageFile",
     [(AppConfig, None)],
     more=[
-        ("venues", VenueFiles, VenueFiles()),
+        ("venues", _VenuePaths, msgspec.field(default_factory=dict)),
         (
             "symbols",
             Annotated[dict[str, _SymbolTable], Meta(description="<SYMBOL>")],  # type: ignore[valid-type]
@@ -165,7 +171,7 @@ _ArbitrageFile: Final = _schema(
 """``arbitrage.toml``'s keys."""
 _FeesTable: Final = _schema("_FeesTable", [(Fees, None)])
 _AccountFeesFile: Final = _schema(
-    "_AccountFeesFile", [], more=[(venue, _FeesTable | UnsetType, UNSET) for venue in ASSET_NAMES]
+    "_AccountFeesFile", [], more=[(venue, _FeesTable | UnsetType, UNSET) for venue in known_venues()]
 )
 """:data:`~arb.config.venue.ACCOUNT_FEES_FILE`'s keys: a venue file's ``[fees]`` per venue."""
 
@@ -222,40 +228,94 @@ def _first_symbol(strategy: dict[str, Any]) -> None:
         strategy["symbol"] = symbols[0]
 
 
+def _some_venues(ctx: _Ctx) -> Callable[[dict[str, Any]], None]:
+    # [strategy] venues and maker_venues left out take their defaults; written empty, they are refused.
+    def check(strategy: dict[str, Any]) -> None:
+        for key in ("venues", "maker_venues"):
+            if strategy.get(key) == []:
+                raise ConfigError(ctx.file, f"strategy.{key}", f"expected at least one venue, e.g. "
+                                  f'["{_run_venues({"strategy": strategy})[0]}"], got []')  # fmt: skip
+
+    def both(strategy: dict[str, Any]) -> None:
+        check(strategy)
+        _first_symbol(strategy)
+
+    return both
+
+
 def _lot_is_min_qty(instrument: dict[str, Any]) -> None:
     if "min_qty" not in instrument and "lot_size" in instrument:
         instrument["min_qty"] = instrument["lot_size"]
 
 
 def _feed_defaults(name: str, market: Any) -> Callable[[dict[str, Any]], None]:
-    # A venue's depth stream defaults per market (the spot one while the market itself is wrong).
-    streams = DEPTH_STREAMS.get((name, market)) if isinstance(market, str) else None
-    stream = (streams or DEPTH_STREAMS[(name, "spot")])[0]
+    # A venue's depth stream defaults per market (its first market's while the market itself is wrong).
+    facts = venue_facts(name)
+    streams = facts.depth_streams.get(market) if isinstance(market, str) else None
+    stream = (streams or facts.depth_streams[facts.markets[0]])[0]
 
     def fill(feed: dict[str, Any]) -> None:
         feed.setdefault("depth_stream", stream)
-        feed.setdefault("max_streams_per_connection", MAX_STREAMS_PER_CONNECTION[name])
+        feed.setdefault("max_streams_per_connection", facts.max_streams_per_connection)
 
     return fill
 
 
-def _leg_faults(source: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    """``source`` with ``[leg_faults]``'s rates (checked once, under their own names) written into both
-    venues' tables, under what each venue's own table sets."""
+def _run_venues(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    # The run's venues as the file (with --set) gives them: [strategy] venues, else the default run's. A
+    # value of the wrong shape is left for the decoder to name; until then the default is worked with.
+    strategy = raw.get("strategy")
+    written = strategy.get("venues") if isinstance(strategy, dict) else None
+    if isinstance(written, list) and written and all(isinstance(name, str) for name in written):
+        return tuple(written)
+    return default_venues()
+
+
+def _venue_tables(table: dict[str, Any], venues: Sequence[str], ctx: _Ctx, at: str) -> dict[str, Any]:
+    """``table`` with its sub-tables named after a venue of the run moved under ``venues`` (how the
+    schemas hold them); a sub-table named after a venue arb knows that the run does not trade is refused."""
+    out = {k: v for k, v in table.items() if k not in venues}
+    out["venues"] = {k: v for k, v in table.items() if k in venues}
+    for key in table:
+        if key in known_venues() and key not in venues:
+            raise ConfigError(ctx.file, at + key, f"expected a venue of the run ([strategy] venues: "
+                              f"{', '.join(venues)}); {key} is not traded")  # fmt: skip
+    return out
+
+
+def _named_keys(table: Any, suffix: str, field: str, venues: Sequence[str]) -> None:
+    # ``<venue><suffix> = value`` keys of ``table`` (``[history] <venue>_orderbook_url``, ``[rebalance]
+    # <venue>_share``: the forms that name a venue in the key) moved into its ``field`` table, keyed
+    # ``<venue><suffix>`` with the venue's name (history) or by the venue's name alone (shares).
+    if not isinstance(table, dict):
+        return
+    for key in list(table):
+        venue = next((v for v in venues if key.startswith(v + "_")), None)
+        if venue is None or not key.endswith(suffix):
+            continue
+        inner = table.setdefault(field, {})
+        if isinstance(inner, dict):
+            inner[key if suffix == "_url" else venue] = table.pop(key)
+
+
+def _leg_faults(source: dict[str, Any], ctx: _Ctx, venues: Sequence[str]) -> dict[str, Any]:
+    """``source`` with ``[leg_faults]``'s rates (checked once, under their own names) written into every
+    venue's table of the run, under what each venue's own table (``[leg_faults.<venue>]``) sets."""
     table = source.get("leg_faults")
     if not isinstance(table, dict):
         return source
     rates = [spec.key for spec in fields_of(LegFaultRates)]
-    allowed = sorted({*rates, *(spec.key for spec in fields_of(LegFaultsConfig))})
+    allowed = sorted({*rates, "seed", "hedges", *venues})
     for key in table:
         if key not in allowed:
             raise unknown_key(ctx.file, "leg_faults.", key, allowed)
     shared = {k: v for k, v in table.items() if k in rates}
     decode(LegFaultRates, shared, _prepare(shared, LegFaultRates, ctx, "leg_faults.", {}), ctx.file, "leg_faults")
-    merged = {k: v for k, v in table.items() if k not in rates}
-    for name in ASSET_NAMES:
+    merged = {k: v for k, v in table.items() if k in ("seed", "hedges")}
+    merged["venues"] = {}
+    for name in venues:
         own = table.get(name, {})
-        merged[name] = {**shared, **own} if isinstance(own, dict) else own
+        merged["venues"][name] = {**shared, **own} if isinstance(own, dict) else own
     return {**source, "leg_faults": merged}
 
 
@@ -270,17 +330,18 @@ def _symbol_overrides(parsed: Any, source: Mapping[str, Any], ctx: _Ctx) -> dict
             hint = f' (did you mean "{close[0]}"?)' if close else ""
             raise ConfigError(ctx.file, f"symbols.{name}", f"expected a table for one of the symbols traded{hint}; "
                               f"[strategy] symbols: {', '.join(symbols)}")  # fmt: skip
-        parts: dict[str, dict[str, Any]] = {"strategy": {}, "risk": {}, "binance": {}, "bybit": {}}
+        parts: dict[str, dict[str, Any]] = {"strategy": {}, "risk": {}, "venues": {}}
         written = source["symbols"][name]
         for key in written:
+            if key == "venues":  # the venue tables (_venue_tables): each as its fields
+                for venue, given in written[key].items():
+                    specs = (spec_by_key(_SymbolVenueTable, k) for k in given)
+                    decoded = table.venues[venue]
+                    parts["venues"][venue] = {s.name: getattr(decoded, s.name) for s in specs if s is not None}
+                continue
             spec = spec_by_key(_SymbolTable, key)
             assert spec is not None  # the decoder refused any other key
-            value = getattr(table, spec.name)
-            if spec.name in ASSET_NAMES:
-                venue = (spec_by_key(_SymbolVenueTable, k) for k in written[key])
-                parts[spec.name] = {v.name: getattr(value, v.name) for v in venue if v is not None}
-            else:
-                parts["strategy" if spec.name in SYMBOL_STRATEGY_KEYS else "risk"][spec.name] = value
+            parts["strategy" if spec.name in SYMBOL_STRATEGY_KEYS else "risk"][spec.name] = getattr(table, spec.name)
         out[name] = SymbolOverrides(**parts)
     return out
 
@@ -315,8 +376,8 @@ def _load_venue(
     path: Path, name: str, settings: Sequence[Setting] = (), account_fees: tuple[Path, dict[str, Any]] | None = None
 ) -> VenueConfig:
     ctx = _Ctx(str(path), path.parent)
-    if name not in ASSET_NAMES:
-        raise ConfigError(ctx.file, None, f"expected a venue name, one of {', '.join(ASSET_NAMES)}, {got(name)}")
+    if name not in known_venues():
+        raise ConfigError(ctx.file, None, f"expected a venue name, one of {', '.join(known_venues())}, {got(name)}")
     source = _read_toml(path)
     if account_fees is not None:  # the account's rates over the file's, under the command line's
         source["fees"] = {**(source.get("fees") or {}), **account_fees[1]}
@@ -336,7 +397,7 @@ def _account_fees(path: Path) -> dict[str, tuple[Path, dict[str, Any]]]:
     # The rates ``arb fees --write`` stored, by venue, each as a [fees] table (checked as a file is).
     source = _read_toml(path)
     decode(_AccountFeesFile, source, source, str(path))
-    return {name: (path, source[name]) for name in ASSET_NAMES if name in source}
+    return {name: (path, source[name]) for name in known_venues() if name in source}
 
 
 def _warn_literal_secrets(venues: Iterable[VenueConfig]) -> None:
@@ -355,7 +416,7 @@ def _warn_literal_secrets(venues: Iterable[VenueConfig]) -> None:
 
 
 def load_venue_config(path: str | Path, name: str) -> VenueConfig:
-    """Load one venue file; ``name`` is ``"binance"`` or ``"bybit"`` (the ``[venues]`` key).
+    """Load one venue file; ``name`` is the venue's (one of :func:`arb.config.catalog.known_venues`).
 
     Relative paths inside the file resolve against its folder. Raises :class:`ConfigError` naming the
     file, the dotted key and the expectation; logs one warning if the file holds a literal secret.
@@ -390,7 +451,7 @@ def load_config(
 
     ``settings`` (default: the command line's, :func:`command_line_settings`) replace single keys, as
     if the file wrote them: ``("risk.position_limit", 0.01)``; a key of a venue file starts with the
-    venue's name (``binance.fees.taker``). They are checked exactly as the file is; a bad one is a
+    venue's name (``<venue>.fees.taker``). They are checked exactly as the file is; a bad one is a
     :class:`ConfigError` naming ``--set <key>`` instead of the file. A relative path given this way is
     relative to the current directory, as on any command line.
 
@@ -482,7 +543,9 @@ def _apply_settings(
             table = below
             hint = _field_hint(hint, part)
         spec = _field_spec(hint, parts[-1])
-        if spec is not None and spec.kind == "path" and isinstance(value, str) and value:
+        kv = dict_types(hint) if hint is not None and spec is None else None
+        is_path = (spec is not None and spec.kind == "path") or (kv is not None and kv[1] is Path)
+        if is_path and isinstance(value, str) and value:
             value = str(Path(value).expanduser().resolve())
         table[parts[-1]] = value
         written.append((key, value, root))
@@ -515,34 +578,39 @@ def _load_config(path: str | Path | None, warn: bool, settings: Sequence[Setting
     else:
         file = Path(path)
     ctx = _Ctx(str(file), file.parent)
-    mine = [(k, v) for k, v in settings if k.split(".", 1)[0] not in ASSET_NAMES]
-    venues = {
-        name: [(k.split(".", 1)[1], v) for k, v in settings if k.split(".", 1)[0] == name] for name in ASSET_NAMES
-    }
+    known = known_venues()
+    mine = [(k, v) for k, v in settings if k.split(".", 1)[0] not in known]
+    by_venue = {name: [(k.split(".", 1)[1], v) for k, v in settings if k.split(".", 1)[0] == name] for name in known}
     raw = _read_toml(file)
     written = _apply_settings(raw, mine, _ArbitrageFile)
+    venues = _run_venues(raw)
+    raw, archives = _archives(raw)
     try:
-        source = _leg_faults(raw, ctx)
-        prepared = _prepare(source, _ArbitrageFile, ctx, "", {StrategyConfig: _first_symbol})
+        source = _in_shape(raw, ctx, venues)
+        prepared = _prepare(source, _ArbitrageFile, ctx, "", {StrategyConfig: _some_venues(ctx)})
         parsed = decode(_ArbitrageFile, source, prepared, ctx.file)
         symbol_overrides = _symbol_overrides(parsed, source, ctx)
-        for name in ASSET_NAMES:
-            venue_path: Path = getattr(parsed.venues, name)
-            if not venue_path.is_file():
-                raise ConfigError(
-                    ctx.file, f"venues.{name}", f"expected an existing venue file, {venue_path} does not exist"
-                )
+        paths = _venue_paths(parsed.venues, venues, ctx)
     except ConfigError as exc:
-        raise _named_by_setting(exc, written) from None
+        raise _named_by_setting(_as_written(exc), written) from None
+    strangers = [name for name in by_venue if by_venue[name] and name not in venues]
+    if strangers:
+        key = next(k for k, _ in settings if k.split(".", 1)[0] == strangers[0])
+        raise ConfigError(f"--set {key}", None, f"expected a venue of the run ([strategy] venues: "
+                          f"{', '.join(venues)}); {strangers[0]} is not traded")  # fmt: skip
     values = {spec.name: getattr(parsed, spec.name) for spec in fields_of(AppConfig)}
     values["symbol_overrides"] = symbol_overrides
+    if archives:
+        try:
+            values["history"] = msgspec.structs.replace(values["history"], archives=archives)
+        except CodeConfigError as exc:
+            raise _named_by_setting(ConfigError(ctx.file, f"history.{exc.key}", exc.expected), written) from None
     fees_file = parsed.live.state_dir / ACCOUNT_FEES_FILE
     account_fees = _account_fees(fees_file) if fees_file.is_file() else {}
     if account_fees and warn:
         log.info("fees: the account's for %s, from %s (arb fees --write), instead of the venue files' [fees]",
                  " and ".join(account_fees), fees_file)  # fmt: skip
-    for name in ASSET_NAMES:
-        values[name] = _load_venue(getattr(parsed.venues, name), name, venues[name], account_fees.get(name))
+    values["venues"] = tuple(_load_venue(paths[name], name, by_venue[name], account_fees.get(name)) for name in venues)
     try:
         config = _build(AppConfig, {**values, "path": file.resolve()}, ctx.file)
     except ConfigError as exc:
@@ -552,6 +620,64 @@ def _load_config(path: str | Path | None, warn: bool, settings: Sequence[Setting
         _warn_unreachable(config)
     _remember_secrets(config)
     return config
+
+
+def _in_shape(raw: dict[str, Any], ctx: _Ctx, venues: Sequence[str]) -> dict[str, Any]:
+    # The arbitrage file's tables that name venues in their keys, moved where the schema holds them:
+    # [leg_faults.<venue>], [symbols.<SYMBOL>.<venue>], [history] <venue>_<kind>_url, [rebalance] <venue>_share.
+    source = _leg_faults(raw, ctx, venues)
+    symbols = source.get("symbols")
+    if isinstance(symbols, dict):
+        source["symbols"] = {
+            name: _venue_tables(table, venues, ctx, f"symbols.{name}.") if isinstance(table, dict) else table
+            for name, table in symbols.items()
+        }
+    _named_keys(source.get("rebalance"), "_share", "split", venues)
+    return source
+
+
+def _archives(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    # [history] split in two: its own keys, and the <venue>_<kind>_url keys that name a venue's archive
+    # server (HistoryConfig.archives, checked there).
+    table = raw.get("history")
+    if not isinstance(table, dict):
+        return dict(raw), {}
+    named = {
+        k: v for k, v in table.items() if k.endswith("_url") and any(k.startswith(n + "_") for n in known_venues())
+    }
+    return {**raw, "history": {k: v for k, v in table.items() if k not in named}}, named
+
+
+_MOVED: Final = (
+    (re.compile(r"\A(leg_faults|symbols\.[A-Z0-9]+)\.venues\.(.+)\Z"), r"\1.\2"),
+    (re.compile(r"\Ahistory\.archives\.(.+)\Z"), r"history.\1"),
+    (re.compile(r"\Arebalance\.split\.([a-z0-9_]+)\Z"), r"rebalance.\1_share"),
+)
+"""Where :func:`_in_shape` moved a table that names a venue in its key, and how the file spells it."""
+
+
+def _as_written(exc: ConfigError) -> ConfigError:
+    # A refusal inside a table _in_shape moved names the key as the file spells it.
+    if exc.key is not None:
+        for moved, written in _MOVED:
+            if moved.match(exc.key):
+                exc.key = moved.sub(written, exc.key)
+                break
+    return exc
+
+
+def _venue_paths(written: Mapping[str, Path], venues: Sequence[str], ctx: _Ctx) -> dict[str, Path]:
+    # Each venue's file: as [venues] names it, else <venue>.toml beside arbitrage.toml; it must exist.
+    for name in written:
+        if name not in known_venues():
+            raise ConfigError(ctx.file, f"venues.{name}", f"expected a venue arb knows ({', '.join(known_venues())})")
+    out: dict[str, Path] = {}
+    for name in venues:
+        path = ctx.resolve(written.get(name, Path(f"{name}.toml")))
+        if not path.is_file():
+            raise ConfigError(ctx.file, f"venues.{name}", f"expected an existing venue file, {path} does not exist")
+        out[name] = path
+    return out
 
 
 def _remember_secrets(config: AppConfig) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 __all__ = ["RebalanceConfig", "held_assets"]
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated
 
 from msgspec import Meta, field
@@ -15,17 +15,23 @@ from arb.config.sections import quote_currency
 from arb.events import NS_PER_MS, NS_PER_S
 
 _ASSET = Annotated[str, Meta(pattern=r"\A[A-Z0-9]{2,12}\Z", description="an upper-case asset, e.g. USDT")]
+_VENUE = Annotated[str, Meta(pattern=r"\A[a-z][a-z0-9_]*\Z", description="a venue's name")]
 
 
 class RebalanceConfig(ConfigStruct, frozen=True):
     """``[rebalance]``: the target split of each asset between the venues and what a move may cost.
 
+    ``split`` is each venue's share of every asset (``{ <venue> = 0.5, ... }``); ``shares`` an asset's
+    own: a table of venue shares, or one number, the first venue's share (the others split the rest
+    evenly). A venue the split leaves out shares evenly what the others leave. ``<venue>_share = x`` (the
+    form of a two-venue configuration) is read as ``split = { <venue> = x }``.
+
     ``daily_limit`` counts the journal's withdrawals of the last 24 hours, so a restart does not reset it;
     ``auto = true`` needs a limit for every asset arb holds.
     """
 
-    binance_share: Fraction = 0.5
-    shares: dict[_ASSET, Fraction] = field(default_factory=dict)
+    split: dict[_VENUE, Fraction] = field(default_factory=dict)
+    shares: dict[_ASSET, Fraction | dict[_VENUE, Fraction]] = field(default_factory=dict)
     tolerance: Fraction = 0.1
     max_cost_bps: NonNegative = 50.0
     idle_bps_per_hour: NonNegative = 1.0
@@ -41,9 +47,20 @@ class RebalanceConfig(ConfigStruct, frozen=True):
         default=300 * NS_PER_S, name="auto_interval_s"
     )
 
-    def share(self, asset: str) -> float:
-        """The fraction of ``asset`` meant to sit on Binance."""
-        return self.shares.get(asset, self.binance_share)
+    def targets(self, asset: str, venues: Sequence[str]) -> tuple[float, ...]:
+        """The fraction of ``asset`` meant to sit on each of ``venues`` (they add up to 1)."""
+        own = self.shares.get(asset)
+        if isinstance(own, float | int):
+            wanted: Mapping[str, float] = {venues[0]: float(own)}
+        else:
+            wanted = own if own is not None else self.split
+        given = {v: float(wanted[v]) for v in venues if v in wanted}
+        rest = [v for v in venues if v not in given]
+        left = max(1.0 - sum(given.values()), 0.0)
+        if not rest:
+            total = sum(given.values())
+            return tuple(given[v] / total if total > 0 else 1.0 / len(venues) for v in venues)
+        return tuple(given[v] if v in given else left / len(rest) for v in venues)
 
 
 def held_assets(symbols: Sequence[str]) -> list[str]:

@@ -24,18 +24,20 @@ __all__ = [
     "RiskConfig",
     "StrategyConfig",
     "TelegramChannel",
-    "VenueFiles",
     "WebhookChannel",
     "quote_currency",
 ]
 
+import json
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Final, Literal
 
 from msgspec import Meta, field
 from msgspec.structs import force_setattr
 
+from arb.config.catalog import default_venues, known_venues, venue_facts
 from arb.config.fields import (
     FRACTIONAL,
     ConfigStruct,
@@ -49,11 +51,16 @@ from arb.config.fields import (
     shown,
 )
 from arb.config.secrets import Secret
-from arb.events import NS_PER_MS, NS_PER_S
+from arb.events import MAX_VENUES, NS_PER_MS, NS_PER_S
 
 _HOUR: Final = 3600 * NS_PER_S
 _QUOTE_CURRENCIES: Final = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USD", "EUR", "BTC", "ETH", "BNB")
 _SYMBOL: Final = r"\A[A-Z0-9]+\Z"
+_VenueName = Annotated[
+    str, Meta(pattern=r"\A[a-z][a-z0-9_]*\Z", description="a venue's name: lower-case letters, digits and _")
+]
+_VENUE_LIST: Final = Meta(extra={"names": "venue names", "example": json.dumps(list(default_venues()[:1]))})
+_RUN_VENUES: Final = Meta(extra={"names": "venue names", "example": json.dumps(list(default_venues()))})
 _SYMBOL_DOC: Final = 'upper-case letters and digits, e.g. "BTCUSDT"'
 _SYMBOL_MISSING: Final = (
     'expected symbol = "BTCUSDT" (upper-case letters and digits) or symbols = ["BTCUSDT", "ETHUSDT"]'
@@ -91,7 +98,8 @@ class StrategyConfig(ConfigStruct, frozen=True):
         default=0, name="close_before_funding_s"
     )
     style: Literal["taker", "maker_taker"] = "taker"
-    maker_venues: Annotated[tuple[Literal["binance", "bybit"], ...], Meta(description="venue names")] = ("binance",)
+    maker_venues: Annotated[tuple[_VenueName, ...], _VENUE_LIST] = ()
+    venues: Annotated[tuple[_VenueName, ...], _RUN_VENUES] = ()
     quote_size: NonNegative = 0.0
     quote_tolerance_bps: NonNegative = 1.0
     min_quote_life_ns: NonNegativeInt = field(default=100 * NS_PER_MS, name="min_quote_life_ms")
@@ -101,8 +109,7 @@ class StrategyConfig(ConfigStruct, frozen=True):
     inventory_skew_bps: Annotated[float, Meta(ge=0, le=10_000)] = 0.0
 
     def _rules(self) -> None:
-        if not self.maker_venues:
-            fail(self, "maker_venues", 'expected at least one venue, e.g. ["binance"]')
+        self._venue_rules()
         if not self.symbols:
             force_setattr(self, "symbols", (self.symbol,))
         for name in self.symbols:
@@ -119,6 +126,30 @@ class StrategyConfig(ConfigStruct, frozen=True):
             listed = ", ".join(f"{name} in {quote}" for name, quote in quotes.items())
             fail(self, "symbols", f"expected every symbol quoted in one currency (each venue keeps one quote "
                   f"balance), got {listed}")  # fmt: skip
+
+    def _venue_rules(self) -> None:
+        # ``venues``: two to MAX_VENUES of the venues arb knows, each once (left out: the default run's);
+        # ``maker_venues``: some of them (left out: the first; the loader refuses an empty list written)
+        known = known_venues()
+        venues = self.venues or default_venues()
+        unknown = [name for name in venues if name not in known]
+        if unknown:
+            fail(self, "venues", f"expected venues arb knows ({', '.join(known)}), got {', '.join(unknown)}")
+        if not 2 <= len(venues) <= MAX_VENUES or len(set(venues)) != len(venues):
+            fail(self, "venues", f"expected 2 to {MAX_VENUES} different venues, e.g. {json.dumps(list(known[:2]))}, "
+                 f"got {json.dumps(list(venues))}")  # fmt: skip
+        force_setattr(self, "venues", tuple(venues))
+        makers = self.maker_venues or (venues[0],)
+        strangers = [name for name in makers if name not in venues]
+        if strangers:
+            fail(self, "maker_venues", f"expected venues of the run ([strategy] venues: {', '.join(venues)}), "
+                 f"got {', '.join(strangers)}")  # fmt: skip
+        force_setattr(self, "maker_venues", tuple(makers))
+
+    @property
+    def venue_names(self) -> tuple[str, ...]:
+        """The run's venues, in their order (a venue's number is its place here)."""
+        return self.venues or ()
 
 
 class RiskConfig(ConfigStruct, frozen=True):
@@ -200,32 +231,37 @@ class LegFaultRates(ConfigStruct, frozen=True):
 class LegFaultsConfig(ConfigStruct, frozen=True):
     """``[leg_faults]``: the leg-fault model the backtest and the dry run's paper executor share.
 
-    In TOML the rate keys of :class:`LegFaultRates` written in ``[leg_faults]`` apply to both venues;
-    a ``[leg_faults.binance]`` or ``[leg_faults.bybit]`` table overrides them for one venue (keys it
-    leaves out keep the ``[leg_faults]`` values). All chances 0 (the default) turns the model off. An
-    order's fault depends only on ``seed`` and its order number, so the same seed faults the same orders
-    in a backtest and in a dry run of the same data.
+    In TOML the rate keys of :class:`LegFaultRates` written in ``[leg_faults]`` apply to every venue; a
+    ``[leg_faults.<venue>]`` table overrides them for one venue of the run (keys it leaves out keep the
+    ``[leg_faults]`` values). All chances 0 (the default) turns the model off. An order's fault depends
+    only on ``seed`` and its order number, so the same seed faults the same orders in a backtest and in a
+    dry run of the same data. ``venues`` holds each venue's rates, by name, as the loader merged them;
+    a venue it leaves out draws no fault.
     """
 
     seed: NonNegativeInt = 0
     hedges: bool = False
-    binance: LegFaultRates = LegFaultRates()
-    bybit: LegFaultRates = LegFaultRates()
+    venues: Mapping[str, LegFaultRates] = field(default_factory=dict)
 
     @classmethod
-    def same(cls, rates: LegFaultRates, *, seed: int = 0, hedges: bool = False) -> LegFaultsConfig:
-        """The same rates on both venues."""
-        return cls(seed=seed, hedges=hedges, binance=rates, bybit=rates)
+    def same(
+        cls, rates: LegFaultRates, venues: Sequence[str] | None = None, *, seed: int = 0, hedges: bool = False
+    ) -> LegFaultsConfig:
+        """The same rates on every venue of ``venues`` (default: the default run's)."""
+        names = default_venues() if venues is None else venues
+        return cls(seed=seed, hedges=hedges, venues=dict.fromkeys(names, rates))
 
-    @property
-    def venues(self) -> tuple[LegFaultRates, LegFaultRates]:
-        """Both venues' rates in asset order."""
-        return (self.binance, self.bybit)
+    def rates(self, venue: str) -> LegFaultRates:
+        """Venue ``venue``'s rates (none: no fault)."""
+        return self.venues.get(venue, _NO_FAULTS)
 
     @property
     def enabled(self) -> bool:
-        """True when any fault can happen on either venue."""
-        return self.binance.active or self.bybit.active
+        """True when any fault can happen on any venue."""
+        return any(rates.active for rates in self.venues.values())
+
+
+_NO_FAULTS: Final = LegFaultRates()
 
 
 class BacktestConfig(ConfigStruct, frozen=True):
@@ -250,17 +286,37 @@ class BacktestConfig(ConfigStruct, frozen=True):
 
 
 class HistoryConfig(ConfigStruct, frozen=True):
-    """``[history]``: where ``arb fetch`` downloads history from, and how Bybit's archive is timed
-    (``docs/data.md``).
+    """``[history]``: where ``arb fetch`` downloads history from, and how a venue's own archive (one
+    without receive times) is timed (``docs/data.md``). A venue's archive servers default to its facts
+    (``[archives]`` of its ``venue.toml``); ``[history] <venue>_<kind>_url`` names another
+    (``archives``, by that key).
     """
 
     tardis_url: Annotated[str, Meta(extra={"urls": ("http", "https")})] = "https://datasets.tardis.dev/v1"
-    bybit_orderbook_url: Annotated[str, Meta(extra={"urls": ("http", "https")})] = "https://quote-saver.bycsi.com"
-    bybit_trades_url: Annotated[str, Meta(extra={"urls": ("http", "https")})] = "https://public.bybit.com"
+    archives: Mapping[str, str] = field(default_factory=dict)
     archive_feed_latency_ns: Annotated[int, Meta(ge=0, le=60_000 * NS_PER_MS), FRACTIONAL] = field(
         default=10 * NS_PER_MS, name="archive_feed_latency_ms"
     )
     downloads: Annotated[int, Meta(ge=1, le=8)] = 3
+
+    _not_in_file = frozenset({"archives"})
+
+    def _rules(self) -> None:
+        for key, url in self.archives.items():
+            venue = next((name for name in known_venues() if key.startswith(name + "_")), None)
+            kinds = venue_facts(venue).archives if venue is not None else {}
+            if key.removeprefix(f"{venue}_") not in kinds:
+                allowed = [f"{name}_{kind}" for name in known_venues() for kind in venue_facts(name).archives]
+                fail(self, key, f"expected one of {', '.join(allowed) or 'no key'} (a venue's archive)")
+            scheme, _, rest = url.partition("://") if isinstance(url, str) else ("", "", "")
+            if scheme not in ("http", "https") or not rest:
+                fail(self, key, f"expected an http:// or https:// URL, {got(url)}")
+
+    def archive_url(self, venue: str, kind: str) -> str:
+        """Where venue ``venue``'s archive of ``kind`` (``"orderbook"``, ``"trades"``) is served: the
+        setting, else the venue's facts; raises ``KeyError`` when the venue has no such archive."""
+        key = f"{kind}_url"
+        return self.archives.get(f"{venue}_{key}") or venue_facts(venue).archives[key]
 
 
 class DryRunConfig(ConfigStruct, frozen=True):
@@ -437,10 +493,3 @@ class AlertsConfig(ConfigStruct, frozen=True):
     telegram: TelegramChannel = TelegramChannel()
     webhook: WebhookChannel = WebhookChannel()
     email: EmailChannel = EmailChannel()
-
-
-class VenueFiles(ConfigStruct, frozen=True):
-    """``[venues]``: the venue files, relative to the folder of ``arbitrage.toml``."""
-
-    binance: Path = Path("binance.toml")
-    bybit: Path = Path("bybit.toml")

@@ -1,4 +1,4 @@
-"""A venue file (``binance.toml``, ``bybit.toml``): :class:`VenueConfig` and its sections.
+"""A venue file (``config/<venue>.toml``): :class:`VenueConfig` and its sections.
 
 A venue file names its market, every network's endpoints (``[endpoints.<market>.<network>]``), the fees,
 the instrument's trading rules, the latencies backtests assume, the feed's connection settings, the
@@ -12,10 +12,8 @@ from __future__ import annotations
 
 __all__ = [
     "ACCOUNT_FEES_FILE",
-    "DEPTH_STREAMS",
     "ENDPOINT_TABLES",
     "MARKETS",
-    "MAX_STREAMS_PER_CONNECTION",
     "Account",
     "Endpoints",
     "FeedConfig",
@@ -39,6 +37,7 @@ from typing import Annotated, Any, Final, Literal
 from msgspec import Meta, field
 from msgspec.structs import force_setattr, replace
 
+from arb.config.catalog import known_venues, venue_facts
 from arb.config.fields import (
     FRACTIONAL,
     ConfigStruct,
@@ -50,7 +49,7 @@ from arb.config.fields import (
     shown,
 )
 from arb.config.secrets import Secret
-from arb.events import ASSET_NAMES, NS_PER_MS, NS_PER_S
+from arb.events import NS_PER_MS, NS_PER_S
 from arb.formats import jsonable
 
 MARKETS: Final = ("spot", "linear")
@@ -60,27 +59,6 @@ Market = Literal["spot", "linear"]
 
 OrderEntry = Literal["rest", "websocket"]
 """How ``arb live`` sends orders to a venue: REST (ccxt), or arb's own client on the venue's order WebSocket."""
-
-_NO_TRADE_SOCKET: Final[Mapping[tuple[str, str], str]] = {
-    ("bybit", "demo"): "Bybit's demo trading has no WebSocket order entry (/v5/trade; its demo page: "
-    '"WS Trade is not supported")',
-}
-"""(venue, network) pairs known to have no order WebSocket, and why."""
-
-DEPTH_STREAMS: Final[Mapping[tuple[str, str], tuple[str, ...]]] = {
-    # Binance spot documents 1000 ms (`depth`) and 100 ms; USD-M documents 250 ms (`depth`), 500 ms
-    # and 100 ms, and serves the undocumented `depth@0ms` that hftbacktest's collector records.
-    ("binance", "spot"): ("depth@100ms", "depth"),
-    ("binance", "linear"): ("depth@0ms", "depth@100ms", "depth", "depth@500ms"),
-    # Bybit v5 live streams document depths 1, 50, 200 and 1000; 500 is the depth of Bybit's
-    # historical order-book archives, kept so recordings of that shape can be described.
-    ("bybit", "spot"): ("orderbook.50", "orderbook.1", "orderbook.200", "orderbook.500", "orderbook.1000"),
-    ("bybit", "linear"): ("orderbook.50", "orderbook.1", "orderbook.200", "orderbook.500", "orderbook.1000"),
-}
-"""Allowed ``[feed] depth_stream`` values per (venue, market); the first one is the default."""
-
-MAX_STREAMS_PER_CONNECTION: Final[Mapping[str, int]] = {"binance": 1024, "bybit": 100}
-"""``[feed] max_streams_per_connection`` per venue when the file leaves it out."""
 
 _HOUR: Final = 3600 * NS_PER_S
 _NETWORK: Final = r"\A[A-Za-z0-9_-]+\Z"
@@ -187,8 +165,8 @@ class PerpetualConfig(ConfigStruct, frozen=True):
 
 class FeedConfig(ConfigStruct, frozen=True):
     """``[feed]``: the market-data connection. Every ``*_ns`` field is spelled ``*_ms`` in TOML; ``depth_stream``
-    and ``max_streams_per_connection`` default per venue and market (:data:`DEPTH_STREAMS`,
-    :data:`MAX_STREAMS_PER_CONNECTION`).
+    and ``max_streams_per_connection`` default per venue and market (the venue's facts,
+    :func:`arb.config.catalog.venue_facts`).
     """
 
     depth_stream: str
@@ -220,10 +198,10 @@ class FeedConfig(ConfigStruct, frozen=True):
 
 
 class VenueConfig(ConfigStruct, frozen=True):
-    """One venue file (``binance.toml`` or ``bybit.toml``).
+    """One venue file (``config/<venue>.toml``).
 
     Fields the file does not set:
-        name: ``"binance"`` or ``"bybit"``: the ``[venues]`` key that named the file.
+        name: The venue's name (one of :func:`arb.config.catalog.known_venues`): the file's.
         path: The venue file, resolved.
         data_network: Resolved at load to a network name (``"mainnet"``, or ``network`` in a file
             without an ``[endpoints.<market>.mainnet]`` table). ``arb live`` does not read it: orders
@@ -255,8 +233,8 @@ class VenueConfig(ConfigStruct, frozen=True):
     _computed = frozenset({"endpoints", "data_endpoints"})
 
     def _rules(self) -> None:
-        if self.name not in ASSET_NAMES:
-            fail(self, "name", f"expected one of {', '.join(map(json.dumps, ASSET_NAMES))}, {got(self.name)}")
+        if self.name not in known_venues():
+            fail(self, "name", f"expected one of {', '.join(map(json.dumps, known_venues()))}, {got(self.name)}")
         force_setattr(self, "all_endpoints", _check_endpoint_map(self, self.all_endpoints))
         networks = self.all_endpoints.get(self.market, {})
         if self.network not in networks:
@@ -284,7 +262,11 @@ class VenueConfig(ConfigStruct, frozen=True):
         force_setattr(self, "data_endpoints", networks[data])
         if self.order_entry == "websocket":
             self._check_order_socket()
-        allowed = DEPTH_STREAMS[(self.name, self.market)]
+        facts = venue_facts(self.name)
+        if self.market not in facts.markets:
+            fail(self, "market", f"expected one of {', '.join(map(json.dumps, facts.markets))} for {self.name}, "
+                 f"{got(self.market)}")  # fmt: skip
+        allowed = facts.depth_streams[self.market]
         if self.feed.depth_stream not in allowed:
             fail(
                 self,
@@ -301,7 +283,7 @@ class VenueConfig(ConfigStruct, frozen=True):
 
     def _check_order_socket(self) -> None:
         # "websocket" needs an order WebSocket on the network in use
-        why_not = _NO_TRADE_SOCKET.get((self.name, self.network))
+        why_not = venue_facts(self.name).no_order_socket.get(self.network)
         if why_not is not None:
             fail(self, "order_entry", f'expected "rest" on network "{self.network}": {why_not}')
         if not self.endpoints.ws_orders:

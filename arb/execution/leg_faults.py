@@ -34,12 +34,14 @@ __all__ = [
     "make_leg_faults",
 ]
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb.config import LegFaultsConfig
+from arb.config.catalog import default_venues
 from arb.events import MAX_VENUES
 from arb.strategy.kernel import floor_to_grid
 from arb.strategy.types import INTENT_OPEN
@@ -77,14 +79,17 @@ _S11 = np.uint64(11)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 
-def make_leg_faults(config: LegFaultsConfig) -> np.ndarray[Any, np.dtype[Any]]:
-    """One ``LEG_FAULTS_DTYPE`` record from ``config`` (venue arrays in asset order)."""
+def make_leg_faults(config: LegFaultsConfig, venues: Sequence[str] | None = None) -> np.ndarray[Any, np.dtype[Any]]:
+    """One ``LEG_FAULTS_DTYPE`` record from ``config``: the per-venue arrays in the order of ``venues``
+    (the run's venue names; default: the default run's)."""
     faults = np.zeros(1, LEG_FAULTS_DTYPE)
     f = faults[0]
     f["enabled"] = 1 if config.enabled else 0
     f["seed"] = np.uint64(config.seed)
     f["hedges"] = 1 if config.hedges else 0
-    for v, rates in enumerate(config.venues):
+    names = default_venues() if venues is None else venues
+    for v, name in enumerate(names):
+        rates = config.rates(name)
         f["reject"][v] = rates.reject
         f["partial"][v] = rates.partial
         f["partial_min"][v] = rates.partial_min

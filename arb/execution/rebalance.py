@@ -101,46 +101,86 @@ def plan_moves(
     markets: Sequence[str],
     settings: RebalanceConfig,
 ) -> list[Move]:
-    """The moves that restore each asset's target split (``settings.share``), cheapest network first.
+    """The moves that restore each asset's target split (``settings.targets``, by ``wallets``' venue
+    names, in the run's order), cheapest network first.
 
     Per asset: money in a wallet that is not the trading one goes there (a ``transfer``) on a venue that
-    does not send; a venue more than ``tolerance`` of the total off its target sends the difference on the
-    network with the least cost (fee plus ``idle_bps_per_hour`` over the expected arrival), after a move
-    into its withdrawal wallet if that holds too little. A withdrawal costing more than ``max_cost_bps``
-    of its amount, or with no network open on both sides, is listed with ``worth`` False."""
+    does not send; a venue more than ``tolerance`` of the total over its target sends to the venue most
+    under its own, as much as the smaller of the two gaps, on the network with the least cost (fee plus
+    ``idle_bps_per_hour`` over the expected arrival), after a move into its withdrawal wallet if that holds
+    too little; and again while a venue is over its target by more than the tolerance and another under.
+    A withdrawal costing more than ``max_cost_bps`` of its amount, or with no network open on both sides,
+    is listed with ``worth`` False."""
     moves: list[Move] = []
+    n = len(wallets)
     for asset, venues in holdings.items():
-        totals = {v: sum(venues.get(v, {}).values(), Decimal(0)) for v in (0, 1)}
-        total = totals[0] + totals[1]
+        totals = [sum(venues.get(v, {}).values(), Decimal(0)) for v in range(n)]
+        total = sum(totals, Decimal(0))
         if total <= 0:
             continue
-        off = totals[0] - total * Decimal(repr(settings.share(asset)))
-        sender = None if abs(off) <= total * Decimal(repr(settings.tolerance)) else (0 if off > 0 else 1)
-        for v in (0, 1):
+        targets = settings.targets(asset, [wallet.name for wallet in wallets])
+        off = [totals[v] - total * Decimal(repr(targets[v])) for v in range(n)]
+        tolerance = total * Decimal(repr(settings.tolerance))
+        pairs = _senders(off, tolerance)
+        senders = {sender for sender, _, _ in pairs}
+        for v in range(n):
             trading = wallets[v].trading_wallet(markets[v])
             for wallet, held in venues.get(v, {}).items():
-                if wallet != trading and held > 0 and v != sender:
+                if wallet != trading and held > 0 and v not in senders:
                     moves.append(Move("transfer", asset, v, v, wallet, trading, held, why="into the trading wallet"))
-        if sender is None:
-            continue
-        receiver, amount = 1 - sender, abs(off)
-        chosen = _choose(amount, terms[asset][sender], terms[asset][receiver], settings)
-        to_wallet = wallets[receiver].trading_wallet(markets[receiver])
-        out = wallets[sender].withdraw_wallet(markets[sender])
-        if isinstance(chosen, str):
-            moves.append(Move("withdraw", asset, sender, receiver, out, to_wallet, amount, worth=False, why=chosen))
-            continue
-        send, arrival, cost = chosen
-        if not wallets[sender].fee_inside:
-            amount = min(amount, totals[sender] - send.fee)  # the fee is paid beside the amount
-        worth = cost <= settings.max_cost_bps
-        why = f"cost {cost:.1f} bps {'<=' if worth else '>'} max_cost_bps {settings.max_cost_bps:g}"
-        short = amount + (Decimal(0) if wallets[sender].fee_inside else send.fee) - venues[sender].get(out, Decimal(0))
-        if worth and short > 0:
-            trading = wallets[sender].trading_wallet(markets[sender])
-            moves.append(Move("transfer", asset, sender, sender, trading, out, short, why="into the withdrawal wallet"))
-        moves.append(Move("withdraw", asset, sender, receiver, out, to_wallet, amount, send.network, send.fee,
-                          arrival, cost, worth, why))  # fmt: skip
+        for sender, receiver, amount in pairs:
+            moves += _withdrawal(asset, (sender, receiver), amount, venues, terms, wallets, markets, settings, totals)
+    return moves
+
+
+def _senders(off: list[Decimal], tolerance: Decimal) -> list[tuple[int, int, Decimal]]:
+    # (sender, receiver, amount) of each withdrawal that brings the venues to their targets: the venue most
+    # over its target (by more than the tolerance) sends the one most under its own the smaller of the two
+    # gaps, until none is over. With two venues: the one off its target by more than the tolerance, once.
+    off = list(off)
+    out: list[tuple[int, int, Decimal]] = []
+    while True:
+        sender = max(range(len(off)), key=lambda v: off[v])
+        receiver = min(range(len(off)), key=lambda v: off[v])
+        if off[sender] <= tolerance or sender == receiver or off[receiver] >= 0:
+            return out
+        amount = min(off[sender], -off[receiver])
+        out.append((sender, receiver, amount))
+        off[sender] -= amount
+        off[receiver] += amount
+
+
+def _withdrawal(
+    asset: str,
+    legs: tuple[int, int],
+    amount: Decimal,
+    venues: Mapping[int, Mapping[str, Decimal]],
+    terms: Mapping[str, Mapping[int, Sequence[NetworkTerm]]],
+    wallets: Sequence[WalletVenue],
+    markets: Sequence[str],
+    settings: RebalanceConfig,
+    totals: Sequence[Decimal],
+) -> list[Move]:
+    # One withdrawal of ``amount`` from the sender to the receiver (``legs``), with the transfer into the
+    # sender's withdrawal wallet it needs first; or the withdrawal listed as not worth making, and why.
+    sender, receiver = legs
+    chosen = _choose(amount, terms[asset][sender], terms[asset][receiver], settings)
+    to_wallet = wallets[receiver].trading_wallet(markets[receiver])
+    out = wallets[sender].withdraw_wallet(markets[sender])
+    if isinstance(chosen, str):
+        return [Move("withdraw", asset, sender, receiver, out, to_wallet, amount, worth=False, why=chosen)]
+    send, arrival, cost = chosen
+    if not wallets[sender].fee_inside:
+        amount = min(amount, totals[sender] - send.fee)  # the fee is paid beside the amount
+    worth = cost <= settings.max_cost_bps
+    why = f"cost {cost:.1f} bps {'<=' if worth else '>'} max_cost_bps {settings.max_cost_bps:g}"
+    short = amount + (Decimal(0) if wallets[sender].fee_inside else send.fee) - venues[sender].get(out, Decimal(0))
+    moves = []
+    if worth and short > 0:
+        trading = wallets[sender].trading_wallet(markets[sender])
+        moves.append(Move("transfer", asset, sender, sender, trading, out, short, why="into the withdrawal wallet"))
+    moves.append(Move("withdraw", asset, sender, receiver, out, to_wallet, amount, send.network, send.fee,
+                      arrival, cost, worth, why))  # fmt: skip
     return moves
 
 

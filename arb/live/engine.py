@@ -346,7 +346,7 @@ class Engine:
             base=self.init_base,
             quote=[float(q) for q in self.init_quote],
             first_order_id=first_order_id,
-            leg_faults=make_leg_faults(config.leg_faults),
+            leg_faults=make_leg_faults(config.leg_faults, config.venue_names),
             request_timeout_ns=config.live.request_timeout_ns,
             queue=queue_model(config.backtest.queue_model, config.backtest.queue_power) if self.quoting else None,
         )

@@ -1,4 +1,4 @@
-"""Both venues' market-data feeds for a set of symbols, as many connections as the venues' limits need."""
+"""Every venue's market-data feeds for a set of symbols, as many connections as the venues' limits need."""
 
 from __future__ import annotations
 
@@ -8,15 +8,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from arb.config import AppConfig
-from connectors.binance.feed import BinanceFeed
-from connectors.bybit.feed import BybitFeed
 from connectors.common.feed import MarketDataFeed
+from connectors.registry import venue
 
 
 def market_data_feeds(config: AppConfig, symbols: Sequence[str] | None = None, **options: Any) -> list[MarketDataFeed]:
-    """Binance's feeds, then Bybit's, for ``symbols`` (default: every symbol traded): one connection per
-    venue while the symbols' streams fit ``[feed] max_streams_per_connection`` (and a Binance URL its
-    length), more when they do not (:meth:`MarketDataFeed.pool`). ``options`` go to every feed: a
-    queue and a recorder are shared."""
+    """Each venue's feeds in the run's order, for ``symbols`` (default: every symbol traded): one
+    connection per venue while the symbols' streams fit ``[feed] max_streams_per_connection`` (and a URL
+    its length, where the subscription travels in it), more when they do not (:meth:`MarketDataFeed.pool`).
+    Each feed's batches carry its venue's number in the run. ``options`` go to every feed: a queue and a
+    recorder are shared."""
     names = list(symbols if symbols is not None else config.symbol_names)
-    return [*BinanceFeed.pool(config.binance, names, **options), *BybitFeed.pool(config.bybit, names, **options)]
+    feeds: list[MarketDataFeed] = []
+    for v, settings in enumerate(config.venues):
+        feeds += venue(settings.name).feed.pool(settings, names, venue_id=v, **options)
+    return feeds

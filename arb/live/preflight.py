@@ -257,7 +257,7 @@ def _base_key(config: AppConfig, s: int, v: int) -> str:
     name = config.symbols[s].name
     venue = config.venues[v]
     overrides = config.symbol_overrides.get(name)
-    if overrides is not None and "base" in overrides.venue(v):
+    if overrides is not None and "base" in overrides.venue(venue.name):
         return f"symbols.{name}.{venue.name}.base"
     return f"{venue.path.name}: account.base"
 

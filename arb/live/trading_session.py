@@ -160,7 +160,7 @@ def _compare_rules(config: AppConfig, v: int, rules: dict[str, dict[str, tuple[s
             "min_notional": inst.min_notional,
         }
         overrides = config.symbol_overrides.get(sym.name)
-        table = overrides.venue(v) if overrides is not None else {}
+        table = overrides.venue(config.venues[v].name) if overrides is not None else {}
         for name, (theirs, _) in rules.get(sym.name, {}).items():
             try:
                 differs = Decimal(repr(ours[name])) != Decimal(theirs)

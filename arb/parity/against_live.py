@@ -203,7 +203,7 @@ class _Stepper:
         self.now = now
         self.entry = [v.latency.order_entry_ns for v in config.venues]
         self.response = [v.latency.order_response_ns for v in config.venues]
-        self.faults = make_leg_faults(config.leg_faults)
+        self.faults = make_leg_faults(config.leg_faults, config.venue_names)
         f = self.faults[0]
         self.late = bool(f["enabled"]) and bool((f["late"] > 0.0).any())
         self.latency = any(self.entry) or any(self.response) or self.late

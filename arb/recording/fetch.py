@@ -141,7 +141,7 @@ def plan(
                         label = f"{exchange} {data_type} {symbol} {d:%Y-%m-%d}"
                         out_files.append(Planned("tardis", label, d, ((url, path),), "gzip", key=True))
                 else:
-                    base = base_url or history.bybit_orderbook_url
+                    base = base_url or history.archive_url("bybit", "orderbook")
                     choices = tuple(
                         (sources.archive_book_url(base, market, symbol, d, depth),
                          sources.archive_book_path(out, market, symbol, d, depth))
@@ -149,7 +149,7 @@ def plan(
                     )  # fmt: skip
                     label = f"bybit {market} order book {symbol} {d:%Y-%m-%d}"
                     out_files.append(Planned("bybit-archive", label, d, choices, "zip"))
-                    base = base_url or history.bybit_trades_url
+                    base = base_url or history.archive_url("bybit", "trades")
                     url = sources.archive_trades_url(base, market, symbol, d)
                     path = sources.archive_trades_path(out, market, symbol, d)
                     label = f"bybit {market} trades {symbol} {d:%Y-%m-%d}"

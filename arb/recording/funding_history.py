@@ -116,7 +116,7 @@ def _client(venue: VenueConfig, http: aiohttp.ClientSession, **getter: Any) -> F
 def check_linear(config: AppConfig, venues: Sequence[str]) -> list[VenueConfig]:
     """The venue configurations of ``venues``; :class:`UsageError` naming the file when one is not
     configured for its linear (perpetual) market, since spot has no funding."""
-    chosen: list[VenueConfig] = [getattr(config, name) for name in venues]
+    chosen: list[VenueConfig] = [config.venue(name) for name in venues]
     spot = [v for v in chosen if v.market != "linear"]
     if spot:
         linear = [v.name for v in chosen if v.market == "linear"]

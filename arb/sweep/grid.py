@@ -237,9 +237,7 @@ def apply_overrides(config: AppConfig, overrides: Mapping[str, Any]) -> AppConfi
         if not parent:
             config = config.with_overrides(values)
             continue
-        section: Any = config
-        for part in parent.split("."):
-            section = getattr(section, part)
+        section: Any = config.at(parent)
         try:
             changed = msgspec.structs.replace(section, **values)
         except ConfigError as exc:  # the section's own check, named by its field

@@ -76,8 +76,8 @@ FIGURES: tuple[str, ...] = (
 
 _T = TypeVar("_T")
 
-DataKey = tuple[str, int, int]
-"""What decides the event arrays of a run besides the days: (feed latency mode, Binance feed_ns, Bybit feed_ns)."""
+DataKey = tuple[Any, ...]
+"""What decides the event arrays of a run besides the days: (feed latency mode, each venue's feed_ns)."""
 
 
 class SweepError(ArbError):
@@ -137,7 +137,7 @@ def quiet_worker_logs() -> None:
 
 def data_key(config: AppConfig) -> DataKey:
     """The settings besides the days that change the event arrays :func:`load_timeline` builds."""
-    return (config.backtest.feed_latency, config.binance.latency.feed_ns, config.bybit.latency.feed_ns)
+    return (config.backtest.feed_latency, *(venue.latency.feed_ns for venue in config.venues))
 
 
 def _with(obj: _T, **values: Any) -> _T:

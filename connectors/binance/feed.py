@@ -42,7 +42,7 @@ from websockets.asyncio.client import ClientConnection
 
 from arb.config import VenueConfig
 from arb.errors import ConfigError, FeedError
-from arb.events import BINANCE, NS_PER_S
+from arb.events import NS_PER_S
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.binance.urls import DEPTH_SNAPSHOT_PATH, FUNDING_INFO_PATH, depth_snapshot_weight, stream_names
 from connectors.common.feed import MarketDataFeed
@@ -68,8 +68,6 @@ class BinanceFeed(MarketDataFeed):
     before the connection is renewed. ``http``: an ``aiohttp.ClientSession`` to use (default: one of
     the feed's own, opened by :meth:`run`). Other options: see :class:`MarketDataFeed`.
     """
-
-    venue_id = BINANCE
 
     def __init__(
         self,

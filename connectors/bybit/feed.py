@@ -41,7 +41,7 @@ from websockets.asyncio.client import ClientConnection
 
 from arb.config import VenueConfig
 from arb.errors import FeedError
-from arb.events import BYBIT, NS_PER_S, SyncReason
+from arb.events import NS_PER_S, SyncReason
 from connectors.bybit.messages import BybitControl
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.bybit.urls import INSTRUMENTS_PATH, topics
@@ -71,8 +71,6 @@ class BybitFeed(MarketDataFeed):
     ``resubscribe_retries``: resubscriptions after a gap that may go without a snapshot before the
     connection is renewed. Other options: see :class:`MarketDataFeed`.
     """
-
-    venue_id = BYBIT
 
     def __init__(
         self,

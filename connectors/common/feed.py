@@ -26,7 +26,7 @@ The queue contract (what the live driver consumes)
 venues' feeds may share one queue. A :class:`FeedBatch` is frozen and carries:
 
 ``venue``
-    ``arb.events.BINANCE`` or ``arb.events.BYBIT`` (the asset number).
+    The venue's number in the run (its place in ``[strategy] venues``; the feed's ``venue_id``).
 ``symbol``
     Upper-case venue symbol (``"BTCUSDT"``).
 ``rows``
@@ -92,7 +92,6 @@ from websockets.exceptions import ConnectionClosed
 from arb.config import VenueConfig
 from arb.errors import FeedError, is_retryable
 from arb.events import (
-    ASSET_NAMES,
     CLEAR_ALL,
     NS_PER_MS,
     NS_PER_S,
@@ -149,8 +148,8 @@ class MarketDataFeed:
     ``timing_hook`` receives per-frame processing times (benchmarks).
     """
 
-    venue_id: int = -1
-    """``arb.events.BINANCE`` or ``arb.events.BYBIT``; set by the subclass."""
+    venue_id: int = 0
+    """The venue's number in the run (its place in ``[strategy] venues``): what its batches say."""
     _http: aiohttp.ClientSession | None = None
     """The HTTP session while :meth:`run` runs (:meth:`_wants_http`), or one the caller gave."""
 
@@ -167,6 +166,7 @@ class MarketDataFeed:
         include_bbo: bool = True,
         health_interval_ns: int | None = DEFAULT_HEALTH_INTERVAL_NS,
         timing_hook: TimingHook | None = None,
+        venue_id: int = 0,
     ) -> None:
         if not symbols:
             raise ValueError("a feed needs at least one symbol")
@@ -174,7 +174,8 @@ class MarketDataFeed:
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate symbols: {symbols}")
         self.config = config
-        self.name = ASSET_NAMES[self.venue_id]
+        self.venue_id = venue_id
+        self.name = config.name
         self.market: str = config.market
         self.symbols = tuple(names)
         self.include_bbo = include_bbo

@@ -214,6 +214,7 @@ class FeedOptions(TypedDict, total=False):
     include_bbo: bool
     health_interval_ns: int | None
     timing_hook: TimingHook | None
+    venue_id: int
 
 
 def connection_groups(

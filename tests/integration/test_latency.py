@@ -111,7 +111,7 @@ def test_exported_rows_split_each_round_trip_in_half(tmp_path: Path, capsys: pyt
     path = _scenario(tmp_path)
     _journal(path, {"binance": [2.0, 4.0], "bybit": [10.0]})
     assert main(["latency", "--config", str(path), "--export"]) == 0
-    folder = load_config(path).binance.latency.measured_dir
+    folder = load_config(path).venue("binance").latency.measured_dir
     with np.load(folder / "binance.npz") as data:
         rows = data["data"]
     assert rows.dtype == ORDER_LATENCY_DTYPE

@@ -225,11 +225,13 @@ def test_grid_keys_are_the_toml_spelling_in_its_units(scenario: tuple[Path, Path
         "execution.hedge_mode": "unwind",
     }
     changed = grid.config_at(config, points[-1])
-    assert changed.leg_faults.bybit.reject == 0.1 and changed.bybit.latency.order_entry_ns == 2_500_000
+    assert (
+        changed.leg_faults.rates("bybit").reject == 0.1 and changed.venue("bybit").latency.order_entry_ns == 2_500_000
+    )
     # settings of one section change together: late needs late_ms > 0, whatever the order of the keys
     path.write_text('[grid]\n"leg_faults.late" = [0.1, 0.2]\n"leg_faults.late_ms" = [5, 10]\n')
     late = load_grid(path, config)
-    assert late.config_at(config, late.points()[0]).leg_faults.binance.late_ns == 5_000_000
+    assert late.config_at(config, late.points()[0]).leg_faults.rates("binance").late_ns == 5_000_000
 
 
 def test_ray_without_ray_installed_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

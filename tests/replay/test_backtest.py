@@ -158,14 +158,14 @@ def test_conversion_cache_is_reused_and_rebuilt_when_the_recording_changes(tmp_p
 
     _one_opportunity(tmp_path)
     config = load_config(_scenario_config(tmp_path))
-    first = load_venue(config, config.binance, [DAY])
+    first = load_venue(config, config.venue("binance"), [DAY])
     cache = first.days[0].recording.with_suffix("").with_suffix(".npz")
     built = cache.stat().st_mtime_ns
-    load_venue(config, config.binance, [DAY])
+    load_venue(config, config.venue("binance"), [DAY])
     assert cache.stat().st_mtime_ns == built  # reused
     recording = first.days[0].recording
     recording.write_bytes(recording.read_bytes())  # same content, new file: the key (size, mtime) changes
     os.utime(recording, ns=(built + 10**9, built + 10**9))
-    again = load_venue(config, config.binance, [DAY])
+    again = load_venue(config, config.venue("binance"), [DAY])
     assert cache.stat().st_mtime_ns != built
     assert np.array_equal(again.days[0].rows, first.days[0].rows)

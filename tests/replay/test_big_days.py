@@ -224,7 +224,7 @@ def test_the_backtest_over_parts_equals_the_in_memory_backtest(tmp_path: Path, m
 
 def test_a_cached_day_in_parts_is_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = load_config(_sample_config(tmp_path))
-    day = sorted(loader.find_days(config.backtest.recordings, config.bybit, "BTCUSDT"))[:1]
+    day = sorted(loader.find_days(config.backtest.recordings, config.venue("bybit"), "BTCUSDT"))[:1]
     whole = loader.load_timeline(config, day)
     monkeypatch.setattr(loader, "CHUNK_ROWS", 100_000)
     built = loader.load_timeline(config, day)
@@ -254,7 +254,7 @@ def test_a_constant_feed_latency_from_parts_equals_it_in_memory(
     config = load_config(
         write_config_files(tmp_path, arbitrage_overrides=overrides, binance_overrides={"latency": {"feed_ms": 3.0}})
     )
-    day = sorted(loader.find_days(config.backtest.recordings, config.bybit, "BTCUSDT"))[:1]
+    day = sorted(loader.find_days(config.backtest.recordings, config.venue("bybit"), "BTCUSDT"))[:1]
     whole = loader.load_timeline(config, day)
     monkeypatch.setattr(loader, "CHUNK_ROWS", 100_000)
     parts = loader.load_timeline(config, day)

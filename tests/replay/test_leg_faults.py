@@ -87,8 +87,10 @@ def _faults(config: AppConfig, *, seed: int = 1, hedges: bool = False, binance: 
     faults = LegFaultsConfig(
         seed=seed,
         hedges=hedges,
-        binance=LegFaultRates(**binance) if binance is not None else rates,
-        bybit=LegFaultRates(**bybit) if bybit is not None else rates,
+        venues={
+            "binance": LegFaultRates(**binance) if binance is not None else rates,
+            "bybit": LegFaultRates(**bybit) if bybit is not None else rates,
+        },
     )
     return config.with_overrides({"leg_faults": faults})
 

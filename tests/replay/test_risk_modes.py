@@ -145,7 +145,7 @@ def test_unknown_orders_pause_pairs_at_the_same_decisions_in_every_mode(tmp_path
     # Every Bybit leg reaches the venue 250 ms late; a request unanswered after 100 ms is unknown until
     # its answer (live: ccxt gives the held request up, the executor queries it once the venue has it).
     # The gate reports the pause (``max_unknown_orders`` 0) at the first decision of each wait.
-    faults = LegFaultsConfig(seed=1, bybit=LegFaultRates(late=1.0, late_ns=250 * MS))
+    faults = LegFaultsConfig(seed=1, venues={"bybit": LegFaultRates(late=1.0, late_ns=250 * MS)})
     config = _config(tmp_path, {}).with_overrides(
         {"leg_faults": faults, "live.request_timeout_ns": 100 * MS, "live.unknown_check_interval_ns": 20 * MS}
     )

@@ -115,7 +115,7 @@ def venue_config(
         overrides["feed"] = feed
     key = "binance_overrides" if venue == "binance" else "bybit_overrides"
     path = write_config_files(tmp_path / "config", **{key: overrides})
-    config: VenueConfig = getattr(load_config(path), venue)
+    config: VenueConfig = load_config(path).venue(venue)
     return config
 
 

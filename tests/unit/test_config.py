@@ -15,7 +15,6 @@ import msgspec
 import pytest
 
 from arb.config import (
-    DEPTH_STREAMS,
     AppConfig,
     Endpoints,
     FeedConfig,
@@ -62,15 +61,15 @@ def test_shipped_config_loads_with_safe_defaults() -> None:
     assert config.path == SHIPPED
     assert config.strategy.symbol == "BTCUSDT"
     assert [v.name for v in config.venues] == ["binance", "bybit"]
-    assert config.venues[BINANCE] is config.binance
-    assert config.venues[BYBIT] is config.bybit
+    assert config.venues[BINANCE] is config.venue("binance")
+    assert config.venues[BYBIT] is config.venue("bybit")
     for venue in config.venues:
         assert venue.network == "testnet"
         assert venue.api_key is not None and venue.api_key.env_name is not None
         assert venue.endpoints == venue.all_endpoints[venue.market]["testnet"]
         assert set(venue.all_endpoints) == {"spot", "linear"}
-    assert config.binance.endpoints.ws == ("wss://stream.testnet.binance.vision/stream",)
-    assert config.bybit.endpoints.rest == "https://api-testnet.bybit.com"
+    assert config.venue("binance").endpoints.ws == ("wss://stream.testnet.binance.vision/stream",)
+    assert config.venue("bybit").endpoints.rest == "https://api-testnet.bybit.com"
     assert config.backtest.recordings == REPO / "recordings"
 
 
@@ -116,7 +115,7 @@ def test_written_default_set_loads_and_keeps_folders_inside(tmp_path: Path) -> N
     assert config.backtest.recordings == tmp_path.resolve() / "recordings"
     assert config.backtest.out == tmp_path.resolve() / "results"
     assert config.dry_run.state_dir == tmp_path.resolve() / "paper"
-    assert config.binance.path == tmp_path.resolve() / "binance.toml"
+    assert config.venue("binance").path == tmp_path.resolve() / "binance.toml"
 
 
 # --- conversions and defaults ----------------------------------------------------------------------
@@ -138,9 +137,9 @@ def test_times_become_int_nanoseconds(tmp_path: Path) -> None:
     assert config.strategy.cooldown_ns == 250 * NS_PER_MS
     assert config.execution.order_timeout_ns == 1_500_000_000
     assert config.dry_run.report_interval_ns == 60 * NS_PER_S
-    latency = config.binance.latency
+    latency = config.venue("binance").latency
     assert (latency.order_entry_ns, latency.order_response_ns, latency.feed_ns) == (250_000, 3_000_000, 0)
-    for value in (latency.order_entry_ns, config.bybit.feed.reconnect_after_stale_ns):
+    for value in (latency.order_entry_ns, config.venue("bybit").feed.reconnect_after_stale_ns):
         assert type(value) is int
 
 
@@ -163,19 +162,19 @@ def test_optional_keys_take_documented_defaults(tmp_path: Path) -> None:
     assert config.strategy.cooldown_ns == 0
     assert config.backtest.recordings == tmp_path.resolve().parent / "recordings"
     assert config.backtest.feed_latency == "recorded"
-    assert config.binance.instrument.min_qty == config.binance.instrument.lot_size
-    assert config.binance.feed.depth_stream == "depth@100ms"
-    assert config.binance.feed.reconnect_after_stale_ns == 10 * NS_PER_S
-    assert config.binance.account.quote == 10_000.0
-    assert config.bybit.feed.depth_stream == "orderbook.50"
-    assert config.bybit.network == "testnet"
+    assert config.venue("binance").instrument.min_qty == config.venue("binance").instrument.lot_size
+    assert config.venue("binance").feed.depth_stream == "depth@100ms"
+    assert config.venue("binance").feed.reconnect_after_stale_ns == 10 * NS_PER_S
+    assert config.venue("binance").account.quote == 10_000.0
+    assert config.venue("bybit").feed.depth_stream == "orderbook.50"
+    assert config.venue("bybit").network == "testnet"
 
 
 def test_linear_market_defaults_to_the_unthrottled_depth_stream(tmp_path: Path) -> None:
     path = write_config_files(tmp_path, binance_overrides={"market": "linear", "feed": {"depth_stream": None}})
     config = load_config(path)
-    assert config.binance.feed.depth_stream == "depth@0ms"
-    assert config.binance.endpoints.rest == "https://testnet.binancefuture.com"
+    assert config.venue("binance").feed.depth_stream == "depth@0ms"
+    assert config.venue("binance").endpoints.rest == "https://testnet.binancefuture.com"
 
 
 def test_fake_venue_on_loopback_via_local_network(tmp_path: Path) -> None:
@@ -190,11 +189,13 @@ def test_fake_venue_on_loopback_via_local_network(tmp_path: Path) -> None:
     )
     config = load_config(path)
 
-    assert config.binance.network == "local"
-    assert config.binance.endpoints == Endpoints(ws=("ws://127.0.0.1:45001/stream",), rest="http://127.0.0.1:45002")
-    assert config.bybit.market == "linear"
-    assert config.bybit.endpoints.ws[1] == "ws://127.0.0.1:45004/v5/public/linear"
-    assert "mainnet" in config.bybit.all_endpoints["linear"]
+    assert config.venue("binance").network == "local"
+    assert config.venue("binance").endpoints == Endpoints(
+        ws=("ws://127.0.0.1:45001/stream",), rest="http://127.0.0.1:45002"
+    )
+    assert config.venue("bybit").market == "linear"
+    assert config.venue("bybit").endpoints.ws[1] == "ws://127.0.0.1:45004/v5/public/linear"
+    assert "mainnet" in config.venue("bybit").all_endpoints["linear"]
 
 
 def test_load_venue_config_alone(tmp_path: Path) -> None:
@@ -362,7 +363,7 @@ ERROR_CASES = {
         {"arbitrage_overrides": {"strategy": {"maker_venues": ["binance", "kraken"]}}},
         "arbitrage.toml",
         "strategy.maker_venues",
-        ['expected a list of venue names, each "binance" or "bybit" (e.g. ["binance"]), got ["binance", "kraken"]'],
+        ["expected venues of the run ([strategy] venues: binance, bybit), got kraken"],
     ),
     "empty ws list": (
         {"binance_overrides": {"endpoints": {"spot": {"testnet": {"ws": []}}}}},
@@ -508,7 +509,7 @@ def test_unknown_venue_name_for_a_single_file(tmp_path: Path) -> None:
 def test_secret_value_never_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BINANCE_API_KEY", FAKE_KEY)
     config = load_config(write_config_files(tmp_path))
-    key = config.binance.api_key
+    key = config.venue("binance").api_key
     assert key is not None
 
     assert key.resolve() == FAKE_KEY
@@ -516,7 +517,7 @@ def test_secret_value_never_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     for text in (
         repr(config),
         str(config),
-        repr(config.binance),
+        repr(config.venue("binance")),
         json.dumps(config.to_dict()),
         repr(msgspec.structs.asdict(config)),
     ):
@@ -529,7 +530,7 @@ def test_literal_secret_is_accepted_redacted_and_warned_about_once(
     path = write_config_files(tmp_path, bybit_overrides={"api_key": FAKE_KEY, "api_secret": FAKE_KEY + "-s"})
     with caplog.at_level(logging.WARNING, logger="arb.config"):
         config = load_config(path)
-    key = config.bybit.api_key
+    key = config.venue("bybit").api_key
     assert key is not None and key.is_literal
 
     assert key.resolve() == FAKE_KEY
@@ -545,7 +546,7 @@ def test_literal_secret_is_accepted_redacted_and_warned_about_once(
 def test_unset_environment_variable_fails_only_on_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BINANCE_API_KEY", raising=False)
     config = load_config(write_config_files(tmp_path))  # a backtest needs no keys
-    key = config.binance.api_key
+    key = config.venue("binance").api_key
     assert key is not None
 
     with pytest.raises(ConfigError) as info:
@@ -604,7 +605,7 @@ def test_with_overrides_validates_like_a_file(tmp_path: Path) -> None:
 
     changed = config.with_overrides({"strategy.min_spread_bps": 2, "bybit.feed.stale_after_ns": NS_PER_S})
     assert changed.strategy.min_spread_bps == 2.0
-    assert changed.bybit.feed.stale_after_ns == NS_PER_S
+    assert changed.venue("bybit").feed.stale_after_ns == NS_PER_S
     assert config.strategy.min_spread_bps == 5.0
 
     with pytest.raises(ConfigError) as info:
@@ -624,7 +625,10 @@ def test_with_overrides_validates_like_a_file(tmp_path: Path) -> None:
     for venues in (["kraken"], "bybit"):
         with pytest.raises(ConfigError) as info:
             config.with_overrides({"strategy.maker_venues": venues})
-        assert str(info.value).startswith("<overrides>: strategy.maker_venues: expected a list of venue names, each")
+        assert str(info.value).startswith("<overrides>: strategy.maker_venues: expected ")
+    with pytest.raises(ConfigError) as info:
+        config.with_overrides({"strategy.maker_venues": ["kraken"]})
+    assert str(info.value).endswith("expected venues of the run ([strategy] venues: binance, bybit), got kraken")
 
     with pytest.raises(ConfigError) as info:
         config.with_overrides({"strategy.min_spread": 1.0})
@@ -634,8 +638,8 @@ def test_with_overrides_validates_like_a_file(tmp_path: Path) -> None:
 def test_switching_network_in_code_recomputes_endpoints(tmp_path: Path) -> None:
     config = load_config(write_config_files(tmp_path))
     mainnet = config.with_overrides({"binance.network": "mainnet"})
-    assert mainnet.binance.endpoints.rest == "https://api.binance.com"
-    assert len(mainnet.binance.endpoints.ws) == 3
+    assert mainnet.venue("binance").endpoints.rest == "https://api.binance.com"
+    assert len(mainnet.venue("binance").endpoints.ws) == 3
 
 
 def test_msgspec_replace_is_validated() -> None:
@@ -657,11 +661,10 @@ def test_config_objects_are_frozen(tmp_path: Path) -> None:
 
 
 def test_venue_built_in_code_uses_the_same_rules(tmp_path: Path) -> None:
-    venue = load_config(write_config_files(tmp_path)).bybit
+    venue = load_config(write_config_files(tmp_path)).venue("bybit")
     with pytest.raises(ConfigError) as info:
-        msgspec.structs.replace(venue, name="okx")
+        msgspec.structs.replace(venue, name="kraken")  # no folder carries it
     assert info.value.key == "name"
-    assert set(DEPTH_STREAMS) == {(v, m) for v in ("binance", "bybit") for m in ("spot", "linear")}
 
 
 # --- the test helper itself ------------------------------------------------------------------------
@@ -700,12 +703,10 @@ def _toml_keys(cls: type, prefix: str = "") -> list[str]:
 
 
 def test_every_key_is_documented() -> None:
-    from arb.config.sections import VenueFiles
-
     text = DOCS.read_text()
     keys = (
         _toml_keys(AppConfig)
-        + [f"venues.{k}" for k in _toml_keys(VenueFiles)]
+        + ["venues.<venue>"]
         + _toml_keys(VenueConfig)
         + [f"endpoints.<market>.<network>.{k}" for k in _toml_keys(Endpoints)]
     )

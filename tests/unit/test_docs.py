@@ -96,7 +96,7 @@ def test_every_relative_link_and_anchor_in_the_docs_resolves() -> None:
 
 # --- the configuration reference against the shipped files -----------------------------------------------
 
-_ROW_KEY = re.compile(r"^\|\s*`([a-z_][a-z0-9_]*)`\s*\|")
+_ROW_KEY = re.compile(r"^\|\s*`([a-z_][a-z0-9_]*|<venue>)`\s*\|")
 _HEADER = re.compile(r"^\s*#?\s*\[([A-Za-z0-9_.<>-]+)\]")
 _KEY = re.compile(r"^\s*#?\s*([a-z_][a-z0-9_]*)\s*=\s*\S")
 _CHANNELS = ("telegram", "webhook", "email")
@@ -108,7 +108,7 @@ def _documented() -> dict[str, set[str]]:
     kind, table, channels = "", None, False
     for line in (DOCS / "configuration.md").read_text().splitlines():
         if line.startswith("## "):
-            kind = {"## arbitrage.toml": "arbitrage", "## Venue files (binance.toml, bybit.toml)": "venue"}.get(
+            kind = {"## arbitrage.toml": "arbitrage", "## Venue files (config/&lt;venue&gt;.toml)": "venue"}.get(
                 line, ""
             )
             table = None
@@ -143,6 +143,7 @@ def _shipped(path: Path) -> set[str]:
     for key in keys:
         key = re.sub(r"^endpoints\.[a-z]+\.[a-z]+\.", "endpoints.<market>.<network>.", key)
         key = re.sub(r"^leg_faults\.(binance|bybit)\.", "leg_faults.", key)
+        key = re.sub(r"^venues\.[a-z_]+$", "venues.<venue>", key)
         if not key.startswith("symbols."):  # a symbol's own keys are the [strategy], [risk], [instrument] ones
             out.add(key)
     return out

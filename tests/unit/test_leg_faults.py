@@ -74,13 +74,13 @@ def test_each_fault_says_what_the_venue_will_do() -> None:
 
 
 def test_per_venue_rates_and_hedges_only_when_asked() -> None:
-    faults = LegFaultsConfig(seed=1, binance=LegFaultRates(), bybit=LegFaultRates(reject=1.0))
+    faults = LegFaultsConfig(seed=1, venues={"binance": LegFaultRates(), "bybit": LegFaultRates(reject=1.0)})
     model = make_leg_faults(faults)
     assert {d[0] for d in _draws(model, 50, venue=0)} == {FAULT_NONE}
     assert {d[0] for d in _draws(model, 50, venue=1)} == {FAULT_REJECT}
     for kind in (INTENT_HEDGE, INTENT_UNWIND):
         assert {d[0] for d in _draws(model, 50, venue=1, kind=kind)} == {FAULT_NONE}
-    with_hedges = make_leg_faults(LegFaultsConfig(seed=1, hedges=True, bybit=LegFaultRates(reject=1.0)))
+    with_hedges = make_leg_faults(LegFaultsConfig(seed=1, hedges=True, venues={"bybit": LegFaultRates(reject=1.0)}))
     assert {d[0] for d in _draws(with_hedges, 50, venue=1, kind=INTENT_HEDGE)} == {FAULT_REJECT}
 
 
@@ -190,8 +190,8 @@ def test_leg_faults_load_shared_and_per_venue(tmp_path: Path) -> None:
     table = {"seed": 9, "reject": 0.1, "late": 0.2, "late_ms": 2.5, "bybit": {"reject": 0.3, "partial": 0.1}}
     faults = load_config(write_config_files(tmp_path, arbitrage_overrides={"leg_faults": table})).leg_faults
     assert faults.seed == 9 and not faults.hedges and faults.enabled
-    assert faults.binance == LegFaultRates(reject=0.1, late=0.2, late_ns=2_500_000)
-    assert faults.bybit == LegFaultRates(reject=0.3, partial=0.1, late=0.2, late_ns=2_500_000)
+    assert faults.rates("binance") == LegFaultRates(reject=0.1, late=0.2, late_ns=2_500_000)
+    assert faults.rates("bybit") == LegFaultRates(reject=0.3, partial=0.1, late=0.2, late_ns=2_500_000)
 
 
 def test_the_shipped_config_has_the_model_off() -> None:

@@ -84,8 +84,8 @@ def test_arb_check_names_both_networks_of_each_venue(capsys: pytest.CaptureFixtu
 
 def test_live_reads_the_market_data_of_its_orders_network_whatever_data_network_says(tmp_path: Path) -> None:
     config = load_config(write_config_files(tmp_path, binance_overrides={"network": "demo", "data_network": "testnet"}))
-    assert config.binance.data_endpoints.ws == TESTNET["binance"][0]  # the dry run: as written
-    traded = config.as_traded().binance
+    assert config.venue("binance").data_endpoints.ws == TESTNET["binance"][0]  # the dry run: as written
+    traded = config.as_traded().venue("binance")
     assert traded.data_network == traded.network == "demo"
     assert traded.data_endpoints == traded.endpoints and traded.endpoints.rest == "https://demo-api.binance.com"
     assert config.as_traded().as_traded() == config.as_traded()
@@ -94,8 +94,8 @@ def test_live_reads_the_market_data_of_its_orders_network_whatever_data_network_
 def test_a_venue_file_without_data_network_loads_with_a_stated_meaning(tmp_path: Path) -> None:
     # written before the key existed: mainnet's data where the file says where mainnet is ...
     config = load_config(write_config_files(tmp_path / "a", binance_overrides={"data_network": None}))
-    assert (config.binance.network, config.binance.data_network) == ("testnet", "mainnet")
-    assert config.binance.data_endpoints.ws == MAINNET_DATA["binance"][0]
+    assert (config.venue("binance").network, config.venue("binance").data_network) == ("testnet", "mainnet")
+    assert config.venue("binance").data_endpoints.ws == MAINNET_DATA["binance"][0]
     # ... and its own network's in a file with no mainnet table (one written for a fake venue, say)
     path = write_config_files(tmp_path / "b", binance_overrides={"data_network": None})
     file = tmp_path / "b" / "binance.toml"
@@ -103,7 +103,7 @@ def test_a_venue_file_without_data_network_loads_with_a_stated_meaning(tmp_path:
     own = '\n[endpoints.spot.local]\nws = ["ws://127.0.0.1:9/stream"]\nrest = "http://127.0.0.1:9"\n'
     text = text[: text.index("\n[endpoints.")] + own + text[text.index("\n[fees]") :]
     file.write_text(text.replace('network = "testnet"', 'network = "local"'))
-    venue = load_config(path).binance
+    venue = load_config(path).venue("binance")
     assert (venue.network, venue.data_network, venue.data_endpoints.ws) == (
         "local",
         "local",

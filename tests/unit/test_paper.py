@@ -161,7 +161,7 @@ def test_shutdown_cancels_orders_on_their_way_and_keeps_fills_already_made(confi
 def test_an_order_unanswered_past_the_request_timeout_is_unknown_until_answered(config) -> None:  # type: ignore[no-untyped-def]
     # Every Bybit leg 250 ms late; with entry 3 ms and response 2 ms it is answered 255 ms after it
     # was sent: unknown from 100 ms (the request timeout) until then, as arb live counts it.
-    faults = make_leg_faults(LegFaultsConfig(seed=1, bybit=LegFaultRates(late=1.0, late_ns=250 * MS)))
+    faults = make_leg_faults(LegFaultsConfig(seed=1, venues={"bybit": LegFaultRates(late=1.0, late_ns=250 * MS)}))
     books = (book([(59990.0, 1.0)], [(60000.0, 1.0)]), book([(60300.0, 1.0)], [(60400.0, 1.0)]))
     versions = [0, 0]
     ex = PaperExecutor(config.venues, books, lambda: (versions[0], versions[1]), base=(1.0, 1.0),
@@ -178,7 +178,7 @@ def test_an_order_unanswered_past_the_request_timeout_is_unknown_until_answered(
 
 
 def test_without_a_request_timeout_no_order_is_unknown(config) -> None:  # type: ignore[no-untyped-def]
-    faults = make_leg_faults(LegFaultsConfig(seed=1, bybit=LegFaultRates(late=1.0, late_ns=250 * MS)))
+    faults = make_leg_faults(LegFaultsConfig(seed=1, venues={"bybit": LegFaultRates(late=1.0, late_ns=250 * MS)}))
     books = (book([], []), book([(60300.0, 1.0)], [(60400.0, 1.0)]))
     ex = PaperExecutor(config.venues, books, lambda: (0, 0), base=(1.0, 1.0), quote=(100_000.0, 100_000.0),
                        leg_faults=faults)  # fmt: skip

@@ -44,8 +44,8 @@ def test_one_symbol_is_the_configuration_as_before(tmp_path: Path) -> None:
     assert only.name == "BTCUSDT" and only.index == 0
     assert only.strategy == config.strategy
     assert only.risk == config.risk
-    assert only.instruments == (config.binance.instrument, config.bybit.instrument)
-    assert only.base == (config.binance.account.base, config.bybit.account.base)
+    assert only.instruments == (config.venue("binance").instrument, config.venue("bybit").instrument)
+    assert only.base == (config.venue("binance").account.base, config.venue("bybit").account.base)
     assert config.for_symbol(0) == config
 
 
@@ -57,15 +57,15 @@ def test_each_symbol_resolves_its_defaults_and_overrides(tmp_path: Path) -> None
     assert config.symbol_names == ("BTCUSDT", "ETHUSDT")
     assert btc.strategy.max_order_size == config.strategy.max_order_size
     assert btc.risk.max_pair_loss == 2.0 and config.risk.max_pair_loss == 0.0
-    assert btc.base == (config.binance.account.base, 0.01)
-    assert btc.instruments[BINANCE] == config.binance.instrument
+    assert btc.base == (config.venue("binance").account.base, 0.01)
+    assert btc.instruments[BINANCE] == config.venue("binance").instrument
     assert eth.strategy.symbol == "ETHUSDT" and eth.strategy.symbols == ("ETHUSDT",)
     assert (eth.strategy.min_spread_bps, eth.strategy.cooldown_ns) == (3.0, 250 * NS_PER_MS)
     assert eth.strategy.max_order_size == 0.02 and eth.risk.position_limit == 0.1
     assert eth.risk.max_drawdown == config.risk.max_drawdown  # account-wide: the same for every symbol
     assert eth.instruments[BINANCE].tick_size == 0.01 and eth.instruments[BINANCE].lot_size == 0.0001
     assert eth.instruments[BINANCE].min_qty == 0.0001  # its own lot, not BTC's
-    assert eth.instruments[BYBIT].min_notional == config.bybit.instrument.min_notional
+    assert eth.instruments[BYBIT].min_notional == config.venue("bybit").instrument.min_notional
     assert eth.base == (1.0, 0.5)
 
 
@@ -74,9 +74,9 @@ def test_for_symbol_is_a_single_symbol_configuration(tmp_path: Path) -> None:
     eth = config.for_symbol(1)
 
     assert eth.strategy.symbols == ("ETHUSDT",) and len(eth.symbols) == 1
-    assert eth.binance.instrument.lot_size == 0.0001
-    assert eth.bybit.account.base == 0.5
-    assert eth.bybit.account.quote == config.bybit.account.quote  # the account's quote, shared
+    assert eth.venue("binance").instrument.lot_size == 0.0001
+    assert eth.venue("bybit").account.base == 0.5
+    assert eth.venue("bybit").account.quote == config.venue("bybit").account.quote  # the account's quote, shared
     assert eth.risk.position_limit == 0.1
 
 
@@ -89,8 +89,7 @@ def test_overrides_in_code_are_checked_like_the_file(tmp_path: Path) -> None:
     eth = SymbolOverrides(
         strategy={"max_order_size": 0.02, "max_position_size": 0.2, "rebalance_threshold": 0.1},
         risk={"position_limit": 0.1},
-        binance={"tick_size": 0.01, "lot_size": 0.0001},
-        bybit={"tick_size": 0.01, "lot_size": -1.0},
+        venues={"binance": {"tick_size": 0.01, "lot_size": 0.0001}, "bybit": {"tick_size": 0.01, "lot_size": -1.0}},
     )
     with pytest.raises(ConfigError, match=r"symbols\.ETHUSDT\.bybit\.lot_size: expected a number > 0"):
         msgspec.structs.replace(
