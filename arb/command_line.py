@@ -284,7 +284,7 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
         metavar="SECTION.KEY=VALUE",
         help="change one key of the configuration for this run, over the file, checked as the file is: "
         "risk.position_limit=0.01, strategy.style=maker_taker; a venue file's key after its name: "
-        "binance.fees.taker=0.00075 (a value as TOML writes it; a bare word is a string); repeatable",
+        "<venue>.fees.taker=0.00075 (a value as TOML writes it; a bare word is a string); repeatable",
     )
 
 

@@ -26,8 +26,8 @@ from machine import run_benchmark
 
 from arb.events import EventArray
 from arb.recording.convert import _correct, convert_files
-from arb.recording.format import LineReader
 from connectors.binance.normalize import BinanceNormalizer
+from connectors.common.record_files import LineReader
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "tests" / "fixtures" / "binance_usdm_btcusdt_20240808.gz"

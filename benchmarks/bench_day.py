@@ -37,8 +37,8 @@ import numpy as np
 from isal import igzip
 from machine import run_benchmark
 
-from arb.recording.format import LineReader
 from arb.testing.configs import write_config_files
+from connectors.common.record_files import LineReader
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "tests" / "fixtures" / "binance_usdm_btcusdt_20240808.gz"

@@ -36,17 +36,18 @@ from machine import run_benchmark
 from websockets.asyncio.client import connect
 
 from arb.config import load_config
-from arb.recording.format import LineReader
 from arb.recording.recorder import Recorder
 from arb.recording.venues import make_normalizer
-from arb.sim import FakeBinanceVenue, FakeBybitVenue
+from arb.sim.binance.public import FakeBinanceVenue
 from arb.sim.binance.symbols import BinanceMarket
+from arb.sim.bybit.public import FakeBybitVenue
 from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
 from connectors.binance.feed import BinanceFeed
 from connectors.bybit.feed import BybitFeed
 from connectors.common.feed import MarketDataFeed
 from connectors.common.feed_parts import FeedBatch
+from connectors.common.record_files import LineReader
 
 ROOT = Path(__file__).resolve().parent.parent
 BINANCE_FILES = (

@@ -35,9 +35,9 @@ from arb.events import BINANCE, BYBIT
 from arb.live.engine import Engine
 from arb.live.recorded_source import ReplayBatch
 from arb.live.session_loop import warm_up_kernel
-from arb.recording.format import LineReader
 from arb.recording.loader import find_days, load_timeline, plan_days
 from arb.recording.venues import make_normalizer
+from connectors.common.record_files import LineReader
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ the venue's acknowledgement.
   BybitTradeFraming` on the same ``/v5/trade``: the order's parameters given as the REST body has them.
   Bytes written: the client's own ``written_ns``.
 
-The venue is the fake private Bybit spot (``python -m arb.sim.serve``, rate limits lifted) in a process
+The venue is the fake private Bybit spot (``python -m arb.sim.bybit.serve``, rate limits lifted) in a process
 of its own on loopback, as a real venue is another machine; each order is an IOC buy below the book, so
 it expires, and the next goes out when the last was answered. Rounds alternate the three clients so the
 machine's load falls on each alike. No journal and no executor here (``bench_orders.py`` times those);

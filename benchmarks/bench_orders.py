@@ -9,7 +9,7 @@ on Bybit's ``/v5/trade`` (bytes written: the client's ``written_ns``). Also prin
 venue's acknowledgement handled (``LiveOrder.ack_ns``), the round trip to the fake and back.
 
 The venue is the fake private Bybit (spot, ccxt unpatched) in a process of its own on loopback
-(``python -m arb.sim.serve``), pinned to a core of its own (this process to the others), as a real venue
+(``python -m arb.sim.bybit.serve``), pinned to a core of its own (this process to the others), as a real venue
 is another machine; each order is an IOC buy below the book, so it expires and the next one goes out
 once it is done. Printed beside it, in the same run:
 the journal's intent commit alone (or the intent log's store), and the paper executor's ``submit`` (what
@@ -60,7 +60,7 @@ async def serve_bybit_spot() -> tuple[asyncio.subprocess.Process, dict[str, str]
     """The fake private Bybit spot (rate limits lifted) in a process of its own, and the URLs and best bid
     it printed; closing the process's stdin stops it."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "arb.sim.serve", "bybit", "spot", "--recording", str(BYBIT_SPOT.recording),
+        sys.executable, "-m", "arb.sim.bybit.serve", "spot", "--recording", str(BYBIT_SPOT.recording),
         "--key", KEY, "--secret", SECRET, "--balance", "USDT=10000000", "--balance", "BTC=50", "--no-limits",
         cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip

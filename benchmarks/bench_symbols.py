@@ -52,10 +52,10 @@ from arb.config import AppConfig, load_config  # noqa: E402
 from arb.live.engine import Engine  # noqa: E402
 from arb.live.recorded_source import ReplayBatch  # noqa: E402
 from arb.live.session_loop import warm_up_kernel  # noqa: E402
-from arb.recording.format import LineReader, format_line  # noqa: E402
 from arb.recording.loader import find_days, load_timeline, plan_days  # noqa: E402
 from arb.recording.venues import make_normalizer  # noqa: E402
 from arb.testing.configs import write_config_files  # noqa: E402
+from connectors.common.record_files import LineReader, format_line  # noqa: E402
 from tests.support.two_symbols import ETH, two_symbol_recordings  # noqa: E402
 
 DAY = "20240808"

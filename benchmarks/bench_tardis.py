@@ -43,8 +43,8 @@ from isal import igzip
 from machine import run_benchmark
 
 from arb.recording.tardis import HEADERS
-from arb.recording.textfile import TextChunks
 from arb.testing.history_files import tardis_from_binance
+from connectors.common.textfile import TextChunks
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION = [ROOT / "recordings" / "binance_spot" / f"btcusdt_2024080{d}.gz" for d in (8, 9)]

@@ -13,10 +13,15 @@ well-known name:
 ``orders.py``      the order messages' structs; ``REFUSALS``: the venue's answers to refused orders, by market
 ``recordings.py``  ``RECORDINGS``: how its recorded frames are told apart and read back
 ``wallet.py``      ``WALLET``: its :class:`~connectors.common.wallet.WalletVenue` (withdrawals, deposits, wallets)
+``archive.py``     ``ARCHIVE``: its own history archive, a :class:`~connectors.common.archive.VenueArchive`
+                   (optional: a venue without one has no such file)
 =================  =================================================================================
 
-Modules load when asked for (``arb --help`` does not import ccxt or Numba): :func:`venue` only checks
-that the folder exists.
+Beside them, ``venue.toml`` holds what the configuration knows of the venue without its code
+(:mod:`arb.catalog`): the registry and the catalog list the same venues. Modules load when asked for
+(``arb --help`` does not import ccxt or Numba): :func:`venue` only checks that the folder holds the
+parts every venue has; :meth:`VenueConnector.conform` loads each part and checks it against its protocol
+(the conformance test runs it for every venue found).
 
     >>> from connectors.registry import private_venue
     >>> private_venue("bybit", "linear")
@@ -25,7 +30,7 @@ that the folder exists.
 
 from __future__ import annotations
 
-__all__ = ["UnknownVenueError", "VenueConnector", "private_venue", "venue", "venue_names"]
+__all__ = ["UnknownVenueError", "VenueConnector", "private_venue", "venue", "venue_archives", "venue_names"]
 
 import functools
 import importlib
@@ -34,15 +39,18 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from arb.catalog import known_venues, venue_facts
 from arb.errors import ArbError
+from connectors.common.archive import VenueArchive
 from connectors.common.orders import RefusalAnswers
 from connectors.common.private import Market, PrivateVenue
 from connectors.common.recordings import RecordingFormat
 from connectors.common.wallet import WalletVenue
 
 _ROOT = Path(__file__).parent
-_PARTS = ("normalize.py", "feed.py", "private.py")
-"""What a folder needs to count as a venue."""
+_PARTS = ("venue.toml", "normalize.py", "feed.py", "recordings.py", "history.py", "private.py", "orders.py",
+          "wallet.py")  # fmt: skip
+"""What a folder needs to count as a venue (``archive.py`` and ``fastscan.py`` are the venue's choice)."""
 
 
 class UnknownVenueError(ArbError, ValueError):
@@ -51,14 +59,18 @@ class UnknownVenueError(ArbError, ValueError):
 
 @functools.cache
 def venue_names() -> tuple[str, ...]:
-    """Every venue with a connector folder, sorted (``("binance", "bybit")``)."""
-    return tuple(
-        sorted(
-            p.name
-            for p in _ROOT.iterdir()
-            if p.is_dir() and p.name != "common" and all((p / part).is_file() for part in _PARTS)
-        )
-    )
+    """Every venue with a connector folder, sorted (``("binance", "bybit")``); raises
+    :class:`UnknownVenueError` when a folder with a facts file lacks a part, or the catalog and the folders
+    disagree."""
+    found = tuple(sorted(p.name for p in _ROOT.iterdir() if p.is_dir() and (p / "venue.toml").is_file()))
+    for name in found:
+        missing = [part for part in _PARTS if not (_ROOT / name / part).is_file()]
+        if missing:
+            raise UnknownVenueError(f"connectors/{name}/ is not a whole venue: it lacks {', '.join(missing)}")
+    if found != known_venues():
+        raise UnknownVenueError(f"the venue folders ({', '.join(found)}) and the catalog ({', '.join(known_venues())}) "
+                                "disagree")  # fmt: skip
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +132,55 @@ class VenueConnector:
         found: WalletVenue = self.module("wallet").WALLET
         return found
 
+    @property
+    def archive(self) -> VenueArchive | None:
+        """The venue's own history archive (``archive.py``'s ``ARCHIVE``), or None when it has none."""
+        if not (_ROOT / self.name / "archive.py").is_file():
+            return None
+        found: VenueArchive = self.module("archive").ARCHIVE
+        return found
+
     def private(self, market: Market) -> PrivateVenue:
         """The private adapter of ``market`` (``"spot"`` or ``"linear"``)."""
         adapter: PrivateVenue = self.module("private").ADAPTER(market)
         return adapter
+
+    def conform(self) -> list[str]:
+        """Load every part of the venue and check it against its protocol; what does not conform, one line
+        each (empty: the venue is whole). The parts load their modules (ccxt, Numba): a test runs this,
+        not a command's start."""
+        from connectors.common.feed import MarketDataFeed
+        from connectors.common.history import VenueFundingHistory
+        from connectors.common.normalizer import VenueNormalizer
+
+        facts = venue_facts(self.name)
+        problems: list[str] = []
+
+        def check(what: str, ok: bool, expected: str) -> None:
+            if not ok:
+                problems.append(f"{self.name}: {what}: expected {expected}")
+
+        check("normalize.NORMALIZER", _subclass(self.normalizer, VenueNormalizer), "a VenueNormalizer class")
+        check("normalize.NORMALIZER.venue", getattr(self.normalizer, "venue", None) == self.name, "the venue's name")
+        check("feed.FEED", _subclass(self.feed, MarketDataFeed), "a MarketDataFeed class")
+        check("recordings.RECORDINGS", isinstance(self.recordings, RecordingFormat), "a RecordingFormat")
+        check("recordings.RECORDINGS.name", self.recordings.name == self.name, "the venue's name")
+        check("history.HISTORY", _subclass(self.history, VenueFundingHistory), "a VenueFundingHistory class")
+        check("history.FUNDING_MIN_INTERVAL_NS", self.funding_min_interval_ns > 0, "a time > 0, ns")
+        check("wallet.WALLET", isinstance(self.wallet, WalletVenue) and self.wallet.name == self.name,
+              "the venue's WalletVenue")  # fmt: skip
+        for market in facts.markets:
+            check(f"orders.REFUSALS[{market!r}]", isinstance(self.refusals(market), RefusalAnswers), "RefusalAnswers")  # type: ignore[arg-type]
+            adapter = self.private(market)  # type: ignore[arg-type]
+            check(f"private.ADAPTER({market!r})", isinstance(adapter, PrivateVenue) and adapter.venue == self.name,
+                  "the venue's PrivateVenue")  # fmt: skip
+        archive = self.archive
+        if archive is not None:
+            check("archive.ARCHIVE", isinstance(archive, VenueArchive) and archive.venue == self.name,
+                  "the venue's VenueArchive")  # fmt: skip
+            check("archive.ARCHIVE.source", archive.source == f"{self.name}-archive", f'"{self.name}-archive"')
+            check("venue.toml [archives]", bool(facts.archives), "the archive's servers")
+        return problems
 
 
 def venue(name: str) -> VenueConnector:
@@ -131,6 +188,16 @@ def venue(name: str) -> VenueConnector:
     if name not in venue_names():
         raise UnknownVenueError(f"no connector for venue {name!r}: expected one of {', '.join(venue_names())}")
     return VenueConnector(name)
+
+
+def _subclass(found: Any, base: type[Any]) -> bool:
+    return isinstance(found, type) and issubclass(found, base)
+
+
+def venue_archives() -> tuple[VenueArchive, ...]:
+    """Every venue's own history archive, in venue name order."""
+    found = (venue(name).archive for name in venue_names())
+    return tuple(archive for archive in found if archive is not None)
 
 
 def private_venue(name: str, market: Market) -> PrivateVenue:

@@ -127,9 +127,9 @@ from arb.events import (
     NS_PER_S,
     TRADE_EVENT,
 )
-from arb.recording.format import LineReader, format_line
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.common.normalizer import SyncState
+from connectors.common.record_files import LineReader, format_line
 
 log = logging.getLogger(__name__)
 

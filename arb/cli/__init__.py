@@ -51,6 +51,7 @@ from arb.command_line import (
 )
 from arb.errors import EXIT_INTERRUPTED, ArbError, RecordingError
 from arb.logs import FORMATS, redact
+from arb.recording import fetch_choices
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
@@ -306,7 +307,7 @@ def _convert_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o", "--output", required=True, type=npz_output, help="output .npz (the end-of-day snapshot goes beside it)"
     )
-    parser.add_argument("--venue", choices=("binance", "bybit"), help="default: inferred from the content")
+    parser.add_argument("--venue", choices=fetch_choices.venues(), help="default: inferred from the content")
     parser.add_argument("--market", choices=("spot", "linear"), help="default: inferred")
     parser.add_argument("--symbol", type=symbol, help="default: the first symbol in the file")
     parser.add_argument(
@@ -343,16 +344,16 @@ def _convert_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("recording", "tardis", "bybit-archive"),
+        choices=("recording", "tardis", *fetch_choices.archive_sources()),
         help="the inputs' format (default: told from the files): arb's recordings, Tardis.dev CSV datasets "
-        "(incremental_book_L2, trades, derivative_ticker of one day or more) or Bybit's archive (order book "
-        "zips and trade files); docs/data.md",
+        "(incremental_book_L2, trades, derivative_ticker of one day or more) or a venue's own archive "
+        "(<venue>-archive: its order book and trade files); docs/data.md",
     )
     parser.add_argument(
         "--feed-latency-ms",
         type=number_between(0, 60_000),
         metavar="MS",
-        help="Bybit's archive has no receive time: local time = exchange time + this (default 10 ms)",
+        help="a venue's archive has no receive time: local time = exchange time + this (default 10 ms)",
     )
 
 
@@ -468,9 +469,9 @@ ccxt, SQLAlchemy, Numba, ...) in the function that runs it, so that its ``--help
 command line answer at once."""
 
 _HELP = {
-    "record": "record both venues' market data",
+    "record": "record every venue's market data",
     "funding-history": "fetch the venues' funding-rate history into the recordings",
-    "fetch": "download history from Tardis.dev or Bybit's archive into the recordings",
+    "fetch": "download history from Tardis.dev or a venue's archive into the recordings",
     "dry-run": "paper-trade the strategy on live or replayed data (no orders are sent)",
     "reconcile": "check the live account against its journal",
     "latency": "the order latencies arb live measured, from its journal",
@@ -523,7 +524,7 @@ def _parser(command: str | None = None, *, every: bool = True) -> argparse.Argum
 
     parser = ArgumentParser(
         prog="arb",
-        description="Cross-exchange spread arbitrage between Binance and Bybit, built on hftbacktest: "
+        description="Cross-exchange spread arbitrage between the venues it trades, built on hftbacktest: "
         "one compiled strategy runs in a backtest on recordings, in a dry run (paper orders on live or "
         "replayed data) and in live trading (real orders, testnet unless --mainnet).",
         epilog="Every command answers a bad value with one line naming the option and exit code 2; "

@@ -24,18 +24,19 @@ import sys
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from arb.catalog import venue_facts
 from arb.command_line import Command, add_recordings_out, day, days_begun, each_once, recordings_out
 from arb.command_line import symbol as symbol_argument
 from arb.config import load_config
 from arb.errors import EXIT_VENUE_UNAVAILABLE, UsageError
-from arb.recording.fetch_choices import KEY_VARIABLE, SOURCES, VENUES
+from arb.recording.fetch_choices import KEY_VARIABLE, archive_sources, sources, venues
 
 if TYPE_CHECKING:
     from arb.recording.fetch import FetchResult
 
 _WHY_TARDIS = (
-    "Tardis.dev has both venues' spot and linear books, with its collector's receive times; Bybit's archive has "
-    "Bybit's only, without receive times (--source bybit-archive takes Bybit from it)"
+    "Tardis.dev has every venue's spot and linear books, with its collector's receive times; a venue's own archive "
+    "has that venue's only, without receive times (--source <venue>-archive takes the venue from it)"
 )
 """Why ``arb fetch`` takes Tardis.dev when ``--source`` is not given (said in its first lines)."""
 
@@ -49,22 +50,24 @@ def _base_url(text: str) -> str:
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--source", choices=SOURCES,
-        help="where the history comes from (default: tardis, the one source with both venues' spot and linear books)",
+        "--source", choices=sources(),
+        help="where the history comes from (default: tardis, the one source with every venue's spot and linear books)",
     )  # fmt: skip
     parser.add_argument("--start", type=day, required=True, metavar="DATE", help="first UTC day, e.g. 2024-01-01")
     parser.add_argument("--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: --start)")
     parser.add_argument(
         "--symbols", nargs="+", type=symbol_argument, metavar="SYMBOL", help="default: [strategy] symbols"
     )
-    parser.add_argument("--venue", choices=VENUES, help="one venue only (default: both; Bybit's archive: bybit)")
+    parser.add_argument(
+        "--venue", choices=venues(), help="one venue only (default: every venue of the run; a venue's archive: its own)"
+    )
     parser.add_argument(
         "--market", choices=("spot", "linear"), help="the venues' market (default: each venue's configured one)"
     )
     add_recordings_out(parser)
     parser.add_argument(
         "--base-url", type=_base_url, metavar="URL",
-        help="the source's server (default: [history] tardis_url, or bybit_orderbook_url and bybit_trades_url)",
+        help="the source's server (default: [history] tardis_url, or the archive's <venue>_<kind>_url keys)",
     )  # fmt: skip
     parser.add_argument(
         "--dry-run", action="store_true", help="print what would be fetched and its size, fetch nothing"
@@ -89,9 +92,12 @@ def main(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     source = args.source or "tardis"
     symbols = each_once(args.symbols or list(config.symbol_names), "--symbols")
-    names = [args.venue] if args.venue else (list(VENUES) if source == "tardis" else ["bybit"])
-    if source == "bybit-archive" and names != ["bybit"]:
-        raise UsageError(f"--venue: expected bybit with --source bybit-archive (Bybit's archive), got {args.venue}")
+    owner = archive_sources().get(source)  # a venue's archive holds that venue's days only
+    names = [args.venue] if args.venue else (list(config.venue_names) if owner is None else [owner])
+    if owner is not None and names != [owner]:
+        raise UsageError(
+            f"--venue: expected {owner} with --source {source} ({venue_facts(owner).title}'s archive), got {args.venue}"
+        )
     venues = [(name, args.market or config.venue(name).market) for name in names]
     out = recordings_out(args.out, config.backtest.recordings)
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
@@ -146,11 +152,11 @@ def _said(results: list[FetchResult]) -> int:
 COMMAND = Command(
     "fetch",
     main,
-    help="download history from Tardis.dev or Bybit's archive into the recordings",
-    description="Download the days a backtest needs from Tardis.dev's CSV datasets or Bybit's public "
+    help="download history from Tardis.dev or a venue's archive into the recordings",
+    description="Download the days a backtest needs from Tardis.dev's CSV datasets or a venue's own public "
     "archive into the recordings folder, where arb backtest, dry-run, parity and sweep find them "
-    "(docs/data.md). With only --start: what arb backtest --start needs on this configuration (both "
-    "venues in their markets, [strategy] symbols), from Tardis.dev. Exit 0 done, 1 a file failed (or, "
+    "(docs/data.md). With only --start: what arb backtest --start needs on this configuration (every "
+    "venue of the run in its market, [strategy] symbols), from Tardis.dev. Exit 0 done, 1 a file failed (or, "
     "with --dry-run, a size could not be learned), 2 a bad value, 4 the source's host cannot be reached.",
     arguments=_add_arguments,
 )

@@ -105,8 +105,8 @@ def _on_signal(stop: asyncio.Event, sig: signal.Signals, received: list[signal.S
 COMMAND = Command(
     "record",
     main,
-    help="record both venues' market data",
-    description="Record Binance's and Bybit's raw market data (depth, trades, best bid/offer) in the "
+    help="record every venue's market data",
+    description="Record the raw market data (depth, trades, best bid/offer) of every venue of the run in the "
     "collector format, one gzip file per venue, market, symbol and UTC day.",
     arguments=_add_arguments,
 )

@@ -19,7 +19,7 @@ more than one field live in the class that owns the fields. The modules:
 
 - :mod:`arb.config.fields`: how a field is declared, described (``expected a number >= 0``) and checked;
 - :mod:`arb.config.sections`: the sections of ``arbitrage.toml``;
-- :mod:`arb.config.venue`: a venue file; :mod:`arb.config.catalog`: the venues arb knows, from their folders;
+- :mod:`arb.config.venue`: a venue file; :mod:`arb.catalog`: the venues arb knows, from their folders;
 - :mod:`arb.config.app`: :class:`AppConfig` and what it computes (each symbol resolved, overrides);
 - :mod:`arb.config.load`: reading the files; :mod:`arb.config.messages`: what a mistake is called;
 - :mod:`arb.config.secrets`: :class:`Secret` and the credentials a command needs.

@@ -8,7 +8,7 @@ spells differently from the fields is converted (:func:`_prepare`): times to int
 :class:`~arb.config.secrets.Secret` (remembering the file and key), relative paths resolved against the
 file's folder, absent tables as empty ones, and the keys other keys imply (``symbol`` from ``symbols``,
 ``min_qty`` from ``lot_size``, a venue's default depth stream). The run's venues are ``[strategy]
-venues`` (left out: the default run's, :func:`arb.config.catalog.default_venues`), each read from its
+venues`` (left out: the default run's, :func:`arb.catalog.default_venues`), each read from its
 own file (``[venues] <venue> = "path"``, else ``<venue>.toml`` beside ``arbitrage.toml``).
 ``[leg_faults]`` rates apply to every venue and ``[leg_faults.<venue>]`` tables override them; a
 ``[symbols.<SYMBOL>]`` table overrides a symbol's settings, its ``[symbols.<SYMBOL>.<venue>]`` tables its
@@ -45,13 +45,13 @@ from typing import Annotated, Any, Final, TypeVar
 import msgspec
 from msgspec import NODEFAULT, UNSET, Meta, UnsetType
 
+from arb.catalog import default_venues, known_venues, venue_facts
 from arb.config.app import (
     SYMBOL_RISK_KEYS,
     SYMBOL_STRATEGY_KEYS,
     AppConfig,
     SymbolOverrides,
 )
-from arb.config.catalog import default_venues, known_venues, venue_facts
 from arb.config.fields import (
     BadValueError,
     CodeConfigError,
@@ -416,7 +416,7 @@ def _warn_literal_secrets(venues: Iterable[VenueConfig]) -> None:
 
 
 def load_venue_config(path: str | Path, name: str) -> VenueConfig:
-    """Load one venue file; ``name`` is the venue's (one of :func:`arb.config.catalog.known_venues`).
+    """Load one venue file; ``name`` is the venue's (one of :func:`arb.catalog.known_venues`).
 
     Relative paths inside the file resolve against its folder. Raises :class:`ConfigError` naming the
     file, the dotted key and the expectation; logs one warning if the file holds a literal secret.

@@ -70,8 +70,10 @@ class Secret:
             return cls(env_name=match.group(1), file=file, key=key)
         if not text:
             raise ValueError("it is empty; leave the key out when there is no credential")
-        if "${" in text:
-            raise ValueError('a malformed reference; spell it like "${BINANCE_API_KEY}"')
+        if "${" in text:  # the example names the file and the key: <venue>.toml's api_key -> <VENUE>_API_KEY
+            stem = re.sub(r"[^A-Za-z0-9]+", "_", Path(file).stem).strip("_").upper() or "VENUE"
+            example = f"{stem}_{re.sub(r'[^A-Za-z0-9]+', '_', key).upper()}"
+            raise ValueError(f'a malformed reference; spell it like "${{{example}}}"')
         return cls(literal=text, file=file, key=key)
 
     @property

@@ -37,7 +37,7 @@ from typing import Annotated, Final, Literal
 from msgspec import Meta, field
 from msgspec.structs import force_setattr
 
-from arb.config.catalog import default_venues, known_venues, venue_facts
+from arb.catalog import default_venues, known_venues, venue_facts
 from arb.config.fields import (
     FRACTIONAL,
     ConfigStruct,

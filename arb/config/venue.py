@@ -37,7 +37,7 @@ from typing import Annotated, Any, Final, Literal
 from msgspec import Meta, field
 from msgspec.structs import force_setattr, replace
 
-from arb.config.catalog import known_venues, venue_facts
+from arb.catalog import known_venues, venue_facts
 from arb.config.fields import (
     FRACTIONAL,
     ConfigStruct,
@@ -166,7 +166,7 @@ class PerpetualConfig(ConfigStruct, frozen=True):
 class FeedConfig(ConfigStruct, frozen=True):
     """``[feed]``: the market-data connection. Every ``*_ns`` field is spelled ``*_ms`` in TOML; ``depth_stream``
     and ``max_streams_per_connection`` default per venue and market (the venue's facts,
-    :func:`arb.config.catalog.venue_facts`).
+    :func:`arb.catalog.venue_facts`).
     """
 
     depth_stream: str
@@ -201,7 +201,7 @@ class VenueConfig(ConfigStruct, frozen=True):
     """One venue file (``config/<venue>.toml``).
 
     Fields the file does not set:
-        name: The venue's name (one of :func:`arb.config.catalog.known_venues`): the file's.
+        name: The venue's name (one of :func:`arb.catalog.known_venues`): the file's.
         path: The venue file, resolved.
         data_network: Resolved at load to a network name (``"mainnet"``, or ``network`` in a file
             without an ``[endpoints.<market>.mainnet]`` table). ``arb live`` does not read it: orders

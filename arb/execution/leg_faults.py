@@ -40,8 +40,8 @@ from typing import Any, Final
 import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
+from arb.catalog import default_venues
 from arb.config import LegFaultsConfig
-from arb.config.catalog import default_venues
 from arb.events import MAX_VENUES
 from arb.strategy.kernel import floor_to_grid
 from arb.strategy.types import INTENT_OPEN

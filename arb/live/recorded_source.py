@@ -43,12 +43,12 @@ from arb.events import (
     SyncReason,
     event_dtype,
 )
-from arb.recording.format import Cut, LineReader, Mark
 from arb.recording.loader import DayData, Timeline
 from arb.recording.npz import EodSnapshot
 from arb.recording.replayed_funding import Funding
 from arb.recording.venues import make_normalizer
 from connectors.common.normalizer import SyncState
+from connectors.common.record_files import Cut, LineReader, Mark
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ twice, files out of time order (told by their lines' receive times, not their na
 begin before the one given before it ends), and a conversion whose book never synced (no snapshot in
 the inputs and no synced book to start from: trades without a book) unless ``allow_unsynced``.
 
-Damaged input (see :mod:`arb.recording.findings` for what is an error and what a warning): a file of
+Damaged input (see :mod:`connectors.common.findings` for what is an error and what a warning): a file of
 another venue, market or symbol than the one asked for is refused from its first lines
 (:func:`sniff`). Corrupt gzip data is refused, or with ``allow_damaged`` skipped: the inflater
 notices corruption only after it has passed some garbled lines on, so a damaged file is read a
@@ -57,8 +57,6 @@ from arb.recording.corrections import (
     correct_local_timestamp,
     validate_event_order,
 )
-from arb.recording.findings import FileFindings, Findings, ProgressFn, order_error
-from arb.recording.format import Cut, LineReader, Mark
 from arb.recording.imports import Import, ImportReader, import_of, npz_given
 from arb.recording.npz import (
     EodSnapshot,
@@ -80,9 +78,10 @@ from arb.recording.venues import (
     scan_pays,
     sniff,
 )
-from connectors.binance.normalize import BinanceNormalizer
-from connectors.bybit.normalize import BybitNormalizer
-from connectors.common.normalizer import NormalizerStats, SyncState, SyncTransition
+from connectors.common.findings import FileFindings, Findings, ProgressFn, order_error
+from connectors.common.normalizer import NormalizerStats, SyncState, SyncTransition, VenueNormalizer
+from connectors.common.record_files import Cut, LineReader, Mark
+from connectors.registry import venue as venue_connector
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +98,7 @@ DEFAULT_CHUNK_ROWS = 1_000_000
 a conversion holds about five chunks besides the interpreter (~550 MB in all, measured)."""
 _NO_ROWS = np.zeros(0, event_dtype)
 
-_Reader = BinanceNormalizer | BybitNormalizer | ImportReader
+_Reader = VenueNormalizer[Any] | ImportReader
 """What a conversion reads with: a venue's normalizer (recordings) or another format's reader."""
 
 
@@ -160,10 +159,11 @@ def _feed(
 ) -> list[FileFindings]:
     # Push every line of every file through the normalizer, in order, reporting progress per block,
     # and say what each file held. With ``on_rows``, the rows are handed over as they come, whenever
-    # ``chunk_rows`` or more are held and at the end, instead of staying in the sink. ``scan``:
-    # Binance lines go through its compiled bulk scan (on_chunk), else line by line (on_lines).
-    if not isinstance(normalizer, BinanceNormalizer | BybitNormalizer):  # another format reads its files itself
+    # ``chunk_rows`` or more are held and at the end, instead of staying in the sink. ``scan``: a venue
+    # whose recordings have a bulk scan gets whole buffers (on_chunk), the others line by line (on_lines).
+    if not isinstance(normalizer, VenueNormalizer):  # another format reads its files itself
         return normalizer.feed(progress, on_rows, chunk_rows)
+    bulk = scan and venue_connector(normalizer.venue).recordings.bulk_scan
     total = sum(p.stat().st_size for p in paths)
     done = 0
     found: list[FileFindings] = []
@@ -184,7 +184,7 @@ def _feed(
         before = normalizer.stats.as_dict()
         names_before = set(normalizer.stats.unknown_stream_names)
         normalizer.bad_payloads.samples = []
-        if scan and isinstance(normalizer, BinanceNormalizer):
+        if bulk:
             # Rows go straight into the sink's bulk array: size it once from the stated inflated size
             # (or for a chunk, when they are handed over in chunks).
             room = reader.size_hint() // _BYTES_PER_ROW_HINT
@@ -210,7 +210,7 @@ def _feed(
 
 def _file_findings(
     reader: LineReader,
-    normalizer: BinanceNormalizer | BybitNormalizer,
+    normalizer: VenueNormalizer[Any],
     before: dict[str, int],
     names_before: set[str],
 ) -> FileFindings:
@@ -259,8 +259,8 @@ def convert_files(
     scanners when :func:`scan_pays` says so for these inputs. ``merge`` likewise chooses how the
     end-of-day book applies its rows (True: merging runs; None: as :func:`merge_pays` says).
 
-    ``fmt``: the inputs' format (``recording``, ``tardis``, ``bybit-archive``: :mod:`arb.recording.imports`);
-    None tells it from the files. ``feed_latency_ns``: for Bybit's archive, which has no receive time,
+    ``fmt``: the inputs' format (``recording``, ``tardis``, a venue's archive: :mod:`arb.recording.imports`);
+    None tells it from the files. ``feed_latency_ns``: for a venue's archive, which has no receive time,
     local time = exchange time + this (None: the default, 10 ms).
 
     Every row is held in memory; :func:`convert_to_parts` converts a day of any size into files,
@@ -269,7 +269,7 @@ def convert_files(
     Raises :class:`RecordingError` when an input is missing, empty, an ``.npz`` rather than a
     recording, of another venue, market or symbol than asked for, damaged, or out of time order (a
     file that begins before the one given before it ends), and
-    :class:`~arb.recording.findings.UnsyncedBookError` when the book never synced (the first
+    :class:`~connectors.common.findings.UnsyncedBookError` when the book never synced (the first
     problem, worded by :class:`Findings`); what is only worth a warning is in ``result.findings``,
     for the caller to print.
     """
@@ -711,7 +711,7 @@ def _quiet_native_stdout() -> Iterator[None]:
 
 
 def _import_of(inputs: Sequence[str | Path], fmt: str | None, feed_latency_ns: int | None) -> Import | None:
-    # Tardis's CSV datasets and Bybit's archive go through their own readers (None: arb's recordings).
+    # Tardis's CSV datasets and venues' archives go through their own readers (None: arb's recordings).
     paths = [Path(p) for p in inputs]
     if not paths or not all(p.is_file() and p.stat().st_size for p in paths):
         return None  # _prepare says what is missing or empty

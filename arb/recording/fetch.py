@@ -1,17 +1,18 @@
-"""What ``arb fetch`` (:mod:`arb.cli.fetch`) does: download history arb did not record (Tardis.dev,
-Bybit's archive) into the recordings.
+"""What ``arb fetch`` (:mod:`arb.cli.fetch`) does: download history arb did not record (Tardis.dev, a
+venue's own archive) into the recordings.
 
 For every UTC day from ``--start`` to ``--end`` (default ``--start``), symbol (default ``[strategy]
-symbols``) and venue (both, or ``--venue``; Bybit's archive has Bybit only) in its market (``--market``,
-default each venue's configured one), the files a backtest needs land where the loader finds them
-(:mod:`arb.recording.sources`), kept exactly as the source serves them:
+symbols``) and venue (every venue of the run, or ``--venue``; a venue's archive has that venue only) in its
+market (``--market``, default each venue's configured one), the files a backtest needs land where the
+loader finds them (:mod:`arb.recording.sources`), kept exactly as the source serves them:
 
 - Tardis: ``incremental_book_L2`` and ``trades`` (and ``derivative_ticker`` on perpetuals, for the mark
   price and funding) from ``{[history] tardis_url}/{exchange}/{data_type}/{YYYY}/{MM}/{DD}/{SYMBOL}.csv.gz``,
   with the key in ``TARDIS_API_KEY`` sent as ``Authorization: Bearer`` (none is needed for the first day
   of a month);
-- Bybit's archive: the order book zip (depth 500, else 200, else 1000, whichever the day has) from
-  ``[history] bybit_orderbook_url`` and the trade file from ``[history] bybit_trades_url``.
+- a venue's archive (:class:`~connectors.common.archive.VenueArchive`): the files of each day its
+  ``downloads`` lists (Bybit's: the order book zip of the deepest of 500, 200, 1000 the day has, from
+  ``[history] bybit_orderbook_url``, and the trade file from ``[history] bybit_trades_url``).
 
 ``--base-url`` points the source at another server (a mirror, or a test's on 127.0.0.1).
 
@@ -36,8 +37,6 @@ from __future__ import annotations
 
 __all__ = [
     "KEY_VARIABLE",
-    "SOURCES",
-    "VENUES",
     "FetchResult",
     "Planned",
     "Sizes",
@@ -65,13 +64,12 @@ import aiohttp
 from arb.config import AppConfig
 from arb.execution.wire_trace import failure_reason
 from arb.recording import sources
-from arb.recording.fetch_choices import KEY_VARIABLE, SOURCES, VENUES
+from arb.recording.fetch_choices import KEY_VARIABLE
 from arb.recording.tardis import BOOK, TICKER, TRADES, exchange_of
+from connectors.registry import venue as venue_connector
 
 log = logging.getLogger(__name__)
 
-ARCHIVE_DEPTHS = (500, 200, 1000)
-"""Order book depths tried for a day of Bybit's archive, in this order (the archive moved from 500 to 200)."""
 _ATTEMPTS = 5
 """Tries per file for passing failures (a dropped connection, 5xx, 429, a damaged body)."""
 _MAX_WAIT_S = 300.0
@@ -141,19 +139,15 @@ def plan(
                         label = f"{exchange} {data_type} {symbol} {d:%Y-%m-%d}"
                         out_files.append(Planned("tardis", label, d, ((url, path),), "gzip", key=True))
                 else:
-                    base = base_url or history.archive_url("bybit", "orderbook")
-                    choices = tuple(
-                        (sources.archive_book_url(base, market, symbol, d, depth),
-                         sources.archive_book_path(out, market, symbol, d, depth))
-                        for depth in ARCHIVE_DEPTHS
-                    )  # fmt: skip
-                    label = f"bybit {market} order book {symbol} {d:%Y-%m-%d}"
-                    out_files.append(Planned("bybit-archive", label, d, choices, "zip"))
-                    base = base_url or history.archive_url("bybit", "trades")
-                    url = sources.archive_trades_url(base, market, symbol, d)
-                    path = sources.archive_trades_path(out, market, symbol, d)
-                    label = f"bybit {market} trades {symbol} {d:%Y-%m-%d}"
-                    out_files.append(Planned("bybit-archive", label, d, ((url, path),), "gzip"))
+                    archive = venue_connector(venue).archive
+                    if archive is None or archive.source != source:
+                        raise ValueError(f"{source} holds no {venue} data")
+
+                    def server(kind: str, venue: str = venue) -> str:
+                        return base_url or history.archive_url(venue, kind)
+
+                    for down in archive.downloads(out, server, market, symbol, d):
+                        out_files.append(Planned(source, down.label, d, down.choices, down.kind))
     return out_files
 
 
@@ -176,7 +170,7 @@ def verify(path: Path, kind: str) -> None:
         if bad is not None:
             raise _DamagedError(f"zip member {bad} fails its CRC check")
         return
-    from arb.recording.textfile import TextChunks
+    from connectors.common.textfile import TextChunks
 
     reader = TextChunks(path)
     try:
@@ -275,7 +269,7 @@ def _missing(item: Planned, urls: list[str]) -> str:
     hint = (
         " (Tardis publishes a day around 06:00 UTC the next day; before a symbol was listed there is none)"
         if item.source == "tardis"
-        else " (Bybit's archive starts at different days per symbol and market)"
+        else " (a venue's archive starts at different days per symbol and market)"
     )
     return f"{item.source} has no {item.label}: 404 Not Found at {where}{hint}"
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 __all__ = [
     "SETTLE_MARGIN_NS",
-    "VENUES",
     "FetchReport",
     "FundingHistoryClient",
     "check_linear",
@@ -48,7 +47,6 @@ from connectors.registry import venue as venue_connector
 
 log = logging.getLogger(__name__)
 
-VENUES = ("binance", "bybit")
 SETTLE_MARGIN_NS = 300 * NS_PER_S
 """A fetch covers up to this long before now: a funding the venue has not published yet (its
 history lags the funding time a little) is then not taken for a funding time without one."""
@@ -132,7 +130,7 @@ def check_linear(config: AppConfig, venues: Sequence[str]) -> list[VenueConfig]:
 async def fetch_funding_history(
     config: AppConfig,
     *,
-    venues: Sequence[str] = VENUES,
+    venues: Sequence[str] | None = None,
     symbols: Sequence[str],
     start_ns: int,
     end_ns: int,
@@ -144,7 +142,8 @@ async def fetch_funding_history(
     page_size: int | None = None,
     status: Callable[[str], None] | None = None,
 ) -> list[FetchReport]:
-    """Fetch every funding of ``symbols`` on ``venues`` in ``[start_ns, end_ns)`` (clipped to
+    """Fetch every funding of ``symbols`` on ``venues`` (default: every venue of the run) in
+    ``[start_ns, end_ns)`` (clipped to
     :data:`SETTLE_MARGIN_NS` before ``clock()``) into ``out_dir``; return one report per venue and
     symbol, in order.
 
@@ -156,7 +155,7 @@ async def fetch_funding_history(
     when a venue keeps failing, :class:`~arb.errors.RecordingError` when a file cannot be merged.
     """
     write = status if status is not None else (lambda line: None)
-    chosen = check_linear(config, venues)
+    chosen = check_linear(config, config.venue_names if venues is None else venues)
     end_ns = min(end_ns, clock() - SETTLE_MARGIN_NS)
     if end_ns <= start_ns:
         raise UsageError(

@@ -77,10 +77,10 @@ from arb.events import (
 )
 from arb.recording.convert import DEFAULT_CHUNK_ROWS, PartsResult, convert_to_parts
 from arb.recording.fetch_hints import fetch_command
-from arb.recording.findings import Findings, UnsyncedBookError
 from arb.recording.npz import EodSnapshot, load_eod, part_paths, save_eod
-from arb.recording.sources import SOURCE_ORDER, DayFiles, find_day_files
+from arb.recording.sources import DayFiles, find_day_files, source_order
 from arb.recording.venues import merge_pays, scan_pays
+from connectors.common.findings import Findings, UnsyncedBookError
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,8 @@ class DayData:
     loaded: EventArray | None = None
     """The rows, held in memory when the day is one part."""
     source: str = "recording"
-    """Where the day came from: ``recording``, ``tardis`` or ``bybit-archive`` (:mod:`arb.recording.sources`)."""
+    """Where the day came from: ``recording``, ``tardis`` or a venue's archive (``<venue>-archive``;
+    :mod:`arb.recording.sources`)."""
 
     @property
     def rows(self) -> EventArray:
@@ -201,10 +202,11 @@ def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> 
             raise RecordingError(
                 f"no {venue.name} {venue.market} recordings of {symbol} in "
                 f"{venue_dir(recordings, venue)} (expected files like {symbol.lower()}_YYYYMMDD.gz), nor days "
-                f"fetched from Tardis or Bybit's archive in {recordings}; {fetch} (docs/data.md)"
+                f"fetched from Tardis or a venue's archive in {recordings}; {fetch} (docs/data.md)"
             )
     names = [f"{v.name} {v.market} {symbol}" for v, symbol in pairs]
-    short = [v.name if len(pairs) == 2 else f"{v.name} {symbol}" for v, symbol in pairs]
+    one_symbol = len(config.symbol_names) == 1
+    short = [v.name if one_symbol else f"{v.name} {symbol}" for v, symbol in pairs]
 
     def lacking(day: dt.date) -> list[int]:
         return [i for i, days in enumerate(recorded) if day not in days]
@@ -237,7 +239,7 @@ def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> 
         while lo - one_day in both:
             lo -= one_day
     if lo is None or hi is None:
-        every = "both venues" if len(pairs) == 2 else "both venues of every symbol"
+        every = "every venue" if one_symbol else "every venue of every symbol"
         raise RecordingError(f"no day is recorded for {every} ({listing(list(range(len(venues))))})")
     run = [lo + dt.timedelta(days=i) for i in range((hi - lo).days + 1)]
     outside = [
@@ -247,7 +249,7 @@ def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> 
     ]
     if outside:
         log.warning(
-            "running %s: the days recorded for both venues; %s, not run",
+            "running %s: the days recorded for every venue; %s, not run",
             _range_text(lo, hi, start, end),
             "; ".join(outside),
         )
@@ -299,7 +301,7 @@ def _day_list(days: dict[dt.date, Path] | list[dt.date]) -> str:
 
 def _source_key(files: DayFiles, previous: Path | None, chunk_rows: int, latency_ns: int) -> str:
     key = f"{_CACHE_VERSION}|chunk {chunk_rows}|{files.source}"
-    if files.source == "bybit-archive":
+    if files.source not in ("recording", "tardis"):  # a venue's archive: its local times are assumed
         key += f"|latency {latency_ns}"
     for path in files.inputs:
         stat = path.stat()
@@ -669,7 +671,7 @@ def load_timeline(
 def _source_shifts(assets: list[VenueData]) -> dict[str, int]:
     # Per source, the smallest shift that makes every local time of its days at least the exchange time.
     out = {}
-    for source in SOURCE_ORDER:
+    for source in source_order():
         lat = [d.min_latency_ns for v in assets for d in v.days if d.source == source and d.row_count]
         out[source] = max(0, -min(lat)) if lat else 0
     return out

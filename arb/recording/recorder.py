@@ -1,10 +1,10 @@
 """Write raw market-data frames to disk in the collector format, one gzip file per venue/market/symbol/day.
 
 Every frame becomes the line ``<19-digit local receive ns> <payload exactly as received>\\n``
-(:func:`arb.recording.format.format_line`) in ``<out>/<venue>_<market>/<symbol lower>_<YYYYMMDD>.gz``,
+(:func:`connectors.common.record_files.format_line`) in ``<out>/<venue>_<market>/<symbol lower>_<YYYYMMDD>.gz``,
 where the day is the UTC day of the frame's local receive time: a session that crosses midnight
 continues in the next day's file (rotation happens on the first frame of the new day). A file that
-exists already is appended to as a new gzip member, which :class:`~arb.recording.format.LineReader`
+exists already is appended to as a new gzip member, which :class:`~connectors.common.record_files.LineReader`
 (and ``zcat``) read as one stream.
 
 Speed: :meth:`Recorder.write` formats the line and appends it to the stream's buffer; every
@@ -44,7 +44,7 @@ from typing import Any
 from arb.errors import RecordingError
 from arb.events import NS_PER_S
 from arb.files import Closing
-from arb.recording.format import format_line
+from connectors.common.record_files import format_line
 
 _deflate_module: Any = zlib
 try:  # ISA-L deflates about six times faster than zlib at a similar ratio; zlib is the fallback

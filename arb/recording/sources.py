@@ -1,22 +1,20 @@
 """Where each source's files live in the recordings folder, and which source a venue's day is taken from.
 
-Three sources, each in its own layout under the recordings folder (``[backtest] recordings``):
+The sources, each in its own layout under the recordings folder (``[backtest] recordings``):
 
 - ``recording`` (arb's own recorder, hftbacktest's collector): ``<venue>_<market>/<symbol>_<YYYYMMDD>.gz``;
 - ``tardis`` (Tardis.dev's CSV datasets, as ``arb fetch --source tardis`` and Tardis's own client name
-  them): ``tardis/<exchange>_<data_type>_<YYYY-MM-DD>_<SYMBOL>.csv.gz``, with Tardis's exchange id
-  (``binance``, ``binance-futures``, ``bybit-spot``, ``bybit``) and data type (``incremental_book_L2``,
-  ``trades``, ``derivative_ticker``);
-- ``bybit-archive`` (Bybit's public archive, laid out as its URLs are):
-  ``bybit-archive/orderbook/<market>/<SYMBOL>/<YYYY-MM-DD>_<SYMBOL>_ob<depth>.data.zip`` and the trades,
-  ``bybit-archive/trading/<SYMBOL>/<SYMBOL><YYYY-MM-DD>.csv.gz`` (linear) or
-  ``bybit-archive/spot/<SYMBOL>/<SYMBOL>_<YYYY-MM-DD>.csv.gz`` (spot).
+  them): ``tardis/<exchange>_<data_type>_<YYYY-MM-DD>_<SYMBOL>.csv.gz``, with Tardis's exchange id (each
+  venue's facts give its own per market) and data type (``incremental_book_L2``, ``trades``,
+  ``derivative_ticker``);
+- a venue's own archive, where it has one (:class:`~connectors.common.archive.VenueArchive`): in a folder
+  of the source's name (``<venue>-archive``), laid out as the venue's URLs are.
 
 A day of a venue, market and symbol exists in a source when the source's book file for it is there
-(the recording itself, the ``incremental_book_L2`` file, the order book zip); trades and the derivative
-ticker join it when present. When several sources have a day, it is taken from the first of
-:data:`SOURCE_ORDER`: arb's own recording, else Tardis, else Bybit's archive. So days of one venue may
-come from different sources, and the two venues of a day too.
+(the recording itself, the ``incremental_book_L2`` file, the archive's book file); trades and the
+derivative ticker join it when present. When several sources have a day, it is taken from the first of
+:func:`source_order`: arb's own recording, else Tardis, else the venue's archive. So days of one venue may
+come from different sources, and the venues of a day too.
 
 Each day converts to a cache beside its book file (``<stem>.npz`` and ``<stem>_eod.npz``).
 """
@@ -24,16 +22,11 @@ Each day converts to a cache beside its book file (``<stem>.npz`` and ``<stem>_e
 from __future__ import annotations
 
 __all__ = [
-    "ARCHIVE_DIR",
-    "SOURCE_ORDER",
     "TARDIS_DIR",
     "DayFiles",
-    "archive_book_path",
-    "archive_book_url",
-    "archive_trades_path",
-    "archive_trades_url",
     "available_days",
     "find_day_files",
+    "source_order",
     "tardis_path",
     "tardis_url",
 ]
@@ -43,20 +36,23 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from arb.recording.tardis import EXCHANGES
+from arb.recording.tardis import exchanges
+from connectors.registry import venue as venue_connector
+from connectors.registry import venue_archives
 
-SOURCE_ORDER = ("recording", "tardis", "bybit-archive")
-"""Which source a day is taken from when several have it: the first."""
 TARDIS_DIR = "tardis"
-ARCHIVE_DIR = "bybit-archive"
 
-_TARDIS_EXCHANGES = {pair: exchange for exchange, pair in EXCHANGES.items()}
 _RECORDING = re.compile(r"^(?P<symbol>[a-z0-9]+)_(?P<day>\d{8})\.gz$")
 _TARDIS = re.compile(
     r"^(?P<exchange>[a-z-]+)_(?P<type>incremental_book_L2|trades|derivative_ticker)_(?P<day>\d{4}-\d{2}-\d{2})_"
     r"(?P<symbol>[A-Z0-9]+)\.csv\.gz$"
 )
-_ARCHIVE_BOOK = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})_(?P<symbol>[A-Z0-9]+)_ob(?P<depth>\d+)\.data\.zip$")
+
+
+def source_order() -> tuple[str, ...]:
+    """Which source a day is taken from when several have it: the first (arb's recordings, Tardis, then
+    each venue's own archive)."""
+    return ("recording", "tardis", *(archive.source for archive in venue_archives()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +61,7 @@ class DayFiles:
 
     day: dt.date
     source: str
-    """One of :data:`SOURCE_ORDER`."""
+    """One of :func:`source_order`."""
     inputs: tuple[Path, ...]
     """What the converter reads: the book file first, then trades and the ticker when present."""
     cache: Path
@@ -92,38 +88,9 @@ def tardis_url(base: str, exchange: str, data_type: str, day: dt.date, symbol: s
     return f"{base.rstrip('/')}/{exchange}/{data_type}/{day:%Y/%m/%d}/{symbol.upper()}.csv.gz"
 
 
-def _archive_book_rel(market: str, symbol: str, day: dt.date, depth: int) -> str:
-    return f"orderbook/{market}/{symbol.upper()}/{day:%Y-%m-%d}_{symbol.upper()}_ob{depth}.data.zip"
-
-
-def _archive_trades_rel(market: str, symbol: str, day: dt.date) -> str:
-    s = symbol.upper()
-    return f"trading/{s}/{s}{day:%Y-%m-%d}.csv.gz" if market == "linear" else f"spot/{s}/{s}_{day:%Y-%m-%d}.csv.gz"
-
-
-def archive_book_path(recordings: Path, market: str, symbol: str, day: dt.date, depth: int) -> Path:
-    """Where ``arb fetch`` puts one order book zip of Bybit's archive."""
-    return recordings / ARCHIVE_DIR / _archive_book_rel(market, symbol, day, depth)
-
-
-def archive_book_url(base: str, market: str, symbol: str, day: dt.date, depth: int) -> str:
-    """Bybit's URL of one order book zip."""
-    return f"{base.rstrip('/')}/{_archive_book_rel(market, symbol, day, depth)}"
-
-
-def archive_trades_path(recordings: Path, market: str, symbol: str, day: dt.date) -> Path:
-    """Where ``arb fetch`` puts one trade file of Bybit's archive."""
-    return recordings / ARCHIVE_DIR / _archive_trades_rel(market, symbol, day)
-
-
-def archive_trades_url(base: str, market: str, symbol: str, day: dt.date) -> str:
-    """Bybit's URL of one trade file."""
-    return f"{base.rstrip('/')}/{_archive_trades_rel(market, symbol, day)}"
-
-
 def available_days(recordings: Path, venue: str, market: str, symbol: str) -> dict[dt.date, list[DayFiles]]:
     """Every day of ``symbol`` on ``venue``'s ``market`` in every source, each day's sources in
-    :data:`SOURCE_ORDER` order."""
+    :func:`source_order` order."""
     out: dict[dt.date, list[DayFiles]] = {}
     for found in (_recordings(recordings, venue, market, symbol), _tardis(recordings, venue, market, symbol),
                   _archive(recordings, venue, market, symbol)):  # fmt: skip
@@ -151,7 +118,7 @@ def _recordings(recordings: Path, venue: str, market: str, symbol: str) -> dict[
 
 
 def _tardis(recordings: Path, venue: str, market: str, symbol: str) -> dict[dt.date, DayFiles]:
-    exchange = _TARDIS_EXCHANGES.get((venue, market))
+    exchange = next((e for e, pair in exchanges().items() if pair == (venue, market)), None)
     folder = recordings / TARDIS_DIR
     out: dict[dt.date, DayFiles] = {}
     if exchange is None or not folder.is_dir():
@@ -174,20 +141,8 @@ def _tardis(recordings: Path, venue: str, market: str, symbol: str) -> dict[dt.d
 
 
 def _archive(recordings: Path, venue: str, market: str, symbol: str) -> dict[dt.date, DayFiles]:
-    out: dict[dt.date, DayFiles] = {}
-    folder = recordings / ARCHIVE_DIR / "orderbook" / market / symbol.upper()
-    if venue != "bybit" or not folder.is_dir():
-        return out
-    books: dict[dt.date, tuple[int, Path]] = {}
-    for path in folder.iterdir():
-        m = _ARCHIVE_BOOK.match(path.name)
-        if m and m["symbol"] == symbol.upper() and path.stat().st_size:
-            day = dt.date.fromisoformat(m["day"])
-            depth = int(m["depth"])
-            if day not in books or depth > books[day][0]:  # the deepest book of the day
-                books[day] = (depth, path)
-    for day, (_, book) in books.items():
-        trades = archive_trades_path(recordings, market, symbol, day)
-        inputs = (book, trades) if trades.is_file() and trades.stat().st_size else (book,)
-        out[day] = DayFiles(day, "bybit-archive", inputs, folder / f"{day:%Y-%m-%d}_{symbol.upper()}.npz")
-    return out
+    archive = venue_connector(venue).archive
+    if archive is None:
+        return {}
+    days = archive.days(recordings, market, symbol)
+    return {day: DayFiles(day, archive.source, found.inputs, found.cache) for day, found in days.items()}

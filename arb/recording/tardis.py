@@ -47,13 +47,13 @@ from __future__ import annotations
 
 __all__ = [
     "BOOK",
-    "EXCHANGES",
     "HEADERS",
     "TICKER",
     "TRADES",
     "TardisFile",
     "TardisReader",
     "exchange_of",
+    "exchanges",
     "inspect",
 ]
 
@@ -71,14 +71,13 @@ from typing import Any
 
 import numpy as np
 
+from arb.catalog import venue_catalog
 from arb.events import (
     NS_PER_US,
     EventArray,
     SyncReason,
     event_dtype,
 )
-from arb.recording.findings import FileFindings, ProgressFn, at_time
-from arb.recording.format import sample
 from arb.recording.tardis_rows import (
     C_BACKWARDS,
     C_BAD_VALUE,
@@ -126,7 +125,7 @@ from arb.recording.tardis_rows import (
     emit,
     parse_rows,
 )
-from arb.recording.textfile import TextChunks, head
+from connectors.common.findings import FileFindings, ProgressFn, at_time
 from connectors.common.funding import PerpState
 from connectors.common.normalizer import (
     BadPayloadLog,
@@ -135,8 +134,10 @@ from connectors.common.normalizer import (
     SyncStatus,
     SyncTransition,
 )
+from connectors.common.record_files import sample
 from connectors.common.rows import RowSink
 from connectors.common.scan import POW10
+from connectors.common.textfile import TextChunks, head
 
 log = logging.getLogger(__name__)
 
@@ -151,19 +152,20 @@ HEADERS: dict[str, bytes] = {
 }
 """The header line of each data type arb reads, exactly as Tardis writes it."""
 
-EXCHANGES: dict[str, tuple[str, str]] = {
-    "binance": ("binance", "spot"),
-    "binance-futures": ("binance", "linear"),
-    "bybit-spot": ("bybit", "spot"),
-    "bybit": ("bybit", "linear"),
-}
-"""Tardis's exchange id -> arb's (venue, market). Tardis's ``bybit`` holds Bybit's derivatives (linear
-and inverse); arb trades its linear (USDT) perpetuals."""
+
+def exchanges() -> dict[str, tuple[str, str]]:
+    """Tardis's exchange id -> arb's (venue, market), from every venue's facts (``[tardis]`` of its
+    ``venue.toml``)."""
+    return {
+        exchange: (facts.name, market)
+        for facts in venue_catalog().values()
+        for market, exchange in facts.tardis.items()
+    }
 
 
 def exchange_of(venue: str, market: str) -> str:
     """Tardis's exchange id for arb's ``venue`` and ``market`` (``KeyError`` for another pair)."""
-    for exchange, pair in EXCHANGES.items():
+    for exchange, pair in exchanges().items():
         if pair == (venue, market):
             return exchange
     raise KeyError(f"no Tardis exchange for {venue} {market}")

@@ -26,21 +26,18 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from arb._jit import Compiled, cached, say_compiling
 from arb.book import apply_rows
 from arb.errors import RecordingError
 from arb.recording.corrections import COMPILED, SHIFT_COMPILED
-from arb.recording.findings import FileFindings, Findings
-from arb.recording.format import LineReader, ReadReport, sample
+from connectors.common.findings import FileFindings, Findings
+from connectors.common.normalizer import VenueNormalizer
+from connectors.common.record_files import LineReader, ReadReport, sample
 from connectors.common.recordings import RecordingFormat
 from connectors.registry import venue as connector
 from connectors.registry import venue_names
-
-if TYPE_CHECKING:  # what make_normalizer gives: one of the venues' normalizers
-    from connectors.binance.normalize import BinanceNormalizer
-    from connectors.bybit.normalize import BybitNormalizer
 
 log = logging.getLogger("arb.recording.convert")
 
@@ -108,7 +105,7 @@ def make_normalizer(
     echo: bool = True,
     bulk: bool = False,
     scan: bool = True,
-) -> BinanceNormalizer | BybitNormalizer:
+) -> VenueNormalizer[Any]:
     """The normalizer for ``venue`` (one of :data:`VENUES`); ``echo=False`` for a quiet one.
 
     ``bulk``: for a converter, which hands recordings to ``on_chunk`` (its compiled scan of whole
@@ -118,9 +115,7 @@ def make_normalizer(
     """
     v = _venue(venue)
     frame_scan = scan and not (bulk and v.bulk_scan)
-    made: BinanceNormalizer | BybitNormalizer = v.normalizer(
-        symbol, market, include_bbo=include_bbo, echo=echo, frame_scan=frame_scan
-    )
+    made: VenueNormalizer[Any] = v.normalizer(symbol, market, include_bbo=include_bbo, echo=echo, frame_scan=frame_scan)
     return made
 
 
@@ -188,7 +183,7 @@ def infer_venue(path: str | Path, max_lines: int = 200) -> tuple[str, str | None
         Findings("", "", "", [FileFindings.of_read(found.read)]).check(allow_damaged=False)
     if found.venue is None:
         raise RecordingError(
-            f"{path}: cannot tell the venue from the first {max_lines} lines; pass --venue binance|bybit"
+            f"{path}: cannot tell the venue from the first {max_lines} lines; pass --venue {'|'.join(VENUES)}"
         )
     return found.venue, found.market
 

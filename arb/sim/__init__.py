@@ -1,20 +1,22 @@
-"""The venue simulator: Binance and Bybit on 127.0.0.1, in their own wire formats.
+"""The venue simulator: each venue arb knows on 127.0.0.1, in its own wire format (``arb.sim.<venue>``).
 
 A simulated venue replays recorded market data on one market clock and serves it over WebSocket and
 REST on loopback (port 0); the trading venues add the private side (signed REST, the user stream) on a
 ledger of their own whose orders match against the book being replayed. arb's connectors and executors
-reach it through their configured URLs, exactly as they reach Binance and Bybit, so ``arb parity
+reach it through their configured URLs, exactly as they reach the real venues, so ``arb parity
 --live`` and a user rehearsing ``arb live`` run the real code against it; tests do the same, with the
 fault switches (:class:`FaultPlan`) to make a venue misbehave on purpose.
 
 Nothing here imports the rest of arb but its errors: the simulator is an independent peer, so a bug in arb's book or
 executors cannot hide itself in it. The test-only parts (rigs, fault campaigns, configuration writers,
 waiting helpers) are in the ``testing`` package beside this one, which production code never
-imports. See ``docs/fake-venue.md``::
+imports. Each venue's fakes are in its own package, ``arb.sim.<venue>``: its public market
+(``public.py``'s ``VENUE``) and its whole exchange, public and private (``exchange.py``'s ``EXCHANGE``),
+found by name with :func:`fake_venue` and :func:`fake_exchange`. See ``docs/fake-venue.md``::
 
-    from arb.sim import FakeBinanceVenue
+    from arb.sim import fake_venue
 
-    async with FakeBinanceVenue("tests/fixtures/binance_spot_btcusdt_20240808_head3000.gz") as venue:
+    async with fake_venue("binance")("tests/fixtures/binance_spot_btcusdt_20240808_head3000.gz") as venue:
         url = venue.ws_urls[0]                      # ws://127.0.0.1:PORT/stream
         await venue.wait_for_subscription("btcusdt@depth@100ms")
         venue.faults.drop("btcusdt@depth@100ms", at=10)
@@ -26,14 +28,8 @@ from __future__ import annotations
 __all__ = [
     "MANUAL",
     "AppliedFault",
-    "BinanceMarket",
     "BookView",
-    "BybitMarket",
     "Chain",
-    "FakeBinanceExchange",
-    "FakeBinanceVenue",
-    "FakeBybitExchange",
-    "FakeBybitVenue",
     "FakeVenue",
     "FaultKind",
     "FaultPlan",
@@ -49,18 +45,17 @@ __all__ = [
     "Speed",
     "SubscriptionEvent",
     "SymbolRules",
-    "SymbolSpec",
     "VenueConnection",
     "VenueOptions",
     "VenueStats",
-    "depth_weight",
+    "fake_exchange",
+    "fake_venue",
 ]
 
-from arb.sim.binance.exchange import FakeBinanceExchange
-from arb.sim.binance.public import BinanceMarket, FakeBinanceVenue, SymbolSpec, depth_weight
+import importlib
+from typing import Any
+
 from arb.sim.book import PriceLevelBook
-from arb.sim.bybit.exchange import FakeBybitExchange
-from arb.sim.bybit.public import BybitMarket, FakeBybitVenue
 from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, RefuseMode
 from arb.sim.funding import FundingSchedule
 from arb.sim.ledger import SymbolRules
@@ -77,3 +72,17 @@ from arb.sim.venue import (
     VenueConnection,
     VenueStats,
 )
+
+
+def fake_venue(name: str) -> type[Any]:
+    """Venue ``name``'s fake public market (``arb.sim.<name>.public``'s ``VENUE``: WebSocket and REST market
+    data replayed from a recording)."""
+    found: type[Any] = importlib.import_module(f"arb.sim.{name}.public").VENUE
+    return found
+
+
+def fake_exchange(name: str) -> type[Any]:
+    """Venue ``name``'s whole fake exchange (``arb.sim.<name>.exchange``'s ``EXCHANGE``: its public market and
+    its private side, signed REST and user streams on a ledger of its own)."""
+    found: type[Any] = importlib.import_module(f"arb.sim.{name}.exchange").EXCHANGE
+    return found

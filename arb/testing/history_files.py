@@ -53,9 +53,10 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from arb.recording.format import LineReader
-from arb.recording.sources import archive_book_path, archive_trades_path, tardis_path
+from arb.recording.sources import tardis_path
 from arb.recording.tardis import BOOK, HEADERS, TICKER, TRADES
+from connectors.bybit.archive import ARCHIVE
+from connectors.common.record_files import LineReader
 
 _US = 1_000
 _DAY_MS = 86_400_000
@@ -331,7 +332,7 @@ def archive_from_bybit(
                 trades.setdefault(_day(int(trade["T"]) * 1_000_000), []).append(trade)
     written: dict[tuple[str, dt.date], Path] = {}
     for day, lines in sorted(books.items()):
-        path = archive_book_path(out, market, sym, day, depth)
+        path = ARCHIVE.book_path(out, market, sym, day, depth)
         path.parent.mkdir(parents=True, exist_ok=True)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as z:
@@ -341,7 +342,7 @@ def archive_from_bybit(
         path.write_bytes(buf.getvalue())
         written[("orderbook", day)] = path
     for day, rows in sorted(trades.items()):
-        path = archive_trades_path(out, market, sym, day)
+        path = ARCHIVE.trades_path(out, market, sym, day)
         written[("archive_trades", day)] = write_gzip(path, _trade_csv(rows, market, sym), level)
     return written
 

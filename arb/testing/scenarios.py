@@ -24,8 +24,8 @@ from pathlib import Path
 
 import msgspec
 
-from arb.recording.format import format_line
 from arb.sim.funding import FundingSchedule
+from connectors.common.record_files import format_line
 
 EIGHT_HOURS_MS = 8 * 3_600_000
 

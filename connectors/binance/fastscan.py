@@ -1,7 +1,7 @@
 """Binance recordings in bulk: one compiled pass over decompressed lines, Python only where it must.
 
 :func:`scan_lines` walks a buffer of recorded lines (``<19-digit local ns> <payload>\\n``, see
-``arb.recording.format``) and, line by line, does itself what
+``connectors.common.record_files``) and, line by line, does itself what
 :class:`connectors.binance.normalize.BinanceNormalizer` would do for the common combined-stream
 frames, writing the rows straight into an ``event_dtype`` array:
 

@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from enum import IntEnum
 from typing import Final, Generic, Protocol, TypeVar
@@ -357,6 +358,22 @@ class VenueNormalizer(Generic[K]):
 
     def kind_of(self, name: str) -> K | None:
         """The kind of stream or topic ``name``; None when the normalizer does not read it."""
+        raise NotImplementedError
+
+    def resume(self, last_update_id: int, market: str, symbol: str) -> None:
+        """Continue from a synced book whose last update was ``last_update_id`` (the previous day's end
+        of a recording), on ``market`` and ``symbol`` (the venue's class does)."""
+        raise NotImplementedError
+
+    def on_lines(self, lines: Sequence[bytes], on_bad_line: Callable[[bytes], None]) -> None:
+        """Bulk form of :meth:`on_message` for recordings: each line is ``<19-digit ns> <payload>`` (the
+        venue's class does; a line without the prefix goes to ``on_bad_line``)."""
+        raise NotImplementedError
+
+    def on_chunk(self, chunk: bytes | memoryview, on_bad_line: Callable[[bytes], None]) -> int:
+        """Bulk form for whole buffers of recorded lines, through a compiled scan; only a venue whose
+        recordings say ``bulk_scan`` (:class:`~connectors.common.recordings.RecordingFormat`) has it.
+        Returns the number of non-empty lines."""
         raise NotImplementedError
 
     def lose_sync(self, reason: SyncReason, local_ts: int) -> None:

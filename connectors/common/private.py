@@ -66,7 +66,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Literal, Protocol, TypedDict, TypeVar, Unpack
+from typing import Any, Literal, Protocol, TypedDict, TypeVar, Unpack, runtime_checkable
 
 from arb.errors import ArbError
 from connectors.common.order_entry import CreateSigner, OrderEntry
@@ -326,11 +326,12 @@ class PrivateLink(Protocol):
         ...
 
 
+@runtime_checkable
 class PrivateVenue(Protocol):
     """One venue-market's private side (see the module docstring). ``market``: ``"spot"`` or ``"linear"``."""
 
     venue: str
-    """The venue's name, as in ``[venues]`` and :data:`arb.events.ASSET_NAMES`."""
+    """The venue's name (its folder's), as ``[strategy] venues`` spells it."""
     market: Market
     answers: AnswerRules
     dead_man: DeadManScope

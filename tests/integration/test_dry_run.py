@@ -23,7 +23,8 @@ from arb.execution.paper_account import PaperAccount, read_paper_account
 from arb.live.engine import Engine
 from arb.live.session_loop import warm_up_kernel
 from arb.recording.venues import make_normalizer
-from arb.sim import FakeBinanceVenue, FakeBybitVenue
+from arb.sim.binance.public import FakeBinanceVenue
+from arb.sim.bybit.public import FakeBybitVenue
 from arb.testing.configs import local_endpoints, write_config_files
 from tests.support.live_rig import dry_run_task, paper_pair_config
 from tests.support.scenario_days import Book, Change, write_scenario

@@ -26,7 +26,7 @@ from arb.events import (
     SYNC_LOST_EVENT,
     SyncReason,
 )
-from arb.sim import FakeBinanceVenue
+from arb.sim.binance.public import FakeBinanceVenue
 from arb.sim.options import VenueOptions
 from connectors.binance.feed import BinanceFeed
 from connectors.common.normalizer import SyncState

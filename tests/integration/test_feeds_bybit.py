@@ -18,7 +18,7 @@ import pytest
 from arb.errors import FeedError
 from arb.events import BBO_ASK, BBO_BID, NS_PER_MS, SYNC_LOST_EVENT, EventArray, SyncReason
 from arb.recording.convert import convert_files
-from arb.sim import FakeBybitVenue
+from arb.sim.bybit.public import FakeBybitVenue
 from arb.sim.options import VenueOptions
 from connectors.bybit.feed import BybitFeed
 from connectors.common.normalizer import SyncState

@@ -109,7 +109,7 @@ async def test_the_printed_hint_runs_as_printed_then_the_backtest_runs_on_what_i
         assert hint == ["arb", "fetch", "--start", JAN_1, *(word.format(clone=clone) for word in added)]
         code, out, err = await run_arb(*hint[1:], cwd=clone)
         assert code == 0, out + err
-        assert "source: tardis (the default: Tardis.dev has both venues' spot and linear books" in out
+        assert "source: tardis (the default: Tardis.dev has every venue's spot and linear books" in out
         assert f" {symbol} into " in out.splitlines()[0]
         code, out, err = await run_arb("backtest", *options, "--start", JAN_1, cwd=clone)
     assert code == 0, out + err

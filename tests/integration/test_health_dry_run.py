@@ -37,7 +37,8 @@ from arb.live.session_loop import warm_up_kernel
 from arb.ops.snapshot import OpsHub, Snapshot
 from arb.ops.watch import Watch
 from arb.recording.venues import make_normalizer
-from arb.sim import FakeBinanceVenue, FakeBybitVenue
+from arb.sim.binance.public import FakeBinanceVenue
+from arb.sim.bybit.public import FakeBybitVenue
 from tests.support.live_rig import dry_run_task, paper_pair_config
 from tests.support.scenario_days import Book, Change, write_scenario
 

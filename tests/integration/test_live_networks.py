@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from arb.sim import FakeBinanceVenue, FakeBybitVenue
+from arb.sim.binance.public import FakeBinanceVenue
+from arb.sim.bybit.public import FakeBybitVenue
 from tests.support.live_rig import arb_live, interrupted, standing_pair, standing_recordings, until
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from arb.cli import main
-from arb.sim import FakeBinanceVenue
+from arb.sim.binance.public import FakeBinanceVenue
 from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
 from connectors.binance.feed import BinanceFeed

@@ -26,9 +26,9 @@ from arb.events import (
     EventArray,
 )
 from arb.recording.convert import convert_files
-from arb.recording.format import LineReader
 from arb.recording.recorder import Recorder
-from arb.sim import FakeBinanceVenue, FakeBybitVenue
+from arb.sim.binance.public import FakeBinanceVenue
+from arb.sim.bybit.public import FakeBybitVenue
 from arb.sim.funding import HOUR_MS, FundingSchedule
 from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
@@ -36,6 +36,7 @@ from arb.testing.scenarios import Book, Perp, write_scenario
 from connectors.binance.feed import BinanceFeed
 from connectors.bybit.feed import BybitFeed
 from connectors.common.feed_parts import FeedBatch
+from connectors.common.record_files import LineReader
 from tests.support.captures import BYBIT_OB500, RECORDINGS, USDM_BTC, kind_of, local_side, of_kind, perp_rows
 from tests.support.feed_rig import TIMEOUT_S, Sleeps, drain, feed_rig, recording, running, sent, venue_config
 

@@ -19,7 +19,7 @@ import pytest
 from arb.execution.orders import OrderState
 from arb.execution.venue_quotes import QuotingVenueExecutor
 from arb.live.trading_session import KIND_MANUAL, trading_session
-from arb.sim import FakeBinanceExchange
+from arb.sim.binance.exchange import FakeBinanceExchange
 from arb.sim.replay import FrameKind
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN
 from tests.support.live_rig import (

@@ -28,13 +28,14 @@ from arb.errors import FeedError, RecordingError
 from arb.events import NS_PER_MS, NS_PER_S
 from arb.live.record import record
 from arb.recording.convert import convert_files
-from arb.recording.format import LineReader, format_line
 from arb.recording.recorder import Recorder, recording_path
-from arb.sim import FakeBinanceVenue, FakeBybitVenue
+from arb.sim.binance.public import FakeBinanceVenue
+from arb.sim.bybit.public import FakeBybitVenue
 from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
 from connectors.binance.feed import BinanceFeed
 from connectors.bybit.feed import BybitFeed
+from connectors.common.record_files import LineReader, format_line
 from tests.integration.test_feeds_bybit import SPOT_SAMPLE
 from tests.support.captures import BYBIT_OB500, ROOT, SPOT_BTC_HEAD
 from tests.support.feed_rig import (

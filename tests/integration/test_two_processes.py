@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from arb.ops.address import read_address
-from arb.sim import FakeBinanceVenue, FakeBybitVenue
+from arb.sim.binance.public import FakeBinanceVenue
+from arb.sim.bybit.public import FakeBybitVenue
 from arb.testing.configs import write_config_files
 from tests.support.live_rig import arb_process, exited, until
 from tests.support.processes import run_arb

@@ -24,9 +24,9 @@ import pytest
 from arb.events import EventArray
 from arb.recording import convert as convert_module
 from arb.recording.convert import _correct, convert_files
-from arb.recording.format import LineReader
 from connectors.binance import normalize as normalize_module
 from connectors.binance.normalize import BinanceNormalizer
+from connectors.common.record_files import LineReader
 from connectors.common.rows import RowSink
 from connectors.common.scan import POW10, read_decimal
 from tests.support.captures import SPOT_BTC, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC, with_mark_price

@@ -29,9 +29,9 @@ import pytest
 from arb.cli import main
 from arb.events import EVENT_KIND_MASK, SYNC_LOST_EVENT, SyncReason
 from arb.recording.convert import convert_files
-from arb.recording.format import LineReader
 from arb.recording.recorder import Recorder
 from arb.testing.configs import write_config_files
+from connectors.common.record_files import LineReader
 from tests.support.captures import ROOT, SPOT_BTC, read_lines
 from tests.support.scenario_days import Book, write_scenario
 

@@ -105,7 +105,7 @@ def test_the_days_run_are_the_days_asked_for(tmp_path, binance, bybit, start, en
             ["2024-08-08"],
             None,
             None,
-            "no day is recorded for both venues (binance spot BTCUSDT has 2024-08-07; bybit spot BTCUSDT has "
+            "no day is recorded for every venue (binance spot BTCUSDT has 2024-08-07; bybit spot BTCUSDT has "
             "2024-08-08)",
         ),
     ],

@@ -32,9 +32,9 @@ from arb.events import (
     EventArray,
 )
 from arb.recording.convert import convert_files
-from arb.recording.format import format_line
 from arb.testing.history_files import archive_from_bybit, tardis_from_binance, write_gzip
 from connectors.bybit.normalize import BybitNormalizer
+from connectors.common.record_files import format_line
 from tests.support.captures import FIXTURES, RECORDINGS, SPOT_BTC, USDM_BTC, with_mark_price
 
 BYBIT_ZIP = FIXTURES / "bybit_linear_xrpusdt_ob500_20241201.data.zip"

@@ -31,10 +31,10 @@ from arb.events import (
 from arb.live.recorded_source import replay
 from arb.parity.against_dry_run import run_live_replay, zero_latency
 from arb.recording.convert import _correct, convert_files
-from arb.recording.format import LineReader
 from arb.recording.loader import load_timeline
 from arb.recording.npz import load_eod, save_eod
 from connectors.binance.normalize import BinanceNormalizer
+from connectors.common.record_files import LineReader
 from tests.support.captures import (
     MARK_PRICE_FIXTURE,
     PERP_KINDS,

@@ -33,7 +33,7 @@ from arb.events import (
     EventArray,
 )
 from arb.recording.convert import ConversionResult, convert_files
-from arb.recording.format import LineReader
+from connectors.common.record_files import LineReader
 from examples.generate_bybit_sample import DEFAULT_SEED, generate
 from tests.support.captures import RECORDINGS, ROOT, SPOT_BTC
 

@@ -21,7 +21,7 @@ from hftbacktest.data.utils import binancefutures
 
 from arb.events import DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, EVENT_KIND_MASK, EXCH_EVENT, EventArray
 from arb.recording.convert import convert_files
-from arb.recording.format import LineReader
+from connectors.common.record_files import LineReader
 from tests.support.captures import USDM_BTC
 
 TICK = 0.1

@@ -25,13 +25,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from arb.sim import (
-    FakeBinanceVenue,
-    FakeBybitVenue,
-    FaultKind,
-    FrameKind,
-    depth_weight,
-)
+from arb.sim import FaultKind, FrameKind
+from arb.sim.binance.public import FakeBinanceVenue, depth_weight
+from arb.sim.bybit.public import FakeBybitVenue
 from arb.sim.options import VenueOptions
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

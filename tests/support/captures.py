@@ -32,7 +32,7 @@ from arb.events import (
     MARK_PRICE_EVENT,
     EventArray,
 )
-from arb.recording.format import LineReader
+from connectors.common.record_files import LineReader
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -31,12 +31,12 @@ from arb.events import (
     event_dtype,
 )
 from arb.recording.convert import convert_files
-from arb.recording.format import LineReader, format_line
 from arb.sim import FakeVenue, FaultKind
 from arb.testing.configs import local_endpoints, write_config_files
 from connectors.common.feed import MarketDataFeed
 from connectors.common.feed_parts import FeedBatch
 from connectors.common.normalizer import SyncState
+from connectors.common.record_files import LineReader, format_line
 from tests.support.captures import kind_of, of_kind
 
 TIMEOUT_S = 120.0

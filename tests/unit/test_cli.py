@@ -14,9 +14,9 @@ import pytest
 from arb.cli import _COMMAND_MODULES, _DEFINED_HERE, _command_of, _parser, main
 from arb.config import load_config
 from arb.events import event_dtype
-from arb.recording.format import format_line
 from arb.recording.npz import load_eod
 from arb.testing.configs import write_config_files
+from connectors.common.record_files import format_line
 from tests.support.captures import RECORDINGS, SPOT_BTC_HEAD, modules_loaded_by, read_lines
 
 

@@ -21,9 +21,9 @@ from hftbacktest.data import validation as hbt
 
 from arb.events import EXCH_EVENT, LOCAL_EVENT, EventArray, event_dtype
 from arb.recording import corrections as ours
-from arb.recording.format import LineReader
 from arb.recording.venues import infer_venue, make_normalizer
 from connectors.binance.normalize import BinanceNormalizer
+from connectors.common.record_files import LineReader
 from tests.support.captures import FIXTURES, RECORDINGS, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 
 SHARED = Path("/work/shared/data/binance")

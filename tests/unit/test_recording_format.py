@@ -11,9 +11,9 @@ import pytest
 
 from arb.errors import RecordingError
 from arb.recording.convert import convert_files
-from arb.recording.findings import FileFindings
-from arb.recording.format import LineReader, format_line
 from arb.recording.npz import load_eod, write_npz
+from connectors.common.findings import FileFindings
+from connectors.common.record_files import LineReader, format_line
 from tests.support.captures import SPOT_BTC_HEAD, read_lines
 
 

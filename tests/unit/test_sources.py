@@ -11,10 +11,6 @@ from arb.errors import RecordingError
 from arb.recording.convert import convert_files
 from arb.recording.imports import detect
 from arb.recording.sources import (
-    archive_book_path,
-    archive_book_url,
-    archive_trades_path,
-    archive_trades_url,
     available_days,
     find_day_files,
     tardis_path,
@@ -22,6 +18,7 @@ from arb.recording.sources import (
 )
 from arb.recording.tardis import HEADERS
 from arb.testing.history_files import write_gzip
+from connectors.bybit.archive import ARCHIVE
 from tests.support.captures import FIXTURES, SPOT_BTC
 
 DAY = dt.date(2024, 1, 1)
@@ -34,19 +31,19 @@ def test_urls_and_paths_are_the_sources_own() -> None:
     assert tardis_path(Path("r"), "bybit", "incremental_book_L2", DAY, "BTCUSDT") == Path(
         "r/tardis/bybit_incremental_book_L2_2024-01-01_BTCUSDT.csv.gz"
     )  # the name Tardis's own client gives the file
-    assert archive_book_url("https://quote-saver.bycsi.com", "linear", "BTCUSDT", DAY, 500) == (
+    assert ARCHIVE.book_url("https://quote-saver.bycsi.com", "linear", "BTCUSDT", DAY, 500) == (
         "https://quote-saver.bycsi.com/orderbook/linear/BTCUSDT/2024-01-01_BTCUSDT_ob500.data.zip"
     )
-    assert archive_trades_url("https://public.bybit.com", "linear", "BTCUSDT", DAY) == (
+    assert ARCHIVE.trades_url("https://public.bybit.com", "linear", "BTCUSDT", DAY) == (
         "https://public.bybit.com/trading/BTCUSDT/BTCUSDT2024-01-01.csv.gz"
     )
-    assert archive_trades_url("https://public.bybit.com", "spot", "BTCUSDT", DAY) == (
+    assert ARCHIVE.trades_url("https://public.bybit.com", "spot", "BTCUSDT", DAY) == (
         "https://public.bybit.com/spot/BTCUSDT/BTCUSDT_2024-01-01.csv.gz"
     )
-    assert archive_book_path(Path("r"), "spot", "BTCUSDT", DAY, 200) == Path(
+    assert ARCHIVE.book_path(Path("r"), "spot", "BTCUSDT", DAY, 200) == Path(
         "r/bybit-archive/orderbook/spot/BTCUSDT/2024-01-01_BTCUSDT_ob200.data.zip"
     )
-    assert archive_trades_path(Path("r"), "linear", "BTCUSDT", DAY) == Path(
+    assert ARCHIVE.trades_path(Path("r"), "linear", "BTCUSDT", DAY) == Path(
         "r/bybit-archive/trading/BTCUSDT/BTCUSDT2024-01-01.csv.gz"
     )
 
@@ -65,9 +62,9 @@ def test_a_day_comes_from_the_recording_else_tardis_else_the_archive(tmp_path: P
         _touch(tardis_path(tmp_path, "bybit", "trades", d, "BTCUSDT"))
         _touch(tardis_path(tmp_path, "bybit", "derivative_ticker", d, "BTCUSDT"))
     for d in jan:
-        _touch(archive_book_path(tmp_path, "linear", "BTCUSDT", d, 200))
-    _touch(archive_book_path(tmp_path, "linear", "BTCUSDT", jan[3], 500))  # the deeper book of the day
-    _touch(archive_trades_path(tmp_path, "linear", "BTCUSDT", jan[3]))
+        _touch(ARCHIVE.book_path(tmp_path, "linear", "BTCUSDT", d, 200))
+    _touch(ARCHIVE.book_path(tmp_path, "linear", "BTCUSDT", jan[3], 500))  # the deeper book of the day
+    _touch(ARCHIVE.trades_path(tmp_path, "linear", "BTCUSDT", jan[3]))
     _touch(tardis_path(tmp_path, "bybit-spot", "incremental_book_L2", jan[3], "BTCUSDT"))  # another market's
     _touch(tardis_path(tmp_path, "bybit", "trades", dt.date(2024, 1, 9), "BTCUSDT"))  # trades alone: no day
     found = find_day_files(tmp_path, "bybit", "linear", "BTCUSDT")

@@ -46,7 +46,7 @@ where orders meet it, :mod:`arb.sim.private`), ``orders`` and ``accounts`` (the 
 
 from __future__ import annotations
 
-__all__ = ["FakeBinanceExchange"]
+__all__ = ["EXCHANGE", "FakeBinanceExchange"]
 
 import logging
 from collections.abc import Callable, Sequence
@@ -287,3 +287,7 @@ class FakeBinanceExchange(TradingVenue[BinanceUserStream], FakeBinanceVenue):
                 elif f["filterType"] == "LOT_SIZE":
                     f.update(minQty=text(rules.min_qty), maxQty=text(rules.max_qty))
         return entry
+
+
+EXCHANGE = FakeBinanceExchange
+"""This venue's fake, as :func:`arb.sim.fake_exchange` finds it by the venue's name."""

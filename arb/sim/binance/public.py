@@ -24,7 +24,7 @@ it through configuration:
 
 from __future__ import annotations
 
-__all__ = ["BinanceMarket", "FakeBinanceVenue", "SymbolSpec", "depth_weight"]
+__all__ = ["VENUE", "BinanceMarket", "FakeBinanceVenue", "SymbolSpec", "depth_weight"]
 
 import json
 import logging
@@ -545,3 +545,7 @@ def _valid_request_id(value: Any) -> bool:
     if isinstance(value, int):
         return -(2**63) <= value < 2**63
     return isinstance(value, str) and bool(_REQUEST_ID.match(value))
+
+
+VENUE = FakeBinanceVenue
+"""This venue's fake, as :func:`arb.sim.fake_venue` finds it by the venue's name."""

@@ -47,7 +47,7 @@ front of them), ``user_stream`` (:mod:`.user_stream`) and ``trade_ws`` (:mod:`.t
 
 from __future__ import annotations
 
-__all__ = ["FakeBybitExchange"]
+__all__ = ["EXCHANGE", "FakeBybitExchange"]
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -276,3 +276,7 @@ class FakeBybitExchange(TradingVenue[BybitUserStream], FakeBybitVenue):
         if request := self._request(conn, text, "op", logger, "private connection %d: not a v5 request: %.200r"):
             await part.on_request(conn, request)
             self._notify()
+
+
+EXCHANGE = FakeBybitExchange
+"""This venue's fake, as :func:`arb.sim.fake_exchange` finds it by the venue's name."""

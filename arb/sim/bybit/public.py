@@ -25,7 +25,7 @@ It follows Bybit's v5 documentation (bybit-exchange.github.io/docs/v5/ws/connect
 
 from __future__ import annotations
 
-__all__ = ["BybitMarket", "FakeBybitVenue"]
+__all__ = ["VENUE", "BybitMarket", "FakeBybitVenue"]
 
 import logging
 import random
@@ -515,3 +515,7 @@ class FakeBybitVenue(FakeVenue):
     def _unknown_stream_text(self, out: OutFrame, as_stream: str | None) -> str:
         name = as_stream or out.stream.rsplit(".", 1)[0] + ".XYZUSDT"
         return out.text.replace(f'"topic":"{out.stream}"', f'"topic":"{name}"', 1)
+
+
+VENUE = FakeBybitVenue
+"""This venue's fake, as :func:`arb.sim.fake_venue` finds it by the venue's name."""

@@ -1,6 +1,6 @@
-"""Run a fake private venue in a process of its own, for demos and benchmarks.
+"""Run the fake private Bybit in a process of its own, for demos and benchmarks.
 
-    python -m arb.sim.serve bybit spot --recording recordings/bybit_spot/btcusdt_20240808.gz \\
+    python -m arb.sim.bybit.serve spot --recording recordings/bybit_spot/btcusdt_20240808.gz \\
         --key KEY --secret SECRET --balance USDT=100000 --balance BTC=50
 
 prints one JSON line with its URLs (``rest``, ``ws``, ``ws_private``, ``ws_trade``) once the book is synced, then
@@ -27,8 +27,6 @@ from arb.sim.ledger import SymbolRules
 async def _serve(args: argparse.Namespace) -> None:
     from arb.sim.bybit.exchange import FakeBybitExchange
 
-    if args.venue != "bybit":
-        raise SystemExit("only the fake Bybit can be served this way for now")
     rules = SymbolRules(args.symbol, args.base, args.quote, tick_size=Decimal(args.tick), step_size=Decimal(args.step),
                         min_qty=Decimal(args.step), min_notional=Decimal(args.min_notional))  # fmt: skip
     options = {"ip_limit": None, "rate_limits": {"/v5/order/create": 10**9}} if args.no_limits else {}
@@ -50,9 +48,8 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m arb.sim.serve", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m arb.sim.bybit.serve", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("venue", choices=("bybit",))
     parser.add_argument("market", choices=("spot", "linear"))
     parser.add_argument("--recording", type=Path, required=True)
     parser.add_argument("--symbol", default="BTCUSDT")

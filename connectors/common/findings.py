@@ -53,8 +53,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arb.errors import RecordingError
-from arb.recording.format import Cut, Damage, ReadReport
 from connectors.common.normalizer import VenueNormalizer
+from connectors.common.record_files import Cut, Damage, ReadReport
 
 ProgressFn = Callable[[int, int], None]
 """Called with (compressed bytes read so far, total compressed bytes)."""

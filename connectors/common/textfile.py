@@ -23,7 +23,7 @@ import threading
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
-from arb.recording.format import INFLATE_ERRORS, inflater, prefetched
+from connectors.common.record_files import INFLATE_ERRORS, inflater, prefetched
 
 GZIP_MAGIC = b"\x1f\x8b"
 _READ = 1 << 18

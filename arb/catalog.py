@@ -8,7 +8,7 @@ read here, as a file, so the ground imports no connector (``arb --help`` and ``a
 and no module outside a venue's folders names it. Its code is found by the registry
 (:mod:`connectors.registry`), which checks it against the same catalog.
 
-    >>> from arb.config.catalog import default_venues, venue_facts
+    >>> from arb.catalog import default_venues, venue_facts
     >>> default_venues()
     ('binance', 'bybit')
     >>> venue_facts("bybit").title
@@ -29,7 +29,7 @@ from typing import Any, Final
 
 from arb.errors import ConfigError
 
-CONNECTORS: Final = Path(__file__).resolve().parents[2] / "connectors"
+CONNECTORS: Final = Path(__file__).resolve().parents[1] / "connectors"
 """Where the venue folders are: beside the ``arb`` package (in a checkout and once installed alike)."""
 
 FACTS_FILE: Final = "venue.toml"
@@ -51,6 +51,7 @@ class VenueFacts:
             is refused there).
         archives: The servers of the venue's own history archives, by key (``orderbook_url``): the
             defaults of ``[history] <venue>_<key>``.
+        tardis: Tardis.dev's exchange id of each market it has there (``spot = "binance"``).
         path: The facts file.
     """
 
@@ -62,6 +63,7 @@ class VenueFacts:
     default_rank: int | None = None
     no_order_socket: Mapping[str, str] = field(default_factory=dict)
     archives: Mapping[str, str] = field(default_factory=dict)
+    tardis: Mapping[str, str] = field(default_factory=dict)
     path: Path = Path()
 
 
@@ -106,8 +108,11 @@ def _facts(path: Path) -> VenueFacts:
         k.endswith("_url") and isinstance(v, str) and v.startswith(("http://", "https://")) for k, v in archives.items()
     ):
         raise ConfigError(file, "archives", "expected a table of <kind>_url = an http(s) URL")
+    tardis = raw.get("tardis", {})
+    if not isinstance(tardis, dict) or not all(m in markets and isinstance(e, str) and e for m, e in tardis.items()):
+        raise ConfigError(file, "tardis", f"expected a table of <market> = Tardis's exchange id, markets {markets}")
     known = {"name", "title", "markets", "depth_streams", "max_streams_per_connection", "default_rank",
-             "no_order_socket", "archives"}  # fmt: skip
+             "no_order_socket", "archives", "tardis"}  # fmt: skip
     for key in raw:
         if key not in known:
             raise ConfigError(file, key, f"unknown key; allowed keys: {', '.join(sorted(known))}")
@@ -120,6 +125,7 @@ def _facts(path: Path) -> VenueFacts:
         default_rank=rank,
         no_order_socket=dict(no_socket),
         archives=dict(archives),
+        tardis=dict(tardis),
         path=path,
     )
 

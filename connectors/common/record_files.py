@@ -25,7 +25,7 @@ happen to a recording:
   so damage too; counted with the first few as samples (:attr:`ReadReport.bad_samples`).
 
 The reader itself never raises or logs for any of these: it reports, and
-:mod:`arb.recording.findings` decides what is an error and words the messages.
+:mod:`connectors.common.findings` decides what is an error and words the messages.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Bybit's public archive -> hftbacktest event rows, through arb's own Bybit normalizer.
+"""Bybit's public archive: where its files are, how they are fetched and recognised, and how they become
+hftbacktest event rows through arb's own Bybit normalizer (``ARCHIVE``, a
+:class:`~connectors.common.archive.VenueArchive`).
 
 Bybit publishes, per market (``spot``, ``linear``), symbol and UTC day:
 
@@ -28,14 +30,18 @@ memory (25 bytes a trade) and sorted by time if it is not in order; the order bo
 from __future__ import annotations
 
 __all__ = [
+    "ARCHIVE",
     "DEFAULT_FEED_LATENCY_NS",
+    "DEPTHS",
     "LINEAR_TRADES_HEADER",
     "SPOT_TRADES_HEADER",
     "ArchiveFile",
+    "BybitArchive",
     "BybitArchiveReader",
     "inspect",
 ]
 
+import datetime as dt
 import logging
 import re
 import zipfile
@@ -47,13 +53,15 @@ from typing import Any
 import numpy as np
 
 from arb._jit import njit
+from arb.errors import RecordingError
 from arb.events import NS_PER_MS, TRADE_BUY, TRADE_SELL, EventArray, SyncReason, event_dtype
-from arb.recording.findings import FileFindings, ProgressFn, at_time
-from arb.recording.format import sample
-from arb.recording.textfile import TextChunks, head
 from connectors.bybit.normalize import BybitNormalizer
+from connectors.common.archive import ArchiveDay, ArchiveDownload
+from connectors.common.findings import FileFindings, ProgressFn, at_time
 from connectors.common.normalizer import SyncState
+from connectors.common.record_files import sample
 from connectors.common.scan import POW10
+from connectors.common.textfile import TextChunks, head
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +85,11 @@ _SAMPLES = 3
 _READ = 1 << 20
 _FROM_NORMALIZER = frozenset({"market", "symbol", "sink", "stats", "status", "transitions", "perp", "bad_payloads"})
 """What :class:`BybitArchiveReader` hands on from its normalizer: what the converter reads of one."""
+SOURCE = "bybit-archive"
+"""The source's name, and its folder under the recordings."""
+DEPTHS = (500, 200, 1000)
+"""Order book depths tried for a day, in this order (the archive moved from 500 to 200)."""
+_BOOK_FILE = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})_(?P<symbol>[A-Z0-9]+)_ob(?P<depth>\d+)\.data\.zip$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -515,3 +528,173 @@ def _book_lines(path: Path) -> Iterator[tuple[list[bytes], int]]:
         yield bytes(chunk).split(b"\n"), reader.bytes_read
     if reader.damage or reader.truncated:
         raise OSError(reader.damage or "truncated")
+
+
+# -- the archive: layout, fetching, recognising ---------------------------------------------------------
+
+
+def _book_rel(market: str, symbol: str, day: dt.date, depth: int) -> str:
+    return f"orderbook/{market}/{symbol.upper()}/{day:%Y-%m-%d}_{symbol.upper()}_ob{depth}.data.zip"
+
+
+def _trades_rel(market: str, symbol: str, day: dt.date) -> str:
+    s = symbol.upper()
+    return f"trading/{s}/{s}{day:%Y-%m-%d}.csv.gz" if market == "linear" else f"spot/{s}/{s}_{day:%Y-%m-%d}.csv.gz"
+
+
+class BybitArchive:
+    """Bybit's public archive (:class:`~connectors.common.archive.VenueArchive`): per market, symbol and UTC
+    day an order book zip and a trade file, under ``<recordings>/bybit-archive/`` laid out as Bybit's URLs
+    are (``orderbook/<market>/<SYMBOL>/<YYYY-MM-DD>_<SYMBOL>_ob<depth>.data.zip``; trades
+    ``trading/<SYMBOL>/<SYMBOL><YYYY-MM-DD>.csv.gz`` on linear, ``spot/<SYMBOL>/<SYMBOL>_<YYYY-MM-DD>.csv.gz``
+    on spot)."""
+
+    venue = "bybit"
+    source = SOURCE
+    title = "Bybit's archive"
+    describe_files = 'an order book zip starting with a {"topic":"orderbook.N.SYMBOL",...} line, or a trade file'
+    default_feed_latency_ns = DEFAULT_FEED_LATENCY_NS
+
+    def book_path(self, recordings: Path, market: str, symbol: str, day: dt.date, depth: int) -> Path:
+        """Where ``arb fetch`` puts one order book zip."""
+        return recordings / SOURCE / _book_rel(market, symbol, day, depth)
+
+    def book_url(self, base: str, market: str, symbol: str, day: dt.date, depth: int) -> str:
+        """Bybit's URL of one order book zip."""
+        return f"{base.rstrip('/')}/{_book_rel(market, symbol, day, depth)}"
+
+    def trades_path(self, recordings: Path, market: str, symbol: str, day: dt.date) -> Path:
+        """Where ``arb fetch`` puts one trade file."""
+        return recordings / SOURCE / _trades_rel(market, symbol, day)
+
+    def trades_url(self, base: str, market: str, symbol: str, day: dt.date) -> str:
+        """Bybit's URL of one trade file."""
+        return f"{base.rstrip('/')}/{_trades_rel(market, symbol, day)}"
+
+    def days(self, recordings: Path, market: str, symbol: str) -> dict[dt.date, ArchiveDay]:
+        """Every day with an order book zip (the deepest when several), its trade file beside it when there."""
+        out: dict[dt.date, ArchiveDay] = {}
+        folder = recordings / SOURCE / "orderbook" / market / symbol.upper()
+        if not folder.is_dir():
+            return out
+        books: dict[dt.date, tuple[int, Path]] = {}
+        for path in folder.iterdir():
+            m = _BOOK_FILE.match(path.name)
+            if m and m["symbol"] == symbol.upper() and path.stat().st_size:
+                day = dt.date.fromisoformat(m["day"])
+                depth = int(m["depth"])
+                if day not in books or depth > books[day][0]:  # the deepest book of the day
+                    books[day] = (depth, path)
+        for day, (_, book) in books.items():
+            trades = self.trades_path(recordings, market, symbol, day)
+            inputs = (book, trades) if trades.is_file() and trades.stat().st_size else (book,)
+            out[day] = ArchiveDay(inputs, folder / f"{day:%Y-%m-%d}_{symbol.upper()}.npz")
+        return out
+
+    def downloads(
+        self, recordings: Path, url: Callable[[str], str], market: str, symbol: str, day: dt.date
+    ) -> list[ArchiveDownload]:
+        """The day's order book zip (the first depth of :data:`DEPTHS` Bybit has) and its trade file."""
+        book = tuple(
+            (
+                self.book_url(url("orderbook"), market, symbol, day, depth),
+                self.book_path(recordings, market, symbol, day, depth),
+            )
+            for depth in DEPTHS
+        )
+        trades = (
+            (self.trades_url(url("trades"), market, symbol, day), self.trades_path(recordings, market, symbol, day)),
+        )
+        return [
+            ArchiveDownload(f"bybit {market} order book {symbol} {day:%Y-%m-%d}", book, "zip"),
+            ArchiveDownload(f"bybit {market} trades {symbol} {day:%Y-%m-%d}", trades, "gzip"),
+        ]
+
+    def claims(self, path: Path, first_line: bytes, zipped: bool) -> bool:
+        """A zip (its one member an order book's lines), a trade file's header, or an unzipped order book."""
+        return zipped or first_line.startswith((LINEAR_TRADES_HEADER, SPOT_TRADES_HEADER, b'{"topic":"orderbook.'))
+
+    def identity(
+        self, paths: Sequence[Path], venue: str | None, market: str | None, symbol: str | None
+    ) -> tuple[str, str, str]:
+        """``("bybit", market, symbol)`` of the files: the symbol from their first lines, the market from a
+        trade file's header, else from the path (Bybit's layout: ``linear``/``trading``, ``spot``)."""
+        if venue is not None and venue != self.venue:
+            raise RecordingError(f"{paths[0]}: Bybit's archive holds Bybit data, not {venue}")
+        items = []
+        for path in paths:
+            f = inspect(path)
+            if f is None:
+                raise RecordingError(f"{path}: not a file of Bybit's archive ({self.describe_files})")
+            items.append(f)
+        symbols = {f.symbol for f in items if f.symbol}
+        if len(symbols) > 1:
+            raise RecordingError(
+                f"the inputs hold several symbols ({', '.join(sorted(symbols))}): convert one at a time"
+            )
+        found_symbol = symbols.pop() if symbols else None
+        if symbol is not None and found_symbol is not None and symbol.upper() != found_symbol:
+            where = next(f.path for f in items if f.symbol == found_symbol)
+            raise RecordingError(f"{where}: holds {found_symbol} data, not {symbol.upper()}")
+        symbol = (symbol or found_symbol or "").upper()
+        if not symbol:
+            raise RecordingError(f"{paths[0]}: cannot tell the symbol; pass --symbol")
+        market = _market_of(items, market)
+        if not any(f.kind == BOOK for f in items):
+            raise RecordingError(
+                f"no order book file among the inputs ({', '.join(p.name for p in paths)}): the book needs one"
+            )
+        return self.venue, market, symbol
+
+    def reader(
+        self, paths: Sequence[Path], market: str, symbol: str, feed_latency_ns: int, *, scan: bool = True
+    ) -> BybitArchiveReader:
+        """A fresh :class:`BybitArchiveReader` of ``paths``."""
+        items = [inspect(p) for p in paths]
+        return BybitArchiveReader(market, symbol, [f for f in items if f is not None], feed_latency_ns, scan=scan)
+
+
+def _market_of(items: Sequence[ArchiveFile], market: str | None) -> str:
+    # The market the files say (trade files' headers), else their paths (Bybit's layout), checked against
+    # the one asked for.
+    told: dict[str, Path] = {}
+    for f in items:
+        if f.market is not None:
+            told.setdefault(f.market, f.path)
+    if not told and market is None:
+        for f in items:
+            said = _market_in_path(f.path)
+            if said is not None:
+                told.setdefault(said, f.path)
+    if market is not None:
+        other = next(((m, p) for m, p in told.items() if m != market), None)
+        if other is not None:
+            raise RecordingError(f"{other[1]}: looks like Bybit {other[0]} data, not {market}")
+        return market
+    if len(told) > 1:
+        raise RecordingError(f"the inputs mix Bybit markets ({', '.join(f'{p.name}: {m}' for m, p in told.items())})")
+    if told:
+        return next(iter(told))
+    raise RecordingError(
+        f"{items[0].path}: cannot tell Bybit's market (an order book file does not say spot or linear); "
+        "pass --market spot|linear"
+    )
+
+
+def _market_in_path(path: Path) -> str | None:
+    # Bybit's own URL layout (orderbook/linear/..., trading/... for linear trades, spot/... for spot).
+    parts = [p.lower() for p in path.parts[:-1]]
+    if "linear" in parts or "trading" in parts:
+        return "linear"
+    if "spot" in parts:
+        return "spot"
+    name = path.name.lower()
+    if "linear" in name:
+        return "linear"
+    if "spot" in name:
+        return "spot"
+    return None
+
+
+ARCHIVE = BybitArchive()
+"""Bybit's archive, as the registry hands it out."""
