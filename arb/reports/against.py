@@ -47,13 +47,14 @@ from typing import Any, Final
 
 import numpy as np
 
+from arb.config.catalog import default_venues
 from arb.errors import UsageError
-from arb.events import ASSET_NAMES
 from arb.formats import num, pct
 from arb.reports.common import Array, name_of, utc_text
 from arb.reports.files import ORDERS_CSV, SUMMARY_JSON, TRADES_CSV, read_orders_csv
 from arb.reports.sent_orders import ORDER_DTYPE
 from arb.reports.sources import SourceData, journal_url, load_backtest
+from arb.results.venues import venue_names
 
 MATCHED_DTYPE: Final = np.dtype([("order", "i8"), ("price", "f8"), ("qty", "f8")])
 """One fill of an order: the order's row number in its :class:`Orders`, the fill's price and quantity."""
@@ -67,12 +68,16 @@ class Orders:
     """One side's orders and their fills.
 
     Attributes:
-        orders: ``ORDER_DTYPE`` rows (:mod:`arb.reports.sent_orders`), symbols numbered by ``symbols``.
+        orders: ``ORDER_DTYPE`` rows (:mod:`arb.reports.sent_orders`), symbols numbered by ``symbols``,
+            venues by ``venues``.
         fills: ``MATCHED_DTYPE`` rows, each naming its order's row.
         first_ns, last_ns: The span the side covers.
         symbols: The symbols' names by number.
         matched: False when which order a fill came from is not known (a backtest's orders.csv
             without order ids): the figures that need it are then not given.
+        venues: The venues' names by number (its run's; the two sides are compared venue by venue, by
+            name); default: :func:`arb.results.venues.venue_names` of as many as the default run has, or
+            as the orders name.
     """
 
     orders: Array
@@ -81,6 +86,12 @@ class Orders:
     last_ns: int
     symbols: tuple[str, ...]
     matched: bool = True
+    venues: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.venues:
+            named = int(self.orders["venue"].max()) + 1 if len(self.orders) else 0
+            object.__setattr__(self, "venues", venue_names(max(named, len(default_venues()))))
 
 
 @dataclass(frozen=True)
@@ -171,11 +182,12 @@ def order_figures(orders: Array, fills: Array, matched: bool = True) -> OrderFig
     )
 
 
-def _within(side: Orders, start_ns: int, end_ns: int, venue: int, symbol: str | None) -> tuple[Array, Array]:
-    # the side's orders sent in [start_ns, end_ns] on ``venue`` (of ``symbol``, None: any), and their
-    # fills renumbered to the rows kept
+def _within(side: Orders, start_ns: int, end_ns: int, venue: str, symbol: str | None) -> tuple[Array, Array]:
+    # the side's orders sent in [start_ns, end_ns] on the venue named ``venue`` (of ``symbol``, None: any),
+    # and their fills renumbered to the rows kept
     o = side.orders
-    keep = (o["ts"] >= start_ns) & (o["ts"] <= end_ns) & (o["venue"] == venue)
+    number = side.venues.index(venue) if venue in side.venues else -1
+    keep = (o["ts"] >= start_ns) & (o["ts"] <= end_ns) & (o["venue"] == number)
     if symbol is not None and len(o):
         keep &= np.array([name_of(side.symbols, int(s)) == symbol for s in o["symbol"]])
     rows = np.flatnonzero(keep)
@@ -188,8 +200,9 @@ def _within(side: Orders, start_ns: int, end_ns: int, venue: int, symbol: str | 
 
 
 def compare(live: Orders, backtest: Orders, folder: str, notes: Sequence[str] = ()) -> Comparison:
-    """Live beside backtest over the overlap of their spans, per venue (and per venue and symbol when
-    both trade several). Raises :class:`UsageError` naming ``--against`` when the spans do not overlap."""
+    """Live beside backtest over the overlap of their spans, per venue (by name: the live side's venues,
+    then any other the backtest traded; and per venue and symbol when both trade several). Raises
+    :class:`UsageError` naming ``--against`` when the spans do not overlap."""
     start, end = max(live.first_ns, backtest.first_ns), min(live.last_ns, backtest.last_ns)
     if end < start or live.last_ns < live.first_ns or backtest.last_ns < backtest.first_ns:
         b, lv = _span_text(backtest.first_ns, backtest.last_ns), _span_text(live.first_ns, live.last_ns)
@@ -203,9 +216,10 @@ def compare(live: Orders, backtest: Orders, folder: str, notes: Sequence[str] = 
         )
     symbols = [None] + (sorted(set(live.symbols) & set(backtest.symbols)) if len(live.symbols) > 1 else [])
     rows = []
-    for v, venue in enumerate(ASSET_NAMES):
+    venues = [*live.venues, *(name for name in backtest.venues if name not in live.venues)]
+    for venue in venues:
         for symbol in symbols:
-            figures = [order_figures(*_within(s, start, end, v, symbol), s.matched) for s in (live, backtest)]
+            figures = [order_figures(*_within(s, start, end, venue, symbol), s.matched) for s in (live, backtest)]
             rows.append(ComparisonRow(venue, symbol or "", *figures))
     extra = [] if backtest.matched else [f"{folder}: its orders.csv does not say which order each fill came from"]
     return Comparison(folder, start, end, (live.first_ns, live.last_ns), (backtest.first_ns, backtest.last_ns),
@@ -270,7 +284,7 @@ def backtest_orders_of(folder: Path) -> Orders:
             raise UsageError(f"--against: expected a backtest's report folder with {name}, got {str(folder)!r}{why}")
     source: SourceData = load_backtest(folder)
     try:
-        orders = read_orders_csv(folder / ORDERS_CSV, source.symbols)
+        orders = read_orders_csv(folder / ORDERS_CSV, source.symbols, source.venues)
     except ValueError as exc:
         raise UsageError(f"--against: {exc}") from None
     ids = orders["order_id"]
@@ -279,7 +293,7 @@ def backtest_orders_of(folder: Path) -> Orders:
     fills = [(row_of[int(f["order_id"])], float(f["price"]), float(f["qty"])) for f in source.fills
              if int(f["order_id"]) in row_of]  # fmt: skip
     matched_fills = np.array(fills, MATCHED_DTYPE) if fills else np.zeros(0, MATCHED_DTYPE)
-    return Orders(orders, matched_fills, source.first_ns, source.last_ns, source.symbols, matched)
+    return Orders(orders, matched_fills, source.first_ns, source.last_ns, source.symbols, matched, source.venues)
 
 
 def live_orders(config: Any, first_ns: int, last_ns: int) -> Orders:
@@ -316,7 +330,7 @@ def live_orders(config: Any, first_ns: int, last_ns: int) -> Orders:
     matched = np.array(fills, MATCHED_DTYPE) if fills else np.zeros(0, MATCHED_DTYPE)
     known = [first_ns, last_ns] if last_ns >= first_ns else []  # an empty source knows of no time
     first, last = (min(known + times), max(known + times)) if known or times else (first_ns, last_ns)
-    return Orders(orders, matched, first, last, names)
+    return Orders(orders, matched, first, last, names, venues=tuple(config.venue_names))
 
 
 def _live_rows(intents: Sequence[Mapping[str, Any]], config: Any, names: tuple[str, ...]

@@ -1,7 +1,9 @@
 """equity.png: what the chart of a run draws (:func:`chart_data`, apart from the drawing) and the
 drawing itself (:func:`equity_figure`, matplotlib's object API on an Agg canvas: no display needed).
 
-Times in int64 ns (local), money in quote currency, spreads in basis points.
+The spread panel draws, for every venue after the first, its mid over the first venue's (two venues: the
+one line of the second over the first), and every fill at the spread its pair captured
+(:func:`fill_spread_bps`). Times in int64 ns (local), money in quote currency, spreads in basis points.
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ from typing import Any, BinaryIO, Final
 
 import numpy as np
 
-from arb.events import ASSET_NAMES, BINANCE, BYBIT, NS_PER_S
-from arb.reports.common import QTY_EPS, VENUES, Array, none_to_nan
+from arb.events import NS_PER_S
+from arb.reports.common import QTY_EPS, Array, none_to_nan, venue_count
 from arb.reports.ratios import held_values
 from arb.reports.summary import Summary
 from arb.reports.valuation import account_equity
 from arb.results.marks import Span, Spans
+from arb.results.venues import venue_titles
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, INTENT_UNWIND, SELL
 
 
@@ -52,8 +55,8 @@ class SymbolChart:
         ts: Time of each of its equity rows, int64 ns (local).
         net_pnl: Its net PnL at each row (its part of the equity minus its part of the starting
             balances at its mids), quote currency; the symbols' add up to the account's.
-        spread_bps: Its Bybit-over-Binance mid spread at each row, bps; NaN where either of its books
-            was not synced.
+        spread_bps: Per venue after the first, its mid over the first venue's at each row, bps, shape
+            ``(rows, venues - 1)`` (:func:`mid_spread_bps`); NaN where one of its books was not synced.
         fill_ts, fill_spread_bps, fill_kind: Its fills' times, where their markers sit
             (:func:`fill_spread_bps`) and their intent kinds.
         out_of_sync: Per venue, the spans its books were not synced.
@@ -67,7 +70,7 @@ class SymbolChart:
     fill_ts: Array
     fill_spread_bps: Array
     fill_kind: Array
-    out_of_sync: tuple[Spans, Spans]
+    out_of_sync: tuple[Spans, ...]
     fill_venue: Array = field(default_factory=_no_ints)
     fill_side: Array = field(default_factory=_no_ints)
 
@@ -86,9 +89,9 @@ class ChartData:
             ``net_pnl + holdings_revaluation``.
         holdings_revaluation: The starting balances at each sample's mids minus ``risk.initial_equity``
             (the starting coins' price move, which is not PnL), quote currency.
-        spread_bps: Bybit-over-Binance mid spread at each sample, bps; NaN where either venue's book
-            was not synced (no line is drawn there). With several symbols all NaN: each symbol's is in
-            ``symbols``.
+        spread_bps: Per venue after the first, its mid over the first venue's at each sample, bps, shape
+            ``(samples, venues - 1)`` (:func:`mid_spread_bps`); NaN where a venue's book was not synced (no
+            line is drawn there). With several symbols all NaN: each symbol's is in ``symbols``.
         fill_ts: Time of each fill (``local_ts``), in the order of ``fills``.
         fill_spread_bps: Where each fill's marker sits: :func:`fill_spread_bps` (against its own
             symbol's samples).
@@ -105,7 +108,7 @@ class ChartData:
     fill_ts: Array
     fill_spread_bps: Array
     fill_kind: Array
-    out_of_sync: tuple[Spans, Spans]
+    out_of_sync: tuple[Spans, ...]
     symbols: tuple[SymbolChart, ...] = ()
     fill_venue: Array = field(default_factory=_no_ints)
     fill_side: Array = field(default_factory=_no_ints)
@@ -118,7 +121,7 @@ def chart_data(summary: Summary, fills: Array, equity: Array) -> ChartData:
         return _symbols_chart_data(summary, fills, equity)
     held = np.array([none_to_nan(summary.initial.equity(m)) for m in equity["mid"]], dtype=float)
     spread = mid_spread_bps(equity["mid"])
-    spread[_inside(equity["ts"], summary.out_of_sync[BINANCE] + summary.out_of_sync[BYBIT])] = np.nan
+    spread[_inside(equity["ts"], _all_spans(summary.out_of_sync))] = np.nan
     return ChartData(
         ts=np.array(equity["ts"]),
         net_pnl=equity["equity"] - held,
@@ -145,7 +148,7 @@ def _symbols_chart_data(summary: Summary, fills: Array, equity: Array) -> ChartD
         rows, own = equity[equity["symbol"] == s], fills["symbol"] == s
         held = np.array([none_to_nan(part.initial.equity(m)) for m in rows["mid"]], dtype=float)
         spread = mid_spread_bps(rows["mid"])
-        spread[_inside(rows["ts"], part.out_of_sync[BINANCE] + part.out_of_sync[BYBIT])] = np.nan
+        spread[_inside(rows["ts"], _all_spans(part.out_of_sync))] = np.nan
         charts.append(SymbolChart(
             name=part.name, ts=np.array(rows["ts"]), net_pnl=rows["equity"] - held, spread_bps=spread,
             fill_ts=np.array(fills["local_ts"][own]), fill_spread_bps=markers[own],
@@ -158,7 +161,7 @@ def _symbols_chart_data(summary: Summary, fills: Array, equity: Array) -> ChartD
         net_pnl=series.equity - held,
         equity_change=series.equity - none_to_nan(summary.risk.initial_equity),
         holdings_revaluation=held - none_to_nan(summary.risk.initial_equity),
-        spread_bps=np.full(len(series.ts), np.nan),
+        spread_bps=np.full((len(series.ts), max(series.mid.shape[2] - 1, 0)), np.nan),
         fill_ts=np.array(fills["local_ts"]),
         fill_spread_bps=markers,
         fill_kind=np.array(fills["kind"]),
@@ -172,70 +175,116 @@ def _symbols_chart_data(summary: Summary, fills: Array, equity: Array) -> ChartD
 def fill_spread_bps(
     fills: Array,
     equity: Array,
-    out_of_sync: Sequence[Spans] = ((), ()),
+    out_of_sync: Sequence[Spans] = (),
     *,
     symbol_out_of_sync: Sequence[Sequence[Spans]] = (),
 ) -> Array:
-    """The Bybit-over-Binance spread each fill captured, bps, one per row of ``fills``: where its
-    marker sits on the spread chart.
+    """The spread each fill captured, bps, one per row of ``fills``: where its marker sits on the spread
+    chart. A spread is always the later venue's price over the earlier's (by venue number; two venues: the
+    second over the first), so a pair that bought on the earlier venue and sold on the later captured a
+    positive spread.
 
-    A fill whose pair also filled on the other venue is set against the volume-weighted price of
-    the pair's fills there: a Binance fill at ``p`` against the pair's Bybit VWAP ``q`` is
-    ``(q - p) / p * 1e4``, a Bybit fill at ``q`` against the Binance VWAP ``p`` the same. That is the
-    spread the trade took, not the mid spread of a sample taken before it (a jump in the spread that
-    the pair traded on arrives between two samples). A fill alone on its venue in its pair (a lone leg,
-    an unwind) sits at the spread of the first sample at or after it; NaN if that sample falls where a
-    venue's book was not synced (``out_of_sync``, per venue), or there is none.
+    A fill whose pair also filled on another venue is set against the volume-weighted price of the
+    pair's fills there (the pair's other leg): a fill at ``p`` on venue ``a`` against the VWAP ``q`` on a
+    later venue ``b`` is ``(q - p) / p * 1e4``, a fill at ``q`` on ``b`` against the VWAP ``p`` on ``a`` the
+    same. That is the spread the trade took, not the mid spread of a sample taken before it (a jump in
+    the spread that the pair traded on arrives between two samples). With several other venues in the
+    pair (a hedge on a third), the other leg is the one that traded the most against the fill (on the
+    other side), ties to the lower venue number.
+    A fill alone on its venue in its pair (a lone leg, an unwind) sits at the mid spread between its venue
+    and the first venue (the first venue's fills: the second's) of the first sample at or after it; NaN if
+    that sample falls where a venue's book was not synced (``out_of_sync``, per venue), or there is none.
 
     When ``equity`` holds several symbols' rows, each fill is set against its own symbol's rows (and
     its spans in ``symbol_out_of_sync``, per symbol, per venue; else ``out_of_sync``).
     """
+    return fill_spreads(fills, equity, out_of_sync, symbol_out_of_sync=symbol_out_of_sync)[0]
+
+
+def fill_spreads(
+    fills: Array,
+    equity: Array,
+    out_of_sync: Sequence[Spans] = (),
+    *,
+    symbol_out_of_sync: Sequence[Sequence[Spans]] = (),
+) -> tuple[Array, Array]:
+    """:func:`fill_spread_bps` of each fill and the venue it was set against (its pair's other leg's, or
+    for a fill alone in its pair the venue of the mid spread it sits at), int64."""
     n = int(equity["symbol"].max()) + 1 if len(equity) else 1
     if n <= 1:
-        return _fill_spread_bps(fills, equity, out_of_sync)
+        return _fill_spreads(fills, equity, out_of_sync)
     out = np.full(len(fills), np.nan)
+    other = np.zeros(len(fills), np.int64)
     for s in range(n):
         own = fills["symbol"] == s
         spans = symbol_out_of_sync[s] if s < len(symbol_out_of_sync) else out_of_sync
-        out[own] = _fill_spread_bps(fills[own], equity[equity["symbol"] == s], spans)
-    return out
+        out[own], other[own] = _fill_spreads(fills[own], equity[equity["symbol"] == s], spans)
+    return out, other
 
 
-def _fill_spread_bps(fills: Array, equity: Array, out_of_sync: Sequence[Spans]) -> Array:
-    # fill_spread_bps of one symbol's fills against its own equity rows
+def _fill_spreads(fills: Array, equity: Array, out_of_sync: Sequence[Spans]) -> tuple[Array, Array]:
+    # fill_spreads of one symbol's fills against its own equity rows
     out = np.full(len(fills), np.nan)
     if len(fills) == 0:
-        return out
+        return out, np.zeros(0, np.int64)
     venue = fills["venue"].astype(np.int64)
+    n_venues = max(venue_count(equity), int(venue.max()) + 1, 2)
     pairs, pair_at = np.unique(fills["pair_id"], return_inverse=True)
-    key = pair_at * 2 + venue  # (pair, venue) -> one slot
-    qty = np.bincount(key, weights=fills["qty"], minlength=2 * len(pairs)).reshape(-1, 2)
-    value = np.bincount(key, weights=fills["price"] * fills["qty"], minlength=2 * len(pairs)).reshape(-1, 2)
+    slots = len(pairs) * n_venues
+
+    def per_slot(key: Array, weights: Array) -> Array:
+        # (pair, venue) sums
+        return np.bincount(key, weights=weights, minlength=slots).reshape(-1, n_venues)
+
+    key = pair_at * n_venues + venue
+    qty = per_slot(key, fills["qty"])
+    value = per_slot(key, fills["price"] * fills["qty"])
+    against = (
+        per_slot(key, np.where(fills["side"] == BUY, 0.0, fills["qty"])),
+        per_slot(key, np.where(fills["side"] == BUY, fills["qty"], 0.0)),
+    )  # per (pair, venue): what sold there, what bought there (the other side of a buy, of a sell)
     with np.errstate(divide="ignore", invalid="ignore"):
         vwap = np.where(qty > QTY_EPS, value / qty, np.nan)
-    other = vwap[pair_at, 1 - venue]
+    rows = np.arange(len(fills))
+    candidates = qty[pair_at] > QTY_EPS  # per fill, the venues its pair traded on
+    candidates[rows, venue] = False
+    opposite = np.where(fills["side"] == BUY, against[0][pair_at].T, against[1][pair_at].T).T
+    # the other venue that traded the most against the fill; else the one that traded the most
+    score = np.where(candidates, np.where(opposite > QTY_EPS, opposite, 0.0), -1.0)
+    fallback = np.where(candidates, qty[pair_at], -1.0)
+    other = np.where(score.max(axis=1) > 0.0, score.argmax(axis=1), fallback.argmax(axis=1))
+    paired = candidates.any(axis=1)
+    other = np.where(paired, other, np.where(venue == 0, 1, 0))  # alone: against the first (or second) venue
     price = fills["price"]
-    binance_px = np.where(venue == BINANCE, price, other)
-    bybit_px = np.where(venue == BYBIT, price, other)
+    other_px = vwap[pair_at, other]
+    low_px = np.where(venue < other, price, other_px)
+    high_px = np.where(venue < other, other_px, price)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out[:] = (bybit_px - binance_px) / binance_px * 1e4
-    alone = ~np.isfinite(other)
+        out[:] = (high_px - low_px) / low_px * 1e4
+    alone = ~paired
     if alone.any() and len(equity):
         at = np.searchsorted(equity["ts"], fills["local_ts"][alone], side="left")
         found = at < len(equity)
         sample = np.full(int(alone.sum()), np.nan)
-        sample[found] = mid_spread_bps(equity["mid"])[at[found]]
-        synced = ~_inside(equity["ts"][np.minimum(at, len(equity) - 1)], tuple(out_of_sync[0]) + tuple(out_of_sync[1]))
+        column = np.maximum(venue[alone], other[alone]) - 1  # the later venue's line over the first
+        sample[found] = mid_spread_bps(equity["mid"])[at[found], column[found]]
+        synced = ~_inside(equity["ts"][np.minimum(at, len(equity) - 1)], _all_spans(out_of_sync))
         out[alone] = np.where(found & synced, sample, np.nan)
-    return out
+    return out, other.astype(np.int64)
 
 
 def mid_spread_bps(mid: Array) -> Array:
-    """The second venue's mid over the first's at each row of ``mid`` (rows of per-venue mids), bps;
-    NaN where either is unknown."""
+    """Per row of ``mid`` (rows of per-venue mids), each venue after the first: its mid over the first
+    venue's, bps, shape ``(rows, venues - 1)`` (two venues: one column, the second over the first); NaN
+    where either is unknown."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        out: Array = (mid[:, 1] - mid[:, 0]) / mid[:, 0] * 1e4
+        out: Array = (mid[:, 1:] - mid[:, :1]) / mid[:, :1] * 1e4
     return out
+
+
+def _all_spans(out_of_sync: Sequence[Spans]) -> tuple[Span, ...]:
+    # every venue's spans together
+    return tuple(span for spans in out_of_sync for span in spans)
 
 
 def _inside(ts: Array, spans: Iterable[Span]) -> Array:
@@ -246,7 +295,15 @@ def _inside(ts: Array, spans: Iterable[Span]) -> Array:
     return mask
 
 
-_SYNC_COLORS: Final = {BINANCE: "tab:orange", BYBIT: "tab:purple"}
+_SYNC_COLORS: Final = ("tab:orange", "tab:purple", "gold", "teal")
+"""The shade of each venue's out-of-sync spans, by venue number (up to ``MAX_VENUES``)."""
+
+_SPREAD_COLORS: Final = ("tab:grey", "tab:blue", "tab:brown")
+"""The spread lines' colours: the second venue's over the first, the third's, the fourth's."""
+
+_VENUE_FACES: Final = ("filled", "hollow", "light", "dark")
+"""How a fill's marker is filled on each venue, by number: the kind's colour, none, the colour faded,
+black."""
 
 _SYMBOL_COLORS: Final = ("tab:cyan", "tab:olive", "tab:pink", "tab:brown", "tab:red", "tab:green")
 
@@ -366,14 +423,16 @@ def _equity_title(summary: Summary, quote: str) -> str:
 def equity_figure(summary: Summary, fills: Array, equity: Array) -> Any:
     """The figure of equity.png (a ``matplotlib.figure.Figure`` on an Agg canvas): panels sharing a UTC
     time axis: net PnL on its own axis (with several symbols, each one's too), the equity change beside
-    the holdings revaluation it holds (both in the quote currency), and the Bybit-over-Binance spread
-    (bps) with every fill at the spread it captured and the entry threshold, one spread panel per
-    symbol; the spans a venue's book was out of sync shaded, never narrower than :data:`MIN_SPAN_PT`.
+    the holdings revaluation it holds (both in the quote currency), and the spread of each venue's mid
+    over the first venue's (bps; two venues: the second's over the first's) with every fill at the spread
+    it captured and the entry threshold, one spread panel per symbol; the spans a venue's book was out of
+    sync shaded, never narrower than :data:`MIN_SPAN_PT`.
 
     Every fill has its own marker at its own value: colour by kind (:data:`FILL_LABELS`), shape by
-    side (a triangle up for a buy, down for a sell), filled on Binance and hollow on Bybit; fills that
-    would cover one another (the legs of a pair, pairs opened in a burst) are laid side by side along
-    the time axis (:func:`fill_groups`), with their number beside a group of three or more."""
+    side (a triangle up for a buy, down for a sell), its fill by venue (:data:`_VENUE_FACES`: filled on the
+    first, hollow on the second, ...); fills that would cover one another (the legs of a pair, pairs
+    opened in a burst) are laid side by side along the time axis (:func:`fill_groups`), with their number
+    beside a group of three or more."""
     # The object API with an explicit Agg canvas: no pyplot global state, no display needed.
     import matplotlib.dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -381,17 +440,19 @@ def equity_figure(summary: Summary, fills: Array, equity: Array) -> Any:
 
     data = chart_data(summary, fills, equity)
     quote = _quote_name(summary)
+    titles = venue_titles(summary.venue_names)
     spreads: list[tuple[str, SymbolChart | ChartData, Mapping[str, Any] | None]] = (
-        [(f"{c.name} spread (Bybit over Binance)", c, entry_threshold(summary, c.name)) for c in data.symbols]
+        [(f"{c.name} spread", c, entry_threshold(summary, c.name)) for c in data.symbols]
         if data.symbols
-        else [("spread (Bybit over Binance)", data, entry_threshold(summary))]
+        else [("spread", data, entry_threshold(summary))]
     )
     fig = Figure(figsize=(15, 9.5 + 3.0 * (len(spreads) - 1)), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(2 + len(spreads), 1, sharex=True, height_ratios=(2, 2, *([3] * len(spreads))))
     pnl_ax, equity_ax, spread_axes = axes[0], axes[1], list(axes[2:])
     times = data.ts.astype("datetime64[ns]")
-    label = "net PnL (after fees),\nboth venues" if not data.symbols else "net PnL (after fees),\nthe account"
+    every = "both venues" if len(titles) == 2 else "every venue"
+    label = f"net PnL (after fees),\n{every}" if not data.symbols else "net PnL (after fees),\nthe account"
     pnl_ax.plot(times, data.net_pnl, color="tab:blue", linewidth=1.0, label=label)
     for i, chart in enumerate(data.symbols):
         pnl_ax.plot(chart.ts.astype("datetime64[ns]"), chart.net_pnl, color=_SYMBOL_COLORS[i % len(_SYMBOL_COLORS)],
@@ -410,13 +471,15 @@ def equity_figure(summary: Summary, fills: Array, equity: Array) -> Any:
     pnl_ax.set_title(_headline(summary, quote, len(data.symbols)))
 
     for spread_ax, (label, panel, entry) in zip(spread_axes, spreads, strict=True):
-        spread_ax.plot(panel.ts.astype("datetime64[ns]"), panel.spread_bps, color="tab:grey", linewidth=0.8,
-                       label=label)  # fmt: skip
+        for v in range(1, len(titles)):  # each venue over the first
+            spread_ax.plot(panel.ts.astype("datetime64[ns]"), panel.spread_bps[:, v - 1],
+                           color=_SPREAD_COLORS[(v - 1) % len(_SPREAD_COLORS)], linewidth=0.8,
+                           label=f"{label} ({titles[v]} over {titles[0]})")  # fmt: skip
         if entry is not None:
             _entry_lines(spread_ax, entry)
         spread_ax.set_ylabel("spread (bps)")
         lines, _ = spread_ax.get_legend_handles_labels()
-        handles = [*lines, *_sync_handles(panel.out_of_sync), *_fill_handles(panel.fill_kind)]
+        handles = [*lines, *_sync_handles(panel.out_of_sync, titles), *_fill_handles(panel.fill_kind, titles)]
         # beside the panel, never over a fill
         spread_ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0,
                          fontsize="small")  # fmt: skip
@@ -475,14 +538,14 @@ def _fill_markers(fig: Any, ax: Any, chart: SymbolChart | ChartData, x_tol: floa
     fill_times = chart.fill_ts.astype("datetime64[ns]")
     for kind, color in _FILL_COLORS.items():
         for side, marker in _SIDE_MARKERS.items():
-            for venue in VENUES:
+            for venue in np.unique(chart.fill_venue).tolist():
                 mask = (chart.fill_kind == kind) & (chart.fill_side == side) & (chart.fill_venue == venue)
                 for shift in np.unique(shift_pt[mask]).tolist():
                     here = mask & (shift_pt == shift)
                     moved = ScaledTranslation(shift / 72, 0.0, fig.dpi_scale_trans)  # along time only
                     ax.scatter(
                         fill_times[here], fill_bps[here], s=_MARKER_PT**2, marker=marker, zorder=3,
-                        edgecolors=color, facecolors=color if venue == BINANCE else "none", linewidths=1.0,
+                        edgecolors=color, facecolors=_face(color, venue), linewidths=1.0,
                         transform=ax.transData + moved,
                     )  # fmt: skip
     for first in np.flatnonzero(slot == 0).tolist():
@@ -493,7 +556,15 @@ def _fill_markers(fig: Any, ax: Any, chart: SymbolChart | ChartData, x_tol: floa
                         textcoords="offset points", fontsize="x-small", va="center")  # fmt: skip
 
 
-def _fill_handles(fill_kind: Array) -> list[Any]:
+def _face(color: str, venue: int) -> Any:
+    # a fill marker's face on ``venue`` (_VENUE_FACES): the kind's colour, none, the colour faded, black
+    from matplotlib.colors import to_rgba
+
+    face = _VENUE_FACES[venue % len(_VENUE_FACES)]
+    return {"filled": color, "hollow": "none", "light": to_rgba(color, 0.35), "dark": "black"}[face]
+
+
+def _fill_handles(fill_kind: Array, titles: Sequence[str]) -> list[Any]:
     # the legend's entries for the fills: each kind with its count, then what shape and fill mean
     from matplotlib.lines import Line2D
 
@@ -507,20 +578,22 @@ def _fill_handles(fill_kind: Array) -> list[Any]:
         handles += [
             Line2D([], [], linestyle="none", marker="^", color="black", label="buy"),
             Line2D([], [], linestyle="none", marker="v", color="black", label="sell"),
-            Line2D([], [], linestyle="none", marker="s", color="black", label="filled: Binance"),
-            Line2D([], [], linestyle="none", marker="s", color="black", markerfacecolor="none",
-                   label="hollow: Bybit\n(fills at one moment side by side)"),
-        ]  # fmt: skip
+        ]
+        for v, title in enumerate(titles):
+            last = "\n(fills at one moment side by side)" if v == len(titles) - 1 else ""
+            face = _VENUE_FACES[v % len(_VENUE_FACES)]
+            handles.append(Line2D([], [], linestyle="none", marker="s", color="black",
+                                  markerfacecolor=_face("black", v), label=f"{face}: {title}{last}"))  # fmt: skip
     return handles
 
 
-def _sync_handles(out_of_sync: Sequence[Spans]) -> list[Any]:
+def _sync_handles(out_of_sync: Sequence[Spans], titles: Sequence[str]) -> list[Any]:
     # the legend's entries for the out-of-sync spans: each venue that had one, with its total time
     from matplotlib.patches import Patch
 
     return [
-        Patch(color=_SYNC_COLORS[venue], alpha=0.35, linewidth=0,
-              label=f"{ASSET_NAMES[venue].capitalize()} book out of sync "
+        Patch(color=_SYNC_COLORS[venue % len(_SYNC_COLORS)], alpha=0.35, linewidth=0,
+              label=f"{titles[venue] if venue < len(titles) else venue} book out of sync "
               f"({sum(end - start for start, end in spans) / NS_PER_S:.3g} s in all)")
         for venue, spans in enumerate(out_of_sync) if spans
     ]  # fmt: skip
@@ -532,4 +605,4 @@ def _shade(ax: Any, out_of_sync: Sequence[Spans], min_ns: float) -> None:
         for start, end in spans:
             middle, half = (start + end) / 2.0, max(end - start, min_ns) / 2.0
             ax.axvspan(np.datetime64(int(middle - half), "ns"), np.datetime64(int(middle + half), "ns"),
-                       color=_SYNC_COLORS[venue], alpha=0.35, linewidth=0)  # fmt: skip
+                       color=_SYNC_COLORS[venue % len(_SYNC_COLORS)], alpha=0.35, linewidth=0)  # fmt: skip

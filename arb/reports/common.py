@@ -1,5 +1,5 @@
-"""What every part of the run report shares: the venues, the names of sides and intent kinds, the
-checks of a run's arrays and the small reductions over them.
+"""What every part of the run report shares: the run's venues (their names and how many), the names of
+sides and intent kinds, the checks of a run's arrays and the small reductions over them.
 
 Units as in :mod:`arb.reports.summary`: money in quote currency, quantities in base units, times in
 int64 ns.
@@ -10,7 +10,6 @@ from __future__ import annotations
 __all__ = [
     "QTY_EPS",
     "SIDE_NAMES",
-    "VENUES",
     "Array",
     "JsonFigures",
     "duration_text",
@@ -21,29 +20,52 @@ __all__ = [
     "none_to_nan",
     "require_fields",
     "require_values",
+    "run_venue_names",
     "sum_or_none",
     "utc_text",
     "value_at",
+    "venue_count",
 ]
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, cast
 
 import numpy as np
 
-from arb.events import BINANCE, BYBIT
 from arb.formats import jsonable
+from arb.results.venues import saved_venue_names, venue_names
 from arb.strategy.types import BUY, SELL
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
-VENUES: Final = (BINANCE, BYBIT)
-"""The venues by asset number, in the order every per-venue figure is kept."""
 QTY_EPS: Final = 1e-12
 """Base quantities this small are float dust, not inventory (lot sizes are 1e-8 and up)."""
 SIDE_NAMES: Final = {BUY: "buy", SELL: "sell"}
+
+
+def venue_count(rows: Array) -> int:
+    """How many venues a run's per-venue rows hold: the width of their ``mid`` field (equity rows,
+    :func:`~arb.strategy.types.equity_dtype`; marks) or of their ``bid`` (kernel calls)."""
+    names = rows.dtype.names or ()
+    field = "mid" if "mid" in names else "bid"
+    shape = rows.dtype[field].shape
+    return int(shape[0]) if shape else 1
+
+
+def run_venue_names(meta: Mapping[str, Any] | None, n: int, given: Sequence[str] = ()) -> tuple[str, ...]:
+    """The names of a run's ``n`` venues by number: ``given`` when it names them; else the configuration
+    the run recorded in ``meta`` (``meta["config"]``, :func:`arb.results.venues.saved_venue_names`) when it
+    names ``n``; else :func:`arb.results.venues.venue_names` (the default run's when it has ``n``).
+
+    Raises:
+        ValueError: ``given`` names a number of venues other than ``n``.
+    """
+    if given:
+        return venue_names(n, given)
+    saved = saved_venue_names((meta or {}).get("config"))
+    return saved if len(saved) == n else venue_names(n)
 
 
 class JsonFigures:

@@ -12,20 +12,21 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from arb.events import ASSET_NAMES, BINANCE, BYBIT
 from arb.formats import money, num, pct
 from arb.reports.against import EXPLAINED, Comparison, overlap_text, table_of
-from arb.reports.common import VENUES, duration_text
+from arb.reports.common import duration_text
 from arb.reports.inventory import inventory_rows, shows_inventory
 from arb.reports.pnl import PNL_TOLERANCE
 from arb.reports.summary import Summary, SymbolSummary
+from arb.results.venues import venue_titles
 
 _amount = partial(money, digits=4)  # money in the quote currency
 _base = partial(num, digits=8, small=0)  # a quantity in base units, to the satoshi
 
 
 def print_summary(summary: Summary, console: Console | None = None) -> None:
-    """Print the figures as a rich table: columns Total / Binance / Bybit (pair and risk rows: Total only)."""
+    """Print the figures as a rich table: columns Total and one per venue of the run, by its title (pair
+    and risk rows: Total only)."""
     console = console if console is not None else Console()
     meta = summary.meta
     title = f"arb {meta.get('mode', 'run')}"
@@ -45,8 +46,10 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     account = ", account" if held is not None else ""
     table = Table(title=title, title_justify="left")
     table.add_column("figure")
-    for name in ("Total", "Binance", "Bybit"):
+    titles = venue_titles(summary.venue_names)
+    for name in ("Total", *titles):
         table.add_column(name, justify="right")
+    blank = ("",) * len(titles)
 
     columns = (summary.total, *summary.venues)
 
@@ -92,7 +95,7 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
         ("win rate", pct(pairs.win_rate)),
         ("mean PnL per pair (quote)", _amount(pairs.pair_pnl_mean)),
     ):
-        table.add_row(label, value, "", "")
+        table.add_row(label, value, *blank)
     legs = summary.legs
     if legs is not None and legs.any:
         table.add_section()
@@ -111,7 +114,7 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
             ("mean per faulted / clean pair", f"{_amount(legs.pnl_faulted_mean)} / {_amount(legs.pnl_clean_mean)}"),
             ("leg-risk cost (quote)", _amount(legs.cost)),
         ):
-            table.add_row(label, value, "", "")
+            table.add_row(label, value, *blank)
     maker = summary.maker
     if maker is not None:
         table.add_section()
@@ -124,7 +127,7 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
             ("mid move 1 s after a maker fill (bps)", num(maker.move_after_bps)),
             ("hedge slippage past the touch (bps)", num(maker.hedge_slippage_bps)),
         ):
-            table.add_row(label, value, "", "")
+            table.add_row(label, value, *blank)
         table.add_row("maker fees (quote)", _amount(sum(maker.maker_fees)), *map(_amount, maker.maker_fees))
         table.add_row("taker fees (quote)", _amount(sum(maker.taker_fees)), *map(_amount, maker.taker_fees))
     inventory = summary.inventory
@@ -141,7 +144,7 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
         ("holdings revaluation (quote)", _amount(risk.holdings_revaluation)),
         ("equity samples", _int(risk.samples)),
     ):
-        table.add_row(label, value, "", "")
+        table.add_row(label, value, *blank)
     console.print(table)
     if several:
         console.print(_symbols_table(summary, held))
@@ -151,7 +154,7 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     for name, own in naked_legs:
         if own is None or not own.open_at_end:
             continue
-        naked = ", ".join(f"{name}{ASSET_NAMES[v]} {own.exposure[v]:+.8g}" for v in VENUES if abs(own.exposure[v]) > 0)
+        naked = ", ".join(f"{name}{summary.venue_names[v]} {x:+.8g}" for v, x in enumerate(own.exposure) if abs(x) > 0)
         console.print(f"[bold red]NAKED LEG at the end: {naked} (base); {own.given_up} pair(s) past max hedge "
                       "attempts[/bold red]")  # fmt: skip
     for part in summary.symbols:
@@ -180,6 +183,7 @@ def _symbols_table(summary: Summary, held: dict[str, list[float]] | None = None)
     table = Table(title="per symbol (quantities in each symbol's base)", title_justify="left")
     table.add_column("figure")
     parts = summary.symbols
+    titles = venue_titles(summary.venue_names)
     for part in parts:
         table.add_column(part.name, justify="right")
     rows: list[tuple[str, Callable[[SymbolSummary], str]]] = [
@@ -193,20 +197,25 @@ def _symbols_table(summary: Summary, held: dict[str, list[float]] | None = None)
         ("win rate", lambda p: pct(p.pairs.win_rate)),
         ("mean captured spread (bps)", lambda p: num(p.pairs.spread_bps)),
         ("mean holding time (s)", lambda p: num(p.total.holding_time_s)),
-        (f"position Binance{this_run} (base)", lambda p: _base(p.venues[BINANCE].position)),
-        (f"position Bybit{this_run} (base)", lambda p: _base(p.venues[BYBIT].position)),
-        ("final mid Binance (quote)", lambda p: _amount(p.venues[BINANCE].final_mid)),
-        ("final mid Bybit (quote)", lambda p: _amount(p.venues[BYBIT].final_mid)),
+        *((f"position {t}{this_run} (base)", partial(_venue_cell, "position", v, _base)) for v, t in enumerate(titles)),
+        *((f"final mid {t} (quote)", partial(_venue_cell, "final_mid", v, _amount)) for v, t in enumerate(titles)),
         ("time out of sync (s)", lambda p: num(p.total.out_of_sync_s)),
     ]
     if held is not None:
-        rows += [
-            ("position Binance, account (base)", lambda p: _base(held[p.name][BINANCE])),
-            ("position Bybit, account (base)", lambda p: _base(held[p.name][BYBIT])),
-        ]
+        rows += [(f"position {t}, account (base)", partial(_held_cell, held, v)) for v, t in enumerate(titles)]
     for label, cell in rows:
         table.add_row(label, *(cell(part) for part in parts))
     return table
+
+
+def _venue_cell(attr: str, v: int, fmt: Callable[[Any], str], part: SymbolSummary) -> str:
+    # a symbol's figure ``attr`` on venue ``v``
+    return fmt(getattr(part.venues[v], attr))
+
+
+def _held_cell(held: dict[str, list[float]], v: int, part: SymbolSummary) -> str:
+    # a dry run's account position of a symbol on venue ``v``
+    return _base(held[part.name][v])
 
 
 def _ratio(x: float | None, defined: bool, meaningful: bool) -> str:

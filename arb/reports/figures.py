@@ -28,6 +28,10 @@ on a slice of the source: there is one PnL and one win in arb, and a period's ar
   their fills up to the period's end, valued at the end's marks.
 - **Sharpe, Sortino, max drawdown**: ``summarize``'s risk figures over the period's samples (the
   rebuilt start, the samples inside, the rebuilt end; the same "not meaningful under 30 days" rule).
+- **Captured spreads**: each pair's first opening fill at the spread of its pair
+  (:func:`arb.reports.charts.fill_spread_bps`: the later venue's price over the earlier's), signed in the
+  direction traded: positive when the pair bought on the earlier venue and sold on the later.
+- **Venues**: as many as the source's (``SourceData.venues``); a column per venue, then the total.
 - **Several symbols**: equity is rebuilt a row per symbol (each its part of the account at its own
   marks), every figure above is the account's (``summarize`` sums the rows of a time and values every
   fill at its own symbol's marks), and :class:`SymbolRow` holds each symbol's, computed the same way
@@ -50,17 +54,16 @@ __all__ = [
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
 
-from arb.events import ASSET_NAMES, BINANCE, NS_PER_S
+from arb.events import NS_PER_S
 from arb.formats import jsonable
 from arb.reports.against import Comparison
-from arb.reports.charts import chart_data, fill_spread_bps
-from arb.reports.common import VENUES
+from arb.reports.charts import chart_data, fill_spreads
 from arb.reports.inventory import shows_inventory
 from arb.reports.names import PERIODS
 from arb.reports.ratios import SECONDS_PER_YEAR
@@ -154,7 +157,7 @@ def equity_at(source: SourceData, times: Array) -> Array:
     driver records them."""
     times = np.asarray(times, dtype=np.int64)
     n = source.initial.n_symbols
-    out = np.zeros(len(times) * n, equity_dtype(len(VENUES)))
+    out = np.zeros(len(times) * n, equity_dtype(source.initial.n_venues))
     for s in range(n):
         fills = source.fills if n == 1 else source.fills[source.fills["symbol"] == s]
         marks = source.marks if n == 1 else source.marks[source.marks["symbol"] == s]
@@ -170,12 +173,12 @@ def _symbol_equity_at(
 ) -> Array:
     # one symbol's rows of equity_at (``funding``: its payments, booked as cash on their venue;
     # ``transfers``: its transfers, each the receiving venue's from the time it was sent)
-    out = np.zeros(len(times), equity_dtype(len(VENUES)))
+    out = np.zeros(len(times), equity_dtype(initial.n_venues))
     out["ts"] = times
     done = np.searchsorted(fills["local_ts"], times, side="left")  # fills before each time
     paid_by = np.searchsorted(funding["ts"], times, side="left")  # payments before each time
     side = fills["side"].astype(np.float64)
-    for v in range(2):
+    for v in range(initial.n_venues):
         own = fills["venue"] == v
         cash = np.concatenate(
             [[0.0], np.cumsum(np.where(own, -side * fills["price"] * fills["qty"] - fills["fee"], 0.0))]
@@ -204,7 +207,7 @@ def _symbol_equity_at(
 
 @dataclass(frozen=True, slots=True)
 class VenueRow(FillFigures):
-    """One column of the per-venue table (``name`` ``binance``, ``bybit`` or ``total``).
+    """One column of the per-venue table (``name``: the venue's, or ``total``).
 
     Money in quote currency, quantities in base units; ``holding_time_s`` None when nothing closed.
     With several symbols ``volume``, ``position_end`` and ``mark_end`` are None (units of different
@@ -231,9 +234,10 @@ class SymbolRow:
 
     Attributes:
         name: The symbol.
-        total: Both venues, as :class:`VenueRow` computes the account's (``name`` is the symbol's).
+        total: Every venue, as :class:`VenueRow` computes the account's (``name`` is the symbol's).
         pairs, pairs_won, win_rate, spread_bps: Its pairs whose first opening fill is in the period.
-        position_end: Per venue, its position at the end (base bought minus sold since the start).
+        position_end: Per venue (by number), its position at the end (base bought minus sold since the
+            start).
         mark_end: Per venue, its mark at the end (None where unknown).
     """
 
@@ -243,8 +247,8 @@ class SymbolRow:
     pairs_won: int
     win_rate: float | None
     spread_bps: float | None
-    position_end: tuple[float | None, float | None]
-    mark_end: tuple[float | None, float | None]
+    position_end: tuple[float | None, ...]
+    mark_end: tuple[float | None, ...]
 
 
 @dataclass(frozen=True)
@@ -259,7 +263,7 @@ class PeriodReport:
         start_equity: The account's value at ``start_ns``, quote: what ``return_frac`` is measured on.
         return_frac: ``pnl / start_equity``; None without a positive start equity.
         annualised_return: ``(1 + return_frac) ** (365 days / span) - 1``; None under a day of records.
-        venues: Per venue (Binance, Bybit) and total: see :class:`VenueRow`.
+        venues: Per venue (the source's, by number), then the total (last): see :class:`VenueRow`.
         period_summary: ``summarize`` over the period's fills and minute samples (its ``risk`` holds
             Sharpe, Sortino, max drawdown and the notes on them).
         pairs_summary: ``summarize`` over the period's pairs (its ``pairs``: pairs, wins, spreads).
@@ -284,7 +288,7 @@ class PeriodReport:
     return_frac: float | None
     annualised_return: float | None
     annualise_note: str
-    venues: tuple[VenueRow, VenueRow, VenueRow]
+    venues: tuple[VenueRow, ...]
     period_summary: Summary
     pairs_summary: Summary
     spreads_bps: Array
@@ -299,7 +303,7 @@ class PeriodReport:
     @property
     def total(self) -> VenueRow:
         """The ``total`` column."""
-        return self.venues[2]
+        return self.venues[-1]
 
     def totals(self) -> dict[str, Any]:
         """The headline figures as JSON-safe data (what the page embeds under ``id="arb-report"``);
@@ -340,11 +344,15 @@ class PeriodReport:
                         "fills": row.fills,
                         "volume": row.volume,
                     }
-                    for row in self.venues[:2]
+                    for row in self.venues[:-1]
                 },
                 "halts": list(self.source.halts),
                 "choice": self.choice,
-                **({"symbols": {row.name: _symbol_json(row) for row in self.symbols}} if self.symbols else {}),
+                **(
+                    {"symbols": {row.name: _symbol_json(row, self.source.venues) for row in self.symbols}}
+                    if self.symbols
+                    else {}
+                ),
                 **({"against": self.against.to_dict()} if self.against is not None else {}),
                 **({"inventory": self.source.inventory} if shows_inventory(self.source.inventory) else {}),
             }
@@ -352,15 +360,15 @@ class PeriodReport:
         return data
 
 
-def _symbol_json(row: SymbolRow) -> dict[str, Any]:
+def _symbol_json(row: SymbolRow, venues: Sequence[str]) -> dict[str, Any]:
     t = row.total
     return {
         "pnl": t.pnl, "pnl_from_fills": t.pnl_from_fills, "fees": t.fees, "funding": t.funding, "fills": t.fills,
         "volume": t.volume,
         "notional": t.notional, "holding_time_s": t.holding_time_s, "pairs": row.pairs, "pairs_won": row.pairs_won,
         "win_rate": row.win_rate, "spread_bps": row.spread_bps,
-        "position_end": dict(zip(ASSET_NAMES, row.position_end, strict=True)),
-        "mark_end": dict(zip(ASSET_NAMES, row.mark_end, strict=True)),
+        "position_end": dict(zip(venues, row.position_end, strict=True)),
+        "mark_end": dict(zip(venues, row.mark_end, strict=True)),
     }  # fmt: skip
 
 
@@ -422,7 +430,8 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
     moved, moved_ts = source.transfers, source.transfers["ts"]
 
     def summary(own: Array, samples: Array, funding: Array, transfers: Array | None = None) -> Summary:
-        return summarize(own, samples, initial, meta, symbols=names, funding=funding, transfers=transfers)
+        return summarize(own, samples, initial, meta, symbols=names, funding=funding, transfers=transfers,
+                         venues=source.venues)  # fmt: skip
 
     before_start = summary(fills[ts < start], equity[:n], paid[paid_ts < start], moved[moved_ts < start])
     before_end = summary(fills[ts < end], equity[-n:], paid[paid_ts < end], moved[moved_ts < end])
@@ -439,13 +448,15 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
     is_open = opens_pair(pair_fills)
     first_leg = is_open & ~_repeated(pair_fills["pair_id"], is_open)
     legs = pair_fills[first_leg]
-    # in the direction traded: a pair that bought on Binance (or sold on Bybit) captured Bybit over
-    # Binance, one that bought on Bybit the reverse
-    bought_binance = (legs["venue"] == BINANCE) == (legs["side"] == BUY)
-    spreads = np.where(bought_binance, 1.0, -1.0) * fill_spread_bps(pair_fills, equity)[first_leg]
+    # in the direction traded: the spread is the later venue's price over the earlier's, so a pair that
+    # bought on the earlier venue (or sold on the later) captured it, one that bought on the later the reverse
+    captured, against = fill_spreads(pair_fills, equity)
+    bought_earlier = (legs["venue"] < against[first_leg]) == (legs["side"] == BUY)
+    spreads = np.where(bought_earlier, 1.0, -1.0) * captured[first_leg]
 
     symbols: list[SymbolRow] = []
-    pooled: list[tuple[float, float] | None] = [None, None, None]
+    n_venues = initial.n_venues
+    pooled: list[tuple[float, float] | None] = [None] * (n_venues + 1)
     if n > 1:
         parts = zip(before_start.symbols, before_end.symbols, period_summary.symbols, pairs_summary.symbols,
                     strict=True)  # fmt: skip
@@ -456,10 +467,9 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
             symbols.append(SymbolRow(
                 name=b.name, total=_row(b.name, a.total, b.total, p.total), pairs=own.pairs, pairs_won=own.pairs_won,
                 win_rate=own.win_rate, spread_bps=own.spread_bps,
-                position_end=(b.venues[0].position, b.venues[1].position),
-                mark_end=(b.venues[0].final_mid, b.venues[1].final_mid),
+                position_end=tuple(f.position for f in b.venues), mark_end=tuple(f.final_mid for f in b.venues),
             ))  # fmt: skip
-        for i in range(3):
+        for i in range(n_venues + 1):
             held = [
                 _closed_inside(_column(a, i), _column(b, i))
                 for a, b in zip(before_start.symbols, before_end.symbols, strict=True)
@@ -470,10 +480,10 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
             )
     rows = [
         _row(name, _column(before_start, i), _column(before_end, i), _column(period_summary, i), pooled[i])
-        for i, name in enumerate(("binance", "bybit", "total"))
+        for i, name in enumerate((*source.venues, "total"))
     ]
 
-    pnl = rows[2].pnl
+    pnl = rows[-1].pnl
     first_equity = float(account_equity(equity[:n], n).equity[0])
     start_equity = first_equity if math.isfinite(first_equity) else None
     ret = pnl / start_equity if pnl is not None and start_equity is not None and start_equity > 0 else None
@@ -501,7 +511,7 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
         return_frac=ret,
         annualised_return=annual,
         annualise_note=note,
-        venues=(rows[0], rows[1], rows[2]),
+        venues=tuple(rows),
         period_summary=period_summary,
         pairs_summary=pairs_summary,
         spreads_bps=spreads,
@@ -528,7 +538,8 @@ def _period_equity(source: SourceData, start: int, end: int) -> tuple[Array, str
 
 
 def _column(summary: Summary | SymbolSummary, i: int) -> Figures:
-    return summary.venues[i] if i < 2 else summary.total
+    # venue i's column, the total after the last venue's
+    return summary.venues[i] if i < len(summary.venues) else summary.total
 
 
 def _repeated(pair_id: Array, mask: Array) -> Array:

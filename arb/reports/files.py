@@ -41,12 +41,12 @@ from typing import Any, BinaryIO, Final
 
 import numpy as np
 
-from arb.events import ASSET_NAMES
-from arb.execution.paper_files import KIND_NAMES, VENUE_NUMBERS
+from arb.config.catalog import default_venues
+from arb.execution.paper_files import KIND_NAMES
 from arb.files import atomic_writer
 from arb.formats import iso_ns
 from arb.reports.charts import plot_equity
-from arb.reports.common import SIDE_NAMES, Array, name_of, require_fields
+from arb.reports.common import SIDE_NAMES, Array, name_of, require_fields, venue_count
 from arb.reports.inventory import write_inventory
 from arb.reports.pnl import pnl_from_fills
 from arb.reports.sent_orders import ORDER_DTYPE
@@ -73,7 +73,7 @@ TRANSFERS_HEADER: Final = (
     "local_ts",  # the same instant, int64 ns since the epoch
     "symbol",  # the symbol whose base moved; for the quote, the first symbol
     "asset",  # base / quote
-    "from",  # the venue that sent it: binance / bybit
+    "from",  # the venue that sent it, by name
     "to",  # the venue it went to
     "amount",  # what reached (or is on its way to) the other venue, in the asset's units
     "fee",  # what the sending venue paid on top, in the asset's units
@@ -89,11 +89,12 @@ _ASSET_NUMBERS: Final = {name: i for i, name in enumerate(_ASSET_KINDS)}
 _SIDE_NUMBERS: Final = {name: side for side, name in SIDE_NAMES.items()}
 _KIND_NUMBERS: Final = {name: kind for kind, name in KIND_NAMES.items()}
 
+
 TRADES_HEADER: Final = (
     "time",  # local_ts as ISO-8601 UTC with nanoseconds, e.g. 2024-08-08T00:00:01.250000000Z
     "local_ts",  # the same instant, int64 ns since the epoch
     "exch_time",  # exch_ts as ISO-8601 UTC with nanoseconds
-    "venue",  # binance / bybit
+    "venue",  # the venue's name
     "side",  # buy / sell
     "price",  # quote per base, full float precision
     "qty",  # base units, full float precision
@@ -108,7 +109,7 @@ TRADES_HEADER: Final = (
 ORDERS_HEADER: Final = (
     "time",  # when the order was sent (local time, the decision's), ISO-8601 UTC with nanoseconds
     "local_ts",  # the same instant, int64 ns since the epoch
-    "venue",  # binance / bybit
+    "venue",  # the venue's name
     "symbol",
     "side",  # buy / sell
     "price",  # the limit price it was sent at
@@ -150,7 +151,8 @@ def write_report(
         equity: Equity samples (:func:`~arb.strategy.types.equity_dtype`), kept as they are in equity.npz
             (:func:`read_equity_npz`) and plotted in equity.png.
         symbols: The symbols' names by number, for trades.csv (default: the ``strategy.symbols`` of
-            the configuration in ``summary.meta``; else their numbers).
+            the configuration in ``summary.meta``; else their numbers). The venues are named as the
+            summary's columns (:attr:`Summary.venue_names`).
 
     Returns:
         The paths written: ``[trades.csv, (funding.csv,) (orders.csv,) (transfers.csv,) equity.npz, equity.png,
@@ -162,7 +164,10 @@ def write_report(
     if symbols is None:
         symbols = summary.meta.get("config", {}).get("strategy", {}).get("symbols") or ()
     names = tuple(symbols)
-    tables: tuple[tuple[str, Callable[[BinaryIO, Array, tuple[str, ...]], None], Array | None], ...] = (
+    venues = summary.venue_names
+    tables: tuple[
+        tuple[str, Callable[[BinaryIO, Array, tuple[str, ...], tuple[str, ...]], None], Array | None], ...
+    ] = (
         (TRADES_CSV, _write_trades, fills),
         (FUNDING_CSV, _write_funding, funding if funding is not None and len(funding) else None),
         (ORDERS_CSV, _write_orders, orders),
@@ -174,9 +179,9 @@ def write_report(
             (out / name).unlink(missing_ok=True)  # an older run's in the same folder is not this one's
             continue
         with atomic_writer(out / name) as f:
-            write(f, rows, names)
+            write(f, rows, names, venues)
         paths.append(out / name)
-    samples = np.ascontiguousarray(equity).astype(equity_dtype(_venues_of(equity)), copy=False)
+    samples = np.ascontiguousarray(equity).astype(equity_dtype(venue_count(equity)), copy=False)
     with atomic_writer(out / EQUITY_NPZ) as f:
         np.savez(f, equity=samples)
     with atomic_writer(out / EQUITY_PNG) as f:
@@ -193,8 +198,19 @@ def _number(numbers: Mapping[str, int], text: str) -> int:
 
 
 def _symbol_number(numbers: dict[str, int], text: str) -> int:
-    # a symbol column: a number as itself, a name by its place in ``numbers`` (a new name after them)
+    # a symbol (or venue) column: a number as itself, a name by its place in ``numbers`` (a new name after them)
     return int(text) if text.isdigit() else numbers.setdefault(text, len(numbers))
+
+
+def _venue_names(venues: Sequence[str]) -> tuple[str, ...]:
+    # the venues a table names by number: the run's in order, else the default run's (what a report of an
+    # older arb, which names no venues, traded)
+    return tuple(venues) or default_venues()
+
+
+def _venue_numbers(venues: Sequence[str]) -> dict[str, int]:
+    # the venue columns' names to numbers (_venue_names)
+    return {name: v for v, name in enumerate(_venue_names(venues))}
 
 
 @contextmanager
@@ -208,46 +224,50 @@ def _csv_writer(f: BinaryIO, header: Sequence[str]) -> Iterator[Any]:
     text.detach()
 
 
-def _write_funding(f: BinaryIO, funding: Array, symbols: tuple[str, ...]) -> None:
+def _write_funding(f: BinaryIO, funding: Array, symbols: tuple[str, ...], venues: Sequence[str] = ()) -> None:
+    venues = _venue_names(venues)
     with _csv_writer(f, FUNDING_HEADER) as writer:
         times = zip(iso_ns(funding["ts"]), iso_ns(funding["funding_ts"]), strict=True)
         for row, (time, funding_time) in zip(funding, times, strict=True):
             writer.writerow([
-                time, str(int(row["ts"])), funding_time, name_of(ASSET_NAMES, int(row["venue"])),
+                time, str(int(row["ts"])), funding_time, name_of(venues, int(row["venue"])),
                 name_of(symbols, int(row["symbol"])), repr(float(row["rate"])), repr(float(row["mark"])),
                 repr(float(row["position"])), repr(float(row["payment"])),
             ])  # fmt: skip
 
 
-def _write_orders(f: BinaryIO, orders: Array, symbols: tuple[str, ...]) -> None:
+def _write_orders(f: BinaryIO, orders: Array, symbols: tuple[str, ...], venues: Sequence[str] = ()) -> None:
+    venues = _venue_names(venues)
     with _csv_writer(f, ORDERS_HEADER) as writer:
         for row, time in zip(orders, iso_ns(orders["ts"]), strict=True):
             side, kind = int(row["side"]), int(row["kind"])
             writer.writerow([
-                time, str(int(row["ts"])), name_of(ASSET_NAMES, int(row["venue"])),
+                time, str(int(row["ts"])), name_of(venues, int(row["venue"])),
                 name_of(symbols, int(row["symbol"])), SIDE_NAMES.get(side, str(side)), repr(float(row["price"])),
                 repr(float(row["qty"])), KIND_NAMES.get(kind, str(kind)), str(int(row["pair_id"])),
                 str(int(row["order_id"])), str(int(row["trip_ns"])),
             ])  # fmt: skip
 
 
-def _write_transfers(f: BinaryIO, transfers: Array, symbols: tuple[str, ...]) -> None:
+def _write_transfers(f: BinaryIO, transfers: Array, symbols: tuple[str, ...], venues: Sequence[str] = ()) -> None:
+    venues = _venue_names(venues)
     with _csv_writer(f, TRANSFERS_HEADER) as writer:
         arrived = np.maximum(transfers["arrive_ts"], 0)
         for row, time, arrival in zip(transfers, iso_ns(transfers["ts"]), iso_ns(arrived), strict=True):
             writer.writerow([
                 time, str(int(row["ts"])), name_of(symbols, int(row["symbol"])),
-                name_of(_ASSET_KINDS, int(row["asset"])), name_of(ASSET_NAMES, int(row["from_venue"])),
-                name_of(ASSET_NAMES, int(row["to_venue"])),
+                name_of(_ASSET_KINDS, int(row["asset"])), name_of(venues, int(row["from_venue"])),
+                name_of(venues, int(row["to_venue"])),
                 repr(float(row["amount"])), repr(float(row["fee"])), repr(float(row["fee_quote"])),
                 arrival if row["arrive_ts"] >= 0 else "", str(int(row["arrive_ts"])),
             ])  # fmt: skip
 
 
-def read_transfers_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
+def read_transfers_csv(path: str | Path, symbols: Sequence[str] = (), venues: Sequence[str] = ()) -> Array:
     """A backtest's transfers.csv (:data:`TRANSFERS_HEADER`) as ``TRANSFER_DTYPE`` rows, symbols numbered
-    by ``symbols`` (a name not there after them, a number as itself); empty when there is no such file
-    (no transfer, or a report written before arb kept them).
+    by ``symbols`` and venues by ``venues`` (the run's, in order; default: the default run's; a name not
+    there after them, a number as itself); empty when there is no such file (no transfer, or a report
+    written before arb kept them).
 
     Raises:
         ValueError: The header is not :data:`TRANSFERS_HEADER`, or a row does not parse (names the line).
@@ -256,6 +276,7 @@ def read_transfers_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
     if not path.is_file():
         return np.zeros(0, TRANSFER_DTYPE)
     numbers = {name: i for i, name in enumerate(symbols)}
+    venue_numbers = _venue_numbers(venues)
 
     def parse(row: list[str]) -> tuple[Any, ...]:
         _time, ts, symbol, asset, sender, receiver, amount, fee, fee_quote, _arrival, arrive_ts = row
@@ -264,8 +285,8 @@ def read_transfers_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
             int(arrive_ts),
             _symbol_number(numbers, symbol),
             _number(_ASSET_NUMBERS, asset),
-            _number(VENUE_NUMBERS, sender),
-            _number(VENUE_NUMBERS, receiver),
+            _symbol_number(venue_numbers, sender),
+            _symbol_number(venue_numbers, receiver),
             float(amount),
             float(fee),
             float(fee_quote),
@@ -298,20 +319,21 @@ def _read_csv(
     return np.array(rows, dtype=dtype) if rows else np.zeros(0, dtype)
 
 
-def read_orders_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
+def read_orders_csv(path: str | Path, symbols: Sequence[str] = (), venues: Sequence[str] = ()) -> Array:
     """A backtest's orders.csv (:data:`ORDERS_HEADER`) as :data:`~arb.reports.sent_orders.ORDER_DTYPE`
-    rows, symbols numbered by ``symbols`` (a name not there after them, a number as itself).
+    rows, symbols numbered by ``symbols`` and venues by ``venues`` (as :func:`read_transfers_csv`).
 
     Raises:
         ValueError: The header is not :data:`ORDERS_HEADER`, or a row does not parse (names the line).
     """
     numbers = {name: i for i, name in enumerate(symbols)}
+    venue_numbers = _venue_numbers(venues)
 
     def parse(row: list[str]) -> tuple[Any, ...]:
         _time, ts, venue, symbol, side, price, qty, kind, pair_id, order_id, trip = row
         return (
             int(ts),
-            _number(VENUE_NUMBERS, venue),
+            _symbol_number(venue_numbers, venue),
             _symbol_number(numbers, symbol),
             _number(_SIDE_NUMBERS, side),
             float(price),
@@ -325,11 +347,12 @@ def read_orders_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
     return _read_csv(Path(path), (ORDERS_HEADER,), parse, ORDER_DTYPE)
 
 
-def read_equity_npz(path: str | Path) -> Array:
+def read_equity_npz(path: str | Path, n_venues: int | None = None) -> Array:
     """The equity samples a report folder keeps (:data:`EQUITY_NPZ`), as
-    :func:`~arb.strategy.types.equity_dtype` rows of the run's venues in time order; empty (two venues'
-    rows) when there is no such file (a report written before arb kept them). A field a file of an older
-    arb holds beside them (``spread_bps``) is left out.
+    :func:`~arb.strategy.types.equity_dtype` rows of the run's venues (as many as the file's per-venue
+    fields are wide) in time order; empty (rows of ``n_venues`` venues, default the default run's) when
+    there is no such file (a report written before arb kept them). A field a file of an older arb holds
+    beside them (``spread_bps``) is left out.
 
     Raises:
         ValueError: The file is not one :func:`write_report` wrote (not an archive, no ``equity``
@@ -337,7 +360,7 @@ def read_equity_npz(path: str | Path) -> Array:
     """
     path = Path(path)
     if not path.is_file():
-        return np.zeros(0, equity_dtype(2))
+        return np.zeros(0, equity_dtype(n_venues if n_venues is not None else len(default_venues())))
     try:
         with np.load(path, allow_pickle=False) as archive:
             samples = archive["equity"]
@@ -345,17 +368,12 @@ def read_equity_npz(path: str | Path) -> Array:
         raise ValueError(f"{path}: not an equity file of a report ({exc.__class__.__name__}: {exc})") from None
     if samples.dtype.names is None or "mid" not in samples.dtype.names or samples["mid"].ndim != 2:
         raise ValueError(f"{path}: not an equity file of a report (no per-venue mids)")
-    dtype = equity_dtype(_venues_of(samples))
+    dtype = equity_dtype(venue_count(samples))
     require_fields(samples, dtype, str(path))
     out: Array = np.zeros(len(samples), dtype)
     for name in dtype.names or ():
         out[name] = samples[name]
     return out[np.argsort(out["ts"], kind="stable")]
-
-
-def _venues_of(equity: Array) -> int:
-    # How many venues equity rows hold (the width of their per-venue fields).
-    return int(equity.dtype["mid"].shape[0])
 
 
 def read_funding_csv(path: str | Path) -> float:
@@ -372,13 +390,15 @@ def read_funding_csv(path: str | Path) -> float:
         return math.fsum(float(line[-1]) for line in reader)
 
 
-def _csv_row(fill: tuple[Any, ...], time: str, exch_time: str, symbols: tuple[str, ...]) -> list[str]:
+def _csv_row(
+    fill: tuple[Any, ...], time: str, exch_time: str, symbols: tuple[str, ...], venues: Sequence[str]
+) -> list[str]:
     local_ts, _exch_ts, venue, side, price, qty, fee, pair_id, kind, order_id, symbol = fill
     return [
         time,
         str(local_ts),
         exch_time,
-        name_of(ASSET_NAMES, venue),
+        name_of(venues, venue),
         SIDE_NAMES.get(side, str(side)),
         repr(price),
         repr(qty),
@@ -390,33 +410,37 @@ def _csv_row(fill: tuple[Any, ...], time: str, exch_time: str, symbols: tuple[st
     ]
 
 
-def _write_trades(f: BinaryIO, fills: Array, symbols: tuple[str, ...]) -> None:
+def _write_trades(f: BinaryIO, fills: Array, symbols: tuple[str, ...], venues: Sequence[str] = ()) -> None:
+    venues = _venue_names(venues)
     with _csv_writer(f, TRADES_HEADER) as writer:
         columns = [fills[name].tolist() for name in FILL_DTYPE.names or ()]
         times, exch_times = iso_ns(fills["local_ts"]), iso_ns(fills["exch_ts"])
         for row, time, exch_time in zip(zip(*columns, strict=True), times, exch_times, strict=True):
-            writer.writerow(_csv_row(row, time, exch_time, symbols))
+            writer.writerow(_csv_row(row, time, exch_time, symbols, venues))
 
 
-def read_trades_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
+def read_trades_csv(path: str | Path, symbols: Sequence[str] = (), venues: Sequence[str] = ()) -> Array:
     """Read a trades.csv written by :func:`write_report` back into ``FILL_DTYPE`` rows, exactly.
 
     ``local_ts`` comes from its ns column, ``exch_ts`` from ``exch_time``; names map back to numbers
     (a column holding a number instead of a name is taken as that number). A symbol is numbered by
     its place in ``symbols``, or, for a name not there, after them in the order the file first names
-    it; a file without the symbol column (one symbol) is symbol 0's.
+    it; a file without the symbol column (one symbol) is symbol 0's. A venue is numbered by its place in
+    ``venues`` (the run's venues in order; default: the default run's, as a report of an older arb
+    names them), a name not there after them.
 
     Raises:
         ValueError: The header is not :data:`TRADES_HEADER`, or a row does not parse (names the line).
     """
     numbers = {name: i for i, name in enumerate(symbols)}
+    venue_numbers = _venue_numbers(venues)
 
     def parse(row: list[str]) -> tuple[Any, ...]:
         _time, local_ts, exch_time, venue, side, price, qty, fee, pair_id, kind, order_id = row[:11]
         return (
             int(local_ts),
             int(np.datetime64(exch_time.removesuffix("Z"), "ns").astype(np.int64)),
-            _number(VENUE_NUMBERS, venue),
+            _symbol_number(venue_numbers, venue),
             _number(_SIDE_NUMBERS, side),
             float(price),
             float(qty),
@@ -434,11 +458,13 @@ def pnl_from_trades_csv(
     path: str | Path,
     final_mid: Sequence[float | None] | Sequence[Sequence[float | None]] | Array,
     symbols: Sequence[str] = (),
+    venues: Sequence[str] = (),
 ) -> float:
     """Net PnL from trades.csv alone, quote currency.
 
     ``sum(-side * price * qty) - sum(fee)`` over the rows, plus per venue the position change
-    ``sum(side * qty)`` valued at ``final_mid[venue]`` (the ``final_mid`` of summary.json's venues).
+    ``sum(side * qty)`` valued at ``final_mid[venue]`` (the ``final_mid`` of summary.json's venues, in
+    their order there: ``venues`` names them, the default run's when not given).
     The starting balances cancel out of a PnL, so they are not needed. With several symbols,
     ``final_mid`` holds one row per symbol of ``symbols`` (``symbols.<name>.venues.<venue>.final_mid``)
     and each row of the file is valued at its own symbol's.
@@ -449,7 +475,7 @@ def pnl_from_trades_csv(
     Raises:
         ValueError: The file is not a trades.csv, or a venue with a position change has no finite mid.
     """
-    pnl = pnl_from_fills(read_trades_csv(path, symbols), final_mid)
+    pnl = pnl_from_fills(read_trades_csv(path, symbols, venues), final_mid)
     if pnl is None:
         raise ValueError(f"{path}: a venue's position changed but its final mid {list(final_mid)} is not finite")
     return pnl + read_funding_csv(Path(path).with_name(FUNDING_CSV))

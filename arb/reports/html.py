@@ -21,12 +21,13 @@ from typing import Any, Final
 
 import numpy as np
 
-from arb.events import ASSET_NAMES, NS_PER_S
+from arb.events import NS_PER_S
 from arb.formats import money, num, pct
 from arb.reports.against import EXPLAINED, overlap_text, table_of
 from arb.reports.common import utc_text
 from arb.reports.figures import PeriodReport
 from arb.reports.inventory import inventory_charts, inventory_rows, shows_inventory
+from arb.results.venues import venue_titles
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -297,6 +298,7 @@ def _symbols_section(report: PeriodReport, q: str) -> str:
     # quantities in its own base units
     rows_of = report.symbols
     names = [r.name for r in rows_of]
+    titles = venue_titles(report.source.venues)
     rows = [
         (f"net PnL ({q})", [_amount(r.total.pnl) for r in rows_of]),
         (f"net PnL from fills ({q})", [_amount(r.total.pnl_from_fills) for r in rows_of]),
@@ -309,11 +311,10 @@ def _symbols_section(report: PeriodReport, q: str) -> str:
         ("win rate", [_percent(r.win_rate) for r in rows_of]),
         ("mean captured spread (bps)", [_figure(r.spread_bps) for r in rows_of]),
         ("mean holding time", [_seconds(r.total.holding_time_s) for r in rows_of]),
-        ("position at the end, Binance (its base)", [_base(r.position_end[0]) for r in rows_of]),
-        ("position at the end, Bybit (its base)", [_base(r.position_end[1]) for r in rows_of]),
-        (f"mark at the end, Binance ({q})", [_amount(r.mark_end[0]) for r in rows_of]),
-        (f"mark at the end, Bybit ({q})", [_amount(r.mark_end[1]) for r in rows_of]),
-    ]
+        *((f"position at the end, {t} (its base)", [_base(r.position_end[v]) for r in rows_of])
+          for v, t in enumerate(titles)),
+        *((f"mark at the end, {t} ({q})", [_amount(r.mark_end[v]) for r in rows_of]) for v, t in enumerate(titles)),
+    ]  # fmt: skip
     bars = _venue_bars(names, [
         ("net PnL", "#1f77b4", [r.total.pnl for r in rows_of]),
         ("fees", "#d62728", [r.total.fees for r in rows_of]),
@@ -336,7 +337,7 @@ def _inventory_section(report: PeriodReport) -> str:
             '<h3 id="inventory-cost">What inventory cost the run</h3>',
             f"<p class=\"note\">summary.json's inventory, as the terminal's table shows it: {_e(span)}. Money in "
             f"quote ({_e(source.quote)}), quantities in each asset's own units.</p>",
-            _table(["figure", "Total", "Binance", "Bybit"], inventory_rows(inventory, ASSET_NAMES)),
+            _table(["figure", "Total", *venue_titles(source.venues)], inventory_rows(inventory, source.venues)),
         ]
         if inventory["transfers"] and not len(source.transfers):  # a folder written before transfers.csv
             parts.append(
@@ -446,10 +447,10 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
         "<h2>Net PnL over the period</h2>",
         _line_chart(report.curve_ts, report.curve_pnl, report.start_ns, report.end_ns, f"net PnL ({q})"),
         "<h2>Per venue</h2>",
-        _table(["figure", "Binance", "Bybit", "Total"], [(k, *v) for k, v in venue_rows]),
-        _venue_bars(["binance", "bybit"], [
-            ("net PnL", "#1f77b4", [r.pnl for r in report.venues[:2]]),
-            ("fees", "#d62728", [r.fees for r in report.venues[:2]]),
+        _table(["figure", *venue_titles(report.source.venues), "Total"], [(k, *v) for k, v in venue_rows]),
+        _venue_bars([r.name for r in report.venues[:-1]], [
+            ("net PnL", "#1f77b4", [r.pnl for r in report.venues[:-1]]),
+            ("fees", "#d62728", [r.fees for r in report.venues[:-1]]),
         ], unit=q),
         _symbols_section(report, q) if several else "",
         _inventory_section(report),

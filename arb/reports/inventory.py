@@ -7,7 +7,8 @@ The balances change only at fills, funding payments and a backtest's transfers (
 sending venue's when one is sent, the other's when it arrives, :mod:`arb.reports.transfers`), so the
 series has one point per symbol at the run's start (its first equity sample), after each of those, and
 at its end (its last equity sample): each venue's base (per symbol) and quote, the positions, and each
-direction's pairs left at the configured size with the side that binds, by the one definition the
+direction's pairs left (every ordered pair of the run's venues) at the configured size with the side
+that binds, by the one definition the
 terminal, the dashboard and the metrics use (:func:`arb.results.inventory.inventory`). The balances are
 the starting ones plus what the fills, payments and transfers moved, as ``summary.json`` books them, so
 the last row's are the run's ``base_balance`` and ``quote_balance`` (and its ``inventory`` balances:
@@ -22,10 +23,10 @@ Pure but for :func:`write_inventory`; money in quote currency, quantities in bas
 from __future__ import annotations
 
 __all__ = [
-    "INVENTORY_COLUMNS",
     "INVENTORY_CSV",
     "InventoryPoint",
     "inventory_charts",
+    "inventory_columns",
     "inventory_rows",
     "inventory_series",
     "params_from_meta",
@@ -44,13 +45,13 @@ from typing import Any, Final, TypeGuard
 
 import numpy as np
 
-from arb.events import ASSET_NAMES
 from arb.files import atomic_writer
 from arb.formats import iso_ns, money
-from arb.reports.common import VENUES, Array
+from arb.reports.common import Array
 from arb.reports.summary import Summary
 from arb.reports.transfers import balance_changes
-from arb.results.inventory import DIRECTIONS, SymbolInventory, direction_name, inventory
+from arb.results.inventory import SymbolInventory, inventory
+from arb.results.venues import direction_name, directions, saved_venue_names, venue_names, venue_titles
 from arb.strategy.types import (
     MARKET_LINEAR,
     MARKET_SPOT,
@@ -63,21 +64,28 @@ from arb.strategy.types import (
 
 INVENTORY_CSV: Final = "inventory.csv"
 
-INVENTORY_COLUMNS: Final = (
-    "time",  # ISO 8601 UTC of ts_ns
-    "ts_ns",  # local time, int64 ns
-    "event",  # start, fill, funding, end
-    "symbol",
-    "binance_base",  # the symbol's coins on the venue (base units)
-    "bybit_base",
-    "binance_quote",  # the venue's quote balance (the account's, shared by the symbols)
-    "bybit_quote",
-    "binance_position",  # base bought minus sold on the venue since the start
-    "bybit_position",
-    *(f"pairs_left_{direction_name(b, s)}" for b, s in DIRECTIONS),  # empty: no price yet
-    *(f"limit_{direction_name(b, s)}" for b, s in DIRECTIONS),  # the side that runs out first
-)
-"""Columns of inventory.csv, one row per symbol at each point of the series."""
+
+def inventory_columns(venues: Sequence[str]) -> tuple[str, ...]:
+    """Columns of inventory.csv of a run of ``venues`` (their names, by number), one row per symbol at
+    each point of the series::
+
+        time                  ISO 8601 UTC of ts_ns
+        ts_ns                 local time, int64 ns
+        event                 start, fill, funding, transfer, arrival, end
+        symbol
+        <venue>_base          per venue: the symbol's coins on it (base units)
+        <venue>_quote         per venue: its quote balance (the account's, shared by the symbols)
+        <venue>_position      per venue: base bought minus sold on it since the start
+        pairs_left_<d>        per direction (buy_<a>_sell_<b>, :func:`arb.results.venues.directions`): the
+                              pairs left at the configured size; empty: no price yet
+        limit_<d>             per direction: the side that runs out first
+    """
+    ways = [direction_name(venues[b], venues[s]) for b, s in directions(len(venues))]
+    return (
+        "time", "ts_ns", "event", "symbol",
+        *(f"{v}_base" for v in venues), *(f"{v}_quote" for v in venues), *(f"{v}_position" for v in venues),
+        *(f"pairs_left_{d}" for d in ways), *(f"limit_{d}" for d in ways),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +94,9 @@ class InventoryPoint:
 
     ts: int
     event: str  # "start", "fill", "funding", "transfer" (sent), "arrival" (a transfer arrived), "end"
-    base: Array  # (symbols, 2)
-    quote: Array  # (2,)
-    position: Array  # (symbols, 2)
+    base: Array  # (symbols, venues)
+    quote: Array  # (venues,)
+    position: Array  # (symbols, venues)
     symbols: tuple[SymbolInventory, ...]
 
 
@@ -101,32 +109,34 @@ def shows_inventory(inventory: Mapping[str, Any] | None) -> TypeGuard[Mapping[st
     )
 
 
-def inventory_rows(inventory: Mapping[str, Any], venues: Sequence[str]) -> list[tuple[str, str, str, str]]:
+def inventory_rows(inventory: Mapping[str, Any], venues: Sequence[str]) -> list[tuple[str, ...]]:
     """What inventory cost the run (``summary.json``'s ``inventory``) as ``(figure, Total, <venue 0>,
-    <venue 1>)`` text rows, ``venues`` naming the balances' venues in that order: the misses, the
+    <venue 1>, ...)`` text rows, ``venues`` naming the balances' venues in that order: the misses, the
     transfers and their fees in quote, each asset that moved (its fees and what is on its way, in its
     own units; its time in transit), and each asset held at the end per venue (what is on its way in
-    neither). One set of words and units for the terminal's table and the HTML report."""
-    rows = [
-        ("missed for balance (decisions)", f"{int(inventory['missed_for_balance']):,}", "", ""),
-        (f"transfers ({inventory['transfer_policy']})", f"{int(inventory['transfers']):,}", "", ""),
-        ("transfer fees (quote)", money(inventory["transfer_fees_quote"], digits=4), "", ""),
+    none). One set of words and units for the terminal's table and the HTML report."""
+    blank = ("",) * len(venues)
+    rows: list[tuple[str, ...]] = [
+        ("missed for balance (decisions)", f"{int(inventory['missed_for_balance']):,}", *blank),
+        (f"transfers ({inventory['transfer_policy']})", f"{int(inventory['transfers']):,}", *blank),
+        ("transfer fees (quote)", money(inventory["transfer_fees_quote"], digits=4), *blank),
     ]
     for asset, figures in inventory["assets"].items():
         if figures["transfers"]:
             rows.append((f"  {asset} fees / on its way", f"{figures['fees']:.8g} / {figures['in_transit']:.8g}",
-                         "", ""))  # fmt: skip
-            rows.append((f"  {asset} time in transit (s)", f"{figures['transit_s']:.3f}", "", ""))
+                         *blank))  # fmt: skip
+            rows.append((f"  {asset} time in transit (s)", f"{figures['transit_s']:.3f}", *blank))
     for asset in next(iter(inventory["balances"].values()), {}):
         held = [inventory["balances"][v][asset] for v in venues]
-        rows.append((f"{asset} held at end", f"{sum(held):.8g}", f"{held[0]:.8g}", f"{held[1]:.8g}"))
+        rows.append((f"{asset} held at end", f"{sum(held):.8g}", *(f"{x:.8g}" for x in held)))
     return rows
 
 
-def params_from_meta(config: Mapping[str, Any], n_symbols: int) -> Array:
+def params_from_meta(config: Mapping[str, Any], n_symbols: int, venues: Sequence[str] = ()) -> Array:
     """The kernel parameters the inventory reads (sizes, position band, style, slippage, fees, markets)
     from the configuration a run recorded in ``summary.meta["config"]``, one record per symbol (its own
-    ``[symbols.<SYMBOL>]`` settings where it has them)."""
+    ``[symbols.<SYMBOL>]`` settings where it has them); each venue's (``venues``, by number; default: the
+    configuration's, :func:`arb.results.venues.saved_venue_names`) from its table there."""
     params = np.zeros(n_symbols, PARAMS_DTYPE)
     per_symbol = list(config.get("symbols") or ())
     slippage = float((config.get("execution") or {}).get("slippage_tolerance_bps", 0.0))
@@ -139,7 +149,7 @@ def params_from_meta(config: Mapping[str, Any], n_symbols: int) -> Array:
         p["style"] = STYLE_MAKER_TAKER if strategy.get("style") == "maker_taker" else STYLE_TAKER
         p["quote_size"] = float(strategy.get("quote_size") or 0.0) or p["max_order_size"]
         p["slippage_bps"] = slippage
-        for v, name in enumerate(ASSET_NAMES):
+        for v, name in enumerate(venues or saved_venue_names(config)):
             venue = config.get(name) or {}
             fees = venue.get("fees") or {}
             p["taker_fee"][v] = float(fees.get("taker", 0.0))
@@ -155,9 +165,9 @@ def _mids_by_symbol(equity: Array, n: int) -> list[tuple[Array, Array]]:
     return [(r["ts"], r["mid"]) for r in rows]
 
 
-def _mids_at(samples: list[tuple[Array, Array]], ts: int) -> Array:
+def _mids_at(samples: list[tuple[Array, Array]], ts: int, n_venues: int) -> Array:
     # each symbol's mids at the latest equity sample at or before ts (the first one before any)
-    out = np.full((len(samples), 2), np.nan)
+    out = np.full((len(samples), n_venues), np.nan)
     for s, (times, mids) in enumerate(samples):
         if len(times):
             out[s] = mids[max(int(np.searchsorted(times, ts, side="right")) - 1, 0)]
@@ -173,26 +183,31 @@ def inventory_series(
     symbols: Sequence[str] = (),
     funding: Array | None = None,
     transfers: Array | None = None,
+    venues: Sequence[str] = (),
 ) -> list[InventoryPoint]:
     """The run's inventory over time (see the module docstring).
 
     Args:
         fills: ``FILL_DTYPE`` rows (any order; taken in ``local_ts`` order, stable).
         equity: equity (:func:`~arb.strategy.types.equity_dtype`) samples: the start and end times and the mids.
-        initial_base: Starting base per symbol per venue; ``initial_quote``: per venue.
+        initial_base: Starting base per symbol per venue; ``initial_quote``: per venue (as many venues as
+            the run's).
         params: ``PARAMS_DTYPE`` per symbol (:func:`params_from_meta`).
         symbols: Their names.
         funding: ``FUNDING_DTYPE`` payments, booked on their venue's quote at ``ts``.
         transfers: ``TRANSFER_DTYPE`` rows (a backtest's): each leaves the sending venue at ``ts`` and
             reaches the other at its arrival (:func:`arb.reports.transfers.balance_changes`).
+        venues: The venues' names by number (default: :func:`arb.results.venues.venue_names`).
 
     Returns:
         The points in time order: start, one per fill, payment, transfer sent and transfer arrived, end.
     """
     n = len(params)
-    base = np.array(initial_base, float).reshape(n, 2)
-    quote = np.array(initial_quote, float).reshape(2)
-    position = np.zeros((n, 2))
+    quote = np.array(initial_quote, float).reshape(-1)
+    n_venues = len(quote)
+    names = venue_names(n_venues, venues)
+    base = np.array(initial_base, float).reshape(n, n_venues)
+    position = np.zeros((n, n_venues))
     changes: list[tuple[int, int, str, Any]] = []
     for k, fill in enumerate(fills[np.argsort(fills["local_ts"], kind="stable")]):
         changes.append((int(fill["local_ts"]), k, "fill", fill))
@@ -207,15 +222,15 @@ def inventory_series(
     times = [c[0] for c in changes]
     start = int(equity["ts"][0]) if len(equity) else (times[0] if times else 0)
     end = int(equity["ts"][-1]) if len(equity) else (times[-1] if times else 0)
-    names = tuple(symbols)
+    symbol_names = tuple(symbols)
     samples = _mids_by_symbol(equity, n)
 
     def point(ts: int, event: str) -> InventoryPoint:
-        views = new_views(n)
+        views = new_views(n, n_venues)
         views["position"] = position
         views["base_balance"] = base
         views["quote_balance"] = quote[None, :]
-        figures = inventory(views, params, prices=_mids_at(samples, ts), symbols=names)
+        figures = inventory(views, params, prices=_mids_at(samples, ts, n_venues), symbols=symbol_names, venues=names)
         return InventoryPoint(ts, event, base.copy(), quote.copy(), position.copy(), figures)
 
     out = [point(min(start, times[0]) if times else start, "start")]
@@ -241,10 +256,10 @@ def inventory_series(
     return out
 
 
-def _csv(points: Sequence[InventoryPoint]) -> str:
+def _csv(points: Sequence[InventoryPoint], venues: Sequence[str]) -> str:
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(INVENTORY_COLUMNS)
+    writer.writerow(inventory_columns(venues))
     times = iso_ns(np.array([p.ts for p in points], np.int64))
     for p, time in zip(points, times, strict=True):
         for s, inv in enumerate(p.symbols):
@@ -324,21 +339,23 @@ def inventory_charts(source: Any, start_ns: int, end_ns: int) -> str:
     (:class:`~arb.reports.sources.SourceData`), and every transfer sent and arrived, those carried in from
     before the period at its start; the same arithmetic as inventory.csv."""
     n = max(len(source.initial.bases), int(source.fills["symbol"].max()) + 1 if len(source.fills) else 1)
-    bases = [*source.initial.bases, *([(0.0, 0.0)] * (n - len(source.initial.bases)))]
+    n_venues = source.initial.n_venues
+    bases = [*source.initial.bases, *([(0.0,) * n_venues] * (n - len(source.initial.bases)))]
     fills = source.fills[source.fills["local_ts"] < end_ns]
     funding = source.funding[source.funding["ts"] < end_ns] if len(source.funding) else None
     moved = source.transfers[source.transfers["ts"] < end_ns]  # a copy (a mask selects)
     moved["arrive_ts"] = np.where(moved["arrive_ts"] < end_ns, moved["arrive_ts"], -1)  # on its way at the end
-    points = inventory_series(fills, np.zeros(0, equity_dtype(len(VENUES))), bases, source.initial.quote,
-                              np.zeros(n, PARAMS_DTYPE), source.symbols, funding, moved)  # fmt: skip
+    points = inventory_series(fills, np.zeros(0, equity_dtype(n_venues)), bases, source.initial.quote,
+                              np.zeros(n, PARAMS_DTYPE), source.symbols, funding, moved, source.venues)  # fmt: skip
     inside = [p for p in points if start_ns <= p.ts < end_ns]
     carried = [p for p in points if p.ts < start_ns]
     shown = [carried[-1] if carried else points[0], *inside]
     ts = np.array([start_ns, *(p.ts for p in shown[1:])], np.int64)  # what was held from the period's start
     names = source.symbols or ("base",)
-    quote = [(f"{ASSET_NAMES[v]}", np.array([p.quote[v] for p in shown])) for v in range(2)]
-    base = [(f"{names[s] if s < len(names) else s} on {ASSET_NAMES[v]}", np.array([p.base[s, v] for p in shown]))
-            for s in range(n) for v in range(2)]  # fmt: skip
+    titles = venue_titles(source.venues)
+    quote = [(title, np.array([p.quote[v] for p in shown])) for v, title in enumerate(titles)]
+    base = [(f"{names[s] if s < len(names) else s} on {title}", np.array([p.base[s, v] for p in shown]))
+            for s in range(n) for v, title in enumerate(titles)]  # fmt: skip
     end = max(end_ns - 1, start_ns + 1)
     return "".join([
         '<p class="note">Each venue\'s balances after every fill, funding payment and transfer (those carried in '
@@ -359,10 +376,12 @@ def write_inventory(out_dir: str | Path, summary: Summary, fills: Array, equity:
     names = tuple(symbols) or tuple((config.get("strategy") or {}).get("symbols") or ())
     n = max(len(summary.initial.bases), int(fills["symbol"].max()) + 1 if len(fills) else 1)
     names = names[:n] if len(names) >= n else tuple(str(s) for s in range(n))
-    bases = [*summary.initial.bases, *([(0.0, 0.0)] * (n - len(summary.initial.bases)))]  # a symbol not started with
-    params = params_from_meta(config, n)
-    points = inventory_series(fills, equity, bases, summary.initial.quote, params, names, funding, transfers)
+    venues = summary.venue_names
+    # a symbol not started with holds nothing
+    bases = [*summary.initial.bases, *([(0.0,) * len(venues)] * (n - len(summary.initial.bases)))]
+    params = params_from_meta(config, n, venues)
+    points = inventory_series(fills, equity, bases, summary.initial.quote, params, names, funding, transfers, venues)
     out = Path(out_dir)
     with atomic_writer(out / INVENTORY_CSV) as f:
-        f.write(_csv(points).encode("utf-8"))
+        f.write(_csv(points, venues).encode("utf-8"))
     return [out / INVENTORY_CSV]

@@ -28,7 +28,7 @@ def journal_moves(
     """The account's moves (``moves``: its rows of the journal's ``transfers``) as the report books them,
     and what each venue's starting holdings move by.
 
-    Each withdrawal between ``config``'s two venues is a ``TRANSFER_DTYPE`` row: sent at its creation with
+    Each withdrawal between two of ``config``'s venues is a ``TRANSFER_DTYPE`` row: sent at its creation with
     what left the sender (its amount, the fee with it where charged beside), arrived at its last update with
     what reached the receiver's trading wallet (-1 while on its way, the amount then what is to come), the
     rest of what left the sender its fee. Of the quote (symbol 0) or of a symbol's base coin (``bases``,

@@ -13,7 +13,7 @@ from typing import Final
 
 import numpy as np
 
-from arb.reports.common import Array, JsonFigures, mean_or_none
+from arb.reports.common import Array, JsonFigures, mean_or_none, venue_count
 from arb.strategy.types import BUY, INTENT_CANCEL, INTENT_HEDGE, INTENT_QUOTE, INTENT_UNWIND
 
 AFTER_FILL_NS: Final = 1_000_000_000
@@ -36,7 +36,7 @@ class MakerFigures(JsonFigures):
             adverse selection); None when no fill has a decision that long after it.
         hedge_slippage_bps: Mean of what a hedge or unwind of a maker pair filled beyond the touch its
             venue showed when the kernel sent it, bps (0: at the touch; > 0: worse); None without one.
-        maker_fees: Per venue, fees of the quotes' fills, quote currency (negative: a rebate).
+        maker_fees: Per venue (by number), fees of the quotes' fills, quote currency (negative: a rebate).
         taker_fees: Per venue, fees of every other fill, quote currency.
     """
 
@@ -48,8 +48,8 @@ class MakerFigures(JsonFigures):
     queue_ms_median: float | None
     move_after_bps: float | None
     hedge_slippage_bps: float | None
-    maker_fees: tuple[float, float]
-    taker_fees: tuple[float, float]
+    maker_fees: tuple[float, ...]
+    taker_fees: tuple[float, ...]
 
 
 def _touch(calls: Array, symbol: int, venue: int, ts: int, side: int, *, after: bool = False) -> float:
@@ -69,7 +69,8 @@ def _touch(calls: Array, symbol: int, venue: int, ts: int, side: int, *, after: 
 
 def maker_figures(fills: Array, sent: Array, calls: Array) -> MakerFigures:
     """The figures of ``fills`` (``FILL_DTYPE``), the intents ``sent`` (``SENT_DTYPE``) and the kernel-call
-    log ``calls`` (``DECISION_DTYPE``, in time order) of one run, every symbol's."""
+    log ``calls`` (:func:`~arb.strategy.types.decision_dtype` rows, in time order) of one run, every
+    symbol's; the run's venues are as many as the calls' per-venue fields are wide."""
     quotes = sent[sent["kind"] == INTENT_QUOTE]
     made = fills[fills["kind"] == INTENT_QUOTE]
     waits, moves = [], []
@@ -96,8 +97,9 @@ def maker_figures(fills: Array, sent: Array, calls: Array) -> MakerFigures:
         if np.isfinite(touch) and touch > 0.0:
             slips.append((fill["price"] - touch) / touch * 1e4 * fill["side"])
     is_maker = fills["kind"] == INTENT_QUOTE
-    maker_fees = tuple(float(fills["fee"][is_maker & (fills["venue"] == v)].sum()) for v in (0, 1))
-    taker_fees = tuple(float(fills["fee"][~is_maker & (fills["venue"] == v)].sum()) for v in (0, 1))
+    venues = range(venue_count(calls))
+    maker_fees = tuple(float(fills["fee"][is_maker & (fills["venue"] == v)].sum()) for v in venues)
+    taker_fees = tuple(float(fills["fee"][~is_maker & (fills["venue"] == v)].sum()) for v in venues)
     n_quotes = len(quotes)
     return MakerFigures(
         quotes=n_quotes,
@@ -108,6 +110,6 @@ def maker_figures(fills: Array, sent: Array, calls: Array) -> MakerFigures:
         queue_ms_median=float(np.median(waits)) if waits else None,
         move_after_bps=mean_or_none(np.asarray(moves)),
         hedge_slippage_bps=mean_or_none(np.asarray(slips)),
-        maker_fees=(maker_fees[0], maker_fees[1]),
-        taker_fees=(taker_fees[0], taker_fees[1]),
+        maker_fees=maker_fees,
+        taker_fees=taker_fees,
     )

@@ -43,7 +43,8 @@ def load_source(
     marks: Iterable[Mark] = (),
 ) -> SourceData:
     """Load a source (read-only). ``backtest``: the report folder ``results``; ``paper``: the paper
-    account in ``state_dir``, marks from the dry-run reports in ``results``; ``live``: the journal of
+    account in ``state_dir``, marks from the dry-run reports in ``results`` (its venues named by
+    ``config``'s when given); ``live``: the journal of
     ``config`` (``state_dir`` replacing ``[live] state_dir``), marks from the live reports in ``results``.
     A source without a fill is loaded all the same: its report says so.
 
@@ -57,7 +58,7 @@ def load_source(
     elif kind == "paper":
         if state_dir is None:
             raise UsageError("--state-dir: expected the paper account's folder")
-        source = load_paper(state_dir, results, marks)
+        source = load_paper(state_dir, results, marks, config.venue_names if config is not None else ())
     elif kind == "live":
         if config is None:
             raise UsageError("--config: the live journal is found through the configuration")
@@ -131,8 +132,8 @@ def write_daily_report(
 
     ``mode``: ``"dry-run"`` (the paper account in ``[dry_run] state_dir``) or ``"live"`` (the
     journal in ``[live] state_dir`` or at ``[live] journal_url``). Marks: the fills' prices, the final
-    mids of the session reports in ``[backtest] out``, and ``marks`` (``(ts_ns, (mid_binance,
-    mid_bybit))``: the session's mids at the day boundary, which value the positions it carries; a
+    mids of the session reports in ``[backtest] out``, and ``marks`` (``(ts_ns, (mid per venue))``: the
+    session's mids at the day boundary, which value the positions it carries; a
     mark taken after the day's end, at the first snapshot past midnight, counts as the mids at midnight).
 
     Safe in a worker thread while the session trades: the sources are only read (the journal through
@@ -150,7 +151,7 @@ def write_daily_report(
     at_end = [(min(int(ts), period.end_ns), mids) for ts, mids in marks]
     results = config.backtest.out
     if mode == "dry-run":
-        source = load_paper(config.dry_run.state_dir, results, at_end)
+        source = load_paper(config.dry_run.state_dir, results, at_end, config.venue_names)
     else:
         source = load_live(config, results, at_end)
     report = compute_period(source, period)

@@ -32,10 +32,8 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from arb.events import BINANCE, BYBIT
 from arb.reports.common import (
     QTY_EPS,
-    VENUES,
     Array,
     JsonFigures,
     last_finite,
@@ -44,6 +42,7 @@ from arb.reports.common import (
     require_values,
     sum_or_none,
     value_at,
+    venue_count,
 )
 from arb.results.pairs import count_won, pair_index, pair_legs, pair_pnl
 from arb.strategy.types import (
@@ -115,8 +114,8 @@ class LegFigures(JsonFigures):
             the kernel raised ``HEDGE_FAILED`` on them (and kept trying; no new pair meanwhile).
         hedge_orders: Hedge and unwind orders sent.
         hedge_failed: The kernel's ``HEDGE_FAILED`` flag at the end of the run.
-        exposure: Per venue (asset order), the base the lone-leg pairs still open at the end hold
-            there, base units: the naked leg.
+        exposure: Per venue (by number), the base the lone-leg pairs still open at the end hold there,
+            base units: the naked leg.
         pairs_faulted: Pairs (as in :class:`PairFigures`) with at least one opening leg faulted.
         pairs_clean: The other pairs.
         pnl_faulted: Sum of :func:`pair_pnl` over the faulted pairs, quote currency.
@@ -138,7 +137,7 @@ class LegFigures(JsonFigures):
     given_up: int
     hedge_orders: int
     hedge_failed: bool
-    exposure: tuple[float, float]
+    exposure: tuple[float, ...]
     pairs_faulted: int
     pairs_clean: int
     pnl_faulted: float
@@ -169,14 +168,15 @@ def pnl_from_fills(
         [math.nan if mid is None else float(mid) for mid in row]
         for row in np.atleast_2d(np.array(final_mid, dtype=object))
     ]
+    require_values(fills, "venue", tuple(range(len(rows[0]))))
     if len(rows) == 1:
         mids = rows[0]
-        return sum_or_none(venue_pnl_from_fills(fills[fills["venue"] == v], mids[v]) for v in VENUES)
+        return sum_or_none(venue_pnl_from_fills(fills[fills["venue"] == v], mid) for v, mid in enumerate(mids))
     require_values(fills, "symbol", tuple(range(len(rows))))
     return sum_or_none(
-        venue_pnl_from_fills(fills[(fills["symbol"] == s) & (fills["venue"] == v)], rows[s][v])
-        for s in range(len(rows))
-        for v in VENUES
+        venue_pnl_from_fills(fills[(fills["symbol"] == s) & (fills["venue"] == v)], mid)
+        for s, row in enumerate(rows)
+        for v, mid in enumerate(row)
     )
 
 
@@ -317,8 +317,8 @@ def leg_figures(
     last_kind = np.zeros(n, np.int64)  # the kind of each pair's last hedge or unwind fill
     last_kind[at[hedging]] = own["kind"][hedging]  # fills are in time order: the last write wins
     closed = lone & ~exposed
-    exposure = [float(np.sum(np.where((own["venue"] == v) & np.isin(at, np.flatnonzero(lone & exposed)),
-                                      signed, 0.0))) for v in (BINANCE, BYBIT)]  # fmt: skip
+    naked = np.isin(at, np.flatnonzero(lone & exposed))
+    exposure = tuple(float(np.sum(np.where((own["venue"] == v) & naked, signed, 0.0))) for v in range(len(mid)))
 
     sent_hedging = np.isin(sent["kind"], (INTENT_HEDGE, INTENT_UNWIND))
     tries = np.zeros(n, np.int64)
@@ -344,7 +344,7 @@ def leg_figures(
         ),
         hedge_orders=int(np.count_nonzero(sent_hedging)),
         hedge_failed=hedge_failed,
-        exposure=(exposure[0], exposure[1]),
+        exposure=exposure,
         pairs_faulted=int(np.count_nonzero(faulted)),
         pairs_clean=int(np.count_nonzero(~faulted)),
         pnl_faulted=float(np.sum(pnl[faulted])),
@@ -373,7 +373,7 @@ def run_leg_figures(
     return leg_figures(
         fills,
         sent,
-        last_finite(equity["mid"]) if len(equity) else np.full(2, np.nan),
+        last_finite(equity["mid"]) if len(equity) else np.full(venue_count(equity), np.nan),
         max_hedge_attempts=config.execution.max_hedge_attempts,
         hedge_failed=bool(flags[0] & HEDGE_FAILED) if flags else False,
         dust=dust,
@@ -417,7 +417,7 @@ def combined_leg_figures(parts: Sequence[LegFigures]) -> LegFigures:
         given_up=sum(p.given_up for p in parts),
         hedge_orders=sum(p.hedge_orders for p in parts),
         hedge_failed=any(p.hedge_failed for p in parts),
-        exposure=(math.nan, math.nan),
+        exposure=(math.nan,) * max((len(p.exposure) for p in parts), default=0),
         pairs_faulted=faulted,
         pairs_clean=clean,
         pnl_faulted=pnl_faulted,

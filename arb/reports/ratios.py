@@ -24,7 +24,7 @@ from typing import Final
 import numpy as np
 
 from arb.events import NS_PER_S
-from arb.reports.common import VENUES, Array, JsonFigures, duration_text, first_finite, none_to_nan
+from arb.reports.common import Array, JsonFigures, duration_text, first_finite, none_to_nan
 from arb.reports.valuation import AccountEquity, InitialBalances
 
 DAYS_PER_YEAR: Final = 365
@@ -115,7 +115,7 @@ def held_values(mid: Array, initial: InitialBalances) -> Array:
     held: Array = np.zeros(len(mid))
     for s in range(initial.n_symbols):
         part = initial.symbol(s)
-        for v in VENUES:
+        for v in range(part.n_venues):
             base = part.base[v]
             value = np.zeros(len(mid)) if base == 0 else base * mid[:, s, v]
             held = held + (part.quote[v] + value)

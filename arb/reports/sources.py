@@ -28,7 +28,6 @@ Times are int64 ns since the epoch (UTC): ``local_ts`` of the fills (data time f
 from __future__ import annotations
 
 __all__ = [
-    "MARK_DTYPE",
     "SOURCES",
     "Mark",
     "SourceData",
@@ -36,23 +35,23 @@ __all__ = [
     "load_backtest",
     "load_live",
     "load_paper",
+    "mark_dtype",
     "marks_from",
+    "report_venues",
 ]
 
-import csv
+import functools
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 
+from arb.config.catalog import default_venues
 from arb.errors import UsageError
-from arb.events import ASSET_NAMES
-from arb.execution.paper_files import KIND_NAMES, VENUE_NUMBERS
-from arb.reports.common import VENUES
 from arb.reports.files import (
     EQUITY_NPZ,
     FUNDING_CSV,
@@ -64,31 +63,43 @@ from arb.reports.files import (
     read_transfers_csv,
 )
 from arb.reports.names import SOURCES
+from arb.reports.record_files import (
+    NO_KIND,
+    journal_fills,
+    journal_funding,
+    read_funding,
+    read_json,
+    read_legacy_account,
+    read_paper_fills,
+)
 from arb.reports.valuation import InitialBalances
+from arb.results.venues import saved_venue_names, venue_names
 from arb.strategy.types import (
-    BUY,
     FILL_DTYPE,
     FUNDING_DTYPE,
     HEDGE_FAILED,
-    SELL,
     TRANSFER_DTYPE,
     equity_dtype,
 )
 
 Array = np.ndarray[Any, np.dtype[Any]]
 Mark = tuple[int, Sequence[float] | Sequence[Sequence[float]]]
-"""``(ts_ns, (mid_binance, mid_bybit))``: a mid per venue at a time; NaN where not known. With several
-symbols, ``(ts_ns, ((mid_binance, mid_bybit), ...))``: one pair per symbol, in symbol order (a single
-pair is the first symbol's)."""
+"""``(ts_ns, (mid_0, mid_1, ...))``: a mid per venue (by number) at a time; NaN where not known. With
+several symbols, ``(ts_ns, ((mid_0, mid_1, ...), ...))``: one row per symbol, in symbol order (a single
+row is the first symbol's)."""
 
-MARK_DTYPE: Final = np.dtype([("ts", "i8"), ("mid", "f8", (2,)), ("symbol", "i8")])
-"""One mark: the time (int64 ns), a mid per venue (quote per base, NaN where this mark says nothing)
-and the symbol number it values."""
 
-_KINDS: Final = {name: kind for kind, name in KIND_NAMES.items()}  # "quote" too: a maker pair opens with it
-_SIDES: Final = {"buy": BUY, "sell": SELL}
-_PAPER_HEADER: Final = ("local_ts", "venue", "side", "price", "qty", "fee", "pair_id", "kind", "order_id", "symbol")
-_NO_KIND: Final = 0  # a paper fill whose kind the file wrote as "?" (not a pair's)
+@functools.cache
+def mark_dtype(n_venues: int) -> np.dtype[Any]:
+    """One mark of a source of ``n_venues`` venues: the time (int64 ns), a mid per venue (quote per base,
+    NaN where this mark says nothing) and the symbol number it values. The same object for the same
+    number."""
+    return np.dtype([("ts", "i8"), ("mid", "f8", (n_venues,)), ("symbol", "i8")])
+
+
+def _no_equity() -> Array:
+    # no equity samples (rows of the default run's venues; SourceData gives them the source's width)
+    return np.zeros(0, equity_dtype(len(default_venues())))
 
 
 @dataclass(frozen=True)
@@ -99,7 +110,7 @@ class SourceData:
         kind: ``"backtest"``, ``"paper"`` or ``"live"``.
         name: Where it was read (a folder, a file, a redacted database URL).
         fills: ``FILL_DTYPE`` rows sorted by ``local_ts`` (stable).
-        marks: ``MARK_DTYPE`` rows sorted by ``ts`` (fills' prices first among equal times).
+        marks: :func:`mark_dtype` rows sorted by ``ts`` (fills' prices first among equal times).
         initial: The balances the account started with (inception): PnL is measured against them;
             every symbol's base (``initial.bases``).
         first_ns: The first time the source knows of (a run's start, else its first fill or mark).
@@ -123,6 +134,8 @@ class SourceData:
             account made (the journal's ``transfers``: ``arb rebalance --execute``, ``[rebalance] auto``);
             the rebuilt balances, equity and PnL count them (:mod:`arb.reports.transfers`). Empty for a
             paper account.
+        venues: The venues' names by number (default: :func:`arb.results.venues.venue_names` of as many as
+            ``initial`` holds); every per-venue figure of the report is named by them.
     """
 
     kind: str
@@ -137,9 +150,16 @@ class SourceData:
     notes: tuple[str, ...] = field(default=())
     symbols: tuple[str, ...] = ()
     funding: Array = field(default_factory=lambda: np.zeros(0, FUNDING_DTYPE))
-    equity: Array = field(default_factory=lambda: np.zeros(0, equity_dtype(len(VENUES))))
+    equity: Array = field(default_factory=_no_equity)
     inventory: Mapping[str, Any] | None = None
     transfers: Array = field(default_factory=lambda: np.zeros(0, TRANSFER_DTYPE))
+    venues: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        n = self.initial.n_venues
+        object.__setattr__(self, "venues", venue_names(n, self.venues))
+        if len(self.equity) == 0 and self.equity.dtype != equity_dtype(n):
+            object.__setattr__(self, "equity", np.zeros(0, equity_dtype(n)))
 
     @property
     def empty(self) -> bool:
@@ -147,23 +167,38 @@ class SourceData:
         return self.last_ns < self.first_ns
 
 
-def marks_from(fills: Array, sessions: Iterable[Mark] = ()) -> Array:
+def marks_from(fills: Array, sessions: Iterable[Mark] = (), n_venues: int | None = None) -> Array:
     """The marks of ``fills`` (each fill's price on its symbol's venue at its ``local_ts``) and of
-    ``sessions`` (``(ts_ns, mids)`` each, see :data:`Mark`), as ``MARK_DTYPE`` sorted by time; at one
-    time the sessions' mids come after the fills' prices, so they win."""
-    own = np.zeros(len(fills), MARK_DTYPE)
+    ``sessions`` (``(ts_ns, mids)`` each, see :data:`Mark`), as :func:`mark_dtype` rows of ``n_venues``
+    venues (default: as many as the default run has, or as the widest session mark or the highest venue
+    a fill names, if more) sorted by time; at one time the sessions' mids come after the fills' prices,
+    so they win.
+
+    Raises:
+        ValueError: A fill's venue, or a session mark, does not fit ``n_venues``.
+    """
+    given = [(int(ts), row, s) for ts, mids in sessions for s, row in _rows(mids)]
+    widest = max([len(row) for _, row, _ in given] + [int(fills["venue"].max()) + 1 if len(fills) else 0])
+    n = n_venues if n_venues is not None else max(widest, len(default_venues()))
+    if widest > n:
+        raise ValueError(f"marks: expected {n} venues, got a fill or a mark of {widest}")
+    dtype = mark_dtype(n)
+    own = np.zeros(len(fills), dtype)
     own["ts"] = fills["local_ts"]
     own["mid"] = np.nan
     own["mid"][np.arange(len(fills)), fills["venue"].astype(np.int64)] = fills["price"]
     own["symbol"] = fills["symbol"]
-    given = [(int(ts), pair, s) for ts, mids in sessions for s, pair in _pairs(mids)]
-    extra = np.array(given, dtype=MARK_DTYPE) if given else np.zeros(0, MARK_DTYPE)
+    extra = np.zeros(len(given), dtype)
+    extra["mid"] = np.nan
+    for i, (ts, row, s) in enumerate(given):
+        extra["ts"][i], extra["symbol"][i] = ts, s
+        extra["mid"][i, : len(row)] = row
     both = np.concatenate([own, extra])
     return both[np.argsort(both["ts"], kind="stable")]
 
 
-def _pairs(mids: Sequence[Any]) -> list[tuple[int, list[float]]]:
-    # a mark's mids as (symbol, [mid_binance, mid_bybit]): one pair (the first symbol's) or one per symbol
+def _rows(mids: Sequence[Any]) -> list[tuple[int, list[float]]]:
+    # a mark's mids as (symbol, [mid per venue]): one row (the first symbol's) or one per symbol
     rows = list(mids)
     if rows and all(isinstance(row, Sequence | np.ndarray) for row in rows):
         return [(s, [_finite_or_nan(m) for m in row]) for s, row in enumerate(rows)]
@@ -192,34 +227,25 @@ def _span(fills: Array, marks: Array, start: int | None = None) -> tuple[int, in
     return min(times), max(times)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot read it ({exc.__class__.__name__}: {exc})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: expected a JSON object")
-    return data
-
-
-def _final_mids(summary: Mapping[str, Any], symbols: Sequence[str] = ()) -> list[list[float]]:
+def _final_mids(summary: Mapping[str, Any], symbols: Sequence[str], venues: Sequence[str]) -> list[list[float]]:
     # A session report's final mids per symbol of ``symbols`` (its ``symbols`` section by name; a report
-    # of one symbol values the first), NaN where it says nothing
+    # of one symbol values the first), per venue of ``venues`` by name, NaN where it says nothing
     def venue_mids(figures: Mapping[str, Any]) -> list[float]:
-        venues = figures.get("venues", {})
-        return [_finite_or_nan(venues.get(name, {}).get("final_mid")) for name in ASSET_NAMES]
+        held = figures.get("venues", {})
+        return [_finite_or_nan(held.get(name, {}).get("final_mid")) for name in venues]
 
     parts = summary.get("symbols")
     if not isinstance(parts, Mapping) or not parts:
-        nothing = [math.nan] * len(ASSET_NAMES)
+        nothing = [math.nan] * len(venues)
         return [venue_mids(summary)] + [nothing] * (len(symbols) - 1)
     return [venue_mids(parts.get(name) or {}) for name in symbols]
 
 
-def _boundary_marks(summary: Mapping[str, Any], symbols: Sequence[str] = ()) -> list[Mark]:
+def _boundary_marks(summary: Mapping[str, Any], symbols: Sequence[str], venues: Sequence[str]) -> list[Mark]:
     # A session report's boundary marks (its ``marks``: start, midnights, end) per symbol of ``symbols``
-    # by name (a report of one symbol values the first): each at its time, the valuation prices where
-    # given (a perpetual's mark price), else the books' mids; NaN where it says nothing
+    # by name (a report of one symbol values the first), per venue of ``venues`` by name: each at its
+    # time, the valuation prices where given (a perpetual's mark price), else the books' mids; NaN where
+    # it says nothing
     marks = summary.get("marks")
     if not isinstance(marks, list):
         return []
@@ -238,7 +264,7 @@ def _boundary_marks(summary: Mapping[str, Any], symbols: Sequence[str] = ()) -> 
             if own is None and s == 0 and len(values) == 1:
                 own = next(iter(values.values()))  # one symbol: whatever its name
             own = own if isinstance(own, Mapping) else {}
-            rows.append([_finite_or_nan(own.get(venue)) for venue in ASSET_NAMES])
+            rows.append([_finite_or_nan(own.get(venue)) for venue in venues])
         out.append((int(mark["ts"]), rows))
     return out
 
@@ -274,28 +300,31 @@ def load_backtest(folder: Path) -> SourceData:
         if not path.is_file():
             raise UsageError(f"--results: expected a backtest report folder with {path.name}, got {str(folder)!r} "
                              f"(no {path.name})")  # fmt: skip
-    summary = _read_json(summary_path)
+    summary = read_json(summary_path)
     meta = summary.get("meta", {})
     names = _symbols_of(meta.get("config"))
-    try:
-        fills = _sorted(read_trades_csv(trades_path, names))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     initial = summary.get("initial", {})
     try:
         balances = InitialBalances.of_symbols(initial.get("bases") or [initial["base"]], tuple(initial["quote"]))
     except (KeyError, TypeError, ValueError, AttributeError):
         raise UsageError(f"{summary_path}: expected the starting balances under 'initial'") from None
-    names = _names(names, balances.n_symbols)
-    start, end = meta.get("start_ns"), meta.get("end_ns")
-    sessions: list[Mark] = [(int(end), _final_mids(summary, names))] if isinstance(end, int) else []
-    boundaries = _boundary_marks(summary, names)
-    marks = marks_from(fills, [*boundaries, *sessions])
+    venues = report_venues(summary, balances.n_venues)
     try:
-        equity = read_equity_npz(folder / EQUITY_NPZ)
-        transfers = read_transfers_csv(folder / TRANSFERS_CSV, names)
+        fills = _sorted(read_trades_csv(trades_path, names, venues))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    names = _names(names, balances.n_symbols)
+    start, end = meta.get("start_ns"), meta.get("end_ns")
+    sessions: list[Mark] = [(int(end), _final_mids(summary, names, venues))] if isinstance(end, int) else []
+    boundaries = _boundary_marks(summary, names, venues)
+    try:
+        marks = marks_from(fills, [*boundaries, *sessions], balances.n_venues)
+        equity = read_equity_npz(folder / EQUITY_NPZ, balances.n_venues)
+        transfers = read_transfers_csv(folder / TRANSFERS_CSV, names, venues)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if len(equity) and equity.dtype != equity_dtype(balances.n_venues):
+        raise UsageError(f"{folder / EQUITY_NPZ}: expected the samples of {balances.n_venues} venues (summary.json's)")
     first, last = _span(fills, marks, start if isinstance(start, int) else None)
     halts = []
     states = meta.get("kernel_states") or [meta.get("kernel_state") or {}]
@@ -318,11 +347,31 @@ def load_backtest(folder: Path) -> SourceData:
         halts=tuple(halts),
         notes=(_BACKTEST_MARKS if boundaries else _OLD_BACKTEST_MARKS,),
         symbols=names,
-        funding=_read_funding(folder / FUNDING_CSV, ("time", "local_ts"), names),
+        funding=read_funding(folder / FUNDING_CSV, ("time", "local_ts"), names, venues),
         equity=equity if len(equity) and equity["symbol"].max() < balances.n_symbols else equity[:0],
         inventory=inventory if isinstance(inventory, Mapping) else None,
         transfers=transfers[np.argsort(transfers["ts"], kind="stable")],
+        venues=venues,
     )
+
+
+def report_venues(summary: Mapping[str, Any], n: int) -> tuple[str, ...]:
+    """The venues of the run a report's summary.json describes, by number, ``n`` of them (its starting
+    balances'): the configuration it saved (``meta.config``, :func:`arb.results.venues.saved_venue_names`:
+    ``strategy.venues``, or in a report of an older arb the venue tables named as their key, in the file's
+    order); else its ``venues`` section's names, in the file's order; else
+    :func:`arb.results.venues.venue_names`."""
+    return _named_venues(summary, n) or venue_names(n)
+
+
+def _named_venues(summary: Mapping[str, Any], n: int) -> tuple[str, ...]:
+    # report_venues when the report names n venues; else empty
+    saved = saved_venue_names((summary.get("meta") or {}).get("config"))
+    if len(saved) == n:
+        return saved
+    columns = summary.get("venues")
+    listed = tuple(str(name) for name in columns) if isinstance(columns, Mapping) else ()
+    return listed if len(listed) == n else ()
 
 
 _BACKTEST_MARKS: Final = (
@@ -364,13 +413,15 @@ def _session_summaries(results: Path | None, mode: str, belongs: Any) -> list[tu
     return found
 
 
-def _session_marks(summaries: Sequence[tuple[Path, dict[str, Any]]], symbols: Sequence[str] = ()) -> list[Mark]:
+def _session_marks(
+    summaries: Sequence[tuple[Path, dict[str, Any]]], symbols: Sequence[str], venues: Sequence[str]
+) -> list[Mark]:
     marks: list[Mark] = []
     for _, data in summaries:
-        marks += _boundary_marks(data, symbols)
+        marks += _boundary_marks(data, symbols, venues)
         end = data["meta"].get("end_ns")
         if isinstance(end, int):
-            marks.append((end, _final_mids(data, symbols)))
+            marks.append((end, _final_mids(data, symbols, venues)))
     return marks
 
 
@@ -402,32 +453,46 @@ class _AccountMarks:
 def _account_marks(
     fills: Array,
     names: Sequence[str],
+    venues: Sequence[str],
+    summaries: Sequence[tuple[Path, dict[str, Any]]],
     results: Path | None,
-    mode: str,
-    belongs: Callable[[Mapping[str, Any]], bool],
     marks: Iterable[Mark],
 ) -> _AccountMarks:
-    # the marks of ``fills``, of the reports of ``mode`` sessions in ``results`` that ``belongs`` to the
-    # account, and of ``marks``; the span runs from the earliest session's start
-    summaries = _session_summaries(results, mode, belongs)
+    # the marks of ``fills``, of the account's session reports ``summaries`` (found in ``results``) and of
+    # ``marks``, per venue of ``venues``; the span runs from the earliest session's start
     given = list(marks)
-    all_marks = marks_from(fills, [*_session_marks(summaries, names), *given])
+    all_marks = marks_from(fills, [*_session_marks(summaries, names, venues), *given], len(venues))
     starts = [d["meta"]["start_ns"] for _, d in summaries if isinstance(d["meta"].get("start_ns"), int)]
     first, last = _span(fills, all_marks, min(starts) if starts else None)
-    return _AccountMarks(summaries, all_marks, first, last, _marks_note(summaries, results, len(given)))
+    return _AccountMarks(list(summaries), all_marks, first, last, _marks_note(summaries, results, len(given)))
+
+
+def _account_venues(given: Sequence[str], summaries: Sequence[tuple[Path, dict[str, Any]]], n: int) -> tuple[str, ...]:
+    # The venues of an account of ``n`` venues: ``given`` (the configuration's) when it names n, else
+    # those of its latest session report that names n (report_venues), else the default names.
+    if len(given) == n:
+        return tuple(given)
+    for _, data in reversed(summaries):
+        if found := _named_venues(data, n):
+            return found
+    return venue_names(n)
 
 
 # -- paper account ---------------------------------------------------------------------------------------
 
 
-def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mark] = ()) -> SourceData:
+def load_paper(
+    state_dir: Path, results: Path | None = None, marks: Iterable[Mark] = (), venues: Sequence[str] = ()
+) -> SourceData:
     """A paper account: its journal (``paper.sqlite`` in ``[dry_run] state_dir``), read without writing
     (a dry run may be writing it), or the ``account.json`` and ``fills.csv`` of an account an earlier
     arb kept and no dry run has migrated yet.
 
     Marks: the fills' prices, the final mids of the ``arb dry-run`` reports in ``results`` (or its
     sub-folders) whose ``meta.account`` is this account, and ``marks``. Starting balances: the
-    account's inception balances. Raises :class:`UsageError` when there is no account, or it cannot be read.
+    account's inception balances. Venues: ``venues`` (the configuration's) when they are as many as the
+    account's, else those its latest session report names, else the default run's. Raises
+    :class:`UsageError` when there is no account, or it cannot be read.
     """
     from arb.execution.paper_account import read_paper_account
     from arb.execution.paper_files import DB_NAME, LEGACY_ACCOUNT
@@ -439,14 +504,9 @@ def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mar
         raise UsageError(str(error)) from None
     if journal is not None:
         initial = InitialBalances.of_symbols(journal.inception_base, journal.inception_quote)
-        symbols = journal.symbols
-        fills = _sorted(_journal_fills(journal.fills, symbols))
-        funding = _journal_funding(journal.funding, symbols)
-        halt = journal.halt
+        symbols, halt = journal.symbols, journal.halt
     elif (state_dir / LEGACY_ACCOUNT).is_file():
-        initial, symbols, halt = _read_legacy_account(state_dir / LEGACY_ACCOUNT)
-        fills = _sorted(_read_paper_fills(state_dir / "fills.csv", symbols))
-        funding = _read_funding(state_dir / "funding.csv", ("local_ts",), _names(symbols, initial.n_symbols))
+        initial, symbols, halt = read_legacy_account(state_dir / LEGACY_ACCOUNT)
     else:
         raise UsageError(f"--state-dir: expected a paper account folder with {DB_NAME}, got {str(state_dir)!r} "
                          f"(no {DB_NAME})")  # fmt: skip
@@ -459,7 +519,15 @@ def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mar
             isinstance(path, str) and Path(path).name in (DB_NAME, LEGACY_ACCOUNT) and Path(path).resolve().parent == me
         )
 
-    seen = _account_marks(fills, names, results, "dry-run", belongs, marks)
+    summaries = _session_summaries(results, "dry-run", belongs)
+    run_venues = _account_venues(venues, summaries, initial.n_venues)
+    if journal is not None:
+        fills = _sorted(journal_fills(journal.fills, symbols, run_venues, journal.path))
+        funding = journal_funding(journal.funding, symbols, run_venues, journal.path)
+    else:
+        fills = _sorted(read_paper_fills(state_dir / "fills.csv", symbols, run_venues))
+        funding = read_funding(state_dir / "funding.csv", ("local_ts",), names, run_venues)
+    seen = _account_marks(fills, names, run_venues, summaries, results, marks)
     quote = _quote(seen.summaries[-1][1]["meta"].get("config")) if seen.summaries else "quote"
     return SourceData(
         kind="paper",
@@ -474,117 +542,8 @@ def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mar
         notes=(seen.note, "times: the fills' local time (data time in a replay)"),
         symbols=names,
         funding=funding,
+        venues=run_venues,
     )
-
-
-def _journal_fills(rows: Sequence[Mapping[str, Any]], symbols: Sequence[str]) -> Array:
-    # paper_fills rows -> FILL_DTYPE (the venue time of a fill migrated from fills.csv is not known: its
-    # local time stands in, as the file's reader does)
-    numbers = {name: i for i, name in enumerate(symbols)}
-    out = np.zeros(len(rows), FILL_DTYPE)
-    for i, r in enumerate(rows):
-        local = int(r["local_ts_ns"])
-        out[i] = (local, int(r["exch_ts_ns"]) or local, VENUE_NUMBERS[r["venue"]], int(r["side"]), float(r["price"]),
-                  float(r["qty"]), float(r["fee"]), int(r["pair_id"]), int(r["kind"]), int(r["order_id"]),
-                  numbers.setdefault(r["symbol"], len(numbers)))  # fmt: skip
-    return out
-
-
-def _journal_funding(rows: Sequence[Mapping[str, Any]], symbols: Sequence[str]) -> Array:
-    numbers = {name: i for i, name in enumerate(symbols)}
-    out = np.zeros(len(rows), FUNDING_DTYPE)
-    for i, r in enumerate(rows):
-        out[i] = (int(r["local_ts_ns"]), int(r["funding_ts_ns"]), VENUE_NUMBERS[r["venue"]],
-                  numbers.get(r["symbol"], 0), float(r["rate"]), float(r["mark"]), float(r["position"]),
-                  float(r["payment"]))  # fmt: skip
-    return out[np.argsort(out["ts"], kind="stable")]
-
-
-def _read_legacy_account(path: Path) -> tuple[InitialBalances, list[str], str]:
-    # account.json of an earlier arb: (inception balances, symbols, halt)
-    account = _read_json(path)
-    try:
-        base = account["inception_base"]
-        rows = base if base and isinstance(base[0], list) else [base]  # per symbol: [[binance, bybit], ...]
-        initial = InitialBalances.of_symbols(rows, tuple(account["inception_quote"]))
-    except (KeyError, TypeError, ValueError, IndexError):
-        raise UsageError(f"{path}: expected inception_base and inception_quote") from None
-    symbols = [str(name) for name in account.get("symbols", [])]
-    return initial, symbols, str(account.get("halt") or "")
-
-
-def _read_funding(path: Path, lead: tuple[str, ...], symbols: Sequence[str]) -> Array:
-    # A funding.csv: a report's (time,local_ts,funding_time,venue,symbol,...) or a paper account's
-    # (local_ts,funding_ts,venue,symbol,...); the last five columns are symbol, rate, mark, position,
-    # payment after the venue. None there: no payment was booked.
-    if not path.is_file():
-        return np.zeros(0, FUNDING_DTYPE)
-    numbers = {name: i for i, name in enumerate(symbols)}
-    reader = _complete_rows(path)
-    header = next(reader, None)
-    if header is None or tuple(header[: len(lead)]) != lead or "payment" not in header:
-        raise UsageError(f"{path}: expected a funding.csv, got the header {header}")
-    at = {name: i for i, name in enumerate(header)}
-    rows = []
-    for line, row in enumerate(reader, start=2):
-        if not row:
-            continue
-        try:
-            if len(row) != len(header):
-                raise ValueError(row)
-            funding_ts = int(row[at["funding_ts"]]) if "funding_ts" in at else _parse_iso(row[at["funding_time"]])
-            symbol = row[at["symbol"]]
-            rows.append((int(row[at["local_ts"]]), funding_ts, VENUE_NUMBERS[row[at["venue"]]],
-                         numbers.get(symbol, int(symbol) if symbol.isdigit() else 0), float(row[at["rate"]]),
-                         float(row[at["mark"]]), float(row[at["position"]]), float(row[at["payment"]])))  # fmt: skip
-        except (ValueError, KeyError):
-            raise UsageError(f"{path}: line {line}: expected a funding payment, got {','.join(row)!r}") from None
-    out = np.array(rows, dtype=FUNDING_DTYPE) if rows else np.zeros(0, FUNDING_DTYPE)
-    return out[np.argsort(out["ts"], kind="stable")]
-
-
-def _complete_rows(path: Path) -> Iterator[list[str]]:
-    # the csv rows of ``path``'s complete lines: a last line without its newline is being appended by
-    # the running session, not a row yet
-    text = path.read_text(encoding="utf-8")
-    if text and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]
-    return csv.reader(text.splitlines())
-
-
-def _parse_iso(text: str) -> int:
-    # "2024-05-06T00:00:05.000000000Z" -> int64 ns
-    return int(np.datetime64(text.rstrip("Z"), "ns").astype(np.int64))
-
-
-def _read_paper_fills(path: Path, symbols: list[str] | None = None) -> Array:
-    # fills.csv of an account an earlier arb kept (today's export is the same):
-    # local_ts,venue,side,price,qty,fee,pair_id,kind,order_id,symbol
-    # (the symbol column is numbered by ``symbols``; a file without it is one symbol's)
-    numbers = {name: i for i, name in enumerate(symbols or ())}
-    if not path.is_file():
-        return np.zeros(0, FILL_DTYPE)
-    rows = []
-    reader = _complete_rows(path)
-    header = next(reader, None)
-    if header is None:
-        return np.zeros(0, FILL_DTYPE)
-    if tuple(header) not in (_PAPER_HEADER, _PAPER_HEADER[:-1]):
-        raise UsageError(f"{path}: expected the header {','.join(_PAPER_HEADER)}, got {header}")
-    width = len(header)
-    for line, row in enumerate(reader, start=2):
-        if not row:
-            continue
-        try:
-            if len(row) != width:
-                raise ValueError(row)
-            ts, venue, side, price, qty, fee, pair_id, kind, order_id = row[:9]
-            symbol = numbers.setdefault(row[9], len(numbers)) if width > 9 else 0
-            rows.append((int(ts), int(ts), VENUE_NUMBERS[venue], _SIDES[side], float(price), float(qty), float(fee),
-                         int(pair_id), _KINDS.get(kind, _NO_KIND), int(order_id), symbol))  # fmt: skip
-        except (ValueError, KeyError):
-            raise UsageError(f"{path}: line {line}: expected a fill, got {','.join(row)!r}") from None
-    return np.array(rows, dtype=FILL_DTYPE) if rows else np.zeros(0, FILL_DTYPE)
 
 
 # -- live journal ------------------------------------------------------------------------------------------
@@ -671,7 +630,7 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
         elif r["fee_asset"] and r["fee_asset"] != quote:  # a third coin's, at the price the engine valued it at
             fee *= float(fee_prices.get(str(r["client_id"]), {}).get(r["fee_asset"], 0.0))
         pair_id = int(r["pair_id"]) if r["pair_id"] is not None else 0
-        kind = int(r["kind"]) if r["kind"] is not None else _NO_KIND
+        kind = int(r["kind"]) if r["kind"] is not None else NO_KIND
         ts = int(r["local_ts_ns"])
         rows.append(
             (ts, int(r["exch_ts_ms"]) * 1_000_000, venue, int(r["side"]), price, qty, fee, pair_id, kind, 0, symbol)
@@ -692,7 +651,8 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
     def belongs(meta: Mapping[str, Any]) -> bool:
         return bool(((meta.get("config") or {}).get("live") or {}).get("account") == account_text)
 
-    seen = _account_marks(fills, names, results, "live", belongs, marks)
+    venues = tuple(config.venue_names)
+    seen = _account_marks(fills, names, venues, _session_summaries(results, "live", belongs), results, marks)
     halt = stored.get(f"{account}/{HALT_KEY}", "")
     start_bases, start_quote, baselines, transfers = _live_balances(config, stored, bases, quote, moves)
     times = [int(t) for t in (*transfers["ts"], *transfers["arrive_ts"]) if t >= 0]  # the span holds the moves
@@ -715,6 +675,7 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
         symbols=names,
         funding=funding,
         transfers=transfers,
+        venues=venues,
     )
 
 
@@ -735,13 +696,13 @@ def journal_url(config: Any) -> tuple[str, str]:
 
 def _live_balances(
     config: Any, stored: Mapping[str, str], bases: Sequence[str], quote: str, moves: Sequence[Any]
-) -> tuple[list[tuple[float, float]], tuple[float, float], str, Array]:
+) -> tuple[list[list[float]], list[float], str, Array]:
     # A spot venue's holdings before the journal's first fill (its reconciliation baseline) when the
     # journal has one holding the quote and every symbol's base coin (``bases``), else the venue's
     # [account] table and each symbol's base there; a linear venue's are always the tables'. And the
     # account's own moves of money (``moves``: the journal's transfers rows) as TRANSFER_DTYPE rows, the
     # starting holdings taken back to before them (:func:`arb.reports.live_transfers.journal_moves`).
-    held = [[0.0, 0.0] for _ in bases]
+    held = [[0.0] * len(config.venues) for _ in bases]
     quotes, used, counted = [], [], []
     for v, venue in enumerate(config.venues):
         account = config.live.account
@@ -771,4 +732,4 @@ def _live_balances(
         for s in range(len(bases)):
             held[s][v] += before[v][s]
         quotes[v] += before[v][-1]
-    return [(b[0], b[1]) for b in held], (quotes[0], quotes[1]), ", ".join(used), transfers
+    return held, quotes, ", ".join(used), transfers

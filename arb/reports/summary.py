@@ -40,17 +40,18 @@ from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 import numpy as np
 
-from arb.events import ASSET_NAMES, BINANCE, BYBIT, NS_PER_S
+from arb.events import NS_PER_S
 from arb.formats import jsonable
 from arb.reports.common import (
-    VENUES,
     Array,
     JsonFigures,
     first_finite,
     last_finite,
     require_fields,
     require_values,
+    run_venue_names,
     sum_or_none,
+    venue_count,
 )
 from arb.reports.maker import MakerFigures, maker_figures
 from arb.reports.pnl import (
@@ -70,6 +71,7 @@ from arb.reports.ratios import RiskFigures, account_risk_figures, risk_figures
 from arb.reports.transfers import VenueMoves, venue_moves
 from arb.reports.valuation import InitialBalances, account_equity, boundary_marks, unit_value, value_prices
 from arb.results.marks import BoundaryMark, Span, Spans
+from arb.results.venues import directions
 from arb.strategy.types import (
     BUY,
     FILL_DTYPE,
@@ -109,14 +111,15 @@ class FillFigures:
 
 @dataclass(frozen=True, slots=True)
 class Figures(FillFigures, JsonFigures):
-    """Figures of one venue, or of both together (``name == "total"``): of the account, or of one symbol.
+    """Figures of one venue, or of every venue together (``name == "total"``): of the account, or of one
+    symbol.
 
     With several symbols the account's base quantities (``volume``, ``closed_qty``, ``open_qty``,
     ``position``, ``base_balance``) are None: units of different coins do not add up; each symbol's
     figures (:class:`SymbolSummary`) have them.
 
     Attributes:
-        name: ``"binance"``, ``"bybit"`` or ``"total"``.
+        name: The venue's name (as the run's configuration spells it) or ``"total"``.
         pnl: Net PnL from the equity samples: final equity minus the starting balances valued at the
             final mid, quote currency. None when a needed mid or equity is unknown.
         pnl_from_fills: Net PnL from the fills (and funding payments) alone: cash flow minus fees plus
@@ -166,8 +169,8 @@ class SymbolSummary:
 
     Attributes:
         name: The symbol (``"ETHUSDT"``).
-        total: Both venues together (``position``: the symbol's net exposure across venues).
-        venues: Per venue, in asset order.
+        total: Every venue together (``position``: the symbol's net exposure across venues).
+        venues: Per venue, by venue number.
         pairs: Its arbitrage pairs.
         initial: Its part of the starting balances (:meth:`InitialBalances.symbol`: its base, and the
             venues' quote only for the first symbol).
@@ -178,11 +181,11 @@ class SymbolSummary:
 
     name: str
     total: Figures
-    venues: tuple[Figures, Figures]
+    venues: tuple[Figures, ...]
     pairs: PairFigures
     initial: InitialBalances
     pnl_consistent: bool
-    out_of_sync: tuple[Spans, Spans] = ((), ())
+    out_of_sync: tuple[Spans, ...] = ()
     legs: LegFigures | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,8 +198,9 @@ class Summary:
     """Everything the report says about a run. Built by :func:`summarize`.
 
     Attributes:
-        total: Both venues together.
-        venues: Per venue, in asset order (``venues[0]`` Binance, ``venues[1]`` Bybit).
+        total: Every venue together.
+        venues: Per venue, by venue number (the run's order, ``[strategy] venues``); each ``name`` is the
+            venue's (:attr:`venue_names`).
         pairs: Arbitrage-pair figures.
         risk: Equity-curve figures.
         initial: The starting balances.
@@ -204,7 +208,7 @@ class Summary:
             and the same for every symbol.
         meta: The driver's meta data (config, data range, mode, counters), made JSON-safe.
         out_of_sync: Per venue, the spans ``(start_ns, end_ns)`` of local time its book was not synced
-            (with several symbols: any of its books).
+            (with several symbols: any of its books); one entry per venue.
         legs: Leg-risk figures, when the driver gave the intents it sent (:func:`leg_figures`); with
             several symbols their sum (:func:`combined_leg_figures`).
         symbols: With several symbols, each one's figures in ``[strategy] symbols`` order (empty with
@@ -221,23 +225,28 @@ class Summary:
     """
 
     total: Figures
-    venues: tuple[Figures, Figures]
+    venues: tuple[Figures, ...]
     pairs: PairFigures
     risk: RiskFigures
     initial: InitialBalances
     pnl_consistent: bool
     meta: Mapping[str, Any]
-    out_of_sync: tuple[Spans, Spans] = ((), ())
+    out_of_sync: tuple[Spans, ...] = ()
     legs: LegFigures | None = None
     symbols: tuple[SymbolSummary, ...] = ()
     marks: tuple[BoundaryMark, ...] = ()
     maker: MakerFigures | None = None
     inventory: Mapping[str, Any] | None = None
 
+    @property
+    def venue_names(self) -> tuple[str, ...]:
+        """The run's venues by number, as its files and tables name them."""
+        return tuple(f.name for f in self.venues)
+
     def to_dict(self) -> dict[str, Any]:
         """What summary.json holds: JSON-safe (no NaN, ints as ints), keys in a stable order; with
         several symbols a ``symbols`` section (:meth:`SymbolSummary.to_dict` by name); with marks a
-        ``marks`` list (:meth:`BoundaryMark.to_dict`, symbols by name)."""
+        ``marks`` list (:meth:`BoundaryMark.to_dict`, symbols and venues by name)."""
         names = [sym.name for sym in self.symbols] or list(_symbol_names((), self.meta, 1))
         return {
             "schema": SCHEMA_VERSION,
@@ -247,7 +256,7 @@ class Summary:
             **({"maker": self.maker.to_dict()} if self.maker is not None else {}),
             **({"symbols": {sym.name: sym.to_dict() for sym in self.symbols}} if self.symbols else {}),
             "initial": self.initial.to_dict(),
-            **({"marks": [mark.to_dict(names) for mark in self.marks]} if self.marks else {}),
+            **({"marks": [mark.to_dict(names, self.venue_names) for mark in self.marks]} if self.marks else {}),
             "meta": jsonable(self.meta, default=str),
         }
 
@@ -259,7 +268,8 @@ def _figures_dict(part: Summary | SymbolSummary) -> dict[str, Any]:
         "total": part.total.to_dict(),
         "venues": {f.name: f.to_dict() for f in part.venues},
         "out_of_sync": {
-            f.name: [list(span) for span in spans] for f, spans in zip(part.venues, part.out_of_sync, strict=True)
+            f.name: [list(span) for span in spans]
+            for f, spans in zip(part.venues, part.out_of_sync or ((),) * len(part.venues), strict=True)
         },
         "pairs": part.pairs.to_dict(),
         **({"legs": part.legs.to_dict()} if part.legs is not None else {}),
@@ -272,13 +282,14 @@ def summarize(
     initial: InitialBalances,
     meta: Mapping[str, Any],
     *,
-    out_of_sync: Sequence[Iterable[Span]] = ((), ()),
+    out_of_sync: Sequence[Iterable[Span]] = (),
     legs: LegFigures | None = None,
     symbols: Sequence[str] = (),
     symbol_out_of_sync: Sequence[Sequence[Iterable[Span]]] = (),
     symbol_legs: Sequence[LegFigures | None] = (),
     funding: Array | None = None,
     transfers: Array | None = None,
+    venues: Sequence[str] = (),
 ) -> Summary:
     """Compute every figure of the report.
 
@@ -288,6 +299,10 @@ def summarize(
     at its own symbol's final mid, and ``Summary.symbols`` holds each symbol's figures, from its own
     fills and equity rows and :meth:`InitialBalances.symbol`.
 
+    The run's venues are as many as the equity rows' per-venue fields are wide (``mid``); each venue's
+    column is named by ``venues``, else by the configuration in ``meta``
+    (:func:`arb.reports.common.run_venue_names`).
+
     Args:
         fills: ``FILL_DTYPE`` rows, one per fill (any order; FIFO matching sorts them by ``local_ts``).
         equity: Equity samples (:func:`~arb.strategy.types.equity_dtype`) in time order (with several
@@ -295,11 +310,12 @@ def summarize(
             fill: its ``equity`` is the
             final equity and its ``mid`` values the inventory (a venue whose last mid is NaN falls back
             to its last finite mid).
-        initial: Starting balances per venue (and per symbol: :meth:`InitialBalances.of_symbols`).
+        initial: Starting balances per venue (and per symbol: :meth:`InitialBalances.of_symbols`), one
+            value per venue of ``equity``.
         meta: Stored as is in summary.json (config, data range, mode, driver counters); numpy scalars,
             paths, tuples and dataclasses are converted, NaN becomes null, anything else its ``str``.
-        out_of_sync: Per venue (Binance, Bybit), the spans of local time its book was not synced,
-            within the run (:func:`out_of_sync_spans` makes them from a driver's sync changes). With
+        out_of_sync: Per venue (by number), the spans of local time its book was not synced, within the
+            run (:func:`out_of_sync_spans` makes them from a driver's sync changes); empty: never. With
             several symbols, give ``symbol_out_of_sync`` instead (what is given here is added to the
             account's spans).
         legs: Leg-risk figures (:func:`leg_figures`), stored as they are.
@@ -312,38 +328,47 @@ def summarize(
         transfers: ``TRANSFER_DTYPE`` rows: the transfers of inventory between the venues a backtest
             made (:mod:`arb.reports.transfers`); None or empty: none. The venues' balances count them,
             ``pnl_from_fills`` their fees, and a venue's PnL not what was moved to or from it.
+        venues: The venues' names by number (default: from ``meta``, see above).
 
     Returns:
         A frozen :class:`Summary`.
 
     Raises:
-        ValueError: ``fills`` or ``equity`` lacks a field of its dtype, a fill's venue is not 0/1 or its
-            side not BUY/SELL, ``equity`` has no sample (of a symbol), or a row names a symbol that
-            ``initial`` does not have.
+        ValueError: ``fills`` or ``equity`` lacks a field of its dtype, a fill's venue is not one of the
+            run's or its side not BUY/SELL, ``equity`` has no sample (of a symbol), a row names a symbol
+            that ``initial`` does not have, or ``initial``, ``out_of_sync`` or ``venues`` hold another
+            number of venues than ``equity``.
     """
     require_fields(fills, FILL_DTYPE, "fills")
-    require_fields(equity, equity_dtype(len(VENUES)), "equity")
-    require_values(fills, "venue", VENUES)
+    n_venues = venue_count(equity) if equity.dtype.names and "mid" in equity.dtype.names else 0
+    require_fields(equity, equity_dtype(max(n_venues, 1)), "equity")
+    numbers = tuple(range(n_venues))
+    require_values(fills, "venue", numbers)
     require_values(fills, "side", (BUY, SELL))
     if len(equity) == 0:
         raise ValueError("equity holds no sample: the driver records one at the start and one after the last fill")
-    if len(out_of_sync) != len(VENUES):
-        raise ValueError(f"out_of_sync: expected the spans of two venues (Binance, Bybit), got {len(out_of_sync)}")
+    if out_of_sync and len(out_of_sync) != n_venues:
+        raise ValueError(f"out_of_sync: expected the spans of {n_venues} venues, got {len(out_of_sync)}")
+    if initial.n_venues != n_venues:
+        raise ValueError(f"initial: expected the balances of {n_venues} venues (the equity rows'), got "
+                         f"{initial.n_venues}")  # fmt: skip
+    names = run_venue_names(meta, n_venues, venues)
     fills = fills[np.argsort(fills["local_ts"], kind="stable")]
     paid = np.zeros(0, FUNDING_DTYPE) if funding is None else funding
     require_fields(paid, FUNDING_DTYPE, "funding")
     moved = np.zeros(0, TRANSFER_DTYPE) if transfers is None else transfers
     require_fields(moved, TRANSFER_DTYPE, "transfers")
+    given = list(out_of_sync) or [()] * n_venues
     if initial.n_symbols > 1:
         return _summarize_symbols(
-            fills, equity, initial, meta, out_of_sync, legs, symbols, symbol_out_of_sync, symbol_legs, paid, moved
+            fills, equity, initial, meta, given, legs, symbols, symbol_out_of_sync, symbol_legs, paid, moved, names
         )
     final_mid = last_finite(value_prices(equity))
-    spans = (merged_spans(out_of_sync[BINANCE]), merged_spans(out_of_sync[BYBIT]))
-    total, venues = _figures(fills, equity, initial, final_mid, spans, paid, moved)
+    spans = tuple(merged_spans(own) for own in given)
+    total, figures = _figures(fills, equity, initial, final_mid, spans, paid, moved, names)
     return Summary(
         total=total,
-        venues=venues,
+        venues=figures,
         pairs=pair_figures(fills, final_mid),
         risk=risk_figures(equity, initial, final_mid),
         initial=initial,
@@ -359,19 +384,21 @@ def _figures(
     equity: Array,
     initial: InitialBalances,
     final_mid: Array,
-    spans: tuple[Spans, Spans],
+    spans: Sequence[Spans],
     funding: Array,
     transfers: Array,
-) -> tuple[Figures, tuple[Figures, Figures]]:
+    names: Sequence[str],
+) -> tuple[Figures, tuple[Figures, ...]]:
     # one symbol's (or a one-symbol account's) total and per-venue figures (``transfers``: its own)
-    moves = venue_moves(transfers, final_mid, int(equity["ts"][-1])) if len(transfers) else (None, None)
-    venues = tuple(
-        _venue_figures(v, fills, equity, initial, final_mid, spans[v], funding[funding["venue"] == v], moves[v])
-        for v in VENUES
+    moves: Sequence[VenueMoves | None] = (
+        venue_moves(transfers, final_mid, int(equity["ts"][-1])) if len(transfers) else (None,) * len(names)
     )
-    assert len(venues) == 2  # one per asset number
-    total = _total_figures(venues, fills, equity, initial, final_mid, merged_spans(spans[0] + spans[1]))
-    return total, (venues[0], venues[1])
+    venues = tuple(
+        _venue_figures(v, name, fills, equity, initial, final_mid, spans[v], funding[funding["venue"] == v], moves[v])
+        for v, name in enumerate(names)
+    )
+    total = _total_figures(venues, fills, equity, initial, final_mid, merged_spans(s for own in spans for s in own))
+    return total, venues
 
 
 class _Traded(TypedDict):
@@ -421,10 +448,12 @@ def _summarize_symbols(
     symbol_legs: Sequence[LegFigures | None],
     funding: Array,
     transfers: Array,
+    venue_names: Sequence[str],
 ) -> Summary:
     # Every symbol's figures from its own rows, then the account's from the account series and the
     # fills valued at their own symbol's mid (see summarize).
     n = initial.n_symbols
+    n_venues = len(venue_names)
     names = _symbol_names(symbols, meta, n)
     numbers = tuple(range(n))
     require_values(fills, "symbol", numbers)
@@ -432,18 +461,20 @@ def _summarize_symbols(
     if symbol_out_of_sync and len(symbol_out_of_sync) != n:
         raise ValueError(f"symbol_out_of_sync: expected the spans of {n} symbols, got {len(symbol_out_of_sync)}")
     parts: list[SymbolSummary] = []
-    final_mids = np.full((n, len(VENUES)), np.nan)
-    first_mids = np.full((n, len(VENUES)), np.nan)
+    final_mids = np.full((n, n_venues), np.nan)
+    first_mids = np.full((n, n_venues), np.nan)
     for s in numbers:
         own_fills, own_equity = fills[fills["symbol"] == s], equity[equity["symbol"] == s]
         if len(own_equity) == 0:
             raise ValueError(f"equity holds no sample of {names[s]}: the driver records one row per symbol")
-        given = symbol_out_of_sync[s] if symbol_out_of_sync else ((), ())
-        spans = (merged_spans(given[BINANCE]), merged_spans(given[BYBIT]))
+        given = list(symbol_out_of_sync[s]) if symbol_out_of_sync else []
+        if given and len(given) != n_venues:
+            raise ValueError(f"symbol_out_of_sync[{s}]: expected the spans of {n_venues} venues, got {len(given)}")
+        spans = tuple(merged_spans(own) for own in given or [()] * n_venues)
         final_mids[s], first_mids[s] = last_finite(value_prices(own_equity)), first_finite(own_equity["mid"])
         part = initial.symbol(s)
         total, venues = _figures(own_fills, own_equity, part, final_mids[s], spans, funding[funding["symbol"] == s],
-                                 transfers[transfers["symbol"] == s])  # fmt: skip
+                                 transfers[transfers["symbol"] == s], venue_names)  # fmt: skip
         parts.append(SymbolSummary(
             name=names[s], total=total, venues=venues, pairs=pair_figures(own_fills, final_mids[s]), initial=part,
             pnl_consistent=_consistent(total), out_of_sync=spans,
@@ -451,7 +482,7 @@ def _summarize_symbols(
         ))  # fmt: skip
     series = account_equity(equity, n)
     end = int(equity["ts"][-1])
-    moved_in = [0.0, 0.0]  # per venue, what transfers moved to it less what it sent, fees apart (quote)
+    moved_in = [0.0] * n_venues  # per venue, what transfers moved to it less what it sent, fees apart (quote)
     for s in numbers:
         own = transfers[transfers["symbol"] == s]
         if len(own):
@@ -459,18 +490,19 @@ def _summarize_symbols(
                 moved_in[v] += moves.moved_in_value
     weights = [unit_value(final_mids[s]) for s in numbers]
     venue_spans = tuple(
-        merged_spans([*out_of_sync[v], *(span for part in parts for span in part.out_of_sync[v])]) for v in VENUES
+        merged_spans([*out_of_sync[v], *(span for part in parts for span in part.out_of_sync[v])])
+        for v in range(n_venues)
     )
     account_venues = tuple(
         _account_figures(
-            ASSET_NAMES[v],
+            name,
             [part.venues[v] for part in parts],
             weights,
             float(series.equity_venue[-1, v]) - moved_in[v],
             sum_or_none(initial.symbol(s).venue_equity(v, float(final_mids[s, v])) for s in numbers),
             venue_spans[v],
         )
-        for v in VENUES
+        for v, name in enumerate(venue_names)
     )
     total = _account_figures(
         "total",
@@ -478,17 +510,17 @@ def _summarize_symbols(
         weights,
         float(series.equity[-1]),
         initial.equity(final_mids),
-        merged_spans(venue_spans[BINANCE] + venue_spans[BYBIT]),
+        merged_spans(span for spans in venue_spans for span in spans),
     )
     return Summary(
         total=total,
-        venues=(account_venues[0], account_venues[1]),
+        venues=account_venues,
         pairs=pair_figures(fills, final_mids),
         risk=account_risk_figures(series, initial, first_mids, final_mids),
         initial=initial,
         pnl_consistent=_consistent(total) and all(part.pnl_consistent for part in parts),
         meta=MappingProxyType(jsonable(dict(meta), default=str)),
-        out_of_sync=(venue_spans[BINANCE], venue_spans[BYBIT]),
+        out_of_sync=venue_spans,
         legs=legs,
         symbols=tuple(parts),
     )
@@ -556,6 +588,7 @@ def _spans_s(spans: Spans) -> float:
 
 def _venue_figures(
     venue: int,
+    name: str,
     fills: Array,
     equity: Array,
     initial: InitialBalances,
@@ -583,7 +616,7 @@ def _venue_figures(
             None if from_fills is None else from_fills + moves.owned_value - moves.moved_in_value
         )
     return Figures(
-        name=ASSET_NAMES[venue],
+        name=name,
         pnl=pnl,
         pnl_from_fills=None if from_fills is None else from_fills + paid,
         trading_pnl=_trading(pnl, fees, paid),
@@ -684,12 +717,11 @@ def run_summary(
     """
     n = len(config.symbols)
     flags = [int(f) for f in kernel_flags] or [0] * n
-    spans = list(out_of_sync) or [((), ())] * n
+    spans = list(out_of_sync) or [()] * n
     if n == 1:
         legs = None if sent is None else run_leg_figures(config, fills, sent, equity, flags[0])
-        summary = summarize(
-            fills, equity, initial, meta, out_of_sync=spans[0], legs=legs, funding=funding, transfers=transfers
-        )
+        summary = summarize(fills, equity, initial, meta, out_of_sync=spans[0], legs=legs, funding=funding,
+                            transfers=transfers, venues=config.venue_names)  # fmt: skip
     else:
         symbol_legs = [] if sent is None else symbol_leg_figures(config, fills, sent, equity, flags)
         summary = summarize(
@@ -703,6 +735,7 @@ def run_summary(
             symbol_legs=symbol_legs,
             funding=funding,
             transfers=transfers,
+            venues=config.venue_names,
         )
     maker = None
     if sent is not None and calls is not None and (sent["kind"] == INTENT_QUOTE).any():
@@ -730,22 +763,24 @@ def _consistent_after_transfers(total: Figures, venues: Sequence[Figures], inven
 def entry_thresholds(config: AppConfig) -> dict[str, dict[str, Any]]:
     """Per symbol, the spread at which its kernel can open a pair (``meta.entry`` of summary.json; the
     line equity.png draws on its spread panel): ``min_spread_bps`` (what the dashboard draws its entry
-    line at, against the edge net of fees and slippage) plus the fees a pair pays (both taker fees; in
-    the ``maker_taker`` style the cheapest maker venue's maker fee and the other's taker fee) plus the
-    slippage tolerance, all bps, as the kernel's parameters hold them: ``{"style", "min_spread_bps",
-    "fees_bps", "slippage_bps", "spread_bps"}``. The kernel's inventory and funding rules can ask more
-    of a pair; this is where every pair starts."""
+    line at, against the edge net of fees and slippage) plus the fees a pair pays (the two venues' taker
+    fees, of the cheapest direction; in the ``maker_taker`` style a maker venue's maker fee and the other
+    venue's taker fee, of the cheapest such direction) plus the slippage tolerance, all bps, as the
+    kernel's parameters hold them: ``{"style", "min_spread_bps", "fees_bps", "slippage_bps", "spread_bps"}``.
+    The kernel's inventory and funding rules can ask more of a pair; this is where every pair starts."""
     from arb.strategy.params import params_of
     from arb.strategy.types import STYLE_MAKER_TAKER
 
     out: dict[str, dict[str, Any]] = {}
+    ways = directions(len(config.venues))
     for name, p in zip(config.symbol_names, params_of(config), strict=True):
         taker, maker = p["taker_fee"], p["maker_fee"]
-        fees = [float(taker[0] + taker[1])]
+        fees = [min(float(taker[b] + taker[s]) for b, s in ways)]
         style = "taker"
         if int(p["style"]) == STYLE_MAKER_TAKER:
             style = "maker_taker"
-            fees = [float(maker[m] + taker[1 - m]) for m in VENUES if int(p["maker_venues"]) & (1 << m)] or fees
+            makers = int(p["maker_venues"])
+            fees = [float(maker[m] + taker[h]) for m, h in ways if makers & (1 << m)] or fees
         fees_bps, slippage = min(fees) * 1e4, float(p["slippage_bps"])
         minimum = float(p["min_spread_bps"])
         out[name] = {"style": style, "min_spread_bps": minimum, "fees_bps": fees_bps, "slippage_bps": slippage,

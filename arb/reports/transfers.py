@@ -73,13 +73,14 @@ class VenueMoves:
     moved_in_value: float
 
 
-def venue_moves(transfers: Array, final_mid: Any, end_ns: int) -> tuple[VenueMoves, VenueMoves]:
-    """Per venue, what ``transfers`` (one symbol's, sent by ``end_ns``) did to it by ``end_ns``, the
-    base valued at ``final_mid`` (per venue; NaN where unknown: the values are NaN if base moved)."""
+def venue_moves(transfers: Array, final_mid: Any, end_ns: int) -> tuple[VenueMoves, ...]:
+    """Per venue (one for each of ``final_mid``, by number), what ``transfers`` (one symbol's, sent by
+    ``end_ns``, between any two of the venues) did to it by ``end_ns``, the base valued at ``final_mid``
+    (per venue; NaN where unknown: the values are NaN if base moved)."""
     rows = transfers[transfers["ts"] <= end_ns]
     arrived = (rows["arrive_ts"] >= 0) & (rows["arrive_ts"] <= end_ns)
     out = []
-    for v in range(2):
+    for v in range(len(final_mid)):
         held = [0.0, 0.0]
         owned_value, moved_in = 0.0, 0.0
         for row, came in zip(rows, arrived, strict=True):
@@ -96,4 +97,4 @@ def venue_moves(transfers: Array, final_mid: Any, end_ns: int) -> tuple[VenueMov
                 owned_value -= (amount + fee) * px_self
                 moved_in -= amount * px_self
         out.append(VenueMoves(held[_BASE], held[_QUOTE], owned_value, moved_in))
-    return out[0], out[1]
+    return tuple(out)

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from arb.reports.common import VENUES, Array, last_finite, sum_or_none, value_at
+from arb.events import MAX_VENUES
+from arb.reports.common import Array, last_finite, sum_or_none, value_at, venue_count
 from arb.results.marks import NS_PER_DAY, BoundaryMark
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class InitialBalances:
-    """Starting balances per venue, indexed by asset number (``[0]`` Binance, ``[1]`` Bybit).
+    """Starting balances per venue, indexed by the venue's number in the run (one value per venue).
 
     Attributes:
         base: Base-asset holdings at the start, base units (0 on a linear market); with several
@@ -41,15 +42,18 @@ class InitialBalances:
         bases: Every symbol's starting base per venue, in ``[strategy] symbols`` order, each in its own
             base units (``bases[0] == base``); ``(base,)`` with one symbol. Build it with
             :meth:`of_symbols`.
+
+    Every tuple holds one value per venue, 1 to ``MAX_VENUES`` of them, all as many.
     """
 
-    base: tuple[float, float]
-    quote: tuple[float, float]
-    bases: tuple[tuple[float, float], ...] = ()
+    base: tuple[float, ...]
+    quote: tuple[float, ...]
+    bases: tuple[tuple[float, ...], ...] = ()
 
     def __post_init__(self) -> None:
-        base, quote = _venue_pair("base", self.base), _venue_pair("quote", self.quote)
-        bases = tuple(_venue_pair(f"bases[{s}]", pair) for s, pair in enumerate(self.bases)) or (base,)
+        quote = _per_venue("quote", self.quote)
+        base = _per_venue("base", self.base, len(quote))
+        bases = tuple(_per_venue(f"bases[{s}]", row, len(quote)) for s, row in enumerate(self.bases)) or (base,)
         if bases[0] != base:
             raise ValueError(f"InitialBalances.bases[0] {bases[0]} is not base {base}: the first symbol's")
         for name, value in (("base", base), ("quote", quote), ("bases", bases)):
@@ -57,30 +61,36 @@ class InitialBalances:
 
     @classmethod
     def of_symbols(cls, bases: Sequence[Sequence[float]] | Array, quote: Sequence[float]) -> InitialBalances:
-        """Every symbol's starting base per venue (one ``(binance, bybit)`` per symbol) and the venues' quote."""
-        rows = [(float(pair[0]), float(pair[1])) for pair in bases]
+        """Every symbol's starting base per venue (one row of a value per venue per symbol) and the venues'
+        quote."""
+        rows = [tuple(float(x) for x in row) for row in bases]
         if not rows:
             raise ValueError("InitialBalances.of_symbols: expected the base of at least one symbol")
-        return cls(rows[0], (float(quote[0]), float(quote[1])), tuple(rows))
+        return cls(rows[0], tuple(float(q) for q in quote), tuple(rows))
 
     @classmethod
     def from_config(cls, config: AppConfig) -> InitialBalances:
-        """The ``[account]`` tables of both venue files (every symbol's base: its own, see ``config.symbols``)."""
-        binance, bybit = config.venues
-        quote = (binance.account.quote, bybit.account.quote)
+        """The ``[account]`` tables of the run's venue files (every symbol's base: its own, see
+        ``config.symbols``)."""
+        quote = tuple(venue.account.quote for venue in config.venues)
         if len(config.symbols) > 1:
             return cls.of_symbols([sym.base for sym in config.symbols], quote)
-        return cls(base=(binance.account.base, bybit.account.base), quote=quote)
+        return cls(base=tuple(venue.account.base for venue in config.venues), quote=quote)
 
     @property
     def n_symbols(self) -> int:
         """How many symbols the balances describe."""
         return len(self.bases)
 
+    @property
+    def n_venues(self) -> int:
+        """How many venues the balances describe."""
+        return len(self.quote)
+
     def symbol(self, s: int) -> InitialBalances:
         """Symbol ``s``'s part of the account, as its equity rows hold it: its own starting base, and the
         venues' starting quote for the first symbol (0 for the others), so the parts add up to the account."""
-        quote = self.quote if s == 0 else (0.0, 0.0)
+        quote = self.quote if s == 0 else (0.0,) * self.n_venues
         return InitialBalances(self.bases[s], quote)
 
     def equity(self, mid: Sequence[float] | Array) -> float | None:
@@ -89,26 +99,30 @@ class InitialBalances:
         mids = np.asarray(mid, dtype=np.float64)
         if mids.ndim == 2:
             return sum_or_none(self.symbol(s).equity(mids[s]) for s in range(self.n_symbols))
-        return sum_or_none(self.venue_equity(v, mid[v]) for v in VENUES)
+        return sum_or_none(self.venue_equity(v, mids[v]) for v in range(self.n_venues))
 
     def venue_equity(self, venue: int, mid: float) -> float | None:
         """Value of one venue's starting balances at ``mid``, quote currency; None if ``mid`` is needed and unknown."""
-        value = value_at(self.base[venue], mid)
+        value = value_at(self.base[venue], float(mid))
         return None if value is None else self.quote[venue] + value
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"base": [b0, b1], "quote": [q0, q1]}``; with several symbols also ``"bases"``, one pair per symbol."""
+        """``{"base": [b0, b1, ...], "quote": [q0, q1, ...]}`` (a value per venue); with several symbols also
+        ``"bases"``, one list per symbol."""
         out: dict[str, Any] = {"base": list(self.base), "quote": list(self.quote)}
         if self.n_symbols > 1:
-            out["bases"] = [list(pair) for pair in self.bases]
+            out["bases"] = [list(row) for row in self.bases]
         return out
 
 
-def _venue_pair(name: str, values: Sequence[float]) -> tuple[float, float]:
-    pair = tuple(float(v) for v in values)
-    if len(pair) != len(VENUES) or not all(math.isfinite(v) for v in pair):
-        raise ValueError(f"InitialBalances.{name}: expected two finite numbers (Binance, Bybit), got {pair}")
-    return pair[0], pair[1]
+def _per_venue(name: str, values: Sequence[float], n: int | None = None) -> tuple[float, ...]:
+    # one finite value per venue: 1 to MAX_VENUES of them, ``n`` when given (the quote's count)
+    row = tuple(float(v) for v in values)
+    fits = len(row) == n if n is not None else 1 <= len(row) <= MAX_VENUES
+    if not fits or not all(math.isfinite(v) for v in row):
+        want = f"{n}" if n is not None else f"1 to {MAX_VENUES}"
+        raise ValueError(f"InitialBalances.{name}: expected {want} finite numbers (one per venue), got {row}")
+    return row
 
 
 def value_prices(equity: Array) -> Array:
@@ -134,9 +148,9 @@ class AccountEquity:
     Attributes:
         ts: Time of each sample, int64 ns (local).
         equity: The account's equity at each sample, quote currency (NaN where a symbol's is unknown).
-        equity_venue: Per venue (columns in asset order), the account's equity there, quote currency.
-        mid: Each symbol's mids at each sample, shape ``(samples, symbols, 2)`` (a symbol without a row
-            at a sample keeps its last row's).
+        equity_venue: Per venue (columns by venue number), the account's equity there, quote currency.
+        mid: Each symbol's mids at each sample, shape ``(samples, symbols, venues)`` (a symbol without a
+            row at a sample keeps its last row's).
     """
 
     ts: Array
@@ -158,9 +172,10 @@ def account_equity(equity: Array, n_symbols: int | None = None) -> AccountEquity
     starts[1:] = (ts[1:] != ts[:-1]) | (symbol[1:] <= symbol[:-1])
     first = np.flatnonzero(starts)
     last = np.append(first[1:], len(equity)) - 1  # each sample's last row
+    n_venues = venue_count(equity)
     total: Array = np.zeros(len(first))
-    venue: Array = np.zeros((len(first), len(VENUES)))
-    mid = np.full((len(first), n, len(VENUES)), np.nan)
+    venue: Array = np.zeros((len(first), n_venues))
+    mid = np.full((len(first), n, n_venues), np.nan)
     for s in range(n):
         rows = np.flatnonzero(symbol == s)
         at = np.searchsorted(rows, last, side="right") - 1  # the symbol's latest row in each sample
@@ -195,6 +210,7 @@ def boundary_marks(
     if len(equity) == 0:
         return ()
     n = max(int(n_symbols), 1)
+    n_venues = venue_count(equity)
     ts = equity["ts"]
     prices = value_prices(equity)
     first, last = int(ts[0]), int(ts[-1])
@@ -202,7 +218,7 @@ def boundary_marks(
 
     def at(index: int, column: Array) -> Array:
         # per symbol, its row's values at its latest row at or before sample row ``index`` (NaN before any)
-        out = np.full((n, len(VENUES)), np.nan)
+        out = np.full((n, n_venues), np.nan)
         for s, own in enumerate(rows):
             k = int(np.searchsorted(own, index, side="right")) - 1
             if k >= 0:
@@ -220,7 +236,7 @@ def boundary_marks(
             mark = BoundaryMark("midnight", midnight, int(ts[before]), at(before, equity["mid"]), at(before, prices))
         marks.append(mark)
         midnight += NS_PER_DAY
-    end_mid = np.array([last_finite(equity["mid"][own]) if len(own) else np.full(2, np.nan) for own in rows])
-    end_price = np.array([last_finite(prices[own]) if len(own) else np.full(2, np.nan) for own in rows])
+    end_mid = np.array([last_finite(equity["mid"][own]) if len(own) else np.full(n_venues, np.nan) for own in rows])
+    end_price = np.array([last_finite(prices[own]) if len(own) else np.full(n_venues, np.nan) for own in rows])
     marks.append(BoundaryMark("end", last, last, end_mid, end_price))
     return tuple(marks)

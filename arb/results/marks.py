@@ -15,8 +15,9 @@ from typing import Any, Final
 
 import numpy as np
 
-from arb.events import ASSET_NAMES, BINANCE, BYBIT, NS_PER_S
+from arb.events import NS_PER_S
 from arb.formats import iso_ns, jsonable
+from arb.results.venues import venue_names
 
 Array = np.ndarray[Any, np.dtype[Any]]
 Span = tuple[int, int]
@@ -70,7 +71,7 @@ class BoundaryMark:
         book_ts: When the mids were taken, int64 ns: for a midnight the last decision before it (the
             books did not change between it and midnight) when the driver recorded it, else the last
             equity sample before midnight; for the start and the end, the sample's time.
-        mid: The books' mids, quote per base, shape ``(symbols, 2)`` (venues in asset order); NaN
+        mid: The books' mids, quote per base, shape ``(symbols, venues)`` (venues by number); NaN
             where unknown.
         price: What holdings are valued at: a perpetual's mark price, else the mid; same shape.
     """
@@ -81,13 +82,15 @@ class BoundaryMark:
     mid: Array
     price: Array
 
-    def to_dict(self, symbols: Sequence[str]) -> dict[str, Any]:
+    def to_dict(self, symbols: Sequence[str], venues: Sequence[str] = ()) -> dict[str, Any]:
         """``{"at", "ts", "time", "book_ts", "mids": {symbol: {venue: mid}}}``, and ``"prices"`` in the
-        same shape where a price differs from its mid (a perpetual's mark); unknown values are null."""
+        same shape where a price differs from its mid (a perpetual's mark); unknown values are null.
+        ``venues``: the venues' names by number (default: :func:`arb.results.venues.venue_names`)."""
+        names = venue_names(np.shape(self.mid)[-1], venues)
 
         def by_name(values: Array) -> dict[str, dict[str, float | None]]:
             return {
-                str(name): {ASSET_NAMES[v]: jsonable(float(values[s, v])) for v in (BINANCE, BYBIT)}
+                str(name): {venue: jsonable(float(values[s, v])) for v, venue in enumerate(names)}
                 for s, name in enumerate(symbols)
             }
 
