@@ -248,7 +248,7 @@ def _fill_spreads(fills: Array, equity: Array, out_of_sync: Sequence[Spans]) -> 
     rows = np.arange(len(fills))
     candidates = qty[pair_at] > QTY_EPS  # per fill, the venues its pair traded on
     candidates[rows, venue] = False
-    opposite = np.where(fills["side"] == BUY, against[0][pair_at].T, against[1][pair_at].T).T
+    opposite = np.where((fills["side"] == BUY)[:, None], against[0][pair_at], against[1][pair_at])
     # the other venue that traded the most against the fill; else the one that traded the most
     score = np.where(candidates, np.where(opposite > QTY_EPS, opposite, 0.0), -1.0)
     fallback = np.where(candidates, qty[pair_at], -1.0)

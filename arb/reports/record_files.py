@@ -43,6 +43,8 @@ without its intent): not a pair's."""
 
 
 def read_json(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``; :class:`UsageError` naming the file when it cannot be read or holds
+    something else."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -53,7 +55,8 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def venue_number(numbers: Mapping[str, int], name: str, where: Path | str) -> int:
-    # a venue's number among the account's, by its name; a venue the account does not hold is refused
+    """Venue ``name``'s number in ``numbers`` (the source's venues by name); :class:`UsageError` naming
+    ``where`` for a venue the source does not hold."""
     if name not in numbers:
         raise UsageError(f"{where}: a record names the venue {name!r}, which the account ({', '.join(numbers)}) "
                          "does not hold")  # fmt: skip
@@ -63,8 +66,10 @@ def venue_number(numbers: Mapping[str, int], name: str, where: Path | str) -> in
 def journal_fills(
     rows: Sequence[Mapping[str, Any]], symbols: Sequence[str], venues: Sequence[str], where: Path
 ) -> Array:
-    # paper_fills rows -> FILL_DTYPE (the venue time of a fill migrated from fills.csv is not known: its
-    # local time stands in, as the file's reader does)
+    """A paper journal's ``paper_fills`` rows (of the journal ``where``) as ``FILL_DTYPE`` rows, symbols
+    numbered by ``symbols`` (a name not there after them), venues by ``venues`` (:func:`venue_number`). The
+    venue time of a fill migrated from fills.csv is not known: its local time stands in, as the file's
+    reader does."""
     numbers = {name: i for i, name in enumerate(symbols)}
     venue_numbers = {name: v for v, name in enumerate(venues)}
     out = np.zeros(len(rows), FILL_DTYPE)
@@ -79,6 +84,8 @@ def journal_fills(
 def journal_funding(
     rows: Sequence[Mapping[str, Any]], symbols: Sequence[str], venues: Sequence[str], where: Path
 ) -> Array:
+    """A paper journal's ``paper_funding`` rows as ``FUNDING_DTYPE`` rows sorted by ``ts``, numbered as
+    :func:`journal_fills` numbers fills (a symbol it does not know: the first)."""
     numbers = {name: i for i, name in enumerate(symbols)}
     venue_numbers = {name: v for v, name in enumerate(venues)}
     out = np.zeros(len(rows), FUNDING_DTYPE)
@@ -90,7 +97,8 @@ def journal_funding(
 
 
 def read_legacy_account(path: Path) -> tuple[InitialBalances, list[str], str]:
-    # account.json of an earlier arb: (inception balances, symbols, halt)
+    """The ``account.json`` of an account an earlier arb kept: (its inception balances, its symbols, its
+    halt); :class:`UsageError` when it holds no balances."""
     account = read_json(path)
     try:
         base = account["inception_base"]
@@ -103,9 +111,11 @@ def read_legacy_account(path: Path) -> tuple[InitialBalances, list[str], str]:
 
 
 def read_funding(path: Path, lead: tuple[str, ...], symbols: Sequence[str], venues: Sequence[str]) -> Array:
-    # A funding.csv: a report's (time,local_ts,funding_time,venue,symbol,...) or a paper account's
-    # (local_ts,funding_ts,venue,symbol,...); the last five columns are symbol, rate, mark, position,
-    # payment after the venue. None there: no payment was booked.
+    """A funding.csv as ``FUNDING_DTYPE`` rows sorted by ``ts``: a report's (``lead`` ``time,local_ts``:
+    time,local_ts,funding_time,venue,symbol,...) or a paper account's (``local_ts``:
+    local_ts,funding_ts,venue,symbol,...); the columns after the venue are symbol, rate, mark, position,
+    payment. Symbols numbered by ``symbols`` (a number as itself, else the first), venues by ``venues``.
+    No file: no payment was booked (empty). :class:`UsageError` names a line that does not parse."""
     if not path.is_file():
         return np.zeros(0, FUNDING_DTYPE)
     numbers = {name: i for i, name in enumerate(symbols)}
@@ -148,9 +158,10 @@ def _parse_iso(text: str) -> int:
 
 
 def read_paper_fills(path: Path, symbols: Sequence[str], venues: Sequence[str]) -> Array:
-    # fills.csv of an account an earlier arb kept (today's export is the same):
-    # local_ts,venue,side,price,qty,fee,pair_id,kind,order_id,symbol
-    # (the symbol column is numbered by ``symbols``; a file without it is one symbol's)
+    """The fills.csv of an account an earlier arb kept (today's export is the same),
+    ``local_ts,venue,side,price,qty,fee,pair_id,kind,order_id,symbol``, as ``FILL_DTYPE`` rows: the symbol
+    column numbered by ``symbols`` (a file without it is one symbol's), the venue by ``venues``. No file:
+    empty. :class:`UsageError` names a line that does not parse."""
     numbers = {name: i for i, name in enumerate(symbols)}
     venue_numbers = {name: v for v, name in enumerate(venues)}
     if not path.is_file():
