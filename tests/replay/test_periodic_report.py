@@ -197,7 +197,7 @@ def test_the_sample_backtests_inventory_ends_at_its_balances_and_the_page_draws_
     assert main(args) == 0
     text = page.read_text(encoding="utf-8")
     section = text.split('<h2 id="inventory">', 1)[1].split("<h2", 1)[0]
-    assert section.count("<svg") == 2 and "BTCUSDT on binance" in section and "quote held (USDT)" in section
+    assert section.count("<svg") == 2 and "BTCUSDT on Binance" in section and "quote held (USDT)" in section
 
 
 def test_a_replayed_dry_runs_paper_account_report_equals_its_summary(tmp_path: Path) -> None:

@@ -391,7 +391,7 @@ def test_bad_inputs_are_refused_with_a_reason() -> None:
         summarize(bad, equity, INITIAL, {})
     with pytest.raises(ValueError, match="missing"):
         summarize(np.zeros(1, [("price", "f8")]), equity, INITIAL, {})
-    with pytest.raises(ValueError, match="two finite numbers"):
+    with pytest.raises(ValueError, match="expected 2 finite numbers"):
         InitialBalances(base=(0.0,), quote=(1.0, 1.0))  # type: ignore[arg-type]
 
 
