@@ -548,6 +548,14 @@ def _fill_markers(fig: Any, ax: Any, chart: SymbolChart | ChartData, x_tol: floa
                         edgecolors=color, facecolors=_face(color, venue), linewidths=1.0,
                         transform=ax.transData + moved,
                     )  # fmt: skip
+    # a marker shifted in time is drawn through its own transform, which the data limits do not follow:
+    # where a marker falls outside the panel (a pair between two venues after the first sits off the lines,
+    # a pair that traded a jump past them), the value axis is widened to every marker's spread
+    bottom, top = ax.get_ylim()
+    shown = np.isfinite(fill_bps)
+    if (shown & ((fill_bps < bottom) | (fill_bps > top))).any():
+        ax.update_datalim(np.column_stack([ax.convert_xunits(fill_times[shown]), fill_bps[shown]]), updatex=False)
+        ax.autoscale_view()
     for first in np.flatnonzero(slot == 0).tolist():
         n = int(size[first])
         if n >= 3 and np.isfinite(fill_bps[first]):

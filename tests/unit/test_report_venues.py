@@ -262,6 +262,8 @@ def test_the_spread_panel_draws_each_venue_over_the_first() -> None:
     assert "spread (Bybit over Binance)" in labels and "spread (okx over Binance)" in labels
     assert {"filled: Binance", "hollow: Bybit"} <= set(labels) and any(t.startswith("light: okx") for t in labels)
     assert any(t.startswith("Bybit book out of sync") for t in labels)
+    low, high = fig.axes[2].get_ylim()  # every marker inside the panel, those far off the lines too
+    assert low < (100.2 - 100.8) / 100.8 * 1e4 and high > 100.0
 
 
 def test_the_period_signs_each_pairs_spread_in_the_direction_traded(tmp_path: Path) -> None:
