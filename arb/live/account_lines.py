@@ -1,27 +1,28 @@
 """The terminal's periodic account line of a session, paced the same way in the dry run and live.
 
 :class:`AccountLines` is a session watcher (:class:`~arb.live.session_loop.SessionWatcher`): it prints
-the account line every ``interval_ns`` of the session's clock, as soon as both books are first synced,
-and at the end; after each, loud, every leg the kernel gave up hedging
+the account line every ``interval_ns`` of the session's clock, as soon as every book of the run's
+venues is first synced, and at the end; after each, loud, every leg the kernel gave up hedging
 (:func:`arb.execution.exposure.naked_leg_lines`). What the line says is the subclass's
 (:meth:`AccountLines.account_line`): the dry run's paper account (:class:`arb.ops.terminal.PaperLines`)
 or the live engine's (``arb.live.trading``); both give the equity as :func:`equity_text` words it
 (unknown until every book has a price) and each direction's pairs left at the configured size
-(:meth:`AccountLines.inventory_text`), from :func:`engine_inventory`, which the dashboard and the
-metrics read too.
+(:meth:`AccountLines.inventory_text`, :func:`pairs_left_line`), from :func:`engine_inventory`, which
+the dashboard and the metrics read too. Venues are named as the run names them (``config.venue_names``).
 """
 
 from __future__ import annotations
 
-__all__ = ["AccountLines", "engine_inventory", "equity_text", "open_orders"]
+__all__ = ["AccountLines", "engine_inventory", "equity_text", "open_orders", "pairs_left_line"]
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from arb.execution.exposure import naked_leg_lines
-from arb.results.inventory import OpenOrder, SymbolInventory, inventory, pairs_left_text
+from arb.results.inventory import OpenOrder, SymbolInventory, inventory
 from arb.strategy.types import INTENT_QUOTE
 
 if TYPE_CHECKING:
@@ -61,6 +62,31 @@ def engine_inventory(engine: Engine) -> tuple[SymbolInventory, ...]:
     return inventory(views, engine.params, open_orders(engine.executor), symbols=engine.symbols)
 
 
+def pairs_left_line(inv: Sequence[SymbolInventory], names: Sequence[str]) -> str:
+    """The account line's inventory part: each direction's pairs left at the configured size, in the
+    order ``inv`` lists them, venue ``v`` named ``names[v]`` (the run's venues).
+
+    With two venues a direction is named by where it buys, ``left buy binance 12 | buy bybit 0 (bybit
+    base)`` ("buy binance": buy on Binance, sell on the other); with more, by both of its venues,
+    ``left buy binance sell bybit 12 | buy binance sell okx 3 | ...``. One that cannot trade names the
+    side that ran out, one not known (no price yet) is ``?``; with several symbols each symbol's
+    figures are named."""
+    parts = []
+    for one in inv:
+        figures = []
+        for d in one.directions:
+            tag = f"buy {names[d.buy]}" if len(names) == 2 else f"buy {names[d.buy]} sell {names[d.sell]}"
+            if d.pairs_left is None:
+                figures.append(f"{tag} ?")
+            elif d.can_trade:
+                figures.append(f"{tag} {d.pairs_left}")
+            else:
+                figures.append(f"{tag} 0 ({d.limit})")
+        prefix = f"{one.symbol} " if len(inv) > 1 else ""
+        parts.append(prefix + " | ".join(figures))
+    return "left " + ", ".join(parts)
+
+
 class AccountLines:
     """Paces the account line on ``console`` (see the module docstring); subclasses say what it holds."""
 
@@ -69,7 +95,7 @@ class AccountLines:
         self.interval = interval_ns
         self.engine: Engine | None = None
         self.next_at = 0
-        self.synced_once = False  # the first account line comes as soon as both books are synced
+        self.synced_once = False  # the first account line comes as soon as every book is synced
 
     def after_batch(
         self, engine: Engine, t0_perf_ns: int, now: int, sent_before: int, recv_perf_ns: int = 0, venue: int = -1
@@ -109,6 +135,7 @@ class AccountLines:
 
     @staticmethod
     def inventory_text(engine: Engine) -> str:
-        """The account line's last part: each direction's pairs left at the configured size,
-        ``left buy binance 12 | buy bybit 0 (bybit base)`` (:func:`arb.results.inventory.pairs_left_text`)."""
-        return pairs_left_text(engine_inventory(engine))
+        """The account line's last part: each direction's pairs left at the configured size, every ordered
+        pair of the run's venues (:func:`pairs_left_line`; with two venues ``left buy binance 12 | buy
+        bybit 0 (bybit base)``)."""
+        return pairs_left_line(engine_inventory(engine), engine.config.venue_names)

@@ -33,14 +33,20 @@ Routes (added to the :class:`~arb.ops.server.OpsServer` application by :func:`se
     paints it at once and opens the stream from its cursor, so the page holds the data when it has
     loaded.
 
-Chart points are ``[t_s, edge_0_bps, edge_1_bps, entry_bps, equity, pnl]``: ``t_s`` the
-snapshot's driver clock in seconds (data time in a replay), edges as in
-:attr:`~arb.ops.snapshot.Snapshot.edge_bps` (the spread at the touch net of both taker fees and the
-slippage tolerance: what the kernel compares with ``entry_bps``, ``[strategy] min_spread_bps``, so the
-curve crosses the line where a pair could open). With several symbols the three edge fields are null
-(the account has no one spread) and each symbol adds ``edge_0_bps, edge_1_bps, entry_bps, pnl`` in
-``Snapshot.symbols`` order. JSON carries no NaN or infinity: they become ``null``. A snapshot's
-``data`` says whether the market data is ``live`` or a ``replay``; the page shows REPLAY for the latter.
+Chart points are ``[t_s, edge_0_bps, ..., edge_K-1_bps, entry_bps, equity, pnl]``: ``t_s`` the
+snapshot's driver clock in seconds (data time in a replay), one edge per direction (``K`` = N(N-1) for
+the run's N venues, in the order of the snapshot's ``directions``; two venues: ``edge_0_bps,
+edge_1_bps``) as in :attr:`~arb.ops.snapshot.Snapshot.edge_bps` (the spread at the touch net of both
+venues' taker fees and the slippage tolerance: what the kernel compares with ``entry_bps``,
+``[strategy] min_spread_bps``, so a curve crosses the line where a pair could open). With several
+symbols the account's edges and entry are null (the account has no one spread) and each symbol adds
+its ``K`` edges, ``entry_bps, pnl`` in ``Snapshot.symbols`` order. JSON carries no NaN or infinity:
+they become ``null``. A snapshot's ``data`` says whether the market data is ``live`` or a ``replay``;
+the page shows REPLAY for the latter.
+
+The page names nothing itself: the snapshot's ``venue_list`` gives the run's venues in order (each
+``name`` and ``title``, how a person reads it) and ``directions`` every ordered pair of them (``name``
+``buy_<venue>_sell_<venue>``, ``buy``, ``sell``); it draws a column per venue and a line per direction.
 
 Cost to the trading loop: none. Handlers run in the server's thread and only read the hub, every
 ``POLL_S`` seconds per open page. Per page the server holds at most one message being written: a
@@ -79,7 +85,17 @@ from aiohttp import web
 
 from arb.formats import json_float as _num  # JSON has no NaN or infinity: the page shows null as "-"
 from arb.ops.server import STOPPING
-from arb.ops.snapshot import FeedHealth, LatencyFigures, LimitUse, OpsEvent, OpsHub, Snapshot, SymbolState, VenueAccount
+from arb.ops.snapshot import (
+    FeedHealth,
+    LatencyFigures,
+    LimitUse,
+    OpsEvent,
+    OpsHub,
+    Snapshot,
+    SymbolState,
+    VenueAccount,
+    direction_name,
+)
 from arb.results.inventory import SymbolInventory
 from arb.waiting import SharedConditions, wait_set
 
@@ -173,23 +189,31 @@ def _limit_json(u: LimitUse) -> dict[str, object]:
     return {"key": u.key, "value": _num(u.value), "limit": _num(u.limit), "refused": u.refused}
 
 
-def _symbol_json(state: SymbolState) -> dict[str, object]:
+def _per_direction(values: Sequence[float], k: int) -> list[float | None]:
+    # ``k`` figures, one per direction: those given, null for any the snapshot lacks
+    return [_num(values[i]) if i < len(values) else None for i in range(k)]
+
+
+def _symbol_json(state: SymbolState, k: int) -> dict[str, object]:
     return {
-        "symbol": state.symbol, "spread_bps": [_num(state.spread_bps[0]), _num(state.spread_bps[1])],
-        "edge_bps": [_num(state.edge_bps[0]), _num(state.edge_bps[1])], "entry_bps": _num(state.entry_bps),
+        "symbol": state.symbol, "spread_bps": _per_direction(state.spread_bps, k),
+        "edge_bps": _per_direction(state.edge_bps, k), "entry_bps": _num(state.entry_bps),
         "pnl": _num(state.pnl), "fees": _num(state.fees), "pairs": state.pairs,
         "naked": state.naked, "accounts": [_account_json(a) for a in state.accounts],
         "limits": [_limit_json(u) for u in state.limits],
     }  # fmt: skip
 
 
-def _inventory_json(inv: SymbolInventory) -> dict[str, object]:
+def _inventory_json(inv: SymbolInventory, names: Sequence[str]) -> dict[str, object]:
+    # venue v of the inventory is the run's v-th (``names``)
     return {
         "symbol": inv.symbol,
-        "venues": [{"venue": v.venue, "base_available": _num(v.base_available), "base_reserved": _num(v.base_reserved),
-                    "quote_available": _num(v.quote_available), "quote_reserved": _num(v.quote_reserved)}
-                   for v in inv.venues],
-        "directions": [{"direction": d.name, "size": _num(d.size), "pairs_left": d.pairs_left,
+        "venues": [{"venue": names[at] if at < len(names) else v.venue, "base_available": _num(v.base_available),
+                    "base_reserved": _num(v.base_reserved), "quote_available": _num(v.quote_available),
+                    "quote_reserved": _num(v.quote_reserved)}
+                   for at, v in enumerate(inv.venues)],
+        "directions": [{"direction": direction_name(names, d.buy, d.sell), "buy": names[d.buy],
+                        "sell": names[d.sell], "size": _num(d.size), "pairs_left": d.pairs_left,
                         "can_trade": d.can_trade, "limit": d.limit} for d in inv.directions],
     }  # fmt: skip
 
@@ -203,20 +227,27 @@ def snapshot_json(s: Snapshot) -> dict[str, object]:
     ``symbols``: every traded symbol's state (:class:`~arb.ops.snapshot.SymbolState`), one per symbol.
     ``inventory``: per symbol, each venue's base and quote available and reserved and each direction's
     pairs left (``null``: not known), whether it can trade and the side that binds
-    (:mod:`arb.results.inventory`).
+    (:mod:`arb.results.inventory`). ``venue_list``: the run's venues in order, each ``{"name", "title"}``;
+    ``directions``: every ordered pair of them, ``{"name": "buy_binance_sell_bybit", "buy", "sell"}``
+    (venue names), in the order of every ``spread_bps`` and ``edge_bps`` list (one figure each).
     """
+    names, titles = s.run_venues, s.run_titles
+    directions = s.directions()
+    k = len(directions)
     return {
         "mode": s.mode, "data": s.data, "symbol": s.symbol, "quote": s.quote_currency, "ts_ns": s.ts_ns,
         "wall_ns": s.wall_ns, "started_wall_ns": s.started_wall_ns,
-        "spread_bps": [_num(s.spread_bps[0]), _num(s.spread_bps[1])],
-        "edge_bps": [_num(s.edge_bps[0]), _num(s.edge_bps[1])],
+        "venue_list": [{"name": name, "title": title} for name, title in zip(names, titles, strict=True)],
+        "directions": [{"name": name, "buy": names[b], "sell": names[v]} for b, v, name in directions],
+        "spread_bps": _per_direction(s.spread_bps, k),
+        "edge_bps": _per_direction(s.edge_bps, k),
         "entry_bps": _num(s.entry_bps), "equity": _num(s.equity), "pnl": _num(s.pnl), "fees": _num(s.fees),
         "pairs": s.pairs, "halted": s.halted, "paused": s.paused, "loop_lag_ms": s.loop_lag_ns / 1e6,
         "recorded_bytes": s.recorded_bytes,
         "accounts": [_account_json(a) for a in s.accounts],
         "limits": [_limit_json(u) for u in s.limits],
-        "symbols": [_symbol_json(state) for state in s.symbols],
-        "inventory": [_inventory_json(inv) for inv in s.inventory],
+        "symbols": [_symbol_json(state, k) for state in s.symbols],
+        "inventory": [_inventory_json(inv, names) for inv in s.inventory],
         "feeds": [_feed_json(f, s.ts_ns) for f in s.feeds],
         "latencies": [
             {"name": f.name, "venue": f.venue, "count": f.count,
@@ -228,14 +259,17 @@ def snapshot_json(s: Snapshot) -> dict[str, object]:
 
 
 def point(s: Snapshot) -> list[float | None]:
-    """A snapshot as one chart point: ``[t_s, edge_0_bps, edge_1_bps, entry_bps, equity, pnl]``, and
-    with several symbols ``edge_0_bps, edge_1_bps, entry_bps, pnl`` of each after them: the edges the
-    kernel compares with the entry threshold, so like is drawn against like."""
-    out = [s.ts_ns / 1e9, _num(s.edge_bps[0]), _num(s.edge_bps[1]), _num(s.entry_bps), _num(s.equity),
-           _num(s.pnl)]  # fmt: skip
+    """A snapshot as one chart point: ``[t_s, edge_0_bps, ..., edge_K-1_bps, entry_bps, equity, pnl]``
+    (one edge per direction, the snapshot's ``directions`` order: with two venues ``t_s, edge_0_bps,
+    edge_1_bps, entry_bps, equity, pnl``), and with several symbols each one's ``K`` edges, ``entry_bps,
+    pnl`` after them: the edges the kernel compares with the entry threshold, so like is drawn against
+    like."""
+    k = len(s.directions())
+    out: list[float | None] = [s.ts_ns / 1e9, *_per_direction(s.edge_bps, k), _num(s.entry_bps), _num(s.equity),
+                               _num(s.pnl)]  # fmt: skip
     if len(s.symbols) > 1:
         for state in s.symbols:
-            out += [_num(state.edge_bps[0]), _num(state.edge_bps[1]), _num(state.entry_bps), _num(state.pnl)]
+            out += [*_per_direction(state.edge_bps, k), _num(state.entry_bps), _num(state.pnl)]
     return out
 
 

@@ -19,6 +19,10 @@ Every metric is listed once in :data:`METRICS` (name, type, labels, help); ``doc
 lists the same. Labels are venue, symbol, market and small enumerations, never an order id. No
 ``_created`` series: the families here are built without a creation time.
 
+The ``venue`` label is the venue's name in the run (``config.venue_names``: ``venue="binance"``), and
+the ``direction`` label names an ordered pair of the run's venues, ``buy_<venue>_sell_<venue>``
+(``direction="buy_binance_sell_bybit"``): N venues give N(N-1) directions, each its own series.
+
 The ``symbol`` label says what a series covers. A series of one symbol (its spread, positions, base
 balance, best prices, orders, fills, rejects, pairs, PnL, its own risk limits, breaches, lone legs and
 failed hedges) carries its name; a series of the whole process (equity, PnL, fees, each venue's quote
@@ -56,7 +60,17 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from arb.ops.snapshot import EVENT_KINDS, LatencyFigures, OpsEvent, OpsHub, Snapshot, SymbolState, VenueAccount
+from arb.ops.snapshot import (
+    EVENT_KINDS,
+    LatencyFigures,
+    OpsEvent,
+    OpsHub,
+    Snapshot,
+    SymbolState,
+    VenueAccount,
+    direction_name,
+    venue_pairs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +132,7 @@ METRICS: Final[tuple[MetricSpec, ...]] = (
     MetricSpec("arb_feed_stale_episodes", "counter", ("venue", "symbol"), "Times the venue's book went stale."),
     # the venues' rate limits (arb live's rate guard)
     MetricSpec("arb_venue_banned", "gauge", ("venue", "market"),
-               "1 while the venue bans us (Binance 418, Bybit 403): nothing at all goes to it, hedges included."),
+               "1 while the venue bans us (its ban answer): nothing at all goes to it, hedges included."),
     MetricSpec("arb_venue_ban_end_seconds", "gauge", ("venue", "market"),
                "When the venue's current ban ends, Unix seconds (absent without a ban)."),
     MetricSpec("arb_venue_rate_limited", "gauge", ("venue", "market"),
@@ -134,7 +148,7 @@ METRICS: Final[tuple[MetricSpec, ...]] = (
                "The strategy's entry threshold ([strategy] min_spread_bps)."),
     # the account
     MetricSpec("arb_equity", "gauge", ("symbol", "currency"),
-               "Equity of both venues marked at the mids (quote currency)."),
+               "Equity of every venue of the run marked at the mids (quote currency)."),
     MetricSpec("arb_pnl", "gauge", ("symbol", "currency"),
                "Net PnL (after fees and funding) since the account's start (quote currency)."),
     MetricSpec("arb_fees", "gauge", ("symbol", "currency"), "Fees paid by this run (quote currency)."),
@@ -446,18 +460,20 @@ class ArbCollector(Collector):
     def _inventory(self, out: _Families, s: Snapshot) -> None:
         # each symbol's coins and each venue's quote, available and reserved, and each direction's pairs left
         quote = s.quote_currency
+        names = s.run_venues  # venue v of the inventory is the run's v-th
         for i, inv in enumerate(s.inventory):
             sym = inv.symbol
             base = sym.removesuffix(quote) if quote and sym.endswith(quote) and sym != quote else "base"
-            for v in inv.venues:
-                out.add("arb_balance_available", (v.venue, sym, base), v.base_available)
-                out.add("arb_balance_reserved", (v.venue, sym, base), v.base_reserved)
+            for at, v in enumerate(inv.venues):
+                venue = names[at] if at < len(names) else v.venue
+                out.add("arb_balance_available", (venue, sym, base), v.base_available)
+                out.add("arb_balance_reserved", (venue, sym, base), v.base_reserved)
                 if i == 0:  # the venue's quote is the account's: once, under the process's symbol
-                    out.add("arb_balance_available", (v.venue, s.symbol, quote or "quote"), v.quote_available)
-                    out.add("arb_balance_reserved", (v.venue, s.symbol, quote or "quote"), v.quote_reserved)
+                    out.add("arb_balance_available", (venue, s.symbol, quote or "quote"), v.quote_available)
+                    out.add("arb_balance_reserved", (venue, s.symbol, quote or "quote"), v.quote_reserved)
             for d in inv.directions:
                 if d.pairs_left is not None:
-                    out.add("arb_pairs_left", (sym, d.name), float(d.pairs_left))
+                    out.add("arb_pairs_left", (sym, direction_name(names, d.buy, d.sell)), float(d.pairs_left))
 
     def _symbol(self, out: _Families, state: SymbolState, quote: str, own: SymbolState, *, account: bool) -> None:
         # One symbol's series: its spread, pairs, PnL and, per venue, its position, coins, book and orders.
@@ -466,10 +482,10 @@ class ArbCollector(Collector):
         sym = state.symbol
         base = sym.removesuffix(quote) if quote and sym.endswith(quote) and sym != quote else "base"
         venues = [a.venue for a in state.accounts]
-        if len(venues) == 2:
-            for (buy, sell), spread in zip(((0, 1), (1, 0)), state.spread_bps, strict=True):
-                if math.isfinite(spread):
-                    out.add("arb_spread_bps", (sym, f"buy_{venues[buy]}_sell_{venues[sell]}"), spread)
+        # one series per direction (venue_pairs order); a figure the snapshot lacks is not known
+        for (buy, sell), spread in zip(venue_pairs(len(venues)), state.spread_bps, strict=False):
+            if math.isfinite(spread):
+                out.add("arb_spread_bps", (sym, direction_name(venues, buy, sell)), spread)
         if math.isfinite(state.entry_bps):
             out.add("arb_entry_threshold_bps", (sym,), state.entry_bps)
         out.add("arb_pairs", (sym,), float(state.pairs))

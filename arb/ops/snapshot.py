@@ -29,13 +29,15 @@ __all__ = [
     "SymbolState",
     "VenueAccount",
     "VenueLimits",
+    "direction_name",
     "venue_limits",
+    "venue_pairs",
 ]
 
 import bisect
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Generic, TypeVar
 
@@ -107,7 +109,7 @@ class LatencyHistogram:
 class FeedHealth:
     """One venue's market-data feed for one symbol."""
 
-    venue: str  # "binance" / "bybit"
+    venue: str  # the venue's name in the run ("binance")
     market: str  # "spot" / "usdm" / "linear"
     symbol: str
     connected: bool
@@ -173,19 +175,21 @@ class SymbolState:
     account's: ``Snapshot.accounts``). ``pnl`` and ``fees`` are its part of the account's (they add up
     over the symbols); ``limits`` are its own ``[risk]`` limits (the account-wide ones are in
     ``Snapshot.limits``); ``naked``: a lone leg of it that its kernel gave up hedging is open.
-    ``edge_bps`` is what its kernel compares with ``entry_bps`` (see :attr:`Snapshot.edge_bps`).
+    ``spread_bps`` and ``edge_bps`` hold one figure per direction, in :func:`venue_pairs` order over its
+    venues (``accounts``' order, the run's); ``edge_bps`` is what its kernel compares with ``entry_bps``
+    (see :attr:`Snapshot.edge_bps`).
     """
 
     symbol: str
     accounts: tuple[VenueAccount, ...]
-    spread_bps: tuple[float, float] = (float("nan"), float("nan"))
+    spread_bps: tuple[float, ...] = ()
     entry_bps: float = float("nan")
     pnl: float = float("nan")  # its net PnL (after fees) since the account's start (quote)
     fees: float = 0.0
     pairs: int = 0
     limits: tuple[LimitUse, ...] = ()
     naked: bool = False
-    edge_bps: tuple[float, float] = (float("nan"), float("nan"))
+    edge_bps: tuple[float, ...] = ()
     hedge_failed: bool = False  # its kernel gave up hedging a lone leg: no new pair until a person clears it
 
 
@@ -225,6 +229,19 @@ def venue_limits(guards: Iterable[tuple[str, str, RateGuard]]) -> tuple[VenueLim
     return tuple(out)
 
 
+def venue_pairs(n_venues: int) -> tuple[tuple[int, int], ...]:
+    """Every direction of ``n_venues`` venues as (buy venue, sell venue) numbers: each ordered pair,
+    by buy venue then sell venue, so two venues give ``((0, 1), (1, 0))`` and three give six. The
+    order every per-direction tuple of a snapshot (``spread_bps``, ``edge_bps``) follows."""
+    return tuple((b, s) for b in range(n_venues) for s in range(n_venues) if b != s)
+
+
+def direction_name(names: Sequence[str], buy: int, sell: int) -> str:
+    """``buy_binance_sell_bybit``: a direction as the metrics' ``direction`` label and the JSON name it,
+    from the run's venue names (``names[v]`` is venue ``v``'s)."""
+    return f"buy_{names[buy]}_sell_{names[sell]}"
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """What a running process looks like at one instant. Immutable: readers may keep it.
@@ -232,7 +249,8 @@ class Snapshot:
     With one symbol, every field is that symbol's and the account's at once. With several, ``symbol``
     names them all (``"BTCUSDT,ETHUSDT"``), the fields are the account's (``accounts``: each venue's
     quote balance and every symbol's orders together, with NaN for a position, base balance or price,
-    which are per symbol; ``spread_bps`` and ``entry_bps`` NaN; ``limits``: the account-wide limits),
+    which are per symbol; every direction's ``spread_bps`` and ``edge_bps``, and ``entry_bps``, NaN;
+    ``limits``: the account-wide limits),
     and ``symbols`` holds each symbol's (:class:`SymbolState`). ``symbols`` is filled in both cases
     while trading, empty while recording.
     """
@@ -244,9 +262,10 @@ class Snapshot:
     wall_ns: int
     feeds: tuple[FeedHealth, ...]
     accounts: tuple[VenueAccount, ...] = ()  # empty while recording
-    # the gross spread in bps of both directions at the touch: buy venue 0 / sell venue 1, and the
-    # reverse (nan when a book is empty); the kernel's entry threshold ([strategy] min_spread_bps)
-    spread_bps: tuple[float, float] = (float("nan"), float("nan"))
+    # the gross spread in bps at the touch of every direction, in venue_pairs order (two venues: buy
+    # venue 0 / sell venue 1, then the reverse; nan when a book is empty); the kernel's entry threshold
+    # ([strategy] min_spread_bps)
+    spread_bps: tuple[float, ...] = ()
     entry_bps: float = float("nan")
     equity: float = float("nan")  # quote, marked at the mids
     pnl: float = float("nan")  # since the account's start: net PnL (after fees and funding)
@@ -262,9 +281,10 @@ class Snapshot:
     recorded_bytes: int = 0  # record: bytes written so far
     started_wall_ns: int = 0  # when the process began this run
     symbols: tuple[SymbolState, ...] = ()
-    # what the kernel compares with entry_bps, both directions at the touch: the spread over the ask
-    # net of both taker fees and the slippage tolerance, bps (nan when a book is empty)
-    edge_bps: tuple[float, float] = (float("nan"), float("nan"))
+    # what the kernel compares with entry_bps, every direction at the touch (venue_pairs order): the
+    # spread over the ask net of both venues' taker fees and the slippage tolerance, bps (nan when a
+    # book is empty)
+    edge_bps: tuple[float, ...] = ()
     # where the data comes from: "live" (the venues' streams) or "replay" (a recording played back)
     data: str = "live"
     books: tuple[BookState, ...] = ()  # every (symbol, venue) book as the kernel sees it; empty while recording
@@ -273,6 +293,32 @@ class Snapshot:
     # per symbol: each venue's base and quote available and reserved, each direction's pairs left at the
     # configured size (arb.results.inventory, what the account line shows); empty while recording
     inventory: tuple[SymbolInventory, ...] = ()
+    # the run's venues in order (venue v is venue_names[v]) and how a person reads each
+    # (arb.config.catalog.venue_facts(name).title); empty in a snapshot made without them (see run_venues)
+    venue_names: tuple[str, ...] = ()
+    venue_titles: tuple[str, ...] = ()
+
+    @property
+    def run_venues(self) -> tuple[str, ...]:
+        """The run's venues in order: ``venue_names``, or for a snapshot made without them the venues of
+        its ``accounts`` (every venue of the run, in order), else of its feeds in the order first listed."""
+        if self.venue_names:
+            return self.venue_names
+        if self.accounts:
+            return tuple(a.venue for a in self.accounts)
+        return tuple(dict.fromkeys(f.venue for f in self.feeds))
+
+    @property
+    def run_titles(self) -> tuple[str, ...]:
+        """How a person reads each of :attr:`run_venues`: ``venue_titles``, else the names themselves."""
+        names = self.run_venues
+        return self.venue_titles if len(self.venue_titles) == len(names) else names
+
+    def directions(self) -> tuple[tuple[int, int, str], ...]:
+        """Every direction of the run: (buy venue, sell venue, :func:`direction_name`), in the order of
+        ``spread_bps`` and ``edge_bps`` (:func:`venue_pairs`)."""
+        names = self.run_venues
+        return tuple((b, s, direction_name(names, b, s)) for b, s in venue_pairs(len(names)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,13 @@
 
 :class:`PaperLines` is handed to the dry run's session loop (:mod:`arb.live.session_loop`) beside the
 ops :class:`~arb.ops.watch.Watch` (:func:`dry_run_watchers` builds both): every ``[dry_run]
-report_interval`` of the session's clock, and as soon as both books are first synced, one line in two
+report_interval`` of the session's clock, and as soon as every book is first synced, one line in two
 parts named by their scope (:func:`account_line_text`): ``account:`` the paper account's cash and base
 holdings on each venue, positions, equity, fills over all its sessions and each direction's pairs left
-at the configured size (:func:`arb.results.inventory.pairs_left_text`), then ``this run:`` this
+at the configured size (:func:`arb.live.account_lines.pairs_left_line`), then ``this run:`` this
 session's fills and pairs won, the figures of the run's summary; then, loud, each leg the kernel gave up
-hedging (:func:`arb.execution.exposure.naked_leg_lines`).
+hedging (:func:`arb.execution.exposure.naked_leg_lines`). A fill's line names its venue as the run
+does (``config.venue_names``), padded to the longest of them so the lines align.
 Everything here runs on the loop and writes to the terminal only.
 """
 
@@ -17,7 +18,6 @@ __all__ = ["PaperLines", "account_line_text", "dry_run_watchers"]
 
 from typing import TYPE_CHECKING, Any
 
-from arb.events import ASSET_NAMES
 from arb.execution.paper_account import holdings_text, positions_text
 from arb.execution.paper_files import KIND_NAMES
 from arb.live.account_lines import AccountLines, equity_text
@@ -49,6 +49,11 @@ class PaperLines(AccountLines):
             engine.listeners.fill.append(self.fill)
         return []
 
+    @property
+    def venue_names(self) -> tuple[str, ...]:
+        """The run's venues, in order (the engine's; none before the session begins)."""
+        return tuple(self.engine.config.venue_names) if self.engine is not None else ()
+
     def halt(self, reason: str) -> None:
         """Nothing: the command prints a kept halt before the session starts."""
 
@@ -58,12 +63,14 @@ class PaperLines(AccountLines):
             self.maybe(self.engine, now)
 
     def fill(self, row: Any) -> None:
-        """One fill's line."""
+        """One fill's line: ``fill bybit   sell 0.01 @ 60300 fee 0.6 (pair 1, pair)``."""
         side = int(row["side"])
         qty = float(row["qty"])
         price = float(row["price"])
+        names = self.venue_names
+        width = max(map(len, names))
         self.console.print(
-            f"fill {ASSET_NAMES[int(row['venue'])]:<7} {'buy ' if side == BUY else 'sell'} {qty:.8g} @ {price:.8g} "
+            f"fill {names[int(row['venue'])]:<{width}} {'buy ' if side == BUY else 'sell'} {qty:.8g} @ {price:.8g} "
             f"fee {float(row['fee']):.6g} (pair {int(row['pair_id'])}, {KIND_NAMES.get(int(row['kind']), '?')})",
             highlight=False,
             soft_wrap=True,
@@ -85,8 +92,9 @@ def account_line_text(engine: Engine, account: PaperAccount) -> str:
     base, quote = account.balances()
     mids = engine.last_mid
     run = engine.log.fills.view()
+    cash = " | ".join(f"{float(q):,.2f}" for q in quote)
     return (
-        f"account: cash {quote[0]:,.2f} | {quote[1]:,.2f} USDT  holdings {holdings_text(engine.symbols, base)}"
+        f"account: cash {cash} USDT  holdings {holdings_text(engine.symbols, base)}"
         f"  positions {positions_text(engine.symbols, engine.position)}  {equity_text(quote, base, mids)}"
         f"  fills {account.fills}  {AccountLines.inventory_text(engine)}"
         f"  this run: fills {len(run)}  {pairs_text(run, mids)}"

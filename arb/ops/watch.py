@@ -11,12 +11,16 @@ session loop (:class:`arb.live.session_loop.SessionLoop`) as one of its watchers
     loop.end(now)                                               # stop()
 
 Everything here that runs on the loop is O(1) or O(venues): a few additions per batch, and every
-``snapshot_ms`` one immutable snapshot built from what the engine already holds (O(symbols x venues)).
+``snapshot_ms`` one immutable snapshot built from what the engine already holds (O(symbols x venues^2):
+every direction, each ordered pair of the run's venues, has its spread).
 No I/O: the server and the alerts run in their own threads and read the hub. The server always
 answers ``/healthz`` and ``/readyz`` (:mod:`arb.ops.health`), judged from those snapshots: each carries
 every book as the kernel sees it and, when the session has a journal (``arb live``), the live journal's
 health. While logs are JSON lines (:mod:`arb.logs`) the hub's events are logged too, from a thread of
 their own (:mod:`arb.ops.eventlog`).
+
+The venues are the run's (``config.venue_names``, in order: venue ``v`` of the engine is the ``v``-th);
+every snapshot names them and how a person reads each (:func:`arb.config.catalog.venue_facts`).
 
 With several symbols, every fill, order answer, breach, lone leg and failed hedge names its symbol
 (event field ``symbol``; ``""`` for an account-wide breach), and each snapshot carries every symbol's
@@ -40,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from arb.events import ASSET_NAMES
+from arb.config.catalog import venue_facts
 from arb.execution.risk import BREACH_NAMES, HALT_REASONS, N_BREACHES, quote_currency, value_px
 from arb.live.account_lines import engine_inventory
 from arb.ops.address import ops_url
@@ -55,6 +59,7 @@ from arb.ops.snapshot import (
     SymbolState,
     VenueAccount,
     venue_limits,
+    venue_pairs,
 )
 from arb.strategy.types import BUY, HEDGE_FAILED, VENUE_OK, VENUE_STALE
 
@@ -87,34 +92,40 @@ _SINGLE_LIMITS = (
 """With one symbol, the limits shown, in this order."""
 
 
-def _both_ways(
-    bids: Sequence[float], asks: Sequence[float], measure: Callable[[float, float], float]
-) -> tuple[float, float]:
-    # ``measure(bid, ask)`` of both directions (buy venue 0 and sell venue 1, then the reverse); nan
-    # where a side is missing
+def _every_way(
+    bids: Sequence[float], asks: Sequence[float], measure: Callable[[int, int, float, float], float]
+) -> tuple[float, ...]:
+    # ``measure(buy, sell, bid, ask)`` of every direction (venue_pairs order over the venues given:
+    # with two, buy venue 0 and sell venue 1, then the reverse); nan where a side is missing
     out = []
-    for buy, sell in ((0, 1), (1, 0)):
+    for buy, sell in venue_pairs(len(bids)):
         ask, bid = asks[buy], bids[sell]
         ok = np.isfinite(ask) and np.isfinite(bid) and ask > 0 and bid > 0
-        out.append(measure(bid, ask) if ok else float("nan"))
-    return out[0], out[1]
+        out.append(measure(buy, sell, bid, ask) if ok else float("nan"))
+    return tuple(out)
 
 
-def spreads_bps(bids: Sequence[float], asks: Sequence[float]) -> tuple[float, float]:
-    """The gross spread at the touch of both directions, bps of the mid: (buy venue 0, sell venue 1)
-    = ``bid1 - ask0``, and the reverse = ``bid0 - ask1``; nan where a side is missing."""
-    return _both_ways(bids, asks, lambda bid, ask: (bid - ask) / ((bid + ask) / 2) * 1e4)
+def spreads_bps(bids: Sequence[float], asks: Sequence[float]) -> tuple[float, ...]:
+    """The gross spread at the touch of every direction, bps of the mid, one per ordered pair of venues
+    in :func:`~arb.ops.snapshot.venue_pairs` order: buying on ``b`` and selling on ``s`` is ``bid_s -
+    ask_b``; nan where a side is missing. ``bids``, ``asks``: the best prices per venue (same length)."""
+    return _every_way(bids, asks, lambda b, s, bid, ask: (bid - ask) / ((bid + ask) / 2) * 1e4)
 
 
 def edges_bps(
     bids: Sequence[float], asks: Sequence[float], taker_fee: Sequence[float], slippage_bps: float
-) -> tuple[float, float]:
-    """What the kernel compares with ``min_spread_bps`` at the touch, both directions (buy venue 0 and
-    sell venue 1, then the reverse): ``(bid_sell - ask_buy) / ask_buy`` in bps, less both venues' taker
-    fees (``taker_fee``, fractions, per venue) and the slippage tolerance (bps): the edge of the
-    first level a pair would take (``arb.strategy.kernel``); nan where a side is missing."""
-    fee_bps = (float(taker_fee[0]) + float(taker_fee[1])) * 1e4
-    return _both_ways(bids, asks, lambda bid, ask: (bid - ask) / ask * 1e4 - fee_bps - float(slippage_bps))
+) -> tuple[float, ...]:
+    """What the kernel compares with ``min_spread_bps`` at the touch, every direction (as
+    :func:`spreads_bps` lists them): ``(bid_sell - ask_buy) / ask_buy`` in bps, less both venues' taker
+    fees (``taker_fee``, fractions, per venue; longer than the venues is fine) and the slippage
+    tolerance (bps): the edge of the first level a pair would take (``arb.strategy.kernel``); nan where
+    a side is missing."""
+
+    def edge(b: int, s: int, bid: float, ask: float) -> float:
+        fee_bps = (float(taker_fee[b]) + float(taker_fee[s])) * 1e4
+        return (bid - ask) / ask * 1e4 - fee_bps - float(slippage_bps)
+
+    return _every_way(bids, asks, edge)
 
 
 DATA_SOURCES = ("live", "replay")
@@ -150,6 +161,9 @@ class Watch:
         self.symbols = tuple(config.symbol_names)
         self.symbol = ",".join(self.symbols)  # what the process trades: one name, or every name
         self.quote = quote_currency(self.symbols[0])
+        self.venue_names = tuple(config.venue_names)
+        """The run's venues, in order: venue ``v`` of the engine is ``venue_names[v]``."""
+        self.venue_titles = tuple(venue_facts(name).title for name in self.venue_names)
         self.hub = OpsHub(history=config.ops.history)
         self.recording_dir = recording_dir
         self.report_dir = report_dir
@@ -169,12 +183,12 @@ class Watch:
         self._halt_clear: str | None = None  # the command that lifts this account's halt: made once, when halted
         self._tick_to_decision = LatencyHistogram("tick_to_decision")
         self._tick_to_intent = LatencyHistogram("tick_to_intent")
-        self._frame_to_engine = [LatencyHistogram("frame_to_engine", name) for name in ASSET_NAMES]
-        self._round_trip = [LatencyHistogram("order_round_trip", name) for name in ASSET_NAMES]
-        n = len(self.symbols)
-        self._orders = [[0, 0] for _ in range(n)]  # per (symbol, venue)
-        self._fills = [[0, 0] for _ in range(n)]
-        self._rejects: list[list[dict[str, int]]] = [[{}, {}] for _ in range(n)]
+        self._frame_to_engine = [LatencyHistogram("frame_to_engine", name) for name in self.venue_names]
+        self._round_trip = [LatencyHistogram("order_round_trip", name) for name in self.venue_names]
+        n, n_venues = len(self.symbols), len(self.venue_names)
+        self._orders = [[0] * n_venues for _ in range(n)]  # per (symbol, venue)
+        self._fills = [[0] * n_venues for _ in range(n)]
+        self._rejects: list[list[dict[str, int]]] = [[{} for _ in range(n_venues)] for _ in range(n)]
         self._fees = [0.0] * n
         self._last_feed: dict[tuple[str, str], FeedHealth] = {}
         self._hedge_failed = [False] * n
@@ -391,11 +405,13 @@ class Watch:
         feeds = tuple(self._feed_health(now))
         engine = self.engine
         if engine is None:
+            unknown = self._no_spreads()
             snapshot = Snapshot(
                 mode=self.mode, symbol=self.symbol, quote_currency=self.quote, ts_ns=now, wall_ns=time.time_ns(),
-                feeds=feeds, recording_dir=self.recording_dir, latencies=self._latencies(),
+                feeds=feeds, spread_bps=unknown, recording_dir=self.recording_dir, latencies=self._latencies(),
                 loop_lag_ns=self.loop_lag_ns, started_wall_ns=self._started_wall,
-                recorded_bytes=self.recorded_bytes() if self.recorded_bytes else 0, data=self.data,
+                recorded_bytes=self.recorded_bytes() if self.recorded_bytes else 0, edge_bps=unknown, data=self.data,
+                venue_names=self.venue_names, venue_titles=self.venue_titles,
             )  # fmt: skip
             self.hub.publish(snapshot)
             return
@@ -438,9 +454,14 @@ class Watch:
         log.info("daily report of %s: %s", date, path)
         self.emit("info", text=f"daily report of {date}: {path}", report=str(path))
 
+    def _no_spreads(self) -> tuple[float, ...]:
+        # every direction's figure not known (no engine, or the account of several symbols)
+        return (float("nan"),) * len(venue_pairs(len(self.venue_names)))
+
     def _where(self, v: int, s: int) -> str:
         # "binance", or with several symbols "binance ETHUSDT": how an event's text names the book
-        return ASSET_NAMES[v] if len(self.symbols) == 1 else f"{ASSET_NAMES[v]} {self.symbols[s]}"
+        name = self.venue_names[v]
+        return name if len(self.symbols) == 1 else f"{name} {self.symbols[s]}"
 
     def _on_fill(self, row: Any) -> None:
         v, s = int(row["venue"]), int(row["symbol"])
@@ -449,7 +470,7 @@ class Watch:
         side = "buy" if int(row["side"]) == BUY else "sell"
         qty, price = float(row["qty"]), float(row["price"])
         self.hub.emit(OpsEvent(
-            "fill", int(row["local_ts"]), ASSET_NAMES[v],
+            "fill", int(row["local_ts"]), self.venue_names[v],
             f"{self._where(v, s)} {side} {qty:.8g} @ {price:.8g}",
             {"side": side, "qty": qty, "price": price, "fee": float(row["fee"]), "pair_id": int(row["pair_id"]),
              "kind": _KIND_NAMES.get(int(row["kind"]), str(int(row["kind"]))), "symbol": self.symbols[s],
@@ -459,7 +480,7 @@ class Watch:
     def _on_order(self, order: Any) -> None:
         v = int(order.venue)
         s = int(getattr(order, "symbol_index", 0) or 0)
-        venue = ASSET_NAMES[v]
+        venue = self.venue_names[v]
         self._orders[s][v] += 1
         sent = int(getattr(order, "sent_ts", 0) or 0)
         respond = int(getattr(order, "respond_ts", 0) or 0)
@@ -571,20 +592,22 @@ class Watch:
         # Every symbol's state from what the engine holds, then the account's: with one symbol its
         # figures are the symbol's (as before several symbols), with several the account's own.
         n = len(self.symbols)
+        names = self.venue_names
+        venues = range(len(names))
         open_counts = engine.executor.open_counts  # per (symbol, venue)
         unknown = engine.executor.unknown_counts  # per venue, every symbol's
-        quote = [float(engine.init_quote[v] + engine.cash[:, v].sum()) for v in (0, 1)]
+        quote = [float(engine.init_quote[v] + engine.cash[:, v].sum()) for v in venues]
         states = []
         venue_value = list(quote)  # each venue's equity: its quote and every symbol's coins at its mids
         # the same of the starting balances; a move's fee (the move itself moved them) is the one loss of it
-        venue_start = [float(engine.init_quote[v] + engine.transfer_fees[v].get(self.quote, 0.0)) for v in (0, 1)]
+        venue_start = [float(engine.init_quote[v] + engine.transfer_fees[v].get(self.quote, 0.0)) for v in venues]
         valued = engine.both_synced()
         for s in range(n):
             mids = engine.last_mid[s]
             bids, asks, accounts = [], [], []
             pnl = 0.0
-            for v in (0, 1):
-                book = engine.books[2 * s + v]
+            for v in venues:
+                book = engine.books[len(names) * s + v]
                 bids.append(book.best_bid)
                 asks.append(book.best_ask)
                 base = float(engine.init_base[s, v] + engine.position[s, v])
@@ -594,7 +617,7 @@ class Watch:
                 venue_start[v] += float(engine.init_base[s, v] + fee) * mid
                 pnl += float(engine.cash[s, v]) + float(engine.position[s, v]) * mid
                 accounts.append(VenueAccount(
-                    venue=ASSET_NAMES[v], position=float(engine.position[s, v]), base=base,
+                    venue=names[v], position=float(engine.position[s, v]), base=base,
                     quote=quote[v] if n == 1 else float("nan"), bid=bids[v], ask=asks[v],
                     open_orders=int(open_counts[s, v]), orders=self._orders[s][v], fills=self._fills[s][v],
                     rejects=dict(self._rejects[s][v]), unknown_orders=int(unknown[v]) if n == 1 else 0,
@@ -626,7 +649,7 @@ class Watch:
         else:
             accounts_ = tuple(
                 VenueAccount(
-                    venue=ASSET_NAMES[v],
+                    venue=names[v],
                     position=float("nan"),
                     base=float("nan"),
                     quote=quote[v],
@@ -638,9 +661,9 @@ class Watch:
                     rejects=_merged_counts(self._rejects[s][v] for s in range(n)),
                     unknown_orders=int(unknown[v]),
                 )
-                for v in (0, 1)
+                for v in venues
             )
-            spread, entry = (float("nan"), float("nan")), float("nan")
+            spread, entry = self._no_spreads(), float("nan")
             edge = spread
             limits = self._limits(engine, now, -1)
         return Snapshot(
@@ -653,16 +676,17 @@ class Watch:
             started_wall_ns=self._started_wall, symbols=tuple(states), edge_bps=edge, data=self.data,
             books=self._books(engine, now), journal=self.journal_health() if self.journal_health is not None else "",
             venues=venue_limits(engine.executor.rate_guards()), inventory=engine_inventory(engine),
+            venue_names=names, venue_titles=self.venue_titles,
         )  # fmt: skip
 
     def _books(self, engine: Engine, now: int) -> tuple[BookState, ...]:
         # every (symbol, venue) book as the kernel's view has it now: what readiness is judged on
         out = []
         for s, name in enumerate(self.symbols):
-            for v in (0, 1):
+            for v, venue in enumerate(self.venue_names):
                 status = engine.venue_status(v, now, s)
                 state = "ok" if status == VENUE_OK else "stale" if status == VENUE_STALE else "out_of_sync"
-                out.append(BookState(ASSET_NAMES[v], name, state))
+                out.append(BookState(venue, name, state))
         return tuple(out)
 
     def _limits(self, engine: Engine, now: int, s: int) -> tuple[LimitUse, ...]:
@@ -670,6 +694,7 @@ class Watch:
         # s = -1 the account-wide ones; each with its use now and its refusals (a symbol's own, or the
         # account's).
         n = len(self.symbols)
+        venues = range(len(self.venue_names))
         st = engine.rstate[0]
         lim = engine.limits[max(s, 0)]
         last_mid = engine.last_mid
@@ -688,8 +713,8 @@ class Watch:
             times = sst["pair_times"]
             window = [int(t) for t in times[: min(count, len(times))] if int(t) > now - _NS_PER_DAY]
             rows |= {
-                "position_limit": (abs(float(position[0] + position[1])), float(lim["position_limit"])),
-                "max_notional_per_venue": (max(value(s, v) for v in (0, 1)), float(lim["max_notional_per_venue"])),
+                "position_limit": (abs(float(position.sum())), float(lim["position_limit"])),
+                "max_notional_per_venue": (max(value(s, v) for v in venues), float(lim["max_notional_per_venue"])),
                 "max_pairs_per_day": (float(len(window)), float(lim["max_pairs_per_day"])),
                 "min_pair_interval_ms": ((now - last_pair) / 1e6 if last_pair else float("nan"),
                                          float(lim["min_pair_interval_ns"]) / 1e6),
@@ -697,7 +722,7 @@ class Watch:
                                           float(lim["max_imbalance_hold_ns"]) / 1e6),
             }  # fmt: skip
         if n == 1 or s < 0:
-            per_venue = [int(x) for x in engine.executor.open_counts.sum(axis=0)]
+            per_venue = [int(x) for x in engine.executor.open_counts.sum(axis=0)]  # every venue of the run
             peak = float(st["peak_equity"])
             last = float(st["last_pnl"])
             rows |= {
@@ -705,11 +730,11 @@ class Watch:
                 "max_drawdown": (max(0.0, peak - last) if np.isfinite(peak) else 0.0, float(lim["max_drawdown"])),
                 "max_daily_loss": (max(0.0, float(st["day_start_pnl"]) - last) if int(st["day"]) >= 0 else 0.0,
                                    float(lim["max_daily_loss"])),
-                "max_unknown_orders": (float(max(st["unknown"])), float(lim["max_unknown_orders"])),
+                "max_unknown_orders": (float(max(st["unknown"][: len(venues)])), float(lim["max_unknown_orders"])),
             }  # fmt: skip
             if n > 1:
                 rows |= self._account_shares(engine, value, lim)
-            margin = _margin_use(engine)
+            margin = _margin_use(engine, len(venues))
             if margin is not None:
                 rows["leverage"] = (margin, 1.0)
         keys = _SINGLE_LIMITS if n == 1 else (_SYMBOL_LIMITS if s >= 0 else _ACCOUNT_LIMITS)
@@ -731,31 +756,33 @@ class Watch:
         # (every symbol's positions there over the venue's equity), the largest symbol's share of the
         # account's equity, and every symbol's positions together.
         n = len(self.symbols)
+        venues = range(len(self.venue_names))
         venue_equity = []
-        for v in (0, 1):
+        for v in venues:
             quote = float(engine.init_quote[v] + engine.cash[:, v].sum())
             held = [float(engine.init_base[s, v] + engine.position[s, v]) * float(engine.last_mid[s, v])
                     for s in range(n)]  # fmt: skip
             venue_equity.append(quote + sum(held))
         equity = sum(venue_equity)
-        used = [sum(value(s, v) for s in range(n)) for v in (0, 1)]
-        shares = [value(s, 0) + value(s, 1) for s in range(n)]
+        used = [sum(value(s, v) for s in range(n)) for v in venues]
+        shares = [sum(value(s, v) for v in venues) for s in range(n)]
 
         def frac(x: float, of: float) -> float:
             return x / of if np.isfinite(of) and of > 0 else float("nan")
 
         return {
-            "max_capital_use": (max(frac(used[v], venue_equity[v]) for v in (0, 1)), float(lim["max_capital_use"])),
+            "max_capital_use": (max(frac(used[v], venue_equity[v]) for v in venues), float(lim["max_capital_use"])),
             "max_symbol_share": (frac(max(shares), equity), float(lim["max_symbol_share"])),
             "max_total_notional": (sum(shares), float(lim["max_total_notional"])),
         }
 
 
-def _margin_use(engine: Engine) -> float | None:
+def _margin_use(engine: Engine, n_venues: int) -> float | None:
     # The largest share of a linear venue's equity its positions' initial margin uses (every symbol's
-    # value at the mark over the [perpetual] leverage), as the gate measures it; None without a linear venue.
+    # value at the mark over the [perpetual] leverage), as the gate measures it, over the run's
+    # ``n_venues`` venues; None without a linear venue.
     use: float | None = None
-    for v in (0, 1):
+    for v in range(n_venues):
         leverage = float(engine.limits[0]["leverage"][v])
         if leverage <= 0.0:
             continue

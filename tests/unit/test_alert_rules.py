@@ -19,6 +19,7 @@ from arb.ops.snapshot import FeedHealth, LatencyHistogram, OpsEvent, Snapshot, V
 S = NS_PER_S
 NAN = math.nan
 T0 = int(dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC).timestamp()) * S
+VENUES = ("binance", "bybit")  # the run's venues, as the service makes the rules with them (config.venue_names)
 
 
 def feed(venue: str = "binance", *, connected: bool = True, synced: bool = True, stale: bool = False,
@@ -91,7 +92,7 @@ def test_resync_burst_counts_one_venue_within_the_window() -> None:
 
 
 def test_abnormal_spread_beyond_bps_in_either_direction() -> None:
-    rules = AlertRules(AlertsConfig(abnormal_spread_bps=50.0))
+    rules = AlertRules(AlertsConfig(abnormal_spread_bps=50.0), venues=VENUES)
     assert rules.on_snapshot(snap(T0, spread=(-2.0, -3.0))) == []
     assert rules.on_snapshot(snap(T0 + S, spread=(NAN, 49.0))) == []
     [alert] = rules.on_snapshot(snap(T0 + 2 * S, spread=(-1.0, -75.0)))
@@ -101,7 +102,7 @@ def test_abnormal_spread_beyond_bps_in_either_direction() -> None:
 
 
 def test_abnormal_spread_by_sigma_against_recent_history() -> None:
-    rules = AlertRules(AlertsConfig(abnormal_spread_bps=0.0, abnormal_spread_sigma=4.0), history=100)
+    rules = AlertRules(AlertsConfig(abnormal_spread_bps=0.0, abnormal_spread_sigma=4.0), history=100, venues=VENUES)
     for i in range(29):  # too little history to judge, even a wild value
         assert rules.on_snapshot(snap(T0 + i * S, spread=(1.0 if i % 2 else -1.0, NAN))) == []
     assert rules.on_snapshot(snap(T0 + 29 * S, spread=(1.0, NAN))) == []  # 30 samples now, mean 0, std 1
@@ -433,3 +434,46 @@ def test_a_rate_limit_holding_new_orders_past_stale_after_is_an_info_alert_and_r
     [over] = at(37)
     assert over.resolved and over.key == alert.key and "after 30 s" in over.text
     assert at(38) == []
+
+
+# -- three venues ----------------------------------------------------------------------------------------
+
+THREE = ("binance", "bybit", "okx")  # names only: the rules name whatever venues the run has
+
+
+def three_venue_snap(ts_ns: int, spreads: tuple[float, ...]) -> Snapshot:
+    # one symbol on three venues: six directions, in venue_pairs order (buy 0 sell 1, buy 0 sell 2, buy 1
+    # sell 0, buy 1 sell 2, buy 2 sell 0, buy 2 sell 1)
+    return Snapshot("dry-run", "BTCUSDT", "USDT", ts_ns, ts_ns, (), accounts=tuple(account(v, 0) for v in THREE),
+                    spread_bps=spreads, venue_names=THREE)  # fmt: skip
+
+
+def test_with_three_venues_each_of_the_six_directions_is_named_from_the_run() -> None:
+    rules = AlertRules(AlertsConfig(abnormal_spread_bps=50.0))
+    assert rules.on_snapshot(three_venue_snap(T0, (1.0, -2.0, 3.0, -4.0, 49.0, -6.0))) == []
+    [alert] = rules.on_snapshot(three_venue_snap(T0 + S, (1.0, -2.0, 3.0, -4.0, 5.0, -75.0)))
+    assert alert.text == "BTCUSDT spread -75.0 bps buying okx, selling bybit (beyond 50 bps)"
+    [two] = rules.on_snapshot(three_venue_snap(T0 + 2 * S, (60.0, NAN, NAN, -80.0, NAN, NAN)))
+    assert "buying binance, selling bybit" in two.text and "buying bybit, selling okx" in two.text
+
+
+def test_with_three_venues_each_direction_is_judged_against_its_own_history() -> None:
+    rules = AlertRules(AlertsConfig(abnormal_spread_bps=0.0, abnormal_spread_sigma=4.0), history=100)
+    quiet = (NAN,) * 6
+    for i in range(30):  # bybit -> okx (direction 3) swings by one bps; the others are not known
+        values = tuple((1.0 if i % 2 else -1.0) if d == 3 else NAN for d in range(6))
+        assert rules.on_snapshot(three_venue_snap(T0 + i * S, values)) == []
+    assert rules.on_snapshot(three_venue_snap(T0 + 30 * S, (9.0, *quiet[1:]))) == []  # binance -> bybit: no history
+    [alert] = rules.on_snapshot(three_venue_snap(T0 + 31 * S, (*quiet[:3], 9.0, *quiet[4:])))
+    assert "buying bybit, selling okx" in alert.text and "sigma" in alert.text
+
+
+def test_with_three_venues_a_ban_says_where_hedges_go() -> None:
+    clock = _Clock(T0)
+    guard = RateGuard("bybit", clock)
+    rules = AlertRules(AlertsConfig(), venues=THREE)
+    guard.observe({"Retry-After": "120"}, _limited(120.0, banned=True))
+    [alert] = rules.on_snapshot(Snapshot("live", "BTCUSDT", "USDT", T0, T0, (),
+                                         venues=venue_limits([("bybit", "spot", guard)])))  # fmt: skip
+    assert alert.key == (AlertKind.VENUE_BAN, "bybit", "spot")
+    assert alert.text.endswith("hedges and unwinds go to the other venues (binance, okx)")

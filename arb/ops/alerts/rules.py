@@ -7,6 +7,10 @@ message when it is back), a venue that banned us (at once: nothing at all goes t
 included, until the ban ends; "resolved" when it has). Info: a venue whose new orders a rate limit
 has held for ``stale_after_s``, a burst of book resyncs, an abnormal spread, slow order answers,
 low disk where recordings go, high memory, and a summary of the day at each UTC midnight.
+
+Venues are named as the run names them: the snapshots' (:attr:`~arb.ops.snapshot.Snapshot.run_venues`),
+else the ``venues`` the rules were made with (``config.venue_names``). A spread is judged per direction,
+each ordered pair of the run's venues, against that direction's own history.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from arb.events import ASSET_NAMES, NS_PER_MS, NS_PER_S
+from arb.events import NS_PER_MS, NS_PER_S
 from arb.ops.alerts.model import Alert, AlertKind, money_change, utc_time
-from arb.ops.snapshot import FeedHealth, OpsEvent, Snapshot, VenueLimits
+from arb.ops.snapshot import FeedHealth, OpsEvent, Snapshot, VenueLimits, venue_pairs
 
 if TYPE_CHECKING:
     from arb.config import AlertsConfig
@@ -39,6 +43,14 @@ def _seconds(ns: int) -> str:
 
 def _duration(ns: float) -> str:
     return f"{ns / NS_PER_MS:,.0f} ms" if ns >= NS_PER_MS else f"{ns / 1000:.0f} us"
+
+
+def _venues_of(directions: int) -> int:
+    # the number of venues n whose n(n-1) directions are ``directions`` (0 when none is)
+    n = 2
+    while n * (n - 1) < directions:
+        n += 1
+    return n if n * (n - 1) == directions else 0
 
 
 def histogram_quantile(q: float, bounds_ns: Sequence[int], counts: Sequence[int]) -> float:
@@ -83,17 +95,21 @@ class AlertRules:
 
     ``symbols``: the traded symbols. With several, a lone leg, a failed hedge, a per-symbol breach and
     an abnormal spread are alerted per symbol, each naming it in its title (and its dedup key), and the
-    daily summary has a line per symbol.
+    daily summary has a line per symbol. ``venues``: the run's venues in order (``config.venue_names``),
+    what a snapshot that does not name its own venues is read with.
     """
 
-    def __init__(self, alerts: AlertsConfig, *, history: int = 3600, symbols: Sequence[str] = ()) -> None:
+    def __init__(
+        self, alerts: AlertsConfig, *, history: int = 3600, symbols: Sequence[str] = (), venues: Sequence[str] = ()
+    ) -> None:
         self.config = alerts
         self.symbols = tuple(symbols)
+        self.venues = tuple(venues)
         self._several = len(self.symbols) > 1
         self._history = history
         self._down: dict[tuple[str, str], _Down] = {}
         self._resyncs: dict[str, deque[int]] = {}
-        self._spreads: dict[tuple[str, int], deque[float]] = {}  # per (symbol, direction)
+        self._spreads: dict[tuple[str, str], deque[float]] = {}  # per (symbol, direction's name)
         self._halted = False
         self._naked: set[str] = set()  # symbols ("" with one) whose lone leg is open
         self._paused = ""
@@ -238,10 +254,14 @@ class AlertRules:
         out.extend(self._spread(snapshot))
         out.extend(self._order_latency(snapshot))
         for limits in snapshot.venues:
-            out.extend(self._venue_limits(limits, snapshot.ts_ns))
+            out.extend(self._venue_limits(limits, snapshot.ts_ns, self._names(snapshot)))
         return out
 
-    def _venue_limits(self, limits: VenueLimits, now: int) -> list[Alert]:
+    def _names(self, snapshot: Snapshot) -> tuple[str, ...]:
+        # the run's venues: the snapshot's own, else those the rules were made with
+        return snapshot.run_venues or self.venues
+
+    def _venue_limits(self, limits: VenueLimits, now: int, names: Sequence[str]) -> list[Alert]:
         # A ban at once (nothing goes to the venue, hedges included); a rate limit's hold of new orders
         # once it has lasted ``stale_after``; each "resolved" when it is over.
         key = (limits.venue, limits.market)
@@ -252,9 +272,11 @@ class AlertRules:
                 return []
             self._banned.add(key)
             until = limits.banned_until_ns
+            others = [name for name in names if name != limits.venue]
+            elsewhere = "the other venue" if len(others) <= 1 else f"the other venues ({', '.join(others)})"
             text = (f"{where}: {limits.reason or 'banned'}. Nothing at all goes to {limits.venue} until "
                     f"{utc_time(until)} (in {_seconds(max(0, until - now))}): no new pair, no cancel, hedges and "
-                    "unwinds go to the other venue")  # fmt: skip
+                    f"unwinds go to {elsewhere}")  # fmt: skip
             if held is not None and held.alerted:
                 text += f" (it was rate limited for {_seconds(now - held.since_ns)} before)"
             return [Alert(AlertKind.VENUE_BAN, f"{limits.venue} BANNED until {utc_time(until)}", text, now,
@@ -363,22 +385,25 @@ class AlertRules:
                       symbol=snapshot.symbol, resolved=True)]  # fmt: skip
 
     def _spread(self, snapshot: Snapshot) -> list[Alert]:
+        names = self._names(snapshot)
         if len(snapshot.symbols) > 1:  # each symbol's spreads against its own history
             out: list[Alert] = []
             for state in snapshot.symbols:
-                out.extend(self._symbol_spread(state.symbol, state.spread_bps, snapshot.ts_ns))
+                out.extend(self._symbol_spread(state.symbol, state.spread_bps, snapshot.ts_ns, names))
             return out
-        return self._symbol_spread(snapshot.symbol, snapshot.spread_bps, snapshot.ts_ns)
+        return self._symbol_spread(snapshot.symbol, snapshot.spread_bps, snapshot.ts_ns, names)
 
-    def _symbol_spread(self, symbol: str, spreads: tuple[float, float], ts_ns: int) -> list[Alert]:
+    def _symbol_spread(self, symbol: str, spreads: Sequence[float], ts_ns: int, names: Sequence[str]) -> list[Alert]:
+        # ``spreads``: one per direction, in venue_pairs order over the run's venues (``names``)
         cfg = self.config
         found: list[str] = []
-        for direction, value in enumerate(spreads):
+        n_venues = len(names) if names else _venues_of(len(spreads))
+        for (b, s), value in zip(venue_pairs(n_venues), spreads, strict=False):
             if not math.isfinite(value):
                 continue
-            buy, sell = ASSET_NAMES[direction], ASSET_NAMES[1 - direction]
+            buy, sell = (names[b], names[s]) if names else (f"venue {b}", f"venue {s}")
             where = f"buying {buy}, selling {sell}"
-            history = self._spreads.setdefault((symbol, direction), deque(maxlen=self._history))
+            history = self._spreads.setdefault((symbol, f"{buy}>{sell}"), deque(maxlen=self._history))
             if cfg.abnormal_spread_bps > 0 and abs(value) > cfg.abnormal_spread_bps:
                 found.append(f"{value:+.1f} bps {where} (beyond {cfg.abnormal_spread_bps:g} bps)")
             elif cfg.abnormal_spread_sigma > 0 and len(history) >= SIGMA_MIN_SAMPLES:

@@ -165,7 +165,7 @@ class AlertService:
     use the hub items' own times). ``sleep``: how the channels wait, in ns (pacing, ``retry_after``,
     retry backoff); tests pass one that advances a driven clock. ``disk_usage``: free bytes at a path;
     ``rss``: the process's resident bytes (None when unknown), both checked every ``disk_check_ns``.
-    ``symbols``: the traded symbols (see :class:`AlertRules`).
+    ``symbols``: the traded symbols and ``venues`` the run's venues in order (see :class:`AlertRules`).
 
     With ``[alerts.telegram] commands`` on, the thread also reads the bot's messages (``getUpdates``,
     long polling ``command_poll_s``) and answers those from the configured chat: ``/status`` (the latest
@@ -190,13 +190,14 @@ class AlertService:
         rss: Callable[[], int | None] = lambda: process_rss(),
         symbols: Sequence[str] = (),
         command_poll_s: int = COMMAND_POLL_S,
+        venues: Sequence[str] = (),
     ) -> None:
         self.config = alerts
         self.hub = hub
         self.mode = mode
         self.channels = tuple(channels)
         self.channel_names: list[str] = [c.name for c in self.channels]
-        self.rules = AlertRules(alerts, history=history, symbols=symbols)
+        self.rules = AlertRules(alerts, history=history, symbols=symbols, venues=venues)
         self.dedup = Dedup(alerts.cooldown_ns)
         self._clock = clock
         self._sleep = sleep
@@ -237,7 +238,7 @@ class AlertService:
             return None
         return cls(
             config.alerts, hub, channels, mode=mode, history=config.ops.history, clock=clock,
-            symbols=config.symbol_names,
+            symbols=config.symbol_names, venues=config.venue_names,
         )  # fmt: skip
 
     # -- life ------------------------------------------------------------------------------------
