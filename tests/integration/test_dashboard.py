@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import io
 import json
@@ -964,3 +965,172 @@ async def test_the_page_of_a_replayed_two_symbol_dry_run_shows_each_symbols_pape
         for v, venue in enumerate(("binance", "bybit")):
             assert state["positions"][(name, venue)] == pytest.approx(result.account.position[s][v], abs=1e-12)
     assert any(result.account.position[1]) and any(result.account.position[0])  # both symbols hold a position
+
+
+# -- three venues ----------------------------------------------------------------------------------------------
+
+THREE = ("binance", "bybit", "okx")  # names only: the page draws whatever venues the snapshot lists
+TITLES = ("Binance", "Bybit", "OKX")
+SIX = tuple(f"buy_{THREE[b]}_sell_{THREE[s]}" for b in range(3) for s in range(3) if b != s)
+
+
+def _three_venue_state(name: str, i: int, s: int) -> tuple[Any, SymbolInventory]:
+    # one symbol on three venues: positions that add up to 0, six edges, six directions' pairs left
+    from arb.ops.snapshot import SymbolState
+
+    nan = float("nan")
+    price = 60_000.0 if s == 0 else 3_000.0
+    position = (0.01 + 0.01 * s) * (i // 10)
+    positions = (position, -position / 2, -position / 2)
+    accounts = tuple(
+        VenueAccount(venue, positions[v], 1.0 + positions[v], nan, price + 10 * v, price + 10 * v + 5, v, 2 * i, i)
+        for v, venue in enumerate(THREE)
+    )
+    edges = tuple(round(3.0 * math.sin(i / 8 + d) - d, 3) for d in range(6))
+    state = SymbolState(name, accounts, spread_bps=tuple(e + 22.0 for e in edges), entry_bps=5.0, pnl=0.1 * i,
+                        fees=0.01 * i, pairs=i // 4, limits=(LimitUse("position_limit", position, 1.0, 0),),
+                        edge_bps=edges)  # fmt: skip
+    pairs = [(b, v) for b in range(3) for v in range(3) if b != v]
+    inventory = SymbolInventory(
+        name,
+        tuple(
+            VenueInventory(venue, 1.0 + positions[v], 0.0, 5_000.0 - 100.0 * v, 50.0 * v)
+            for v, venue in enumerate(THREE)
+        ),
+        tuple(
+            Direction(b, v, 0.01, 0 if (b, v) == (2, 1) else d + 1, f"{THREE[v]} base")
+            for d, (b, v) in enumerate(pairs)
+        ),
+    )
+    return state, inventory
+
+
+def _three_venue_snapshot(i: int, symbols: tuple[str, ...] = ("BTCUSDT",)) -> Snapshot:
+    nan = float("nan")
+    ts = T0_NS + i * 500_000_000
+    made = [_three_venue_state(name, i, s) for s, name in enumerate(symbols)]
+    states = tuple(state for state, _ in made)
+    feeds = tuple(FeedHealth(venue, "spot", name, True, True, v == 2 and i % 7 == 0, f"wss://127.0.0.1:{v + 1}/ws",
+                             ts - 40_000_000, 10 * i, 0, 0, 0, 0)
+                  for name in symbols for v, venue in enumerate(THREE))  # fmt: skip
+    several = len(symbols) > 1
+    if several:
+        accounts = tuple(VenueAccount(venue, nan, nan, 5_000.0 - 100.0 * v, nan, nan, v, 4 * i, 2 * i)
+                         for v, venue in enumerate(THREE))  # fmt: skip
+        spread, edge, entry = (nan,) * 6, (nan,) * 6, nan
+    else:
+        first = states[0]
+        accounts = tuple(dataclasses.replace(a, quote=5_000.0 - 100.0 * v) for v, a in enumerate(first.accounts))
+        spread, edge, entry = first.spread_bps, first.edge_bps, first.entry_bps
+    return Snapshot(
+        mode="dry-run", symbol=",".join(symbols), quote_currency="USDT", ts_ns=ts, wall_ns=time.time_ns(),
+        feeds=feeds, accounts=accounts, spread_bps=spread, entry_bps=entry, edge_bps=edge,
+        equity=15_000.0 + 0.5 * i, pnl=0.5 * i, fees=0.1 * i, pairs=i // 4,
+        limits=(LimitUse("max_drawdown", 0.0, 100.0, 0),), started_wall_ns=time.time_ns() - 60_000_000_000,
+        symbols=states, inventory=tuple(inv for _, inv in made), venue_names=THREE, venue_titles=TITLES,
+    )  # fmt: skip
+
+
+def test_the_json_of_three_venues_lists_them_and_their_six_directions() -> None:
+    s = _three_venue_snapshot(12)
+    status: dict[str, Any] = json.loads(json.dumps(dashboard.snapshot_json(s)))  # as the page reads it
+    assert status["venue_list"] == [{"name": n, "title": t} for n, t in zip(THREE, TITLES, strict=True)]
+    assert [d["name"] for d in status["directions"]] == list(SIX)
+    assert status["directions"][5] == {"name": "buy_okx_sell_bybit", "buy": "okx", "sell": "bybit"}
+    assert status["edge_bps"] == list(s.edge_bps) and len(status["spread_bps"]) == 6
+    [inv] = status["inventory"]
+    assert [d["direction"] for d in inv["directions"]] == list(SIX)
+    assert [v["venue"] for v in inv["venues"]] == list(THREE)
+    # a chart point: the time, six edges, the entry threshold, equity and PnL
+    assert dashboard.point(s) == [s.ts_ns / 1e9, *s.edge_bps, 5.0, s.equity, s.pnl]
+    # two symbols: the account's six edges and entry are null, then each symbol's six edges, entry and PnL
+    two = _three_venue_snapshot(12, SYMBOLS)
+    p = dashboard.point(two)
+    assert len(p) == 1 + 6 + 3 + 2 * (6 + 2) and p[1:8] == [None] * 7
+    assert p[10:16] == list(two.symbols[0].edge_bps) and p[18:24] == list(two.symbols[1].edge_bps)
+
+
+def _three_venue_state_of(dom: str) -> dict[str, Any]:
+    status = re.search(r'<body[^>]*data-status="([^"]*)"', dom)
+    body = re.search(r"<body[^>]*>", dom)
+    attrs = dict(re.findall(r'data-([\w-]+)="([^"]*)"', body.group(0))) if body else {}
+    return {
+        "status": status.group(1) if status else None,
+        "venues": attrs.get("venues"),
+        "directions": attrs.get("directions"),
+        "chart": re.findall(r'id="chart-spread(?:-(\w+))?"[^>]*data-points="(\d+)"[^>]*data-lines="(\d+)"', dom),
+        "kpi_edges": {d: float(v) for d, v in re.findall(r'id="kpi-edge-(\w+)" data-value="([^"]+)"', dom)},
+        "sym_edges": {
+            (s, d): float(v) for s, d, v in re.findall(r'id="sym-edge-([A-Z0-9]+)-(\w+)" data-value="([^"]+)"', dom)
+        },
+        "positions": {k: float(v) for k, v in re.findall(r'id="pos-([\w-]+)" data-value="([^"]*)"', dom)},
+        "quotes": {v: float(x) for v, x in re.findall(r'id="quote-(\w+)" data-value="([^"]*)"', dom)},
+        "pairs_left": {
+            (s, d): v for s, d, v in re.findall(r'id="pairs-left-([A-Z0-9]+)-(\w+)" data-value="([^"]*)"', dom)
+        },
+        "quote_held": {v: float(x) for v, x in re.findall(r'id="inv-quote-held-(\w+)" data-value="([^"]*)"', dom)},
+        "heads": re.findall(r'<th class="n" id="sym-head-(?:edge|pos)-(\w+)">([^<]*)<', dom),
+        "text": re.sub(r"<[^>]+>", " ", dom),
+    }
+
+
+async def test_the_page_of_three_venues_draws_a_column_per_venue_and_a_line_per_direction(tmp_path: Path) -> None:
+    chromium = _chromium()
+    hub = OpsHub(history=1000)
+    for i in range(40):
+        hub.publish(_three_venue_snapshot(i))
+    with _serving(hub) as server:
+
+        async def live() -> dict[str, Any] | None:
+            state = _three_venue_state_of(await _dump_dom(chromium, server.url + "/"))
+            return state if state["status"] == "live" and state["chart"] else None
+
+        state = await _retry("the page of three venues to be live", live, 60)
+        shot = tmp_path / "dashboard-three-venues.png"
+        await _screenshot(chromium, server.url + "/", shot, "1400,1200")
+    last = hub.latest()
+    assert last is not None
+    assert state["venues"] == ",".join(THREE) and state["directions"] == ",".join(SIX)
+    assert state["chart"] == [("", "40", "6")]  # one spread chart, 40 points, a line per direction
+    assert state["kpi_edges"] == pytest.approx(dict(zip(SIX, last.edge_bps, strict=True)))
+    assert state["positions"] == pytest.approx({a.venue: a.position for a in last.accounts})
+    assert state["quotes"] == {"binance": 5000.0, "bybit": 4900.0, "okx": 4800.0}
+    assert state["quote_held"] == {"binance": 0.0, "bybit": 50.0, "okx": 100.0}
+    assert state["pairs_left"] == {("BTCUSDT", d): str(0 if d == "buy_okx_sell_bybit" else n + 1)
+                                   for n, d in enumerate(SIX)}  # fmt: skip
+    # a person reads the venues' titles: the legend, the KPIs, the tables
+    for words in ("buy OKX / sell Bybit", "Edge buy Binance / sell OKX", "OKX spot"):
+        assert words in state["text"], words
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    if os.environ.get("ARB_KEEP_SCREENSHOTS"):
+        shutil.copy(shot, Path(os.environ["ARB_KEEP_SCREENSHOTS"]) / shot.name)
+
+
+async def test_the_page_of_two_symbols_on_three_venues_has_each_symbols_six_edges(tmp_path: Path) -> None:
+    chromium = _chromium()
+    hub = OpsHub(history=1000)
+    for i in range(30):
+        hub.publish(_three_venue_snapshot(i, SYMBOLS))
+    with _serving(hub) as server:
+
+        async def live() -> dict[str, Any] | None:
+            state = _three_venue_state_of(await _dump_dom(chromium, server.url + "/"))
+            return state if state["status"] == "live" and len(state["chart"]) == 2 else None
+
+        state = await _retry("the page of two symbols on three venues", live, 60)
+        shot = tmp_path / "dashboard-three-venues-two-symbols.png"
+        await _screenshot(chromium, server.url + "/", shot, "1400,1800")
+    last = hub.latest()
+    assert last is not None
+    assert sorted(state["chart"]) == [("BTCUSDT", "30", "6"), ("ETHUSDT", "30", "6")]
+    assert state["sym_edges"] == pytest.approx({(st.symbol, d): e for st in last.symbols
+                                                for d, e in zip(SIX, st.edge_bps, strict=True)})  # fmt: skip
+    assert state["positions"] == pytest.approx({f"{st.symbol}-{a.venue}": a.position for st in last.symbols
+                                                for a in st.accounts})  # fmt: skip
+    assert state["heads"] == [*((d, f"Edge buy {TITLES[b]} / sell {TITLES[s]}")
+                                for d, (b, s) in zip(SIX, [(b, s) for b in range(3) for s in range(3) if b != s],
+                                                     strict=True)),
+                              *((v, f"Position {t}") for v, t in zip(THREE, TITLES, strict=True))]  # fmt: skip
+    assert len(state["pairs_left"]) == 12  # six directions of each symbol
+    if os.environ.get("ARB_KEEP_SCREENSHOTS"):
+        shutil.copy(shot, Path(os.environ["ARB_KEEP_SCREENSHOTS"]) / shot.name)

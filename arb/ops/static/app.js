@@ -2,16 +2,26 @@
 // EventSource on /events (same origin) resumes after it; see arb/ops/dashboard.py for the messages.
 // Nothing here fetches from anywhere but the server that served the page.
 //
+// The page names no venue itself: the snapshot's venue_list gives the run's venues in order (name, and
+// title as a person reads it) and its directions every ordered pair of them (buy_<a>_sell_<b>), in the
+// order of every spread and edge list and of the chart points' edges (arb/ops/dashboard.py). A column
+// per venue, a line and a figure per direction: two venues give two directions, three give six.
+//
 // Machine-readable state for tests and scripts:
 //   <body data-status="connecting|live|reconnecting" data-trading="trading|halted|paused"
 //         data-reconnects="N" data-transitions="connecting>live>reconnecting>live" data-last-id="S-E"
-//         data-symbols="one|several" data-data="live|replay">
+//         data-symbols="one|several" data-data="live|replay" data-venues="<a>,<b>,..."
+//         data-directions="buy_<a>_sell_<b>,buy_<b>_sell_<a>,...">  (the run's venue names)
 //   (data-status is the connection to the process; data-data where its market data comes from: a
 //   replay shows REPLAY in the status pill, never LIVE)
-//   the spread charts draw the edge the kernel compares with the entry threshold (net of both taker
-//   fees and the slippage tolerance), so the curve crosses the line where a pair can open
-//   #chart-spread / #chart-equity [data-points="N"]: points held by each chart (one symbol)
+//   the spread charts draw the edge the kernel compares with the entry threshold (net of both venues'
+//   taker fees and the slippage tolerance), a line per direction, so a curve crosses the line where a
+//   pair can open
+//   #chart-spread / #chart-equity [data-points="N"]: points held by each chart (one symbol);
+//   #chart-spread [data-lines="K"]: the direction lines it draws
 //   #chart-spread-<SYMBOL> / #chart-equity [data-points="N"]: the same with several symbols
+//   #kpi-edge-<direction> [data-value]: each direction's edge now (one symbol)
+//   #sym-edge-<SYMBOL>-<direction> [data-value]: each symbol's edge per direction
 //   #pos-<venue>, #base-<venue>, #quote-<venue> [data-value]: the account as last received (one symbol)
 //   #pos-<SYMBOL>-<venue>, #base-<SYMBOL>-<venue>, #quote-<venue> [data-value]: the same with several
 //   #sym-<SYMBOL> rows of the symbols table, #sym-pnl-<SYMBOL> [data-value]: each symbol's PnL
@@ -26,8 +36,17 @@
   const body = document.body;
   const $ = (id) => document.getElementById(id);
 
+  // the direction lines' colours, in the directions' order (the first two as the page always drew them)
+  const LINE_COLOURS = ["#58a6ff", "#f0883e", "#d2a8ff", "#56d4dd", "#e3b341", "#ff7b72", "#a5d6ff", "#ffa657",
+    "#bc8cff", "#f778ba", "#c9d1d9", "#8b949e"];
+
   // -- state -------------------------------------------------------------------------------------
-  const cols = { t: [], s0: [], s1: [], entry: [], equity: [], pnl: [] };
+  // the run: its venues ({name, title}, in order) and directions ({name, buy, sell}), fixed for the
+  // process once a snapshot names them (the columns are made once)
+  let venues = [];
+  let directions = [];
+  // chart columns: the time, one edge column per direction, the entry threshold, equity and PnL
+  const cols = { t: [], edges: [], entry: [], equity: [], pnl: [] };
   // with several symbols: their names (the snapshot's order), and each one's spread columns
   let symbolNames = [];
   const symCols = {};
@@ -162,14 +181,43 @@
     return Math.max(300, $(id).clientWidth);
   }
 
-  function venueNames() {
-    const a = latest && latest.accounts && latest.accounts.length === 2 ? latest.accounts : null;
-    if (a) return [a[0].venue, a[1].venue];
-    const feeds = latest ? [...new Set(latest.feeds.map((f) => f.venue))] : [];
-    return feeds.length === 2 ? feeds : ["venue 0", "venue 1"];
+  // how a person reads a venue: its title from the snapshot, else its name
+  function title(name) {
+    const v = venues.find((x) => x.name === name);
+    return v ? v.title : name;
+  }
+  function directionLabel(d) {
+    return "buy " + title(d.buy) + " / sell " + title(d.sell);
   }
 
-  function spreadOptions(id, v0, v1) {
+  // The run's venues and directions from a snapshot, once: its own lists, else (an older process) the
+  // venues of its accounts or feeds and every ordered pair of them
+  function setRun(s) {
+    if (venues.length) return;
+    if (s.venue_list && s.venue_list.length) {
+      venues = s.venue_list.map((v) => ({ name: v.name, title: v.title || v.name }));
+    } else {
+      const names = s.accounts && s.accounts.length ? s.accounts.map((a) => a.venue)
+        : [...new Set((s.feeds || []).map((f) => f.venue))];
+      venues = names.map((name) => ({ name, title: name }));
+    }
+    if (s.directions && s.directions.length) {
+      directions = s.directions.map((d) => ({ name: d.name, buy: d.buy, sell: d.sell }));
+    } else {
+      directions = [];
+      for (const b of venues) for (const v of venues) {
+        if (b !== v) directions.push({ name: "buy_" + b.name + "_sell_" + v.name, buy: b.name, sell: v.name });
+      }
+    }
+    cols.edges = directions.map(() => []);
+    body.dataset.venues = venues.map((v) => v.name).join(",");
+    body.dataset.directions = directions.map((d) => d.name).join(",");
+    makeEdgeKpis();
+    makeSymbolHead();
+  }
+
+  function spreadOptions(id) {
+    const bps = (u, v) => sig(v, 4) + " bps";
     return {
       width: chartWidth(id),
       height: 240,
@@ -179,48 +227,78 @@
       legend: { live: true },
       series: [
         timeSeries,
-        { label: "buy " + v0 + " / sell " + v1, stroke: "#58a6ff", width: 1.5, value: (u, v) => sig(v, 4) + " bps" },
-        { label: "buy " + v1 + " / sell " + v0, stroke: "#f0883e", width: 1.5, value: (u, v) => sig(v, 4) + " bps" },
-        { label: "entry threshold (min_spread_bps)", stroke: "#3fb950", width: 1, dash: [6, 4], value: (u, v) => sig(v, 4) + " bps" },
+        ...directions.map((d, i) => ({ label: directionLabel(d), stroke: LINE_COLOURS[i % LINE_COLOURS.length],
+          width: 1.5, value: bps })),
+        { label: "entry threshold (min_spread_bps)", stroke: "#3fb950", width: 1, dash: [6, 4], value: bps },
       ],
       axes: [timeAxis, Object.assign({ label: "edge net of fees (bps)", size: 60 }, axisStyle)],
     };
   }
 
   function spreadData(name) {
-    const c = symCols[name];
-    return [cols.t, c.s0, c.s1, c.entry];
+    const c = name === undefined ? cols : symCols[name];
+    return [cols.t, ...c.edges, c.entry];
   }
 
   // several symbols: a spread chart per symbol in place of the one
-  function makeSymbolCharts(v0, v1) {
+  function makeSymbolCharts() {
     const single = $("spread-panel");
     if (single) single.remove();
     for (const name of symbolNames) {
       const id = "chart-spread-" + name;
       const panel = el("div", null, "panel");
       const head = el("h2", name + " edge at the touch ");
-      head.appendChild(el("span", "bps, net of both taker fees and the slippage tolerance", "unit"));
+      head.appendChild(el("span", "bps per direction, net of both venues' taker fees and the slippage tolerance", "unit"));
       const div = el("div", null, "chart");
       div.id = id;
       div.dataset.points = "0";
+      div.dataset.lines = String(directions.length);
       panel.append(head, div);
       $("charts").appendChild(panel);
-      spreadCharts[name] = new uPlot(spreadOptions(id, v0, v1), spreadData(name), div);
+      spreadCharts[name] = new uPlot(spreadOptions(id), spreadData(name), div);
     }
   }
 
+  // a figure per direction among the KPIs, before the entry threshold's (one symbol)
+  function makeEdgeKpis() {
+    const kpis = $("kpis");
+    for (const d of directions) {
+      const tile = el("div", null, "kpi one-symbol");
+      const label = el("div", "Edge " + directionLabel(d), "label");
+      label.title = label.textContent;
+      const value = el("div", "-", "value");
+      value.id = "kpi-edge-" + d.name;
+      tile.append(label, value);
+      kpis.insertBefore(tile, $("kpi-entry-tile"));
+    }
+    const tiles = kpis.children.length;
+    kpis.style.setProperty("--kpi-columns", String(tiles <= 7 ? tiles : Math.ceil(tiles / 2)));
+  }
+
+  // the symbols table's head: an edge column per direction, a position column per venue
+  function makeSymbolHead() {
+    const head = (text, id) => {
+      const th = el("th", text, "n");
+      if (id) th.id = id;
+      return th;
+    };
+    $("symbols").tHead.rows[0].replaceChildren(
+      el("th", "Symbol"), head("Net PnL"), head("Fees"), head("Pairs"), head("Fills"),
+      ...directions.map((d) => head("Edge " + directionLabel(d), "sym-head-edge-" + d.name)),
+      head("Entry threshold"),
+      ...venues.map((v) => head("Position " + v.title, "sym-head-pos-" + v.name)),
+      el("th", "Lone leg"),
+    );
+  }
+
   function makeCharts() {
-    const [v0, v1] = venueNames();
     const quote = latest ? latest.quote : "";
-    $("kpi-s0-label").textContent = "Edge buy " + v0 + " / sell " + v1;
-    $("kpi-s1-label").textContent = "Edge buy " + v1 + " / sell " + v0;
     $("pnl-unit").textContent = quote;
     if (symbolNames.length) {
-      makeSymbolCharts(v0, v1);
+      makeSymbolCharts();
     } else {
-      spreadChart = new uPlot(spreadOptions("chart-spread", v0, v1), [cols.t, cols.s0, cols.s1, cols.entry],
-        $("chart-spread"));
+      spreadChart = new uPlot(spreadOptions("chart-spread"), spreadData(), $("chart-spread"));
+      $("chart-spread").dataset.lines = String(directions.length);
     }
     equityChart = new uPlot({
       width: chartWidth("chart-equity"),
@@ -249,7 +327,7 @@
       if (symbolNames.length) {
         for (const name of symbolNames) spreadCharts[name].setData(spreadData(name));
       } else {
-        spreadChart.setData([cols.t, cols.s0, cols.s1, cols.entry]);
+        spreadChart.setData(spreadData());
       }
       equityChart.setData([cols.t, cols.equity, cols.pnl]);
     }
@@ -265,36 +343,43 @@
   function setSymbols(s) {
     if (symbolNames.length || !s.symbols || s.symbols.length < 2) return;
     symbolNames = s.symbols.map((x) => x.symbol);
-    for (const name of symbolNames) symCols[name] = { s0: [], s1: [], entry: [], pnl: [] };
+    for (const name of symbolNames) symCols[name] = { edges: directions.map(() => []), entry: [], pnl: [] };
   }
 
+  // every column of the charts (each edge column one of them), to trim or clear them alike
+  function columns() {
+    const out = [cols.t, ...cols.edges, cols.entry, cols.equity, cols.pnl];
+    for (const name of symbolNames) out.push(...symCols[name].edges, symCols[name].entry, symCols[name].pnl);
+    return out;
+  }
+
+  // A point: [t, an edge per direction, entry, equity, pnl], then with several symbols each one's edges,
+  // entry and PnL
   function addPoints(points) {
+    const k = directions.length;
+    const at = (p, i) => (p.length > i ? p[i] : null);
     for (const p of points) {
       cols.t.push(p[0]);
-      cols.s0.push(p[1]);
-      cols.s1.push(p[2]);
-      cols.entry.push(p[3]);
-      cols.equity.push(p[4]);
-      cols.pnl.push(p[5]);
+      cols.edges.forEach((c, d) => c.push(at(p, 1 + d)));
+      cols.entry.push(at(p, 1 + k));
+      cols.equity.push(at(p, 2 + k));
+      cols.pnl.push(at(p, 3 + k));
       symbolNames.forEach((name, i) => {
         const c = symCols[name];
-        const at = 6 + 4 * i; // each symbol's spread_0, spread_1, entry and PnL after the account's
-        c.s0.push(p.length > at ? p[at] : null);
-        c.s1.push(p.length > at + 1 ? p[at + 1] : null);
-        c.entry.push(p.length > at + 2 ? p[at + 2] : null);
-        c.pnl.push(p.length > at + 3 ? p[at + 3] : null);
+        const from = 4 + k + (k + 2) * i; // each symbol's edges, entry and PnL after the account's
+        c.edges.forEach((e, d) => e.push(at(p, from + d)));
+        c.entry.push(at(p, from + k));
+        c.pnl.push(at(p, from + k + 1));
       });
     }
     const extra = cols.t.length - MAX_POINTS;
     if (extra > 0) {
-      for (const k in cols) cols[k].splice(0, extra);
-      for (const name of symbolNames) for (const k in symCols[name]) symCols[name][k].splice(0, extra);
+      for (const c of columns()) c.splice(0, extra);
     }
   }
 
   function clearAll() {
-    for (const k in cols) cols[k].length = 0;
-    for (const name of symbolNames) for (const k in symCols[name]) symCols[name][k].length = 0;
+    for (const c of columns()) c.length = 0;
     fills.length = 0;
     orders.length = 0;
     others.length = 0;
@@ -312,6 +397,7 @@
   // -- snapshot panels -------------------------------------------------------------------------------
   function renderSnapshot(s) {
     latest = s;
+    setRun(s);
     setSymbols(s);
     body.dataset.symbols = symbolNames.length ? "several" : "one";
     $("symbol").textContent = symbolNames.length ? symbolNames.join(" \u00b7 ") : s.symbol;
@@ -329,16 +415,17 @@
     pnl.className = "value " + cls(s.pnl);
     withUnit($("kpi-fees"), num(s.fees, 2), q);
     $("kpi-pairs").textContent = String(s.pairs);
-    for (const i of [0, 1]) {
+    directions.forEach((d, i) => {
       // the edge the kernel compares with the entry threshold; the gross spread in the tooltip
-      const k = $("kpi-s" + i);
-      const v = s.edge_bps ? s.edge_bps[i] : null;
+      const k = $("kpi-edge-" + d.name);
+      const v = s.edge_bps && s.edge_bps[i] !== undefined ? s.edge_bps[i] : null;
       k.textContent = v === null ? dash : sig(v, 4) + " bps";
       k.className = "value" + (v !== null && s.entry_bps !== null && v >= s.entry_bps ? " pos" : "");
-      const gross = s.spread_bps[i];
-      k.title = "net of both taker fees and the slippage tolerance; gross spread at the touch " +
+      k.dataset.value = v === null ? "" : String(v);
+      const gross = s.spread_bps && s.spread_bps[i] !== undefined ? s.spread_bps[i] : null;
+      k.title = "net of both venues' taker fees and the slippage tolerance; gross spread at the touch " +
         (gross === null ? dash : sig(gross, 4) + " bps");
-    }
+    });
     $("kpi-entry").textContent = s.entry_bps === null ? dash : sig(s.entry_bps, 4) + " bps";
     $("loop-lag").textContent = s.loop_lag_ms ? s.loop_lag_ms.toFixed(2) + " ms" : dash;
 
@@ -366,23 +453,19 @@
     renderAge();
   }
 
-  // one row per symbol: its PnL, fees, pairs, fills, both spreads, its entry threshold and positions
+  // one row per symbol: its PnL, fees, pairs, fills, every direction's edge, its entry threshold and
+  // its position on each venue
   function renderSymbols(s) {
-    const [v0, v1] = venueNames();
-    $("sym-s0-head").textContent = "Edge buy " + v0 + " / sell " + v1;
-    $("sym-s1-head").textContent = "Edge buy " + v1 + " / sell " + v0;
-    $("sym-p0-head").textContent = "Position " + v0;
-    $("sym-p1-head").textContent = "Position " + v1;
     $("symbols-panel").hidden = !(s.symbols && s.symbols.length); // none while recording
     replaceRows("symbols", (s.symbols || []).map((st) => {
       const fills = st.accounts.reduce((x, a) => x + a.fills, 0);
       // the edge the kernel compares with the entry threshold, coloured as the KPIs and the chart
-      const spread = (i) => {
-        const v = st.edge_bps ? st.edge_bps[i] : null;
+      const spread = (d, i) => {
+        const v = st.edge_bps && st.edge_bps[i] !== undefined ? st.edge_bps[i] : null;
         const c = td(v === null ? dash : sig(v, 4), "n" + (v !== null && st.entry_bps !== null && v >= st.entry_bps ? " pos" : ""),
-          "sym-edge" + i + "-" + st.symbol, v);
-        const gross = st.spread_bps[i];
-        c.title = "gross spread at the touch " + (gross === null ? dash : sig(gross, 4) + " bps");
+          "sym-edge-" + st.symbol + "-" + d.name, v);
+        const gross = st.spread_bps && st.spread_bps[i] !== undefined ? st.spread_bps[i] : null;
+        c.title = directionLabel(d) + ": gross spread at the touch " + (gross === null ? dash : sig(gross, 4) + " bps");
         return c;
       };
       const tr = row([
@@ -391,8 +474,7 @@
         td(num(st.fees, 2), "n"),
         td(String(st.pairs), "n"),
         td(String(fills), "n"),
-        spread(0),
-        spread(1),
+        ...directions.map(spread),
         td(st.entry_bps === null ? dash : sig(st.entry_bps, 4), "n"),
         ...st.accounts.map((a) => td(sig(a.position, 8), "n " + cls(a.position), "sym-pos-" + st.symbol + "-" + a.venue,
           a.position)),
@@ -416,7 +498,7 @@
   function accountRow(who, a, figures, unknown) {
     return row([
       el("td", who),
-      el("td", a.venue),
+      el("td", title(a.venue)),
       ...figures,
       td(String(a.open_orders), "n"),
       td(String(a.orders), "n"),
@@ -473,14 +555,14 @@
   function renderInventory(s) {
     const inv = s.inventory || [];
     $("inventory-panel").hidden = !inv.length; // none while recording
-    const named = (name) => name.replace(/^buy_(\w+)_sell_(\w+)$/, "buy $1 / sell $2");
+    const named = (d) => (d.buy && d.sell ? directionLabel(d) : d.direction);
     replaceRows("directions", inv.flatMap((one) => one.directions.map((d) => {
       const left = d.pairs_left;
       const state = left === null ? "unknown" : d.can_trade ? "ok" : "cannot";
       const cell = td(left === null ? dash : state === "cannot" ? "0 \u00b7 cannot trade" : String(left),
         "n" + (state === "cannot" ? " err" : state === "ok" && left < 3 ? " warn" : ""),
         "pairs-left-" + one.symbol + "-" + d.direction, left);
-      const tr = row([el("td", one.symbol), el("td", named(d.direction)), td(sig(d.size, 8), "n"), cell,
+      const tr = row([el("td", one.symbol), el("td", named(d)), td(sig(d.size, 8), "n"), cell,
         el("td", d.limit || dash, d.limit ? "" : "muted")]);
       tr.dataset.canTrade = d.can_trade ? "yes" : "no";
       return tr;
@@ -491,7 +573,7 @@
       const first = !quoteShown.has(v.venue);
       quoteShown.add(v.venue);
       return row([
-        el("td", one.symbol), el("td", v.venue),
+        el("td", one.symbol), el("td", title(v.venue)),
         td(sig(v.base_available, 8), "n", "inv-base-" + key, v.base_available),
         td(sig(v.base_reserved, 8), "n" + (v.base_reserved ? " warn" : ""), "inv-base-held-" + key, v.base_reserved),
         first ? td(num(v.quote_available, 2), "n", "inv-quote-" + v.venue, v.quote_available) : td(dash, "n muted"),
@@ -511,7 +593,7 @@
       const ep = td(f.endpoint, "endpoint");
       ep.title = f.endpoint;
       return row([
-        el("td", f.venue + " " + f.market),
+        el("td", title(f.venue) + " " + f.market),
         el("td", f.symbol),
         td(text, state),
         td(f.age_ms === null ? dash : f.age_ms < 1000 ? f.age_ms.toFixed(0) + " ms" : (f.age_ms / 1000).toFixed(1) + " s", "n"),
@@ -565,7 +647,7 @@
   function renderLatency(s) {
     replaceRows("latency", s.latencies.filter((l) => l.count > 0).map((l) => row([
       el("td", l.name.replace(/_/g, " ")),
-      el("td", l.venue || dash),
+      el("td", l.venue ? title(l.venue) : dash),
       td(String(l.count), "n"),
       td(micros(l.mean_us), "n"),
       td(micros(l.p50_us), "n"),
@@ -605,16 +687,16 @@
     replaceRows("fills", fills.map((e) => {
       const f = e.fields;
       return row([
-        td(timeOnly(e.ts_ns)), el("td", f.symbol || ""), el("td", e.venue), td(f.side, f.side), td(sig(f.qty, 8), "n"),
-        td(price(f.price), "n"), td(sig(f.fee, 6), "n"), el("td", f.kind), td(String(f.pair_id), "n"),
+        td(timeOnly(e.ts_ns)), el("td", f.symbol || ""), el("td", title(e.venue)), td(f.side, f.side),
+        td(sig(f.qty, 8), "n"), td(price(f.price), "n"), td(sig(f.fee, 6), "n"), el("td", f.kind), td(String(f.pair_id), "n"),
       ]);
     }));
     replaceRows("orders", orders.map((e) => {
       const f = e.fields;
       const st = f.status === "rejected" ? "err" : f.status === "canceled" || f.status === "partial" ? "warn" : "ok";
       return row([
-        td(timeOnly(e.ts_ns)), el("td", f.symbol || ""), el("td", e.venue), td(f.side, f.side), td(sig(f.qty, 8), "n"),
-        td(price(f.price), "n"), td(f.status, st), td(f.latency_ns ? micros(f.latency_ns / 1e3) : dash, "n"),
+        td(timeOnly(e.ts_ns)), el("td", f.symbol || ""), el("td", title(e.venue)), td(f.side, f.side),
+        td(sig(f.qty, 8), "n"), td(price(f.price), "n"), td(f.status, st), td(f.latency_ns ? micros(f.latency_ns / 1e3) : dash, "n"),
         el("td", f.code || ""),
       ]);
     }));
