@@ -22,6 +22,8 @@ lists the same. Labels are venue, symbol, market and small enumerations, never a
 The ``venue`` label is the venue's name in the run (``config.venue_names``: ``venue="binance"``), and
 the ``direction`` label names an ordered pair of the run's venues, ``buy_<venue>_sell_<venue>``
 (``direction="buy_binance_sell_bybit"``): N venues give N(N-1) directions, each its own series.
+``arb_venue_info`` lists the run's venues (with their titles) and ``arb_direction_info`` its
+directions, whatever else is known of them yet: what a dashboard's venue and direction choices read.
 
 The ``symbol`` label says what a series covers. A series of one symbol (its spread, positions, base
 balance, best prices, orders, fills, rejects, pairs, PnL, its own risk limits, breaches, lone legs and
@@ -103,6 +105,10 @@ METRICS: Final[tuple[MetricSpec, ...]] = (
     # the process
     MetricSpec("arb_info", "gauge", ("mode", "symbol", "quote_currency"),
                "Always 1: the running command (record, dry-run, live), its symbol and quote currency."),
+    MetricSpec("arb_venue_info", "gauge", ("venue", "title"),
+               "Always 1: a venue of the run (its name, the venue label of every series) and how a person reads it."),
+    MetricSpec("arb_direction_info", "gauge", ("direction", "buy", "sell"),
+               "Always 1: a direction of the run, an ordered pair of its venues (buy on one, sell on the other)."),
     MetricSpec("arb_start_time_seconds", "gauge", (), "Wall clock (Unix seconds) when this run began."),
     MetricSpec("arb_snapshot_timestamp_seconds", "gauge", ("symbol",),
                "The driver's clock (Unix seconds; data time in a replay) at the latest snapshot."),
@@ -389,6 +395,11 @@ class ArbCollector(Collector):
     def _snapshot(self, out: _Families, s: Snapshot, naked: bool) -> None:
         sym, quote = s.symbol, s.quote_currency
         out.add("arb_info", (s.mode, sym, quote), 1.0)
+        names = s.run_venues
+        for name, title in zip(names, s.run_titles, strict=True):
+            out.add("arb_venue_info", (name, title), 1.0)
+        for buy, sell, direction in s.directions():
+            out.add("arb_direction_info", (direction, names[buy], names[sell]), 1.0)
         if s.started_wall_ns:
             out.add("arb_start_time_seconds", (), s.started_wall_ns / NS_PER_S)
         out.add("arb_snapshot_timestamp_seconds", (sym,), s.ts_ns / NS_PER_S)

@@ -437,6 +437,7 @@ def test_the_inventory_panels_show_what_arb_exports_per_direction_venue_and_asse
     for panel in _panels_of_row("Inventory"):
         for target in panel["targets"]:
             expr = target["expr"].replace("$instance", ".*").replace("$symbol", "BTCUSDT|ETHUSDT")
+            expr = expr.replace("$venue", ".*").replace("$direction", ".*")  # the variables' "All"
             samples = expected.pop((panel["title"], target["refId"]))
             tests.append({"expr": expr, "eval_time": "0m", "exp_samples": samples})
     assert not expected, f"no panel queries {sorted(expected)}"
@@ -554,3 +555,83 @@ def test_two_symbols_get_a_series_each_and_the_account_its_own(tmp_path: Path) -
     if promtool is not None:
         done = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+# -- three venues -----------------------------------------------------------------------------------------
+
+THREE = ("binance", "bybit", "okx")  # names only: the metrics label whatever venues the run has
+SIX = tuple(f"buy_{THREE[b]}_sell_{THREE[s]}" for b in range(3) for s in range(3) if b != s)
+
+
+def _three_venue_snapshot() -> Snapshot:
+    nan = float("nan")
+    feeds = tuple(FeedHealth(venue, "spot", "BTCUSDT", v != 2, True, False, f"wss://127.0.0.1:{v + 1}/ws",
+                             T0 - 100_000_000, 100 * (v + 1), v, 0, 0, 0) for v, venue in enumerate(THREE))  # fmt: skip
+    accounts = tuple(VenueAccount(venue, (0.02, -0.01, -0.01)[v], 1.0 + v, 10_000.0 * (v + 1), 60_000.0 + v,
+                                  60_010.0 + v, v, 3 + v, 2 + v, {"-1": v} if v else {}, unknown_orders=v)
+                     for v, venue in enumerate(THREE))  # fmt: skip
+    # six directions in venue_pairs order; buying okx and selling binance has no price on one side
+    spreads = (12.0, 13.0, -11.0, 1.5, nan, -2.5)
+    pairs = [(b, s) for b in range(3) for s in range(3) if b != s]
+    inventory = SymbolInventory(
+        "BTCUSDT",
+        tuple(VenueInventory(venue, 1.0 + v, 0.0, 10_000.0 * (v + 1), 10.0 * v) for v, venue in enumerate(THREE)),
+        tuple(Direction(b, s, 0.01, None if d == 4 else d, f"{THREE[s]} base") for d, (b, s) in enumerate(pairs)),
+    )
+    trips = []
+    for venue in THREE:
+        trip = LatencyHistogram("order_round_trip", venue)
+        trip.record(1_000_000)
+        trips.append(trip.figures())
+    guards = tuple(VenueLimits(venue, "spot", v == 1, T0 + 60 * 1_000_000_000 if v == 1 else 0, False, 0,
+                               "BANNED" if v == 1 else "", v, 0) for v, venue in enumerate(THREE))  # fmt: skip
+    return Snapshot(
+        mode="live", symbol="BTCUSDT", quote_currency="USDT", ts_ns=T0, wall_ns=T0, feeds=feeds, accounts=accounts,
+        spread_bps=spreads, entry_bps=20.0, equity=60_000.0, pnl=1.0, fees=0.1, pairs=2,
+        latencies=tuple(trips), edge_bps=tuple(x - 20.0 for x in spreads), venues=guards,
+        inventory=(inventory,), venue_names=THREE, venue_titles=("Binance", "Bybit", "OKX"),
+    )  # fmt: skip
+
+
+def test_three_venues_get_a_series_each_and_their_six_directions_one_each() -> None:
+    hub = OpsHub()
+    hub.publish(_three_venue_snapshot())
+    hub.emit(OpsEvent("order", T0, "okx", "", {"status": "filled", "code": ""}))
+    _, body = _scrape(hub)
+    s = _samples(body)
+    spreads = {dict(labels)["direction"]: v for (n, labels), v in s.items() if n == "arb_spread_bps"}
+    assert spreads == {d: x for d, x in zip(SIX, (12.0, 13.0, -11.0, 1.5, None, -2.5), strict=True) if x is not None}
+    assert "buy_okx_sell_binance" not in spreads  # no price on a side: no series, as with two venues
+    left = {dict(labels)["direction"]: v for (n, labels), v in s.items() if n == "arb_pairs_left"}
+    assert left == {d: float(i) for i, d in enumerate(SIX) if i != 4}
+    for v, venue in enumerate(THREE):
+        mine = {"venue": venue, "symbol": "BTCUSDT"}
+        assert _value(s, "arb_position", **mine) == pytest.approx((0.02, -0.01, -0.01)[v])
+        assert _value(s, "arb_balance", asset="USDT", **mine) == 10_000.0 * (v + 1)
+        assert _value(s, "arb_balance_reserved", asset="USDT", **mine) == 10.0 * v
+        assert _value(s, "arb_unknown_orders", **mine) == v
+        assert _value(s, "arb_feed_connected", market="spot", **mine) == float(v != 2)
+        assert _value(s, "arb_venue_banned", venue=venue, market="spot") == float(v == 1)
+        assert _value(s, "arb_order_round_trip_seconds_count", **mine) == 1
+        assert _value(s, "arb_order_answers_total", status="filled", **mine) == float(venue == "okx")
+    assert _value(s, "arb_rejects_total", venue="okx", symbol="BTCUSDT", code="-1") == 2
+    assert _value(s, "arb_entry_threshold_bps", symbol="BTCUSDT") == 20.0
+    promtool = shutil.which("promtool")
+    if promtool is not None:
+        done = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_directions_are_named_from_the_run_by_venue_number() -> None:
+    # The inventory's directions carry venue numbers: their label is the run's names of those venues,
+    # whatever names the inventory's own records carry
+    snapshot = _three_venue_snapshot()
+    inv = snapshot.inventory[0]
+    renamed = dataclasses.replace(inv, venues=tuple(dataclasses.replace(v, venue=f"v{i}")
+                                                     for i, v in enumerate(inv.venues)))  # fmt: skip
+    hub = OpsHub()
+    hub.publish(dataclasses.replace(snapshot, inventory=(renamed,)))
+    s = _samples(_scrape(hub)[1])
+    assert _value(s, "arb_pairs_left", symbol="BTCUSDT", direction="buy_bybit_sell_okx") == 3.0
+    assert _value(s, "arb_balance_available", venue="okx", symbol="BTCUSDT", asset="BTC") == 3.0
+    assert snapshot.directions()[3] == (1, 2, "buy_bybit_sell_okx")
