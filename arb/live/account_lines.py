@@ -8,7 +8,8 @@ venues is first synced, and at the end; after each, loud, every leg the kernel g
 or the live engine's (``arb.live.trading``); both give the equity as :func:`equity_text` words it
 (unknown until every book has a price) and each direction's pairs left at the configured size
 (:meth:`AccountLines.inventory_text`, :func:`pairs_left_line`), from :func:`engine_inventory`, which
-the dashboard and the metrics read too. Venues are named as the run names them (``config.venue_names``).
+the dashboard and the metrics read too. Venues are named as the run names them (the inventory's
+records of the engine's venues).
 """
 
 from __future__ import annotations
@@ -62,9 +63,10 @@ def engine_inventory(engine: Engine) -> tuple[SymbolInventory, ...]:
     return inventory(views, engine.params, open_orders(engine.executor), symbols=engine.symbols)
 
 
-def pairs_left_line(inv: Sequence[SymbolInventory], names: Sequence[str]) -> str:
+def pairs_left_line(inv: Sequence[SymbolInventory], names: Sequence[str] = ()) -> str:
     """The account line's inventory part: each direction's pairs left at the configured size, in the
-    order ``inv`` lists them, venue ``v`` named ``names[v]`` (the run's venues).
+    order ``inv`` lists them, venue ``v`` named ``names[v]`` (the run's venues; left out: as each
+    symbol's inventory names its venues, ``venues[v].venue``).
 
     With two venues a direction is named by where it buys, ``left buy binance 12 | buy bybit 0 (bybit
     base)`` ("buy binance": buy on Binance, sell on the other); with more, by both of its venues,
@@ -73,9 +75,10 @@ def pairs_left_line(inv: Sequence[SymbolInventory], names: Sequence[str]) -> str
     figures are named."""
     parts = []
     for one in inv:
+        named = names or [v.venue for v in one.venues]
         figures = []
         for d in one.directions:
-            tag = f"buy {names[d.buy]}" if len(names) == 2 else f"buy {names[d.buy]} sell {names[d.sell]}"
+            tag = f"buy {named[d.buy]}" if len(named) == 2 else f"buy {named[d.buy]} sell {named[d.sell]}"
             if d.pairs_left is None:
                 figures.append(f"{tag} ?")
             elif d.can_trade:
@@ -138,4 +141,4 @@ class AccountLines:
         """The account line's last part: each direction's pairs left at the configured size, every ordered
         pair of the run's venues (:func:`pairs_left_line`; with two venues ``left buy binance 12 | buy
         bybit 0 (bybit base)``)."""
-        return pairs_left_line(engine_inventory(engine), engine.config.venue_names)
+        return pairs_left_line(engine_inventory(engine))

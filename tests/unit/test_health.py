@@ -6,6 +6,7 @@ The dry run's own life (starting, synced, a stale venue, halted) is in
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import subprocess
@@ -279,3 +280,25 @@ def test_a_file_left_by_an_ended_process_is_said_not_counted_beside_one_that_run
     assert f"arb live BTCUSDT at {server.url}: READY" in out
     assert f"arb dry-run (pid {gone}, {tmp_path / 'paper' / 'ops.json'}) at http://127.0.0.1:" in out
     assert "NOT RUNNING (nothing answers: " in out and f"the file is left by pid {gone}, which has ended" in out
+
+
+def test_three_venues_are_each_judged_and_each_named_in_the_reasons() -> None:
+    three = ("binance", "bybit", "okx")  # names only: readiness judges whatever venues the snapshot lists
+    ready = dataclasses.replace(_snapshot(feeds=tuple(_feed(v) for v in three), venue_names=three),
+                                books=tuple(BookState(v, "BTCUSDT", "ok") for v in three))  # fmt: skip
+    h = health.assess(ready, NOW, MAX_AGE)
+    assert h.ready and [b["venue"] for b in h.body["books"]] == list(three)
+    assert [f["venue"] for f in h.body["feeds"]] == list(three)
+    unwell = dataclasses.replace(
+        ready,
+        feeds=(_feed("binance"), _feed("bybit"), _feed("okx", connected=False)),
+        books=(BookState("binance", "BTCUSDT", "ok"), BookState("bybit", "BTCUSDT", "stale"),
+               BookState("okx", "BTCUSDT", "out_of_sync")),
+        venues=(VenueLimits("bybit", "spot", True, NOW + 60 * S, False, 0, "BANNED"),),
+    )  # fmt: skip
+    h = health.assess(unwell, NOW, MAX_AGE)
+    assert not h.ready and h.reasons == (
+        "okx BTCUSDT: disconnected (reconnecting)",  # a feed's reason, named once for its book too
+        "bybit BTCUSDT: stale, no depth update lately",
+        "bybit spot: banned until 2023-11-14T22:14:20Z (BANNED): nothing goes to it, hedges included",
+    )

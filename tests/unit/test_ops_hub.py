@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from arb.ops.snapshot import OpsEvent, OpsHub, Snapshot
+from arb.ops.snapshot import FeedHealth, OpsEvent, OpsHub, Snapshot, VenueAccount, direction_name, venue_pairs
 
 
 def _snapshot(ts: int) -> Snapshot:
@@ -53,3 +53,23 @@ def test_a_reader_thread_sees_every_kept_event_once() -> None:
     done.set()
     reader.join()
     assert seen == list(range(1, 20_001))
+
+
+def test_a_snapshot_lists_every_direction_of_its_venues_in_one_order() -> None:
+    assert venue_pairs(2) == ((0, 1), (1, 0))  # as two venues always were
+    assert venue_pairs(3) == ((0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1))
+    assert len(venue_pairs(4)) == 12
+    three = ("binance", "bybit", "okx")
+    s = Snapshot("live", "BTCUSDT", "USDT", 1, 1, (), venue_names=three, venue_titles=("Binance", "Bybit", "OKX"))
+    assert s.run_venues == three and s.run_titles == ("Binance", "Bybit", "OKX")
+    assert [name for _, _, name in s.directions()] == [
+        "buy_binance_sell_bybit", "buy_binance_sell_okx", "buy_bybit_sell_binance",
+        "buy_bybit_sell_okx", "buy_okx_sell_binance", "buy_okx_sell_bybit"]  # fmt: skip
+    assert direction_name(three, 2, 0) == "buy_okx_sell_binance"
+    # a snapshot made without the run's names: its accounts' venues, else its feeds', and the names as titles
+    accounts = tuple(VenueAccount(v, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0) for v in three)
+    assert Snapshot("live", "BTCUSDT", "USDT", 1, 1, (), accounts=accounts).run_venues == three
+    feeds = tuple(FeedHealth(v, "spot", sym, True, True, False, "", 0, 0, 0, 0, 0, 0)
+                  for sym in ("BTCUSDT", "ETHUSDT") for v in three)  # fmt: skip
+    recording = Snapshot("record", "BTCUSDT,ETHUSDT", "USDT", 1, 1, feeds)
+    assert recording.run_venues == three and recording.run_titles == three and len(recording.directions()) == 6

@@ -4,6 +4,7 @@ the curve crossed ``min_spread_bps`` again and again with no trade). Run on a re
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +12,13 @@ import pytest
 
 from arb.config import load_config
 from arb.events import EXCH_EVENT, LOCAL_EVENT, SNAPSHOT_ASK, SNAPSHOT_BID, event_dtype
+from arb.live.account_lines import pairs_left_line
 from arb.live.engine import Engine
 from arb.live.recorded_source import ReplayBatch
 from arb.ops import dashboard
-from arb.ops.watch import Watch, edges_bps
+from arb.ops.snapshot import venue_pairs
+from arb.ops.watch import Watch, edges_bps, spreads_bps
+from arb.results.inventory import Direction, SymbolInventory, VenueInventory
 from arb.testing.configs import write_config_files
 from connectors.common.normalizer import SyncState
 
@@ -81,3 +85,56 @@ def test_a_replay_says_so(tmp_path: Path) -> None:
         assert dashboard.snapshot_json(watch._snapshot(engine, T0, ()))["data"] == data
     with pytest.raises(ValueError, match="data: expected one of live, replay"):
         Watch(config, "dry-run", data="recorded")
+
+
+def test_three_venues_have_six_edges_each_netting_its_own_two_venues_fees() -> None:
+    # venues 0, 1, 2 with taker fees 10, 4 and 2 bps; every ordered pair is a direction, in venue_pairs order
+    bids, asks = (59_990.0, 60_200.0, 60_100.0), (60_000.0, 60_210.0, 60_110.0)
+    fees = (0.001, 0.0004, 0.0002, 0.0)  # as params hold them: MAX_VENUES wide
+    edge = edges_bps(bids, asks, fees, 2.0)
+    spread = spreads_bps(bids, asks)
+    assert len(edge) == len(spread) == 6
+    for (b, s), e, g in zip(venue_pairs(3), edge, spread, strict=True):
+        assert e == pytest.approx((bids[s] - asks[b]) / asks[b] * 1e4 - (fees[b] + fees[s]) * 1e4 - 2.0)
+        assert g == pytest.approx((bids[s] - asks[b]) / ((bids[s] + asks[b]) / 2) * 1e4)
+    # a book without a bid: the directions selling there are not known, the others are
+    edge = edges_bps((59_990.0, float("nan"), 60_100.0), asks, fees, 2.0)
+    assert [np.isnan(e) for e in edge] == [s == 1 for _, s in venue_pairs(3)]
+
+
+def test_the_account_lines_name_the_directions_of_the_runs_venues() -> None:
+    def direction(b: int, s: int, left: int | None, limit: str = "") -> Direction:
+        return Direction(b, s, 0.01, left, limit)
+
+    two = SymbolInventory("BTCUSDT", (), (direction(0, 1, 12), direction(1, 0, 0, "bybit base")))
+    assert pairs_left_line([two], ("binance", "bybit")) == "left buy binance 12 | buy bybit 0 (bybit base)"
+    pairs = venue_pairs(3)
+    three = SymbolInventory("BTCUSDT", (), tuple(direction(b, s, None if b == 2 else 3) for b, s in pairs))
+    line = (
+        "left buy binance sell bybit 3 | buy binance sell okx 3 | buy bybit sell binance 3 | buy bybit sell okx 3"
+        " | buy okx sell binance ? | buy okx sell bybit ?"
+    )
+    assert pairs_left_line([three], ("binance", "bybit", "okx")) == line
+    # without the names: as the inventory's records name the venues
+    held = tuple(VenueInventory(name, 1.0, 0.0, 100.0, 0.0) for name in ("binance", "bybit", "okx"))
+    assert pairs_left_line([dataclasses.replace(three, venues=held)]) == line
+
+
+def test_a_watch_names_the_runs_venues_and_their_titles(tmp_path: Path) -> None:
+    config = load_config(write_config_files(tmp_path))
+    engine = Engine(config)
+    watch = Watch(config, "dry-run")
+    watch.attach(engine)
+    snapshot = watch._snapshot(engine, T0, ())
+    assert snapshot.venue_names == config.venue_names == ("binance", "bybit")
+    assert snapshot.venue_titles == ("Binance", "Bybit")
+    assert [a.venue for a in snapshot.accounts] == [b.venue for b in snapshot.books] == list(config.venue_names)
+    status = dashboard.snapshot_json(snapshot)
+    assert status["venue_list"] == [{"name": "binance", "title": "Binance"}, {"name": "bybit", "title": "Bybit"}]
+    assert status["directions"] == [{"name": "buy_binance_sell_bybit", "buy": "binance", "sell": "bybit"},
+                                    {"name": "buy_bybit_sell_binance", "buy": "bybit", "sell": "binance"}]  # fmt: skip
+    watch.engine = None  # recording: no engine, the run's venues all the same, every direction not known
+    watch.publish(T0)
+    recording = watch.hub.latest()
+    assert recording is not None and recording.venue_names == config.venue_names
+    assert len(recording.spread_bps) == 2 and all(np.isnan(x) for x in recording.spread_bps)
