@@ -182,7 +182,7 @@ COMMAND = Command(
     help="is a running arb live / dry-run / record alive and ready to trade (its /readyz); exit 0 ready, "
     "1 not ready, 69 nothing answers",
     description="Ask the ops server of each running arb process of the configuration (found where it wrote "
-    "it serves, in its own folder; or --url) whether it is ready to trade: both books of every symbol in sync "
+    "it serves, in its own folder; or --url) whether it is ready to trade: every venue's book of every symbol in sync "
     "and fresh, the journal open, no halt. Prints every reason it is not. Exit 0 ready, 1 not ready, 69 when "
     "nothing, or another process, answers.",
     arguments=_add_arguments,

@@ -78,17 +78,9 @@ _ACCOUNT_LIMITS = ("max_open_orders", "max_drawdown", "max_daily_loss", "max_unk
 """With several symbols, the limits shown for the account (``Snapshot.limits``); the others are per symbol."""
 _SYMBOL_LIMITS = ("position_limit", "max_notional_per_venue", "max_pairs_per_day", "min_pair_interval_ms",
                   "max_imbalance_hold_ms")  # fmt: skip
-_SINGLE_LIMITS = (
-    "position_limit",
-    "max_notional_per_venue",
-    "max_open_orders",
-    "max_drawdown",
-    "max_daily_loss",
-    "max_pairs_per_day",
-    "min_pair_interval_ms",
-    "max_imbalance_hold_ms",
-    "max_unknown_orders",
-)
+_SINGLE_LIMITS = ("position_limit", "max_notional_per_venue", "max_open_orders", "max_drawdown", "max_daily_loss",
+                  "max_pairs_per_day", "min_pair_interval_ms", "max_imbalance_hold_ms",
+                  "max_unknown_orders")  # fmt: skip
 """With one symbol, the limits shown, in this order."""
 
 
@@ -647,22 +639,14 @@ class Watch:
             edge = first.edge_bps
             limits = first.limits
         else:
+            nan = float("nan")
             accounts_ = tuple(
-                VenueAccount(
-                    venue=names[v],
-                    position=float("nan"),
-                    base=float("nan"),
-                    quote=quote[v],
-                    bid=float("nan"),
-                    ask=float("nan"),
-                    open_orders=int(open_counts[:, v].sum()),
-                    orders=sum(self._orders[s][v] for s in range(n)),
-                    fills=sum(self._fills[s][v] for s in range(n)),
-                    rejects=_merged_counts(self._rejects[s][v] for s in range(n)),
-                    unknown_orders=int(unknown[v]),
-                )
+                VenueAccount(venue=names[v], position=nan, base=nan, quote=quote[v], bid=nan, ask=nan,
+                             open_orders=int(open_counts[:, v].sum()), orders=sum(self._orders[s][v] for s in range(n)),
+                             fills=sum(self._fills[s][v] for s in range(n)), unknown_orders=int(unknown[v]),
+                             rejects=_merged_counts(self._rejects[s][v] for s in range(n)))
                 for v in venues
-            )
+            )  # fmt: skip
             spread, entry = self._no_spreads(), float("nan")
             edge = spread
             limits = self._limits(engine, now, -1)
