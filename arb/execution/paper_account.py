@@ -46,7 +46,6 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 from arb.config import quote_currency
 from arb.errors import ArbError
-from arb.events import ASSET_NAMES
 from arb.execution.failpoints import failpoint
 from arb.execution.paper_files import (
     DB_NAME,
@@ -55,11 +54,13 @@ from arb.execution.paper_files import (
     FUNDING_CSV,
     FUNDING_HEADER,
     LEGACY_ACCOUNT,
-    VENUE_NUMBERS,
+    account_definition,
     fill_line,
     funding_line,
+    legacy_venues,
     lock_folder,
     open_journal,
+    read_definition,
     set_aside,
     sync_export,
 )
@@ -86,16 +87,21 @@ _SOURCE: Final = "dry-run"
 class PaperAccount(Closing):
     """The persistent paper account: inception balances, what happened since, and counters.
 
-    Per-(symbol, venue) figures are lists of ``[binance, bybit]`` in ``symbols`` order; each venue has
-    one quote balance, ``inception_quote[v]`` plus every symbol's ``cash[s][v]``. Open one with
-    :meth:`open` (journaled); one made directly has no journal and keeps everything in memory.
+    Per-(symbol, venue) figures are lists in ``symbols`` order of one value per venue in ``venues`` order
+    (the run's: ``[strategy] venues``); each venue has one quote balance, ``inception_quote[v]`` plus every
+    symbol's ``cash[s][v]``. Open one with :meth:`open` (journaled); one made directly has no journal and
+    keeps everything in memory. The journal names each venue (its rows, its inception balances), so an
+    account resumed by a run of other venues, or of the same in another order, is laid out in the run's.
     """
 
     path: Path
     """The account's journal, ``<folder>/paper.sqlite``."""
     inception_base: list[list[float]]
-    inception_quote: tuple[float, float]
+    inception_quote: tuple[float, ...]
     symbols: list[str]
+    venues: tuple[str, ...] = ()
+    """The venues' names in their numbers' order (the run's); left out, those of an account of an earlier
+    arb with as many venues as ``inception_quote`` (:func:`~arb.execution.paper_files.legacy_venues`)."""
     position: list[list[float]] = field(default_factory=list)
     cash: list[list[float]] = field(default_factory=list)
     fees: list[list[float]] = field(default_factory=list)
@@ -132,9 +138,16 @@ class PaperAccount(Closing):
 
     def __post_init__(self) -> None:
         n = len(self.symbols)
+        self.inception_quote = tuple(self.inception_quote)
+        if not self.venues:
+            self.venues = legacy_venues(len(self.inception_quote))
+        self.venues = tuple(self.venues)
+        n_venues = len(self.venues)
+        if len(self.inception_quote) != n_venues or any(len(row) != n_venues for row in self.inception_base):
+            raise ValueError(f"expected inception balances for the venues {', '.join(self.venues)}")
         for name in ("position", "cash", "fees", "funding"):
             if not getattr(self, name):
-                setattr(self, name, [[0.0, 0.0] for _ in range(n)])
+                setattr(self, name, [[0.0] * n_venues for _ in range(n)])
         for name in ("last_buy_venue", "last_sell_venue", "last_pair_id"):
             if not getattr(self, name):
                 setattr(self, name, [-1] * n)
@@ -165,12 +178,12 @@ class PaperAccount(Closing):
             if _ACCOUNT in records.state:
                 account = cls._resume(state_dir / DB_NAME, records, config)
             else:
-                venues = config.venues
                 account = cls(
                     state_dir / DB_NAME,
                     [list(sym.base) for sym in config.symbols],
-                    (venues[0].account.quote, venues[1].account.quote),
+                    tuple(venue.account.quote for venue in config.venues),
                     list(config.symbol_names),
+                    config.venue_names,
                 )
             account.set_aside, account.notes = moved, notes
             account.journal, account._lock = journal, lock
@@ -204,30 +217,46 @@ class PaperAccount(Closing):
     @classmethod
     def _resume_from(cls, path: Path, records: PaperRecords, config: AppConfig) -> PaperAccount:
         names = list(config.symbol_names)
-        saved = records.value(_ACCOUNT)
-        held = [str(name) for name in saved["symbols"]]
-        gone = [name for name in held if name not in names]
-        if gone:
-            raise ArbError(
-                f"{path}: the paper account holds {', '.join(gone)}, which [strategy] symbols "
-                f"({', '.join(names)}) does not trade; trade it again, or start a new account with --fresh "
-                "(the old one is kept)"
-            )
-        base = saved["inception_base"]
-        quote = saved["inception_quote"]
+        venues = config.venue_names
+        saved = read_definition(records.value(_ACCOUNT))
+        held = saved.symbols
+        for what, kept, traded, key in (
+            ("symbol", held, names, "[strategy] symbols"),
+            ("venue", saved.venues, venues, "[strategy] venues"),
+        ):
+            gone = [name for name in kept if name not in traded]
+            if gone:
+                raise ArbError(
+                    f"{path}: the paper account holds {', '.join(gone)}, which {key} ({', '.join(traded)}) does "
+                    f"not trade; trade that {what} again, or start a new account with --fresh (the old one is kept)"
+                )
+        # the account laid out in the run's order: a symbol or venue it has not traded starts as configured
+        at = {name: v for v, name in enumerate(saved.venues)}
         inception = [
-            [float(x) for x in base[name]] if name in held else list(config.symbols[s].base)
+            [
+                saved.inception_base[name][at[venue]] if name in held and venue in at else config.symbols[s].base[v]
+                for v, venue in enumerate(venues)
+            ]
             for s, name in enumerate(names)
         ]
-        account = cls(path, inception, (float(quote[0]), float(quote[1])), names)
+        quote = tuple(
+            saved.inception_quote[at[venue]] if venue in at else config.venues[v].account.quote
+            for v, venue in enumerate(venues)
+        )
+        account = cls(path, inception, quote, names, venues)
         account._replay(records)
         counters = records.value(_COUNTERS, {})
         account.next_order_id = int(counters.get("next_order_id", 1))
         account.next_pair_id = int(counters.get("next_pair_id", 1))
+
+        def renumbered(v: int) -> int:
+            # a venue number of the journal (its account's order) in the run's order; -1 (none) stays
+            return venues.index(saved.venues[v]) if 0 <= v < len(saved.venues) else -1
+
         for s, name in enumerate(names):
             last = counters.get("symbols", {}).get(name, {})
-            account.last_buy_venue[s] = int(last.get("last_buy_venue", -1))
-            account.last_sell_venue[s] = int(last.get("last_sell_venue", -1))
+            account.last_buy_venue[s] = renumbered(int(last.get("last_buy_venue", -1)))
+            account.last_sell_venue[s] = renumbered(int(last.get("last_sell_venue", -1)))
             account.last_pair_id[s] = int(last.get("last_pair_id", -1))
         account.sessions = int(records.value(_SESSIONS, 0))
         days = records.value(_DAYS, [])
@@ -242,17 +271,18 @@ class PaperAccount(Closing):
         # Positions, cash, fees, funding and the fill count from the rows, in booking order, with the
         # operations record() and record_funding() use: the figures the account had when it wrote them.
         numbers = {name: s for s, name in enumerate(self.symbols)}
+        venues = {name: v for v, name in enumerate(self.venues)}
         rows = sorted(
             [(int(r["seq"]), True, r) for r in records.fills] + [(int(r["seq"]), False, r) for r in records.funding],
             key=lambda x: x[0],
         )
         for _, is_fill, row in rows:
             try:
-                s, v = numbers[row["symbol"]], VENUE_NUMBERS[row["venue"]]
+                s, v = numbers[row["symbol"]], venues[row["venue"]]
             except KeyError:
                 raise JournalError(
                     f"paper journal {self.path}: booking {row['seq']} names {row['symbol']} on {row['venue']}, "
-                    f"which the account ({', '.join(self.symbols)} on {', '.join(ASSET_NAMES)}) does not hold: "
+                    f"which the account ({', '.join(self.symbols)} on {', '.join(self.venues)}) does not hold: "
                     "the journal is damaged"
                 ) from None
             if is_fill:
@@ -342,7 +372,7 @@ class PaperAccount(Closing):
     def _journal_row(self, s: int, v: int, local_ts_ns: int, **fields: Any) -> dict[str, Any]:
         # The journal row of something that happened to symbol ``s`` on venue ``v`` at ``local_ts_ns``:
         # the next sequence number, the names, ``fields``, and where it came from.
-        return {"seq": self._seq + 1, "local_ts_ns": local_ts_ns, "venue": ASSET_NAMES[v], "symbol": self.symbols[s],
+        return {"seq": self._seq + 1, "local_ts_ns": local_ts_ns, "venue": self.venues[v], "symbol": self.symbols[s],
                 **fields, "source": _SOURCE}  # fmt: skip
 
     def save(self) -> None:
@@ -365,13 +395,7 @@ class PaperAccount(Closing):
         # change while it is open; a new account's, or a resumed one laid out anew (a symbol added), goes
         # with the first commit: until then the folder holds no account.
         if not self._definition:
-            self._definition = json.dumps(
-                {
-                    "symbols": self.symbols,
-                    "inception_base": dict(zip(self.symbols, self.inception_base, strict=True)),
-                    "inception_quote": list(self.inception_quote),
-                }
-            )
+            self._definition = account_definition(self.symbols, self.venues, self.inception_base, self.inception_quote)
         values = {
             _ACCOUNT: self._definition,
             _COUNTERS: json.dumps(
@@ -433,9 +457,10 @@ class PaperAccount(Closing):
         return self.path.with_name(FUNDING_CSV)
 
     def balances(self) -> tuple[list[list[float]], list[float]]:
-        """(base per symbol and venue, quote per venue) now."""
-        base = [[self.inception_base[s][v] + self.position[s][v] for v in range(2)] for s in range(len(self.symbols))]
-        quote = [self.inception_quote[v] + sum(cash[v] for cash in self.cash) for v in range(2)]
+        """(base per symbol and venue, quote per venue) now, in ``symbols`` and ``venues`` order."""
+        n = len(self.venues)
+        base = [[self.inception_base[s][v] + self.position[s][v] for v in range(n)] for s in range(len(self.symbols))]
+        quote = [self.inception_quote[v] + sum(cash[v] for cash in self.cash) for v in range(n)]
         return base, quote
 
     def note_replayed(self, start_ns: int, end_ns: int) -> None:
@@ -478,9 +503,12 @@ class PaperAccountRecords:
     path: Path
     """The journal."""
     symbols: list[str]
+    venues: tuple[str, ...]
+    """The account's venues, in its columns' order (an account of an earlier arb: the venues it traded)."""
     inception_base: list[list[float]]
-    """Per symbol (``symbols`` order), ``[binance, bybit]``."""
-    inception_quote: tuple[float, float]
+    """Per symbol (``symbols`` order), one value per venue (``venues`` order), base units."""
+    inception_quote: tuple[float, ...]
+    """Per venue (``venues`` order), quote."""
     halt: str
     fills: list[dict[str, Any]]
     """``paper_fills`` rows in booking order (:mod:`arb.journal.paper`)."""
@@ -503,13 +531,12 @@ def read_paper_account(state_dir: Path) -> PaperAccountRecords | None:
     if _ACCOUNT not in records.state:
         return None
     try:
-        saved = records.value(_ACCOUNT)
-        symbols = [str(name) for name in saved["symbols"]]
-        base = [[float(x) for x in saved["inception_base"][name]] for name in symbols]
-        quote = saved["inception_quote"]
+        saved = read_definition(records.value(_ACCOUNT))
+        base = [saved.inception_base[name] for name in saved.symbols]
         days = records.value(_DAYS, [])
         return PaperAccountRecords(
-            db, symbols, base, (float(quote[0]), float(quote[1])), str(records.value(_HALT, "")), records.fills,
+            db, saved.symbols, saved.venues, base, tuple(saved.inception_quote), str(records.value(_HALT, "")),
+            records.fills,
             records.funding, int(records.value(_SESSIONS, 0)), None if days is None else [str(d) for d in days],
             dict(records.value(_RISK, {})),
         )  # fmt: skip
@@ -518,17 +545,19 @@ def read_paper_account(state_dir: Path) -> PaperAccountRecords | None:
 
 
 def holdings_text(symbols: list[str] | tuple[str, ...], base: Any) -> str:
-    """Each venue's base holdings now (the configured ones plus the position), ``0.051 | 0.049 BTC``; with
-    several symbols each one's after the other's: ``0.051 | 0.049 BTC, 1.2 | 0.8 ETH``."""
+    """Each venue's base holdings now (the configured ones plus the position), in the venues' order,
+    ``0.051 | 0.049 BTC`` (three venues: ``0.051 | 0.049 | 0.05 BTC``); with several symbols each one's
+    after the other's: ``0.051 | 0.049 BTC, 1.2 | 0.8 ETH``. ``base``: per symbol, per venue."""
     return ", ".join(
-        f"{float(base[s][0]):.8g} | {float(base[s][1]):.8g} {name.removesuffix(quote_currency(name)) or name}"
+        f"{' | '.join(f'{float(x):.8g}' for x in base[s])} {name.removesuffix(quote_currency(name)) or name}"
         for s, name in enumerate(symbols)
     )
 
 
 def positions_text(symbols: list[str] | tuple[str, ...], position: Any) -> str:
-    """Positions per venue, ``+0.001 | -0.001``; with several symbols each one named."""
-    parts = [f"{float(position[s][0]):+.8g} | {float(position[s][1]):+.8g}" for s in range(len(symbols))]
+    """Positions per venue in the venues' order, ``+0.001 | -0.001``; with several symbols each one named.
+    ``position``: per symbol, per venue."""
+    parts = [" | ".join(f"{float(x):+.8g}" for x in position[s]) for s in range(len(symbols))]
     if len(symbols) == 1:
         return parts[0]
     return ", ".join(f"{name} {part}" for name, part in zip(symbols, parts, strict=True))

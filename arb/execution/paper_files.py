@@ -25,11 +25,15 @@ __all__ = [
     "LEGACY_ACCOUNT",
     "LOCK_NAME",
     "VENUE_NUMBERS",
+    "AccountDefinition",
+    "account_definition",
     "fill_line",
     "folder_name",
     "funding_line",
+    "legacy_venues",
     "lock_folder",
     "open_journal",
+    "read_definition",
     "set_aside",
     "sync_export",
 ]
@@ -40,12 +44,12 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
-from arb.events import ASSET_NAMES
+from arb.config.catalog import default_venues
 from arb.execution.risk import RISK_MEMORY_KEY
 from arb.files import write_atomic
 from arb.journal.journal import JournalError, lock_exclusively
@@ -67,8 +71,22 @@ FUNDING_HEADER: Final = "local_ts,funding_ts,venue,symbol,rate,mark,position,pay
 KIND_NAMES: Final = {INTENT_OPEN: "open", INTENT_HEDGE: "hedge", INTENT_UNWIND: "unwind", INTENT_QUOTE: "quote"}
 """An intent kind's name in ``fills.csv`` (a fill of no known kind is written ``?``)."""
 _KINDS: Final = {name: kind for kind, name in KIND_NAMES.items()}
-VENUE_NUMBERS: Final = {name: v for v, name in enumerate(ASSET_NAMES)}
-"""A venue's asset number by its name."""
+
+
+def legacy_venues(n: int = 2) -> tuple[str, ...]:
+    """The venues, in their numbers' order, of the first ``n`` columns of a file written before arb named a
+    paper account's venues (an ``account.json``, a journal whose account has no ``venues``): those arb then
+    traded, the default run's (:func:`~arb.config.catalog.default_venues`). ``ValueError`` when fewer are known.
+    """
+    known = default_venues()
+    if n > len(known):
+        raise ValueError(f"expected at most {len(known)} venues in a file of an earlier arb, got {n}")
+    return known[:n]
+
+
+VENUE_NUMBERS: Final = {name: v for v, name in enumerate(legacy_venues())}
+"""A venue's number by its name in files written before runs named their venues (the default run's). A
+reader of a run's own files numbers its venues by the run (``config.venue_index(name)``) instead."""
 _SIDES: Final = {"buy": BUY, "sell": SELL}
 
 # the journal's state keys (JSON values)
@@ -158,6 +176,67 @@ def sync_export(path: Path, header: str, lines: Iterable[str]) -> Path | None:
     return kept
 
 
+def account_definition(
+    symbols: Sequence[str], venues: Sequence[str], base: Sequence[Sequence[float]], quote: Sequence[float]
+) -> str:
+    """The journal's ``account`` value: the symbols and venues in the account's order, and the inception
+    balances keyed by name (``base``: per symbol, per venue, base units; ``quote``: per venue, quote)::
+
+        {"symbols": ["BTCUSDT"], "venues": ["<venue>", ...],
+         "inception_base": {"BTCUSDT": {"<venue>": 0.05, ...}}, "inception_quote": {"<venue>": 5000.0, ...}}
+    """
+    return json.dumps(
+        {
+            "symbols": list(symbols),
+            "venues": list(venues),
+            "inception_base": {
+                name: dict(zip(venues, map(float, row), strict=True)) for name, row in zip(symbols, base, strict=True)
+            },
+            "inception_quote": dict(zip(venues, map(float, quote), strict=True)),
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDefinition:
+    """The journal's ``account`` value read back (:func:`read_definition`)."""
+
+    symbols: list[str]
+    venues: tuple[str, ...]
+    """The account's venues in its columns' order."""
+    inception_base: dict[str, list[float]]
+    """Per symbol name, per venue (``venues`` order), base units."""
+    inception_quote: list[float]
+    """Per venue (``venues`` order), quote."""
+
+
+def read_definition(saved: Mapping[str, Any]) -> AccountDefinition:
+    """The ``account`` value as :func:`account_definition` writes it, or as an earlier arb did (no
+    ``venues``; each venue's balance at its number: :func:`legacy_venues`). Raises ``ValueError``,
+    ``KeyError`` or ``TypeError`` when it is neither."""
+    symbols = [str(name) for name in saved["symbols"]]
+    quote = saved["inception_quote"]
+    if "venues" in saved:
+        venues = tuple(str(name) for name in saved["venues"])
+    else:
+        venues = legacy_venues(len(quote))
+    if len(set(venues)) != len(venues) or len(quote) != len(venues):
+        raise ValueError(f"expected one inception quote per venue of {list(venues)}, got {quote!r}")
+
+    def row(value: Any) -> list[float]:
+        # a per-venue figure: {venue: x} (by name) or [x, ...] (at the venue's number)
+        if isinstance(value, Mapping):
+            if set(value) != set(venues):
+                raise ValueError(f"expected a figure per venue of {list(venues)}, got {value!r}")
+            return [float(value[name]) for name in venues]
+        if len(value) != len(venues):
+            raise ValueError(f"expected a figure per venue of {list(venues)}, got {value!r}")
+        return [float(x) for x in value]
+
+    base = {name: row(saved["inception_base"][name]) for name in symbols}
+    return AccountDefinition(symbols, venues, base, row(quote))
+
+
 def fill_line(row: dict[str, Any]) -> str:
     """One fill's line of ``fills.csv``."""
     side = "buy" if int(row["side"]) == BUY else "sell"
@@ -216,10 +295,12 @@ def _plan_migration(state_dir: Path, default_symbol: str) -> _Migration:
         held = [str(x) for x in data.get("symbols", [default_symbol])]  # one unnamed symbol: the configured one
         n = len(held)
         grids = {
-            name: _grid(data.get(name) or [[0.0, 0.0]] * n, n, name)
+            name: _grid(data.get(name) or [[0.0] * len(legacy_venues())] * n, n, name)
             for name in ("inception_base", "position", "cash", "fees", "funding")
         }
         quote = [float(x) for x in data["inception_quote"]]
+        if len(quote) != len(legacy_venues()):
+            raise ValueError(f"expected inception_quote for {len(legacy_venues())} venues, got {quote}")
         counted = int(data["fills"])
         counters = {name: int(data[name]) for name in ("next_order_id", "next_pair_id", "sessions")}
         lasts = {
@@ -270,13 +351,7 @@ def _plan_migration(state_dir: Path, default_symbol: str) -> _Migration:
     days = data.get("replayed_days", [])
     folder = folder_name(state_dir, "migrated")
     state = {
-        KEY_ACCOUNT: json.dumps(
-            {
-                "symbols": held,
-                "inception_base": dict(zip(held, grids["inception_base"], strict=True)),
-                "inception_quote": quote,
-            }
-        ),
+        KEY_ACCOUNT: account_definition(held, legacy_venues(), grids["inception_base"], quote),
         KEY_COUNTERS: json.dumps(
             {
                 "next_order_id": max([counters["next_order_id"], *(i + 1 for i in order_ids)]),
@@ -313,8 +388,9 @@ def _grid(rows: Any, n_symbols: int, what: str) -> list[list[float]]:
     if rows and not isinstance(rows[0], list):
         rows = [rows]
     out = [[float(x) for x in row] for row in rows]
-    if len(out) != n_symbols or any(len(row) != 2 for row in out):
-        raise ValueError(f"expected {what} for {n_symbols} symbol(s) on 2 venues, got {rows}")
+    n_venues = len(legacy_venues())
+    if len(out) != n_symbols or any(len(row) != n_venues for row in out):
+        raise ValueError(f"expected {what} for {n_symbols} symbol(s) on {n_venues} venues, got {rows}")
     return out
 
 
@@ -354,6 +430,13 @@ def _legacy_rows(
     return out
 
 
+def _legacy_venue(name: str) -> str:
+    # A venue named in an older account's CSV file: one of the venues arb then traded (KeyError otherwise).
+    if name not in legacy_venues():
+        raise KeyError(name)
+    return name
+
+
 def _legacy_fills(path: Path, held: list[str]) -> list[dict[str, Any]]:
     def fill(header: str, fields: list[str]) -> dict[str, Any]:
         if len(fields) != header.count(",") + 1:
@@ -364,7 +447,7 @@ def _legacy_fills(path: Path, held: list[str]) -> list[dict[str, Any]]:
         return {
             "local_ts_ns": int(fields[0]),
             "exch_ts_ns": 0,
-            "venue": ASSET_NAMES[VENUE_NUMBERS[fields[1]]],
+            "venue": _legacy_venue(fields[1]),
             "symbol": symbol,
             "side": _SIDES[fields[2]],
             "price": float(fields[3]),
@@ -385,7 +468,7 @@ def _legacy_funding(path: Path, held: list[str]) -> list[dict[str, Any]]:
         return {
             "local_ts_ns": int(fields[0]),
             "funding_ts_ns": int(fields[1]),
-            "venue": ASSET_NAMES[VENUE_NUMBERS[fields[2]]],
+            "venue": _legacy_venue(fields[2]),
             "symbol": fields[3],
             "rate": float(fields[4]),
             "mark": float(fields[5]),
@@ -400,9 +483,10 @@ def _derive(bookings: Sequence[tuple[int, int, int, dict[str, Any]]], held: list
     # position, cash, fees, funding per (symbol, venue) and the fill count, from (ts, is funding, index,
     # row) in booking order
     numbers = {name: s for s, name in enumerate(held)}
-    figures = {name: [[0.0, 0.0] for _ in held] for name in ("position", "cash", "fees", "funding")}
+    venues = {name: v for v, name in enumerate(legacy_venues())}
+    figures = {name: [[0.0] * len(venues) for _ in held] for name in ("position", "cash", "fees", "funding")}
     for _, is_funding, _, row in bookings:
-        s, v = numbers[row["symbol"]], VENUE_NUMBERS[row["venue"]]
+        s, v = numbers[row["symbol"]], venues[row["venue"]]
         if is_funding:
             figures["cash"][s][v] += row["payment"]
             figures["funding"][s][v] += row["payment"]
@@ -421,7 +505,7 @@ def _disagreement(
     # (up to the rounding of a different summation order).
     for name in ("position", "cash", "fees", "funding"):
         for s, symbol in enumerate(held):
-            for v, venue in enumerate(ASSET_NAMES):
+            for v, venue in enumerate(legacy_venues()):
                 saved, derived = grids[name][s][v], figures[name][s][v]
                 if not math.isclose(saved, derived, rel_tol=1e-9, abs_tol=1e-9):
                     return f"{name} of {symbol} on {venue} is {saved!r} in {LEGACY_ACCOUNT}, {derived!r} from the rows"
