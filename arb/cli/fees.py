@@ -1,8 +1,8 @@
 """``arb fees [--write]``: the account's fees as the venues charge them, beside the configured ones.
 
-Reads each venue's rates for every ``[strategy] symbols`` with the configured keys (Binance spot
-``GET /api/v3/account/commission``, USD-M ``GET /fapi/v1/commissionRate``, Bybit ``GET /v5/account/fee-rate``)
-and prints them beside the configuration's ``[fees]``. ``--write`` stores them in
+Reads the rates of each venue of ``[strategy] venues`` for every ``[strategy] symbols`` with the configured
+keys (the venue's adapter asks its fee endpoint, e.g. Binance spot ``GET /api/v3/account/commission``) and
+prints them beside the configuration's ``[fees]``. ``--write`` stores them in
 :data:`~arb.config.ACCOUNT_FEES_FILE` in ``[live] state_dir``, which every command then reads instead of
 the venue files' ``[fees]`` (a backtest and a dry run count the account's fees), and says so. ``arb check``
 prints the same lines for each venue whose key is set.
@@ -50,15 +50,16 @@ async def _read(config: AppConfig, venues: list[int]) -> tuple[list[str], str]:
 
 
 def fee_lines(config: AppConfig, venues: list[int]) -> list[str]:
-    """What ``arb fees`` prints of ``venues`` (asset numbers, keys set): each symbol's rates as the
+    """What ``arb fees`` prints of ``venues`` (numbers in the run, keys set): each symbol's rates as the
     account pays them, beside the configured ones."""
     return asyncio.run(_read(config, venues))[0]
 
 
 def _cmd_fees(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    require_credentials(config, [0, 1])  # every missing key named at once, before anything connects
-    lines, text = asyncio.run(_read(config, [0, 1]))
+    venues = list(range(len(config.venues)))
+    require_credentials(config, venues)  # every missing key named at once, before anything connects
+    lines, text = asyncio.run(_read(config, venues))
     sys.stdout.write("\n".join(lines) + "\n")
     path = config.live.state_dir / ACCOUNT_FEES_FILE
     if args.write:

@@ -3,7 +3,7 @@
 ::
 
     arb funding-history --start 2024-08-01 [--end 2024-08-08] [--symbols BTCUSDT ...]
-                        [--venue binance|bybit] [--out DIR] [--config PATH]
+                        [--venue VENUE] [--out DIR] [--config PATH]
 
 What it fetches and where it writes: :mod:`arb.recording.funding_history`.
 """
@@ -16,10 +16,10 @@ import argparse
 import asyncio
 import sys
 
+from arb.cli.venue_option import add_venue_option, venue_numbers
 from arb.command_line import Command, add_recordings_out, day, days_begun, each_once, recordings_out
 from arb.command_line import symbol as symbol_argument
 from arb.config import load_config
-from arb.events import ASSET_NAMES as VENUES
 
 
 def _print(line: str) -> None:
@@ -38,7 +38,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SYMBOL",
         help="symbols to fetch on each venue (default: [strategy] symbol)",
     )
-    parser.add_argument("--venue", choices=VENUES, help="one venue only (default: both)")
+    add_venue_option(parser)
     add_recordings_out(parser)
 
 
@@ -50,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
     start, end = days_begun(args.start, args.end)
     config = load_config(args.config)
     symbols = each_once(args.symbols or [config.strategy.symbol], "--symbols")
-    venues = [args.venue] if args.venue else list(VENUES)
+    venues = [config.venue_names[v] for v in venue_numbers(config, args.venue, "arb funding-history")]
     check_linear(config, venues)
     out_dir = recordings_out(args.out, config.backtest.recordings)
     asyncio.run(
@@ -71,8 +71,8 @@ COMMAND = Command(
     "funding-history",
     main,
     help="fetch the venues' funding-rate history into the recordings",
-    description="Fetch Binance USD-M's and Bybit linear's funding-rate history of the days asked for "
-    "over REST into <out>/<venue>_linear/<symbol>_funding.json (merged with what is there), so a "
+    description="Fetch the funding-rate history of each venue of the run (its linear market) of the days asked "
+    "for over REST into <out>/<venue>_linear/<symbol>_funding.json (merged with what is there), so a "
     "backtest knows each funding time's rate.",
     arguments=_add_arguments,
 )

@@ -66,10 +66,10 @@ def _cmd_kill(args: Any) -> int:
     record_halt(config)  # first: whatever happens with the venues, the next arb live opens no pair
     lifts = escape(clear_halt_command(config))  # arb live's halt alone
     console.print(f"kill switch: halt recorded in the journal ({lifts} lifts it)", highlight=False, soft_wrap=True)
-    require_credentials(config)  # every missing key named at once, before this process connects
+    require_credentials(config, range(len(config.venues)))  # every key missing, before this process connects
 
     async def run() -> Any:
-        async with trading_session(config, (0, 1)) as session:
+        async with trading_session(config) as session:
             return await kill(session, slippage_bps=config.risk.stop_loss_bps)
 
     report = asyncio.run(run())

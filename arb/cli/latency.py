@@ -2,7 +2,7 @@
 
 ::
 
-    arb latency [--config PATH] [--venue binance|bybit] [--plot PNG] [--export [DIR]] [--json]
+    arb latency [--config PATH] [--venue VENUE] [--plot PNG] [--export [DIR]] [--json]
 
 Per venue: the round trip of every answered order (request written to the venue's answer), tick to trade
 (from the receive time of the market-data frame the decision was made at to the order's request written),
@@ -27,14 +27,14 @@ from typing import Any
 
 import numpy as np
 
+from arb.cli.venue_option import add_venue_option, venue_numbers
 from arb.command_line import Command, output_file, output_folder
 from arb.config import load_config
 from arb.errors import UsageError
-from arb.events import ASSET_NAMES
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--venue", choices=ASSET_NAMES, help="one venue only (default: both)")
+    add_venue_option(parser)
     parser.add_argument(
         "--plot", type=output_file("a .png file"), metavar="PNG", help="draw each venue's round trips over time here"
     )
@@ -99,7 +99,7 @@ def _cmd_latency(args: argparse.Namespace) -> int:
     target: str | Path = live.journal_url or live.state_dir / f"{live.account}.sqlite"
     if isinstance(target, Path) and not target.is_file():
         raise UsageError(f"arb latency: no journal at {target} ([live] state_dir, account): arb live writes it")
-    venues = [v for v in config.venues if args.venue in (None, v.name)]
+    venues = [config.venues[v] for v in venue_numbers(config, args.venue, "arb latency")]
     figures: dict[str, dict[str, dict[str, float]]] = {}
     trips: dict[str, np.ndarray[Any, Any]] = {}
     with Journal.open(target) as journal:

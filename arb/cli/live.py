@@ -62,7 +62,7 @@ def _cmd_live(args: Any) -> int:
     confirm_mainnet(config, args.mainnet, args.yes)
     for venue in config.venues:
         console.print(venue.describe_endpoints(private=True), highlight=False, soft_wrap=True)
-    require_credentials(config)  # every missing key named at once, before anything connects
+    require_credentials(config, range(len(config.venues)))  # every key missing, before anything connects
     from arb.live.preflight import unguarded_quotes_refusal
 
     refusal = unguarded_quotes_refusal(config)  # before the report folder's run: run_live refuses it too
@@ -131,7 +131,7 @@ COMMAND = Command(
     "live",
     _cmd_live,
     help="trade the strategy with real orders: reconciled with the journal first, testnet unless --mainnet",
-    description="Reconcile both venues with the journal, then trade the same kernel as the dry run through "
+    description="Reconcile every venue with the journal, then trade the same kernel as the dry run through "
     "the live executors until --duration, Ctrl-C or SIGTERM. A venue on mainnet needs --mainnet and a typed "
     "confirmation (or --yes for unattended starts); keys come from the environment variables the venue "
     "files name.",

@@ -1,10 +1,10 @@
-"""``arb order --venue binance|bybit [--symbol SYMBOL] --side buy|sell --qty Q --price P [--timeout 30s]``.
+"""``arb order --venue VENUE [--symbol SYMBOL] --side buy|sell --qty Q --price P [--timeout 30s]``.
 
 One immediate-or-cancel limit order through the very same path as ``arb live`` (reconcile first,
 journal, send, unknown resolution, fills from the user stream:
 :func:`arb.live.trading_session.place_one`), printed when done: a smoke test of keys and endpoints on
-testnet or demo, and a handle for operations by hand. ``--symbol`` is one of ``[strategy] symbols``
-(the first by default).
+testnet or demo, and a handle for operations by hand. ``--venue`` is one of ``[strategy] venues``,
+``--symbol`` one of ``[strategy] symbols`` (the first by default).
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ import argparse
 import asyncio
 import sys
 
+from arb.cli.venue_option import add_venue_option, venue_numbers
 from arb.command_line import Command, duration, exit_codes_help, positive_decimal
 from arb.command_line import symbol as symbol_name
 from arb.config import AppConfig, load_config, require_credentials
 from arb.errors import UsageError
-from arb.events import ASSET_NAMES
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--venue", choices=ASSET_NAMES, required=True)
+    add_venue_option(parser, required=True, help_text="the venue to send it to, one of [strategy] venues")
     parser.add_argument(
         "--symbol", type=symbol_name, metavar="SYMBOL", help="one of [strategy] symbols (default: the first)"
     )
@@ -55,7 +55,7 @@ def _cmd_order(args: argparse.Namespace) -> int:
     from arb.strategy.types import BUY, SELL
 
     config = load_config(args.config)
-    venue = ASSET_NAMES.index(args.venue)
+    [venue] = venue_numbers(config, args.venue, "arb order")
     side = BUY if args.side == "buy" else SELL
     number = _symbol_number(config, args.symbol)
     require_credentials(config, [venue])  # every missing key named at once, before anything connects

@@ -40,8 +40,8 @@ def _table(rebalancer: Rebalancer, moves: Sequence[Move], holdings: Any) -> Any:
 
     names = rebalancer.names
     table = Table(title="arb rebalance: the plan", title_justify="left")
-    for column in ("asset", "binance", "bybit", "move", "from", "to", "network", "amount", "fee", "arrival",
-                   "cost bps", "worth it"):  # fmt: skip
+    for column in ("asset", *names, "move", "from", "to", "network", "amount", "fee", "arrival", "cost bps",
+                   "worth it"):  # fmt: skip
         table.add_column(column, justify="right" if column in ("amount", "fee", "cost bps", "arrival") else "left")
 
     from arb.journal.transfers import recorded_balances
@@ -56,7 +56,7 @@ def _table(rebalancer: Rebalancer, moves: Sequence[Move], holdings: Any) -> Any:
     for asset in holdings:
         rows: list[Move | None] = [m for m in moves if m.asset == asset] or [None]
         for i, m in enumerate(rows):
-            first = (asset, held(asset, 0), held(asset, 1)) if i == 0 else ("", "", "")
+            first = (asset, *(held(asset, v) for v in range(len(names)))) if i == 0 else ("",) * (1 + len(names))
             if m is None:
                 table.add_row(*first, "none", "", "", "", "", "", "", "", "on target")
                 continue
@@ -100,8 +100,9 @@ async def run_rebalance(rebalancer: Rebalancer, console: Console, *, execute: bo
     rows = await rebalancer.execute(chosen, say)
     after = await rebalancer.holdings(assets)
     for asset in assets:
-        sums = [sum(after[asset][v].values(), Decimal(0)) for v in (0, 1)]
-        say(f"{asset}: binance {sums[0].normalize():f}, bybit {sums[1].normalize():f}")
+        sums = (f"{name} {sum(after[asset][v].values(), Decimal(0)).normalize():f}"
+                for v, name in enumerate(rebalancer.names))  # fmt: skip
+        say(f"{asset}: {', '.join(sums)}")
     say(f"{sum(1 for r in rows if r.state == 'done')} of {len(rows)} move(s) done")
     return 0
 
@@ -113,7 +114,7 @@ def _cmd_rebalance(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.yes and not args.execute:
         raise UsageError("--yes: only with --execute (the plan alone sends nothing)")
-    require_credentials(config)  # every missing key named at once, before anything connects
+    require_credentials(config, range(len(config.venues)))  # every key missing, before anything connects
 
     async def run() -> int:
         from arb.execution.rebalance import open_rebalancer
@@ -128,10 +129,11 @@ COMMAND = Command(
     "rebalance",
     _cmd_rebalance,
     help="the transfers that restore each asset's split between the venues; --execute sends them",
-    description="Read each asset's balances on both venues (every wallet) and the networks both support, and "
-    "print the transfers that restore [rebalance]'s target split: network, fee, expected arrival and whether "
-    "the move is worth its cost. --execute sends them (withdrawals to the account's own deposit address on the "
-    "other venue, transfers between a venue's wallets), journaling each before it is sent and following it until "
+    description="Read each asset's balances on every venue of the run (every wallet) and the networks each "
+    "supports, and print the transfers that restore [rebalance]'s target split among them: the venue furthest "
+    "over its target sends to the one furthest under, with network, fee, expected arrival and whether the move "
+    "is worth its cost. --execute sends them (withdrawals to the account's own deposit address on the "
+    "receiving venue, transfers between a venue's wallets), journaling each before it is sent and following it until "
     "credited; a journal holding a move in flight is resumed instead.",
     arguments=_add_arguments,
     epilog=exit_codes_help("never"),

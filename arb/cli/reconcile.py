@@ -1,8 +1,9 @@
-"""``arb reconcile [--venue binance|bybit] [--accept-venue-state] [--json]``: the journal against the venues.
+"""``arb reconcile [--venue VENUE] [--accept-venue-state] [--json]``: the journal against the venues.
 
-Every symbol of ``[strategy] symbols`` on each venue (:mod:`arb.execution.reconcile`, through
-:func:`arb.live.trading_session.trading_session`): exit 0 when everything is explained, 1 with a report
-of what differs, symbol by symbol, otherwise; then each venue's order latency from the journal.
+Every symbol of ``[strategy] symbols`` on each venue of ``[strategy] venues`` (``--venue``: one of them;
+:mod:`arb.execution.reconcile`, through :func:`arb.live.trading_session.trading_session`): exit 0 when
+everything is explained, 1 with a report of what differs, symbol by symbol, otherwise; then each venue's
+order latency from the journal.
 """
 
 from __future__ import annotations
@@ -15,22 +16,16 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
+from arb.cli.venue_option import add_venue_option, venue_numbers
 from arb.command_line import Command, exit_codes_help
 from arb.config import load_config, require_credentials
-from arb.events import ASSET_NAMES
 
 if TYPE_CHECKING:
     from arb.execution.reconcile import VenueReconciliation
 
 
-def _venues_arg(text: str | None) -> list[int]:
-    if text is None:
-        return [0, 1]
-    return [ASSET_NAMES.index(text)]
-
-
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--venue", choices=ASSET_NAMES, help="one venue only (default: both)")
+    add_venue_option(parser)
     parser.add_argument(
         "--accept-venue-state",
         action="store_true",
@@ -59,13 +54,14 @@ def latency_lines(latencies: dict[str, dict[str, dict[str, float]]]) -> list[str
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    require_credentials(config, _venues_arg(args.venue))  # every missing key named at once
+    venues = venue_numbers(config, args.venue, "arb reconcile")
+    require_credentials(config, venues)  # every missing key named at once
     latencies: dict[str, dict[str, dict[str, float]]] = {}
 
     from arb.live.trading_session import trading_session
 
     async def run() -> list[VenueReconciliation]:
-        async with trading_session(config, _venues_arg(args.venue), order_entry=False) as session:
+        async with trading_session(config, venues, order_entry=False) as session:
             reports = await session.reconcile(accept_venue_state=args.accept_venue_state)
             for executor in session.executors.values():
                 latencies[executor.venue] = session.journal.journal.latencies(executor.venue)

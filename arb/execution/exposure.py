@@ -16,8 +16,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from arb.events import ASSET_NAMES
-
 
 @dataclass(frozen=True, slots=True)
 class Exposure:
@@ -53,8 +51,8 @@ class _Engine(Protocol):
     position: Any
     last_mid: Any
 
-    # .symbols: each traded symbol's .name and .instruments (per venue in asset order: .lot_size, .min_qty,
-    # .min_notional); .execution
+    # .symbols: each traded symbol's .name and .instruments (per venue in the run's order: .lot_size,
+    # .min_qty, .min_notional); .venue_names; .execution
     @property
     def config(self) -> Any: ...
 
@@ -62,22 +60,24 @@ class _Engine(Protocol):
 def naked_legs(engine: _Engine) -> list[Exposure]:
     """Each venue's leg (at least one lot) of every symbol whose kernel has given up hedging it
     (``HEDGE_FAILED``) and whose net across the venues is more than dust (some venue would take an
-    order for it: its lot, minimum quantity and notional at its mid). Symbol order, then asset order."""
+    order for it: its lot, minimum quantity and notional at its mid). Symbol order, then the run's venue
+    order (every venue of the run: a leg may sit on any of them)."""
     from arb.strategy.types import HEDGE_FAILED
 
     out = []
+    names = engine.config.venue_names
     for s, sym in enumerate(engine.config.symbols):
         if not int(engine.kstate[s]["flags"]) & HEDGE_FAILED:
             continue
-        if _is_dust(sym.instruments, engine.last_mid[s], float(engine.position[s, 0] + engine.position[s, 1])):
+        if _is_dust(sym.instruments, engine.last_mid[s], float(sum(engine.position[s, v] for v in range(len(names))))):
             continue
         lot = min(i.lot_size for i in sym.instruments)
-        for v in (0, 1):
+        for v, name in enumerate(names):
             position = float(engine.position[s, v])
             if abs(position) >= lot:
                 mid = float(engine.last_mid[s, v])
                 value = abs(position) * mid if np.isfinite(mid) else None
-                out.append(Exposure(ASSET_NAMES[v], sym.name, position, value))
+                out.append(Exposure(name, sym.name, position, value))
     return out
 
 

@@ -1,13 +1,13 @@
 """Live executors: real orders through ccxt, journaled before they are sent, never sent twice.
 
-One :class:`~arb.execution.venue_executor.VenueExecutor` per venue-market (Binance spot, Binance USD-M,
-Bybit spot or linear) owns a ccxt async client (:mod:`arb.execution.ccxt_setup`), the venue's user
+One :class:`~arb.execution.venue_executor.VenueExecutor` per venue of the run (in the venue's market: spot
+or linear, e.g. Binance USD-M) owns a ccxt async client (:mod:`arb.execution.ccxt_setup`), the venue's user
 stream (ccxt.pro) and the orders in flight there, for every traded symbol (one market each,
 :class:`~arb.execution.live_parts.VenueMarket`; one private connection carries them all). Whatever
 depends on the venue (its requests, its messages, its weight headers, its dead-man's switch) is its
 adapter's (``connectors/<venue>/private.py``, a :class:`~connectors.common.private.PrivateVenue` found
 through :mod:`connectors.registry`): the executor keeps the order life cycle and never names a venue.
-:class:`LiveExecutor` puts two of them behind the interface the engine already drives the paper executor
+:class:`LiveExecutor` puts the run's (one per venue) behind the interface the engine already drives the paper executor
 through (``submit``, ``next_event_ts``, ``run_until``, ``cancel_all``, ``open_counts`` per symbol and
 venue, ``summary``), so the kernel and the risk gate above do not know which one they talk to.
 
@@ -74,7 +74,6 @@ import numpy as np
 import numpy.typing as npt
 
 from arb.errors import VenueError
-from arb.events import ASSET_NAMES
 from arb.execution.departure import Departures
 from arb.execution.orders import LiveOrder
 from arb.execution.paper import OrderStatus
@@ -89,12 +88,18 @@ log = logging.getLogger(__name__)
 
 Counts = npt.NDArray[np.int64]
 
+_FEWEST_VENUES = 2
+"""A run trades two venues at least (``[strategy] venues``): the counts' width when none is given."""
+
 
 class LiveExecutor:
-    """Two venue executors behind the interface the engine drives the paper executor through.
+    """The run's venue executors, one per venue, behind the interface the engine drives the paper executor
+    through.
 
-    ``symbols``: how many symbols are traded (the venue executors' markets by default). Counts per
-    (symbol, venue) are indexed by the venue executors' ``index`` (the engine's asset number).
+    ``symbols``: how many symbols are traded (the venue executors' markets by default); ``n_venues``: how
+    many venues the run trades (by default one past the highest venue executor's ``index``, two at least).
+    Counts are ``(symbols, n_venues)`` per (symbol, venue) and ``(n_venues,)`` per venue, indexed by the
+    venue executors' ``index`` (the venue's number in the run, as the engine's views are).
     ``on_ready()`` is called whenever an order is done, so the driver can wake the engine, which then
     collects it with :meth:`run_until`.
     """
@@ -105,11 +110,17 @@ class LiveExecutor:
         *,
         on_ready: Callable[[], None] | None = None,
         symbols: int | None = None,
+        n_venues: int | None = None,
     ) -> None:
         self.venues = list(venues)
         self.on_ready = on_ready
         self.n_symbols = symbols or max((len(v.markets) for v in self.venues), default=0) or 1
-        n_venues = max(len(ASSET_NAMES), *(v.index + 1 for v in self.venues)) if self.venues else len(ASSET_NAMES)
+        highest = max((v.index + 1 for v in self.venues), default=0)
+        if n_venues is None:
+            n_venues = max(_FEWEST_VENUES, highest)
+        elif n_venues < highest:
+            raise ValueError(f"a venue executor is venue {highest - 1}, past the run's {n_venues} venues")
+        self.n_venues = n_venues
         self.open_counts: Counts = np.zeros((self.n_symbols, n_venues), np.int64)
         """Per (symbol, venue): orders the engine has not been told the end of (unknown ones included)."""
         self.unknown_counts: Counts = np.zeros(n_venues, np.int64)
@@ -122,7 +133,7 @@ class LiveExecutor:
         self._done: deque[LiveOrder] = deque()
         self.rejections: list[LiveOrder] = []
         self.departures = Departures()
-        """One decision's orders on both venues leave together (:mod:`arb.execution.departure`)."""
+        """One decision's orders on every venue leave together (:mod:`arb.execution.departure`)."""
         for executor in self.venues:
             executor.departures = self.departures
             executor.on_done = self._order_done
@@ -166,7 +177,8 @@ class LiveExecutor:
     ) -> LiveOrder:  # fmt: skip
         """Send one IOC limit order of symbol number ``symbol`` on ``venue`` (asset number), reduce-only if
         asked (a perpetual's unwind); returns at once (see VenueExecutor.submit)."""
-        return self.venues[venue].submit(side, price, qty, kind, pair_id, now, symbol=symbol, reduce_only=reduce_only)
+        executor = self._by_index[venue]
+        return executor.submit(side, price, qty, kind, pair_id, now, symbol=symbol, reduce_only=reduce_only)
 
     def depart(self) -> None:
         """The decision's orders are all submitted: write those built for an order WebSocket now, back to
@@ -198,7 +210,7 @@ class LiveExecutor:
     def _quoting(self, venue: int) -> QuotingVenueExecutor:
         executor = self._by_index[venue]
         if not isinstance(executor, QuotingVenueExecutor):
-            raise TypeError(f"{ASSET_NAMES[venue]}: this venue executor takes no quotes")
+            raise TypeError(f"{executor.venue} {executor.market}: this venue executor takes no quotes")
         return executor
 
     def _quote_news(self, news: LiveOrder) -> None:
@@ -255,7 +267,7 @@ class LiveExecutor:
         return int(self.open_counts.sum())
 
     async def shutdown(self, timeout_ns: int) -> list[LiveOrder]:
-        """Cancel open orders on both venues and wait (bounded) for in-flight ones; returns the rest."""
+        """Cancel open orders on every venue and wait (bounded) for in-flight ones; returns the rest."""
         left: list[LiveOrder] = []
         for executor in self.venues:
             try:
@@ -267,7 +279,7 @@ class LiveExecutor:
         return left
 
     def summary(self) -> dict[str, Any]:
-        """Counters for reports (``orders_per_symbol``: orders sent per symbol, both venues)."""
+        """Counters for reports (``orders_per_symbol``: orders sent per symbol, every venue's)."""
         per_symbol: dict[str, int] = {}
         for v in self.venues:
             for order in v.orders.values():

@@ -1,7 +1,7 @@
 """Restoring each asset's split between the venues (``arb rebalance``, ``docs/rebalance.md``).
 
 :func:`plan_moves` is pure: holdings per venue and wallet, each venue's network terms and ``[rebalance]``
-in, the moves out. :class:`Rebalancer` reads what the plan needs from both venues through ccxt and, with
+in, the moves out. :class:`Rebalancer` reads what the plan needs from every venue of the run through ccxt and, with
 ``execute``, carries the moves out: each journaled before its request is sent
 (:class:`~arb.journal.transfers.TransferJournal`), followed on the sender's withdrawal history and the
 receiver's deposit history until credited, then moved into the receiver's trading wallet. Time between two
@@ -33,7 +33,7 @@ from connectors.common.wallet import BLOCK_SECONDS, NetworkTerm, WalletVenue
 log = logging.getLogger(__name__)
 
 Holdings = Mapping[str, Mapping[int, Mapping[str, Decimal]]]
-"""Per asset, per venue (asset number), per wallet: what may leave it now."""
+"""Per asset, per venue (its number in the run), per wallet: what may leave it now."""
 
 
 class TransferRefusedError(VenueError):
@@ -66,7 +66,8 @@ class Move:
 
 
 def _arrival_s(send: NetworkTerm, receive: NetworkTerm) -> int:
-    # Binance's estimate when either venue gives one, else the receiver's confirmations at the network's pace
+    # the venues' own estimate when either gives one (e.g. Binance's), else the receiver's confirmations at the
+    # network's pace
     estimates = [t.arrival_s for t in (send, receive) if t.arrival_s is not None]
     if estimates:
         return max(estimates)
@@ -194,7 +195,7 @@ Pause = Callable[[float], Awaitable[None]]
 
 
 class Rebalancer:
-    """Both venues' ccxt clients (``clients[v]``, asset order), their wallet operations and the journal's
+    """Every venue's ccxt client (``clients[v]``, in the run's venue order), their wallet operations and the journal's
     ``transfers``; reads the plan and carries it out. The caller owns and closes the clients and journal."""
 
     def __init__(self, config: AppConfig, clients: Sequence[Any], wallets: Sequence[WalletVenue],
@@ -208,18 +209,21 @@ class Rebalancer:
         self.journal = journal
         self.account = config.live.account
         self._pause = pause
+        if not len(self.clients) == len(self.wallets) == len(self.names):
+            raise ValueError(f"expected a client and a wallet per venue of the run ({', '.join(self.names)})")
+        self._venues = range(len(self.names))
 
     # -- reading -------------------------------------------------------------------------------------
 
     async def holdings(self, assets: Sequence[str]) -> dict[str, dict[int, dict[str, Decimal]]]:
         """Each asset's free balance per venue and wallet, as the venues say now."""
-        return {a: {v: await self.wallets[v].balances(self.clients[v], self.markets[v], a) for v in (0, 1)}
+        return {a: {v: await self.wallets[v].balances(self.clients[v], self.markets[v], a) for v in self._venues}
                 for a in assets}  # fmt: skip
 
     async def terms(self, assets: Sequence[str]) -> dict[str, dict[int, list[NetworkTerm]]]:
         """Each asset's networks and terms on each venue."""
-        found = [await self.wallets[v].networks(self.clients[v], assets) for v in (0, 1)]
-        return {a: {v: found[v][a] for v in (0, 1)} for a in assets}
+        found = [await self.wallets[v].networks(self.clients[v], assets) for v in self._venues]
+        return {a: {v: found[v][a] for v in self._venues} for a in assets}
 
     async def plan(self, assets: Sequence[str]) -> tuple[list[Move], dict[str, dict[int, dict[str, Decimal]]]]:
         """The moves that restore the split now, and the holdings they were planned from."""
@@ -304,8 +308,9 @@ class Rebalancer:
 
     async def _unanswered(self, row: TransferRow, report: Callable[[str], None]) -> TransferRow:
         # a withdrawal journaled but whose answer was never seen: find it by client id in the sender's history;
-        # not there: sent again with the same client id only where the venue refuses a used one (Bybit); on
-        # Binance its fate stays unknown (the journal keeps it "sending") until a later look finds it
+        # not there: sent again with the same client id only where the venue refuses a used one (its wallet's
+        # resend_is_safe, e.g. Bybit); elsewhere its fate stays unknown (the journal keeps it "sending") until a
+        # later look finds it
         v = self._venue(row.from_venue)
         known = frozenset(r.venue_id for r in self.journal.rows(self.account) if r.venue_id)
         found = await self.wallets[v].find_withdrawal(
@@ -419,7 +424,7 @@ def make_pause() -> Pause:
 
 @contextlib.asynccontextmanager
 async def open_rebalancer(config: AppConfig, pause: Pause | None = None) -> AsyncIterator[Rebalancer]:
-    """Both venues' ccxt clients of its own (markets loaded) and the journal's ``transfers``, as a
+    """Every venue's ccxt client of its own (markets loaded) and the journal's ``transfers``, as a
     :class:`Rebalancer`; all closed on the way out."""
     import asyncio
 

@@ -1,7 +1,7 @@
 """``[rebalance] auto``: ``arb live`` making the moves of ``arb rebalance --execute`` by itself, off the order
 path, within a daily limit (``docs/rebalance.md``).
 
-:func:`auto_rebalance` is a task of the session. It opens both venues' ccxt clients of its own
+:func:`auto_rebalance` is a task of the session. It opens every venue's ccxt client of its own
 (:func:`~arb.execution.rebalance.open_rebalancer`: the order path's are untouched) and looks every
 ``auto_interval_s``: a move the journal holds in flight is carried forward
 (:meth:`~arb.execution.rebalance.Rebalancer.resume`); else the plan is read and each move worth making is
@@ -38,7 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from arb.config import AppConfig
 from arb.errors import ArbError, is_retryable
-from arb.events import ASSET_NAMES, NS_PER_S
+from arb.events import NS_PER_S
 from arb.execution.rebalance import Move, Pause, Rebalancer, assets_of, make_pause, open_rebalancer
 from arb.journal.transfers import TransferJournal, TransferRow, fees_paid, trading_wallet_moves, transfers
 
@@ -52,11 +52,12 @@ class _HaltedError(Exception):
     """The session halted while a move was followed: stop there (the journal keeps the move in flight)."""
 
 
-def within_limits(moves: Sequence[Move], limits: Mapping[str, float],
-                  used: Mapping[str, Decimal]) -> tuple[list[Move], list[str]]:  # fmt: skip
+def within_limits(moves: Sequence[Move], limits: Mapping[str, float], used: Mapping[str, Decimal],
+                  names: Sequence[str]) -> tuple[list[Move], list[str]]:  # fmt: skip
     """The moves worth making, in order, but each withdrawal over what its asset's limit (``limits``:
     ``[rebalance] daily_limit``) leaves after ``used`` (what was withdrawn in the last 24 hours) and the
-    move into its withdrawal wallet; and a line for each withdrawal left out."""
+    move into its withdrawal wallet; and a line for each withdrawal left out, naming its venues by
+    ``names`` (the run's, by number)."""
     spent = dict(used)
     over: set[tuple[str, int]] = set()
     lines = []
@@ -68,14 +69,14 @@ def within_limits(moves: Sequence[Move], limits: Mapping[str, float],
             spent[move.asset] = had + move.amount
             continue
         over.add((move.asset, move.sender))
-        lines.append(f"rebalance: {move.amount.normalize():f} {move.asset} {ASSET_NAMES[move.sender]} -> "
-                     f"{ASSET_NAMES[move.receiver]} not sent: over [rebalance] daily_limit {move.asset} = "
+        lines.append(f"rebalance: {move.amount.normalize():f} {move.asset} {names[move.sender]} -> "
+                     f"{names[move.receiver]} not sent: over [rebalance] daily_limit {move.asset} = "
                      f"{limit.normalize():f}, {had.normalize():f} withdrawn in the last 24 h")  # fmt: skip
     return [m for m in moves if m.worth and (m.asset, m.sender) not in over], lines
 
 
 Moved = Callable[[int, str, Decimal], None]
-"""Venue (asset number), asset, amount: what a move put into (> 0) or took out of (< 0) its trading wallet."""
+"""Venue (its number in the run), asset, amount: what a move put into (> 0) or took out of (< 0) its trading wallet."""
 Counted = tuple[list[dict[str, Decimal]], list[dict[str, Decimal]]]
 """Per venue, per asset: what the moves put into its trading wallet, and the fees its withdrawals paid."""
 
@@ -87,7 +88,7 @@ class Following:
     --execute``, :func:`follow_journal`): each tells ``moved`` what changed since."""
 
     def __init__(self, config: AppConfig, journal: TransferJournal, moved: Moved, paid: Moved | None = None) -> None:
-        self.venues = [(venue.name, venue.market) for venue in config.venues]
+        self.venues = [(venue.name, venue.market) for venue in config.venues]  # the run's, by number
         self.account = config.live.account
         self.journal = journal
         self.moved = moved
@@ -138,7 +139,7 @@ class Following:
         for v, (was, still) in enumerate(zip(self.counted[0], now[0], strict=True)):
             for asset in sorted(set(was) | set(still)):
                 if change := still.get(asset, Decimal(0)) - was.get(asset, Decimal(0)):
-                    log.info("rebalance: %s: %s %s %s: the engine's balances follow", what, ASSET_NAMES[v],
+                    log.info("rebalance: %s: %s %s %s: the engine's balances follow", what, self.venues[v][0],
                              f"{change.normalize():+f}", asset)  # fmt: skip
                     self.moved(v, asset, change)
         for v, (was, still) in enumerate(zip(self.counted[1], now[1], strict=True)):
@@ -217,7 +218,7 @@ async def _look(rebalancer: Rebalancer, halted: Callable[[], str]) -> None:
     assets = assets_of(rebalancer.config)
     moves, _ = await rebalancer.plan(assets)
     used = {a: rebalancer.journal.withdrawn(rebalancer.account, a, DAY_NS) for a in assets}
-    chosen, over = within_limits(moves, rebalancer.settings.daily_limit, used)
+    chosen, over = within_limits(moves, rebalancer.settings.daily_limit, used, rebalancer.names)
     for line in over:
         log.warning("%s", line)
     for move in chosen:

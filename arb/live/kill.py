@@ -23,7 +23,7 @@ a running ``arb live`` uses its own when ``arb kill`` reaches it), in this order
    configuration states them for the symbol: what fees paid in the coin leave behind) is dust: no
    order is sent for it and it is not exposure. Each attempt uses a venue that can take the order
    now: one arb's rate guard blocks (a rate limit, a ban), whose balance or order book cannot be
-   read, or whose last order took nothing, gives way to the other;
+   read, or whose last order took nothing, gives way to the others;
 4. **report** what was cancelled, what was sent and what filled, what a venue failed (its name, what
    it answered, what to check), and any exposure left (venue, symbol, side, quantity, mark value),
    loudly. A venue whose account cannot be read leaves the net position unknown: that is exposure
@@ -45,7 +45,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from arb.errors import VenueError
-from arb.events import ASSET_NAMES
 from arb.execution.orders import LiveOrder, fees_of
 from arb.execution.price_grid import grid_qty, wire
 from arb.execution.reconcile import taken_over
@@ -84,11 +83,13 @@ def record_halt(config: AppConfig, reason: str = KILL_REASON) -> None:
 class KillReport:
     """What the kill switch did (per symbol where it is per symbol, in ``[strategy] symbols`` order)."""
 
+    venues: tuple[str, ...] = ()
+    """The run's venues by number (``[strategy] venues``): how the lines name an order's venue."""
     cancelled: dict[str, int] = field(default_factory=dict)
     """Open orders cancelled per venue (every symbol's)."""
     orders: list[LiveOrder] = field(default_factory=list)
     nets_before: dict[str, float] = field(default_factory=dict)
-    """Each symbol's net position (both venues) before, base units."""
+    """Each symbol's net position (summed over every venue) before, base units."""
     nets_after: dict[str, float] = field(default_factory=dict)
     positions: dict[str, float] = field(default_factory=dict)
     """Each venue's position after, base units (keyed ``venue``, or ``venue SYMBOL`` with several)."""
@@ -134,7 +135,8 @@ class KillReport:
         lines += [f"  {venue}: {n} open order(s) cancelled" for venue, n in self.cancelled.items()]
         for order in self.orders:
             filled = f"filled {wire(order.filled)}" if order.fills else order.state.value
-            where = f"{ASSET_NAMES[order.venue]} {order.symbol}" if several else ASSET_NAMES[order.venue]
+            venue = self.venues[order.venue] if order.venue < len(self.venues) else f"venue {order.venue}"
+            where = f"{venue} {order.symbol}" if several else venue
             lines.append(
                 f"  {where}: {'buy' if order.side > 0 else 'sell'} {order.qty_text} "
                 f"@ {order.price_text} IOC{' reduce-only' if order.reduce_only else ''}: {filled}"
@@ -144,7 +146,7 @@ class KillReport:
             lines.append(f"  {name} {before:+.8g} -> {self.nets_after.get(symbol, before):+.8g}")
         if self.dust:
             what = f" of {', '.join(self.dust)}" if several else ""
-            lines.append(f"  the rest{what} is dust: below the smallest order either venue accepts")
+            lines.append(f"  the rest{what} is dust: below the smallest order any venue accepts")
         lines += [f"  {line}" for line in self.problems]
         lines += [f"  ORDER UNKNOWN: {line}" for line in self.unknown]
         lines += [f"  EXPOSURE LEFT: {line}" for line in self.exposure]
@@ -176,19 +178,19 @@ async def kill(
     """Halt, cancel, flatten and report (see the module docstring); the executors must be started.
 
     A venue that fails a request (its order book, its balances, a cancel: :class:`~arb.errors.VenueError`)
-    is named in the report and the other venue is used; an attempt on which every venue failed is tried
+    is named in the report and another venue is used; an attempt on which every venue failed is tried
     again ``retry_s`` later (doubling). A venue whose account cannot be read: nothing is flattened.
 
     A flatten order not done within ``done_timeout_s`` is waited for (the executor's resolver queries
     it) up to ``resolve_timeout_s`` more: by default the time ``[live]`` gives an order's request and
     its queries, tripled (:func:`_resolve_bound`).
     """
-    report = KillReport()
+    report = KillReport(session.config.venue_names)
     resolve_s = _resolve_bound(session.config) if resolve_timeout_s is None else resolve_timeout_s
     session.journal.set_state(HALT_KEY, reason)
-    for v, executor in session.executors.items():
+    for executor in session.executors.values():
         try:
-            report.cancelled[ASSET_NAMES[v]] = await executor.cancel_open()
+            report.cancelled[executor.venue] = await executor.cancel_open()
         except VenueError as error:
             report.problem(error)
     unsettled = await _settle_in_flight(session, resolve_s, report)
@@ -218,7 +220,8 @@ async def kill(
     for s, name in enumerate(names):
         report.nets_after[name] = sum(positions[s].values())
         for v, position in positions[s].items():
-            report.positions[f"{ASSET_NAMES[v]} {name}" if len(names) > 1 else ASSET_NAMES[v]] = position
+            venue = session.executors[v].venue
+            report.positions[f"{venue} {name}" if len(names) > 1 else venue] = position
         await _left(session, s, positions[s], report)
     for line in report.describe():
         (log.warning if report.flat else log.error)("%s", line)
@@ -269,7 +272,7 @@ def _resolve_bound(config: AppConfig) -> float:
 
 def _venue_order(session: TradingSession, took_nothing: int | None) -> list[int]:
     # The venues in the order to try: linear ones first (a reduce-only order closes the position there),
-    # and the one whose last order took nothing last (the next attempt tries the other first)
+    # and the one whose last order took nothing last (the next attempt tries the others first)
     return sorted(session.executors, key=lambda v: (v == took_nothing, session.executors[v].market != "linear"))
 
 
@@ -304,7 +307,7 @@ async def _flatten(
             market = executor.markets[s]
             blocked = executor.guard.blocked(reduce_only=executor.market == "linear")  # a flatten's kind
             if blocked is not None:  # a wait of its own: not tried again sooner than it ends
-                report.note(f"{executor.name}: arb sends it no order for now ({blocked}); the other venue is used")
+                report.note(f"{executor.name}: arb sends it no order for now ({blocked}); another venue is used")
                 continue
             qty = grid_qty(abs(net), market.step)
             linear = executor.market == "linear"
@@ -412,7 +415,7 @@ async def _left(session: TradingSession, s: int, positions: dict[int, float], re
             market = executor.markets[s]
             mid = mids.get(v, price)
             value = f"{float(mid) * abs(positions[v]):,.2f} {market.quote_asset}" if mid is not None else "unknown"
-            where = f"{ASSET_NAMES[v]} {executor.market}" + (f" {name}" if several else "")
+            where = f"{executor.venue} {executor.market}" + (f" {name}" if several else "")
             report.exposure.append(
                 f"{where} {'long' if positions[v] > 0 else 'short'} {abs(positions[v]):.8g} {market.base_asset} "
                 f"(mark value {value})"

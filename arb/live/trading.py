@@ -1,7 +1,7 @@
 """``arb live``: the compiled kernel and the risk gate of the dry run, on real orders, every symbol of
 ``[strategy] symbols`` in one process.
 
-The loop is the dry run's (:class:`~arb.live.session_loop.SessionLoop`): both venues' feeds (one
+The loop is the dry run's (:class:`~arb.live.session_loop.SessionLoop`): every venue's feeds (one
 connection each, every symbol subscribed) put batches on one bounded queue, the loop applies them to
 the engine, which calls each symbol's kernel and the one gate. The executor is the live one
 (:class:`~arb.execution.live_executor.LiveExecutor`): orders go through the journal and ccxt, their answers
@@ -19,7 +19,7 @@ views, the kernel compiled. The account's inception (the balances when this jour
 journal, so a symbol's position on a venue is what the account gained or lost since then: an
 imbalance left by a crash is its kernel's to hedge after the restart.
 
-Stop (``--duration``, Ctrl-C, SIGTERM): no new decision, open orders cancelled on both venues,
+Stop (``--duration``, Ctrl-C, SIGTERM): no new decision, open orders cancelled on every venue,
 orders in flight resolved (bounded by ``[live] shutdown_timeout_ms``; what is left is named); the
 command (:mod:`arb.cli.live`) then writes the same report as a dry run plus each venue's order latency.
 Its watchers (the ops watch) are handed down by the command.
@@ -48,7 +48,6 @@ from rich.console import Console
 
 from arb.config import AppConfig
 from arb.errors import NeedsOperatorError
-from arb.events import ASSET_NAMES
 from arb.execution.halt_hints import clear_halt_command
 from arb.live.account_fees import Rates, at_start, use_in_kernel
 from arb.live.account_lines import AccountLines, equity_text
@@ -88,16 +87,20 @@ class LiveResult(SessionResult):
 class _Reporter(AccountLines):
     # A line per fill and a periodic account line, as the dry run prints them: a watcher of the session
     # (arb.live.session_loop.SessionWatcher) whose account line comes after batches only.
-    def __init__(self, console: Console, interval_ns: int, symbols: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, console: Console, interval_ns: int, symbols: tuple[str, ...] = (), venues: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(console, interval_ns)
         self.symbols = symbols  # named on each fill line when there are several
+        self.venues = venues  # the run's, by venue number
+        self._width = max(map(len, venues), default=0)  # the venues' names in one column
         self._hedge_failed = False
 
     def fill(self, row: Any) -> None:
         side = "buy " if int(row["side"]) > 0 else "sell"
         symbol = f"{self.symbols[int(row['symbol'])]} " if len(self.symbols) > 1 else ""
         self.console.print(
-            f"fill {ASSET_NAMES[int(row['venue'])]:<7} {symbol}{side} {float(row['qty']):.8g} @ "
+            f"fill {self.venues[int(row['venue'])]:<{self._width}} {symbol}{side} {float(row['qty']):.8g} @ "
             f"{float(row['price']):.8g} fee {float(row['fee']):.6g} (pair {int(row['pair_id'])})",
             highlight=False,
             soft_wrap=True,
@@ -126,7 +129,8 @@ class _Reporter(AccountLines):
         from arb.execution.paper_account import holdings_text, positions_text
 
         self.console.print(
-            f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f}  holdings {holdings_text(engine.symbols, base)}  "
+            f"[{when} UTC] cash {' | '.join(f'{q:,.2f}' for q in quote)}  "
+            f"holdings {holdings_text(engine.symbols, base)}  "
             f"positions {positions_text(engine.symbols, engine.position)}  "
             f"{equity_text(quote, base, engine.last_mid)}  "
             f"fills {engine.log.fills.n}  open orders {engine.executor.open_counts.ravel().tolist()}  "
@@ -148,7 +152,7 @@ async def run_live(
     on_watch: Callable[[Any], None] | None = None,
     on_stop_signal: Callable[[], None] | None = None,
 ) -> LiveResult:
-    """Trade the kernel on both venues with real orders until stopped (see the module docstring).
+    """Trade the kernel on the run's venues with real orders until stopped (see the module docstring).
     ``on_watch(watch)`` is called once the dashboard and metrics are up (``[ops]``); ``on_stop_signal()``
     when SIGTERM or SIGINT asks for the clean stop (``arb live`` arms its stop deadline there)."""
     from arb.live.feeds import market_data_feeds
@@ -165,11 +169,11 @@ async def run_live(
     stop_event = stop_event or asyncio.Event()
     kill_file = config.live.state_dir / KILL_FILE
     kill_file.unlink(missing_ok=True)
-    async with trading_session(config, (0, 1), clock=clock) as session, announce(config.live.state_dir / PID_FILE):
+    async with trading_session(config, clock=clock) as session, announce(config.live.state_dir / PID_FILE):
         window, rates = await start_up(config, session, console)
         wake = asyncio.Event()
         executor = session.live_executor(on_ready=wake.set)
-        reporter = _Reporter(console, config.dry_run.report_interval_ns, config.symbol_names)
+        reporter = _Reporter(console, config.dry_run.report_interval_ns, config.symbol_names, config.venue_names)
         guards = Guards(config, session, console, stop_event, clock)
         memory = RiskMemory(session.journal, clear_halt_command(config))
         engine = await live_engine(config, session, executor, guards, listeners=Listeners(
@@ -242,10 +246,10 @@ async def run_live(
         session_loop.end(now)
         for order in left:
             console.print(
-                f"[bold red]order {order.client_id} ({order.symbol}) on {ASSET_NAMES[order.venue]} is still "
+                f"[bold red]order {order.client_id} ({order.symbol}) on {config.venue_names[order.venue]} is still "
                 f"{order.state.value}[/]: arb reconcile will find it out at the next start (never resend it)"
             )
-        symbols = range(len(config.symbols))
+        symbols, venues = range(len(config.symbols)), range(len(config.venues))
         return LiveResult(
             engine=engine,
             start_ns=t0,
@@ -253,8 +257,8 @@ async def run_live(
             batches=session_loop.batches,
             interrupted=session_loop.interrupted,
             wall_s=time.perf_counter() - started,
-            base=[[float(engine.init_base[s, v] + engine.position[s, v]) for v in (0, 1)] for s in symbols],
-            quote=[float(engine.init_quote[v] + engine.cash[:, v].sum()) for v in (0, 1)],
+            base=[[float(engine.init_base[s, v] + engine.position[s, v]) for v in venues] for s in symbols],
+            quote=[float(engine.init_quote[v] + engine.cash[:, v].sum()) for v in venues],
             left_in_flight=left,
             latencies={e.venue: session.journal.journal.latencies(e.venue) for e in session.executors.values()},
             pair_latencies=session.journal.journal.pair_latencies(),
@@ -312,17 +316,18 @@ async def live_engine(
     from arb.live.engine import Engine
     from arb.live.trading_session import venue_account
 
-    accounts = [await venue_account(session, v) for v in (0, 1)]
+    venues = range(len(config.venues))
+    accounts = [await venue_account(session, v) for v in venues]
     symbols = range(len(config.symbols))
     engine = Engine(
         config,
-        base=[[accounts[v].inception_base[s] for v in (0, 1)] for s in symbols],
-        quote=(accounts[0].inception_quote, accounts[1].inception_quote),
+        base=[[accounts[v].inception_base[s] for v in venues] for s in symbols],
+        quote=tuple(account.inception_quote for account in accounts),
         executor=executor,
         listeners=listeners,
     )
     for s in symbols:
-        for v in (0, 1):
+        for v in venues:
             engine.position[s, v], engine.cash[s, v] = accounts[v].position[s], accounts[v].cash[s]
     guards.engine = engine
     return engine

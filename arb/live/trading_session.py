@@ -95,11 +95,14 @@ class TradingSession:
     configuration's, the executor rounds to the venue's, so ``arb live`` refuses to start on any."""
 
     def live_executor(self, on_ready: Callable[[], None] | None = None) -> LiveExecutor:
-        """Both venues behind the engine's executor interface (both must be open), every symbol."""
+        """The open venues behind the engine's executor interface (every venue of the run, for the engine:
+        its counts are as wide as the run's venues), every symbol."""
         from arb.execution.live_executor import LiveExecutor
 
         venues = [self.executors[v] for v in sorted(self.executors)]
-        return LiveExecutor(venues, on_ready=on_ready, symbols=len(self.config.symbols))
+        return LiveExecutor(
+            venues, on_ready=on_ready, symbols=len(self.config.symbols), n_venues=len(self.config.venues)
+        )
 
     async def reconcile(self, *, accept_venue_state: bool = False) -> list[VenueReconciliation]:
         """Reconcile every open venue with the journal, every symbol (see ``arb.execution.reconcile``)."""
@@ -179,13 +182,14 @@ def _compare_rules(config: AppConfig, v: int, rules: dict[str, dict[str, tuple[s
 @contextlib.asynccontextmanager
 async def trading_session(
     config: AppConfig,
-    venues: Sequence[int] = (0, 1),
+    venues: Sequence[int] | None = None,
     *,
     clock: Callable[[], int] = time.time_ns,
     run_id: str | None = None,
     order_entry: bool = True,
 ) -> AsyncIterator[TradingSession]:
-    """Open the journal and the venues' executors (markets loaded, rules compared) and, unless
+    """Open the journal and the executors of ``venues`` (numbers in the run; None: every venue of the run)
+    (markets loaded, rules compared) and, unless
     ``order_entry`` is False (a session that sends no order), the order WebSocket of each venue whose
     file says ``order_entry = "websocket"``; close all on exit."""
     from arb.execution.ccxt_setup import make_exchange
@@ -200,7 +204,7 @@ async def trading_session(
     ids = ClientIds(run_id)
     settings = settings_of(config)
     try:
-        for v in venues:
+        for v in range(len(config.venues)) if venues is None else venues:
             venue = config.venues[v]
             key, secret = _check_tradeable(venue)
             exchange = make_exchange(
@@ -269,7 +273,7 @@ async def trading_session(
 
 
 @contextlib.asynccontextmanager
-async def reading_session(config: AppConfig, venues: Sequence[int]) -> AsyncIterator[TradingSession]:
+async def reading_session(config: AppConfig, venues: Sequence[int] | None = None) -> AsyncIterator[TradingSession]:
     """A session that only reads (``arb check``, ``arb fees``): its journal in a folder of its own, gone
     after, so it writes nothing of the account's and runs beside a running ``arb live``; no order entry."""
     with TemporaryDirectory(prefix="arb-read-") as folder:

@@ -149,7 +149,7 @@ async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
                         held[rules[v][s].base] = str(sym.base[v])
                 fake.add_account(_ACCOUNT, api_key=key, api_secret=secret, balances=held)
             live = _pointed_at(config, [f0, f1], Path(state), key, secret)
-            async with trading_session(live, (0, 1), clock=clock) as session:
+            async with trading_session(live, clock=clock) as session:
                 reports = await session.reconcile()
                 if not all(r.ok for r in reports):
                     raise RuntimeError("; ".join(line for r in reports for line in r.describe()))

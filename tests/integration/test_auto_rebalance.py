@@ -88,12 +88,13 @@ def test_within_limits_keeps_the_moves_the_limit_leaves_room_for_and_drops_a_wit
     usdt_out = Move("withdraw", "USDT", 0, 1, "spot", "unified", D(1000), "BEP20", D("0.29"))
     btc_out = Move("withdraw", "BTC", 1, 0, "unified", "spot", D("0.1"), "BTC", D("0.0002"))
     dear = Move("withdraw", "ETH", 0, 1, "spot", "unified", D(1), "ERC20", D(1), worth=False)
-    chosen, lines = within_limits([sweep, into, usdt_out, btc_out, dear], LIMITS, {"USDT": D(600)})
+    names = ("binance", "bybit")
+    chosen, lines = within_limits([sweep, into, usdt_out, btc_out, dear], LIMITS, {"USDT": D(600)}, names)
     assert chosen == [sweep, btc_out]  # 600 + 1000 > 1500: the withdrawal and the move into its wallet stay
     [line] = lines
     assert "1000 USDT binance -> bybit" in line and "daily_limit USDT = 1500" in line and "600 withdrawn" in line
-    assert within_limits([usdt_out], LIMITS, {})[0] == [usdt_out]
-    assert within_limits([btc_out], {"USDT": 1500, "BTC": 0}, {})[0] == []  # 0: never by itself
+    assert within_limits([usdt_out], LIMITS, {}, names)[0] == [usdt_out]
+    assert within_limits([btc_out], {"USDT": 1500, "BTC": 0}, {}, names)[0] == []  # 0: never by itself
 
 
 async def test_a_look_lands_the_withdrawal_worth_making_journaled_as_execute_journals_it(
