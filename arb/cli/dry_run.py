@@ -168,7 +168,7 @@ def _dry_run_on(
     for why in result.silent:
         print(f"arb dry-run: {why}", file=sys.stderr)
     if paths is None:
-        print("arb dry-run: no market data reached both venues' books: nothing to report", file=sys.stderr)
+        print("arb dry-run: no market data reached every venue's book: nothing to report", file=sys.stderr)
         return 1
     state = "interrupted, " if result.interrupted else ""
     print(f"report: {paths[-1].parent} ({state}paper account {account.path})")
@@ -217,12 +217,9 @@ def write_dry_run_report(
         styles = engine.params["style"]
         meta["kernel_states"] = [kernel_figures(engine.kstate[s], int(styles[s])) for s in range(n)]
         meta["symbol_risk"] = [symbol_risk_figures(engine.srisk[s]) for s in range(n)]
-    base = np.asarray(session_base, float).reshape(-1, 2)  # per symbol (a flat pair: one symbol's)
-    quote = (session_quote[0], session_quote[1])
-    if n > 1:
-        initial = InitialBalances.of_symbols(base[:n], quote)
-    else:
-        initial = InitialBalances((float(base[0, 0]), float(base[0, 1])), quote)
+    quote = tuple(float(q) for q in session_quote)  # per venue
+    base = np.asarray(session_base, float).reshape(-1, len(quote))  # per symbol (a flat row: one symbol's)
+    initial = InitialBalances.of_symbols(base[:n], quote)
     fills = engine.log.fills.view()
     equity = engine.log.equity.view()
     summary = run_summary(

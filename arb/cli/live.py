@@ -107,9 +107,7 @@ def _live_and_report(config: AppConfig, args: Any, out: Path, deadline: StopDead
     }
     if len(engine.log.equity.view()):
         n = engine.n_symbols
-        initial = InitialBalances.of_symbols(
-            engine.init_base[:n], (float(engine.init_quote[0]), float(engine.init_quote[1]))
-        )
+        initial = InitialBalances.of_symbols(engine.init_base[:n], [float(q) for q in engine.init_quote])
         out_of_sync = [engine.log.out_of_sync(result.start_ns, result.end_ns, s) for s in range(n)]
         fills, equity = engine.log.fills.view(), engine.log.equity.view()
         paid = engine.log.funding.view()

@@ -7,7 +7,7 @@ us again until the venue's level changes: a new quantity at that price, or the l
 perhaps coming back). The data does not know about us, so a level the venue still shows unchanged
 still holds our earlier take.
 
-The memory is :data:`TAKEN_DTYPE` slots, ``TAKEN_SLOTS`` per asset (``2 * symbol + venue``) and book
+The memory is :data:`TAKEN_DTYPE` slots, ``TAKEN_SLOTS`` per asset (``n_venues * symbol + venue``) and book
 side (0: bids, what a sell takes; 1: asks, what a buy takes): the level's price in ticks, the quantity
 it showed when we last took from it, and how much we took since it showed that quantity. A slot is
 free when its ``taken`` is 0.

@@ -1,6 +1,6 @@
 """The dry run's set-up: the paper executor on the session loop, on the venues' live streams or a replay.
 
-:func:`dry_run_live` connects both venues' feeds (``connectors.<venue>.feed``, one bounded queue);
+:func:`dry_run_live` connects every venue's feeds (``connectors.<venue>.feed``, one bounded queue);
 :func:`dry_run_replay` feeds the same engine from recordings through the same normalizers
 (``arb.live.recorded_source``), paced at ``speed``. Either way the engine (``arb.live.engine``) continues
 the paper account (:mod:`arb.execution.paper_account`, in ``dry_run.state_dir``): positions, cash, order
@@ -144,7 +144,7 @@ async def dry_run_replay(
 
     ``speed``: 1.0 real time, 10 ten times faster, None as fast as possible. Stops at the end of the
     data, after ``duration_ns`` of data time, or when ``stop_event`` is set (Ctrl-C). ``days``: what
-    :func:`~arb.recording.loader.plan_days` settled (None: every day recorded for both venues).
+    :func:`~arb.recording.loader.plan_days` settled (None: every day recorded for every venue).
     ``allow_damaged`` keeps what can be read of a damaged recording instead of refusing it.
     ``watchers`` see the run (their clock is data time); ``on_watch(watcher)`` is called for each once
     they have begun, before the first batch. ``console`` takes their banner lines.
@@ -160,9 +160,10 @@ async def dry_run_replay(
     funding = funding_of(config, session)  # the settlements the backtest of these days books
     stop_event = stop_event or asyncio.Event()
     engine = paper_engine(config, account, on_fill)
+    n = len(config.venues)  # asset a is venue a % n of symbol a // n
     for a, data in enumerate(session.assets):
         if data.initial is not None:
-            engine.seed_book(a % 2, data.initial.rows, data.initial.synced, a // 2)
+            engine.seed_book(a % n, data.initial.rows, data.initial.synced, a // n)
     account.sessions += 1
     loop = SessionLoop(engine, watchers, start_ns=session.start_ns)
     loop.begin(SessionStart(loop.now, "replay", engine), console, halt=account.halt, on_watch=on_watch)

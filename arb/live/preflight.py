@@ -22,7 +22,7 @@ compiles nothing: it takes a fraction of a second, even on a fresh install.
 
 :func:`resting_quotes` says, for each venue where the ``maker_taker`` style rests quotes, what happens to
 them if the process dies: the venue's dead-man's switch cancels them within ``[live] dead_man_window_s``,
-or, where the venue-market has none (Binance spot) or the window is 0, they stay on the book until a
+or, where the venue-market has none (e.g. Binance spot) or the window is 0, they stay on the book until a
 person or the next start cancels them. :func:`unguarded_quotes_refusal` is ``arb live``'s rule on it:
 quotes rest where no switch guards them only when ``[live] quotes_without_dead_man`` says so.
 """
@@ -92,7 +92,7 @@ class Blocker:
 def pair_blockers(config: AppConfig) -> list[Blocker]:
     """Every symbol's reasons never to open a pair (empty: each symbol can open some pair).
 
-    A symbol is blocked when neither direction (buy on one venue, sell on the other) can open its
+    A symbol is blocked when no direction (buy on one venue of the run, sell on another) can open its
     smallest pair: the kernel would never size one, or the risk gate refuses it by a limit that
     would refuse it at any price. Each reason is given once per symbol.
     """
@@ -101,33 +101,41 @@ def pair_blockers(config: AppConfig) -> list[Blocker]:
 
 def full_size_blockers(config: AppConfig) -> list[Blocker]:
     """Every symbol's reasons to refuse each pair the kernel sizes at its full size (empty: a full-size
-    pair passes in some direction): the gate's refusals that hold at any price (:data:`_POSITION_LIMITS`)
-    of the largest pair the kernel sizes from flat positions and the configured balances."""
+    pair passes in some direction, buying on one venue and selling on another): the gate's refusals that
+    hold at any price (:data:`_POSITION_LIMITS`) of the largest pair the kernel sizes from flat positions
+    and the configured balances."""
     return _blocked_both_ways(config, _full_size)
 
 
+def _directions(n_venues: int) -> list[tuple[int, int]]:
+    # Every direction a pair can take: (buy venue, sell venue), each ordered pair of different venues, in the
+    # kernel's order (two venues: buy on 0 and sell on 1, then the other way).
+    return [(b, sell) for b in range(n_venues) for sell in range(n_venues) if sell != b]
+
+
 def _blocked_both_ways(
-    config: AppConfig, why: Callable[[AppConfig, int, Any, Any, int], list[Blocker]]
+    config: AppConfig, why: Callable[[AppConfig, int, Any, Any, tuple[int, int]], list[Blocker]]
 ) -> list[Blocker]:
-    # Each symbol blocked in both directions (``why`` says why one direction is: buy on venue b), with each
-    # reason (a config key) once per symbol.
+    # Each symbol blocked in every direction (``why`` says why one direction is: buy on venue b, sell on venue
+    # sell), with each reason (a config key) once per symbol.
     params = params_of(config)
     limits = limits_of(config)
     out: list[Blocker] = []
     for s in range(len(config.symbols)):
-        found = [why(config, s, params[s : s + 1], limits[s : s + 1], b) for b in (0, 1)]
+        found = [why(config, s, params[s : s + 1], limits[s : s + 1], d) for d in _directions(len(config.venues))]
         if all(found):
             first: dict[str, Blocker] = {}
-            for blocker in found[0] + found[1]:
+            for blocker in (b for reasons in found for b in reasons):
                 first.setdefault(blocker.key, blocker)
             out.extend(first.values())
     return out
 
 
-def _full_size(config: AppConfig, s: int, params: Any, limits: Any, b: int) -> list[Blocker]:
-    # Why the largest pair the kernel sizes buying on venue b is refused at any price (empty: it passes).
+def _full_size(config: AppConfig, s: int, params: Any, limits: Any, direction: tuple[int, int]) -> list[Blocker]:
+    # Why the largest pair the kernel sizes buying on venue b and selling on venue sell is refused at any
+    # price (empty: it passes).
     sym = config.symbols[s]
-    sell = 1 - b
+    b, sell = direction
     p = params[0]
     lot = float(p["pair_lot"])  # the kernel's grid for a pair: a multiple of both venues' lots
     price = max(p["tick_size"][b], p["tick_size"][sell])  # the position limit is in base units: any price
@@ -135,7 +143,7 @@ def _full_size(config: AppConfig, s: int, params: Any, limits: Any, b: int) -> l
     qty = float(_plain(kernel.floor_to_grid)(_plain(kernel._pair_cap)(view, p, b, sell), lot))
     if qty <= 0.0:
         return []  # nothing sized at all: pair_blockers says why
-    st = _refusal(view.reshape(1, 2), limits.copy(), b, price, qty)
+    st = _refusal(view.reshape(1, -1), limits.copy(), direction, price, qty)
     if st is None:
         return []
     code = int(st["breach"])
@@ -153,11 +161,13 @@ def _plain(fn: Any) -> Any:
     return getattr(fn, "py_func", fn)
 
 
-def _refusal(views: Any, limits: Any, b: int, price: float, qty: float) -> Any:
-    # The gate's state after it refused a pair of ``qty`` buying on venue b at ``price``; None when it passed.
+def _refusal(views: Any, limits: Any, direction: tuple[int, int], price: float, qty: float) -> Any:
+    # The gate's state after it refused a pair of ``qty`` buying on venue b and selling on venue sell
+    # (``direction``) at ``price``; None when it passed.
+    b, sell = direction
     intents = new_intents()
     intents[0] = (b, BUY, price, qty, INTENT_OPEN, 1, 0)
-    intents[1] = (1 - b, SELL, price, qty, INTENT_OPEN, 1, 0)
+    intents[1] = (sell, SELL, price, qty, INTENT_OPEN, 1, 0)
     state = new_risk_state()
     # The compiled gate's Python original: the same rules, nothing compiled to check a file.
     if _plain(gate)(views, 0, limits, state, new_symbol_risk_state(1), intents, 2, 0) > 0:
@@ -165,10 +175,10 @@ def _refusal(views: Any, limits: Any, b: int, price: float, qty: float) -> Any:
     return state[0]
 
 
-def _direction(config: AppConfig, s: int, params: Any, limits: Any, b: int) -> list[Blocker]:
-    # Why symbol s can never open a pair buying on venue b and selling on the other (empty: it can).
+def _direction(config: AppConfig, s: int, params: Any, limits: Any, direction: tuple[int, int]) -> list[Blocker]:
+    # Why symbol s can never open a pair buying on venue b and selling on venue sell (empty: it can).
     sym = config.symbols[s]
-    sell = 1 - b
+    b, sell = direction
     p = params[0]
     lot = float(p["pair_lot"])  # the kernel's grid for a pair: a multiple of both venues' lots
     need = _plain(kernel._min_step_qty)(p, b, sell, np.inf)  # the smallest quantity both accept, at any price
@@ -179,12 +189,12 @@ def _direction(config: AppConfig, s: int, params: Any, limits: Any, b: int) -> l
     sizing = _sizing_blockers(config, s, view, p, b, sell, qty, lot)
     if sizing:
         return sizing
-    views = view.reshape(1, 2)
+    views = view.reshape(1, -1)
     limits = limits.copy()
     quote = quote_currency(sym.name)
     out: list[Blocker] = []
     for _ in _OUT_OF_REACH:
-        st = _refusal(views, limits, b, price, qty)
+        st = _refusal(views, limits, direction, price, qty)
         if st is None:
             return out
         code = int(st["breach"])
@@ -233,8 +243,8 @@ def _sizing_blockers(
 
 
 def _flat_view(config: AppConfig, s: int, price: float) -> Any:
-    # Both venues usable, flat, with the configured balances, their mids at ``price``.
-    view = new_views(1)[0]
+    # Every venue of the run usable, flat, with the configured balances, their mids at ``price``.
+    view = new_views(1, len(config.venues))[0]
     for v, venue in enumerate(config.venues):
         rec = view[v]
         rec["bid_px"][0] = rec["ask_px"][0] = price
@@ -281,8 +291,8 @@ class RestingQuotes:
 
 
 def resting_quotes(config: AppConfig) -> list[RestingQuotes]:
-    """Each venue where some symbol's ``maker_taker`` style rests quotes, in asset order, with what happens
-    to them if arb dies (empty when every symbol takes on both venues: immediate-or-cancel orders leave
+    """Each venue where some symbol's ``maker_taker`` style rests quotes, in the run's order, with what happens
+    to them if arb dies (empty when every symbol takes on every venue: immediate-or-cancel orders leave
     nothing open). Whether a venue-market has a switch is its private adapter's word
     (``PrivateVenue.dead_man``); ``[live] dead_man_window_s = 0`` arms none anywhere."""
     quoting = {
@@ -290,6 +300,7 @@ def resting_quotes(config: AppConfig) -> list[RestingQuotes]:
     }
     if not quoting:
         return []  # before the adapters load: `arb check` of a taker configuration stays light
+    from arb.config.catalog import venue_facts
     from connectors.common.private import DeadManScope
     from connectors.registry import private_venue
 
@@ -304,7 +315,7 @@ def resting_quotes(config: AppConfig) -> list[RestingQuotes]:
             continue
         scope = private_venue(venue.name, venue.market).dead_man
         if scope is DeadManScope.NONE:
-            why = f"{venue.name.capitalize()} {venue.market} has no dead-man's switch"
+            why = f"{venue_facts(venue.name).title} {venue.market} has no dead-man's switch"
         elif window_s == 0:
             why = "[live] dead_man_window_s = 0 arms no dead-man's switch"
         else:

@@ -2,12 +2,12 @@
 a WebSocket frame would, and comes out as a batch for the engine.
 
 Times follow the backtest so the two can be compared: every local time is shifted by the session's
-common offset (both venues share the recorder's clock) plus the venue's extra ``latency.feed``; with
+common offset (the venues share the recorder's clock) plus the venue's extra ``latency.feed``; with
 ``[backtest] feed_latency = "constant"`` every row is instead delivered at its exchange time plus the
 venue's ``latency.feed`` (as the backtest re-times it), so a row's batch is chosen by that time.
 
-Every symbol's two venues' batches are merged in local-time order (on a tie, in asset order: the
-first symbol's Binance first) and grouped: the engine applies every batch of one local time before it
+Every symbol's venues' batches are merged in local-time order (on a tie, in asset order: the first
+symbol's first venue first) and grouped: the engine applies every batch of one local time before it
 decides.
 
 A recording the session's conversion found damaged (and kept, ``--allow-damaged``) is read the same
@@ -219,13 +219,15 @@ def _keyed(a: int, batches: Iterator[ReplayBatch]) -> Iterator[tuple[int, int, i
 def replay(
     config: AppConfig, session: Timeline, funding: list[Funding] | None = None
 ) -> Iterator[tuple[int, list[ReplayBatch]]]:
-    """Every symbol's two venues' batches for ``session``'s days, grouped by local time, in time order.
+    """Every symbol's venues' batches for ``session``'s days, grouped by local time, in time order (asset
+    ``a`` is venue ``a % n`` of symbol ``a // n``, ``n`` the run's venues).
 
     ``funding``: each asset's settlements (:func:`arb.recording.replayed_funding.funding_of`, what the backtest
     books), delivered in place of the stream's own settlement rows; None: the stream's as they come."""
     streams = []
+    n = len(config.venues)
     for a, data in enumerate(session.assets):
-        v = a % 2
+        v = a % n
         venue = data.venue
 
         def shift_of(day: DayData, feed_ns: int = venue.latency.feed_ns) -> int:

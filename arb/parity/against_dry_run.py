@@ -39,7 +39,8 @@ __all__ = [
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +48,6 @@ import numpy as np
 
 from arb.backtest.run import QUOTE_MIN_LATENCY_NS, run_backtest
 from arb.config import AppConfig
-from arb.events import ASSET_NAMES
 from arb.execution.leg_faults import FAULT_NAMES
 from arb.live.engine import Engine, EngineLog
 from arb.live.recorded_source import replay
@@ -156,7 +156,7 @@ def zero_latency(config: AppConfig) -> AppConfig:
     runs them then)."""
     overrides: dict[str, Any] = {"backtest.feed_latency": "constant"}
     order_ns = QUOTE_MIN_LATENCY_NS if (params_of(config)["style"] != STYLE_TAKER).any() else 0
-    for name in ASSET_NAMES:
+    for name in config.venue_names:
         overrides[f"{name}.latency.order_entry_ns"] = order_ns
         overrides[f"{name}.latency.order_response_ns"] = order_ns
         overrides[f"{name}.latency.feed_ns"] = 0
@@ -168,25 +168,35 @@ def _same(a: float, b: float) -> bool:
 
 
 def _call_text(c: Any) -> str:
+    # one decision's call: each venue's book, position, status and open orders, in the run's venue order
+    bid, ask, position, status, orders = (c[f] for f in ("bid", "ask", "position", "status", "open_orders"))
+    venues = range(len(bid))
     return (
-        f"book {c['bid'][0]:.8g}/{c['ask'][0]:.8g} | {c['bid'][1]:.8g}/{c['ask'][1]:.8g}, "
-        f"positions {c['position'][0]:.8g} {c['position'][1]:.8g}, status {c['status'][0]} {c['status'][1]}, "
-        f"open orders {c['open_orders'][0]} {c['open_orders'][1]}, {c['intents']} intent(s)"
+        f"book {' | '.join(f'{bid[v]:.8g}/{ask[v]:.8g}' for v in venues)}, "
+        f"positions {' '.join(f'{position[v]:.8g}' for v in venues)}, "
+        f"status {' '.join(str(status[v]) for v in venues)}, "
+        f"open orders {' '.join(str(orders[v]) for v in venues)}, {c['intents']} intent(s)"
     )
 
 
 def _calls_equal(x: Any, y: Any) -> bool:
+    venues = range(len(x["bid"]))  # the run's: a decision log holds one column per venue
     return bool(
         x["ts"] == y["ts"]
         and x["intents"] == y["intents"]
-        and all(_same(float(x[f][v]), float(y[f][v])) for f in ("bid", "ask", "position") for v in range(2))
-        and all(x[f][v] == y[f][v] for f in ("status", "open_orders") for v in range(2))
+        and all(_same(float(x[f][v]), float(y[f][v])) for f in ("bid", "ask", "position") for v in venues)
+        and all(x[f][v] == y[f][v] for f in ("status", "open_orders") for v in venues)
     )
 
 
-def _intent_text(s: Any) -> str:
+def _venue_name(names: Sequence[str], v: int) -> str:
+    # venue number v by the run's names ("venue 2" when they are not given)
+    return names[v] if v < len(names) else f"venue {v}"
+
+
+def _intent_text(names: Sequence[str], s: Any) -> str:
     side = "buy" if s["side"] > 0 else "sell"
-    venue = ASSET_NAMES[int(s["venue"])]
+    venue = _venue_name(names, int(s["venue"]))
     fault = f", leg fault {FAULT_NAMES[int(s['fault'])]}" if s["fault"] else ""
     return f"{venue} {side} {s['qty']:.10g} @ {s['price']:.10g} (kind {s['kind']}, pair {s['pair_id']}{fault})"
 
@@ -229,14 +239,16 @@ def _fill_key(f: Any) -> tuple[int, int, int, int]:
     return int(f["pair_id"]), int(f["venue"]), int(f["side"]), int(f["local_ts"])
 
 
-def _fill_text(f: Any) -> str:
+def _fill_text(names: Sequence[str], f: Any) -> str:
     side = "buy" if f["side"] > 0 else "sell"
-    return f"{ASSET_NAMES[int(f['venue'])]} {side} {f['qty']:.10g} @ {f['price']:.10g} (pair {f['pair_id']})"
+    return f"{_venue_name(names, int(f['venue']))} {side} {f['qty']:.10g} @ {f['price']:.10g} (pair {f['pair_id']})"
 
 
 def _compare_fills(
-    a: np.ndarray[Any, Any], b: np.ndarray[Any, Any], tol_bps: float, ticks: tuple[float, float], exact: bool
-) -> tuple[Disagreement | None, float, int]:
+    a: np.ndarray[Any, Any], b: np.ndarray[Any, Any], tol_bps: float, ticks: Sequence[float], exact: bool,
+    names: Sequence[str] = (),
+) -> tuple[Disagreement | None, float, int]:  # fmt: skip
+    # ``ticks`` and ``names``: each venue's tick and name, in the run's venue order
     fa = sorted(a, key=_fill_key)
     fb = sorted(b, key=_fill_key)
     worst = 0.0
@@ -248,8 +260,8 @@ def _compare_fills(
         if x is None or y is None:
             if first is None:
                 ts = int((x if x is not None else y)["local_ts"])  # type: ignore[index]
-                first = Disagreement("fill", i, ts, _fill_text(x) if x is not None else "no fill",
-                                     _fill_text(y) if y is not None else "no fill")  # fmt: skip
+                first = Disagreement("fill", i, ts, _fill_text(names, x) if x is not None else "no fill",
+                                     _fill_text(names, y) if y is not None else "no fill")  # fmt: skip
             continue
         diff = abs(float(x["price"]) - float(y["price"]))
         diff_bps = diff / float(x["price"]) * 1e4
@@ -264,13 +276,14 @@ def _compare_fills(
             outside += 1
             mismatch = True
         if mismatch and first is None:
-            first = Disagreement("fill", i, int(x["local_ts"]), _fill_text(x), _fill_text(y))
+            first = Disagreement("fill", i, int(x["local_ts"]), _fill_text(names, x), _fill_text(names, y))
     return first, worst, outside
 
 
 def _match_fills(
-    a: np.ndarray[Any, Any], b: np.ndarray[Any, Any], tol_bps: float, ticks: tuple[float, float]
-) -> tuple[Disagreement | None, float, int, int]:
+    a: np.ndarray[Any, Any], b: np.ndarray[Any, Any], tol_bps: float, ticks: Sequence[float],
+    names: Sequence[str] = (),
+) -> tuple[Disagreement | None, float, int, int]:  # fmt: skip
     # Each fill of ``a`` (in time order) with the nearest unmatched fill of ``b`` on the same venue and
     # side, of the same kind and quantity, at most FILL_TIME_TOLERANCE_NS away; pair ids are left out (the
     # drivers' decisions, and so their numbering, may part). Returns the first fill without a match (or
@@ -290,7 +303,7 @@ def _match_fills(
             and abs(int(y["local_ts"]) - t) <= FILL_TIME_TOLERANCE_NS
         ]
         if not near:
-            first = first or Disagreement("fill", i, t, _fill_text(x), "no match")
+            first = first or Disagreement("fill", i, t, _fill_text(names, x), "no match")
             continue
         gap, k = min(near)
         y = left.pop(k)
@@ -299,10 +312,10 @@ def _match_fills(
         worst = max(worst, diff / float(x["price"]) * 1e4)
         if diff > (tol_bps * 1e-4 * float(x["price"]) + ticks[int(x["venue"])]) * (1 + 1e-9):
             outside += 1
-            first = first or Disagreement("fill", i, t, _fill_text(x), _fill_text(y))
+            first = first or Disagreement("fill", i, t, _fill_text(names, x), _fill_text(names, y))
     if left and first is None:
         y = left[0]
-        first = Disagreement("fill", len(fa), int(y["local_ts"]), "no match", _fill_text(y))
+        first = Disagreement("fill", len(fa), int(y["local_ts"]), "no match", _fill_text(names, y))
     return first, worst, outside, worst_ns
 
 
@@ -315,9 +328,10 @@ def replay_engine(config: AppConfig, days: list[dt.date]) -> Engine:
     """Replay ``days`` through the live path (engine + paper executor, no files); return the engine."""
     session = load_timeline(config, days)
     engine = Engine(config)
+    n = len(config.venues)  # asset a is venue a % n of symbol a // n
     for a, data in enumerate(session.assets):
         if data.initial is not None:
-            engine.seed_book(a % 2, data.initial.rows, data.initial.synced, a // 2)
+            engine.seed_book(a % n, data.initial.rows, data.initial.synced, a // n)
     last = session.start_ns
     for ts, batches in replay(config, session, funding_of(config, session)):
         engine.on_batches(ts, batches)
@@ -366,11 +380,10 @@ def compare(
     reports = []
     for s, sym in enumerate(config.symbols):
         c, lc, st, ls, f, lf = (rows[rows["symbol"] == s] for rows in logs)
-        ticks = (sym.instruments[0].tick_size, sym.instruments[1].tick_size)
+        ticks = tuple(i.tick_size for i in sym.instruments)
         part = bool(quoting[s]) and not exact
-        reports.append(
-            _compare_one(c, lc, st, ls, f, lf, tol, ticks, exact, views, names[s] if len(names) > 1 else "", part)
-        )
+        symbol = names[s] if len(names) > 1 else ""
+        reports.append(_compare_one(c, lc, st, ls, f, lf, tol, ticks, exact, views, symbol, part, config.venue_names))
     if len(reports) == 1:
         return reports[0]
     firsts = [r.first for r in reports if r.first is not None]
@@ -393,18 +406,21 @@ def compare(
 
 def _compare_one(
     calls: Any, live_calls: Any, sent: Any, live_sent: Any, fills: Any, live_fills: Any, tol: float,
-    ticks: tuple[float, float], exact: bool, views: bool, symbol: str, paths_may_part: bool = False,
+    ticks: Sequence[float], exact: bool, views: bool, symbol: str, paths_may_part: bool = False,
+    venues: Sequence[str] = (),
 ) -> ParityReport:  # fmt: skip
-    # One symbol's comparison (``symbol`` names it in the disagreements when there are several).
+    # One symbol's comparison (``symbol`` names it in the disagreements when there are several; ``ticks``
+    # and ``venues``: each venue's tick and name, in the run's venue order).
     first = None
     if views:
         first = _first_difference("view", calls, live_calls, _calls_equal, _call_text, "no call")
-    first = first or _first_difference("intent", sent, live_sent, _sent_equal, _intent_text, "nothing sent")
+    intent_text = functools.partial(_intent_text, venues)
+    first = first or _first_difference("intent", sent, live_sent, _sent_equal, intent_text, "nothing sent")
     worst_ns = 0
     if paths_may_part:
-        first_fill, worst, outside, worst_ns = _match_fills(fills, live_fills, tol, ticks)
+        first_fill, worst, outside, worst_ns = _match_fills(fills, live_fills, tol, ticks, venues)
     else:
-        first_fill, worst, outside = _compare_fills(fills, live_fills, tol, ticks, exact)
+        first_fill, worst, outside = _compare_fills(fills, live_fills, tol, ticks, exact, venues)
     if symbol:
         first, first_fill = (
             None if d is None else dataclasses.replace(d, kind=f"{d.kind} of {symbol}") for d in (first, first_fill)

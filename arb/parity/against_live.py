@@ -2,8 +2,9 @@
 venues replaying that recording, compared as :mod:`arb.parity.against_dry_run` compares the dry run.
 
 The live side is the live engine with the live executors (ccxt, the journal, the user streams, the
-same kernel and gate) trading against :class:`~arb.sim.binance.exchange.FakeBinanceExchange`
-and :class:`~arb.sim.bybit.exchange.FakeBybitExchange`, each replaying the venue's recorded
+same kernel and gate) trading against a fake venue per venue of the run (the one its simulator package
+exports, ``arb/sim/<venue>/exchange.py``'s ``EXCHANGE``, e.g.
+:class:`~arb.sim.binance.exchange.FakeBinanceExchange`), each replaying the venue's recorded
 days of every symbol of ``[strategy] symbols`` on one clock, with an account holding the configured
 balances (each symbol's base, the venue's quote), the configured fees (a spot fee in the quote, as
 the backtest counts it, where a real spot venue takes a buy's fee in the coin bought) and each
@@ -12,7 +13,7 @@ Market data reaches the engine from the recording through the live normalizers (
 ``arb dry-run --live-data`` against the fake venues shows the WebSocket feeds deliver the same
 batches), so both sides see each event at the backtest's time. The driver keeps the venues in step:
 
-* the replay starts once both venues show the executors' user streams subscribed, so every fill reaches
+* the replay starts once every venue shows the executors' user streams subscribed, so every fill reaches
   the executors on a stream, as in an arb live that is trading;
 * every frame whose exchange time is not after an event's time is released on its venue before the
   engine sees the event, so an order meets the book the backtest's exchange side holds then;
@@ -37,14 +38,18 @@ at a band's edge (``rebalance_threshold``) to decide otherwise; the fake venues 
 
 from __future__ import annotations
 
-__all__ = ["live_engine", "run_live_parity"]
+__all__ = ["fake_exchange", "live_engine", "run_live_parity"]
 
 import asyncio
+import contextlib
 import datetime as dt
+import functools
+import importlib
 import logging
 import secrets
 import tempfile
 import time
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -84,6 +89,14 @@ def _rules(i: Instrument, symbol: str) -> Any:
                        max_price=Decimal(10**9))  # fmt: skip
 
 
+@functools.cache
+def fake_exchange(venue: str) -> type[Any]:
+    """Venue ``venue``'s fake exchange class: what its simulator package exports as ``EXCHANGE``
+    (``arb/sim/<venue>/exchange.py``), taking the recorded sessions, ``market``, ``rules`` and ``options``."""
+    found: type[Any] = importlib.import_module(f"arb.sim.{venue}.exchange").EXCHANGE
+    return found
+
+
 def _pointed_at(config: AppConfig, fakes: list[Any], state: Path, key: str, secret: str) -> AppConfig:
     """``config`` with each venue on the fake's loopback URLs (network "local"), keys and a fresh journal."""
     overrides: dict[str, Any] = {"live.state_dir": state, "live.account": _ACCOUNT, "live.journal_url": ""}
@@ -104,8 +117,6 @@ def _pointed_at(config: AppConfig, fakes: list[Any], state: Path, key: str, secr
 async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
     """The live side of live parity over ``days``: the engine after the run (its log, gate and kernel)."""
     from arb.live.trading_session import trading_session, venue_account
-    from arb.sim.binance.exchange import FakeBinanceExchange
-    from arb.sim.bybit.exchange import FakeBybitExchange
     from arb.sim.options import VenueOptions
 
     data = load_timeline(config, days)
@@ -114,24 +125,23 @@ async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
     ]
     if imported:
         raise RecordingError(
-            f"--live replays the venues' own frames through fake venues; days fetched from Tardis or Bybit's "
-            f"archive have none ({', '.join(imported[:4])}): run arb parity without --live for them"
+            f"--live replays the venues' own frames through fake venues; days fetched from Tardis or a venue's "
+            f"own archive have none ({', '.join(imported[:4])}): run arb parity without --live for them"
         )
     key, secret = f"parity{secrets.token_hex(8)}", secrets.token_hex(16)
-    # each venue replays every symbol's days, one session per symbol (asset 2s + v)
-    files = [[[d.recording for d in data.assets[2 * s + v].days] for s in range(len(config.symbols))] for v in (0, 1)]
-    rules = [[_rules(sym.instruments[v], sym.name) for sym in config.symbols] for v in (0, 1)]
-    binance, bybit = config.venues
+    # each venue replays every symbol's days, one session per symbol (asset n * s + v)
+    n, venues = len(config.venues), range(len(config.venues))
+    files = [[[d.recording for d in data.assets[n * s + v].days] for s in range(len(config.symbols))] for v in venues]
+    rules = [[_rules(sym.instruments[v], sym.name) for sym in config.symbols] for v in venues]
     # spot fees in the quote, as the backtest counts them: a fee in the coin bought would move the live
     # positions off the backtest's by a fee, and a kernel at a band's edge (rebalance_threshold) decide
-    # otherwise on that alone
+    # otherwise on that alone; no pings (the replay's clock is the backtest's)
     fakes: list[Any] = [
-        FakeBinanceExchange(files[0], market=binance.market, rules=rules[0],
-                            options=VenueOptions(ping_interval=None, taker_fee=Decimal(repr(binance.fees.taker)),
-                                                 maker_fee=Decimal(repr(binance.fees.maker)), spot_fee_asset="quote")),
-        FakeBybitExchange(files[1], market=bybit.market, rules=rules[1],
-                          options=VenueOptions(spot_fee_asset="quote", taker_fee=Decimal(repr(bybit.fees.taker)),
-                                               maker_fee=Decimal(repr(bybit.fees.maker)))),
+        fake_exchange(venue.name)(files[v], market=venue.market, rules=rules[v],
+                                  options=VenueOptions(ping_interval=None, taker_fee=Decimal(repr(venue.fees.taker)),
+                                                       maker_fee=Decimal(repr(venue.fees.maker)),
+                                                       spot_fee_asset="quote"))
+        for v, venue in enumerate(config.venues)
     ]  # fmt: skip
     # The executors' clock: the event's time plus the real time since it was set, so their own timers
     # (fill checks, unknown-order queries) run; answers are dated at the event's time (restamp).
@@ -141,37 +151,37 @@ async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
         return now[0] + time.perf_counter_ns() - now[1]
 
     with tempfile.TemporaryDirectory(prefix="arb-live-parity-") as state:
-        async with fakes[0] as f0, fakes[1] as f1:
-            for v, (venue, fake) in enumerate(zip(config.venues, (f0, f1), strict=True)):
+        async with contextlib.AsyncExitStack() as started:
+            running = tuple([await started.enter_async_context(fake) for fake in fakes])
+            for v, (venue, fake) in enumerate(zip(config.venues, running, strict=True)):
                 held = {rules[v][0].quote: str(venue.account.quote)}
                 if venue.market == "spot":
                     for s, sym in enumerate(config.symbols):
                         held[rules[v][s].base] = str(sym.base[v])
                 fake.add_account(_ACCOUNT, api_key=key, api_secret=secret, balances=held)
-            live = _pointed_at(config, [f0, f1], Path(state), key, secret)
+            live = _pointed_at(config, list(running), Path(state), key, secret)
             async with trading_session(live, clock=clock) as session:
                 reports = await session.reconcile()
                 if not all(r.ok for r in reports):
                     raise RuntimeError("; ".join(line for r in reports for line in r.describe()))
-                accounts = [await venue_account(session, v) for v in (0, 1)]
+                accounts = [await venue_account(session, v) for v in venues]
                 wake = asyncio.Event()
                 executor = session.live_executor(on_ready=wake.set)
                 engine = Engine(live, base=[[a.inception_base[s] for a in accounts] for s in range(len(live.symbols))],
-                                quote=(accounts[0].inception_quote, accounts[1].inception_quote),
-                                executor=executor)  # fmt: skip
+                                quote=tuple(a.inception_quote for a in accounts), executor=executor)  # fmt: skip
                 for a, asset_data in enumerate(data.assets):
                     if asset_data.initial is not None:
-                        engine.seed_book(a % 2, asset_data.initial.rows, asset_data.initial.synced, a // 2)
+                        engine.seed_book(a % n, asset_data.initial.rows, asset_data.initial.synced, a // n)
                 async with asyncio.TaskGroup() as tasks:
                     for venue_executor in session.executors.values():
                         venue_executor.run_background(tasks)
-                    await _user_streams_subscribed((f0, f1))
-                    step = _Stepper(live, engine, executor, (f0, f1), wake, now)
+                    await _user_streams_subscribed(running)
+                    step = _Stepper(live, engine, executor, running, wake, now)
                     last = data.start_ns
                     for ts, batches in replay(live, data):
                         await step.deliver_due(ts)
                         now[0], now[1] = ts, time.perf_counter_ns()
-                        for v, fake in enumerate((f0, f1)):
+                        for v, fake in enumerate(running):
                             await _release_until(fake, ts, config.venues[v].name, config.venues[v].market)
                         step.hold()
                         engine.on_batches(ts, batches)
@@ -193,7 +203,7 @@ class _Stepper:
     executor (unknown) before the engine sees a later event. With no latency and no late legs each
     order is answered before the next event."""
 
-    def __init__(self, config: AppConfig, engine: Engine, executor: Any, fakes: tuple[Any, Any],
+    def __init__(self, config: AppConfig, engine: Engine, executor: Any, fakes: Sequence[Any],
                  wake: asyncio.Event, now: list[int]) -> None:  # fmt: skip
         self.config = config
         self.engine = engine
@@ -207,14 +217,14 @@ class _Stepper:
         f = self.faults[0]
         self.late = bool(f["enabled"]) and bool((f["late"] > 0.0).any())
         self.latency = any(self.entry) or any(self.response) or self.late
-        self.held = [False, False]
+        self.held = [False] * len(fakes)
         self.timeout = config.live.request_timeout_ns
         self.lots = [v.instrument.lot_size for v in config.venues]
         self._delays: dict[str, int] = {}  # client id -> how late the leg-fault model makes it, ns
         self._drawn = 0  # the engine's sent rows whose faults are drawn
-        self._per_venue = [0, 0]  # of those, how many on each venue
+        self._per_venue = [0] * len(fakes)  # of those, how many on each venue
         self._armed: set[str] = set()  # late legs whose venue keeps their create unplaced until arrival
-        self._armed_per_venue = [0, 0]
+        self._armed_per_venue = [0] * len(fakes)
 
     def _delay(self, order: Any) -> int:
         # How late the order reaches its venue (the leg-fault model's draw for its order number: the
@@ -346,8 +356,8 @@ class _Stepper:
         self.wake.clear()
 
 
-async def _user_streams_subscribed(fakes: tuple[Any, Any]) -> None:
-    # The executors' user streams subscribed on both venues before the first event, as a running arb live
+async def _user_streams_subscribed(fakes: Sequence[Any]) -> None:
+    # The executors' user streams subscribed on every venue before the first event, as a running arb live
     # has them by the time it trades: every fill then comes on a stream. (The first pair's fills would
     # otherwise race the subscriptions, and a fill the stream missed waits for the resolver's REST check,
     # ``fill_check_after_ms`` later in real time.) Without them after _STREAMS_WAIT_S, the run goes on.

@@ -1,15 +1,17 @@
 """The grid file of ``arb sweep``: which parameters to vary, over which values, and how to rank the runs.
 
 A grid file is TOML. ``[grid]`` maps each parameter, spelled as in the configuration files
-(``arbitrage.toml`` keys under their section, venue-file keys under ``binance.`` / ``bybit.``, times in
-the key's unit: ``cooldown_ms``), to a list of values; a single value is a one-value list. The sweep
-runs every combination (the cartesian product, in the order the file lists the keys)::
+(``arbitrage.toml`` keys under their section, venue-file keys under the venue's name, ``<venue>.``, for any
+venue of the run's ``[strategy] venues``, and ``[leg_faults.<venue>]`` rates under ``leg_faults.<venue>.``;
+times in the key's unit: ``cooldown_ms``), to a list of values; a single value is a one-value list. The
+sweep runs every combination (the cartesian product, in the order the file lists the keys)::
 
     [grid]
     "strategy.min_spread_bps" = [3, 5, 8]
     "strategy.cooldown_ms" = [0, 500]
     "binance.latency.order_entry_ms" = [1.0, 5.0]
-    "leg_faults.reject" = [0.0, 0.05]          # both venues, as [leg_faults] reject does
+    "leg_faults.reject" = [0.0, 0.05]          # every venue, as [leg_faults] reject does
+    "leg_faults.bybit.late" = [0.0, 0.1]       # one venue's, as [leg_faults.bybit] late does
 
     [sweep]
     objective = "pnl"                           # how the runs are ranked (OBJECTIVES)
@@ -61,7 +63,6 @@ from arb.config import (
 from arb.config.fields import BadValueError, FieldSpec, check_value, fields_of
 from arb.config.messages import read_file, unknown_key
 from arb.errors import ConfigError
-from arb.events import ASSET_NAMES
 
 OBJECTIVES: Final[Mapping[str, str]] = {
     "pnl": "net PnL over the whole run, quote currency (the equity curve's)",
@@ -90,7 +91,7 @@ class Parameter:
     Attributes:
         key: As the grid file spells it (``strategy.cooldown_ms``).
         fields: The field paths it sets (:func:`apply_overrides`) (``strategy.cooldown_ns``): one, or
-            two for a ``leg_faults`` rate written for both venues.
+            one per venue of the run for a ``leg_faults`` rate written for every venue.
         values: The values as written in the file (what results.csv and best.toml show).
         field_values: The same values converted to the fields' units (times in int64 ns).
     """
@@ -286,15 +287,23 @@ def _flatten(table: Mapping[str, Any], prefix: str, file: str) -> dict[str, Any]
     return out
 
 
-def _resolve(file: str, key: str) -> tuple[list[str], FieldSpec, type]:
-    # (field path parts, the leaf's info, the class owning it) of a grid key in TOML spelling.
+def _resolve(file: str, key: str, venues: tuple[str, ...]) -> tuple[list[str], FieldSpec, type]:
+    # (field path parts, the leaf's info, the class owning it) of a grid key in TOML spelling; ``venues``:
+    # the run's, whose files' keys start with the venue's name (and [leg_faults.<venue>]'s with leg_faults.)
     parts = key.split(".")
     cls: type = AppConfig
     path: list[str] = []
     at = "grid."
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        if cls is AppConfig and part in ASSET_NAMES:
+        if cls is LegFaultsConfig and part in venues:  # [leg_faults.<venue>]: one venue's rates
+            if last:
+                raise ConfigError(file, at + part, f"expected a rate of the {part} venue, e.g. {at[5:]}{part}.reject")
+            cls = LegFaultRates
+            path.append(part)
+            at += part + "."
+            continue
+        if cls is AppConfig and part in venues:
             if last:
                 raise ConfigError(
                     file, at + part, f"expected a setting of the {part} venue file, e.g. {part}.fees.taker"
@@ -304,14 +313,14 @@ def _resolve(file: str, key: str) -> tuple[list[str], FieldSpec, type]:
             at += part + "."
             continue
         infos = {info.key: info for info in fields_of(cls)}
-        allowed = sorted([*infos, *ASSET_NAMES] if cls is AppConfig else infos)
+        allowed = sorted([*infos, *venues] if cls is AppConfig else infos)
         if cls is LegFaultsConfig:
             rate_infos = {info.key: info for info in fields_of(LegFaultRates)}
-            allowed = sorted({*allowed, *rate_infos})
+            allowed = sorted({*allowed, *rate_infos, *venues} - {"venues"})
             if part in rate_infos and part not in infos:
                 if not last:
                     raise ConfigError(file, at + part, "expected a setting, this is a value")
-                # a rate of [leg_faults] applies to both venues, as in arbitrage.toml
+                # a rate of [leg_faults] applies to every venue, as in arbitrage.toml
                 return [*path, "*", rate_infos[part].name], rate_infos[part], LegFaultRates
         info = infos.get(part)
         if info is None:
@@ -354,7 +363,8 @@ def _symbol_parameter(file: str, key: str, config: AppConfig) -> tuple[list[str]
 
 def _parameter(file: str, key: str, raw: Any, config: AppConfig) -> Parameter:
     at = f"grid.{key}"
-    venue_key = key.split(".")[1:] if key.split(".")[0] in ASSET_NAMES else []
+    venues = config.venue_names
+    venue_key = key.split(".")[1:] if key.split(".")[0] in venues else []
     if key in _DATA_KEYS or venue_key in (["market"], ["network"], ["data_network"]):
         why = _DATA_KEYS.get(key, "the market chooses the recordings")
         raise ConfigError(
@@ -365,7 +375,7 @@ def _parameter(file: str, key: str, raw: Any, config: AppConfig) -> Parameter:
     if key.split(".")[0] == "symbols":
         parts, info = _symbol_parameter(file, key, config)
     else:
-        parts, info, _owner = _resolve(file, key)
+        parts, info, _owner = _resolve(file, key, venues)
     if info.kind not in _SCALAR_KINDS:
         raise ConfigError(file, at, "expected a number, a boolean or a choice setting; this one cannot be swept")
     values = raw if isinstance(raw, list) else [raw]
@@ -381,7 +391,7 @@ def _parameter(file: str, key: str, raw: Any, config: AppConfig) -> Parameter:
         raise ConfigError(file, at, f"expected distinct values, got {_show_list(values)}")
     if "*" in parts:
         star = parts.index("*")
-        fields = tuple(".".join([*parts[:star], name, *parts[star + 1 :]]) for name in ASSET_NAMES)
+        fields = tuple(".".join([*parts[:star], name, *parts[star + 1 :]]) for name in venues)
     else:
         fields = (".".join(parts),)
     return Parameter(key, fields, tuple(values), tuple(converted))

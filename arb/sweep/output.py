@@ -120,7 +120,7 @@ def _best_toml(sweep: SweepResult, command: str) -> str:
     lines = [
         f"# The best of {len(sweep.results)} points of {sweep.grid.path.name} over {days}:",
         f"# objective {sweep.grid.objective} = {shown} (point {best.index}, digest {best.digest}).",
-        "# Keys are spelled as in arbitrage.toml (under their section) and the venue files (binance., bybit.).",
+        "# Keys are spelled as in arbitrage.toml (under their section) and the venue files (under <venue>.).",
         f"# Run this point alone (from the folder the sweep ran in) with: {command}",
         "[grid]",
         *(f'"{k}" = {toml_value(v)}' for k, v in best.point.items()),
