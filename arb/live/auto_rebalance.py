@@ -59,20 +59,28 @@ def within_limits(moves: Sequence[Move], limits: Mapping[str, float], used: Mapp
     move into its withdrawal wallet; and a line for each withdrawal left out, naming its venues by
     ``names`` (the run's, by number)."""
     spent = dict(used)
-    over: set[tuple[str, int]] = set()
+    over: set[int] = set()  # the places in ``moves`` left out
     lines = []
-    for move in moves:
+    for k, move in enumerate(moves):
         if not move.worth or move.kind != "withdraw":
             continue
         limit, had = Decimal(repr(limits.get(move.asset, 0.0))), spent.get(move.asset, Decimal(0))
         if had + move.amount <= limit:
             spent[move.asset] = had + move.amount
             continue
-        over.add((move.asset, move.sender))
+        over.add(k)
+        before = moves[k - 1] if k else None  # the move into its withdrawal wallet, planned right before it
+        if before is not None and (before.kind, before.asset, before.sender, before.to_wallet) == (
+            "transfer",
+            move.asset,
+            move.sender,
+            move.from_wallet,
+        ):
+            over.add(k - 1)
         lines.append(f"rebalance: {move.amount.normalize():f} {move.asset} {names[move.sender]} -> "
                      f"{names[move.receiver]} not sent: over [rebalance] daily_limit {move.asset} = "
                      f"{limit.normalize():f}, {had.normalize():f} withdrawn in the last 24 h")  # fmt: skip
-    return [m for m in moves if m.worth and (m.asset, m.sender) not in over], lines
+    return [m for k, m in enumerate(moves) if m.worth and k not in over], lines
 
 
 Moved = Callable[[int, str, Decimal], None]
