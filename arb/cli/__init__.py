@@ -374,11 +374,11 @@ _CHECK = Command(
     "check",
     _cmd_check,
     help="load and validate the configuration, print a summary",
-    description="Load arbitrage.toml and both venue files, check every key, and check that some pair can "
-    "open at all (the kernel's sizing and the risk gate on the smallest pair the venues accept); print where "
-    "each command reads and writes, each symbol's sizes, each venue's settings and, in the maker_taker style, "
-    "what happens to each maker venue's resting quotes if arb dies. Exit 2 with one line naming the file and "
-    "key when something is wrong.",
+    description="Load arbitrage.toml and the venue file of each venue of the run, check every key, and check "
+    "that some pair can open at all (the kernel's sizing and the risk gate on the smallest pair the venues "
+    "accept); print where each command reads and writes, each symbol's sizes, each venue's settings and, in the "
+    "maker_taker style, what happens to each maker venue's resting quotes if arb dies. Exit 2 with one line "
+    "naming the file and key when something is wrong.",
 )
 
 
@@ -387,10 +387,10 @@ def _backtest_arguments(parser: argparse.ArgumentParser) -> None:
         "--start",
         type=day,
         metavar="DATE",
-        help="first UTC day, e.g. 2024-08-08 (default: the first recorded for both venues)",
+        help="first UTC day, e.g. 2024-08-08 (default: the first recorded for every venue)",
     )
     parser.add_argument(
-        "--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: the last recorded for both venues)"
+        "--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: the last recorded for every venue)"
     )
     parser.add_argument(
         "--recordings", type=_RECORDINGS, metavar="DIR", help="recordings folder (default: [backtest] recordings)"
@@ -524,7 +524,8 @@ def _parser(command: str | None = None, *, every: bool = True) -> argparse.Argum
 
     parser = ArgumentParser(
         prog="arb",
-        description="Cross-exchange spread arbitrage between the venues it trades, built on hftbacktest: "
+        description="Cross-exchange spread arbitrage between two to four venues ([strategy] venues), built on "
+        "hftbacktest: "
         "one compiled strategy runs in a backtest on recordings, in a dry run (paper orders on live or "
         "replayed data) and in live trading (real orders, testnet unless --mainnet).",
         epilog="Every command answers a bad value with one line naming the option and exit code 2; "

@@ -175,7 +175,7 @@ class LiveExecutor:
         self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int, symbol: int = 0,
         *, reduce_only: bool = False,
     ) -> LiveOrder:  # fmt: skip
-        """Send one IOC limit order of symbol number ``symbol`` on ``venue`` (asset number), reduce-only if
+        """Send one IOC limit order of symbol number ``symbol`` on ``venue`` (its number in the run), reduce-only if
         asked (a perpetual's unwind); returns at once (see VenueExecutor.submit)."""
         executor = self._by_index[venue]
         return executor.submit(side, price, qty, kind, pair_id, now, symbol=symbol, reduce_only=reduce_only)

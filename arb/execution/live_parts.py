@@ -21,7 +21,7 @@ ZERO = Decimal(0)
 class ClientIds:
     """Client order ids unique forever: ``arb`` + a run id (time and randomness) + a sequence number.
 
-    36 characters at most, ``[A-Za-z0-9-]`` (what both venues accept). The journal's primary key on
+    36 characters at most, ``[A-Za-z0-9-]`` (what the venues accept). The journal's primary key on
     the id makes a collision an error before anything is sent, never a silent reuse.
     """
 

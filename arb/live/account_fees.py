@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Rates = dict[int, list[AccountFees]]
-"""The rates read, by asset number: each traded symbol's, in ``[strategy] symbols`` order."""
+"""The rates read, by venue number (the run's): each traded symbol's, in ``[strategy] symbols`` order."""
 
 
 def _bps(rate: Decimal | float) -> str:
@@ -53,7 +53,7 @@ def _toml_rate(rate: Decimal) -> str:
 
 
 async def read_rates(executors: Mapping[int, VenueExecutor]) -> Rates:
-    """Every venue's rates (``executors``: a session's, by asset number); a coin the venue has fees paid in
+    """Every venue's rates (``executors``: a session's, by venue number); a coin the venue has fees paid in
     (Binance's BNB) becomes its executor's fee coin, its price read once now (a failure is said: fees in it
     stay unvalued until a read works)."""
     rates: Rates = {}

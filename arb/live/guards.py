@@ -104,8 +104,9 @@ class Guards:
         v, s = int(row["venue"]), int(row["symbol"])
         venue, symbol = config.venues[v], config.symbol_names[s]
         self.session.journal.record_funding(row, venue=venue.name, market=venue.market, symbol=symbol)
+        width = max(map(len, config.venue_names))  # the venues' names in one column
         self.console.print(
-            f"funding {venue.name:<7} {symbol} {float(row['payment']):+.8g} "
+            f"funding {venue.name:<{width}} {symbol} {float(row['payment']):+.8g} "
             f"(position {float(row['position']):+.8g} x {float(row['mark']):.8g} x rate {float(row['rate']):.6%})",
             highlight=False,
         )

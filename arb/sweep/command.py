@@ -75,7 +75,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     parser.add_argument(
         "--start", type=day, metavar="DATE",
-        help="first UTC day, e.g. 2024-08-08 (default: the first recorded for both venues)",
+        help="first UTC day, e.g. 2024-08-08 (default: the first recorded for every venue)",
     )  # fmt: skip
     parser.add_argument("--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: the last recorded)")
     parser.add_argument(
