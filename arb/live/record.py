@@ -1,13 +1,13 @@
-"""``arb record``: record both venues' raw market data in the collector format until told to stop.
+"""``arb record``: record every venue's raw market data in the collector format until told to stop.
 
 ::
 
     arb record [--config PATH] [--symbols BTCUSDT ETHUSDT] [--duration 10m] [--out DIR]
 
-Binance's and Bybit's feeds (:func:`arb.live.feeds.market_data_feeds`: one connection per venue for
-all symbols, depth + trades + best bid/offer, more when the symbols' streams pass
-``[feed] max_streams_per_connection``) write every frame, and every
-Binance REST snapshot, through one :class:`~arb.recording.recorder.Recorder` into
+The feeds of every venue of ``[strategy] venues`` (:func:`arb.live.feeds.market_data_feeds`: one
+connection per venue for all symbols, depth + trades + best bid/offer, more when the symbols' streams pass
+``[feed] max_streams_per_connection``) write every frame, and every REST snapshot a venue's feed fetches
+(e.g. Binance's), through one :class:`~arb.recording.recorder.Recorder` into
 ``<out>/<venue>_<market>/<symbol>_<YYYYMMDD>.gz`` (see ``docs/recording.md``). The feeds still
 normalize every frame: that is how they notice a gap and fetch the snapshot the recording needs to be
 converted.
@@ -92,7 +92,7 @@ class RecordReport:
 
     def problems(self) -> list[str]:
         """Why this recording is not what was asked for: a venue that never connected or sent
-        nothing, no line recorded at all. Empty when both venues were recorded."""
+        nothing, no line recorded at all. Empty when every venue was recorded."""
         out = [v.problem for v in self.venues if v.problem is not None]
         if self.lines == 0:
             out.append("no line was recorded")
@@ -132,7 +132,7 @@ async def record(
     watchers: Sequence[SessionWatcher] = (),
     on_watch: Callable[[Any], None] | None = None,
 ) -> RecordReport:
-    """Record both venues' raw streams of ``symbols`` into ``out_dir`` until ``duration_ns`` has passed
+    """Record every venue's raw streams of ``symbols`` into ``out_dir`` until ``duration_ns`` has passed
     (``None``: until ``stop`` is set) and return what was recorded.
 
     ``clock`` stamps every frame (int ns since the epoch; it also decides the file's UTC day).
