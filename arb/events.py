@@ -3,7 +3,7 @@
 Every market-data message becomes rows of hftbacktest's ``event_dtype``
 (``ev, exch_ts, local_ts, px, qty, order_id, ival, fval``). This module is the only place that
 states hftbacktest's flags (its values, which the tests check against hftbacktest's own) and the only
-place that names arb's own event ids and the asset numbers; no other module writes a bare ``1``, ``2``
+place that names arb's own event ids; no other module writes a bare ``1``, ``2``
 or ``200`` for them.
 
 Times are int64 nanoseconds since the Unix epoch: ``exch_ts`` is the venue's stamp, ``local_ts`` the
@@ -13,12 +13,9 @@ moment this machine received the frame.
 from __future__ import annotations
 
 __all__ = [
-    "ASSET_NAMES",
     "BBO_ASK",
     "BBO_BID",
-    "BINANCE",
     "BUY_EVENT",
-    "BYBIT",
     "CLEAR_ALL",
     "DEPTH_ASK",
     "DEPTH_BBO_EVENT",
@@ -83,11 +80,6 @@ event_dtype = np.dtype(
 
 EventArray = np.ndarray[Any, np.dtype[Any]]
 """A 1-d array of ``event_dtype`` rows."""
-
-# Asset numbers in hftbacktest's multi-asset backtester and in every per-venue array of the kernel.
-BINANCE = 0
-BYBIT = 1
-ASSET_NAMES = ("binance", "bybit")
 
 MAX_VENUES = 4
 """The most venues one run trades (``[strategy] venues``): the length of every per-venue field of the

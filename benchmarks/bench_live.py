@@ -31,13 +31,14 @@ import numpy as np
 from machine import run_benchmark
 
 from arb.config import load_config
-from arb.events import BINANCE, BYBIT
 from arb.live.engine import Engine
 from arb.live.recorded_source import ReplayBatch
 from arb.live.session_loop import warm_up_kernel
 from arb.recording.loader import find_days, load_timeline, plan_days
 from arb.recording.venues import make_normalizer
 from connectors.common.record_files import LineReader
+
+BINANCE, BYBIT = 0, 1  # the default run's venue numbers (its place in [strategy] venues)
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,7 +1,7 @@
 """``--venue VENUE``: one venue of the run, for the commands that can work on one (``arb order``, ``arb
 reconcile``, ``arb latency``, ``arb funding-history``).
 
-The parser takes any venue arb knows (:func:`arb.config.catalog.known_venues`: read from the venue
+The parser takes any venue arb knows (:func:`arb.catalog.known_venues`: read from the venue
 folders' facts files, so ``arb --help`` loads no connector); once the configuration is loaded,
 :func:`venue_numbers` turns the name into the venue's number in the run (``[strategy] venues``), and a
 venue arb knows that the run does not trade is a usage error that names the run's.
@@ -13,8 +13,8 @@ __all__ = ["add_venue_option", "venue_numbers"]
 
 import argparse
 
+from arb.catalog import known_venues
 from arb.config import AppConfig
-from arb.config.catalog import known_venues
 from arb.errors import UsageError
 
 

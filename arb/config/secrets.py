@@ -205,12 +205,13 @@ class _Venues(Protocol):
     def venues(self) -> Sequence[_Keyed]: ...
 
 
-def require_credentials(config: _Venues, venues: Iterable[int] = (0, 1)) -> None:
-    """Check that every venue in ``venues`` (asset numbers) has its API key and secret: referenced in
+def require_credentials(config: _Venues, venues: Iterable[int] | None = None) -> None:
+    """Check that every venue in ``venues`` (their numbers in the run; default: every venue of the run) has
+    its API key and secret: referenced in
     its file, and each referenced environment variable set now. Raises :class:`MissingSecretsError`
     naming everything missing at once; reads no value beyond whether it is set."""
     missing: list[tuple[str, str, str | None]] = []
-    for v in venues:
+    for v in range(len(config.venues)) if venues is None else venues:
         venue = config.venues[v]
         for key, secret in (("api_key", venue.api_key), ("api_secret", venue.api_secret)):
             if secret is None:

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
-from arb.config.catalog import default_venues
+from arb.catalog import default_venues
 from arb.execution.risk import RISK_MEMORY_KEY
 from arb.files import write_atomic
 from arb.journal.journal import JournalError, lock_exclusively
@@ -76,7 +76,7 @@ _KINDS: Final = {name: kind for kind, name in KIND_NAMES.items()}
 def legacy_venues(n: int = 2) -> tuple[str, ...]:
     """The venues, in their numbers' order, of the first ``n`` columns of a file written before arb named a
     paper account's venues (an ``account.json``, a journal whose account has no ``venues``): those arb then
-    traded, the default run's (:func:`~arb.config.catalog.default_venues`). ``ValueError`` when fewer are known.
+    traded, the default run's (:func:`~arb.catalog.default_venues`). ``ValueError`` when fewer are known.
     """
     known = default_venues()
     if n > len(known):

@@ -60,7 +60,8 @@ def engine_inventory(engine: Engine) -> tuple[SymbolInventory, ...]:
     views["position"] = engine.position
     views["base_balance"] = engine.init_base + engine.position
     views["quote_balance"] = (engine.init_quote + engine.cash.sum(axis=0))[None, :]
-    return inventory(views, engine.params, open_orders(engine.executor), symbols=engine.symbols)
+    venues = engine.config.venue_names
+    return inventory(views, engine.params, open_orders(engine.executor), symbols=engine.symbols, venues=venues)
 
 
 def pairs_left_line(inv: Sequence[SymbolInventory], names: Sequence[str] = ()) -> str:

@@ -300,7 +300,7 @@ def resting_quotes(config: AppConfig) -> list[RestingQuotes]:
     }
     if not quoting:
         return []  # before the adapters load: `arb check` of a taker configuration stays light
-    from arb.config.catalog import venue_facts
+    from arb.catalog import venue_facts
     from connectors.common.private import DeadManScope
     from connectors.registry import private_venue
 

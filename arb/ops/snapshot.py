@@ -294,7 +294,7 @@ class Snapshot:
     # configured size (arb.results.inventory, what the account line shows); empty while recording
     inventory: tuple[SymbolInventory, ...] = ()
     # the run's venues in order (venue v is venue_names[v]) and how a person reads each
-    # (arb.config.catalog.venue_facts(name).title); empty in a snapshot made without them (see run_venues)
+    # (arb.catalog.venue_facts(name).title); empty in a snapshot made without them (see run_venues)
     venue_names: tuple[str, ...] = ()
     venue_titles: tuple[str, ...] = ()
 

@@ -20,7 +20,7 @@ health. While logs are JSON lines (:mod:`arb.logs`) the hub's events are logged 
 their own (:mod:`arb.ops.eventlog`).
 
 The venues are the run's (``config.venue_names``, in order: venue ``v`` of the engine is the ``v``-th);
-every snapshot names them and how a person reads each (:func:`arb.config.catalog.venue_facts`).
+every snapshot names them and how a person reads each (:func:`arb.catalog.venue_facts`).
 
 With several symbols, every fill, order answer, breach, lone leg and failed hedge names its symbol
 (event field ``symbol``; ``""`` for an account-wide breach), and each snapshot carries every symbol's
@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from arb.config.catalog import venue_facts
+from arb.catalog import venue_facts
 from arb.execution.risk import BREACH_NAMES, HALT_REASONS, N_BREACHES, quote_currency, value_px
 from arb.live.account_lines import engine_inventory
 from arb.ops.address import ops_url

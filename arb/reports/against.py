@@ -47,7 +47,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from arb.config.catalog import default_venues
+from arb.catalog import default_venues
 from arb.errors import UsageError
 from arb.formats import num, pct
 from arb.reports.common import Array, name_of, utc_text

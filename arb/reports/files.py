@@ -41,7 +41,7 @@ from typing import Any, BinaryIO, Final
 
 import numpy as np
 
-from arb.config.catalog import default_venues
+from arb.catalog import default_venues
 from arb.execution.paper_files import KIND_NAMES
 from arb.files import atomic_writer
 from arb.formats import iso_ns

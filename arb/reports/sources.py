@@ -50,7 +50,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from arb.config.catalog import default_venues
+from arb.catalog import default_venues
 from arb.errors import UsageError
 from arb.reports.files import (
     EQUITY_NPZ,

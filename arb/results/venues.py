@@ -3,7 +3,7 @@ table, by title where a person reads them, and the directions a pair can trade b
 
 No venue is named here: the names come from the run (its configuration, ``config.venue_names``, or the
 configuration a report saved, :func:`saved_venue_names`), the titles from each venue's facts file
-(:func:`arb.config.catalog.venue_facts`). A venue's number is its place in the run's list; a direction
+(:func:`arb.catalog.venue_facts`). A venue's number is its place in the run's list; a direction
 is an ordered pair of numbers, (buy venue, sell venue).
 """
 
@@ -22,12 +22,12 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from arb.config.catalog import default_venues, venue_catalog
+from arb.catalog import default_venues, venue_catalog
 
 
 def venue_names(n: int, given: Sequence[str] = ()) -> tuple[str, ...]:
     """The names of a run's ``n`` venues by number: ``given`` when it names ``n`` venues; else the default
-    run's (:func:`arb.config.catalog.default_venues`, what a configuration without ``[strategy] venues``
+    run's (:func:`arb.catalog.default_venues`, what a configuration without ``[strategy] venues``
     trades) when it has ``n``; else ``venue0``, ``venue1``, ... (data that does not say whose it is).
 
     Raises:

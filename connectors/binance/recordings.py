@@ -9,6 +9,8 @@ from __future__ import annotations
 
 __all__ = ["RECORDINGS"]
 
+from typing import Any
+
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.common.recordings import RecordingFormat, between
 
@@ -24,6 +26,16 @@ def _details(payload: bytes, head: bytes) -> tuple[str | None, str | None]:
     if b'"e":"depthUpdate"' in payload:
         market = "linear" if b'"pu":' in payload else "spot"
     return symbol, market
+
+
+def _exchange_ms(msg: dict[str, Any], market: str) -> object:
+    # The event's time: ``E`` (on USD-M the transaction time ``T`` where the event has one), the event under
+    # ``data`` in a combined stream's frame.
+    data = msg.get("data", msg)
+    if not isinstance(data, dict):
+        return None
+    ts = data.get("T") if market == "linear" else None
+    return ts if ts is not None else data.get("E")
 
 
 def _scanners() -> list[object]:
@@ -42,4 +54,5 @@ RECORDINGS = RecordingFormat(
     recognise=_is_binance,
     details=_details,
     market_from_path=False,
+    exchange_ms=_exchange_ms,
 )

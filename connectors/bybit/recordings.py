@@ -9,6 +9,8 @@ from __future__ import annotations
 
 __all__ = ["RECORDINGS"]
 
+from typing import Any
+
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.recordings import RecordingFormat, between
 
@@ -29,6 +31,11 @@ def _details(payload: bytes, head: bytes) -> tuple[str | None, str | None]:
     return symbol, market
 
 
+def _exchange_ms(msg: dict[str, Any], market: str) -> object:
+    # Every v5 public frame is stamped on its envelope: ``ts``.
+    return msg.get("ts")
+
+
 def _scanners() -> list[object]:
     from connectors.bybit import fastscan
 
@@ -45,4 +52,5 @@ RECORDINGS = RecordingFormat(
     recognise=_is_bybit,
     details=_details,
     market_from_path=True,
+    exchange_ms=_exchange_ms,
 )

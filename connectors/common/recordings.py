@@ -8,11 +8,14 @@ in ``connectors/<venue>/recordings.py`` (``RECORDINGS``, a :class:`RecordingForm
 
 from __future__ import annotations
 
-__all__ = ["RecordingFormat", "between"]
+__all__ = ["ExchangeMs", "RecordingFormat", "between"]
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+ExchangeMs = Callable[[dict[str, Any], str], object]
+"""A decoded frame and its market -> its exchange time in ms as the venue wrote it (None: it has none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,9 @@ class RecordingFormat:
     does not)."""
     market_from_path: bool
     """Whether a market the frames do not tell is read from the path (``spot`` or ``linear`` in it)."""
+    exchange_ms: ExchangeMs
+    """Where the venue stamps a frame: its exchange time in ms as the venue wrote it, from the decoded frame
+    and the market (None where the frame carries none: a REST snapshot, a control message)."""
 
 
 def between(data: bytes, start: bytes, end: bytes) -> str:

@@ -110,7 +110,7 @@ def test_a_live_dry_run_whose_venues_never_connected_exits_1_naming_them(
             f"{venue} spot: market data from local ({endpoints['ws'][0]}, REST {endpoints['rest']}); no orders" in err
         )
         assert f"arb dry-run: {venue} spot never connected (" in err
-    assert "no market data reached both venues' books" in err
+    assert "no market data reached every venue's book" in err
     assert not (tmp_path / "report").exists()
     # the account line at the end: no price reached the books, so no equity (before: the 0.05 BTC each
     # venue holds valued at 0, "equity 10,000.00")

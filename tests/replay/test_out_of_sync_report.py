@@ -10,13 +10,14 @@ from pathlib import Path
 from rich.console import Console
 
 from arb.backtest.run import run_backtest
-from arb.events import BINANCE, BYBIT, NS_PER_S
+from arb.events import NS_PER_S
 from arb.parity.against_dry_run import run_live_replay
 from arb.reports.console import print_summary
 from arb.reports.summary import summarize
 from arb.reports.valuation import InitialBalances
 from tests.replay.test_status_gates import DAY, START_NS, _books, _config
 from tests.support.scenario_days import Change, write_scenario
+from tests.support.venues import BINANCE, BYBIT
 
 
 def _gap_scenario(tmp_path: Path) -> None:

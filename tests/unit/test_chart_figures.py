@@ -16,12 +16,12 @@ from matplotlib.colors import to_hex
 from matplotlib.dates import date2num
 
 from arb.config import load_config
-from arb.events import BINANCE, BYBIT
 from arb.reports import charts
 from arb.reports.charts import chart_data, equity_figure, fill_spread_bps
 from arb.reports.summary import run_summary
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, SELL
 from tests.support.captures import ROOT
+from tests.support.venues import BINANCE, BYBIT
 from tests.unit.test_report import INITIAL, driver_equity, make_fills, ns
 
 BINANCE_PX, BYBIT_PX = 60_000.0, 60_164.4  # Bybit 27.4 bps over Binance: one captured spread

@@ -27,7 +27,7 @@ from arb.config import (
     require_credentials,
 )
 from arb.errors import ConfigError
-from arb.events import BINANCE, BYBIT, NS_PER_MS, NS_PER_S
+from arb.events import NS_PER_MS, NS_PER_S
 from arb.testing.configs import (
     DEFAULT_ARBITRAGE,
     DEFAULT_BINANCE,
@@ -37,6 +37,7 @@ from arb.testing.configs import (
     local_endpoints,
     write_config_files,
 )
+from tests.support.venues import BINANCE, BYBIT
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "config" / "arbitrage.toml"

@@ -24,7 +24,7 @@ from arb.execution.live_executor import LiveExecutor
 from arb.execution.orders import OrderState
 from arb.execution.rebalance import Rebalancer, plan_moves
 from arb.live.auto_rebalance import within_limits
-from arb.live.frame_time import exchange_ns, stamped_ms
+from arb.live.frame_time import exchange_ns
 from arb.live.kill import KillReport
 from arb.live.preflight import _directions
 from arb.parity.against_dry_run import _call_text, _calls_equal, _compare_fills, _fill_text, _intent_text
@@ -233,20 +233,21 @@ def test_a_pair_can_take_every_direction_among_three_venues() -> None:
 
 
 @pytest.mark.parametrize(
-    ("frame", "market", "ms"),
+    ("venue", "frame", "market", "ms"),
     [
-        ({"topic": "orderbook.50.BTCUSDT", "type": "delta", "ts": 1733011200693, "data": {"s": "BTCUSDT"}}, "linear",
-         1733011200693),  # stamped on the envelope
-        ({"stream": "btcusdt@depth@100ms", "data": {"e": "depthUpdate", "E": 1723161255343}}, "spot", 1723161255343),
-        ({"stream": "btcusdt@depth", "data": {"e": "depthUpdate", "E": 1723161255343, "T": 1723161255340}}, "linear",
-         1723161255340),  # the transaction time on a linear market
-        ({"e": "trade", "E": 1723161255343, "T": 1723161255341}, "spot", 1723161255343),  # a raw stream's event
-        ({"lastUpdateId": 5, "bids": [], "asks": []}, "spot", None),  # a snapshot: no time
-        ({"success": True, "op": "subscribe"}, "linear", None),  # an answer: no time
+        ("bybit", {"topic": "orderbook.50.BTCUSDT", "type": "delta", "ts": 1733011200693, "data": {"s": "BTCUSDT"}},
+         "linear", 1733011200693),  # stamped on the envelope
+        ("bybit", {"success": True, "op": "subscribe"}, "linear", None),  # an answer: no time
+        ("binance", {"stream": "btcusdt@depth@100ms", "data": {"e": "depthUpdate", "E": 1723161255343}}, "spot",
+         1723161255343),
+        ("binance", {"stream": "btcusdt@depth", "data": {"e": "depthUpdate", "E": 1723161255343, "T": 1723161255340}},
+         "linear", 1723161255340),  # the transaction time on a linear market
+        ("binance", {"e": "trade", "E": 1723161255343, "T": 1723161255341}, "spot", 1723161255343),  # a raw event
+        ("binance", {"lastUpdateId": 5, "bids": [], "asks": []}, "spot", None),  # a snapshot: no time
     ],
 )  # fmt: skip
-def test_a_frames_exchange_time_is_read_where_venues_stamp_it(frame: dict[str, Any], market: str, ms: Any) -> None:
-    assert stamped_ms(frame, market) == ms
-    for venue in ("binance", "bybit"):  # their connectors name no reader of their own yet: the same times
-        raw = msgspec.json.encode(frame)
-        assert exchange_ns(raw, venue, market) == (None if ms is None else ms * 1_000_000)
+def test_a_frames_exchange_time_is_read_where_its_venue_stamps_it(
+    venue: str, frame: dict[str, Any], market: str, ms: Any
+) -> None:
+    raw = msgspec.json.encode(frame)
+    assert exchange_ns(raw, venue, market) == (None if ms is None else ms * 1_000_000)

@@ -16,7 +16,7 @@ import pytest
 from rich.console import Console
 
 from arb.config import load_config
-from arb.events import BINANCE, BYBIT, NS_PER_S
+from arb.events import NS_PER_S
 from arb.reports import files as report_files
 from arb.reports.console import print_summary
 from arb.reports.files import (
@@ -38,6 +38,7 @@ from arb.reports.valuation import InitialBalances
 from arb.strategy.types import BUY, FILL_DTYPE, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL, equity_dtype
 from arb.testing.configs import write_config_files
 from tests.support.captures import ROOT
+from tests.support.venues import BINANCE, BYBIT
 
 T0 = 1_723_075_200 * NS_PER_S  # 2024-08-08T00:00:00Z
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

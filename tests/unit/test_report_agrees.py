@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from arb.events import BINANCE, BYBIT
 from arb.execution.paper_account import PaperAccount
 from arb.formats import pct
 from arb.ops.terminal import PaperLines as _Reporter
@@ -30,6 +29,7 @@ from arb.reports.valuation import InitialBalances
 from arb.results.marks import out_of_sync_spans
 from arb.results.pairs import pair_pnl, pairs_won
 from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, INTENT_UNWIND, PARAMS_DTYPE, SELL, new_state, new_views
+from tests.support.venues import BINANCE, BYBIT
 from tests.unit.test_report import FLAT, INITIAL, curve, driver_equity, make_fills, ns
 
 # --- one definition of a win ----------------------------------------------------------------------
@@ -66,7 +66,7 @@ def _engine(position: np.ndarray, mid: tuple[float, float], fills: np.ndarray) -
         kstate=new_state(),  # no hedge given up: no naked-leg line
         symbols=("BTCUSDT",),
         n_symbols=1,
-        config=SimpleNamespace(symbols=[None]),
+        config=SimpleNamespace(symbols=[None], venue_names=("binance", "bybit")),
         views=views,
         params=params,
         init_base=np.array([[0.05, 0.05]]),

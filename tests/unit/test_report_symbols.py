@@ -24,7 +24,6 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from arb.events import BINANCE, BYBIT
 from arb.reports.charts import chart_data, fill_spread_bps, mid_spread_bps
 from arb.reports.console import print_summary
 from arb.reports.files import EQUITY_PNG, SUMMARY_JSON, TRADES_CSV, pnl_from_trades_csv, write_report
@@ -32,6 +31,7 @@ from arb.reports.pnl import LegFigures, combined_leg_figures, pnl_from_fills
 from arb.reports.summary import Summary, summarize
 from arb.reports.valuation import InitialBalances, account_equity
 from arb.strategy.types import BUY, INTENT_OPEN, SELL, equity_dtype
+from tests.support.venues import BINANCE, BYBIT
 from tests.unit.test_report import FINAL_MID, INITIAL, PNG_MAGIC, driver_equity, make_fills, scenario
 
 NAMES = ("BTCUSDT", "ETHUSDT")

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from arb.events import BINANCE, BYBIT
 from arb.reports.files import (
     ORDERS_HEADER,
     TRANSFERS_CSV,
@@ -20,6 +19,7 @@ from arb.reports.files import (
 from arb.reports.inventory import inventory_series
 from arb.reports.summary import summarize
 from arb.strategy.types import PARAMS_DTYPE, TRANSFER_DTYPE
+from tests.support.venues import BINANCE, BYBIT
 from tests.unit.test_report import INITIAL, ns, scenario
 
 

@@ -34,7 +34,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from arb.config.catalog import known_venues
+from arb.catalog import known_venues
 from arb.events import NS_PER_S
 from arb.reports.against import Orders, compare
 from arb.reports.charts import chart_data, equity_figure, fill_spread_bps, mid_spread_bps

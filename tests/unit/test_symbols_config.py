@@ -11,8 +11,9 @@ import pytest
 
 from arb.config import AppConfig, SymbolOverrides, load_config
 from arb.errors import ConfigError
-from arb.events import BINANCE, BYBIT, NS_PER_MS
+from arb.events import NS_PER_MS
 from arb.testing.configs import write_config_files
+from tests.support.venues import BINANCE, BYBIT
 
 ETH: dict[str, Any] = {
     "max_order_size": 0.02,
