@@ -11,15 +11,7 @@ owns everything they share.
 
 from __future__ import annotations
 
-__all__ = [
-    "BookView",
-    "FakeVenue",
-    "OutFrame",
-    "RestRequest",
-    "SubscriptionEvent",
-    "VenueConnection",
-    "VenueStats",
-]
+__all__ = ["BookView", "FakeVenue", "OutFrame", "RestRequest", "SubscriptionEvent", "VenueConnection", "VenueStats"]
 
 import asyncio
 import collections
@@ -153,17 +145,15 @@ class FakeVenue:
         self._pong_timeout_close_code = options.pong_timeout_close_code
         self._send_buffer = options.send_buffer
         self._clock = options.clock
-        replay = Replay(normalize_sessions(recordings), self._classify, max_frames=options.max_frames)
+        replay = Replay(sessions := normalize_sessions(recordings), self._classify, max_frames=options.max_frames)
+        self._sessions = sessions
         self.playback = Playback(replay, self._release, clock=options.clock, name=self.venue_name)
         """The market clock: the recording released by hand or in time (its controls are the venue's too)."""
         self._replay = replay
-        self.peek, self.advance, self.advance_until = (
-            self.playback.peek,
-            self.playback.advance,
-            self.playback.advance_until,
-        )
-        self.drain, self.play, self.gate = self.playback.drain, self.playback.play, self.playback.gate
-        self.skip_to, self.wait_played = self.playback.skip_to, self.playback.wait_played
+        clock = self.playback
+        self.peek, self.advance, self.advance_until = clock.peek, clock.advance, clock.advance_until
+        self.drain, self.play, self.gate = clock.drain, clock.play, clock.gate
+        self.skip_to, self.wait_played = clock.skip_to, clock.wait_played
         self._connections: dict[int, VenueConnection] = {}
         self._history: list[VenueConnection] = []
         self._next_connection = 0
@@ -249,6 +239,28 @@ class FakeVenue:
         await cancel_and_wait(*self._tasks)
         self._conditions.cancel()
         logger.info("%s %s fake venue closed", self.venue_name, self.market)
+
+    async def rewind(self) -> int:
+        """Play the recording again from its start, as a venue back from maintenance: timed playback stops,
+        every connection is closed (1001: clients reconnect), the closed ones and the request, subscription
+        and fault logs are forgotten (a venue replayed for days keeps what one pass needs), the books reset
+        (:meth:`_rewind_state`); a trading venue's ledger stays. Returns the connections closed; :meth:`play`
+        goes on."""
+        await self.playback.stop()
+        closing = list(self._connections.values())
+        for conn in closing:
+            await conn.close(1001, "venue rewinding")
+        await self.wait_until(lambda: not self._connections)
+        self._history = [c for c in self._history if c.open]
+        for log in (self.stats.rest_requests, self.stats.subscriptions, self.faults.applied, self._lagging):
+            log.clear()
+        self._replay = self.playback.replay = Replay(self._sessions, self._classify, max_frames=self.options.max_frames)
+        self._replay.prime()
+        self._rewind_state()
+        return len(closing)
+
+    def _rewind_state(self) -> None:
+        """Forget the market state the released frames built (a subclass's books), for :meth:`rewind`."""
 
     async def refuse_connections(self, endpoint: int = 0) -> None:
         """Stop listening on ``endpoint``'s port: every new connection (REST or WebSocket) is refused by

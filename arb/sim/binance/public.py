@@ -231,6 +231,10 @@ class FakeBinanceVenue(FakeVenue):
             state = self._books[symbol] = _BookState()
         return state
 
+    def _rewind_state(self) -> None:
+        self._books.clear()
+        self._mark_second.clear()
+
     def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
         if frame.kind is FrameKind.REST_SNAPSHOT:
             self._state(frame.symbol).on_snapshot(msgspec.json.decode(frame.raw, type=_RestSnapshot))

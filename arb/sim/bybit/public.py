@@ -250,6 +250,10 @@ class FakeBybitVenue(FakeVenue):
         symbol = head.topic.rsplit(".", 1)[-1]
         return Classified(FrameKind.DATA, head.topic, symbol, head.ts_ms)
 
+    def _rewind_state(self) -> None:
+        self._books.clear()
+        self._tickers.clear()
+
     def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
         outs = [OutFrame(frame.stream, frame.stream_index, frame.index, frame.raw.decode())]
         if frame.stream.startswith("tickers.") and frame.symbol not in self._funding:
