@@ -68,6 +68,7 @@ from arb.execution.risk import (
     value_px,
 )
 from arb.live.listeners import Listeners
+from arb.live.row_log import RowLog as _Growing
 from arb.results.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
 from arb.strategy.params import params_of
 from arb.strategy.quote_slots import Q_OID, Q_STATE, hold_slot, new_quotes, quote_views
@@ -198,28 +199,12 @@ class Executor(Protocol):
     def summary(self) -> dict[str, Any]: ...
 
 
-class _Growing:
-    # An append-only record array that doubles when full.
-    def __init__(self, dtype: np.dtype[Any], capacity: int = 1024) -> None:
-        self.data = np.zeros(capacity, dtype)
-        self.n = 0
-
-    def next(self) -> Any:
-        self.room(1)
-        row = self.data[self.n]
-        self.n += 1
-        return row
-
-    def room(self, more: int) -> np.ndarray[Any, Any]:
-        # The array, grown (doubling) until it has room for ``more`` rows after the n in use.
-        while self.n + more > len(self.data):
-            self.data = np.concatenate([self.data, np.zeros(len(self.data), self.data.dtype)])
-        return self.data
-
-    def view(self) -> np.ndarray[Any, Any]:
-        return self.data[: self.n]
-
-
+KEEP_CALLS = 1 << 15
+"""Kernel calls the engine's log holds (104 bytes each): the newest, for the report's maker figures."""
+KEEP_SENT = 1 << 14
+"""Intents sent the log holds (80 bytes each): the newest (every order is in the journal or paper account)."""
+KEEP_EQUITY_SAMPLES = 1 << 15
+"""Equity samples the log holds (96 bytes a symbol each): a day at 1 s, then every other one goes."""
 SyncLog = list[tuple[int, bool]]
 """``(local_ts, synced)`` whenever the view's verdict on one book changed."""
 
@@ -235,14 +220,16 @@ class EngineLog:
     venues: int = 2
     fills: _Growing = field(default_factory=lambda: _Growing(FILL_DTYPE))
     funding: _Growing = field(default_factory=lambda: _Growing(FUNDING_DTYPE))
-    sent: _Growing = field(default_factory=lambda: _Growing(SENT_DTYPE))
+    sent: _Growing = field(default_factory=lambda: _Growing(SENT_DTYPE, keep=KEEP_SENT))
     equity: _Growing = field(init=False)
     calls: _Growing = field(init=False)
     sync: list[list[SyncLog]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.equity = _Growing(equity_dtype(self.venues))
-        self.calls = _Growing(decision_dtype(self.venues))
+        self.equity = _Growing(
+            equity_dtype(self.venues), keep=KEEP_EQUITY_SAMPLES * self.symbols, thin=True, group=self.symbols
+        )
+        self.calls = _Growing(decision_dtype(self.venues), keep=KEEP_CALLS)
         if not self.sync:
             self.sync = [[[(_BEFORE_ALL, False)] for _ in range(self.venues)] for _ in range(self.symbols)]
 

@@ -95,7 +95,7 @@ class SessionWatcher(Protocol):
         self, engine: Engine, t0_perf_ns: int, now: int, sent_before: int, recv_perf_ns: int = 0, venue: int = -1
     ) -> None:
         """One arrival went through ``engine`` at local time ``now``: ``t0_perf_ns`` is
-        ``time.perf_counter_ns()`` before, ``sent_before`` ``engine.log.sent.n`` before,
+        ``time.perf_counter_ns()`` before, ``sent_before`` ``engine.log.sent.total`` before,
         ``recv_perf_ns`` when its frame was read (0 in a replay) and ``venue`` its venue (-1: several)."""
 
     def tick(self, now: int) -> None:
@@ -345,12 +345,12 @@ class SessionLoop:
                 if self.first_ns is None:
                     self.first_ns = ts
                 self.last_ns = ts
-                sent_before, t0 = engine.log.sent.n, perf()
+                sent_before, t0 = engine.log.sent.total, perf()
                 engine.on_batches(ts, group)
                 for watcher in watchers:
                     watcher.after_batch(engine, t0, ts, sent_before, recv_perf_ns, venue)
                 self.batches += 1
-                if engine.log.sent.n != sent_before:
+                if engine.log.sent.total != sent_before:
                     await engine.executor.departed()
         raise _SessionOverError
 

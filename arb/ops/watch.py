@@ -371,7 +371,7 @@ class Watch:
     ) -> None:
         """One batch (or one local time's batches) went through ``engine``: record the latencies and
         publish when due. ``t0_perf_ns``: ``time.perf_counter_ns()`` before the engine took it;
-        ``sent_before``: ``engine.log.sent.n`` before; ``recv_perf_ns``: when the frame was read off
+        ``sent_before``: ``engine.log.sent.total`` before; ``recv_perf_ns``: when the frame was read off
         the socket (live feeds; 0 in a replay) and ``venue`` its venue."""
         t1 = time.perf_counter_ns()
         self._tick_to_decision.record(t1 - t0_perf_ns)
@@ -379,7 +379,7 @@ class Watch:
             self.samples.append(t1 - t0_perf_ns)
         if recv_perf_ns and venue >= 0:
             self._frame_to_engine[venue].record(t0_perf_ns - recv_perf_ns)
-        if engine.log.sent.n > sent_before:
+        if engine.log.sent.total > sent_before:
             self._tick_to_intent.record(t1 - (recv_perf_ns or t0_perf_ns))
             if self.intent_samples is not None:
                 self.intent_samples.append(t1 - (recv_perf_ns or t0_perf_ns))
