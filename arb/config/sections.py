@@ -400,6 +400,7 @@ class OpsConfig(ConfigStruct, frozen=True):
     )
     history: Annotated[int, Meta(ge=10, le=1_000_000)] = 3600
     daily_report: bool = True
+    daily_reports_kept: Annotated[int, Meta(ge=0, le=100_000)] = 0
     health_max_age_ns: Annotated[int, Meta(ge=100 * NS_PER_MS, le=3_600_000 * NS_PER_MS)] = field(
         default=10_000 * NS_PER_MS, name="health_max_age_ms"
     )

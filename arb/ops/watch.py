@@ -435,10 +435,11 @@ class Watch:
         thread.start()
 
     def _write_daily_report(self, date: dt.date, now: int, mids: Any) -> None:
-        from arb.reports.periodic import write_daily_report
+        from arb.reports.periodic import prune_daily_reports, write_daily_report
 
         try:
             path = write_daily_report(self.config, self.mode, date, Path(self.report_dir), marks=[(now, mids)])
+            prune_daily_reports(Path(self.report_dir), self.mode, self.config.ops.daily_reports_kept)
         except Exception as error:  # noqa: BLE001 - a report that cannot be written never stops trading
             log.warning("the daily report of %s could not be written: %s", date, error)
             self.emit("info", text=f"daily report of {date} failed: {error}")

@@ -10,6 +10,7 @@ __all__ = [
     "build_report",
     "default_period",
     "load_source",
+    "prune_daily_reports",
     "write_daily_report",
     "write_html",
 ]
@@ -156,3 +157,15 @@ def write_daily_report(
         source = load_live(config, results, at_end)
     report = compute_period(source, period)
     return write_html(report, out_dir / f"{mode}-{report.period.slug}.html")
+
+
+def prune_daily_reports(out_dir: Path, mode: str, kept: int) -> list[Path]:
+    """Delete all but the newest ``kept`` daily reports of ``mode`` in ``out_dir`` (``<mode>-day-YYYY-MM-DD.html``,
+    newest by their day; 0 keeps every one); returns the paths deleted. Other files are left alone."""
+    if kept <= 0:
+        return []
+    days = sorted(out_dir.glob(f"{mode}-day-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9].html"))
+    gone = days[: max(0, len(days) - kept)]
+    for path in gone:
+        path.unlink(missing_ok=True)
+    return gone

@@ -106,6 +106,7 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "snapshot_ms": 500,
         "history": 3600,
         "daily_report": True,
+        "daily_reports_kept": 0,
         "health_max_age_ms": 10000,
     },
     "alerts": {
