@@ -281,9 +281,11 @@ class LiveExecutor:
     def summary(self) -> dict[str, Any]:
         """Counters for reports (``orders_per_symbol``: orders sent per symbol, every venue's)."""
         per_symbol: dict[str, int] = {}
-        for v in self.venues:
+        for v in self.venues:  # the orders held, and those done long ago and forgotten (arb.execution.done_orders)
             for order in v.orders.values():
                 per_symbol[order.symbol] = per_symbol.get(order.symbol, 0) + 1
+            for symbol, forgotten in v.done_orders.forgotten.items():
+                per_symbol[symbol] = per_symbol.get(symbol, 0) + forgotten
         return {
             "orders": sum(v.next_order_id - 1 for v in self.venues),
             "orders_per_symbol": per_symbol,

@@ -27,6 +27,7 @@ import ccxt
 from arb.errors import ArbError, VenueError
 from arb.execution.dead_man import DeadMan
 from arb.execution.departure import Departures, Leg, keep_warm
+from arb.execution.done_orders import DoneOrders
 from arb.execution.failpoints import failpoint
 from arb.execution.late_fills import LateFills
 from arb.execution.live_parts import ClientIds, ExecutionSettings, JournalSink, VenueMarket
@@ -126,11 +127,12 @@ class VenueExecutor(AccountReads, LateFills):
         self.dead_man = DeadMan(self)
         """The venue's dead-man's switch (``dead_man.arm`` before trading, ``dead_man.run`` while trading)."""
         self.orders: dict[str, LiveOrder] = {}
-        """Every order of this run by client id (in flight or done)."""
+        """This run's orders by client id: in flight, or done lately (``done_orders``)."""
         self._in_flight: dict[str, LiveOrder] = {}
         """The orders the engine has not been told the end of, by client id."""
         self._by_venue_id: dict[tuple[str, str], LiveOrder] = {}
         self._seen_trades: set[tuple[str, str]] = set()
+        self.done_orders = DoneOrders(self.orders, self._by_venue_id, self._seen_trades)
         self.orphan_fills: list[VenueFill] = []  # (see LateFills)
         self._earlier_orphans: list[VenueFill] = []
         self._told_before: dict[str, set[str]] = {}
@@ -138,18 +140,14 @@ class VenueExecutor(AccountReads, LateFills):
         self._asked: dict[tuple[str, str], int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._background: list[asyncio.Task[Any]] = []
-        self.stream_up = False
-        self.stream_reconnects = 0
+        self.stream_up, self.stream_reconnects = False, 0
         self._waiters = Conditions()
-        self._sweep_after_ns = 0
-        self._stopping = False
-        self.next_order_id = 1
+        self._sweep_after_ns, self._stopping, self.next_order_id = 0, False, 1
         self.fee_coins: set[str] = set()  # third coins the account pays fees in (the start-up reads the rates)
         self.coin_prices: dict[str, Decimal] = {}  # their last prices read in quote: fees in them are valued at it
-        self.counters = dict.fromkeys(
-            ("sent", "rejected", "unknown", "resolved", "not_found", "fills", "duplicate_fills", "sweeps",
-             "local_rejects", "orphans_attached", "reopened", "orphans_asked", "unvalued_fees"), 0,
-        )  # fmt: skip
+        self.counters = dict.fromkeys(("sent", "rejected", "unknown", "resolved", "not_found", "fills",
+            "duplicate_fills", "sweeps", "local_rejects", "orphans_attached", "reopened", "orphans_asked",
+            "unvalued_fees"), 0)  # fmt: skip
 
     # -- the traded markets ---------------------------------------------------------------------------
 
@@ -630,6 +628,7 @@ class VenueExecutor(AccountReads, LateFills):
             return
         order.answered = True
         self._in_flight.pop(order.client_id, None)
+        self.done_orders.done(order, self.clock())
         market = self._market_of.get(order.symbol) or self.markets[0]
         told = self._told_before.pop(order.client_id, None)  # reopened: the news is a copy, the first stays as told
         news = order if told is None else dataclasses.replace(order)
