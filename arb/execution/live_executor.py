@@ -78,6 +78,7 @@ from arb.execution.departure import Departures
 from arb.execution.orders import LiveOrder
 from arb.execution.paper import OrderStatus
 from arb.execution.rate_guard import RateGuard
+from arb.execution.rejections import Rejections
 from arb.execution.venue_quotes import QuotingVenueExecutor, is_quote
 from connectors.common.orders import OrderState
 
@@ -131,7 +132,7 @@ class LiveExecutor:
         """Per (symbol, venue): orders done on the venue and not yet handed to the engine (:meth:`run_until`)."""
         self._by_index = {v.index: v for v in self.venues}
         self._done: deque[LiveOrder] = deque()
-        self.rejections: list[LiveOrder] = []
+        self.rejections: Rejections[LiveOrder] = Rejections()
         self.departures = Departures()
         """One decision's orders on every venue leave together (:mod:`arb.execution.departure`)."""
         for executor in self.venues:
@@ -290,7 +291,7 @@ class LiveExecutor:
             "orders": sum(v.next_order_id - 1 for v in self.venues),
             "orders_per_symbol": per_symbol,
             "rejected": len(self.rejections),
-            "rejection_codes": sorted({str(o.rejection.code) for o in self.rejections if o.rejection}),
+            "rejection_codes": sorted({str(code) for code in self.rejections.codes}),
             "venues": {
                 f"{v.venue}-{v.market}": dict(
                     v.counters, stream_reconnects=v.stream_reconnects, rate_limited=v.guard.rate_limited

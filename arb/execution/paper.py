@@ -78,6 +78,7 @@ from arb.execution.liquidity import (
 )
 from arb.execution.queue_model import QueueModel, RestingQuotes, VenueDepth
 from arb.execution.rate_guard import RateGuard
+from arb.execution.rejections import Rejections
 from arb.strategy.types import BUY, INTENT_QUOTE, SELL
 from connectors.common.private import Market
 from connectors.registry import venue as connector
@@ -276,7 +277,7 @@ class PaperExecutor:
         Updated in place."""
         self.blocked_until_ns = np.zeros(n_venues, np.int64)
         """Per venue, until when it refuses orders locally: never (0) for the paper venue."""
-        self.rejections: list[PaperOrder] = []
+        self.rejections: Rejections[PaperOrder] = Rejections()
         self.request_timeout_ns = request_timeout_ns
         self._now = 0  # the latest time the driver has run the venues to (run_until)
         self.resting: dict[int, RestingQuotes] = {}
@@ -709,7 +710,7 @@ class PaperExecutor:
         return {
             "orders": self.next_order_id - 1,
             "rejected": len(self.rejections),
-            "rejection_codes": sorted({o.rejection.code for o in self.rejections if o.rejection}),
+            "rejection_codes": sorted(self.rejections.codes),
             "venue_fees": [s.fees for s in self.sides],
             "leg_faults": dict(self.faults),
             "maker_fills": self.maker_fills,

@@ -30,7 +30,9 @@ def test_an_order_done_on_the_venue_counts_as_open_until_the_engine_is_handed_it
     assert seen == [] and executor.open_counts.ravel().tolist() == [0, 1]
     executor.run_until(100, seen.append)
     assert seen == [order] and executor.open_counts.ravel().tolist() == [0, 0]
-    venues[0].on_done(SimpleNamespace(venue=0, symbol_index=0, respond_ts=200, state=OrderState.REJECTED))
+    venues[0].on_done(
+        SimpleNamespace(venue=0, symbol_index=0, respond_ts=200, state=OrderState.REJECTED, rejection=None)
+    )
     assert executor.open_counts.ravel().tolist() == [1, 0]
     assert executor.cancel_all(seen.append) == 0 and len(seen) == 2 and executor.rejections
 
