@@ -137,6 +137,13 @@ def test_the_compose_file_stops_as_the_unit_does_and_provisions_the_shipped_moni
         assert f'"127.0.0.1:{port}:{port}"' in text
 
 
+def test_the_compose_files_arb_log_is_bounded() -> None:
+    # Docker's json-file log has no bound of its own: a process that runs for weeks would fill the disk
+    arb = COMPOSE.read_text().split("\n  prometheus:")[0]
+    assert re.search(r"^    logging:\n      driver: json-file\n      options:\n        max-size: \d+m\n"
+                     r'        max-file: "\d+"$', arb, re.MULTILINE)  # fmt: skip
+
+
 def test_promtool_checks_the_prometheus_configuration(tmp_path: Path) -> None:
     tool = _tool("promtool", "ARB_REQUIRE_PROMTOOL")
     copy = tmp_path / "prometheus.yml"  # the rules at their place in the repository, not in the container
