@@ -70,7 +70,11 @@ def _touch(calls: Array, symbol: int, venue: int, ts: int, side: int, *, after: 
 def maker_figures(fills: Array, sent: Array, calls: Array) -> MakerFigures:
     """The figures of ``fills`` (``FILL_DTYPE``), the intents ``sent`` (``SENT_DTYPE``) and the kernel-call
     log ``calls`` (:func:`~arb.strategy.types.decision_dtype` rows, in time order) of one run, every
-    symbol's; the run's venues are as many as the calls' per-venue fields are wide."""
+    symbol's; the run's venues are as many as the calls' per-venue fields are wide. A run that kept only
+    its newest intents (a long live run: :mod:`arb.live.row_log`) is counted from its first intent held:
+    fills before it are not in these figures."""
+    if len(sent):
+        fills = fills[fills["local_ts"] >= sent["ts"].min()]
     quotes = sent[sent["kind"] == INTENT_QUOTE]
     made = fills[fills["kind"] == INTENT_QUOTE]
     waits, moves = [], []

@@ -97,3 +97,13 @@ def test_a_quote_fill_and_its_hedge_are_one_pair() -> None:
     taker["order_id"] += 10
     both = pair_figures(np.concatenate([FILLS, taker]), mid)
     assert (both.pairs, both.legs_filled, both.pairs_matched) == (2, 4, 2)
+
+
+def test_a_run_that_kept_only_its_newest_intents_counts_its_quotes_fills_from_the_first_held() -> None:
+    # the intents of the first 10 s were shed (arb.live.row_log): their quotes' fills are not counted
+    # against the quotes held, so no fill rate above one
+    early = _fills(*[(t, 0, BUY, 100.0, 1.0, 0.01, INTENT_QUOTE, 100 + t) for t in range(0, 10_000, 1_000)])
+    held = _sent((10_000, 0, BUY, 100.0, 1.0, INTENT_QUOTE, 1))
+    late = _fills((10_400, 0, BUY, 100.0, 1.0, 0.01, INTENT_QUOTE, 1))
+    figures = maker_figures(np.concatenate([early, late]), held, _calls((10_000, 99.0, 101.0, 99.0, 101.0)))
+    assert figures.quotes == 1 and figures.maker_fills == 1 and figures.fill_rate == 1.0
