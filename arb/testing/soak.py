@@ -72,6 +72,8 @@ def soak_config(
     3,600 snapshots of 500 ms, fills in half an hour of wall time, which a fast replay spreads over
     many market hours)."""
     settings = {name: dict(values) for name, values in _SETTINGS.items()}
+    # keys left at their default are left out, so that an older arb (a reference checkout) reads it too
+    settings["ops"]["daily_reports_kept"] = None
     if ops_history is not None:
         settings["ops"]["history"] = ops_history
     if style == "maker_taker":
@@ -138,6 +140,11 @@ async def _reconnected(venues: Sequence[Any], before: Sequence[int], stop: async
     return waits[0] in done and not waits[0].cancelled()
 
 
+async def _played(venues: Sequence[Any]) -> None:
+    for venue in venues:
+        await venue.wait_played()
+
+
 async def _soak(args: argparse.Namespace) -> None:
     root = Path(args.recordings)
     binance_files = sorted((root / "binance_spot").glob("btcusdt_*.gz"))
@@ -159,7 +166,7 @@ async def _soak(args: argparse.Namespace) -> None:
             start_ns = time.time_ns()
             for venue in venues:
                 venue.play(args.speed)
-            played = asyncio.ensure_future(asyncio.gather(*(venue.wait_played() for venue in venues)))
+            played = asyncio.ensure_future(_played(venues))
             stopping = asyncio.ensure_future(stop.wait())
             await asyncio.wait([played, stopping], return_when=asyncio.FIRST_COMPLETED)
             await cancel_and_wait(played, stopping)
