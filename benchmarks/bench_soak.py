@@ -158,21 +158,22 @@ def _follow(stream: TextIO, soak: Soak, done: threading.Event) -> None:
     done.set()
 
 
-def _ops_history(speed: float) -> int:
-    """``[ops] history`` for a replay at ``speed``: the snapshots (one per 500 ms of wall time) the
-    dashboard's ring keeps in the first market hour, as the default (3,600: half an hour) fills within
-    the first hour of a real run; at least 60."""
-    return max(60, round(3600 / speed / 0.5))
+def _ops_history(args: argparse.Namespace) -> int:
+    """``[ops] history``: ``--ops-history``, else for a replay at ``--speed`` the snapshots (one per 500 ms
+    of wall time) the dashboard's ring keeps in the first market hour, as the default (3,600: half an
+    hour) fills within the first hour of a real run; at least 60."""
+    return int(args.ops_history or max(60, round(3600 / args.speed / 0.5)))
 
 
 def _run(label: str, arb: Path, args: argparse.Namespace, mode: str, pass_ns: int, tmp: Path) -> Soak:
     folder = tmp / f"{label.replace(' ', '-')}-{mode}"
     folder.mkdir(parents=True)
-    passes = max(1, round(args.hours * NS_PER_H / pass_ns))
+    hours = args.reference_hours if label == "reference" and args.reference_hours else args.hours
+    passes = max(1, round(hours * NS_PER_H / pass_ns))
     soak = Soak(label, mode, pass_ns)
     rig_argv = [sys.executable, "-m", "arb.testing.soak", "--mode", mode, "--folder", str(folder), "--style",
                 args.style, "--speed", str(args.speed), "--passes", str(passes), "--recordings", str(args.recordings),
-                "--ops-history", str(_ops_history(args.speed))]  # fmt: skip
+                *(["--ops-history", str(_ops_history(args))] if args.ops_history != 0 else [])]  # fmt: skip
     with open(folder / "rig.err", "w") as rig_err:
         rig = subprocess.Popen(rig_argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=rig_err, text=True,
                                cwd=ROOT)  # fmt: skip
@@ -339,6 +340,10 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=24.0, help="market hours per run (default 24)")
     parser.add_argument("--sample-s", type=float, default=2.0, help="wall seconds between samples (default 2)")
     parser.add_argument("--reference", type=Path, help="another checkout with its own .venv, run the same way")
+    parser.add_argument("--reference-only", action="store_true", help="run the reference checkout alone")
+    parser.add_argument("--reference-hours", type=float, help="market hours of the reference's runs (default: --hours)")
+    parser.add_argument("--ops-history", type=int, help="[ops] history (default: filled in the first market "
+                        "hour at --speed; 0: arb's default, 3,600)")  # fmt: skip
     parser.add_argument("--recordings", type=Path, default=ROOT / "recordings")
     parser.add_argument("--tracemalloc", type=Path, help="trace arb's allocations, snapshots in this folder")
     parser.add_argument("--trace-s", type=float, default=30.0, help="wall seconds between snapshots (default 30)")
@@ -348,7 +353,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep each run's folder here (default: a temporary one)")
     args = parser.parse_args()
     modes = ("dry", "live") if args.mode == "both" else (args.mode,)
-    checkouts = [("head", ROOT / ".venv" / "bin" / "arb")]
+    checkouts = [] if args.reference_only else [("head", ROOT / ".venv" / "bin" / "arb")]
     if args.reference is not None:
         checkouts.append(("reference", args.reference.resolve() / ".venv" / "bin" / "arb"))
     for _, arb in checkouts:
@@ -365,8 +370,9 @@ def main() -> None:
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
+    theirs = f" ({args.reference_hours:g} for the reference)" if args.reference and args.reference_hours else ""
     print(f"\nsoak: the sample ({pass_ns / 6e10:.1f} market minutes a pass) at {args.speed:g}x, every connection "
-          f"closed at each pass's end, style {args.style}, {args.hours:g} market hours a run")  # fmt: skip
+          f"closed at each pass's end, style {args.style}, {args.hours:g} market hours a run{theirs}")  # fmt: skip
     table = [_figures(r) for r in runs]
     names = list(dict.fromkeys(k for t in table for k in t))
     print(f"{'':<42}" + "".join(f"{r.label + ' ' + r.mode:>22}" for r in runs))
