@@ -32,9 +32,10 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.sim.binance.exchange import FakeBinanceExchange
+from arb.sim.binance.public import FakeBinanceVenue
 from arb.sim.bybit.exchange import FakeBybitExchange
+from arb.sim.bybit.public import FakeBybitVenue
 from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
 from arb.testing.pair_rig import (
