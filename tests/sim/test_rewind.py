@@ -10,7 +10,8 @@ import aiohttp
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from arb.sim import FakeBinanceVenue, FakeBybitVenue
+from arb.sim.binance.public import FakeBinanceVenue
+from arb.sim.bybit.public import FakeBybitVenue
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SPOT = FIXTURES / "binance_spot_btcusdt_20240808_head3000.gz"
