@@ -170,6 +170,8 @@ class SyncReason(IntEnum):
     """Too many diffs were buffered while waiting for a snapshot."""
     DAMAGED = 7
     """A span of the recording was lost to damage (``--allow-damaged``); nothing is known until a resync."""
+    CHECKSUM = 8
+    """The book's checksum (one the venue sends with a message) disagreed with the book rebuilt."""
 
 
 def empty_events(n: int = 0) -> EventArray:

@@ -17,6 +17,10 @@ well-known name:
                    (optional: a venue without one has no such file)
 =================  =================================================================================
 
+``private.py`` and ``wallet.py`` come together: a venue without them (yet) is read, recorded, backtested
+and paper-traded, and :meth:`VenueConnector.private` and :attr:`VenueConnector.wallet` say it cannot be
+traded live.
+
 Beside them, ``venue.toml`` holds what the configuration knows of the venue without its code
 (:mod:`arb.catalog`): the registry and the catalog list the same venues. Modules load when asked for
 (``arb --help`` does not import ccxt or Numba): :func:`venue` only checks that the folder holds the
@@ -48,9 +52,11 @@ from connectors.common.recordings import RecordingFormat
 from connectors.common.wallet import WalletVenue
 
 _ROOT = Path(__file__).parent
-_PARTS = ("venue.toml", "normalize.py", "feed.py", "recordings.py", "history.py", "private.py", "orders.py",
-          "wallet.py")  # fmt: skip
+_PARTS = ("venue.toml", "normalize.py", "feed.py", "recordings.py", "history.py", "orders.py")
 """What a folder needs to count as a venue (``archive.py`` and ``fastscan.py`` are the venue's choice)."""
+_TRADING = ("private.py", "wallet.py")
+"""What a venue ``arb live`` trades has besides: a venue without them is read, recorded, backtested and
+paper-traded, not traded live."""
 
 
 class UnknownVenueError(ArbError, ValueError):
@@ -128,7 +134,9 @@ class VenueConnector:
 
     @property
     def wallet(self) -> WalletVenue:
-        """The venue's wallet operations (``wallet.py``'s ``WALLET``)."""
+        """The venue's wallet operations (``wallet.py``'s ``WALLET``); raises :class:`UnknownVenueError` when
+        the venue has no private side."""
+        self._trading("its wallets")
         found: WalletVenue = self.module("wallet").WALLET
         return found
 
@@ -140,10 +148,24 @@ class VenueConnector:
         found: VenueArchive = self.module("archive").ARCHIVE
         return found
 
+    @property
+    def trades_live(self) -> bool:
+        """Whether the venue has a private side (orders, fills, wallets): ``arb live`` can trade it."""
+        return all((_ROOT / self.name / part).is_file() for part in _TRADING)
+
     def private(self, market: Market) -> PrivateVenue:
-        """The private adapter of ``market`` (``"spot"`` or ``"linear"``)."""
+        """The private adapter of ``market`` (``"spot"`` or ``"linear"``); raises :class:`UnknownVenueError`
+        when the venue has no private side."""
+        self._trading("its orders")
         adapter: PrivateVenue = self.module("private").ADAPTER(market)
         return adapter
+
+    def _trading(self, what: str) -> None:
+        if not self.trades_live:
+            raise UnknownVenueError(
+                f"{self.name} has no private side yet ({what}): it can be recorded, backtested and paper-traded "
+                "(arb dry-run), not traded with arb live"
+            )
 
     def conform(self) -> list[str]:
         """Load every part of the venue and check it against its protocol; what does not conform, one line
@@ -167,13 +189,17 @@ class VenueConnector:
         check("recordings.RECORDINGS.name", self.recordings.name == self.name, "the venue's name")
         check("history.HISTORY", _subclass(self.history, VenueFundingHistory), "a VenueFundingHistory class")
         check("history.FUNDING_MIN_INTERVAL_NS", self.funding_min_interval_ns > 0, "a time > 0, ns")
-        check("wallet.WALLET", isinstance(self.wallet, WalletVenue) and self.wallet.name == self.name,
-              "the venue's WalletVenue")  # fmt: skip
         for market in facts.markets:
             check(f"orders.REFUSALS[{market!r}]", isinstance(self.refusals(market), RefusalAnswers), "RefusalAnswers")  # type: ignore[arg-type]
-            adapter = self.private(market)  # type: ignore[arg-type]
-            check(f"private.ADAPTER({market!r})", isinstance(adapter, PrivateVenue) and adapter.venue == self.name,
-                  "the venue's PrivateVenue")  # fmt: skip
+        if any((_ROOT / self.name / part).is_file() for part in _TRADING):  # a private side: the whole of it
+            check("private.py, wallet.py", self.trades_live, "both, for a venue arb live trades")
+        if self.trades_live:
+            check("wallet.WALLET", isinstance(self.wallet, WalletVenue) and self.wallet.name == self.name,
+                  "the venue's WalletVenue")  # fmt: skip
+            for market in facts.markets:
+                adapter = self.private(market)  # type: ignore[arg-type]
+                check(f"private.ADAPTER({market!r})", isinstance(adapter, PrivateVenue) and adapter.venue == self.name,
+                      "the venue's PrivateVenue")  # fmt: skip
         archive = self.archive
         if archive is not None:
             check("archive.ARCHIVE", isinstance(archive, VenueArchive) and archive.venue == self.name,

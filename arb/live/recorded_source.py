@@ -104,6 +104,7 @@ def _venue_batches(
         normalizer.resume(initial.update_id, initial.market, initial.symbol)
     if initial is not None:
         normalizer.perp.restore(initial.perp)  # as the conversion does: the funding at 00:00 is seen
+        normalizer.restore_state(initial.venue_state)
 
     lost_at: list[int] = []
     shift = 0
@@ -147,6 +148,7 @@ def _venue_batches(
             if previous.eod.synced:
                 normalizer.resume(previous.eod.update_id, previous.eod.market, previous.eod.symbol)
             normalizer.perp.restore(previous.eod.perp)
+            normalizer.restore_state(previous.eod.venue_state)
         previous = day
         if day.source != "recording":  # no frames: the converted rows, as the normalizer would write them
             for ts, rows in _day_row_groups(day, shift):

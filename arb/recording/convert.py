@@ -384,6 +384,8 @@ def _settle(
             )
         if initial is not None and initial.synced:
             normalizer.resume(initial.update_id, initial.market, initial.symbol)
+        if initial is not None and isinstance(normalizer, VenueNormalizer):
+            normalizer.restore_state(initial.venue_state)
         if initial is not None:
             normalizer.perp.restore(initial.perp)
         receiver = on_rows() if on_rows is not None else None
@@ -636,6 +638,7 @@ def _book_snapshot(book: OrderBook, exch_ts: int, local_ts: int, normalizer: _Re
         exch_ts=exch_ts,
         local_ts=local_ts,
         perp=normalizer.perp.saved(),
+        venue_state=normalizer.saved_state() if isinstance(normalizer, VenueNormalizer) else "",
     )
 
 

@@ -68,6 +68,10 @@ class EodSnapshot:
     local_ts: int
     perp: PerpSnapshot = field(default_factory=PerpSnapshot)
     """Mark price and funding as the stream last said them (nothing known: no mark-price stream)."""
+    venue_state: str = ""
+    """What the venue's normalizer needs beyond the book to read the next day on
+    (:meth:`~connectors.common.normalizer.VenueNormalizer.saved_state`: a perpetual's contract size, the
+    book as the venue spelled it for its checksum), as JSON; empty when it needs nothing."""
 
 
 def part_path(target: str | Path, index: int) -> Path:
@@ -204,6 +208,7 @@ def save_eod(path: str | Path, eod: EodSnapshot) -> Path:
             [eod.perp.mark_price, eod.perp.index_price, eod.perp.settle_estimate, eod.perp.funding_rate], np.float64
         ),
         perp_times=np.array([eod.perp.next_funding_ns, eod.perp.last_exch_ts, eod.perp.funding_interval_ns], np.int64),
+        venue_state=np.array(eod.venue_state),
     )
 
 
@@ -227,6 +232,7 @@ def load_eod(path: str | Path) -> EodSnapshot:
                 exch_ts=int(z["exch_ts"]),
                 local_ts=int(z["local_ts"]),
                 perp=_perp_of(z),
+                venue_state=str(z["venue_state"]) if "venue_state" in z else "",
             )
     except (KeyError, ValueError, OSError) as exc:
         raise RecordingError(f"{path}: not an arb end-of-day snapshot ({exc})") from exc

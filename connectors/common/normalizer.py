@@ -365,6 +365,16 @@ class VenueNormalizer(Generic[K]):
         of a recording), on ``market`` and ``symbol`` (the venue's class does)."""
         raise NotImplementedError
 
+    def saved_state(self) -> str:
+        """What this normalizer needs, beyond the book and its update id, to read the next day's recording
+        on (a perpetual's contract size, the book as the venue spelled it for its checksum), as JSON that
+        :meth:`restore_state` takes back; empty (the default) when it needs nothing. A converter keeps it
+        in the day's end-of-day snapshot."""
+        return ""
+
+    def restore_state(self, saved: str) -> None:
+        """Take back what :meth:`saved_state` gave at the end of the previous day (nothing by default)."""
+
     def on_lines(self, lines: Sequence[bytes], on_bad_line: Callable[[bytes], None]) -> None:
         """Bulk form of :meth:`on_message` for recordings: each line is ``<19-digit ns> <payload>`` (the
         venue's class does; a line without the prefix goes to ``on_bad_line``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import zipfile
 import zlib
@@ -11,7 +12,7 @@ import pytest
 
 from arb.errors import RecordingError
 from arb.recording.convert import convert_files
-from arb.recording.npz import load_eod, write_npz
+from arb.recording.npz import load_eod, save_eod, write_npz
 from connectors.common.findings import FileFindings
 from connectors.common.record_files import LineReader, format_line
 from tests.support.captures import SPOT_BTC_HEAD, read_lines
@@ -145,6 +146,16 @@ def test_written_npz_is_a_deflated_zip_that_numpy_and_zipfile_read(tmp_path) -> 
 
 
 def test_eod_snapshot_round_trip_and_bad_file(tmp_path) -> None:
+    eod = convert_files([SPOT_BTC_HEAD]).eod
+    assert eod is not None and eod.venue_state == ""  # binance's normalizer needs nothing beyond the book
+    state = '{"ct_val": "0.01", "asks": [["67001.5", "2"]]}'
+    loaded = load_eod(save_eod(tmp_path / "eod.npz", dataclasses.replace(eod, venue_state=state)))
+    assert loaded.venue_state == state and loaded.update_id == eod.update_id
+    assert loaded.rows.tobytes() == eod.rows.tobytes()
+    with np.load(tmp_path / "eod.npz") as z:  # a snapshot written before venue_state reads as "nothing"
+        older = {name: z[name] for name in z.files if name != "venue_state"}
+    np.savez_compressed(tmp_path / "older.npz", **older)
+    assert load_eod(tmp_path / "older.npz").venue_state == ""
     with pytest.raises(RecordingError, match="no such snapshot"):
         load_eod(tmp_path / "missing.npz")
     other = tmp_path / "other.npz"
