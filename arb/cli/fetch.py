@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from arb.catalog import venue_facts
 from arb.command_line import Command, add_recordings_out, day, days_begun, each_once, recordings_out
 from arb.command_line import symbol as symbol_argument
-from arb.config import load_config
+from arb.config import AppConfig, load_config
 from arb.errors import EXIT_VENUE_UNAVAILABLE, UsageError
 from arb.recording.fetch_choices import KEY_VARIABLE, archive_sources, sources, venues
 
@@ -98,7 +98,9 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--venue: expected {owner} with --source {source} ({venue_facts(owner).title}'s archive), got {args.venue}"
         )
-    venues = [(name, args.market or config.venue(name).market) for name in names]
+    venues = [(name, args.market or _market_of(config, name)) for name in names]
+    if source == "tardis":
+        _tardis_has(venues)
     out = recordings_out(args.out, config.backtest.recordings)
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     items = plan(config, source, venues, symbols, days, out, args.base_url)
@@ -119,6 +121,30 @@ def main(args: argparse.Namespace) -> int:
     with download_progress(f"fetching {len(items)} files", enabled=not args.quiet) as advance:
         results = asyncio.run(fetch(config, items, key=key, progress=advance))
     return _said(results)
+
+
+def _market_of(config: AppConfig, name: str) -> str:
+    # The market a venue is fetched in without --market: its file's, when it is a venue of the run.
+    if name not in config.venue_names:
+        raise UsageError(
+            f"--market: expected spot or linear for {name}, which is not a venue of this run "
+            f"([strategy] venues: {', '.join(config.venue_names)}), so no venue file says its market"
+        )
+    return config.venue(name).market
+
+
+def _tardis_has(venues: list[tuple[str, str]]) -> None:
+    # Every (venue, market) must be one whose Tardis.dev datasets arb reads (its venue.toml's [tardis]).
+    from arb.recording.tardis import exchanges
+
+    read = {pair: exchange for exchange, pair in exchanges().items()}
+    missing = [f"{venue_facts(v).title} {m}" for v, m in venues if (v, m) not in read]
+    if missing:
+        known = ", ".join(f"{venue_facts(v).title} {m}" for v, m in sorted(read))
+        raise UsageError(
+            f"--source tardis: expected venues whose Tardis.dev datasets arb reads ({known}), "
+            f"got {', '.join(missing)}; record it with arb record, or fetch the other venues with --venue"
+        )
 
 
 def _said(results: list[FetchResult]) -> int:

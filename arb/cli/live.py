@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from arb.cli import _add_report_out
 from arb.command_line import Command, duration, exit_codes_help, report_folder
 from arb.config import AppConfig, load_config, require_credentials
-from arb.errors import NeedsOperatorError, UsageError, exit_code_of
+from arb.errors import ConfigError, NeedsOperatorError, UsageError, exit_code_of
 
 if TYPE_CHECKING:
     from arb.live.deadline import StopDeadline
@@ -59,12 +59,15 @@ def _cmd_live(args: Any) -> int:
 
     config = load_config(args.config).as_traded()  # orders and market data of one network (docs/going-live.md)
     out = report_folder(args.out, config.backtest.out, "live")
+    from arb.live.preflight import unguarded_quotes_refusal, untraded_venues_refusal
+
+    untraded = untraded_venues_refusal(config)
+    if untraded is not None:  # a setting of the run, refused before anything else: exit 2
+        raise ConfigError(str(config.path), "strategy.venues", untraded)
     confirm_mainnet(config, args.mainnet, args.yes)
     for venue in config.venues:
         console.print(venue.describe_endpoints(private=True), highlight=False, soft_wrap=True)
     require_credentials(config, range(len(config.venues)))  # every key missing, before anything connects
-    from arb.live.preflight import unguarded_quotes_refusal
-
     refusal = unguarded_quotes_refusal(config)  # before the report folder's run: run_live refuses it too
     if refusal is not None:
         raise NeedsOperatorError(refusal)

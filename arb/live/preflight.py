@@ -36,6 +36,7 @@ __all__ = [
     "pair_blockers",
     "resting_quotes",
     "unguarded_quotes_refusal",
+    "untraded_venues_refusal",
 ]
 
 from collections.abc import Callable
@@ -303,6 +304,7 @@ def resting_quotes(config: AppConfig) -> list[RestingQuotes]:
     from arb.catalog import venue_facts
     from connectors.common.private import DeadManScope
     from connectors.registry import private_venue
+    from connectors.registry import venue as connector
 
     switches = {  # each scope's switch, in words
         DeadManScope.SYMBOL: "its countdown cancel, renewed every quarter window",
@@ -311,7 +313,7 @@ def resting_quotes(config: AppConfig) -> list[RestingQuotes]:
     window_s = config.live.dead_man_window_ns // 1_000_000_000
     out = []
     for venue in config.venues:
-        if venue.name not in quoting:
+        if venue.name not in quoting or not connector(venue.name).trades_live:  # untraded_venues_refusal's
             continue
         scope = private_venue(venue.name, venue.market).dead_man
         if scope is DeadManScope.NONE:
@@ -341,4 +343,22 @@ def unguarded_quotes_refusal(config: AppConfig) -> str | None:
         f"{why}: quotes resting on {where} would stay on the book if arb died, until a person or the next start "
         f"cancelled them: set [live] quotes_without_dead_man = true in {config.path.name} to "
         "quote there knowingly, or quote on a venue with a dead-man's switch ([strategy] maker_venues)"
+    )
+
+
+def untraded_venues_refusal(config: AppConfig) -> str | None:
+    """Why ``arb live`` must not start with this run's venues (None: it may): a venue of the run has no
+    private side (no orders, fills or wallets in its connector yet); it can be recorded, backtested and
+    paper-traded only."""
+    from arb.catalog import venue_facts
+    from connectors.registry import venue as connector
+
+    public_only = [v.name for v in config.venues if not connector(v.name).trades_live]
+    if not public_only:
+        return None
+    titles = ", ".join(venue_facts(name).title for name in public_only)
+    return (
+        f"{titles}: no private side yet (orders, fills, wallets), so arb live cannot trade "
+        f"{'it' if len(public_only) == 1 else 'them'}; expected only venues arb live trades, "
+        f"or arb dry-run to paper-trade {', '.join(public_only)}"
     )

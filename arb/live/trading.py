@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from arb.config import AppConfig
-from arb.errors import NeedsOperatorError
+from arb.errors import ConfigError, NeedsOperatorError
 from arb.execution.halt_hints import clear_halt_command
 from arb.live.account_fees import Rates, at_start, use_in_kernel
 from arb.live.account_lines import AccountLines, equity_text
@@ -156,12 +156,15 @@ async def run_live(
     ``on_watch(watch)`` is called once the dashboard and metrics are up (``[ops]``); ``on_stop_signal()``
     when SIGTERM or SIGINT asks for the clean stop (``arb live`` arms its stop deadline there)."""
     from arb.live.feeds import market_data_feeds
-    from arb.live.preflight import unguarded_quotes_refusal
+    from arb.live.preflight import unguarded_quotes_refusal, untraded_venues_refusal
     from arb.live.session_loop import SessionLoop, SessionStart, queued, warm_up_kernel
     from arb.live.trading_session import trading_session
 
     started = time.perf_counter()
     config = config.as_traded()  # the market data of the network the orders go to, never data_network
+    untraded = untraded_venues_refusal(config)  # a venue with no private side: nothing is traded there
+    if untraded is not None:
+        raise ConfigError(str(config.path), "strategy.venues", untraded)
     refusal = unguarded_quotes_refusal(config)  # before anything connects: quotes nothing would cancel
     if refusal is not None:
         raise NeedsOperatorError(refusal)

@@ -113,8 +113,8 @@ def venue_config(
     overrides = local_endpoints(ws, rest, market=market)
     if feed:
         overrides["feed"] = feed
-    key = "binance_overrides" if venue == "binance" else "bybit_overrides"
-    path = write_config_files(tmp_path / "config", **{key: overrides})
+    run = {"strategy": {"venues": ["binance", "bybit", *([venue] if venue not in ("binance", "bybit") else [])]}}
+    path = write_config_files(tmp_path / "config", arbitrage_overrides=run, **{f"{venue}_overrides": overrides})
     config: VenueConfig = load_config(path).venue(venue)
     return config
 
