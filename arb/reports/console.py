@@ -18,7 +18,7 @@ from arb.reports.common import duration_text
 from arb.reports.inventory import inventory_rows, shows_inventory
 from arb.reports.pnl import PNL_TOLERANCE
 from arb.reports.summary import Summary, SymbolSummary
-from arb.results.venues import venue_titles
+from arb.results.venues import venue_title, venue_titles
 
 _amount = partial(money, digits=4)  # money in the quote currency
 _base = partial(num, digits=8, small=0)  # a quantity in base units, to the satoshi
@@ -96,6 +96,10 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
         ("mean PnL per pair (quote)", _amount(pairs.pair_pnl_mean)),
     ):
         table.add_row(label, value, *blank)
+    if len(pairs.directions) > 2:  # more than two venues: what each way between them made
+        for d in pairs.directions:
+            made = f"{d.pairs} pairs, PnL {_amount(d.pnl)}" if d.pairs else "no pair"
+            table.add_row(f"  buy {venue_title(d.buy)}, sell {venue_title(d.sell)}", made, *blank)
     legs = summary.legs
     if legs is not None and legs.any:
         table.add_section()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "PNL_TOLERANCE",
+    "DirectionFigures",
     "LegFigures",
     "PairFigures",
     "cash_flow",
@@ -44,7 +45,8 @@ from arb.reports.common import (
     value_at,
     venue_count,
 )
-from arb.results.pairs import count_won, pair_index, pair_legs, pair_pnl
+from arb.results.pairs import count_won, pair_directions, pair_index, pair_legs, pair_pnl
+from arb.results.venues import directions
 from arb.strategy.types import (
     BUY,
     FILL_DTYPE,
@@ -93,6 +95,31 @@ class PairFigures(JsonFigures):
     pairs_won: int
     win_rate: float | None
     pair_pnl_mean: float | None
+    directions: tuple[DirectionFigures, ...] = ()
+    """Per direction (every ordered pair of the run's venues, in run order: buy on the first): what its pairs
+    made. Empty when the venues' names were not given."""
+
+
+@dataclass(frozen=True, slots=True)
+class DirectionFigures(JsonFigures):
+    """What one direction made: the pairs whose legs bought on ``buy`` and sold on ``sell`` (venue names).
+
+    Attributes:
+        buy: The venue the pairs bought on.
+        sell: The venue they sold on.
+        pairs: Its pairs (:class:`PairFigures` ``pairs`` is the sum over the directions, plus the lone legs
+            that have no direction).
+        pairs_won: Its pairs whose PnL is > 0.
+        pnl: The sum of its pairs' PnL (:func:`~arb.results.pairs.pair_pnl` at the final mid), quote.
+        spread_bps: Mean captured spread of its pairs with both sides filled, bps; None without one.
+    """
+
+    buy: str
+    sell: str
+    pairs: int
+    pairs_won: int
+    pnl: float
+    spread_bps: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +256,8 @@ def fifo_holding(ts: Array, signed_qty: Array) -> tuple[float, float, float]:
     return weighted, closed, sum(lot[1] for lot in lots)
 
 
-def pair_figures(fills: Array, final_mid: Array) -> PairFigures:
+def pair_figures(fills: Array, final_mid: Array, venues: Sequence[str] = ()) -> PairFigures:
+    """The pairs of ``fills`` and, given the run's ``venues`` (names by number), what each direction made."""
     is_open = pair_legs(fills)
     pair_ids, at, in_pair = pair_index(fills)
     n = len(pair_ids)
@@ -268,7 +296,21 @@ def pair_figures(fills: Array, final_mid: Array) -> PairFigures:
         pairs_won=won,
         win_rate=won / n if n else None,
         pair_pnl_mean=mean_or_none(pnl),
+        directions=_directions(fills, pnl, np.where(both, gross, np.nan), venues),
     )
+
+
+def _directions(fills: Array, pnl: Array, gross: Array, venues: Sequence[str]) -> tuple[DirectionFigures, ...]:
+    # Every ordered pair of venues, in run order, with the pairs that went that way (pnl and gross per pair).
+    _, buy, sell = pair_directions(fills)
+    out = []
+    for b, s in directions(len(venues)):
+        mine = (buy == b) & (sell == s)
+        out.append(DirectionFigures(
+            buy=venues[b], sell=venues[s], pairs=int(np.count_nonzero(mine)), pairs_won=count_won(pnl[mine]),
+            pnl=float(np.nansum(pnl[mine])), spread_bps=mean_or_none(gross[mine & np.isfinite(gross)]),
+        ))  # fmt: skip
+    return tuple(out)
 
 
 def _legs_filled(opens: Array) -> int:

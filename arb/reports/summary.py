@@ -369,7 +369,7 @@ def summarize(
     return Summary(
         total=total,
         venues=figures,
-        pairs=pair_figures(fills, final_mid),
+        pairs=pair_figures(fills, final_mid, names),
         risk=risk_figures(equity, initial, final_mid),
         initial=initial,
         pnl_consistent=_consistent(total),
@@ -476,7 +476,8 @@ def _summarize_symbols(
         total, venues = _figures(own_fills, own_equity, part, final_mids[s], spans, funding[funding["symbol"] == s],
                                  transfers[transfers["symbol"] == s], venue_names)  # fmt: skip
         parts.append(SymbolSummary(
-            name=names[s], total=total, venues=venues, pairs=pair_figures(own_fills, final_mids[s]), initial=part,
+            name=names[s], total=total, venues=venues, pairs=pair_figures(own_fills, final_mids[s], venue_names),
+            initial=part,
             pnl_consistent=_consistent(total), out_of_sync=spans,
             legs=symbol_legs[s] if s < len(symbol_legs) else None,
         ))  # fmt: skip
@@ -515,7 +516,7 @@ def _summarize_symbols(
     return Summary(
         total=total,
         venues=account_venues,
-        pairs=pair_figures(fills, final_mids),
+        pairs=pair_figures(fills, final_mids, venue_names),
         risk=account_risk_figures(series, initial, first_mids, final_mids),
         initial=initial,
         pnl_consistent=_consistent(total) and all(part.pnl_consistent for part in parts),

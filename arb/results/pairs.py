@@ -5,7 +5,16 @@ count. Pure: ``FILL_DTYPE`` rows in, figures out (money in quote currency).
 
 from __future__ import annotations
 
-__all__ = ["count_won", "opens_pair", "pair_index", "pair_legs", "pair_pnl", "pairs_text", "pairs_won"]
+__all__ = [
+    "count_won",
+    "opens_pair",
+    "pair_directions",
+    "pair_index",
+    "pair_legs",
+    "pair_pnl",
+    "pairs_text",
+    "pairs_won",
+]
 
 from collections.abc import Sequence
 from typing import Any
@@ -13,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from arb.formats import pct
-from arb.strategy.types import INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, INTENT_UNWIND
+from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, INTENT_UNWIND, SELL
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -92,3 +101,21 @@ def pair_index(fills: Array) -> tuple[Array, Array, Array]:
     pair_ids = np.unique(pair[opens_pair(fills)])
     in_pair = np.isin(pair, pair_ids)
     return pair_ids, np.searchsorted(pair_ids, pair[in_pair]), in_pair
+
+
+def pair_directions(fills: Array) -> tuple[Array, Array, Array]:
+    """The direction of every pair of ``fills``: (the pair ids, as :func:`pair_index` gives them; the venue its
+    legs bought on; the venue they sold on), the venue of the larger quantity where a side's legs filled on
+    several, -1 for a side no leg filled (a lone leg). A pair's legs are :func:`pair_legs`: a taker pair's
+    opening orders, a maker pair's quote fill and its hedges."""
+    pair_ids, at, in_pair = pair_index(fills)
+    own = fills[in_pair]
+    legs = pair_legs(fills)[in_pair]
+    n, n_venues = len(pair_ids), int(fills["venue"].max()) + 1 if len(fills) else 1
+    out = []
+    for side in (BUY, SELL):
+        mine = legs & (own["side"] == side)
+        qty = np.zeros((n, n_venues))
+        np.add.at(qty, (at[mine], own["venue"][mine]), own["qty"][mine])
+        out.append(np.where(qty.max(axis=1) > 0, qty.argmax(axis=1), -1))
+    return pair_ids, out[0], out[1]

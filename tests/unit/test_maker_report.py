@@ -107,3 +107,26 @@ def test_a_run_that_kept_only_its_newest_intents_counts_its_quotes_fills_from_th
     late = _fills((10_400, 0, BUY, 100.0, 1.0, 0.01, INTENT_QUOTE, 1))
     figures = maker_figures(np.concatenate([early, late]), held, _calls((10_000, 99.0, 101.0, 99.0, 101.0)))
     assert figures.quotes == 1 and figures.maker_fills == 1 and figures.fill_rate == 1.0
+
+
+def test_three_venues_split_the_pairs_by_direction() -> None:
+    # (ts ms, venue, side, price, qty, fee, kind, pair): buy 0 sell 2 twice (one won, one lost), buy 2 sell 1
+    # once, and a lone leg (pair 9) that bought on 1 with no sell: it has no direction
+    fills = _fills(
+        (10, 0, BUY, 100.0, 1.0, 0.0, INTENT_OPEN, 1), (10, 2, SELL, 101.0, 1.0, 0.0, INTENT_OPEN, 1),
+        (20, 0, BUY, 100.0, 1.0, 0.0, INTENT_OPEN, 2), (20, 2, SELL, 99.5, 1.0, 0.0, INTENT_OPEN, 2),
+        (30, 2, BUY, 100.0, 0.5, 0.0, INTENT_OPEN, 3), (30, 1, SELL, 102.0, 0.5, 0.0, INTENT_OPEN, 3),
+        (40, 1, BUY, 100.0, 1.0, 0.0, INTENT_OPEN, 9),
+    )  # fmt: skip
+    fills["order_id"] = np.arange(len(fills))
+    got = pair_figures(fills, np.full(3, 100.0), ("binance", "bybit", "okx"))
+    ways = {(d.buy, d.sell): d for d in got.directions}
+    assert len(ways) == 6  # every ordered pair of three venues, each once
+    assert [(d.buy, d.sell) for d in got.directions][:2] == [("binance", "bybit"), ("binance", "okx")]
+    assert (ways["binance", "okx"].pairs, ways["binance", "okx"].pairs_won) == (2, 1)
+    assert ways["binance", "okx"].pnl == pytest.approx(1.0 - 0.5)
+    assert ways["binance", "okx"].spread_bps == pytest.approx((100.0 - 50.0) / 2)
+    assert (ways["okx", "bybit"].pairs, ways["okx", "bybit"].pnl) == (1, pytest.approx(1.0))
+    assert sum(d.pairs for d in got.directions) == got.pairs - 1  # the lone leg's pair goes nowhere
+    assert all(ways[w].pairs == 0 for w in (("binance", "bybit"), ("bybit", "binance"), ("bybit", "okx")))
+    assert pair_figures(fills, np.full(3, 100.0)).directions == ()  # no names, no directions
