@@ -88,9 +88,14 @@ __all__ = [
     "BinanceBook",
     "BinanceSession",
     "BinanceTrade",
+    "BookModel",
     "SampleParams",
     "Synthesis",
+    "diff_levels",
     "generate",
+    "grid_formatter",
+    "levels_json",
+    "lognormal_ns",
     "main",
     "read_binance",
     "simulate_basis",
@@ -457,8 +462,8 @@ def _decimals(step: float) -> int:
     return max(0, -exponent)
 
 
-def _grid_formatter(step: float) -> Callable[[int], str]:
-    # n steps of ``step`` as a decimal string with exactly the step's decimals ("61837.6", "0.001200").
+def grid_formatter(step: float) -> Callable[[int], str]:
+    """n steps of ``step`` as a decimal string with exactly the step's decimals ("61837.6", "0.001200")."""
     places = _decimals(step)
     units = round(step * 10**places)
     scale = 10**places
@@ -467,7 +472,8 @@ def _grid_formatter(step: float) -> Callable[[int], str]:
     return lambda n: f"{n * units // scale}.{n * units % scale:0{places}d}"
 
 
-def _levels_json(levels: Iterable[tuple[int, int]], px: Callable[[int], str], qty: Callable[[int], str]) -> str:
+def levels_json(levels: Iterable[tuple[int, int]], px: Callable[[int], str], qty: Callable[[int], str]) -> str:
+    """Levels of (price steps, size steps) as JSON pairs of strings, a size of 0 as ``"0"``."""
     return ",".join(f'["{px(p)}","{qty(q) if q else "0"}"]' for p, q in levels)
 
 
@@ -478,8 +484,10 @@ Side = dict[int, int]
 
 
 @dataclass(slots=True)
-class _BookModel:
-    # Maps a Binance book to Bybit's top levels; noise and thinning are fixed per (side, tick).
+class BookModel:
+    """Maps a Binance book to another venue's top ``depth`` levels on its tick and lot; noise and thinning
+    are fixed per (side, tick)."""
+
     tick: float
     lot: float
     params: SampleParams
@@ -487,9 +495,12 @@ class _BookModel:
     ask_factor: np.ndarray[Any, np.dtype[np.float64]]
     bid_drop: np.ndarray[Any, np.dtype[np.bool_]]
     ask_drop: np.ndarray[Any, np.dtype[np.bool_]]
+    depth: int = DEPTH
 
     @classmethod
-    def create(cls, rng: np.random.Generator, tick: float, lot: float, params: SampleParams) -> _BookModel:
+    def create(
+        cls, rng: np.random.Generator, tick: float, lot: float, params: SampleParams, depth: int = DEPTH
+    ) -> BookModel:
         sigma = params.qty_sigma
 
         def factors() -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -500,7 +511,7 @@ class _BookModel:
         bid_factor, ask_factor = factors(), factors()
         bid_drop = rng.random(_NOISE_TABLE) < params.thin_prob
         ask_drop = rng.random(_NOISE_TABLE) < params.thin_prob
-        return cls(tick, lot, params, bid_factor, ask_factor, bid_drop, ask_drop)
+        return cls(tick, lot, params, bid_factor, ask_factor, bid_drop, ask_drop, depth)
 
     def side(
         self,
@@ -517,23 +528,24 @@ class _BookModel:
         slot = bins % _NOISE_TABLE
         drop = (self.bid_drop if bid else self.ask_drop)[slot]
         drop[: self.params.thin_keep_top] = False
-        keep = np.flatnonzero(~drop)[:DEPTH]
-        if len(keep) < DEPTH:
-            raise ValueError(f"only {len(keep)} Bybit levels from {len(px)} Binance levels: raise binance_levels")
+        keep = np.flatnonzero(~drop)[: self.depth]
+        if len(keep) < self.depth:
+            raise ValueError(f"only {len(keep)} levels from {len(px)} Binance levels: raise binance_levels")
         factor = (self.bid_factor if bid else self.ask_factor)[slot[keep]]
         lots = np.maximum(1, np.rint(sums[keep] * factor / self.lot)).astype(np.int64)
         return dict(zip(bins[keep].tolist(), lots.tolist(), strict=True))
 
 
-def _diff(old: Side, new: Side, descending: bool) -> list[tuple[int, int]]:
-    # Changed or new levels with their size, removed ones with 0, in book order.
+def diff_levels(old: Side, new: Side, descending: bool) -> list[tuple[int, int]]:
+    """Changed or new levels with their size, removed ones with 0, in book order."""
     out = [(p, q) for p, q in new.items() if old.get(p) != q]
     out += [(p, 0) for p in old if p not in new]
     out.sort(reverse=descending)
     return out
 
 
-def _lognormal_ns(rng: np.random.Generator, median_ms: float, sigma: float, n: int) -> list[int]:
+def lognormal_ns(rng: np.random.Generator, median_ms: float, sigma: float, n: int) -> list[int]:
+    """``n`` lognormal durations in ns of median ``median_ms`` and log-sd ``sigma``."""
     return [round(median_ms * NS_PER_MS * math.exp(sigma * x)) for x in rng.standard_normal(n).tolist()]
 
 
@@ -588,7 +600,7 @@ def synthesize(
     tick = bybit.instrument.tick_size if tick_size is None else tick_size
     lot = bybit.instrument.lot_size if lot_size is None else lot_size
     book_topic, trade_topic = f"orderbook.{DEPTH}.{symbol}", f"publicTrade.{symbol}"
-    fmt_px, fmt_qty = _grid_formatter(tick), _grid_formatter(lot)
+    fmt_px, fmt_qty = grid_formatter(tick), grid_formatter(lot)
 
     session = read_binance(binance_paths, levels=params.binance_levels, max_messages=max_binance_messages)
     seed_basis, *seeds = np.random.SeedSequence(seed).spawn(5)
@@ -598,7 +610,7 @@ def synthesize(
     basis = simulate_basis(seed_basis, start_ns, end_ns, params)
     threshold = (binance_fees.taker + bybit.fees.taker) * 1e4 + SLIPPAGE_BPS
     summary = summarize_basis(basis, start_ns, session.books[-1].exch_ts, threshold)
-    model = _BookModel.create(rng_book, tick, lot, params)
+    model = BookModel.create(rng_book, tick, lot, params)
 
     # (ts ms, kind, index) sorts the messages in the order Bybit sends them on one connection.
     outgoing: list[tuple[int, int, int, bytes]] = []
@@ -626,8 +638,8 @@ def synthesize(
             a_levels = sorted(new_asks.items())
         else:
             kind = "delta"
-            b_levels = _diff(bids, new_bids, descending=True)
-            a_levels = _diff(asks, new_asks, descending=False)
+            b_levels = diff_levels(bids, new_bids, descending=True)
+            a_levels = diff_levels(asks, new_asks, descending=False)
             update_id += 1
         bids, asks = new_bids, new_asks
         seq += seq_steps[i]
@@ -635,8 +647,8 @@ def synthesize(
         last_ts = ts
         text = (
             f'{{"topic":"{book_topic}","type":"{kind}","ts":{ts},"data":{{"s":"{symbol}",'
-            f'"b":[{_levels_json(b_levels, fmt_px, fmt_qty)}],'
-            f'"a":[{_levels_json(a_levels, fmt_px, fmt_qty)}],'
+            f'"b":[{levels_json(b_levels, fmt_px, fmt_qty)}],'
+            f'"a":[{levels_json(a_levels, fmt_px, fmt_qty)}],'
             f'"u":{update_id},"seq":{seq}}},"cts":{ts - lag[i]}}}'
         )
         outgoing.append((ts, 0, len(outgoing), text.encode()))
@@ -682,7 +694,7 @@ def synthesize(
 
     # receive times on the Binance recorder's clock, in sending order, never earlier than the previous
     outgoing.sort()
-    latency = _lognormal_ns(rng_times, params.latency_median_ms, params.latency_sigma, len(outgoing))
+    latency = lognormal_ns(rng_times, params.latency_median_ms, params.latency_sigma, len(outgoing))
     lines: list[tuple[int, bytes]] = []
     local = 0
     for (ts, _, _, payload), lat in zip(outgoing, latency, strict=True):
