@@ -1,0 +1,561 @@
+"""OKX API v5: raw payload + local receive time -> hftbacktest event rows. Pure: no I/O, no clock.
+
+Handles the public pushes ``books`` (``books-l2-tbt`` and ``books50-l2-tbt`` have the same form),
+``trades``, ``mark-price`` and ``funding-rate``; the REST answers a feed records in the stream
+(``GET /api/v5/market/books``, the snapshot that rebuilds a book when the WebSocket sends none, and
+``GET /api/v5/public/instruments``, each swap's contract value); and the venue's replies (``pong``,
+subscribe acks, errors, notices), which are counted and otherwise ignored.
+
+Rows written (``arb.events`` names):
+
+- a WebSocket snapshot, or a REST snapshot that bridges the buffered stream: ``CLEAR_ALL``,
+  ``SNAPSHOT_BID``/``SNAPSHOT_ASK`` levels (then, for a REST snapshot, the buffered updates that follow
+  it, stamped with its receive time) and ``SYNC_RESTORED_EVENT`` when the book was not synced before;
+- an update on a synced book: ``DEPTH_BID``/``DEPTH_ASK`` levels. Book rows carry the message's
+  ``seqId`` in ``ival`` (0 in history without sequence ids);
+- a gap in the ``prevSeqId``/``seqId`` chain, or a non-zero ``checksum`` that the book of wire strings
+  does not reproduce: ``SYNC_LOST_EVENT`` (``ival`` = ``SyncReason.GAP``, ``order_id`` = the last good
+  ``seqId``) and ``CLEAR_ALL``; updates are buffered until a snapshot rebuilds the book;
+- each trade: ``TRADE_BUY``/``TRADE_SELL`` by the taker's side, ``ival`` the ``tradeId``;
+- ``mark-price``: ``MARK_PRICE_EVENT`` (no index price: NaN); ``funding-rate``: ``FUNDING_RATE_EVENT``
+  with ``fundingRate`` for the settlement at ``fundingTime`` and the interval
+  ``nextFundingTime - fundingTime``, after a ``FUNDING_SETTLED_EVENT`` when ``fundingTime`` moved
+  forward (:mod:`connectors.common.funding`), as Bybit linear's tickers give them.
+
+Sizes: book and trade sizes of a swap are contracts; rows carry base currency, contracts x ``ctVal`` x
+``ctMult`` from the instruments answer (or ``contract_value=``). A swap message that arrives before the
+contract value is known cannot be converted: it is counted as undecodable and skipped. Prices are
+quote per base, as sent.
+
+Exchange time: ``ts`` of the book, trade, mark price or funding message.
+
+There is no compiled frame scanner for OKX yet: ``frame_scan`` is accepted (the converters pass it)
+and every frame takes the per-message path.
+"""
+
+from __future__ import annotations
+
+__all__ = ["NORMALIZER", "ChecksumStats", "OkxNormalizer", "ParsedUpdate"]
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import msgspec
+import numpy as np
+
+from arb.events import (
+    CLEAR_ALL,
+    DEPTH_ASK,
+    DEPTH_BID,
+    NS_PER_MS,
+    SNAPSHOT_ASK,
+    SNAPSHOT_BID,
+    TRADE_BUY,
+    TRADE_SELL,
+    SyncReason,
+)
+from connectors.common.funding import parse_decimal, parse_ms
+from connectors.common.normalizer import SyncState, VenueNormalizer, mark_synced, note_unknown, warm_up_rows
+from connectors.common.rows import LevelArray, RowSink
+from connectors.common.scan import INT64_MAX
+from connectors.okx.checksum import LevelBook
+from connectors.okx.messages import (
+    OkxBookData,
+    OkxBookMessage,
+    OkxEvent,
+    OkxFundingRateMessage,
+    OkxInstruments,
+    OkxMarkPriceMessage,
+    OkxProbe,
+    OkxRestBooks,
+    OkxRestProbe,
+    OkxTradeMessage,
+    RawLevel,
+)
+from connectors.okx.sync import OkxBookSync, SnapshotOutcome, UpdateAction
+from connectors.okx.urls import inst_id, symbol_of
+
+log = logging.getLogger(__name__)
+
+VENUE = "okx"
+_ARG_PREFIX = b'{"arg":{"channel":"'
+_ARG_START = len(_ARG_PREFIX)
+_PONG = b"pong"
+
+_books = msgspec.json.Decoder(OkxBookMessage, strict=False)
+_trades = msgspec.json.Decoder(OkxTradeMessage, strict=False)
+_marks = msgspec.json.Decoder(OkxMarkPriceMessage, strict=False)
+_fundings = msgspec.json.Decoder(OkxFundingRateMessage, strict=False)
+_event = msgspec.json.Decoder(OkxEvent, strict=False)
+_probe = msgspec.json.Decoder(OkxProbe, strict=False)
+_rest_probe = msgspec.json.Decoder(OkxRestProbe, strict=False)
+_rest_books = msgspec.json.Decoder(OkxRestBooks, strict=False)
+_instruments = msgspec.json.Decoder(OkxInstruments, strict=False)
+
+_BOOK, _TRADE, _MARK, _FUNDING = 0, 1, 2, 3
+_CHANNELS = {
+    "books": _BOOK,
+    "books-l2-tbt": _BOOK,
+    "books50-l2-tbt": _BOOK,
+    "trades": _TRADE,
+    "mark-price": _MARK,
+    "funding-rate": _FUNDING,
+}
+_NO_KIND = -1
+
+
+@dataclass(slots=True)
+class ChecksumStats:
+    """What the normalizer did with the books' ``checksum`` fields."""
+
+    verified: int = 0
+    """Non-zero checksums the book reproduced."""
+    mismatches: int = 0
+    """Non-zero checksums it did not (each one a lost book)."""
+    unverified: int = 0
+    """Non-zero checksums met while the book of wire strings was unknown (after resuming a day)."""
+    absent: int = 0
+    """Book messages with checksum 0: OKX sends 0 since June 2026."""
+
+
+class ParsedUpdate:
+    """A book update with its levels parsed: what the sync machine buffers and the sink emits."""
+
+    __slots__ = ("asks", "bids", "checksum", "prev_seq_id", "raw_asks", "raw_bids", "seq_id", "ts_ms")
+
+    def __init__(self, data: OkxBookData, bids: LevelArray, asks: LevelArray) -> None:
+        self.prev_seq_id = data.prev_seq_id
+        self.seq_id = data.seq_id
+        self.ts_ms = data.ts_ms
+        self.checksum = data.checksum
+        self.raw_bids = data.bids
+        self.raw_asks = data.asks
+        self.bids = bids
+        self.asks = asks
+
+
+def _levels(raw: Sequence[RawLevel], scale: float) -> LevelArray:
+    # [[px, sz, "0", n], ...] as wire strings -> (n, 2) float64 of (price, size x scale).
+    out = np.empty((len(raw), 2), np.float64)
+    for i, level in enumerate(raw):
+        price, size = float(level[0]), float(level[1])
+        if not (math.isfinite(price) and math.isfinite(size)) or size < 0:
+            raise ValueError(f"not a price level: {level!r}")
+        out[i, 0] = price
+        out[i, 1] = size * scale
+    return out
+
+
+class OkxNormalizer(VenueNormalizer[int]):
+    """Normalizer and book-sync state for one OKX instrument (arb's ``symbol`` in ``market``).
+
+    ``market`` is ``"spot"`` or ``"linear"`` (the ``-SWAP`` perpetual); ``None`` infers it from the first
+    instrument id seen. ``symbol`` is arb's (``"BTCUSDT"``); ``None`` takes the first one seen.
+    ``contract_value``: base currency per contract of the swap, when known beforehand (otherwise the
+    instruments answer in the stream says it). ``max_buffered_updates`` bounds the updates held while
+    the book waits for a REST snapshot.
+
+    ``echo`` (default on, the live feeds) logs the first few bad payloads, unknown channels and every
+    sync transition; off (converters), it only counts them (:attr:`stats`, :attr:`bad_payloads`).
+    """
+
+    venue = VENUE
+    names = "channel"
+
+    def __init__(
+        self,
+        symbol: str | None = None,
+        market: str | None = None,
+        *,
+        include_bbo: bool = False,
+        contract_value: float | None = None,
+        max_buffered_updates: int = 10_000,
+        sink: RowSink | None = None,
+        frame_scan: bool = True,
+        echo: bool = True,
+    ) -> None:
+        super().__init__(
+            symbol, market, include_bbo=include_bbo, sink=sink, frame_scan=frame_scan, echo=echo, logger=log
+        )
+        warm_up_rows()
+        self.sync: OkxBookSync[ParsedUpdate] = OkxBookSync(max_buffered_updates)
+        self.levels = LevelBook()
+        """The book as OKX spelled it, for the checksum."""
+        self.checksums = ChecksumStats()
+        self.contract_value = contract_value if contract_value is not None else (1.0 if market == "spot" else None)
+        """Base currency per contract (1 on spot); None until a swap's instruments answer says it."""
+        self.ws_snapshots = 0
+        """Book snapshots the WebSocket sent (those of REST are in ``stats.snapshots`` too)."""
+        self.rest_snapshots = 0
+        """REST snapshots that synced the book."""
+        self.rest_unusable = 0
+        """REST books that could not be bridged: no ``seqId``, or an empty answer."""
+
+    @property
+    def needs_snapshot(self) -> bool:
+        """True while the book waits for a snapshot (WebSocket or REST)."""
+        return not self.sync.synced
+
+    @property
+    def inst_id(self) -> str:
+        """OKX's instrument id of the normalizer's symbol (``""`` while the symbol or market is unknown)."""
+        if not self.symbol or self.market not in ("spot", "linear"):
+            return ""
+        return inst_id(self.symbol, self.market)
+
+    def resume(self, last_update_id: int, market: str, symbol: str) -> None:
+        """Continue a stream whose book was saved at ``seqId`` ``last_update_id`` (end-of-day snapshot).
+        The wire strings are not saved: checksums are checked again from the next snapshot on."""
+        self.market = market
+        self.symbol = symbol.upper()
+        if market == "spot":
+            self.contract_value = 1.0
+        self._resumed(self.sync, last_update_id)
+        self.sync.sequenced = last_update_id != 0
+        self.levels.clear()
+
+    def lose_sync(self, reason: SyncReason, local_ts: int) -> None:
+        """Mark the book out of sync from outside (disconnect, stale); clears it in the rows."""
+        if self.sync.synced:
+            self.levels.clear()
+        super().lose_sync(reason, local_ts)
+
+    def decode(self, payload: bytes, local_ts: int) -> None:
+        """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
+        self.stats.messages += 1
+        try:
+            if payload.startswith(_ARG_PREFIX):
+                name = payload[_ARG_START : payload.find(b'"', _ARG_START)]
+                kind = self._kinds.get(name, _NO_KIND)
+                if kind == _NO_KIND:
+                    kind = self._learn(name)
+                if kind is None:
+                    self.stats.unknown_streams += 1
+                    return
+                self._dispatch(kind, payload, local_ts)
+            elif payload == _PONG:
+                self.stats.control_messages += 1
+            else:
+                self._on_other(payload, local_ts)
+        except (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError) as exc:
+            self._decode_failed(payload, local_ts, exc)
+
+    def on_lines(self, lines: Sequence[bytes], on_bad_line: Callable[[bytes], None]) -> None:
+        """Bulk form of :meth:`on_message` for recordings: each line is ``<19-digit ns> <payload>``.
+
+        Lines without the timestamp prefix go to ``on_bad_line``.
+        """
+        decode = self.decode
+        for line in lines:
+            if line[19:20] != b" " or not line[:19].isdigit():
+                on_bad_line(line)
+                continue
+            decode(line[20:], int(line[:19]))
+
+    def kind_of(self, name: str) -> int | None:
+        """The kind of channel ``name`` (``books``, ``trades``...); None for a channel not read."""
+        return _CHANNELS.get(name)
+
+    # -- routing ----------------------------------------------------------------------------------
+
+    def _book_sync(self) -> OkxBookSync[ParsedUpdate]:
+        return self.sync
+
+    def _dispatch(self, kind: int, payload: bytes, local_ts: int) -> None:
+        if kind == _BOOK:
+            self._on_book(_books.decode(payload), local_ts)
+        elif kind == _TRADE:
+            self._on_trades(_trades.decode(payload), local_ts)
+        elif kind == _MARK:
+            self._on_mark(_marks.decode(payload), local_ts)
+        else:
+            self._on_funding(_fundings.decode(payload), local_ts)
+
+    def _on_other(self, payload: bytes, local_ts: int) -> None:
+        # Events, REST answers recorded in the stream, and pushes spelled another way (whitespace).
+        if payload.startswith(b'{"code"'):
+            self._on_rest(payload, local_ts)
+            return
+        probe = _probe.decode(payload)
+        if probe.arg is not None and probe.event is None:
+            kind = _CHANNELS.get(probe.arg.channel)
+            if kind is None:
+                self.stats.unknown_streams += 1
+                note_unknown(self, probe.arg.channel, log, "channel")
+                return
+            self._dispatch(kind, payload, local_ts)
+        elif probe.event is not None:
+            self._on_event(_event.decode(payload))
+        elif probe.code is not None:
+            self._on_rest(payload, local_ts)
+        else:
+            raise ValueError("not an OKX v5 message this normalizer knows")
+
+    def _on_event(self, event: OkxEvent) -> None:
+        """A reply or notice, e.g. ``{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"},
+        "connId":"a4d3ae55"}``: counted; errors and notices are logged (``echo``)."""
+        self.stats.control_messages += 1
+        if self.echo and event.event in ("error", "notice"):
+            log.warning("okx: %s %s: %s", event.event, event.code, event.msg)
+
+    def _on_rest(self, payload: bytes, local_ts: int) -> None:
+        probe = _rest_probe.decode(payload)
+        if str(probe.code) != "0":
+            raise ValueError(f"a REST answer with code {probe.code}")
+        if probe.data and probe.data[0].asks is not None:
+            self._on_rest_book(_rest_books.decode(payload), local_ts)
+        elif probe.data and probe.data[0].inst_type is not None:
+            self._on_instruments(_instruments.decode(payload))
+        else:
+            raise ValueError("an OKX REST answer this normalizer does not read")
+
+    def _on_instruments(self, answer: OkxInstruments) -> None:
+        """``GET /api/v5/public/instruments?instType=SWAP&instId=BTC-USDT-SWAP``'s answer, fetched by the
+        feed before it subscribes and recorded in the stream: the swap's contract value, e.g.
+        ``{"code":"0","msg":"","data":[{"instType":"SWAP","instId":"BTC-USDT-SWAP","ctVal":"0.01",
+        "ctMult":"1","ctValCcy":"BTC","ctType":"linear","lotSz":"0.01","minSz":"0.01","tickSz":"0.1",
+        ...}]}``. No rows."""
+        if not self.market:
+            found = next((e for e in answer.data if e.inst_type in ("SPOT", "SWAP")), None)
+            if found is not None:
+                self.market = "linear" if found.inst_type == "SWAP" else "spot"
+                if not self.symbol:
+                    self.symbol = symbol_of(found.inst_id)
+        wanted = self.inst_id
+        entry = next((e for e in answer.data if e.inst_id == wanted), None)
+        if entry is None:
+            return
+        if entry.inst_type != "SWAP":
+            self.contract_value = 1.0
+            return
+        value = float(entry.ct_val) * (float(entry.ct_mult) if entry.ct_mult else 1.0)
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{wanted}: contract value {entry.ct_val!r} x {entry.ct_mult!r} is not positive")
+        self.contract_value = value
+
+    def _scale(self, instrument: str) -> float:
+        # Base currency per size unit of ``instrument``'s messages (learning the market from the id).
+        if not self.market:
+            self.market = "linear" if instrument.endswith("-SWAP") else "spot"
+            if self.market == "spot" and self.contract_value is None:
+                self.contract_value = 1.0
+        value = self.contract_value
+        if value is None:
+            raise ValueError(f"{instrument}: contract value unknown (no instruments answer before it)")
+        return value
+
+    # -- order book -------------------------------------------------------------------------------
+
+    def _on_book(self, msg: OkxBookMessage, local_ts: int) -> None:
+        """``books``, e.g. ``{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{
+        "asks":[["8476.98","415","0","13"]],"bids":[],"ts":"1597026383085","checksum":0,
+        "prevSeqId":123456,"seqId":123457}]}``."""
+        self.stats.depth_messages += 1
+        instrument = msg.arg.inst_id
+        if not self._accept_symbol(symbol_of(instrument)):
+            return
+        scale = self._scale(instrument)
+        for data in msg.data:
+            bids, asks = _levels(data.bids, scale), _levels(data.asks, scale)
+            exch_ts = data.ts_ms * NS_PER_MS
+            if not 0 < exch_ts < INT64_MAX:
+                raise ValueError(f"ts out of range: {data.ts_ms}")
+            self._clock_offset = exch_ts - local_ts
+            if msg.action == "snapshot":
+                self._on_ws_snapshot(data, bids, asks, local_ts)
+            else:
+                self._on_update(ParsedUpdate(data, bids, asks), local_ts)
+
+    def _on_ws_snapshot(self, data: OkxBookData, bids: LevelArray, asks: LevelArray, local_ts: int) -> None:
+        self.stats.snapshots += 1
+        self.ws_snapshots += 1
+        levels = self.levels
+        levels.reset(data.bids, data.asks)
+        if data.checksum == 0:
+            self.checksums.absent += 1
+        elif levels.checksum() != data.checksum:
+            # The snapshot is not the book OKX checksummed: no book from it.
+            self.checksums.mismatches += 1
+            self._checksum_failed(data.seq_id, data.checksum, local_ts, shown=self.status.state is SyncState.SYNCED)
+            return
+        else:
+            self.checksums.verified += 1
+        was = self.sync.state
+        self.sync.on_snapshot(data.seq_id)
+        self._emit_snapshot(data.ts_ms * NS_PER_MS, local_ts, bids, asks, data.seq_id or 0)
+        self._synced(was, data.ts_ms * NS_PER_MS, local_ts, data.seq_id or 0)
+
+    def _on_update(self, update: ParsedUpdate, local_ts: int) -> None:
+        sync = self.sync
+        action = sync.on_update(update)
+        if action is UpdateAction.APPLY:
+            self._apply(update, local_ts)
+        elif action is UpdateAction.BUFFER:
+            self.stats.buffered += 1
+        elif action is UpdateAction.DUPLICATE:
+            self.stats.duplicates += 1
+        elif action is UpdateAction.GAP:
+            self.levels.clear()
+            self._lost_by_gap(local_ts, sync.gap_expected, sync.gap_got)
+        elif action is UpdateAction.COVERED:
+            self.stats.dropped_covered += 1
+        else:
+            self.stats.dropped_unsynced += 1
+
+    def _apply(self, update: ParsedUpdate, local_ts: int) -> bool:
+        # Apply an update the chain accepted: the wire strings first, the checksum, then the rows.
+        # False when its checksum failed (the book is then lost).
+        levels = self.levels
+        if levels.known:
+            levels.apply(update.raw_bids, update.raw_asks)
+        if update.checksum == 0:
+            self.checksums.absent += 1
+        elif not levels.known:
+            self.checksums.unverified += 1
+        elif levels.checksum() != update.checksum:
+            self.checksums.mismatches += 1
+            self._checksum_failed(update.seq_id, update.checksum, local_ts, shown=True)
+            return False
+        else:
+            self.checksums.verified += 1
+        exch_ts = update.ts_ms * NS_PER_MS
+        uid = update.seq_id if update.seq_id is not None else 0
+        sink = self.sink
+        sink.levels(DEPTH_BID, exch_ts, local_ts, update.bids, uid)
+        sink.levels(DEPTH_ASK, exch_ts, local_ts, update.asks, uid)
+        self.status.applied(uid, local_ts, exch_ts)
+        return True
+
+    def _checksum_failed(self, seq_id: int | None, expected: int, local_ts: int, *, shown: bool) -> None:
+        # A checksum the book did not reproduce: the book is lost like on a gap (the feed rebuilds it).
+        # ``shown``: book rows went out since the last clear (a synced book, or a REST snapshot's rows).
+        computed = self.levels.checksum()
+        self.levels.clear()
+        self.sync.lose_sync()
+        self.stats.gaps += 1
+        if self.echo:
+            log.warning(
+                "okx %s: checksum mismatch at seqId %s: OKX says %d, the book gives %d",
+                self.symbol, seq_id, expected, computed,
+            )  # fmt: skip
+        if shown:
+            self._emit_lost(SyncReason.GAP, local_ts, 0, 0)
+
+    def _emit_snapshot(self, exch_ts: int, local_ts: int, bids: LevelArray, asks: LevelArray, uid: int) -> None:
+        sink = self.sink
+        sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0, ival=uid)
+        sink.levels(SNAPSHOT_BID, exch_ts, local_ts, bids, uid)
+        sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, asks, uid)
+        self.status.applied(uid, local_ts, exch_ts)
+
+    def _synced(self, was: SyncState, exch_ts: int, local_ts: int, uid: int) -> None:
+        if was is SyncState.SYNCED:
+            return
+        if was is SyncState.OUT_OF_SYNC:
+            self.stats.resyncs += 1
+        mark_synced(self, exch_ts, local_ts, uid)
+
+    def _on_rest_book(self, answer: OkxRestBooks, local_ts: int) -> None:
+        """``GET /api/v5/market/books?instId=BTC-USDT&sz=400``'s answer, fetched by the feed when the
+        WebSocket brought no snapshot and recorded in the stream, e.g. ``{"code":"0","msg":"","data":[{
+        "asks":[["41006.8","0.60038921","0","1"]],"bids":[["41006.3","0.30178218","0","2"]],
+        "ts":"1629966436396","seqId":9876}]}``: bridged to the buffered updates by ``seqId``."""
+        self.stats.snapshots += 1
+        book = answer.data[0] if answer.data else None
+        if book is None or book.seq_id is None:
+            self.rest_unusable += 1
+            if self.echo:
+                log.warning("okx %s: a REST order book without seqId cannot be bridged to the stream", self.symbol)
+            return
+        sync = self.sync
+        if sync.synced:
+            self.stats.dropped_covered += 1  # the WebSocket's snapshot came first
+            return
+        scale = self.contract_value
+        if scale is None:
+            raise ValueError(f"{self.inst_id}: contract value unknown (no instruments answer before it)")
+        bids, asks = _levels(book.bids, scale), _levels(book.asks, scale)
+        was = sync.state
+        outcome, apply, covered = sync.on_rest_snapshot(book.seq_id)
+        self.stats.dropped_covered += covered
+        if outcome is SnapshotOutcome.TOO_OLD:
+            self.stats.snapshots_too_old += 1
+            if self.echo:
+                first = sync.buffer[0].prev_seq_id if sync.buffer else None
+                log.warning(
+                    "okx %s: REST book at seqId %d is older than the buffered stream (first prevSeqId %s)",
+                    self.symbol, book.seq_id, first,
+                )  # fmt: skip
+            return
+        exch_ts = book.ts_ms * NS_PER_MS
+        self.levels.reset(book.bids, book.asks)
+        self._emit_snapshot(exch_ts, local_ts, bids, asks, book.seq_id)
+        for update in apply:
+            if not self._apply(update, local_ts):
+                return
+        if outcome is SnapshotOutcome.GAP_IN_BUFFER:
+            self.levels.clear()
+            self._lost_by_gap(local_ts, sync.gap_expected, sync.gap_got)
+            return
+        self.rest_snapshots += 1
+        self._synced(was, exch_ts, local_ts, self.status.update_id)
+
+    # -- trades, mark price, funding ----------------------------------------------------------------
+
+    def _on_trades(self, msg: OkxTradeMessage, local_ts: int) -> None:
+        """``trades``: one row per entry at its ``ts``, the size in base currency, ``ival`` the
+        ``tradeId`` (the last of the ``count`` fills it aggregates)."""
+        self.stats.trade_messages += 1
+        sink = self.sink
+        for trade in msg.data:
+            if not self._accept_symbol(symbol_of(trade.inst_id)):
+                continue
+            qty = trade.sz * self._scale(trade.inst_id)
+            exch_ts = trade.ts_ms * NS_PER_MS
+            ev = TRADE_BUY if trade.side == "buy" else TRADE_SELL
+            trade_id = int(trade.trade_id) if trade.trade_id.isdigit() and len(trade.trade_id) < 19 else 0
+            sink.one(ev, exch_ts, local_ts, trade.px, qty, ival=trade_id)
+            self._clock_offset = exch_ts - local_ts
+
+    def _on_mark(self, msg: OkxMarkPriceMessage, local_ts: int) -> None:
+        """``mark-price``, e.g. ``{"arg":{"channel":"mark-price","instId":"BTC-USDT-SWAP"},"data":[{
+        "instType":"SWAP","instId":"BTC-USDT-SWAP","markPx":"42310.6","ts":"1630049139746"}]}``."""
+        parsed = [(parse_decimal(m.mark_px), m.ts_ms * NS_PER_MS, m.inst_id) for m in msg.data]
+        for _, exch_ts, _ in parsed:  # every value is checked before anything changes
+            if not 0 < exch_ts < INT64_MAX:
+                raise ValueError(f"ts out of range: {exch_ts}")
+        self.stats.mark_messages += 1
+        for mark_price, exch_ts, instrument in parsed:
+            if not self._accept_symbol(symbol_of(instrument)):
+                continue
+            self.stats.funding_rollovers += self.perp.apply(self.sink, exch_ts, local_ts, mark_price=mark_price)
+
+    def _on_funding(self, msg: OkxFundingRateMessage, local_ts: int) -> None:
+        """``funding-rate`` (see :class:`~connectors.okx.messages.OkxFundingRateMessage`): the rate of the
+        settlement at ``fundingTime``, which is arb's next funding time; the interval is
+        ``nextFundingTime - fundingTime``."""
+        parsed = []
+        for f in msg.data:  # every value is parsed before anything changes
+            rate, funding_ns = parse_decimal(f.funding_rate), parse_ms(f.funding_time_ms)
+            after_ns = parse_ms(f.next_funding_time_ms)
+            exch_ts = f.ts_ms * NS_PER_MS
+            if not 0 < exch_ts < INT64_MAX:
+                raise ValueError(f"ts out of range: {f.ts_ms}")
+            interval = after_ns - funding_ns if after_ns and funding_ns and after_ns > funding_ns else 0
+            parsed.append((f.inst_id, rate, funding_ns, interval, exch_ts))
+        self.stats.mark_messages += 1
+        for instrument, rate, funding_ns, interval, exch_ts in parsed:
+            if not self._accept_symbol(symbol_of(instrument)):
+                continue
+            perp = self.perp
+            perp.set_interval(interval)
+            self.stats.funding_rollovers += perp.apply(
+                self.sink, exch_ts, local_ts, funding_rate=rate, next_funding_ns=funding_ns
+            )
+            perp.set_interval(interval)  # a rollover row carries the spacing it saw; the state keeps OKX's
+
+
+NORMALIZER = OkxNormalizer
+"""The venue's normalizer (what :mod:`connectors.registry` finds)."""
