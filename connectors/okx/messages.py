@@ -199,7 +199,8 @@ class OkxRestHead(msgspec.Struct, frozen=True, gc=False, kw_only=True):
 
 
 class _RestEntry(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    asks: msgspec.Raw | None = None
+    asks: msgspec.Raw = _F(default=msgspec.Raw(b""))
+    """The book's asks, left undecoded (empty when the entry has none)."""
     inst_type: str | None = _F(name="instType", default=None)
 
 

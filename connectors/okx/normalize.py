@@ -304,7 +304,7 @@ class OkxNormalizer(VenueNormalizer[int]):
         probe = _rest_probe.decode(payload)
         if str(probe.code) != "0":
             raise ValueError(f"a REST answer with code {probe.code}")
-        if probe.data and probe.data[0].asks is not None:
+        if probe.data and len(probe.data[0].asks):
             self._on_rest_book(_rest_books.decode(payload), local_ts)
         elif probe.data and probe.data[0].inst_type is not None:
             self._on_instruments(_instruments.decode(payload))
