@@ -16,6 +16,7 @@ __all__ = [
     "DEFAULT_ARBITRAGE",
     "DEFAULT_BINANCE",
     "DEFAULT_BYBIT",
+    "DEFAULT_OKX",
     "deep_merge",
     "dumps_toml",
     "local_endpoints",
@@ -256,6 +257,39 @@ DEFAULT_BYBIT: Final[Mapping[str, Any]] = {
 }
 """``config/bybit.toml`` as data."""
 
+
+def _okx_networks() -> dict[str, Any]:
+    """OKX's endpoints per network, the same for both markets (one public and one private WebSocket)."""
+    hosts = {"mainnet": "wss://ws.okx.com:8443", "testnet": "wss://wspap.okx.com:8443"}
+    return {
+        network: {"ws": [f"{host}/ws/v5/public"], "rest": "https://www.okx.com",
+                  "ws_private": f"{host}/ws/v5/private", "ws_orders": f"{host}/ws/v5/private"}
+        for network, host in hosts.items()
+    }  # fmt: skip
+
+
+def _okx_sections() -> dict[str, Any]:
+    """OKX's sections after ``[endpoints]``: the shared ones but for its fees, minimum size and no minimum
+    value."""
+    sections = _venue_sections(tick_size=0.1, lot_size=0.00000001, maintenance_margin_rate=0.004, depth_stream="books")
+    sections["fees"]["maker"] = 0.0008
+    sections["instrument"].update(min_qty=0.00001, min_notional=0.0)
+    return sections
+
+
+DEFAULT_OKX: Final[Mapping[str, Any]] = {
+    "market": "spot",
+    "network": "testnet",
+    "data_network": "mainnet",
+    "order_entry": "rest",
+    "rest_connections": 2,
+    "api_key": "${OKX_API_KEY}",
+    "api_secret": "${OKX_API_SECRET}",
+    "endpoints": {"spot": _okx_networks(), "linear": _okx_networks()},
+    **_okx_sections(),
+}
+"""``config/okx.toml`` as data."""
+
 # Folders that write_config_files keeps inside the target folder, so a test never writes outside it;
 # and no HTTP server on the shipped port (a test that wants one turns it on, on port 0).
 _LOCAL_FOLDERS: Final[Mapping[str, Any]] = {
@@ -320,8 +354,10 @@ def write_config_files(
     binance_overrides: Mapping[str, Any] | None = None,
     bybit_overrides: Mapping[str, Any] | None = None,
     arbitrage_overrides: Mapping[str, Any] | None = None,
+    okx_overrides: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write ``arbitrage.toml``, ``binance.toml`` and ``bybit.toml`` into ``directory``; return the first.
+    """Write ``arbitrage.toml``, ``binance.toml``, ``bybit.toml`` and ``okx.toml`` into ``directory``; return
+    the first (a run trades OKX when ``[strategy] venues`` names it).
 
     Starts from the shipped defaults, except that the ``[backtest]`` and ``[dry_run]`` folders point
     inside ``directory`` (``recordings/``, ``results/``, ``paper/``), then deep-merges each file's
@@ -336,6 +372,7 @@ def write_config_files(
     for name, defaults, overrides in (
         ("binance", DEFAULT_BINANCE, binance_overrides),
         ("bybit", DEFAULT_BYBIT, bybit_overrides),
+        ("okx", DEFAULT_OKX, okx_overrides),
     ):
         venue = deep_merge(defaults, overrides)
         given = (overrides or {}).get("account") or {}

@@ -38,7 +38,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine, Sequence
-from typing import Any, Final, Unpack
+from typing import Any, Unpack
 
 import aiohttp
 import msgspec
@@ -46,18 +46,15 @@ from websockets.asyncio.client import ClientConnection
 
 from arb.config import VenueConfig
 from arb.errors import ConfigError, FeedError
-from arb.events import ASSET_NAMES, NS_PER_S, SyncReason
+from arb.events import NS_PER_S, SyncReason
 from connectors.common.feed import MarketDataFeed
 from connectors.common.feed_parts import FeedNormalizer, FeedOptions, SymbolState
 from connectors.common.history import retry_after_s
 from connectors.okx.messages import OkxEvent, OkxRestHead
-from connectors.okx.normalize import VENUE, OkxNormalizer
+from connectors.okx.normalize import OkxNormalizer
 from connectors.okx.urls import BOOK_CHANNELS, BOOK_SNAPSHOT_PARAMS, BOOKS_PATH, INSTRUMENTS_PATH, channels, inst_id
 
 log = logging.getLogger(__name__)
-
-OKX: Final = ASSET_NAMES.index(VENUE) if VENUE in ASSET_NAMES else -1
-"""OKX's asset number: -1 until ``arb.events`` names the venue (see the feed's ``venue_id``)."""
 
 _ARG_PREFIX = b'{"arg":{"channel":"'
 _INST = b'"instId":"'
@@ -88,11 +85,7 @@ class OkxFeed(MarketDataFeed):
     it is. ``http``: an ``aiohttp.ClientSession`` to use (default: the feed's own, opened by
     :meth:`run`). Other options: see :class:`MarketDataFeed`.
 
-    ``venue_id`` is OKX's asset number once ``arb.events`` names OKX, -1 until then; the feed names
-    itself ``okx`` either way (its logs, errors and recordings).
     """
-
-    venue_id = OKX
 
     def __init__(
         self,
@@ -110,8 +103,6 @@ class OkxFeed(MarketDataFeed):
             raise ConfigError(str(config.path), "feed.depth_stream", expected)
         self._channel = channel
         super().__init__(config, symbols, **options)
-        self.name = VENUE
-        self._label = f"{VENUE} {','.join(self.symbols)}"
         self.snapshot_retries = snapshot_retries
         self.resubscribe_retries = resubscribe_retries
         self._http = http

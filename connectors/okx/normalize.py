@@ -13,9 +13,10 @@ Rows written (``arb.events`` names):
   it, stamped with its receive time) and ``SYNC_RESTORED_EVENT`` when the book was not synced before;
 - an update on a synced book: ``DEPTH_BID``/``DEPTH_ASK`` levels. Book rows carry the message's
   ``seqId`` in ``ival`` (0 in history without sequence ids);
-- a gap in the ``prevSeqId``/``seqId`` chain, or a non-zero ``checksum`` that the book of wire strings
-  does not reproduce: ``SYNC_LOST_EVENT`` (``ival`` = ``SyncReason.GAP``, ``order_id`` = the last good
-  ``seqId``) and ``CLEAR_ALL``; updates are buffered until a snapshot rebuilds the book;
+- a gap in the ``prevSeqId``/``seqId`` chain (``SyncReason.GAP``, ``order_id`` = the last good ``seqId``),
+  or a non-zero ``checksum`` that the book of wire strings does not reproduce (``SyncReason.CHECKSUM``):
+  ``SYNC_LOST_EVENT`` with that reason in ``ival``, and ``CLEAR_ALL``; updates are buffered until a
+  snapshot rebuilds the book;
 - each trade: ``TRADE_BUY``/``TRADE_SELL`` by the taker's side, ``ival`` the ``tradeId``;
 - ``mark-price``: ``MARK_PRICE_EVENT`` (no index price: NaN); ``funding-rate``: ``FUNDING_RATE_EVENT``
   with ``fundingRate`` for the settlement at ``fundingTime`` and the interval
@@ -25,7 +26,8 @@ Rows written (``arb.events`` names):
 Sizes: book and trade sizes of a swap are contracts; rows carry base currency, contracts x ``ctVal`` x
 ``ctMult`` from the instruments answer (or ``contract_value=``). A swap message that arrives before the
 contract value is known cannot be converted: it is counted as undecodable and skipped. Prices are
-quote per base, as sent.
+quote per base, as sent. The contract value and the book's strings are carried from one day's file to the
+next through the end-of-day snapshot (:meth:`OkxNormalizer.saved_state`).
 
 Exchange time: ``ts`` of the book, trade, mark price or funding message.
 
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 __all__ = ["NORMALIZER", "ChecksumStats", "OkxNormalizer", "ParsedUpdate"]
 
+import json
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -207,7 +210,8 @@ class OkxNormalizer(VenueNormalizer[int]):
 
     def resume(self, last_update_id: int, market: str, symbol: str) -> None:
         """Continue a stream whose book was saved at ``seqId`` ``last_update_id`` (end-of-day snapshot).
-        The wire strings are not saved: checksums are checked again from the next snapshot on."""
+        Without :meth:`restore_state` the wire strings are unknown: checksums are checked again from the
+        next snapshot on (counted in ``checksums.unverified`` until then)."""
         self.market = market
         self.symbol = symbol.upper()
         if market == "spot":
@@ -215,6 +219,36 @@ class OkxNormalizer(VenueNormalizer[int]):
         self._resumed(self.sync, last_update_id)
         self.sync.sequenced = last_update_id != 0
         self.levels.clear()
+
+    def saved_state(self) -> str:
+        """The swap's contract value and, while the book is synced and spelled, OKX's strings of its
+        levels (what the checksum is computed over), as JSON: a converter keeps them in the day's
+        end-of-day snapshot so the next day reads its swap frames and checks its checksums from the first
+        update on (the instruments answer comes once per connection, not once per file)."""
+        state: dict[str, object] = {}
+        if self.contract_value is not None:
+            state["contract_value"] = self.contract_value
+        if self.sync.synced and self.levels.known:
+            state["bids"] = self.levels.bids(self.levels.depth[0])
+            state["asks"] = self.levels.asks(self.levels.depth[1])
+        return json.dumps(state, separators=(",", ":")) if state else ""
+
+    def restore_state(self, saved: str) -> None:
+        """Take back :meth:`saved_state` after :meth:`resume`; a state that does not parse is a damaged
+        snapshot (``ValueError``)."""
+        if not saved:
+            return
+        state = json.loads(saved)
+        if not isinstance(state, dict):
+            raise ValueError(f"okx saved state: expected an object, got {saved[:80]!r}")
+        value = state.get("contract_value")
+        if value is not None:
+            if not isinstance(value, int | float) or value <= 0:
+                raise ValueError(f"okx saved state: contract_value {value!r} is not a positive number")
+            self.contract_value = float(value)
+        bids, asks = state.get("bids"), state.get("asks")
+        if self.sync.synced and isinstance(bids, list) and isinstance(asks, list):
+            self.levels.reset(bids, asks)
 
     def lose_sync(self, reason: SyncReason, local_ts: int) -> None:
         """Mark the book out of sync from outside (disconnect, stale); clears it in the rows."""
@@ -441,7 +475,7 @@ class OkxNormalizer(VenueNormalizer[int]):
                 self.symbol, seq_id, expected, computed,
             )  # fmt: skip
         if shown:
-            self._emit_lost(SyncReason.GAP, local_ts, 0, 0)
+            self._emit_lost(SyncReason.CHECKSUM, local_ts, 0, 0)
 
     def _emit_snapshot(self, exch_ts: int, local_ts: int, bids: LevelArray, asks: LevelArray, uid: int) -> None:
         sink = self.sink

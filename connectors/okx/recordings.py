@@ -11,6 +11,8 @@ from __future__ import annotations
 
 __all__ = ["RECORDINGS"]
 
+from typing import Any
+
 from connectors.common.recordings import RecordingFormat, between
 from connectors.okx.normalize import OkxNormalizer
 from connectors.okx.urls import symbol_of
@@ -30,6 +32,14 @@ def _details(payload: bytes, head: bytes) -> tuple[str | None, str | None]:
     return symbol_of(instrument), "linear" if instrument.endswith("-SWAP") else "spot"
 
 
+def _exchange_ms(msg: dict[str, Any], market: str) -> object:
+    # A push stamps each entry of ``data`` (``"ts":"1597026383085"``, ms as a string): the first one's.
+    data = msg.get("data")
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        return data[0].get("ts")
+    return None
+
+
 def _scanners() -> list[object]:
     return []  # no compiled scanner yet: every line takes the normalizer's per-message path
 
@@ -44,4 +54,5 @@ RECORDINGS = RecordingFormat(
     recognise=_is_okx,
     details=_details,
     market_from_path=True,
+    exchange_ms=_exchange_ms,
 )

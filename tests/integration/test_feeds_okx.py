@@ -10,7 +10,6 @@ each ``seqId``, the book the same normalizer makes of the recording offline; oth
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 import random
@@ -19,7 +18,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import numpy as np
 import pytest
 
@@ -43,15 +41,13 @@ from connectors.okx.feed import OkxFeed
 from connectors.okx.normalize import OkxNormalizer
 from tests.support.captures import of_kind
 from tests.support.feed_rig import (
-    TIMEOUT_S,
     LiveBook,
     ManualClock,
     Rig,
-    Sleeps,
     drain,
+    feed_rig,
     reference_books,
     running,
-    venue_config,
 )
 
 SPOT, SWAP = "BTC-USDT", "BTC-USDT-SWAP"
@@ -167,15 +163,6 @@ def offline_rows(path: Path, market: str, contract_value: float | None = 0.01) -
     return rows
 
 
-def okx_config(tmp_path: Path, ws: list[str], rest: str, market: str, feed: dict[str, Any] | None = None) -> Any:
-    """A venue configuration pointing at the fake OKX. Until arb's configuration knows OKX (NEEDS.md) it is
-    a Bybit-named file with the fake's URLs whose ``depth_stream`` is set to ``books`` after loading:
-    the feed reads only its market, URLs and ``[feed]``."""
-    config = venue_config(tmp_path, "bybit", ws, rest, market=market, feed=feed)
-    msgspec.structs.force_setattr(config.feed, "depth_stream", "books")
-    return config
-
-
 @asynccontextmanager
 async def okx_rig(
     tmp_path: Path, recording: Path, *, market: str = "linear", venue: dict[str, Any] | None = None,
@@ -183,19 +170,12 @@ async def okx_rig(
     **feed_kwargs: Any,
 ) -> AsyncIterator[Rig]:  # fmt: skip
     """The fake OKX replaying ``recording`` and the real feed on ``symbols`` pointed at it (running unless
-    ``start`` is false), as ``tests.support.feed_rig.feed_rig`` sets up the other venues."""
-    async with asyncio.timeout(TIMEOUT_S), FakeOkxVenue(recording, market=market, **(venue or {})) as fake:  # type: ignore[arg-type]
-        config = okx_config(tmp_path, fake.ws_urls, fake.rest_url, market, feed_config)
-        queue: asyncio.Queue[FeedBatch] = asyncio.Queue(100_000)
-        clock = feed_kwargs.get("clock")
-        sleeps = Sleeps(clock if isinstance(clock, ManualClock) else None)
-        options: dict[str, Any] = {"queue": queue, "sleep": sleeps, "health_interval_ns": None, **feed_kwargs}
-        rig = Rig(fake, OkxFeed(config, symbols, **options), queue, sleeps, config)
-        if not start:
-            yield rig
-            return
-        async with running(rig.feed):
-            yield rig
+    ``start`` is false), through ``tests.support.feed_rig.feed_rig`` as the other venues."""
+    async with feed_rig(
+        tmp_path, FakeOkxVenue, OkxFeed, recording, market=market, symbols=symbols, venue_kwargs=venue,
+        feed_config=feed_config, start=start, **feed_kwargs,
+    ) as rig:  # fmt: skip
+        yield rig
 
 
 def book_stream(market: str) -> str:
@@ -304,7 +284,7 @@ async def test_a_checksum_mismatch_loses_the_book_and_resubscribes(tmp_path: Pat
         await release_all(rig)
         batches = drain(rig.queue)
         assert rig.normalizer.checksums.mismatches == 1 and rig.feed.stats.resubscribes == 1
-        assert lost_reasons(batches) == [SyncReason.GAP] and rig.normalizer.stats.resyncs == 1
+        assert lost_reasons(batches) == [SyncReason.CHECKSUM] and rig.normalizer.stats.resyncs == 1
 
 
 async def test_without_websocket_snapshots_the_book_is_rebuilt_by_rest(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from arb.testing.configs import (
     DEFAULT_ARBITRAGE,
     DEFAULT_BINANCE,
     DEFAULT_BYBIT,
+    DEFAULT_OKX,
     deep_merge,
     dumps_toml,
     local_endpoints,
@@ -91,6 +92,7 @@ def test_shipped_files_equal_the_test_helper_defaults() -> None:
         ("arbitrage.toml", DEFAULT_ARBITRAGE),
         ("binance.toml", DEFAULT_BINANCE),
         ("bybit.toml", DEFAULT_BYBIT),
+        ("okx.toml", DEFAULT_OKX),
     ]:
         with (REPO / "config" / name).open("rb") as f:
             assert tomllib.load(f) == expected, name
@@ -500,8 +502,8 @@ def test_toml_syntax_error_in_a_venue_file(tmp_path: Path) -> None:
 def test_unknown_venue_name_for_a_single_file(tmp_path: Path) -> None:
     write_config_files(tmp_path)
     with pytest.raises(ConfigError) as info:
-        load_venue_config(tmp_path / "binance.toml", "okx")
-    assert "binance, bybit" in str(info.value)
+        load_venue_config(tmp_path / "binance.toml", "kraken")
+    assert "binance, bybit, okx" in str(info.value)
 
 
 # --- secrets ---------------------------------------------------------------------------------------

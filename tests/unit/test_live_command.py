@@ -1,4 +1,4 @@
-"""arb live's guard rails that need no venue: mainnet must be allowed and confirmed."""
+"""arb live's guard rails that need no venue: mainnet must be allowed and confirmed, every venue traded."""
 
 from __future__ import annotations
 
@@ -38,6 +38,20 @@ def test_arb_live_on_mainnet_without_the_flag_exits_2_before_connecting(
     assert main(["live", "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert "binance on mainnet" in err and "Traceback" not in err
+
+
+def test_arb_live_with_a_venue_that_has_no_private_side_exits_2_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # OKX is read and paper-traded, not traded live yet: refused before keys, mainnet or any connection.
+    for name in ("BINANCE", "OKX"):
+        monkeypatch.setenv(f"{name}_API_KEY", "k")
+        monkeypatch.setenv(f"{name}_API_SECRET", "s")
+    path = write_config_files(tmp_path, arbitrage_overrides={"strategy": {"venues": ["binance", "okx"]}})
+    assert main(["live", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "strategy.venues" in err and "OKX: no private side yet" in err and "arb dry-run" in err
+    assert "Traceback" not in err
 
 
 def test_a_naked_leg_is_named_loudly_once_the_kernel_gave_up(tmp_path: Path) -> None:

@@ -3,12 +3,15 @@ checksums, contract values, mark price and funding."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
+from arb.errors import RecordingError
 from arb.events import (
     CLEAR_ALL,
     DEPTH_BID,
@@ -81,7 +84,7 @@ def test_updates_with_real_checksums_apply_and_a_wrong_one_loses_the_book() -> N
     assert n.on_message(raw(bad), T0 + 2) == DECODED_DEPTH | DECODED_GAP
     rows = n.sink.take()
     assert rows["ev"][-2:].tolist() == [SYNC_LOST_EVENT, CLEAR_ALL]
-    assert rows["ival"][-2] == SyncReason.GAP and rows["order_id"][-2] == 123460
+    assert rows["ival"][-2] == SyncReason.CHECKSUM and rows["order_id"][-2] == 123460
     assert n.checksums.mismatches == 1 and n.status.state is SyncState.OUT_OF_SYNC and not n.levels.known
 
 
@@ -212,3 +215,58 @@ def test_recordings_tell_okx_frames_and_their_symbol_and_market() -> None:
     assert not RECORDINGS.recognise(b'{"topic":"orderbook.50.BTCUSDT","type":"')
     assert RECORDINGS.details(push, push[:40]) == ("BTCUSDT", "linear")
     assert RECORDINGS.details(raw(SAMPLES[0]), b"") == ("BTCUSDT", "spot")
+
+
+def _book(action: str, prev: int, seq: int, bids: list[list[str]], asks: list[list[str]], ts_ms: int) -> dict[str, Any]:
+    data = {"asks": asks, "bids": bids, "ts": str(ts_ms), "checksum": 0, "prevSeqId": prev, "seqId": seq}
+    return {"arg": {"channel": "books", "instId": "BTC-USDT-SWAP"}, "action": action, "data": [data]}
+
+
+def test_the_next_days_file_reads_swap_sizes_and_checks_checksums_from_the_eod_snapshot(tmp_path: Path) -> None:
+    # A day's file after the first has no instruments answer (it comes once per connection) and no book
+    # snapshot: what the converter keeps in the end-of-day snapshot must carry both to the next day.
+    import gzip
+
+    from arb.recording.convert import convert_files
+    from arb.recording.npz import load_eod, save_eod
+    from connectors.common.record_files import format_line
+
+    book, ts = LevelBook(), 1_704_067_200_000
+    day1 = [
+        raw(json.loads(SWAPS)),
+        raw(
+            with_checksum(_book("snapshot", -1, 7, [["60000", "3", "0", "1"]], [["60001", "250", "0", "3"]], ts), book)
+        ),
+    ]
+    day2 = [raw(with_checksum(_book("update", 7, 8, [["60000", "5", "0", "2"]], [], ts + 86_400_000), book))]
+    paths = []
+    for i, lines in enumerate((day1, day2)):
+        path = tmp_path / f"okx_linear_btcusdt_day{i + 1}.gz"
+        with gzip.open(path, "wb") as f:
+            f.writelines(format_line((ts + i * 86_400_000) * NS_PER_MS + j, line) for j, line in enumerate(lines))
+        paths.append(path)
+    first = convert_files([paths[0]], venue="okx", market="linear", symbol="BTCUSDT")
+    assert first.eod is not None and first.eod.synced
+    eod = load_eod(save_eod(tmp_path / "day1_eod.npz", first.eod))
+    assert json.loads(eod.venue_state)["contract_value"] == 0.01
+
+    carried = convert_files([paths[1]], venue="okx", market="linear", symbol="BTCUSDT", initial=eod)
+    depth = carried.rows[carried.rows["ev"] & 0xFF == DEPTH_BID & 0xFF]
+    assert depth["qty"].tolist() == [0.05]  # 5 contracts of 0.01 BTC, read without the day's instruments line
+    assert carried.eod is not None and carried.eod.synced  # the checksum the update carries agreed
+    assert json.loads(carried.eod.venue_state)["bids"] == [["60000", "5"]]
+
+    wrong = _book("update", 7, 8, [["60000", "5", "0", "2"]], [], ts + 86_400_000)
+    wrong["data"][0]["checksum"] = book.checksum() + 1  # the book as day 1 left it disowns this update
+    with gzip.open(tmp_path / "okx_linear_btcusdt_wrong.gz", "wb") as f:
+        f.write(format_line((ts + 86_400_000) * NS_PER_MS, raw(wrong)))
+    checked = convert_files(
+        [tmp_path / "okx_linear_btcusdt_wrong.gz"], venue="okx", market="linear", symbol="BTCUSDT", initial=eod,
+        allow_unsynced=True,
+    )  # fmt: skip
+    lost = checked.rows[checked.rows["ev"] & 0xFF == SYNC_LOST_EVENT & 0xFF]
+    assert lost["ival"].tolist() == [SyncReason.CHECKSUM]  # checked from the first update, not the next snapshot
+
+    without = dataclasses.replace(eod, venue_state="")  # a snapshot of an arb before venue_state
+    with pytest.raises(RecordingError, match="contract value unknown"):  # never read as a quiet success
+        convert_files([paths[1]], venue="okx", market="linear", symbol="BTCUSDT", initial=without)

@@ -24,7 +24,7 @@ Streams (what faults name) are ``<channel>:<instId>``: ``venue.faults.drop("book
 
 from __future__ import annotations
 
-__all__ = ["ChecksumMode", "FakeOkxVenue", "OkxMarket"]
+__all__ = ["VENUE", "ChecksumMode", "FakeOkxVenue", "OkxMarket"]
 
 import logging
 import random
@@ -429,3 +429,7 @@ def _changes(
         changed += [(p, "0", "0") for p, _, _ in before if p not in now]
         out.append(changed)
     return out[0], out[1]
+
+
+VENUE = FakeOkxVenue
+"""This venue's fake, as :func:`arb.sim.fake_venue` finds it by the venue's name."""
