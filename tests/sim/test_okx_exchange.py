@@ -29,6 +29,7 @@ import pytest
 from arb.sim import fake_exchange
 from arb.sim.ledger import LedgerAccount, OrderStatus
 from arb.sim.okx.exchange import FakeOkxExchange
+from arb.sim.okx.public import OkxMarket
 from arb.sim.options import VenueOptions
 from tests.support.clocks import OffsetClock
 
@@ -83,7 +84,7 @@ async def venue_for(
     """A started fake OKX trading ``inst`` with one account ("alice", :data:`BALANCES`), its book's snapshot
     released (the ``changes`` not yet)."""
     recording = okx_recording(tmp_path / f"{inst}.gz", inst, changes=changes)
-    market = "linear" if inst == SWAP else "spot"
+    market: OkxMarket = "linear" if inst == SWAP else "spot"
     venue_options = VenueOptions(clock=clock) if clock is not None else None
     async with FakeOkxExchange(recording, market=market, instruments=[inst], options=venue_options,
                                **options) as venue:  # fmt: skip
@@ -394,10 +395,12 @@ async def test_a_resting_order_fills_as_maker_when_the_book_trades_through_it(tm
 async def test_a_request_is_refused_by_each_of_its_headers(tmp_path: Path) -> None:
     clock = OffsetClock()
     async with venue_for(tmp_path, clock=clock) as venue:
-        cases = [({"secret": "wrong"}, "50113", ccxt.AuthenticationError),
-                 ({"password": "wrong"}, "50105", ccxt.AuthenticationError),
-                 ({"key": "nobody"}, "50111", ccxt.AuthenticationError),
-                 ({"demo": True}, "50101", ccxt.AuthenticationError)]  # fmt: skip
+        cases: list[tuple[dict[str, Any], str, type[Exception]]] = [
+            ({"secret": "wrong"}, "50113", ccxt.AuthenticationError),
+            ({"password": "wrong"}, "50105", ccxt.AuthenticationError),
+            ({"key": "nobody"}, "50111", ccxt.AuthenticationError),
+            ({"demo": True}, "50101", ccxt.AuthenticationError),
+        ]
         for change, code, error in cases:
             exchange = okx_client(venue, **change)
             try:
