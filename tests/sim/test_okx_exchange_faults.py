@@ -116,6 +116,41 @@ async def test_an_error_answer_says_nothing_of_whether_the_order_exists(
         assert [o.client_id for o in alice(venue).orders] == (["err1"] if placed else [])
 
 
+async def test_a_scripted_refusal_in_an_http_200_is_answered_per_order_in_its_scode(tmp_path: Path) -> None:
+    async with rig(tmp_path) as (venue, exchange):
+        venue.faults.order_error(200, 51008)
+        with pytest.raises(ccxt.InsufficientFunds) as caught:
+            await place(exchange, SWAP, "buy", "10", "60010", "poor1")
+        body = json.loads(str(caught.value).split(" ", 1)[1])
+        assert (body["code"], body["msg"], venue.stats.rest_requests[-1].status) == ("1", "All operations failed", 200)
+        (answer,) = body["data"]
+        assert (answer["clOrdId"], answer["ordId"], answer["sCode"]) == ("poor1", "", "51008")
+        assert answer["sMsg"] == "Order failed. Insufficient balance in account" and alice(venue).orders == []
+        venue.faults.order_error(200, 51400, "Order cancellation failed", operation="cancel")
+        resting = await place(exchange, SWAP, "buy", "10", "59000", "rest1", tif="GTC")
+        with pytest.raises(ccxt.OrderNotFound) as caught:
+            await exchange.cancel_order(resting["id"], symbol_of(SWAP))
+        assert code_of(caught.value) == "51400" and alice(venue).orders[-1].status is OrderStatus.NEW
+
+
+async def test_a_websocket_operation_refused_in_its_items_or_as_a_whole(tmp_path: Path) -> None:
+    async with venue_for(tmp_path) as venue, private(venue) as ws:
+        order = {"instIdCode": venue.inst_id_code(SWAP), "tdMode": "cross", "side": "buy", "ordType": "ioc",
+                 "px": "60010", "sz": "10", "clOrdId": "wsdup"}  # fmt: skip
+        venue.faults.order_error(200, 51016)
+        await send(ws, {"id": "r1", "op": "order", "args": [order]})
+        answer = await receive(ws)
+        assert (answer["id"], answer["code"], answer["msg"]) == ("r1", "1", "")
+        assert [(d["clOrdId"], d["sCode"], d["sMsg"]) for d in answer["data"]] == [
+            ("wsdup", "51016", "Client order ID already exists.")
+        ]
+        venue.faults.order_error(429)
+        await send(ws, {"id": "r2", "op": "order", "args": [order]})
+        answer = await receive(ws)
+        assert (answer["id"], answer["code"], answer["data"]) == ("r2", "50011", [])
+        assert alice(venue).orders == [] and venue.faults.count(FaultKind.ORDER_ERROR) == 2
+
+
 async def test_a_gateway_error_without_a_body_and_a_dropped_connection(tmp_path: Path) -> None:
     async with rig(tmp_path) as (venue, exchange):
         venue.faults.order_error(502)

@@ -152,8 +152,13 @@ amended orders of a user over every instrument (50061), and each other path (per
 
 
 def message(code: str, *params: object) -> str:
-    """OKX's message for ``code`` with its parameters filled in."""
-    return MSG.get(code, "").format(*params)
+    """OKX's message for ``code`` with its parameters filled in (those not given left out: a scripted fault
+    names a code alone)."""
+    template = MSG.get(code, "")
+    wanted = template.count("{")
+    if len(params) >= wanted:
+        return template.format(*params)
+    return " ".join(template.format(*params, *[""] * (wanted - len(params))).split())
 
 
 @dataclass(slots=True)

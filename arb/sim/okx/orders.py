@@ -20,7 +20,7 @@ sends ``base_ccy``), attached TP/SL, options prices.
 
 from __future__ import annotations
 
-__all__ = ["OPS", "ORDER_TYPES", "OkxOrders", "reject_code"]
+__all__ = ["OPS", "ORDER_TYPES", "REST_OPS", "OkxOrders", "answer_ids", "reject_code"]
 
 import re
 from collections.abc import Callable, Mapping
@@ -74,6 +74,15 @@ OPS: Mapping[str, tuple[str, str, str]] = {
 }
 """Each operation (the WebSocket's ``op``): what it does to each item, and the rate limits it counts against for
 one item and for several (:data:`~arb.sim.okx.calls.DEFAULT_RATE_LIMITS`)."""
+REST_OPS: Mapping[str, str] = {
+    "/api/v5/trade/order": "order",
+    "/api/v5/trade/batch-orders": "batch-orders",
+    "/api/v5/trade/cancel-order": "cancel-order",
+    "/api/v5/trade/cancel-batch-orders": "batch-cancel-orders",
+    "/api/v5/trade/amend-order": "amend-order",
+    "/api/v5/trade/amend-batch-orders": "batch-amend-orders",
+}
+"""The operation (a key of :data:`OPS`) each order-entry path is."""
 _ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
 _TAG = re.compile(r"^[A-Za-z0-9]{1,16}$")
 _UNMODELLED = ("attachAlgoOrds", "tpTriggerPx", "slTriggerPx", "tpOrdPx", "slOrdPx", "pxUsd", "pxVol", "ccy",
@@ -170,12 +179,7 @@ class OkxOrders:
             if not isinstance(entry, dict):
                 out.append(item("51000", message("51000", "args"), ordId="", clOrdId="", ts=str(now_ms)))
                 continue
-            ids = {"ordId": param_text(entry, "ordId") or "", "clOrdId": param_text(entry, "clOrdId") or "",
-                   "ts": str(now_ms)}  # fmt: skip
-            if kind == "order":
-                ids = {"clOrdId": ids["clOrdId"], "ordId": "", "tag": param_text(entry, "tag") or "", "ts": ids["ts"]}
-            elif kind == "amend-order":
-                ids["reqId"] = param_text(entry, "reqId") or ""
+            ids = answer_ids(op, entry, now_ms)
             inst = self.views.instrument(param_text(entry, "instId"))
             if exp_ms is not None and now_ms > exp_ms:
                 out.append(item("50037", message("50037"), **ids))
@@ -395,6 +399,21 @@ class OkxOrders:
     def _amend_batch(self, call: Call) -> Reply:
         """``POST /api/v5/trade/amend-batch-orders`` ``[{...}, ...]``."""
         return self._batch("batch-amend-orders", call)
+
+
+def answer_ids(op: str, entry: Any, now_ms: int) -> dict[str, str]:
+    """The identifying fields an item of ``op`` is answered with, as the request named them: ``clOrdId``, an
+    empty ``ordId``, ``tag`` and ``ts`` for an order; ``ordId``, ``clOrdId``, ``ts`` (and an amendment's
+    ``reqId``) otherwise."""
+    fields: dict[str, Any] = entry if isinstance(entry, dict) else {}
+    client_id, ts = param_text(fields, "clOrdId") or "", str(now_ms)
+    kind = OPS[op][0]
+    if kind == "order":
+        return {"clOrdId": client_id, "ordId": "", "tag": param_text(fields, "tag") or "", "ts": ts}
+    ids = {"ordId": param_text(fields, "ordId") or "", "clOrdId": client_id, "ts": ts}
+    if kind == "amend-order":
+        ids["reqId"] = param_text(fields, "reqId") or ""
+    return ids
 
 
 def _exp_ms(call: Call) -> int | None:

@@ -27,7 +27,20 @@ from aiohttp import web
 
 from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, OrderFault, RestFault
 from arb.sim.ledger import LedgerAccount
-from arb.sim.okx.calls import Call, Endpoint, RateLimits, Reply, iso_ms, message, param_text, refusal, rest_sign
+from arb.sim.okx.calls import (
+    Call,
+    Endpoint,
+    RateLimits,
+    Reply,
+    iso_ms,
+    item,
+    items_reply,
+    message,
+    param_text,
+    refusal,
+    rest_sign,
+)
+from arb.sim.okx.orders import REST_OPS, answer_ids
 from arb.sim.okx.views import OkxViews
 from arb.sim.private import OrderDesk, encode
 
@@ -161,7 +174,9 @@ class OkxRest:
         web.StreamResponse
     ):  # fmt: skip
         """Answer under an order fault: the request is acted on before (``processed``) or not at all, then the
-        answer is held (until released), dropped, or an error: ``fault.code`` or the gateway's for the status."""
+        answer is held (until released), dropped, or an error: ``fault.code`` or the gateway's for the status.
+        An order request's error of HTTP 200 is OKX's per-item refusal: ``{"code":"1","data":[{...,"sCode":
+        code,"sMsg"}]}``, one item per order the request named."""
 
         def log(status: int) -> None:
             self._log_rest(request, status, 0)
@@ -178,6 +193,11 @@ class OkxRest:
             log(status)
             text_ = fault.msg or _GATEWAY_TEXT.get(status, "Internal Server Error")
             return web.Response(status=status, text=text_, headers=headers)
+        if status == 200 and (op := REST_OPS.get(request.path)) is not None:
+            # an order request's refusal inside an HTTP 200: each item answered with the code as its sCode
+            entries = call.items or [call.params]
+            items = [item(code, fault.msg or message(code), **answer_ids(op, e, call.now_ms)) for e in entries]
+            return self._respond(request, items_reply(items), headers)
         answer = refusal(code, status=status, msg=fault.msg or message(code))
         return self._respond(request, answer, headers)
 

@@ -41,7 +41,7 @@ from arb.sim.connection import VenueConnection
 from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, OrderFault, OrderOperation
 from arb.sim.ledger import ExecType, FundingPayment, LedgerAccount, LedgerEvent, OrderStatus
 from arb.sim.okx.calls import MSG, Reply, item, items_reply, message, ws_sign
-from arb.sim.okx.orders import OPS, OkxOrders
+from arb.sim.okx.orders import OPS, OkxOrders, answer_ids
 from arb.sim.okx.rest import gateway_code
 from arb.sim.okx.views import OkxViews
 from arb.sim.private import EventPump, OrderDesk, encode
@@ -303,7 +303,7 @@ class OkxPrivateWs:
         now_ms = self.now_ms()
         resolved, failed = self._resolve(op, args, now_ms)
         if self._banned():
-            items = [item("50013", MSG["50013"], **_ids(op, a, now_ms)) for a in args]
+            items = [item("50013", MSG["50013"], **answer_ids(op, a, now_ms)) for a in args]
             await self._answer(conn, op, req_id, items_reply(items, ws=True))
             return
         operation = _OPERATIONS[OPS[op][0]]
@@ -319,7 +319,7 @@ class OkxPrivateWs:
         if fault is None:
             await self._answer(conn, op, req_id, await self._desk.act(run))
             return
-        await self._faulted(conn, op, req_id, fault, run)
+        await self._faulted(conn, (op, req_id, args), fault, run)
 
     def _resolve(self, op: str, args: list[dict[str, Any]], now_ms: int) -> tuple[list[Any], dict[int, dict[str, Any]]]:
         # each item with its instrument named by id (from instIdCode), and the refusals of those that name none
@@ -328,21 +328,23 @@ class OkxPrivateWs:
         for k, arg in enumerate(args):
             code = arg.get("instIdCode")
             if code is None or code == "":
-                failed[k] = item("50014", message("50014", "instIdCode"), **_ids(op, arg, now_ms))
+                failed[k] = item("50014", message("50014", "instIdCode"), **answer_ids(op, arg, now_ms))
             elif not isinstance(code, int) or isinstance(code, bool):
-                failed[k] = item("51000", message("51000", "instIdCode"), **_ids(op, arg, now_ms))
+                failed[k] = item("51000", message("51000", "instIdCode"), **answer_ids(op, arg, now_ms))
             elif code not in codes:
-                failed[k] = item("51001", _UNKNOWN_CODE, **_ids(op, arg, now_ms))
+                failed[k] = item("51001", _UNKNOWN_CODE, **answer_ids(op, arg, now_ms))
             else:
                 resolved.append({**{k2: v for k2, v in arg.items() if k2 not in ("instId", "instIdCode")},
                                  "instId": codes[code]})  # fmt: skip
         return resolved, failed
 
-    async def _faulted(self, conn: VenueConnection, op: str, req_id: Any, fault: OrderFault, run: Callable[[], Reply]
-                       ) -> None:  # fmt: skip
-        """Answer an operation under ``fault``, having acted on it first when ``processed``: a held answer (sent
-        once released, the operation acted on then if not before), the connection dropped without an answer, or
-        an error answer (``fault.code``, else the gateway's for its status) with empty ``data``."""
+    async def _faulted(self, conn: VenueConnection, request: tuple[str, Any, list[Any]], fault: OrderFault,
+                       run: Callable[[], Reply]) -> None:  # fmt: skip
+        """Answer an operation (``request``: its ``op``, ``id`` and ``args``) under ``fault``, having acted on it
+        first when ``processed``: a held answer (sent once released, the operation acted on then if not before),
+        the connection dropped without an answer, or an error answer (``fault.code``, else the gateway's for its
+        status) with empty ``data``; an error of status 200 is a per-item refusal (each arg's ``sCode``)."""
+        op, req_id, args = request
         self._record(AppliedFault(fault.kind, connection=conn.id,
                                   detail=f"{PRIVATE_PATH} {op} processed={fault.processed}"))  # fmt: skip
         reply = await self._desk.act(run) if fault.processed else None
@@ -353,6 +355,11 @@ class OkxPrivateWs:
             await conn.close(abrupt=True)
             return
         code = str(fault.code) if fault.code is not None else gateway_code(fault.status or 200) or "50026"
+        if (fault.status or 200) == 200:
+            now_ms = self.now_ms()
+            items = [item(code, fault.msg or message(code), **answer_ids(op, a, now_ms)) for a in args]
+            await self._answer(conn, op, req_id, items_reply(items, ws=True))
+            return
         await self._answer(conn, op, req_id, Reply([], code, fault.msg or message(code)))
 
     async def _held(self, conn: VenueConnection, op: str, req_id: Any, fault: OrderFault, run: Callable[[], Reply],
@@ -437,13 +444,3 @@ class OkxPrivateWs:
         arg = {**session.args[key], "uid": self.views.uid(session.account)}
         message_ = {"arg": arg, **(extra or {}), "data": data}
         await self.events.write(session.conn, str(arg["channel"]), encode(message_).decode())
-
-
-def _ids(op: str, arg: dict[str, Any], now_ms: int) -> dict[str, str]:
-    # the identifying fields of an item's answer
-    ids = {"ordId": str(arg.get("ordId") or ""), "clOrdId": str(arg.get("clOrdId") or ""), "ts": str(now_ms)}
-    if OPS[op][0] == "order":
-        ids["tag"] = str(arg.get("tag") or "")
-    if OPS[op][0] == "amend-order":
-        ids["reqId"] = str(arg.get("reqId") or "")
-    return ids
