@@ -27,8 +27,8 @@ import ccxt.pro as ccxtpro
 import pytest
 
 from arb.sim import fake_exchange
-from arb.sim.ledger import LedgerAccount, OrderStatus
-from arb.sim.okx.exchange import FakeOkxExchange
+from arb.sim.ledger import LedgerAccount, OrderStatus, SymbolRules
+from arb.sim.okx.exchange import DEFAULT_PASSPHRASE, FakeOkxExchange
 from arb.sim.okx.public import OkxMarket
 from arb.sim.options import VenueOptions
 from tests.support.clocks import OffsetClock
@@ -163,6 +163,26 @@ INSTS = [SPOT, SWAP]
 
 def test_the_fake_is_found_by_the_venues_name() -> None:
     assert fake_exchange("okx") is FakeOkxExchange
+
+
+async def test_the_fake_takes_rules_in_base_units_as_the_other_fakes_do(tmp_path: Path) -> None:
+    # what a generic caller (arb parity --live, the rigs) passes every fake: sessions, market, rules, options
+    rules = SymbolRules.of("BTCUSDT", tick_size="0.1", step_size="0.0001", min_qty="0.0002")
+    async with fake_exchange("okx")(okx_recording(tmp_path / "swap.gz", SWAP), market="linear", rules=[rules],
+                                    options=VenueOptions()) as venue:  # fmt: skip
+        venue.add_account("alice", api_key=KEY, api_secret=SECRET, balances={"USDT": "100000"})
+        async with asyncio.timeout(TIMEOUT_S):
+            await venue.advance(1)
+        inst = venue.instruments[SWAP]
+        assert (inst.fields["lotSz"], inst.fields["minSz"], inst.fields["ctVal"]) == ("0.01", "0.02", "0.01")
+        assert (inst.rules.step_size, inst.rules.min_qty) == (D("0.0001"), D("0.0002"))
+        exchange = okx_client(venue, password=DEFAULT_PASSPHRASE)
+        try:
+            placed = await place(exchange, SWAP, "buy", "10", "60010", "generic1")
+            assert (await exchange.fetch_order(placed["id"], symbol_of(SWAP)))["filled"] == 10
+        finally:
+            await exchange.close()
+        assert alice(venue).position(SWAP).qty == D("0.1")  # 10 contracts of 0.01 BTC
 
 
 @pytest.mark.parametrize("inst", INSTS)

@@ -45,11 +45,11 @@ from aiohttp import web
 
 from arb.sim.connection import OutFrame, VenueConnection
 from arb.sim.faults import AppliedFault
-from arb.sim.ledger import LedgerAccount, LedgerOrder
+from arb.sim.ledger import LedgerAccount, LedgerOrder, SymbolRules
 from arb.sim.okx.accounts import OkxAccounts
 from arb.sim.okx.assets import OkxAssets
 from arb.sim.okx.calls import DEFAULT_RATE_LIMITS, FUNDING, MSG, RateLimits, iso_ms, text
-from arb.sim.okx.instruments import OkxInstrument, instruments_of
+from arb.sim.okx.instruments import OkxInstrument, fields_of_rules, instruments_of
 from arb.sim.okx.ledger import open_okx_ledger
 from arb.sim.okx.orders import OkxOrders
 from arb.sim.okx.public import ChecksumMode, FakeOkxVenue, OkxMarket
@@ -112,6 +112,9 @@ class FakeOkxExchange(TradingVenue[OkxPrivateWs], FakeOkxVenue):
     ``instruments``: the instruments traded, by id (each with OKX's documented rules for its type,
     :data:`~arb.sim.okx.wire.DEFAULT_INSTRUMENTS`) or by id with the rules that differ (``tickSz``, ``lotSz``,
     ``minSz``, ``ctVal``, ``ctMult``, ``maxLmtSz``, ``maxMktSz``, ``instIdCode``); all of the market's kind.
+    ``rules`` names more (or the same, with their sizes) as the other fakes take them, in base units
+    (:func:`~arb.sim.okx.instruments.fields_of_rules`: ``BTCUSDT`` on ``linear`` is ``BTC-USDT-SWAP``, its sizes
+    in contracts of the ``ctVal`` ``instruments`` gives it, else 0.01).
     ``options`` (:class:`~arb.sim.options.VenueOptions`): how it serves, and its trading terms: fees default to
     OKX's Lv1 rates (spot 0.1 %/0.08 %, swaps 0.05 %/0.02 %), a spot fee is paid in the currency received, leverage
     up to 100 (``max_leverage``), maintenance rate 0.4 %. ``demo``: the venue is OKX's demo trading (private REST
@@ -126,7 +129,8 @@ class FakeOkxExchange(TradingVenue[OkxPrivateWs], FakeOkxVenue):
         recordings: SessionSpec | Sequence[SessionSpec],
         *,
         market: OkxMarket = "linear",
-        instruments: Sequence[str] | Mapping[str, Mapping[str, str]],
+        instruments: Sequence[str] | Mapping[str, Mapping[str, str]] = (),
+        rules: Sequence[SymbolRules] = (),
         options: VenueOptions | None = None,
         demo: bool = False,
         rate_limits: Mapping[str, tuple[int, float]] | None = None,
@@ -138,7 +142,10 @@ class FakeOkxExchange(TradingVenue[OkxPrivateWs], FakeOkxVenue):
         seed: int = 0,
     ) -> None:
         options = options if options is not None else VenueOptions()
-        traded = instruments_of(instruments, max_leverage=options.max_leverage or 100)
+        given: dict[str, Mapping[str, str]] = (dict(instruments) if isinstance(instruments, Mapping)
+                                               else {i: {} for i in instruments})  # fmt: skip
+        given |= fields_of_rules(rules, swap=market == "linear", given=given)
+        traded = instruments_of(given, max_leverage=options.max_leverage or 100)
         wrong = [i for i in traded.values() if i.swap != (market == "linear")]
         if not traded or wrong:
             raise ValueError(f"a fake OKX {market} venue trades {'swaps' if market == 'linear' else 'spot pairs'}, "

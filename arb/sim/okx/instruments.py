@@ -9,7 +9,7 @@ instrument's sizes are in the base currency already (its contract is 1).
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_INST_ID_CODES", "FAKE_CODES_FROM", "OkxInstrument", "instruments_of"]
+__all__ = ["DEFAULT_INST_ID_CODES", "FAKE_CODES_FROM", "OkxInstrument", "fields_of_rules", "instruments_of"]
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -133,4 +133,25 @@ def instruments_of(
             code, fake_code = fake_code, fake_code + 1
         contract = Decimal(fields["ctVal"]) * Decimal(fields.get("ctMult") or "1") if kind == "SWAP" else Decimal(1)
         out[inst_id] = OkxInstrument(inst_id, fields, code, _rules(inst_id, fields, contract), max_leverage)
+    return out
+
+
+def fields_of_rules(
+    rules: Sequence[SymbolRules], *, swap: bool, given: Mapping[str, Mapping[str, str]] | None = None
+) -> dict[str, dict[str, str]]:
+    """The instruments (ids with OKX's fields) of ``rules`` stated in base units as the other fakes take them:
+    a symbol that is no OKX id (``BTCUSDT``) becomes ``BASE-QUOTE`` (``-SWAP`` when ``swap``) from its ``base``
+    and ``quote``; ``tickSz`` is the tick, ``lotSz``, ``minSz`` and ``maxLmtSz``/``maxMktSz`` the step, minimum
+    and maximum quantity in contracts of ``ctVal x ctMult`` (``given``'s for that id, else
+    :data:`~arb.sim.okx.wire.DEFAULT_INSTRUMENTS`'). ``given``'s other fields are kept; OKX has no minimum
+    order value, so ``min_notional`` is not carried."""
+    out: dict[str, dict[str, str]] = {}
+    for rule in rules:
+        inst_id = rule.symbol if "-" in rule.symbol else f"{rule.base}-{rule.quote}" + ("-SWAP" if swap else "")
+        fields = {**DEFAULT_INSTRUMENTS["SWAP" if swap else "SPOT"], **((given or {}).get(inst_id) or {})}
+        contract = Decimal(fields["ctVal"]) * Decimal(fields.get("ctMult") or "1") if swap else Decimal(1)
+        sizes = {"lotSz": rule.step_size, "minSz": rule.min_qty, "maxLmtSz": rule.max_qty}
+        out[inst_id] = {**fields, "tickSz": text(rule.tick_size),
+                        **{k: text(v / contract) for k, v in sizes.items()},
+                        "maxMktSz": text(rule.max_qty / contract)}  # fmt: skip
     return out
