@@ -333,6 +333,18 @@ async def test_positions_balance_fees_and_config_follow_the_ledger(tmp_path: Pat
         assert flat["contracts"] == 0 and D(flat["info"]["pnl"]) == held.realized_pnl
 
 
+async def test_an_account_put_in_long_short_mode_reads_so_and_needs_pos_side(tmp_path: Path) -> None:
+    async with rig(tmp_path) as (venue, exchange):
+        venue.set_position_mode("alice", "long_short_mode")  # as the owner would on OKX's site
+        (config,) = (await exchange.privateGetAccountConfig())["data"]
+        assert (config["posMode"], config["acctLv"]) == ("long_short_mode", "2")
+        with pytest.raises(ccxt.BadRequest) as caught:
+            await place(exchange, SWAP, "buy", "1", "59000", "mode1", tif="GTC")
+        assert code_of(caught.value) == "51000" and alice(venue).orders == []
+        with pytest.raises(ValueError, match="posMode"):
+            venue.set_position_mode("alice", "hedge")
+
+
 async def test_long_short_mode_refuses_an_order_without_pos_side(tmp_path: Path) -> None:
     async with rig(tmp_path) as (venue, exchange):
         await exchange.set_position_mode(True)

@@ -281,6 +281,26 @@ async def test_dropped_private_streams_close_with_1006_and_a_new_login_works(tmp
         assert venue.faults.count(FaultKind.USER_STREAM_DROP) == 1 and len(venue.auth_log) == 2
 
 
+async def test_a_service_upgrade_is_announced_then_closes_the_stream_on_the_venues_clock(tmp_path: Path) -> None:
+    clock = OffsetClock()
+    async with venue_for(tmp_path, clock=clock, idle_cut_s=None) as venue, private(venue) as ws:
+        await send(ws, "ping")
+        assert await receive(ws) == "pong"
+        assert await venue.announce_upgrade(close_after_s=30.0) == 1
+        notice = await receive(ws)
+        assert (notice["event"], notice["code"]) == ("notice", "64008") and "service upgrade" in notice["msg"]
+        clock.advance(29.0)
+        await venue.tick()
+        await send(ws, "ping")
+        assert await receive(ws) == "pong"  # still open a second before the announced time
+        clock.advance(1.0)
+        await venue.tick()
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(ws)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+        assert venue.faults.count(FaultKind.USER_STREAM_DROP) == 1
+
+
 async def test_ccxt_pro_watch_raises_when_the_stream_drops(tmp_path: Path) -> None:
     async with venue_for(tmp_path) as venue:
         exchange = okx_client(venue, pro=True)

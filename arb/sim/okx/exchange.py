@@ -23,8 +23,10 @@ The private WebSocket is ``/ws/v5/private`` on the same port (:mod:`.ws_private`
 Faults: the plan's (:class:`~arb.sim.faults.FaultPlan`) REST errors and holds, order timeouts (the answer lost or
 late), drops, errors (5xx, 50013 busy, 50004 timeout: the outcome unknown), holds, partial fills and orders
 hidden from queries, on REST and on the WebSocket's operations alike; the private stream silenced, losing pushes
-of a channel (``lose_user_stream_events("orders")``) or dropped (:meth:`drop_user_streams`); the ban
-(:meth:`ban`: every request answered 50013); rate limits past which OKX answers 50011.
+of a channel (``lose_user_stream_events("orders")``), dropped (:meth:`drop_user_streams`) or closed after OKX's
+notice of a service upgrade (:meth:`announce_upgrade`); an order error of HTTP 200 answered per item (its code as
+each item's ``sCode``); the ban (:meth:`ban`: every request answered 50013); rate limits past which OKX answers
+50011.
 
 Time is the venue's ``clock`` (seconds): request timestamps, rate-limit windows, the ban, Cancel All After, the
 idle cut and transfers are read from it, so a test moves time by moving its clock and calling :meth:`tick`.
@@ -260,6 +262,18 @@ class FakeOkxExchange(TradingVenue[OkxPrivateWs], FakeOkxVenue):
         for ccy, amount in (funding or {}).items():
             self.assets.wallets.fund(name, FUNDING, ccy, amount)
         return account
+
+    def set_position_mode(self, account: str, mode: str) -> None:
+        """Put ``account`` in ``posMode`` ``net_mode`` or ``long_short_mode`` (as the account's owner would on OKX's
+        site), whatever it holds."""
+        if mode not in ("net_mode", "long_short_mode"):
+            raise ValueError(f"posMode is net_mode or long_short_mode, got {mode!r}")
+        self.accounts.position_modes[account] = mode
+
+    async def announce_upgrade(self, close_after_s: float = 30.0) -> int:
+        """Tell every private connection a service upgrade will close it (OKX's notice 64008), and close each
+        ``close_after_s`` of the venue's clock later (at a :meth:`tick` or a released frame). Returns how many."""
+        return await self.user_stream.announce_upgrade(close_after_s)
 
     async def tick(self) -> None:
         """Apply what is due at the venue's current time (Cancel All After, transfers, the idle cut), then send

@@ -21,7 +21,8 @@ by hand. As OKX documents it (docs v5 "WebSocket", "WS / Order channel", "WS / P
   answered ``{"id","op","code","msg","data":[{...,"sCode","sMsg"}],"inTime","outTime"}`` (code ``"1"`` every item
   failed, ``"2"`` some; a malformed request ``60013`` with empty ``data``).
 * A connection that sent nothing for 30 s of the venue's clock is closed with 4004 ("No data received in 30s") at
-  the venue's next tick or released frame.
+  the venue's next tick or released frame; one told of a service upgrade (``{"event":"notice","code":"64008"}``,
+  :meth:`OkxPrivateWs.announce_upgrade`) is closed when the time announced has come.
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ class _Session:
     conn: VenueConnection
     heard_s: float
     account: str | None = None
+    closing_s: float | None = None
+    """The venue time a service upgrade announced to this connection closes it (``None``: none announced)."""
     args: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Each subscription (the connection's stream key) -> its arg as sent."""
 
@@ -145,14 +148,37 @@ class OkxPrivateWs:
         self._notify()
 
     async def check_idle(self) -> None:
-        """Close (4004) every private connection that sent nothing for :attr:`idle_cut_s` of the venue's clock."""
-        if self.idle_cut_s is None:
-            return
+        """Close (4004) every private connection that sent nothing for :attr:`idle_cut_s` of the venue's clock,
+        and (1001) those a service upgrade announced (:meth:`announce_upgrade`) has come to."""
         now = self._clock()
         for session in list(self._sessions.values()):
+            if session.conn.open and session.closing_s is not None and now >= session.closing_s:
+                logger.info("private connection %d: service upgrade, closing 1001", session.conn.id)
+                await session.conn.close(1001, "Service upgrade")
+                self._record(AppliedFault(FaultKind.USER_STREAM_DROP, connection=session.conn.id,
+                                          detail="service upgrade"))  # fmt: skip
+            if self.idle_cut_s is None:
+                continue
             if session.conn.open and now - session.heard_s > self.idle_cut_s:
                 logger.info("private connection %d idle %.1fs: closing 4004", session.conn.id, now - session.heard_s)
                 await session.conn.close(4004, "No data received in 30s")
+
+    async def announce_upgrade(self, close_after_s: float = 30.0) -> int:
+        """OKX's notice of a service upgrade to every open private connection, ``{"event":"notice","code":"64008",
+        "msg":"The connection will soon be closed for a service upgrade. Please reconnect.","connId"}``; each is
+        closed ``close_after_s`` later on the venue's clock (OKX: 30 s; the close code, 1001, is the fake's own:
+        OKX documents none). Returns how many were told."""
+        notice = "The connection will soon be closed for a service upgrade. Please reconnect."
+        told = 0
+        for session in list(self._sessions.values()):
+            if session.conn.open:
+                session.closing_s = self._clock() + close_after_s
+                conn = session.conn
+                await conn.send_control(encode({"event": "notice", "code": "64008", "msg": notice,
+                                                "connId": conn.conn_id}).decode())  # fmt: skip
+                told += 1
+        self._notify()
+        return told
 
     # -- requests --------------------------------------------------------------------------------
 
