@@ -67,6 +67,20 @@ async def test_a_lost_answer_leaves_the_order_placed_and_a_query_by_client_id_fi
         venue.faults.release_orders()
 
 
+async def test_a_resend_after_a_lost_answer_is_refused_51016_while_the_first_order_rests(tmp_path: Path) -> None:
+    async with rig(tmp_path) as (venue, exchange):
+        venue.faults.order_timeout(processed=True)
+        task = asyncio.create_task(place(exchange, SWAP, "buy", "10", "59000", "again1", tif="GTC"))
+        await until(venue, lambda: venue.faults.count(FaultKind.ORDER_TIMEOUT) == 1 and alice(venue).orders)
+        await given_up(task)
+        with pytest.raises(ccxt.InvalidOrder) as caught:  # the same client id: a duplicate, never "not placed"
+            await place(exchange, SWAP, "buy", "10", "59000", "again1", tif="GTC")
+        assert code_of(caught.value) == "51016"
+        found = await exchange.fetch_order(None, symbol_of(SWAP), {"clientOrderId": "again1"})
+        assert (found["status"], found["amount"]) == ("open", 10) and len(alice(venue).orders) == 1
+        venue.faults.release_orders()
+
+
 async def test_a_late_answer_comes_once_released_and_the_order_is_placed_only_then(tmp_path: Path) -> None:
     async with rig(tmp_path) as (venue, exchange):
         venue.faults.order_timeout(processed=False)
