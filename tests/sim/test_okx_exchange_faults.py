@@ -1,9 +1,10 @@
 """Every fault the fake OKX can inject, each shown doing what it says against ccxt's ``okx`` (REST, ccxt pro for
 the private stream) or the ``websockets`` library: the answer lost (held until released, the order placed or
-not), late, an error (5xx, busy 50013, timeout 50004: the outcome unknown) or the connection dropped; a request
-held while the book moves (the fill that beats a cancel, the post-only that would now take); fills capped;
-orders hidden from queries; the private stream silenced, losing one channel's pushes, or dropped; rate limits
-(50011) and the ban (50013); duplicate client ids (51016). The rig is ``test_okx_exchange``'s.
+not), late, an error (5xx, busy 50013, timeout 50004: the outcome unknown; a refusal in an HTTP 200, per item in
+``sCode``) or the connection dropped; a request held while the book moves (the fill that beats a cancel, the
+post-only that would now take); fills capped; orders hidden from queries; the private stream silenced, losing one
+channel's pushes, dropped, or closed after a service upgrade's notice; rate limits (50011) and the ban (50013);
+duplicate client ids (51016), a resend after a lost answer among them. The rig is ``test_okx_exchange``'s.
 """
 
 from __future__ import annotations
