@@ -1,12 +1,15 @@
 """Backtest speed: the strategy loop against a bare ``wait_next_feed`` loop over the same data.
 
-Both run over the shipped sample (both venues, both days) in this process, on fresh
+Both run over the shipped sample (the run's venues, both days) in this process, on fresh
 ``HashMapMarketDepthBacktest`` objects built from the same arrays; each is run once to compile and
 then ``--repeat`` times, best time counts. Events are the rows hftbacktest replays (both venues).
 Also times the cold start of ``arb backtest`` in a fresh process: once with no conversion cache and
 no Numba cache, once warm. Prints the figures; nothing asserts on them.
 
-    python benchmarks/bench_backtest.py [--repeat 3] [--no-cold]
+    python benchmarks/bench_backtest.py [--repeat 3] [--no-cold] [--set KEY=VALUE ...]
+
+``--set`` changes the configuration as ``arb backtest --set`` does: three venues are
+``--set 'strategy.venues=["binance","bybit","okx"]'`` (the sample has an OKX third).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from machine import run_benchmark
 from numba import njit
 
 from arb.backtest import run as bt
+from arb.command_line import setting
 from arb.config import load_config
 from arb.recording.loader import load_timeline, plan_days
 
@@ -55,9 +59,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-start measurement")
+    parser.add_argument("--set", type=setting, action="append", default=[], metavar="SECTION.KEY=VALUE")
     args = parser.parse_args()
 
-    config = load_config(ROOT / "config" / "arbitrage.toml")
+    config = load_config(ROOT / "config" / "arbitrage.toml", settings=args.set)
     session = load_timeline(config, plan_days(config, None, None))
     events = sum(len(a) for arrays in session.arrays for a in arrays)
 
@@ -75,7 +80,8 @@ def main() -> None:
 
     bare_s = _time(bare, args.repeat)
     strat_s = _time(strategy, args.repeat)
-    print(f"data: shipped sample, {len(session.arrays[0])} day(s), {events:,} events over both venues")
+    venues = ", ".join(config.venue_names)
+    print(f"data: shipped sample, {len(session.arrays[0])} day(s), {events:,} events over {venues}")
     print(f"{'loop':<44}{'seconds':>9}{'events/s':>14}")
     print(f"{'bare wait_next_feed (hftbacktest only)':<44}{bare_s:>9.3f}{events / bare_s:>14,.0f}")
     print(f"{'arb strategy loop (kernel + risk + orders)':<44}{strat_s:>9.3f}{events / strat_s:>14,.0f}")

@@ -17,7 +17,10 @@ own decision sent orders, beside the same figures for the normalizer alone measu
 The sample sends orders on a handful of frames only: ``--repeat N`` replays it N times (a fresh
 engine and normalizers each time) for more of them.
 
-    python benchmarks/bench_live.py [--config config/arbitrage.toml] [--repeat N]
+Every venue of the run is replayed (``--set 'strategy.venues=["binance","bybit","okx"]'`` for three: the
+sample has an OKX third); ``benchmarks/bench_venues.py`` alternates this with the reference commit's.
+
+    python benchmarks/bench_live.py [--config config/arbitrage.toml] [--repeat N] [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -26,11 +29,14 @@ import argparse
 import heapq
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from machine import run_benchmark
 
+from arb.command_line import setting
 from arb.config import load_config
+from arb.events import DEPTH_CLEAR_EVENT, DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, EVENT_KIND_MASK
 from arb.live.engine import Engine
 from arb.live.recorded_source import ReplayBatch
 from arb.live.session_loop import warm_up_kernel
@@ -38,9 +44,13 @@ from arb.recording.loader import find_days, load_timeline, plan_days
 from arb.recording.venues import make_normalizer
 from connectors.common.record_files import LineReader
 
-BINANCE, BYBIT = 0, 1  # the default run's venue numbers (its place in [strategy] venues)
-
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def rows_are_book(rows: np.ndarray[Any, Any]) -> bool:
+    """Whether a frame's rows change the book (a depth update or snapshot, not trades alone)."""
+    kinds = rows["ev"] & EVENT_KIND_MASK
+    return bool(np.any((kinds == DEPTH_EVENT) | (kinds == DEPTH_SNAPSHOT_EVENT) | (kinds == DEPTH_CLEAR_EVENT)))
 
 
 def _pct(values: list[int]) -> str:
@@ -55,8 +65,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "arbitrage.toml")
     parser.add_argument("--repeat", type=int, default=1, help="replay the sample this many times (default 1)")
+    parser.add_argument("--set", type=setting, action="append", default=[], metavar="SECTION.KEY=VALUE")
     args = parser.parse_args()
-    config = load_config(args.config)
+    config = load_config(args.config, settings=args.set)
     days = plan_days(config, None, None)
     session = load_timeline(config, days)  # the common clock shift, as the replay uses it
     warm_up_kernel(config)
@@ -67,7 +78,7 @@ def main() -> None:
         shift = session.local_shift_ns + venue.latency.feed_ns
         return [(ts + shift, v, payload) for day in days for ts, payload in LineReader(files[day])]
 
-    merged = list(heapq.merge(venue_frames(BINANCE), venue_frames(BYBIT), key=lambda f: (f[0], f[1])))
+    merged = list(heapq.merge(*(venue_frames(v) for v in range(len(config.venues))), key=lambda f: (f[0], f[1])))
 
     depth_all: list[int] = []
     depth_orders: list[int] = []
@@ -94,11 +105,12 @@ def main() -> None:
                 continue
             engine.on_batches(ts, [ReplayBatch(v, rows, ts, norm.status.state, False, norm.status.update_id)])
             t2 = perf()
-            if b"depth" in payload[:40] or b"orderbook" in payload[:40]:
+            if rows_are_book(rows):
                 depth_all.append(t2 - t0)
                 normalize_only.append(t1 - t0)
                 if sent.n > before:
                     depth_orders.append(t2 - t0)
+    print(f"venues: {', '.join(config.venue_names)}")
     print(
         f"sample: {len(merged):,} frames x {args.repeat}; per replay {sent.n} intents sent, {engine.log.fills.n} fills"
     )

@@ -1,0 +1,108 @@
+"""Two venues and three, beside a reference commit: tick-to-decision and the backtest loop.
+
+What the N-venue kernel costs. ``bench_live.py`` (every depth frame: normalizer, engine, kernel, risk
+gate) runs in rounds, each round in fresh processes and in turn: the reference commit on two venues
+(``git archive`` of ``--ref``, default ab848b1, into a temporary folder, its own ``bench_live.py``), this
+tree on two venues, this tree on three (``strategy.venues = ["binance", "bybit", "okx"]``: the sample's
+OKX third). Alternating spreads a busy neighbour over all three; the figures are each variant's median
+over the rounds of its p99 (and p50). Then ``bench_backtest.py`` on three venues: the strategy loop
+against hftbacktest's bare ``wait_next_feed`` loop over the same rows.
+
+Targets (printed beside the figures, never asserted): this tree's two-venue p99 within 1.05x of the
+reference's, three venues within 1.5x of it; the three-venue loop at least 80 % of the bare loop.
+The first round of each variant compiles (each tree has its own Numba cache), so it is left out when
+there are more than one.
+
+    python benchmarks/bench_venues.py [--ref ab848b1] [--rounds 3] [--repeat 2] [--no-loop]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from machine import run_benchmark
+
+ROOT = Path(__file__).resolve().parent.parent
+THREE = 'strategy.venues=["binance", "bybit", "okx"]'
+_LINE = re.compile(r"tick to decision \(every depth frame\)\s+n=\s*([\d,]+)\s+p50\s+([\d.]+) us\s+p99\s+([\d.]+) us")
+_LOOP = re.compile(r"strategy loop at (\d+)% of the bare loop")
+
+
+def _archive(rev: str, into: Path) -> Path:
+    # The reference's tree (what it tracks: code, config, the sample) in a folder of its own.
+    tar = into / "ref.tar"
+    subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(tar), rev], check=True)
+    tree = into / "ref"
+    with tarfile.open(tar) as f:
+        f.extractall(tree, filter="data")
+    tar.unlink()
+    return tree
+
+
+def _env(tree: Path) -> dict[str, str]:
+    # ``tree``'s arb first on the path (an installed arb stays behind it)
+    return {**os.environ, "PYTHONPATH": str(tree)}
+
+
+def _tick(tree: Path, repeat: int, settings: list[str]) -> tuple[int, float, float]:
+    # One bench_live.py run in a fresh process on ``tree``: (frames timed, p50 us, p99 us).
+    cmd = [sys.executable, str(tree / "benchmarks" / "bench_live.py"), "--repeat", str(repeat)]
+    for s in settings:
+        cmd += ["--set", s]
+    out = subprocess.run(cmd, cwd=tree, env=_env(tree), check=True, capture_output=True, text=True).stdout
+    found = _LINE.search(out)
+    if found is None:
+        raise SystemExit(f"bench_live.py on {tree} printed no tick-to-decision line:\n{out}")
+    return int(found[1].replace(",", "")), float(found[2]), float(found[3])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ref", default="ab848b1", help="the reference commit (default %(default)s)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations of the three variants")
+    parser.add_argument("--repeat", type=int, default=2, help="sample replays per bench_live.py run")
+    parser.add_argument("--no-loop", action="store_true", help="skip the three-venue backtest loop")
+    args = parser.parse_args()
+
+    names = ("reference, 2 venues", "this tree, 2 venues", "this tree, 3 venues")
+    variants: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    with tempfile.TemporaryDirectory() as tmp:
+        ref = _archive(args.ref, Path(tmp))
+        runs: tuple[tuple[str, Path, list[str]], ...] = (
+            ("reference, 2 venues", ref, []),
+            ("this tree, 2 venues", ROOT, []),
+            ("this tree, 3 venues", ROOT, [THREE]),
+        )
+        for r in range(args.rounds):
+            for name, tree, settings in runs:
+                n, p50, p99 = _tick(tree, args.repeat, settings)
+                variants[name].append((p50, p99))
+                print(f"round {r + 1} {name:<22} {n:>7,} frames  p50 {p50:6.1f} us  p99 {p99:6.1f} us", flush=True)
+    kept = 1 if args.rounds > 1 else 0  # the first round compiled
+    medians = {k: (statistics.median(p[0] for p in v[kept:]), statistics.median(p[1] for p in v[kept:]))
+               for k, v in variants.items()}  # fmt: skip
+    ref_p99 = medians["reference, 2 venues"][1]
+    print(f"\ntick to decision, median over rounds {kept + 1}-{args.rounds} (reference {args.ref})")
+    for (name, (p50, p99)), target in zip(medians.items(), ("", "target <= 1.05x", "target <= 1.50x"), strict=True):
+        print(f"  {name:<22} p50 {p50:6.1f} us  p99 {p99:6.1f} us  {p99 / ref_p99:5.2f}x the reference  {target}")
+
+    if not args.no_loop:
+        cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_backtest.py"), "--no-cold", "--set", THREE]
+        out = subprocess.run(cmd, cwd=ROOT, env=_env(ROOT), check=True, capture_output=True, text=True).stdout
+        print("\nbacktest loop, three venues:")
+        print("\n".join("  " + line for line in out.splitlines() if not line.startswith(tuple("0123456789"))))
+        found = _LOOP.search(out)
+        if found is None:
+            raise SystemExit(f"bench_backtest.py printed no loop ratio:\n{out}")
+
+
+if __name__ == "__main__":
+    run_benchmark(main)
