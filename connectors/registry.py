@@ -15,6 +15,9 @@ well-known name:
 ``wallet.py``      ``WALLET``: its :class:`~connectors.common.wallet.WalletVenue` (withdrawals, deposits, wallets)
 ``archive.py``     ``ARCHIVE``: its own history archive, a :class:`~connectors.common.archive.VenueArchive`
                    (optional: a venue without one has no such file)
+``tardis.py``      ``TARDIS``: how its Tardis.dev datasets name and size its instruments, a
+                   :class:`~connectors.common.tardis.TardisNames` (optional: without it, arb's symbols
+                   and base currency)
 =================  =================================================================================
 
 ``private.py`` and ``wallet.py`` come together: a venue without them (yet) is read, recorded, backtested
@@ -49,6 +52,7 @@ from connectors.common.archive import VenueArchive
 from connectors.common.orders import RefusalAnswers
 from connectors.common.private import Market, PrivateVenue
 from connectors.common.recordings import RecordingFormat
+from connectors.common.tardis import SAME, TardisNames
 from connectors.common.wallet import WalletVenue
 
 _ROOT = Path(__file__).parent
@@ -149,6 +153,15 @@ class VenueConnector:
         return found
 
     @property
+    def tardis(self) -> TardisNames:
+        """How the venue's Tardis.dev datasets name and size its instruments (``tardis.py``'s ``TARDIS``), or
+        :data:`~connectors.common.tardis.SAME` when it has no such file."""
+        if not (_ROOT / self.name / "tardis.py").is_file():
+            return SAME
+        found: TardisNames = self.module("tardis").TARDIS
+        return found
+
+    @property
     def trades_live(self) -> bool:
         """Whether the venue has a private side (orders, fills, wallets): ``arb live`` can trade it."""
         return all((_ROOT / self.name / part).is_file() for part in _TRADING)
@@ -206,6 +219,10 @@ class VenueConnector:
                   "the venue's VenueArchive")  # fmt: skip
             check("archive.ARCHIVE.source", archive.source == f"{self.name}-archive", f'"{self.name}-archive"')
             check("venue.toml [archives]", bool(facts.archives), "the archive's servers")
+        if (_ROOT / self.name / "tardis.py").is_file():
+            check("tardis.TARDIS", isinstance(self.tardis, TardisNames) and self.tardis.venue == self.name,
+                  "the venue's TardisNames")  # fmt: skip
+            check("venue.toml [tardis]", bool(facts.tardis), "Tardis's exchange id of each market it reads")
         return problems
 
 
