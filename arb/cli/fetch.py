@@ -101,6 +101,7 @@ def main(args: argparse.Namespace) -> int:
     venues = [(name, args.market or _market_of(config, name)) for name in names]
     if source == "tardis":
         _tardis_has(venues)
+        _tardis_names(venues, symbols, "--symbols" if args.symbols else "[strategy] symbols")
     out = recordings_out(args.out, config.backtest.recordings)
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     items = plan(config, source, venues, symbols, days, out, args.base_url)
@@ -145,6 +146,21 @@ def _tardis_has(venues: list[tuple[str, str]]) -> None:
             f"--source tardis: expected venues whose Tardis.dev datasets arb reads ({known}), "
             f"got {', '.join(missing)}; record it with arb record, or fetch the other venues with --venue"
         )
+
+
+def _tardis_names(venues: list[tuple[str, str]], symbols: list[str], option: str) -> None:
+    # Every symbol must be one each venue's Tardis datasets name, in amounts arb can turn into base currency.
+    from arb.recording.tardis import names
+
+    for venue, market in venues:
+        spelling = names(venue)
+        for symbol in symbols:
+            try:
+                spelling.base_per_amount(symbol, market)
+            except ValueError as exc:
+                other = "; fetch the other venues with --venue" if len(venues) > 1 else ""
+                raise UsageError(f"{option}: expected, for {venue_facts(venue).title} {market} on Tardis.dev, {exc}"
+                                 f"{other}") from None  # fmt: skip
 
 
 def _said(results: list[FetchResult]) -> int:

@@ -7,7 +7,8 @@ market (``--market``, default each venue's configured one), the files a backtest
 loader finds them (:mod:`arb.recording.sources`), kept exactly as the source serves them:
 
 - Tardis: ``incremental_book_L2`` and ``trades`` (and ``derivative_ticker`` on perpetuals, for the mark
-  price and funding) from ``{[history] tardis_url}/{exchange}/{data_type}/{YYYY}/{MM}/{DD}/{SYMBOL}.csv.gz``,
+  price and funding) from ``{[history] tardis_url}/{exchange}/{data_type}/{YYYY}/{MM}/{DD}/{SYMBOL}.csv.gz``
+  (``SYMBOL`` as the venue's datasets name it: :func:`arb.recording.tardis.names`),
   with the key in ``TARDIS_API_KEY`` sent as ``Authorization: Bearer`` (none is needed for the first day
   of a month);
 - a venue's archive (:class:`~connectors.common.archive.VenueArchive`): the files of each day its
@@ -65,7 +66,7 @@ from arb.config import AppConfig
 from arb.execution.wire_trace import failure_reason
 from arb.recording import sources
 from arb.recording.fetch_choices import KEY_VARIABLE
-from arb.recording.tardis import BOOK, TICKER, TRADES, exchange_of
+from arb.recording.tardis import BOOK, TICKER, TRADES, exchange_of, names
 from connectors.registry import venue as venue_connector
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,8 @@ def plan(
     out: Path,
     base_url: str | None = None,
 ) -> list[Planned]:
-    """The files to fetch from ``source`` for every (venue, market), symbol and day, day by day."""
+    """The files to fetch from ``source`` for every (venue, market), symbol and day, day by day; ``ValueError``
+    for a symbol a venue's Tardis datasets cannot name (:func:`arb.recording.tardis.names`)."""
     history = config.history
     out_files: list[Planned] = []
     for d in days:
@@ -131,12 +133,13 @@ def plan(
             for symbol in symbols:
                 if source == "tardis":
                     exchange = exchange_of(venue, market)
+                    name = names(venue).symbol(symbol, market)
                     base = base_url or history.tardis_url
                     types = (BOOK, TRADES, TICKER) if market == "linear" else (BOOK, TRADES)
                     for data_type in types:
-                        url = sources.tardis_url(base, exchange, data_type, d, symbol)
-                        path = sources.tardis_path(out, exchange, data_type, d, symbol)
-                        label = f"{exchange} {data_type} {symbol} {d:%Y-%m-%d}"
+                        url = sources.tardis_url(base, exchange, data_type, d, name)
+                        path = sources.tardis_path(out, exchange, data_type, d, name)
+                        label = f"{exchange} {data_type} {name} {d:%Y-%m-%d}"
                         out_files.append(Planned("tardis", label, d, ((url, path),), "gzip", key=True))
                 else:
                     archive = venue_connector(venue).archive

@@ -202,10 +202,16 @@ def _tardis_identity(
             f"{first.path}: looks like {their_venue} {their_market} data, not {market} ({sample}; Tardis's "
             f"{tardis.exchange_of(their_venue, market)!r} is {their_venue} {market})"
         )
-    if symbol is not None and symbol.upper() != first.symbol:
+    spelling = tardis.names(their_venue)
+    theirs = spelling.arb_symbol(first.symbol, their_market)  # the venue's instrument name as arb's symbol
+    if symbol is not None and symbol.upper() != theirs:
         raise RecordingError(f"{first.path}: holds {first.symbol} data, not {symbol.upper()} ({sample})")
+    try:
+        spelling.base_per_amount(theirs, their_market)
+    except ValueError as exc:
+        raise RecordingError(f"{first.path}: {their_venue} {their_market} {first.symbol}: expected {exc}") from None
     if not any(f.data_type == tardis.BOOK for f in files):
         raise RecordingError(
             f"no {tardis.BOOK} file among the inputs ({', '.join(p.name for p in paths)}): the book needs one"
         )
-    return their_venue, their_market, first.symbol
+    return their_venue, their_market, theirs

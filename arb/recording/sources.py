@@ -5,8 +5,8 @@ The sources, each in its own layout under the recordings folder (``[backtest] re
 - ``recording`` (arb's own recorder, hftbacktest's collector): ``<venue>_<market>/<symbol>_<YYYYMMDD>.gz``;
 - ``tardis`` (Tardis.dev's CSV datasets, as ``arb fetch --source tardis`` and Tardis's own client name
   them): ``tardis/<exchange>_<data_type>_<YYYY-MM-DD>_<SYMBOL>.csv.gz``, with Tardis's exchange id (each
-  venue's facts give its own per market) and data type (``incremental_book_L2``, ``trades``,
-  ``derivative_ticker``);
+  venue's facts give its own per market), data type (``incremental_book_L2``, ``trades``,
+  ``derivative_ticker``) and name of the symbol (the venue's, :func:`arb.recording.tardis.names`);
 - a venue's own archive, where it has one (:class:`~connectors.common.archive.VenueArchive`): in a folder
   of the source's name (``<venue>-archive``), laid out as the venue's URLs are.
 
@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from arb.recording.tardis import exchanges
+from arb.recording.tardis import exchanges, names
 from connectors.registry import venue as venue_connector
 from connectors.registry import venue_archives
 
@@ -45,7 +45,7 @@ TARDIS_DIR = "tardis"
 _RECORDING = re.compile(r"^(?P<symbol>[a-z0-9]+)_(?P<day>\d{8})\.gz$")
 _TARDIS = re.compile(
     r"^(?P<exchange>[a-z-]+)_(?P<type>incremental_book_L2|trades|derivative_ticker)_(?P<day>\d{4}-\d{2}-\d{2})_"
-    r"(?P<symbol>[A-Z0-9]+)\.csv\.gz$"
+    r"(?P<symbol>[A-Z0-9-]+)\.csv\.gz$"
 )
 
 
@@ -123,10 +123,14 @@ def _tardis(recordings: Path, venue: str, market: str, symbol: str) -> dict[dt.d
     out: dict[dt.date, DayFiles] = {}
     if exchange is None or not folder.is_dir():
         return out
+    try:
+        name = names(venue).symbol(symbol, market)
+    except ValueError:  # a symbol the venue cannot spell: Tardis has no file of it
+        return out
     found: dict[dt.date, dict[str, Path]] = {}
     for path in folder.iterdir():
         m = _TARDIS.match(path.name)
-        if m and m["exchange"] == exchange and m["symbol"] == symbol.upper() and path.stat().st_size:
+        if m and m["exchange"] == exchange and m["symbol"] == name and path.stat().st_size:
             day = dt.date.fromisoformat(m["day"])
             found.setdefault(day, {})[m["type"]] = path
     for day, files in found.items():
@@ -135,7 +139,7 @@ def _tardis(recordings: Path, venue: str, market: str, symbol: str) -> dict[dt.d
         inputs = [files[t] for t in ("incremental_book_L2", "trades") if t in files]
         if market == "linear" and "derivative_ticker" in files:
             inputs.append(files["derivative_ticker"])
-        cache = folder / f"{exchange}_{day:%Y-%m-%d}_{symbol.upper()}.npz"
+        cache = folder / f"{exchange}_{day:%Y-%m-%d}_{name}.npz"
         out[day] = DayFiles(day, "tardis", tuple(inputs), cache)
     return out
 

@@ -35,6 +35,12 @@ Rows written (``arb.events`` names), as the venues' own normalizers write them f
   when the funding time moved forward, through the same :class:`~connectors.common.funding.PerpState`
   the live normalizers use.
 
+Symbols and amounts are the venue's own as Tardis copies them: the venue's
+:class:`~connectors.common.tardis.TardisNames` (:func:`names`) gives the name the rows carry for arb's
+symbol and the base currency per ``amount`` (1 for most; a contract's value where a market's amounts are
+contracts), by which book and trade amounts are multiplied as they are parsed (``size x factor`` in
+float64, as the venues' own normalizers turn contracts into base).
+
 Times become int64 ns (microseconds x 1000). The data types of a day are merged by ``local_timestamp``;
 on equal times the ticker's rows come first, then trades, then the book (hftbacktest's converter takes
 trade files before depth files for the same reason: a depth update caused by a trade must not reduce a
@@ -55,6 +61,7 @@ __all__ = [
     "exchange_of",
     "exchanges",
     "inspect",
+    "names",
 ]
 
 import contextlib
@@ -137,7 +144,9 @@ from connectors.common.normalizer import (
 from connectors.common.record_files import sample
 from connectors.common.rows import RowSink
 from connectors.common.scan import POW10
+from connectors.common.tardis import TardisNames
 from connectors.common.textfile import TextChunks, head
+from connectors.registry import venue as venue_connector
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +170,12 @@ def exchanges() -> dict[str, tuple[str, str]]:
         for facts in venue_catalog().values()
         for market, exchange in facts.tardis.items()
     }
+
+
+def names(venue: str) -> TardisNames:
+    """How ``venue``'s Tardis datasets name and size its instruments (its connector's ``tardis.py``, or arb's
+    symbols in base currency)."""
+    return venue_connector(venue).tardis
 
 
 def exchange_of(venue: str, market: str) -> str:
@@ -220,8 +235,11 @@ _SAMPLES = 3
 class _Stream:
     # One data type's files, parsed a buffer at a time into event_dtype rows of kind K_* (with a K_FILE
     # marker at the start of each file), plus what each file held.
-    def __init__(self, files: Sequence[TardisFile], first_index: int, symbol: bytes, trades: bool) -> None:
+    def __init__(
+        self, files: Sequence[TardisFile], first_index: int, symbol: bytes, trades: bool, scale: float = 1.0
+    ) -> None:
         self.files = list(files)
+        self.scale = scale
         self.first_index = first_index
         self.symbol = np.frombuffer(symbol, np.uint8).copy()
         self.trades = trades
@@ -273,6 +291,9 @@ class _Stream:
             self.others[self._file] += others
             if status == P_DECLINED:
                 fill = self._slow_line(fill)
+        if self.scale != 1.0:  # amounts in contracts: base currency, as the venue's normalizer computes it
+            qty = self.rows["qty"][:fill]
+            qty[self.rows["ev"][:fill] != K_FILE] *= self.scale
         self.n = fill
         self.at = 0
         if fill:
@@ -328,7 +349,7 @@ class _Stream:
         if not isinstance(row, tuple):  # False: another symbol's row
             self.others[f] += 1
             return fill
-        kind, exch, local, px, qty = row
+        kind, exch, local, px, qty = row  # qty: scaled with the buffer's other rows in refill()
         rows = self.rows
         rows["ev"][fill], rows["exch_ts"][fill], rows["local_ts"][fill] = kind, exch, local
         rows["px"][fill], rows["qty"][fill] = px, qty
@@ -368,7 +389,8 @@ class TardisReader:
     """Reads one venue's Tardis files of one symbol (any of the three data types, one or several UTC
     days each, in day order) into event rows, for :mod:`arb.recording.convert`: it offers what the
     converter uses of a normalizer (``sink``, ``stats``, ``status``, ``transitions``, ``perp``,
-    :meth:`resume`) and reads the files itself (:meth:`feed`)."""
+    :meth:`resume`) and reads the files itself (:meth:`feed`). ``symbol`` is arb's; the rows kept are those
+    of its Tardis name (:func:`names`)."""
 
     def __init__(self, venue: str, market: str, symbol: str, files: Sequence[TardisFile]) -> None:
         self.venue = venue
@@ -381,6 +403,12 @@ class TardisReader:
         self.transitions: list[SyncTransition] = []
         self.perp = PerpState()
         self.bad_payloads = BadPayloadLog(log, echo=False)
+        self.names = names(venue)
+
+    @property
+    def dataset_symbol(self) -> str:
+        """The symbol as the Tardis rows spell it (``ValueError`` when the venue cannot spell it)."""
+        return self.names.symbol(self.symbol, self.market)
 
     def resume(self, last_update_id: int, market: str, symbol: str) -> None:
         """Start from the previous day's synced end-of-day book (a Tardis day replaces it with its own
@@ -397,9 +425,10 @@ class TardisReader:
         of its own when ``on_rows`` takes chunks); the contract: :data:`~arb.recording.imports.ImportReader`."""
         by_type = {t: [f for f in self.files if f.data_type == t] for t in (BOOK, TRADES, TICKER)}
         order = by_type[BOOK] + by_type[TRADES] + by_type[TICKER]
-        sym = self.symbol.encode()
-        book = _Stream(by_type[BOOK], 0, sym, trades=False)
-        trades = _Stream(by_type[TRADES], len(by_type[BOOK]), sym, trades=True)
+        sym = self.dataset_symbol.encode()
+        scale = self.names.base_per_amount(self.symbol, self.market)
+        book = _Stream(by_type[BOOK], 0, sym, trades=False, scale=scale)
+        trades = _Stream(by_type[TRADES], len(by_type[BOOK]), sym, trades=True, scale=scale)
         perp_rows, ticker_findings = self._tickers(by_type[TICKER])
         n_files = len(order)
         counters = np.zeros((max(n_files, 1), C_SIZE), np.int64)
@@ -532,7 +561,7 @@ class TardisReader:
         if found.lines == 0 and not found.problems:
             found.fatal = f"{path}: no rows after the header (an empty Tardis {what} file)"
         elif found.lines and found.usable == 0 and found.other_symbols:
-            found.fatal = f"{path}: no {self.symbol} rows ({found.other_symbols:,} rows of other symbols)"
+            found.fatal = f"{path}: no {self.dataset_symbol} rows ({found.other_symbols:,} rows of other symbols)"
         bad = stream.bad[j]
         if bad:
             text = found.bad_rows(bad, stream.bad_samples[j], what)
@@ -559,6 +588,7 @@ class TardisReader:
         # Every derivative_ticker row of the day(s) through PerpState, in file order: the ready rows.
         sink = RowSink()
         found: dict[Path, FileFindings] = {}
+        dataset_symbol = self.dataset_symbol if files else ""
         for f in files:
             size = f.path.stat().st_size
             ff = FileFindings(path=str(f.path), size=size)
@@ -578,7 +608,7 @@ class TardisReader:
                     if len(bad) < _SAMPLES:
                         bad.append((line, sample(",".join(fields))))
                     continue
-                if fields[1] != self.symbol:
+                if fields[1] != dataset_symbol:
                     ff.other_symbols += 1
                     continue
                 try:
