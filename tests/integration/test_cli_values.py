@@ -109,7 +109,10 @@ CASES: list[tuple[list[str], str]] = [
     ),
     (["fetch", "--source", "tardis", "--start", "2024-08-01", "--market", "futures"], "--market"),
     (["fetch", "--config", CONFIG, *_FETCH[1:], "--venue", "okx"], "--market"),  # not a venue of the run
-    (["fetch", "--config", CONFIG, *_FETCH[1:], "--venue", "okx", "--market", "spot"], "--source"),  # no dataset
+    (
+        ["fetch", "--config", CONFIG, *_FETCH[1:], "--venue", "okx", "--market", "linear", "--symbols", "SOLUSDT"],
+        "--symbols",
+    ),  # a swap whose contract value arb does not know
     (["fetch", "--source", "tardis", "--start", "2024-08-01", "--out", FILE], "--out"),
     (["fetch", "--source", "tardis", "--start", "2024-08-01", "--out", UNDER_FILE], "--out"),
     (["fetch", "--source", "tardis", "--start", "2024-08-01", "--base-url", "ftp://mirror"], "--base-url"),
