@@ -3,12 +3,14 @@
 ::
 
     arb fetch --start 2024-01-01 [--end DAY] [--source tardis|bybit-archive] [--symbols BTCUSDT ...]
-              [--venue binance|bybit] [--market spot|linear] [--out DIR] [--base-url URL] [--dry-run]
+              [--venue binance|bybit|okx] [--market spot|linear] [--out DIR] [--base-url URL] [--dry-run]
 
 With no option but ``--start`` it fetches what ``arb backtest --start`` needs on the configuration it
-reads: both venues ([venues]) in their configured markets, every ``[strategy] symbols``, into ``[backtest]
-recordings``, from Tardis.dev (the one source with both venues' spot and linear books, and with receive
-times); its first lines say what and from where, and why that source. What it fetches, where it puts it
+reads: every venue of the run (``[strategy] venues``) in its configured market, every ``[strategy] symbols``,
+into ``[backtest] recordings``, from Tardis.dev (the one source with every venue's spot and linear books, and
+with receive times); its first lines say what and from where, and why that source. A symbol is named in the
+venue's Tardis spelling (:func:`arb.recording.tardis.names`); one a venue's datasets cannot hold is exit 2
+naming ``--symbols`` or ``[strategy] symbols``. What it fetches, where it puts it
 and how it retries: :mod:`arb.recording.fetch`.
 """
 
