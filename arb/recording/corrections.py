@@ -81,9 +81,11 @@ def _merge(data: Any, by_exch: Any, by_local: Any, out: Any) -> int:
             if e_exch == l_exch and e_local == l_local:
                 ep = data[e]["px"]
                 lp = data[loc]["px"]
+                eq = data[e]["qty"]  # a mark price row's qty is its index price: NaN where the venue has none
+                lq = data[loc]["qty"]
                 if (
                     data[e]["ev"] != data[loc]["ev"]
-                    or data[e]["qty"] != data[loc]["qty"]
+                    or not (eq == lq or (np.isnan(eq) and np.isnan(lq)))
                     or not (ep == lp or (np.isnan(ep) and np.isnan(lp)))
                 ):
                     return _MISMATCH
