@@ -351,12 +351,12 @@ class OkxNormalizer(VenueNormalizer[int]):
         ``{"code":"0","msg":"","data":[{"instType":"SWAP","instId":"BTC-USDT-SWAP","ctVal":"0.01",
         "ctMult":"1","ctValCcy":"BTC","ctType":"linear","lotSz":"0.01","minSz":"0.01","tickSz":"0.1",
         ...}]}``. No rows."""
-        if not self.market:
-            found = next((e for e in answer.data if e.inst_type in ("SPOT", "SWAP")), None)
+        if not self.market or not self.symbol:  # a converter not told them: the answer's instrument says
+            kinds = {"linear": ("SWAP",), "spot": ("SPOT",)}.get(self.market or "", ("SPOT", "SWAP"))
+            found = next((e for e in answer.data if e.inst_type in kinds), None)
             if found is not None:
-                self.market = "linear" if found.inst_type == "SWAP" else "spot"
-                if not self.symbol:
-                    self.symbol = symbol_of(found.inst_id)
+                self.market = self.market or ("linear" if found.inst_type == "SWAP" else "spot")
+                self.symbol = self.symbol or symbol_of(found.inst_id)
         wanted = self.inst_id
         entry = next((e for e in answer.data if e.inst_id == wanted), None)
         if entry is None:
