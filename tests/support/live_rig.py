@@ -52,6 +52,7 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "load",
     "order_socket_url",
     "paper_pair_config",
+    "paper_venues_config",
     "second_recording",
     "set_keys",
     "spot_pair",
@@ -99,7 +100,7 @@ from arb.sim.ledger import SymbolRules
 from arb.sim.options import VenueOptions
 from arb.sim.replay import FrameKind
 from arb.testing import waiting
-from arb.testing.configs import DEFAULT_ARBITRAGE, local_endpoints, write_config_files
+from arb.testing.configs import DEFAULT_ARBITRAGE, deep_merge, local_endpoints, write_config_files
 from arb.testing.pair_rig import (
     BINANCE_LINEAR_BTC_RULES,
     BINANCE_LINEAR_ETH_RULES,
@@ -557,18 +558,23 @@ def dry_run_task(config: AppConfig, account: Any, console: Any, **options: Any) 
 
 
 def paper_pair_config(folder: Path, binance: Any, bybit: Any, arbitrage: dict[str, Any]) -> AppConfig:
-    """The configuration of a dry run on the two fake venues, written in ``folder`` and loaded: both
-    venues' endpoints at the fakes, orders answered in 1 ms each way, paper accounts of 1 BTC and
-    100,000 USDT; ``arbitrage`` is its arbitrage settings."""
-    venue = {"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0}, "account": {"base": 1.0, "quote": 1e5}}
-    return load(
-        write_config_files(
-            folder,
-            binance_overrides={**venue, **local_endpoints(binance.ws_urls, binance.rest_url)},
-            bybit_overrides={**venue, **local_endpoints(bybit.ws_urls, bybit.rest_url)},
-            arbitrage_overrides=arbitrage,
-        )
-    )
+    """The configuration of a dry run on the two fake venues (:func:`paper_venues_config` of both)."""
+    return paper_venues_config(folder, {"binance": binance, "bybit": bybit}, arbitrage)
+
+
+def paper_venues_config(
+    folder: Path, fakes: dict[str, Any], arbitrage: dict[str, Any], venue: dict[str, Any] | None = None
+) -> AppConfig:
+    """The configuration of a dry run on the fake public venues ``fakes`` (by venue name, in the run's
+    order: ``[strategy] venues``), written in ``folder`` and loaded: each venue's endpoints at its fake,
+    orders answered in 1 ms each way, paper accounts of 1 BTC and 100,000 USDT (``venue`` merged into
+    each venue file's overrides); ``arbitrage`` is its arbitrage settings."""
+    own = deep_merge({"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0},
+                      "account": {"base": 1.0, "quote": 1e5}}, venue)  # fmt: skip
+    overrides = {f"{name}_overrides": {**own, **local_endpoints(fake.ws_urls, fake.rest_url)}
+                 for name, fake in fakes.items()}  # fmt: skip
+    arbitrage = deep_merge({"strategy": {"venues": list(fakes)}}, arbitrage)
+    return load(write_config_files(folder, arbitrage_overrides=arbitrage, **overrides))
 
 
 def journal_of(config_dir: Path) -> Journal:
