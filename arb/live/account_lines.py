@@ -17,7 +17,7 @@ from __future__ import annotations
 __all__ = ["AccountLines", "engine_inventory", "equity_text", "open_orders", "pairs_left_line"]
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -100,12 +100,28 @@ class AccountLines:
         self.engine: Engine | None = None
         self.next_at = 0
         self.synced_once = False  # the first account line comes as soon as every book is synced
+        self.later: Callable[..., None] | None = None
+        """Where the line is printed when the loop is idle (``SessionStart.later``, which :meth:`begin` of a
+        subclass takes); None: after the batch, at once."""
+        self._queued = False
 
     def after_batch(
         self, engine: Engine, t0_perf_ns: int, now: int, sent_before: int, recv_perf_ns: int = 0, venue: int = -1
     ) -> None:
-        """The account line when due."""
-        self.maybe(engine, now)
+        """The account line when due (with :attr:`later`: printed there, once, when the loop is idle)."""
+        if self.later is None:
+            self.maybe(engine, now)
+            return
+        if self._queued:
+            return
+        force = self.forced(engine)
+        if force or not self.next_at or now >= self.next_at or (not self.synced_once and engine.both_synced()):
+            self._queued = True
+            self.later(self._maybe_later, engine, now, force)
+
+    def _maybe_later(self, engine: Engine, now: int, force: bool) -> None:
+        self._queued = False
+        self.maybe(engine, now, force)
 
     async def run(self) -> None:
         """Nothing beside the loop."""

@@ -300,6 +300,10 @@ class Engine:
         self.limits, self.rstate, self.srisk = new_gate(config)
         self.listeners = listeners if listeners is not None else Listeners()
         """Who hears of the engine's events: the driver's, given here, then each watcher's."""
+        self.later: Callable[[Callable[[Any], None], Any], None] | None = None
+        """Set (``arb live``: :meth:`arb.live.chores.Chores.add`), the fill and answer listeners are called through
+        it, ``later(listener, fill row or order)``, after the decision they could delay (the row a copy); None:
+        at once, before it (the dry run: its paper account books each fill before the next decision)."""
         self._hedge_failed = False
         self.risk_events: list[RiskEvent] = []
         """Every breach the gate reported, in order (each logged once per episode as it came)."""
@@ -581,8 +585,12 @@ class Engine:
         self._dirty = True
         if order.kind == INTENT_QUOTE:
             self._quote_answer(order)
+        later = self.later
         for listener in self.listeners.order:
-            listener(order)
+            if later is None:
+                listener(order)
+            else:
+                later(listener, order)
         if (
             order.status != OrderStatus.FILLED and order.status != OrderStatus.PARTIAL
         ):  # partial: one fill of a live quote
@@ -601,8 +609,13 @@ class Engine:
         )  # fmt: skip
         row = data[fills.n]
         fills.n += 1
+        if later is not None:
+            row = row.copy()  # the log's row may move before the listeners run
         for listener in self.listeners.fill:
-            listener(row)
+            if later is None:
+                listener(row)
+            else:
+                later(listener, row)
 
     def _quote_answer(self, order: PaperOrder) -> None:
         # The venue's answer about a quote into its slot: live once acknowledged; smaller by each fill of a

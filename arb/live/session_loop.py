@@ -11,6 +11,10 @@ hand the loop a source of batches and their watchers. Everything runs in one ``a
 - **executor timer** (live sources): executor events between batches on the wall clock (a paper order
   arriving, a live order's answer waking the loop), then every watcher's ``tick``;
 - **stop**: the stop event (set by SIGINT and SIGTERM, or by the set-up), or a wall-clock duration;
+- **chores** (``arb live``): what reports on an answer or a fill, the watchers' ticks and what their
+  ``after_batch`` need not do at once, done when the loop is idle (:mod:`arb.live.chores`); market data
+  first: while frames wait for the engine, the executor timer leaves the orders' answers to the engine,
+  which books each before the first frame received after it, never after;
 - the set-up's own tasks (the feeds, the executors' streams, ...) and each watcher's ``run``.
 
 Watchers are objects the command hands down (the ops :class:`~arb.ops.watch.Watch`, the terminal lines
@@ -49,6 +53,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from arb.config import AppConfig
+    from arb.live.chores import Chores
     from arb.live.engine import Engine
 
 Arrival = tuple[int, Sequence[Any], int, int]
@@ -80,6 +85,10 @@ class SessionStart:
     """Pulls ``arb live``'s kill switch; safe to call from another thread."""
     recorded_bytes: Callable[[], int] | None = None
     """Bytes a recording has written so far (``arb record``)."""
+    later: Callable[..., None] | None = None
+    """``later(call, *args)`` does ``call(*args)`` when the loop is idle (``arb live``'s
+    :meth:`Chores.add <arb.live.chores.Chores.add>`): where a watcher puts what its ``after_batch`` need not
+    do at once (a snapshot, a terminal line). None: no such place (a watcher does it at once)."""
 
 
 class SessionWatcher(Protocol):
@@ -213,6 +222,13 @@ class SessionLoop:
     ``gc_interval_ns`` (a live source's; 0: Python's own thresholds): the garbage collector collects on
     this timer instead of when allocations cross its thresholds, which a decision's own allocations did,
     inside the decision (see :meth:`_collect`).
+
+    ``chores`` (``arb live``): work that can wait (:mod:`arb.live.chores`), done by a task of the session
+    when the loop is idle; the watchers' ticks between batches go there, and whatever is left is done at
+    :meth:`end`, before the watchers end. ``backlog()`` (a live source's): how many arrivals wait for the
+    engine; while any does, the executor timer leaves the orders' answers to the engine, which books each
+    before the first arrival received after it (:meth:`Engine.advance <arb.live.engine.Engine.advance>`):
+    a frame is decided on the state it arrived in, never behind the booking of an answer that came later.
     """
 
     def __init__(
@@ -223,9 +239,14 @@ class SessionLoop:
         clock: Callable[[], int] | None = None,
         start_ns: int = 0,
         gc_interval_ns: int = 0,
+        chores: Chores | None = None,
+        backlog: Callable[[], int] | None = None,
     ) -> None:
         self.engine = engine
         self.gc_interval_ns = gc_interval_ns
+        self.chores = chores
+        self.backlog = backlog
+        self._drained = asyncio.Event()  # set when the engine has taken every arrival waiting for it
         self.watchers = tuple(watchers)
         self.wall_clock = clock
         self.batches = 0
@@ -264,7 +285,10 @@ class SessionLoop:
 
     def end(self, now: int | None) -> None:
         """Tell every watcher the session is over (``now``: its last time; None: it failed), the last
-        begun first: the terminal's last line is printed before the ops watch stops."""
+        begun first: the terminal's last line is printed before the ops watch stops. The work still waiting
+        in :attr:`chores` is done first (when the session failed too: a fill's line is never lost)."""
+        if self.chores is not None:
+            self.chores.drain()
         for watcher in reversed(self.watchers):
             watcher.end(now)
 
@@ -311,6 +335,8 @@ class SessionLoop:
                     group.create_task(_stop_when(stop_event, duration_ns), name="stop")
                     if collect_on_timer:
                         group.create_task(self._collect(self.gc_interval_ns / 1e9), name="gc")
+                    if self.chores is not None:
+                        group.create_task(self.chores.run(), name="chores")
                     for watcher in self.watchers:
                         group.create_task(watcher.run(), name=f"watch-{type(watcher).__name__}")
             except* _SessionOverError:
@@ -335,7 +361,7 @@ class SessionLoop:
             gc.collect(2 if n % 1000 == 0 else 1 if n % 10 == 0 else 0)
 
     async def _consume(self, source: AsyncIterator[Arrival], stop_event: asyncio.Event) -> None:
-        engine, watchers, perf = self.engine, self.watchers, time.perf_counter_ns
+        engine, watchers, perf, backlog = self.engine, self.watchers, time.perf_counter_ns, self.backlog
         # A live executor's orders go out in tasks of their own: after a decision that sent any, the loop
         # lets them onto the wire before it takes the next frame (a backlog of frames would hold them back)
         async with contextlib.aclosing(source):  # type: ignore[type-var]  # an async generator
@@ -352,21 +378,32 @@ class SessionLoop:
                 self.batches += 1
                 if engine.log.sent.total != sent_before:
                     await engine.executor.departed()
+                if backlog is not None and not backlog():
+                    self._drained.set()  # the executor timer's turn again (see _timer)
         raise _SessionOverError
 
     async def _timer(self, clock: Callable[[], int], wake: asyncio.Event | None) -> None:
         # Executor events between batches on the wall clock (a paper order arriving or answered, a live
         # order's answer), the engine deciding at each; the watchers' ticks while the market is quiet.
         engine, executor, watchers = self.engine, self.engine.executor, self.watchers
+        chores, backlog = self.chores, self.backlog
         while True:
             now = clock()
             due = executor.next_event_ts()
             if due is not None and due <= now:
+                if backlog is not None and backlog():
+                    # market data first: the engine books the answer before the first frame received after it
+                    self._drained.clear()
+                    await self._drained.wait()
+                    continue
                 engine.advance(now + 1)
                 engine.settle(now)
                 self.last_ns = max(self.last_ns, now)
             for watcher in watchers:
-                watcher.tick(now)
+                if chores is None:
+                    watcher.tick(now)
+                else:
+                    chores.add(watcher.tick, now)
             due = executor.next_event_ts()
             wait = _IDLE_S if due is None else min(_IDLE_S, max(0.0, (due - clock()) / 1e9))
             if wake is None:

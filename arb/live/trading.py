@@ -51,6 +51,7 @@ from arb.errors import ConfigError, NeedsOperatorError
 from arb.execution.halt_hints import clear_halt_command
 from arb.live.account_fees import Rates, at_start, use_in_kernel
 from arb.live.account_lines import AccountLines, equity_text
+from arb.live.chores import Chores
 from arb.live.guards import Guards, RiskMemory
 from arb.live.listeners import Listeners
 from arb.live.process import KILL_FILE, PID_FILE, announce
@@ -108,6 +109,7 @@ class _Reporter(AccountLines):
 
     def begin(self, start: SessionStart) -> list[str]:
         self.engine = start.engine
+        self.later = start.later  # the account line when the loop is idle
         return []
 
     def halt(self, reason: str) -> None:
@@ -195,10 +197,14 @@ async def run_live(
         def pull_from_another_thread() -> None:  # a Telegram /kill confirm, in the alert thread
             loop.call_soon_threadsafe(guards.kill)
 
+        # market data first: what reports on an answer or a fill waits for an idle loop (arb.live.chores)
+        chores = Chores(lambda: bool(queue.qsize()) or executor.next_event_ts() is not None)
+        engine.later = chores.add
         session_loop = SessionLoop(engine, (*watchers, reporter), clock=clock, start_ns=t0,
-                                   gc_interval_ns=config.live.gc_interval_ns)  # fmt: skip
+                                   gc_interval_ns=config.live.gc_interval_ns, chores=chores,
+                                   backlog=queue.qsize)  # fmt: skip
         start = SessionStart(clock, "live", engine, tuple(feeds), session.journal.journal.health,
-                             pull_from_another_thread)  # fmt: skip
+                             pull_from_another_thread, later=chores.add)  # fmt: skip
         session_loop.begin(start, console, halt=kept, on_watch=on_watch)
         guards.session_loop = session_loop
 

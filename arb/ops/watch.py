@@ -168,6 +168,7 @@ class Watch:
         self.event_log: Any = None  # arb.ops.eventlog.EventLog while logs are JSON lines
         self._interval = config.ops.snapshot_ns
         self._next_ns = 0
+        self._later: Callable[..., None] | None = None  # SessionStart.later: where a due snapshot is built (None: now)
         self._started_wall = time.time_ns()
         self.run_id = secrets.token_hex(8)
         """This run's token: served in every health answer and written beside the address (arb.ops.address)."""
@@ -323,6 +324,7 @@ class Watch:
             self.alerts.kill = start.kill_switch
         if start.recorded_bytes is not None:
             self.recorded_bytes = start.recorded_bytes
+        self._later = start.later  # arb live: a snapshot due after a batch is built when the loop is idle
         return lines
 
     async def run(self) -> None:
@@ -383,7 +385,11 @@ class Watch:
             self._tick_to_intent.record(t1 - (recv_perf_ns or t0_perf_ns))
             if self.intent_samples is not None:
                 self.intent_samples.append(t1 - (recv_perf_ns or t0_perf_ns))
-        self.tick(now)
+        if self._later is None:
+            self.tick(now)
+        elif now >= self._next_ns:  # due: built once when the loop is idle (publish() sets the next time)
+            self._next_ns = 1 << 62
+            self._later(lambda: self.publish(self.clock()))
 
     def tick(self, now: int) -> None:
         """Publish a snapshot if one is due at ``now`` (timers call this between batches)."""
