@@ -3,7 +3,10 @@ arrival stamped by the kernel at the venue's port.
 
 A real ``arb live`` process (the shipped configuration: journal SQLite ``normal`` with the intent log)
 trades the end-to-end tests' standing spread (Bybit's bid above Binance's ask, a pair every cooldown)
-replayed in real time by the fake venues (``arb.sim``, in this process); each venue's REST port and order
+replayed in real time by the fake venues (``arb.sim``, in this process), or (``--market sample``) the shipped
+sample (``recordings/``, both days, 10.8 market minutes) at ``--speed`` times its pace (10 by default), with the
+shipped ``cooldown_ms = 0``: pairs come in bursts while the spread stands, each decided while the previous one's
+answers, fills and journal rows are being handled; each venue's REST port and order
 WebSocket are reached through a :class:`~arb.sim.tap.WireTap`, which stamps with ``SO_TIMESTAMPNS`` when
 each request's bytes reached the venue's port (the kernel's time, on the clock of arb's own stamps). Per
 order entry (``--entry``: the venue files' ``order_entry``, REST or WebSocket), from the journal arb wrote
@@ -14,7 +17,7 @@ and the taps:
 - per pair (two legs decided together, both venues): the second leg's arrival after the first's, and tick
   -> trade, from the receive time of the frame the pair was decided at (``tick_ns``) to each leg's
   arrival, over the pairs decided while idle (every earlier order answered before the frame came) and
-  over all;
+  over all (first and last leg);
 - the one-order figure in the same run: ``bench_orders``' single orders (one at a time, fake Bybit spot in a
   process of its own, the same journal) intent -> written, and the paper executor's ``submit`` (the CPU
   reference: what the intent costs without a venue);
@@ -24,16 +27,28 @@ and the taps:
   after the first. On loopback the first send also delivers its bytes and wakes the receiving
   thread on the other core before it returns: a cost of the machine, not of arb's code.
 
+``--reference COMMIT`` runs ``arb live`` of that commit of this repository (its tree from ``git archive``, in a
+temporary folder, first on ``PYTHONPATH``; this interpreter and its packages unless ``--reference-python``
+names another) against the same venues, alternated with this checkout's ``--rounds`` times per entry
+(``--reference DIR``: another checkout as it is); the figures of each are printed run by run, then their
+range per checkout. Every run also times each ``Engine.on_batches`` inside arb (tick -> decision, the ops
+watch's ``tick_to_decision``: ``gc_probe/engine_probe.py``); ``BENCH_PAIRS_LOOP=1`` times every callback
+of arb's event loop too (``gc_probe/loop_probe.py``) and prints, over the pairs, what ran between each
+pair's tick and its first leg's write.
+
 Prints the load average before and after (``machine.py``): on a shared machine the figures move with it.
 Never fails on a timing.
 
     python benchmarks/bench_pairs.py [--entry rest|websocket|both] [--seconds 30] [--orders 100] [--live KEY=VALUE]
+    python benchmarks/bench_pairs.py --market sample --speed 10 --orders 0 --rounds 2 --reference ab848b1
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
+import contextlib
 import json
 import os
 import signal
@@ -43,6 +58,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +70,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from arb.journal import Journal  # noqa: E402
+from arb.sim.binance.exchange import FakeBinanceExchange  # noqa: E402
+from arb.sim.bybit.exchange import FakeBybitExchange  # noqa: E402
+from arb.sim.options import VenueOptions  # noqa: E402
 from arb.sim.tap import WireTap  # noqa: E402
-from arb.testing.pair_rig import key_environment, order_socket_url, spot_pair, write_pair_config  # noqa: E402
+from arb.testing.pair_rig import (  # noqa: E402
+    BINANCE_SPOT_RULES,
+    BYBIT_SPOT_RULES,
+    KEY,
+    SECRET,
+    key_environment,
+    order_socket_url,
+    spot_pair,
+    write_pair_config,
+)
 from tests.support.scenario_days import write_standing_spread  # noqa: E402
 
 CLIENT_ID = rb"arb-[0-9a-z]+-[0-9a-z]+-[01]"
@@ -67,6 +96,13 @@ def _pct(values_ns: list[int] | np.ndarray[Any, Any]) -> str:
         return "n=    0"
     p50, p99 = np.percentile(a, [50, 99])
     return f"n={len(a):>5}  p50 {p50:8.1f} us  p99 {p99:8.1f} us  max {a.max():8.1f} us"
+
+
+def _p50_p99(values_ns: list[int]) -> tuple[float, float]:
+    if not values_ns:
+        return (float("nan"), float("nan"))
+    p50, p99 = np.percentile(np.asarray(values_ns, dtype=np.float64) / 1e3, [50, 99])
+    return (float(p50), float(p99))
 
 
 def _tapped(folder: Path, venues: list[Any]) -> list[WireTap]:
@@ -95,19 +131,64 @@ async def _wait(condition: Any, timeout_s: float, what: str) -> None:
         await asyncio.sleep(0.05)  # a benchmark's poll, not a test's wait
 
 
+@dataclass(frozen=True)
+class Run:
+    """What one real run left: the journal's intents, each order's arrival at its venue's port (ns, by
+    client id), the collector's pauses, every ``Engine.on_batches`` as ``(took_ns, intents sent)``
+    (``gc_probe/engine_probe.py``) and, with ``BENCH_PAIRS_LOOP``, every callback of arb's event loop as
+    ``(start_ns, took_ns, cpu_ns, name)`` (``gc_probe/loop_probe.py``)."""
+
+    rows: list[dict[str, Any]]
+    arrivals: dict[bytes, int]
+    collections: list[dict[str, int]]
+    decisions: list[tuple[int, int]]
+    loop: list[tuple[int, int, int, str]]
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """Whose ``arb live`` runs: a label, the interpreter and the checkout put first on its ``PYTHONPATH``."""
+
+    label: str
+    python: str
+    root: Path
+
+
+@contextlib.asynccontextmanager
+async def _venues(folder: Path, market: str, seconds: int) -> AsyncIterator[tuple[Any, Any]]:
+    # The fake venues, each replaying its market: the standing spread, or the shipped sample (both days as one session)
+    balances = {"USDT": "100000000", "BTC": "100"}
+    if market == "standing":
+        files = write_standing_spread(folder, duration_ms=(seconds + 3) * 1000, heartbeat_ms=100)
+        async with spot_pair(*files, balances=balances) as venues:
+            yield venues
+        return
+    sample = ROOT / "recordings"
+    options = VenueOptions(ping_interval=None)
+    async with (
+        FakeBinanceExchange([sorted((sample / "binance_spot").glob("btcusdt_*.gz"))], market="spot",
+                            rules=[BINANCE_SPOT_RULES], options=options) as binance,
+        FakeBybitExchange([sorted((sample / "bybit_spot").glob("btcusdt_*.gz"))], market="spot",
+                          rules=[BYBIT_SPOT_RULES], options=options) as bybit,
+    ):  # fmt: skip
+        for venue in (binance, bybit):
+            venue.add_account("arb", api_key=KEY, api_secret=SECRET, balances=balances)
+        yield binance, bybit
+
+
 async def _real_run(
-    folder: Path, entry: str, seconds: int, live: dict[str, Any]
-) -> tuple[list[dict[str, Any]], dict[bytes, int], list[dict[str, int]]]:
+    folder: Path, entry: str, seconds: int, live: dict[str, Any], checkout: Checkout, market: str, speed: float
+) -> Run:
     if len(_CORES) >= 2:
         # the venues and the taps (threads made from now on) on a core of their own, arb on the others, as a
         # venue is another machine: woken on arb's core, a tap would run inside arb's write (seen: 0.2-0.4 ms)
         os.sched_setaffinity(0, {_CORES[-1]})
-    files = write_standing_spread(folder, duration_ms=(seconds + 3) * 1000, heartbeat_ms=100)
     keys = key_environment()
     os.environ.update(keys)
-    balances = {"USDT": "100000000", "BTC": "100"}
-    async with spot_pair(*files, balances=balances) as (binance, bybit):
-        arbitrage = {"strategy": {"max_position_size": 50.0}, "risk": {"position_limit": 100.0}}
+    async with _venues(folder, market, seconds) as (binance, bybit):
+        arbitrage: dict[str, Any] = {"strategy": {"max_position_size": 50.0}, "risk": {"position_limit": 100.0}}
+        if market == "sample":  # the shipped cooldown: a pair at every frame the spread stands
+            arbitrage["strategy"]["cooldown_ms"] = 0
         config = write_pair_config(folder, binance, bybit, arbitrage=arbitrage, order_entry=entry, live=live)
         taps = _tapped(folder, [binance, bybit])
         for tap in taps:
@@ -117,13 +198,20 @@ async def _real_run(
             out.mkdir()
             with (out / "stdout").open("wb") as stdout, (out / "stderr").open("wb") as stderr:
                 process = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "arb.cli", "live", "--config", str(config), "--out", str(out / "report"),
-                    env={**os.environ, **keys, "PYTHONPATH": f"{ROOT / 'benchmarks' / 'gc_probe'}{os.pathsep}{ROOT}",
-                         "ARB_GC_PROBE": str(out / "gc.jsonl")},
+                    checkout.python, "-m", "arb.cli", "live", "--config", str(config), "--out", str(out / "report"),
+                    env={**os.environ, **keys,
+                         "PYTHONPATH": f"{ROOT / 'benchmarks' / 'gc_probe'}{os.pathsep}{checkout.root}",
+                         "ARB_GC_PROBE": str(out / "gc.jsonl"), "ARB_ENGINE_PROBE": str(out / "engine.jsonl"),
+                         **({"ARB_LOOP_PROBE": str(out / "loop.jsonl")} if os.environ.get("BENCH_PAIRS_LOOP") else {})},
                     cwd=out, stdout=stdout, stderr=stderr,
                 )  # fmt: skip
                 if len(_CORES) >= 2:  # arb on the other cores
                     os.sched_setaffinity(process.pid, set(_CORES[:-1]))
+                spy = None
+                if os.environ.get("BENCH_PAIRS_PYSPY"):  # a profile of arb live (pip install py-spy)
+                    spy = subprocess.Popen(["py-spy", "record", "--pid", str(process.pid), "--rate", "500",
+                                            "--nonblocking", "--format", "raw", "-o", str(out / "pyspy.txt")],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
                 try:
                     await _wait(
                         lambda: (
@@ -132,15 +220,22 @@ async def _real_run(
                             and binance.user_streams_up()
                             and bybit.user_streams_up()
                         ),
-                        300,
+                        1800,  # a first run compiles its checkout's code (Numba) first: minutes on a busy machine
                         "arb live to subscribe",
                     )
-                    binance.play(1.0)
-                    bybit.play(1.0)
-                    await asyncio.sleep(seconds + 2)  # the recording plays in real time
+                    binance.play(1.0 if market == "standing" else speed)
+                    bybit.play(1.0 if market == "standing" else speed)
+                    if market == "standing":
+                        await asyncio.sleep(seconds + 2)  # the recording plays in real time
+                    else:
+                        await binance.wait_played()
+                        await bybit.wait_played()
+                        await asyncio.sleep(2)  # the last answers
                     process.send_signal(signal.SIGINT)
                     async with asyncio.timeout(120):
                         await process.wait()
+                    if spy is not None:
+                        spy.wait(timeout=60)
                 finally:
                     if process.returncode is None:
                         process.kill()
@@ -151,18 +246,27 @@ async def _real_run(
         arrivals: dict[bytes, int] = {}
         for tap in taps:
             arrivals |= tap.arrivals(CLIENT_ID)
+    if os.environ.get("BENCH_PAIRS_KEEP"):  # arb's output and journal, for a look after the run
+        import shutil
+
+        kept = Path(os.environ["BENCH_PAIRS_KEEP"]) / f"{checkout.label}-{entry}-{time.strftime('%H%M%S')}"
+        shutil.copytree(out, kept / "out")
+        shutil.copytree(folder / "live", kept / "live")
     with Journal.open(folder / "live" / "main.sqlite") as journal:
         rows = journal.intents()
     if not rows:
         raise SystemExit(f"bench_pairs: arb live sent no order; its output:\n{(out / 'stderr').read_text()[-3000:]}")
-    gc_file = out / "gc.jsonl"  # benchmarks/gc_probe: arb live's collections, per generation
-    collections = [json.loads(line) for line in gc_file.read_text().splitlines()] if gc_file.is_file() else []
-    return rows, arrivals, collections
+    return Run(rows, arrivals, *(_lines(out / name) for name in ("gc.jsonl", "engine.jsonl", "loop.jsonl")))
 
 
-def _report(
-    entry: str, rows: list[dict[str, Any]], arrivals: dict[bytes, int], collections: list[dict[str, int]]
-) -> None:
+def _lines(path: Path) -> list[Any]:
+    # A probe's JSON lines (benchmarks/gc_probe), none when it did not run
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+
+
+def _report(entry: str, run: Run) -> dict[str, tuple[float, float]]:
+    """Print one run's figures; returns the headline ones (name -> (p50, p99) in us) for the summary."""
+    rows, arrivals, collections = run.rows, run.arrivals, run.collections
     for row in rows:
         row["arrival_ns"] = arrivals.get(row["client_id"].encode(), 0)
     sent = [r for r in rows if r["written_ns"] and r["arrival_ns"]]
@@ -171,14 +275,15 @@ def _report(
         print(f"    {'gc generation ' + str(c['generation']) + ': collections, longest':<44}"
               f"{c['n']:>8}  {c['max_ns'] / 1e3:,.0f} us (all: {c['total_ns'] / 1e6:,.1f} ms); CPU: longest "
               f"{c.get('cpu_max_ns', 0) / 1e3:,.0f} us, all {c.get('cpu_total_ns', 0) / 1e6:,.1f} ms")  # fmt: skip
-    print(f"    {'intent -> arrival at the venue':<44}{_pct([r['arrival_ns'] - r['intent_ns'] for r in sent])}")
-    print(f"    {'intent -> written (arb latency)':<44}{_pct([r['written_ns'] - r['intent_ns'] for r in sent])}")
-    print(f"    {'written -> arrival':<44}{_pct([r['arrival_ns'] - r['written_ns'] for r in sent])}")
+    figures: dict[str, list[int]] = {
+        "intent -> arrival at the venue": [r["arrival_ns"] - r["intent_ns"] for r in sent],
+        "intent -> written (arb latency)": [r["written_ns"] - r["intent_ns"] for r in sent],
+        "written -> arrival": [r["arrival_ns"] - r["written_ns"] for r in sent],
+    }
     decisions: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
     for r in sent:
         if r["tick_ns"]:
             decisions.setdefault((r["run_id"], r["pair_id"], r["tick_ns"]), []).append(r)
-    answered = sorted(int(r["ack_ns"]) for r in rows if r["ack_ns"])
     pairs, idle = [], []
     for (_, _, tick), legs in decisions.items():
         if len(legs) != 2 or legs[0]["venue"] == legs[1]["venue"]:
@@ -191,18 +296,85 @@ def _report(
         earlier = [r for r in rows if r["intent_ns"] < tick]
         if all(r["ack_ns"] and r["ack_ns"] < tick for r in earlier):
             idle.append(pair)
-    del answered
     if os.environ.get("BENCH_PAIRS_DETAIL"):
         for q in sorted(pairs):
-            print("      pair", [round((x - q[0]) / 1e3) for x in q[1:]])
-    print(f"    {'pairs: second leg after the first (arrivals)':<44}{_pct([p[2] - p[1] for p in pairs])}")
-    print(f"    {'pairs: tick -> first intent (the decision)':<44}{_pct([p[3] - p[0] for p in pairs])}")
-    print(f"    {'pairs: first intent -> second intent':<44}{_pct([p[4] - p[3] for p in pairs])}")
-    print(f"    {'pairs: second intent -> first leg written':<44}{_pct([p[5] - p[4] for p in pairs])}")
-    print(f"    {'pairs: first leg written -> second written':<44}{_pct([p[6] - p[5] for p in pairs])}")
-    print(f"    {'tick -> trade, first leg, idle':<44}{_pct([p[1] - p[0] for p in idle])}")
-    print(f"    {'tick -> trade, last leg, idle':<44}{_pct([p[2] - p[0] for p in idle])}")
-    print(f"    {'tick -> trade, last leg, all pairs':<44}{_pct([p[2] - p[0] for p in pairs])}")
+            print("      pair", "idle" if q in idle else "busy", [round((x - q[0]) / 1e3) for x in q[1:]])
+    figures |= {
+        "pairs: second leg after the first (arrivals)": [p[2] - p[1] for p in pairs],
+        "pairs: tick -> first intent (the decision)": [p[3] - p[0] for p in pairs],
+        "pairs: first intent -> second intent": [p[4] - p[3] for p in pairs],
+        "pairs: second intent -> first leg written": [p[5] - p[4] for p in pairs],
+        "pairs: first leg written -> second written": [p[6] - p[5] for p in pairs],
+        "tick -> trade, first leg, idle": [p[1] - p[0] for p in idle],
+        "tick -> trade, last leg, idle": [p[2] - p[0] for p in idle],
+        "tick -> trade, first leg, all pairs": [p[1] - p[0] for p in pairs],
+        "tick -> trade, last leg, all pairs": [p[2] - p[0] for p in pairs],
+    }
+    figures |= {
+        "tick -> decision, every arrival": [took for took, _ in run.decisions],
+        "tick -> decision, arrivals that sent": [took for took, sent in run.decisions if sent],
+    }
+    for name, values in figures.items():
+        print(f"    {name:<44}{_pct(values)}")
+    if run.loop:
+        _between(run.loop, [(p[0], p[5]) for p in pairs])
+    return {name: _p50_p99(values) for name, values in figures.items()} | {"pairs": (len(pairs), len(idle))}
+
+
+def _between(loop: list[tuple[int, int, int, str]], spans: list[tuple[int, int]]) -> None:
+    # What arb's event loop ran between each pair's tick and its first leg's write (BENCH_PAIRS_LOOP): each
+    # callback's part inside the span, summed by name over the pairs, wall and CPU (a callback whose wall is
+    # much longer than its CPU waited for the core)
+    loop = sorted(loop)
+    starts = [r[0] for r in loop]
+    wall: dict[str, int] = {}
+    cpu: dict[str, int] = {}
+    count: dict[str, int] = {}
+    for tick, written in spans:
+        k = max(0, bisect.bisect_left(starts, tick) - 1)
+        while k < len(loop) and loop[k][0] < written:
+            start, took, cpu_ns, name = loop[k]
+            k += 1
+            inside = min(start + took, written) - max(start, tick)
+            if inside <= 0:
+                continue
+            name = name.split(" ", 2)[1] if name.startswith("task ") else name  # a task by its name
+            name = "send-<order>" if name.startswith("send-") else name
+            wall[name] = wall.get(name, 0) + inside
+            cpu[name] = cpu.get(name, 0) + cpu_ns * inside // max(took, 1)
+            count[name] = count.get(name, 0) + 1
+    total = sum(written - tick for tick, written in spans)
+    print(
+        f"    what the loop ran from each pair's tick to its first leg written ({len(spans)} pairs, "
+        f"{total / 1e3 / max(len(spans), 1):,.0f} us a pair), summed over the pairs: wall / CPU (us), runs"
+    )
+    for name in sorted(wall, key=wall.__getitem__, reverse=True)[:12]:
+        print(f"      {name:<42}{wall[name] / 1e3:>10,.0f} / {cpu[name] / 1e3:>8,.0f}  {count[name]:>6}")
+
+
+def _summary(runs: list[tuple[str, str, dict[str, tuple[float, float]]]]) -> None:
+    # Per entry and checkout, each headline figure's p50 and p99 as the range over its runs
+    print("summary (us; the range over the runs of each checkout: p50 / p99)")
+    for entry in dict.fromkeys(e for e, _, _ in runs):
+        labels = list(dict.fromkeys(label for e, label, _ in runs if e == entry))
+        print(f"  {entry}: " + " | ".join(f"{label} ({sum(1 for e, x, _ in runs if (e, x) == (entry, label))} runs)"
+                                          for label in labels))  # fmt: skip
+        names = next(f for e, _, f in runs if e == entry)
+        for name in names:
+            cells = []
+            for label in labels:
+                got = [f[name] for e, x, f in runs if (e, x) == (entry, label)]
+                if name == "pairs":
+                    cells.append(", ".join(f"{int(a)} ({int(b)} idle)" for a, b in got))
+                    continue
+                lo50, hi50 = min(g[0] for g in got), max(g[0] for g in got)
+                lo99, hi99 = min(g[1] for g in got), max(g[1] for g in got)
+                cells.append(f"{_span(lo50, hi50)} / {_span(lo99, hi99)}")
+            print(f"    {name:<44}" + " | ".join(f"{c:<26}" for c in cells))
+
+
+def _span(lo: float, hi: float) -> str:
+    return f"{lo:,.0f}" if round(lo) == round(hi) else f"{lo:,.0f}-{hi:,.0f}"
 
 
 def _one_order(entry: str, orders: int) -> None:
@@ -268,21 +440,80 @@ def _bare_pairs(count: int = 58, gap_s: float = 0.5) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entry", choices=("rest", "websocket", "both"), default="both")
-    parser.add_argument("--seconds", type=int, default=30, help="the real run's trading time (default 30)")
-    parser.add_argument("--orders", type=int, default=100, help="single orders for the one-order figure")
+    parser.add_argument(
+        "--market",
+        choices=("standing", "sample"),
+        default="standing",
+        help="the standing spread in real time (default), or the shipped sample at --speed",
+    )
+    parser.add_argument("--speed", type=float, default=10.0, help="the sample's pace, times real time (default 10)")
+    parser.add_argument("--seconds", type=int, default=30, help="the standing spread's trading time (default 30)")
+    parser.add_argument("--orders", type=int, default=100, help="single orders for the one-order figure (0: none)")
+    parser.add_argument("--rounds", type=int, default=1, help="real runs per entry and checkout, alternated")
+    parser.add_argument("--reference", metavar="COMMIT|DIR",
+                        help="a commit of this repository (its tree from git archive, in a temporary folder) or "
+                             "another checkout, run alternately with this one")  # fmt: skip
+    parser.add_argument("--reference-python", default="",
+                        help="the reference's interpreter (default: this one, with its packages)")  # fmt: skip
+    parser.add_argument("--no-floor", action="store_true", help="skip the machine's floor (two bare sends)")
     parser.add_argument("--live", action="append", default=[], metavar="KEY=VALUE",
                         help="a [live] key instead of the shipped, e.g. warm_interval_ms=0 (repeatable)")  # fmt: skip
     args = parser.parse_args()
     live = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.live)}
     sys.setswitchinterval(0.0005)  # the taps' thread forwards promptly beside the venues' event loop
-    print(f"arb live against fake Binance and Bybit spot, {args.seconds} s of a standing spread, shipped journal"
+    checkouts = [Checkout(_head_label(), sys.executable, ROOT)]
+    with contextlib.ExitStack() as stack:
+        if args.reference is not None:
+            checkouts.append(_reference(args.reference, args.reference_python or sys.executable, stack))
+        _runs(args, checkouts, live)
+    if not args.no_floor:
+        _bare_pairs()
+
+
+def _reference(reference: str, python: str, stack: contextlib.ExitStack) -> Checkout:
+    # Another checkout as it is, or a commit's tree extracted from this repository (git archive) into a
+    # temporary folder that lives as long as the runs (its Numba cache made by its first run)
+    if Path(reference).is_dir():
+        return Checkout(_head_label(Path(reference)), python, Path(reference).resolve())
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-pairs-ref-")))
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", reference], capture_output=True,
+                            text=True, check=True).stdout.strip()  # fmt: skip
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    print(f"reference: {commit} from git archive in {folder}, run by {python}")
+    return Checkout(f"{commit} (git archive)", python, folder)
+
+
+def _runs(args: argparse.Namespace, checkouts: list[Checkout], live: dict[str, Any]) -> None:
+    # Each entry's real runs, the checkouts alternated round by round; then the summary
+    market = (f"the shipped sample at {args.speed:g}x" if args.market == "sample"
+              else f"{args.seconds} s of a standing spread")  # fmt: skip
+    print(f"arb live against fake Binance and Bybit spot, {market}, shipped journal"
           + "".join(f", {key} = {value}" for key, value in live.items()))  # fmt: skip
+    runs: list[tuple[str, str, dict[str, tuple[float, float]]]] = []
     for entry in ("rest", "websocket") if args.entry == "both" else (args.entry,):
-        with tempfile.TemporaryDirectory() as folder:
-            rows, arrivals, collections = asyncio.run(_real_run(Path(folder), entry, args.seconds, live))
-        _report(entry, rows, arrivals, collections)
-        _one_order(entry, args.orders)
-    _bare_pairs()
+        for _ in range(args.rounds):
+            for checkout in checkouts:
+                print(f"  {checkout.label}, load average {os.getloadavg()[0]:.2f}:")
+                with tempfile.TemporaryDirectory() as folder:
+                    got = asyncio.run(_real_run(Path(folder), entry, args.seconds, live, checkout, args.market,
+                                                args.speed))  # fmt: skip
+                runs.append((entry, checkout.label, _report(entry, got)))
+        if args.orders:
+            _one_order(entry, args.orders)
+    if len(runs) > 1:
+        _summary(runs)
+
+
+def _head_label(root: Path = ROOT) -> str:
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()  # fmt: skip
+        changed = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                                 capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        commit, changed = "?", ""
+    return f"{root.name}@{commit}" + ("+changes" if changed else "")
 
 
 if __name__ == "__main__":

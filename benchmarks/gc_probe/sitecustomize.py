@@ -60,3 +60,9 @@ if _PATH:
 
     gc.callbacks.append(_time)
     atexit.register(_write)
+
+if os.environ.get("ARB_LOOP_PROBE"):  # the event loop's callbacks, timed (loop_probe.py beside this file)
+    import loop_probe  # noqa: F401
+
+if os.environ.get("ARB_ENGINE_PROBE"):  # tick to decision: every Engine.on_batches timed (engine_probe.py)
+    import engine_probe  # noqa: F401
