@@ -50,7 +50,7 @@ def _install() -> None:
             return
         start, cpu = clock(), thread_time()
         run(self)
-        records.append((start, clock() - start, thread_time() - cpu, _name(self._callback)))
+        records.append((start, clock() - start, thread_time() - cpu, _name(self._callback)))  # type: ignore[attr-defined]
 
     asyncio.events.Handle._run = timed  # type: ignore[method-assign]
     started: dict[int, int] = {}
