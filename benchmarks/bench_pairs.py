@@ -266,6 +266,9 @@ async def _real_run(
                         await binance.wait_played()
                         await bybit.wait_played()
                         await asyncio.sleep(2)  # the last answers
+                    if process.returncode is not None:
+                        said = (out / "stderr").read_text()[-3000:]
+                        raise SystemExit(f"bench_pairs: arb live exited ({process.returncode}) while trading:\n{said}")
                     process.send_signal(signal.SIGINT)
                     async with asyncio.timeout(120):
                         await process.wait()

@@ -32,10 +32,12 @@ def _wrap(module: ModuleType) -> None:
     perf, records = time.perf_counter_ns, _records
 
     def timed(self: Any, now: int, batches: Any) -> None:
-        sent = self.log.sent.total
+        log = self.log.sent
+        sent = getattr(log, "total", log.n)  # every intent ever logged (an older engine's log keeps them all: n)
         t0 = perf()
         on_batches(self, now, batches)
-        records.append((perf() - t0, self.log.sent.total - sent))
+        took = perf() - t0
+        records.append((took, getattr(log, "total", log.n) - sent))
 
     engine.on_batches = timed
 
