@@ -609,6 +609,8 @@ class Engine:
         )  # fmt: skip
         row = data[fills.n]
         fills.n += 1
+        for listener in self.listeners.fill_kept:
+            listener(row)
         if later is not None:
             row = row.copy()  # the log's row may move before the listeners run
         for listener in self.listeners.fill:

@@ -25,7 +25,11 @@ class Listeners:
     """Each of an engine's events and its listeners, called in order."""
 
     fill: list[Callable[[Any], None]] = field(default_factory=list)
-    """With each fill row (``FILL_DTYPE``) as soon as the driver learns of it."""
+    """With each fill row (``FILL_DTYPE``) as soon as the driver learns of it (``arb live``: when the loop is
+    idle, after the decisions of the frames already received; see ``Engine.later``)."""
+    fill_kept: list[Callable[[Any], None]] = field(default_factory=list)
+    """With each fill row, at once, before any later decision and before :attr:`fill`: what keeps the
+    account's state a restart resumes (the risk gate's memory), which a crash must not find behind a fill."""
     order: list[Callable[[Any], None]] = field(default_factory=list)
     """With every order's answer (filled, partly filled, expired, rejected), before its fill."""
     risk_event: list[Callable[[RiskEvent], None]] = field(default_factory=list)

@@ -4,8 +4,9 @@ answer hand-over, the executor timer, the chores) as ``arb.live.trading`` wires 
 - a fill that arrived between two frames is booked before the second frame's decision on its symbol;
 - a frame received before an answer is decided before the answer is booked, even when the answer woke the
   loop first (the engine books it at the answer's time, after);
-- what only reports on a fill (a fill listener: a terminal line, the risk gate's memory) runs after the
-  decisions, from the chores, never before the money is booked.
+- what only reports on a fill (a fill listener: a terminal line) runs after the decisions, from the
+  chores, never before the money is booked; what keeps the account (``fill_kept``: the risk gate's
+  memory) runs at once, with the booking.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class _Frames:
 
 
 class _Heard:
-    """A fill listener (what a terminal line or the risk gate's memory is): notes in ``seen`` when it heard one."""
+    """A fill listener (what a terminal line is): notes in ``seen`` when it heard one."""
 
     def __init__(self, seen: list[tuple[str, int]]) -> None:
         self.seen = seen
@@ -163,6 +164,7 @@ async def test_a_fill_between_two_frames_is_booked_before_the_next_decision_and_
     chores = Chores(lambda: bool(queue.qsize()) or executor.next_event_ts() is not None, clock=clock)
     engine.later = chores.add  # as arb.live.trading wires them
     engine.listeners.fill.append(heard)
+    engine.listeners.fill_kept.append(lambda row: seen.append(("kept", int(row["order_id"]))))  # risk memory's
     session = SessionLoop(engine, [frames], clock=clock, start_ns=T0, chores=chores, backlog=queue.qsize)
     stop = asyncio.Event()
 
@@ -182,6 +184,7 @@ async def test_a_fill_between_two_frames_is_booked_before_the_next_decision_and_
         assert frames.position(T0 + 2 * MS) == pytest.approx(QTY)  # decided on the account with the fill
         await heard.until(1)
         assert seen.index(("fill", 1)) > seen.index(("frame", T0 + 2 * MS))  # its listener after that decision
+        assert seen.index(("kept", 1)) < seen.index(("frame", T0 + 2 * MS))  # what keeps the account: before
 
         # 2. a frame received at +3 ms, an order done at +4 ms, the answer waking the loop first: the frame
         # is decided on the account as it was when it came, then the answer is booked
