@@ -31,19 +31,23 @@ next through the end-of-day snapshot (:meth:`OkxNormalizer.saved_state`).
 
 Exchange time: ``ts`` of the book, trade, mark price or funding message.
 
-There is no compiled frame scanner for OKX yet: ``frame_scan`` is accepted (the converters pass it)
-and every frame takes the per-message path.
+``frame_scan`` (default on) lets :meth:`~OkxNormalizer.on_message` settle the common frames in one
+compiled call (:mod:`connectors.okx.fastscan`: a ``books`` update that chains on a synced book, with its
+checksum checked, and ``trades``) before it falls back to decoding them with msgspec; rows, counters and
+transitions are the same either way (off: the reference path).
 """
 
 from __future__ import annotations
 
 __all__ = ["NORMALIZER", "ChecksumStats", "OkxNormalizer", "ParsedUpdate"]
 
+import functools
 import json
 import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -58,12 +62,14 @@ from arb.events import (
     TRADE_BUY,
     TRADE_SELL,
     SyncReason,
+    empty_events,
 )
 from connectors.common.funding import parse_decimal, parse_ms
 from connectors.common.normalizer import SyncState, VenueNormalizer, mark_synced, note_unknown, warm_up_rows
 from connectors.common.rows import LevelArray, RowSink
-from connectors.common.scan import INT64_MAX
-from connectors.okx.checksum import LevelBook
+from connectors.common.scan import INT64_MAX, INT64_MIN, MIN_LEVEL_BYTES, POW10, TS_LIMIT, symbol_bytes
+from connectors.okx import fastscan
+from connectors.okx.checksum import LevelBook, SideInput, read_side
 from connectors.okx.messages import (
     OkxBookData,
     OkxBookMessage,
@@ -75,7 +81,6 @@ from connectors.okx.messages import (
     OkxRestBooks,
     OkxRestProbe,
     OkxTradeMessage,
-    RawLevel,
 )
 from connectors.okx.sync import OkxBookSync, SnapshotOutcome, UpdateAction
 from connectors.okx.urls import inst_id, symbol_of
@@ -107,6 +112,9 @@ _CHANNELS = {
     "funding-rate": _FUNDING,
 }
 _NO_KIND = -1
+_MIN_TRADE_BYTES = 40  # '{"instId":"X","px":"0","sz":"0","side":"buy","ts":"0"}': nor more than n // 40 trades
+_InstBytes = np.ndarray[Any, np.dtype[np.uint8]]
+_NO_INST: tuple[str, str, _InstBytes | None] = ("", "", None)
 
 
 @dataclass(slots=True)
@@ -124,31 +132,35 @@ class ChecksumStats:
 
 
 class ParsedUpdate:
-    """A book update with its levels parsed: what the sync machine buffers and the sink emits."""
+    """A book update with its levels parsed: what the sync machine buffers and the sink emits (``bids``,
+    ``asks``: the rows' levels; ``book_bids``, ``book_asks``: the same levels for the book of wire strings)."""
 
-    __slots__ = ("asks", "bids", "checksum", "prev_seq_id", "raw_asks", "raw_bids", "seq_id", "ts_ms")
+    __slots__ = ("asks", "bids", "book_asks", "book_bids", "checksum", "prev_seq_id", "seq_id", "ts_ms")
 
-    def __init__(self, data: OkxBookData, bids: LevelArray, asks: LevelArray) -> None:
+    def __init__(
+        self, data: OkxBookData, bids: tuple[LevelArray, SideInput], asks: tuple[LevelArray, SideInput]
+    ) -> None:
         self.prev_seq_id = data.prev_seq_id
         self.seq_id = data.seq_id
         self.ts_ms = data.ts_ms
         self.checksum = data.checksum
-        self.raw_bids = data.bids
-        self.raw_asks = data.asks
-        self.bids = bids
-        self.asks = asks
+        self.bids, self.book_bids = bids
+        self.asks, self.book_asks = asks
 
 
-def _levels(raw: Sequence[RawLevel], scale: float) -> LevelArray:
-    # [[px, sz, "0", n], ...] as wire strings -> (n, 2) float64 of (price, size x scale).
-    out = np.empty((len(raw), 2), np.float64)
-    for i, level in enumerate(raw):
-        price, size = float(level[0]), float(level[1])
-        if not (math.isfinite(price) and math.isfinite(size)) or size < 0:
-            raise ValueError(f"not a price level: {level!r}")
-        out[i, 0] = price
-        out[i, 1] = size * scale
-    return out
+@functools.cache
+def _warm_up(frame_scan: bool) -> None:
+    # Load the compiled code (from Numba's cache, or compile it) when the first normalizer is made, not
+    # on the first frame it is handed: the row expansion, the book's and (when it is used) the frame scans.
+    warm_up_rows()
+    book = LevelBook()
+    book.reset([["1", "1"]], [["2", "1"]])
+    book.checksum()
+    if not frame_scan:
+        return
+    frame, rows, settings = np.frombuffer(b"{}", np.uint8), empty_events(1), (symbol_bytes("X"), POW10, 1.0)
+    fastscan.scan_book(frame, 0, rows, 0, book.state, settings, 0)
+    fastscan.scan_trades(frame, 0, rows, 0, settings)
 
 
 class OkxNormalizer(VenueNormalizer[int]):
@@ -182,7 +194,7 @@ class OkxNormalizer(VenueNormalizer[int]):
         super().__init__(
             symbol, market, include_bbo=include_bbo, sink=sink, frame_scan=frame_scan, echo=echo, logger=log
         )
-        warm_up_rows()
+        _warm_up(frame_scan)
         self.sync: OkxBookSync[ParsedUpdate] = OkxBookSync(max_buffered_updates)
         self.levels = LevelBook()
         """The book as OKX spelled it, for the checksum."""
@@ -195,6 +207,8 @@ class OkxNormalizer(VenueNormalizer[int]):
         """REST snapshots that synced the book."""
         self.rest_unusable = 0
         """REST books that could not be bridged: no ``seqId``, or an empty answer."""
+        self._scan_inst: tuple[str, str, _InstBytes | None] = _NO_INST
+        """(symbol, market, (instrument id bytes, POW10, contract value) or None) for the frame scans."""
 
     @property
     def needs_snapshot(self) -> bool:
@@ -248,6 +262,9 @@ class OkxNormalizer(VenueNormalizer[int]):
             self.contract_value = float(value)
         bids, asks = state.get("bids"), state.get("asks")
         if self.sync.synced and isinstance(bids, list) and isinstance(asks, list):
+            for level in (*bids, *asks):
+                if not (isinstance(level, list) and len(level) >= 2 and all(isinstance(t, str) for t in level)):
+                    raise ValueError(f"okx saved state: a level is not [price, size] strings: {level!r}")
             self.levels.reset(bids, asks)
 
     def lose_sync(self, reason: SyncReason, local_ts: int) -> None:
@@ -268,6 +285,12 @@ class OkxNormalizer(VenueNormalizer[int]):
                 if kind is None:
                     self.stats.unknown_streams += 1
                     return
+                if self.frame_scan and (
+                    self._scan_book(payload, local_ts)
+                    if kind == _BOOK
+                    else kind == _TRADE and self._scan_trades(payload, local_ts)
+                ):
+                    return
                 self._dispatch(kind, payload, local_ts)
             elif payload == _PONG:
                 self.stats.control_messages += 1
@@ -287,6 +310,85 @@ class OkxNormalizer(VenueNormalizer[int]):
                 on_bad_line(line)
                 continue
             decode(line[20:], int(line[:19]))
+
+    def _scan_settings(self) -> tuple[_InstBytes, float] | None:
+        # What the frame scans compare and scale with: (inst id bytes, POW10, contract value); None when
+        # the symbol, the market or the contract value is unknown (the per-message code learns them).
+        scale = self.contract_value
+        cached = self._scan_inst
+        if cached[0] != self.symbol or cached[1] != self.market:
+            settings = None
+            if self.symbol and self.market in ("spot", "linear"):
+                try:
+                    inst = inst_id(self.symbol, self.market)
+                except ValueError:
+                    inst = ""
+                raw = symbol_bytes(inst)
+                if inst and symbol_of(inst) == self.symbol and raw.shape[0]:
+                    settings = raw
+            cached = self._scan_inst = (self.symbol, self.market, settings)
+        if cached[2] is None or scale is None:
+            return None
+        return cached[2], scale
+
+    def _scan_book(self, payload: bytes, local_ts: int) -> bool:
+        # One books frame through fastscan.scan_book. False when it declined: the per-message code then
+        # decodes the frame (after a MISMATCH the book holds the update, which that code applies again).
+        sync = self.sync
+        if sync.state is not SyncState.SYNCED or not sync.sequenced or sync.bridging:
+            return False
+        found = self._scan_settings()
+        last = sync.last_update_id
+        if not (
+            found is not None
+            and type(local_ts) is int
+            and type(last) is int
+            and 0 <= local_ts < TS_LIMIT
+            and INT64_MIN <= last <= INT64_MAX
+        ):
+            # Values outside the scan's int64 arithmetic (a float or NumPy time, which the per-message
+            # code also takes, would make Numba compile another function).
+            return False
+        inst, scale = found
+        sink = self.sink
+        out, fill = sink.reserve(len(payload) // MIN_LEVEL_BYTES + 4)
+        code, fill, seq, exch_ts, outcome = fastscan.scan_book(
+            np.frombuffer(payload, np.uint8), local_ts, out, fill, self.levels.state, (inst, POW10, scale), last
+        )
+        if code != fastscan.DONE:
+            return False
+        sink.commit(fill)
+        self.stats.depth_messages += 1
+        self._clock_offset = exch_ts - local_ts
+        sync.last_update_id = seq
+        checksums = self.checksums
+        if outcome == fastscan.VERIFIED:
+            checksums.verified += 1
+        elif outcome == fastscan.ABSENT:
+            checksums.absent += 1
+        else:
+            checksums.unverified += 1
+        self.status.applied(seq, local_ts, exch_ts)
+        return True
+
+    def _scan_trades(self, payload: bytes, local_ts: int) -> bool:
+        # One trades frame through fastscan.scan_trades; False when it declined (nothing changed).
+        found = self._scan_settings()
+        if found is None or not (type(local_ts) is int and 0 <= local_ts < TS_LIMIT):
+            return False
+        inst, scale = found
+        sink = self.sink
+        out, start = sink.reserve(len(payload) // _MIN_TRADE_BYTES + 4)
+        code, fill, exch_ts = fastscan.scan_trades(
+            np.frombuffer(payload, np.uint8), local_ts, out, start, (inst, POW10, scale)
+        )
+        if code != fastscan.DONE:
+            return False
+        sink.commit(fill)
+        self.stats.trade_messages += 1
+        if fill > start:
+            self._clock_offset = exch_ts - local_ts
+        return True
 
     def kind_of(self, name: str) -> int | None:
         """The kind of channel ``name`` (``books``, ``trades``...); None for a channel not read."""
@@ -392,7 +494,7 @@ class OkxNormalizer(VenueNormalizer[int]):
             return
         scale = self._scale(instrument)
         for data in msg.data:
-            bids, asks = _levels(data.bids, scale), _levels(data.asks, scale)
+            bids, asks = read_side(data.bids, -1.0, scale), read_side(data.asks, 1.0, scale)
             exch_ts = data.ts_ms * NS_PER_MS
             if not 0 < exch_ts < INT64_MAX:
                 raise ValueError(f"ts out of range: {data.ts_ms}")
@@ -402,11 +504,15 @@ class OkxNormalizer(VenueNormalizer[int]):
             else:
                 self._on_update(ParsedUpdate(data, bids, asks), local_ts)
 
-    def _on_ws_snapshot(self, data: OkxBookData, bids: LevelArray, asks: LevelArray, local_ts: int) -> None:
+    def _on_ws_snapshot(
+        self, data: OkxBookData, bids_in: tuple[LevelArray, SideInput], asks_in: tuple[LevelArray, SideInput],
+        local_ts: int,
+    ) -> None:  # fmt: skip
         self.stats.snapshots += 1
         self.ws_snapshots += 1
+        (bids, book_bids), (asks, book_asks) = bids_in, asks_in
         levels = self.levels
-        levels.reset(data.bids, data.asks)
+        levels.reset_sides(book_bids, book_asks)
         if data.checksum == 0:
             self.checksums.absent += 1
         elif levels.checksum() != data.checksum:
@@ -443,7 +549,7 @@ class OkxNormalizer(VenueNormalizer[int]):
         # False when its checksum failed (the book is then lost).
         levels = self.levels
         if levels.known:
-            levels.apply(update.raw_bids, update.raw_asks)
+            levels.apply_sides(update.book_bids, update.book_asks)
         if update.checksum == 0:
             self.checksums.absent += 1
         elif not levels.known:
@@ -510,7 +616,7 @@ class OkxNormalizer(VenueNormalizer[int]):
         scale = self.contract_value
         if scale is None:
             raise ValueError(f"{self.inst_id}: contract value unknown (no instruments answer before it)")
-        bids, asks = _levels(book.bids, scale), _levels(book.asks, scale)
+        (bids, book_bids), (asks, book_asks) = read_side(book.bids, -1.0, scale), read_side(book.asks, 1.0, scale)
         was = sync.state
         outcome, apply, covered = sync.on_rest_snapshot(book.seq_id)
         self.stats.dropped_covered += covered
@@ -524,7 +630,7 @@ class OkxNormalizer(VenueNormalizer[int]):
                 )  # fmt: skip
             return
         exch_ts = book.ts_ms * NS_PER_MS
-        self.levels.reset(book.bids, book.asks)
+        self.levels.reset_sides(book_bids, book_asks)
         self._emit_snapshot(exch_ts, local_ts, bids, asks, book.seq_id)
         for update in apply:
             if not self._apply(update, local_ts):
