@@ -60,18 +60,23 @@ _MIN_CAP = 32
 _MIN_WIDTH = 32
 
 
-def _crc_table() -> np.ndarray[Any, np.dtype[np.int64]]:
-    # The CRC-32 (IEEE 802.3, reflected, zlib's) byte table.
-    table = np.empty(256, np.int64)
+def _crc_tables() -> np.ndarray[Any, np.dtype[np.int64]]:
+    # The CRC-32 (IEEE 802.3, reflected: zlib's) tables for slicing by 8: table 0 is the byte table,
+    # table k advances a byte's remainder through k more zero bytes.
+    tables = np.empty((8, 256), np.int64)
     for i in range(256):
         c = i
         for _ in range(8):
             c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
-        table[i] = c
-    return table
+        tables[0, i] = c
+    for k in range(1, 8):
+        for i in range(256):
+            prev = int(tables[k - 1, i])
+            tables[k, i] = (prev >> 8) ^ int(tables[0, prev & 0xFF])
+    return tables
 
 
-_CRC = _crc_table()
+_CRC = _crc_tables()
 
 
 def new_book(cap: int = _MIN_CAP, width: int = _MIN_WIDTH) -> Book:
@@ -196,8 +201,30 @@ def apply_side(book: Any, side: int, keys: Any, spans: Any, blob: Any) -> None:
 
 @njit(cache=True, nogil=True, inline="always")
 def _crc_bytes(crc: int, text: Any, slot: int, m: int) -> int:
-    for k in range(m):
-        crc = _CRC[(crc ^ text[slot, k]) & 0xFF] ^ (crc >> 8)
+    # Continue ``crc`` over text[slot, :m]: eight bytes per step (slicing by 8), then byte by byte.
+    t = _CRC
+    k = 0
+    while k + 8 <= m:
+        one = crc ^ (
+            int(text[slot, k])
+            | int(text[slot, k + 1]) << 8
+            | int(text[slot, k + 2]) << 16
+            | int(text[slot, k + 3]) << 24
+        )
+        two = (
+            int(text[slot, k + 4])
+            | int(text[slot, k + 5]) << 8
+            | int(text[slot, k + 6]) << 16
+            | int(text[slot, k + 7]) << 24
+        )
+        crc = (
+            t[7, one & 0xFF] ^ t[6, (one >> 8) & 0xFF] ^ t[5, (one >> 16) & 0xFF] ^ t[4, (one >> 24) & 0xFF]
+            ^ t[3, two & 0xFF] ^ t[2, (two >> 8) & 0xFF] ^ t[1, (two >> 16) & 0xFF] ^ t[0, (two >> 24) & 0xFF]
+        )  # fmt: skip
+        k += 8
+    while k < m:
+        crc = t[0, (crc ^ text[slot, k]) & 0xFF] ^ (crc >> 8)
+        k += 1
     return crc
 
 
@@ -215,7 +242,7 @@ def book_checksum(book: Any) -> int:
             if i >= ints[META, side]:
                 continue
             if not first:
-                crc = _CRC[(crc ^ _COLON) & 0xFF] ^ (crc >> 8)
+                crc = _CRC[0, (crc ^ _COLON) & 0xFF] ^ (crc >> 8)
             first = False
             slot = ints[SLOTS, side * cap + i]
             crc = _crc_bytes(crc, text, slot, ints[TLEN, slot])

@@ -53,6 +53,7 @@ from connectors.common.scan import (
     FAIL,
     INT_DIGITS_MAX,
     MIN_LEVEL_BYTES,
+    POW10,
     put_row,
     read_decimal,
     read_decimal_packed,
@@ -78,6 +79,7 @@ ABSENT, VERIFIED, UNVERIFIED = 0, 1, 2
 _MS_LIMIT = 9_000_000_000_000
 """Exchange times (ms) from this value on are declined: ``ms * 10**6`` must fit an int64."""
 _SIGN = 32  # the sign bit of a packed decimal (connectors.common.scan.read_decimal_packed)
+_POW10 = POW10  # a constant table, frozen into the compiled code (one argument less to unbox per frame)
 
 # Key codes (a bit each, to refuse repeated keys): the envelope, arg, a book entry, a trade.
 _ARG, _ACTION, _DATA = 1, 2, 4
@@ -142,8 +144,9 @@ def _read_ms(buf: Any, i: int, n: int) -> tuple[int, int]:
 
 
 @njit(cache=True, nogil=True)
-def _arg(buf: Any, i: int, n: int, inst: Any) -> int:
-    # The arg object at i ('{'): {"channel":"...","instId":"<inst>"} in either order; the next index or FAIL.
+def _arg(buf: Any, i: int, n: int, inst: Any, check: bool) -> int:
+    # The arg object at i ('{'): {"channel":"...","instId":"..."} in either order, the instId <inst> when
+    # ``check``; the next index or FAIL.
     if i >= n or buf[i] != 123:
         return FAIL
     i += 1
@@ -157,7 +160,7 @@ def _arg(buf: Any, i: int, n: int, inst: Any) -> int:
         va, vb, i = read_string(buf, i + 1, n)
         if bit == 0 or i < 0 or seen & bit:
             return FAIL
-        if bit == _INST and not same_bytes(buf, va, vb, inst):
+        if bit == _INST and check and not same_bytes(buf, va, vb, inst):
             return FAIL
         seen |= bit
         if i < n and buf[i] == 44:  # ','
@@ -273,22 +276,25 @@ def _width(lv: Any, side: int, count: int) -> int:
 
 @njit(cache=True, nogil=True)
 def scan_book(
-    buf: Any, local_ts: int, out: Any, fill: int, book: Any, settings: Any, last_seq: int
+    buf: Any, local_ts: int, out: Any, keys: Any, ints: Any, text: Any, last_seq: int, scale: float
 ) -> tuple[int, int, int, int, int]:
     """One ``books`` frame (the whole of ``buf``, ``uint8``) received at ``local_ts`` ns.
 
-    ``out`` is an ``event_dtype`` array with ``fill`` rows in use and room for ``len(buf) // 9`` more;
-    ``book`` the normalizer's book of wire strings (:data:`connectors.okx.book.Book`, updated in place);
-    ``settings`` is ``(inst, pow10, scale)``: the instrument id as ASCII bytes,
-    :data:`connectors.common.scan.POW10` and the base currency per size unit; ``last_seq`` the sync
-    machine's last ``seqId`` (the book is synced and chained by ids). The caller guarantees
-    ``0 <= local_ts < 9e18``.
+    The caller checked that ``buf`` begins with the ``arg`` of the normalizer's instrument exactly
+    (``{"arg":{"channel":"books","instId":"BTC-USDT"},``). ``out`` is an ``event_dtype`` array (the
+    free rows of the sink's) with room for ``len(buf) // 9`` rows; ``keys``, ``ints``, ``text`` the
+    normalizer's book of wire strings (:data:`connectors.okx.book.Book`, updated in place); ``last_seq``
+    the sync machine's last ``seqId`` (the book is synced and chained by ids); ``scale`` the base
+    currency per size unit. The caller guarantees ``0 <= local_ts < 9e18``. (Eight arguments, no
+    tuples: each one is unboxed on every frame.)
 
-    Returns ``(code, fill, seqId, exch_ts, checksum outcome)``: with :data:`DONE` the rows now in use,
-    the frame's ``seqId``, its exchange time in ns and :data:`ABSENT`, :data:`VERIFIED` or
-    :data:`UNVERIFIED`; otherwise nothing counts and the rows after ``fill`` are garbage.
+    Returns ``(code, rows, seqId, exch_ts, checksum outcome)``: with :data:`DONE` the rows written from
+    ``out[0]`` on, the frame's ``seqId``, its exchange time in ns and :data:`ABSENT`, :data:`VERIFIED` or
+    :data:`UNVERIFIED`; otherwise nothing counts and the rows of ``out`` are garbage.
     """
-    inst, pow10, scale = settings
+    book = (keys, ints, text)
+    pow10 = _POW10
+    fill = 0
     n = buf.shape[0]
     declined = (DECLINED, fill, 0, 0, 0)
     if n < 2 or buf[0] != 123:  # '{'
@@ -306,7 +312,7 @@ def scan_book(
         code = _key_code(buf, ka, kb)
         if code == _C_ARG:
             bit = _ARG
-            i = _arg(buf, i, n, inst)
+            i = _arg(buf, i, n, buf, False)  # the caller compared it
         elif code == _C_ACTION:
             bit = _ACTION
             va, vb, i = read_string(buf, i, n)
@@ -332,7 +338,7 @@ def scan_book(
         return declined
     if seen != _ARG | _ACTION | _DATA or not update or prev != last_seq or not 0 < ts_ms < _MS_LIMIT:
         return declined
-    known = book[1][META, 3] != 0
+    known = ints[META, 3] != 0
     if known:
         if not has_room(book, nb, na, max(_width(lv, 0, nb), _width(lv, 1, na))):
             return NEEDS_ROOM, fill, 0, 0, 0
@@ -364,10 +370,12 @@ def scan_book(
 
 
 @njit(cache=True, nogil=True)
-def _trades(buf: Any, i: int, n: int, out: Any, fill: int, local_ts: int, settings: Any) -> tuple[int, int, int]:
+def _trades(
+    buf: Any, i: int, n: int, out: Any, fill: int, local_ts: int, inst: Any, scale: float
+) -> tuple[int, int, int]:
     # The data array of a trades frame at i (just past '['): one row per trade from out[fill].
     # -> (next index or FAIL, rows now in use, the last trade's exchange time ns)
-    inst, pow10, scale = settings
+    pow10 = _POW10
     cap = out.shape[0]
     exch_ts = 0
     if i < n and buf[i] == 93:  # ']'
@@ -450,15 +458,15 @@ def _trades(buf: Any, i: int, n: int, out: Any, fill: int, local_ts: int, settin
 
 
 @njit(cache=True, nogil=True)
-def scan_trades(buf: Any, local_ts: int, out: Any, fill: int, settings: Any) -> tuple[int, int, int]:
+def scan_trades(buf: Any, local_ts: int, out: Any, fill: int, inst: Any, scale: float) -> tuple[int, int, int]:
     """One ``trades`` frame (the whole of ``buf``, ``uint8``) received at ``local_ts`` ns.
 
-    ``settings`` as in :func:`scan_book`, the rest as for it (``out`` with room for ``len(buf) // 40``
-    rows). Every trade must be of the instrument. Returns ``(code, fill, exch_ts)``: with :data:`DONE`
+    ``out`` is an ``event_dtype`` array with ``fill`` rows in use and room for ``len(buf) // 40`` more;
+    ``inst`` the instrument id as ASCII bytes, ``scale`` the base currency per size unit. The ``arg`` and
+    every trade must be of the instrument. Returns ``(code, fill, exch_ts)``: with :data:`DONE`
     the rows now in use (one per trade) and the last trade's exchange time in ns (0 without trades);
     otherwise nothing counts and the rows after the ``fill`` passed in are garbage.
     """
-    inst = settings[0]
     n = buf.shape[0]
     start = fill
     declined = (DECLINED, start, 0)
@@ -475,12 +483,12 @@ def scan_trades(buf: Any, local_ts: int, out: Any, fill: int, settings: Any) -> 
         code = _key_code(buf, ka, kb)
         if code == _C_ARG:
             bit = _ARG
-            i = _arg(buf, i, n, inst)
+            i = _arg(buf, i, n, inst, True)
         elif code == _C_DATA:
             bit = _DATA
             if i >= n or buf[i] != 91:  # '['
                 return declined
-            i, fill, exch_ts = _trades(buf, i + 1, n, out, fill, local_ts, settings)
+            i, fill, exch_ts = _trades(buf, i + 1, n, out, fill, local_ts, inst, scale)
         else:
             return declined
         if i < 0 or seen & bit:

@@ -67,7 +67,7 @@ from arb.events import (
 from connectors.common.funding import parse_decimal, parse_ms
 from connectors.common.normalizer import SyncState, VenueNormalizer, mark_synced, note_unknown, warm_up_rows
 from connectors.common.rows import LevelArray, RowSink
-from connectors.common.scan import INT64_MAX, INT64_MIN, MIN_LEVEL_BYTES, POW10, TS_LIMIT, symbol_bytes
+from connectors.common.scan import INT64_MAX, INT64_MIN, MIN_LEVEL_BYTES, TS_LIMIT, symbol_bytes
 from connectors.okx import fastscan
 from connectors.okx.checksum import LevelBook, SideInput, read_side
 from connectors.okx.messages import (
@@ -114,7 +114,7 @@ _CHANNELS = {
 _NO_KIND = -1
 _MIN_TRADE_BYTES = 40  # '{"instId":"X","px":"0","sz":"0","side":"buy","ts":"0"}': nor more than n // 40 trades
 _InstBytes = np.ndarray[Any, np.dtype[np.uint8]]
-_NO_INST: tuple[str, str, _InstBytes | None] = ("", "", None)
+_NO_INST: tuple[str, str, _InstBytes | None, bytes] = ("", "", None, b"")
 
 
 @dataclass(slots=True)
@@ -158,9 +158,9 @@ def _warm_up(frame_scan: bool) -> None:
     book.checksum()
     if not frame_scan:
         return
-    frame, rows, settings = np.frombuffer(b"{}", np.uint8), empty_events(1), (symbol_bytes("X"), POW10, 1.0)
-    fastscan.scan_book(frame, 0, rows, 0, book.state, settings, 0)
-    fastscan.scan_trades(frame, 0, rows, 0, settings)
+    frame, rows = np.frombuffer(b"{}", np.uint8), empty_events(1)
+    fastscan.scan_book(frame, 0, rows, *book.state, 0, 1.0)
+    fastscan.scan_trades(frame, 0, rows, 0, symbol_bytes("X"), 1.0)
 
 
 class OkxNormalizer(VenueNormalizer[int]):
@@ -207,8 +207,9 @@ class OkxNormalizer(VenueNormalizer[int]):
         """REST snapshots that synced the book."""
         self.rest_unusable = 0
         """REST books that could not be bridged: no ``seqId``, or an empty answer."""
-        self._scan_inst: tuple[str, str, _InstBytes | None] = _NO_INST
-        """(symbol, market, (instrument id bytes, POW10, contract value) or None) for the frame scans."""
+        self._scan_inst: tuple[str, str, _InstBytes | None, bytes] = _NO_INST
+        """(symbol, market, instrument id as bytes or None, what follows the channel's name in its arg)
+        for the frame scans."""
 
     @property
     def needs_snapshot(self) -> bool:
@@ -286,7 +287,7 @@ class OkxNormalizer(VenueNormalizer[int]):
                     self.stats.unknown_streams += 1
                     return
                 if self.frame_scan and (
-                    self._scan_book(payload, local_ts)
+                    self._scan_book(payload, name, local_ts)
                     if kind == _BOOK
                     else kind == _TRADE and self._scan_trades(payload, local_ts)
                 ):
@@ -311,27 +312,28 @@ class OkxNormalizer(VenueNormalizer[int]):
                 continue
             decode(line[20:], int(line[:19]))
 
-    def _scan_settings(self) -> tuple[_InstBytes, float] | None:
-        # What the frame scans compare and scale with: (inst id bytes, POW10, contract value); None when
-        # the symbol, the market or the contract value is unknown (the per-message code learns them).
+    def _scan_settings(self) -> tuple[_InstBytes, bytes, float] | None:
+        # What the frame scans compare and scale with: (inst id bytes, the arg's tail after the channel's
+        # name, contract value); None when the symbol, the market or the contract value is unknown (the
+        # per-message code learns them).
         scale = self.contract_value
         cached = self._scan_inst
         if cached[0] != self.symbol or cached[1] != self.market:
-            settings = None
+            raw = None
             if self.symbol and self.market in ("spot", "linear"):
                 try:
                     inst = inst_id(self.symbol, self.market)
                 except ValueError:
                     inst = ""
-                raw = symbol_bytes(inst)
-                if inst and symbol_of(inst) == self.symbol and raw.shape[0]:
-                    settings = raw
-            cached = self._scan_inst = (self.symbol, self.market, settings)
+                if inst and symbol_of(inst) == self.symbol and symbol_bytes(inst).shape[0]:
+                    raw = symbol_bytes(inst)
+            tail = b'","instId":"' + raw.tobytes() + b'"},' if raw is not None else b""
+            cached = self._scan_inst = (self.symbol, self.market, raw, tail)
         if cached[2] is None or scale is None:
             return None
-        return cached[2], scale
+        return cached[2], cached[3], scale
 
-    def _scan_book(self, payload: bytes, local_ts: int) -> bool:
+    def _scan_book(self, payload: bytes, name: bytes, local_ts: int) -> bool:
         # One books frame through fastscan.scan_book. False when it declined: the per-message code then
         # decodes the frame (after a MISMATCH the book holds the update, which that code applies again).
         sync = self.sync
@@ -341,6 +343,7 @@ class OkxNormalizer(VenueNormalizer[int]):
         last = sync.last_update_id
         if not (
             found is not None
+            and payload.startswith(found[1], _ARG_START + len(name))  # the instrument's arg, exactly
             and type(local_ts) is int
             and type(last) is int
             and 0 <= local_ts < TS_LIMIT
@@ -349,15 +352,15 @@ class OkxNormalizer(VenueNormalizer[int]):
             # Values outside the scan's int64 arithmetic (a float or NumPy time, which the per-message
             # code also takes, would make Numba compile another function).
             return False
-        inst, scale = found
         sink = self.sink
         out, fill = sink.reserve(len(payload) // MIN_LEVEL_BYTES + 4)
-        code, fill, seq, exch_ts, outcome = fastscan.scan_book(
-            np.frombuffer(payload, np.uint8), local_ts, out, fill, self.levels.state, (inst, POW10, scale), last
+        keys, ints, text = self.levels.state
+        code, rows, seq, exch_ts, outcome = fastscan.scan_book(
+            np.frombuffer(payload, np.uint8), local_ts, out[fill:], keys, ints, text, last, found[2]
         )
         if code != fastscan.DONE:
             return False
-        sink.commit(fill)
+        sink.commit(fill + rows)
         self.stats.depth_messages += 1
         self._clock_offset = exch_ts - local_ts
         sync.last_update_id = seq
@@ -376,12 +379,10 @@ class OkxNormalizer(VenueNormalizer[int]):
         found = self._scan_settings()
         if found is None or not (type(local_ts) is int and 0 <= local_ts < TS_LIMIT):
             return False
-        inst, scale = found
+        inst, _, scale = found
         sink = self.sink
         out, start = sink.reserve(len(payload) // _MIN_TRADE_BYTES + 4)
-        code, fill, exch_ts = fastscan.scan_trades(
-            np.frombuffer(payload, np.uint8), local_ts, out, start, (inst, POW10, scale)
-        )
+        code, fill, exch_ts = fastscan.scan_trades(np.frombuffer(payload, np.uint8), local_ts, out, start, inst, scale)
         if code != fastscan.DONE:
             return False
         sink.commit(fill)

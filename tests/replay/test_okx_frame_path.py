@@ -469,21 +469,19 @@ def test_a_day_resumed_with_and_without_the_wire_strings(scanned: dict[str, int]
     assert scanned["book"] > 1400
 
 
-def test_the_scans_decline_what_they_cannot_settle_before_changing_anything() -> None:
-    # Direct calls: a snapshot, a gap and a frame of another instrument leave the book and the rows as they were.
+def test_the_scan_declines_a_snapshot_and_a_gap_before_changing_anything() -> None:
+    # Direct calls: a snapshot and an update that does not chain leave the book as it was; the next
+    # update in the chain changes it.
     frames = _frames(0, 50)
     n = OkxNormalizer(frame_scan=False, echo=False)
     n.on_message(frames[2][1], frames[2][0])  # the snapshot
     before = n.levels.bids(50), n.levels.asks(50)
     n.levels.state = grow(n.levels.state, 100, 64)  # room for the update: the scan never grows the book
     out, fill = n.sink.reserve(1000)
-    inst, pow10 = np.frombuffer(b"BTC-USDT", np.uint8).copy(), np.array([10.0**k for k in range(23)])
     update = np.frombuffer(frames[_at(frames, 1)][1], np.uint8)
     last = n.sync.last_update_id
     for payload, seq in ((np.frombuffer(frames[2][1], np.uint8), last), (update, last + 1)):
-        code = fastscan.scan_book(payload, 0, out, fill, n.levels.state, (inst, pow10, 1.0), seq)[0]
+        code = fastscan.scan_book(payload, 0, out[fill:], *n.levels.state, seq, 1.0)[0]
         assert code == fastscan.DECLINED and (n.levels.bids(50), n.levels.asks(50)) == before
-    other = np.frombuffer(b"ETH-USDT", np.uint8).copy()
-    assert fastscan.scan_book(update, 0, out, fill, n.levels.state, (other, pow10, 1.0), last)[0] == fastscan.DECLINED
-    assert fastscan.scan_book(update, 0, out, fill, n.levels.state, (inst, pow10, 1.0), last)[0] == fastscan.DONE
+    assert fastscan.scan_book(update, 0, out[fill:], *n.levels.state, last, 1.0)[0] == fastscan.DONE
     assert (n.levels.bids(50), n.levels.asks(50)) != before
