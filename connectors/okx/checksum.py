@@ -84,36 +84,31 @@ def read_side(raw: Sequence[Sequence[str]], sign: float, scale: float = 1.0) -> 
     1 for asks). ``ValueError`` for a price or size that is not a finite number or a negative size."""
     if not raw:
         return np.empty((0, 2), np.float64), _NO_LEVELS
-    prices: list[float] = []
-    sizes: list[float] = []
-    texts: list[str] = []
-    for level in raw:
-        p, s = level[0], level[1]
-        price, size = float(p), float(s)
-        if not (math.isfinite(price) and math.isfinite(size)) or size < 0:
-            raise ValueError(f"not a price level: {level!r}")
-        if not (isinstance(p, str) and isinstance(s, str)):
-            raise ValueError(f"not a level of strings: {level!r}")
-        prices.append(price)
-        sizes.append(size)
-        texts.append(f"{p}:{s}")
-    px, sz = np.array(prices), np.array(sizes)
-    rows = np.empty((len(prices), 2), np.float64)
-    rows[:, 0] = px
+    m = len(raw)
+    rows = np.empty((m, 2), np.float64)
+    rows[:, 0] = px = np.array([float(level[0]) for level in raw])
+    sz = np.array([float(level[1]) for level in raw])
+    if not (np.isfinite(px).all() and np.isfinite(sz).all() and (sz >= 0).all()):
+        bad = next(i for i in range(m) if not (math.isfinite(px[i]) and math.isfinite(sz[i]) and sz[i] >= 0))
+        raise ValueError(f"not a price level: {raw[bad]!r}")
     rows[:, 1] = sz * scale
+    texts = [f"{level[0]}:{level[1]}" for level in raw]
     joined = "".join(texts)
     if joined.isascii():
-        lengths = np.fromiter(map(len, texts), np.int64, len(texts))
         blob = np.frombuffer(joined.encode(), np.uint8)
     else:
-        encoded = [t.encode() for t in texts]
-        lengths = np.fromiter(map(len, encoded), np.int64, len(encoded))
-        blob = np.frombuffer(b"".join(encoded), np.uint8)
-    spans = np.empty((len(texts), 3), np.int64)
-    np.cumsum(lengths, out=spans[:, 1])
-    spans[:, 0] = spans[:, 1] - lengths
+        texts = [t.encode() for t in texts]  # type: ignore[misc]
+        blob = np.frombuffer(b"".join(texts), np.uint8)  # type: ignore[arg-type]
+    spans = np.empty((m, 3), np.int64)
+    ends = spans[:, 1]
+    ends[:] = np.fromiter(map(len, texts), np.int64, m)
+    width = int(ends.max())
+    np.cumsum(ends, out=ends)
+    spans[:, 0] = ends
+    spans[1:, 0] = ends[:-1]
+    spans[0, 0] = 0
     spans[:, 2] = sz == 0.0
-    return rows, SideInput(px * sign, spans, blob, int(lengths.max()))
+    return rows, SideInput(px * sign, spans, blob, width)
 
 
 def side_input(raw: Iterable[Sequence[str]], sign: float) -> SideInput:
