@@ -331,7 +331,7 @@ class OkxNormalizer(VenueNormalizer[int]):
             cached = self._scan_inst = (self.symbol, self.market, raw, tail)
         if cached[2] is None or scale is None:
             return None
-        return cached[2], cached[3], scale
+        return cached[2], cached[3], float(scale)  # an int would compile the scans once more
 
     def _scan_book(self, payload: bytes, name: bytes, local_ts: int) -> bool:
         # One books frame through fastscan.scan_book. False when it declined: the per-message code then
