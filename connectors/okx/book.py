@@ -137,7 +137,7 @@ def has_room(book: Any, new_bids: int, new_asks: int, width: int) -> bool:
     return bool(ints[META, 0] + new_bids <= cap and ints[META, 1] + new_asks <= cap and width <= text.shape[1])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def set_level(book: Any, side: int, key: float, zero: bool, src: Any, span: Any) -> None:
     """Set one level of ``side`` (0 bids, 1 asks) at ``key`` (the price, negated for bids): delete it when
     ``zero``, else give it the text ``src[a1:b1]`` (and, when ``a2 >= 0``, ``:`` and ``src[a2:b2]``),

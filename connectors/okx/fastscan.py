@@ -62,7 +62,7 @@ from connectors.common.scan import (
     same_bytes,
     unpack_decimal,
 )
-from connectors.okx.book import META, book_checksum, has_room, set_level
+from connectors.okx.book import FREE, META, SLOTS, TLEN, book_checksum, has_room, set_level
 
 DONE = 0
 """The frame was settled: its rows are written (and the book updated)."""
@@ -275,6 +275,75 @@ def _width(lv: Any, side: int, count: int) -> int:
 
 
 @njit(cache=True, nogil=True)
+def _text(text: Any, slot: int, buf: Any, row: Any) -> int:
+    # Write a parsed level's "px:sz" (see _levels for where its texts are) into a text slot.
+    m = 0
+    for k in range(row[2], row[3] - 3):
+        text[slot, m] = buf[k]
+        m += 1
+    text[slot, m] = 58  # ':'
+    m += 1
+    for k in range(row[3], row[4]):
+        text[slot, m] = buf[k]
+        m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _merge(book: Any, side: int, lv: Any, count: int, buf: Any, scratch: Any) -> bool:
+    # Set a side's parsed levels in one pass over the side when their keys (prices, negated for bids)
+    # strictly increase, as OKX sends them: the same book as setting them one by one. False (nothing
+    # changed) when they do not. The caller made room.
+    keys, ints, text = book
+    pow10 = _POW10
+    sign = -1.0 if side == 0 else 1.0
+    for j in range(1, count):
+        if sign * unpack_decimal(lv[side, j, 0], pow10) <= sign * unpack_decimal(lv[side, j - 1, 0], pow10):
+            return False
+    cap = keys.shape[1]
+    base = side * cap
+    n = ints[META, side]
+    meta = ints[META]
+    i = 0
+    out = 0
+    for j in range(count):
+        row = lv[side, j]
+        key = sign * unpack_decimal(row[0], pow10)
+        zero = row[1] >> 6 == 0
+        while i < n and keys[side, i] < key:
+            scratch[0, out] = keys[side, i]
+            scratch[1, out] = ints[SLOTS, base + i]
+            out += 1
+            i += 1
+        if i < n and keys[side, i] == key:
+            slot = ints[SLOTS, base + i]
+            i += 1
+            if zero:
+                ints[FREE, meta[2]] = slot
+                meta[2] += 1
+                continue
+        elif zero:
+            continue
+        else:
+            meta[2] -= 1
+            slot = ints[FREE, meta[2]]
+        ints[TLEN, slot] = _text(text, slot, buf, row)
+        scratch[0, out] = key
+        scratch[1, out] = slot
+        out += 1
+    while i < n:
+        scratch[0, out] = keys[side, i]
+        scratch[1, out] = ints[SLOTS, base + i]
+        out += 1
+        i += 1
+    for k in range(out):
+        keys[side, k] = scratch[0, k]
+        ints[SLOTS, base + k] = int(scratch[1, k])
+    meta[side] = out
+    return True
+
+
+@njit(cache=True, nogil=True)
 def scan_book(
     buf: Any, local_ts: int, out: Any, keys: Any, ints: Any, text: Any, last_seq: int, scale: float
 ) -> tuple[int, int, int, int, int]:
@@ -342,8 +411,12 @@ def scan_book(
     if known:
         if not has_room(book, nb, na, max(_width(lv, 0, nb), _width(lv, 1, na))):
             return NEEDS_ROOM, fill, 0, 0, 0
+        scratch = np.empty((2, keys.shape[1]), np.float64)  # (key, slot) of the merged side
         for side in range(2):
-            for k in range(nb if side == 0 else na):
+            count = nb if side == 0 else na
+            if count == 0 or _merge(book, side, lv, count, buf, scratch):
+                continue
+            for k in range(count):  # not in order: one by one
                 row = lv[side, k]
                 price = unpack_decimal(row[0], pow10)
                 span = (row[2], row[3] - 3, row[3], row[4])
