@@ -17,6 +17,7 @@ from __future__ import annotations
 
 __all__ = [
     "BOOK_STATES",
+    "EVENTS_KEPT",
     "LATENCY_BOUNDS_NS",
     "BookState",
     "FeedHealth",
@@ -333,6 +334,13 @@ class OpsEvent:
     resolved: bool = False
 
 
+EVENTS_KEPT: Final = 2_000
+"""The events a hub keeps by default: an event is 0.6-0.9 KB (a fill's or an order answer's fields), so
+at most about 2 MB, filled within hours of trading (a ring of 10,000 took days to fill and grew the
+process by up to 9 MB meanwhile). Its readers (metrics, alerts, the event log, the dashboard's 200
+newest) read it every second or at each scrape: 2,000 is minutes of the busiest trading."""
+
+
 class OpsHub:
     """The latest snapshot, the last ``history`` snapshots and the last ``events`` events, numbered.
 
@@ -341,7 +349,7 @@ class OpsHub:
     resumes without duplicates.
     """
 
-    def __init__(self, history: int = 3600, events: int = 10_000) -> None:
+    def __init__(self, history: int = 3600, events: int = EVENTS_KEPT) -> None:
         self._lock = threading.Lock()
         self._snapshots: _Ring[Snapshot] = _Ring(history)
         self._events: _Ring[OpsEvent] = _Ring(events)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import threading
 
-from arb.ops.snapshot import FeedHealth, OpsEvent, OpsHub, Snapshot, VenueAccount, direction_name, venue_pairs
+from arb.ops.snapshot import (
+    EVENTS_KEPT,
+    FeedHealth,
+    OpsEvent,
+    OpsHub,
+    Snapshot,
+    VenueAccount,
+    direction_name,
+    venue_pairs,
+)
 
 
 def _snapshot(ts: int) -> Snapshot:
@@ -29,6 +38,16 @@ def test_a_full_ring_drops_the_oldest_and_counts_them() -> None:
     assert hub.dropped_snapshots == hub.dropped_events == 3
     latest = hub.latest()
     assert latest is not None and latest.ts_ns == 4
+
+
+def test_a_hub_keeps_a_bounded_number_of_events_by_default() -> None:
+    # a process that runs for weeks emits an event per fill and per order answer: the hub keeps the newest
+    hub = OpsHub()
+    for ts in range(EVENTS_KEPT + 500):
+        hub.emit(OpsEvent("fill", ts, "binance", "binance buy 0.001 @ 61000", {"qty": 0.001, "price": 61000.0}))
+    kept = hub.events_since(0)
+    assert len(kept) == EVENTS_KEPT == 2_000 and hub.dropped_events == 500
+    assert kept[0][0] == 501 and kept[-1][1].ts_ns == EVENTS_KEPT + 499
 
 
 def test_a_reader_thread_sees_every_kept_event_once() -> None:
