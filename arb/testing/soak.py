@@ -1,17 +1,23 @@
 """The soak rig: both fake venues replaying one recording again and again, in a process of their own.
 
     python -m arb.testing.soak --mode dry --folder DIR --speed 100 --passes 135 [--style maker_taker]
+                               [--symbols BTCUSDT,ETHUSDT --recordings DIR]
 
 stands up fake Binance spot and Bybit spot on 127.0.0.1 (the public venues for ``--mode dry``, a dry
 run on live data; the trading venues with an account each for ``--mode live``), writes a configuration
 for ``arb dry-run --live-data`` or ``arb live`` pointed at them into ``DIR``, and prints it as one JSON
 line, ``{"config": ..., "env": {...}}`` (``env``: the venues' key variables ``arb live`` needs). Then,
 for each pass: it waits until arb has subscribed to both books again and opened as many user streams as
-it had at the end of the pass before, plays the recording at ``--speed`` times its pace, and at its end closes every
+it had at the end of the pass before, plays the recording at ``--speed`` times its pace (both venues on
+one clock, the one ahead held back by the one behind: :data:`LOCKSTEP_NS`), and at its end closes every
 connection (:meth:`arb.sim.venue.FakeVenue.rewind`) and prints the pass as one JSON line
 (``{"pass": 3, "start_ns": ..., "end_ns": ..., "reconnected": true, "wait_s": 0.4, "connections": 2}``;
 wall-clock nanoseconds). After the last pass it prints ``{"done": true}`` and serves on, the market
 still, until its standard input closes or it gets SIGTERM, so that arb stops cleanly.
+
+Several symbols (``--symbols``, BTCUSDT first, ETHUSDT the other one known): ``--recordings`` holds
+``<symbol>_*.gz`` of each in ``binance_spot/`` and ``bybit_spot/``, replayed as one session per symbol on
+one clock (a pass lasts as long as the longest); a pass starts once every symbol's books are subscribed.
 
 What arb does in the meantime is read from arb (its paper account or its journal), not from here: the
 rig knows nothing of arb but its connections. Used by ``benchmarks/bench_soak.py``.
@@ -19,7 +25,7 @@ rig knows nothing of arb but its connections. Used by ``benchmarks/bench_soak.py
 
 from __future__ import annotations
 
-__all__ = ["MARKET_STREAMS", "main", "soak_config"]
+__all__ = ["SYMBOLS", "main", "market_streams", "soak_config"]
 
 import argparse
 import asyncio
@@ -39,17 +45,38 @@ from arb.sim.bybit.public import FakeBybitVenue
 from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
 from arb.testing.pair_rig import (
+    BINANCE_SPOT_ETH_RULES,
     BINANCE_SPOT_RULES,
+    BYBIT_SPOT_ETH_RULES,
     BYBIT_SPOT_RULES,
     KEY,
     SECRET,
     key_environment,
+    symbol_tables,
     write_pair_config,
 )
 from arb.waiting import cancel_and_wait
 
-MARKET_STREAMS = ("btcusdt@depth@100ms", "orderbook.50.BTCUSDT")
-"""The book streams arb subscribes to on Binance and Bybit: a pass starts once both are subscribed."""
+_ETH_SIZES = {"max_order_size": 0.01, "max_position_size": 50.0, "rebalance_threshold": 0.0, "position_limit": 10.0}
+SYMBOLS: dict[str, Any] = {
+    "BTCUSDT": (BINANCE_SPOT_RULES, BYBIT_SPOT_RULES, None),
+    "ETHUSDT": (BINANCE_SPOT_ETH_RULES, BYBIT_SPOT_ETH_RULES, _ETH_SIZES),  # ten times BTC's orders in count
+}
+"""The symbols the rig knows: each venue's rules, and the ``[symbols.<SYMBOL>]`` sizes of one after the first."""
+BALANCES = {"USDT": "1000000", "BTC": "10", "ETH": "200"}
+"""Each venue's account (``--mode live``), or the paper account's (``--mode dry``: base and quote a symbol)."""
+
+
+def market_streams(symbol: str) -> tuple[str, str]:
+    """The book streams arb subscribes to for ``symbol`` on Binance and Bybit."""
+    return f"{symbol.lower()}@depth@100ms", f"orderbook.50.{symbol}"
+
+
+LOCKSTEP_NS = 2_000_000_000
+"""How far (market time) one venue's playback may run ahead of the other's: a venue that falls behind its
+pace (more frames, a busy machine) holds the other back, so that both books show the same moment."""
+LOCKSTEP_S = 0.01
+"""How often (wall seconds) the venues' gates move."""
 RECONNECT_S = 120.0
 """How long a pass waits for arb's connections to come back before it plays without them."""
 
@@ -60,6 +87,9 @@ _SETTINGS: dict[str, Any] = {
     # the rewind moves every mark back to the recording's start: the account's PnL jumps at each pass, so
     # the drawdown limit is out of the way (the default, 100 USDT, halts a day of passes within hours)
     "risk": {"stale_after_ms": 60_000, "max_notional_per_venue": 1e9, "position_limit": 1.0, "max_drawdown": 1e9},
+    # a hedge chases a market a hundred times faster than a real one, on a machine that may be busy: it
+    # may try longer before the lone leg halts the run (the default, 3, halted arb live within hours)
+    "execution": {"max_hedge_attempts": 20},
     "dry_run": {"report_interval_s": 300},
     "ops": {"port": 0},
 }  # fmt: skip
@@ -67,14 +97,22 @@ _MAKER = {"style": "maker_taker", "maker_venues": ["binance"]}
 
 
 def soak_config(
-    folder: Path, binance: Any, bybit: Any, *, mode: str, style: str, ops_history: int | None = None
+    folder: Path,
+    binance: Any,
+    bybit: Any,
+    *,
+    mode: str,
+    style: str,
+    ops_history: int | None = None,
+    symbols: Sequence[str] = ("BTCUSDT",),
 ) -> Path:
     """The configuration of the soak run in ``folder`` (``arbitrage.toml``'s path): ``mode`` ``"dry"`` (a
-    paper account of 10 BTC and 1,000,000 USDT a venue) or ``"live"`` (orders to the fakes), ``style``
-    the strategy's; ``ops_history``: the dashboard's snapshots kept (``[ops] history``; its default,
-    3,600 snapshots of 500 ms, fills in half an hour of wall time, which a fast replay spreads over
-    many market hours)."""
+    paper account of :data:`BALANCES` a venue) or ``"live"`` (orders to the fakes), ``style`` the
+    strategy's; ``ops_history``: the dashboard's snapshots kept (``[ops] history``; its default, 3,600
+    snapshots of 500 ms, fills in half an hour of wall time, which a fast replay spreads over many market
+    hours); ``symbols``: BTCUSDT, then others of :data:`SYMBOLS`."""
     settings = {name: dict(values) for name, values in _SETTINGS.items()}
+    others = {symbol: SYMBOLS[symbol] for symbol in symbols[1:]}
     # keys left at their default are left out, so that an older arb (a reference checkout) reads it too
     settings["ops"]["daily_reports_kept"] = None
     if ops_history is not None:
@@ -83,9 +121,17 @@ def soak_config(
         settings["strategy"] |= _MAKER
     if mode == "live":
         live = {"quotes_without_dead_man": True} if style == "maker_taker" else {}
-        return write_pair_config(folder, binance, bybit, arbitrage=settings, live=live)
+        tables = {s: symbol_tables(a, b, sizes) for s, (a, b, sizes) in others.items()}
+        return write_pair_config(folder, binance, bybit, arbitrage=settings, live=live, symbols=tables or None)
     settings["dry_run"]["state_dir"] = str(folder / "paper")
-    venue = {"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0}, "account": {"base": 10.0, "quote": 1e6}}
+    if others:
+        held = {s: float(BALANCES[s.removesuffix("USDT")]) for s in others}
+        settings["strategy"] |= {"symbol": None, "symbols": list(symbols)}
+        settings["symbols"] = {
+            s: symbol_tables(a, b, sizes, base=(held[s], held[s])) for s, (a, b, sizes) in others.items()
+        }
+    account = {"base": float(BALANCES["BTC"]), "quote": float(BALANCES["USDT"])}
+    venue = {"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0}, "account": account}
     return write_config_files(
         folder,
         binance_overrides={**venue, **local_endpoints(binance.ws_urls, binance.rest_url)},
@@ -95,21 +141,28 @@ def soak_config(
 
 
 @contextlib.asynccontextmanager
-async def _venues(mode: str, binance_files: Sequence[Path], bybit_files: Sequence[Path]) -> AsyncIterator[Any]:
-    # each venue replays its files as one session of consecutive files
+async def _venues(mode: str, root: Path, symbols: Sequence[str]) -> AsyncIterator[Any]:
+    # each venue replays a session per symbol (its files in order), the sessions on one clock
+    def files(folder: str) -> list[list[Path]]:
+        found = [sorted((root / folder).glob(f"{symbol.lower()}_*.gz")) for symbol in symbols]
+        if not all(found):
+            raise SystemExit(f"{root / folder}: no recording of one of {', '.join(symbols)}")
+        return found
+
     options = VenueOptions(ping_interval=None)
     if mode == "live":
+        rules = [[SYMBOLS[s][0] for s in symbols], [SYMBOLS[s][1] for s in symbols]]
         async with (
-            FakeBinanceExchange([list(binance_files)], market="spot", rules=[BINANCE_SPOT_RULES], options=options) as a,
-            FakeBybitExchange([list(bybit_files)], market="spot", rules=[BYBIT_SPOT_RULES], options=options) as b,
+            FakeBinanceExchange(files("binance_spot"), market="spot", rules=rules[0], options=options) as a,
+            FakeBybitExchange(files("bybit_spot"), market="spot", rules=rules[1], options=options) as b,
         ):
             for venue in (a, b):
-                venue.add_account("arb", api_key=KEY, api_secret=SECRET, balances={"USDT": "1000000", "BTC": "10"})
+                venue.add_account("arb", api_key=KEY, api_secret=SECRET, balances=BALANCES)
             yield a, b
         return
     async with (
-        FakeBinanceVenue([list(binance_files)], market="spot", options=options) as binance,
-        FakeBybitVenue([list(bybit_files)], market="spot", options=options) as bybit,
+        FakeBinanceVenue(files("binance_spot"), market="spot", options=options) as binance,
+        FakeBybitVenue(files("bybit_spot"), market="spot", options=options) as bybit,
     ):
         yield binance, bybit
 
@@ -126,16 +179,19 @@ def _user_streams(venue: Any) -> int:
     return sum(1 for conn in venue.connections if venue.user_stream.is_user_stream(conn))
 
 
-async def _reconnected(venues: Sequence[Any], before: Sequence[int], stop: asyncio.Event) -> bool:
-    """Whether arb subscribed to both books again and opened as many user streams to each venue as it had
-    before the rewind (``before``), within :data:`RECONNECT_S`, the rig not stopped meanwhile."""
+async def _reconnected(
+    venues: Sequence[Any], before: Sequence[int], symbols: Sequence[str], stop: asyncio.Event
+) -> bool:
+    """Whether arb subscribed to every symbol's books again and opened as many user streams to each venue as
+    it had before the rewind (``before``), within :data:`RECONNECT_S`, the rig not stopped meanwhile."""
 
-    def back(venue: Any, users: int, stream: str) -> bool:
-        return venue.subscriber_count(stream) >= 1 and _user_streams(venue) >= users
+    def back(venue: Any, users: int, streams: list[str]) -> bool:
+        return all(venue.subscriber_count(s) >= 1 for s in streams) and _user_streams(venue) >= users
 
     async def all_back() -> None:
-        for venue, users, stream in zip(venues, before, MARKET_STREAMS, strict=True):
-            await venue.wait_until(lambda v=venue, u=users, s=stream: back(v, u, s))
+        for i, (venue, users) in enumerate(zip(venues, before, strict=True)):
+            streams = [market_streams(symbol)[i] for symbol in symbols]
+            await venue.wait_until(lambda v=venue, u=users, s=streams: back(v, u, s))
 
     waits = [asyncio.ensure_future(all_back()), asyncio.ensure_future(stop.wait())]
     done, _ = await asyncio.wait(waits, timeout=RECONNECT_S, return_when=asyncio.FIRST_COMPLETED)
@@ -148,31 +204,44 @@ async def _played(venues: Sequence[Any]) -> None:
         await venue.wait_played()
 
 
+async def _lockstep(venues: Sequence[Any]) -> None:
+    """Keep the venues' timed playbacks within :data:`LOCKSTEP_NS` of each other (each gated at the
+    earliest frame any of them has yet to release, plus that) until the task is cancelled."""
+    while True:
+        heads = [frame.local_ts for venue in venues if (frame := venue.peek()) is not None]
+        gate = min(heads) + LOCKSTEP_NS if heads else None
+        for venue in venues:
+            venue.gate(gate)
+        await asyncio.sleep(LOCKSTEP_S)
+
+
 async def _soak(args: argparse.Namespace) -> None:
-    root = Path(args.recordings)
-    binance_files = sorted((root / "binance_spot").glob("btcusdt_*.gz"))
-    bybit_files = sorted((root / "bybit_spot").glob("btcusdt_*.gz"))
+    root, symbols = Path(args.recordings), args.symbols.split(",")
+    if symbols[0] != "BTCUSDT" or not set(symbols) <= set(SYMBOLS):
+        raise SystemExit(f"--symbols: expected BTCUSDT then any of {', '.join(SYMBOLS)}, got {args.symbols}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.readline() else None)
-    async with _venues(args.mode, binance_files, bybit_files) as venues:
+    async with _venues(args.mode, root, symbols) as venues:
         folder, history = Path(args.folder), args.ops_history
-        config = soak_config(folder, *venues, mode=args.mode, style=args.style, ops_history=history)
+        config = soak_config(folder, *venues, mode=args.mode, style=args.style, ops_history=history, symbols=symbols)
         _say(config=str(config), env=key_environment() if args.mode == "live" else {})
         before = [0, 0]  # the first pass: the books subscribed (user streams come before them)
         for number in range(args.passes):
             waited = time.monotonic()
-            reconnected = await _reconnected(venues, before, stop)
+            reconnected = await _reconnected(venues, before, symbols, stop)
             wait_s = time.monotonic() - waited
             start_ns = time.time_ns()
+            origin = min(frame.local_ts for venue in venues if (frame := venue.peek()) is not None)
             for venue in venues:
-                venue.play(args.speed)
+                venue.play(args.speed, origin_ns=origin)
             played = asyncio.ensure_future(_played(venues))
             stopping = asyncio.ensure_future(stop.wait())
+            lockstep = asyncio.ensure_future(_lockstep(venues))
             await asyncio.wait([played, stopping], return_when=asyncio.FIRST_COMPLETED)
-            await cancel_and_wait(played, stopping)
+            await cancel_and_wait(played, stopping, lockstep)
             end_ns = time.time_ns()
             before = [_user_streams(venue) for venue in venues]
             closed = [await venue.rewind() for venue in venues]
@@ -194,6 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--passes", type=int, default=135, help="passes over the recording")
     parser.add_argument("--ops-history", type=int, help="[ops] history (default: arb's)")
     parser.add_argument("--recordings", type=Path, default=Path("recordings"), help="binance_spot/ and bybit_spot/")
+    parser.add_argument("--symbols", default="BTCUSDT", help="BTCUSDT, or BTCUSDT,ETHUSDT (default BTCUSDT)")
     asyncio.run(_soak(parser.parse_args(argv)))
 
 
