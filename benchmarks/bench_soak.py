@@ -12,10 +12,17 @@ first connections, the books' levels, the interpreter's pools) and at the end, t
 hour after the first hour (a least-squares slope over the samples), descriptors and threads (min/max
 after warm-up), passes, the passes arb reconnected for, what it traded per pass (pairs and fills, from
 its paper account or its journal), the files it wrote and their growth per market day, and the load
-average. ``--reference DIR`` runs the same against another checkout (its own ``.venv``, e.g. the
-landed head in ``/work/ref``) and prints both side by side. Nothing is asserted: the target (growth
-under 0.5 MB per market hour after the first, descriptors and threads flat, every pass reconnected
-and traded) is printed beside the figures.
+average. ``--reference-commit REV`` (e.g. ``ab848b1``, the landed head of the issue) runs the same against
+that commit, unpacked with ``git archive`` into a temporary folder and run by this checkout's
+interpreter with the folder first on its path (its Numba cache starts cold), and prints both side by
+side; ``--reference DIR`` does it with another checkout and its own ``.venv`` instead. Nothing is
+asserted: the target (growth under 0.5 MB per market hour after the first, descriptors and threads flat,
+every pass reconnected and traded) is printed beside the figures.
+
+``--symbols BTCUSDT,ETHUSDT`` trades two symbols on the sample's first file's minutes (5.8 market minutes
+a pass): its BTCUSDT and the real Binance spot ETHUSDT capture of the same minutes (``tests/fixtures``)
+with a Bybit side generated from it as the multi-symbol tests do (``tests/support/two_symbols.py``, seed
+11), written into the run's folder.
 
 Market time is the recording's: a pass is 10.8 market minutes whatever the wall time it took; while
 the venues wait for arb to reconnect, market time stands still. What arb does per wall second (the
@@ -27,7 +34,8 @@ hour than in a real run: growth per frame, order or connection is what this meas
 market hour and the end, per market hour; traced runs are slower, so give them a lower ``--speed``.
 
     python benchmarks/bench_soak.py [--mode dry|live|both] [--style taker|maker_taker] [--speed 100]
-                                    [--hours 24] [--reference /work/ref] [--tracemalloc DIR]
+                                    [--hours 24] [--symbols BTCUSDT,ETHUSDT] [--reference-commit ab848b1]
+                                    [--tracemalloc DIR]
 """
 
 from __future__ import annotations
@@ -108,13 +116,59 @@ class Soak:
         return fills, [len(p) for p in pairs]
 
 
-def _recording_span_ns(root: Path) -> int:
+def _recording_span_ns(root: Path, symbols: list[str]) -> int:
     first, last = 2**63, 0
     for folder in ("binance_spot", "bybit_spot"):
-        for ts, _ in read_lines(sorted((root / folder).glob("btcusdt_*.gz"))):
-            if ts is not None:
-                first, last = min(first, ts), max(last, ts)
+        for symbol in symbols:
+            for ts, _ in read_lines(sorted((root / folder).glob(f"{symbol.lower()}_*.gz"))):
+                if ts is not None:
+                    first, last = min(first, ts), max(last, ts)
     return last - first
+
+
+def _recordings(args: argparse.Namespace, tmp: Path) -> Path:
+    """The recordings the rig replays: ``--recordings`` for BTCUSDT alone; with ETHUSDT, a folder of
+    both (the sample's BTCUSDT, the ETHUSDT capture and a Bybit side generated from it)."""
+    if args.symbols == ["BTCUSDT"]:
+        return Path(args.recordings)
+    if args.symbols != ["BTCUSDT", "ETHUSDT"]:
+        raise SystemExit(f"--symbols: expected BTCUSDT or BTCUSDT,ETHUSDT, got {','.join(args.symbols)}")
+    sys.path.insert(0, str(ROOT))  # tests.support and examples, as the multi-symbol tests make them
+    from tests.support.two_symbols import two_symbol_recordings
+
+    return two_symbol_recordings(tmp / "recordings")
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A checkout of arb to run: how to start its ``arb`` and with what ``PYTHONPATH`` (or none)."""
+
+    label: str
+    python: Path
+    path: Path | None = None
+
+    def argv(self, *args: str) -> list[str]:
+        return [str(self.python), "-c", "import sys; from arb.cli import run; sys.argv[0] = 'arb'; run()", *args]
+
+
+def _archive(commit: str, tmp: Path) -> Checkout:
+    """``commit`` unpacked (``git archive``) into a folder under ``tmp``, run by this checkout's interpreter
+    with the folder first on its path; exits if that interpreter would import another ``arb``."""
+    folder = tmp / f"reference-{commit}"
+    folder.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", commit], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    python = Path(sys.executable)
+    probe = subprocess.run([str(python), "-c", "import arb; print(arb.__file__)"], cwd=tmp, capture_output=True,
+                           text=True, check=True, env=_env({}, folder)).stdout.strip()  # fmt: skip
+    if not probe.startswith(str(folder)):
+        raise SystemExit(f"--reference-commit {commit}: {python} imports arb from {probe}, not from {folder}")
+    return Checkout("reference", python, folder)
+
+
+def _env(extra: dict[str, str], path: Path | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")} | extra
+    return env | ({"PYTHONPATH": str(path)} if path is not None else {})
 
 
 def _sample(pid: int) -> Sample | None:
@@ -165,14 +219,16 @@ def _ops_history(args: argparse.Namespace) -> int:
     return int(args.ops_history or max(60, round(3600 / args.speed / 0.5)))
 
 
-def _run(label: str, arb: Path, args: argparse.Namespace, mode: str, pass_ns: int, tmp: Path) -> Soak:
+def _run(checkout: Checkout, args: argparse.Namespace, mode: str, pass_ns: int, tmp: Path) -> Soak:
+    label = checkout.label
     folder = tmp / f"{label.replace(' ', '-')}-{mode}"
     folder.mkdir(parents=True)
     hours = args.reference_hours if label == "reference" and args.reference_hours else args.hours
     passes = max(1, round(hours * NS_PER_H / pass_ns))
     soak = Soak(label, mode, pass_ns)
     rig_argv = [sys.executable, "-m", "arb.testing.soak", "--mode", mode, "--folder", str(folder), "--style",
-                args.style, "--speed", str(args.speed), "--passes", str(passes), "--recordings", str(args.recordings),
+                args.style, "--speed", str(args.speed), "--passes", str(passes), "--symbols", ",".join(args.symbols),
+                "--recordings", str(args.recordings_used),
                 *(["--ops-history", str(_ops_history(args))] if args.ops_history != 0 else [])]  # fmt: skip
     with open(folder / "rig.err", "w") as rig_err:
         rig = subprocess.Popen(rig_argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=rig_err, text=True,
@@ -183,14 +239,14 @@ def _run(label: str, arb: Path, args: argparse.Namespace, mode: str, pass_ns: in
         done = threading.Event()
         threading.Thread(target=_follow, args=(rig.stdout, soak, done), daemon=True).start()
         command = ["dry-run", "--live-data"] if mode == "dry" else ["live"]
-        argv = [str(arb), *command, "--config", first["config"], "--out", str(folder / "report")]
+        arb_args = [*command, "--config", first["config"], "--out", str(folder / "report")]
+        argv = checkout.argv(*arb_args)
         if args.tracemalloc is not None:
             soak.traces = Path(args.tracemalloc) / folder.name
             shutil.rmtree(soak.traces, ignore_errors=True)
-            python = arb.parent / "python"
-            argv = [str(python), str(ROOT / "benchmarks" / "soak_trace.py"), str(soak.traces), str(args.trace_s),
-                    str(args.trace_frames), str(args.trace_after), "--", *argv[1:]]  # fmt: skip
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")} | first["env"]
+            argv = [str(checkout.python), str(ROOT / "benchmarks" / "soak_trace.py"), str(soak.traces),
+                    str(args.trace_s), str(args.trace_frames), str(args.trace_after), "--", *arb_args]  # fmt: skip
+        env = _env(first["env"], checkout.path)
         with open(folder / "arb.stdout", "w") as out, open(folder / "arb.stderr", "w") as err:
             process = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=folder)
         try:
@@ -259,6 +315,9 @@ def _figures(soak: Soak) -> dict[str, str]:
         rows["RSS"] = "no sample after the first market hour"
     reconnected = sum(1 for p in soak.passes[1:] if p["reconnected"])
     rows["passes reconnected (after the first)"] = f"{reconnected}/{max(0, len(soak.passes) - 1)}"
+    waits = [p["wait_s"] for p in soak.passes[1:]]
+    if waits:
+        rows["reconnect wait s median/max"] = f"{np.median(waits):.1f}/{max(waits):.1f}"
     fills, pairs = soak.per_pass()
     if fills:
         idle = sum(1 for f in fills if f == 0)
@@ -340,6 +399,9 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=24.0, help="market hours per run (default 24)")
     parser.add_argument("--sample-s", type=float, default=2.0, help="wall seconds between samples (default 2)")
     parser.add_argument("--reference", type=Path, help="another checkout with its own .venv, run the same way")
+    parser.add_argument("--reference-commit", help="a commit (git archive into a temporary folder), run the same way")
+    parser.add_argument("--symbols", default="BTCUSDT", type=lambda v: v.split(","),
+                        help="BTCUSDT (default) or BTCUSDT,ETHUSDT")  # fmt: skip
     parser.add_argument("--reference-only", action="store_true", help="run the reference checkout alone")
     parser.add_argument("--reference-hours", type=float, help="market hours of the reference's runs (default: --hours)")
     parser.add_argument("--ops-history", type=int, help="[ops] history (default: filled in the first market "
@@ -353,26 +415,33 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep each run's folder here (default: a temporary one)")
     args = parser.parse_args()
     modes = ("dry", "live") if args.mode == "both" else (args.mode,)
-    checkouts = [] if args.reference_only else [("head", ROOT / ".venv" / "bin" / "arb")]
+    checkouts = [] if args.reference_only else [Checkout("head", ROOT / ".venv" / "bin" / "python")]
     if args.reference is not None:
-        checkouts.append(("reference", args.reference.resolve() / ".venv" / "bin" / "arb"))
-    for _, arb in checkouts:
-        if not arb.exists():
-            raise SystemExit(f"{arb}: no arb there (python3 -m venv .venv && .venv/bin/pip install -e .)")
-    pass_ns = _recording_span_ns(args.recordings)
+        checkouts.append(Checkout("reference", args.reference.resolve() / ".venv" / "bin" / "python"))
+    for checkout in checkouts:
+        if not checkout.python.exists():
+            raise SystemExit(f"{checkout.python}: no venv there (python3 -m venv .venv && .venv/bin/pip install -e .)")
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="bench-soak-"))
     runs: list[Soak] = []
     try:
+        if args.reference_commit is not None:
+            checkouts.append(_archive(args.reference_commit, tmp))
+        args.recordings_used = _recordings(args, tmp)
+        pass_ns = _recording_span_ns(args.recordings_used, args.symbols)
         for mode in modes:
-            for label, arb in checkouts:
-                print(f"running {label} {mode} ...", flush=True)
-                runs.append(_run(label, arb, args, mode, pass_ns, tmp))
+            for checkout in checkouts:
+                print(f"running {checkout.label} {mode} ...", flush=True)
+                runs.append(_run(checkout, args, mode, pass_ns, tmp))
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
-    theirs = f" ({args.reference_hours:g} for the reference)" if args.reference and args.reference_hours else ""
-    print(f"\nsoak: the sample ({pass_ns / 6e10:.1f} market minutes a pass) at {args.speed:g}x, every connection "
-          f"closed at each pass's end, style {args.style}, {args.hours:g} market hours a run{theirs}")  # fmt: skip
+    referenced = args.reference or args.reference_commit
+    theirs = f" ({args.reference_hours:g} for the reference)" if referenced and args.reference_hours else ""
+    print(f"\nsoak: {', '.join(args.symbols)} ({pass_ns / 6e10:.1f} market minutes a pass) at {args.speed:g}x, "
+          f"every connection closed at each pass's end, style {args.style}, {args.hours:g} market hours a run"
+          f"{theirs}")  # fmt: skip
+    if args.reference_commit is not None:
+        print(f"reference: {args.reference_commit} (git archive), run by {sys.executable}")
     table = [_figures(r) for r in runs]
     names = list(dict.fromkeys(k for t in table for k in t))
     print(f"{'':<42}" + "".join(f"{r.label + ' ' + r.mode:>22}" for r in runs))
