@@ -29,6 +29,9 @@ the venues wait for arb to reconnect, market time stands still. What arb does pe
 snapshot every ``[ops] snapshot_ms``, its timers) happens ``--speed`` times less often per market
 hour than in a real run: growth per frame, order or connection is what this measures.
 
+Ctrl-C (SIGINT) or SIGTERM cuts the run under way short (the rig ends the pass it plays; the market
+time counted is what it played), starts no other, and prints the figures of what ran.
+
 ``--tracemalloc DIR`` runs arb with allocation tracing (``benchmarks/soak_trace.py``: a snapshot every
 ``--trace-s`` seconds) and prints the allocation sites that grew most between the end of the first
 market hour and the end, per market hour; traced runs are slower, so give them a lower ``--speed``.
@@ -65,6 +68,9 @@ ROOT = Path(__file__).resolve().parent.parent
 NS_PER_H = 3_600_000_000_000
 TARGET_MB_PER_H = 0.5
 ARB_STOP_S = 180.0
+CUT = threading.Event()
+"""Set by SIGINT or SIGTERM: the run under way ends after the pass being played, the next ones are not
+started, and the figures of what was run are printed."""
 
 
 @dataclass
@@ -98,7 +104,7 @@ class Soak:
         played = 0.0
         for p in self.passes:
             if wall_ns >= p["end_ns"]:
-                played += 1.0
+                played += min(1.0, p.get("played_ns", self.pass_ns) / self.pass_ns)  # a pass cut short: its part
             elif wall_ns > p["start_ns"]:
                 played += (wall_ns - p["start_ns"]) / max(1, p["end_ns"] - p["start_ns"])
         return played * self.pass_ns / NS_PER_H
@@ -250,7 +256,11 @@ def _run(checkout: Checkout, args: argparse.Namespace, mode: str, pass_ns: int, 
         with open(folder / "arb.stdout", "w") as out, open(folder / "arb.stderr", "w") as err:
             process = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=folder)
         try:
+            cut = False
             while not done.is_set() and process.poll() is None:
+                if CUT.is_set() and not cut:
+                    cut = True
+                    rig.send_signal(signal.SIGTERM)  # the rig ends the pass, says done, serves until stdin closes
                 sample = _sample(process.pid)
                 if sample is not None:
                     soak.samples.append(sample)
@@ -392,6 +402,8 @@ def _short(filename: str) -> str:
 
 
 def main() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: CUT.set())
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mode", choices=("dry", "live", "both"), default="both")
     parser.add_argument("--style", choices=("taker", "maker_taker"), default="taker")
@@ -430,6 +442,8 @@ def main() -> None:
         pass_ns = _recording_span_ns(args.recordings_used, args.symbols)
         for mode in modes:
             for checkout in checkouts:
+                if CUT.is_set():
+                    break
                 print(f"running {checkout.label} {mode} ...", flush=True)
                 runs.append(_run(checkout, args, mode, pass_ns, tmp))
     finally:

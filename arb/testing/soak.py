@@ -13,7 +13,9 @@ one clock, the one ahead held back by the one behind: :data:`LOCKSTEP_NS`), and 
 connection (:meth:`arb.sim.venue.FakeVenue.rewind`) and prints the pass as one JSON line
 (``{"pass": 3, "start_ns": ..., "end_ns": ..., "reconnected": true, "wait_s": 0.4, "connections": 2}``;
 wall-clock nanoseconds). After the last pass it prints ``{"done": true}`` and serves on, the market
-still, until its standard input closes or it gets SIGTERM, so that arb stops cleanly.
+still, until its standard input closes (or a second SIGTERM), so that arb stops cleanly. SIGTERM or
+SIGINT cuts the run short: the pass being played ends there (its line adds ``"played_ns"``, the market
+time it played) and no other starts.
 
 Several symbols (``--symbols``, BTCUSDT first, ETHUSDT the other one known): ``--recordings`` holds
 ``<symbol>_*.gz`` of each in ``binance_spot/`` and ``bybit_spot/``, replayed as one session per symbol on
@@ -219,11 +221,20 @@ async def _soak(args: argparse.Namespace) -> None:
     root, symbols = Path(args.recordings), args.symbols.split(",")
     if symbols[0] != "BTCUSDT" or not set(symbols) <= set(SYMBOLS):
         raise SystemExit(f"--symbols: expected BTCUSDT then any of {', '.join(SYMBOLS)}, got {args.symbols}")
-    stop = asyncio.Event()
+    stop, cut = asyncio.Event(), asyncio.Event()  # serve no more; play no more
+
+    def on_signal() -> None:
+        (stop if cut.is_set() else cut).set()
+
+    def on_stdin() -> None:
+        if not sys.stdin.readline():
+            cut.set()
+            stop.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.readline() else None)
+        loop.add_signal_handler(sig, on_signal)
+    loop.add_reader(sys.stdin.fileno(), on_stdin)
     async with _venues(args.mode, root, symbols) as venues:
         folder, history = Path(args.folder), args.ops_history
         config = soak_config(folder, *venues, mode=args.mode, style=args.style, ops_history=history, symbols=symbols)
@@ -231,23 +242,25 @@ async def _soak(args: argparse.Namespace) -> None:
         before = [0, 0]  # the first pass: the books subscribed (user streams come before them)
         for number in range(args.passes):
             waited = time.monotonic()
-            reconnected = await _reconnected(venues, before, symbols, stop)
+            reconnected = await _reconnected(venues, before, symbols, cut)
             wait_s = time.monotonic() - waited
             start_ns = time.time_ns()
             origin = min(frame.local_ts for venue in venues if (frame := venue.peek()) is not None)
             for venue in venues:
                 venue.play(args.speed, origin_ns=origin)
             played = asyncio.ensure_future(_played(venues))
-            stopping = asyncio.ensure_future(stop.wait())
+            stopping = asyncio.ensure_future(cut.wait())
             lockstep = asyncio.ensure_future(_lockstep(venues))
             await asyncio.wait([played, stopping], return_when=asyncio.FIRST_COMPLETED)
             await cancel_and_wait(played, stopping, lockstep)
             end_ns = time.time_ns()
+            heads = [frame.local_ts for venue in venues if (frame := venue.peek()) is not None]
+            played_ns = {"played_ns": min(heads) - origin} if heads else {}  # cut short
             before = [_user_streams(venue) for venue in venues]
             closed = [await venue.rewind() for venue in venues]
             _say(**{"pass": number, "start_ns": start_ns, "end_ns": end_ns, "reconnected": reconnected,
-                    "wait_s": round(wait_s, 3), "connections": sum(closed)})  # fmt: skip
-            if stop.is_set():
+                    "wait_s": round(wait_s, 3), "connections": sum(closed), **played_ns})  # fmt: skip
+            if cut.is_set():
                 break
         _say(done=True)
         await stop.wait()
