@@ -27,7 +27,7 @@ rig knows nothing of arb but its connections. Used by ``benchmarks/bench_soak.py
 
 from __future__ import annotations
 
-__all__ = ["SYMBOLS", "main", "market_streams", "soak_config"]
+__all__ = ["SYMBOLS", "lockstep", "main", "market_streams", "soak_config"]
 
 import argparse
 import asyncio
@@ -206,7 +206,7 @@ async def _played(venues: Sequence[Any]) -> None:
         await venue.wait_played()
 
 
-async def _lockstep(venues: Sequence[Any]) -> None:
+async def lockstep(venues: Sequence[Any]) -> None:
     """Keep the venues' timed playbacks within :data:`LOCKSTEP_NS` of each other (each gated at the
     earliest frame any of them has yet to release, plus that) until the task is cancelled."""
     while True:
@@ -250,9 +250,9 @@ async def _soak(args: argparse.Namespace) -> None:
                 venue.play(args.speed, origin_ns=origin)
             played = asyncio.ensure_future(_played(venues))
             stopping = asyncio.ensure_future(cut.wait())
-            lockstep = asyncio.ensure_future(_lockstep(venues))
+            paced = asyncio.ensure_future(lockstep(venues))
             await asyncio.wait([played, stopping], return_when=asyncio.FIRST_COMPLETED)
-            await cancel_and_wait(played, stopping, lockstep)
+            await cancel_and_wait(played, stopping, paced)
             end_ns = time.time_ns()
             heads = [frame.local_ts for venue in venues if (frame := venue.peek()) is not None]
             played_ns = {"played_ns": min(heads) - origin} if heads else {}  # cut short
