@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from hftbacktest.binding import HashMapMarketDepthBacktest_
 from machine import run_benchmark
 from numba import njit
 
@@ -69,7 +70,7 @@ def main() -> None:
     def bare() -> None:
         hbt = bt.build_hbt(config, session)
         try:
-            _bare(hbt)
+            _bare(HashMapMarketDepthBacktest_(hbt.ptr))  # hftbacktest's own jitclass on the same backtester
         finally:
             hbt.close()
 

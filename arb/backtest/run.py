@@ -48,11 +48,12 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
-from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest
+from hftbacktest import BacktestAsset
 from numba import typeof
 
 from arb._jit import cached, say_compiling
 from arb.backtest.compiled_loop import _MAX_SAME_TIME, _NO_PROGRESS, _call_kernel, _helper_calls, _run_loop
+from arb.backtest.hbt_abi import Backtester
 from arb.backtest.hbt_orders import (
     _MAX_PENDING,
     C_CALLS,
@@ -238,8 +239,9 @@ def _asset(
     return asset
 
 
-def build_hbt(config: AppConfig, session: Timeline) -> HashMapMarketDepthBacktest:
-    """One hftbacktest over every symbol's venues (asset ``n * s + v``: symbol ``s``, venue ``v`` of ``n``).
+def build_hbt(config: AppConfig, session: Timeline) -> Backtester:
+    """One hftbacktest over every symbol's venues (asset ``n * s + v``: symbol ``s``, venue ``v`` of ``n``),
+    as a :class:`~arb.backtest.hbt_abi.Backtester` (no jitclass to compile).
 
     The caller must keep ``session`` alive until the backtest is closed (hftbacktest reads the
     arrays in place).
@@ -249,7 +251,7 @@ def build_hbt(config: AppConfig, session: Timeline) -> HashMapMarketDepthBacktes
     for a, data in enumerate(session.assets):
         initial = data.initial.rows if data.initial is not None else None
         assets.append(_asset(data.venue, session.arrays[a], initial, config.backtest, quoting))
-    return HashMapMarketDepthBacktest(assets)
+    return Backtester(assets)
 
 
 def _ragged(arrays: list[np.ndarray[Any, Any]]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -443,7 +445,7 @@ class Loop:
         mark = self.perp.mark  # the mark price now per (symbol, venue), NaN until a perpetual's stream gave one
         return BoundaryMark("midnight", midnight_ns, book_ts, mids, np.where(np.isnan(mark), mids, mark))
 
-    def run(self, hbt: HashMapMarketDepthBacktest, until_ns: int) -> int:
+    def run(self, hbt: Backtester, until_ns: int) -> int:
         """Run the compiled loop to local time ``until_ns``; 0 there, 1 at the end of the data.
 
         Output buffers that fill up are grown and the loop resumed. Raises ``RuntimeError`` on an
