@@ -67,7 +67,7 @@ from arb.backtest.taker_fills import (
     send_order,
     unknown_per_venue,
 )
-from arb.backtest.transfers import ASSET_BASE, ASSET_QUOTE, TRANSFER_NONE, held_value, log_full, move_inventory
+from arb.backtest.transfers import TRANSFER_NONE, add_moved, held_value, log_full, move_inventory, moved_quote
 from arb.execution.liquidity import SWEEP_LEVELS, TAKEN_SLOTS
 from arb.execution.risk import position_at, update_equity, value_px
 from arb.strategy.kernel import may_act
@@ -178,6 +178,9 @@ def _submit(bt: int, a: int, oid: int, side: int, price: float, qty: float, tif:
 def _follow_quotes(bt: int, now: int, quotes: Any, fills: Any, run: Any, answered: Any) -> int:
     # hftbacktest's answers about the resting quotes (arb.backtest.hbt_quotes): bit 1 when one
     # changed (its symbol is marked in ``answered``), bit 2 when one filled (positions must be read again).
+    # ``quotes`` None: a run without quotes (0; quote_answer is not compiled).
+    if quotes is None:
+        return 0
     ints = quotes[0]
     n_venues = run.settings[0]["n_venues"]
     out = 0
@@ -281,13 +284,24 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
 
 
 @njit(cache=True)
+def _perp_on(perp: Any) -> bool:
+    # Whether the run has any funding settlement, mark price or estimate (a Marks: none).
+    if len(perp) == 2:
+        return False
+    return bool(perp.fund_off[-1] > 0 or perp.mark_off[-1] > 0 or perp.est_off[-1] > 0)
+
+
+@njit(cache=True)
 def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: Any) -> None:
     # At a decision point, before anything is valued: each perpetual's mark price now, and the funding
     # settlements due by now booked (the live engine books one when its row arrives, before it decides
     # at that time): the position pays position x price x rate, the price the settlement's mark, else
     # the venue's last mark before it, else the book's last mid. The view gets the mark price and the
     # venue's estimate of the coming funding and the symbol's funding interval as they stood at ``now`` (what
-    # the kernel's funding term reads).
+    # the kernel's funding term reads). ``perp`` a Marks (no settlement, mark or estimate in the run):
+    # nothing, and Numba prunes the rest for that type, so a run without them does not compile it.
+    if len(perp) == 2:
+        return
     fund_ts, fund_off, fund_time, fund_rate, fund_mark = (
         perp.fund_ts,
         perp.fund_off,
@@ -360,7 +374,7 @@ def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: An
                 views[s][v]["funding_interval_ns"] = est_interval[e0 + j]
     if booked:  # every view's quote balance: the venue's, every symbol's cash on it, what transfers moved
         for v in range(n_venues):
-            quote = init_quote[v] + run.inventory.moved[0, v, ASSET_QUOTE]
+            quote = init_quote[v] + moved_quote(run.inventory, v)
             for o in range(views.shape[0]):
                 quote = quote + cash[o, v]
             for o in range(views.shape[0]):
@@ -441,14 +455,14 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     decision_ts, decision_assets = tape.decision_ts, tape.decision_assets
     settings, counters, init_base = run.settings, run.counters, run.init_base
     kernel, risk, views = symbols.kernel, symbols.risk, symbols.views
-    params, _, intents = kernel
+    params, intents = kernel[0], kernel[2]
     _, rstate, _ = risk
     flight, quotes, taken, own = orders.flight, orders.quotes, orders.taken, orders.own
     own_pos, own_cash = own
     fills, calls, sent = outs.fills, outs.calls, outs.sent
     init_quote = settings[0]["init_quote"]
     n_symbols, n_venues = views.shape
-    perp_on = perp.fund_off[-1] > 0 or perp.mark_off[-1] > 0 or perp.est_off[-1] > 0  # any settlement, mark, estimate
+    perp_on = _perp_on(perp)
     mark, paid = perp.mark, perp.paid
     n_assets = n_venues * n_symbols
     levels = params[0]["book_levels"]
@@ -467,7 +481,6 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     last_now = bt_current_timestamp(bt)
     fresh = True  # positions and balances must be read again (start, or after a fill)
     transfers = settings[0]["transfer_policy"] != TRANSFER_NONE  # the backtest moves inventory
-    moved = run.inventory.moved
     maker = False  # a symbol quotes (the maker_taker style)
     for s in range(n_symbols):
         if params[s]["style"] != STYLE_TAKER:
@@ -543,8 +556,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
                         views[s][v]["base_balance"] = init_base[s, v] + views[s][v]["position"]
                         views[s][v]["quote_balance"] = quote
                         if transfers:  # what transfers moved to or from the venue
-                            views[s][v]["base_balance"] += moved[s, v, ASSET_BASE]
-                            views[s][v]["quote_balance"] += moved[0, v, ASSET_QUOTE]
+                            add_moved(views, run.inventory, s, v)
                 fresh = False
             if transfers:
                 move_inventory(now, views, settings, run.inventory)
@@ -613,12 +625,14 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     perp, run, symbols, orders, outs = loop._state()
     account = Account(grid, grid, per_symbol, flags, grid)
     order = np.zeros(1, order_dtype)
+    quotes = orders.quotes  # None when no symbol quotes: their helpers compile to nothing, quote_answer not at all
+    maker = [(quote_answer, (loop.fills, run, i64, order, quotes, i64, i64))] if quotes is not None else []
     return [
-        (any_quote, (loop.quotes,)),
-        (quote_views, (loop.views, loop.quotes)),
-        (quote_sent, (loop.quotes, loop.sent, loop.counters, i64, intent, i64, i64, i64)),
-        (cancel_sent, (loop.quotes, loop.sent, loop.counters, i64, intent, i64, i64)),
-        (quote_answer, (loop.fills, run, i64, order, loop.quotes, i64, i64)),
+        *maker,
+        (any_quote, (quotes,)),
+        (quote_views, (loop.views, quotes)),
+        (quote_sent, (quotes, loop.sent, loop.counters, i64, intent, i64, i64, i64)),
+        (cancel_sent, (quotes, loop.sent, loop.counters, i64, intent, i64, i64)),
         (_open_orders, (loop.flight, i64, i64)),
         (_any_ticked, (flags, i64, i64)),
         (_trading_pnl, (loop.views[0], grid, grid, grid, i64)),

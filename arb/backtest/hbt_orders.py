@@ -124,7 +124,7 @@ def fill_row(fills: Any, run: Any, now: int, order: Any, a: int, oid: int, kind:
 def _log_sent(now: int, s: int, k: int, fault: int, symbols: Any, counters: Any, open_count: Any, sent: Any) -> None:
     # Symbol s's intent k went out (sent to hftbacktest or held): count it open (in its view too, for
     # the gate of the next symbol deciding at this time) and log it. ``symbols``: _run_loop's.
-    _, _, intents = symbols.kernel
+    intents = symbols.kernel[2]
     views = symbols.views
     it = intents[s][k]
     v = it["venue"]

@@ -31,7 +31,10 @@ ANSWER_DONE = 3  # cancelled (the slot free) or expired (the slot held back)
 @njit(cache=True)
 def quote_sent(quotes: Any, sent: Any, counters: Any, now: int, it: Any, s: int, a: int, oid: int) -> None:
     """Symbol ``s``'s quote intent ``it`` went to hftbacktest as order ``oid`` on asset ``a`` (the symbol on
-    the intent's venue): its slot, and its row in the sent log."""
+    the intent's venue): its slot, and its row in the sent log. ``quotes`` None: a run without quotes
+    (never called there; typed so that nothing of it is compiled)."""
+    if quotes is None:
+        return
     ints, floats = quotes
     i = 0 if it["side"] == BUY else 1
     ints[a, i, Q_OID] = oid
@@ -48,7 +51,9 @@ def quote_sent(quotes: Any, sent: Any, counters: Any, now: int, it: Any, s: int,
 def cancel_sent(quotes: Any, sent: Any, counters: Any, now: int, it: Any, s: int, a: int) -> int:
     """Symbol ``s``'s cancel intent ``it`` of the quote on asset ``a``: the order id to cancel (its slot now
     ``QUOTE_CANCELING``, the cancel in the sent log), or 0 when the slot holds no resting quote any more
-    (answered meanwhile)."""
+    (answered meanwhile). ``quotes`` None: a run without quotes (0, nothing compiled)."""
+    if quotes is None:
+        return 0
     ints = quotes[0]
     i = 0 if it["side"] == BUY else 1
     oid: int = ints[a, i, Q_OID]

@@ -7,11 +7,17 @@ access to a field to the same load as an index, so the loop reads ``perp.mark`` 
 Arrays are NumPy arrays (int64 ns times, float64 prices and quantities); "per asset" means asset
 ``a = n_venues * symbol + venue``; ``off`` arrays are the offsets of each asset's rows in the ragged array before
 them (asset ``a``'s rows are ``[off[a], off[a + 1])``).
+
+What a run does not use is handed to the loop as something else, by type, so that a first run does not
+compile it: ``None`` for the resting quotes (every symbol takes) and for the inventory (no transfer
+policy), :class:`Marks` for :class:`Perp` (no funding settlement, mark price or estimate). Numba prunes
+``if x is None`` and ``len(x)`` on a function's own arguments before it types the function, so the
+helpers that take them compile to nothing for those types.
 """
 
 from __future__ import annotations
 
-__all__ = ["Account", "Inventory", "Orders", "Outs", "Perp", "Run", "Symbols", "Tape"]
+__all__ = ["Account", "Inventory", "Marks", "Orders", "Outs", "Perp", "Run", "Symbols", "Tape"]
 
 from typing import Any, NamedTuple
 
@@ -64,6 +70,14 @@ class Perp(NamedTuple):
     est_interval: Array
 
 
+class Marks(NamedTuple):
+    """:class:`Perp` in a run without any funding settlement, mark price or estimate: only what the loop
+    reads of it anyway (the marks, NaN, and the funding booked, 0)."""
+
+    mark: Array
+    paid: Array
+
+
 class Run(NamedTuple):
     """The run's settings and counters."""
 
@@ -82,7 +96,7 @@ class Run(NamedTuple):
     measured: Any
     """The venues' measured order latencies, ``(rows, offsets)`` (:func:`arb.backtest.taker_fills.latencies`)."""
     inventory: Any
-    """What the transfer policy moved between the venues (:class:`Inventory`)."""
+    """What the transfer policy moved between the venues (:class:`Inventory`; None: no transfer policy)."""
 
 
 class Inventory(NamedTuple):
@@ -115,7 +129,8 @@ class Symbols(NamedTuple):
     """Every symbol's kernel, the risk gate and the views, as the shared step takes them."""
 
     kernel: Any
-    """``(params, kstate, intents)``, a row per symbol (:func:`arb.strategy.step.decide_symbol`)."""
+    """``(params, kstate, intents)``, a row per symbol, or ``(params, kstate, intents, None)`` when every symbol
+    takes (:func:`arb.strategy.step.decide_symbol`: the maker's code is not compiled)."""
     risk: Any
     """``(limits, rstate, srisk)`` (:func:`arb.strategy.gate.gate`)."""
     views: Array
@@ -129,7 +144,8 @@ class Orders(NamedTuple):
     """The taker orders on their way (``FLIGHT_DTYPE`` of :mod:`arb.backtest.taker_fills`; order id 0: a
     free slot)."""
     quotes: Any
-    """The resting quotes' slots (:mod:`arb.strategy.quote_slots`; post-only orders sent to hftbacktest)."""
+    """The resting quotes' slots (:mod:`arb.strategy.quote_slots`; post-only orders sent to hftbacktest; None
+    when no symbol quotes)."""
     taken: Array
     """What our orders took from each asset's levels (:func:`arb.execution.liquidity.new_taken`)."""
     own: Any

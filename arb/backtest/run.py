@@ -69,7 +69,7 @@ from arb.backtest.hbt_orders import (
     C_SENT,
     N_COUNTERS,
 )
-from arb.backtest.loop_state import Inventory, Orders, Outs, Perp, Run, Symbols, Tape
+from arb.backtest.loop_state import Inventory, Marks, Orders, Outs, Perp, Run, Symbols, Tape
 from arb.backtest.order_latency import load_measured, measured_path
 from arb.backtest.taker_fills import FLIGHT_DTYPE
 from arb.backtest.transfers import (
@@ -421,14 +421,20 @@ class Loop:
         cfg["entry_ns"][:n_venues] = self.order_latency[:, 0]
         cfg["response_ns"][:n_venues] = self.order_latency[:, 1]
 
-    def _state(self) -> tuple[Perp, Run, Symbols, Orders, Outs]:
+    def _state(self) -> tuple[Perp | Marks, Run, Symbols, Orders, Outs]:
         # _run_loop's arguments after ``hbt``, ``until_ns`` and ``tape`` (see there), the buffers as they are now.
+        # What the run does not use goes as None or Marks (arb.backtest.loop_state): not compiled.
+        perp = self.perp
+        perp_on = any(v.market != "spot" for v in self.config.venues)  # from the configuration, as warm_loop sees it
+        moving = self.settings[0]["transfer_policy"] != TRANSFER_NONE
         run = Run(self.settings, self.counters, self.leg_faults, self.init_base, self.last_mid, self.price_decimals,
-                  self.measured, self.inventory)  # fmt: skip
-        symbols = Symbols((self.params, self.kstate, self.intents), (self.limits, self.rstate, self.srisk), self.views)
-        orders = Orders(self.flight, self.quotes, self.taken, self.own)
+                  self.measured, self.inventory if moving else None)  # fmt: skip
+        quoting = bool((self.params["style"] != STYLE_TAKER).any())
+        kernel = (self.params, self.kstate, self.intents) if quoting else (self.params, self.kstate, self.intents, None)
+        symbols = Symbols(kernel, (self.limits, self.rstate, self.srisk), self.views)
+        orders = Orders(self.flight, self.quotes if quoting else None, self.taken, self.own)
         outs = Outs(self.fills, self.equity, self.calls, self.sent, self.funding)
-        return self.perp, run, symbols, orders, outs
+        return perp if perp_on else Marks(perp.mark, perp.paid), run, symbols, orders, outs
 
     def _log_risk_events(self) -> None:
         # The breaches the gate wrote since the last call, logged as the engine logs them (at data time).

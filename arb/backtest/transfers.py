@@ -24,9 +24,11 @@ __all__ = [
     "B_TRANSIT_NS",
     "TRANSFER_NONE",
     "TRANSFER_THRESHOLD",
+    "add_moved",
     "held_value",
     "log_full",
     "move_inventory",
+    "moved_quote",
     "new_inventory",
 ]
 
@@ -70,7 +72,10 @@ def new_inventory(movable: Any, n_venues: int) -> Inventory:
 @njit(cache=True)
 def log_full(inv: Any) -> bool:
     """True when ``inv.log`` may not take the transfers of one more decision point (one per symbol's base
-    and one of the quote at most): the driver grows it and calls the loop again."""
+    and one of the quote at most): the driver grows it and calls the loop again. ``inv`` None: a run
+    without transfers (False; see :func:`move_inventory`)."""
+    if inv is None:
+        return False
     return bool(inv.logged[0] > inv.log.shape[0] - inv.movable.shape[0] - 1)
 
 
@@ -87,10 +92,31 @@ def _credit(views: Any, s: int, v: int, asset: int, amount: float) -> None:
 @njit(cache=True)
 def held_value(inv: Any, s: int, v: int, px: float) -> float:
     """What the transfers added to symbol ``s``'s part of venue ``v``'s equity, quote: its base moved or on
-    its way there at ``px``, and in symbol 0's part the quote moved or on its way."""
+    its way there at ``px``, and in symbol 0's part the quote moved or on its way (``inv`` None: 0)."""
+    if inv is None:
+        return 0.0
     base = inv.moved[s, v, ASSET_BASE] + inv.transit[s, v, ASSET_BASE]
     quote = inv.moved[s, v, ASSET_QUOTE] + inv.transit[s, v, ASSET_QUOTE] if s == 0 else 0.0
     return float(base * px + quote)
+
+
+@njit(cache=True)
+def add_moved(views: Any, inv: Any, s: int, v: int) -> None:
+    """What the transfers moved to or from venue ``v`` into symbol ``s``'s view of it: its base balance, and
+    the quote balance (the venue's, every symbol's cash on it) by what moved of the quote (``inv`` None:
+    nothing)."""
+    if inv is None:
+        return
+    views[s][v]["base_balance"] += inv.moved[s, v, ASSET_BASE]
+    views[s][v]["quote_balance"] += inv.moved[0, v, ASSET_QUOTE]
+
+
+@njit(cache=True)
+def moved_quote(inv: Any, v: int) -> float:
+    """The quote the transfers moved to (or from) venue ``v`` so far (``inv`` None: 0)."""
+    if inv is None:
+        return 0.0
+    return float(inv.moved[0, v, ASSET_QUOTE])
 
 
 @njit(cache=True)
@@ -98,7 +124,13 @@ def move_inventory(now: int, views: Any, settings: Any, inv: Any) -> None:
     """At a decision point at local time ``now``, with the views' balances current: the transfers due
     by now arrive, then (``threshold`` policy) a venue short of an asset is sent what evens it and the
     venue holding the most out. Balances change in the views; ``inv`` books it. ``settings``: the run's
-    ``BACKTEST_RUN_DTYPE`` record (one-element array)."""
+    ``BACKTEST_RUN_DTYPE`` record (one-element array).
+
+    ``inv`` None: a run without transfers (``transfer_policy = "none"``), nothing to do. The loop is handed
+    None then, and Numba prunes the bodies of this module's functions for that type: a first backtest
+    without transfers does not compile them."""
+    if inv is None:
+        return
     cfg = settings[0]
     moved, transit, due, _, movable, log, _, row, _ = inv
     n_sym, n_venues = views.shape

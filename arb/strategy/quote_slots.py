@@ -38,7 +38,9 @@ def new_quotes(n_assets: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any
 
 @njit(cache=True)
 def any_quote(quotes: Any) -> bool:
-    """Whether any slot holds an order."""
+    """Whether any slot holds an order (``quotes`` None: a run without quotes, nothing compiled for them)."""
+    if quotes is None:
+        return False
     ints = quotes[0]
     for a in range(ints.shape[0]):
         for i in range(2):
@@ -61,7 +63,10 @@ def hold_slot(quotes: Any, a: int, i: int, now: int) -> None:
 @njit(cache=True)
 def quote_views(views: Any, quotes: Any) -> None:
     """Each slot into its symbol's view (``quote_state``, ``quote_px``, ``quote_qty``, ``quote_ns``); a held
-    slot shows ``QUOTE_HELD``, the refused price, no quantity, and when the refusal came."""
+    slot shows ``QUOTE_HELD``, the refused price, no quantity, and when the refusal came. ``quotes`` None:
+    a run without quotes (nothing to do; Numba prunes the body for that type, so nothing else compiles)."""
+    if quotes is None:
+        return
     ints, floats = quotes
     n_venues = views.shape[1]
     for a in range(ints.shape[0]):

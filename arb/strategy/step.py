@@ -144,16 +144,19 @@ def decide_symbol(now: int, s: int, views: Any, kernel: Any, risk: Any, pair_seq
     """Symbol ``s``'s kernel on ``views[s]``, then the gate; the call logged as ``calls[c]``. Returns how
     many of its intents (in ``intents[s]``) passed the gate.
 
-    ``kernel``: ``(params, kstate, intents)``, a row (of intents: a buffer) per symbol; ``risk``:
+    ``kernel``: ``(params, kstate, intents)``, a row (of intents: a buffer) per symbol, each symbol decided
+    by its style's kernel; or ``(params, kstate, intents, None)`` when every symbol's style is ``taker``:
+    then the maker's kernel (:func:`arb.strategy.quotes.decide_maker`) is not compiled into this function
+    (Numba reads a tuple argument's length before typing it, and drops the branch). ``risk``:
     ``(limits, rstate, srisk)`` as :func:`arb.strategy.gate.gate` takes them; ``pair_seq[0]``: the next
     pair id, shared by every symbol's kernel (advanced by the pairs this kernel opens)."""
-    params, kstate, intents = kernel
+    params, kstate, intents = kernel[0], kernel[1], kernel[2]
     limits, rstate, srisk = risk
     view = views[s]
     ks = kstate[s : s + 1]
     ks[0]["next_pair_id"] = pair_seq[0]
     buf = intents[s]
-    if params[s]["style"] == STYLE_TAKER:
+    if len(kernel) == 4 or params[s]["style"] == STYLE_TAKER:  # every symbol takes
         n = decide(view, params[s : s + 1], ks, now, buf)
     else:
         n = decide_maker(view, params[s : s + 1], ks, now, buf)
@@ -252,7 +255,7 @@ def engine_step(now: int, pending: Any, state: Any, risk: Any, books: Any, logs:
     trading = _trading_pnl(cash, position, last_mid, mark, pnl_sym)
     if np.isfinite(trading):
         update_equity(limits, rstate, srisk, trading, pnl_sym, views, now)
-    params, kstate, intents = kernel
+    params, kstate, intents = kernel[0], kernel[1], kernel[2]
     total = 0
     called = 0
     flags = 0
