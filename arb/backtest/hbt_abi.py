@@ -18,7 +18,6 @@ from __future__ import annotations
 
 __all__ = [
     "SIGNATURES",
-    "Backtester",
     "bt_cancel",
     "bt_clear_inactive_orders",
     "bt_current_timestamp",
@@ -40,12 +39,10 @@ __all__ = [
     "orders_get",
 ]
 
-from collections.abc import Sequence
 from typing import Any
 
 import llvmlite.binding as llvm
 from hftbacktest import _hftbacktest
-from hftbacktest.binding import hashmapbt_close, hashmapbt_current_timestamp, hashmapbt_elapse
 from numba import types
 
 llvm.load_library_permanently(_hftbacktest.__file__)  # its symbols, for the names below to link to
@@ -105,30 +102,3 @@ depth_best_ask = _extern("hashmapdepth_best_ask")
 depth_bid_qty_at_tick = _extern("hashmapdepth_bid_qty_at_tick")
 depth_ask_qty_at_tick = _extern("hashmapdepth_ask_qty_at_tick")
 orders_get = _extern("orders_get")
-
-
-class Backtester:
-    """hftbacktest's ``HashMapMarketDepthBacktest`` without its jitclass: the backtester's address
-    (``ptr``, what the compiled loop takes) and the three calls Python makes on it, through the library's
-    ctypes functions.
-
-    ``hftbacktest.HashMapMarketDepthBacktest(assets)`` wraps the address in a jitclass object, which Numba
-    compiles (constructor, accessors, methods) in every process that makes one: about 2 s of CPU in
-    every ``arb backtest``, cached or not. The backtester is the same; only the wrapper differs.
-    """
-
-    def __init__(self, assets: Sequence[Any]) -> None:
-        self.ptr: int = _hftbacktest.build_hashmap_backtest(list(assets))
-
-    @property
-    def current_timestamp(self) -> int:
-        """The backtester's local time now, ns."""
-        return int(hashmapbt_current_timestamp(self.ptr))
-
-    def elapse(self, duration: int) -> int:
-        """Move the local time on by ``duration`` ns; hftbacktest's code (0 ok, 1 end of data, < 0 error)."""
-        return int(hashmapbt_elapse(self.ptr, duration))
-
-    def close(self) -> int:
-        """Free the backtester (once); hftbacktest's code."""
-        return int(hashmapbt_close(self.ptr))

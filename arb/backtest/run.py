@@ -53,7 +53,7 @@ from numba import typeof
 
 from arb._jit import cached, say_compiling
 from arb.backtest.compiled_loop import _MAX_SAME_TIME, _NO_PROGRESS, _call_kernel, _helper_calls, _run_loop
-from arb.backtest.hbt_abi import Backtester
+from arb.backtest.hbt_handle import Backtester
 from arb.backtest.hbt_orders import (
     _MAX_PENDING,
     C_CALLS,
@@ -241,7 +241,7 @@ def _asset(
 
 def build_hbt(config: AppConfig, session: Timeline) -> Backtester:
     """One hftbacktest over every symbol's venues (asset ``n * s + v``: symbol ``s``, venue ``v`` of ``n``),
-    as a :class:`~arb.backtest.hbt_abi.Backtester` (no jitclass to compile).
+    as a :class:`~arb.backtest.hbt_handle.Backtester` (no jitclass to compile).
 
     The caller must keep ``session`` alive until the backtest is closed (hftbacktest reads the
     arrays in place).
