@@ -613,8 +613,10 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
 
 
 def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
-    """Every cached helper :func:`_run_loop` calls, each with values of the types it passes it, taken
-    from ``loop`` (an :class:`arb.backtest.run.Loop`): what the warm-up compiles."""
+    """The cached helpers :func:`_run_loop` calls, each with values of the types it passes it, taken
+    from ``loop`` (an :class:`arb.backtest.run.Loop`): what the warm-up compiles beside the kernel (the
+    rest, small, compile with the loop). Listed so that the two halves of the warm-up take about equal
+    CPU (``benchmarks/bench_compile.py``)."""
     i64 = np.int64(0)
     ts = np.zeros(1, np.int64)
     flags = np.zeros(loop.n_venues * loop.n_symbols, np.int64)
@@ -625,6 +627,8 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     perp, run, symbols, orders, outs = loop._state()
     account = Account(grid, grid, per_symbol, flags, grid)
     order = np.zeros(1, order_dtype)
+    n_assets = loop.n_venues * loop.n_symbols
+    levels = np.zeros(SWEEP_LEVELS)
     quotes = orders.quotes  # None when no symbol quotes: their helpers compile to nothing, quote_answer not at all
     maker = [(quote_answer, (loop.fills, run, i64, order, quotes, i64, i64))] if quotes is not None else []
     return [
@@ -649,6 +653,8 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
         (route_order, (i64, i64, i64, symbols.kernel, run)),
         (send_order, (loop.flight, i64, i64, i64, intent, 0.0, i64, (i64, i64))),
         (next_due, (loop.flight,)),
+        (arrive_orders, (i64, i64, loop.flight, loop.taken, run, np.zeros(n_assets), (levels, levels))),
+        (forget_levels, (i64, i64, loop.taken, np.zeros((2, TAKEN_SLOTS), np.int64), np.zeros((2, TAKEN_SLOTS)))),
         (answer_orders, (i64, loop.flight, run, loop.own, loop.fills, flags, np.zeros(loop.n_symbols, np.int64))),
         (unknown_per_venue, (loop.flight, i64, i64, loop.rstate[0]["unknown"], i64)),
     ]
