@@ -75,14 +75,33 @@ def _dispatcher_class() -> Any:
     return _TypeDispatcher
 
 
-def njit(*, cache: bool = False, **options: Any) -> Callable[[_F], Dispatcher[_F]]:
-    """``numba.njit(cache=..., **options)`` with one compilation per argument types (see the module)."""
+@functools.cache
+def _internal_class() -> Any:
+    # The dispatcher of a function compiled without its Python-callable wrapper: called from Python it
+    # would jump to a null address, so a call from Python is refused here.
+    class _InternalDispatcher(_dispatcher_class()):  # type: ignore[misc]
+        def __call__(self, *args: Any, **kws: Any) -> Any:
+            raise TypeError(f"{self.py_func.__qualname__} is compiled for compiled callers only (internal=True)")
+
+    return _InternalDispatcher
+
+
+def njit(*, cache: bool = False, internal: bool = False, **options: Any) -> Callable[[_F], Dispatcher[_F]]:
+    """``numba.njit(cache=..., **options)`` with one compilation per argument types (see the module).
+
+    ``internal=True``: a helper only compiled code calls. Numba then skips the Python-callable wrapper it
+    otherwise builds for every compiled function (unboxing code for every argument: for a helper handed
+    tuples of record arrays, a good part of its compile time, paid again in every caller's first run);
+    calling it from Python raises ``TypeError``. It can still be compiled ahead (``fn.compile(sig)``)."""
 
     def decorate(fn: _F) -> Dispatcher[_F]:
         if plain():
             return cast("Dispatcher[_F]", fn)
         targetoptions = {"no_cfunc_wrapper": True, "boundscheck": None, **options, "nopython": True}
-        dispatcher = _dispatcher_class()(py_func=fn, locals={}, targetoptions=targetoptions)
+        if internal:
+            targetoptions["no_cpython_wrapper"] = True
+        make = _internal_class() if internal else _dispatcher_class()
+        dispatcher = make(py_func=fn, locals={}, targetoptions=targetoptions)
         if cache:
             dispatcher.enable_caching()
         return cast("Dispatcher[_F]", dispatcher)

@@ -88,7 +88,7 @@ _MAX_SAME_TIME = 10_000
 _NO_PROGRESS = -1_000  # _run_loop's code when orders keep being answered without time passing
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def _side_top(depth: Any, bids: bool, levels: int, scan: int, px: Any, qty: Any) -> None:
     # One side's best ``levels`` price levels from hftbacktest's depth into px and qty (NaN price, 0
     # quantity past the last), walking ticks from the best price (down for bids, up for asks) at most
@@ -111,7 +111,7 @@ def _side_top(depth: Any, bids: bool, levels: int, scan: int, px: Any, qty: Any)
         qty[j] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def _fill_top(bt: int, views: Any, levels: int, scan: int, lo: int, hi: int, mask: Any) -> None:
     # Best ``levels`` price levels of the assets lo <= a < hi whose ``mask[a]`` is set (asset a is symbol
     # a // n on venue a % n, n the run's venues) from hftbacktest's depth.
@@ -157,7 +157,7 @@ def _trading_pnl(view: Any, cash: Any, mark: Any, last_mid: Any, s: int) -> floa
     return pnl
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def _any_ticked(ticked: Any, lo: int, hi: int) -> bool:
     # Whether any asset lo <= a < hi ticked.
     for a in range(lo, hi):  # noqa: SIM110 - a generator in any() does not compile in nopython mode
@@ -166,7 +166,7 @@ def _any_ticked(ticked: Any, lo: int, hi: int) -> bool:
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def _submit(bt: int, a: int, oid: int, side: int, price: float, qty: float, tif: int) -> int:
     # One limit order to hftbacktest (``tif``: GTX for a post-only quote); its return code.
     if side == BUY:
@@ -174,7 +174,7 @@ def _submit(bt: int, a: int, oid: int, side: int, price: float, qty: float, tif:
     return int(bt_submit_sell_order(bt, a, oid, price, qty, tif, LIMIT, 0))
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def _follow_quotes(bt: int, now: int, quotes: Any, fills: Any, run: Any, answered: Any) -> int:
     # hftbacktest's answers about the resting quotes (arb.backtest.hbt_quotes): bit 1 when one
     # changed (its symbol is marked in ``answered``), bit 2 when one filled (positions must be read again).
@@ -203,7 +203,7 @@ def _follow_quotes(bt: int, now: int, quotes: Any, fills: Any, run: Any, answere
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: Any, risk: Any, outs: Any) -> None:
     # At a decision point, with the views' books and accounts current: every venue's status, equity,
     # the gate's trackers and unknown orders, the equity sample when due (a row per symbol, as the
@@ -283,7 +283,7 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
     counters[C_NEXT_SAMPLE] = (now // equity_interval + 1) * equity_interval
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def _perp_on(perp: Any) -> bool:
     # Whether the run has any funding settlement, mark price or estimate (a Marks: none).
     if len(perp) == 2:
@@ -291,7 +291,7 @@ def _perp_on(perp: Any) -> bool:
     return bool(perp.fund_off[-1] > 0 or perp.mark_off[-1] > 0 or perp.est_off[-1] > 0)
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: Any) -> None:
     # At a decision point, before anything is valued: each perpetual's mark price now, and the funding
     # settlements due by now booked (the live engine books one when its row arrives, before it decides

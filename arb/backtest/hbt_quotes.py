@@ -28,7 +28,7 @@ ANSWER_FILLED = 2  # filled (the fill is recorded, the slot free)
 ANSWER_DONE = 3  # cancelled (the slot free) or expired (the slot held back)
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def quote_sent(quotes: Any, sent: Any, counters: Any, now: int, it: Any, s: int, a: int, oid: int) -> None:
     """Symbol ``s``'s quote intent ``it`` went to hftbacktest as order ``oid`` on asset ``a`` (the symbol on
     the intent's venue): its slot, and its row in the sent log. ``quotes`` None: a run without quotes
@@ -47,7 +47,7 @@ def quote_sent(quotes: Any, sent: Any, counters: Any, now: int, it: Any, s: int,
     sent_row(sent, counters, now, it, 0, s)
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def cancel_sent(quotes: Any, sent: Any, counters: Any, now: int, it: Any, s: int, a: int) -> int:
     """Symbol ``s``'s cancel intent ``it`` of the quote on asset ``a``: the order id to cancel (its slot now
     ``QUOTE_CANCELING``, the cancel in the sent log), or 0 when the slot holds no resting quote any more

@@ -96,7 +96,7 @@ def latencies(run: Any, v: int, now: int) -> tuple[int, int]:
     return int(np.round(entry_f)), int(np.round(entry_f + response_f))
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def _interp(x: float, xs: Any, ys: Any, base: int) -> float:
     # np.interp of ys over xs (int64 times, offsets from ``base`` as floats) at x: the ends held
     lo = 0
@@ -117,7 +117,7 @@ def _interp(x: float, xs: Any, ys: Any, base: int) -> float:
     return float(ys[lo]) + (float(ys[hi]) - float(ys[lo])) * (x - x0) / (x1 - x0)
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def route_order(now: int, s: int, k: int, kernel: Any, run: Any) -> tuple[int, int, float, int, int]:
     """Symbol ``s``'s intent ``k`` gets the next order id and draws its leg fault (as the paper executor
     does, from the seed and the order id): ``(order id, fault, quantity the venue may fill, arrival,
@@ -138,7 +138,7 @@ def route_order(now: int, s: int, k: int, kernel: Any, run: Any) -> tuple[int, i
     return oid, fault, max(fillable, 0.0), leaves + entry, leaves + trip
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def send_order(flight: Any, now: int, oid: int, a: int, it: Any, qty: float, fault: int, times: Any) -> bool:
     """Put order ``oid`` of intent ``it`` (asset ``a``) on its way: the venue may fill ``qty``; ``times``
     = (arrival, answer), local ns. False when no slot is free."""
@@ -163,7 +163,7 @@ def send_order(flight: Any, now: int, oid: int, a: int, it: Any, qty: float, fau
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def next_due(flight: Any) -> int:
     """When the next order reaches its venue or is answered (local ns); the largest int64 when none is out."""
     due = _NEVER
@@ -176,7 +176,7 @@ def next_due(flight: Any) -> int:
     return due
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def unknown_per_venue(flight: Any, now: int, timeout: int, out: Any, n_venues: int) -> None:
     """Per venue (``out[v]``, of the run's ``n_venues``), the orders (every symbol's) still unanswered
     ``timeout`` or more after they were sent: what arb live calls unknown (its request timed out) until
@@ -216,7 +216,7 @@ def _levels(bt: int, a: int, side: int, limit: float, decimals: int, out: Any) -
     return float(tick)
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def _first_due(flight: Any, now: int, arrived: int) -> int:
     # The slot of the first order due by ``now`` to arrive (``arrived`` 0: by time, then order id, the
     # paper venue's order) or to be answered (1: by time, asset, order id); -1 when none is
@@ -239,7 +239,7 @@ def _first_due(flight: Any, now: int, arrived: int) -> int:
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def arrive_orders(bt: int, now: int, flight: Any, taken: Any, run: Any, lots: Any, scratch: Any) -> None:
     """Every order that reaches its venue by ``now``, in the order they were sent (order id), fills
     against hftbacktest's depth now by the shared rule (a rejected leg fills nothing). ``lots``: each
@@ -263,7 +263,7 @@ def arrive_orders(bt: int, now: int, flight: Any, taken: Any, run: Any, lots: An
         f["fill_price"] = price
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def answer_orders(now: int, flight: Any, run: Any, own: Any, fills: Any, open_count: Any, answered: Any) -> int:
     """Every order answered by ``now``, by time, asset and order id: its fill (if any) as the next row of
     ``fills`` (at the average price, the taker fee on its value) and into ``own`` (``(position, cash)``
@@ -307,7 +307,7 @@ def answer_orders(now: int, flight: Any, run: Any, own: Any, fills: Any, open_co
         answered[a // n_venues] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def forget_levels(bt: int, a: int, taken: Any, ticks: Any, shown: Any) -> None:
     """Asset ``a``'s book changed: the levels our orders took from that now show another quantity, or
     none, are forgotten (:func:`arb.execution.liquidity.forget_changed`). ``ticks``, ``shown``: scratch

@@ -69,7 +69,7 @@ def new_inventory(movable: Any, n_venues: int) -> Inventory:
                      np.zeros(1, np.int64), np.zeros(per_venue, np.int64), np.zeros(per_venue))  # fmt: skip
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def log_full(inv: Any) -> bool:
     """True when ``inv.log`` may not take the transfers of one more decision point (one per symbol's base
     and one of the quote at most): the driver grows it and calls the loop again. ``inv`` None: a run
@@ -79,7 +79,7 @@ def log_full(inv: Any) -> bool:
     return bool(inv.logged[0] > inv.log.shape[0] - inv.movable.shape[0] - 1)
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def _credit(views: Any, s: int, v: int, asset: int, amount: float) -> None:
     # A change of venue v's balance of the asset into the views (the quote: every symbol's view of v).
     if asset == ASSET_BASE:
@@ -100,7 +100,7 @@ def held_value(inv: Any, s: int, v: int, px: float) -> float:
     return float(base * px + quote)
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def add_moved(views: Any, inv: Any, s: int, v: int) -> None:
     """What the transfers moved to or from venue ``v`` into symbol ``s``'s view of it: its base balance, and
     the quote balance (the venue's, every symbol's cash on it) by what moved of the quote (``inv`` None:
@@ -111,7 +111,7 @@ def add_moved(views: Any, inv: Any, s: int, v: int) -> None:
     views[s][v]["quote_balance"] += inv.moved[0, v, ASSET_QUOTE]
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def moved_quote(inv: Any, v: int) -> float:
     """The quote the transfers moved to (or from) venue ``v`` so far (``inv`` None: 0)."""
     if inv is None:
@@ -169,7 +169,7 @@ def move_inventory(now: int, views: Any, settings: Any, inv: Any) -> None:
                     break
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def _on_its_way(transit: Any, s: int, asset: int) -> bool:
     # Whether a transfer of symbol s's asset is on its way to any venue.
     for v in range(transit.shape[1]):  # noqa: SIM110 - a generator in any() does not compile in nopython mode
@@ -178,7 +178,7 @@ def _on_its_way(transit: Any, s: int, asset: int) -> bool:
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True)
 def _richest(held: Any, v: int) -> int:
     # The venue other than v holding the most (the lower number on a tie).
     best = -1

@@ -177,12 +177,12 @@ def position_at(fills: Any, n: int, s: int, v: int, at_ns: int, position: float)
     return position
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _mid(view: Any, v: int) -> float:
     return float(0.5 * (view[v]["bid_px"][0] + view[v]["ask_px"][0]))
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _venue_equity(views: Any, v: int) -> float:
     # The account's equity on venue v: its quote plus every symbol's holdings there at the mids; NaN
     # while a symbol's book has no mid.
@@ -196,7 +196,7 @@ def _venue_equity(views: Any, v: int) -> float:
     return equity
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _account_equity(views: Any) -> float:
     # The account's equity over every venue (NaN while a book has no mid).
     equity = _venue_equity(views, 0)
@@ -205,7 +205,7 @@ def _account_equity(views: Any) -> float:
     return equity
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _hedge_venue(view: Any, v: int, now: int) -> tuple[bool, int]:
     # Whether a venue other than v can take the hedge of a quote resting on v (synced, fresh, not held
     # back); when none can, the status of the last one looked at.
@@ -237,7 +237,7 @@ def liquidation_distance(position: float, px: float, equity: float, maintenance_
     return float((liq - px) / px)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _margin_px(views: Any, s: int, v: int) -> float:
     # What the venue values symbol s's position at: its mark price where known, else the mid.
     view = view_row(views, s)
@@ -245,7 +245,7 @@ def _margin_px(views: Any, s: int, v: int) -> float:
     return float(m if m > 0.0 else _mid(view, v))
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _check_margin(views: Any, s: int, v: int, position: float, lim: Any, st: Any) -> None:
     # A linear venue after a pair leaves symbol s at ``position`` there: its initial margin (every
     # symbol's) within the venue's equity, and (when asked) the liquidation estimate far enough.
@@ -295,14 +295,14 @@ def _event(st: Any, code: int, now: int, value: float, limit: float, symbol: int
     st["ev_count"] += 1
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _episode(sstate: Any, code: int) -> None:
     # Every symbol's refusals that follow belong to the episode of ``code`` (a halt, a pause).
     for s in range(sstate.shape[0]):
         risk_row(sstate, s)["ev_last"] = code
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _halt(st: Any, sstate: Any, reason: int, code: int, now: int, value: float, limit: float, symbol: int) -> None:
     # Halt for ``reason`` (H_*) unless already halted; the event says which limit and figure.
     if st["halted"] != H_NONE:
@@ -323,7 +323,7 @@ def update_equity(limits: Any, state: Any, sstate: Any, pnl: float, pnl_sym: Any
     follow_pnl(limits, state[0], sstate, pnl, pnl_sym, views, now)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def follow_pnl(limits: Any, st: Any, sstate: Any, pnl: float, pnl_sym: Any, views: Any, now: int) -> None:
     """:func:`update_equity` on the account's gate record ``st``; ``limits``, ``sstate``, ``pnl_sym``
     and ``views`` are per-symbol arrays (or records per symbol holding them as fields)."""
@@ -373,7 +373,7 @@ def follow_pnl(limits: Any, st: Any, sstate: Any, pnl: float, pnl_sym: Any, view
         st["unknown_paused"] = 0
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _follow_symbol(lim: Any, st: Any, sstate: Any, s: int, pnl: float, view: Any, now: int) -> None:
     # One symbol's imbalance hold and pair loss (``pnl``: its trading PnL).
     sst = risk_row(sstate, s)
@@ -444,7 +444,7 @@ def gate(views: Any, s: int, limits: Any, state: Any, sstate: Any, intents: Any,
     return kept
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n: int, now: int) -> int:
     """:func:`gate` on records: symbol ``s``'s limits ``lim`` and gate state ``sst``, the account's gate
     state ``st``; ``views`` every symbol's view (or records per symbol holding it as a field)."""

@@ -194,7 +194,7 @@ def _next_funding(view: Any, p: Any, v: int, now_ns: int) -> int:
     return nxt
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _funding_interval(view: Any, p: Any, v: int) -> int:
     # Venue v's funding interval for this symbol: the view's (the venue's report, or the rollovers'),
     # else the configured one.
@@ -202,7 +202,7 @@ def _funding_interval(view: Any, p: Any, v: int) -> int:
     return interval if interval > 0 else int(p["funding_interval_ns"][v])
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _fundings_within(view: Any, p: Any, v: int, now_ns: int, horizon: int) -> int:
     # How many of venue v's funding times fall in (now, now + horizon].
     nxt = _next_funding(view, p, v, now_ns)
@@ -211,7 +211,7 @@ def _fundings_within(view: Any, p: Any, v: int, now_ns: int, horizon: int) -> in
     return int(1 + (now_ns + horizon - nxt) // _funding_interval(view, p, v))
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _funding_bps(view: Any, p: Any, b: int, s: int, now_ns: int, horizon: int) -> float:
     # What a unit bought on b and sold on s pays in funding over the horizon, bps of its price (> 0:
     # pays, < 0: earns): the long leg pays the rate at each of its venue's funding times, the short
@@ -223,7 +223,7 @@ def _funding_bps(view: Any, p: Any, b: int, s: int, now_ns: int, horizon: int) -
     return float((paid - earned) * 1e4)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _band_cap(view: Any, p: Any, b: int, s: int) -> float:
     # Largest pair size allowed by the order size and the per-venue bands (the balances aside).
     cap: float = p["max_order_size"]
@@ -241,7 +241,7 @@ def _pair_cap(view: Any, p: Any, b: int, s: int) -> float:
     return max(cap, 0.0)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _short_of_balance(view: Any, p: Any, b: int, s: int, required: float, cap: float) -> bool:
     # Whether a pair buying on b and selling on s was left out for want of balance alone: the best
     # levels clear ``required`` for the least quantity both venues take, the order size, the bands and
@@ -295,7 +295,7 @@ def takes_orders(view: Any, v: int, now_ns: int) -> bool:
     return bool(view[v]["status"] == VENUE_OK and now_ns >= view[v]["blocked_until_ns"])
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _can_trade(view: Any, p: Any, v: int, side: int, qty: float, price: float, now_ns: int) -> bool:
     # Would venue v accept this order now (status, held back, spot balances, minimums)?
     if not takes_orders(view, v, now_ns) or not (price > 0.0) or qty <= 0.0:
@@ -310,7 +310,7 @@ def _can_trade(view: Any, p: Any, v: int, side: int, qty: float, price: float, n
     return True
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _hedge_price(view: Any, p: Any, v: int, side: int) -> float:
     # What an order of ``side`` gets on venue v at its touch, net of the taker fee (a sell: the bid
     # less the fee; a buy: the ask plus it, negated so that higher is better); -inf on an empty side.
@@ -321,7 +321,7 @@ def _hedge_price(view: Any, p: Any, v: int, side: int) -> float:
     return float(px) if px == px else -np.inf
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _by_price(view: Any, p: Any, side: int, order: Any, lo: int, hi: int) -> None:
     # Sort the venues ``order[lo:hi]`` best price first for ``side`` (:func:`_hedge_price`); a tie keeps
     # the lower venue number first.
@@ -335,7 +335,7 @@ def _by_price(view: Any, p: Any, side: int, order: Any, lo: int, hi: int) -> Non
         order[j] = v
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _hedge_order(view: Any, p: Any, side: int, filled: int, swap: bool, order: Any) -> int:
     # The venues a lone leg's hedge or unwind tries, in turn, into ``order``; returns how many. With a
     # leg on record (``filled``: the venue it filled on), ``hedge`` mode tries the other venues first,
@@ -448,7 +448,7 @@ def unanswered(view: Any) -> bool:
     return False
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _close_gain_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> float:
     # With close_before_funding: what a unit bought on b and sold on s saves of the funding payments
     # due within the window, bps of its price, when the held positions would pay there (else 0).

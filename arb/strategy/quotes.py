@@ -123,7 +123,7 @@ def quote_target(view: Any, p: Any, m: int, side: int, now_ns: int) -> tuple[flo
     return best_px, best_qty
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _quote_against(view: Any, p: Any, m: int, h: int, side: int, now_ns: int) -> tuple[float, float]:
     # The quote of ``side`` on venue m whose fills would be hedged on venue h: (price, quantity);
     # quantity 0.0 when none may be sent.
@@ -190,7 +190,7 @@ def _cancel_all(view: Any, st: Any, intents: Any, n: int) -> int:
     return n
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _filled_venue(view: Any, st: Any, net: float) -> int:
     # The venue whose position moved furthest towards ``net`` since the net was last flat (-1: none).
     best = -1
@@ -203,7 +203,7 @@ def _filled_venue(view: Any, st: Any, net: float) -> int:
     return best
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _touch_distance(view: Any, m: int, side: int, price: float) -> float:
     # How far ``price`` sits behind venue m's touch on the quote's side, as a fraction (0: at the touch).
     touch = view[m]["bid_px"][0] if side == BUY else view[m]["ask_px"][0]
@@ -212,7 +212,7 @@ def _touch_distance(view: Any, m: int, side: int, price: float) -> float:
     return float(abs(touch - price) / touch)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _hold_over(view: Any, m: int, i: int, now_ns: int, hold_ns: int) -> bool:
     # Whether the hold of slot (m, i), whose quote was refused, is over: the view now shows a book the refused
     # price would cross (it caught up with what refused the quote), or hold_ns passed since the refusal.

@@ -202,7 +202,7 @@ def _log_sent(sent: Any, first: int, intents: Any, n: int, now: int, orders: Any
         floats[at + k, 1] = it["qty"]
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, internal=True, nogil=True)
 def _quote_sent(rec: Any, it: Any, now: int) -> None:
     # A quote or cancel intent into its venue's view as the driver's slot will hold it once sent
     # (arb.strategy.quote_slots): a quote pending, a cancelled one cancelling.
