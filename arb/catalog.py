@@ -52,6 +52,8 @@ class VenueFacts:
         archives: The servers of the venue's own history archives, by key (``orderbook_url``): the
             defaults of ``[history] <venue>_<key>``.
         tardis: Tardis.dev's exchange id of each market it has there (``spot = "binance"``).
+        passphrase: Its API keys have a passphrase besides the secret (OKX): ``arb live`` needs the venue
+            file's ``api_passphrase`` too.
         path: The facts file.
     """
 
@@ -64,6 +66,7 @@ class VenueFacts:
     no_order_socket: Mapping[str, str] = field(default_factory=dict)
     archives: Mapping[str, str] = field(default_factory=dict)
     tardis: Mapping[str, str] = field(default_factory=dict)
+    passphrase: bool = False
     path: Path = Path()
 
 
@@ -111,8 +114,11 @@ def _facts(path: Path) -> VenueFacts:
     tardis = raw.get("tardis", {})
     if not isinstance(tardis, dict) or not all(m in markets and isinstance(e, str) and e for m, e in tardis.items()):
         raise ConfigError(file, "tardis", f"expected a table of <market> = Tardis's exchange id, markets {markets}")
+    passphrase = raw.get("passphrase", False)
+    if not isinstance(passphrase, bool):
+        raise ConfigError(file, "passphrase", f"expected true or false, got {passphrase!r}")
     known = {"name", "title", "markets", "depth_streams", "max_streams_per_connection", "default_rank",
-             "no_order_socket", "archives", "tardis"}  # fmt: skip
+             "no_order_socket", "archives", "tardis", "passphrase"}  # fmt: skip
     for key in raw:
         if key not in known:
             raise ConfigError(file, key, f"unknown key; allowed keys: {', '.join(sorted(known))}")
@@ -126,6 +132,7 @@ def _facts(path: Path) -> VenueFacts:
         no_order_socket=dict(no_socket),
         archives=dict(archives),
         tardis=dict(tardis),
+        passphrase=passphrase,
         path=path,
     )
 

@@ -404,7 +404,7 @@ def _warn_literal_secrets(venues: Iterable[VenueConfig]) -> None:
     literal = [
         f"{venue.path.name}: {key}"
         for venue in venues
-        for key in ("api_key", "api_secret")
+        for key in ("api_key", "api_secret", "api_passphrase")
         if (secret := getattr(venue, key)) is not None and secret.is_literal
     ]
     if literal:
@@ -684,7 +684,7 @@ def _remember_secrets(config: AppConfig) -> None:
     # Every credential the configuration names that can be read now, so no log line ever shows it
     # (arb.logs), even one written before the credential is used.
     alerts = config.alerts
-    named = [venue.api_key for venue in config.venues] + [venue.api_secret for venue in config.venues]
+    named = [s for venue in config.venues for s in (venue.api_key, venue.api_secret, venue.api_passphrase)]
     named += [alerts.telegram.token, alerts.webhook.url, alerts.email.password]
     for secret in named:
         if secret is not None and secret.is_set():

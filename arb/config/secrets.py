@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Final, NoReturn, Protocol
 
+from arb.catalog import venue_facts
 from arb.errors import ArbError, ConfigError
 
 ENV_REF: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -197,6 +198,10 @@ class _Keyed(Protocol):
     def api_key(self) -> Secret | None: ...
     @property
     def api_secret(self) -> Secret | None: ...
+    @property
+    def api_passphrase(self) -> Secret | None: ...
+    @property
+    def name(self) -> str: ...
 
 
 class _Venues(Protocol):
@@ -207,13 +212,16 @@ class _Venues(Protocol):
 
 def require_credentials(config: _Venues, venues: Iterable[int] | None = None) -> None:
     """Check that every venue in ``venues`` (their numbers in the run; default: every venue of the run) has
-    its API key and secret: referenced in
-    its file, and each referenced environment variable set now. Raises :class:`MissingSecretsError`
+    its API key and secret (and the key's passphrase, for a venue whose ``venue.toml`` says its keys have
+    one): referenced in its file, and each referenced environment variable set now. Raises :class:`MissingSecretsError`
     naming everything missing at once; reads no value beyond whether it is set."""
     missing: list[tuple[str, str, str | None]] = []
     for v in range(len(config.venues)) if venues is None else venues:
         venue = config.venues[v]
-        for key, secret in (("api_key", venue.api_key), ("api_secret", venue.api_secret)):
+        keys = [("api_key", venue.api_key), ("api_secret", venue.api_secret)]
+        if venue_facts(venue.name).passphrase:
+            keys.append(("api_passphrase", venue.api_passphrase))
+        for key, secret in keys:
             if secret is None:
                 missing.append((str(venue.path), key, None))
             elif not secret.is_set():

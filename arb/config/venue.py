@@ -226,6 +226,8 @@ class VenueConfig(ConfigStruct, frozen=True):
     perpetual: PerpetualConfig = PerpetualConfig()
     api_key: Secret | None = None
     api_secret: Secret | None = None
+    api_passphrase: Secret | None = None
+    """The key's passphrase, for a venue whose keys have one (its ``venue.toml`` says ``passphrase = true``)."""
     endpoints: Endpoints = field(default=_UNRESOLVED, name="endpoints_in_use")
     data_endpoints: Endpoints = field(default=_UNRESOLVED, name="data_endpoints_in_use")
 

@@ -121,8 +121,13 @@ def classify(
         return Answer(Outcome.UNKNOWN, "bad-body", f"HTTP 200 with an unreadable body: {text[:200]}", 200)
     code = str(data.get(rules.code_field, "")) if data is not None else ""
     message = str(data.get(rules.message_field, "")) if data is not None else text[:200]
+    if data is not None and rules.items_field:  # answered per item (OKX sCode/sMsg): the item's code is the answer
+        code, message = _item_answer(rules, data, code, message)
     if http_status == 200 and code == rules.ok_code:
         return Answer(Outcome.ACCEPTED, code, message if code else "", 200)
+    if code in rules.unknown_codes:  # "may or may not have been executed", whatever the status (OKX's 50013 is a 429)
+        limited = http_status == 429 or code in rules.rate_codes
+        return Answer(Outcome.UNKNOWN, code, message, http_status, retry, rate_limited=limited)
     if http_status in (429, rules.ban_status) or code in rules.rate_codes:
         banned = http_status == rules.ban_status
         until = rules.ban_until.search(message) if banned and rules.ban_until is not None else None
@@ -133,10 +138,22 @@ def classify(
         scoped = code in rules.endpoint_rate_codes
         return Answer(Outcome.REJECTED, code or f"http-{http_status}", message, http_status, retry, banned, True,
                       endpoint_limit=scoped)  # fmt: skip
-    if code in rules.unknown_codes or http_status >= 500:
+    if http_status >= 500:
         return Answer(Outcome.UNKNOWN, code or f"http-{http_status}", message, http_status, retry)
     cause = _cause(rules, code, http_status)
     return Answer(Outcome.REJECTED, code or f"http-{http_status}", message, http_status, retry, cause=cause)
+
+
+def _item_answer(rules: AnswerRules, data: dict[str, Any], code: str, message: str) -> tuple[str, str]:
+    # The first item's own code and text when the venue answers each order apart and the item is not accepted
+    items = data.get(rules.items_field)
+    first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else None
+    if first is None:
+        return code, message
+    item_code = str(first.get(rules.item_code_field, ""))
+    if item_code and item_code != rules.ok_code:
+        return item_code, str(first.get(rules.item_message_field, ""))
+    return code, message
 
 
 def _rules_of(venue: str) -> AnswerRules:

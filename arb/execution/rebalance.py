@@ -437,8 +437,10 @@ async def open_rebalancer(config: AppConfig, pause: Pause | None = None) -> Asyn
     try:
         for venue in config.venues:
             assert venue.api_key is not None and venue.api_secret is not None  # require_credentials ran
+            password = venue.api_passphrase.resolve() if venue.api_passphrase is not None else None
             clients.append(make_exchange(venue.name, venue.market, rest=venue.endpoints.rest,
                                          api_key=venue.api_key.resolve(), api_secret=venue.api_secret.resolve(),
+                                         api_password=password, network=venue.network,
                                          timeout_ms=live.request_timeout_ns // 1_000_000))  # fmt: skip
         await asyncio.gather(*(c.load_markets() for c in clients))
         wallets = [connector(venue.name).wallet for venue in config.venues]

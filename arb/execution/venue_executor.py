@@ -254,17 +254,21 @@ class VenueExecutor(AccountReads, LateFills):
             m.ccxt_symbol = market["symbol"]
             m.base_asset, m.quote_asset = market["base"], market["quote"]
             m.tick = Decimal(str(market["precision"]["price"]))
-            m.step = Decimal(str(market["precision"]["amount"]))
+            # a contract's quantities (OKX's swaps: contracts of ctVal) in base units, as arb's grids are
+            contract = Decimal(str(market.get("contractSize") or 1))
+            m.step = Decimal(str(market["precision"]["amount"])) * contract
             limits = market.get("limits", {})
+            least = Decimal(str((limits.get("amount") or {}).get("min") or 0)) * contract
             out[m.symbol] = {
                 "tick_size": (wire(m.tick), "price"),
                 "lot_size": (wire(m.step), "base"),
-                "min_qty": (str((limits.get("amount") or {}).get("min") or 0), "base"),
+                "min_qty": (wire(least) if least else "0", "base"),
                 "min_notional": (str((limits.get("cost") or {}).get("min") or 0), "quote"),
             }
         quotes = {m.quote_asset for m in self.markets}
         if len(quotes) != 1:
             raise ArbError(f"{self.venue} {self.market}: the symbols are quoted in {sorted(quotes)}; arb needs one")
+        self.adapter.markets_loaded(self.exchange)
         self.guard.limits = self.adapter.rate_limits(self.exchange)
         self.journal.expect_run(self.ids.run_id)
         return out
@@ -272,7 +276,7 @@ class VenueExecutor(AccountReads, LateFills):
     def _find_market(self, symbol: str) -> dict[str, Any]:
         wanted = "spot" if self.market == "spot" else "swap"
         for market in self.exchange.markets.values():
-            if market["id"] == symbol and market["type"] == wanted:
+            if market["id"] == self.adapter.market_id(symbol) and market["type"] == wanted:
                 return dict(market)
         raise ArbError(
             f"{self.venue} {self.market}: the venue lists no market {symbol} (one of [strategy] symbols): "

@@ -309,6 +309,7 @@ def resting_quotes(config: AppConfig) -> list[RestingQuotes]:
     switches = {  # each scope's switch, in words
         DeadManScope.SYMBOL: "its countdown cancel, renewed every quarter window",
         DeadManScope.PRODUCT: "disconnect-cancel-all, from when the private stream drops",
+        DeadManScope.ACCOUNT: "its account-wide countdown cancel, renewed every quarter window",
     }
     window_s = config.live.dead_man_window_ns // 1_000_000_000
     out = []

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from msgspec.structs import replace
 
+from arb.catalog import venue_facts
 from arb.config import AppConfig, VenueConfig
 from arb.errors import ArbError, ConfigError
 from arb.waiting import wait_set
@@ -130,18 +131,21 @@ def venue_setup(venue: VenueConfig) -> VenueSetup:
     return VenueSetup(credentials, venue.market, venue.network, venue.endpoints.rest, str(venue.path))
 
 
-def _check_tradeable(venue: VenueConfig) -> tuple[str, str]:
+def _check_tradeable(venue: VenueConfig) -> tuple[str, str, str | None]:
+    # The key, the secret and (a venue whose keys have one) the passphrase
     if not venue.endpoints.ws_private:
         raise ConfigError(
             str(venue.path),
             f"endpoints.{venue.market}.{venue.network}.ws_private",
             "expected the private stream's URL for live trading (orders and fills come on it)",
         )
-    for key in ("api_key", "api_secret"):
+    keys = ["api_key", "api_secret"] + (["api_passphrase"] if venue_facts(venue.name).passphrase else [])
+    for key in keys:
         if getattr(venue, key) is None:
             raise ConfigError(str(venue.path), key, 'expected "${ENV_VAR}" naming where the credential is')
     assert venue.api_key is not None and venue.api_secret is not None
-    return venue.api_key.resolve(), venue.api_secret.resolve()
+    password = venue.api_passphrase.resolve() if venue.api_passphrase is not None else None
+    return venue.api_key.resolve(), venue.api_secret.resolve(), password
 
 
 _GRIDS = ("tick_size", "lot_size")
@@ -206,7 +210,7 @@ async def trading_session(
     try:
         for v in range(len(config.venues)) if venues is None else venues:
             venue = config.venues[v]
-            key, secret = _check_tradeable(venue)
+            key, secret, password = _check_tradeable(venue)
             exchange = make_exchange(
                 venue.name,
                 venue.market,
@@ -214,6 +218,8 @@ async def trading_session(
                 ws_private=venue.endpoints.ws_private,
                 api_key=key,
                 api_secret=secret,
+                api_password=password,
+                network=venue.network,
                 timeout_ms=config.live.request_timeout_ns // 1_000_000,
                 session=trace.session(),
                 pro=True,
@@ -242,6 +248,7 @@ async def trading_session(
                     venue.endpoints.ws_orders,
                     api_key=key,
                     api_secret=secret,
+                    api_password=password,
                     request_timeout_ms=config.live.request_timeout_ns // 1_000_000,
                 )
                 await executor.order_entry.start()  # says in the log whether orders go over it

@@ -285,6 +285,7 @@ DEFAULT_OKX: Final[Mapping[str, Any]] = {
     "rest_connections": 2,
     "api_key": "${OKX_API_KEY}",
     "api_secret": "${OKX_API_SECRET}",
+    "api_passphrase": "${OKX_API_PASSPHRASE}",
     "endpoints": {"spot": _okx_networks(), "linear": _okx_networks()},
     **_okx_sections(),
 }

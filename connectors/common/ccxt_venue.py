@@ -140,6 +140,13 @@ class CcxtVenue:
     def configure(self, exchange: Any) -> None:
         """Adjust a made client where ccxt has no option for it (nothing by default)."""
 
+    def market_id(self, symbol: str) -> str:
+        """The venue's id of arb's ``symbol``: the same name by default (``"BTCUSDT"``)."""
+        return symbol
+
+    def markets_loaded(self, exchange: Any) -> None:
+        """Nothing to read of the loaded markets by default."""
+
     def make_client(self, *, rest: str, **options: Unpack[ClientOptions]) -> Any:
         """A ccxt async client (``pro``: with user streams) for the market on these URLs (see
         :class:`~connectors.common.private.ClientOptions`); the caller closes it."""
@@ -154,7 +161,8 @@ class CcxtVenue:
         }
         config: dict[str, Any] = {"enableRateLimit": False, "timeout": options.get("timeout_ms", 10_000)}
         config["options"] = settings
-        for name, key in (("apiKey", "api_key"), ("secret", "api_secret"), ("session", "session")):
+        for name, key in (("apiKey", "api_key"), ("secret", "api_secret"), ("password", "api_password"),
+                          ("session", "session")):  # fmt: skip
             value = options.get(key)
             if value is not None:
                 config[name] = value
@@ -329,8 +337,11 @@ class CcxtVenue:
         """The venue's order WebSocket wire for this key."""
         raise NotImplementedError
 
-    def order_entry(self, url: str, *, api_key: str, api_secret: str, request_timeout_ms: int) -> OrderEntry:
-        """The market's order WebSocket at ``url``, not started (see :class:`OrderEntry`)."""
+    def order_entry(
+        self, url: str, *, api_key: str, api_secret: str, request_timeout_ms: int, api_password: str | None = None
+    ) -> OrderEntry:
+        """The market's order WebSocket at ``url``, not started (see :class:`OrderEntry`); ``api_password``
+        is for a venue whose keys have one (its own :meth:`order_entry` reads it)."""
         name = f"{self.venue} {self.market}"
         socket = OrderSocket(url, self.framing(api_key, api_secret), name=f"{name} order entry")
         return OrderEntry(socket, name=name, request_timeout_s=request_timeout_ms / 1000)

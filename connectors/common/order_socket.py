@@ -54,6 +54,7 @@ from arb.waiting import Conditions, cancel_and_wait
 log = logging.getLogger(__name__)
 
 _decode = msgspec.json.Decoder().decode
+_PONGS = ("pong", b"pong")
 
 
 class NotSentError(Exception):
@@ -310,6 +311,8 @@ class OrderSocket:
     async def _read(self, ws: ClientConnection) -> None:
         try:
             async for message in ws:
+                if message in _PONGS:  # a venue's text keep-alive answered (OKX's "pong")
+                    continue
                 try:
                     answer = _decode(message)
                 except msgspec.DecodeError:

@@ -93,6 +93,12 @@ class ClientOptions(TypedDict, total=False):
     api_key: str | None
     api_secret: str | None
     """The credentials (read from the environment by the caller; they go nowhere else)."""
+    api_password: str | None
+    """The key's passphrase, for a venue whose keys have one (the venue file's ``api_passphrase``; OKX's
+    ``OK-ACCESS-PASSPHRASE``); read from the environment as the key is."""
+    network: str
+    """The venue file's ``network`` (``"mainnet"``, ``"testnet"``...): a venue whose test network is the
+    production hosts with a marker (OKX's demo trading, ``x-simulated-trading: 1``) reads it."""
     timeout_ms: int
     """The client's request timeout (default 10 s)."""
     recv_window_ms: int
@@ -216,6 +222,8 @@ class DeadManScope(Enum):
     """One timer per symbol, renewed by a request (Binance USD-M ``countdownCancelAll``)."""
     PRODUCT = "product"
     """One window for the product, kept by the private connection being up (Bybit DCP)."""
+    ACCOUNT = "account"
+    """One countdown for every instrument of the account, renewed by a request (OKX ``cancel-all-after``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +262,13 @@ class AnswerRules:
     post_only_expiry: str = ""
     """The reason a venue that accepts such an order and cancels it at once gives (Bybit
     ``EC_PostOnlyWillTakeLiquidity``): the code a quote that ended so is journaled with."""
+    items_field: str = ""
+    """Where a venue that answers each order of a request apart keeps the items (OKX ``data``), empty when
+    the body's code is the answer: the first item's own code (:attr:`item_code_field`, OKX ``sCode``) and
+    text (:attr:`item_message_field`, ``sMsg``), when it is not :attr:`ok_code`, are the answer's (an HTTP
+    200 whose envelope says ``"1"`` "All operations failed" is the item's refusal, ``51008``)."""
+    item_code_field: str = ""
+    item_message_field: str = ""
 
 
 class SymbolRef(Protocol):
@@ -359,8 +374,22 @@ class PrivateVenue(Protocol):
         same headers) say of the request budget, with ``limits`` from :meth:`rate_limits`."""
         ...
 
-    def order_entry(self, url: str, *, api_key: str, api_secret: str, request_timeout_ms: int) -> OrderEntry:
-        """The market's order WebSocket at ``url`` (not started: the caller starts and closes it)."""
+    def order_entry(
+        self, url: str, *, api_key: str, api_secret: str, request_timeout_ms: int, api_password: str | None = None
+    ) -> OrderEntry:
+        """The market's order WebSocket at ``url`` (not started: the caller starts and closes it);
+        ``api_password``: the key's passphrase, where the venue's keys have one."""
+        ...
+
+    def market_id(self, symbol: str) -> str:
+        """The venue's id of arb's ``symbol`` in this market (ccxt's market ``id``): ``"BTCUSDT"`` on Binance and
+        Bybit, ``"BTC-USDT-SWAP"`` for OKX's linear ``BTCUSDT``."""
+        ...
+
+    def markets_loaded(self, exchange: Any) -> None:
+        """The client's markets are loaded (``exchange.markets``): the adapter reads what its requests and
+        messages need of them (OKX: each instrument's ``instIdCode`` and a swap's contract value). Called once
+        by the executor's start, before any order."""
         ...
 
     def create_signer(self, exchange: Any) -> CreateSigner | None:

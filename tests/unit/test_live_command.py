@@ -43,15 +43,33 @@ def test_arb_live_on_mainnet_without_the_flag_exits_2_before_connecting(
 def test_arb_live_with_a_venue_that_has_no_private_side_exits_2_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # OKX is read and paper-traded, not traded live yet: refused before keys, mainnet or any connection.
-    for name in ("BINANCE", "OKX"):
-        monkeypatch.setenv(f"{name}_API_KEY", "k")
-        monkeypatch.setenv(f"{name}_API_SECRET", "s")
-    path = write_config_files(tmp_path, arbitrage_overrides={"strategy": {"venues": ["binance", "okx"]}})
-    assert main(["live", "--config", str(path)]) == 2
-    err = capsys.readouterr().err
-    assert "strategy.venues" in err and "OKX: no private side yet" in err and "arb dry-run" in err
-    assert "Traceback" not in err
+    # The refusal reads the registry (a venue without private.py and wallet.py), never a venue's name: every venue
+    # in turn is made one without a private side, and arb live refuses it before keys, mainnet or any connection.
+    from arb.catalog import venue_facts
+    from connectors.registry import VenueConnector, venue_names
+
+    for name in venue_names():
+        for other in venue_names():
+            monkeypatch.setenv(f"{other.upper()}_API_KEY", "k")
+            monkeypatch.setenv(f"{other.upper()}_API_SECRET", "s")
+            monkeypatch.setenv(f"{other.upper()}_API_PASSPHRASE", "p")
+        public_only = property(lambda connector, name=name: connector.name != name)
+        monkeypatch.setattr(VenueConnector, "trades_live", public_only)
+        partner = next(other for other in venue_names() if other != name)
+        folder = tmp_path / name
+        path = write_config_files(folder, arbitrage_overrides={"strategy": {"venues": [partner, name]}})
+        assert main(["live", "--config", str(path)]) == 2
+        err = capsys.readouterr().err
+        title = venue_facts(name).title
+        assert "strategy.venues" in err and f"{title}: no private side yet" in err and "arb dry-run" in err, name
+        assert "Traceback" not in err
+
+
+def test_every_venue_arb_knows_is_traded_live() -> None:
+    # OKX has its private side: no venue of the catalog is refused by arb live any more
+    from connectors.registry import venue, venue_names
+
+    assert [name for name in venue_names() if not venue(name).trades_live] == []
 
 
 def test_a_naked_leg_is_named_loudly_once_the_kernel_gave_up(tmp_path: Path) -> None:
