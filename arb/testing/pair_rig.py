@@ -165,8 +165,10 @@ def symbol_tables(
 
 def order_socket_url(venue: Any) -> str:
     """The fake venue's order WebSocket: Binance's WebSocket API (spot ``/ws-api/v3``, USD-M
-    ``/ws-fapi/v1``), Bybit's ``/v5/trade``."""
-    return str(venue.ws_api_url if isinstance(venue, FakeBinanceExchange) else venue.trade_ws_url)
+    ``/ws-fapi/v1``), Bybit's ``/v5/trade``, OKX's private WebSocket (``/ws/v5/private``)."""
+    if isinstance(venue, FakeBinanceExchange):
+        return str(venue.ws_api_url)
+    return str(getattr(venue, "trade_ws_url", None) or venue.private_ws_url)
 
 
 def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict[str, Any] | None = None,

@@ -50,6 +50,7 @@ from tests.support.live_rig import (
     at_ask,
     best,
     eventually,
+    ledger_id,
     reconciled,
     venue_and_config,
 )
@@ -165,7 +166,7 @@ async def test_a_fill_after_the_not_found_verdict_reopens_the_order_and_reaches_
             engine.run_until(2**62, told.append)
             executor.stop()
         (ledger_order,) = account(venue).orders
-        assert ledger_order.client_id == order.client_id and ledger_order.executed_qty > 0
+        assert ledger_order.client_id == ledger_id(venue, order.client_id) and ledger_order.executed_qty > 0
         assert order.state is OrderState.FILLED and order.filled == ledger_order.executed_qty
         assert [o.status for o in told] == ["rejected", "filled"] and told[1].fill_qty == float(order.filled)
         assert told[0].fill_qty == 0 and told[1].client_id == order.client_id

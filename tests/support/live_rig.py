@@ -22,6 +22,9 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "BYBIT_SPOT_ETH_RULES",
     "BYBIT_SPOT_RULES",
     "KEY",
+    "OKX_LINEAR",
+    "OKX_SPOT",
+    "PASSPHRASE",
     "SECOND_RULES",
     "SECOND_SIZES",
     "SECRET",
@@ -30,6 +33,7 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "VenueSpec",
     "account",
     "answered_order",
+    "arb_id",
     "arb_live",
     "arb_process",
     "assert_journal_matches_ledgers",
@@ -46,6 +50,7 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "fake_venue",
     "interrupted",
     "journal_of",
+    "ledger_id",
     "linear_pair",
     "live_trading",
     "live_up",
@@ -75,12 +80,15 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
 import asyncio
 import contextlib
 import fcntl
+import gzip
+import json
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -97,6 +105,7 @@ from arb.recording.venues import make_normalizer
 from arb.sim.binance.exchange import FakeBinanceExchange
 from arb.sim.bybit.exchange import FakeBybitExchange
 from arb.sim.ledger import SymbolRules
+from arb.sim.okx.exchange import FakeOkxExchange
 from arb.sim.options import VenueOptions
 from arb.sim.replay import FrameKind
 from arb.testing import waiting
@@ -125,6 +134,7 @@ from arb.testing.pair_rig import (
 )
 from arb.testing.waiting import Patience, PatienceError, patiently
 from arb.waiting import Conditions
+from connectors.okx.trading import arb_client_id, okx_client_id
 from tests.support.captures import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 from tests.support.scenario_days import write_standing_spread
 
@@ -146,7 +156,7 @@ class VenueSpec:
 
     @property
     def index(self) -> int:
-        return 0 if self.venue == "binance" else 1
+        return 0 if self.venue == "binance" else 1  # OKX runs beside Binance: venues = ["binance", "okx"]
 
     @property
     def id(self) -> str:
@@ -159,8 +169,44 @@ BYBIT_LINEAR = VenueSpec("bybit", "linear", "XRPUSDT", BYBIT_OB500, BYBIT_LINEAR
 BINANCE_SPOT = VenueSpec("binance", "spot", "BTCUSDT", SPOT_BTC_HEAD, BINANCE_SPOT_RULES,
                          {"USDT": "100000", "BTC": "50"})  # fmt: skip
 BINANCE_LINEAR = VenueSpec("binance", "linear", "BTCUSDT", USDM_BTC, BINANCE_LINEAR_BTC_RULES, {"USDT": "100000"})
-ALL_SPECS = [BINANCE_SPOT, BINANCE_LINEAR, BYBIT_SPOT, BYBIT_LINEAR]
-"""The four venue-markets arb trades."""
+OKX_SPOT_RULES = SymbolRules("BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.00000001"),
+                             min_qty=Decimal("0.00001"), max_qty=Decimal("1000"), min_notional=Decimal(0),
+                             min_price=Decimal("0.1"), max_price=Decimal("1000000"))  # fmt: skip
+"""OKX BTC-USDT's instrument (tickSz 0.1, lotSz 0.00000001, minSz 0.00001; no minimum value)."""
+OKX_LINEAR_RULES = SymbolRules("BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.0001"),
+                               min_qty=Decimal("0.0001"), max_qty=Decimal("1000"), min_notional=Decimal(0),
+                               min_price=Decimal("0.1"), max_price=Decimal("1000000"))  # fmt: skip
+"""OKX BTC-USDT-SWAP's instrument in base units (ctVal 0.01 BTC, lotSz and minSz 0.01 contracts, tickSz 0.1)."""
+OKX_SPOT_RECORDING = RECORDINGS / "okx_spot" / "btcusdt_20240808.gz"
+OKX_SPOT = VenueSpec("okx", "spot", "BTCUSDT", OKX_SPOT_RECORDING, OKX_SPOT_RULES, {"USDT": "100000", "BTC": "50"})
+OKX_LINEAR = VenueSpec("okx", "linear", "BTCUSDT", OKX_SPOT_RECORDING, OKX_LINEAR_RULES, {"USDT": "100000"})
+"""OKX's swap, on the spot recording's books made a swap's (:func:`okx_books_recording`)."""
+PASSPHRASE = "rigPassphrase1"
+ALL_SPECS = [BINANCE_SPOT, BINANCE_LINEAR, BYBIT_SPOT, BYBIT_LINEAR, OKX_SPOT, OKX_LINEAR]
+"""The six venue-markets arb trades."""
+
+
+def okx_books_recording(spot: Path, out: Path, *, swap: bool) -> Path:
+    """OKX's spot recording ``spot`` as the fake replays it: its ``books`` pushes alone (the recording's
+    subscription answers and trades left out), checksums 0 as OKX sends them since June 2026; ``swap``: as
+    BTC-USDT-SWAP's, sizes in contracts of 0.01 BTC (rounded up to OKX's 0.01-contract lot, so no level
+    vanishes)."""
+    lot = Decimal("0.01")
+    with gzip.open(spot, "rt") as lines, gzip.open(out, "wt") as written:
+        for line in lines:
+            stamp, _, text = line.partition(" ")
+            message = json.loads(text)
+            arg = message.get("arg") or {}
+            if arg.get("channel") != "books" or "data" not in message:
+                continue
+            for data in message["data"]:
+                data["checksum"] = 0
+                for level in (data.get("asks") or []) + (data.get("bids") or []) if swap else []:
+                    level[1] = f"{(Decimal(level[1]) / lot).quantize(lot, rounding=ROUND_UP):f}"
+            if swap:
+                arg["instId"] = "BTC-USDT-SWAP"
+            written.write(f"{stamp} {json.dumps(message, separators=(',', ':'))}\n")
+    return out
 
 
 def each_spec(specs: Sequence[VenueSpec]) -> Any:
@@ -183,6 +229,9 @@ def write_live_config(folder: Path, spec: VenueSpec, venue: Any, *, journal_url:
     endpoints = local_endpoints(venue.ws_urls[0], venue.rest_url, market=spec.market, ws_private=venue.private_ws_url,
                                 ws_orders=order_socket_url(venue) if ws_orders is None else ws_orders)  # fmt: skip
     overrides = {**endpoints, "instrument": instrument_of(spec.rules), "order_entry": order_entry}
+    strategy: dict[str, Any] = {"symbol": spec.symbol}
+    if spec.venue == "okx":
+        strategy["venues"] = ["binance", "okx"]  # OKX is number 1 beside Binance (VenueSpec.index)
     if spec.market == "linear":
         overrides["account"] = {"base": 0.0, "quote": 10000.0}
     live_section = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300,
@@ -190,7 +239,7 @@ def write_live_config(folder: Path, spec: VenueSpec, venue: Any, *, journal_url:
                     **(live or {})}  # fmt: skip
     return write_config_files(
         folder,
-        arbitrage_overrides={"strategy": {"symbol": spec.symbol}, "live": live_section},
+        arbitrage_overrides={"strategy": strategy, "live": live_section},
         **{f"{spec.venue}_overrides": overrides},
     )
 
@@ -209,6 +258,10 @@ async def fake_venue(spec: VenueSpec, options: VenueOptions | None = None) -> As
                 await binance.advance_until(lambda frame: "@depth" in frame.stream)
             yield binance
         return
+    if spec.venue == "okx":
+        async with _fake_okx(spec, options) as okx:
+            yield okx
+        return
     async with FakeBybitExchange(spec.recording, market=spec.market, rules=[spec.rules], options=options) as venue:
         venue.add_account("arb", api_key=KEY, api_secret=SECRET, balances=spec.balances)
         async with asyncio.timeout(WAIT_S):
@@ -216,17 +269,51 @@ async def fake_venue(spec: VenueSpec, options: VenueOptions | None = None) -> As
         yield venue
 
 
+@contextlib.asynccontextmanager
+async def _fake_okx(spec: VenueSpec, options: VenueOptions | None, **more: Any) -> AsyncIterator[FakeOkxExchange]:
+    # OKX's fake with one account (KEY, SECRET, PASSPHRASE), its book synced; the swap's recording made for it
+    with tempfile.TemporaryDirectory(prefix="arb-okx-swap-") as folder:
+        recording = okx_books_recording(spec.recording, Path(folder) / "books.gz", swap=spec.market == "linear")
+        async with FakeOkxExchange(recording, market=spec.market, rules=[spec.rules], options=options,
+                                   checksums="zero", **more) as okx:  # fmt: skip
+            okx.add_account("arb", api_key=KEY, api_secret=SECRET, passphrase=PASSPHRASE, balances=spec.balances)
+            async with asyncio.timeout(WAIT_S):
+                await okx.advance_until(lambda frame: frame.stream.startswith("books"))
+            yield okx
+
+
+def ledger_id(fake: Any, client_id: str) -> str:
+    """arb's client id as ``fake``'s ledger holds it: OKX's ``clOrdId`` is letters and digits (the dashes as
+    ``X``), the other venues take arb's as it is."""
+    return okx_client_id(client_id) if isinstance(fake, FakeOkxExchange) else client_id
+
+
+def arb_symbol(fake: Any, symbol: str) -> str:
+    """A symbol of ``fake``'s ledger as arb names it (OKX's ``BTC-USDT-SWAP`` is ``BTCUSDT``)."""
+    return symbol.removesuffix("-SWAP").replace("-", "") if isinstance(fake, FakeOkxExchange) else symbol
+
+
+def arb_id(fake: Any, client_id: str) -> str:
+    """A client id of ``fake``'s ledger as arb's (:func:`ledger_id` undone)."""
+    return arb_client_id(client_id) if isinstance(fake, FakeOkxExchange) else client_id
+
+
 def set_keys(monkeypatch: pytest.MonkeyPatch, spec: VenueSpec, *, key: str = KEY, secret: str = SECRET) -> None:
     prefix = spec.venue.upper()
     monkeypatch.setenv(f"{prefix}_API_KEY", key)
     monkeypatch.setenv(f"{prefix}_API_SECRET", secret)
+    if spec.venue == "okx":
+        monkeypatch.setenv("OKX_API_PASSPHRASE", PASSPHRASE)
 
 
 def best(venue: Any, spec: VenueSpec) -> tuple[Decimal, Decimal, Decimal, Decimal]:
     """Best bid, its qty, best ask, its qty of the venue's book now."""
     view = venue.book(spec.symbol, 1)
     (bid, bid_qty), (ask, ask_qty) = view.bids[0], view.asks[0]
-    return Decimal(bid), Decimal(bid_qty), Decimal(ask), Decimal(ask_qty)
+    unit = Decimal(1)  # base units per size unit: an OKX swap's book is in contracts
+    if isinstance(venue, FakeOkxExchange):
+        unit = next(i.contract for i in venue.instruments.values())
+    return Decimal(bid), Decimal(bid_qty) * unit, Decimal(ask), Decimal(ask_qty) * unit
 
 
 def load(path: Path) -> AppConfig:
@@ -588,7 +675,7 @@ def assert_journal_matches_ledgers(journal: Journal, venues: dict[str, Any]) -> 
     number each symbol's trades from the same id), at its price, quantity and fee, from an intent of
     that symbol, and none is invented; every order the venues hold is an intent, no client id twice."""
     for venue, fake in venues.items():
-        trades = {(t.symbol, fake.exec_id(t)): t for t in account(fake).trades}
+        trades = {(arb_symbol(fake, t.symbol), fake.exec_id(t)): t for t in account(fake).trades}
         rows = journal.fills(venue=venue)
         booked = {(f["symbol"], f["trade_id"]): f for f in rows}
         assert len(booked) == len(rows) and set(booked) == set(trades), venue
@@ -599,12 +686,12 @@ def assert_journal_matches_ledgers(journal: Journal, venues: dict[str, Any]) -> 
                 trade.qty,
                 trade.fee,
             )
-            assert fill["client_id"] == trade.client_id and fill["client_id"].startswith("arb-")
+            assert fill["client_id"] == arb_id(fake, trade.client_id) and fill["client_id"].startswith("arb-")
             intent = journal.intent(fill["client_id"])
-            assert intent is not None and intent["symbol"] == trade.symbol, key
+            assert intent is not None and intent["symbol"] == arb_symbol(fake, trade.symbol), key
     intents = {i["client_id"] for i in journal.intents()}
     for venue, fake in venues.items():
-        held = [o.client_id for o in account(fake).orders]
+        held = [arb_id(fake, o.client_id) for o in account(fake).orders]
         assert len(held) == len(set(held)) and set(held) <= intents, venue  # no client id went out twice
 
 

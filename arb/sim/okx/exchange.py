@@ -47,7 +47,7 @@ from aiohttp import web
 
 from arb.sim.connection import OutFrame, VenueConnection
 from arb.sim.faults import AppliedFault
-from arb.sim.ledger import LedgerAccount, LedgerOrder, SymbolRules
+from arb.sim.ledger import LedgerAccount, LedgerOrder, LedgerTrade, SymbolRules
 from arb.sim.okx.accounts import OkxAccounts
 from arb.sim.okx.assets import OkxAssets
 from arb.sim.okx.calls import DEFAULT_RATE_LIMITS, FUNDING, MSG, RateLimits, iso_ms, text
@@ -190,6 +190,10 @@ class FakeOkxExchange(TradingVenue[OkxPrivateWs], FakeOkxVenue):
                               funding_fields=_funding_fields, message="funding-rate or mark-price push")  # fmt: skip
 
     # -- what tests read -------------------------------------------------------------------------
+
+    def exec_id(self, trade: LedgerTrade) -> str:
+        """The ``tradeId`` the venue sends for ``trade``."""
+        return str(trade.trade_id)
 
     @property
     def private_ws_url(self) -> str:
