@@ -251,13 +251,10 @@ class VenueExecutor(AccountReads, LateFills):
         out = {}
         for m in self.markets:
             market = self._find_market(m.symbol)
-            m.ccxt_symbol = market["symbol"]
-            m.base_asset, m.quote_asset = market["base"], market["quote"]
+            m.ccxt_symbol, m.base_asset, m.quote_asset = market["symbol"], market["base"], market["quote"]
             m.tick = Decimal(str(market["precision"]["price"]))
-            # a contract's quantities (OKX's swaps: contracts of ctVal) in base units, as arb's grids are
-            contract = Decimal(str(market.get("contractSize") or 1))
-            m.step = Decimal(str(market["precision"]["amount"])) * contract
-            limits = market.get("limits", {})
+            contract = Decimal(str(market.get("contractSize") or 1))  # a contract's sizes in base units, as arb's
+            m.step, limits = Decimal(str(market["precision"]["amount"])) * contract, market.get("limits", {})
             least = Decimal(str((limits.get("amount") or {}).get("min") or 0)) * contract
             out[m.symbol] = {
                 "tick_size": (wire(m.tick), "price"),
@@ -268,7 +265,7 @@ class VenueExecutor(AccountReads, LateFills):
         quotes = {m.quote_asset for m in self.markets}
         if len(quotes) != 1:
             raise ArbError(f"{self.venue} {self.market}: the symbols are quoted in {sorted(quotes)}; arb needs one")
-        self.adapter.markets_loaded(self.exchange)
+        self.adapter.markets_loaded(self.exchange)  # what its requests need of them (OKX's instIdCode, ctVal)
         self.guard.limits = self.adapter.rate_limits(self.exchange)
         self.journal.expect_run(self.ids.run_id)
         return out

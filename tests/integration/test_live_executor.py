@@ -22,11 +22,11 @@ from arb.sim.ledger import OrderStatus
 from arb.strategy.types import BUY, SELL
 from tests.support.clocks import OffsetClock
 from tests.support.live_rig import (
-    ALL_SPECS,
     BINANCE_LINEAR,
     BINANCE_SPOT,
     BYBIT_LINEAR,
     BYBIT_SPOT,
+    EVERY_SPEC,
     OKX_LINEAR,
     OKX_SPOT,
     VenueSpec,
@@ -46,8 +46,8 @@ from tests.support.live_rig import (
     write_live_config,
 )
 
-spec = each_spec(ALL_SPECS)
-"""Each venue-market in turn: every test here runs on all four."""
+spec = each_spec(EVERY_SPEC)
+"""Each venue-market in turn: every test here runs on all six."""
 
 
 WRONG_SECRET_CODE = {"binance": -1022, "bybit": 10004, "okx": 50113}

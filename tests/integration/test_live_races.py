@@ -39,11 +39,11 @@ from arb.sim.ledger import OrderStatus
 from arb.strategy.types import BUY
 from arb.testing.scenarios import Book, Change, write_scenario
 from tests.support.live_rig import (
-    ALL_SPECS,
     BINANCE_LINEAR,
     BINANCE_SPOT,
     BYBIT_LINEAR,
     BYBIT_SPOT,
+    EVERY_SPEC,
     VenueSpec,
     account,
     assert_journal_matches_ledgers,
@@ -142,7 +142,7 @@ async def _declared_not_found(executor: Any, venue: Any, ask: Decimal, qty: Deci
     return order
 
 
-@pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
+@pytest.mark.parametrize("spec", EVERY_SPEC, ids=lambda s: s.id)
 async def test_a_fill_after_the_not_found_verdict_reopens_the_order_and_reaches_the_engine(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -249,7 +249,7 @@ async def test_a_venue_that_does_not_find_its_own_traded_order_yet_is_asked_agai
         assert_journal_matches_ledgers(executor.journal.journal, {spec.venue: venue})  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
+@pytest.mark.parametrize("spec", EVERY_SPEC, ids=lambda s: s.id)
 async def test_a_quote_resting_after_the_not_found_verdict_is_cancelled(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
