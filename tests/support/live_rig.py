@@ -53,6 +53,7 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "interrupted",
     "journal_of",
     "ledger_id",
+    "ledger_symbol",
     "linear_pair",
     "live_trading",
     "live_up",
@@ -291,6 +292,11 @@ def ledger_id(fake: Any, client_id: str) -> str:
     """arb's client id as ``fake``'s ledger holds it: OKX's ``clOrdId`` is letters and digits (the dashes as
     ``X``), the other venues take arb's as it is."""
     return okx_client_id(client_id) if isinstance(fake, FakeOkxExchange) else client_id
+
+
+def ledger_symbol(fake: Any, spec: VenueSpec) -> str:
+    """``spec``'s symbol as ``fake``'s ledger names it (OKX's instrument id, ``BTC-USDT-SWAP``)."""
+    return next(iter(fake.instruments)) if isinstance(fake, FakeOkxExchange) else spec.symbol
 
 
 def arb_symbol(fake: Any, symbol: str) -> str:
