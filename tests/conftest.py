@@ -1,8 +1,15 @@
-"""Fixtures shared across the test folders: the journal's databases."""
+"""Fixtures shared across the test folders: the journal's databases; and Numba's cache warmed once for
+the workers of a run on several processes (``tests/support/warm_numba.py``)."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import signal
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,3 +44,89 @@ def two_symbols(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.support.two_symbols import two_symbol_recordings
 
     return two_symbol_recordings(tmp_path_factory.mktemp("two-symbols"))
+
+
+_WARM_LOCK = "ARB_TESTS_NUMBA_WARM_LOCK"
+"""The environment variable naming the lock file the warm-up child holds while it compiles: the controller
+sets it before pytest-xdist starts the workers, which inherit it."""
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In the controller of a run on two or more workers (pytest-xdist), start the Numba warm-up child:
+    it compiles the kernel, the backtest loop and the live engine's step into the cache once, while the
+    workers start and collect; each worker waits for it before its first test (``_numba_warm``), so no
+    two of them compile the same machine code. Skipped without compilation (``NUMBA_DISABLE_JIT``)."""
+    config = session.config
+    if hasattr(config, "workerinput") or (getattr(config.option, "numprocesses", None) or 0) < 2:
+        return
+    if os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
+        return
+    root = Path(__file__).resolve().parent.parent
+    folder = Path(tempfile.mkdtemp(prefix="arb-numba-warm-"))
+    lock, log = folder / "lock", folder / "log"
+    fd = os.open(lock, os.O_CREAT | os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # held by the child (its copy of fd) until it exits, however it ends
+    try:
+        with log.open("wb") as out:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "tests.support.warm_numba"],
+                cwd=root,
+                env={**os.environ, "PYTHONPATH": str(root)},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                pass_fds=(fd,),
+                start_new_session=True,  # its group: it and the processes it starts end together
+            )
+    finally:
+        os.close(fd)
+    os.environ[_WARM_LOCK] = str(lock)
+    config.stash[_warm_key] = (child, log)
+
+
+_warm_key = pytest.StashKey[tuple["subprocess.Popen[bytes]", Path]]()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _numba_warm() -> None:
+    """A worker's first test waits until the controller's warm-up child has exited (its lock is free)."""
+    lock = os.environ.get(_WARM_LOCK)
+    if not lock:
+        return
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except OSError:  # the controller has cleaned up: the warm-up is long over
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    finally:
+        os.close(fd)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """The warm-up's time and exit code (and its output when it failed: the tests then compiled on their own)."""
+    warm = config.stash.get(_warm_key, None)
+    if warm is None:
+        return
+    child, log = warm
+    code = child.wait()
+    os.environ.pop(_WARM_LOCK, None)
+    lines = log.read_text(errors="replace").strip().splitlines()
+    terminalreporter.write_line(f"numba warm-up child: exit {code}; {lines[-1] if lines else 'no output'}")
+    if code != 0:
+        terminalreporter.write_line("\n".join(lines[-40:]))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The warm-up child ends with the run (a run interrupted early does not leave it compiling)."""
+    warm = config.stash.get(_warm_key, None)
+    if warm is None:
+        return
+    child, log = warm
+    if child.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    log.unlink(missing_ok=True)
+    (log.parent / "lock").unlink(missing_ok=True)
+    log.parent.rmdir()
