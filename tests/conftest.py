@@ -40,10 +40,12 @@ def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def two_symbols(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Recordings of BTCUSDT and ETHUSDT on both venues, 2024-08-08 (see ``tests/support/two_symbols.py``)."""
+    """Recordings of BTCUSDT and ETHUSDT on both venues, 2024-08-08 (see ``tests/support/two_symbols.py``),
+    generated once for the run's workers (``tests/support/shared.py``)."""
+    from tests.support.shared import made_once
     from tests.support.two_symbols import two_symbol_recordings
 
-    return two_symbol_recordings(tmp_path_factory.mktemp("two-symbols"))
+    return made_once(tmp_path_factory, "two-symbols", two_symbol_recordings)
 
 
 _WARM_LOCK = "ARB_TESTS_NUMBA_WARM_LOCK"

@@ -29,6 +29,7 @@ from arb.strategy.types import INTENT_OPEN
 from arb.testing.configs import write_config_files
 from tests.support.captures import RECORDINGS
 from tests.support.processes import run_arb
+from tests.support.shared import made_once
 
 CHILD_TIMEOUT_S = 300.0  # a cold Numba cache compiles the kernel first; the machine may be busy
 RESTART_DATA = "5m"  # the restart replays the sample's first 5 minutes of data (its first pairs are at 3m50s)
@@ -77,12 +78,15 @@ def _cash(rows: list[Row]) -> list[float]:
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> list[Row]:
-    """The fills of one uninterrupted dry run of the sample, in order."""
-    folder = tmp_path_factory.mktemp("uninterrupted")
-    _config(folder)
-    code, printed = asyncio.run(_dry_run(folder, "report"))
-    assert code == 0, printed
-    fills = _logged(folder / "paper")
+    """The fills of one uninterrupted dry run of the sample, in order (run once for the run's workers:
+    the three values of k land on different ones)."""
+
+    def run(folder: Path) -> None:
+        _config(folder)
+        code, printed = asyncio.run(_dry_run(folder, "report"))
+        assert code == 0, printed
+
+    fills = _logged(made_once(tmp_path_factory, "paper-crash-uninterrupted", run) / "paper")
     assert len(fills) >= 10 and [f[8] for f in fills] == sorted({f[8] for f in fills})  # ids rise, none twice
     return fills
 
