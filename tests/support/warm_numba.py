@@ -6,12 +6,13 @@ compiles the same machine code again, and four workers doing so on two cores too
 suite. ``tests/conftest.py`` runs this module as a child process of the controller once, before the
 workers start; what it compiles, every worker and child then loads from the cache (the package's
 ``__pycache__`` folders, or ``NUMBA_CACHE_DIR``). A cache that is already warm makes it a load of a few
-seconds. It compiles from the shipped sample's configuration, without market data:
+seconds. From the shipped sample's configuration, as the image's build does (``Dockerfile``):
 
-- the backtest loop and its cached helpers (the kernel, the risk gate), in the two halves
-  ``arb.backtest.run.warm_loop_in_background`` uses, one process each (both cores);
-- the live engine's compiled step, the kernel's live entry points and both venues' normalizers (what
-  ``arb dry-run`` and ``arb live`` compile), here, beside the two halves.
+- a backtest of the shipped sample, as the first ``arb backtest`` runs it: the loop and its helpers (the
+  kernel, the risk gate) compiled in its two warm-up processes while it converts the recordings (which
+  compiles the converter, and writes the ``.npz`` files every worker's backtest of the sample reads);
+- in another process beside it, the live engine's compiled step, the kernel's live entry points and
+  both venues' normalizers (what ``arb dry-run`` and ``arb live`` compile).
 
 Run as ``python -m tests.support.warm_numba`` from the repository's root; exits 0 when all of it
 compiled (a failure is the tests' to find: the conftest carries on).
@@ -21,32 +22,43 @@ from __future__ import annotations
 
 __all__ = ["main", "warm"]
 
+import multiprocessing
 import sys
 import time
 
 from tests.support.captures import ROOT
 
+SAMPLE = ROOT / "config" / "arbitrage.toml"
 
-def warm() -> None:
-    """Compile (or load) the backtest loop in two other processes while this one does the live path."""
-    from arb.backtest import run as bt
+
+def _warm_live() -> None:
+    # what arb dry-run and arb live compile before their first tick
     from arb.config import load_config
     from arb.live.engine import Engine
     from arb.live.session_loop import warm_up_kernel
     from arb.recording.venues import make_normalizer
 
-    config = load_config(ROOT / "config" / "arbitrage.toml")
-    warming = bt.warm_loop_in_background(config)  # None: cached already
+    config = load_config(SAMPLE)
     warm_up_kernel(config)
     Engine(config)
     for venue in config.venues:
         make_normalizer(venue.name, venue.market, config.strategy.symbol)
-    if warming is not None:
-        warming.join()
-        codes = [process.exitcode for process in warming.processes]
-        if codes != [0, 0]:
-            raise SystemExit(f"the backtest loop's warm-up processes exited {codes}")
-    bt.warm_loop(config)  # loads what the two halves cached (compiles what a failed half left)
+
+
+def warm() -> None:
+    """The live path in a child process, the sample's backtest (with its own two) here."""
+    from arb.backtest import run as bt
+    from arb.config import load_config
+
+    live = multiprocessing.get_context("spawn").Process(target=_warm_live)
+    live.start()
+    try:
+        result = bt.run_backtest(load_config(SAMPLE))
+        assert result.counters["decision_points"] > 0
+    finally:
+        live.join()
+    if live.exitcode != 0:
+        raise SystemExit(f"the live path's warm-up process exited {live.exitcode}")
 
 
 def main() -> int:
