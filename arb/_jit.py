@@ -77,11 +77,12 @@ def _dispatcher_class() -> Any:
 
 @functools.cache
 def _internal_class() -> Any:
-    # The dispatcher of a function compiled without its Python-callable wrapper: called from Python it
-    # would jump to a null address, so a call from Python is refused here.
+    # The dispatcher of a function compiled without its Python-callable wrapper: called from Python its
+    # machine code would jump to a null address, so a call from Python runs the function as plain Python
+    # (the same rules, as ``arb check`` runs them; what it calls that is compiled runs compiled).
     class _InternalDispatcher(_dispatcher_class()):  # type: ignore[misc]
         def __call__(self, *args: Any, **kws: Any) -> Any:
-            raise TypeError(f"{self.py_func.__qualname__} is compiled for compiled callers only (internal=True)")
+            return self.py_func(*args, **kws)
 
     return _InternalDispatcher
 
@@ -92,7 +93,7 @@ def njit(*, cache: bool = False, internal: bool = False, **options: Any) -> Call
     ``internal=True``: a helper only compiled code calls. Numba then skips the Python-callable wrapper it
     otherwise builds for every compiled function (unboxing code for every argument: for a helper handed
     tuples of record arrays, a good part of its compile time, paid again in every caller's first run);
-    calling it from Python raises ``TypeError``. It can still be compiled ahead (``fn.compile(sig)``)."""
+    called from Python it runs as plain Python. It can still be compiled ahead (``fn.compile(sig)``)."""
 
     def decorate(fn: _F) -> Dispatcher[_F]:
         if plain():

@@ -79,7 +79,7 @@ from arb.strategy.types import (
 from tests.support.captures import ROOT
 
 VENUES = ("binance", "bybit", "okx")
-TITLES = ("Binance", "Bybit", "okx")  # okx has no facts file: its title is its name
+TITLES = ("Binance", "Bybit", "OKX")  # each venue's title, from its venue.toml
 T0 = 1_723_075_200 * NS_PER_S  # 2024-08-08T00:00:00Z
 INITIAL = InitialBalances(base=(0.1, 0.1, 0.1), quote=(10_000.0, 10_000.0, 10_000.0))
 FINAL_MID = (100.0, 100.2, 100.4)
@@ -259,8 +259,8 @@ def test_the_spread_panel_draws_each_venue_over_the_first() -> None:
     assert data.spread_bps.shape == (len(EQUITY), 2) and np.isnan(data.spread_bps[2]).all()
     fig = equity_figure(s, FILLS, EQUITY)
     labels = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
-    assert "spread (Bybit over Binance)" in labels and "spread (okx over Binance)" in labels
-    assert {"filled: Binance", "hollow: Bybit"} <= set(labels) and any(t.startswith("light: okx") for t in labels)
+    assert "spread (Bybit over Binance)" in labels and "spread (OKX over Binance)" in labels
+    assert {"filled: Binance", "hollow: Bybit"} <= set(labels) and any(t.startswith("light: OKX") for t in labels)
     assert any(t.startswith("Bybit book out of sync") for t in labels)
     low, high = fig.axes[2].get_ylim()  # every marker inside the panel, those far off the lines too
     assert low < (100.2 - 100.8) / 100.8 * 1e4 and high > 100.0
