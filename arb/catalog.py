@@ -8,11 +8,8 @@ read here, as a file, so the ground imports no connector (``arb --help`` and ``a
 and no module outside a venue's folders names it. Its code is found by the registry
 (:mod:`connectors.registry`), which checks it against the same catalog.
 
-    >>> from arb.catalog import default_venues, venue_facts
-    >>> default_venues()
-    ('binance', 'bybit')
-    >>> venue_facts("bybit").title
-    'Bybit'
+``default_venues()`` is the default run's venues in their ``default_rank`` order, and
+``venue_facts(name).title`` what a person calls the venue ``name``.
 """
 
 from __future__ import annotations
@@ -51,7 +48,7 @@ class VenueFacts:
             is refused there).
         archives: The servers of the venue's own history archives, by key (``orderbook_url``): the
             defaults of ``[history] <venue>_<key>``.
-        tardis: Tardis.dev's exchange id of each market it has there (``spot = "binance"``).
+        tardis: Tardis.dev's exchange id of each market it has there (``spot = "<exchange id>"``).
         passphrase: Its API keys have a passphrase besides the secret (OKX): ``arb live`` needs the venue
             file's ``api_passphrase`` too.
         path: The facts file.

@@ -106,7 +106,7 @@ class VenueError(ArbError):
     """A venue (or the way to it) failed a request arb needed: one line naming the venue, what it answered
     and what to check.
 
-    ``venue``: ``"binance spot"``; ``answered``: what came back (``"GET /api/v3/myTrades answered HTTP 400
+    ``venue``: ``"<venue> spot"``; ``answered``: what came back (``"GET /api/v3/myTrades answered HTTP 400
     -1022 Signature for this request is not valid."``, ``"refused the connection to http://..."``);
     ``check``: what a person should look at (the environment variables, the network, an account
     setting). ``code`` is the venue's code of the answer (``"-1022"``, ``"10004"``, ``"http-500"``,

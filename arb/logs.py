@@ -9,8 +9,8 @@ halts, resyncs, disconnects) come as records of logger ``arb.event`` too, each w
 (:mod:`arb.ops.eventlog`). stdout keeps the command's result, as in text mode. One line::
 
     {"time": "2026-11-23T15:04:05.123456Z", "ts_ns": 1795446245123456000, "level": "WARNING",
-     "logger": "arb.execution.venue_executor", "message": "bybit rejected arb-...: 170131 Insufficient balance.",
-     "venue": "bybit", "symbol": "BTCUSDT", "client_id": "arb-..."}
+     "logger": "arb.execution.venue_executor", "message": "<venue> rejected arb-...: 170131 Insufficient balance.",
+     "venue": "<venue>", "symbol": "BTCUSDT", "client_id": "arb-..."}
 
 ``time`` is RFC 3339 UTC (microseconds), ``ts_ns`` the same instant in int ns; ``event`` names the kind
 of an ``arb.event`` record; the line a failing command ends on (``arb check: ...``, a bad option's

@@ -1,5 +1,5 @@
 """Venue name -> its connector: the public side (normalizer, feed, fast scanner, funding history) and the
-private adapter, found by the venue's folder, so no caller writes ``if venue == "binance"``.
+private adapter, found by the venue's folder, so no caller tests a venue's name.
 
 A venue is a folder ``connectors/<venue>/`` with the same file set, each module exporting one
 well-known name:
@@ -30,9 +30,8 @@ Beside them, ``venue.toml`` holds what the configuration knows of the venue with
 parts every venue has; :meth:`VenueConnector.conform` loads each part and checks it against its protocol
 (the conformance test runs it for every venue found).
 
-    >>> from connectors.registry import private_venue
-    >>> private_venue("bybit", "linear")
-    BybitPrivate('linear')
+``private_venue(name, market)`` is the venue ``name``'s private adapter for ``market`` (``"spot"`` or
+``"linear"``).
 """
 
 from __future__ import annotations
@@ -69,7 +68,7 @@ class UnknownVenueError(ArbError, ValueError):
 
 @functools.cache
 def venue_names() -> tuple[str, ...]:
-    """Every venue with a connector folder, sorted (``("binance", "bybit")``); raises
+    """Every venue with a connector folder, sorted by name; raises
     :class:`UnknownVenueError` when a folder with a facts file lacks a part, or the catalog and the folders
     disagree."""
     found = tuple(sorted(p.name for p in _ROOT.iterdir() if p.is_dir() and (p / "venue.toml").is_file()))

@@ -146,7 +146,7 @@ class BacktestResult:
     risk_state: dict[str, float]
     """The account's gate figures (:func:`~arb.execution.risk.risk_figures`)."""
     sync_losses: dict[str, int]
-    """Times a book lost sync, per venue (``"binance"``), or per venue and symbol (``"binance ETHUSDT"``)."""
+    """Times a book lost sync, per venue (its name), or per venue and symbol (``"<venue> ETHUSDT"``)."""
     out_of_sync: tuple[Spans, ...]
     """Per venue, the spans ``(start_ns, end_ns)`` of local time its book was not synced, for the report."""
     rows: dict[str, int]

@@ -1,7 +1,7 @@
 """Typed, frozen, validated configuration: ``arbitrage.toml`` plus one file per venue.
 
 ``load_config()`` reads ``arbitrage.toml`` ([strategy], [risk], [execution], [backtest], [dry_run],
-[venues]) and the two venue files it names (``binance.toml``, ``bybit.toml``), and returns one frozen
+[venues]) and the venue file of each venue of the run (``config/<venue>.toml``), and returns one frozen
 :class:`AppConfig`. Every mistake raises :class:`arb.errors.ConfigError` naming the file, the dotted key
 and what was expected; unknown keys are rejected with the closest allowed key as a suggestion.
 

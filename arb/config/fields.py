@@ -8,7 +8,7 @@ field declares what it accepts in its type, which msgspec enforces when a file i
 - ``Annotated[str, Meta(pattern=r"\\A[A-Z0-9]+\\Z", description="upper-case letters and digits")]``: a
   spelling, with the words that describe it in messages (msgspec searches, so patterns are anchored);
 - ``Annotated[tuple[str, ...], Meta(min_length=1)]``: a non-empty list of strings;
-- ``tuple[Literal["binance", "bybit"], ...]``: a list of those choices;
+- ``tuple[Literal["a", "b"], ...]``: a list of those choices;
 - ``Secret | None``, ``Path``, and a nested section (another ``ConfigStruct``).
 
 Times are int64 nanoseconds: a field named ``*_ns`` whose TOML name (``field(name="cooldown_ms")``) ends

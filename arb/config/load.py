@@ -500,7 +500,7 @@ def _named_by_setting(exc: ConfigError, written: Sequence[_Written], prefix: str
 
 def _read_as_text(key: str, value: Any, prefix: str) -> str:
     # A value that looks like a TOML array or table but is none was taken as its text: say so, and for
-    # an array of bare words, how to write it (``[bybit]``: the shell ate the quotes of ``["bybit"]``).
+    # an array of bare words, how to write it (``[name]``: the shell ate the quotes of ``["name"]``).
     text = value.strip() if isinstance(value, str) else ""
     if (text[:1], text[-1:]) not in (("[", "]"), ("{", "}")) or _toml_value(text) is not _ABSENT:
         return ""

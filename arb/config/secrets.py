@@ -165,8 +165,8 @@ class UnsetVariableError(ConfigError):
 class MissingSecretsError(ConfigError):
     """Credentials a command needs that are not there, every one at once: per file, the keys and the
     environment variables they reference that are unset (or the keys the file lacks), e.g.
-    ``binance.toml: api_key, api_secret: expected environment variables BINANCE_API_KEY and
-    BINANCE_API_SECRET to be set; bybit.toml: ...``. ``missing``: (file, key, variable name or None
+    ``<venue>.toml: api_key, api_secret: expected environment variables <VENUE>_API_KEY and
+    <VENUE>_API_SECRET to be set; ...``. ``missing``: (file, key, variable name or None
     for a key the file lacks)."""
 
     def __init__(self, missing: list[tuple[str, str, str | None]]) -> None:

@@ -56,7 +56,7 @@ def venue_error(
     reason: str = "",
     redact: tuple[str, ...] = (),
 ) -> VenueError:
-    """The error for a request to venue ``name`` (``"binance spot"``) that ended in ``answer``.
+    """The error for a request to venue ``name`` (``"<venue> spot"``) that ended in ``answer``.
 
     ``request``: the request, as ``"GET /api/v3/myTrades"`` (empty: unknown). ``hint``: what to check
     for a refusal this module cannot word (an account setting the request needs). ``reason``: what

@@ -179,7 +179,7 @@ class VenueExecutor(AccountReads, LateFills):
 
     @property
     def name(self) -> str:
-        """``"binance spot"``: how messages name this venue-market."""
+        """``"<venue> spot"``: how messages name this venue-market."""
         return f"{self.venue} {self.market}"
 
     @property

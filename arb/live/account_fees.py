@@ -73,7 +73,7 @@ def differs(config: AppConfig, v: int, fees: AccountFees) -> bool:
 
 def differences(config: AppConfig, rates: Rates) -> list[str]:
     """Each symbol whose rates differ from its venue's configured ``[fees]``, as a phrase:
-    ``"binance BTCUSDT maker 7.5 taker 7.5 bps paid in BNB (standard ...), configured 10/10 (binance.toml)"``."""
+    ``"<venue> BTCUSDT maker 7.5 taker 7.5 bps paid in BNB (standard ...), configured 10/10 (<venue>.toml)"``."""
     out = []
     for v, fees in sorted(rates.items()):
         venue = config.venues[v]

@@ -287,7 +287,7 @@ class RestingQuotes:
     """Why no switch guards them (``"Binance spot has no dead-man's switch"``; empty when one does)."""
 
     def text(self) -> str:
-        """The line ``arb check`` and ``arb live``'s start print (``"binance spot quotes if arb dies: ..."``)."""
+        """The line ``arb check`` and ``arb live``'s start print (``"<venue> spot quotes if arb dies: ..."``)."""
         return f"{self.venue} {self.market} quotes if arb dies: {self.fate}"
 
 

@@ -23,14 +23,14 @@ runs any of it, and nothing here changes anything.
 Both answer the same JSON body (``Cache-Control: no-store``)::
 
     {"status": "not ready", "alive": true, "ready": false,
-     "reasons": ["bybit BTCUSDT: stale, no depth update for 3.1 s", "halted: kill switch"],
+     "reasons": ["<venue> BTCUSDT: stale, no depth update for 3.1 s", "halted: kill switch"],
      "mode": "live", "symbol": "BTCUSDT", "pid": 4242, "run_id": "5f0c2a9e41d7b3c8",
      "started": "2026-11-23T15:04:05Z", "uptime_s": 812.4,
      "snapshot_age_s": 0.21, "max_age_s": 10.0, "halted": "kill switch", "paused": "", "journal": "ok",
-     "books": [{"venue": "binance", "symbol": "BTCUSDT", "state": "ok"}, ...],
-     "feeds": [{"venue": "bybit", "market": "spot", "symbol": "BTCUSDT", "connected": true, "synced": true,
+     "books": [{"venue": "<venue>", "symbol": "BTCUSDT", "state": "ok"}, ...],
+     "feeds": [{"venue": "<venue>", "market": "spot", "symbol": "BTCUSDT", "connected": true, "synced": true,
                 "stale": true}, ...],
-     "venues": [{"venue": "binance", "market": "spot", "banned": false, "banned_until": "",
+     "venues": [{"venue": "<venue>", "market": "spot", "banned": false, "banned_until": "",
                  "rate_limited": true, "held_until": "2026-11-23T15:17:42Z", "reason": "rate limited (429 ...)"}]}
 
 ``status`` is ``"ready"`` / ``"not ready"`` (alive), or ``"starting"`` / ``"stalled"`` (not alive).

@@ -19,7 +19,7 @@ Every metric is listed once in :data:`METRICS` (name, type, labels, help); ``doc
 lists the same. Labels are venue, symbol, market and small enumerations, never an order id. No
 ``_created`` series: the families here are built without a creation time.
 
-The ``venue`` label is the venue's name in the run (``config.venue_names``: ``venue="binance"``), and
+The ``venue`` label is the venue's name in the run (``config.venue_names``: ``venue="<venue>"``), and
 the ``direction`` label names an ordered pair of the run's venues, ``buy_<venue>_sell_<venue>``
 (``direction="buy_binance_sell_bybit"``): N venues give N(N-1) directions, each its own series.
 ``arb_venue_info`` lists the run's venues (with their titles) and ``arb_direction_info`` its

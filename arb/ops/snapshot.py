@@ -110,7 +110,7 @@ class LatencyHistogram:
 class FeedHealth:
     """One venue's market-data feed for one symbol."""
 
-    venue: str  # the venue's name in the run ("binance")
+    venue: str  # the venue's name in the run (config.venue_names)
     market: str  # "spot" / "usdm" / "linear"
     symbol: str
     connected: bool

@@ -458,7 +458,7 @@ class Watch:
         return (float("nan"),) * len(venue_pairs(len(self.venue_names)))
 
     def _where(self, v: int, s: int) -> str:
-        # "binance", or with several symbols "binance ETHUSDT": how an event's text names the book
+        # "<venue>", or with several symbols "<venue> ETHUSDT": how an event's text names the book
         name = self.venue_names[v]
         return name if len(self.symbols) == 1 else f"{name} {self.symbols[s]}"
 

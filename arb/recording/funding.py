@@ -6,10 +6,10 @@ One file per venue and symbol, ``<recordings>/<venue>_linear/<symbol lower>_fund
     {
       "format": "arb-funding-history",
       "version": 1,
-      "venue": "binance",
+      "venue": "<venue>",
       "market": "linear",
       "symbol": "BTCUSDT",
-      "source": "https://fapi.binance.com/fapi/v1/fundingRate",
+      "source": "<the venue's funding-rate endpoint>",
       "covered": [[1722470400000000000, 1723161600000000000]],
       "funding": [
         {"time_ns": 1722470400000000000, "rate": "0.00010000", "mark_price": "64627.90000000"},

@@ -16,10 +16,10 @@ found by name with :func:`fake_venue` and :func:`fake_exchange`. See ``docs/fake
 
     from arb.sim import fake_venue
 
-    async with fake_venue("binance")("tests/fixtures/binance_spot_btcusdt_20240808_head3000.gz") as venue:
-        url = venue.ws_urls[0]                      # ws://127.0.0.1:PORT/stream
-        await venue.wait_for_subscription("btcusdt@depth@100ms")
-        venue.faults.drop("btcusdt@depth@100ms", at=10)
+    async with fake_venue(name)(recording) as venue:   # a venue's name, one of its recordings
+        url = venue.ws_urls[0]                          # ws://127.0.0.1:PORT/...
+        await venue.wait_for_subscription(stream)       # a stream as the venue names it
+        venue.faults.drop(stream, at=10)
         await venue.advance(100)                    # release 100 recorded frames
 """
 

@@ -9,9 +9,9 @@ sweep runs every combination (the cartesian product, in the order the file lists
     [grid]
     "strategy.min_spread_bps" = [3, 5, 8]
     "strategy.cooldown_ms" = [0, 500]
-    "binance.latency.order_entry_ms" = [1.0, 5.0]
+    "<venue>.latency.order_entry_ms" = [1.0, 5.0]  # a venue file's key after the venue's name
     "leg_faults.reject" = [0.0, 0.05]          # every venue, as [leg_faults] reject does
-    "leg_faults.bybit.late" = [0.0, 0.1]       # one venue's, as [leg_faults.bybit] late does
+    "leg_faults.<venue>.late" = [0.0, 0.1]     # one venue's, as [leg_faults.<venue>] late does
 
     [sweep]
     objective = "pnl"                           # how the runs are ranked (OBJECTIVES)

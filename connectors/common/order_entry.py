@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 class OrderEntry:
-    """The order WebSocket of one venue-market (``name``: how the log names it, ``"bybit spot"``)."""
+    """The order WebSocket of one venue-market (``name``: how the log names it, ``"<venue> spot"``)."""
 
     retry_s = 1.0
     """The first wait before reopening; it doubles while the connection stays down, up to ``max_retry_s``."""

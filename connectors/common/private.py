@@ -290,7 +290,7 @@ class PrivateLink(Protocol):
 
     @property
     def name(self) -> str:
-        """``"binance linear"``: how messages name the venue-market."""
+        """``"<venue> linear"``: how messages name the venue-market."""
         ...
 
     @property

@@ -65,7 +65,7 @@ def record_of(row: dict[str, Any]) -> WalletRecord:
 
 
 def venue_answer(error: BaseException) -> dict[str, Any] | None:
-    """The JSON body a venue answered with, out of a ccxt exception's text (``'binance {"code":-4035,...}'``),
+    """The JSON body a venue answered with, out of a ccxt exception's text (``'<venue> {"code":-4035,...}'``),
     or None when the exception carries none (the request did not get an answer)."""
     text = str(error)
     start = text.find("{")
