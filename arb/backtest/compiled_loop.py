@@ -70,7 +70,7 @@ from arb.backtest.taker_fills import (
 from arb.backtest.transfers import TRANSFER_NONE, add_moved, held_value, log_full, move_inventory, moved_quote
 from arb.execution.liquidity import SWEEP_LEVELS, TAKEN_SLOTS
 from arb.execution.risk import position_at, update_equity, value_px
-from arb.strategy.kernel import may_act
+from arb.strategy.guard import may_decide
 from arb.strategy.quote_slots import Q_OID, any_quote, quote_views
 from arb.strategy.step import decide_symbol
 from arb.strategy.types import (
@@ -569,7 +569,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
                 for s in range(n_symbols):
                     if answered[s] == 0 and not _any_ticked(ticked, n_venues * s, n_venues * s + n_venues):
                         continue
-                    if not may_act(views[s], params[s : s + 1], now):
+                    if not may_decide(views[s], kernel, s, now):
                         continue
                     if levels > 1:
                         _fill_top(

@@ -129,8 +129,7 @@ class Symbols(NamedTuple):
     """Every symbol's kernel, the risk gate and the views, as the shared step takes them."""
 
     kernel: Any
-    """``(params, kstate, intents)``, a row per symbol, or ``(params, kstate, intents, None)`` when every symbol
-    takes (:func:`arb.strategy.step.decide_symbol`: the maker's code is not compiled)."""
+    """``(rules, kstate, intents, strategy)``, a row per symbol (:func:`arb.strategy.guard.guarded_decide`)."""
     risk: Any
     """``(limits, rstate, srisk)`` (:func:`arb.strategy.gate.gate`)."""
     views: Array

@@ -102,6 +102,7 @@ from arb.results.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
 from arb.strategy.params import params_of
 from arb.strategy.quote_slots import new_quotes
 from arb.strategy.records import BACKTEST_RUN_DTYPE
+from arb.strategy.selection import bind_config
 from arb.strategy.types import (
     FILL_DTYPE,
     FUNDING_DTYPE,
@@ -342,6 +343,7 @@ class Loop:
         self.kstate = new_state(n_sym)
         self.views = new_views(n_sym, n_venues)
         self.intents = new_intents(n_sym)
+        self.bound = bind_config(config, self.params)
         self.limits, self.rstate, self.srisk = new_gate(config)
         self.risk_events: list[RiskEvent] = []
         self._quote = quote_currency(config.strategy.symbol)
@@ -430,7 +432,7 @@ class Loop:
         run = Run(self.settings, self.counters, self.leg_faults, self.init_base, self.last_mid, self.price_decimals,
                   self.measured, self.inventory if moving else None)  # fmt: skip
         quoting = bool((self.params["style"] != STYLE_TAKER).any())
-        kernel = (self.params, self.kstate, self.intents) if quoting else (self.params, self.kstate, self.intents, None)
+        kernel = (self.params, self.kstate, self.intents, self.bound.part)
         symbols = Symbols(kernel, (self.limits, self.rstate, self.srisk), self.views)
         orders = Orders(self.flight, self.quotes if quoting else None, self.taken, self.own)
         outs = Outs(self.fills, self.equity, self.calls, self.sent, self.funding)
@@ -670,7 +672,8 @@ def run_session(
         name = venues[a % n_venues].name
         return name if one else f"{name} {symbols[a // n_venues]}"
 
-    kernel_states = [kernel_figures(st, int(loop.params[s]["style"])) for s, st in enumerate(loop.kstate)]
+    memory = loop.bound.memory
+    kernel_states = [kernel_figures(st, int(loop.params[s]["style"]), memory[s]) for s, st in enumerate(loop.kstate)]
     by_symbol = [loop.schedule.out_of_sync(session.start_ns, session.end_ns, s, n_venues) for s in range(len(symbols))]
     base = [tuple(float(x) for x in loop.init_base[s]) for s in range(len(symbols))]
     return BacktestResult(

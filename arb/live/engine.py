@@ -72,7 +72,10 @@ from arb.live.row_log import RowLog as _Growing
 from arb.results.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
 from arb.strategy.params import params_of
 from arb.strategy.quote_slots import Q_OID, Q_STATE, hold_slot, new_quotes, quote_views
+from arb.strategy.seam import broken_text
+from arb.strategy.selection import bind_config
 from arb.strategy.step import (
+    FLAG_CONTRACT_BROKEN,
     FLAG_EVENTS,
     FLAG_HALTED,
     FLAG_HEDGE_FAILED,
@@ -297,6 +300,8 @@ class Engine:
         self.views = new_views(n_sym, n_venues)
         """Every symbol's view: ``views[s]`` is what symbol ``s``'s kernel reads."""
         self.intents = new_intents(n_sym)
+        self.bound = bind_config(config, self.params)
+        """Each symbol's strategy, bound to the compiled step (its memory: ``bound.memory[s]``)."""
         self.limits, self.rstate, self.srisk = new_gate(config)
         self.listeners = listeners if listeners is not None else Listeners()
         """Who hears of the engine's events: the driver's, given here, then each watcher's."""
@@ -305,6 +310,7 @@ class Engine:
         it, ``later(listener, fill row or order)``, after the decision they could delay (the row a copy); None:
         at once, before it (the dry run: its paper account books each fill before the next decision)."""
         self._hedge_failed = False
+        self._contract_broken = False
         self.risk_events: list[RiskEvent] = []
         """Every breach the gate reported, in order (each logged once per episode as it came)."""
         self._quote = quote_currency(config.strategy.symbol)
@@ -347,7 +353,7 @@ class Engine:
         self._intent_ints = np.zeros((n_sym * self.intents.shape[1], 5), np.int64)
         self._intent_floats = np.zeros((n_sym * self.intents.shape[1], 2))
         self._counts = self._executor_counts()
-        kernel = (self.params, self.kstate, self.intents)
+        kernel = (self.params, self.kstate, self.intents, self.bound.part)
         marks = (self.last_mid, self.mark, self._pnl_sym)
         settings = np.array([self.levels, self.stale_after], np.int64)
         self._state = (self.views, kernel, self.venues, marks, self._pair_seq, self._account, self._counts, settings)
@@ -367,7 +373,8 @@ class Engine:
         position_at(self.log.fills.data, 0, 0, 0, 0, 0.0)
         n_sym = self.n_symbols
         views, last_mid, account = self.views.copy(), self.last_mid.copy(), tuple(x.copy() for x in self._account)
-        kernel = (self.params, self.kstate.copy(), self.intents.copy())
+        addresses, params, memory = self.bound.part
+        kernel = (self.params, self.kstate.copy(), self.intents.copy(), (addresses, params, memory.copy()))
         counts = tuple(np.zeros_like(x) for x in self._counts)
         state = (views, kernel, self.venues.copy(), (last_mid, self.mark.copy(), self._pnl_sym.copy()),
                  self._pair_seq.copy(), account, counts, self._state[7])  # fmt: skip
@@ -678,6 +685,12 @@ class Engine:
                 told()
         if flags & FLAG_HALTED:
             reason = f"risk limit [risk] {HALT_REASONS[int(self.rstate[0]['halted'])]}"
+            for halted in self.listeners.halt:
+                halted(reason)
+        if flags & FLAG_CONTRACT_BROKEN and not self._contract_broken:
+            self._contract_broken = True
+            reason = broken_text(self.bound.strategies, self.kstate, self.symbols, self.n_venues)
+            log.error("%s", reason)
             for halted in self.listeners.halt:
                 halted(reason)
 

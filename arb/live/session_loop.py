@@ -118,14 +118,11 @@ class SessionWatcher(Protocol):
 
 
 def warm_up_kernel(config: AppConfig) -> None:
-    """Compile (or load from Numba's cache) the kernel before any market data arrives."""
-    from arb.strategy.kernel import decide, may_act
-    from arb.strategy.params import make_params
-    from arb.strategy.types import new_intents, new_state, new_view
+    """Compile (or load from Numba's cache) the run's strategies before any market data arrives."""
+    from arb.strategy.params import params_of
+    from arb.strategy.selection import bind_config
 
-    view = new_view()
-    may_act(view, make_params(config), 0)
-    decide(view, make_params(config), new_state(), 0, new_intents())
+    bind_config(config, params_of(config))
 
 
 @contextlib.contextmanager

@@ -1,17 +1,20 @@
-"""The spread-arbitrage kernel: one compiled function, no loop, no clock, no I/O.
+"""The spread-arbitrage kernel: the built-in ``taker`` strategy, and the rules every strategy's lone leg
+is closed by. Compiled functions, no loop, no clock, no I/O.
 
-``decide(view, params, state, now_ns, intents)`` looks at every venue of the run once and writes what it
-wants sent into ``intents``; it returns how many. The backtest's Numba loop and the live driver call the
-very same function (principle 1 of docs/architecture), so a decision can be replayed anywhere. A venue
-is its number in the view (its place in ``[strategy] venues``, two to ``MAX_VENUES``); a direction is an
-ordered pair of them, buy on one and sell on the other, so N venues give N(N-1) directions.
+``decide(view, rules, params, memory, now_ns, intents)`` (the seam's contract, :mod:`arb.strategy.seam`)
+looks at every venue of the run once and writes the pair it wants opened into ``intents``; it returns how
+many legs. arb's guard (:func:`arb.strategy.guard.guarded_decide`) calls it, in the backtest's Numba loop
+and after each batch of the live driver alike, so a decision can be replayed anywhere. A venue is its
+number in the view (its place in ``[strategy] venues``, two to ``MAX_VENUES``); a direction is an ordered
+pair of them, buy on one and sell on the other, so N venues give N(N-1) directions.
 
-What it does, in order of priority:
+What arb's guard does before calling it (rules every strategy obeys, :mod:`arb.strategy.guard`):
 
 1. **Wait** while any order is unanswered (``view.open_orders``): a decision made on positions that
    are about to change is a decision made twice.
-2. **Never leave a naked leg.** If the venues' positions do not cancel out (one leg of a pair filled
-   alone, or filled less), it sends one immediate-or-cancel order that restores a flat net position:
+2. **Never leave a naked leg** (:func:`hedge`, here because the taker's pricing rules are its own). If
+   the venues' positions do not cancel out (one leg of a pair filled alone, or filled less), it sends one
+   immediate-or-cancel order that restores a flat net position:
    ``hedge`` mode completes the pair on the best-priced venue (net of its taker fee) other than the one
    whose leg filled, ``unwind`` mode reverses the leg where it filled; a venue that cannot take it now
    (stale, out of sync, held back by the executor after a rate limit or a ban:
@@ -24,6 +27,9 @@ What it does, in order of priority:
    (the preferred one has failed that often), at most once per ``hedge_retry_ns``: a venue that refuses
    every order is not hammered. Once flat again it opens no new pair while ``HEDGE_FAILED`` is set (a
    fresh state clears it: ``arb live`` keeps it as the journal's halt until a person clears it).
+
+What the taker itself decides:
+
 3. **Open a pair** when the cooldown has passed: for each direction whose two venues can take orders
    (synced, fresh, not held back), walk both books level by level while the marginal spread, net of
    both venues' taker fees and the slippage tolerance, is at least ``min_spread_bps``; take at each step
@@ -58,7 +64,8 @@ What it does, in order of priority:
    allowed a pair counts in ``state.missed_for_balance``.
 
 Units: prices in quote currency, quantities in base units, ``*_bps`` basis points, ``*_ns`` int64 ns.
-Inputs are the record arrays of :mod:`arb.strategy.types`; ``params`` and ``state`` are 1-element arrays.
+Inputs are the record arrays of :mod:`arb.strategy.types`; ``rules``, ``params`` and ``memory`` are
+1-element arrays (the taker's ``params`` are its ``rules``: it reads ``[strategy]``).
 """
 
 from __future__ import annotations
@@ -67,7 +74,9 @@ __all__ = [
     "ceil_to_grid",
     "decide",
     "floor_to_grid",
+    "hedge",
     "inventory_imbalance",
+    "is_dust",
     "may_act",
     "net_position",
     "skewed_bps",
@@ -89,7 +98,6 @@ from arb.strategy.types import (
     MARKET_SPOT,
     MAX_LEVELS,
     SELL,
-    STYLE_TAKER,
     VENUE_OK,
 )
 
@@ -372,8 +380,10 @@ def _hedge_order(view: Any, p: Any, side: int, filled: int, swap: bool, order: A
 
 
 @nb.njit(cache=True, nogil=True)
-def _hedge(view: Any, p: Any, st: Any, net: float, intents: Any, now_ns: int) -> int:
-    # One IOC order that brings the net position back to zero; 0 if no venue can take it now.
+def hedge(view: Any, p: Any, st: Any, net: float, intents: Any, now_ns: int) -> int:
+    """The lone-leg rule: one IOC order into ``intents[0]`` that brings the net position ``net`` back to
+    zero (``st``: arb's state record of the symbol, its attempts and the last pair's venues); returns 1,
+    or 0 when no venue can take it now (or a retry waits for a fresher book)."""
     side = SELL if net > 0.0 else BUY
     # The venue whose leg filled alone: hedge mode completes the pair on the best of the others, unwind
     # mode reverses it there.
@@ -419,8 +429,8 @@ def _hedge(view: Any, p: Any, st: Any, net: float, intents: Any, now_ns: int) ->
 
 
 @nb.njit(cache=True, nogil=True)
-def _is_dust(view: Any, p: Any, net: float) -> bool:
-    # An exposure no venue could trade (below every lot / minimum) counts as flat.
+def is_dust(view: Any, p: Any, net: float) -> bool:
+    """Whether the exposure ``net`` is one no venue could trade (below every lot or minimum): flat."""
     for v in range(view.shape[0]):
         qty = floor_to_grid(abs(net), p["lot_size"][v])
         price = view[v]["bid_px"][0] if net > 0.0 else view[v]["ask_px"][0]
@@ -501,23 +511,16 @@ def _required_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> tuple[float
 
 
 @nb.njit(cache=True, nogil=True)
-def may_act(view: Any, params: Any, now_ns: int) -> bool:
-    """False only when :func:`decide` would certainly return 0 without changing its state.
+def may_act(view: Any, rules: Any, params: Any, now_ns: int) -> bool:
+    """The taker's ``may_act``: False only when :func:`decide` would certainly return 0 without changing
+    its memory, arb's guard having found no order unanswered and the net flat.
 
     Reads the best level of each book only, so a driver can skip filling deeper levels on the vast
-    majority of book updates: no order is unanswered, the net position is flat (or dust), and no
-    direction's best ask/bid pair (buy on one venue, sell on another) clears both taker fees and the
-    slippage tolerance (the least any pair must clear, even when leaning back to balance), the funding
-    term included where it is on. In the ``maker_taker`` style it is always True: resting quotes follow
-    every book change.
+    majority of book updates: no direction's best ask/bid pair (buy on one venue, sell on another) clears
+    both taker fees and the slippage tolerance (the least any pair must clear, even when leaning back to
+    balance), the funding term included where it is on.
     """
     p = params[0]
-    if p["style"] != STYLE_TAKER:
-        return True
-    if unanswered(view):
-        return True
-    if not _is_dust(view, p, net_position(view)):
-        return True
     funding = p["funding_horizon_ns"] > 0 or p["close_before_funding_ns"] > 0
     n = view.shape[0]
     for b in range(n):
@@ -539,12 +542,15 @@ def may_act(view: Any, params: Any, now_ns: int) -> bool:
 
 
 @nb.njit(cache=True, nogil=True)
-def decide(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int:
-    """Decide what to send now; write intents into ``intents`` and return their number.
+def decide(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents: Any) -> int:
+    """The taker's decision: the best pair to open now, its legs written into ``intents``; returns their
+    number (0: none). Called by arb's guard (:func:`arb.strategy.guard.guarded_decide`) only when nothing
+    is unanswered, the net is flat, no hedge has failed and the cooldown has passed.
 
     ``view``: one ``VIEW_DTYPE`` record per venue of the run (index = the venue's number, two to
-    ``MAX_VENUES``). ``params``: 1 record of ``PARAMS_DTYPE``. ``state``: 1 record of ``STATE_DTYPE``,
-    updated in place. ``now_ns``: the driver's clock (local time, ns). ``intents``: ``INTENT_DTYPE``
+    ``MAX_VENUES``). ``rules`` and ``params``: the same 1-record ``PARAMS_DTYPE`` array (the taker reads
+    its settings from ``[strategy]``). ``memory``: 1 record of ``BUILTIN_MEMORY`` (its
+    ``missed_for_balance``). ``now_ns``: the driver's clock (local time, ns). ``intents``: ``INTENT_DTYPE``
     buffer of at least ``MAX_INTENTS``.
 
     Every ordered pair of venues is a direction (buy on one, sell on the other): each is walked, and
@@ -552,18 +558,6 @@ def decide(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int
     then the lower sell venue).
     """
     p = params[0]
-    st = state[0]
-    if unanswered(view):
-        return 0
-    net = net_position(view)
-    if not _is_dust(view, p, net):
-        return _hedge(view, p, st, net, intents, now_ns)
-    st["hedge_attempts"] = 0
-    if st["flags"] & HEDGE_FAILED:  # a venue refused or the market ran away: a person looks first
-        return 0
-    if now_ns - st["last_pair_ns"] < p["cooldown_ns"]:
-        return 0
-
     buy_take = np.zeros(MAX_LEVELS)  # the best direction's takes per level
     sell_take = np.zeros(MAX_LEVELS)
     buy_try = np.zeros(MAX_LEVELS)  # the direction being walked
@@ -599,12 +593,11 @@ def decide(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int
                 short = _short_of_balance(view, p, b, s, required, band if rule_cap < 0.0 else min(band, rule_cap))
     if best_b < 0 or best_qty <= 0.0:
         if short:
-            st["missed_for_balance"] += 1
+            memory[0]["missed_for_balance"] += 1
         return 0
 
     b = best_b
     s = best_s
-    pair_id = st["next_pair_id"]
     slip = p["slippage_bps"] * 1e-4
     n = 0
     for k in range(p["book_levels"]):
@@ -614,7 +607,7 @@ def decide(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int
             intents[n]["price"] = floor_to_grid(view[b]["ask_px"][k] * (1.0 + slip), p["tick_size"][b])
             intents[n]["qty"] = buy_take[k]
             intents[n]["kind"] = INTENT_OPEN
-            intents[n]["pair_id"] = pair_id
+            intents[n]["pair_id"] = 0  # arb gives the pair its id
             intents[n]["level"] = k
             n += 1
     for k in range(p["book_levels"]):
@@ -624,14 +617,7 @@ def decide(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int
             intents[n]["price"] = ceil_to_grid(view[s]["bid_px"][k] * (1.0 - slip), p["tick_size"][s])
             intents[n]["qty"] = sell_take[k]
             intents[n]["kind"] = INTENT_OPEN
-            intents[n]["pair_id"] = pair_id
+            intents[n]["pair_id"] = 0  # arb gives the pair its id
             intents[n]["level"] = k
             n += 1
-    st["next_pair_id"] = pair_id + 1
-    st["last_pair_id"] = pair_id
-    st["last_pair_ns"] = now_ns
-    st["last_buy_venue"] = b
-    st["last_sell_venue"] = s
-    st["pairs"] += 1
-    st["hedge_attempts"] = 0
     return n

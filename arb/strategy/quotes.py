@@ -59,22 +59,18 @@ from typing import Any
 import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
+from arb.strategy.guard import hold_over
 from arb.strategy.kernel import (
     _EPS,
-    _hedge,
-    _is_dust,
     _min_step_qty,
     _pair_cap,
     _required_bps,
     ceil_to_grid,
     floor_to_grid,
-    net_position,
     takes_orders,
-    unanswered,
 )
 from arb.strategy.types import (
     BUY,
-    HEDGE_FAILED,
     INTENT_CANCEL,
     INTENT_QUOTE,
     MARKET_SPOT,
@@ -165,42 +161,19 @@ def _quote_against(view: Any, p: Any, m: int, h: int, side: int, now_ns: int) ->
     return price, qty
 
 
-@nb.njit(cache=True, nogil=True)
-def _cancel(view: Any, st: Any, m: int, i: int, intents: Any, n: int) -> int:
-    # Cancel the quote in slot (m, i) as intent n; the new count.
+@nb.njit(cache=True, internal=True, nogil=True)
+def _cancel(m: int, i: int, intents: Any, n: int) -> int:
+    # Cancel the quote in slot (m, i) as intent n (arb fills in the quote's price, quantity and pair id);
+    # the new count.
     it = intents[n]
     it["venue"] = m
     it["side"] = BUY if i == 0 else SELL
-    it["price"] = view[m]["quote_px"][i]
-    it["qty"] = view[m]["quote_qty"][i]
+    it["price"] = 0.0
+    it["qty"] = 0.0
     it["kind"] = INTENT_CANCEL
-    it["pair_id"] = st["quote_pair"][m, i]
+    it["pair_id"] = 0
     it["level"] = 0
-    st["cancels"] += 1
     return n + 1
-
-
-@nb.njit(cache=True, nogil=True)
-def _cancel_all(view: Any, st: Any, intents: Any, n: int) -> int:
-    # Cancel every live quote (those sent or being cancelled wait for their answer first).
-    for m in range(view.shape[0]):
-        for i in range(2):
-            if view[m]["quote_state"][i] == QUOTE_LIVE:
-                n = _cancel(view, st, m, i, intents, n)
-    return n
-
-
-@nb.njit(cache=True, internal=True, nogil=True)
-def _filled_venue(view: Any, st: Any, net: float) -> int:
-    # The venue whose position moved furthest towards ``net`` since the net was last flat (-1: none).
-    best = -1
-    moved_best = 0.0
-    for v in range(view.shape[0]):
-        moved = (view[v]["position"] - st["flat_position"][v]) * (1.0 if net > 0.0 else -1.0)
-        if moved > moved_best:
-            best = v
-            moved_best = moved
-    return best
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
@@ -212,50 +185,15 @@ def _touch_distance(view: Any, m: int, side: int, price: float) -> float:
     return float(abs(touch - price) / touch)
 
 
-@nb.njit(cache=True, internal=True, nogil=True)
-def _hold_over(view: Any, m: int, i: int, now_ns: int, hold_ns: int) -> bool:
-    # Whether the hold of slot (m, i), whose quote was refused, is over: the view now shows a book the refused
-    # price would cross (it caught up with what refused the quote), or hold_ns passed since the refusal.
-    if now_ns - view[m]["quote_ns"][i] >= hold_ns:
-        return True
-    refused = view[m]["quote_px"][i]
-    if i == 0:
-        ask = view[m]["ask_px"][0]
-        return bool(ask > 0.0 and refused >= ask)
-    bid = view[m]["bid_px"][0]
-    return bool(bid > 0.0 and refused <= bid)
-
-
 @nb.njit(cache=True, nogil=True)
-def decide_maker(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int:
-    """The ``maker_taker`` style's decision: write intents (quotes, cancels, a hedge) into ``intents`` and
-    return their number. The arguments are :func:`arb.strategy.kernel.decide`'s."""
+def decide_maker(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents: Any) -> int:
+    """The ``maker_taker`` style's decision: quotes and cancels written into ``intents``; returns their
+    number. Called by arb's guard only when nothing is unanswered, the net is flat and no hedge has failed
+    (the guard hedges every fill and cancels the quotes after a failed hedge). The arguments are
+    :func:`arb.strategy.kernel.decide`'s."""
     p = params[0]
-    st = state[0]
-    if unanswered(view):
-        return 0
     n_venues = view.shape[0]
     n = 0
-    net = net_position(view)
-    if not _is_dust(view, p, net):
-        filled = _filled_venue(view, st, net)
-        if filled >= 0:  # the quote's venue; the hedge's is the kernel's choice among the others
-            i = 0 if net > 0.0 else 1
-            st["last_pair_id"] = st["quote_pair"][filled, i]
-            if net > 0.0:
-                st["last_buy_venue"] = filled
-                st["last_sell_venue"] = -1
-            else:
-                st["last_sell_venue"] = filled
-                st["last_buy_venue"] = -1
-        if st["hedge_attempts"] > 0:  # a hedge went out and the exposure is still there
-            n = _cancel_all(view, st, intents, n)
-        return n + _hedge(view, p, st, net, intents[n:], now_ns)
-    st["hedge_attempts"] = 0
-    for v in range(n_venues):
-        st["flat_position"][v] = view[v]["position"]
-    if st["flags"] & HEDGE_FAILED:  # a person looks first (as in the taker style)
-        return _cancel_all(view, st, intents, n)
     for i in range(2):
         side = BUY if i == 0 else SELL
         # this side's targets on each venue allowed to make (quantity 0: none allowed)
@@ -267,7 +205,7 @@ def decide_maker(view: Any, params: Any, state: Any, now_ns: int, intents: Any) 
         owner = -1  # the venue holding this side (a quote sent, live or being cancelled, or held back)
         for m in range(n_venues):
             held = view[m]["quote_state"][i] == QUOTE_HELD
-            if held and _hold_over(view, m, i, now_ns, p["quote_hold_ns"]):
+            if held and hold_over(view, m, i, now_ns, p["quote_hold_ns"]):
                 continue  # a refused quote's hold is over: the side is free there
             if view[m]["quote_state"][i] != QUOTE_NONE and (owner < 0 or not held):
                 owner = m
@@ -282,7 +220,7 @@ def decide_maker(view: Any, params: Any, state: Any, now_ns: int, intents: Any) 
             old = now_ns - view[owner]["quote_ns"][i] >= p["min_quote_life_ns"]
             moved = abs(px[owner] - quoted) / quoted * 1e4 > p["quote_tolerance_bps"] + _EPS
             if qty[owner] <= 0.0 or crosses or (old and moved):
-                n = _cancel(view, st, owner, i, intents, n)
+                n = _cancel(owner, i, intents, n)
             continue
         m = -1
         for c in range(n_venues):
@@ -292,17 +230,13 @@ def decide_maker(view: Any, params: Any, state: Any, now_ns: int, intents: Any) 
                 m = c
         if m < 0:
             continue
-        pair_id = st["next_pair_id"]
         it = intents[n]
         it["venue"] = m
         it["side"] = side
         it["price"] = px[m]
         it["qty"] = qty[m]
         it["kind"] = INTENT_QUOTE
-        it["pair_id"] = pair_id
+        it["pair_id"] = 0  # arb gives each quote its pair id
         it["level"] = 0
         n += 1
-        st["quote_pair"][m, i] = pair_id
-        st["next_pair_id"] = pair_id + 1
-        st["quotes"] += 1
     return n

@@ -24,6 +24,7 @@ Units as everywhere: ``_ns`` int64 nanoseconds, prices in quote currency, quanti
 from __future__ import annotations
 
 __all__ = [
+    "FLAG_CONTRACT_BROKEN",
     "FLAG_EVENTS",
     "FLAG_HALTED",
     "FLAG_HEDGE_FAILED",
@@ -48,16 +49,15 @@ import numpy as np
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb.book import book_top
 from arb.strategy.gate import gate, update_equity, value_px
-from arb.strategy.kernel import decide, may_act
-from arb.strategy.quotes import decide_maker
+from arb.strategy.guard import guarded_decide, may_decide
 from arb.strategy.types import (
     BUY,
+    CONTRACT_BROKEN,
     HEDGE_FAILED,
     INTENT_CANCEL,
     INTENT_QUOTE,
     QUOTE_CANCELING,
     QUOTE_PENDING,
-    STYLE_TAKER,
     VENUE_OK,
     VENUE_OUT_OF_SYNC,
     VENUE_STALE,
@@ -76,6 +76,7 @@ N_VENUE_ROWS = 5
 FLAG_EVENTS = 1  # the gate wrote events the driver has not drained
 FLAG_HALTED = 2  # the gate halted trading at this decision
 FLAG_HEDGE_FAILED = 4  # a symbol that decided has spent its hedge attempts (HEDGE_FAILED)
+FLAG_CONTRACT_BROKEN = 8  # a symbol's strategy broke its contract (CONTRACT_BROKEN): the driver halts
 
 
 @nb.njit(cache=True, nogil=True)
@@ -141,26 +142,21 @@ def _trading_pnl(cash: Any, position: Any, last_mid: Any, mark: Any, out: Any) -
 
 @nb.njit(cache=True, nogil=True)
 def decide_symbol(now: int, s: int, views: Any, kernel: Any, risk: Any, pair_seq: Any, calls: Any, c: int) -> int:
-    """Symbol ``s``'s kernel on ``views[s]``, then the gate; the call logged as ``calls[c]``. Returns how
-    many of its intents (in ``intents[s]``) passed the gate.
+    """Symbol ``s``'s strategy on ``views[s]`` inside arb's guard, then the gate; the call logged as
+    ``calls[c]``. Returns how many of its intents (in ``intents[s]``) passed the gate.
 
-    ``kernel``: ``(params, kstate, intents)``, a row (of intents: a buffer) per symbol, each symbol decided
-    by its style's kernel; or ``(params, kstate, intents, None)`` when every symbol's style is ``taker``:
-    then the maker's kernel (:func:`arb.strategy.quotes.decide_maker`) is not compiled into this function
-    (Numba reads a tuple argument's length before typing it, and drops the branch). ``risk``:
+    ``kernel``: ``(rules, kstate, intents, strategy)`` as :func:`arb.strategy.guard.guarded_decide` takes
+    it, a row (of intents: a buffer) per symbol, each symbol decided by its own strategy. ``risk``:
     ``(limits, rstate, srisk)`` as :func:`arb.strategy.gate.gate` takes them; ``pair_seq[0]``: the next
-    pair id, shared by every symbol's kernel (advanced by the pairs this kernel opens)."""
-    params, kstate, intents = kernel[0], kernel[1], kernel[2]
+    pair id, shared by every symbol (advanced by the pairs and quotes this call opens)."""
     limits, rstate, srisk = risk
+    kstate, intents = kernel[1], kernel[2]
     view = views[s]
-    ks = kstate[s : s + 1]
-    ks[0]["next_pair_id"] = pair_seq[0]
+    ks = kstate[s]
+    ks["next_pair_id"] = pair_seq[0]
     buf = intents[s]
-    if len(kernel) == 4 or params[s]["style"] == STYLE_TAKER:  # every symbol takes
-        n = decide(view, params[s : s + 1], ks, now, buf)
-    else:
-        n = decide_maker(view, params[s : s + 1], ks, now, buf)
-    pair_seq[0] = ks[0]["next_pair_id"]
+    n = guarded_decide(view, kernel, s, now)
+    pair_seq[0] = ks["next_pair_id"]
     n = gate(views, s, limits, rstate, srisk, buf, n, now)
     row = calls[c]
     row["ts"] = now
@@ -255,7 +251,7 @@ def engine_step(now: int, pending: Any, state: Any, risk: Any, books: Any, logs:
     trading = _trading_pnl(cash, position, last_mid, mark, pnl_sym)
     if np.isfinite(trading):
         update_equity(limits, rstate, srisk, trading, pnl_sym, views, now)
-    params, kstate, intents = kernel[0], kernel[1], kernel[2]
+    kstate, intents = kernel[1], kernel[2]
     total = 0
     called = 0
     flags = 0
@@ -266,7 +262,7 @@ def engine_step(now: int, pending: Any, state: Any, risk: Any, books: Any, logs:
         if kstate[s]["flags"] & HEDGE_FAILED:
             flags |= FLAG_HEDGE_FAILED
         view = views[s]
-        if not may_act(view, params[s : s + 1], now):
+        if not may_decide(view, kernel, s, now):
             continue
         n = decide_symbol(now, s, views, kernel, risk, pair_seq, calls, n_calls + called)
         called += 1
@@ -283,6 +279,8 @@ def engine_step(now: int, pending: Any, state: Any, risk: Any, books: Any, logs:
         total += n
         if kstate[s]["flags"] & HEDGE_FAILED:
             flags |= FLAG_HEDGE_FAILED
+        if kstate[s]["flags"] & CONTRACT_BROKEN:
+            flags |= FLAG_CONTRACT_BROKEN
     if st["ev_count"] != st["ev_drained"]:
         flags |= FLAG_EVENTS
     if st["halted"] != 0 and halted_before == 0:

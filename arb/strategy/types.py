@@ -9,7 +9,15 @@ inside the backtest's Numba loop and after each batch of the live driver. Field 
 from __future__ import annotations
 
 __all__ = [
+    "BROKEN_COUNT",
+    "BROKEN_KIND",
+    "BROKEN_PAIR",
+    "BROKEN_PRICE",
+    "BROKEN_QTY",
+    "BROKEN_SIDE",
+    "BROKEN_VENUE",
     "BUY",
+    "CONTRACT_BROKEN",
     "FILL_DTYPE",
     "FUNDING_DTYPE",
     "HEDGE_FAILED",
@@ -114,6 +122,27 @@ proves nothing: frames older than the refusal may still be on their way.)"""
 # state.flags bits
 HEDGE_FAILED = 1
 """Hedge or unwind attempts exceeded ``max_hedge_attempts``; the driver alerts."""
+CONTRACT_BROKEN = 2
+"""The strategy wrote an intent that breaks its contract (``state.broken``: which rule, ``BROKEN_*``); nothing
+of that decision was sent, and the symbol sends nothing new until a person looks (a lone leg is still
+hedged). The driver halts (``arb live``, the dry run) or ends in an error (the backtest), naming the
+strategy."""
+
+# What broke the contract (``state.broken``).
+BROKEN_COUNT = 1
+"""It returned a count below 0 or above its intents buffer."""
+BROKEN_VENUE = 2
+"""An intent's venue is not one of the run's."""
+BROKEN_SIDE = 3
+"""An intent's side is neither ``BUY`` nor ``SELL``."""
+BROKEN_KIND = 4
+"""An intent's kind is not one a strategy may write (``INTENT_OPEN``, ``INTENT_QUOTE``, ``INTENT_CANCEL``)."""
+BROKEN_PRICE = 5
+"""An open or a quote whose price is not a positive finite number."""
+BROKEN_QTY = 6
+"""An open or a quote whose quantity is not a positive finite number."""
+BROKEN_PAIR = 7
+"""Open legs that are not a pair: one side only, or the buys and sells of unequal quantity."""
 
 VIEW_DTYPE = np.dtype(
     [
@@ -209,11 +238,23 @@ STATE_DTYPE = np.dtype(
         ("flat_position", "f8", (MAX_VENUES,)),  # maker_taker: each venue's position when the net was last flat
         ("quotes", "i8"),  # maker_taker: quotes sent
         ("cancels", "i8"),  # maker_taker: cancels sent
-        ("missed_for_balance", "i8"),  # decisions that sent no pair only because a spot balance was short
+        ("last_open_kind", "i8"),  # INTENT_OPEN or INTENT_QUOTE: what the symbol last opened (0: nothing yet)
+        ("refused", "i8"),  # intents the guard refused (a venue that cannot take orders, a busy quote slot, ...)
+        ("broken", "i8"),  # CONTRACT_BROKEN: which rule (BROKEN_*)
+        ("broken_ns", "i8"),  # when
+        ("broken_index", "i8"),  # the intent's place in the strategy's buffer (-1: the count itself)
+        ("broken_count", "i8"),  # the count the strategy returned
+        ("broken_venue", "i8"),  # the offending intent's fields as the strategy wrote them
+        ("broken_side", "i8"),
+        ("broken_kind", "i8"),
+        ("broken_price", "f8"),
+        ("broken_qty", "f8"),
     ],
     align=True,
 )
-"""What the kernel remembers between calls (one record, updated in place)."""
+"""What the framework remembers of a symbol between calls (one record, updated in place): pair ids, the
+lone-leg hedge's attempts, the quote slots' pair ids, counters and flags. A strategy's own memory is a
+record of its own (:class:`arb.strategy.seam.Strategy`)."""
 
 INTENT_DTYPE = np.dtype(
     [
@@ -345,17 +386,30 @@ SENT_DTYPE = np.dtype(
 """An intent as sent: ``INTENT_DTYPE``'s fields after the local time it was sent, then its leg fault."""
 
 
-def kernel_figures(state: Any, style: int) -> dict[str, int]:
+def kernel_figures(state: Any, style: int, memory: Any = None) -> dict[str, int]:
     """A symbol's kernel state (one ``STATE_DTYPE`` record) as a report shows it: its counters and
-    scalars by name; the ``maker_taker`` style's counters (``quotes``, ``cancels``) only in that style,
-    and no per-slot array."""
+    scalars by name; the ``maker_taker`` style's counters (``quotes``, ``cancels``) only in that style or
+    when they counted something, the contract's fields only when it broke (``broken``), and no per-slot
+    array. ``memory``: the strategy's own record (its whole-number scalars are added by name, where no
+    name of the framework's is the same)."""
     maker_only = ("quotes", "cancels")
+    broken = int(state["broken"]) if "broken" in (state.dtype.names or ()) else 0
     names = state.dtype.names or ()
-    return {
+    figures = {
         name: int(state[name])
         for name in names
-        if state.dtype[name].shape == () and (style == STYLE_MAKER_TAKER or name not in maker_only)
+        if state.dtype[name].shape == ()
+        and state.dtype[name].kind in "iu"
+        and name != "last_open_kind"
+        and (broken or not name.startswith("broken"))
+        and (style == STYLE_MAKER_TAKER or name not in maker_only or int(state[name]) != 0)
     }
+    if memory is not None:
+        for name in memory.dtype.names or ():
+            kind_ok = memory.dtype[name].shape == () and memory.dtype[name].kind in "iu"
+            if kind_ok and not name.startswith("_") and name not in figures:
+                figures[name] = int(memory[name])
+    return figures
 
 
 def new_view(n_venues: int = 2) -> np.ndarray[Any, np.dtype[Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from arb.results.inventory import OpenOrder, inventory, pairs_left_text
-from arb.strategy.kernel import decide
 from arb.strategy.types import (
     BUY,
     INTENT_OPEN,
@@ -19,6 +18,7 @@ from arb.strategy.types import (
     new_state,
     new_views,
 )
+from tests.support.builtin_kernel import decide
 
 NOW = 1_723_161_300_000_000_000
 

@@ -11,7 +11,6 @@ import math
 import numpy as np
 import pytest
 
-from arb.strategy.kernel import decide
 from arb.strategy.params import common_lot
 from arb.strategy.types import (
     BUY,
@@ -30,6 +29,7 @@ from arb.strategy.types import (
     new_state,
     new_view,
 )
+from tests.support.builtin_kernel import decide
 from tests.support.captures import rerun_without_jit
 
 NOW = 1_723_161_300_000_000_000

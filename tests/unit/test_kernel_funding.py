@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from arb.strategy.kernel import may_act
 from arb.strategy.types import BUY, MARKET_LINEAR, MARKET_SPOT, SELL
+from tests.support.builtin_kernel import may_act
 from tests.unit.test_kernel import NOW, params, run, view
 
 HOUR = 3_600_000_000_000

@@ -9,6 +9,7 @@ import pytest
 
 from arb.strategy.kernel import inventory_imbalance, skewed_bps
 from arb.strategy.types import BUY, SELL, new_state
+from tests.support.builtin_kernel import memory_of
 from tests.unit.test_kernel import params, run, view
 
 # 200 on 60000 is 33.3 bps; minus 20 bps of fees and 2 of slippage leaves 11.33 bps net.
@@ -51,11 +52,11 @@ def test_a_pair_left_out_for_want_of_balance_is_counted() -> None:
     state = new_state()
     assert len(run(view(ASKS0, BIDS1, base=(10.0, 0.0)), params(), state)) == 0  # nothing to sell on 1
     assert len(run(view(ASKS0, BIDS1, quote=(1.0, 1e7)), params(), state)) == 0  # nothing to buy with on 0
-    assert state[0]["missed_for_balance"] == 2
+    assert memory_of(state)["missed_for_balance"] == 2
     # not counted: a spread short of the threshold, or a pair that went out smaller
     assert len(run(view(ASKS0, [(60150.0, 1.0)], base=(10.0, 0.0)), params(), state)) == 0
     assert len(run(view(ASKS0, BIDS1, base=(10.0, 0.03)), params(), state)) == 2
-    assert state[0]["missed_for_balance"] == 2
+    assert memory_of(state)["missed_for_balance"] == 2
 
 
 def test_a_sweep_grid_varies_the_inventory_keys_and_reports_their_figures(tmp_path: Path) -> None:

@@ -13,8 +13,6 @@ import pytest
 
 from arb.execution import risk
 from arb.execution.risk import B_NOTIONAL, B_OPEN_ORDERS, B_POSITION, B_STATUS, new_risk_state, new_symbol_risk_state
-from arb.strategy.kernel import decide, may_act
-from arb.strategy.quotes import decide_maker
 from arb.strategy.types import (
     BUY,
     INTENT_HEDGE,
@@ -29,6 +27,7 @@ from arb.strategy.types import (
     new_state,
     new_view,
 )
+from tests.support.builtin_kernel import decide, decide_maker, may_act
 from tests.support.captures import rerun_without_jit
 from tests.unit.test_kernel import NOW, params
 from tests.unit.test_risk import limits
@@ -209,6 +208,7 @@ def test_a_maker_fill_is_hedged_on_the_best_other_venue() -> None:
     v = books((0.0, 0.0, 4.0))
     st = new_state()
     st[0]["quote_pair"][0, 0] = 5
+    st[0]["last_open_kind"] = INTENT_QUOTE  # the symbol's last order opened was a quote
     v[0]["position"] = 0.1  # the buy quote on venue 0 filled
     out = new_intents()
     n = decide_maker(v, p, st, NOW, out)

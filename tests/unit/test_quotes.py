@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from arb.strategy.kernel import may_act
-from arb.strategy.quotes import decide_maker, hedge_price, quote_target
+from arb.strategy.quotes import hedge_price, quote_target
 from arb.strategy.types import (
     BUY,
     HEDGE_FAILED,
@@ -32,6 +31,7 @@ from arb.strategy.types import (
     new_state,
     new_view,
 )
+from tests.support.builtin_kernel import decide_maker, may_act
 from tests.support.captures import rerun_without_jit
 from tests.unit.test_kernel import params as kernel_params
 from tests.unit.test_kernel import put_levels

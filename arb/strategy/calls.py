@@ -1,0 +1,123 @@
+"""Calling a strategy's compiled functions from arb's compiled drivers by their machine-code address.
+
+A strategy is compiled on its own (its module's Numba cache), and arb's drivers (the backtest's loop,
+the live engine's step) are compiled on their own, once per argument *types*, and cached. The drivers
+cannot name the strategy's function (a global of theirs would be baked into their cached machine code),
+and Numba's first-class functions would unbox the function from Python at every call (a pickle of its
+signature each time: tens of microseconds) and never hit the cache when handed a dispatcher. So a
+strategy travels as integers: the address of its compiled function's body (Numba's own calling
+convention: exceptions and all), read once when the run is set up (:func:`address`), and the drivers
+call it through :func:`call_decide` / :func:`call_may_act`, which cast each array to the ``'A'`` layout
+the strategy was compiled for and call the address. An exception the strategy raises comes back out of
+the driver as Python's.
+
+What keeps this safe: the strategy is compiled by :func:`address` for exactly the record types the
+drivers hand it (:func:`decide_types`: the view, the rules, the strategy's parameters and memory, the
+intents, every array 1-d in the ``'A'`` layout), from the same dtype objects the drivers' arrays carry.
+The address is only valid while the dispatcher lives: :class:`arb.strategy.seam.Bound` keeps it.
+
+Without compilation (``NUMBA_DISABLE_JIT``, :func:`arb._jit.plain`) the "address" is a key into a table
+of the Python functions, and the calls are plain calls.
+"""
+
+from __future__ import annotations
+
+__all__ = ["address", "call_decide", "call_may_act", "decide_types", "may_act_types"]
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from arb._jit import plain
+
+_PLAIN: dict[int, Any] = {}
+_KEYS = itertools.count(1)
+
+
+def _array_type(dtype: np.dtype[Any]) -> Any:
+    from numba.np.numpy_support import from_dtype
+
+    return from_dtype(dtype)[:]
+
+
+def decide_types(view: np.dtype[Any], rules: np.dtype[Any], params: np.dtype[Any], memory: np.dtype[Any],
+                 intents: np.dtype[Any]) -> tuple[Any, ...]:  # fmt: skip
+    """The argument types a strategy's ``decide(view, rules, params, memory, now_ns, intents)`` is
+    compiled for: 1-d arrays of these dtypes in the ``'A'`` layout, ``now_ns`` an int64."""
+    from numba.core import types
+
+    return (_array_type(view), _array_type(rules), _array_type(params), _array_type(memory), types.int64,
+            _array_type(intents))  # fmt: skip
+
+
+def may_act_types(view: np.dtype[Any], rules: np.dtype[Any], params: np.dtype[Any]) -> tuple[Any, ...]:
+    """The argument types of a strategy's ``may_act(view, rules, params, now_ns)``."""
+    from numba.core import types
+
+    return (_array_type(view), _array_type(rules), _array_type(params), types.int64)
+
+
+def address(fn: Any, types: tuple[Any, ...]) -> int:
+    """The machine-code address of compiled function ``fn`` for argument ``types``, compiling it (or
+    loading it from its cache) now. Without compilation, a key the plain calls look ``fn`` up by."""
+    if plain() or not hasattr(fn, "compile"):
+        key = next(_KEYS)
+        _PLAIN[key] = getattr(fn, "py_func", fn)
+        return key
+    fn.compile(types)
+    result = fn.overloads[types]
+    found: int = result.library.get_pointer_to_function(result.fndesc.llvm_func_name)
+    if not found:
+        raise RuntimeError(f"no machine code for {fn.__name__}{types}")
+    return found
+
+
+def _plain_decide(addr: int, view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents: Any) -> int:
+    return int(_PLAIN[addr](view, rules, params, memory, now_ns, intents))
+
+
+def _plain_may_act(addr: int, view: Any, rules: Any, params: Any, now_ns: int) -> bool:
+    return bool(_PLAIN[addr](view, rules, params, now_ns))
+
+
+def _intrinsics() -> tuple[Any, Any]:
+    from numba.core import cgutils, types
+    from numba.extending import intrinsic
+
+    def _call(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        # Cast every array to the 'A' layout (the strategy's compiled types), then call the address with
+        # Numba's calling convention; an error status returns from the caller as an exception.
+        arg_types = []
+        values = []
+        for ty, value in zip(signature.args[1:], args[1:], strict=True):
+            if isinstance(ty, types.Array) and ty.layout != "A":
+                as_any = ty.copy(layout="A")
+                value = context.cast(builder, value, ty, as_any)
+                ty = as_any
+            arg_types.append(ty)
+            values.append(value)
+        fn_type = context.call_conv.get_function_type(signature.return_type, arg_types).as_pointer()
+        fn = builder.inttoptr(args[0], fn_type)
+        status, result = context.call_conv.call_function(builder, fn, signature.return_type, arg_types, values)
+        with cgutils.if_unlikely(builder, status.is_error):  # type: ignore[no-untyped-call]
+            context.call_conv.return_status_propagate(builder, status)
+        return result
+
+    @intrinsic
+    def decide(typingctx: Any, addr: Any, view: Any, rules: Any, params: Any, memory: Any, now_ns: Any,
+               intents: Any) -> Any:  # fmt: skip
+        return types.int64(addr, view, rules, params, memory, now_ns, intents), _call
+
+    @intrinsic
+    def may_act(typingctx: Any, addr: Any, view: Any, rules: Any, params: Any, now_ns: Any) -> Any:
+        return types.boolean(addr, view, rules, params, now_ns), _call
+
+    return decide, may_act
+
+
+if plain():
+    call_decide: Any = _plain_decide
+    call_may_act: Any = _plain_may_act
+else:
+    call_decide, call_may_act = _intrinsics()

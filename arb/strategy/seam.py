@@ -1,0 +1,216 @@
+"""The strategy seam: what a strategy is, and how a run binds one to its compiled drivers.
+
+A strategy is a :class:`Strategy`: a name, one compiled decision function, and optionally its parameters
+(a msgspec ``Struct``: the ``[strategy.params]`` table), its memory (a NumPy record layout arb keeps per
+symbol) and a cheap ``may_act`` pre-check. Every mode runs it the same way: the backtest's compiled loop
+and the live engine's compiled step call arb's guard (:mod:`arb.strategy.guard`), which calls the
+strategy's ``decide`` through its machine-code address (:mod:`arb.strategy.calls`) and keeps arb's rules
+around it; the risk gate then sees every intent.
+
+The compiled contract (``docs/strategies.md`` is the user's page of it)::
+
+    decide(view, rules, params, memory, now_ns, intents) -> int
+    may_act(view, rules, params, now_ns) -> bool            # optional
+
+``view``: ``VIEW_DTYPE``, one record per venue of the run; ``rules``: one ``PARAMS_DTYPE`` record (the
+venues' fees, ticks, lots and minimums, the ``[strategy]``, ``[execution]`` and ``[risk]`` settings arb
+keeps); ``params``: one record of the strategy's parameters (``rules`` again when it declares none);
+``memory``: one record of its memory, kept between calls; ``intents``: ``INTENT_DTYPE`` buffer of
+``MAX_INTENTS``. It returns how many intents it wrote.
+
+The built-in strategies (``taker``, ``maker_taker``: :mod:`arb.strategy.builtin`) are written through the
+very same seam.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BUILTIN_MEMORY",
+    "NO_MEMORY",
+    "Bound",
+    "Strategy",
+    "bind",
+    "broken_text",
+    "params_dtype",
+    "params_record",
+]
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from arb.strategy.calls import address, decide_types, may_act_types
+from arb.strategy.types import (
+    BROKEN_COUNT,
+    BROKEN_KIND,
+    BROKEN_PAIR,
+    BROKEN_PRICE,
+    BROKEN_QTY,
+    BROKEN_SIDE,
+    BROKEN_VENUE,
+    CONTRACT_BROKEN,
+    INTENT_DTYPE,
+    MAX_INTENTS,
+    PARAMS_DTYPE,
+    VIEW_DTYPE,
+)
+
+NO_MEMORY = np.dtype([("_", "i8")], align=True)
+"""The memory of a strategy that declares none (one unused field)."""
+
+BUILTIN_MEMORY = np.dtype([("missed_for_balance", "i8")], align=True)
+"""The built-in strategies' memory: decisions that sent no pair only because a spot balance was short."""
+
+_FIELD_TYPES: dict[type, str] = {float: "f8", int: "i8", bool: "?"}
+
+
+@dataclass(frozen=True, eq=False)
+class Strategy:
+    """A strategy, as a user's module declares it (``ZScore = Strategy(name=..., decide=...)``).
+
+    ``decide``: a Numba-compiled function (``@numba.njit(cache=True)``) with the seam's contract (see the
+    module). ``params``: a ``msgspec.Struct`` class whose fields (``float``, ``int`` or ``bool``, each with
+    a default) are the ``[strategy.params]`` table; None: the strategy reads its settings from ``rules``.
+    ``memory``: a NumPy record dtype (numbers and fixed-shape arrays of numbers) arb keeps per symbol,
+    starting at zero; None: none. ``may_act``: an optional compiled pre-check, False only when ``decide``
+    would certainly write nothing and change no memory (drivers then skip filling the deeper levels)."""
+
+    name: str
+    decide: Any
+    params: type[Any] | None = None
+    memory: np.dtype[Any] | None = None
+    may_act: Any = None
+    quotes: bool = False
+    """Whether it writes quotes (``INTENT_QUOTE``, ``INTENT_CANCEL``): the drivers then keep quote slots
+    and model resting orders for its symbols."""
+    summary: str = ""
+    origin: str = field(default="", compare=False)
+    """Where it was loaded from (``arb`` for the built-ins, else the module or file named)."""
+
+    @property
+    def memory_dtype(self) -> np.dtype[Any]:
+        """Its memory's record layout (``NO_MEMORY`` when it declares none)."""
+        return self.memory if self.memory is not None else NO_MEMORY
+
+
+@functools.cache
+def params_dtype(struct: Any) -> np.dtype[Any]:
+    """The record layout of a strategy's parameters: one field per field of the msgspec ``Struct``
+    ``struct``, in its order (``float``: f8, ``int``: i8, ``bool``: bool). Raises TypeError naming a field
+    of another type. The same object for the same struct (compiled code finds its machine code by it)."""
+    import msgspec
+
+    fields = []
+    for info in msgspec.structs.fields(struct):
+        kind = _FIELD_TYPES.get(info.type) if isinstance(info.type, type) else None
+        if kind is None:
+            raise TypeError(f"parameter {info.name!r} is {info.type!r}: a strategy's parameters are float, int or bool")
+        fields.append((info.name, kind))
+    if not fields:
+        fields.append(("_", "i8"))
+    return np.dtype(fields, align=True)
+
+
+def params_record(values: Sequence[Any], dtype: np.dtype[Any]) -> np.ndarray[Any, np.dtype[Any]]:
+    """One record of ``dtype`` per symbol from the parameter structs ``values`` (one per symbol)."""
+    out = np.zeros(len(values), dtype)
+    for s, value in enumerate(values):
+        for name in dtype.names or ():
+            if name != "_":
+                out[s][name] = getattr(value, name)
+    return out
+
+
+@dataclass
+class Bound:
+    """A run's strategy per symbol, bound to the compiled drivers: what they take as the strategy part of
+    the kernel tuple (:attr:`part`). Keeps the strategies (their compiled code must live as long as the
+    addresses do)."""
+
+    strategies: tuple[Strategy, ...]
+    addresses: np.ndarray[Any, np.dtype[Any]]
+    """Per symbol, the addresses of its ``decide`` and ``may_act`` (0: none), int64 (symbols, 2)."""
+    params: np.ndarray[Any, np.dtype[Any]]
+    """Per symbol, its parameters record (the rules records themselves when the strategy has none)."""
+    memory: np.ndarray[Any, np.dtype[Any]]
+    """Per symbol, the strategy's memory record."""
+
+    @property
+    def part(self) -> tuple[Any, Any, Any]:
+        """``(addresses, params, memory)``, as :func:`arb.strategy.guard.guarded_decide` reads it."""
+        return (self.addresses, self.params, self.memory)
+
+
+def bind(
+    strategies: Sequence[Strategy], rules: np.ndarray[Any, np.dtype[Any]], params: Sequence[Any] | None = None
+) -> Bound:
+    """Bind one strategy per symbol (``strategies[s]``) for a run whose rules records are ``rules`` (a
+    ``PARAMS_DTYPE`` record per symbol): compile (or load from their caches) each strategy's functions for
+    the drivers' argument types and take their addresses. ``params``: each symbol's parameter struct
+    (for strategies that declare parameters). Every symbol's strategy must have the same parameter and
+    memory layouts (one record array each)."""
+    if len(strategies) != len(rules):
+        raise ValueError(f"expected a strategy per symbol ({len(rules)}), got {len(strategies)}")
+    first = strategies[0]
+    for other in strategies[1:]:
+        if (other.params is None) != (first.params is None) or other.memory_dtype != first.memory_dtype:
+            raise ValueError(f"strategies {first.name!r} and {other.name!r} cannot share a run: their records differ")
+    if first.params is None:
+        records = rules
+    else:
+        dtype = params_dtype(first.params)  # type: ignore[arg-type]
+        values = params if params is not None else [first.params() for _ in strategies]
+        records = params_record(values, dtype)
+    memory = np.zeros(len(strategies), first.memory_dtype)
+    addresses = np.zeros((len(strategies), 2), np.int64)
+    found: dict[int, tuple[int, int]] = {}
+    for s, strategy in enumerate(strategies):
+        if id(strategy) not in found:
+            decide_at = address(
+                strategy.decide, decide_types(VIEW_DTYPE, PARAMS_DTYPE, records.dtype, memory.dtype, INTENT_DTYPE)
+            )
+            may_at = 0
+            if strategy.may_act is not None:
+                may_at = address(strategy.may_act, may_act_types(VIEW_DTYPE, PARAMS_DTYPE, records.dtype))
+            found[id(strategy)] = (decide_at, may_at)
+        addresses[s] = found[id(strategy)]
+    return Bound(tuple(strategies), addresses, records, memory)
+
+
+_BROKEN_RULES = {
+    BROKEN_COUNT: "returned {count} intents (expected 0 to the buffer's {room})",
+    BROKEN_VENUE: "wrote intent {index} for venue {venue} (the run's venues are 0 to {last})",
+    BROKEN_SIDE: "wrote intent {index} with side {side} (expected BUY 1 or SELL -1)",
+    BROKEN_KIND: "wrote intent {index} of kind {kind} (a strategy writes INTENT_OPEN 1, INTENT_QUOTE 4 or "
+    "INTENT_CANCEL 5)",
+    BROKEN_PRICE: "wrote intent {index} with price {price!r} (expected a positive finite number)",
+    BROKEN_QTY: "wrote intent {index} with quantity {qty!r} (expected a positive finite number)",
+    BROKEN_PAIR: "wrote open legs that are not a pair (from intent {index}: one side only, or buys and sells of "
+    "unequal quantity)",
+}
+
+
+def broken_text(
+    strategies: Sequence[Strategy], state: np.ndarray[Any, np.dtype[Any]], symbols: Sequence[str], n_venues: int
+) -> str:
+    """What the first symbol whose strategy broke its contract did, in words: the strategy, where it came
+    from, the symbol, the time and the rule (``state``: arb's state records, a row per symbol). Empty when
+    none did."""
+    for s, st in enumerate(state):
+        if not int(st["flags"]) & CONTRACT_BROKEN:
+            continue
+        strategy = strategies[s] if s < len(strategies) else strategies[0]
+        rule = _BROKEN_RULES.get(int(st["broken"]), "broke its contract (rule {code})").format(
+            count=int(st["broken_count"]), room=MAX_INTENTS, index=int(st["broken_index"]),
+            venue=int(st["broken_venue"]), last=n_venues - 1, side=int(st["broken_side"]),
+            kind=int(st["broken_kind"]), price=float(st["broken_price"]), qty=float(st["broken_qty"]),
+            code=int(st["broken"]),
+        )  # fmt: skip
+        where = f" ({strategy.origin})" if strategy.origin and strategy.origin != "arb" else ""
+        symbol = symbols[s] if s < len(symbols) else str(s)
+        return (f"strategy {strategy.name!r}{where} {rule} for {symbol} at {int(st['broken_ns'])} ns: nothing of "
+                "that decision was sent, and the symbol sends nothing new")  # fmt: skip
+    return ""

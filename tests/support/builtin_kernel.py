@@ -1,0 +1,57 @@
+"""The built-in strategies called one decision at a time, as the unit tests of the kernel and the quotes
+call them: ``decide(view, params, state, now, out)`` (the taker), ``decide_maker(...)`` and
+``may_act(view, params, now)``, each through arb's guard exactly as the drivers run them
+(:func:`arb.strategy.guard.guarded_decide`), with ``params`` the rules record the built-ins read and
+``state`` arb's state record of the symbol. The strategy's memory is kept per state array
+(:func:`memory_of`)."""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+from arb.strategy.builtin import MAKER_TAKER, TAKER
+from arb.strategy.guard import guarded_decide, may_decide
+from arb.strategy.seam import Strategy, bind
+from arb.strategy.types import STYLE_TAKER, new_intents, new_state
+
+_MEMORY: dict[int, tuple[weakref.ref[Any], np.ndarray[Any, Any]]] = {}  # by id(state), while it lives
+
+
+def memory_of(state: np.ndarray[Any, Any]) -> Any:
+    """The strategy's memory record kept beside arb's ``state`` (zeros until a decision ran on it)."""
+    return _memory(state)[0]
+
+
+def _memory(state: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    kept = _MEMORY.get(id(state))
+    if kept is None or kept[0]() is not state:
+        kept = (weakref.ref(state), np.zeros(1, TAKER.memory_dtype))
+        _MEMORY[id(state)] = kept
+    return kept[1]
+
+
+def _run(strategy: Strategy, view: Any, params: Any, state: Any, now: int, out: Any) -> int:
+    bound = bind([strategy], params)
+    kernel = (params, state, out.reshape(1, -1), (bound.addresses, bound.params, _memory(state)))
+    return int(guarded_decide(view, kernel, 0, now))
+
+
+def decide(view: Any, params: Any, state: Any, now: int, out: Any) -> int:
+    """The taker's decision inside arb's guard: intents into ``out``, their number returned."""
+    return _run(TAKER, view, params, state, now, out)
+
+
+def decide_maker(view: Any, params: Any, state: Any, now: int, out: Any) -> int:
+    """The maker-taker's decision inside arb's guard."""
+    return _run(MAKER_TAKER, view, params, state, now, out)
+
+
+def may_act(view: Any, params: Any, now: int) -> bool:
+    """Whether a driver would call the symbol's strategy (its style's) on this view."""
+    strategy = TAKER if int(params[0]["style"]) == STYLE_TAKER else MAKER_TAKER
+    bound = bind([strategy], params)
+    kernel = (params, new_state(), new_intents(1), bound.part)
+    return bool(may_decide(view, kernel, 0, now))
