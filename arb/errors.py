@@ -15,6 +15,7 @@ __all__ = [
     "FeedError",
     "NeedsOperatorError",
     "RecordingError",
+    "StrategyError",
     "UsageError",
     "VenueError",
     "exit_code_of",
@@ -67,6 +68,13 @@ class ConfigError(ArbError):
 
 class UsageError(ArbError):
     """A command-line argument is malformed (a date, a duration, a path that must exist)."""
+
+    exit_code = 2
+
+
+class StrategyError(ArbError):
+    """A strategy cannot run: it does not load or compile, or it broke its contract during a run (what it
+    wrote, the message says, naming the strategy). Nothing it asked for after the breach was sent."""
 
     exit_code = 2
 

@@ -84,6 +84,7 @@ from arb.backtest.transfers import (
     new_inventory,
 )
 from arb.config import AppConfig, BacktestConfig, VenueConfig
+from arb.errors import StrategyError
 from arb.events import NS_PER_S
 from arb.execution.leg_faults import make_leg_faults
 from arb.execution.liquidity import new_taken
@@ -102,8 +103,10 @@ from arb.results.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
 from arb.strategy.params import params_of
 from arb.strategy.quote_slots import new_quotes
 from arb.strategy.records import BACKTEST_RUN_DTYPE
+from arb.strategy.seam import broken_text
 from arb.strategy.selection import bind_config
 from arb.strategy.types import (
+    CONTRACT_BROKEN,
     FILL_DTYPE,
     FUNDING_DTYPE,
     SENT_DTYPE,
@@ -648,11 +651,16 @@ def run_session(
                 rc = loop.run(hbt, until)
             if on_progress is not None:
                 on_progress(min(until, session.end_ns) - session.start_ns, span)
+            if (loop.kstate["flags"] & CONTRACT_BROKEN).any():
+                break  # nothing more is sent for its symbol: the run ends, naming the strategy
             if rc == 1 or until >= session.end_ns:
                 break
             until += chunk
     finally:
         hbt.close()
+    broken = broken_text(loop.bound.strategies, loop.kstate, config.symbol_names, loop.n_venues)
+    if broken:
+        raise StrategyError(broken)
     listed = ("decision_points", "kernel_calls", "intents", "orders", "submit_errors", "fills", "equity_samples",
               "expired")  # fmt: skip
     names = {name: i for i, name in enumerate(listed)}
