@@ -597,13 +597,17 @@ def run_backtest(
     on_status: Callable[[str], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     allow_damaged: bool = False,
+    compile_beside: bool = True,
 ) -> BacktestResult:
     """Run the strategy over the days in [start, end] that :func:`plan_days` settles (``start``/``end``
     None: the first/last day recorded for both venues). ``allow_damaged`` keeps what can be read of
-    a damaged recording; without it a damaged day is a :class:`~arb.errors.RecordingError`."""
+    a damaged recording; without it a damaged day is a :class:`~arb.errors.RecordingError`.
+    ``compile_beside=False``: a first run compiles in this process alone, not in two others beside it
+    (:func:`warm_loop_in_background`, which starts its processes by spawning: a script's top level
+    runs again in them unless it is under ``if __name__ == "__main__":``)."""
     started = time.perf_counter()
     days = plan_days(config, start, end)
-    warming = warm_loop_in_background(config)
+    warming = warm_loop_in_background(config) if compile_beside else None
     if warming is not None:
         say_compiling([("the kernel, the risk gate and the loop", [_call_kernel], 15.0)], log, on_status)
         warming.make_room()

@@ -216,8 +216,8 @@ def _paths_of(config: AppConfig) -> list[str]:
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from arb.backtest.run import run_backtest
     from arb.config import load_config
-    from arb.reports import InitialBalances, print_summary, run_summary, write_report
-    from arb.reports.sent_orders import backtest_orders
+    from arb.reports import print_summary, write_report
+    from arb.reports.backtest_run import backtest_summary
     from arb.ui import console, status_and_progress
 
     config = _with_recordings(load_config(args.config), args.recordings)
@@ -226,41 +226,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         result = run_backtest(
             config, args.start, args.end, on_status=status, on_progress=advance, allow_damaged=args.allow_damaged
         )
-    meta = {
-        "mode": "backtest",
-        "config": config.to_dict(),
-        "days": len(result.days),
-        "dates": [f"{d:%Y-%m-%d}" for d in result.days],
-        "duration_s": (result.end_ns - result.start_ns) / 1e9,
-        "start_ns": result.start_ns,
-        "end_ns": result.end_ns,
-        "local_shift_ns": result.local_shift_ns,
-        "rows": result.rows,
-        "sync_losses": result.sync_losses,
-        "counters": result.counters,
-        "kernel_state": result.kernel_state,
-        "risk_state": result.risk_state,
-        "wall_s": round(result.wall_s, 3),
-    }
-    if len(result.symbols) > 1:  # each symbol's kernel and gate (the fields above are the first symbol's)
-        meta |= {"kernel_states": result.kernel_states, "symbol_risk": result.symbol_risk}
-    initial = InitialBalances.of_symbols(result.initial_base_by_symbol or [result.initial_base], result.initial_quote)
-    summary = run_summary(
-        config,
-        result.fills,
-        result.equity,
-        initial,
-        meta,
-        out_of_sync=result.out_of_sync_by_symbol or [result.out_of_sync],
-        sent=result.sent,
-        kernel_flags=[state.get("flags", 0) for state in result.kernel_states] or [result.kernel_state.get("flags", 0)],
-        funding=result.funding,
-        day_marks=result.day_marks,
-        calls=result.calls,
-        inventory=result.inventory,
-        transfers=result.transfers,
-    )
-    orders = backtest_orders(result.sent, result.fills, result.counters["submit_errors"], config.venues)
+    summary, orders = backtest_summary(config, result)
     paths = write_report(
         out, summary, result.fills, result.equity, funding=result.funding, orders=orders, transfers=result.transfers
     )
