@@ -79,6 +79,7 @@ def _config(tmp_path: Path, *, named: bool = False) -> AppConfig:
     strategy: dict[str, Any] = {"max_order_size": 0.05, "max_position_size": 0.05, "rebalance_threshold": 0.0}
     if named:
         strategy["kernel"] = "arb.strategies.funding_carry:FundingCarry"
+        strategy["style"] = None  # the shipped file's built-in style, left out
         strategy["params"] = {name: getattr(PARAMS, name) for name in PARAMS.__struct_fields__}
     path = write_config_files(
         tmp_path, binance_overrides=venue, bybit_overrides=venue,
