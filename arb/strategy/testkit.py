@@ -11,6 +11,9 @@ venues take; the risk gate is the drivers' and not run here). Tests of a strateg
     assert [(i["venue"], i["side"]) for i in got] == [(0, BUY), (1, SELL)]
 
 ``Bench.tape(...)`` runs a scripted tape (a view per time) and returns every decision's intents.
+``Bench.raw(...)`` shows what the strategy itself wrote on a view, before arb's guard (when
+:meth:`Bench.decide` keeps less than expected: ``bench.state["refused"]`` counts what the venues would
+not take, :attr:`Bench.broken` says in words how the contract was broken).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from arb.strategy.guard import guarded_decide, may_decide
-from arb.strategy.seam import Bound, Strategy, bind
+from arb.strategy.seam import Bound, Strategy, bind, broken_text
 from arb.strategy.types import (
     MARKET_LINEAR,
     MARKET_SPOT,
@@ -102,6 +105,7 @@ class Bench:
         """arb's state record of the symbol (pair ids, hedge attempts, quote slots' pairs, flags, counters)."""
         self.intents: Array = new_intents(1)
         self.kernel = (self.rules, self.state, self.intents, self.bound.part)
+        self._venues = 2  # the last view's venues
 
     @property
     def memory(self) -> Any:
@@ -115,9 +119,27 @@ class Bench:
 
     def decide(self, at: Array, now_ns: int) -> Array:
         """One decision on view ``at`` at ``now_ns``: the intents kept (a copy), before the risk gate."""
+        self._venues = len(at)
         n = guarded_decide(at, self.kernel, 0, now_ns)
         got: Array = self.intents[0][:n].copy()
         return got
+
+    def raw(self, at: Array, now_ns: int) -> Array:
+        """What the strategy's own ``decide`` writes on view ``at`` at ``now_ns``, without arb's guard
+        (a copy of the intents it returned; its memory is left as it was): the intents before the
+        contract, the venues' rules and the rounding. Compiles the strategy for the bench's arrays
+        once (a call of its own, apart from the drivers')."""
+        memory = self.bound.memory[0:1].copy()
+        buf = np.zeros_like(self.intents[0])
+        n = int(self.strategy.decide(at, self.rules, self.bound.params[0:1], memory, now_ns, buf))
+        got: Array = buf[: max(0, min(n, len(buf)))].copy()
+        return got
+
+    @property
+    def broken(self) -> str:
+        """How the strategy broke its contract, in words (what :func:`arb.strategy.seam.broken_text` says
+        and a driver halts with), or "" while it has not."""
+        return broken_text([self.strategy], self.state, ["the bench's symbol"], self._venues)
 
     def may_act(self, at: Array, now_ns: int) -> bool:
         """Whether a driver would call :meth:`decide` on this view (arb's checks, then the strategy's
