@@ -66,11 +66,14 @@ def _leg(intents: np.ndarray, k: int, venue: int, side: int, price: float, qty: 
 def _pair(view: np.ndarray, rules: np.ndarray, intents: np.ndarray, buy: int, sell: int, qty: float) -> int:
     # One pair into intents[0:2]: buy ``qty`` on venue ``buy`` at its ask and sell as much on ``sell`` at
     # its bid, each price moved by the slippage allowed (arb then rounds it onto the venue's tick).
-    # Returns 2, or 0 when a spot venue lacks what the pair would spend there.
+    # Returns 2, or 0 when a venue would refuse a leg (arb's backtest fills what the book shows; the
+    # paper and live venues refuse an order below their minimum value or past a spot balance).
     r = rules[0]
     slip = r["slippage_bps"] * 1e-4
     buy_px = view[buy]["ask_px"][0] * (1.0 + slip)
     sell_px = view[sell]["bid_px"][0] * (1.0 - slip)
+    if qty * sell_px < r["min_notional"][sell] or qty * buy_px < r["min_notional"][buy]:
+        return 0
     if r["market"][sell] == MARKET_SPOT and view[sell]["base_balance"] < qty:
         return 0  # a spot venue sells only the coins it holds
     if r["market"][buy] == MARKET_SPOT and view[buy]["quote_balance"] < qty * buy_px * (1.0 + r["taker_fee"][buy]):

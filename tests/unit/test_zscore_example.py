@@ -117,11 +117,16 @@ def test_the_mean_and_variance_forget_half_in_one_half_life() -> None:
     assert int(bench.memory["samples"]) == 3
 
 
-def test_a_stale_book_is_no_sample_and_a_short_spot_balance_no_pair() -> None:
+def test_a_stale_book_is_no_sample_and_a_pair_a_venue_would_refuse_is_not_written() -> None:
     bench, now = warmed()
     samples = int(bench.memory["samples"])
     assert len(bench.decide(books(10.0, status=[0, VENUE_STALE]), now)) == 0
     assert int(bench.memory["samples"]) == samples
     # venue 1 (the rich one, to sell) holds less than a leg: the pair is not written at all
     assert len(bench.raw(books(10.0, base_balance=[10.0, 0.0005]), now + STEP_NS)) == 0
+    assert len(bench.raw(books(10.0), now + STEP_NS)) == 2
+    # a leg of 0.001 at 10,000 is worth 10: below a minimum order value of 11, no pair
+    bench.rules[0]["min_notional"][:2] = 11.0
+    assert len(bench.raw(books(10.0), now + STEP_NS)) == 0
+    bench.rules[0]["min_notional"][:2] = 9.0
     assert len(bench.raw(books(10.0), now + STEP_NS)) == 2
