@@ -173,6 +173,27 @@ def test_an_order_over_a_limit_passes_the_guard_and_is_refused_by_the_risk_gate(
     assert int(rstate[0]["refused"][B_NOTIONAL]) == 1
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="the gate judges a decision with a quote an intent at a time (arb/strategy/gate.py, gate): a pair "
+    "beside a quote can lose one leg to a limit and send the other alone (arb then hedges it)",
+)
+def test_a_pair_beside_a_quote_is_refused_whole_by_the_risk_gate() -> None:
+    _, _, (limits, rstate, srisk) = _sample_run()
+    rules = rules_for(3, tick_size=0.01, lot_size=0.00001, pair_lot=0.00001)
+    bound = bind([PUPPET], rules)
+    views = new_views(1, 3)
+    # venue 0 holds 0.016 (960 USDT) and venue 2 is short as much: a buy of 0.001 more on venue 0 is
+    # over max_notional_per_venue (1000), the sell on venue 1 is not
+    views[0] = view(bid=[[(59_995.0, 1.0)]] * 3, ask=[[(60_005.0, 1.0)]] * 3, n_venues=3, position=[0.016, 0.0, -0.016])
+    kernel = (rules, new_state(1), new_intents(1), bound.part)
+    script(bound.memory[0], *PAIR, (2, BUY, 59_000.0, 0.001, INTENT_QUOTE))
+    pair_seq = np.ones(1, np.int64)
+    n = decide_symbol(NOW, 0, views, kernel, (limits, rstate, srisk), pair_seq, np.zeros(2, decision_dtype(3)), 0)
+    assert (0, BUY, INTENT_OPEN) not in kept(kernel[2][0][:n])  # the gate refused the buy ...
+    assert kept(kernel[2][0][:n]) == [(2, BUY, INTENT_QUOTE)]  # ... and so its pair's sell
+
+
 # -- venues that cannot take an order --------------------------------------------------------------------
 
 
