@@ -84,7 +84,7 @@ from arb.backtest.transfers import (
     new_inventory,
 )
 from arb.config import AppConfig, BacktestConfig, VenueConfig
-from arb.errors import StrategyError
+from arb.errors import ArbError, StrategyError
 from arb.events import NS_PER_S
 from arb.execution.leg_faults import make_leg_faults
 from arb.execution.liquidity import new_taken
@@ -103,7 +103,7 @@ from arb.results.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
 from arb.strategy.params import params_of
 from arb.strategy.quote_slots import new_quotes
 from arb.strategy.records import BACKTEST_RUN_DTYPE
-from arb.strategy.seam import broken_text
+from arb.strategy.seam import broken_text, raised_text, user_strategy
 from arb.strategy.selection import bind_config
 from arb.strategy.types import (
     CONTRACT_BROKEN,
@@ -660,6 +660,12 @@ def run_session(
             if rc == 1 or until >= session.end_ns:
                 break
             until += chunk
+    except ArbError:
+        raise
+    except Exception as error:
+        if not user_strategy(loop.bound.strategies):
+            raise  # arb's own code: a defect, with its traceback
+        raise StrategyError(raised_text(loop.bound.strategies, error)) from None
     finally:
         hbt.close()
     broken = broken_text(loop.bound.strategies, loop.kstate, config.symbol_names, loop.n_venues)

@@ -72,7 +72,7 @@ from arb.live.row_log import RowLog as _Growing
 from arb.results.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
 from arb.strategy.params import params_of
 from arb.strategy.quote_slots import Q_OID, Q_STATE, hold_slot, new_quotes, quote_views
-from arb.strategy.seam import broken_text
+from arb.strategy.seam import broken_text, mark_raised, raised_text, user_strategy
 from arb.strategy.selection import bind_config
 from arb.strategy.step import (
     FLAG_CONTRACT_BROKEN,
@@ -688,11 +688,14 @@ class Engine:
             for halted in self.listeners.halt:
                 halted(reason)
         if flags & FLAG_CONTRACT_BROKEN and not self._contract_broken:
-            self._contract_broken = True
-            reason = broken_text(self.bound.strategies, self.kstate, self.symbols, self.n_venues)
-            log.error("%s", reason)
-            for halted in self.listeners.halt:
-                halted(reason)
+            self._halt_for_strategy(broken_text(self.bound.strategies, self.kstate, self.symbols, self.n_venues))
+
+    def _halt_for_strategy(self, reason: str) -> None:
+        # The run's strategy broke its contract or raised in a decision: said once, and the session halts.
+        self._contract_broken = True
+        log.error("%s", reason)
+        for halted in self.listeners.halt:
+            halted(reason)
 
     @property
     def hedge_failed(self) -> bool:
@@ -756,8 +759,14 @@ class Engine:
             quote_views(self.views, self.quotes)
         calls, sent = self.log.calls, self.log.sent
         logs = (calls.room(self.n_symbols), sent.room(len(self._intent_ints)), (self._intent_ints, self._intent_floats))
-        total, called, flags = self._step(now, self._pending, self._state, self._risk, self._books, logs, calls.n,
-                                           sent.n)  # fmt: skip
+        try:
+            total, called, flags = self._step(now, self._pending, self._state, self._risk, self._books, logs, calls.n,
+                                               sent.n)  # fmt: skip
+        except Exception as error:
+            if not user_strategy(self.bound.strategies):
+                raise  # arb's own code: a defect, with its traceback
+            mark_raised(self.kstate, now)  # nothing of the decision is sent; lone legs are still hedged
+            return self._halt_for_strategy(raised_text(self.bound.strategies, error))
         self._dirty = False
         calls.n += called
         self._sample(now)

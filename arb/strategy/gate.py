@@ -421,22 +421,39 @@ def gate(views: Any, s: int, limits: Any, state: Any, sstate: Any, intents: Any,
     ``now``: local time, ns. A refusal is counted under its limit (``refused``, the account's and the
     symbol's); the first of a run of refusals by one limit is also written to the event ring.
 
-    A decision of the ``maker_taker`` style (quotes, cancels, a hedge) is gated an intent at a time: a
-    cancel always passes (it only takes risk away), a quote is an opening order on its own, judged at
-    its worst case with the quotes already resting; the intents that pass are moved to the front, in
-    their order.
+    A decision with quotes or cancels (the ``maker_taker`` style's, or a strategy's that quotes) is gated a
+    part at a time: a cancel always passes (it only takes risk away), a quote is an opening order on its
+    own, judged at its worst case with the quotes already resting, a hedge or unwind on its own, and the
+    legs of a pair (``INTENT_OPEN``) together, whole or not at all, as in a decision without quotes;
+    the intents that pass are moved to the front, in their order.
     """
     maker = False
+    legs = 0
     for k in range(n):
         if intents[k]["kind"] == INTENT_QUOTE or intents[k]["kind"] == INTENT_CANCEL:
             maker = True
+        elif intents[k]["kind"] == INTENT_OPEN:
+            legs += 1
     if not maker:
         return gate_symbol(views, s, limits[s], state[0], sstate[s], intents, n, now)
+    pair = False  # the pair's legs pass, judged together
+    if legs > 0:
+        together = np.empty(legs, intents.dtype)
+        j = 0
+        for k in range(n):
+            if intents[k]["kind"] == INTENT_OPEN:
+                together[j] = intents[k]
+                j += 1
+        pair = gate_symbol(views, s, limits[s], state[0], sstate[s], together, legs, now) == legs
     kept = 0
     for k in range(n):
-        ok = intents[k]["kind"] == INTENT_CANCEL
-        if not ok:
-            ok = gate_symbol(views, s, limits[s], state[0], sstate[s], intents[k : k + 1], 1, now) == 1
+        kind = intents[k]["kind"]
+        if kind == INTENT_OPEN:
+            ok = pair
+        else:
+            ok = kind == INTENT_CANCEL
+            if not ok:
+                ok = gate_symbol(views, s, limits[s], state[0], sstate[s], intents[k : k + 1], 1, now) == 1
         if ok:
             if kept != k:
                 intents[kept] = intents[k]

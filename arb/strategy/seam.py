@@ -31,11 +31,15 @@ __all__ = [
     "Strategy",
     "bind",
     "broken_text",
+    "mark_raised",
     "params_dtype",
     "params_record",
+    "raised_text",
+    "user_strategy",
 ]
 
 import functools
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +53,7 @@ from arb.strategy.types import (
     BROKEN_PAIR,
     BROKEN_PRICE,
     BROKEN_QTY,
+    BROKEN_RAISED,
     BROKEN_SIDE,
     BROKEN_VENUE,
     CONTRACT_BROKEN,
@@ -99,13 +104,17 @@ class Strategy:
 @functools.cache
 def params_dtype(struct: Any) -> np.dtype[Any]:
     """The record layout of a strategy's parameters: one field per field of the msgspec ``Struct``
-    ``struct``, in its order (``float``: f8, ``int``: i8, ``bool``: bool). Raises TypeError naming a field
-    of another type. The same object for the same struct (compiled code finds its machine code by it)."""
+    ``struct``, in its order (``float``: f8, ``int``: i8, ``bool``: bool; a field may carry msgspec
+    constraints, ``Annotated[float, msgspec.Meta(gt=0)]``). Raises TypeError naming a field of another type.
+    The same object for the same struct (compiled code finds its machine code by it)."""
     import msgspec
 
     fields = []
     for info in msgspec.structs.fields(struct):
-        kind = _FIELD_TYPES.get(info.type) if isinstance(info.type, type) else None
+        hint = info.type
+        if typing.get_origin(hint) is typing.Annotated:  # a constraint (msgspec.Meta(gt=0)): checked on load
+            hint = typing.get_args(hint)[0]
+        kind = _FIELD_TYPES.get(hint) if isinstance(hint, type) else None
         if kind is None:
             raise TypeError(f"parameter {info.name!r} is {info.type!r}: a strategy's parameters are float, int or bool")
         fields.append((info.name, kind))
@@ -191,6 +200,33 @@ _BROKEN_RULES = {
     BROKEN_PAIR: "wrote open legs that are not a pair (from intent {index}: one side only, or buys and sells of "
     "unequal quantity)",
 }
+
+
+def raised_text(strategies: Sequence[Strategy], error: BaseException) -> str:
+    """The words of a halt because a strategy of the run raised ``error`` in a decision (a strategy's
+    exception comes out of the compiled drivers as Python's): which strategy, where it came from, the
+    exception."""
+    strategy = next((s for s in strategies if s.origin != "arb"), strategies[0])
+    where = f" ({strategy.origin})" if strategy.origin and strategy.origin != "arb" else ""
+    return (f"strategy {strategy.name!r}{where} raised {type(error).__name__}: {error}: nothing of that decision "
+            "was sent, and nothing new is (a lone leg is still hedged); run it on arb.strategy.testkit.Bench "
+            "with NUMBA_DISABLE_JIT=1 to see the line")  # fmt: skip
+
+
+def mark_raised(state: np.ndarray[Any, np.dtype[Any]], now_ns: int) -> None:
+    """Every symbol of arb's ``state`` records stops on a strategy's exception at ``now_ns``:
+    ``CONTRACT_BROKEN`` (``broken``: ``BROKEN_RAISED``, where it was not broken already), so the guard
+    calls the strategy no more and sends nothing new but a lone leg's hedge."""
+    fresh = (state["flags"] & CONTRACT_BROKEN) == 0
+    state["flags"] |= CONTRACT_BROKEN
+    state["broken"][fresh] = BROKEN_RAISED
+    state["broken_ns"][fresh] = now_ns
+
+
+def user_strategy(strategies: Sequence[Strategy]) -> bool:
+    """Whether any of ``strategies`` is not one of arb's own (an exception in a decision is then the
+    strategy's to answer for, not a defect of arb's)."""
+    return any(s.origin != "arb" for s in strategies)
 
 
 def broken_text(

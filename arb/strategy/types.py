@@ -14,6 +14,7 @@ __all__ = [
     "BROKEN_PAIR",
     "BROKEN_PRICE",
     "BROKEN_QTY",
+    "BROKEN_RAISED",
     "BROKEN_SIDE",
     "BROKEN_VENUE",
     "BUY",
@@ -143,6 +144,8 @@ BROKEN_QTY = 6
 """An open or a quote whose quantity is not a positive finite number."""
 BROKEN_PAIR = 7
 """Open legs that are not a pair: one side only, or the buys and sells of unequal quantity."""
+BROKEN_RAISED = 8
+"""It raised an exception (set by the driver, which words it: the exception is Python's)."""
 
 VIEW_DTYPE = np.dtype(
     [

@@ -173,11 +173,6 @@ def test_an_order_over_a_limit_passes_the_guard_and_is_refused_by_the_risk_gate(
     assert int(rstate[0]["refused"][B_NOTIONAL]) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the gate judges a decision with a quote an intent at a time (arb/strategy/gate.py, gate): a pair "
-    "beside a quote can lose one leg to a limit and send the other alone (arb then hedges it)",
-)
 def test_a_pair_beside_a_quote_is_refused_whole_by_the_risk_gate() -> None:
     _, _, (limits, rstate, srisk) = _sample_run()
     rules = rules_for(3, tick_size=0.01, lot_size=0.00001, pair_lot=0.00001)
