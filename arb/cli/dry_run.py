@@ -87,6 +87,9 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
                 "runs in real time on today's market)"
             )
     config = _with_recordings(load_config(args.config), args.recordings)
+    from arb.strategy.selection import prepare
+
+    prepare(config)  # a strategy that cannot run: exit 2 before the paper account opens
     state_dir = args.state_dir or check_default(
         config.dry_run.state_dir, output_folder("a paper account folder"), "--state-dir", "[dry_run] state_dir"
     )

@@ -58,6 +58,9 @@ def _cmd_live(args: Any) -> int:
     from arb.ui import console
 
     config = load_config(args.config).as_traded()  # orders and market data of one network (docs/going-live.md)
+    from arb.strategy.selection import prepare
+
+    prepare(config)  # a strategy that cannot run: exit 2 before anything is asked, read or sent
     out = report_folder(args.out, config.backtest.out, "live")
     from arb.live.preflight import unguarded_quotes_refusal, untraded_venues_refusal
 
