@@ -192,6 +192,7 @@ def write_dry_run_report(
     at each UTC midnight the session crossed: the engine's, ``Engine.day_marks``); None without data."""
     from arb.execution.risk import risk_figures, symbol_risk_figures
     from arb.reports import InitialBalances, print_summary, run_summary, write_report
+    from arb.strategy.loading import strategy_record
     from arb.strategy.types import kernel_figures
 
     engine = result.engine
@@ -200,6 +201,7 @@ def write_dry_run_report(
     meta = {
         "mode": "dry-run",
         "config": config.to_dict(),
+        "strategy": strategy_record(config),
         "source": source,
         "start_ns": result.start_ns,
         "end_ns": result.end_ns,

@@ -89,6 +89,7 @@ def _live_and_report(config: AppConfig, args: Any, out: Path, deadline: StopDead
     from arb.live.trading import run_live
     from arb.ops.watch import Watch
     from arb.reports import InitialBalances, print_summary, run_summary, write_report
+    from arb.strategy.loading import strategy_record
     from arb.ui import console
 
     watch = Watch(config, "live", report_dir=str(config.live.state_dir / "reports"))
@@ -99,6 +100,7 @@ def _live_and_report(config: AppConfig, args: Any, out: Path, deadline: StopDead
     meta = {
         "mode": "live",
         "config": config.to_dict(),
+        "strategy": strategy_record(config),
         "start_ns": result.start_ns,
         "end_ns": result.end_ns,
         "duration_s": (result.end_ns - result.start_ns) / 1e9,
