@@ -32,10 +32,12 @@ venue.
 from __future__ import annotations
 
 __all__ = [
+    "ParamError",
     "StrategyError",
     "bind_checked",
     "describe_params",
     "load_strategy",
+    "param_value",
     "params_for",
     "strategy_of",
     "strategy_record",
@@ -54,7 +56,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
@@ -84,6 +86,16 @@ class StrategyError(ConfigError):
     """The run's strategy cannot run: it does not load, its parameters are wrong or it does not compile.
     ``file`` and ``key`` as every configuration error (the file or ``--set <key>``, the dotted key); the
     message names the strategy."""
+
+
+class ParamError(ValueError):
+    """One value of ``[strategy.params]`` the strategy does not take: ``expected`` says what it takes (an
+    unknown key: ``unknown``)."""
+
+    def __init__(self, expected: str, *, unknown: bool = False) -> None:
+        super().__init__(expected)
+        self.expected = expected
+        self.unknown = unknown
 
 
 class _Unfit(Exception):  # noqa: N818 - a reason, raised to the caller that says where
@@ -279,33 +291,37 @@ def params_for(config: AppConfig, strategy: Strategy) -> Any:
             raise _error(config, f"{_PARAMS_KEY}.{key}", f"strategy {strategy.name!r} takes no parameters of its own "
                          "(it reads its settings from [strategy]): expected no [strategy.params]")  # fmt: skip
         return None
-    fields = {f.encode_name: f for f in msgspec.structs.fields(struct)}
-    for key in table:
-        if key not in fields:
-            close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
-            hint = f' (did you mean "{close[0]}"?)' if close else ""
-            raise _error(config, f"{_PARAMS_KEY}.{key}", f"unknown key{hint}; strategy {strategy.name!r} takes: "
-                         f"{', '.join(fields) or 'nothing'}")  # fmt: skip
-    for key, value in table.items():
-        kind = fields[key].type
-        if isinstance(value, float) and not math.isfinite(value):
-            raise _error(config, f"{_PARAMS_KEY}.{key}", f"expected {_expected(strategy, fields[key])}, {got(value)}")
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            table[key] = float(value)  # an integer is a number
+    for key, value in list(table.items()):
+        try:
+            table[key] = param_value(strategy, key, value)
+        except ParamError as bad:
+            raise _error(config, f"{_PARAMS_KEY}.{key}", bad.expected) from None
     try:
         return msgspec.convert(table, struct, strict=True)
-    except msgspec.ValidationError as exc:
-        failed = _failed_key(str(exc), table)
-        if failed is None:  # the struct's own check (__post_init__) refused the whole
-            raise _error(config, _PARAMS_KEY, f"strategy {strategy.name!r} refused its parameters: {exc}") from None
-        raise _error(config, f"{_PARAMS_KEY}.{failed}", f"expected {_expected(strategy, fields[failed])}, "
-                     f"{got(table[failed])}") from None  # fmt: skip
+    except msgspec.ValidationError as exc:  # the struct's own check (__post_init__) refused the whole
+        raise _error(config, _PARAMS_KEY, f"strategy {strategy.name!r} refused its parameters: {exc}") from None
 
 
-def _failed_key(message: str, table: Mapping[str, Any]) -> str | None:
-    # "Expected `int`, got `float` - at `$.window`" -> "window" (when it is a key of the table)
-    key = message.rpartition(" - at `$.")[2].split("`")[0] if " - at `$." in message else ""
-    return key if key in table else None
+def param_value(strategy: Strategy, key: str, value: Any) -> Any:
+    """``value`` of parameter ``key`` of ``strategy`` as its ``params`` struct takes it (strict types, an
+    integer for a number as a float, finite numbers). Raises :class:`ParamError`: an unknown key (with the
+    closest one and those it takes), a value of the wrong type."""
+    fields = {f.encode_name: f for f in msgspec.structs.fields(strategy.params)} if strategy.params else {}
+    field = fields.get(key)
+    if field is None:
+        close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
+        hint = f' (did you mean "{close[0]}"?)' if close else ""
+        takes = ", ".join(fields) or "none (it reads its settings from [strategy])"
+        raise ParamError(f"unknown key{hint}; strategy {strategy.name!r} takes: {takes}", unknown=True)
+    if field.type is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)  # an integer is a number
+    try:
+        converted = msgspec.convert(value, field.type, strict=True)
+    except msgspec.ValidationError:
+        converted = None
+    if converted is None or (isinstance(converted, float) and not math.isfinite(converted)):
+        raise ParamError(f"expected {_expected(strategy, field)}, {got(value)}")
+    return converted
 
 
 def _expected(strategy: Strategy, field: msgspec.structs.FieldInfo) -> str:
