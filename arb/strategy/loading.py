@@ -18,7 +18,7 @@ object, and its module is imported once.
 one of its fields, every value of the field's type (``msgspec.convert``, strict: ``true`` is no number and
 ``5.0`` no integer; an integer is a number), every number finite.
 
-Each mistake is a :class:`StrategyError` (a :class:`~arb.errors.ConfigError`, exit 2 without a
+Each mistake is a :class:`StrategyLoadError` (a :class:`~arb.errors.ConfigError`, exit 2 without a
 traceback) naming the configuration file (``--set <key>`` when the command line set it), the key and
 the strategy, in a few lines: a file that does not exist or a module not found, a module that does not
 import (its file, its line, the exception), a missing or misnamed object, an object that is not a
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 __all__ = [
     "ParamError",
-    "StrategyError",
+    "StrategyLoadError",
     "bind_checked",
     "describe_params",
     "load_strategy",
@@ -56,6 +56,7 @@ import os
 import re
 import sys
 import traceback
+import typing
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -68,7 +69,7 @@ from arb._jit import plain
 from arb.config import AppConfig, as_written
 from arb.config.fields import got
 from arb.config.sections import kernel_parts
-from arb.errors import ConfigError
+from arb.errors import ConfigError, StrategyError
 from arb.strategy.builtin import BUILTIN, builtin
 from arb.strategy.calls import decide_types, may_act_types
 from arb.strategy.seam import Bound, Strategy, bind, params_dtype
@@ -82,10 +83,10 @@ _LINE_CHARS: Final = 300
 _ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")
 
 
-class StrategyError(ConfigError):
-    """The run's strategy cannot run: it does not load, its parameters are wrong or it does not compile.
-    ``file`` and ``key`` as every configuration error (the file or ``--set <key>``, the dotted key); the
-    message names the strategy."""
+class StrategyLoadError(ConfigError, StrategyError):
+    """The run's strategy cannot run: it does not load, its parameters are wrong or it does not compile. A
+    configuration error (``file`` and ``key`` as every one: the file or ``--set <key>``, the dotted key) and
+    a :class:`~arb.errors.StrategyError` (exit 2); the message names the strategy."""
 
 
 class ParamError(ValueError):
@@ -108,17 +109,17 @@ class _Unfit(Exception):  # noqa: N818 - a reason, raised to the caller that say
 
 def load_strategy(spec: str, folder: str | Path = ".") -> Strategy:
     """The strategy ``[strategy] kernel`` ``spec`` names (module docstring), a relative file taken from
-    ``folder``; the same object for the same (spec, folder). Raises :class:`StrategyError` (file: the spec)
+    ``folder``; the same object for the same (spec, folder). Raises :class:`StrategyLoadError` (file: the spec)
     when it cannot be loaded."""
     try:
         return _loaded(spec, str(Path(folder).resolve()))
     except _Unfit as refused:
-        raise StrategyError(spec, None, str(refused)) from None
+        raise StrategyLoadError(spec, None, str(refused)) from None
 
 
 def strategy_of(config: AppConfig) -> Strategy:
     """The strategy of ``config``'s first symbol: ``[strategy] kernel``'s when it is set (every symbol's
-    then), else the built-in ``[strategy] style`` names. Raises :class:`StrategyError` naming the file (or
+    then), else the built-in ``[strategy] style`` names. Raises :class:`StrategyLoadError` naming the file (or
     ``--set strategy.kernel``) and the key."""
     spec = config.strategy.kernel
     if not spec:
@@ -281,7 +282,7 @@ def _is_compiled(fn: Any) -> bool:
 def params_for(config: AppConfig, strategy: Strategy) -> Any:
     """``[strategy.params]`` of ``config`` as ``strategy``'s ``params`` struct (its defaults for the keys left
     out), or None for a strategy that declares none (then the table must be empty). Raises
-    :class:`StrategyError` naming the file (or ``--set strategy.params.<key>``), the key and what was
+    :class:`StrategyLoadError` naming the file (or ``--set strategy.params.<key>``), the key and what was
     expected: an unknown key, a value of the wrong type, a number that is not finite."""
     table = dict(config.strategy.params)
     struct = strategy.params
@@ -313,10 +314,9 @@ def param_value(strategy: Strategy, key: str, value: Any) -> Any:
         hint = f' (did you mean "{close[0]}"?)' if close else ""
         takes = ", ".join(fields) or "none (it reads its settings from [strategy])"
         raise ParamError(f"unknown key{hint}; strategy {strategy.name!r} takes: {takes}", unknown=True)
-    if field.type is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)  # an integer is a number
+    number = _bare(field.type) is float and isinstance(value, int) and not isinstance(value, bool)
     try:
-        converted = msgspec.convert(value, field.type, strict=True)
+        converted = msgspec.convert(float(value) if number else value, field.type, strict=True)  # an int is a number
     except msgspec.ValidationError:
         converted = None
     if converted is None or (isinstance(converted, float) and not math.isfinite(converted)):
@@ -324,8 +324,21 @@ def param_value(strategy: Strategy, key: str, value: Any) -> Any:
     return converted
 
 
+def _bare(hint: Any) -> Any:
+    # ``float`` of ``Annotated[float, msgspec.Meta(gt=0)]``; any other type as it is
+    return typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Annotated else hint
+
+
+def _bounds(hint: Any) -> str:
+    # " > 0 and <= 1" of the msgspec.Meta constraints of an Annotated type ("" without)
+    metas = [m for m in typing.get_args(hint)[1:] if isinstance(m, msgspec.Meta)]
+    signs = (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
+    said = [f"{sign} {getattr(m, name):g}" for m in metas for name, sign in signs if getattr(m, name) is not None]
+    return (" " + " and ".join(said)) if said else ""
+
+
 def _expected(strategy: Strategy, field: msgspec.structs.FieldInfo) -> str:
-    words = _TYPE_WORDS.get(field.type, str(field.type))
+    words = _TYPE_WORDS.get(_bare(field.type), str(field.type)) + _bounds(field.type)
     default = field.default
     shown = ("true" if default else "false") if isinstance(default, bool) else repr(default)
     return f"{words} (parameter {field.encode_name} of strategy {strategy.name!r}, default {shown})"
@@ -342,7 +355,7 @@ def strategy_record(config: AppConfig) -> dict[str, Any]:
     """What reports, ``arb check`` and a run's meta say of ``config``'s strategy: ``name``, ``origin``
     (``"arb"`` for a built-in, else ``[strategy] kernel`` as resolved), ``summary``, ``quotes`` and
     ``params`` (``[strategy.params]`` with the defaults filled in; ``{}`` for a strategy that reads its
-    settings from ``[strategy]``). Raises :class:`StrategyError` as :func:`strategy_of` and
+    settings from ``[strategy]``). Raises :class:`StrategyLoadError` as :func:`strategy_of` and
     :func:`params_for` do."""
     strategy = strategy_of(config)
     return {
@@ -366,7 +379,7 @@ def bind_checked(
 ) -> Bound:
     """:func:`arb.strategy.seam.bind`, with a strategy that does not compile for the seam's records (or
     whose ``decide`` does not return the count of intents, ``may_act`` a truth value) answered as a
-    :class:`StrategyError` naming the strategy, its file and line and the compiler's reason."""
+    :class:`StrategyLoadError` naming the strategy, its file and line and the compiler's reason."""
     try:
         bound = bind(strategies, rules, params)
     except Exception as exc:
@@ -445,13 +458,13 @@ def _returns(strategy: Strategy, bound: Bound) -> str:
 # Where the configuration names it
 
 
-def _error(config: AppConfig, key: str, text: str) -> StrategyError:
+def _error(config: AppConfig, key: str, text: str) -> StrategyLoadError:
     """The error of ``key`` of ``config``: ``--set <key>`` when the command line gave it a value the file
     does not, else the configuration file and the key."""
     written = as_written(config)
     if written is not None and _value_at(written, key) != _value_at(config, key):
-        return StrategyError(f"--set {key}", None, text)
-    return StrategyError(str(config.path), key, text)
+        return StrategyLoadError(f"--set {key}", None, text)
+    return StrategyLoadError(str(config.path), key, text)
 
 
 def _value_at(config: AppConfig, key: str) -> Any:

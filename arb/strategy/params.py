@@ -43,7 +43,7 @@ def common_lot(*lots: float) -> float:
 def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
     """One ``PARAMS_DTYPE`` record from ``config`` (venue arrays in asset order). ``style`` says whether the
     symbol's strategy quotes (``STYLE_MAKER_TAKER``: its ``quotes``), which every driver keys its quote
-    machinery off; raises :class:`arb.strategy.loading.StrategyError` when ``[strategy] kernel`` does not load."""
+    machinery off; raises :class:`arb.strategy.loading.StrategyLoadError` when ``[strategy] kernel`` does not load."""
     s = config.strategy
     r = config.risk
     e = config.execution

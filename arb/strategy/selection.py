@@ -23,7 +23,7 @@ from arb.strategy.seam import Bound, Strategy
 
 def strategies_for(config: AppConfig) -> list[Strategy]:
     """The strategy of each symbol of ``config``, in ``[strategy] symbols`` order. Raises
-    :class:`arb.strategy.loading.StrategyError` when ``[strategy] kernel`` names one that cannot be loaded."""
+    :class:`arb.strategy.loading.StrategyLoadError` when ``[strategy] kernel`` names one that cannot be loaded."""
     if config.strategy.kernel:
         return [strategy_of(config)] * len(config.symbols)
     return [builtin(config.for_symbol(s).strategy.style) for s in range(len(config.symbols))]
@@ -32,7 +32,7 @@ def strategies_for(config: AppConfig) -> list[Strategy]:
 def bind_config(config: AppConfig, rules: np.ndarray[Any, np.dtype[Any]]) -> Bound:
     """The run's strategies (:func:`strategies_for`) with their parameters (``[strategy.params]``, checked:
     :func:`arb.strategy.loading.params_for`) bound for the drivers, ``rules`` the run's ``PARAMS_DTYPE``
-    records (:func:`arb.strategy.params.params_of`). Raises :class:`arb.strategy.loading.StrategyError`
+    records (:func:`arb.strategy.params.params_of`). Raises :class:`arb.strategy.loading.StrategyLoadError`
     for a strategy that does not load, parameters it does not take, or code that does not compile."""
     strategies = strategies_for(config)
     params = params_for(config, strategies[0])
@@ -42,5 +42,5 @@ def bind_config(config: AppConfig, rules: np.ndarray[Any, np.dtype[Any]]) -> Bou
 def prepare(config: AppConfig) -> Bound:
     """The run's strategies loaded, their parameters checked and their code compiled (or loaded from Numba's
     cache) for ``config``'s rules: what a command calls first, so that a strategy that cannot run is one
-    :class:`arb.strategy.loading.StrategyError` (exit 2) before anything is read, written or sent."""
+    :class:`arb.strategy.loading.StrategyLoadError` (exit 2) before anything is read, written or sent."""
     return bind_config(config, params_of(config))

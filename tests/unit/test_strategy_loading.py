@@ -17,7 +17,7 @@ import pytest
 from arb.cli import main
 from arb.config import load_config
 from arb.strategy.builtin import MAKER_TAKER, TAKER
-from arb.strategy.loading import StrategyError, load_strategy, strategy_of
+from arb.strategy.loading import StrategyLoadError, load_strategy, strategy_of
 from arb.strategy.params import params_of
 from arb.strategy.selection import bind_config, strategies_for
 from arb.strategy.types import STYLE_MAKER_TAKER, STYLE_TAKER
@@ -100,7 +100,7 @@ def test_a_strategy_that_quotes_gets_the_quote_machinery(tmp_path) -> None:
 def test_load_strategy_from_python_names_the_spec(tmp_path) -> None:
     write_strategy(tmp_path)
     assert load_strategy("mystrat.py:Cross", tmp_path).name == "cross"
-    with pytest.raises(StrategyError, match=r"^nothere\.py:Cross: strategy 'nothere\.py:Cross': no such file"):
+    with pytest.raises(StrategyLoadError, match=r"^nothere\.py:Cross: strategy 'nothere\.py:Cross': no such file"):
         load_strategy("nothere.py:Cross", tmp_path)
 
 
@@ -125,6 +125,18 @@ def test_a_parameter_it_does_not_take_names_the_file_and_the_key(tmp_path, capsy
     write_strategy(tmp_path / "cfg")
     path = _config(tmp_path / "cfg", "mystrat.py:Cross", params)
     assert _refused(["check", "--config", str(path)], capsys) == f"arb check: {path}: strategy.params.{key}: {expected}"
+
+
+def test_a_parameters_constraint_is_checked(tmp_path, capsys) -> None:
+    constrained = CROSS.replace("import msgspec\n", "from typing import Annotated\n\nimport msgspec\n").replace(
+        "threshold_bps: float = 5.0", "threshold_bps: Annotated[float, msgspec.Meta(gt=0)] = 5.0"
+    )
+    write_strategy(tmp_path / "cfg", constrained)
+    path = _config(tmp_path / "cfg", "mystrat.py:Cross", {"threshold_bps": 0})
+    assert _refused(["check", "--config", str(path)], capsys) == (
+        f"arb check: {path}: strategy.params.threshold_bps: expected a number > 0 (parameter threshold_bps of "
+        "strategy 'cross', default 5.0), got 0 (int)"
+    )
 
 
 def test_an_integer_is_a_number_and_set_is_named_when_it_is_wrong(tmp_path, capsys) -> None:
