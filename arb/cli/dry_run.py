@@ -209,7 +209,7 @@ def write_dry_run_report(
         "batches": result.batches,
         "interrupted": result.interrupted,
         "paper": engine.executor.summary(),
-        "kernel_state": kernel_figures(engine.kstate[0], int(engine.params[0]["style"])),
+        "kernel_state": kernel_figures(engine.kstate[0], int(engine.params[0]["style"]), engine.bound.memory[0]),
         "risk_state": risk_figures(engine.rstate[0]),
         "account": str(result.account.path),
         # the account's positions at the end, over all its sessions (the account line's): the table's
@@ -220,7 +220,8 @@ def write_dry_run_report(
     n = engine.n_symbols
     if n > 1:  # each symbol's kernel and gate (kernel_state above is the first symbol's)
         styles = engine.params["style"]
-        meta["kernel_states"] = [kernel_figures(engine.kstate[s], int(styles[s])) for s in range(n)]
+        memory = engine.bound.memory
+        meta["kernel_states"] = [kernel_figures(engine.kstate[s], int(styles[s]), memory[s]) for s in range(n)]
         meta["symbol_risk"] = [symbol_risk_figures(engine.srisk[s]) for s in range(n)]
     quote = tuple(float(q) for q in session_quote)  # per venue
     base = np.asarray(session_base, float).reshape(-1, len(quote))  # per symbol (a flat row: one symbol's)
