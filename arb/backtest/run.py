@@ -100,6 +100,7 @@ from arb.execution.risk import (
 from arb.recording.loader import Timeline, book_times, load_timeline, plan_days, sync_transitions
 from arb.recording.replayed_funding import Funding, funding_of
 from arb.results.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
+from arb.strategy.loading import strategy_record
 from arb.strategy.params import params_of
 from arb.strategy.quote_slots import new_quotes
 from arb.strategy.records import BACKTEST_RUN_DTYPE
@@ -175,6 +176,9 @@ class BacktestResult:
     made, their fees and time in transit, what is still on its way and each venue's balances at the end."""
     transfers: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0, TRANSFER_DTYPE))
     """TRANSFER_DTYPE: every transfer the transfer policy made, in the order sent (transfers.csv)."""
+    strategy: dict[str, Any] = field(default_factory=dict)
+    """The strategy the run ran: its name, origin, summary, whether it quotes, and its parameters
+    (:func:`arb.strategy.loading.strategy_record`; summary.json's ``meta.strategy``)."""
 
 
 def decision_points(book_ts: list[np.ndarray[Any, Any]]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -722,6 +726,7 @@ def run_session(
         day_marks=day_marks,
         inventory=inventory_figures(config, loop.views, loop.inventory, kernel_states),
         transfers=loop.inventory.log[: loop.inventory.logged[0]].copy(),
+        strategy=strategy_record(config),
     )
 
 

@@ -30,7 +30,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -147,6 +147,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from arb.errors import ConfigError
 
     config = load_config(args.config)
+    from arb.strategy.loading import strategy_record  # the strategy loads (and its parameters) or exit 2
+
+    strategy = strategy_record(config)
+    if strategy["origin"] != "arb":  # the user's: compiled for arb's records as a run compiles it
+        from arb._jit import plain
+
+        if plain() and _PLAIN_BY_ARB:  # this process compiles nothing: one that does checks it all
+            return _check_compiling()
+        from arb.strategy.params import params_of
+        from arb.strategy.selection import bind_config
+
+        bind_config(config, params_of(config))
     from arb.live.preflight import (  # the gate's code: once the file is read
         full_size_blockers,
         pair_blockers,
@@ -166,6 +178,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     print(f"{config.path}: ok")
     for line in _paths_of(config):
         print(f"  {line}")
+    print("\n".join(f"  {line}" for line in _strategy_lines(strategy)))
     for sym in config.symbols:
         s, r = sym.strategy, sym.risk
         rules = "; ".join(
@@ -197,6 +210,29 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _strategy_lines(strategy: dict[str, Any]) -> list[str]:
+    # The run's strategy: its name, where it comes from and what it does; its parameters.
+    built_in = strategy["origin"] == "arb"
+    origin = "built in, [strategy] style" if built_in else f"from {strategy['origin']}"
+    summary = f": {strategy['summary']}" if strategy["summary"] else ""
+    params = ", ".join(f"{k} = {_toml_text(v)}" for k, v in strategy["params"].items())
+    shown = params or ("its [strategy] settings (below)" if built_in else "none")
+    return [f"runs strategy {strategy['name']!r} ({origin}){summary}", f"  parameters: {shown}"]
+
+
+def _toml_text(value: object) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else f"{value!r}"
+
+
+def _check_compiling() -> int:
+    # arb check of a strategy of the user's, as a process that compiles (its NUMBA_DISABLE_JIT was arb's
+    # choice, not the user's): the same command line again, its exit code.
+    import subprocess
+
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "0"}
+    return subprocess.run([sys.executable, "-m", "arb.cli", *sys.argv[1:]], env=env, check=False).returncode
+
+
 def _paths_of(config: AppConfig) -> list[str]:
     # Where each command reads and writes, resolved (a relative path in the file is relative to it).
     def where(path: Path) -> str:
@@ -221,6 +257,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from arb.ui import console, status_and_progress
 
     config = _with_recordings(load_config(args.config), args.recordings)
+    _prepare_strategy(config)
     out = report_folder(args.out, config.backtest.out, "backtest")
     with status_and_progress("backtest", enabled=not args.quiet) as (status, advance):
         result = run_backtest(
@@ -237,6 +274,14 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepare_strategy(config: AppConfig) -> None:
+    # The run's strategy loaded, its parameters checked, its code compiled: a mistake exits 2 here, before
+    # anything is read or written (arb.strategy.loading says what).
+    from arb.strategy.selection import prepare
+
+    prepare(config)
+
+
 def _with_recordings(config: AppConfig, recordings: Path | None) -> AppConfig:
     # --recordings replaces [backtest] recordings
     if recordings is None:
@@ -250,6 +295,7 @@ def _cmd_parity(args: argparse.Namespace) -> int:
     from arb.parity.against_dry_run import run_parity, zero_latency
 
     config = load_config(args.config)
+    _prepare_strategy(config)
     if args.zero_latency:
         config = zero_latency(config)
     if args.live:
@@ -592,7 +638,11 @@ _BATCH_COMMANDS = frozenset({"convert", "check", "backtest", "parity", "report",
 
 _PLAIN_PYTHON_COMMANDS = frozenset({"check"})
 """Commands that run the strategy's rules as plain Python, compiling nothing: as a process of their own
-they do not import Numba at all (:func:`arb._jit.plain`), so they answer in a fraction of a second."""
+they do not import Numba at all (:func:`arb._jit.plain`), so they answer in a fraction of a second. A
+strategy of the user's (``[strategy] kernel``) is then checked by the same command in a process that
+compiles it, as a run would."""
+_PLAIN_BY_ARB = False
+"""This process compiles nothing because :func:`run` chose so (not the user's ``NUMBA_DISABLE_JIT``)."""
 
 
 def run() -> None:
@@ -611,8 +661,10 @@ def run() -> None:
     command = _command_of(sys.argv[1:])
     if command in _BATCH_COMMANDS:
         gc.set_threshold(10_000, 10, 10)
-    if command in _PLAIN_PYTHON_COMMANDS and "numba" not in sys.modules:
-        os.environ.setdefault("NUMBA_DISABLE_JIT", "1")
+    if command in _PLAIN_PYTHON_COMMANDS and "numba" not in sys.modules and "NUMBA_DISABLE_JIT" not in os.environ:
+        global _PLAIN_BY_ARB
+        os.environ["NUMBA_DISABLE_JIT"] = "1"
+        _PLAIN_BY_ARB = True
     code = main()
     gc.freeze()
     sys.exit(code)

@@ -87,6 +87,9 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
                 "runs in real time on today's market)"
             )
     config = _with_recordings(load_config(args.config), args.recordings)
+    from arb.strategy.selection import prepare
+
+    prepare(config)  # a strategy that cannot run: exit 2 before the paper account opens
     state_dir = args.state_dir or check_default(
         config.dry_run.state_dir, output_folder("a paper account folder"), "--state-dir", "[dry_run] state_dir"
     )
@@ -189,6 +192,7 @@ def write_dry_run_report(
     at each UTC midnight the session crossed: the engine's, ``Engine.day_marks``); None without data."""
     from arb.execution.risk import risk_figures, symbol_risk_figures
     from arb.reports import InitialBalances, print_summary, run_summary, write_report
+    from arb.strategy.loading import strategy_record
     from arb.strategy.types import kernel_figures
 
     engine = result.engine
@@ -197,6 +201,7 @@ def write_dry_run_report(
     meta = {
         "mode": "dry-run",
         "config": config.to_dict(),
+        "strategy": strategy_record(config),
         "source": source,
         "start_ns": result.start_ns,
         "end_ns": result.end_ns,
@@ -204,7 +209,7 @@ def write_dry_run_report(
         "batches": result.batches,
         "interrupted": result.interrupted,
         "paper": engine.executor.summary(),
-        "kernel_state": kernel_figures(engine.kstate[0], int(engine.params[0]["style"])),
+        "kernel_state": kernel_figures(engine.kstate[0], int(engine.params[0]["style"]), engine.bound.memory[0]),
         "risk_state": risk_figures(engine.rstate[0]),
         "account": str(result.account.path),
         # the account's positions at the end, over all its sessions (the account line's): the table's
@@ -215,7 +220,8 @@ def write_dry_run_report(
     n = engine.n_symbols
     if n > 1:  # each symbol's kernel and gate (kernel_state above is the first symbol's)
         styles = engine.params["style"]
-        meta["kernel_states"] = [kernel_figures(engine.kstate[s], int(styles[s])) for s in range(n)]
+        memory = engine.bound.memory
+        meta["kernel_states"] = [kernel_figures(engine.kstate[s], int(styles[s]), memory[s]) for s in range(n)]
         meta["symbol_risk"] = [symbol_risk_figures(engine.srisk[s]) for s in range(n)]
     quote = tuple(float(q) for q in session_quote)  # per venue
     base = np.asarray(session_base, float).reshape(-1, len(quote))  # per symbol (a flat row: one symbol's)

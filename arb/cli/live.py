@@ -58,6 +58,9 @@ def _cmd_live(args: Any) -> int:
     from arb.ui import console
 
     config = load_config(args.config).as_traded()  # orders and market data of one network (docs/going-live.md)
+    from arb.strategy.selection import prepare
+
+    prepare(config)  # a strategy that cannot run: exit 2 before anything is asked, read or sent
     out = report_folder(args.out, config.backtest.out, "live")
     from arb.live.preflight import unguarded_quotes_refusal, untraded_venues_refusal
 
@@ -86,6 +89,7 @@ def _live_and_report(config: AppConfig, args: Any, out: Path, deadline: StopDead
     from arb.live.trading import run_live
     from arb.ops.watch import Watch
     from arb.reports import InitialBalances, print_summary, run_summary, write_report
+    from arb.strategy.loading import strategy_record
     from arb.ui import console
 
     watch = Watch(config, "live", report_dir=str(config.live.state_dir / "reports"))
@@ -96,6 +100,7 @@ def _live_and_report(config: AppConfig, args: Any, out: Path, deadline: StopDead
     meta = {
         "mode": "live",
         "config": config.to_dict(),
+        "strategy": strategy_record(config),
         "start_ns": result.start_ns,
         "end_ns": result.end_ns,
         "duration_s": (result.end_ns - result.start_ns) / 1e9,

@@ -361,7 +361,9 @@ def _replace_path(obj: Any, parts: list[str], value: Any, dotted: str, prefix: s
             dotted,
             f"expected a field of {type(obj).__name__}{hint}; fields: {', '.join(names)}",
         )
-    if len(parts) > 1:
+    if len(parts) == 2 and isinstance(getattr(obj, head), Mapping):  # one key of a table ([strategy.params])
+        value = {**getattr(obj, head), parts[1]: value}
+    elif len(parts) > 1:
         child = getattr(obj, head)
         if not isinstance(child, msgspec.Struct):
             raise ConfigError(_OVERRIDES_FILE, dotted, f"expected a path into a section, {done}{head} is a value")

@@ -65,7 +65,7 @@ from arb.config.fields import (
     toml_path,
 )
 from arb.config.messages import decode, read_file, unknown_key
-from arb.config.sections import LegFaultRates, RiskConfig, StrategyConfig
+from arb.config.sections import LegFaultRates, RiskConfig, StrategyConfig, kernel_parts
 from arb.config.venue import (
     ACCOUNT_FEES_FILE,
     ENDPOINT_TABLES,
@@ -228,8 +228,20 @@ def _first_symbol(strategy: dict[str, Any]) -> None:
         strategy["symbol"] = symbols[0]
 
 
+def _kernel_resolved(value: Any, base: Path) -> Any:
+    # [strategy] kernel naming a file: the file made absolute against ``base`` (a module's name, a
+    # built-in's, or a value of the wrong kind as it is).
+    if not isinstance(value, str):
+        return value
+    target, name, is_file = kernel_parts(value)
+    if not is_file:
+        return value
+    return f"{(base / Path(target).expanduser()).resolve()}:{name}"
+
+
 def _some_venues(ctx: _Ctx) -> Callable[[dict[str, Any]], None]:
-    # [strategy] venues and maker_venues left out take their defaults; written empty, they are refused.
+    # [strategy] venues and maker_venues left out take their defaults; written empty, they are refused;
+    # a strategy file (kernel) is relative to the file's folder.
     def check(strategy: dict[str, Any]) -> None:
         for key in ("venues", "maker_venues"):
             if strategy.get(key) == []:
@@ -239,6 +251,8 @@ def _some_venues(ctx: _Ctx) -> Callable[[dict[str, Any]], None]:
     def both(strategy: dict[str, Any]) -> None:
         check(strategy)
         _first_symbol(strategy)
+        if "kernel" in strategy:
+            strategy["kernel"] = _kernel_resolved(strategy["kernel"], ctx.base_dir)
 
     return both
 
@@ -547,6 +561,8 @@ def _apply_settings(
         is_path = (spec is not None and spec.kind == "path") or (kv is not None and kv[1] is Path)
         if is_path and isinstance(value, str) and value:
             value = str(Path(value).expanduser().resolve())
+        elif hint is StrategyConfig and parts[-1] == "kernel":  # a strategy file: relative to here too
+            value = _kernel_resolved(value, Path.cwd())
         table[parts[-1]] = value
         written.append((key, value, root))
     return written

@@ -166,6 +166,8 @@ def _said(
     if cls is not None and not isinstance(value, dict):
         return ConfigError(file, dotted, f"expected a table [{dotted}], {got(value)}")
     kv = dict_types(typ)
+    if kv is not None and not isinstance(value, dict) and struct_of(kv[1]) is None and dict_types(kv[1]) is None:
+        return ConfigError(file, dotted, f"expected a table [{dotted}], {got(value)}")  # of values, not tables
     if kv is not None and not isinstance(value, dict):
         return ConfigError(file, dotted, f"expected [{dotted}.{_description(typ)}] tables, {got(value)}")
     if leaf is None:  # pragma: no cover - every other error names a field

@@ -25,6 +25,7 @@ __all__ = [
     "StrategyConfig",
     "TelegramChannel",
     "WebhookChannel",
+    "kernel_parts",
     "quote_currency",
 ]
 
@@ -32,7 +33,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
 from msgspec import Meta, field
 from msgspec.structs import force_setattr
@@ -67,6 +68,39 @@ _SYMBOL_MISSING: Final = (
 )
 
 
+_Style = Literal["taker", "maker_taker"]
+_STYLES: Final = get_args(_Style)
+"""The built-in strategies ``[strategy] style`` (and ``kernel``) may name."""
+_KERNEL_FORMS: Final = (
+    f'"package.module:Name", "path/to/file.py:Name" or a built-in strategy ({", ".join(map(json.dumps, _STYLES))})'
+)
+
+
+def kernel_parts(spec: str) -> tuple[str, str, bool]:
+    """``[strategy] kernel`` split into (what holds the strategy, the object's name, whether the first is a
+    file): ``"pkg.mod:ZScore"`` -> ``("pkg.mod", "ZScore", False)``, ``"strategies/z.py:ZScore"`` ->
+    ``("strategies/z.py", "ZScore", True)``; a built-in's name (``"taker"``) -> ``("taker", "", False)``.
+    A target is a file when it ends in ``.py`` or holds a path separator."""
+    target, colon, name = spec.rpartition(":")
+    if not colon:
+        return spec, "", False
+    return target, name, target.endswith(".py") or "/" in target or "\\" in target
+
+
+def _kernel_problem(spec: str) -> str | None:
+    # What is wrong with the spelling of [strategy] kernel (None: nothing); whether it loads is arb.strategy's.
+    target, name, is_file = kernel_parts(spec)
+    if not spec:
+        return None
+    if not name:
+        return None if target in _STYLES else ""
+    if not target or not name.isidentifier():
+        return ""
+    if not is_file and not all(part.isidentifier() for part in target.split(".")):
+        return ""
+    return None
+
+
 def quote_currency(symbol: str) -> str:
     """The quote currency a symbol ends in (``BTCUSDT`` -> ``USDT``), or ``"quote"`` when unknown."""
     for quote in _QUOTE_CURRENCIES:
@@ -97,7 +131,14 @@ class StrategyConfig(ConfigStruct, frozen=True):
     close_before_funding_ns: Annotated[int, Meta(ge=0, le=86_400 * NS_PER_S)] = field(
         default=0, name="close_before_funding_s"
     )
-    style: Literal["taker", "maker_taker"] = "taker"
+    style: _Style = "taker"
+    kernel: str = ""
+    """The run's strategy (``"package.module:Name"``, ``"path/to/file.py:Name"`` or a built-in's name); empty:
+    the built-in ``style`` names. A relative file is made absolute when the file is read (against its
+    folder; on the command line against the current one)."""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    """``[strategy.params]``, as written: the strategy's own parameters, checked against its ``params``
+    struct by :mod:`arb.strategy.loading` (this layer knows no strategy)."""
     maker_venues: Annotated[tuple[_VenueName, ...], _VENUE_LIST] = ()
     venues: Annotated[tuple[_VenueName, ...], _RUN_VENUES] = ()
     quote_size: NonNegative = 0.0
@@ -110,6 +151,10 @@ class StrategyConfig(ConfigStruct, frozen=True):
 
     def _rules(self) -> None:
         self._venue_rules()
+        if _kernel_problem(self.kernel) is not None:
+            fail(self, "kernel", f"expected {_KERNEL_FORMS}, {got(self.kernel)}")
+        if not isinstance(self.params, Mapping) or not all(isinstance(key, str) for key in self.params):
+            fail(self, "params", f"expected a table [strategy.params] of the strategy's parameters, {got(self.params)}")
         if not self.symbols:
             force_setattr(self, "symbols", (self.symbol,))
         for name in self.symbols:

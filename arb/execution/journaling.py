@@ -12,6 +12,7 @@ __all__ = ["ExecutionJournal", "open_execution_journal"]
 
 import logging
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -59,12 +60,21 @@ class ExecutionJournal:
         self.account = account
         self._known: dict[tuple[str, str], set[tuple[str, str]]] = {}
         """Per (venue, market): the (symbol, trade id) of every fill journaled (Binance numbers trades per symbol)."""
+        self._flush_hooks: list[Callable[[], None]] = []
 
     def close(self) -> None:
-        self.journal.close()
+        try:
+            self._run_flush_hooks()
+        finally:
+            self.journal.close()
 
     def flush(self) -> None:
+        self._run_flush_hooks()
         self.journal.flush()
+
+    def _run_flush_hooks(self) -> None:
+        for hook in self._flush_hooks:
+            hook()
 
     # -- writing (JournalSink) --------------------------------------------------------------------------
 
@@ -247,6 +257,16 @@ class ExecutionJournal:
     def set_state(self, key: str, value: str) -> None:
         """Set this account's ``key`` and commit now."""
         self.journal.set_state(f"{self.account}/{key}", value)
+
+    def defer_state(self, key: str, value: str) -> None:
+        """Set this account's ``key`` with the next :meth:`flush`."""
+        self.journal.defer_state(f"{self.account}/{key}", value)
+
+    def on_flush(self, hook: Callable[[], None]) -> None:
+        """Call ``hook()`` at the start of every :meth:`flush` (the close's too): what it queues
+        (:meth:`defer_state`) is committed with the step's writes. For what changes at every step and
+        matters as of the last commit (a strategy's memory): written at the journal's pace, not the step's."""
+        self._flush_hooks.append(hook)
 
 
 def _fill(row: dict[str, Any]) -> VenueFill:

@@ -74,17 +74,8 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 3
 _CHECKPOINT_EVERY = 500  # queued writes between two WAL checkpoints (SQLite)
 TERMINAL_STATES = ("filled", "expired", "canceled", "rejected")
-STATE_COLUMNS = (
-    "state",
-    "venue_order_id",
-    "executed_qty",
-    "reject_code",
-    "reject_message",
-    "written_ns",
-    "ack_ns",
-    "first_fill_ns",
-    "done_ns",
-)
+STATE_COLUMNS = ("state", "venue_order_id", "executed_qty", "reject_code", "reject_message", "written_ns", "ack_ns",
+                 "first_fill_ns", "done_ns")  # fmt: skip
 """An intent's columns that change after it was made."""
 
 metadata = sa.MetaData()
@@ -633,8 +624,12 @@ class Journal(Closing):
 
     def set_state(self, key: str, value: str) -> None:
         """Set a value of the account state and commit now (with what is queued)."""
-        self.defer(self._state_upsert, {"key": key, "value": value})
+        self.defer_state(key, value)
         self.flush()
+
+    def defer_state(self, key: str, value: str) -> None:
+        """Set a value of the account state with the next :meth:`flush`."""
+        self.defer(self._state_upsert, {"key": key, "value": value})
 
     # -- reads ---------------------------------------------------------------------------------------
 

@@ -56,6 +56,7 @@ from arb.execution.risk import (
     quote_currency,
 )
 from arb.strategy import kernel
+from arb.strategy.loading import strategy_of
 from arb.strategy.params import params_of
 from arb.strategy.types import BUY, INTENT_OPEN, SELL, VENUE_OK, new_intents, new_views
 
@@ -291,14 +292,23 @@ class RestingQuotes:
         return f"{self.venue} {self.market} quotes if arb dies: {self.fate}"
 
 
+def _quoting_venues(config: AppConfig) -> set[str]:
+    # Where quotes may rest: the built-in maker_taker's maker_venues; a strategy of the user's that quotes
+    # may quote on every venue of the run (the guard keeps its slots, not its venues).
+    strategy = strategy_of(config)
+    if not strategy.quotes:
+        return set()
+    if strategy.origin == "arb":
+        return {name for sym in config.symbols for name in sym.strategy.maker_venues}
+    return set(config.venue_names)
+
+
 def resting_quotes(config: AppConfig) -> list[RestingQuotes]:
     """Each venue where some symbol's ``maker_taker`` style rests quotes, in the run's order, with what happens
     to them if arb dies (empty when every symbol takes on every venue: immediate-or-cancel orders leave
     nothing open). Whether a venue-market has a switch is its private adapter's word
     (``PrivateVenue.dead_man``); ``[live] dead_man_window_s = 0`` arms none anywhere."""
-    quoting = {
-        name for sym in config.symbols if sym.strategy.style == "maker_taker" for name in sym.strategy.maker_venues
-    }
+    quoting = _quoting_venues(config)
     if not quoting:
         return []  # before the adapters load: `arb check` of a taker configuration stays light
     from arb.catalog import venue_facts

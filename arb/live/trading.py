@@ -17,7 +17,8 @@ and margin mode for every symbol, the account's fees read from the venues (a dif
 named in one line; the kernels' edge takes the account's), balances and positions read into the kernels'
 views, the kernel compiled. The account's inception (the balances when this journal first traded) is kept in the
 journal, so a symbol's position on a venue is what the account gained or lost since then: an
-imbalance left by a crash is its kernel's to hedge after the restart.
+imbalance left by a crash is its kernel's to hedge after the restart. So is the strategy's memory: resumed
+from the journal before the first decision, and kept there as it changes (:mod:`arb.live.strategy_memory`).
 
 Stop (``--duration``, Ctrl-C, SIGTERM): no new decision, open orders cancelled on every venue,
 orders in flight resolved (bounded by ``[live] shutdown_timeout_ms``; what is left is named); the
@@ -160,6 +161,7 @@ async def run_live(
     from arb.live.feeds import market_data_feeds
     from arb.live.preflight import unguarded_quotes_refusal, untraded_venues_refusal
     from arb.live.session_loop import SessionLoop, SessionStart, queued, warm_up_kernel
+    from arb.live.strategy_memory import StrategyMemory
     from arb.live.trading_session import trading_session
 
     started = time.perf_counter()
@@ -188,6 +190,8 @@ async def run_live(
         use_in_kernel(engine.params, rates)  # the account's fees, as the venues charge them
         following = _following(config, session, engine)  # counted from here: the start counted what came before
         memory.restore(engine, console, clock())
+        strategy_memory = StrategyMemory(session.journal)  # the strategy's own, resumed and kept at each flush
+        strategy_memory.restore(engine, console)
         kept = guards.keep_halt()
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
         feeds = market_data_feeds(config, config.symbol_names, queue=queue, clock=clock)  # as dry-run builds them
@@ -217,6 +221,7 @@ async def run_live(
                 tasks.create_task(feed.run(), name=f"feed-{feed.name}")
             tasks.create_task(guards.kill_watch(kill_file), name="kill-watch")
             tasks.create_task(guards.stale_watch(), name="stale-watch")
+            tasks.create_task(strategy_memory.watch(), name="strategy-memory")
             from arb.live.auto_rebalance import auto_rebalance, follow_journal
 
             # the moves another process journals (arb rebalance --execute), off the order path

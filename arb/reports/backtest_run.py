@@ -20,11 +20,12 @@ if TYPE_CHECKING:
 
 
 def backtest_meta(config: AppConfig, result: BacktestResult) -> dict[str, Any]:
-    """The run's meta data as summary.json keeps it: the configuration, the data range, the counters, the
-    kernel's and the gate's figures."""
+    """The run's meta data as summary.json keeps it: the configuration, the strategy and its parameters, the
+    data range, the counters, the kernel's and the gate's figures."""
     meta = {
         "mode": "backtest",
         "config": config.to_dict(),
+        "strategy": result.strategy,
         "days": len(result.days),
         "dates": [f"{d:%Y-%m-%d}" for d in result.days],
         "duration_s": (result.end_ns - result.start_ns) / 1e9,

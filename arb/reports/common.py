@@ -21,6 +21,7 @@ __all__ = [
     "require_fields",
     "require_values",
     "run_venue_names",
+    "strategy_text",
     "sum_or_none",
     "utc_text",
     "value_at",
@@ -156,3 +157,21 @@ def utc_text(ts_ns: int) -> str:
 def name_of(names: Sequence[str], number: int) -> str:
     """The name of ``number`` in ``names``; a number they do not name, as itself."""
     return names[number] if 0 <= number < len(names) else str(number)
+
+
+def strategy_text(record: Any) -> str:
+    """A run's strategy in one line, from its ``meta.strategy`` (:func:`arb.strategy.loading.strategy_record`):
+    ``strategy 'cross' (from /path/mystrat.py:Cross): threshold_bps = 5.0, window = 10`` (a built-in:
+    ``strategy 'taker' (built in): the [strategy] settings``); "" for a run that recorded none."""
+    if not isinstance(record, Mapping) or not isinstance(record.get("name"), str):
+        return ""
+    origin = record.get("origin")
+    where = "built in" if origin == "arb" else f"from {origin}"
+    given = record.get("params")
+    params: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+    shown = ", ".join(f"{k} = {_toml_text(v)}" for k, v in params.items())
+    return f"strategy {record['name']!r} ({where}): {shown or 'the [strategy] settings'}"
+
+
+def _toml_text(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else repr(value)

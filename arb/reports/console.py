@@ -14,7 +14,7 @@ from rich.table import Table
 
 from arb.formats import money, num, pct
 from arb.reports.against import EXPLAINED, Comparison, overlap_text, table_of
-from arb.reports.common import duration_text
+from arb.reports.common import duration_text, strategy_text
 from arb.reports.inventory import inventory_rows, shows_inventory
 from arb.reports.pnl import PNL_TOLERANCE
 from arb.reports.summary import Summary, SymbolSummary
@@ -149,6 +149,9 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
         ("equity samples", _int(risk.samples)),
     ):
         table.add_row(label, value, *blank)
+    ran = strategy_text(meta.get("strategy"))
+    if ran:  # what ran, before its figures
+        console.print(ran, highlight=False, soft_wrap=True, markup=False)
     console.print(table)
     if several:
         console.print(_symbols_table(summary, held))

@@ -431,6 +431,10 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
         why = " (the source holds no fill at all)" if len(report.source.fills) == 0 else ""
         halts += f'<p class="empty" id="no-fill">No fill in this {_e(report.period.kind)}{_e(why)}.</p>'
     choice = f'<p class="sub" id="choice">Period: {_e(report.choice)}.</p>' if report.choice else ""
+    ran = report.source.strategies
+    if ran:  # what traded: the strategy and its parameters (each of the account's, when its sessions differ)
+        choice += f'<p class="sub" id="strategy">{"; ".join(_e(text) for text in ran)}</p>'
+
     embedded = json.dumps(report.totals(), allow_nan=False, sort_keys=True).replace("</", "<\\/")
     title = f"arb {report.period.kind} report {report.period.label}"
     span = f"{utc_text(report.start_ns)} to {utc_text(report.end_ns)}"

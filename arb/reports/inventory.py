@@ -132,11 +132,15 @@ def inventory_rows(inventory: Mapping[str, Any], venues: Sequence[str]) -> list[
     return rows
 
 
-def params_from_meta(config: Mapping[str, Any], n_symbols: int, venues: Sequence[str] = ()) -> Array:
+def params_from_meta(
+    config: Mapping[str, Any], n_symbols: int, venues: Sequence[str] = (), quotes: bool | None = None
+) -> Array:
     """The kernel parameters the inventory reads (sizes, position band, style, slippage, fees, markets)
     from the configuration a run recorded in ``summary.meta["config"]``, one record per symbol (its own
     ``[symbols.<SYMBOL>]`` settings where it has them); each venue's (``venues``, by number; default: the
-    configuration's, :func:`arb.results.venues.saved_venue_names`) from its table there."""
+    configuration's, :func:`arb.results.venues.saved_venue_names`) from its table there. ``quotes``: whether
+    the run's strategy quotes (``meta.strategy.quotes``); None (a run that recorded no strategy): from its
+    ``[strategy] style``."""
     params = np.zeros(n_symbols, PARAMS_DTYPE)
     per_symbol = list(config.get("symbols") or ())
     slippage = float((config.get("execution") or {}).get("slippage_tolerance_bps", 0.0))
@@ -146,7 +150,8 @@ def params_from_meta(config: Mapping[str, Any], n_symbols: int, venues: Sequence
         p = params[s]
         p["max_order_size"] = float(strategy.get("max_order_size", 0.0))
         p["max_position_size"] = float(strategy.get("max_position_size", 0.0))
-        p["style"] = STYLE_MAKER_TAKER if strategy.get("style") == "maker_taker" else STYLE_TAKER
+        quoting = strategy.get("style") == "maker_taker" if quotes is None else quotes
+        p["style"] = STYLE_MAKER_TAKER if quoting else STYLE_TAKER
         p["quote_size"] = float(strategy.get("quote_size") or 0.0) or p["max_order_size"]
         p["slippage_bps"] = slippage
         for v, name in enumerate(venues or saved_venue_names(config)):
@@ -379,7 +384,9 @@ def write_inventory(out_dir: str | Path, summary: Summary, fills: Array, equity:
     venues = summary.venue_names
     # a symbol not started with holds nothing
     bases = [*summary.initial.bases, *([(0.0,) * len(venues)] * (n - len(summary.initial.bases)))]
-    params = params_from_meta(config, n, venues)
+    ran = summary.meta.get("strategy")
+    quotes = ran.get("quotes") if isinstance(ran, Mapping) and isinstance(ran.get("quotes"), bool) else None
+    params = params_from_meta(config, n, venues, quotes)
     points = inventory_series(fills, equity, bases, summary.initial.quote, params, names, funding, transfers, venues)
     out = Path(out_dir)
     with atomic_writer(out / INVENTORY_CSV) as f:

@@ -52,6 +52,7 @@ import numpy as np
 
 from arb.catalog import default_venues
 from arb.errors import UsageError
+from arb.reports.common import strategy_text
 from arb.reports.files import (
     EQUITY_NPZ,
     FUNDING_CSV,
@@ -154,6 +155,10 @@ class SourceData:
     inventory: Mapping[str, Any] | None = None
     transfers: Array = field(default_factory=lambda: np.zeros(0, TRANSFER_DTYPE))
     venues: tuple[str, ...] = ()
+    strategies: tuple[str, ...] = ()
+    """The strategies its runs ran, each in words with its parameters (:func:`arb.reports.common.strategy_text`
+    of a summary.json's ``meta.strategy``: the backtest's, or each session report's of an account), each
+    once, in the reports' order; empty when none says."""
 
     def __post_init__(self) -> None:
         n = self.initial.n_venues
@@ -352,7 +357,14 @@ def load_backtest(folder: Path) -> SourceData:
         inventory=inventory if isinstance(inventory, Mapping) else None,
         transfers=transfers[np.argsort(transfers["ts"], kind="stable")],
         venues=venues,
+        strategies=_strategies([summary]),
     )
+
+
+def _strategies(summaries: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    # The strategies the runs of these summary.json ran, in words, each once.
+    texts = (strategy_text((s.get("meta") or {}).get("strategy")) for s in summaries if isinstance(s, Mapping))
+    return tuple(dict.fromkeys(text for text in texts if text))
 
 
 def report_venues(summary: Mapping[str, Any], n: int) -> tuple[str, ...]:
@@ -543,6 +555,7 @@ def load_paper(
         symbols=names,
         funding=funding,
         venues=run_venues,
+        strategies=_strategies([data for _, data in seen.summaries]),
     )
 
 
@@ -676,6 +689,7 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
         funding=funding,
         transfers=transfers,
         venues=venues,
+        strategies=_strategies([data for _, data in seen.summaries]),
     )
 
 

@@ -72,6 +72,7 @@ from arb.reports.transfers import VenueMoves, venue_moves
 from arb.reports.valuation import InitialBalances, account_equity, boundary_marks, unit_value, value_prices
 from arb.results.marks import BoundaryMark, Span, Spans
 from arb.results.venues import directions
+from arb.strategy.loading import strategy_record
 from arb.strategy.types import (
     BUY,
     FILL_DTYPE,
@@ -698,7 +699,9 @@ def run_summary(
 ) -> Summary:
     """What a driver (``arb backtest``, ``arb dry-run``, ``arb live``, a sweep) calls at the end of a
     run of ``config``: :func:`summarize` with the leg-risk figures (when ``sent``, the intents sent,
-    is given), with several symbols every symbol's part, and the run's boundary marks.
+    is given), with several symbols every symbol's part, and the run's boundary marks. Its meta names
+    the strategy (``meta.strategy``: :func:`arb.strategy.loading.strategy_record`, unless ``meta`` gives it)
+    and each symbol's entry threshold (``meta.entry``).
 
     Args:
         out_of_sync: Per symbol, per venue, the spans its book was not synced (none: never out of sync).
@@ -741,7 +744,7 @@ def run_summary(
     maker = None
     if sent is not None and calls is not None and (sent["kind"] == INTENT_QUOTE).any():
         maker = maker_figures(fills, sent, calls)
-    meta = MappingProxyType({**summary.meta, "entry": entry_thresholds(config)})
+    meta = MappingProxyType({"strategy": strategy_record(config), **summary.meta, "entry": entry_thresholds(config)})
     consistent = summary.pnl_consistent
     if transfers is None and inventory is not None and inventory.get("transfers", 0) > 0 and n == 1:
         consistent = _consistent_after_transfers(summary.total, summary.venues, inventory)

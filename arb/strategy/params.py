@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from arb.config import AppConfig
+from arb.strategy.loading import strategy_of
 from arb.strategy.types import MARKET_LINEAR, MARKET_SPOT, PARAMS_DTYPE, STYLE_MAKER_TAKER, STYLE_TAKER
 
 
@@ -40,7 +41,9 @@ def common_lot(*lots: float) -> float:
 
 
 def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
-    """One ``PARAMS_DTYPE`` record from ``config`` (venue arrays in asset order)."""
+    """One ``PARAMS_DTYPE`` record from ``config`` (venue arrays in asset order). ``style`` says whether the
+    symbol's strategy quotes (``STYLE_MAKER_TAKER``: its ``quotes``), which every driver keys its quote
+    machinery off; raises :class:`arb.strategy.loading.StrategyLoadError` when ``[strategy] kernel`` does not load."""
     s = config.strategy
     r = config.risk
     e = config.execution
@@ -52,7 +55,7 @@ def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
     copy_settings(p, r, ("position_limit", "stop_loss_bps"))
     p["slippage_bps"] = e.slippage_tolerance_bps
     p["hedge_unwind"] = 1 if e.hedge_mode == "unwind" else 0
-    p["style"] = STYLE_MAKER_TAKER if s.style == "maker_taker" else STYLE_TAKER
+    p["style"] = STYLE_MAKER_TAKER if strategy_of(config).quotes else STYLE_TAKER  # the drivers' quote machinery
     p["maker_venues"] = sum(1 << v for v, venue in enumerate(config.venues) if venue.name in s.maker_venues)
     p["quote_size"] = s.quote_size if s.quote_size > 0.0 else s.max_order_size
     copy_settings(p, s, ("quote_tolerance_bps", "min_quote_life_ns", "quote_hold_ns", "inventory_skew_bps"))

@@ -1,13 +1,14 @@
 """Which strategy each symbol of a run trades, from the configuration, bound for the drivers.
 
-``[strategy] style`` names a built-in strategy (``taker``, ``maker_taker``; a symbol's own table may
-choose another). Both drivers call :func:`bind_config` when they set up a run, so a backtest and a live
-session of the same configuration run the same strategy with the same parameters.
+``[strategy] kernel`` names the run's strategy, every symbol's (:mod:`arb.strategy.loading`: a module or a
+file of the user's, or a built-in); left out, ``[strategy] style`` names a built-in one (``taker``,
+``maker_taker``). Both drivers call :func:`bind_config` when they set up a run, so a backtest and a live
+session of the same configuration run the same strategy with the same parameters (``[strategy.params]``).
 """
 
 from __future__ import annotations
 
-__all__ = ["bind_config", "strategies_for"]
+__all__ = ["bind_config", "prepare", "strategies_for"]
 
 from typing import Any
 
@@ -15,15 +16,31 @@ import numpy as np
 
 from arb.config import AppConfig
 from arb.strategy.builtin import builtin
-from arb.strategy.seam import Bound, Strategy, bind
+from arb.strategy.loading import bind_checked, params_for, strategy_of
+from arb.strategy.params import params_of
+from arb.strategy.seam import Bound, Strategy
 
 
 def strategies_for(config: AppConfig) -> list[Strategy]:
-    """The strategy of each symbol of ``config``, in ``[strategy] symbols`` order."""
+    """The strategy of each symbol of ``config``, in ``[strategy] symbols`` order. Raises
+    :class:`arb.strategy.loading.StrategyLoadError` when ``[strategy] kernel`` names one that cannot be loaded."""
+    if config.strategy.kernel:
+        return [strategy_of(config)] * len(config.symbols)
     return [builtin(config.for_symbol(s).strategy.style) for s in range(len(config.symbols))]
 
 
 def bind_config(config: AppConfig, rules: np.ndarray[Any, np.dtype[Any]]) -> Bound:
-    """The run's strategies (:func:`strategies_for`) bound for the drivers, ``rules`` the run's
-    ``PARAMS_DTYPE`` records (:func:`arb.strategy.params.params_of`)."""
-    return bind(strategies_for(config), rules)
+    """The run's strategies (:func:`strategies_for`) with their parameters (``[strategy.params]``, checked:
+    :func:`arb.strategy.loading.params_for`) bound for the drivers, ``rules`` the run's ``PARAMS_DTYPE``
+    records (:func:`arb.strategy.params.params_of`). Raises :class:`arb.strategy.loading.StrategyLoadError`
+    for a strategy that does not load, parameters it does not take, or code that does not compile."""
+    strategies = strategies_for(config)
+    params = params_for(config, strategies[0])
+    return bind_checked(config, strategies, rules, None if params is None else [params] * len(strategies))
+
+
+def prepare(config: AppConfig) -> Bound:
+    """The run's strategies loaded, their parameters checked and their code compiled (or loaded from Numba's
+    cache) for ``config``'s rules: what a command calls first, so that a strategy that cannot run is one
+    :class:`arb.strategy.loading.StrategyLoadError` (exit 2) before anything is read, written or sent."""
+    return bind_config(config, params_of(config))

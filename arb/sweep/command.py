@@ -113,6 +113,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.recordings is not None:
         backtest = msgspec.structs.replace(config.backtest, recordings=args.recordings.resolve())
         config = msgspec.structs.replace(config, backtest=backtest)
+    from arb.strategy.selection import prepare
+
+    prepare(config)  # the strategy loads, takes its parameters and compiles: exit 2 before the grid runs
     grid = load_grid(args.grid, config)
     out: Path = report_folder(args.out, config.backtest.out, "sweep")
     total = len(grid.points())

@@ -28,6 +28,11 @@ With several symbols, ``[strategy]`` and ``[risk]`` keys set every symbol's defa
 written there: ``"symbols.ETHUSDT.max_order_size" = [0.01, 0.02]`` (the per-symbol ``[strategy]`` and
 ``[risk]`` keys of docs/configuration.md).
 
+The strategy's own parameters (``[strategy.params]``) are swept as ``"strategy.params.<name>"``, each
+value checked against the strategy's ``params`` struct (:func:`arb.strategy.loading.param_value`)::
+
+    "strategy.params.window" = [300, 600, 1200]
+
 Keys that choose the data (``strategy.symbol``, ``strategy.symbols``, ``backtest.recordings``, a venue's
 ``market``) cannot be swept: every point runs on the same recorded days.
 """
@@ -239,6 +244,9 @@ def apply_overrides(config: AppConfig, overrides: Mapping[str, Any]) -> AppConfi
             config = config.with_overrides(values)
             continue
         section: Any = config.at(parent)
+        if isinstance(section, Mapping):  # a table of values ([strategy.params]): its keys replaced
+            config = config.with_overrides({parent: {**section, **values}})
+            continue
         try:
             changed = msgspec.structs.replace(section, **values)
         except ConfigError as exc:  # the section's own check, named by its field
@@ -372,6 +380,8 @@ def _parameter(file: str, key: str, raw: Any, config: AppConfig) -> Parameter:
             at,
             f"expected a setting of the strategy, risk, execution, latency, fees...; {why}, so it cannot be swept",
         )
+    if key.startswith(_PARAMS_PATH):
+        return _strategy_parameter(file, key, raw, config)
     if key.split(".")[0] == "symbols":
         parts, info = _symbol_parameter(file, key, config)
     else:
@@ -395,6 +405,31 @@ def _parameter(file: str, key: str, raw: Any, config: AppConfig) -> Parameter:
     else:
         fields = (".".join(parts),)
     return Parameter(key, fields, tuple(values), tuple(converted))
+
+
+_PARAMS_PATH: Final = "strategy.params."
+"""A key of the strategy's own parameters (``[strategy.params]``), its field path the same."""
+
+
+def _strategy_parameter(file: str, key: str, raw: Any, config: AppConfig) -> Parameter:
+    # ``strategy.params.<name>``: a parameter of the configuration's strategy, each value as it takes it.
+    from arb.strategy.loading import ParamError, param_value, strategy_of
+
+    at = f"grid.{key}"
+    strategy = strategy_of(config)
+    values = raw if isinstance(raw, list) else [raw]
+    if not values:
+        raise ConfigError(file, at, "expected a non-empty list of values")
+    converted = []
+    for value in values:
+        try:
+            converted.append(param_value(strategy, key[len(_PARAMS_PATH) :], value))
+        except ParamError as bad:
+            expected = bad.expected if bad.unknown else f"{bad.expected} in {_show_list(values)}"
+            raise ConfigError(file, at, expected) from None
+    if len({repr(v) for v in converted}) != len(converted):
+        raise ConfigError(file, at, f"expected distinct values, got {_show_list(values)}")
+    return Parameter(key, (key,), tuple(values), tuple(converted))
 
 
 def _check_points(grid: Grid, config: AppConfig) -> None:
