@@ -85,6 +85,7 @@ from arb.strategy.types import (
 
 _MAX_SCAN_TICKS = 2_000  # ticks walked from the best price when filling deeper levels
 _MAX_SAME_TIME = 10_000
+_NONE_DUE = np.iinfo(np.int64).max  # next_due's answer when no order is on its way
 _NO_PROGRESS = -1_000  # _run_loop's code when orders keep being answered without time passing
 
 
@@ -164,6 +165,17 @@ def _any_ticked(ticked: Any, lo: int, hi: int) -> bool:
         if ticked[a] != 0:
             return True
     return False
+
+
+@njit(cache=True, internal=True)
+def _next_due(flight: Any, open_count: Any) -> int:
+    # :func:`next_due`, without reading the flight's slots while no taker order is on its way: every order
+    # put on its way is counted in ``open_count`` (its asset's) until its answer frees its slot, so all
+    # zero means every slot is free. Most steps have none out: the slots are ``_MAX_PENDING`` an asset.
+    for a in range(open_count.shape[0]):
+        if open_count[a] != 0:
+            return next_due(flight)
+    return _NONE_DUE
 
 
 @njit(cache=True, internal=True)
@@ -495,7 +507,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
         target = until_ns
         if i < decision_ts.shape[0] and decision_ts[i] < target:
             target = decision_ts[i]
-        due = next_due(flight)  # an order reaching its venue, or answered
+        due = _next_due(flight, open_count)  # an order reaching its venue, or answered
         if due < target:
             target = due
         quoting = maker and any_quote(quotes)  # a resting quote's answer can come at any time
