@@ -27,16 +27,19 @@ __all__ = [
     "apply_rows",
     "apply_rows_final",
     "apply_rows_one_by_one",
+    "apply_rows_touched",
     "book_top",
     "level_update",
     "touches_book",
 ]
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from arb._jit import njit
+from arb._jit import entry_point, njit
 from arb.events import (
     BUY_EVENT,
     DEPTH_CLEAR_EVENT,
@@ -556,6 +559,21 @@ def touches_book(rows: Any) -> bool:
     return False
 
 
+@njit(cache=True, nogil=True)
+def apply_rows_touched(book: BookArrays, rows: Any, start: int) -> tuple[int, bool]:
+    """:func:`apply_rows` and :func:`touches_book` (of every row) in one call: ``(first row not applied,
+    touched)``."""
+    return apply_rows(book, rows, start), touches_book(rows)
+
+
+@functools.cache
+def _touched_entry() -> Callable[..., tuple[int, bool]]:
+    # apply_rows_touched's machine code for a book's arrays and a C-contiguous, aligned, writable 1-d
+    # array of event_dtype rows (arb._jit.entry_point: no typing of the arguments at each call; a
+    # record array costs Numba's dispatch more than a small batch's work).
+    return entry_point(apply_rows_touched, OrderBook(1).arrays, np.zeros(1, event_dtype), 0)
+
+
 class OrderBook:
     """A two-sided L2 book that applies event rows; the Python face of the compiled functions above.
 
@@ -587,6 +605,18 @@ class OrderBook:
             if start >= len(rows):
                 return
             self._grow()
+
+    def apply_touched(self, rows: EventArray) -> bool:
+        """:meth:`apply` (merging), then whether any row touches the book (:func:`touches_book`): the live
+        engine's call for every batch, one compiled call (called straight, when ``rows`` is the plain
+        event array a normalizer's sink hands out, without Numba's dispatch)."""
+        plain = rows.dtype is event_dtype and rows.ndim == 1 and rows.flags.carray
+        step = _touched_entry() if plain else apply_rows_touched
+        start, touched = step(self.arrays, rows, 0)
+        while start < len(rows):
+            self._grow()
+            start, _ = step(self.arrays, rows, start)
+        return bool(touched)
 
     def _grow(self) -> None:
         for name in ("bid_keys", "bid_qtys", "ask_keys", "ask_qtys"):

@@ -53,6 +53,21 @@ def rows_are_book(rows: np.ndarray[Any, Any]) -> bool:
     return bool(np.any((kinds == DEPTH_EVENT) | (kinds == DEPTH_SNAPSHOT_EVENT) | (kinds == DEPTH_CLEAR_EVENT)))
 
 
+def book_frames(config: Any, merged: list[tuple[int, int, bytes]]) -> list[bool]:
+    """For each frame of ``merged`` (``(local_ts, venue, payload)``), whether its rows change the book, found
+    by fresh normalizers before any clock runs: the timed replay then tells its depth frames by an index,
+    and nothing but the path runs between two timed frames (NumPy's calls on every frame's rows there
+    took the next frame's caches: 1.3 us of its p50)."""
+    normalizers = [make_normalizer(v.name, v.market, config.strategy.symbol) for v in config.venues]
+    found = []
+    for ts, v, payload in merged:
+        norm = normalizers[v]
+        norm.on_message(payload, ts)
+        rows = norm.sink.take()
+        found.append(len(rows) > 0 and rows_are_book(rows))
+    return found
+
+
 def _pct(values: list[int]) -> str:
     a = np.array(values, dtype=np.float64) / 1e3
     if len(a) == 0:
@@ -79,6 +94,7 @@ def main() -> None:
         return [(ts + shift, v, payload) for day in days for ts, payload in LineReader(files[day])]
 
     merged = list(heapq.merge(*(venue_frames(v) for v in range(len(config.venues))), key=lambda f: (f[0], f[1])))
+    is_book = book_frames(config, merged)
 
     depth_all: list[int] = []
     depth_orders: list[int] = []
@@ -89,7 +105,7 @@ def main() -> None:
         normalizers = [make_normalizer(v.name, v.market, config.strategy.symbol) for v in config.venues]
         engine = Engine(config)
         sent = engine.log.sent
-        for ts, v, payload in merged:
+        for i, (ts, v, payload) in enumerate(merged):
             before = sent.n
             t = perf()
             engine.advance(ts)  # the timer's work between frames: simulated arrivals, answers, decisions
@@ -105,7 +121,7 @@ def main() -> None:
                 continue
             engine.on_batches(ts, [ReplayBatch(v, rows, ts, norm.status.state, False, norm.status.update_id)])
             t2 = perf()
-            if rows_are_book(rows):
+            if is_book[i]:
                 depth_all.append(t2 - t0)
                 normalize_only.append(t1 - t0)
                 if sent.n > before:

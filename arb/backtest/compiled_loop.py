@@ -85,6 +85,7 @@ from arb.strategy.types import (
 
 _MAX_SCAN_TICKS = 2_000  # ticks walked from the best price when filling deeper levels
 _MAX_SAME_TIME = 10_000
+_NONE_DUE = np.iinfo(np.int64).max  # next_due's answer when no order is on its way
 _NO_PROGRESS = -1_000  # _run_loop's code when orders keep being answered without time passing
 
 
@@ -123,6 +124,31 @@ def _fill_top(bt: int, views: Any, levels: int, scan: int, lo: int, hi: int, mas
         depth = bt_depth(bt, a)
         _side_top(depth, True, levels, scan, rec["bid_px"], rec["bid_qty"])
         _side_top(depth, False, levels, scan, rec["ask_px"], rec["ask_qty"])
+
+
+@njit(cache=True, internal=True)
+def _fill_deeper(bt: int, views: Any, levels: int, lo: int, hi: int, deep: Any) -> None:
+    # What ``_fill_top`` with ``levels`` levels and ``_MAX_SCAN_TICKS`` gives the assets lo <= a < hi, the
+    # depth walked only for an asset whose book changed since its last walk. ``deep``: ``(kept, walked)``,
+    # each asset's levels as last walked (``kept[a]``: bid prices, bid quantities, ask prices, ask
+    # quantities) and whether they are still its book's (``walked[a]``; the loop clears it when the asset
+    # ticks: hftbacktest changes a book only with its depth rows, which are the asset's decision points).
+    # Walking ticks is a hash lookup a tick, up to hundreds of them on a fine tick grid.
+    kept, walked = deep
+    n_venues = views.shape[1]
+    for a in range(lo, hi):
+        rec = views[a // n_venues][a % n_venues]
+        sides = (rec["bid_px"], rec["bid_qty"], rec["ask_px"], rec["ask_qty"])
+        if walked[a] == 0:
+            depth = bt_depth(bt, a)
+            _side_top(depth, True, levels, _MAX_SCAN_TICKS, sides[0], sides[1])
+            _side_top(depth, False, levels, _MAX_SCAN_TICKS, sides[2], sides[3])
+            for k in range(4):
+                kept[a, k, :levels] = sides[k][:levels]
+            walked[a] = 1
+        else:
+            for k in range(4):
+                sides[k][:levels] = kept[a, k, :levels]
 
 
 @njit(cache=True)
@@ -164,6 +190,17 @@ def _any_ticked(ticked: Any, lo: int, hi: int) -> bool:
         if ticked[a] != 0:
             return True
     return False
+
+
+@njit(cache=True, internal=True)
+def _next_due(flight: Any, open_count: Any) -> int:
+    # :func:`next_due`, without reading the flight's slots while no taker order is on its way: every order
+    # put on its way is counted in ``open_count`` (its asset's) until its answer frees its slot, so all
+    # zero means every slot is free. Most steps have none out: the slots are ``_MAX_PENDING`` an asset.
+    for a in range(open_count.shape[0]):
+        if open_count[a] != 0:
+            return next_due(flight)
+    return _NONE_DUE
 
 
 @njit(cache=True, internal=True)
@@ -470,7 +507,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     cash, eq_venue, pnl_sym, open_count, ticked = _open_orders(flight, n_symbols, n_venues)
     account = Account(cash, eq_venue, pnl_sym, open_count, mark)  # what _observe and _perp_step take
     answered = np.zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
-    deeper = np.ones(n_assets, np.int64)
+    deep = (np.zeros((n_assets, 4, levels)), np.zeros(n_assets, np.int64))  # _fill_deeper's, nothing walked yet
     lots = np.zeros(n_assets)
     for a in range(n_assets):
         lots[a] = params[a // n_venues]["lot_size"][a % n_venues]
@@ -495,7 +532,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
         target = until_ns
         if i < decision_ts.shape[0] and decision_ts[i] < target:
             target = decision_ts[i]
-        due = next_due(flight)  # an order reaching its venue, or answered
+        due = _next_due(flight, open_count)  # an order reaching its venue, or answered
         if due < target:
             target = due
         quoting = maker and any_quote(quotes)  # a resting quote's answer can come at any time
@@ -521,6 +558,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
             for a in range(n_assets):
                 if ticked[a] != 0:
                     forget_levels(bt, a, taken, slot_ticks, slot_shown)
+                    deep[1][a] = 0  # its deeper levels must be walked again
 
         # Taker orders reaching their venue (filled there), then the answers due.
         if due <= now:
@@ -572,9 +610,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
                     if not may_decide(views[s], kernel, s, now):
                         continue
                     if levels > 1:
-                        _fill_top(
-                            bt, views, levels, one * _MAX_SCAN_TICKS, n_venues * s, n_venues * s + n_venues, deeper
-                        )
+                        _fill_deeper(bt, views, levels, n_venues * s, n_venues * s + n_venues, deep)
                     n = _call_kernel(now, s, views, kernel, risk, counters, calls)
                     for k in range(n):
                         it = intents[s][k]

@@ -36,7 +36,7 @@ import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb._jit import entry_point, say_compiling
-from arb.book import OrderBook, touches_book
+from arb.book import OrderBook
 from arb.config import AppConfig
 from arb.events import (
     EVENT_KIND_MASK,
@@ -368,7 +368,7 @@ class Engine:
         say_compiling([("the engine's kernel step and risk gate", [engine_step], _COMPILE_S)], log)
         book = OrderBook(16)
         book.apply(np.zeros(1, event_dtype))
-        touches_book(np.zeros(1, event_dtype))
+        book.apply_touched(np.zeros(1, event_dtype))  # every batch's call, its entry point made now
         _perp_rows(np.zeros(1, event_dtype))
         position_at(self.log.fills.data, 0, 0, 0, 0, 0.0)
         n_sym = self.n_symbols
@@ -438,11 +438,11 @@ class Engine:
                 self.executor.on_rows(s, v, rows, batch.local_ts)
             book = self.books[a]
             arrays = book.arrays
-            book.apply(rows)
+            touched = book.apply_touched(rows)
             if book.arrays is not arrays:  # it grew
                 self._take_books()
             self.versions[a] += 1
-            if touches_book(rows):
+            if touched:
                 self.venues[V_BOOK_TS, s, v] = batch.local_ts
                 self._pending[s] = 1
                 self._dirty = True

@@ -38,11 +38,13 @@ __all__ = ["NORMALIZER", "BinanceNormalizer", "ParsedDiff"]
 import functools
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from arb._jit import entry_point
 from arb.events import (
     BBO_ASK,
     BBO_BID,
@@ -150,14 +152,21 @@ def _warm_up(frame_scan: bool) -> None:
     warm_up_rows()
     if not frame_scan:
         return
-    fastscan.scan_frame(
-        np.frombuffer(b"{}", np.uint8),
-        0,
-        empty_events(1),
-        0,
-        (symbol_bytes("X"), POW10, False, -1, False),
-        (False, 0, 0, 0),
-    )
+    _scan_entry(fastscan.scan_frame)(*_scan_args())
+
+
+def _scan_args() -> tuple[Any, ...]:
+    # Values of the types _scan_frame hands fastscan.scan_frame (a frame it declines).
+    settings = (symbol_bytes("X"), POW10, False, -1, False)
+    return np.frombuffer(b"{}", np.uint8), 0, empty_events(1), 0, settings, (False, 0, 0, 0)
+
+
+@functools.cache
+def _scan_entry(scan: Callable[..., Any]) -> Callable[..., Any]:
+    # ``scan`` (fastscan.scan_frame, looked up at each frame: a test may put a counter in its place) as its
+    # machine code for those types (arb._jit.entry_point), called without Numba's dispatch, which types every
+    # argument at every frame. Only _scan_frame calls it, with arguments it checked to be of those types.
+    return entry_point(scan, *_scan_args())
 
 
 class BinanceNormalizer(VenueNormalizer[int]):
@@ -414,7 +423,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
             return False
         sink = self.sink
         out, fill = sink.reserve(len(payload) // MIN_LEVEL_BYTES + 4)
-        code, what, foreign, fill, last_id, offset, exch_ts = fastscan.scan_frame(
+        code, what, foreign, fill, last_id, offset, exch_ts = _scan_entry(fastscan.scan_frame)(
             np.frombuffer(payload, np.uint8), local_ts, out, fill,
             (symbol, POW10, self.include_bbo, futures, self.market == "linear"), (steady, last_id, offset, exch_ts),
         )  # fmt: skip

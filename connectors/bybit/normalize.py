@@ -30,10 +30,12 @@ __all__ = ["NORMALIZER", "BybitNormalizer"]
 import functools
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import msgspec
 import numpy as np
 
+from arb._jit import entry_point
 from arb.events import (
     BBO_ASK,
     BBO_BID,
@@ -111,8 +113,25 @@ def _warm_up(frame_scan: bool) -> None:
     if not frame_scan:
         return
     frame, rows, symbol = np.frombuffer(b"{}", np.uint8), empty_events(1), symbol_bytes("X")
-    fastscan.scan_frame(frame, 0, rows, 0, (symbol, POW10, False), 0, 0)
-    fastscan.scan_trades(frame, 0, rows, 0, symbol, POW10)
+    _frame_entry(fastscan.scan_frame)(frame, 0, rows, 0, (symbol, POW10, False), 0, 0)
+    _trades_entry(fastscan.scan_trades)(frame, 0, rows, 0, symbol, POW10)
+
+
+# fastscan.scan_frame and scan_trades (looked up at each frame: a test may put a counter in their place) as
+# their machine code for the types _scan_frame and _scan_trades hand them (arb._jit.entry_point), called
+# without Numba's dispatch, which types every argument at every frame. Only those two call them, with
+# arguments they checked to be of these types.
+
+
+@functools.cache
+def _frame_entry(scan: Callable[..., Any]) -> Callable[..., Any]:
+    frame, rows, symbol = np.frombuffer(b"{}", np.uint8), empty_events(1), symbol_bytes("X")
+    return entry_point(scan, frame, 0, rows, 0, (symbol, POW10, False), 0, 0)
+
+
+@functools.cache
+def _trades_entry(scan: Callable[..., Any]) -> Callable[..., Any]:
+    return entry_point(scan, np.frombuffer(b"{}", np.uint8), 0, empty_events(1), 0, symbol_bytes("X"), POW10)
 
 
 class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
@@ -232,7 +251,7 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
             return False
         sink = self.sink
         out, fill = sink.reserve(len(payload) // MIN_LEVEL_BYTES + 4)
-        code, fill, update_id, exch_ts = fastscan.scan_frame(
+        code, fill, update_id, exch_ts = _frame_entry(fastscan.scan_frame)(
             np.frombuffer(payload, np.uint8), local_ts, out, fill, (symbol, POW10, self.include_bbo), mode, last_id
         )
         if code != fastscan.DONE:
@@ -257,7 +276,7 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
             return False
         sink = self.sink
         out, start = sink.reserve(len(payload) // _MIN_TRADE_BYTES + 4)
-        code, fill, exch_ts = fastscan.scan_trades(
+        code, fill, exch_ts = _trades_entry(fastscan.scan_trades)(
             np.frombuffer(payload, np.uint8), local_ts, out, start, symbol, POW10
         )
         if code != fastscan.DONE:

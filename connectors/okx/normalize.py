@@ -52,6 +52,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from arb._jit import entry_point
 from arb.events import (
     CLEAR_ALL,
     DEPTH_ASK,
@@ -159,8 +160,24 @@ def _warm_up(frame_scan: bool) -> None:
     if not frame_scan:
         return
     frame, rows = np.frombuffer(b"{}", np.uint8), empty_events(1)
-    fastscan.scan_book(frame, 0, rows, *book.state, 0, 1.0)
-    fastscan.scan_trades(frame, 0, rows, 0, symbol_bytes("X"), 1.0)
+    _book_entry(fastscan.scan_book)(frame, 0, rows, *book.state, 0, 1.0)
+    _trades_entry(fastscan.scan_trades)(frame, 0, rows, 0, symbol_bytes("X"), 1.0)
+
+
+# fastscan.scan_book and scan_trades (looked up at each frame: a test may put a counter in their place) as
+# their machine code for the types _scan_book and _scan_trades hand them (arb._jit.entry_point), called
+# without Numba's dispatch, which types every argument at every frame. Only those two call them, with
+# arguments they checked to be of these types.
+
+
+@functools.cache
+def _book_entry(scan: Callable[..., Any]) -> Callable[..., Any]:
+    return entry_point(scan, np.frombuffer(b"{}", np.uint8), 0, empty_events(1), *LevelBook().state, 0, 1.0)
+
+
+@functools.cache
+def _trades_entry(scan: Callable[..., Any]) -> Callable[..., Any]:
+    return entry_point(scan, np.frombuffer(b"{}", np.uint8), 0, empty_events(1), 0, symbol_bytes("X"), 1.0)
 
 
 class OkxNormalizer(VenueNormalizer[int]):
@@ -355,7 +372,7 @@ class OkxNormalizer(VenueNormalizer[int]):
         sink = self.sink
         out, fill = sink.reserve(len(payload) // MIN_LEVEL_BYTES + 4)
         keys, ints, text = self.levels.state
-        code, rows, seq, exch_ts, outcome = fastscan.scan_book(
+        code, rows, seq, exch_ts, outcome = _book_entry(fastscan.scan_book)(
             np.frombuffer(payload, np.uint8), local_ts, out[fill:], keys, ints, text, last, found[2]
         )
         if code != fastscan.DONE:
@@ -382,7 +399,9 @@ class OkxNormalizer(VenueNormalizer[int]):
         inst, _, scale = found
         sink = self.sink
         out, start = sink.reserve(len(payload) // _MIN_TRADE_BYTES + 4)
-        code, fill, exch_ts = fastscan.scan_trades(np.frombuffer(payload, np.uint8), local_ts, out, start, inst, scale)
+        code, fill, exch_ts = _trades_entry(fastscan.scan_trades)(
+            np.frombuffer(payload, np.uint8), local_ts, out, start, inst, scale
+        )
         if code != fastscan.DONE:
             return False
         sink.commit(fill)

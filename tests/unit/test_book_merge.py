@@ -16,7 +16,7 @@ import random
 
 import numpy as np
 
-from arb.book import OrderBook, _apply_rows, _apply_rows_final, _bisect, _merge_run
+from arb.book import OrderBook, _apply_rows, _apply_rows_final, _bisect, _merge_run, touches_book
 from arb.events import (
     BBO_BID,
     BUY_EVENT,
@@ -28,6 +28,7 @@ from arb.events import (
     SELL_EVENT,
     SNAPSHOT_ASK,
     SNAPSHOT_BID,
+    SYNC_LOST_EVENT,
     TRADE_BUY,
     EventArray,
     event_dtype,
@@ -139,6 +140,38 @@ def test_merged_runs_equal_row_by_row_on_random_books() -> None:
                 book.apply(rows)
             _same(merged, single)
             _same(plain, single)
+
+
+def _forms(rows: EventArray) -> list[EventArray]:
+    # The same rows as the plain array a normalizer's sink hands out, and as arrays of other layouts:
+    # strided, read-only, of an equal dtype that is another object.
+    strided = np.zeros(2 * len(rows), event_dtype)[::2]
+    strided[:] = rows
+    frozen = rows.copy()
+    frozen.flags.writeable = False
+    other = rows.astype(np.dtype(event_dtype.descr, align=True))
+    assert other.dtype == event_dtype and other.dtype is not event_dtype
+    return [rows, strided, frozen, other]
+
+
+def test_apply_touched_is_apply_then_touches_book() -> None:
+    # OrderBook.apply_touched (the live engine's one call a batch, straight to the machine code for a
+    # plain event array) leaves the book apply leaves and says what touches_book says, whatever the
+    # rows' layout, through every growth of the arrays.
+    rng = random.Random(20261127)
+    for case in range(60):
+        prices = _prices(rng)
+        capacity = rng.choice([4, 16, 1024])
+        batches = [_rows(rng, rng.choice([1, 5, 50, 400]), prices, case % 2 == 0) for _ in range(6)]
+        trades = np.zeros(3, event_dtype)
+        trades["ev"] = [TRADE_BUY, SYNC_LOST_EVENT, TRADE_BUY]
+        batches += [trades[:1], trades, np.zeros(0, event_dtype)]
+        for form in range(4):
+            want, got = _Book(capacity, _NEVER), _Book(capacity, _NEVER)
+            for rows in batches:
+                want.book.apply(rows)
+                assert got.book.apply_touched(_forms(rows)[form]) is touches_book(rows)
+                _same(got, want)
 
 
 _WINDOWS = (1, 2, 7, 64, 2048)
