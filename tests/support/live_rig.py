@@ -30,8 +30,12 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "SECOND_RULES",
     "SECOND_SIZES",
     "SECRET",
+    "UNTIL_BUSY",
+    "UNTIL_CPU_S",
+    "UNTIL_STARVED",
     "WAIT_S",
     "ArbProcess",
+    "MarketHold",
     "VenueSpec",
     "account",
     "answered_order",
@@ -55,6 +59,7 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "ledger_id",
     "ledger_symbol",
     "linear_pair",
+    "live_resumed",
     "live_trading",
     "live_up",
     "load",
@@ -563,20 +568,66 @@ def _output(out: Path) -> str:
     return (out / "stderr").read_text() + (out / "stdout").read_text()
 
 
+UNTIL_BUSY = 0.5
+"""The share of a core an ``arb`` child must use to count as working while a test awaits a condition:
+one starting (importing, loading Numba's cache, reconciling) takes a whole core; ``arb live`` trading
+the tests' markets takes a tenth of one (its account lines and feeds), which is no sign of progress."""
+UNTIL_STARVED = 0.8
+"""... or the share of the polls at which it must be runnable (a busy machine's start-up waits for a core
+at nearly every poll; a running ``arb live`` at a third of them)."""
+UNTIL_CPU_S = 240.0
+"""The most CPU seconds an ``arb`` child may use while a test awaits one condition: a start-up whose
+Numba cache is cold compiles in about 60; no test's trading takes a tenth of that. A bound in work done,
+which a busy machine does not shorten."""
+
+
 async def until(condition: Callable[[], bool], process: ArbProcess, out: Path, timeout: float, *watched: Any) -> None:
     """Await ``condition()`` while the process lives (its output in the failure message): asked now, after
     each chunk of the process's output and at each change of ``watched`` (the fakes whose state it reads,
-    anything with a ``wait_until``). ``timeout``: seconds without progress, that is without the process
-    working (using a core, or waiting for one on a busy machine: a cold Numba cache compiles first) or
-    writing output (see arb.testing.waiting)."""
-    patience = Patience("the condition", quiet_s=timeout, pids=[process.pid])
+    anything with a ``wait_until``).
+
+    Fails once ``timeout`` seconds passed without the process working (:data:`UNTIL_BUSY`: starting up,
+    compiling, or waiting for a core to do so on a busy machine; see arb.testing.waiting), or once it used
+    :data:`UNTIL_CPU_S`. Its output is no progress: ``arb live`` prints its account line every second
+    whether it trades or not. The failure says where each watched venue's market is (a recording played
+    out before the condition held: the market ran out before arb did what the test awaits)."""
+    patience = Patience("the condition", quiet_s=timeout, pids=[process.pid], busy=UNTIL_BUSY,
+                        starved=UNTIL_STARVED, cpu_limit_s=UNTIL_CPU_S)  # fmt: skip
     try:
-        await waiting.until(lambda: condition() or process.ended, patience, process, *watched,
-                            progress=lambda: process.size)  # fmt: skip
+        await waiting.until(lambda: condition() or process.ended, patience, process, *watched)
     except PatienceError as error:
-        pytest.fail(f"{error}; arb live's output:\n{_output(out)[-4000:]}")
+        pytest.fail(f"{error}{_markets(watched)}; arb live's output:\n{_output(out)[-4000:]}")
     if not condition():
         pytest.fail(f"arb live ended (rc {process.returncode}) before the condition held:\n{_output(out)[-4000:]}")
+
+
+def _markets(watched: Iterable[Any]) -> str:
+    # where each watched fake venue's recording is: "; binance's market played out, ..."
+    said = [f"{v.venue_name}'s market {'played out' if v.exhausted else f'at frame {v.position}'}"
+            for v in watched if hasattr(v, "exhausted") and hasattr(v, "venue_name")]  # fmt: skip
+    return "; " + ", ".join(said) if said else ""
+
+
+class MarketHold:
+    """The fake venues' timed playback held where it is, on one market time (no frame released after
+    it), until :meth:`resume`, which plays on at the recorded pace from there as though no time had
+    passed. For a test that stops ``arb live`` and starts another: a real market goes on meanwhile, but
+    a test's recording is finite, and a restart on a busy machine (tens of seconds) would come up after
+    its end; held, the restart meets the market it left, however long it takes to come up."""
+
+    def __init__(self, *venues: Any) -> None:
+        self.venues = venues
+        following = [frame.local_ts for v in venues if (frame := v.peek()) is not None]
+        self.held_ns = min(following, default=2**62) - 1
+        """The market time held: every frame at or before it released, none after."""
+        for venue in venues:
+            venue.gate(self.held_ns)
+
+    async def resume(self) -> None:
+        """Play on from the held time, now (each venue's pace restarted there: they stay on one clock)."""
+        for venue in self.venues:
+            await venue.skip_to(self.held_ns)
+            venue.gate(None)
 
 
 async def exited(process: ArbProcess, quiet_s: float = 60) -> int:
@@ -638,11 +689,29 @@ async def live_trading(
     recordings played in real time."""
     symbols = tuple(symbols)
     async with arb_live(config, out, keys) as process:
-        await live_up(binance, bybit, process, out, streams=[f"{s.lower()}@depth@100ms" for s in symbols],
-                      topics=[f"orderbook.50.{s}" for s in symbols])  # fmt: skip
+        await _spot_up(binance, bybit, process, out, symbols)
         binance.play(1.0)
         bybit.play(1.0)
         yield process
+
+
+@contextlib.asynccontextmanager
+async def live_resumed(
+    config: Path, out: Path, keys: dict[str, str], hold: MarketHold, *, symbols: Iterable[str]
+) -> AsyncIterator[Any]:
+    """``arb live`` started again on the spot venues ``hold`` holds (Binance's, Bybit's: a
+    :func:`live_trading` stopped): once it has subscribed as there, the market plays on from where it
+    was held."""
+    binance, bybit = hold.venues
+    async with arb_live(config, out, keys) as process:
+        await _spot_up(binance, bybit, process, out, tuple(symbols))
+        await hold.resume()
+        yield process
+
+
+async def _spot_up(binance: Any, bybit: Any, process: Any, out: Path, symbols: tuple[str, ...]) -> None:
+    await live_up(binance, bybit, process, out, streams=[f"{s.lower()}@depth@100ms" for s in symbols],
+                  topics=[f"orderbook.50.{s}" for s in symbols])  # fmt: skip
 
 
 def dry_run_task(config: AppConfig, account: Any, console: Any, **options: Any) -> asyncio.Task[Any]:
