@@ -129,8 +129,13 @@ from arb.testing.pair_rig import (
     BYBIT_SPOT_ETH_RULES,
     BYBIT_SPOT_RULES,
     KEY,
+    OKX_LINEAR_RULES,
+    OKX_SPOT_RULES,
+    PAIR,
+    PASSPHRASE,
     SECRET,
     account,
+    book_stream,
     instrument_of,
     key_environment,
     linear_pair,
@@ -177,19 +182,10 @@ BYBIT_LINEAR = VenueSpec("bybit", "linear", "XRPUSDT", BYBIT_OB500, BYBIT_LINEAR
 BINANCE_SPOT = VenueSpec("binance", "spot", "BTCUSDT", SPOT_BTC_HEAD, BINANCE_SPOT_RULES,
                          {"USDT": "100000", "BTC": "50"})  # fmt: skip
 BINANCE_LINEAR = VenueSpec("binance", "linear", "BTCUSDT", USDM_BTC, BINANCE_LINEAR_BTC_RULES, {"USDT": "100000"})
-OKX_SPOT_RULES = SymbolRules("BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.00000001"),
-                             min_qty=Decimal("0.00001"), max_qty=Decimal("1000"), min_notional=Decimal(0),
-                             min_price=Decimal("0.1"), max_price=Decimal("1000000"))  # fmt: skip
-"""OKX BTC-USDT's instrument (tickSz 0.1, lotSz 0.00000001, minSz 0.00001; no minimum value)."""
-OKX_LINEAR_RULES = SymbolRules("BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.0001"),
-                               min_qty=Decimal("0.0001"), max_qty=Decimal("1000"), min_notional=Decimal(0),
-                               min_price=Decimal("0.1"), max_price=Decimal("1000000"))  # fmt: skip
-"""OKX BTC-USDT-SWAP's instrument in base units (ctVal 0.01 BTC, lotSz and minSz 0.01 contracts, tickSz 0.1)."""
 OKX_SPOT_RECORDING = RECORDINGS / "okx_spot" / "btcusdt_20240808.gz"
 OKX_SPOT = VenueSpec("okx", "spot", "BTCUSDT", OKX_SPOT_RECORDING, OKX_SPOT_RULES, {"USDT": "100000", "BTC": "50"})
 OKX_LINEAR = VenueSpec("okx", "linear", "BTCUSDT", OKX_SPOT_RECORDING, OKX_LINEAR_RULES, {"USDT": "100000"})
 """OKX's swap, on the spot recording's books made a swap's (:func:`okx_books_recording`)."""
-PASSPHRASE = "rigPassphrase1"
 ALL_SPECS = [BINANCE_SPOT, BINANCE_LINEAR, BYBIT_SPOT, BYBIT_LINEAR]
 """The four venue-markets of Binance and Bybit."""
 OKX_SPECS = [OKX_SPOT, OKX_LINEAR]
@@ -421,10 +417,11 @@ def both_keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return keys
 
 
-def standing_recordings(root: Path, *, heartbeat_ms: int = 100) -> tuple[Path, Path]:
+def standing_recordings(root: Path, *, heartbeat_ms: int = 100, venues: tuple[str, str] = PAIR) -> tuple[Path, Path]:
     """The end-to-end tests' market: the standing spread (``write_standing_spread``) in ``root``/recordings,
-    30 s of data, a heartbeat every ``heartbeat_ms``. Returns Binance's and Bybit's files."""
-    return write_standing_spread(root, duration_ms=30_000, heartbeat_ms=heartbeat_ms)
+    30 s of data, a heartbeat every ``heartbeat_ms``. Returns the two venues' files (Binance's and
+    Bybit's unless ``venues`` says)."""
+    return write_standing_spread(root, duration_ms=30_000, heartbeat_ms=heartbeat_ms, venues=venues)
 
 
 async def both_books_up(binance: Any, bybit: Any, timeout_s: float) -> None:
@@ -443,13 +440,15 @@ async def standing_pair(
     arbitrage: dict[str, Any] | None = None,
     order_entry: str = "rest",
     live: dict[str, Any] | None = None,
+    venues: tuple[str, str] = PAIR,
 ) -> AsyncIterator[tuple[Any, Any, Path, dict[str, str]]]:
-    """Both fake spot venues replaying ``standing_recordings``, both venues' keys in this environment
-    (returned for a child's too) and the pair configuration written in ``folder`` pointing at them
-    (``arbitrage`` merged into its settings, ``live`` into its ``[live]``, ``order_entry`` both venue
-    files'). Yields Binance, Bybit, the configuration's path, the keys."""
+    """Both fake spot venues (``venues``, Binance's and Bybit's by default) replaying
+    ``standing_recordings``, their keys in this environment (returned for a child's too) and the pair
+    configuration written in ``folder`` pointing at them (``arbitrage`` merged into its settings, ``live``
+    into its ``[live]``, ``order_entry`` both venue files'). Yields the first venue, the second, the
+    configuration's path, the keys."""
     keys = both_keys(monkeypatch)
-    async with spot_pair(*standing_recordings(folder)) as (binance, bybit):
+    async with spot_pair(*standing_recordings(folder, venues=venues), venues=venues) as (binance, bybit):
         config = write_pair_config(folder, binance, bybit, arbitrage=arbitrage, live=live, order_entry=order_entry)
         yield binance, bybit, config, keys
 
@@ -666,8 +665,9 @@ async def live_up(
     topics: Iterable[str],
     timeout: float = 60,
 ) -> None:
-    """Await ``arb live``'s subscriptions: every Binance stream in ``streams``, every Bybit topic in
-    ``topics`` and both user streams; ``timeout`` as for :func:`until` (time without progress)."""
+    """Await ``arb live``'s subscriptions: every stream in ``streams`` on ``binance`` (the first venue),
+    every one in ``topics`` on ``bybit`` (the second) and both user streams; ``timeout`` as for
+    :func:`until` (time without progress)."""
     streams, topics = tuple(streams), tuple(topics)
 
     def up() -> bool:
@@ -686,7 +686,7 @@ async def live_trading(
     config: Path, out: Path, keys: dict[str, str], binance: Any, bybit: Any, *, symbols: Iterable[str]
 ) -> AsyncIterator[Any]:
     """``arb live`` started (the symbols' books and both user streams subscribed), then both venues'
-    recordings played in real time."""
+    recordings played in real time (``binance`` and ``bybit``: the pair's first venue and its second)."""
     symbols = tuple(symbols)
     async with arb_live(config, out, keys) as process:
         await _spot_up(binance, bybit, process, out, symbols)
@@ -699,9 +699,8 @@ async def live_trading(
 async def live_resumed(
     config: Path, out: Path, keys: dict[str, str], hold: MarketHold, *, symbols: Iterable[str]
 ) -> AsyncIterator[Any]:
-    """``arb live`` started again on the spot venues ``hold`` holds (Binance's, Bybit's: a
-    :func:`live_trading` stopped): once it has subscribed as there, the market plays on from where it
-    was held."""
+    """``arb live`` started again on the pair of spot venues ``hold`` holds (a :func:`live_trading`
+    stopped): once it has subscribed as there, the market plays on from where it was held."""
     binance, bybit = hold.venues
     async with arb_live(config, out, keys) as process:
         await _spot_up(binance, bybit, process, out, tuple(symbols))
@@ -709,9 +708,9 @@ async def live_resumed(
         yield process
 
 
-async def _spot_up(binance: Any, bybit: Any, process: Any, out: Path, symbols: tuple[str, ...]) -> None:
-    await live_up(binance, bybit, process, out, streams=[f"{s.lower()}@depth@100ms" for s in symbols],
-                  topics=[f"orderbook.50.{s}" for s in symbols])  # fmt: skip
+async def _spot_up(first: Any, second: Any, process: Any, out: Path, symbols: tuple[str, ...]) -> None:
+    await live_up(first, second, process, out, streams=[book_stream(first, s) for s in symbols],
+                  topics=[book_stream(second, s) for s in symbols])  # fmt: skip
 
 
 def dry_run_task(config: AppConfig, account: Any, console: Any, **options: Any) -> asyncio.Task[Any]:
