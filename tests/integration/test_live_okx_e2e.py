@@ -8,7 +8,9 @@ Bybit (``test_live_e2e.py``). Each test turns on what OKX does that the other ve
   order whose answer was lost before a SIGKILL, sent again by the restart, would be a second order (the
   restart must find it by query, never send it);
 - the private WebSocket's ``order`` names the instrument by its integer ``instIdCode`` (``instId`` is
-  refused there: 50014), with the REST lane unused.
+  refused there: 50014), with the REST lane unused;
+- a post-only order that would take is accepted, then cancelled (``cancelSource`` 31), not refused: the
+  ``maker_taker`` style quoting on OKX meets it, and still fills as a maker and hedges on Binance.
 
 The market (``write_standing_spread``): Binance around 60,000; from 2 s on, OKX's bid stands 50 bps above
 Binance's ask: arb buys Binance and sells OKX, 0.01 BTC a pair, up to its band (0.03)."""
@@ -16,6 +18,7 @@ Binance's ask: arb buys Binance and sells OKX, 0.01 BTC a pair, up to its band (
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -27,13 +30,19 @@ from typing import Any, NamedTuple
 import pytest
 
 from arb.config import load_config
+from arb.sim.faults import FaultKind
+from arb.sim.ledger import Side
+from arb.testing.scenarios import FEED_LATENCY_NS, Book, Change, write_venues
 from tests.integration.test_ws_order_entry import socket_answers
 from tests.support.live_rig import (
     MarketHold,
     account,
     arb_id,
+    arb_live,
     assert_journal_matches_ledgers,
     assert_journal_settled,
+    book_stream,
+    both_keys,
     create_requests,
     ended,
     exited,
@@ -41,10 +50,15 @@ from tests.support.live_rig import (
     journal_of,
     live_resumed,
     live_trading,
+    live_up,
+    spot_pair,
     standing_pair,
     until,
+    write_pair_config,
 )
 from tests.support.processes import has_exited, run_arb
+from tests.support.report_checks import check_live_reports
+from tests.support.scenario_days import STANDING_DAY
 
 OKX = ("binance", "okx")
 CENT = Decimal("0.01")
@@ -234,3 +248,98 @@ async def test_arb_live_sends_okx_orders_over_its_private_websocket_naming_the_i
     assert len(answers) == len(account(okx).orders) > 0 and {a.s_codes for a in answers} == {("0",)}
     assert len(socket_answers(binance)) == len(account(binance).orders)
     assert_journal_settled(tmp_path, {"binance": binance, "okx": okx})
+
+
+MAKER = {
+    "strategy": {"style": "maker_taker", "maker_venues": ["okx"], "min_spread_bps": 5.0, "max_order_size": 0.01,
+                 "max_position_size": 0.05},
+    "execution": {"slippage_tolerance_bps": 2.0},
+}  # fmt: skip
+"""Quotes on OKX priced from Binance's book: 5 bps, OKX's maker fee (8), Binance's taker fee (10) and 2 of
+slippage: a buy quote at Binance's bid / 1.0025 (60100 -> 59950.1); a taker pair would need 27 bps."""
+QUIET_FEEDS = {"stale_after_ms": 60_000, "reconnect_after_stale_ms": 120_000}
+"""The market is held while the test waits for arb: no feed may go stale meanwhile."""
+MOVE_MS, CROSS_MS = 2_000, 2_050
+
+
+def _maker_market(root: Path) -> dict[str, Path]:
+    # Binance (the hedge venue) 59995 / 60400, then 60100 / 60110 at 2 s: arb re-prices its buy quote on OKX
+    # up to 59950.1. OKX (the maker venue) 59990 / 60000; at 2.05 s its ask is 59945 (under the new quote:
+    # 25.9 bps under Binance's bid, no taker pair), back at 3 s; at 5 s its ask falls to 59930 (through any
+    # buy quote), back at 6 s.
+    def okx(at: int, bid: float, ask: float, old: tuple[float, float]) -> Change:
+        return Change(at, "okx", bids={old[0]: 0.0, bid: 1.0}, asks={old[1]: 0.0, ask: 1.0})
+
+    changes = [
+        Change(MOVE_MS, "binance", bids={59995.0: 0.0, 60100.0: 2.0}, asks={60400.0: 0.0, 60110.0: 2.0}),
+        okx(CROSS_MS, 59935.0, 59945.0, (59990.0, 60000.0)),
+        okx(3_000, 59990.0, 60000.0, (59935.0, 59945.0)),
+        okx(5_000, 59920.0, 59930.0, (59990.0, 60000.0)),
+        okx(6_000, 59990.0, 60000.0, (59920.0, 59930.0)),
+    ]
+    venues = [("binance", "spot", Book(bids={59995.0: 2.0}, asks={60400.0: 2.0})),
+              ("okx", "spot", Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}))]  # fmt: skip
+    return write_venues(root / "recordings", STANDING_DAY, venues, changes, duration_ms=30_000, heartbeat_ms=100)
+
+
+def _received_ns(t_ms: int) -> int:
+    """The receive time of the scenario's frames at market time ``t_ms``."""
+    start_ms = int(dt.datetime.combine(STANDING_DAY, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp() * 1000)
+    return (start_ms + t_ms) * 1_000_000 + FEED_LATENCY_NS
+
+
+async def test_arb_live_quotes_on_okx_a_crossing_quote_is_accepted_then_cancelled_and_a_maker_fill_is_hedged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The market is held before Binance moves until both quotes rest on OKX, then before OKX's ask drops
+    # until both re-priced quotes' creates are on their way (OKX takes them one frame late): the buy
+    # quote meets the ask that moved under it. OKX accepts it and cancels it (31); arb journals the quote
+    # expired with OKX's source, sends no quote on that book again, and later rests one that fills as a
+    # maker when OKX's ask falls through it, hedged once on Binance at its bid.
+    keys = both_keys(monkeypatch)
+    files = _maker_market(tmp_path)
+    async with spot_pair(files["binance"], files["okx"], venues=OKX) as (binance, okx):
+        config = write_pair_config(tmp_path, binance, okx, arbitrage=MAKER, feed=QUIET_FEEDS)
+        out = tmp_path / "run"
+        async with arb_live(config, out, keys) as process:
+            await live_up(binance, okx, process, out, streams=[book_stream(binance)], topics=[book_stream(okx)])
+            binance.play(1.0)
+            okx.play(1.0)
+            MarketHold(binance, okx, at_ns=_received_ns(MOVE_MS) - 1)
+
+            def quoted() -> bool:
+                return {o.side for o in okx.ledger.open_orders(account(okx))} == {Side.BUY, Side.SELL}
+
+            await until(quoted, process, out, 60, okx)
+            okx.faults.order_hold(1, operation="create", times=2)  # each re-priced quote one frame late
+            before_cross = MarketHold(binance, okx, at_ns=_received_ns(CROSS_MS) - 1)  # Binance moves
+            await until(lambda: okx.faults.count(FaultKind.ORDER_HOLD) >= 2, process, out, 60, okx)
+            await before_cross.resume()
+            await until(lambda: len(account(binance).trades) >= 1, process, out, 60, binance, okx)
+            stderr = await interrupted(process, out)
+    venues = {"binance": binance, "okx": okx}
+    (refusal,) = okx.ledger.post_only_refusals  # the buy quote: accepted, then cancelled
+    assert (refusal.side, refusal.price, refusal.refused) == (Side.BUY, Decimal("59950.1"), False)
+    cancelled = [o for o in account(okx).orders if o.client_id == refusal.client_id]
+    assert len(cancelled) == 1 and cancelled[0].executed_qty == 0
+    makers = [t for t in account(okx).trades if t.is_maker]
+    assert makers and sum(t.qty for t in makers) == Decimal("0.01") and {t.side for t in makers} == {Side.BUY}
+    (hedge,) = account(binance).trades  # hedged once, on Binance at its bid, what the fill left (fee in BTC)
+    kept = sum(t.qty - (t.fee if t.fee_asset == "BTC" else 0) for t in makers)
+    assert (hedge.side, hedge.price) == (Side.SELL, Decimal("60100")) and kept - hedge.qty < Decimal("0.00001")
+    for venue in venues.values():  # the stop cancelled every quote
+        assert not venue.ledger.open_orders(account(venue))
+    assert all(o.time_in_force.value == "post_only" for o in account(okx).orders)
+    assert_journal_settled(tmp_path, venues)
+    with journal_of(tmp_path) as journal:
+        row = journal.intent(arb_id(okx, refusal.client_id))
+        assert row is not None and (row["state"], row["reject_code"]) == ("expired", "31")
+        quotes = [i for i in journal.intents() if i["time_in_force"] == "postonly"]
+        later = [i for i in quotes if i["side"] == row["side"] and int(i["intent_ns"]) > int(row["intent_ns"])]
+    assert len(quotes) == len(account(okx).orders) and {i["venue"] for i in quotes} == {"okx"}
+    assert later  # quoted again, once the book had changed
+    summary = json.loads((out / "report" / "summary.json").read_text())
+    counters = summary["meta"]["executor"]["venues"]["okx-spot"]
+    assert counters["post_only_rejects"] == 1 and counters["quote_fills"] == len(makers), stderr[-3000:]
+    assert summary["pairs"]["pairs"] == 1
+    check_live_reports(config, out, tmp_path / "reports", capsys)

@@ -612,12 +612,14 @@ class MarketHold:
     it), until :meth:`resume`, which plays on at the recorded pace from there as though no time had
     passed. For a test that stops ``arb live`` and starts another: a real market goes on meanwhile, but
     a test's recording is finite, and a restart on a busy machine (tens of seconds) would come up after
-    its end; held, the restart meets the market it left, however long it takes to come up."""
+    its end; held, the restart meets the market it left, however long it takes to come up. ``at_ns``:
+    hold at that receive time instead (the frames before it still come at their pace, or at once when
+    they are late): a test that waits for arb to act before the market moves on."""
 
-    def __init__(self, *venues: Any) -> None:
+    def __init__(self, *venues: Any, at_ns: int | None = None) -> None:
         self.venues = venues
         following = [frame.local_ts for v in venues if (frame := v.peek()) is not None]
-        self.held_ns = min(following, default=2**62) - 1
+        self.held_ns = min(following, default=2**62) - 1 if at_ns is None else at_ns
         """The market time held: every frame at or before it released, none after."""
         for venue in venues:
             venue.gate(self.held_ns)
