@@ -875,12 +875,14 @@ async def two_symbol_session(
             yield fake, session
 
 
-def warm_up_linear(folder: Path) -> None:
-    """Compile (or load from Numba's cache) what arb live compiles for two linear venues, in this
-    process and before a recording's clock starts: a child ``arb live`` then loads it and starts in
+def warm_up_linear(folder: Path, venues: tuple[str, str] = PAIR) -> None:
+    """Compile (or load from Numba's cache) what arb live compiles for two linear venues (``venues``), in
+    this process and before a recording's clock starts: a child ``arb live`` then loads it and starts in
     seconds even after a source change."""
     venue = {**local_endpoints("ws://127.0.0.1:9/ws", "http://127.0.0.1:9", market="linear"), "feed": {}}
-    config = load_config(write_config_files(folder, binance_overrides=venue, bybit_overrides=venue))
+    arbitrage = {"strategy": {"venues": list(venues)}}
+    overrides = {f"{name}_overrides": venue for name in venues}
+    config = load_config(write_config_files(folder, arbitrage_overrides=arbitrage, **overrides))
     warm_up_kernel(config)
     Engine(config)
     for v in config.venues:
