@@ -33,6 +33,7 @@ __all__ = [
     "SECRET",
     "SPOT_RULES",
     "account",
+    "arb_id",
     "book_stream",
     "instrument_of",
     "key_environment",
@@ -59,6 +60,7 @@ from arb.sim.ledger import LedgerAccount, SymbolRules
 from arb.sim.okx.exchange import FakeOkxExchange
 from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
+from connectors.okx.trading import arb_client_id
 from connectors.okx.urls import inst_id
 
 KEY, SECRET = "rigKey0123456789", "rigSecret0123456789abcdef"
@@ -149,6 +151,12 @@ def open_account(fake: Any, balances: dict[str, str]) -> LedgerAccount:
     if isinstance(fake, FakeOkxExchange):
         return fake.add_account("arb", api_key=KEY, api_secret=SECRET, passphrase=PASSPHRASE, balances=balances)
     return fake.add_account("arb", api_key=KEY, api_secret=SECRET, balances=balances)  # type: ignore[no-any-return]
+
+
+def arb_id(fake: Any, client_id: str) -> str:
+    """A client id of ``fake``'s ledger as arb's: OKX's ``clOrdId`` is letters and digits (arb's dashes as
+    ``X``), the other venues keep arb's as it is."""
+    return arb_client_id(client_id) if isinstance(fake, FakeOkxExchange) else client_id
 
 
 def book_stream(fake: Any, symbol: str = "BTCUSDT") -> str:
