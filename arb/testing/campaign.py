@@ -1,10 +1,11 @@
-"""The fault campaign: seeded scenarios of one venue misbehaving while the other fills, run against
-``arb live`` (in this process) on the fake private venues, with the leg-risk invariants checked
-against the venues' own ledgers and arb's journal.
+"""The fault campaign: seeded scenarios of one venue misbehaving while another fills, run against
+``arb live`` (in this process) on two of the fake private venues (Binance, Bybit, OKX), with the
+leg-risk invariants checked against the venues' own ledgers and arb's journal.
 
 A seed makes a :class:`Scenario` (:func:`scenario`, :mod:`arb.testing.campaign_kinds`): the style (taker
 pairs, or maker-taker quotes resting on the faulted venue and hedged on the other), which venue is
-faulted, the fault, when it strikes, and the market (:mod:`arb.testing.campaign_market`).
+faulted and which other venue it trades against, the fault, when it strikes, and the market
+(:mod:`arb.testing.campaign_market`).
 
 :func:`run_scenario` stands both fake venues up on loopback (port 0), writes the configuration,
 runs :func:`arb.live.trading.run_live` until the scenario has played out (flat and quiet,
@@ -80,14 +81,19 @@ from arb.testing.campaign_market import (
     taker_market,
 )
 from arb.testing.campaign_watch import Alarm, LedgerWatch, LimitRead, Output
-from arb.testing.pair_rig import account, key_environment, spot_pair, write_pair_config
-from arb.testing.scenarios import write_scenario
+from arb.testing.pair_rig import account, book_stream, key_environment, spot_pair, write_pair_config
+from arb.testing.scenarios import write_venues
 from arb.testing.waiting import Patience, PatienceError, Watched, patiently, until
 from arb.waiting import Conditions, cancel_and_wait
 
 NS_PER_MS = 1_000_000
 DAY = "2024-05-06"
-DEPTH_STREAM = {"binance": "btcusdt@depth@100ms", "bybit": "orderbook.50.BTCUSDT"}
+NO_BALANCE = {
+    "binance": (400, -2010, "Account has insufficient balance for requested action."),
+    "bybit": (200, 170131, "Insufficient balance."),
+    "okx": (200, 51008, "Order failed. Insufficient balance."),  # an HTTP 200 whose item's sCode refuses
+}
+"""Each venue's refusal of an order for lack of balance: HTTP status, code, text."""
 START_QUIET_S = 60.0
 """Both feeds and both user streams up: the most time without progress (a line of arb's output) that
 the start may take. The kernel is compiled (or loaded from Numba's cache) before, outside this bound."""
@@ -170,10 +176,8 @@ class _Injector:
         self.over_ns = time.monotonic_ns()
         # KILL_LATE is refused as REJECT is (halted with a leg naked); the kill's flatten is staged at the kill
         if s.fault in (Fault.REJECT, Fault.KILL_LATE):
-            faults.order_error(400, -2010, "Account has insufficient balance for requested action.", times=s.times)
-            if s.venue == "bybit":
-                faults.clear_order_faults()
-                faults.order_error(200, 170131, "Insufficient balance.", times=s.times)
+            status, code, text = NO_BALANCE[s.venue]
+            faults.order_error(status, code, text, times=s.times)
         elif s.fault in (Fault.TIMEOUT_PLACED, Fault.TIMEOUT_LOST):
             placed = s.fault is Fault.TIMEOUT_PLACED
             if s.unknown == "late":
@@ -258,7 +262,7 @@ class _Injector:
             self._later(s.outage_ms, fake.faults.resume)
             self.over_ns = now + s.outage_ms * NS_PER_MS
         elif s.fault is Fault.FEED_CLOSE:
-            stream = DEPTH_STREAM[s.venue]
+            stream = book_stream(fake)
             for conn in list(fake.connections):
                 if stream in conn.subscriptions:
                     self._spawn(conn.close(abrupt=True))
@@ -280,7 +284,7 @@ class _Injector:
             self.fake.faults.lag_feed(0)
 
 
-def _config(folder: Path, binance: Any, bybit: Any, s: Scenario) -> AppConfig:
+def _config(folder: Path, first: Any, second: Any, s: Scenario) -> AppConfig:
     strategy: dict[str, Any] = {"max_order_size": float(s.order_size), "max_position_size": float(s.order_size * 3),
                                 "cooldown_ms": 300}  # fmt: skip
     execution: dict[str, Any] = {"max_hedge_attempts": 3, "hedge_retry_ms": 500}
@@ -289,8 +293,8 @@ def _config(folder: Path, binance: Any, bybit: Any, s: Scenario) -> AppConfig:
         execution.update(slippage_tolerance_bps=SLIPPAGE_BPS)
     path = write_pair_config(
         folder,
-        binance,
-        bybit,
+        first,
+        second,
         arbitrage={
             "strategy": strategy,
             "risk": {"position_limit": float(s.position_limit), "stale_after_ms": 1_000, "max_open_orders": 4},
@@ -342,14 +346,14 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
 
     started = time.monotonic_ns()
     outcome = Outcome(s)
-    binance_file, bybit_file = _write_recordings(s, folder)
+    files = _write_recordings(s, folder)
     changes = Conditions()  # what the waits watch besides the venues: the ledgers, arb's output, the fault, the clock
     text = Output(changes)
     console = Console(file=text, width=240, color_system=None, soft_wrap=True)
     with _keys(), LimitRead(s.venue) as limit_read:
-        async with spot_pair(binance_file, bybit_file) as (binance, bybit):
-            venues: dict[str, Any] = {"binance": binance, "bybit": bybit}
-            config = _config(folder, binance, bybit, s)
+        async with spot_pair(*files, venues=s.pair) as (first, second):
+            venues: dict[str, Any] = dict(zip(s.pair, (first, second), strict=True))
+            config = _config(folder, first, second, s)
             injector = _Injector(s, venues[s.venue], changes)
             order_fault = s.fault in ORDER_FAULTS and not s.maker
             by_order = s.fault is not Fault.NONE and s.strike_ms < 0 and not s.maker
@@ -449,12 +453,14 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
 
 
 def _write_recordings(s: Scenario, folder: Path) -> tuple[Path, Path]:
+    # both venues' recordings, in the run's order
     import datetime as dt
 
-    binance, bybit, changes = maker_market(s) if s.maker else taker_market(s)
+    books, changes = maker_market(s) if s.maker else taker_market(s)
     day = dt.date.fromisoformat(DAY)
-    return write_scenario(folder / "recordings", day, binance, bybit, changes, duration_ms=RECORDING_MS,
-                          heartbeat_ms=100)  # fmt: skip
+    files = write_venues(folder / "recordings", day, [(name, "spot", books[name]) for name in s.pair], changes,
+                         duration_ms=RECORDING_MS, heartbeat_ms=100)  # fmt: skip
+    return files[s.pair[0]], files[s.pair[1]]
 
 
 async def _play_out(
@@ -470,25 +476,20 @@ async def _play_out(
     alarm: Alarm,
 ) -> None:
     # Start the market once arb listens, strike the fault, stop arb when the scenario has played out.
-    binance, bybit = venues["binance"], venues["bybit"]
+    fakes = list(venues.values())
 
     def up() -> bool:
-        return bool(
-            binance.subscriber_count(DEPTH_STREAM["binance"]) >= 1
-            and bybit.subscriber_count(DEPTH_STREAM["bybit"]) >= 1
-            and binance.user_streams_up()
-            and bybit.user_streams_up()
-        )
+        return all(fake.subscriber_count(book_stream(fake)) >= 1 and fake.user_streams_up() for fake in fakes)
 
     starting = Patience("arb live to start", quiet_s=START_QUIET_S)
-    if not await _until(up, starting, live, text.tell, binance, bybit, changes):
+    if not await _until(up, starting, live, text.tell, *fakes, changes):
         stop.set()
         raise RuntimeError(f"arb live did not start (no progress for {START_QUIET_S:g} s): " + text.getvalue()[-2000:])
     if s.maker:
         started = await _quotes_first(s, venues, live, text, changes)
     else:
-        binance.play(1.0)
-        bybit.play(1.0)
+        for fake in fakes:
+            fake.play(1.0)
         started = time.monotonic_ns()
     market_over_ns = started + (PLAY_OFFSET_MS + s.opportunity_ms + maker_end_ms(s)) * NS_PER_MS if s.maker else 0
     if s.maker and s.fault is not Fault.NONE:  # maker faults: 50 ms before the market first moves

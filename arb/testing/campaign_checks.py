@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from arb.journal.journal import Journal
 from arb.strategy.types import INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, INTENT_UNWIND
-from arb.testing.pair_rig import account
+from arb.testing.pair_rig import account, arb_id
 
 if TYPE_CHECKING:
     from arb.testing.campaign_kinds import Scenario
@@ -26,8 +26,11 @@ POST_ONLY_CODES = ("-2010", "-5022")
 UNHEARD = "not-found"
 """How arb journals a refusal whose answer it never heard (lost, and no query finds the order): a quote the
 venue refused as post-only is, to arb, an order the venue does not have; rejected either way."""
-POST_ONLY_EXPIRY = "EC_PostOnlyWillTakeLiquidity"
-"""Bybit's reason for cancelling such an order it accepted, which arb journals as the quote's code."""
+POST_ONLY_EXPIRY = {"bybit": "EC_PostOnlyWillTakeLiquidity", "okx": "31"}
+"""Why a venue that accepts such an order cancels it at once (Bybit's reason, OKX's ``cancelSource``), which
+arb journals as the quote's code."""
+CANCELS = ("DELETE /api/v3/order", "POST /v5/order/cancel", "POST /api/v5/trade/cancel-order")
+"""The cancel requests of the venues' REST APIs (Binance, Bybit, OKX)."""
 
 
 @dataclass(slots=True)
@@ -84,7 +87,7 @@ def check_journal(path: Path, venues: dict[str, Any], outcome: Outcome) -> None:
             outcome.violations.append(f"intents in flight at the end: {in_flight}")
         filled: dict[str, Decimal] = {}
         for name, fake in venues.items():
-            requests = [cid for acct, cid in fake.ledger.order_requests if acct == "arb"]
+            requests = [arb_id(fake, cid) for acct, cid in fake.ledger.order_requests if acct == "arb"]
             twice = [cid for cid, n in Counter(requests).items() if n > 1]
             if twice:
                 outcome.violations.append(f"{name}: client ids sent twice: {twice}")
@@ -95,20 +98,21 @@ def check_journal(path: Path, venues: dict[str, Any], outcome: Outcome) -> None:
             for f in rows:
                 own[f["client_id"]] = own.get(f["client_id"], Decimal(0)) + Decimal(f["qty"])
             for order in orders:
-                row = intents.get(order.client_id)
+                cid = arb_id(fake, order.client_id)
+                row = intents.get(cid)
                 if row is None:
-                    outcome.violations.append(f"{name}: order {order.client_id} is not an intent of the journal")
+                    outcome.violations.append(f"{name}: order {cid} is not an intent of the journal")
                     continue
                 if Decimal(row["executed_qty"]) != order.executed_qty:
                     outcome.violations.append(
-                        f"{name}: {order.client_id} executed {order.executed_qty} on the venue, "
+                        f"{name}: {cid} executed {order.executed_qty} on the venue, "
                         f"{row['executed_qty']} in the journal"
                     )
                 # no order left incomplete with its fills on the venue: each of them booked to it, and it done
-                booked_qty = own.get(order.client_id, Decimal(0))
+                booked_qty = own.get(cid, Decimal(0))
                 if booked_qty != order.executed_qty or (order.executed_qty and not row["done_ns"]):
                     outcome.violations.append(
-                        f"{name}: {order.client_id} incomplete: executed {order.executed_qty} on the venue, "
+                        f"{name}: {cid} incomplete: executed {order.executed_qty} on the venue, "
                         f"{booked_qty} of fills booked to it, {'done' if row['done_ns'] else 'never done'}"
                     )
             trades = {fake.exec_id(t): t for t in account(fake).trades}
@@ -127,7 +131,8 @@ def check_journal(path: Path, venues: dict[str, Any], outcome: Outcome) -> None:
                     f"not on the venue {sorted(invented)}, twice {doubled})"
                 )
             for trade in trades.values():
-                filled[trade.client_id] = filled.get(trade.client_id, Decimal(0)) + trade.qty
+                cid = arb_id(fake, trade.client_id)
+                filled[cid] = filled.get(cid, Decimal(0)) + trade.qty
         _tally_pairs(intents, filled, outcome)
     finally:
         journal.close()
@@ -175,7 +180,7 @@ def check_maker(path: Path, venues: dict[str, Any], outcome: Outcome, flat: Deci
     hedged = quoted = Decimal(0)
     for name, fake in venues.items():
         for trade in account(fake).trades:
-            row = intents.get(trade.client_id)
+            row = intents.get(arb_id(fake, trade.client_id))
             kind = int(row["kind"]) if row is not None else 0
             base = trade.qty * trade.side.sign - (trade.fee if trade.fee_asset == fake.ledger.rules[
                 trade.symbol].base else 0)  # fmt: skip
@@ -206,23 +211,20 @@ def _check_refusals(name: str, fake: Any, intents: dict[str, dict[str, Any]], ou
         if refusal.account != "arb":
             continue
         outcome.post_only_rejects += 1
-        row = intents.get(refusal.client_id)
+        cid = arb_id(fake, refusal.client_id)
+        row = intents.get(cid)
         if row is None or int(row["kind"]) != INTENT_QUOTE:
-            outcome.violations.append(f"{name}: post-only order {refusal.client_id} is no quote of the journal")
+            outcome.violations.append(f"{name}: post-only order {cid} is no quote of the journal")
         elif refusal.refused and (row["state"] != "rejected" or row["reject_code"] not in (*POST_ONLY_CODES, UNHEARD)):
             outcome.violations.append(
-                f"{name}: quote {refusal.client_id} refused as post-only, journaled {row['state']} "
-                f"{row['reject_code']!r}"
+                f"{name}: quote {cid} refused as post-only, journaled {row['state']} {row['reject_code']!r}"
             )
-        elif not refusal.refused and (row["state"] != "expired" or row["reject_code"] != POST_ONLY_EXPIRY):
+        elif not refusal.refused and (row["state"] != "expired" or row["reject_code"] != POST_ONLY_EXPIRY.get(name)):
             outcome.violations.append(
-                f"{name}: quote {refusal.client_id} expired as post-only, journaled {row['state']} "
-                f"{row['reject_code']!r}"
+                f"{name}: quote {cid} expired as post-only, journaled {row['state']} {row['reject_code']!r}"
             )
         if last.get(refusal.side) == refusal.book_version:
-            outcome.violations.append(
-                f"{name}: quote {refusal.client_id} sent again on the book that refused the one before it"
-            )
+            outcome.violations.append(f"{name}: quote {cid} sent again on the book that refused the one before it")
         last[refusal.side] = refusal.book_version
 
 
@@ -274,10 +276,11 @@ def check_rate_limit(fake: Any, s: Scenario, limited_s: float, read_s: float | N
         (a.time, f"WS {a.method}", {}) for a in getattr(fake, "ws_api_log", [])
     ]
     socket += [(a.time, f"WS {a.op}", {}) for a in getattr(fake, "trade_log", []) if a.op != "auth"]
+    socket += [(a.time, f"WS {a.op}", {}) for a in getattr(fake, "op_log", [])]  # OKX's private socket
     inside += [r for r in socket if read_s + UNSTAMPED_SLACK_S < r[0] < end_s]
-    cancels = [r for r in inside if r[1] in ("DELETE /api/v3/order", "POST /v5/order/cancel")]
+    cancels = [r for r in inside if r[1] in CANCELS or r[1] in ("WS cancel-order", "WS order.cancel")]
     keys = Counter(params.get("origClientOrderId") or params.get("orderId") for _, _, params in cancels)
-    keys.pop(None, None)  # Bybit names the order in the body: counted against the quotes alone
+    keys.pop(None, None)  # Bybit and OKX name the order in the body: counted against the quotes alone
     twice = [k for k, n in keys.items() if n > 1]
     resting = sum(1 for o in account(fake).orders if o.time_in_force.name == "POST_ONLY")
     outcome.cancels_in_window = len(cancels)

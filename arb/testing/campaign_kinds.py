@@ -14,8 +14,9 @@ quote refused because it would cross, the user stream silent during a fill, a qu
 its order is known, a rate limit or a ban, or none. (A quote's fill after arb's "not found" verdict is no
 maker kind: see ``docs/live-execution.md``, "Fault campaign".)
 
-A seed decides everything: the kind and the venue cycle with it (any ``2 * len(KINDS)`` consecutive
-seeds cover every kind of both styles on both venues), the rest is drawn from it.
+A scenario trades two of the three venues (Binance, Bybit, OKX): the faulted one and another, drawn. A
+seed decides everything: the kind and the faulted venue cycle with it (any ``3 * len(KINDS)``
+consecutive seeds cover every kind of both styles on every venue), the rest is drawn from it.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
-VENUES = ("binance", "bybit")
+VENUES = ("binance", "bybit", "okx")
+"""The venues a scenario draws its two from, in the order a run lists them (``[strategy] venues``)."""
 TAKER = "taker"
 MAKER = "maker_taker"
 
@@ -126,7 +128,7 @@ class Scenario:
 
     seed: int
     venue: str
-    """The faulted venue: ``"binance"`` or ``"bybit"`` (maker scenarios: the venue that quotes)."""
+    """The faulted venue: one of :data:`VENUES` (maker scenarios: the venue that quotes)."""
     fault: Fault
     strike_order: int
     """Taker: the fault strikes at the faulted venue's order number ``strike_order`` (0-based; a
@@ -167,15 +169,23 @@ class Scenario:
     """RATE_LIMIT: an IP ban instead of a 429 (Binance only: see :func:`scenario`)."""
     retry_after_s: int = 2
     """RATE_LIMIT: the 429's ``Retry-After``, or the ban's length, seconds."""
+    other: str = "bybit"
+    """The scenario's other venue (the one not faulted)."""
 
     @property
     def maker(self) -> bool:
         return self.style == MAKER
 
     @property
+    def pair(self) -> tuple[str, str]:
+        """The scenario's two venues, in the order a run lists them (:data:`VENUES`' order)."""
+        first, second = sorted((self.venue, self.other), key=VENUES.index)
+        return first, second
+
+    @property
     def hedge_venue(self) -> str:
         """Maker: the venue whose book prices the quotes and takes their hedges."""
-        return VENUES[1 - VENUES.index(self.venue)]
+        return self.other
 
     @property
     def position_limit(self) -> Decimal:
@@ -207,8 +217,8 @@ class Scenario:
         }.get(self.fault, "")
         strike = "" if self.fault is Fault.NONE else f" {when}"
         return (
-            f"seed {self.seed}: {self.venue} {self.fault.value}{detail}{strike}; sell on {self.rich} "
-            f"+{self.edge_bps} bps, mid {self.mid}, pairs of {self.order_size}"
+            f"seed {self.seed}: {self.venue} {self.fault.value}{detail}{strike}, beside {self.other}; sell on "
+            f"{self.rich} +{self.edge_bps} bps, mid {self.mid}, pairs of {self.order_size}"
         )
 
     def _limit(self) -> str:
@@ -216,12 +226,12 @@ class Scenario:
 
 
 def scenario(seed: int) -> Scenario:
-    """The scenario of ``seed``: the style, fault kind and venue cycle with the seed (so any run of
-    ``2 * len(KINDS)`` consecutive seeds covers every kind of both styles on both venues); the rest is
-    drawn."""
+    """The scenario of ``seed``: the style, fault kind and faulted venue cycle with the seed (so any run of
+    ``3 * len(KINDS)`` consecutive seeds covers every kind of both styles on every venue); the rest is
+    drawn, the other venue last."""
     rng = random.Random(seed)
     style, fault = KINDS[seed % len(KINDS)]
-    venue = VENUES[(seed // len(KINDS)) % 2]
+    venue = VENUES[(seed // len(KINDS)) % len(VENUES)]
     by_time = fault in (Fault.FEED_STALL, Fault.FEED_CLOSE, Fault.STREAM_DROP) and rng.random() < 0.4
     drawn = Scenario(
         seed=seed,
@@ -233,7 +243,7 @@ def scenario(seed: int) -> Scenario:
         unknown=rng.choice(("late", "late", "drop", "5xx")),
         fraction=Decimal(rng.choice(("0", "0.25", "0.5", "0.9"))),
         outage_ms=rng.randrange(1_500, 3_500, 100),
-        rich=rng.choice(VENUES),
+        rich=str(rng.choice((0, 1))),  # the first or the second of the pair, once the other venue is drawn
         mid=Decimal(rng.randrange(550_000, 650_000)) / 10,
         edge_bps=rng.randrange(40, 90, 5),
         order_size=Decimal(rng.choice(("0.006", "0.008", "0.01"))),
@@ -250,11 +260,12 @@ def scenario(seed: int) -> Scenario:
         drawn = dataclasses.replace(drawn, strike_order=max(1, drawn.strike_order))
     if fault is Fault.KILL_LATE:  # halted with a leg naked: the kill switch has something to flatten
         drawn = dataclasses.replace(drawn, times=8, stop_at_halt=True)
-    if style == TAKER:
-        return drawn
-    return dataclasses.replace(  # the maker fields, drawn after the others (which draw alike for both styles)
-        drawn,
-        through=rng.choice(("buy", "sell")),
-        maker_fraction=Decimal(rng.choice(("0.25", "0.5", "0.75"))),
-        rest_fills=rng.random() < 0.5,
-    )
+    if style == MAKER:  # the maker fields, drawn after the others (which draw alike for both styles)
+        drawn = dataclasses.replace(
+            drawn,
+            through=rng.choice(("buy", "sell")),
+            maker_fraction=Decimal(rng.choice(("0.25", "0.5", "0.75"))),
+            rest_fills=rng.random() < 0.5,
+        )
+    drawn = dataclasses.replace(drawn, other=rng.choice([v for v in VENUES if v != venue]))
+    return dataclasses.replace(drawn, rich=drawn.pair[int(drawn.rich)])

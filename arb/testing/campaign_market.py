@@ -1,12 +1,13 @@
 """The markets the fault campaign's scenarios trade in (:mod:`arb.testing.campaign`): both venues' books
-and their changes, written as recordings by :func:`arb.testing.scenarios.write_scenario`.
+and their changes, by venue, written as recordings by :func:`arb.testing.scenarios.write_venues`.
 
 **Taker** (:func:`taker_market`): both books 1 bps either side of the mid; at ``opportunity_ms`` the rich
 venue's bid jumps ``edge_bps`` above the cheap venue's ask and stays there.
 
 **Maker** (:func:`maker_market`): both books 1 bps either side of the mid, 2 BTC a level. arb quotes on
-the maker venue ``m`` from the hedge venue ``h``'s book: a buy quote at ``h``'s bid / (1 + 27 bps), a sell
-quote at ``h``'s ask x (1 + 27 bps) (5 bps of spread, 10 + 10 of fees, 2 of slippage: :data:`COST_BPS`),
+the maker venue ``m`` from the hedge venue ``h``'s book: a buy quote at ``h``'s bid / (1 + c), a sell
+quote at ``h``'s ask x (1 + c), c = 5 bps of spread, ``m``'s maker fee, ``h``'s taker fee and 2 of
+slippage (:func:`cost_bps`: 27 bps with Binance's and Bybit's 10 and 10, 25 with OKX's maker fee of 8),
 far from ``m``'s touch. The market then trades through the quote of side ``through`` (the buy quote:
 ``m``'s whole book falls below it; the sell quote: rises above it), so the fake's ledger fills it as a
 maker at its own price; what happens around that is the fault's:
@@ -42,20 +43,23 @@ Market time runs on the wall clock, with one hold: a maker market stops 50 ms be
 arb's quotes rest on ``m`` (however long a busy machine's arb takes to place them), then plays on at its
 pace from there; the fault strikes at that moment (``campaign._quotes_first``).
 
-Market time is Binance's recorded time: the Binance file starts 50 ms before Bybit's (its first diff
-is buffered ahead of the snapshot), so each venue's playback, started together, plays Binance's
-recorded time ``T`` when Bybit's is ``T + 50`` (:data:`PLAY_OFFSET_MS`); Bybit's changes are written
-50 ms later to happen at the same moment.
+Market time is Binance's recorded time: the Binance file starts 50 ms before Bybit's and OKX's (its
+first diff is buffered ahead of the snapshot), so each venue's playback, started together, plays
+Binance's recorded time ``T`` when the others' is ``T + 50`` (:data:`PLAY_OFFSET_MS`); their changes are
+written 50 ms later to happen at the same moment (without Binance, both venues' files start together,
+both written 50 ms later: still one moment).
 """
 
 from __future__ import annotations
 
 __all__ = [
     "COST_BPS",
+    "FEES_BPS",
     "MAKER_END_MS",
     "MIN_SPREAD_BPS",
     "PLAY_OFFSET_MS",
     "SLIPPAGE_BPS",
+    "cost_bps",
     "maker_end_ms",
     "maker_market",
     "taker_market",
@@ -71,10 +75,18 @@ TICK = Decimal("0.1")
 DEPTH = 2.0
 MIN_SPREAD_BPS = 5.0
 SLIPPAGE_BPS = 2.0
-FEE_BPS = 10
-"""Both fakes' spot fees (maker and taker), as both venue files say."""
-COST_BPS = MIN_SPREAD_BPS + 2 * FEE_BPS + SLIPPAGE_BPS
-"""What a quote must clear: its price is the hedge venue's touch moved this far (the kernel's rule)."""
+FEES_BPS = {"binance": (10, 10), "bybit": (10, 10), "okx": (8, 10)}
+"""Each venue's spot fees (maker, taker), as the venue files and the fakes say."""
+COST_BPS = MIN_SPREAD_BPS + 2 * 10 + SLIPPAGE_BPS
+"""What a quote must clear between Binance and Bybit (:func:`cost_bps`)."""
+
+
+def cost_bps(maker: str, hedge: str) -> float:
+    """What a quote on ``maker`` hedged on ``hedge`` must clear: its price is the hedge venue's touch moved
+    this far (the kernel's rule: the spread, the maker's maker fee, the hedge's taker fee, the slippage)."""
+    return MIN_SPREAD_BPS + FEES_BPS[maker][0] + FEES_BPS[hedge][1] + SLIPPAGE_BPS
+
+
 MOVE_BPS = 15
 """How far the hedge venue's touch moves at a re-price."""
 MAKER_END_MS = 1_530
@@ -82,17 +94,17 @@ PLAY_OFFSET_MS = 50
 """Market time ``T`` is played when this long has passed since both venues started playing, plus ``T``."""
 
 
-def taker_market(s: Scenario) -> tuple[Book, Book, list[Change]]:
-    """Both books 1 bps either side of the mid, the rich venue's ask far above; at ``opportunity_ms`` the
-    rich venue's bid jumps ``edge_bps`` above the cheap venue's ask and stays there."""
+def taker_market(s: Scenario) -> tuple[dict[str, Book], list[Change]]:
+    """Both venues' books (by name) 1 bps either side of the mid, the rich venue's ask far above, and the
+    changes: at ``opportunity_ms`` the rich venue's bid jumps ``edge_bps`` above the cheap venue's ask and
+    stays there."""
     near = (s.mid * Decimal("0.0001")).quantize(TICK)
     bid, ask = float(s.mid - near), float(s.mid + near)
     cheap = Book(bids={bid: DEPTH}, asks={ask: DEPTH})
     rich = Book(bids={float(s.mid - 2 * near): DEPTH}, asks={float(s.mid * Decimal("1.02")): DEPTH})
     jump = (Decimal(ask) * (1 + Decimal(s.edge_bps) / 10_000)).quantize(TICK)
     changes = [Change(s.opportunity_ms, s.rich, bids={float(jump): float(s.level_qty)})]
-    binance, bybit = (rich, cheap) if s.rich == "binance" else (cheap, rich)
-    return binance, bybit, changes
+    return {name: rich if name == s.rich else cheap for name in s.pair}, changes
 
 
 def _bps(price: Decimal, bps: float, rounding: str) -> Decimal:
@@ -126,15 +138,15 @@ def maker_end_ms(s: Scenario) -> int:
     return 1_000 * (s.retry_after_s + 2) + 30 if s.fault is Fault.RATE_LIMIT else MAKER_END_MS
 
 
-def maker_market(s: Scenario) -> tuple[Book, Book, list[Change]]:
-    """Both venues' books (Binance's, Bybit's) and the changes of maker scenario ``s`` (see the module
-    docstring)."""
+def maker_market(s: Scenario) -> tuple[dict[str, Book], list[Change]]:
+    """Both venues' books (by name) and the changes of maker scenario ``s`` (see the module docstring)."""
     near = (s.mid * Decimal("0.0001")).quantize(TICK)
     bid0, ask0 = s.mid - near, s.mid + near
     m, h = _Venue(s.venue, bid0, ask0), _Venue(s.hedge_venue, bid0, ask0)
     buy = s.through == "buy"
     sign = 1 if buy else -1  # towards the quote: down for the buy quote, up for the sell quote
-    quote = _bps(bid0, -COST_BPS, ROUND_FLOOR) if buy else _bps(ask0, COST_BPS, ROUND_CEILING)
+    cost = cost_bps(s.venue, s.hedge_venue)
+    quote = _bps(bid0, -cost, ROUND_FLOOR) if buy else _bps(ask0, cost, ROUND_CEILING)
     size = float(s.order_size)
     t = s.opportunity_ms
     changes: list[Change] = []
@@ -184,5 +196,4 @@ def maker_market(s: Scenario) -> tuple[Book, Book, list[Change]]:
     if s.fault is Fault.RATE_LIMIT:  # after the window: whatever quote of that side rests fills
         end = maker_end_ms(s)
         changes += [through(t + end - 30, deep, 2 * size), back(t + end)]
-    binance, bybit = (m.book, h.book) if s.venue == "binance" else (h.book, m.book)
-    return binance, bybit, changes
+    return {m.name: m.book, h.name: h.book}, changes

@@ -10,11 +10,15 @@ real hang costs many minutes. :class:`Patience` is a deadline that restarts on e
 - a watched value that changes (more output, a new state) restarts the count;
 - a watched child process that works restarts it too: it used at least ``busy`` of a core since
   the count last restarted (compiling, importing), or it was runnable (a thread of it running or
-  waiting for a core: starved, not idle) at half the polls over at least a second. A child that
-  idles (waiting on a socket that never answers) sleeps, uses a percent or two, and does not.
+  waiting for a core: starved, not idle) at ``starved`` of the polls (half by default) over at least a
+  second. A child that idles (waiting on a socket that never answers) sleeps, uses a percent or two,
+  and does not. A child that runs steadily (a trading process reading its feeds, a tenth of a core)
+  should not count either: give such a wait a ``busy`` and ``starved`` above its steady rate.
 
 So a slow start is waited for as long as it works, and a wait where nothing happens ends after
-``quiet_s`` of quiet. A child that spins forever is left to pytest's per-test timeout.
+``quiet_s`` of quiet. ``cpu_limit_s`` bounds a wait whatever its progress: it ends once the watched
+children have used that much CPU since it began, a bound in work done, which a busy machine does not
+shorten (without it, a child that spins forever is left to pytest's per-test timeout).
 
 What is awaited is never polled: :func:`wait_for` and :func:`until` ask their condition when one of
 the objects whose state it reads says it changed (each has a ``wait_until``: a fake venue, a live
@@ -127,9 +131,12 @@ class Patience:
     ``what`` names the awaited thing in the failure message. ``pids``: child processes whose work
     counts as progress (a callable is asked each time: a child started later, :func:`process_tree`);
     ``os.getpid()`` makes this process's other threads' work count too. ``busy``: the share
-    of one core a child must have used since the last restart to count as working. ``step_s``: the
-    most one poll counts, so polls should come every few tens of ms. ``clock`` (seconds) and ``probe``
-    (the pids' CPU seconds and whether one is runnable; from ``/proc`` by default) are for tests.
+    of one core a child must have used since the last restart to count as working; ``starved``: the
+    share of the polls (over a second or more) at which one must have been runnable to count as
+    working without a core. ``cpu_limit_s``: the most CPU seconds the children may use in the whole
+    wait (None: no limit). ``step_s``: the most one poll counts, so polls should come every few tens
+    of ms. ``clock`` (seconds) and ``probe`` (the pids' CPU seconds and whether one is runnable; from
+    ``/proc`` by default) are for tests.
     """
 
     def __init__(
@@ -139,6 +146,8 @@ class Patience:
         quiet_s: float,
         pids: Iterable[int] | Callable[[], Iterable[int]] = (),
         busy: float = 0.1,
+        starved: float = 0.5,
+        cpu_limit_s: float | None = None,
         step_s: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
         probe: Callable[[list[int]], tuple[float, bool]] | None = None,
@@ -149,11 +158,15 @@ class Patience:
         self.quiet_s = quiet_s
         self._pids = pids
         self.busy = busy
+        self.starved = starved
+        self.cpu_limit_s = cpu_limit_s
         self.step_s = step_s
         now = clock()
         self._last_poll = now
         self._since = now
-        self._cpu = self._probe(self._children())[0]
+        self._cpu = self._cpu_start = self._probe(self._children())[0]
+        self.cpu_s = 0.0
+        """CPU seconds the children used since the wait began."""
         self._polls = self._runnable = 0
         self.last: object = _UNSET
         """The last value :meth:`note` saw."""
@@ -185,19 +198,28 @@ class Patience:
         self._last_poll = now
         cpu, working = self._probe(self._children())
         self._cpu = min(self._cpu, cpu)  # a child of a tree that ended takes its time with it
+        self._cpu_start = min(self._cpu_start, cpu)
+        self.cpu_s = cpu - self._cpu_start
         self._polls += 1
         self._runnable += working
         busy = cpu - self._cpu >= max(0.2, self.busy * (now - self._since))
-        starved = now - self._since >= 1.0 and self._runnable * 2 >= self._polls >= 10
+        starved = now - self._since >= 1.0 and self._runnable >= self.starved * self._polls and self._polls >= 10
         if busy or starved:
             self._restart(now, cpu)
-        return self.waited_s >= self.quiet_s
+        return self.waited_s >= self.quiet_s or self.spent
+
+    @property
+    def spent(self) -> bool:
+        """The children used ``cpu_limit_s`` since the wait began."""
+        return self.cpu_limit_s is not None and self.cpu_s >= self.cpu_limit_s
 
     def fail(self, detail: str = "") -> PatienceError:
         """The error to raise when :meth:`expired`: names what was awaited, how long it was quiet, and
         the last value :meth:`note` saw."""
         tail = f": {detail}" if detail else ""
         last = f" (last: {self.last!r})" if self.last is not _UNSET else ""
+        if self.spent:
+            return PatienceError(f"{self.cpu_s:.0f} s of CPU used waiting for {self.what}{tail}{last}")
         return PatienceError(f"no progress for {self.quiet_s:g} s waiting for {self.what}{tail}{last}")
 
 

@@ -1,6 +1,6 @@
 """A slice of the fault campaign (``benchmarks/fault_campaign.py`` runs all of it): a few seeds that
-between them make every fault kind strike, taker and maker, each a real ``arb live`` (in this process)
-against both fake venues, with the campaign's invariants asserted: the net position within
+between them make every fault kind strike, taker and maker, most of them on OKX, each a real ``arb live``
+(in this process) against two of the fake venues, with the campaign's invariants asserted: the net position within
 ``position_limit`` (resting quotes at their worst), flat or halted-then-flattened at the end, no order sent
 twice, the journal equal to both ledgers, every quote's fill hedged once, no flatten larger than the
 position, nothing sent to a rate-limited or banned venue inside its window but what the rule allows.
@@ -11,6 +11,7 @@ closed by their context managers, arb live by its stop event.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -19,36 +20,35 @@ from arb.testing.campaign import KINDS, VENUES, Fault, run_scenario, scenario
 from arb.testing.campaign_kinds import MAKER, TAKER
 
 SLICE = {
-    (
-        TAKER,
-        Fault.REJECT,
-    ): 442,  # Bybit refuses eight orders: halted with the Binance leg naked, the kill switch closes it
-    (TAKER, Fault.TIMEOUT_PLACED): 2,
-    (TAKER, Fault.TIMEOUT_LOST): 3,
-    (TAKER, Fault.PARTIAL): 25,
-    (TAKER, Fault.STREAM_DROP): 26,
-    (TAKER, Fault.STREAM_SILENCE): 6,
-    (TAKER, Fault.FEED_STALL): 70,
-    (TAKER, Fault.FEED_CLOSE): 71,
-    (TAKER, Fault.LATE_FILL): 9,  # Binance takes a leg after arb declared it not found: reopened, closed
+    (TAKER, Fault.REJECT): 295,  # OKX refuses eight orders (sCode 51008 in a 200): halted, the Binance leg closed
+    (TAKER, Fault.TIMEOUT_PLACED): 2,  # Binance beside OKX
+    (TAKER, Fault.TIMEOUT_LOST): 45,  # OKX answers 503: the order never exists
+    (TAKER, Fault.PARTIAL): 46,  # OKX fills a quarter
+    (TAKER, Fault.STREAM_DROP): 26,  # Bybit beside Binance
+    (TAKER, Fault.STREAM_SILENCE): 6,  # Binance beside Bybit
+    (TAKER, Fault.FEED_STALL): 70,  # Binance beside Bybit
+    (TAKER, Fault.FEED_CLOSE): 50,  # OKX's books resynced after the close
+    (TAKER, Fault.LATE_FILL): 51,  # OKX takes a leg after arb declared it not found (its clOrdId free again)
     (TAKER, Fault.SWEPT_FIRST): 10,  # Binance: the sweep reads a leg's trades before its venue id is known
     (TAKER, Fault.RATE_LIMIT): 11,  # Binance bans the IP for 2 s at its third order: nothing goes there meanwhile
-    (TAKER, Fault.KILL_LATE): 12,  # halted; the kill switch's flatten is answered late and found out, sent once
-    (MAKER, Fault.CANCEL_RACE): 14,  # Binance: the sell quote re-priced, a quarter of it fills after the cancel
-    (MAKER, Fault.CANCEL_UNKNOWN): 36,  # Bybit: the buy quote filled before its cancel came: 170213
-    (MAKER, Fault.PARTIAL_REPRICE): 436,  # Binance: three quarters fill, then the rest as the cancel is held
-    (MAKER, Fault.POST_ONLY_REJECT): 17,  # Binance: the re-priced sell quote would take: -2010
-    (MAKER, Fault.STREAM_SILENCE): 81,  # Bybit: the buy quote's fills are found by query
+    (TAKER, Fault.KILL_LATE): 54,  # OKX: halted; the kill switch's flatten is answered late and found out
+    (MAKER, Fault.CANCEL_RACE): 14,  # Binance, hedged on OKX: a quarter of the sell quote fills after the cancel
+    (MAKER, Fault.CANCEL_UNKNOWN): 57,  # OKX: the sell quote filled before its cancel came: 51400
+    (MAKER, Fault.PARTIAL_REPRICE): 58,  # OKX: half fills, then the rest as the cancel is held
+    (MAKER, Fault.POST_ONLY_REJECT): 59,  # OKX: the re-priced sell quote would take: accepted, then cancelled (31)
+    (MAKER, Fault.STREAM_SILENCE): 60,  # OKX: the buy quote's fills are found by query
     (MAKER, Fault.SWEPT_FIRST): 19,  # Binance: the re-priced quote's fill swept before its order is known
-    (MAKER, Fault.RATE_LIMIT): 20,  # Binance answers the re-priced quote 429, Retry-After 3 s: one cancel at most
+    (MAKER, Fault.RATE_LIMIT): 62,  # OKX answers the re-priced quote 50011 (a 429): one cancel at most
 }
 """A seed per fault kind of each style (``Fault.NONE`` is every other scenario's baseline)."""
 
 
-def test_seeds_decide_the_scenario_and_cycle_through_every_fault_of_both_styles_on_both_venues() -> None:
+def test_seeds_decide_the_scenario_and_cycle_through_every_fault_of_both_styles_on_every_venue() -> None:
     assert scenario(123) == scenario(123) and scenario(123) != scenario(124)
-    window = [scenario(seed) for seed in range(40, 40 + 2 * len(KINDS))]
+    window = [scenario(seed) for seed in range(40, 40 + 3 * len(KINDS))]
     assert {(s.style, s.fault, s.venue) for s in window} == {(st, f, v) for st, f in KINDS for v in VENUES}
+    assert set(VENUES) == {"binance", "bybit", "okx"}
+    assert {frozenset(s.pair) for s in window} == {frozenset(p) for p in itertools.combinations(VENUES, 2)}
     makers = {f for st, f in KINDS if st == MAKER}
     assert {Fault.CANCEL_RACE, Fault.CANCEL_UNKNOWN, Fault.PARTIAL_REPRICE, Fault.POST_ONLY_REJECT} < makers
     assert {Fault.NONE, Fault.STREAM_SILENCE, Fault.SWEPT_FIRST, Fault.RATE_LIMIT} < makers
@@ -56,7 +56,8 @@ def test_seeds_decide_the_scenario_and_cycle_through_every_fault_of_both_styles_
     for s in window:
         assert s.position_limit == s.order_size * 3 / 2
         assert 0 <= s.strike_order <= 2  # every taker scenario makes at least three orders per venue
-        assert s.maker == (s.style == MAKER) and s.hedge_venue != s.venue
+        assert s.maker == (s.style == MAKER) and s.hedge_venue == s.other != s.venue
+        assert s.pair == tuple(sorted((s.venue, s.other), key=VENUES.index)) and s.rich in s.pair
 
 
 @pytest.mark.wall_clock  # the venues play the market in real time; faults strike and end on the clock

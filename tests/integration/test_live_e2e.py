@@ -22,14 +22,15 @@ import pytest
 from arb.config import load_config
 from arb.testing.fake_alerts import FakeTelegram
 from tests.support.live_rig import (
+    MarketHold,
     account,
-    arb_live,
     assert_journal_matches_ledgers,
     assert_journal_settled,
     ended,
     exited,
     interrupted,
     journal_of,
+    live_resumed,
     live_trading,
     standing_pair,
     until,
@@ -173,12 +174,13 @@ async def test_sigkill_in_the_middle_of_trading_then_a_restart_loses_nothing_and
         return len(account(live.binance).trades) + len(account(live.bybit).trades) >= 1
 
     async with _live(tmp_path, monkeypatch, "first", first_fill) as (binance, bybit, config, keys, process, _):
+        hold = MarketHold(binance, bybit)  # until the restart is up: a busy machine's restart meets the market
         process.kill()
         await process.wait()
         assert process.returncode == -signal.SIGKILL
         before = {name: len(account(fake).orders) for name, fake in (("binance", binance), ("bybit", bybit))}
         second = tmp_path / "second"
-        async with arb_live(config, second, keys) as process:
+        async with live_resumed(config, second, keys, hold, symbols=["BTCUSDT"]) as process:
             # the restart reconciles what the dead process left (fills made while it was down, intents
             # whose fate it never learned), then trades on to the band
             def band_full() -> bool:

@@ -28,8 +28,8 @@ from tests.support.live_rig import (
     BINANCE_SPOT_RULES,
     BYBIT_SPOT_ETH_RULES,
     BYBIT_SPOT_RULES,
+    MarketHold,
     account,
-    arb_live,
     assert_journal_matches_ledgers,
     assert_journal_settled,
     both_keys,
@@ -37,6 +37,7 @@ from tests.support.live_rig import (
     exited,
     interrupted,
     journal_of,
+    live_resumed,
     live_trading,
     spot_pair,
     symbol_tables,
@@ -186,11 +187,12 @@ async def test_sigkill_mid_run_with_two_symbols_then_a_restart_loses_nothing_and
             # way, answered or not yet sent
             await until(lambda: any(t.symbol == "ETHUSDT" for v in venues.values() for t in account(v).trades),
                          process, first, 60, binance, bybit)  # fmt: skip
+            hold = MarketHold(binance, bybit)  # until the restart is up: a busy machine's restart meets the market
             process.kill()
             await process.wait()
         assert process.returncode == -signal.SIGKILL
         second = tmp_path / "second"
-        async with arb_live(config, second, keys) as process:
+        async with live_resumed(config, second, keys, hold, symbols=SYMBOLS) as process:
 
             def bands_full() -> bool:
                 return all(

@@ -117,10 +117,11 @@ def test_the_okx_swap_sizes_contracts_and_streams_its_mark_and_funding(tmp_path:
     assert sorted(np.round(book["qty"], 8).tolist()) == [0.25, 0.37, 1.5]
     marks = rows[kinds == MARK_PRICE_EVENT]
     assert len(marks) == 3 and np.all(marks["px"] == 60001.5) and np.all(np.isnan(marks["qty"]))  # no index
-    funding = rows[kinds == FUNDING_RATE_EVENT]
-    assert funding["px"].tolist() == [0.0001, -0.0002]  # announced, then the next after the funding time
-    assert funding["order_id"].tolist() == [4 * 3_600_000 * NS_PER_MS] * 2  # nextFundingTime - fundingTime
-    assert funding["ival"].tolist() == [(START_MS + 1500) * NS_PER_MS, (START_MS + 1500 + 4 * 3_600_000) * NS_PER_MS]
+    funding = rows[kinds == FUNDING_RATE_EVENT]  # pushed with every mark price, as OKX pushes it now and then
+    assert funding["px"].tolist() == [0.0001, 0.0001, -0.0002]  # announced, then the next after the funding time
+    assert funding["order_id"].tolist() == [4 * 3_600_000 * NS_PER_MS] * 3  # nextFundingTime - fundingTime
+    first, following = (START_MS + 1500) * NS_PER_MS, (START_MS + 1500 + 4 * 3_600_000) * NS_PER_MS
+    assert funding["ival"].tolist() == [first, first, following]
 
 
 def test_a_scenario_refuses_a_change_on_a_venue_it_does_not_hold_and_a_venue_without_a_writer(tmp_path: Path) -> None:

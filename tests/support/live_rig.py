@@ -30,8 +30,12 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "SECOND_RULES",
     "SECOND_SIZES",
     "SECRET",
+    "UNTIL_BUSY",
+    "UNTIL_CPU_S",
+    "UNTIL_STARVED",
     "WAIT_S",
     "ArbProcess",
+    "MarketHold",
     "VenueSpec",
     "account",
     "answered_order",
@@ -55,6 +59,7 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "ledger_id",
     "ledger_symbol",
     "linear_pair",
+    "live_resumed",
     "live_trading",
     "live_up",
     "load",
@@ -124,8 +129,13 @@ from arb.testing.pair_rig import (
     BYBIT_SPOT_ETH_RULES,
     BYBIT_SPOT_RULES,
     KEY,
+    OKX_LINEAR_RULES,
+    OKX_SPOT_RULES,
+    PAIR,
+    PASSPHRASE,
     SECRET,
     account,
+    book_stream,
     instrument_of,
     key_environment,
     linear_pair,
@@ -172,19 +182,10 @@ BYBIT_LINEAR = VenueSpec("bybit", "linear", "XRPUSDT", BYBIT_OB500, BYBIT_LINEAR
 BINANCE_SPOT = VenueSpec("binance", "spot", "BTCUSDT", SPOT_BTC_HEAD, BINANCE_SPOT_RULES,
                          {"USDT": "100000", "BTC": "50"})  # fmt: skip
 BINANCE_LINEAR = VenueSpec("binance", "linear", "BTCUSDT", USDM_BTC, BINANCE_LINEAR_BTC_RULES, {"USDT": "100000"})
-OKX_SPOT_RULES = SymbolRules("BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.00000001"),
-                             min_qty=Decimal("0.00001"), max_qty=Decimal("1000"), min_notional=Decimal(0),
-                             min_price=Decimal("0.1"), max_price=Decimal("1000000"))  # fmt: skip
-"""OKX BTC-USDT's instrument (tickSz 0.1, lotSz 0.00000001, minSz 0.00001; no minimum value)."""
-OKX_LINEAR_RULES = SymbolRules("BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.0001"),
-                               min_qty=Decimal("0.0001"), max_qty=Decimal("1000"), min_notional=Decimal(0),
-                               min_price=Decimal("0.1"), max_price=Decimal("1000000"))  # fmt: skip
-"""OKX BTC-USDT-SWAP's instrument in base units (ctVal 0.01 BTC, lotSz and minSz 0.01 contracts, tickSz 0.1)."""
 OKX_SPOT_RECORDING = RECORDINGS / "okx_spot" / "btcusdt_20240808.gz"
 OKX_SPOT = VenueSpec("okx", "spot", "BTCUSDT", OKX_SPOT_RECORDING, OKX_SPOT_RULES, {"USDT": "100000", "BTC": "50"})
 OKX_LINEAR = VenueSpec("okx", "linear", "BTCUSDT", OKX_SPOT_RECORDING, OKX_LINEAR_RULES, {"USDT": "100000"})
 """OKX's swap, on the spot recording's books made a swap's (:func:`okx_books_recording`)."""
-PASSPHRASE = "rigPassphrase1"
 ALL_SPECS = [BINANCE_SPOT, BINANCE_LINEAR, BYBIT_SPOT, BYBIT_LINEAR]
 """The four venue-markets of Binance and Bybit."""
 OKX_SPECS = [OKX_SPOT, OKX_LINEAR]
@@ -416,10 +417,11 @@ def both_keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return keys
 
 
-def standing_recordings(root: Path, *, heartbeat_ms: int = 100) -> tuple[Path, Path]:
+def standing_recordings(root: Path, *, heartbeat_ms: int = 100, venues: tuple[str, str] = PAIR) -> tuple[Path, Path]:
     """The end-to-end tests' market: the standing spread (``write_standing_spread``) in ``root``/recordings,
-    30 s of data, a heartbeat every ``heartbeat_ms``. Returns Binance's and Bybit's files."""
-    return write_standing_spread(root, duration_ms=30_000, heartbeat_ms=heartbeat_ms)
+    30 s of data, a heartbeat every ``heartbeat_ms``. Returns the two venues' files (Binance's and
+    Bybit's unless ``venues`` says)."""
+    return write_standing_spread(root, duration_ms=30_000, heartbeat_ms=heartbeat_ms, venues=venues)
 
 
 async def both_books_up(binance: Any, bybit: Any, timeout_s: float) -> None:
@@ -438,13 +440,15 @@ async def standing_pair(
     arbitrage: dict[str, Any] | None = None,
     order_entry: str = "rest",
     live: dict[str, Any] | None = None,
+    venues: tuple[str, str] = PAIR,
 ) -> AsyncIterator[tuple[Any, Any, Path, dict[str, str]]]:
-    """Both fake spot venues replaying ``standing_recordings``, both venues' keys in this environment
-    (returned for a child's too) and the pair configuration written in ``folder`` pointing at them
-    (``arbitrage`` merged into its settings, ``live`` into its ``[live]``, ``order_entry`` both venue
-    files'). Yields Binance, Bybit, the configuration's path, the keys."""
+    """Both fake spot venues (``venues``, Binance's and Bybit's by default) replaying
+    ``standing_recordings``, their keys in this environment (returned for a child's too) and the pair
+    configuration written in ``folder`` pointing at them (``arbitrage`` merged into its settings, ``live``
+    into its ``[live]``, ``order_entry`` both venue files'). Yields the first venue, the second, the
+    configuration's path, the keys."""
     keys = both_keys(monkeypatch)
-    async with spot_pair(*standing_recordings(folder)) as (binance, bybit):
+    async with spot_pair(*standing_recordings(folder, venues=venues), venues=venues) as (binance, bybit):
         config = write_pair_config(folder, binance, bybit, arbitrage=arbitrage, live=live, order_entry=order_entry)
         yield binance, bybit, config, keys
 
@@ -563,20 +567,68 @@ def _output(out: Path) -> str:
     return (out / "stderr").read_text() + (out / "stdout").read_text()
 
 
+UNTIL_BUSY = 0.5
+"""The share of a core an ``arb`` child must use to count as working while a test awaits a condition:
+one starting (importing, loading Numba's cache, reconciling) takes a whole core; ``arb live`` trading
+the tests' markets takes a tenth of one (its account lines and feeds), which is no sign of progress."""
+UNTIL_STARVED = 0.8
+"""... or the share of the polls at which it must be runnable (a busy machine's start-up waits for a core
+at nearly every poll; a running ``arb live`` at a third of them)."""
+UNTIL_CPU_S = 240.0
+"""The most CPU seconds an ``arb`` child may use while a test awaits one condition: a start-up whose
+Numba cache is cold compiles in about 60; no test's trading takes a tenth of that. A bound in work done,
+which a busy machine does not shorten."""
+
+
 async def until(condition: Callable[[], bool], process: ArbProcess, out: Path, timeout: float, *watched: Any) -> None:
     """Await ``condition()`` while the process lives (its output in the failure message): asked now, after
     each chunk of the process's output and at each change of ``watched`` (the fakes whose state it reads,
-    anything with a ``wait_until``). ``timeout``: seconds without progress, that is without the process
-    working (using a core, or waiting for one on a busy machine: a cold Numba cache compiles first) or
-    writing output (see arb.testing.waiting)."""
-    patience = Patience("the condition", quiet_s=timeout, pids=[process.pid])
+    anything with a ``wait_until``).
+
+    Fails once ``timeout`` seconds passed without the process working (:data:`UNTIL_BUSY`: starting up,
+    compiling, or waiting for a core to do so on a busy machine; see arb.testing.waiting), or once it used
+    :data:`UNTIL_CPU_S`. Its output is no progress: ``arb live`` prints its account line every second
+    whether it trades or not. The failure says where each watched venue's market is (a recording played
+    out before the condition held: the market ran out before arb did what the test awaits)."""
+    patience = Patience("the condition", quiet_s=timeout, pids=[process.pid], busy=UNTIL_BUSY,
+                        starved=UNTIL_STARVED, cpu_limit_s=UNTIL_CPU_S)  # fmt: skip
     try:
-        await waiting.until(lambda: condition() or process.ended, patience, process, *watched,
-                            progress=lambda: process.size)  # fmt: skip
+        await waiting.until(lambda: condition() or process.ended, patience, process, *watched)
     except PatienceError as error:
-        pytest.fail(f"{error}; arb live's output:\n{_output(out)[-4000:]}")
+        pytest.fail(f"{error}{_markets(watched)}; arb live's output:\n{_output(out)[-4000:]}")
     if not condition():
         pytest.fail(f"arb live ended (rc {process.returncode}) before the condition held:\n{_output(out)[-4000:]}")
+
+
+def _markets(watched: Iterable[Any]) -> str:
+    # where each watched fake venue's recording is: "; binance's market played out, ..."
+    said = [f"{v.venue_name}'s market {'played out' if v.exhausted else f'at frame {v.position}'}"
+            for v in watched if hasattr(v, "exhausted") and hasattr(v, "venue_name")]  # fmt: skip
+    return "; " + ", ".join(said) if said else ""
+
+
+class MarketHold:
+    """The fake venues' timed playback held where it is, on one market time (no frame released after
+    it), until :meth:`resume`, which plays on at the recorded pace from there as though no time had
+    passed. For a test that stops ``arb live`` and starts another: a real market goes on meanwhile, but
+    a test's recording is finite, and a restart on a busy machine (tens of seconds) would come up after
+    its end; held, the restart meets the market it left, however long it takes to come up. ``at_ns``:
+    hold at that receive time instead (the frames before it still come at their pace, or at once when
+    they are late): a test that waits for arb to act before the market moves on."""
+
+    def __init__(self, *venues: Any, at_ns: int | None = None) -> None:
+        self.venues = venues
+        following = [frame.local_ts for v in venues if (frame := v.peek()) is not None]
+        self.held_ns = min(following, default=2**62) - 1 if at_ns is None else at_ns
+        """The market time held: every frame at or before it released, none after."""
+        for venue in venues:
+            venue.gate(self.held_ns)
+
+    async def resume(self) -> None:
+        """Play on from the held time, now (each venue's pace restarted there: they stay on one clock)."""
+        for venue in self.venues:
+            await venue.skip_to(self.held_ns)
+            venue.gate(None)
 
 
 async def exited(process: ArbProcess, quiet_s: float = 60) -> int:
@@ -615,8 +667,9 @@ async def live_up(
     topics: Iterable[str],
     timeout: float = 60,
 ) -> None:
-    """Await ``arb live``'s subscriptions: every Binance stream in ``streams``, every Bybit topic in
-    ``topics`` and both user streams; ``timeout`` as for :func:`until` (time without progress)."""
+    """Await ``arb live``'s subscriptions: every stream in ``streams`` on ``binance`` (the first venue),
+    every one in ``topics`` on ``bybit`` (the second) and both user streams; ``timeout`` as for
+    :func:`until` (time without progress)."""
     streams, topics = tuple(streams), tuple(topics)
 
     def up() -> bool:
@@ -635,14 +688,31 @@ async def live_trading(
     config: Path, out: Path, keys: dict[str, str], binance: Any, bybit: Any, *, symbols: Iterable[str]
 ) -> AsyncIterator[Any]:
     """``arb live`` started (the symbols' books and both user streams subscribed), then both venues'
-    recordings played in real time."""
+    recordings played in real time (``binance`` and ``bybit``: the pair's first venue and its second)."""
     symbols = tuple(symbols)
     async with arb_live(config, out, keys) as process:
-        await live_up(binance, bybit, process, out, streams=[f"{s.lower()}@depth@100ms" for s in symbols],
-                      topics=[f"orderbook.50.{s}" for s in symbols])  # fmt: skip
+        await _spot_up(binance, bybit, process, out, symbols)
         binance.play(1.0)
         bybit.play(1.0)
         yield process
+
+
+@contextlib.asynccontextmanager
+async def live_resumed(
+    config: Path, out: Path, keys: dict[str, str], hold: MarketHold, *, symbols: Iterable[str]
+) -> AsyncIterator[Any]:
+    """``arb live`` started again on the pair of spot venues ``hold`` holds (a :func:`live_trading`
+    stopped): once it has subscribed as there, the market plays on from where it was held."""
+    binance, bybit = hold.venues
+    async with arb_live(config, out, keys) as process:
+        await _spot_up(binance, bybit, process, out, tuple(symbols))
+        await hold.resume()
+        yield process
+
+
+async def _spot_up(first: Any, second: Any, process: Any, out: Path, symbols: tuple[str, ...]) -> None:
+    await live_up(first, second, process, out, streams=[book_stream(first, s) for s in symbols],
+                  topics=[book_stream(second, s) for s in symbols])  # fmt: skip
 
 
 def dry_run_task(config: AppConfig, account: Any, console: Any, **options: Any) -> asyncio.Task[Any]:
@@ -805,12 +875,14 @@ async def two_symbol_session(
             yield fake, session
 
 
-def warm_up_linear(folder: Path) -> None:
-    """Compile (or load from Numba's cache) what arb live compiles for two linear venues, in this
-    process and before a recording's clock starts: a child ``arb live`` then loads it and starts in
+def warm_up_linear(folder: Path, venues: tuple[str, str] = PAIR) -> None:
+    """Compile (or load from Numba's cache) what arb live compiles for two linear venues (``venues``), in
+    this process and before a recording's clock starts: a child ``arb live`` then loads it and starts in
     seconds even after a source change."""
     venue = {**local_endpoints("ws://127.0.0.1:9/ws", "http://127.0.0.1:9", market="linear"), "feed": {}}
-    config = load_config(write_config_files(folder, binance_overrides=venue, bybit_overrides=venue))
+    arbitrage = {"strategy": {"venues": list(venues)}}
+    overrides = {f"{name}_overrides": venue for name in venues}
+    config = load_config(write_config_files(folder, arbitrage_overrides=arbitrage, **overrides))
     warm_up_kernel(config)
     Engine(config)
     for v in config.venues:

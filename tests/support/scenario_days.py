@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from arb.testing.configs import deep_merge, write_config_files
-from arb.testing.scenarios import FEED_LATENCY_NS, Book, Change, write_scenario
+from arb.testing.scenarios import FEED_LATENCY_NS, Book, Change, write_scenario, write_venues
 
 STANDING_DAY = dt.date(2024, 5, 6)
 
@@ -45,23 +45,26 @@ def write_standing_spread(
     duration_ms: int = 6000,
     heartbeat_ms: int = 100,
     start_ms: int | None = None,
+    venues: tuple[str, str] = ("binance", "bybit"),
 ) -> tuple[Path, Path]:
     """The standing spread's recordings, written in ``root``/recordings: Binance around 60,000 and
     Bybit's bid 50 bps above Binance's ask from 2 s on (``changes`` replace the one change that opens
     it), ``duration_ms`` of data on ``STANDING_DAY`` (from ``start_ms``, ms since the epoch, on its UTC
-    day when given: a recording of the present), a heartbeat every ``heartbeat_ms``. Returns Binance's
-    and Bybit's files."""
+    day when given: a recording of the present), a heartbeat every ``heartbeat_ms``. ``venues``: the
+    venue in Binance's place and the one in Bybit's (spot both). Returns their files, in that order."""
     day = STANDING_DAY if start_ms is None else dt.datetime.fromtimestamp(start_ms / 1000, dt.UTC).date()
-    return write_scenario(
+    first, second = venues
+    files = write_venues(
         root / "recordings",
         day,
-        Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}),
-        Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
-        changes if changes is not None else [Change(2000, "bybit", bids={60300.0: 1.0})],
+        [(first, "spot", Book(bids={59990.0: 2.0}, asks={60000.0: 2.0})),
+         (second, "spot", Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}))],
+        changes if changes is not None else [Change(2000, second, bids={60300.0: 1.0})],
         duration_ms=duration_ms,
         heartbeat_ms=heartbeat_ms,
         start_ms=start_ms,
-    )
+    )  # fmt: skip
+    return files[first], files[second]
 
 
 def scenario_config(

@@ -43,14 +43,18 @@ class Machine:
         assert pids == [4242]
         return self.cpu, self.runnable
 
-    def patience(self, quiet_s: float = 10.0) -> Patience:
-        return Patience("the thing", quiet_s=quiet_s, pids=[4242], clock=self.clock, probe=self.probe)
+    def patience(self, quiet_s: float = 10.0, **options: Any) -> Patience:
+        return Patience("the thing", quiet_s=quiet_s, pids=[4242], clock=self.clock, probe=self.probe, **options)
 
-    def poll(self, patience: Patience, seconds: float, *, cpu_share: float = 0.0, step: float = 0.05) -> bool:
-        # polls every ``step`` for ``seconds``, the child using ``cpu_share`` of a core; True once expired
-        for _ in range(round(seconds / step)):
+    def poll(self, patience: Patience, seconds: float, *, cpu_share: float = 0.0, step: float = 0.05,
+             runnable_share: float | None = None) -> bool:  # fmt: skip
+        # polls every ``step`` for ``seconds``, the child using ``cpu_share`` of a core (runnable at
+        # ``runnable_share`` of the polls when given); True once expired
+        for i in range(round(seconds / step)):
             self.now += step
             self.cpu += cpu_share * step
+            if runnable_share is not None:
+                self.runnable = i % 10 < runnable_share * 10
             if patience.expired():
                 return True
         return False
@@ -78,6 +82,32 @@ def test_a_starved_child_waiting_for_a_core_is_working() -> None:
     assert not m.poll(patience, 120, cpu_share=0.01)
     m.runnable = False
     assert m.poll(patience, 11, cpu_share=0.01)
+
+
+def test_a_child_running_steadily_below_busy_and_starved_is_no_progress() -> None:
+    # a trading process reading its feeds: over a tenth of a core, runnable at a third of the polls on a
+    # busy machine. The default rule takes it for working; a wait on such a child sets the bar above it
+    m = Machine()
+    assert not m.poll(m.patience(), 60, cpu_share=0.12, runnable_share=0.3)
+    m = Machine()
+    patience = m.patience(busy=0.5, starved=0.8)
+    assert m.poll(patience, 10.1, cpu_share=0.12, runnable_share=0.3)
+    m = Machine()  # while it starts (a core, or runnable at every poll on a busy machine) it works
+    patience = m.patience(busy=0.5, starved=0.8)
+    assert not m.poll(patience, 60, cpu_share=0.9)
+    assert not m.poll(patience, 60, cpu_share=0.05, runnable_share=1.0)
+    assert m.poll(patience, 10.1, cpu_share=0.12, runnable_share=0.3)
+
+
+def test_cpu_limit_ends_a_wait_whose_child_works_for_ever_and_says_so() -> None:
+    m = Machine()
+    patience = m.patience(cpu_limit_s=30.0)
+    assert not m.poll(patience, 59, cpu_share=0.5)  # 29.5 s of CPU: working, under the limit
+    assert m.poll(patience, 1.1, cpu_share=0.5)
+    assert patience.spent and str(patience.fail()) == "30 s of CPU used waiting for the thing"
+    m = Machine()  # the limit is work, not time: a starved child gets no nearer to it
+    patience = m.patience(cpu_limit_s=30.0)
+    assert not m.poll(patience, 600, cpu_share=0.02, runnable_share=1.0)
 
 
 def test_time_the_process_could_not_poll_does_not_count() -> None:

@@ -2,8 +2,9 @@
 ``update`` messages whose ``prevSeqId`` is the previous ``seqId``, each with the CRC32 checksum of the best
 25 levels of the book it leaves, as OKX sent them in 2024), on spot ``BTC-USDT`` or the swap
 ``BTC-USDT-SWAP``. The swap's sizes are contracts of :data:`CONTRACT_VALUE` base units, so its stream
-starts with the instruments answer the feed records before subscribing; it adds ``mark-price`` every
-``Perp.every_ms`` and ``funding-rate`` at the start and at each funding time.
+starts with the instruments answer the feed records before subscribing; it adds ``mark-price`` and
+``funding-rate`` every ``Perp.every_ms`` (OKX pushes the funding rate every 30 to 90 s: a client that
+subscribes some time after the recording starts still learns the next funding time before it passes).
 
 The message shapes and the checksum are the fake venue's (:mod:`arb.sim.okx.wire`), so the scenario and
 the venue that replays it agree on every string the checksum covers.
@@ -70,20 +71,17 @@ class OkxStream:
         self._book(t_ms, "update", book, (change.bids, change.asks), prev)
 
     def perpetual(self, perp: Perp, start_ms: int, duration_ms: int) -> None:
-        announced = None
         for t in range(start_ms, start_ms + duration_ms, perp.every_ms):
             funding_ms, rate = next_funding(perp, start_ms, t)
             mark = {"instType": "SWAP", "instId": self._inst, "markPx": f"{perp.mark:.1f}", "ts": str(t)}
             self._send(t, msgspec.json.encode({"arg": {"channel": "mark-price", "instId": self._inst},
                                                "data": [mark]}), 1)  # fmt: skip
-            if announced != funding_ms:
-                following, _ = next_funding(perp, start_ms, funding_ms)
-                entry = {"instId": self._inst, "instType": "SWAP", "fundingRate": f"{rate:.8f}",
-                         "fundingTime": str(funding_ms), "nextFundingTime": str(following),
-                         "nextFundingRate": "", "method": "current_period", "ts": str(t)}  # fmt: skip
-                self._send(t, msgspec.json.encode({"arg": {"channel": "funding-rate", "instId": self._inst},
-                                                   "data": [entry]}), 2)  # fmt: skip
-            announced = funding_ms
+            following, _ = next_funding(perp, start_ms, funding_ms)
+            entry = {"instId": self._inst, "instType": "SWAP", "fundingRate": f"{rate:.8f}",
+                     "fundingTime": str(funding_ms), "nextFundingTime": str(following),
+                     "nextFundingRate": "", "method": "current_period", "ts": str(t)}  # fmt: skip
+            self._send(t, msgspec.json.encode({"arg": {"channel": "funding-rate", "instId": self._inst},
+                                               "data": [entry]}), 2)  # fmt: skip
 
 
 WRITER = OkxStream
