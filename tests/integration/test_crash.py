@@ -1,7 +1,9 @@
 """Crash safety: ``arb order`` killed with SIGKILL at each point of an order's life, then a restart.
 
 The fake venue runs in this process; ``arb order`` runs as a real child process pointed at it by
-configuration, with ``ARB_FAILPOINT`` naming where it kills itself (``arb.execution.failpoints``):
+configuration (forked from a server that has imported arb once per worker, ``tests/support/arb_forks.py``:
+the child's crash is the same, its start costs a third), with ``ARB_FAILPOINT`` naming where it kills
+itself (``arb.execution.failpoints``):
 after the intent's commit, after the request's bytes were written, after the venue's answer was
 handled, and between two fills of an order that takes two levels; the order sent by REST or over the
 venue's order WebSocket (``order_entry = "websocket"``), the intent committed to the journal or stored in
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,7 +26,7 @@ import pytest
 from arb.execution.failpoints import POINTS
 from arb.journal import Journal
 from arb.journal.intent_log import IntentLog
-from arb.testing.waiting import Patience, communicate
+from tests.support.arb_forks import ArbForks, arb_forks
 from tests.support.captures import ROOT
 from tests.support.live_rig import (
     ALL_SPECS,
@@ -48,6 +50,18 @@ from tests.support.live_rig import (
 
 SPECS = ALL_SPECS
 CHILD_QUIET_S = 60.0
+PRELOAD = ("arb.cli", "arb.cli.order", "arb.live.trading_session", "arb.live.account_fees", "arb.execution.journaling",
+           "arb.execution.reconcile", "arb.execution.venue_executor", "arb.execution.venue_quotes", "arb.strategy",
+           "connectors.registry", "connectors.binance.private", "connectors.binance.wallet", "connectors.bybit.private",
+           "connectors.bybit.wallet", "ccxt.async_support", "ccxt.pro", "sqlalchemy", "aiohttp")  # fmt: skip
+"""What ``arb order`` imports on its way to its first request: imported once, in the fork server."""
+
+
+@pytest.fixture(scope="module")
+def forks() -> Iterator[ArbForks]:
+    """The worker's ``arb`` fork server for this module's children."""
+    with arb_forks(*PRELOAD) as server:
+        yield server
 
 
 def _two_level_order(
@@ -62,21 +76,17 @@ def _two_level_order(
     return Decimal(second), qty
 
 
-async def _run_child(config: Path, spec: VenueSpec, price: Decimal, qty: Decimal, failpoint: str,
+async def _run_child(forks: ArbForks, config: Path, spec: VenueSpec, price: Decimal, qty: Decimal, failpoint: str,
                      *extra: str) -> int:  # fmt: skip
     env = dict(os.environ, ARB_FAILPOINT=failpoint, PYTHONPATH=str(ROOT),
                **{f"{spec.venue.upper()}_API_KEY": KEY, f"{spec.venue.upper()}_API_SECRET": SECRET})  # fmt: skip
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "arb.cli", "-q", "order", "--config", str(config), "--venue", spec.venue,
-        "--side", "buy", "--qty", str(qty), "--price", str(price), "--timeout", "20s", *extra,
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    # bounded by time without the child working: importing and connecting take a while on a busy machine
-    out, err = await communicate(child, Patience("arb order to end", quiet_s=CHILD_QUIET_S, pids=[child.pid]))
-    assert child.returncode is not None
-    if child.returncode != -9:
-        print(out.decode(), err.decode())
-    return child.returncode
+    args = ["-q", "order", "--config", str(config), "--venue", spec.venue, "--side", "buy", "--qty", str(qty),
+            "--price", str(price), "--timeout", "20s", *extra]  # fmt: skip
+    # bounded by time without the child working: connecting takes a while on a busy machine
+    returncode, out, err = await forks.run(*args, env=env, cwd=ROOT, what="arb order to end", quiet_s=CHILD_QUIET_S)
+    if returncode != -9:
+        print(out, err)
+    return returncode
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
@@ -88,6 +98,7 @@ async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
     point: str,
     entry: str,
     intent_log: bool,
+    forks: ArbForks,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -103,7 +114,7 @@ async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
         live = None if intent_log else {"journal_synchronous": "full", "intent_log": False}
         path = write_live_config(tmp_path, spec, venue, order_entry=entry, live=live)
         price, qty = _two_level_order(venue, spec)
-        returncode = await _run_child(path, spec, price, qty, point)
+        returncode = await _run_child(forks, path, spec, price, qty, point)
         assert returncode == -9, f"the child was to kill itself at {point}"
         if point != "intent_committed":  # the request's bytes were written: the venue acts on them
             async with asyncio.timeout(WAIT_S):
@@ -153,7 +164,7 @@ async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
 @pytest.mark.parametrize("spec", [BINANCE_SPOT, BYBIT_SPOT], ids=lambda s: s.id)
 @pytest.mark.parametrize("point", ["request_written", "fill_booked:1"])
 async def test_sigkill_on_the_second_symbol_then_reconcile_books_each_fill_to_its_symbol(
-    spec: VenueSpec, point: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, two_symbols: Path
+    spec: VenueSpec, point: str, forks: ArbForks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, two_symbols: Path
 ) -> None:
     # BTCUSDT filled by a first arb order, then arb order --symbol ETHUSDT dies mid-way. On Binance the two
     # symbols' first trades share a trade id: the restart must still book ETHUSDT's as a fill of its own.
@@ -162,9 +173,9 @@ async def test_sigkill_on_the_second_symbol_then_reconcile_books_each_fill_to_it
     async with two_symbol_venue(spec, second_recording(spec, two_symbols)) as venue:
         path = write_two_symbol_config(tmp_path, spec, venue)
         ask = Decimal(venue.book(spec.symbol, 1).asks[0][0])  # a small first order: the quote is shared
-        assert await _run_child(path, spec, ask, (Decimal(60) / ask).quantize(spec.rules.step_size), "none") == 0
+        assert await _run_child(forks, path, spec, ask, (Decimal(60) / ask).quantize(spec.rules.step_size), "none") == 0
         eth_price, eth_qty = _two_level_order(venue, spec, "ETHUSDT", SECOND_RULES[spec.id].step_size)
-        returncode = await _run_child(path, spec, eth_price, eth_qty, point, "--symbol", "ETHUSDT")
+        returncode = await _run_child(forks, path, spec, eth_price, eth_qty, point, "--symbol", "ETHUSDT")
         assert returncode == -9, f"the child was to kill itself at {point}"
         async with asyncio.timeout(WAIT_S):
             await venue.wait_until(lambda: len(account(venue).orders) >= 2)
