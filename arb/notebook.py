@@ -150,6 +150,8 @@ def _strategy_spec(strategy: str | Strategy) -> str:
 
     if strategy.origin == "arb":
         return strategy.name
+    if ":" in strategy.origin:  # loaded from a spec already (arb.strategy.loading keeps it as its origin)
+        return strategy.origin
     fn = getattr(strategy.decide, "py_func", strategy.decide)
     module = sys.modules.get(getattr(fn, "__module__", ""), None)
     for name, value in vars(module).items() if module is not None else ():
