@@ -1,5 +1,6 @@
-"""Tick to trade in a real run: ``arb live`` trading pairs against fake Binance and Bybit, every order's
-arrival stamped by the kernel at the venue's port.
+"""Tick to trade in a real run: ``arb live`` trading pairs against fake Binance and Bybit (``--venues``: any
+two of Binance, Bybit and OKX, on the standing spread), every order's arrival stamped by the kernel at the
+venue's port.
 
 A real ``arb live`` process (the shipped configuration: journal SQLite ``normal`` with the intent log)
 trades the end-to-end tests' standing spread (Bybit's bid above Binance's ask, a pair every cooldown)
@@ -40,6 +41,7 @@ Prints the load average before and after (``machine.py``): on a shared machine t
 Never fails on a timing.
 
     python benchmarks/bench_pairs.py [--entry rest|websocket|both] [--seconds 30] [--orders 100] [--live KEY=VALUE]
+    python benchmarks/bench_pairs.py --venues binance,okx --entry websocket --orders 0   # an OKX leg
     python benchmarks/bench_pairs.py --market sample --speed 10 --orders 0 --rounds 2 --reference ab848b1
 """
 
@@ -75,11 +77,14 @@ from arb.sim.binance.exchange import FakeBinanceExchange  # noqa: E402
 from arb.sim.bybit.exchange import FakeBybitExchange  # noqa: E402
 from arb.sim.options import VenueOptions  # noqa: E402
 from arb.sim.tap import WireTap  # noqa: E402
+from arb.strategy.types import INTENT_OPEN  # noqa: E402
 from arb.testing.pair_rig import (  # noqa: E402
     BINANCE_SPOT_RULES,
     BYBIT_SPOT_RULES,
     KEY,
+    PAIR,
     SECRET,
+    book_stream,
     key_environment,
     order_socket_url,
     spot_pair,
@@ -87,7 +92,8 @@ from arb.testing.pair_rig import (  # noqa: E402
 )
 from tests.support.scenario_days import write_standing_spread  # noqa: E402
 
-CLIENT_ID = rb"arb-[0-9a-z]+-[0-9a-z]+-[01]"
+CLIENT_ID = rb"arb[-X][0-9a-z]+[-X][0-9a-z]+[-X][01]"
+"""arb's client id as it goes out: as arb writes it, or as OKX's ``clOrdId`` (the dashes as ``X``)."""
 _CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 
 
@@ -109,8 +115,9 @@ def _p50_p99(values_ns: list[int]) -> tuple[float, float]:
 def _tapped(folder: Path, venues: list[Any]) -> list[WireTap]:
     # A tap in front of each venue's REST port and order WebSocket; the venue files point at the taps
     taps: list[WireTap] = []
-    files = {"binance": folder / "binance.toml", "bybit": folder / "bybit.toml"}
-    for name, venue in zip(("binance", "bybit"), venues, strict=True):
+    for venue in venues:
+        name = venue.venue_name
+        files = {name: folder / f"{name}.toml"}
         text = files[name].read_text()
         for url in dict.fromkeys((venue.rest_url, order_socket_url(venue))):
             port = int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
@@ -186,12 +193,15 @@ class Checkout:
 
 
 @contextlib.asynccontextmanager
-async def _venues(folder: Path, market: str, seconds: int) -> AsyncIterator[tuple[Any, Any]]:
-    # The fake venues, each replaying its market: the standing spread, or the shipped sample (both days as one session)
+async def _venues(
+    folder: Path, market: str, seconds: int, pair: tuple[str, str] = PAIR
+) -> AsyncIterator[tuple[Any, Any]]:
+    # The fake venues, each replaying its market: the standing spread (on the venues of ``pair``), or the
+    # shipped sample (both days as one session)
     balances = {"USDT": "100000000", "BTC": "100"}
     if market == "standing":
-        files = write_standing_spread(folder, duration_ms=(seconds + 3) * 1000, heartbeat_ms=100)
-        async with spot_pair(*files, balances=balances) as venues:
+        files = write_standing_spread(folder, duration_ms=(seconds + 3) * 1000, heartbeat_ms=100, venues=pair)
+        async with spot_pair(*files, balances=balances, venues=pair) as venues:
             yield venues
         return
     sample = ROOT / "recordings"
@@ -208,7 +218,14 @@ async def _venues(folder: Path, market: str, seconds: int) -> AsyncIterator[tupl
 
 
 async def _real_run(
-    folder: Path, entry: str, seconds: int, live: dict[str, Any], checkout: Checkout, market: str, speed: float
+    folder: Path,
+    entry: str,
+    seconds: int,
+    live: dict[str, Any],
+    checkout: Checkout,
+    market: str,
+    speed: float,
+    pair: tuple[str, str] = PAIR,
 ) -> Run:
     if len(_CORES) >= 2:
         # the venues and the taps (threads made from now on) on a core of their own, arb on the others, as a
@@ -216,7 +233,7 @@ async def _real_run(
         os.sched_setaffinity(0, {_CORES[-1]})
     keys = key_environment()
     os.environ.update(keys)
-    async with _venues(folder, market, seconds) as (binance, bybit):
+    async with _venues(folder, market, seconds, pair) as (binance, bybit):
         arbitrage: dict[str, Any] = {"strategy": {"max_position_size": 50.0}, "risk": {"position_limit": 100.0}}
         if market == "sample":  # the shipped cooldown: a pair at every frame the spread stands
             arbitrage["strategy"]["cooldown_ms"] = 0
@@ -247,11 +264,8 @@ async def _real_run(
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
                 try:
                     await _wait(
-                        lambda: (
-                            binance.subscriber_count("btcusdt@depth@100ms") >= 1
-                            and bybit.subscriber_count("orderbook.50.BTCUSDT") >= 1
-                            and binance.user_streams_up()
-                            and bybit.user_streams_up()
+                        lambda: all(
+                            v.subscriber_count(book_stream(v)) >= 1 and v.user_streams_up() for v in (binance, bybit)
                         ),
                         1800,  # a first run compiles its checkout's code (Numba) first: minutes on a busy machine
                         "arb live to subscribe",
@@ -282,8 +296,8 @@ async def _real_run(
             for tap in taps:
                 tap.__exit__()
         arrivals: dict[bytes, int] = {}
-        for tap in taps:
-            arrivals |= tap.arrivals(CLIENT_ID)
+        for tap in taps:  # by arb's client id (OKX's clOrdId has X for arb's dashes)
+            arrivals |= {cid.replace(b"X", b"-"): ns for cid, ns in tap.arrivals(CLIENT_ID).items()}
     if os.environ.get("BENCH_PAIRS_KEEP"):  # arb's output and journal, for a look after the run
         import shutil
 
@@ -318,6 +332,15 @@ def _report(entry: str, run: Run) -> dict[str, tuple[float, float]]:
         "intent -> written (arb latency)": [r["written_ns"] - r["intent_ns"] for r in sent],
         "written -> arrival": [r["arrival_ns"] - r["written_ns"] for r in sent],
     }
+    for venue in sorted({r["venue"] for r in sent}):  # each venue apart, a pair's legs and the other orders
+        mine = [r for r in sent if r["venue"] == venue]
+        figures[f"intent -> arrival, {venue}, pair legs"] = [
+            r["arrival_ns"] - r["intent_ns"] for r in mine if int(r["kind"]) == INTENT_OPEN
+        ]
+        if any(int(r["kind"]) != INTENT_OPEN for r in mine):  # hedges and unwinds: a spot fee traded back
+            figures[f"intent -> arrival, {venue}, hedges"] = [
+                r["arrival_ns"] - r["intent_ns"] for r in mine if int(r["kind"]) != INTENT_OPEN
+            ]
     decisions: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
     for r in sent:
         if r["tick_ns"]:
@@ -499,6 +522,9 @@ def main() -> None:
         help="the standing spread in real time (default), or the shipped sample at --speed",
     )
     parser.add_argument("--speed", type=float, default=10.0, help="the sample's pace, times real time (default 10)")
+    parser.add_argument("--venues", default=",".join(PAIR),
+                        help="the standing spread's two venues, in the run's order (default binance,bybit; "
+                             "binance,okx: an OKX leg)")  # fmt: skip
     parser.add_argument("--seconds", type=int, default=30, help="the standing spread's trading time (default 30)")
     parser.add_argument("--orders", type=int, default=100, help="single orders for the one-order figure (0: none)")
     parser.add_argument("--rounds", type=int, default=1, help="real runs per entry and checkout, alternated")
@@ -511,6 +537,11 @@ def main() -> None:
     parser.add_argument("--live", action="append", default=[], metavar="KEY=VALUE",
                         help="a [live] key instead of the shipped, e.g. warm_interval_ms=0 (repeatable)")  # fmt: skip
     args = parser.parse_args()
+    pair = tuple(args.venues.split(","))
+    if len(pair) != 2 or len(set(pair)) != 2 or not set(pair) <= {"binance", "bybit", "okx"}:
+        parser.error(f"--venues: two of binance, bybit and okx, comma-separated, got {args.venues!r}")
+    if pair != PAIR and args.market != "standing":
+        parser.error("--venues: the shipped sample is Binance's and Bybit's (--market standing for another pair)")
     live = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.live)}
     sys.setswitchinterval(0.0005)  # the taps' thread forwards promptly beside the venues' event loop
     checkouts = [Checkout(_head_label(), sys.executable, ROOT)]
@@ -540,7 +571,8 @@ def _runs(args: argparse.Namespace, checkouts: list[Checkout], live: dict[str, A
     # Each entry's real runs, the checkouts alternated round by round; then the summary
     market = (f"the shipped sample at {args.speed:g}x" if args.market == "sample"
               else f"{args.seconds} s of a standing spread")  # fmt: skip
-    print(f"arb live against fake Binance and Bybit spot, {market}, shipped journal"
+    pair = tuple(args.venues.split(","))
+    print(f"arb live against fake {' and '.join(pair)} spot, {market}, shipped journal"
           + "".join(f", {key} = {value}" for key, value in live.items()))  # fmt: skip
     runs: list[tuple[str, str, dict[str, tuple[float, float]]]] = []
     for entry in ("rest", "websocket") if args.entry == "both" else (args.entry,):
@@ -549,7 +581,7 @@ def _runs(args: argparse.Namespace, checkouts: list[Checkout], live: dict[str, A
                 print(f"  {checkout.label}, load average {os.getloadavg()[0]:.2f}:")
                 with tempfile.TemporaryDirectory() as folder:
                     got = asyncio.run(_real_run(Path(folder), entry, args.seconds, live, checkout, args.market,
-                                                args.speed))  # fmt: skip
+                                                args.speed, (pair[0], pair[1])))  # fmt: skip
                 runs.append((entry, checkout.label, _report(entry, got)))
         if args.orders:
             _one_order(entry, args.orders)

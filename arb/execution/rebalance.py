@@ -21,7 +21,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from arb.config import AppConfig
@@ -120,7 +120,8 @@ def plan_moves(
         if total <= 0:
             continue
         targets = settings.targets(asset, [wallet.name for wallet in wallets])
-        off = [totals[v] - total * Decimal(repr(targets[v])) for v in range(n)]
+        # each venue's target to 1e-8 (a third of 4500 is 1500, not the float share's 1499.99999999999985)
+        off = [totals[v] - (total * Decimal(repr(targets[v]))).quantize(_TARGET_STEP) for v in range(n)]
         tolerance = total * Decimal(repr(settings.tolerance))
         pairs = _senders(off, tolerance)
         senders = {sender for sender, _, _ in pairs}
@@ -130,8 +131,17 @@ def plan_moves(
                 if wallet != trading and held > 0 and v not in senders:
                     moves.append(Move("transfer", asset, v, v, wallet, trading, held, why="into the trading wallet"))
         for sender, receiver, amount in pairs:
-            moves += _withdrawal(asset, (sender, receiver), amount, venues, terms, wallets, markets, settings, totals)
+            amount = amount.quantize(_AMOUNT_STEP, ROUND_DOWN)
+            if amount > 0:
+                moves += _withdrawal(asset, (sender, receiver), amount, venues, terms, wallets, markets, settings,
+                                     totals)  # fmt: skip
     return moves
+
+
+_TARGET_STEP = Decimal("1e-8")
+_AMOUNT_STEP = Decimal("1e-6")
+"""A withdrawal's amount is rounded down to millionths: finer than any move is worth, and no finer than the
+venues take a withdrawal of the coins arb holds (USDT's precision is 6 decimals on the venues arb trades)."""
 
 
 def _senders(off: list[Decimal], tolerance: Decimal) -> list[tuple[int, int, Decimal]]:

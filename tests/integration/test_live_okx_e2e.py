@@ -254,11 +254,13 @@ MAKER = {
     "strategy": {"style": "maker_taker", "maker_venues": ["okx"], "min_spread_bps": 5.0, "max_order_size": 0.01,
                  "max_position_size": 0.05},
     "execution": {"slippage_tolerance_bps": 2.0},
+    "risk": {"stale_after_ms": 600_000},  # a book the held market leaves still is not stale
 }  # fmt: skip
 """Quotes on OKX priced from Binance's book: 5 bps, OKX's maker fee (8), Binance's taker fee (10) and 2 of
 slippage: a buy quote at Binance's bid / 1.0025 (60100 -> 59950.1); a taker pair would need 27 bps."""
-QUIET_FEEDS = {"stale_after_ms": 60_000, "reconnect_after_stale_ms": 120_000}
-"""The market is held while the test waits for arb: no feed may go stale meanwhile."""
+QUIET_FEEDS = {"stale_after_ms": 600_000, "reconnect_after_stale_ms": 1_200_000, "read_timeout_ms": 600_000}
+"""The market is held while the test waits for arb (a minute or more on a busy machine): no feed may go stale
+or be renewed meanwhile (a renewed Binance book waits for a diff the held market does not send)."""
 MOVE_MS, CROSS_MS = 2_000, 2_050
 
 

@@ -135,6 +135,7 @@ from arb.testing.pair_rig import (
     PASSPHRASE,
     SECRET,
     account,
+    arb_id,
     book_stream,
     instrument_of,
     key_environment,
@@ -147,7 +148,7 @@ from arb.testing.pair_rig import (
 )
 from arb.testing.waiting import Patience, PatienceError, patiently
 from arb.waiting import Conditions
-from connectors.okx.trading import arb_client_id, okx_client_id
+from connectors.okx.trading import okx_client_id
 from tests.support.captures import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 from tests.support.scenario_days import write_standing_spread
 
@@ -303,11 +304,6 @@ def ledger_symbol(fake: Any, spec: VenueSpec) -> str:
 def arb_symbol(fake: Any, symbol: str) -> str:
     """A symbol of ``fake``'s ledger as arb names it (OKX's ``BTC-USDT-SWAP`` is ``BTCUSDT``)."""
     return symbol.removesuffix("-SWAP").replace("-", "") if isinstance(fake, FakeOkxExchange) else symbol
-
-
-def arb_id(fake: Any, client_id: str) -> str:
-    """A client id of ``fake``'s ledger as arb's (:func:`ledger_id` undone)."""
-    return arb_client_id(client_id) if isinstance(fake, FakeOkxExchange) else client_id
 
 
 def set_keys(monkeypatch: pytest.MonkeyPatch, spec: VenueSpec, *, key: str = KEY, secret: str = SECRET) -> None:
