@@ -477,6 +477,7 @@ async def _play_out(
 ) -> None:
     # Start the market once arb listens, strike the fault, stop arb when the scenario has played out.
     fakes = list(venues.values())
+    holding: asyncio.Task[None] | None = None
 
     def up() -> bool:
         return all(fake.subscriber_count(book_stream(fake)) >= 1 and fake.user_streams_up() for fake in fakes)
@@ -486,7 +487,11 @@ async def _play_out(
         stop.set()
         raise RuntimeError(f"arb live did not start (no progress for {START_QUIET_S:g} s): " + text.getvalue()[-2000:])
     if s.maker:
-        started = await _quotes_first(s, venues, live, text, changes)
+        started, gates = await _quotes_first(s, venues, live, text, changes)
+        if s.fault is Fault.SWEPT_FIRST:
+            # the market trades through the re-priced quote, so it waits for that quote to rest
+            holding = asyncio.get_running_loop().create_task(_hold_for_reprice(s, venues, gates), name="hold")
+            holding.add_done_callback(lambda _: changes.notify())
     else:
         for fake in fakes:
             fake.play(1.0)
@@ -511,18 +516,25 @@ async def _play_out(
 
     playing = Patience("the scenario to play out", quiet_s=CAP_QUIET_S + s.opportunity_ms / 1000)
     cap_ns = time.monotonic_ns() + int((CAP_S + s.opportunity_ms / 1000) * 1e9)
-    await _until(lambda: over() or alarm.reached(cap_ns), playing, live,
-                 lambda: (watch.last_event_ns, injector.struck, halted_at[0]), changes)  # fmt: skip
+    try:
+        await _until(lambda: over() or alarm.reached(cap_ns), playing, live,
+                     lambda: (watch.last_event_ns, injector.struck, halted_at[0]), changes)  # fmt: skip
+    finally:
+        if holding is not None and not holding.done():  # arb never re-priced: the market is let go
+            holding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await holding
     stop.set()
 
 
 async def _quotes_first(
     s: Scenario, venues: dict[str, Any], live: asyncio.Task[Any], text: Output, changes: Conditions
-) -> int:
+) -> tuple[int, dict[str, int]]:
     # A maker scenario's market holds 50 ms before it first moves until both of arb's quotes rest on the
     # maker venue (a busy machine's arb live may take longer than opportunity_ms to place them: the fault
     # would strike their first creates, not the race it is written for), then plays on at its pace from
-    # there. Returns the monotonic time (ns) the market would have started at to be where it is now.
+    # there. Returns the monotonic time (ns) the market would have started at to be where it is now, and
+    # each venue's receive time at the hold.
     lead_ns = (PLAY_OFFSET_MS + s.opportunity_ms - 50) * NS_PER_MS
     gates, played = {}, time.monotonic_ns()
     for name, fake in venues.items():  # each venue's recording from its first frame, the two played together
@@ -544,7 +556,25 @@ async def _quotes_first(
     for name, fake in venues.items():
         await fake.skip_to(gates[name])  # the pace restarts here, now
         fake.gate(None)
-    return time.monotonic_ns() - lead_ns
+    return time.monotonic_ns() - lead_ns, gates
+
+
+async def _hold_for_reprice(s: Scenario, venues: dict[str, Any], gates: dict[str, int]) -> None:
+    # SWEPT_FIRST: a busy machine's arb live may re-price later than the 300 ms the market gives it (the
+    # trade-through would miss the new quote, the race never run): the market stops at t + 250 ms until
+    # the faulted create rests on the venue (its answer held), then plays on from there.
+    maker = venues[s.venue]
+    hold = {name: gate + 300 * NS_PER_MS for name, gate in gates.items()}  # the gates were at t - 50 ms
+    for name, fake in venues.items():
+        fake.gate(hold[name])
+
+    def rests() -> bool:
+        return maker.faults.count(FaultKind.ORDER_TIMEOUT) >= 1 and bool(maker.ledger.open_orders(account(maker)))
+
+    await maker.wait_until(rests)
+    for name, fake in venues.items():
+        await fake.skip_to(hold[name])
+        fake.gate(None)
 
 
 async def run_campaign(

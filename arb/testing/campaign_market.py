@@ -41,7 +41,8 @@ but for the rate-limit kind's).
 
 Market time runs on the wall clock, with one hold: a maker market stops 50 ms before t until both of
 arb's quotes rest on ``m`` (however long a busy machine's arb takes to place them), then plays on at its
-pace from there; the fault strikes at that moment (``campaign._quotes_first``).
+pace from there; the fault strikes at that moment (``campaign._quotes_first``). Swept-first holds once
+more, at t + 250, until the re-priced quote rests (``campaign._hold_for_reprice``).
 
 Market time is Binance's recorded time: the Binance file starts 50 ms before Bybit's and OKX's (its
 first diff is buffered ahead of the snapshot), so each venue's playback, started together, plays

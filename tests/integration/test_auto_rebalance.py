@@ -26,7 +26,7 @@ import pytest
 from rich.console import Console
 
 from arb.config import load_config
-from arb.journal.transfers import TransferJournal, TransferRow, TransferState
+from arb.journal.transfers import IN_FLIGHT, TransferJournal, TransferRow, TransferState
 from arb.live.auto_rebalance import DAY_NS, auto_rebalance, within_limits
 from arb.sim.transfers import Chain, NetworkTerms
 from arb.testing.pair_rig import account, spot_pair, write_pair_config
@@ -239,7 +239,9 @@ async def test_arb_live_with_auto_withdraws_by_itself_and_trades_on(
     async with live(tmp_path, monkeypatch, AUTO_LIVE) as (binance, bybit, rows, session):
 
         def landed_and_traded() -> bool:  # the deposit moved into Bybit's trading wallet, a pair traded
-            return session.done() or (bool(bybit.transfers.wallets.transfers) and bool(account(binance).trades))
+            done = [r for r in rows.rows(ACCOUNT) if r.state is TransferState.DONE]  # arb's row, not only the venue's
+            landed = bool(done) and bool(bybit.transfers.wallets.transfers)
+            return session.done() or (landed and bool(account(binance).trades))
 
         await wait_for(landed_and_traded, binance, bybit)
         [row] = rows.rows(ACCOUNT)  # 120,000 | 100,000: Binance sends 10,000
@@ -295,7 +297,9 @@ async def test_arb_live_trades_on_past_a_refusal_of_its_automatic_withdrawal(
     async with live(tmp_path, monkeypatch, AUTO_LIVE, allow_list=True) as (binance, bybit, rows, session):
 
         def refused_and_traded() -> bool:
-            return session.done() or (bool(rows.rows(ACCOUNT)) and bool(account(binance).trades))
+            # the row is written (sending) before the request leaves: wait for the venue's answer on it
+            settled = [r for r in rows.rows(ACCOUNT) if r.state not in IN_FLIGHT]
+            return session.done() or (bool(settled) and bool(account(binance).trades))
 
         await wait_for(refused_and_traded, binance, bybit)
         assert [(r.state, r.code) for r in rows.rows(ACCOUNT)] == [(TransferState.REFUSED, "-4035")]
