@@ -86,11 +86,13 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
 ]
 
 import asyncio
+import atexit
 import contextlib
 import fcntl
 import gzip
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -280,14 +282,28 @@ async def fake_venue(spec: VenueSpec, options: VenueOptions | None = None) -> As
 @contextlib.asynccontextmanager
 async def _fake_okx(spec: VenueSpec, options: VenueOptions | None, **more: Any) -> AsyncIterator[FakeOkxExchange]:
     # OKX's fake with one account (KEY, SECRET, PASSPHRASE), its book synced; the swap's recording made for it
-    with tempfile.TemporaryDirectory(prefix="arb-okx-swap-") as folder:
-        recording = okx_books_recording(spec.recording, Path(folder) / "books.gz", swap=spec.market == "linear")
-        async with FakeOkxExchange(recording, market=spec.market, rules=[spec.rules], options=options,
-                                   checksums="zero", **more) as okx:  # fmt: skip
-            okx.add_account("arb", api_key=KEY, api_secret=SECRET, passphrase=PASSPHRASE, balances=spec.balances)
-            async with asyncio.timeout(WAIT_S):
-                await okx.advance_until(lambda frame: frame.stream.startswith("books"))
-            yield okx
+    recording = _okx_books(spec.recording, swap=spec.market == "linear")
+    async with FakeOkxExchange(recording, market=spec.market, rules=[spec.rules], options=options,
+                               checksums="zero", **more) as okx:  # fmt: skip
+        okx.add_account("arb", api_key=KEY, api_secret=SECRET, passphrase=PASSPHRASE, balances=spec.balances)
+        async with asyncio.timeout(WAIT_S):
+            await okx.advance_until(lambda frame: frame.stream.startswith("books"))
+        yield okx
+
+
+_OKX_BOOKS: dict[tuple[Path, bool], Path] = {}
+"""The fake's recordings made so far in this process (by :func:`_okx_books`)."""
+
+
+def _okx_books(spot: Path, *, swap: bool) -> Path:
+    # okx_books_recording once per process and recording (seconds of JSON each time, and dozens of tests
+    # start a fake OKX), into a folder removed as the process exits; the fake only reads it
+    key = (spot, swap)
+    if key not in _OKX_BOOKS:
+        folder = Path(tempfile.mkdtemp(prefix="arb-okx-books-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _OKX_BOOKS[key] = okx_books_recording(spot, folder / f"{'swap' if swap else 'spot'}-{spot.name}", swap=swap)
+    return _OKX_BOOKS[key]
 
 
 def ledger_id(fake: Any, client_id: str) -> str:
