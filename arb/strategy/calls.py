@@ -25,11 +25,15 @@ from __future__ import annotations
 __all__ = ["address", "call_decide", "call_may_act", "decide_types", "may_act_types"]
 
 import itertools
+import logging
+import sys
 from typing import Any
 
 import numpy as np
 
 from arb._jit import plain
+
+log = logging.getLogger(__name__)
 
 _PLAIN: dict[int, Any] = {}
 _KEYS = itertools.count(1)
@@ -65,12 +69,42 @@ def address(fn: Any, types: tuple[Any, ...]) -> int:
         key = next(_KEYS)
         _PLAIN[key] = getattr(fn, "py_func", fn)
         return key
-    fn.compile(types)
+    try:
+        fn.compile(types)
+    except ModuleNotFoundError as exc:
+        # Numba's cache beside the strategy's file was written while the file was imported under another
+        # module name (the test kit's ``import mystrat`` beside arb's "path/mystrat.py:Name", or the other
+        # way): its entries rebuild their globals from that module and cannot load here. It is a cache:
+        # its entries for this module are dropped and the functions compiled again (and cached anew).
+        if not _flush_caches(fn):
+            raise
+        log.warning("%s: Numba's cache of %s was written when its file was imported as another module (%s): "
+                    "compiled again", fn.__name__, _file_of(fn), exc)  # fmt: skip
+        fn.compile(types)
     result = fn.overloads[types]
     found: int = result.library.get_pointer_to_function(result.fndesc.llvm_func_name)
     if not found:
         raise RuntimeError(f"no machine code for {fn.__name__}{types}")
     return found
+
+
+def _file_of(fn: Any) -> str:
+    code = getattr(getattr(fn, "py_func", fn), "__code__", None)
+    return str(code.co_filename) if code is not None else "?"
+
+
+def _flush_caches(fn: Any) -> int:
+    # Empty the Numba cache index of every compiled function of ``fn``'s module (its callees' entries
+    # carry the same module name); the count of caches emptied.
+    module = sys.modules.get(getattr(getattr(fn, "py_func", fn), "__module__", "") or "")
+    found = [fn, *(vars(module).values() if module is not None else ())]
+    flushed = 0
+    for value in {id(v): v for v in found}.values():
+        cache = getattr(value, "_cache", None)
+        if cache is not None and callable(getattr(cache, "flush", None)) and hasattr(value, "py_func"):
+            cache.flush()
+            flushed += 1
+    return flushed
 
 
 def _plain_decide(addr: int, view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents: Any) -> int:

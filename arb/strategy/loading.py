@@ -50,6 +50,7 @@ import functools
 import hashlib
 import importlib
 import importlib.util
+import keyword
 import linecache
 import math
 import os
@@ -197,8 +198,9 @@ def _import_file(path: Path, where: str) -> ModuleType:
         raise _Unfit(f"{where}: no such file {path}")
     if not path.is_file() or path.suffix != ".py":
         raise _Unfit(f"{where}: expected a Python file (.py), {path} is {'a folder' if path.is_dir() else 'not one'}")
-    digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
-    name = f"_arb_strategy_{re.sub(r'[^0-9A-Za-z_]', '_', path.stem)}_{digest}"
+    name = _module_name(path)
+    if name in sys.modules:  # this very file, imported already (by the user's own code, or a test kit)
+        return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has a loader
         raise _Unfit(f"{where}: {path} cannot be imported")
@@ -211,6 +213,33 @@ def _import_file(path: Path, where: str) -> ModuleType:
             del sys.modules[name]
             raise _Unfit(_import_failure(exc, where, path)) from None
     return module
+
+
+def _module_name(path: Path) -> str:
+    """The module name a strategy's file is imported under: its stem (``mystrat`` for ``mystrat.py``),
+    as ``import mystrat`` beside it would name it, so that Numba's cache beside the file serves both (a
+    cached function rebuilds its globals from its module by name); a name of its own when the stem is
+    not an identifier or names another module (the standard library's, a package's, another file's)."""
+    stem = path.stem
+    if stem.isidentifier() and not keyword.iskeyword(stem):
+        present = sys.modules.get(stem)
+        if present is not None:
+            if _same_file(getattr(present, "__file__", None), path):
+                return stem
+        else:
+            with _first_on_path(str(path.parent)):
+                try:
+                    spec = importlib.util.find_spec(stem)
+                except (ImportError, ValueError):
+                    spec = None
+            if spec is None or _same_file(spec.origin, path):
+                return stem
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
+    return f"_arb_strategy_{re.sub(r'[^0-9A-Za-z_]', '_', stem)}_{digest}"
+
+
+def _same_file(file: str | None, path: Path) -> bool:
+    return file is not None and Path(file).resolve() == path
 
 
 def _import_failure(exc: BaseException, where: str, path: Path | None) -> str:
@@ -382,6 +411,11 @@ def bind_checked(
     :class:`StrategyLoadError` naming the strategy, its file and line and the compiler's reason."""
     try:
         bound = bind(strategies, rules, params)
+    except ModuleNotFoundError as exc:  # a cached function's module, not the strategy's own imports
+        strategy = _culprit(strategies, exc)
+        raise _error(config, _KERNEL_KEY, f"strategy {strategy.name!r}{_from(strategy)}: Numba's cache of it "
+                     f"needs module {exc.name!r}, which does not import here: delete the __pycache__ folder "
+                     "beside the strategy's file, or import the file under one name everywhere") from None  # fmt: skip
     except Exception as exc:
         if not _is_compiler_error(exc):
             raise

@@ -262,3 +262,49 @@ def test_check_as_a_process_compiles_a_strategy_of_the_users(tmp_path) -> None:
     code, out, err = asyncio.run(run_arb("check", "--config", str(path), env={"NUMBA_DISABLE_JIT": None}))
     assert code == 2 and out == "" and "Traceback" not in err
     assert err.startswith(f"arb check: {path}: strategy.kernel: strategy 'broken'") and said[0] in err
+
+
+# -- one file, two module names: Numba's cache beside it ---------------------------------------------
+
+_GLOBAL_TABLE = CROSS.replace("MEMORY = np.dtype(", "SCALE = np.array([1.0])\n\n\nMEMORY = np.dtype(").replace(
+    'm["best_bps"] = best\n', 'm["best_bps"] = best * SCALE[0]\n'
+)  # a global array: its cached machine code rebuilds its globals from the module, by the module's name
+_BIND = "from arb.strategy.seam import bind; from arb.strategy.testkit import rules_for; "
+
+
+def _python(code: str, cwd: Path) -> str:
+    # ``code`` in a fresh interpreter in ``cwd`` (sys.modules and Numba's loaded code are per process)
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stderr
+
+
+def test_a_file_imported_as_a_package_module_and_by_its_path_shares_numbas_cache(tmp_path: Path) -> None:
+    # The test kit imports pkg.mystrat (the cache is written under that name); arb loads the same file by its
+    # path from another folder, where "pkg" does not import: the stale entries are compiled again, no
+    # traceback; then the kit's import again finds entries written under the other name, and the same.
+    folder = tmp_path / "work"
+    (folder / "pkg").mkdir(parents=True)
+    (folder / "pkg" / "__init__.py").write_text("")
+    file = write_strategy(folder / "pkg", _GLOBAL_TABLE)
+    kit = _BIND + "import pkg.mystrat as m; bind([m.Cross], rules_for())"
+    assert "compiled again" not in _python(kit, folder)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    load = f"from arb.strategy.loading import load_strategy; s = load_strategy({str(file)!r} + ':Cross'); "
+    said = _python(_BIND + load + "bind([s], rules_for())", elsewhere)
+    assert f"decide: Numba's cache of {file} was written when its file was imported as another module" in said
+    assert "compiled again" in _python(kit, folder)  # and the other way
+
+
+def test_a_file_is_imported_under_its_own_name_unless_that_names_another_module(tmp_path: Path) -> None:
+    from arb.strategy import loading
+
+    mine = write_strategy(tmp_path / "a", name="stratfile_3f2a.py")
+    assert loading._module_name(mine.resolve()) == "stratfile_3f2a"  # what `import stratfile_3f2a` beside it names
+    shadow = write_strategy(tmp_path / "b", name="json.py")
+    assert loading._module_name(shadow.resolve()).startswith("_arb_strategy_json_")  # the standard library's json
+    dashed = write_strategy(tmp_path / "c", name="my-strat.py")
+    assert loading._module_name(dashed.resolve()).startswith("_arb_strategy_my_strat_")
