@@ -54,7 +54,7 @@ from arb.events import NS_PER_S, SyncReason
 from connectors.common.feed import MarketDataFeed
 from connectors.common.feed_parts import FeedNormalizer, FeedOptions, SymbolState
 from connectors.common.history import retry_after_s
-from connectors.okx.messages import OkxEvent, OkxRestHead
+from connectors.okx.messages import OkxEvent, OkxRestHead, OkxRestProbe
 from connectors.okx.normalize import OkxNormalizer
 from connectors.okx.urls import (
     BOOK_CHANNELS,
@@ -77,6 +77,7 @@ _RATE_LIMITED = "50011"
 _DEFAULT_WAIT_S = 1.0
 _event = msgspec.json.Decoder(OkxEvent, strict=False)
 _head = msgspec.json.Decoder(OkxRestHead, strict=False)
+_probe = msgspec.json.Decoder(OkxRestProbe, strict=False)
 
 
 class _Resync:
@@ -310,7 +311,7 @@ class OkxFeed(MarketDataFeed):
     async def _fetch_funding(self, state: SymbolState) -> None:
         """The swap's funding-rate answer into its stream, read as a ``funding-rate`` push. Never fatal: a
         failure (transport, HTTP or OKX error such as HTTP 429 ``{"code":"50011","msg":"Too Many Requests"}``,
-        or an answer the normalizer cannot read) is logged with the answer, counted in
+        an answer without entries, or one the normalizer cannot read) is logged with the answer, counted in
         :attr:`funding_rest_failures` and skipped; the channel pushes the same within 90 s."""
         assert self._http is not None, "the HTTP session lives as long as run()"
         url = self._rest + FUNDING_RATE_PATH
@@ -321,7 +322,7 @@ class OkxFeed(MarketDataFeed):
             body, status = f"{type(exc).__name__}: {exc}".encode(), 0
         normalizer = self._normalizer(state)
         undecodable = normalizer.stats.decode_errors
-        if status == 200 and _ok(body):
+        if status == 200 and _ok(body) and _has_data(body):  # (an empty answer is no funding to record)
             self._process(state, body, self._clock(), time.perf_counter_ns())
             if normalizer.stats.decode_errors == undecodable:
                 return
@@ -415,6 +416,14 @@ def _code(body: bytes) -> str | None:
 
 def _ok(body: bytes) -> bool:
     return _code(body) == "0"
+
+
+def _has_data(body: bytes) -> bool:
+    # A v5 REST answer with at least one entry in ``data``.
+    try:
+        return bool(_probe.decode(body).data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return False
 
 
 def _symbol_by_inst(instruments: dict[str, str], wanted: str) -> str:

@@ -77,7 +77,13 @@ async def test_the_rate_comes_by_rest_before_any_push_and_the_funding_passing_is
 
 @pytest.mark.parametrize(
     ("fault", "shown"),
-    [("429", '"code":"50011"'), ("refused", '"code":"51001"'), ("malformed", '{"code":"0"'), ("503", "50001")],
+    [
+        ("429", '"code":"50011"'),
+        ("refused", '"code":"51001"'),
+        ("malformed", '{"code":"0"'),
+        ("503", "50001"),
+        ("empty", '"data":[]'),
+    ],
 )
 async def test_a_failed_funding_answer_is_logged_counted_and_skipped_and_the_push_gives_the_rate(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, fault: str, shown: str
@@ -85,7 +91,9 @@ async def test_a_failed_funding_answer_is_logged_counted_and_skipped_and_the_pus
     caplog.set_level(logging.WARNING, logger="connectors.okx.feed")
     async with okx_rig(tmp_path, okx_recording(tmp_path / "swap.gz"), start=False) as rig:
         faults = rig.venue.faults
-        if fault == "malformed":
+        if fault == "empty":  # what the fake answers for a swap whose recording has no funding-rate push
+            faults.rest_error(200, body=b'{"code":"0","msg":"","data":[]}', path=FUNDING_RATE_PATH)
+        elif fault == "malformed":
             faults.rest_malformed(path=FUNDING_RATE_PATH)
         elif fault == "refused":
             faults.rest_error(400, 51001, "Instrument ID doesn't exist.", path=FUNDING_RATE_PATH)
