@@ -6,7 +6,11 @@ The feed connects to ``endpoints.ws`` (``wss://ws.okx.com:8443/ws/v5/public``) a
 linear ``mark-price`` and ``funding-rate``. arb's ``BTCUSDT`` is ``BTC-USDT`` on spot and
 ``BTC-USDT-SWAP`` on linear. On linear each connection first asks
 ``GET /api/v5/public/instruments?instType=SWAP&instId=<id>`` (the REST base of ``data_endpoints``) into
-the symbol's stream: its contract value, without which a swap's sizes cannot be read.
+the symbol's stream: its contract value, without which a swap's sizes cannot be read; then
+``GET /api/v5/public/funding-rate?instId=<id>``, also into the stream (recorded, and read as a
+``funding-rate`` push): the swap's next funding time and rate at once, where the channel pushes them only
+every 30 to 90 s, so a start just before a funding time still sees that funding pass. That one may fail
+(logged with the answer, counted in :attr:`OkxFeed.funding_rest_failures`): the channel's push will say it.
 
 Book sync, both ways OKX has documented:
 
@@ -50,9 +54,17 @@ from arb.events import NS_PER_S, SyncReason
 from connectors.common.feed import MarketDataFeed
 from connectors.common.feed_parts import FeedNormalizer, FeedOptions, SymbolState
 from connectors.common.history import retry_after_s
-from connectors.okx.messages import OkxEvent, OkxRestHead
+from connectors.okx.messages import OkxEvent, OkxRestHead, OkxRestProbe
 from connectors.okx.normalize import OkxNormalizer
-from connectors.okx.urls import BOOK_CHANNELS, BOOK_SNAPSHOT_PARAMS, BOOKS_PATH, INSTRUMENTS_PATH, channels, inst_id
+from connectors.okx.urls import (
+    BOOK_CHANNELS,
+    BOOK_SNAPSHOT_PARAMS,
+    BOOKS_PATH,
+    FUNDING_RATE_PATH,
+    INSTRUMENTS_PATH,
+    channels,
+    inst_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +77,7 @@ _RATE_LIMITED = "50011"
 _DEFAULT_WAIT_S = 1.0
 _event = msgspec.json.Decoder(OkxEvent, strict=False)
 _head = msgspec.json.Decoder(OkxRestHead, strict=False)
+_probe = msgspec.json.Decoder(OkxRestProbe, strict=False)
 
 
 class _Resync:
@@ -114,6 +127,8 @@ class OkxFeed(MarketDataFeed):
         self._wanted_rest: dict[str, asyncio.Event] = {}
         self._wanted_resub: dict[str, asyncio.Event] = {}
         self._ws_snapshots: dict[str, int] = {}
+        self.funding_rest_failures = 0
+        """Funding-rate REST answers that failed or could not be read (each logged with the answer)."""
 
     @property
     def subscriptions(self) -> list[dict[str, str]]:
@@ -160,6 +175,7 @@ class OkxFeed(MarketDataFeed):
         if self.market == "linear":
             for st in self._all:
                 await self._fetch_instrument(st)
+                await self._fetch_funding(st)
         await self._send(ws, "subscribe", self._args)
 
     def _session_tasks(self, ws: ClientConnection) -> list[Coroutine[Any, Any, None]]:
@@ -292,6 +308,29 @@ class OkxFeed(MarketDataFeed):
             raise FeedError(self.name, f"{state.symbol}: no contract value from {url} (HTTP {status}: {text})",
                             retryable=status == 0 or status >= 500 or status == 429)  # fmt: skip
 
+    async def _fetch_funding(self, state: SymbolState) -> None:
+        """The swap's funding-rate answer into its stream, read as a ``funding-rate`` push. Never fatal: a
+        failure (transport, HTTP or OKX error such as HTTP 429 ``{"code":"50011","msg":"Too Many Requests"}``,
+        an answer without entries, or one the normalizer cannot read) is logged with the answer, counted in
+        :attr:`funding_rest_failures` and skipped; the channel pushes the same within 90 s."""
+        assert self._http is not None, "the HTTP session lives as long as run()"
+        url = self._rest + FUNDING_RATE_PATH
+        try:
+            async with self._http.get(url, params={"instId": self._inst[state.symbol]}) as response:
+                body, status = await response.read(), response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            body, status = f"{type(exc).__name__}: {exc}".encode(), 0
+        normalizer = self._normalizer(state)
+        undecodable = normalizer.stats.decode_errors
+        if status == 200 and _ok(body) and _has_data(body):  # (an empty answer is no funding to record)
+            self._process(state, body, self._clock(), time.perf_counter_ns())
+            if normalizer.stats.decode_errors == undecodable:
+                return
+        self.funding_rest_failures += 1
+        text = body[:300].decode("utf-8", "replace")
+        log.warning("okx %s: no funding rate from %s (HTTP %d: %s); the funding-rate channel will push it",
+                    state.symbol, url, status, text)  # fmt: skip
+
     async def _rest_worker(self, state: SymbolState) -> None:
         event = self._wanted_rest[state.symbol]
         while True:
@@ -377,6 +416,14 @@ def _code(body: bytes) -> str | None:
 
 def _ok(body: bytes) -> bool:
     return _code(body) == "0"
+
+
+def _has_data(body: bytes) -> bool:
+    # A v5 REST answer with at least one entry in ``data``.
+    try:
+        return bool(_probe.decode(body).data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return False
 
 
 def _symbol_by_inst(instruments: dict[str, str], wanted: str) -> str:

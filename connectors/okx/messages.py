@@ -17,6 +17,7 @@ __all__ = [
     "OkxFundingHistoryEntry",
     "OkxFundingRate",
     "OkxFundingRateMessage",
+    "OkxFundingRates",
     "OkxInstrument",
     "OkxInstruments",
     "OkxMarkPrice",
@@ -202,11 +203,13 @@ class _RestEntry(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     asks: msgspec.Raw = _F(default=msgspec.Raw(b""))
     """The book's asks, left undecoded (empty when the entry has none)."""
     inst_type: str | None = _F(name="instType", default=None)
+    funding_time: str | int | None = _F(name="fundingTime", default=None)
+    """Present in a funding-rate answer only (an instrument has ``instType`` too, but no ``fundingTime``)."""
 
 
 class OkxRestProbe(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """Enough of a REST answer recorded in the stream to tell an order book (``asks``) from an
-    instruments list (``instType``)."""
+    """Enough of a REST answer recorded in the stream to tell an order book (``asks``) from a funding
+    rate (``fundingTime``) and an instruments list (``instType``)."""
 
     code: str
     data: list[_RestEntry] = _F(default_factory=list)
@@ -235,6 +238,22 @@ class OkxRestBooks(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     code: str
     msg: str = ""
     data: list[OkxRestBook] = _F(default_factory=list)
+
+
+class OkxFundingRates(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """``GET /api/v5/public/funding-rate?instId=BTC-USDT-SWAP`` ("Get funding rate"): the entries of a
+    ``funding-rate`` push, ``ts`` the time of the answer::
+
+        {"code":"0","data":[{"formulaType":"noRate","fundingRate":"0.0000182221218054",
+        "fundingTime":"1743609600000","impactValue":"","instId":"BTC-USDT-SWAP","instType":"SWAP",
+        "interestRate":"","maxFundingRate":"0.00375","method":"current_period","minFundingRate":"-0.00375",
+        "nextFundingRate":"","nextFundingTime":"1743638400000","premium":"0.0000910113652644",
+        "settFundingRate":"0.0000145824401745","settState":"settled","ts":"1743588686291"}],"msg":""}
+    """
+
+    code: str
+    msg: str = ""
+    data: list[OkxFundingRate] = _F(default_factory=list)
 
 
 class OkxInstrument(msgspec.Struct, frozen=True, gc=False, kw_only=True):

@@ -2,9 +2,10 @@
 
 Handles the public pushes ``books`` (``books-l2-tbt`` and ``books50-l2-tbt`` have the same form),
 ``trades``, ``mark-price`` and ``funding-rate``; the REST answers a feed records in the stream
-(``GET /api/v5/market/books``, the snapshot that rebuilds a book when the WebSocket sends none, and
-``GET /api/v5/public/instruments``, each swap's contract value); and the venue's replies (``pong``,
-subscribe acks, errors, notices), which are counted and otherwise ignored.
+(``GET /api/v5/market/books``, the snapshot that rebuilds a book when the WebSocket sends none,
+``GET /api/v5/public/instruments``, each swap's contract value, and ``GET /api/v5/public/funding-rate``, the
+swap's funding at connect, read as a ``funding-rate`` push); and the venue's replies (``pong``, subscribe
+acks, errors, notices), which are counted and otherwise ignored.
 
 Rows written (``arb.events`` names):
 
@@ -21,7 +22,8 @@ Rows written (``arb.events`` names):
 - ``mark-price``: ``MARK_PRICE_EVENT`` (no index price: NaN); ``funding-rate``: ``FUNDING_RATE_EVENT``
   with ``fundingRate`` for the settlement at ``fundingTime`` and the interval
   ``nextFundingTime - fundingTime``, after a ``FUNDING_SETTLED_EVENT`` when ``fundingTime`` moved
-  forward (:mod:`connectors.common.funding`), as Bybit linear's tickers give them.
+  forward (:mod:`connectors.common.funding`), as Bybit linear's tickers give them; the REST funding-rate
+  answer gives the same rows as a push of its entries.
 
 Sizes: book and trade sizes of a swap are contracts; rows carry base currency, contracts x ``ctVal`` x
 ``ctMult`` from the instruments answer (or ``contract_value=``). A swap message that arrives before the
@@ -75,7 +77,9 @@ from connectors.okx.messages import (
     OkxBookData,
     OkxBookMessage,
     OkxEvent,
+    OkxFundingRate,
     OkxFundingRateMessage,
+    OkxFundingRates,
     OkxInstruments,
     OkxMarkPriceMessage,
     OkxProbe,
@@ -102,6 +106,7 @@ _probe = msgspec.json.Decoder(OkxProbe, strict=False)
 _rest_probe = msgspec.json.Decoder(OkxRestProbe, strict=False)
 _rest_books = msgspec.json.Decoder(OkxRestBooks, strict=False)
 _instruments = msgspec.json.Decoder(OkxInstruments, strict=False)
+_funding_rates = msgspec.json.Decoder(OkxFundingRates, strict=False)
 
 _BOOK, _TRADE, _MARK, _FUNDING = 0, 1, 2, 3
 _CHANNELS = {
@@ -462,6 +467,8 @@ class OkxNormalizer(VenueNormalizer[int]):
             raise ValueError(f"a REST answer with code {probe.code}")
         if probe.data and len(probe.data[0].asks):
             self._on_rest_book(_rest_books.decode(payload), local_ts)
+        elif probe.data and probe.data[0].funding_time is not None:
+            self._on_rest_funding(_funding_rates.decode(payload), local_ts)
         elif probe.data and probe.data[0].inst_type is not None:
             self._on_instruments(_instruments.decode(payload))
         else:
@@ -696,8 +703,19 @@ class OkxNormalizer(VenueNormalizer[int]):
         """``funding-rate`` (see :class:`~connectors.okx.messages.OkxFundingRateMessage`): the rate of the
         settlement at ``fundingTime``, which is arb's next funding time; the interval is
         ``nextFundingTime - fundingTime``."""
+        self._funding_entries(msg.data, local_ts)
+
+    def _on_rest_funding(self, answer: OkxFundingRates, local_ts: int) -> None:
+        """``GET /api/v5/public/funding-rate?instId=BTC-USDT-SWAP``'s answer, fetched by the feed on each
+        connection and recorded in the stream (see :class:`~connectors.okx.messages.OkxFundingRates`): its
+        entries read as a ``funding-rate`` push's, so a start just before a funding time knows that funding's
+        rate before the channel's next push (every 30 to 90 s) and books it when the push shows it passed."""
+        self._funding_entries(answer.data, local_ts)
+
+    def _funding_entries(self, entries: Sequence[OkxFundingRate], local_ts: int) -> None:
+        # The rows of funding-rate entries, a push's or the REST answer's.
         parsed = []
-        for f in msg.data:  # every value is parsed before anything changes
+        for f in entries:  # every value is parsed before anything changes
             rate, funding_ns = parse_decimal(f.funding_rate), parse_ms(f.funding_time_ms)
             after_ns = parse_ms(f.next_funding_time_ms)
             exch_ts = f.ts_ms * NS_PER_MS

@@ -14,6 +14,7 @@ __all__ = [
     "DEFAULT_BOOK_CHANNEL",
     "DEMO_WS",
     "FUNDING_HISTORY_PATH",
+    "FUNDING_RATE_PATH",
     "INSTRUMENTS_PATH",
     "INST_TYPE",
     "MARKETS",
@@ -49,6 +50,9 @@ as OKX's February 2026 changelog ("How to manage a local order book correctly") 
 request. The answer's ``seqId`` is what the buffered stream is bridged to."""
 INSTRUMENTS_PATH: Final = "/api/v5/public/instruments"
 """``GET`` instruments: ``instType`` (``SPOT``/``SWAP``), ``instId``; 20 requests per 2 s per IP and type."""
+FUNDING_RATE_PATH: Final = "/api/v5/public/funding-rate"
+"""``GET`` the current funding rate of a swap: ``instId``; 20 requests per 2 s per IP and instrument. The answer's
+entries are those of the ``funding-rate`` channel (``fundingRate``, ``fundingTime``, ``nextFundingTime``...)."""
 FUNDING_HISTORY_PATH: Final = "/api/v5/public/funding-rate-history"
 """``GET`` funding-rate history: ``instId``, ``after``/``before`` (funding times, ms), ``limit`` up to 100;
 newest first, the last three months; 10 requests per 2 s per IP and instrument."""

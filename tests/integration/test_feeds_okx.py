@@ -231,7 +231,8 @@ async def test_swap_book_equals_the_offline_rows_at_every_seq_id_in_base_currenc
     assert np.allclose(of_kind(all_rows, TRADE_EVENT)["qty"], 0.02)  # 2 contracts of 0.01 BTC
     assert len(all_rows[all_rows["ev"] == MARK_PRICE_EVENT]) == UPDATES // 5
     funding = all_rows[all_rows["ev"] == FUNDING_RATE_EVENT]
-    assert funding["order_id"].tolist() == [4 * 3_600_000 * NS_PER_MS] * 2  # nextFundingTime - fundingTime
+    # nextFundingTime - fundingTime: of the REST answer at connect, then of the two pushes
+    assert funding["order_id"].tolist() == [4 * 3_600_000 * NS_PER_MS] * 3
 
 
 async def test_spot_trades_and_book_without_checksums(tmp_path: Path) -> None:

@@ -270,3 +270,71 @@ def test_the_next_days_file_reads_swap_sizes_and_checks_checksums_from_the_eod_s
     without = dataclasses.replace(eod, venue_state="")  # a snapshot of an arb before venue_state
     with pytest.raises(RecordingError, match="contract value unknown"):  # never read as a quiet success
         convert_files([paths[1]], venue="okx", market="linear", symbol="BTCUSDT", initial=without)
+
+
+# OKX docs v5, "Get funding rate" (GET /api/v5/public/funding-rate?instId=BTC-USDT-SWAP), response example
+REST_FUNDING = {"code": "0", "data": [{
+    "formulaType": "noRate", "fundingRate": "0.0000182221218054", "fundingTime": "1743609600000", "impactValue": "",
+    "instId": "BTC-USDT-SWAP", "instType": "SWAP", "interestRate": "", "maxFundingRate": "0.00375",
+    "method": "current_period", "minFundingRate": "-0.00375", "nextFundingRate": "", "nextFundingTime": "1743638400000",
+    "premium": "0.0000910113652644", "settFundingRate": "0.0000145824401745", "settState": "settled",
+    "ts": "1743588686291"}], "msg": ""}  # fmt: skip
+
+
+def _push_of(answer: dict[str, Any], **changes: str) -> bytes:
+    # a funding-rate push of the REST answer's entry (its numbers, with ``changes``)
+    entry = {**answer["data"][0], **changes}
+    return raw({"arg": {"channel": "funding-rate", "instId": entry["instId"]}, "data": [entry]})
+
+
+def test_the_rest_funding_rate_answer_reads_as_the_push_of_its_entry() -> None:
+    by_rest, by_push = (OkxNormalizer("BTCUSDT", "linear", contract_value=0.01) for _ in range(2))
+    by_rest.on_message(raw(REST_FUNDING), T0)
+    by_push.on_message(_push_of(REST_FUNDING), T0)
+    rows = by_rest.sink.take()
+    assert rows.tobytes() == by_push.sink.take().tobytes() and len(rows) == 1
+    row = rows[0]
+    funding_ns = 1_743_609_600_000 * NS_PER_MS
+    assert (row["ev"], row["px"], row["ival"]) == (FUNDING_RATE_EVENT, 0.0000182221218054, funding_ns)
+    assert row["order_id"] == 8 * 3_600_000 * NS_PER_MS and row["exch_ts"] == 1_743_588_686_291 * NS_PER_MS
+    assert by_rest.stats.mark_messages == 1 and by_rest.stats.decode_errors == 0
+    assert by_rest.perp.saved() == by_push.perp.saved()
+
+
+def test_a_start_just_before_a_funding_time_settles_it_at_the_rate_rest_gave() -> None:
+    # REST at connect says the funding at 1743609600000; the channel's first push comes after it, announcing
+    # the next one: the settlement is seen, at the rate REST gave (without REST: nothing to settle)
+    after = _push_of(REST_FUNDING, fundingTime="1743638400000", nextFundingTime="1743667200000", fundingRate="0.0002",
+                     ts="1743609630000")  # fmt: skip
+    started = OkxNormalizer("BTCUSDT", "linear", contract_value=0.01)
+    started.on_message(raw(REST_FUNDING), T0)
+    started.on_message(after, T0 + 1)
+    rows = started.sink.take()
+    settled = rows[rows["ev"] == FUNDING_SETTLED_EVENT]
+    assert len(settled) == 1 and started.stats.funding_rollovers == 1
+    assert (settled[0]["px"], settled[0]["ival"]) == (0.0000182221218054, 1_743_609_600_000 * NS_PER_MS)
+    blind = OkxNormalizer("BTCUSDT", "linear", contract_value=0.01)
+    blind.on_message(after, T0 + 1)
+    assert not (blind.sink.take()["ev"] == FUNDING_SETTLED_EVENT).any() and blind.stats.funding_rollovers == 0
+    # the same answer again (a reconnection) settles nothing more
+    started.on_message(raw(REST_FUNDING | {"data": [{**REST_FUNDING["data"][0], "fundingTime": "1743638400000"}]}),
+                       T0 + 2)  # fmt: skip
+    assert started.stats.funding_rollovers == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"code": "50011", "msg": "Too Many Requests", "data": []},
+        {"code": "51001", "msg": "Instrument ID doesn't exist.", "data": []},
+        {"code": "0", "msg": "", "data": [{**REST_FUNDING["data"][0], "fundingTime": "soon"}]},
+        {"code": "0", "msg": "", "data": [{**REST_FUNDING["data"][0], "fundingRate": "nan"}]},
+        {"code": "0", "msg": "", "data": []},
+    ],
+)
+def test_a_refused_or_malformed_funding_answer_is_counted_and_skipped(answer: dict[str, Any]) -> None:
+    n = OkxNormalizer("BTCUSDT", "linear", contract_value=0.01, echo=False)
+    assert n.on_message(raw(answer), T0) == 0
+    assert len(n.sink.take()) == 0 and n.stats.decode_errors == 1 and not n.perp.saved().known
+    [sample] = n.bad_payloads.samples  # the raw payload kept (and logged, with echo)
+    assert sample.raw.startswith(raw(answer)[:60].decode())

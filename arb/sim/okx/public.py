@@ -18,6 +18,9 @@ the error codes):
 * ``trades``, ``mark-price`` and ``funding-rate`` go out as recorded.
 * ``GET /api/v5/public/instruments?instType=&instId=`` lists each instrument of the recording with the
   rules given (:data:`~arb.sim.okx.wire.DEFAULT_INSTRUMENTS` by default).
+* ``GET /api/v5/public/funding-rate?instId=`` answers with the venue's funding state: the entry of the last
+  ``funding-rate`` push released for the swap (before the first, the recording's first one), its numbers as
+  pushed.
 
 Streams (what faults name) are ``<channel>:<instId>``: ``venue.faults.drop("books:BTC-USDT", at=10)``.
 """
@@ -160,6 +163,8 @@ class FakeOkxVenue(FakeVenue):
         self._instruments = {**DEFAULT_INSTRUMENTS, **(instruments or {})}
         self._extra = set(symbols)
         self._books: dict[str, _Book] = {}
+        self._fundings: dict[str, dict[str, Any]] = {}
+        """Per swap, the entry of the last ``funding-rate`` push released (what the REST endpoint answers)."""
         self._rng = random.Random(seed)
 
     @property
@@ -174,6 +179,7 @@ class FakeOkxVenue(FakeVenue):
         app.router.add_get(_PATH, self._handle_ws)
         app.router.add_get("/api/v5/market/books", self._handle_books)
         app.router.add_get("/api/v5/public/instruments", self._handle_instruments)
+        app.router.add_get("/api/v5/public/funding-rate", self._handle_funding_rate)
 
     def _make_conn_id(self, index: int) -> str:
         return f"{self._rng.getrandbits(32):08x}"
@@ -206,6 +212,8 @@ class FakeOkxVenue(FakeVenue):
     def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
         text = frame.raw.decode()
         channel = frame.stream.partition(":")[0]
+        if channel == "funding-rate":
+            self._fundings.update(_funding_entries(frame.raw))
         if channel not in _BOOK_CHANNELS:
             return [OutFrame(frame.stream, frame.stream_index, frame.index, text)]
         push = msgspec.json.decode(frame.raw, type=_BookPush)
@@ -402,6 +410,38 @@ class FakeOkxVenue(FakeVenue):
             return 200, msgspec.json.encode({"code": "0", "msg": "", "data": entries})
 
         return await self._answer(request, build)
+
+    async def _handle_funding_rate(self, request: web.Request) -> web.Response:
+        """``GET /api/v5/public/funding-rate?instId=BTC-USDT-SWAP``: ``{"code":"0","msg":"","data":[{"instId":
+        "BTC-USDT-SWAP","instType":"SWAP","fundingRate":"0.0001","fundingTime":"1723161252000",
+        "nextFundingTime":"1723190052000",...,"ts":"1723161250001"}]}``, the entry of the swap's last
+        ``funding-rate`` push released (before the first, of the recording's first; none in the recording:
+        no entry). No ``instId``: ``50014``; not a swap the venue serves: ``51001``."""
+        inst = request.query.get("instId", "")
+
+        def build() -> tuple[int, bytes]:
+            if not inst:
+                return 400, rest_error("50014", "Parameter instId can not be empty.")
+            if inst not in self.symbols or not inst.endswith("-SWAP"):
+                return 400, rest_error("51001", "Instrument ID doesn't exist.")
+            entry = self._fundings.get(inst)
+            if entry is None:
+                ahead = self._replay.find_ahead(lambda f: f.symbol == inst and f.stream.startswith("funding-rate:"))
+                entry = _funding_entries(ahead.raw).get(inst) if ahead is not None else None
+            return 200, msgspec.json.encode({"code": "0", "msg": "", "data": [entry] if entry else []})
+
+        return await self._answer(request, build)
+
+
+def _funding_entries(raw: bytes) -> dict[str, dict[str, Any]]:
+    # The entries of a recorded funding-rate push, by instId (none when it does not decode as one).
+    try:
+        push = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return {}
+    data = push.get("data") if isinstance(push, dict) else None
+    entries = data if isinstance(data, list) else []
+    return {e["instId"]: e for e in entries if isinstance(e, dict) and isinstance(e.get("instId"), str)}
 
 
 def _text(push: _BookPush, data: _BookData, check: int) -> str:
