@@ -496,7 +496,8 @@ def _error(config: AppConfig, key: str, text: str) -> StrategyLoadError:
     """The error of ``key`` of ``config``: ``--set <key>`` when the command line gave it a value the file
     does not, else the configuration file and the key."""
     written = as_written(config)
-    if written is not None and _value_at(written, key) != _value_at(config, key):
+    before, now = (_value_at(written, key), _value_at(config, key)) if written is not None else (None, None)
+    if written is not None and (before != now or type(before) is not type(now)):  # 5 == 5.0, yet --set made it
         return StrategyLoadError(f"--set {key}", None, text)
     return StrategyLoadError(str(config.path), key, text)
 

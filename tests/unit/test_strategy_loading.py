@@ -150,6 +150,10 @@ def test_an_integer_is_a_number_and_set_is_named_when_it_is_wrong(tmp_path, caps
         "arb check: --set strategy.params.window: expected an integer (parameter window of strategy 'cross', "
         "default 10), got 2.5 (float)"
     )
+    # the file says window = 10 too: --set window=10.0 changed its type, not its value, and is still named
+    path = _config(tmp_path / "cfg", "mystrat.py:Cross", {"window": 10})
+    line = _refused(["check", "--config", str(path), "--set", "strategy.params.window=10.0"], capsys)
+    assert line.startswith("arb check: --set strategy.params.window: expected an integer"), line
 
 
 def test_a_built_in_takes_no_parameters_of_its_own(tmp_path, capsys) -> None:
