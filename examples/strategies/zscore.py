@@ -63,6 +63,16 @@ def _leg(intents: np.ndarray, k: int, venue: int, side: int, price: float, qty: 
 
 
 @numba.njit(cache=True)
+def _flat(view: np.ndarray, rules: np.ndarray, v: int, mid: float) -> bool:
+    """Nothing held on venue ``v`` that it would take as an order: under half a pair lot, or below its
+    minimum quantity or value. A round trip on a live spot venue leaves dust: a buy's fee is paid in the
+    coin bought, so the buy back or sell off is a lot or so short of the position."""
+    held = abs(view[v]["position"])
+    r = rules[0]
+    return held < 0.5 * r["pair_lot"] or held < r["min_qty"][v] or held * mid < r["min_notional"][v]
+
+
+@numba.njit(cache=True)
 def _pair(view: np.ndarray, rules: np.ndarray, intents: np.ndarray, buy: int, sell: int, qty: float) -> int:
     # One pair into intents[0:2]: buy ``qty`` on venue ``buy`` at its ask and sell as much on ``sell`` at
     # its bid, each price moved by the slippage allowed (arb then rounds it onto the venue's tick).
@@ -120,7 +130,7 @@ def decide(
     lot = rules[0]["pair_lot"]
     pos0 = view[0]["position"]
     pos1 = view[1]["position"]
-    if abs(pos0) < 0.5 * lot and abs(pos1) < 0.5 * lot:  # flat: in at the entry band
+    if _flat(view, rules, 0, mid0) and _flat(view, rules, 1, mid1):  # flat: in at the entry band
         qty = math.floor(p["size"] / lot + 1e-9) * lot
         if qty <= 0.0 or abs(z) < p["entry_z"]:
             return 0

@@ -97,6 +97,18 @@ def test_out_at_the_exit_band_with_the_pair_held_the_other_way_round() -> None:
     assert len(bench.decide(books(0.0), now + 21 * STEP_NS)) == 0
 
 
+def test_dust_a_venue_would_not_take_is_flat_and_the_next_pair_goes_in() -> None:
+    # a round trip on live spot venues leaves the buys' fees (paid in the coin) as dust: 0.00001 BTC each
+    # way, 0.1 USDT at 10,000, below both venues' minimum value of 5 USDT
+    rules = rules_for(2, slippage_bps=1.0, tick_size=0.01, lot_size=0.00001, min_notional=5.0)
+    bench = Bench(ZScore, rules=rules, params=PARAMS)
+    assert bench.tape((k * STEP_NS, books(1.0 if k % 2 else -1.0)) for k in range(PARAMS.warmup)) == []
+    now = PARAMS.warmup * STEP_NS
+    assert len(bench.decide(books(10.0, (0.00001, -0.00001)), now)) == 2  # in again, as if flat
+    # a position a venue would take is no dust: held, and not a second pair while the basis stays out
+    assert len(bench.decide(books(10.0, (0.001, -0.001)), now + STEP_NS)) == 0
+
+
 def test_out_of_a_pair_held_the_other_way() -> None:
     bench, now = warmed()
     assert legs(bench.decide(books(-10.0), now))[0][:2] == (1, BUY)
