@@ -434,11 +434,14 @@ def _summary(runs: list[tuple[str, str, dict[str, tuple[float, float]]]]) -> Non
         labels = list(dict.fromkeys(label for e, label, _ in runs if e == entry))
         print(f"  {entry}: " + " | ".join(f"{label} ({sum(1 for e, x, _ in runs if (e, x) == (entry, label))} runs)"
                                           for label in labels))  # fmt: skip
-        names = next(f for e, _, f in runs if e == entry)
+        names = dict.fromkeys(name for e, _, f in runs if e == entry for name in f)  # a figure some runs lack
         for name in names:
             cells = []
             for label in labels:
-                got = [f[name] for e, x, f in runs if (e, x) == (entry, label)]
+                got = [f[name] for e, x, f in runs if (e, x) == (entry, label) and name in f]
+                if not got:  # no such orders in this checkout's runs (a hedge)
+                    cells.append("-")
+                    continue
                 if name == "pairs":
                     cells.append(", ".join(f"{int(a)} ({int(b)} idle)" for a, b in got))
                     continue
