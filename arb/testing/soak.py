@@ -6,7 +6,8 @@
 stands up fake Binance spot and Bybit spot on 127.0.0.1 (the public venues for ``--mode dry``, a dry
 run on live data; the trading venues with an account each for ``--mode live``), writes a configuration
 for ``arb dry-run --live-data`` or ``arb live`` pointed at them into ``DIR``, and prints it as one JSON
-line, ``{"config": ..., "env": {...}}`` (``env``: the venues' key variables ``arb live`` needs). Then,
+line, ``{"config": ..., "env": {...}}`` (``env``: the venues' key variables ``arb live`` needs, also
+written as ``DIR/env.sh`` to source). Then,
 for each pass: it waits until arb has subscribed to both books again and opened as many user streams as
 it had at the end of the pass before, plays the recording at ``--speed`` times its pace (both venues on
 one clock, the one ahead held back by the one behind: :data:`LOCKSTEP_NS`), and at its end closes every
@@ -33,6 +34,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import shlex
 import signal
 import sys
 import time
@@ -238,7 +240,10 @@ async def _soak(args: argparse.Namespace) -> None:
     async with _venues(args.mode, root, symbols) as venues:
         folder, history = Path(args.folder), args.ops_history
         config = soak_config(folder, *venues, mode=args.mode, style=args.style, ops_history=history, symbols=symbols)
-        _say(config=str(config), env=key_environment() if args.mode == "live" else {})
+        env = key_environment() if args.mode == "live" else {}
+        # the same as a file to source (`. DIR/env.sh`): the fake venues' keys, nobody's secret
+        (folder / "env.sh").write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items()))
+        _say(config=str(config), env=env)
         before = [0, 0]  # the first pass: the books subscribed (user streams come before them)
         for number in range(args.passes):
             waited = time.monotonic()
