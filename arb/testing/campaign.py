@@ -520,10 +520,7 @@ async def _play_out(
         await _until(lambda: over() or alarm.reached(cap_ns), playing, live,
                      lambda: (watch.last_event_ns, injector.struck, halted_at[0]), changes)  # fmt: skip
     finally:
-        if holding is not None and not holding.done():  # arb never re-priced: the market is let go
-            holding.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await holding
+        await cancel_and_wait(holding)  # arb never re-priced: the market is let go
     stop.set()
 
 
