@@ -178,6 +178,25 @@ def _dry_run_on(
     return 1 if result.silent else exit_code_of(result.stop_signal)
 
 
+def engine_figures(engine: Any) -> dict[str, Any]:
+    """The kernel's and the risk gate's figures of a live engine (a dry run's or ``arb live``'s) for a
+    report's ``meta``, as a backtest gives them: ``kernel_state`` (the strategy's memory counters
+    included) and ``risk_state`` of the first symbol, and with several symbols each one's
+    (``kernel_states``, ``symbol_risk``)."""
+    from arb.execution.risk import risk_figures, symbol_risk_figures
+    from arb.strategy.types import kernel_figures
+
+    styles, memory = engine.params["style"], engine.bound.memory
+    figures: dict[str, Any] = {
+        "kernel_state": kernel_figures(engine.kstate[0], int(styles[0]), memory[0]),
+        "risk_state": risk_figures(engine.rstate[0]),
+    }
+    if (n := engine.n_symbols) > 1:  # each symbol's kernel and gate (kernel_state above is the first symbol's)
+        figures["kernel_states"] = [kernel_figures(engine.kstate[s], int(styles[s]), memory[s]) for s in range(n)]
+        figures["symbol_risk"] = [symbol_risk_figures(engine.srisk[s]) for s in range(n)]
+    return figures
+
+
 def write_dry_run_report(
     result: DryRunResult,
     config: AppConfig,
@@ -190,10 +209,8 @@ def write_dry_run_report(
 ) -> list[Path] | None:
     """The same summary, trades.csv, equity.npz, equity.png and summary.json as a backtest (its marks
     at each UTC midnight the session crossed: the engine's, ``Engine.day_marks``); None without data."""
-    from arb.execution.risk import risk_figures, symbol_risk_figures
     from arb.reports import InitialBalances, print_summary, run_summary, write_report
     from arb.strategy.loading import strategy_record
-    from arb.strategy.types import kernel_figures
 
     engine = result.engine
     if len(engine.log.equity.view()) == 0:
@@ -209,8 +226,7 @@ def write_dry_run_report(
         "batches": result.batches,
         "interrupted": result.interrupted,
         "paper": engine.executor.summary(),
-        "kernel_state": kernel_figures(engine.kstate[0], int(engine.params[0]["style"]), engine.bound.memory[0]),
-        "risk_state": risk_figures(engine.rstate[0]),
+        **engine_figures(engine),
         "account": str(result.account.path),
         # the account's positions at the end, over all its sessions (the account line's): the table's
         # "position, account" rows beside this run's own
@@ -218,11 +234,6 @@ def write_dry_run_report(
         "wall_s": round(result.wall_s, 3),
     }
     n = engine.n_symbols
-    if n > 1:  # each symbol's kernel and gate (kernel_state above is the first symbol's)
-        styles = engine.params["style"]
-        memory = engine.bound.memory
-        meta["kernel_states"] = [kernel_figures(engine.kstate[s], int(styles[s]), memory[s]) for s in range(n)]
-        meta["symbol_risk"] = [symbol_risk_figures(engine.srisk[s]) for s in range(n)]
     quote = tuple(float(q) for q in session_quote)  # per venue
     base = np.asarray(session_base, float).reshape(-1, len(quote))  # per symbol (a flat row: one symbol's)
     initial = InitialBalances.of_symbols(base[:n], quote)

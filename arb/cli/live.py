@@ -84,6 +84,7 @@ def _cmd_live(args: Any) -> int:
 
 
 def _live_and_report(config: AppConfig, args: Any, out: Path, deadline: StopDeadline) -> int:
+    from arb.cli.dry_run import engine_figures
     from arb.cli.latency import pair_line
     from arb.cli.reconcile import latency_lines
     from arb.live.trading import run_live
@@ -111,6 +112,7 @@ def _live_and_report(config: AppConfig, args: Any, out: Path, deadline: StopDead
         "pair_latency_us": result.pair_latencies,
         "left_in_flight": [o.client_id for o in result.left_in_flight],
         "rule_differences": result.rule_differences,
+        **engine_figures(engine),
         "wall_s": round(result.wall_s, 3),
     }
     if len(engine.log.equity.view()):

@@ -24,6 +24,7 @@ import pytest
 
 from arb.cli import main
 from arb.config import load_config
+from arb.execution.risk import HALT_REASONS
 from arb.sim.binance.public import FakeBinanceVenue
 from arb.sim.bybit.public import FakeBybitVenue
 from tests.support.captures import ROOT
@@ -201,3 +202,7 @@ async def test_live_against_the_fake_venues_and_a_restart_resumes_its_memory(
         assert kept["mean"] != held["mean"]
         summary = json.loads((second / "report" / "summary.json").read_text())
         _said_strategy(summary, outside, QUICK)
+        # the report shows the memory's counters as the backtest's and the dry run's do
+        figures = summary["meta"]["kernel_state"]
+        assert (figures["entries"], figures["exits"], figures["samples"]) == (1, 1, kept["samples"])
+        assert summary["meta"]["risk_state"]["halt_reason"] == HALT_REASONS[0]  # the gate's figures beside them
