@@ -129,6 +129,8 @@ async def _silent_past_the_window(
         return venue, resting
 
 
+# Each venue's own dead-man's switch: Bybit's disconnection protection, Binance USD-M's countdown, none on
+# Binance spot, OKX's cancel-all-after.
 @pytest.mark.parametrize("spec", [BYBIT_SPOT, BYBIT_LINEAR], ids=lambda s: s.id)
 async def test_bybit_cancels_arbs_orders_when_arb_goes_silent_past_the_dead_man_window(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -208,6 +210,8 @@ async def test_kill_leaves_dust_no_venue_would_trade_and_calls_it_flat(
     assert any("dust" in line for line in report.describe())
 
 
+# Binance USD-M's rule alone (-4164): OKX's swap has no minimum value and a position there is whole lots of
+# its minimum size, so no position is below what an order may close.
 async def test_kill_closes_a_usdm_position_below_the_minimum_notional_reduce_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -235,6 +239,8 @@ async def test_kill_closes_a_usdm_position_below_the_minimum_notional_reduce_onl
     assert not any("dust" in line for line in report.describe())
 
 
+# Binance's throttle (-1008) on the Binance-Bybit pair. OKX's own limit is 50011 (a 429, or a 200 "Rate limit
+# reached"); its version of this test (the flatten on the other venue) is not written yet.
 async def test_kill_flattens_on_the_other_venue_when_one_answers_a_rate_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -275,6 +281,7 @@ async def test_kill_flattens_on_the_other_venue_when_one_answers_a_rate_limit(
         assert sold > lone and abs(bought - sold) < BYBIT_SPOT.rules.min_qty  # flat on Bybit, to the dust
 
 
+# Binance USD-M's rule alone: its -1008 exempts reduce-only orders; OKX's 50011 exempts none.
 async def test_kill_flattens_usdm_through_its_throttle_reduce_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -392,6 +399,8 @@ async def test_a_flatten_whose_fate_stays_unknown_stops_the_symbol_until_the_nex
     assert len([o for o in account(venue).orders if o.side is Side.SELL]) == 1  # its client id sent once
 
 
+# The tests from here on are about the arb kill process (its halt, its pid file, the arb live it stops), on the
+# Binance-Bybit pair: the venues' rules play no part in them (test_live_okx_e2e runs arb kill on OKX).
 async def test_arb_kill_with_the_venues_unreachable_still_halts_and_the_next_arb_live_opens_no_pair(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
