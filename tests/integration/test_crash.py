@@ -15,6 +15,7 @@ the venue's ledger: every fill booked once, every intent's fate known, no order 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 from collections.abc import Iterator
@@ -33,27 +34,47 @@ from tests.support.live_rig import (
     BINANCE_SPOT,
     BYBIT_SPOT,
     KEY,
+    OKX_SPECS,
+    PASSPHRASE,
     SECOND_RULES,
     SECRET,
     WAIT_S,
     VenueSpec,
     account,
+    arb_id,
     create_requests,
     fake_venue,
     load,
     reconciled,
     second_recording,
+    set_keys,
     two_symbol_venue,
     write_live_config,
     write_two_symbol_config,
 )
 
-SPECS = ALL_SPECS
+ENTRIES = {"rest": ("rest", True), "websocket": ("websocket", True), "rest-journal-full": ("rest", False)}
+"""The order's way to the venue and the intent's durability: REST or the order WebSocket with the intent log,
+and REST with every intent committed in full before its order (no log)."""
+OKX_CASES = [("intent_committed", "rest-journal-full"), ("request_written", "websocket"),
+             ("answer_processed", "rest"), ("fill_booked:1", "rest")]  # fmt: skip
+"""OKX spot and linear at each kind of crash instant once (not every entry at each, for the suite's time): the
+intent committed with nothing sent (the durability that commits before the order), the WebSocket ``order``
+written by ``instIdCode`` with no answer read, the REST answer (``sCode`` 0 inside a 200) handled, and one fill
+of two booked. The restart must find each by its ``clOrdId``, which OKX takes again once its order has closed:
+sent twice, it would be a second order."""
+CASES = [
+    *[pytest.param(spec, point, *ENTRIES[entry], id=f"{entry}-{point}-{spec.id}")
+      for entry, point, spec in itertools.product(ENTRIES, [*POINTS[:3], "fill_booked:1"], ALL_SPECS)],
+    *[pytest.param(spec, point, *ENTRIES[entry], id=f"{entry}-{point}-{spec.id}")
+      for (point, entry), spec in itertools.product(OKX_CASES, OKX_SPECS)],
+]  # fmt: skip
 CHILD_QUIET_S = 60.0
 PRELOAD = ("arb.cli", "arb.cli.order", "arb.live.trading_session", "arb.live.account_fees", "arb.execution.journaling",
            "arb.execution.reconcile", "arb.execution.venue_executor", "arb.execution.venue_quotes", "arb.strategy",
            "connectors.registry", "connectors.binance.private", "connectors.binance.wallet", "connectors.bybit.private",
-           "connectors.bybit.wallet", "ccxt.async_support", "ccxt.pro", "sqlalchemy", "aiohttp")  # fmt: skip
+           "connectors.bybit.wallet", "connectors.okx.private", "connectors.okx.wallet", "ccxt.async_support",
+           "ccxt.pro", "sqlalchemy", "aiohttp")  # fmt: skip
 """What ``arb order`` imports on its way to its first request: imported once, in the fork server."""
 
 
@@ -68,18 +89,22 @@ def _two_level_order(
     venue: object, spec: VenueSpec, symbol: str = "", step: Decimal = Decimal(0)
 ) -> tuple[Decimal, Decimal]:
     """A buy (of ``symbol``, on grid ``step``: ``spec``'s by default) that takes the whole best ask and part
-    of the next: two fills."""
+    of the next: two fills (in base units: an OKX swap's book is in contracts)."""
     view = venue.book(symbol or spec.symbol, 2)  # type: ignore[attr-defined]
+    unit = next(iter(venue.instruments.values())).contract if spec.venue == "okx" else Decimal(1)  # type: ignore[attr-defined]
     (_, first_qty), (second, second_qty) = view.asks[0], view.asks[1]
-    extra = min(Decimal(second_qty), Decimal(first_qty)) / 2
-    qty = (Decimal(first_qty) + extra).quantize(step or spec.rules.step_size)
+    first_qty, second_qty = Decimal(first_qty) * unit, Decimal(second_qty) * unit
+    extra = min(second_qty, first_qty) / 2
+    qty = (first_qty + extra).quantize(step or spec.rules.step_size)
     return Decimal(second), qty
 
 
 async def _run_child(forks: ArbForks, config: Path, spec: VenueSpec, price: Decimal, qty: Decimal, failpoint: str,
                      *extra: str) -> int:  # fmt: skip
-    env = dict(os.environ, ARB_FAILPOINT=failpoint, PYTHONPATH=str(ROOT),
-               **{f"{spec.venue.upper()}_API_KEY": KEY, f"{spec.venue.upper()}_API_SECRET": SECRET})  # fmt: skip
+    keys = {f"{spec.venue.upper()}_API_KEY": KEY, f"{spec.venue.upper()}_API_SECRET": SECRET}
+    if spec.venue == "okx":
+        keys["OKX_API_PASSPHRASE"] = PASSPHRASE
+    env = dict(os.environ, ARB_FAILPOINT=failpoint, PYTHONPATH=str(ROOT), **keys)
     args = ["-q", "order", "--config", str(config), "--venue", spec.venue, "--side", "buy", "--qty", str(qty),
             "--price", str(price), "--timeout", "20s", *extra]  # fmt: skip
     # bounded by time without the child working: connecting takes a while on a busy machine
@@ -89,10 +114,7 @@ async def _run_child(forks: ArbForks, config: Path, spec: VenueSpec, price: Deci
     return returncode
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
-@pytest.mark.parametrize("point", [*POINTS[:3], "fill_booked:1"])
-@pytest.mark.parametrize(("entry", "intent_log"), [("rest", True), ("websocket", True), ("rest", False)],
-                         ids=["rest", "websocket", "rest-journal-full"])  # fmt: skip
+@pytest.mark.parametrize(("spec", "point", "entry", "intent_log"), CASES)
 async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
     spec: VenueSpec,
     point: str,
@@ -108,8 +130,7 @@ async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
     # queries are logged at INFO: a rare failure here (once in a CI run, not in 150 runs under load since)
     # then shows what each query answered
     caplog.set_level(logging.INFO, logger="arb.execution")
-    monkeypatch.setenv(f"{spec.venue.upper()}_API_KEY", KEY)
-    monkeypatch.setenv(f"{spec.venue.upper()}_API_SECRET", SECRET)
+    set_keys(monkeypatch, spec)
     async with fake_venue(spec) as venue:
         live = None if intent_log else {"journal_synchronous": "full", "intent_log": False}
         path = write_live_config(tmp_path, spec, venue, order_entry=entry, live=live)
@@ -138,7 +159,7 @@ async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
             assert ledger_orders == [] and intent["state"] == "pending"
         else:
             (ledger_order,) = ledger_orders  # the request reached the venue exactly once
-            assert ledger_order.client_id == intent["client_id"]
+            assert arb_id(venue, ledger_order.client_id) == intent["client_id"]
         if point == "fill_booked:1":
             assert len(before) <= 1  # at most the one fill booked before the kill was committed
         # restart: reconcile as arb reconcile does
@@ -148,7 +169,8 @@ async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
         with Journal.open(config.live.state_dir / f"{config.live.account}.sqlite") as journal:
             (intent,) = journal.intents()
             fills = {r["trade_id"]: (Decimal(r["price"]), Decimal(r["qty"]), r["client_id"]) for r in journal.fills()}
-        ledger = {venue.exec_id(t): (t.price, t.qty, o.client_id) for o in account(venue).orders for t in o.trades}
+        ledger = {venue.exec_id(t): (t.price, t.qty, arb_id(venue, o.client_id))
+                  for o in account(venue).orders for t in o.trades}  # fmt: skip
         assert fills == ledger  # every fill, once, attributed to its intent
         if point == "intent_committed":
             assert intent["state"] == "rejected" and intent["reject_code"] == "not-found"
@@ -161,6 +183,8 @@ async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
         assert len(create_requests(venue)) == (0 if entry == "websocket" or point == "intent_committed" else 1)
 
 
+# Binance (two symbols' trades share ids there) and Bybit; not OKX yet: the rig's two-symbol venue has no OKX
+# second instrument (SECOND_RULES). OKX's tradeId is per instrument as Binance's is: the case it would add.
 @pytest.mark.parametrize("spec", [BINANCE_SPOT, BYBIT_SPOT], ids=lambda s: s.id)
 @pytest.mark.parametrize("point", ["request_written", "fill_booked:1"])
 async def test_sigkill_on_the_second_symbol_then_reconcile_books_each_fill_to_its_symbol(

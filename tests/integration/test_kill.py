@@ -27,6 +27,8 @@ from tests.support.live_rig import (
     BYBIT_LINEAR,
     BYBIT_SPOT,
     EVERY_SPEC,
+    OKX_LINEAR,
+    OKX_SPOT,
     WAIT_S,
     VenueSpec,
     account,
@@ -94,37 +96,41 @@ async def _silent_past_the_window(
     client_id: str,
     armed: Callable[[Any], bool],
     gone: Callable[[Any], bool] | None = None,
+    window_s: int = 5,
 ) -> tuple[Any, Any]:
     """A buy of ``lots`` minimum quantities resting at 80 % of the bid on ``spec``'s fake venue (whose
-    clock the test moves), arb's dead man's switch armed for 5 s (the venue saw it when ``armed(venue)``)
-    and arb stopped (the venue saw it go when ``gone(venue)``, where given): within the window the order
-    rests, past it the venue cancels it. Returns the venue and the resting order."""
+    clock the test moves), arb's dead man's switch armed for ``window_s`` (the venue saw it when
+    ``armed(venue)``) and arb stopped (the venue saw it go when ``gone(venue)``, where given): within the
+    window the order rests, past it the venue cancels it. Returns the venue and the resting order."""
     clock = OffsetClock()
     async with venue_and_config(spec, tmp_path, monkeypatch, options=VenueOptions(clock=clock)) as (venue, config):
         bid, _, _, _ = best(venue, spec)
         price = (bid * Decimal("0.8")).quantize(spec.rules.tick_size)
-        resting = venue.ledger.place(account(venue), symbol=spec.symbol, side=Side.BUY, type=OrderType.LIMIT,
-                                     qty=spec.rules.min_qty * lots, price=price, client_id=client_id)  # fmt: skip
+        resting = venue.ledger.place(account(venue), symbol=ledger_symbol(venue, spec), side=Side.BUY,
+                                     type=OrderType.LIMIT, qty=spec.rules.min_qty * lots, price=price,
+                                     client_id=client_id)  # fmt: skip
         async with trading_session(config, [spec.index]) as session:
             executor = session.executors[spec.index]
             async with asyncio.TaskGroup() as group:
                 executor.run_background(group)
-                assert executor.dead_man.run(group, 5) == "armed, 5 s"
+                assert executor.dead_man.run(group, window_s) == f"armed, {window_s} s"
                 async with asyncio.timeout(WAIT_S):
                     await venue.wait_until(lambda: armed(venue))
                 executor.stop()
         if gone is not None:
             async with asyncio.timeout(WAIT_S):
                 await venue.wait_until(lambda: gone(venue))
-        clock.offset += 3
+        clock.offset += window_s * 0.6
         await venue.tick()
         assert resting.status is OrderStatus.NEW
-        clock.offset += 3
+        clock.offset += window_s * 0.6
         await venue.tick()
         assert resting.status is OrderStatus.CANCELED
         return venue, resting
 
 
+# Each venue's own dead-man's switch: Bybit's disconnection protection, Binance USD-M's countdown, none on
+# Binance spot, OKX's cancel-all-after.
 @pytest.mark.parametrize("spec", [BYBIT_SPOT, BYBIT_LINEAR], ids=lambda s: s.id)
 async def test_bybit_cancels_arbs_orders_when_arb_goes_silent_past_the_dead_man_window(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -137,6 +143,21 @@ async def test_bybit_cancels_arbs_orders_when_arb_goes_silent_past_the_dead_man_
     )  # fmt: skip
     (trigger,) = venue.dcp_triggers
     assert trigger.account == "arb"
+
+
+@pytest.mark.parametrize("spec", [OKX_SPOT, OKX_LINEAR], ids=lambda s: s.id)
+async def test_okx_cancels_arbs_orders_when_cancel_all_after_is_not_renewed(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # OKX's own switch: cancel-all-after, one REST countdown of 10 to 120 s for every order-book instrument
+    # of the account (no per-symbol countdown as on Binance USD-M, no connection-bound window as on Bybit),
+    # renewed by arb while it runs: past the last renewal's window OKX cancels every open order
+    venue, resting = await _silent_past_the_window(
+        spec, tmp_path, monkeypatch, lots=10, client_id="restingcaa", window_s=10,
+        armed=lambda v: any(r.path == "/api/v5/trade/cancel-all-after" for r in v.stats.rest_requests),
+    )  # fmt: skip
+    (trigger,) = venue.caa_triggers
+    assert (trigger.account, trigger.scope, trigger.cancelled) == ("arb", "", (resting.order_id,))
 
 
 async def test_binance_usdm_cancels_arbs_orders_when_the_countdown_is_not_renewed(
@@ -161,31 +182,36 @@ async def test_binance_spot_has_no_dead_mans_switch_and_says_so(
         assert armed.startswith("none")
 
 
-@pytest.mark.parametrize("spec", [BINANCE_SPOT, BYBIT_SPOT], ids=lambda s: s.id)
+@pytest.mark.parametrize("spec", [BINANCE_SPOT, BYBIT_SPOT, OKX_SPOT], ids=lambda s: s.id)
 async def test_kill_leaves_dust_no_venue_would_trade_and_calls_it_flat(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Found by the fault campaign: fees paid in the coin leave a net position of a few steps, below
     # every venue's minimum notional; the kill switch sent orders the venue had to refuse, five
     # times, then reported that dust as exposure left (arb kill exit 1) although nothing could close it.
+    # Spot only: a linear position is whole lots of the venue's minimum, no coin fee leaves less. OKX spot
+    # has no minimum value but a minimum size (minSz 0.00001 BTC on a lot of 1e-8): its dust is below that.
     async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
         await venue_account(session, spec.index)  # the account's starting point
         bid, _, ask, _ = best(venue, spec)
         rules = spec.rules
-        qty = (rules.min_notional / bid).quantize(rules.step_size) * 4
-        dust = (rules.min_notional / bid / 2).quantize(rules.step_size, rounding="ROUND_DOWN")
-        assert dust >= rules.step_size * 4  # a few steps, half the minimum notional
-        for side, amount, price, cid in ((Side.BUY, qty + dust, ask, "buy-1"), (Side.SELL, qty, bid, "sell-1")):
-            venue.ledger.place(account(venue), symbol=spec.symbol, side=side, type=OrderType.LIMIT,
+        least = max(rules.min_notional / bid, rules.min_qty)  # the least order the venue takes, in base units
+        qty = least.quantize(rules.step_size) * 4
+        dust = (least / 2).quantize(rules.step_size, rounding="ROUND_DOWN")
+        assert dust >= rules.step_size * 4  # a few steps, half the least order
+        for side, amount, price, cid in ((Side.BUY, qty + dust, ask, "buy1"), (Side.SELL, qty, bid, "sell1")):
+            venue.ledger.place(account(venue), symbol=ledger_symbol(venue, spec), side=side, type=OrderType.LIMIT,
                                qty=amount, price=price, client_id=cid)  # fmt: skip
         sent = len(account(venue).orders)
         report = await kill(session, slippage_bps=50.0)
-    assert 0 < report.net_before < float(rules.min_notional / bid)
+    assert 0 < report.net_before < float(least)
     assert report.flat, report.describe()
     assert report.orders == [] and len(account(venue).orders) == sent  # nothing sent that must be refused
     assert any("dust" in line for line in report.describe())
 
 
+# Binance USD-M's rule alone (-4164): OKX's swap has no minimum value and a position there is whole lots of
+# its minimum size, so no position is below what an order may close.
 async def test_kill_closes_a_usdm_position_below_the_minimum_notional_reduce_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -213,6 +239,8 @@ async def test_kill_closes_a_usdm_position_below_the_minimum_notional_reduce_onl
     assert not any("dust" in line for line in report.describe())
 
 
+# Binance's throttle (-1008) on the Binance-Bybit pair. OKX's own limit is 50011 (a 429, or a 200 "Rate limit
+# reached"); its version of this test (the flatten on the other venue) is not written yet.
 async def test_kill_flattens_on_the_other_venue_when_one_answers_a_rate_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -253,6 +281,7 @@ async def test_kill_flattens_on_the_other_venue_when_one_answers_a_rate_limit(
         assert sold > lone and abs(bought - sold) < BYBIT_SPOT.rules.min_qty  # flat on Bybit, to the dust
 
 
+# Binance USD-M's rule alone: its -1008 exempts reduce-only orders; OKX's 50011 exempts none.
 async def test_kill_flattens_usdm_through_its_throttle_reduce_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -274,37 +303,47 @@ async def test_kill_flattens_usdm_through_its_throttle_reduce_only(
     assert account(venue).position(spec.symbol).qty == 0 and report.flat, report.describe()
 
 
+ACCOUNT_PATHS = {BINANCE_SPOT.id: ("/api/v3/account", "-1001"), OKX_SPOT.id: ("/api/v5/account/balance", "50026"),
+                 OKX_LINEAR.id: ("/api/v5/account/balance", "50026")}  # fmt: skip
+"""Where each venue-market's account is read, and the code its HTTP 500 carries (OKX: system error)."""
+
+
+@pytest.mark.parametrize("spec", [BINANCE_SPOT, OKX_SPOT, OKX_LINEAR], ids=lambda s: s.id)
 async def test_kill_names_a_venue_whose_account_cannot_be_read_and_calls_the_net_unknown(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Without one venue's holdings the net position is unknown: nothing is sent, and that is not flat.
-    spec = BINANCE_SPOT
+    path, code = ACCOUNT_PATHS[spec.id]
+    name = f"{spec.venue} {spec.market}"
     async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
-        venue.faults.rest_error(500, path="/api/v3/account", times=10)
+        venue.faults.rest_error(500, path=path, times=10)
         report = await kill(session, slippage_bps=50.0)
         assert session.journal.get_state(HALT_KEY) == "kill switch"  # halted all the same
     assert not report.flat and report.orders == []
-    assert report.exposure == ["binance spot: its account could not be read; the net position is unknown"]
+    assert report.exposure == [f"{name}: its account could not be read; the net position is unknown"]
     (problem,) = report.problems
-    assert problem.startswith("binance spot: GET /api/v3/account answered HTTP 500 -1001")
-    assert any(line.startswith("  EXPOSURE LEFT: binance spot: its account") for line in report.describe())
+    assert problem.startswith(f"{name}: GET {path} answered HTTP 500 {code}"), problem
+    assert any(line.startswith(f"  EXPOSURE LEFT: {name}: its account") for line in report.describe())
 
 
 def _lone_leg_qty(venue: Any, spec: VenueSpec) -> tuple[Decimal, Decimal]:
-    """The ask and a quantity of a few minimum orders there (within its size): a lone leg to flatten."""
+    """The ask and a quantity of a few minimum orders there (within its size): a lone leg to flatten (three
+    minimum sizes where there is no minimum value, OKX's: what a fee in the coin leaves is still above one)."""
     _, _, ask, ask_qty = best(venue, spec)
     rules = spec.rules
-    return ask, min(ask_qty, max(rules.min_qty, (rules.min_notional / ask).quantize(rules.step_size) * 3))
+    return ask, min(ask_qty, max(rules.min_qty * 3, (rules.min_notional / ask).quantize(rules.step_size) * 3))
 
 
+@pytest.mark.parametrize("spec", [BINANCE_SPOT, OKX_SPOT, OKX_LINEAR], ids=lambda s: s.id)
 async def test_a_flatten_answered_after_the_done_timeout_is_found_out_and_never_sent_twice(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The account holds coins of its own (50 BTC at its inception), so a second sell of the whole net
     # position would go through and leave it short. The flatten fills at once but its answer is held
     # and the user stream is silent: past the kill switch's done timeout its fate is unknown. It is
     # found out (queried) before anything else is sent for the symbol: one flatten, the account flat.
-    spec = BINANCE_SPOT
+    # On OKX the flatten's clOrdId is free again once it filled (unique among open orders only): sent
+    # again it would be a second order. On a perpetual a second sell would open a short.
     async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
         await venue_account(session, spec.index)  # the account's starting point
         ask, qty = _lone_leg_qty(venue, spec)
@@ -314,8 +353,12 @@ async def test_a_flatten_answered_after_the_done_timeout_is_found_out_and_never_
         report = await kill(session, slippage_bps=50.0, done_timeout_s=0.2)  # resolved within [live]'s bound
         venue.faults.release_orders()
     sells = [t for t in account(venue).trades if t.side is Side.SELL]
-    held = account(venue).balance("BTC")
-    assert abs(held.free + held.locked - Decimal(spec.balances["BTC"])) < spec.rules.step_size, sells  # not short
+    if spec.market == "spot":
+        held = account(venue).balance("BTC")
+        assert abs(held.free + held.locked - Decimal(spec.balances["BTC"])) < spec.rules.step_size, sells  # not short
+    else:
+        assert account(venue).position(ledger_symbol(venue, spec)).qty == 0, sells  # not short
+    assert len([o for o in account(venue).orders if o.side is Side.SELL]) == 1  # one order, one client id
     (flatten,) = report.orders
     assert flatten.done and flatten.side == -1
     assert 0 <= report.net_before - float(flatten.filled) < float(spec.rules.step_size)  # all of it, to the lot
@@ -324,15 +367,15 @@ async def test_a_flatten_answered_after_the_done_timeout_is_found_out_and_never_
     assert report.flat and report.unknown == [], report.describe()
 
 
+@pytest.mark.parametrize("spec", [BINANCE_SPOT, OKX_SPOT, OKX_LINEAR], ids=lambda s: s.id)
 async def test_a_flatten_whose_fate_stays_unknown_stops_the_symbol_until_the_next_kill_finds_it_out(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The flatten's answer is held longer than the bound the kill switch gives it (its request's timeout
     # is 30 s, the bound 0.5 s): its fate cannot be known in time. Nothing more is sent for the symbol
     # (it may have filled: it did), and the report is not flat (arb kill exits 1) and names the order.
     # The next kill (a person runs it again) asks about that flatten before anything else: it filled,
     # so nothing is sent and the journal holds nothing in flight.
-    spec = BINANCE_SPOT
     async with venue_and_config(spec, tmp_path, monkeypatch, live={"request_timeout_ms": 30_000}) as (venue, config):
         async with trading_session(config, [spec.index]) as session:
             await venue_account(session, spec.index)
@@ -344,16 +387,20 @@ async def test_a_flatten_whose_fate_stays_unknown_stops_the_symbol_until_the_nex
             (flatten,) = report.orders
             assert not flatten.done and not report.flat
         (unknown,) = report.unknown
-        assert unknown.startswith(f"binance spot BTCUSDT sell {flatten.qty_text} ({flatten.client_id}) is still")
-        assert any(line.startswith("  ORDER UNKNOWN: binance spot BTCUSDT sell") for line in report.describe())
+        name = f"{spec.venue} {spec.market} BTCUSDT sell"
+        assert unknown.startswith(f"{name} {flatten.qty_text} ({flatten.client_id}) is still")
+        assert any(line.startswith(f"  ORDER UNKNOWN: {name}") for line in report.describe())
         async with trading_session(config, [spec.index]) as session:
             again = await kill(session, slippage_bps=50.0)
             assert session.journal.in_flight_orders(spec.venue, spec.market) == []
         venue.faults.release_orders()
     assert again.orders == [] and again.flat, again.describe()
     assert len([t for t in account(venue).trades if t.side is Side.SELL]) == 1  # it filled, once
+    assert len([o for o in account(venue).orders if o.side is Side.SELL]) == 1  # its client id sent once
 
 
+# The tests from here on are about the arb kill process (its halt, its pid file, the arb live it stops), on the
+# Binance-Bybit pair: the venues' rules play no part in them (test_live_okx_e2e runs arb kill on OKX).
 async def test_arb_kill_with_the_venues_unreachable_still_halts_and_the_next_arb_live_opens_no_pair(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

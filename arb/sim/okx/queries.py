@@ -3,7 +3,9 @@
 
 :class:`OkxQueries` is a part of :class:`~arb.sim.okx.exchange.FakeOkxExchange`, usable alone. Lists are newest
 first and page as OKX documents: ``after`` (records older than that id), ``before`` (newer), ``limit`` (at most
-100). The plan's ``hide_orders`` applies: an order hidden from queries answers 51603 and is left out of lists.
+100). The plan's ``hide_orders`` applies: an order hidden from queries answers 51603 and is left out of the order
+lists, while its fills are listed (the order service lags the trade history, as on the other fakes: ``/trade/fills``
+and ``/trade/order`` are two services, and OKX promises no order between them).
 
 Cancel All After (``{"timeOut":"10".."120"|"0","tag"?}`` -> ``{"triggerTime","tag","ts"}``, seconds): when the
 venue's clock passes a timer, every open order of the account (with that ``tag``, for a tag-level timer) is
@@ -19,7 +21,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from arb.sim.ledger import LedgerAccount, LedgerOrder, LedgerTrade
+from arb.sim.ledger import LedgerOrder
 from arb.sim.okx.calls import Call, Endpoint, Reply, param_text, refusal
 from arb.sim.okx.ledger import OkxLedger
 from arb.sim.okx.views import STATES, OkxViews
@@ -156,15 +158,10 @@ class OkxQueries:
             if inst_type in (None, self.views.instruments[t.symbol].inst_type) and inst_id in (None, t.symbol)
             and ord_id in (None, str(t.order_id)) and t.time_ms >= oldest
             and (begin is None or t.time_ms >= int(begin)) and (end is None or t.time_ms <= int(end))
-            and not self._hidden(call.account, t)
         ]  # fmt: skip
         entries = self.views.fill_entries(call.account, trades)
         page = _page(list(reversed(entries)), "billId", params)
         return page if isinstance(page, Reply) else Reply(page)
-
-    @staticmethod
-    def _hidden(account: LedgerAccount, trade: LedgerTrade) -> bool:
-        return any(o.order_id == trade.order_id and o.hidden_queries > 0 for o in account.orders)
 
     def _fills(self, call: Call) -> Reply:
         """``GET /api/v5/trade/fills`` (``instType``, ``instId``, ``ordId``, ``begin``/``end``, paging by
