@@ -11,8 +11,8 @@ from arb.ops.snapshot import (
     OpsEvent,
     OpsHub,
     Snapshot,
-    chart_point,
     VenueAccount,
+    chart_point,
     direction_name,
     venue_pairs,
 )
