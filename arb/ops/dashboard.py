@@ -79,7 +79,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from aiohttp import web
 
@@ -94,12 +94,14 @@ from arb.ops.snapshot import (
     Snapshot,
     SymbolState,
     VenueAccount,
+    chart_point,
     direction_name,
 )
 from arb.results.inventory import SymbolInventory
 from arb.waiting import SharedConditions, wait_set
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 POLL_S: Final = 0.2
 """How often an open stream looks for new snapshots and events (seconds)."""
@@ -259,18 +261,8 @@ def snapshot_json(s: Snapshot) -> dict[str, object]:
 
 
 def point(s: Snapshot) -> list[float | None]:
-    """A snapshot as one chart point: ``[t_s, edge_0_bps, ..., edge_K-1_bps, entry_bps, equity, pnl]``
-    (one edge per direction, the snapshot's ``directions`` order: with two venues ``t_s, edge_0_bps,
-    edge_1_bps, entry_bps, equity, pnl``), and with several symbols each one's ``K`` edges, ``entry_bps,
-    pnl`` after them: the edges the kernel compares with the entry threshold, so like is drawn against
-    like."""
-    k = len(s.directions())
-    out: list[float | None] = [s.ts_ns / 1e9, *_per_direction(s.edge_bps, k), _num(s.entry_bps), _num(s.equity),
-                               _num(s.pnl)]  # fmt: skip
-    if len(s.symbols) > 1:
-        for state in s.symbols:
-            out += [*_per_direction(state.edge_bps, k), _num(state.entry_bps), _num(state.pnl)]
-    return out
+    """A snapshot as one chart point (:func:`~arb.ops.snapshot.chart_point`, as a list)."""
+    return list(chart_point(s))
 
 
 def event_json(number: int, e: OpsEvent) -> dict[str, object]:
@@ -279,7 +271,7 @@ def event_json(number: int, e: OpsEvent) -> dict[str, object]:
             "fields": _plain(e.fields), "resolved": e.resolved}  # fmt: skip
 
 
-def _thin(items: Sequence[tuple[int, Snapshot]], most: int) -> list[tuple[int, Snapshot]]:
+def _thin(items: Sequence[tuple[int, _T]], most: int) -> list[tuple[int, _T]]:
     # evenly spaced, the newest always kept
     n = len(items)
     if n <= most:
@@ -291,15 +283,15 @@ def _thin(items: Sequence[tuple[int, Snapshot]], most: int) -> list[tuple[int, S
 
 
 def history_json(hub: OpsHub, *, reset: bool = False) -> tuple[dict[str, object], Cursor]:
-    """The kept snapshots (thinned to ``MAX_POINTS``) and the last ``MAX_EVENTS`` events, and the
-    cursor after them."""
-    snapshots = hub.snapshots_since(0)
+    """The kept snapshots' chart points (thinned to ``MAX_POINTS``), the newest snapshot and the last
+    ``MAX_EVENTS`` events, and the cursor after them."""
+    points, newest = hub.history_since(0)
     events = hub.events_since(0)[-MAX_EVENTS:]
-    cursor = Cursor(snapshots[-1][0] if snapshots else 0, events[-1][0] if events else 0)
+    cursor = Cursor(newest[0] if newest else 0, events[-1][0] if events else 0)
     payload: dict[str, object] = {
         "reset": reset,
-        "points": [point(s) for _, s in _thin(snapshots, MAX_POINTS)],
-        "snapshot": snapshot_json(snapshots[-1][1]) if snapshots else None,
+        "points": [list(p) for _, p in _thin(points, MAX_POINTS)],
+        "snapshot": snapshot_json(newest[1]) if newest else None,
         "events": [event_json(n, e) for n, e in events],
     }
     return payload, cursor
@@ -410,11 +402,11 @@ class Dashboard:
                 cursor = Cursor(cursor.snapshot, number)
                 await send(_message("event", cursor, event_json(number, event)))
                 sent = True
-            snapshots = self.hub.snapshots_since(cursor.snapshot)
-            if snapshots:
-                cursor = Cursor(snapshots[-1][0], cursor.event)
-                payload = {"points": [point(s) for _, s in _thin(snapshots, MAX_POINTS)],
-                           "snapshot": snapshot_json(snapshots[-1][1])}  # fmt: skip
+            points, newest = self.hub.history_since(cursor.snapshot)
+            if newest is not None:
+                cursor = Cursor(newest[0], cursor.event)
+                payload = {"points": [list(p) for _, p in _thin(points, MAX_POINTS)],
+                           "snapshot": snapshot_json(newest[1])}  # fmt: skip
                 await send(_message("snapshot", cursor, payload))
                 sent = True
             now = loop.time()
@@ -428,7 +420,7 @@ class Dashboard:
     def _ahead(self, cursor: Cursor) -> bool:
         # an id from another process (its hub counted further than this one): start afresh. Asking
         # for what follows the number before the cursor's copies only what the page will be sent anyway.
-        return (cursor.snapshot > 0 and not self.hub.snapshots_since(cursor.snapshot - 1)) or (
+        return (cursor.snapshot > 0 and not self.hub.points_since(cursor.snapshot - 1)) or (
             cursor.event > 0 and not self.hub.events_since(cursor.event - 1)
         )
 

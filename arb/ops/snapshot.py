@@ -19,6 +19,7 @@ __all__ = [
     "BOOK_STATES",
     "EVENTS_KEPT",
     "LATENCY_BOUNDS_NS",
+    "RECENT_SNAPSHOTS_KEPT",
     "BookState",
     "FeedHealth",
     "LatencyFigures",
@@ -26,10 +27,12 @@ __all__ = [
     "LimitUse",
     "OpsEvent",
     "OpsHub",
+    "Point",
     "Snapshot",
     "SymbolState",
     "VenueAccount",
     "VenueLimits",
+    "chart_point",
     "direction_name",
     "venue_limits",
     "venue_pairs",
@@ -43,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Final, Generic, TypeVar
 
 from arb.execution.rate_guard import RateGuard
+from arb.formats import json_float
 from arb.results.inventory import SymbolInventory
 from arb.waiting import SharedConditions
 
@@ -341,23 +345,59 @@ process by up to 9 MB meanwhile). Its readers (metrics, alerts, the event log, t
 newest) read it every second or at each scrape: 2,000 is minutes of the busiest trading."""
 
 
+RECENT_SNAPSHOTS_KEPT: Final = 120
+"""The whole snapshots a hub keeps by default (a minute at the shipped ``[ops] snapshot_ms``): their readers
+(the alert rules, the dashboard's stream) take each new one within a second. The longer history the charts
+draw is kept as chart points (:func:`chart_point`): tuples of floats, which the garbage collector stops
+tracking. A whole snapshot is 30-45 tracked objects; 3,600 of them (``[ops] history``, half an hour) made
+every full collection of ``arb live`` walk about 160,000 more objects, 40-60 ms with the event loop held."""
+
+
+_T = TypeVar("_T")
+Point = tuple[float | None, ...]
+"""A chart point (:func:`chart_point`)."""
+
+
+def chart_point(s: Snapshot) -> Point:
+    """A snapshot as one chart point: ``(t_s, edge_0_bps, ..., edge_K-1_bps, entry_bps, equity, pnl)`` (one
+    edge per direction, the snapshot's ``directions`` order: with two venues ``t_s, edge_0_bps, edge_1_bps,
+    entry_bps, equity, pnl``), and with several symbols each one's ``K`` edges, ``entry_bps, pnl`` after
+    them: the edges the kernel compares with the entry threshold, so like is drawn against like. A figure
+    that is not finite is None (JSON's null)."""
+    k = len(s.directions())
+    out: list[float | None] = [s.ts_ns / 1e9, *_per_direction(s.edge_bps, k), json_float(s.entry_bps),
+                               json_float(s.equity), json_float(s.pnl)]  # fmt: skip
+    if len(s.symbols) > 1:
+        for state in s.symbols:
+            out += [*_per_direction(state.edge_bps, k), json_float(state.entry_bps), json_float(state.pnl)]
+    return tuple(out)
+
+
+def _per_direction(values: Sequence[float], k: int) -> list[float | None]:
+    # ``k`` figures, one per direction: those given, None for any the snapshot lacks
+    return [json_float(values[i]) if i < len(values) else None for i in range(k)]
+
+
 class OpsHub:
-    """The latest snapshot, the last ``history`` snapshots and the last ``events`` events, numbered.
+    """The latest snapshot, the last ``recent`` snapshots whole and the chart points of the last ``history``
+    (:func:`chart_point`), and the last ``events`` events, numbered (a snapshot and its point share their
+    number).
 
     Writers: one trading loop. Readers: any thread, with ``since(id)`` cursors. Ids start at 1 and
     never repeat within a process, so a reader (or a browser reconnecting with ``Last-Event-ID``)
     resumes without duplicates.
     """
 
-    def __init__(self, history: int = 3600, events: int = EVENTS_KEPT) -> None:
+    def __init__(self, history: int = 3600, events: int = EVENTS_KEPT, recent: int = RECENT_SNAPSHOTS_KEPT) -> None:
         self._lock = threading.Lock()
-        self._snapshots: _Ring[Snapshot] = _Ring(history)
+        self._snapshots: _Ring[Snapshot] = _Ring(max(1, min(history, recent)))
+        self._points: _Ring[Point] = _Ring(history)
         self._events: _Ring[OpsEvent] = _Ring(events)
         self._waiters = SharedConditions()
 
     @property
     def dropped_snapshots(self) -> int:
-        """Snapshots that fell out of the ring: a reader asking for them gets the oldest kept."""
+        """Whole snapshots that fell out of their ring: a reader asking for them gets the oldest kept."""
         return self._snapshots.dropped
 
     @property
@@ -366,7 +406,12 @@ class OpsHub:
         return self._events.dropped
 
     def publish(self, snapshot: Snapshot) -> int:
-        return self._add(self._snapshots, snapshot)
+        point = chart_point(snapshot)
+        with self._lock:
+            number = self._snapshots.add(snapshot)
+            self._points.add(point)
+        self._waiters.notify()
+        return number
 
     def emit(self, event: OpsEvent) -> int:
         return self._add(self._events, event)
@@ -392,13 +437,25 @@ class OpsHub:
         with self._lock:
             return self._snapshots.since(after)
 
+    def points_since(self, after: int) -> list[tuple[int, Point]]:
+        """The kept chart points numbered above ``after``, oldest first."""
+        with self._lock:
+            return self._points.since(after)
+
+    def history_since(
+        self, after: int
+    ) -> tuple[list[tuple[int, tuple[float | None, ...]]], tuple[int, Snapshot] | None]:
+        """The kept chart points numbered above ``after``, oldest first, and the newest snapshot with its
+        number when it is numbered above ``after`` (else None), read together."""
+        with self._lock:
+            items = self._snapshots.items
+            newest = items[-1] if items and items[-1][0] > after else None
+            return self._points.since(after), newest
+
     def events_since(self, after: int) -> list[tuple[int, OpsEvent]]:
         """The kept events numbered above ``after``, oldest first."""
         with self._lock:
             return self._events.since(after)
-
-
-_T = TypeVar("_T")
 
 
 class _Ring(Generic[_T]):

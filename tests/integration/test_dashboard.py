@@ -845,7 +845,7 @@ async def test_dashboard_during_a_replayed_dry_run_of_the_sample_shows_the_paper
             assert state["positions"] == {"binance": result.account.position[0][0],
                                           "bybit": result.account.position[0][1]}  # fmt: skip
             assert any(result.account.position[0])
-            assert state["points"][0] == len(watch.hub.snapshots_since(0))  # every snapshot, none twice
+            assert state["points"][0] == len(watch.hub.points_since(0))  # every snapshot, none twice
             assert state["fills"] == min(result.account.fills, 50)
             assert _same_origin(browser.requests, url) == []
     finally:
@@ -960,7 +960,7 @@ async def test_the_page_of_a_replayed_two_symbol_dry_run_shows_each_symbols_pape
 
         state = await _retry("the page to show the run's end", final, 60)
     assert state["rows"] == list(SYMBOLS)
-    assert set(state["points"].values()) == {str(len(hub.snapshots_since(0)))}
+    assert set(state["points"].values()) == {str(len(hub.points_since(0)))}
     for s, name in enumerate(SYMBOLS):
         for v, venue in enumerate(("binance", "bybit")):
             assert state["positions"][(name, venue)] == pytest.approx(result.account.position[s][v], abs=1e-12)
