@@ -69,7 +69,8 @@ from arb.backtest.taker_fills import (
 )
 from arb.backtest.transfers import TRANSFER_NONE, add_moved, held_value, log_full, move_inventory, moved_quote
 from arb.execution.liquidity import SWEEP_LEVELS, TAKEN_SLOTS
-from arb.execution.risk import position_at, update_equity, value_px
+from arb.execution.risk import position_at, value_px
+from arb.strategy.gate import follow_pnl
 from arb.strategy.guard import may_decide
 from arb.strategy.quote_slots import Q_OID, any_quote, quote_views
 from arb.strategy.step import decide_symbol
@@ -144,11 +145,28 @@ def _fill_deeper(bt: int, views: Any, levels: int, lo: int, hi: int, deep: Any) 
             _side_top(depth, True, levels, _MAX_SCAN_TICKS, sides[0], sides[1])
             _side_top(depth, False, levels, _MAX_SCAN_TICKS, sides[2], sides[3])
             for k in range(4):
-                kept[a, k, :levels] = sides[k][:levels]
+                side = sides[k]
+                for j in range(levels):  # element by element: a slice copy compiles a shape check and its message
+                    kept[a, k, j] = side[j]
             walked[a] = 1
         else:
             for k in range(4):
-                sides[k][:levels] = kept[a, k, :levels]
+                side = sides[k]
+                for j in range(levels):
+                    side[j] = kept[a, k, j]
+
+
+@njit(cache=True, internal=True)
+def _last_at(times: Any, lo: int, hi: int, now: int) -> int:
+    # The last index i in [lo, hi) with times[i] <= now (times sorted), lo - 1 when none: what
+    # ``lo + np.searchsorted(times[lo:hi], now, side="right") - 1`` finds, without compiling NumPy's.
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if times[mid] <= now:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - 1
 
 
 @njit(cache=True)
@@ -157,12 +175,10 @@ def _status(
 ) -> tuple[int, int]:
     # (status, time of the last book update) of asset a at ``now``; each asset's times are the slice
     # of the concatenated arrays between its offsets.
-    syncs = sync_ts[sync_off[a] : sync_off[a + 1]]
-    i = np.searchsorted(syncs, now, side="right") - 1
-    synced = i >= 0 and sync_st[sync_off[a] + i] == 1
-    books = book_ts[book_off[a] : book_off[a + 1]]
-    j = np.searchsorted(books, now, side="right") - 1
-    last = books[j] if j >= 0 else 0
+    i = _last_at(sync_ts, sync_off[a], sync_off[a + 1], now)
+    synced = i >= sync_off[a] and sync_st[i] == 1
+    j = _last_at(book_ts, book_off[a], book_off[a + 1], now)
+    last = book_ts[j] if j >= book_off[a] else 0
     if not synced:
         return VENUE_OUT_OF_SYNC, last
     if now - last > stale_after:
@@ -292,7 +308,7 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
     else:
         rstate[0]["unknown"][:] = 0
     if np.isfinite(trading):
-        update_equity(limits, rstate, srisk, trading, pnl_sym, views, now)
+        follow_pnl(limits, rstate[0], srisk, trading, pnl_sym, views, now)  # update_equity's body, one call less
     final = counters[C_DONE] == 1 or now >= cfg["end_ns"]
     due = now >= counters[C_NEXT_SAMPLE] or final
     if not due:
@@ -416,19 +432,6 @@ def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: An
                 quote = quote + cash[o, v]
             for o in range(views.shape[0]):
                 views[o][v]["quote_balance"] = quote
-
-
-@njit(cache=True)
-def _call_kernel(now: int, s: int, views: Any, kernel: Any, risk: Any, counters: Any, calls: Any) -> int:
-    # Symbol s's kernel and the gate on the current views, the call logged (the engine's very step:
-    # arb.strategy.step.decide_symbol); the number of intents to send (in ``intents[s]``). Pair ids are
-    # shared by the symbols (``counters[C_NEXT_PAIR_ID]``).
-    counters[C_KERNEL_CALLS] += 1
-    c = counters[C_CALLS]
-    n = decide_symbol(now, s, views, kernel, risk, counters[C_NEXT_PAIR_ID : C_NEXT_PAIR_ID + 1], calls, c)
-    counters[C_INTENTS] += n
-    counters[C_CALLS] = c + 1
-    return n
 
 
 @njit(cache=True)
@@ -611,7 +614,16 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
                         continue
                     if levels > 1:
                         _fill_deeper(bt, views, levels, n_venues * s, n_venues * s + n_venues, deep)
-                    n = _call_kernel(now, s, views, kernel, risk, counters, calls)
+                    # the engine's very step (arb.strategy.step.decide_symbol), called here rather than
+                    # through a helper of the loop's: Numba optimises and generates the machine code of
+                    # everything a function links once per function, and decide_symbol links the kernel,
+                    # the guard and the gate. Pair ids are shared by the symbols.
+                    counters[C_KERNEL_CALLS] += 1
+                    c = counters[C_CALLS]
+                    pair_seq = counters[C_NEXT_PAIR_ID : C_NEXT_PAIR_ID + 1]
+                    n = decide_symbol(now, s, views, kernel, risk, pair_seq, calls, c)
+                    counters[C_INTENTS] += n
+                    counters[C_CALLS] = c + 1
                     for k in range(n):
                         it = intents[s][k]
                         a = n_venues * s + it["venue"]
@@ -665,6 +677,7 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     order = np.zeros(1, order_dtype)
     n_assets = loop.n_venues * loop.n_symbols
     levels = np.zeros(SWEEP_LEVELS)
+    pair_seq = loop.counters[C_NEXT_PAIR_ID : C_NEXT_PAIR_ID + 1]  # as _run_loop slices it
     quotes = orders.quotes  # None when no symbol quotes: their helpers compile to nothing, quote_answer not at all
     maker = [(quote_answer, (loop.fills, run, i64, order, quotes, i64, i64))] if quotes is not None else []
     return [
@@ -683,7 +696,7 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
         (move_inventory, (i64, loop.views, loop.settings, run.inventory)),
         (held_value, (run.inventory, i64, i64, 0.0)),
         (log_full, (run.inventory,)),
-        (_call_kernel, (i64, i64, loop.views, symbols.kernel, symbols.risk, loop.counters, loop.calls)),
+        (decide_symbol, (i64, i64, loop.views, symbols.kernel, symbols.risk, pair_seq, loop.calls, i64)),
         (_log_sent, (i64, i64, i64, i64, symbols, loop.counters, flags, loop.sent)),
         (latencies, (run, i64, i64)),
         (route_order, (i64, i64, i64, symbols.kernel, run)),
