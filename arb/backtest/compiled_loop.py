@@ -56,7 +56,7 @@ from arb.backtest.hbt_orders import (
     _outputs_full,
 )
 from arb.backtest.hbt_quotes import ANSWER_FILLED, ANSWER_NONE, cancel_sent, quote_answer, quote_sent
-from arb.backtest.loop_state import Account, Tape
+from arb.backtest.loop_state import Account
 from arb.backtest.taker_fills import (
     answer_orders,
     arrive_orders,
@@ -113,7 +113,7 @@ def _side_top(depth: Any, bids: bool, levels: int, scan: int, px: Any, qty: Any)
         qty[j] = 0.0
 
 
-@njit(cache=True, internal=True)
+@njit(cache=True, internal=True, inline="always")
 def _fill_top(bt: int, views: Any, levels: int, scan: int, lo: int, hi: int, mask: Any) -> None:
     # Best ``levels`` price levels of the assets lo <= a < hi whose ``mask[a]`` is set (asset a is symbol
     # a // n on venue a % n, n the run's venues) from hftbacktest's depth.
@@ -127,7 +127,7 @@ def _fill_top(bt: int, views: Any, levels: int, scan: int, lo: int, hi: int, mas
         _side_top(depth, False, levels, scan, rec["ask_px"], rec["ask_qty"])
 
 
-@njit(cache=True, internal=True)
+@njit(cache=True, internal=True, inline="always")
 def _fill_deeper(bt: int, views: Any, levels: int, lo: int, hi: int, deep: Any) -> None:
     # What ``_fill_top`` with ``levels`` levels and ``_MAX_SCAN_TICKS`` gives the assets lo <= a < hi, the
     # depth walked only for an asset whose book changed since its last walk. ``deep``: ``(kept, walked)``,
@@ -169,7 +169,7 @@ def _last_at(times: Any, lo: int, hi: int, now: int) -> int:
     return lo - 1
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True, inline="always")
 def _status(
     now: int, a: int, book_ts: Any, book_off: Any, sync_ts: Any, sync_st: Any, sync_off: Any, stale_after: int
 ) -> tuple[int, int]:
@@ -186,7 +186,7 @@ def _status(
     return VENUE_OK, last
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True, inline="always")
 def _trading_pnl(view: Any, cash: Any, mark: Any, last_mid: Any, s: int) -> float:
     # Symbol s's trading PnL: every venue's cash flows and position at its price (the mark price where
     # there is one, else the last mid); the cash summed first, then the positions, in venue order.
@@ -199,7 +199,7 @@ def _trading_pnl(view: Any, cash: Any, mark: Any, last_mid: Any, s: int) -> floa
     return pnl
 
 
-@njit(cache=True, internal=True)
+@njit(cache=True, internal=True, inline="always")
 def _any_ticked(ticked: Any, lo: int, hi: int) -> bool:
     # Whether any asset lo <= a < hi ticked.
     for a in range(lo, hi):  # noqa: SIM110 - a generator in any() does not compile in nopython mode
@@ -208,7 +208,7 @@ def _any_ticked(ticked: Any, lo: int, hi: int) -> bool:
     return False
 
 
-@njit(cache=True, internal=True)
+@njit(cache=True, internal=True, inline="always")
 def _next_due(flight: Any, open_count: Any) -> int:
     # :func:`next_due`, without reading the flight's slots while no taker order is on its way: every order
     # put on its way is counted in ``open_count`` (its asset's) until its answer frees its slot, so all
@@ -219,7 +219,7 @@ def _next_due(flight: Any, open_count: Any) -> int:
     return _NONE_DUE
 
 
-@njit(cache=True, internal=True)
+@njit(cache=True, internal=True, inline="always")
 def _submit(bt: int, a: int, oid: int, side: int, price: float, qty: float, tif: int) -> int:
     # One limit order to hftbacktest (``tif``: GTX for a post-only quote); its return code.
     if side == BUY:
@@ -256,7 +256,7 @@ def _follow_quotes(bt: int, now: int, quotes: Any, fills: Any, run: Any, answere
     return out
 
 
-@njit(cache=True, internal=True)
+@njit(cache=True, internal=True, inline="always")
 def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: Any, risk: Any, outs: Any) -> None:
     # At a decision point, with the views' books and accounts current: every venue's status, equity,
     # the gate's trackers and unknown orders, the equity sample when due (a row per symbol, as the
@@ -434,7 +434,7 @@ def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: An
                 views[o][v]["quote_balance"] = quote
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True, inline="always")
 def _ticks(decision_ts: Any, decision_assets: Any, counters: Any, now: int, ticked: Any) -> bool:
     # Every decision row due by ``now``: mark its asset in ``ticked``; True when there was one.
     i = counters[C_CURSOR]
@@ -666,12 +666,10 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     rest, small, compile with the loop). Listed so that the two halves of the warm-up take about equal
     CPU (``benchmarks/bench_compile.py``)."""
     i64 = np.int64(0)
-    ts = np.zeros(1, np.int64)
     flags = np.zeros(loop.n_venues * loop.n_symbols, np.int64)
     grid = np.zeros((loop.n_symbols, loop.n_venues))
     per_symbol = np.zeros(loop.n_symbols)
     intent = loop.intents[0, 0]
-    tape = Tape(ts, ts, ts, ts, ts, ts, ts)
     perp, run, symbols, orders, outs = loop._state()
     account = Account(grid, grid, per_symbol, flags, grid)
     order = np.zeros(1, order_dtype)
@@ -686,12 +684,6 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
         (quote_views, (loop.views, quotes)),
         (quote_sent, (quotes, loop.sent, loop.counters, i64, intent, i64, i64, i64)),
         (cancel_sent, (quotes, loop.sent, loop.counters, i64, intent, i64, i64)),
-        (_open_orders, (loop.flight, i64, i64)),
-        (_any_ticked, (flags, i64, i64)),
-        (_trading_pnl, (loop.views[0], grid, grid, grid, i64)),
-        (_outputs_full, (outs, loop.flight, loop.intents, loop.rstate, loop.counters)),
-        (_ticks, (ts, ts, loop.counters, i64, flags)),
-        (_observe, (i64, loop.views, run, tape, account, orders, symbols.risk, outs)),
         (_perp_step, (i64, loop.views, run, account, perp, outs)),
         (move_inventory, (i64, loop.views, loop.settings, run.inventory)),
         (held_value, (run.inventory, i64, i64, 0.0)),
@@ -706,4 +698,5 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
         (forget_levels, (i64, i64, loop.taken, np.zeros((2, TAKEN_SLOTS), np.int64), np.zeros((2, TAKEN_SLOTS)))),
         (answer_orders, (i64, loop.flight, run, loop.own, loop.fills, flags, np.zeros(loop.n_symbols, np.int64))),
         (unknown_per_venue, (loop.flight, i64, i64, loop.rstate[0]["unknown"], i64)),
+        (follow_pnl, (loop.limits, loop.rstate[0], loop.srisk, 0.0, per_symbol, loop.views, i64)),
     ]
