@@ -155,29 +155,28 @@ def _fill_deeper(bt: int, views: Any, levels: int, lo: int, hi: int, deep: Any) 
                     side[j] = kept[a, k, j]
 
 
-@njit(cache=True, internal=True)
-def _last_at(times: Any, lo: int, hi: int, now: int) -> int:
-    # The last index i in [lo, hi) with times[i] <= now (times sorted), lo - 1 when none: what
-    # ``lo + np.searchsorted(times[lo:hi], now, side="right") - 1`` finds, without compiling NumPy's.
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if times[mid] <= now:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo - 1
+@njit(cache=True, internal=True, inline="always")
+def _last_at(times: Any, at: int, hi: int, now: int) -> int:
+    # The last index i < hi with times[i] <= now, from ``at``, the one found at an earlier ``now`` (times
+    # sorted, ``now`` never going back: the loop's clock), walking on: each row is passed once over a run,
+    # where a binary search at every decision cost six searches a decision point.
+    while at + 1 < hi and times[at + 1] <= now:
+        at += 1
+    return at
 
 
 @njit(cache=True, internal=True, inline="always")
-def _status(
-    now: int, a: int, book_ts: Any, book_off: Any, sync_ts: Any, sync_st: Any, sync_off: Any, stale_after: int
-) -> tuple[int, int]:
+def _status(now: int, a: int, tape: Any, seen: Any, stale_after: int) -> tuple[int, int]:
     # (status, time of the last book update) of asset a at ``now``; each asset's times are the slice
-    # of the concatenated arrays between its offsets.
-    i = _last_at(sync_ts, sync_off[a], sync_off[a + 1], now)
-    synced = i >= sync_off[a] and sync_st[i] == 1
-    j = _last_at(book_ts, book_off[a], book_off[a + 1], now)
-    last = book_ts[j] if j >= book_off[a] else 0
+    # of the tape's concatenated arrays between its offsets. ``seen[0, a]`` / ``seen[1, a]``: the last
+    # sync row / book row of asset a found so far (its offset - 1 before the first), moved on to ``now``.
+    sync_off, book_off = tape.sync_off, tape.book_off
+    i = _last_at(tape.sync_ts, seen[0, a], sync_off[a + 1], now)
+    j = _last_at(tape.book_ts, seen[1, a], book_off[a + 1], now)
+    seen[0, a] = i
+    seen[1, a] = j
+    synced = i >= sync_off[a] and tape.sync_state[i] == 1
+    last = tape.book_ts[j] if j >= book_off[a] else 0
     if not synced:
         return VENUE_OUT_OF_SYNC, last
     if now - last > stale_after:
@@ -261,14 +260,7 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
     # the gate's trackers and unknown orders, the equity sample when due (a row per symbol, as the
     # live engine writes them). The tuples are _run_loop's.
     settings, counters, init_base, last_mid = run.settings, run.counters, run.init_base, run.last_mid
-    book_ts, book_off, sync_ts, sync_st, sync_off = (
-        tape.book_ts,
-        tape.book_off,
-        tape.sync_ts,
-        tape.sync_state,
-        tape.sync_off,
-    )
-    cash, eq_venue, pnl_sym, open_count, mark = account
+    cash, eq_venue, pnl_sym, open_count, mark, seen = account
     flight = orders.flight
     limits, rstate, srisk = risk
     equity = outs.equity
@@ -281,7 +273,7 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
     for a in range(open_count.shape[0]):
         rec = views[a // n_venues][a % n_venues]
         rec["open_orders"] = open_count[a]
-        st, last = _status(now, a, book_ts, book_off, sync_ts, sync_st, sync_off, stale_after)
+        st, last = _status(now, a, tape, seen, stale_after)
         rec["status"] = st
         rec["book_local_ts"] = last
         if open_count[a] > 0:
@@ -507,13 +499,18 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     levels = params[0]["book_levels"]
     one = levels - levels + 1  # the best level only, typed as ``levels`` (one compile of _fill_top, not two)
     cash, eq_venue, pnl_sym, open_count, ticked = _open_orders(flight, n_symbols, n_venues)
-    account = Account(cash, eq_venue, pnl_sym, open_count, mark)  # what _observe and _perp_step take
+    seen = np.zeros((2, n_assets), np.int64)  # _status's rows: none found yet, each asset's offset - 1
+    for a in range(n_assets):
+        seen[0, a] = tape.sync_off[a] - 1
+        seen[1, a] = tape.book_off[a] - 1
+    account = Account(cash, eq_venue, pnl_sym, open_count, mark, seen)  # what _observe and _perp_step take
     answered = np.zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
     deep = (np.zeros((n_assets, 4, levels)), np.zeros(n_assets, np.int64))  # _fill_deeper's, nothing walked yet
     lots = np.zeros(n_assets)
     for a in range(n_assets):
         lots[a] = params[a // n_venues]["lot_size"][a % n_venues]
     scratch = (np.zeros(SWEEP_LEVELS), np.zeros(SWEEP_LEVELS))  # the levels an arriving order may take
+    held = np.ones(n_assets, np.int64)  # per asset, 0 once known that no level of it is remembered as taken
     slot_ticks = np.zeros((2, TAKEN_SLOTS), np.int64)
     slot_shown = np.zeros((2, TAKEN_SLOTS))
     same_time = 0  # steps in a row without time passing (orders answered at once with zero latency)
@@ -559,12 +556,14 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
         if act:  # books changed: what was taken from a level that changed is there again
             for a in range(n_assets):
                 if ticked[a] != 0:
-                    forget_levels(bt, a, taken, slot_ticks, slot_shown)
+                    if held[a] != 0:  # only an asset whose levels our orders may have taken from
+                        held[a] = forget_levels(bt, a, taken, slot_ticks, slot_shown)
                     deep[1][a] = 0  # its deeper levels must be walked again
 
         # Taker orders reaching their venue (filled there), then the answers due.
         if due <= now:
             arrive_orders(bt, now, flight, taken, run, lots, scratch)
+            held[:] = 1  # they may have taken from any asset's levels
             got = answer_orders(now, flight, run, own, fills, open_count, answered)
             if got != 0:
                 act = True
@@ -670,7 +669,7 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     per_symbol = np.zeros(loop.n_symbols)
     intent = loop.intents[0, 0]
     perp, run, symbols, orders, outs = loop._state()
-    account = Account(grid, grid, per_symbol, flags, grid)
+    account = Account(grid, grid, per_symbol, flags, grid, np.zeros((2, loop.n_venues * loop.n_symbols), np.int64))
     order = np.zeros(1, order_dtype)
     n_assets = loop.n_venues * loop.n_symbols
     levels = np.zeros(SWEEP_LEVELS)
