@@ -79,7 +79,7 @@ FLIGHT_DTYPE: Final = np.dtype(
 _NEVER: Final = np.iinfo(np.int64).max
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def latencies(run: Any, v: int, now: int) -> tuple[int, int]:
     """(entry, round trip) in ns of an order sent to venue ``v`` at ``now``: the venue's constants in
     ``settings``, or its measured rows (``run.measured``: ``(rows, offsets)``, rows ``(req, exch, resp)``)
@@ -117,7 +117,7 @@ def _interp(x: float, xs: Any, ys: Any, base: int) -> float:
     return float(ys[lo]) + (float(ys[hi]) - float(ys[lo])) * (x - x0) / (x1 - x0)
 
 
-@njit(cache=True, internal=True, inline="always")
+@njit(cache=True, internal=True)
 def route_order(now: int, s: int, k: int, kernel: Any, run: Any) -> tuple[int, int, float, int, int]:
     """Symbol ``s``'s intent ``k`` gets the next order id and draws its leg fault (as the paper executor
     does, from the seed and the order id): ``(order id, fault, quantity the venue may fill, arrival,
@@ -188,7 +188,7 @@ def unknown_per_venue(flight: Any, now: int, timeout: int, out: Any, n_venues: i
             out[f["asset"] % n_venues] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _levels(bt: int, a: int, side: int, limit: float, decimals: int, out: Any) -> float:
     # The levels a ``side`` order of asset a with limit ``limit`` may take, best first, into out (prices,
     # quantities; NaN and 0 past the last), from hftbacktest's depth now, at most SWEEP_LEVELS of them; the

@@ -245,7 +245,7 @@ def _margin_px(views: Any, s: int, v: int) -> float:
     return float(m if m > 0.0 else _mid(view, v))
 
 
-@nb.njit(cache=True, internal=True, nogil=True, inline="always")
+@nb.njit(cache=True, internal=True, nogil=True)
 def _check_margin(views: Any, s: int, v: int, position: float, lim: Any, st: Any) -> None:
     # A linear venue after a pair leaves symbol s at ``position`` there: its initial margin (every
     # symbol's) within the venue's equity, and (when asked) the liquidation estimate far enough.
@@ -373,7 +373,7 @@ def follow_pnl(limits: Any, st: Any, sstate: Any, pnl: float, pnl_sym: Any, view
         st["unknown_paused"] = 0
 
 
-@nb.njit(cache=True, internal=True, nogil=True, inline="always")
+@nb.njit(cache=True, internal=True, nogil=True)
 def _follow_symbol(lim: Any, st: Any, sstate: Any, s: int, pnl: float, view: Any, now: int) -> None:
     # One symbol's imbalance hold and pair loss (``pnl``: its trading PnL).
     sst = risk_row(sstate, s)
@@ -412,7 +412,7 @@ def _refuse(st: Any, code: int, value: float, limit: float) -> None:
         st["breach_limit"] = limit
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@nb.njit(cache=True, nogil=True)
 def gate(views: Any, s: int, limits: Any, state: Any, sstate: Any, intents: Any, n: int, now: int) -> int:
     """Drop symbol ``s``'s intents that break a limit (whole pairs at a time); return how many pass.
 

@@ -102,7 +102,7 @@ def _cancel_all(view: Any, st: Any, intents: Any, n: int) -> int:
     return n
 
 
-@nb.njit(cache=True, internal=True, nogil=True, inline="always")
+@nb.njit(cache=True, internal=True, nogil=True)
 def _filled_venue(view: Any, st: Any, net: float) -> int:
     # The venue whose position moved furthest towards ``net`` since the net was last flat (-1: none).
     best = -1
@@ -178,7 +178,7 @@ def _takes_qty(p: Any, v: int, qty: float) -> bool:
     return bool(qty > 0.0 and qty + _EPS * p["lot_size"][v] >= p["min_qty"][v])
 
 
-@nb.njit(cache=True, internal=True, nogil=True, inline="always")
+@nb.njit(cache=True, internal=True, nogil=True)
 def _contract(view: Any, p: Any, st: Any, intents: Any, n: int, now_ns: int) -> bool:
     # Every intent of the decision within the contract (else CONTRACT_BROKEN, and False).
     if n < 0 or n > intents.shape[0]:
@@ -219,7 +219,7 @@ def _contract(view: Any, p: Any, st: Any, intents: Any, n: int, now_ns: int) -> 
     return True
 
 
-@nb.njit(cache=True, internal=True, nogil=True, inline="always")
+@nb.njit(cache=True, internal=True, nogil=True)
 def _pair_ok(view: Any, p: Any, intents: Any, n: int, now_ns: int) -> bool:
     # Whether every open leg's venue takes orders now and each leg, on its venue's lot grid, is above the
     # venue's minimum quantity.
@@ -256,7 +256,7 @@ def _move(intents: Any, to: int, k: int) -> None:
     a["level"] = b["level"]
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@nb.njit(cache=True, nogil=True)
 def admit(view: Any, p: Any, st: Any, intents: Any, n: int, now_ns: int) -> int:
     """The strategy's ``n`` intents in ``intents`` through the contract and what the venues take (rules 5
     to 7 of the module): the intents kept, compacted to the front of ``intents`` in the strategy's order,
@@ -353,7 +353,7 @@ def may_decide(view: Any, kernel: Any, s: int, now_ns: int) -> bool:
     return answer
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@nb.njit(cache=True, nogil=True)
 def guarded_decide(view: Any, kernel: Any, s: int, now_ns: int) -> int:
     """Symbol ``s``'s decision at ``now_ns``: arb's rules (the module's 1 to 4), the strategy's ``decide``
     when they allow it, its intents through :func:`admit`. Writes the intents into ``kernel``'s buffer of

@@ -126,7 +126,7 @@ def _min_step_qty(params: Any, b: int, s: int, price: float) -> float:
     return need
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@nb.njit(cache=True, nogil=True)
 def _walk(
     view: Any,
     p: Any,
@@ -249,7 +249,7 @@ def _pair_cap(view: Any, p: Any, b: int, s: int) -> float:
     return max(cap, 0.0)
 
 
-@nb.njit(cache=True, internal=True, nogil=True, inline="always")
+@nb.njit(cache=True, internal=True, nogil=True)
 def _short_of_balance(view: Any, p: Any, b: int, s: int, required: float, cap: float) -> bool:
     # Whether a pair buying on b and selling on s was left out for want of balance alone: the best
     # levels clear ``required`` for the least quantity both venues take, the order size, the bands and
@@ -343,7 +343,7 @@ def _by_price(view: Any, p: Any, side: int, order: Any, lo: int, hi: int) -> Non
         order[j] = v
 
 
-@nb.njit(cache=True, internal=True, nogil=True, inline="always")
+@nb.njit(cache=True, internal=True, nogil=True)
 def _hedge_order(view: Any, p: Any, side: int, filled: int, swap: bool, order: Any) -> int:
     # The venues a lone leg's hedge or unwind tries, in turn, into ``order``; returns how many. With a
     # leg on record (``filled``: the venue it filled on), ``hedge`` mode tries the other venues first,
@@ -379,7 +379,7 @@ def _hedge_order(view: Any, p: Any, side: int, filled: int, swap: bool, order: A
     return k
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@nb.njit(cache=True, nogil=True)
 def hedge(view: Any, p: Any, st: Any, net: float, intents: Any, now_ns: int) -> int:
     """The lone-leg rule: one IOC order into ``intents[0]`` that brings the net position ``net`` back to
     zero (``st``: arb's state record of the symbol, its attempts and the last pair's venues); returns 1,
@@ -458,7 +458,7 @@ def unanswered(view: Any) -> bool:
     return False
 
 
-@nb.njit(cache=True, internal=True, nogil=True, inline="always")
+@nb.njit(cache=True, internal=True, nogil=True)
 def _close_gain_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> float:
     # With close_before_funding: what a unit bought on b and sold on s saves of the funding payments
     # due within the window, bps of its price, when the held positions would pay there (else 0).
