@@ -56,7 +56,7 @@ from arb.backtest.hbt_orders import (
     _outputs_full,
 )
 from arb.backtest.hbt_quotes import ANSWER_FILLED, ANSWER_NONE, cancel_sent, quote_answer, quote_sent
-from arb.backtest.loop_state import Account, Tape
+from arb.backtest.loop_state import Account
 from arb.backtest.taker_fills import (
     answer_orders,
     arrive_orders,
@@ -69,7 +69,8 @@ from arb.backtest.taker_fills import (
 )
 from arb.backtest.transfers import TRANSFER_NONE, add_moved, held_value, log_full, move_inventory, moved_quote
 from arb.execution.liquidity import SWEEP_LEVELS, TAKEN_SLOTS
-from arb.execution.risk import position_at, update_equity, value_px
+from arb.execution.risk import position_at, value_px
+from arb.strategy.gate import follow_pnl
 from arb.strategy.guard import may_decide
 from arb.strategy.quote_slots import Q_OID, any_quote, quote_views
 from arb.strategy.step import decide_symbol
@@ -112,7 +113,7 @@ def _side_top(depth: Any, bids: bool, levels: int, scan: int, px: Any, qty: Any)
         qty[j] = 0.0
 
 
-@njit(cache=True, internal=True)
+@njit(cache=True, internal=True, inline="always")
 def _fill_top(bt: int, views: Any, levels: int, scan: int, lo: int, hi: int, mask: Any) -> None:
     # Best ``levels`` price levels of the assets lo <= a < hi whose ``mask[a]`` is set (asset a is symbol
     # a // n on venue a % n, n the run's venues) from hftbacktest's depth.
@@ -126,7 +127,7 @@ def _fill_top(bt: int, views: Any, levels: int, scan: int, lo: int, hi: int, mas
         _side_top(depth, False, levels, scan, rec["ask_px"], rec["ask_qty"])
 
 
-@njit(cache=True, internal=True)
+@njit(cache=True, internal=True, inline="always")
 def _fill_deeper(bt: int, views: Any, levels: int, lo: int, hi: int, deep: Any) -> None:
     # What ``_fill_top`` with ``levels`` levels and ``_MAX_SCAN_TICKS`` gives the assets lo <= a < hi, the
     # depth walked only for an asset whose book changed since its last walk. ``deep``: ``(kept, walked)``,
@@ -144,25 +145,39 @@ def _fill_deeper(bt: int, views: Any, levels: int, lo: int, hi: int, deep: Any) 
             _side_top(depth, True, levels, _MAX_SCAN_TICKS, sides[0], sides[1])
             _side_top(depth, False, levels, _MAX_SCAN_TICKS, sides[2], sides[3])
             for k in range(4):
-                kept[a, k, :levels] = sides[k][:levels]
+                side = sides[k]
+                for j in range(levels):  # element by element: a slice copy compiles a shape check and its message
+                    kept[a, k, j] = side[j]
             walked[a] = 1
         else:
             for k in range(4):
-                sides[k][:levels] = kept[a, k, :levels]
+                side = sides[k]
+                for j in range(levels):
+                    side[j] = kept[a, k, j]
 
 
-@njit(cache=True)
-def _status(
-    now: int, a: int, book_ts: Any, book_off: Any, sync_ts: Any, sync_st: Any, sync_off: Any, stale_after: int
-) -> tuple[int, int]:
+@njit(cache=True, internal=True, inline="always")
+def _last_at(times: Any, at: int, hi: int, now: int) -> int:
+    # The last index i < hi with times[i] <= now, from ``at``, the one found at an earlier ``now`` (times
+    # sorted, ``now`` never going back: the loop's clock), walking on: each row is passed once over a run,
+    # where a binary search at every decision cost six searches a decision point.
+    while at + 1 < hi and times[at + 1] <= now:
+        at += 1
+    return at
+
+
+@njit(cache=True, internal=True, inline="always")
+def _status(now: int, a: int, tape: Any, seen: Any, stale_after: int) -> tuple[int, int]:
     # (status, time of the last book update) of asset a at ``now``; each asset's times are the slice
-    # of the concatenated arrays between its offsets.
-    syncs = sync_ts[sync_off[a] : sync_off[a + 1]]
-    i = np.searchsorted(syncs, now, side="right") - 1
-    synced = i >= 0 and sync_st[sync_off[a] + i] == 1
-    books = book_ts[book_off[a] : book_off[a + 1]]
-    j = np.searchsorted(books, now, side="right") - 1
-    last = books[j] if j >= 0 else 0
+    # of the tape's concatenated arrays between its offsets. ``seen[0, a]`` / ``seen[1, a]``: the last
+    # sync row / book row of asset a found so far (its offset - 1 before the first), moved on to ``now``.
+    sync_off, book_off = tape.sync_off, tape.book_off
+    i = _last_at(tape.sync_ts, seen[0, a], sync_off[a + 1], now)
+    j = _last_at(tape.book_ts, seen[1, a], book_off[a + 1], now)
+    seen[0, a] = i
+    seen[1, a] = j
+    synced = i >= sync_off[a] and tape.sync_state[i] == 1
+    last = tape.book_ts[j] if j >= book_off[a] else 0
     if not synced:
         return VENUE_OUT_OF_SYNC, last
     if now - last > stale_after:
@@ -170,7 +185,7 @@ def _status(
     return VENUE_OK, last
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True, inline="always")
 def _trading_pnl(view: Any, cash: Any, mark: Any, last_mid: Any, s: int) -> float:
     # Symbol s's trading PnL: every venue's cash flows and position at its price (the mark price where
     # there is one, else the last mid); the cash summed first, then the positions, in venue order.
@@ -183,7 +198,7 @@ def _trading_pnl(view: Any, cash: Any, mark: Any, last_mid: Any, s: int) -> floa
     return pnl
 
 
-@njit(cache=True, internal=True)
+@njit(cache=True, internal=True, inline="always")
 def _any_ticked(ticked: Any, lo: int, hi: int) -> bool:
     # Whether any asset lo <= a < hi ticked.
     for a in range(lo, hi):  # noqa: SIM110 - a generator in any() does not compile in nopython mode
@@ -192,7 +207,7 @@ def _any_ticked(ticked: Any, lo: int, hi: int) -> bool:
     return False
 
 
-@njit(cache=True, internal=True)
+@njit(cache=True, internal=True, inline="always")
 def _next_due(flight: Any, open_count: Any) -> int:
     # :func:`next_due`, without reading the flight's slots while no taker order is on its way: every order
     # put on its way is counted in ``open_count`` (its asset's) until its answer frees its slot, so all
@@ -203,7 +218,7 @@ def _next_due(flight: Any, open_count: Any) -> int:
     return _NONE_DUE
 
 
-@njit(cache=True, internal=True)
+@njit(cache=True, internal=True, inline="always")
 def _submit(bt: int, a: int, oid: int, side: int, price: float, qty: float, tif: int) -> int:
     # One limit order to hftbacktest (``tif``: GTX for a post-only quote); its return code.
     if side == BUY:
@@ -240,20 +255,13 @@ def _follow_quotes(bt: int, now: int, quotes: Any, fills: Any, run: Any, answere
     return out
 
 
-@njit(cache=True, internal=True)
+@njit(cache=True, internal=True, inline="always")
 def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: Any, risk: Any, outs: Any) -> None:
     # At a decision point, with the views' books and accounts current: every venue's status, equity,
     # the gate's trackers and unknown orders, the equity sample when due (a row per symbol, as the
     # live engine writes them). The tuples are _run_loop's.
     settings, counters, init_base, last_mid = run.settings, run.counters, run.init_base, run.last_mid
-    book_ts, book_off, sync_ts, sync_st, sync_off = (
-        tape.book_ts,
-        tape.book_off,
-        tape.sync_ts,
-        tape.sync_state,
-        tape.sync_off,
-    )
-    cash, eq_venue, pnl_sym, open_count, mark = account
+    cash, eq_venue, pnl_sym, open_count, mark, seen = account
     flight = orders.flight
     limits, rstate, srisk = risk
     equity = outs.equity
@@ -266,7 +274,7 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
     for a in range(open_count.shape[0]):
         rec = views[a // n_venues][a % n_venues]
         rec["open_orders"] = open_count[a]
-        st, last = _status(now, a, book_ts, book_off, sync_ts, sync_st, sync_off, stale_after)
+        st, last = _status(now, a, tape, seen, stale_after)
         rec["status"] = st
         rec["book_local_ts"] = last
         if open_count[a] > 0:
@@ -292,7 +300,7 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
     else:
         rstate[0]["unknown"][:] = 0
     if np.isfinite(trading):
-        update_equity(limits, rstate, srisk, trading, pnl_sym, views, now)
+        follow_pnl(limits, rstate[0], srisk, trading, pnl_sym, views, now)  # update_equity's body, one call less
     final = counters[C_DONE] == 1 or now >= cfg["end_ns"]
     due = now >= counters[C_NEXT_SAMPLE] or final
     if not due:
@@ -418,20 +426,7 @@ def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: An
                 views[o][v]["quote_balance"] = quote
 
 
-@njit(cache=True)
-def _call_kernel(now: int, s: int, views: Any, kernel: Any, risk: Any, counters: Any, calls: Any) -> int:
-    # Symbol s's kernel and the gate on the current views, the call logged (the engine's very step:
-    # arb.strategy.step.decide_symbol); the number of intents to send (in ``intents[s]``). Pair ids are
-    # shared by the symbols (``counters[C_NEXT_PAIR_ID]``).
-    counters[C_KERNEL_CALLS] += 1
-    c = counters[C_CALLS]
-    n = decide_symbol(now, s, views, kernel, risk, counters[C_NEXT_PAIR_ID : C_NEXT_PAIR_ID + 1], calls, c)
-    counters[C_INTENTS] += n
-    counters[C_CALLS] = c + 1
-    return n
-
-
-@njit(cache=True)
+@njit(cache=True, internal=True, inline="always")
 def _ticks(decision_ts: Any, decision_assets: Any, counters: Any, now: int, ticked: Any) -> bool:
     # Every decision row due by ``now``: mark its asset in ``ticked``; True when there was one.
     i = counters[C_CURSOR]
@@ -505,13 +500,18 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     levels = params[0]["book_levels"]
     one = levels - levels + 1  # the best level only, typed as ``levels`` (one compile of _fill_top, not two)
     cash, eq_venue, pnl_sym, open_count, ticked = _open_orders(flight, n_symbols, n_venues)
-    account = Account(cash, eq_venue, pnl_sym, open_count, mark)  # what _observe and _perp_step take
+    seen = np.zeros((2, n_assets), np.int64)  # _status's rows: none found yet, each asset's offset - 1
+    for a in range(n_assets):
+        seen[0, a] = tape.sync_off[a] - 1
+        seen[1, a] = tape.book_off[a] - 1
+    account = Account(cash, eq_venue, pnl_sym, open_count, mark, seen)  # what _observe and _perp_step take
     answered = np.zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
     deep = (np.zeros((n_assets, 4, levels)), np.zeros(n_assets, np.int64))  # _fill_deeper's, nothing walked yet
     lots = np.zeros(n_assets)
     for a in range(n_assets):
         lots[a] = params[a // n_venues]["lot_size"][a % n_venues]
     scratch = (np.zeros(SWEEP_LEVELS), np.zeros(SWEEP_LEVELS))  # the levels an arriving order may take
+    held = np.ones(n_assets, np.int64)  # per asset, 0 once known that no level of it is remembered as taken
     slot_ticks = np.zeros((2, TAKEN_SLOTS), np.int64)
     slot_shown = np.zeros((2, TAKEN_SLOTS))
     same_time = 0  # steps in a row without time passing (orders answered at once with zero latency)
@@ -557,12 +557,14 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
         if act:  # books changed: what was taken from a level that changed is there again
             for a in range(n_assets):
                 if ticked[a] != 0:
-                    forget_levels(bt, a, taken, slot_ticks, slot_shown)
+                    if held[a] != 0:  # only an asset whose levels our orders may have taken from
+                        held[a] = forget_levels(bt, a, taken, slot_ticks, slot_shown)
                     deep[1][a] = 0  # its deeper levels must be walked again
 
         # Taker orders reaching their venue (filled there), then the answers due.
         if due <= now:
             arrive_orders(bt, now, flight, taken, run, lots, scratch)
+            held[:] = 1  # they may have taken from any asset's levels
             got = answer_orders(now, flight, run, own, fills, open_count, answered)
             if got != 0:
                 act = True
@@ -611,7 +613,16 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
                         continue
                     if levels > 1:
                         _fill_deeper(bt, views, levels, n_venues * s, n_venues * s + n_venues, deep)
-                    n = _call_kernel(now, s, views, kernel, risk, counters, calls)
+                    # the engine's very step (arb.strategy.step.decide_symbol), called here rather than
+                    # through a helper of the loop's: Numba optimises and generates the machine code of
+                    # everything a function links once per function, and decide_symbol links the kernel,
+                    # the guard and the gate. Pair ids are shared by the symbols.
+                    counters[C_KERNEL_CALLS] += 1
+                    c = counters[C_CALLS]
+                    pair_seq = counters[C_NEXT_PAIR_ID : C_NEXT_PAIR_ID + 1]
+                    n = decide_symbol(now, s, views, kernel, risk, pair_seq, calls, c)
+                    counters[C_INTENTS] += n
+                    counters[C_CALLS] = c + 1
                     for k in range(n):
                         it = intents[s][k]
                         a = n_venues * s + it["venue"]
@@ -654,17 +665,16 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     rest, small, compile with the loop). Listed so that the two halves of the warm-up take about equal
     CPU (``benchmarks/bench_compile.py``)."""
     i64 = np.int64(0)
-    ts = np.zeros(1, np.int64)
     flags = np.zeros(loop.n_venues * loop.n_symbols, np.int64)
     grid = np.zeros((loop.n_symbols, loop.n_venues))
     per_symbol = np.zeros(loop.n_symbols)
     intent = loop.intents[0, 0]
-    tape = Tape(ts, ts, ts, ts, ts, ts, ts)
     perp, run, symbols, orders, outs = loop._state()
-    account = Account(grid, grid, per_symbol, flags, grid)
+    account = Account(grid, grid, per_symbol, flags, grid, np.zeros((2, loop.n_venues * loop.n_symbols), np.int64))
     order = np.zeros(1, order_dtype)
     n_assets = loop.n_venues * loop.n_symbols
     levels = np.zeros(SWEEP_LEVELS)
+    pair_seq = loop.counters[C_NEXT_PAIR_ID : C_NEXT_PAIR_ID + 1]  # as _run_loop slices it
     quotes = orders.quotes  # None when no symbol quotes: their helpers compile to nothing, quote_answer not at all
     maker = [(quote_answer, (loop.fills, run, i64, order, quotes, i64, i64))] if quotes is not None else []
     return [
@@ -673,17 +683,11 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
         (quote_views, (loop.views, quotes)),
         (quote_sent, (quotes, loop.sent, loop.counters, i64, intent, i64, i64, i64)),
         (cancel_sent, (quotes, loop.sent, loop.counters, i64, intent, i64, i64)),
-        (_open_orders, (loop.flight, i64, i64)),
-        (_any_ticked, (flags, i64, i64)),
-        (_trading_pnl, (loop.views[0], grid, grid, grid, i64)),
-        (_outputs_full, (outs, loop.flight, loop.intents, loop.rstate, loop.counters)),
-        (_ticks, (ts, ts, loop.counters, i64, flags)),
-        (_observe, (i64, loop.views, run, tape, account, orders, symbols.risk, outs)),
         (_perp_step, (i64, loop.views, run, account, perp, outs)),
         (move_inventory, (i64, loop.views, loop.settings, run.inventory)),
         (held_value, (run.inventory, i64, i64, 0.0)),
         (log_full, (run.inventory,)),
-        (_call_kernel, (i64, i64, loop.views, symbols.kernel, symbols.risk, loop.counters, loop.calls)),
+        (decide_symbol, (i64, i64, loop.views, symbols.kernel, symbols.risk, pair_seq, loop.calls, i64)),
         (_log_sent, (i64, i64, i64, i64, symbols, loop.counters, flags, loop.sent)),
         (latencies, (run, i64, i64)),
         (route_order, (i64, i64, i64, symbols.kernel, run)),
@@ -693,4 +697,5 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
         (forget_levels, (i64, i64, loop.taken, np.zeros((2, TAKEN_SLOTS), np.int64), np.zeros((2, TAKEN_SLOTS)))),
         (answer_orders, (i64, loop.flight, run, loop.own, loop.fills, flags, np.zeros(loop.n_symbols, np.int64))),
         (unknown_per_venue, (loop.flight, i64, i64, loop.rstate[0]["unknown"], i64)),
+        (follow_pnl, (loop.limits, loop.rstate[0], loop.srisk, 0.0, per_symbol, loop.views, i64)),
     ]

@@ -64,7 +64,7 @@ C_MAKER_FILLS = 19  # maker_taker: quotes filled
 N_COUNTERS = 20
 
 
-@njit(cache=True)
+@njit(cache=True, internal=True, inline="always")
 def _open_orders(flight: Any, n_symbols: int, n_venues: int) -> tuple[Any, Any, Any, Any, Any]:
     # Scratch arrays of a call of _run_loop: (cash and equity per symbol and venue, PnL per symbol,
     # open orders per asset, the assets that ticked), the open orders being the taker orders on their
@@ -79,7 +79,7 @@ def _open_orders(flight: Any, n_symbols: int, n_venues: int) -> tuple[Any, Any, 
     return cash, eq_venue, pnl_sym, out, np.zeros(n_venues * n_symbols, np.int64)
 
 
-@njit(cache=True, internal=True)
+@njit(cache=True, internal=True, inline="always")
 def _outputs_full(outs: Any, flight: Any, intents: Any, rstate: Any, counters: Any) -> bool:
     # True when an output buffer may not take another step (the driver grows it and calls again): a
     # step fills at most every order on its way (``flight``, _MAX_PENDING an asset).

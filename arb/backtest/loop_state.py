@@ -174,3 +174,6 @@ class Account(NamedTuple):
     """Per asset, the orders out."""
     mark: Array
     """Per (symbol, venue), the mark price now (:attr:`Perp.mark`)."""
+    seen: Array
+    """Per asset, the last sync row (``seen[0, a]``) and book row (``seen[1, a]``) of the tape at or before
+    the last decision (the asset's offset - 1 before its first): where the status lookups go on from."""

@@ -52,7 +52,7 @@ from hftbacktest import BacktestAsset
 from numba import typeof
 
 from arb._jit import cached, say_compiling
-from arb.backtest.compiled_loop import _MAX_SAME_TIME, _NO_PROGRESS, _call_kernel, _helper_calls, _run_loop
+from arb.backtest.compiled_loop import _MAX_SAME_TIME, _NO_PROGRESS, _helper_calls, _run_loop
 from arb.backtest.hbt_handle import Backtester
 from arb.backtest.hbt_orders import (
     _MAX_PENDING,
@@ -106,6 +106,7 @@ from arb.strategy.quote_slots import new_quotes
 from arb.strategy.records import BACKTEST_RUN_DTYPE
 from arb.strategy.seam import broken_text, raised_text, user_strategy
 from arb.strategy.selection import bind_config
+from arb.strategy.step import decide_symbol
 from arb.strategy.types import (
     CONTRACT_BROKEN,
     FILL_DTYPE,
@@ -496,13 +497,13 @@ class Loop:
 def warm_loop(config: AppConfig, part: int | None = None, helpers_done: Any = None) -> None:
     """Compile the backtest loop and its cached helpers (and the kernel, gate and risk code they call)
     into Numba's cache, or load them from it. Nothing runs; no data is needed. ``part`` 0 or 1 compiles
-    one of two halves of about equal work: 0, the kernel call (with the kernel and the risk gate) and
+    one of two halves of about equal work: 0, the step (decide_symbol: the kernel, guard and risk gate) and
     then the loop itself, which links every helper, so only once ``helpers_done`` (an event, None: no
     waiting) says half 1 is in the cache, or after :data:`_HELPERS_WAIT_S`; 1, the other helpers. None:
     all of it."""
     loop = Loop(config, cast(Timeline, types.SimpleNamespace(start_ns=0, end_ns=0)), cast(Schedule, None))
     for fn, args in _helper_calls(loop):
-        if part is None or (fn is _call_kernel) == (part == 0):
+        if part is None or (fn is decide_symbol) == (part == 0):
             fn.compile(tuple(typeof(x) for x in args))  # type: ignore[no-untyped-call]  # numba is untyped
     if part == 1:
         return
@@ -565,7 +566,7 @@ def warm_loop_in_background(config: AppConfig) -> Warming | None:
     (:meth:`Warming.make_room`), the two cores share the work about evenly. Join them before the loop
     runs.
     """
-    index = getattr(getattr(getattr(_call_kernel, "_cache", None), "_cache_file", None), "_index_path", None)
+    index = getattr(getattr(getattr(_run_loop, "_cache", None), "_cache_file", None), "_index_path", None)
     if not isinstance(index, str) or os.path.exists(index) or (os.cpu_count() or 1) < 2:
         return None  # cached already, a Numba without that layout, or no second core to use
     context = multiprocessing.get_context("spawn")
@@ -613,7 +614,7 @@ def run_backtest(
     days = plan_days(config, start, end)
     warming = warm_loop_in_background(config) if compile_beside else None
     if warming is not None:
-        say_compiling([("the kernel, the risk gate and the loop", [_call_kernel], 15.0)], log, on_status)
+        say_compiling([("the kernel, the risk gate and the loop", [_run_loop], 15.0)], log, on_status)
         warming.make_room()
     session = load_timeline(config, days, on_status, allow_damaged=allow_damaged)
     schedule = Schedule.of(session)

@@ -308,12 +308,13 @@ def answer_orders(now: int, flight: Any, run: Any, own: Any, fills: Any, open_co
 
 
 @njit(cache=True, internal=True)
-def forget_levels(bt: int, a: int, taken: Any, ticks: Any, shown: Any) -> None:
+def forget_levels(bt: int, a: int, taken: Any, ticks: Any, shown: Any) -> int:
     """Asset ``a``'s book changed: the levels our orders took from that now show another quantity, or
     none, are forgotten (:func:`arb.execution.liquidity.forget_changed`). ``ticks``, ``shown``: scratch
-    ``(2, TAKEN_SLOTS)`` arrays."""
+    ``(2, TAKEN_SLOTS)`` arrays. Returns how many of the asset's levels are still remembered (0: the
+    next change has nothing to forget until an order takes again)."""
     if remembered(taken, a, ticks) == 0:
-        return
+        return 0
     depth = bt_depth(bt, a)
     for s in range(2):
         for k in range(TAKEN_SLOTS):
@@ -325,3 +326,4 @@ def forget_levels(bt: int, a: int, taken: Any, ticks: Any, shown: Any) -> None:
             else:
                 shown[s, k] = depth_ask_qty_at_tick(depth, t)
     forget_changed(taken, a, shown)
+    return remembered(taken, a, ticks)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 __all__ = ["address", "call_decide", "call_may_act", "decide_types", "may_act_types"]
 
+import functools
 import itertools
 import logging
 import sys
@@ -39,7 +40,10 @@ _PLAIN: dict[int, Any] = {}
 _KEYS = itertools.count(1)
 
 
+@functools.cache
 def _array_type(dtype: np.dtype[Any]) -> Any:
+    # Numba's type of a 1-d 'A' array of ``dtype``; made once per dtype (from_dtype walks every field of a
+    # record: a run's binding asks for the same few dtypes many times).
     from numba.np.numpy_support import from_dtype
 
     return from_dtype(dtype)[:]
