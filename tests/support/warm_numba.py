@@ -20,7 +20,7 @@ compiled (a failure is the tests' to find: the conftest carries on).
 
 from __future__ import annotations
 
-__all__ = ["main", "warm"]
+__all__ = ["main", "warm", "warm_live"]
 
 import multiprocessing
 import sys
@@ -31,8 +31,8 @@ from tests.support.captures import ROOT
 SAMPLE = ROOT / "config" / "arbitrage.toml"
 
 
-def _warm_live() -> None:
-    # what arb dry-run and arb live compile before their first tick
+def warm_live() -> None:
+    """Compile (or load) what arb dry-run and arb live compile before their first tick, for the sample."""
     from arb.config import load_config
     from arb.live.engine import Engine
     from arb.live.session_loop import warm_up_kernel
@@ -50,7 +50,7 @@ def warm() -> None:
     from arb.backtest import run as bt
     from arb.config import load_config
 
-    live = multiprocessing.get_context("spawn").Process(target=_warm_live)
+    live = multiprocessing.get_context("spawn").Process(target=warm_live)
     live.start()
     try:
         result = bt.run_backtest(load_config(SAMPLE))
