@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.postgres import PostgresServer, postgres_server
+from tests.support.warm_numba import RECORD_ENV
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +67,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     root = Path(__file__).resolve().parent.parent
     folder = Path(tempfile.mkdtemp(prefix="arb-numba-warm-"))
     lock, log = folder / "lock", folder / "log"
+    os.environ[RECORD_ENV] = str(folder / "record.json")  # what its backtest saw, for the workers
     fd = os.open(lock, os.O_CREAT | os.O_RDWR)
     fcntl.flock(fd, fcntl.LOCK_EX)  # held by the child (its copy of fd) until it exits, however it ends
     try:
@@ -129,6 +131,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGKILL)
         child.wait()
+    os.environ.pop(RECORD_ENV, None)
     log.unlink(missing_ok=True)
     (log.parent / "lock").unlink(missing_ok=True)
+    (log.parent / "record.json").unlink(missing_ok=True)
     log.parent.rmdir()
