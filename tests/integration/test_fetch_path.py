@@ -33,6 +33,7 @@ from arb.testing.history_files import tardis_from_binance, tardis_from_bybit
 from tests.support.captures import RECORDINGS, ROOT, SPOT_BTC
 from tests.support.feed_rig import Waits
 from tests.support.processes import run_arb
+from tests.support.shared import made_once
 
 JAN_1 = "2024-01-01"
 MOVE = -220  # 2024-08-08 - 220 days = 2024-01-01
@@ -42,15 +43,16 @@ UNRESOLVABLE = "http://arb-fetch-test.invalid/v1"  # RFC 6761: .invalid never re
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """2024-01-01 of Binance spot and Bybit spot BTCUSDT, and the same books as ETHUSDT's, as Tardis's files
-    (``binance``, ``bybit-spot``)."""
-    root = tmp_path_factory.mktemp("served")
-    files = list(tardis_from_binance(SPOT_BTC[:1], root, market="spot", move_days=MOVE).values())
-    bybit = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"]
-    files += tardis_from_bybit(bybit, root, market="spot", move_days=MOVE).values()
-    # the same books as ETHUSDT's: a symbol the shipped configuration does not trade, for --set strategy.symbol
-    files += tardis_from_binance(SPOT_BTC[:1], root, market="spot", symbol="ETHUSDT", move_days=MOVE).values()
-    files += tardis_from_bybit(bybit, root, market="spot", symbol="ETHUSDT", move_days=MOVE).values()
-    return files
+    (``binance``, ``bybit-spot``); written once for the run's workers (read-only)."""
+
+    def write(root: Path) -> None:
+        bybit = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"]
+        for symbol in (None, "ETHUSDT"):  # ETHUSDT: a symbol the shipped configuration does not trade
+            tardis_from_binance(SPOT_BTC[:1], root, market="spot", symbol=symbol, move_days=MOVE)
+            tardis_from_bybit(bybit, root, market="spot", symbol=symbol, move_days=MOVE)
+
+    root = made_once(tmp_path_factory, "fetch-path-served", write)
+    return sorted((root / "tardis").rglob("*.csv.gz"))
 
 
 def fresh_clone(folder: Path, tardis_url: str) -> Path:
