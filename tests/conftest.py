@@ -121,6 +121,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         terminalreporter.write_line("\n".join(lines[-40:]))
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The ``arb`` fork servers this process started for its tests end with its session."""
+    forks = sys.modules.get("tests.support.arb_forks")
+    if forks is not None:
+        forks.close_shared()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """The warm-up child ends with the run (a run interrupted early does not leave it compiling)."""
     warm = config.stash.get(_warm_key, None)

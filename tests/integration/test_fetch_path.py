@@ -97,7 +97,7 @@ async def test_the_printed_hint_runs_as_printed_then_the_backtest_runs_on_what_i
         if setting == "backtest.recordings=elsewhere":
             (clone / "recordings").rename(clone / "elsewhere")  # the file's folder is not there: --out must say
         options = ["--set", setting] if setting else []
-        code, _, err = await run_arb("backtest", *options, "--start", JAN_1, cwd=clone)
+        code, _, err = await run_arb("backtest", *options, "--start", JAN_1, cwd=clone, forked=True)
         assert code == 2
         (line,) = err.strip().splitlines()
         symbol = "ETHUSDT" if added[:1] == ["--symbols"] else "BTCUSDT"
@@ -109,11 +109,11 @@ async def test_the_printed_hint_runs_as_printed_then_the_backtest_runs_on_what_i
         assert printed is not None, line
         hint = shlex.split(printed.group(1))
         assert hint == ["arb", "fetch", "--start", JAN_1, *(word.format(clone=clone) for word in added)]
-        code, out, err = await run_arb(*hint[1:], cwd=clone)
+        code, out, err = await run_arb(*hint[1:], cwd=clone, forked=True)
         assert code == 0, out + err
         assert "source: tardis (the default: Tardis.dev has every venue's spot and linear books" in out
         assert f" {symbol} into " in out.splitlines()[0]
-        code, out, err = await run_arb("backtest", *options, "--start", JAN_1, cwd=clone)
+        code, out, err = await run_arb("backtest", *options, "--start", JAN_1, cwd=clone, forked=True)
     assert code == 0, out + err
     (summary,) = summaries(clone)
     assert summary["meta"]["dates"] == [JAN_1]  # type: ignore[index]  # the fetched day alone, not the sample's
@@ -151,7 +151,7 @@ async def test_the_walk_of_docs_data_md_runs_as_typed(tmp_path: Path, served: li
         server.add_tree(served, served[0].parents[1])
         clone = fresh_clone(tmp_path / "clone", server.tardis_url)
         for n, (words, lines) in enumerate(steps):
-            code, out, err = await run_arb(*words[1:], cwd=clone)
+            code, out, err = await run_arb(*words[1:], cwd=clone, forked=True)
             codes.append(code)
             output = (out + err).splitlines()
             missing = [line for line in lines if not shown(line, output)]

@@ -13,13 +13,17 @@ fresh interpreter is only what was loaded before the fork; ``arb.execution.failp
 
 Tests of how ``arb`` starts (its imports, its first compile, its exit on a bad option) run it as a
 process of its own (``tests/support/processes.py``); this is for tests of what a command does once it
-runs. Run as ``python -m tests.support.arb_forks NAME...`` it is the server: a request per line on stdin,
+runs. :func:`shared_forks` is a worker's one server for the ``arb`` commands its end-to-end tests run
+(:data:`COMMANDS` loaded), started at its first use and ended with the worker (:func:`close_shared`);
+:func:`forked_child` starts a child whose output a test reads as it comes (named pipes).
+
+Run as ``python -m tests.support.arb_forks NAME...`` it is the server: a request per line on stdin,
 an answer line on stdout when a child starts and when it ends (children run side by side).
 """
 
 from __future__ import annotations
 
-__all__ = ["ArbForks", "arb_forks", "serve"]
+__all__ = ["COMMANDS", "ArbForks", "arb_forks", "close_shared", "forked_child", "serve", "shared_forks"]
 
 import asyncio
 import contextlib
@@ -31,13 +35,27 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 _ROOT = Path(__file__).resolve().parents[2]
 _FAILPOINTS = "arb.execution.failpoints"
 _READY = ("ready", 0)
+_ENVIRON = dict(os.environ)
+"""This process's environment as it started (before a test changed it): the shared servers'."""
+
+COMMANDS = ("arb.cli", "arb.cli.live", "arb.cli.reconcile", "arb.cli.kill", "arb.cli.halt", "arb.cli.order",
+            "arb.cli.fees", "arb.cli.rebalance", "arb.cli.dry_run", "arb.live.trading_session", "arb.live.kill",
+            "arb.live.dry_run", "arb.live.recorded_source", "arb.execution.live_executor",
+            "arb.execution.venue_executor", "arb.execution.paper_account", "arb.journal.journal", "arb.reports.charts",
+            "arb.reports.files", "arb.reports.sources", "arb.ops.watch", "arb.ops.terminal", "connectors.registry",
+            "connectors.binance.private", "connectors.binance.wallet", "connectors.bybit.private",
+            "connectors.bybit.wallet", "connectors.okx.private", "ccxt.async_support", "ccxt.pro", "sqlalchemy",
+            "aiohttp", "matplotlib.figure", "matplotlib.backends.backend_agg",
+            "tests.support.warm_numba:warm_live")  # fmt: skip
+"""What ``arb live``, ``arb kill``, ``arb reconcile``, ``arb order`` and the other commands of the live
+tests import and load from Numba's cache before their work: once per worker, in :func:`shared_forks`."""
 
 
 def _child(request: dict[str, Any]) -> None:
@@ -51,7 +69,12 @@ def _child(request: dict[str, Any]) -> None:
     os.environ.update(request["env"])
     null = os.open(os.devnull, os.O_RDONLY)
     out = os.open(request["out"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    err = os.open(request["err"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # stderr to the same file as stdout (merged, as a shell's 2>&1): one open file, both written in order
+    err = (
+        os.dup(out)
+        if request["err"] == request["out"]
+        else os.open(request["err"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    )
     for fd, target in ((null, 0), (out, 1), (err, 2)):
         os.dup2(fd, target)
         os.close(fd)
@@ -120,12 +143,12 @@ class ArbForks:
     """A fork server of ``arb`` commands (see the module docstring); several may run at once, all
     awaited in one event loop at a time."""
 
-    def __init__(self, preload: tuple[str, ...]) -> None:
+    def __init__(self, preload: tuple[str, ...], environ: Mapping[str, str] | None = None) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="arb-forks-")
         self._server = subprocess.Popen(
             [sys.executable, "-m", "tests.support.arb_forks", *preload],
             cwd=_ROOT,
-            env={**os.environ, "PYTHONPATH": str(_ROOT)},
+            env={**(os.environ if environ is None else environ), "PYTHONPATH": str(_ROOT)},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -139,6 +162,7 @@ class ArbForks:
         self._ended: EOFError | None = None
         self._ready = False
         self._requests = 0
+        self._runs = 0
 
     def _read(self) -> None:
         # The server's answers so far, each to the waits for it (or kept until it is awaited)
@@ -191,13 +215,13 @@ class ArbForks:
             if not self._waits:
                 loop.remove_reader(self._fd)
 
-    async def run(
-        self, *args: str, env: Mapping[str, str], cwd: Path, what: str, quiet_s: float = 60.0
-    ) -> tuple[int, str, str]:
-        """Run ``arb ARGS`` in a forked child with environment ``env`` (the whole of it) in folder ``cwd``;
-        its exit code (-9: killed by SIGKILL), stdout and stderr. The wait for the server, then for the
-        child, is bounded by ``quiet_s`` seconds in which it does no work (as
-        :func:`tests.support.processes.run_arb`); a child still running then is killed."""
+    async def start(
+        self, *args: str, env: Mapping[str, str], cwd: Path, out: Path, err: Path, quiet_s: float = 60.0
+    ) -> int:
+        """Start ``arb ARGS`` in a forked child with environment ``env`` (the whole of it) in folder ``cwd``,
+        its stdout and stderr opened (for writing) at ``out`` and ``err`` (files, or named pipes a reader has
+        open); its pid, once forked. The wait for the server to start is bounded by ``quiet_s`` seconds in
+        which it does no work; :meth:`ended` awaits the child's end."""
         from arb.testing.waiting import Patience, patiently
 
         assert self._server.stdin is not None
@@ -206,27 +230,40 @@ class ArbForks:
                 await self._answer(_READY)
         self._requests += 1
         number = self._requests
-        out, err = (Path(self._folder.name) / f"{number}.{name}" for name in ("out", "err"))
-        request = {
-            "id": number,
-            "args": list(args),
-            "env": dict(env),
-            "cwd": str(cwd),
-            "out": str(out),
-            "err": str(err),
-        }
+        request = {"id": number, "args": list(args), "env": dict(env), "cwd": str(cwd), "out": str(out),
+                   "err": str(err)}  # fmt: skip
         self._server.stdin.write(json.dumps(request).encode() + b"\n")
         self._server.stdin.flush()
-        pid = (await self._answer(("id", number)))["pid"]
+        pid: int = (await self._answer(("id", number)))["pid"]
+        return pid
+
+    async def ended(self, pid: int) -> int:
+        """The exit code of child ``pid`` (-9: killed by SIGKILL), once it has ended and the server collected it."""
+        return int((await self._answer(("pid", pid)))["returncode"])
+
+    async def run(
+        self, *args: str, env: Mapping[str, str], cwd: Path, what: str, quiet_s: float = 60.0, merged: bool = False
+    ) -> tuple[int, str, str]:
+        """Run ``arb ARGS`` in a forked child with environment ``env`` (the whole of it) in folder ``cwd``;
+        its exit code (-9: killed by SIGKILL), stdout and stderr (``merged``: its stderr in its stdout, as
+        ``2>&1``, and "" for it). The wait for the server, then for the child, is bounded by ``quiet_s``
+        seconds in which it and the processes it started do no work (as
+        :func:`tests.support.processes.run_arb`); a child still running then is killed."""
+        from arb.testing.waiting import Patience, patiently, process_tree
+
+        self._runs += 1
+        out, err = (Path(self._folder.name) / f"{self._runs}.{name}" for name in ("out", "err"))
+        pid = await self.start(*args, env=env, cwd=cwd, out=out, err=out if merged else err, quiet_s=quiet_s)
         try:
-            async with patiently(Patience(what, quiet_s=quiet_s, pids=[pid])):
-                ended = await self._answer(("pid", pid))
+            async with patiently(Patience(what, quiet_s=quiet_s, pids=lambda: process_tree(pid))):
+                code = await self.ended(pid)
         except BaseException:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            await self._answer(("pid", pid))  # the server has collected it
+            await self.ended(pid)  # the server has collected it
             raise
-        return int(ended["returncode"]), out.read_text(errors="replace"), err.read_text(errors="replace")
+        said = out.read_text(errors="replace")
+        return code, said, "" if merged else err.read_text(errors="replace")
 
     def close(self) -> None:
         """End the server (at the end of its input, once its children ended) and remove the output files."""
@@ -249,6 +286,116 @@ def arb_forks(*preload: str) -> Iterator[ArbForks]:
         yield forks
     finally:
         forks.close()
+
+
+class _ForkedTransport(asyncio.SubprocessTransport):
+    # What a subprocess protocol is handed of a forked child: its pid, exit code, signals and output pipes.
+    def __init__(self, pid: int) -> None:
+        super().__init__()
+        self.pid = pid
+        self.returncode: int | None = None
+        self.pipes: dict[int, asyncio.ReadTransport] = {}
+
+    def get_pid(self) -> int:
+        return self.pid
+
+    def get_returncode(self) -> int | None:
+        return self.returncode
+
+    def get_pipe_transport(self, fd: int) -> asyncio.ReadTransport | None:  # type: ignore[override]
+        return self.pipes.get(fd)
+
+    def send_signal(self, signal: int) -> None:
+        if self.returncode is not None:  # as asyncio's: a process that has ended takes no signal
+            raise ProcessLookupError(self.pid)
+        os.kill(self.pid, signal)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def close(self) -> None:
+        for pipe in self.pipes.values():
+            pipe.close()
+
+
+class _Pipe(asyncio.Protocol):
+    # One output pipe of a forked child, told to its subprocess protocol as asyncio tells a child's pipes.
+    def __init__(self, protocol: asyncio.SubprocessProtocol, fd: int) -> None:
+        self._protocol, self._fd = protocol, fd
+
+    def data_received(self, data: bytes) -> None:
+        self._protocol.pipe_data_received(self._fd, data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._protocol.pipe_connection_lost(self._fd, exc)
+
+
+@contextlib.asynccontextmanager
+async def forked_child(
+    forks: ArbForks, protocol: asyncio.SubprocessProtocol, *args: str, env: Mapping[str, str], cwd: Path
+) -> AsyncIterator[int]:
+    """``arb ARGS`` forked by ``forks`` (environment ``env``, folder ``cwd``), told to ``protocol`` as
+    ``loop.subprocess_exec`` tells a child's: its stdout (1) and stderr (2) as they come, through named
+    pipes, and its exit (``process_exited``, once the server collected it); ``send_signal`` signals it.
+    Yields its pid; the caller awaits its end (a child still running on the way out is killed)."""
+    loop = asyncio.get_running_loop()
+    with tempfile.TemporaryDirectory(prefix="arb-pipes-") as folder:
+        paths = {fd: Path(folder) / str(fd) for fd in (1, 2)}
+        readers: dict[int, int] = {}
+        holders: dict[int, int] = {}  # a writer of each pipe of ours until the child ended: no end of file before
+        try:
+            for fd, path in paths.items():
+                os.mkfifo(path, 0o600)
+                readers[fd] = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+                holders[fd] = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            pid = await forks.start(*args, env=env, cwd=cwd, out=paths[1], err=paths[2])
+            transport = _ForkedTransport(pid)
+            for fd in paths:
+                pipe, _ = await loop.connect_read_pipe(
+                    lambda fd=fd: _Pipe(protocol, fd), os.fdopen(readers.pop(fd), "rb", buffering=0)
+                )
+                transport.pipes[fd] = pipe  # type: ignore[assignment]
+            protocol.connection_made(transport)
+
+            async def watch() -> None:
+                transport.returncode = await forks.ended(pid)
+                while holders:
+                    os.close(holders.popitem()[1])
+                protocol.process_exited()
+
+            watcher = loop.create_task(watch())
+            try:
+                yield pid
+            finally:
+                if transport.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        transport.kill()
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+        finally:
+            for fd in (*readers.values(), *holders.values()):
+                os.close(fd)
+
+
+_shared: dict[tuple[str, ...], ArbForks] = {}
+
+
+def shared_forks(preload: tuple[str, ...] = COMMANDS) -> ArbForks:
+    """This process's fork server that loaded ``preload`` (started at the first call, from the environment
+    this process started with; ended by :func:`close_shared`)."""
+    if preload not in _shared:
+        _shared[preload] = ArbForks(preload, _ENVIRON)
+    return _shared[preload]
+
+
+def close_shared() -> None:
+    """End the servers :func:`shared_forks` started (the conftest's, at the end of a worker's session)."""
+    while _shared:
+        _shared.popitem()[1].close()
 
 
 if __name__ == "__main__":
