@@ -202,7 +202,7 @@ def okx_books_recording(spot: Path, out: Path, *, swap: bool) -> Path:
     BTC-USDT-SWAP's, sizes in contracts of 0.01 BTC (rounded up to OKX's 0.01-contract lot, so no level
     vanishes)."""
     lot = Decimal("0.01")
-    with gzip.open(spot, "rt") as lines, gzip.open(out, "wt") as written:
+    with gzip.open(spot, "rt") as lines, gzip.open(out, "wt", compresslevel=1) as written:  # read once, by the fake
         for line in lines:
             stamp, _, text = line.partition(" ")
             message = json.loads(text)
