@@ -26,17 +26,29 @@ quarter of a second. The variable is read as Numba reads it, so a later import o
 The first run after an install or an update compiles for seconds to minutes where later runs load
 machine code from Numba's cache in a fraction of a second. :func:`say_compiling` tells the user
 which it is, before it happens, so a slow first run is not a surprise.
+
+Processes that share a cache compile a cached function one at a time: a compilation holds a lock on a
+file beside the function's cache index (``<index>.lock``), and a process that finds it held waits,
+then looks in the cache again, where it usually finds the other's machine code (an ``arb sweep`` pool
+on an empty cache, ``arb backtest``'s warm-up processes, a dry run started beside a backtest, test
+workers). Without it each of them compiled the same machine code, and the one index file each rewrote
+with only its own entry added kept one of two different signatures compiled at once: the other was
+compiled again by the next process. A lock is released when its process ends, however it ends; where
+the cache's folder is not writable, compilations go unlocked, as before.
 """
 
 from __future__ import annotations
 
 __all__ = ["Compiled", "cached", "entry_point", "njit", "plain", "say_compiling"]
 
+import contextlib
+import fcntl
 import functools
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
@@ -58,11 +70,62 @@ def plain() -> bool:
         return False
 
 
+_held: dict[str, tuple[int, int]] = {}
+"""The compile locks this process holds: lock file -> (descriptor, depth)."""
+_held_guard = threading.Lock()
+
+
+def _index_path(dispatcher: Any) -> str | None:
+    # The cache index file of a compiled function that caches (None: one that does not)
+    index = getattr(getattr(getattr(dispatcher, "_cache", None), "_cache_file", None), "_index_path", None)
+    return index if isinstance(index, str) else None
+
+
+@contextlib.contextmanager
+def _compiling(dispatcher: Any) -> Iterator[None]:
+    # Hold the compile lock of a cached function (see the module docstring). Re-entrant: a function
+    # compiled while compiling itself (recursion) takes it once. Compiling a caller takes its callees'
+    # locks inside its own, in the order calls go, and calls never go round in a circle: no two
+    # processes can wait for each other.
+    index = _index_path(dispatcher)
+    if index is None:
+        yield
+        return
+    path = f"{index}.lock"
+    with _held_guard:
+        fd, depth = _held.get(path, (-1, 0))
+        if depth:
+            _held[path] = (fd, depth + 1)
+    if not depth:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:  # a read-only cache: Numba does not write there either
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        with _held_guard:
+            _held[path] = (fd, 1)
+    try:
+        yield
+    finally:
+        with _held_guard:
+            fd, depth = _held.pop(path)
+            if depth > 1:
+                _held[path] = (fd, depth - 1)
+        if depth == 1:
+            os.close(fd)  # releases the lock
+
+
 @functools.cache
 def _dispatcher_class() -> Any:
     # Numba's CPU dispatcher whose calls from compiled code are compiled for the arguments' non-literal
-    # types; made (and Numba imported) when the first function is compiled.
-    from numba.core import types
+    # types, and whose compilations of a cached function wait for another process's (see the module
+    # docstring); made (and Numba imported) when the first function is compiled.
+    from numba.core import sigutils, types
     from numba.core.registry import CPUDispatcher
 
     class _TypeDispatcher(CPUDispatcher):
@@ -71,6 +134,13 @@ def _dispatcher_class() -> Any:
             args = tuple(unliteral(a) for a in args)
             kws = {k: unliteral(v) for k, v in kws.items()}
             return super().get_call_template(args, kws)
+
+        def compile(self, sig: Any) -> Any:
+            args, _ = sigutils.normalize_signature(sig)  # type: ignore[no-untyped-call]  # numba is untyped
+            if tuple(args) in self.overloads:  # compiled here already: no lock to take
+                return super().compile(sig)
+            with _compiling(self):  # then the cache is looked in again: another process may have written it
+                return super().compile(sig)
 
     return _TypeDispatcher
 

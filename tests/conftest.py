@@ -1,11 +1,13 @@
-"""Fixtures shared across the test folders: the journal's databases; and Numba's cache warmed once for
-the workers of a run on several processes (``tests/support/warm_numba.py``)."""
+"""Fixtures shared across the test folders: the journal's databases; and, for the workers of a run on
+several processes, Numba's cache warmed once (``tests/support/warm_numba.py``) and the test modules'
+asserts rewritten once (``tests/support/rewritten.py``)."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +18,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.postgres import PostgresServer, postgres_server
+from tests.support.rewritten import FOLDER_ENV, folder_from_environment, read_from, rewrite_once
+from tests.support.warm_numba import RECORD_ENV
+
+TESTS = Path(__file__).parent
+
+if (_rewritten := folder_from_environment()) is not None:  # a worker: the controller rewrote the modules
+    read_from(_rewritten, TESTS)
 
 
 @pytest.fixture(scope="session")
@@ -57,15 +66,24 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """In the controller of a run on two or more workers (pytest-xdist), start the Numba warm-up child:
     it compiles the kernel, the backtest loop and the live engine's step into the cache once, while the
     workers start and collect; each worker waits for it before its first test (``_numba_warm``), so no
-    two of them compile the same machine code. Skipped without compilation (``NUMBA_DISABLE_JIT``)."""
+    two of them compile the same machine code. Skipped without compilation (``NUMBA_DISABLE_JIT``).
+    Beside it, rewrite the test modules' asserts for the workers (``tests/support/rewritten.py``)."""
     config = session.config
     if hasattr(config, "workerinput") or (getattr(config.option, "numprocesses", None) or 0) < 2:
         return
-    if os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
-        return
+    if os.environ.get("NUMBA_DISABLE_JIT", "0") in ("", "0"):
+        _start_warm_up(config)
+    rewritten = rewrite_once(config, TESTS)  # beside the warm-up, before the workers start
+    if rewritten is not None:
+        os.environ[FOLDER_ENV] = str(rewritten)
+
+
+def _start_warm_up(config: pytest.Config) -> None:
+    # The Numba warm-up child (pytest_sessionstart), its lock and log in a folder of its own
     root = Path(__file__).resolve().parent.parent
     folder = Path(tempfile.mkdtemp(prefix="arb-numba-warm-"))
     lock, log = folder / "lock", folder / "log"
+    os.environ[RECORD_ENV] = str(folder / "record.json")  # what its backtest saw, for the workers
     fd = os.open(lock, os.O_CREAT | os.O_RDWR)
     fcntl.flock(fd, fcntl.LOCK_EX)  # held by the child (its copy of fd) until it exits, however it ends
     try:
@@ -119,8 +137,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         terminalreporter.write_line("\n".join(lines[-40:]))
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The ``arb`` fork servers this process started for its tests end with its session."""
+    forks = sys.modules.get("tests.support.arb_forks")
+    if forks is not None:
+        forks.close_shared()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """The warm-up child ends with the run (a run interrupted early does not leave it compiling)."""
+    """The warm-up child ends with the run (a run interrupted early does not leave it compiling); the
+    rewritten modules go."""
+    rewritten = os.environ.pop(FOLDER_ENV, None) if not hasattr(config, "workerinput") else None
+    if rewritten is not None:
+        shutil.rmtree(rewritten, ignore_errors=True)
     warm = config.stash.get(_warm_key, None)
     if warm is None:
         return
@@ -129,6 +158,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGKILL)
         child.wait()
+    os.environ.pop(RECORD_ENV, None)
     log.unlink(missing_ok=True)
     (log.parent / "lock").unlink(missing_ok=True)
+    (log.parent / "record.json").unlink(missing_ok=True)
     log.parent.rmdir()

@@ -67,6 +67,9 @@ def js_number(text: str | float) -> str:
     value = float(text)
     if value == 0:
         return "0"
+    if 1e-4 <= abs(value) < 1e16:  # where Python's repr is positional too, the same shortest digits
+        shortest = repr(value)
+        return shortest[:-2] if shortest.endswith(".0") else shortest
     if 1e-6 <= abs(value) < 1e21:
         return str(np.format_float_positional(value, trim="-"))
     mantissa, _, exp = repr(value).partition("e")

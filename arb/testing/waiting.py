@@ -11,9 +11,11 @@ real hang costs many minutes. :class:`Patience` is a deadline that restarts on e
 - a watched child process that works restarts it too: it used at least ``busy`` of a core since
   the count last restarted (compiling, importing), or it was runnable (a thread of it running or
   waiting for a core: starved, not idle) at ``starved`` of the polls (half by default) over at least a
-  second. A child that idles (waiting on a socket that never answers) sleeps, uses a percent or two,
-  and does not. A child that runs steadily (a trading process reading its feeds, a tenth of a core)
-  should not count either: give such a wait a ``busy`` and ``starved`` above its steady rate.
+  second; a child blocked on a file lock another process holds (Numba's compile lock: ``arb._jit``, the
+  other compiling what it will load) is runnable while the holder is. A child that idles (waiting on a
+  socket that never answers) sleeps, uses a percent or two, and does not. A child that runs steadily (a
+  trading process reading its feeds, a tenth of a core) should not count either: give such a wait a
+  ``busy`` and ``starved`` above its steady rate.
 
 So a slow start is waited for as long as it works, and a wait where nothing happens ends after
 ``quiet_s`` of quiet. ``cpu_limit_s`` bounds a wait whatever its progress: it ends once the watched
@@ -43,6 +45,7 @@ __all__ = [
     "Watched",
     "communicate",
     "cpu_seconds",
+    "lock_holders",
     "patiently",
     "process_tree",
     "read_until",
@@ -120,9 +123,33 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
+def lock_holders(pids: Iterable[int]) -> set[int]:
+    """The processes holding a file lock (``flock``, ``fcntl``) that one of ``pids`` is blocked on, from
+    ``/proc/locks`` (a waiter is listed after its lock's holder, its line marked ``->``); empty where it
+    is not there."""
+    try:
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return set()
+    waiting = {str(pid) for pid in pids}
+    holders: dict[str, str] = {}  # a lock's number -> its holder's pid
+    found: set[int] = set()
+    for line in lines:
+        number, _, rest = line.partition(":")
+        fields = rest.split()
+        if len(fields) > 4 and fields[0] == "->":
+            if fields[4] in waiting and number in holders:
+                found.add(int(holders[number]))
+        elif len(fields) > 3:
+            holders[number] = fields[3]
+    return found
+
+
 def _probe(pids: list[int]) -> tuple[float, bool]:
-    # the CPU seconds the pids used, and whether one of them has work to do now
-    return sum(cpu_seconds(pid) for pid in pids), any(runnable(pid) for pid in pids)
+    # the CPU seconds the pids used, and whether one of them has work to do now (or waits for a lock
+    # whose holder has)
+    cpu = sum(cpu_seconds(pid) for pid in pids)
+    return cpu, any(runnable(pid) for pid in pids) or any(runnable(pid) for pid in lock_holders(pids))
 
 
 class Patience:

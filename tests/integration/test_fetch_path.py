@@ -33,6 +33,7 @@ from arb.testing.history_files import tardis_from_binance, tardis_from_bybit
 from tests.support.captures import RECORDINGS, ROOT, SPOT_BTC
 from tests.support.feed_rig import Waits
 from tests.support.processes import run_arb
+from tests.support.shared import made_once
 
 JAN_1 = "2024-01-01"
 MOVE = -220  # 2024-08-08 - 220 days = 2024-01-01
@@ -42,15 +43,16 @@ UNRESOLVABLE = "http://arb-fetch-test.invalid/v1"  # RFC 6761: .invalid never re
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """2024-01-01 of Binance spot and Bybit spot BTCUSDT, and the same books as ETHUSDT's, as Tardis's files
-    (``binance``, ``bybit-spot``)."""
-    root = tmp_path_factory.mktemp("served")
-    files = list(tardis_from_binance(SPOT_BTC[:1], root, market="spot", move_days=MOVE).values())
-    bybit = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"]
-    files += tardis_from_bybit(bybit, root, market="spot", move_days=MOVE).values()
-    # the same books as ETHUSDT's: a symbol the shipped configuration does not trade, for --set strategy.symbol
-    files += tardis_from_binance(SPOT_BTC[:1], root, market="spot", symbol="ETHUSDT", move_days=MOVE).values()
-    files += tardis_from_bybit(bybit, root, market="spot", symbol="ETHUSDT", move_days=MOVE).values()
-    return files
+    (``binance``, ``bybit-spot``); written once for the run's workers (read-only)."""
+
+    def write(root: Path) -> None:
+        bybit = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"]
+        for symbol in (None, "ETHUSDT"):  # ETHUSDT: a symbol the shipped configuration does not trade
+            tardis_from_binance(SPOT_BTC[:1], root, market="spot", symbol=symbol, move_days=MOVE)
+            tardis_from_bybit(bybit, root, market="spot", symbol=symbol, move_days=MOVE)
+
+    root = made_once(tmp_path_factory, "fetch-path-served", write)
+    return sorted((root / "tardis").rglob("*.csv.gz"))
 
 
 def fresh_clone(folder: Path, tardis_url: str) -> Path:
@@ -95,7 +97,7 @@ async def test_the_printed_hint_runs_as_printed_then_the_backtest_runs_on_what_i
         if setting == "backtest.recordings=elsewhere":
             (clone / "recordings").rename(clone / "elsewhere")  # the file's folder is not there: --out must say
         options = ["--set", setting] if setting else []
-        code, _, err = await run_arb("backtest", *options, "--start", JAN_1, cwd=clone)
+        code, _, err = await run_arb("backtest", *options, "--start", JAN_1, cwd=clone, forked=True)
         assert code == 2
         (line,) = err.strip().splitlines()
         symbol = "ETHUSDT" if added[:1] == ["--symbols"] else "BTCUSDT"
@@ -107,11 +109,11 @@ async def test_the_printed_hint_runs_as_printed_then_the_backtest_runs_on_what_i
         assert printed is not None, line
         hint = shlex.split(printed.group(1))
         assert hint == ["arb", "fetch", "--start", JAN_1, *(word.format(clone=clone) for word in added)]
-        code, out, err = await run_arb(*hint[1:], cwd=clone)
+        code, out, err = await run_arb(*hint[1:], cwd=clone, forked=True)
         assert code == 0, out + err
         assert "source: tardis (the default: Tardis.dev has every venue's spot and linear books" in out
         assert f" {symbol} into " in out.splitlines()[0]
-        code, out, err = await run_arb("backtest", *options, "--start", JAN_1, cwd=clone)
+        code, out, err = await run_arb("backtest", *options, "--start", JAN_1, cwd=clone, forked=True)
     assert code == 0, out + err
     (summary,) = summaries(clone)
     assert summary["meta"]["dates"] == [JAN_1]  # type: ignore[index]  # the fetched day alone, not the sample's
@@ -149,7 +151,7 @@ async def test_the_walk_of_docs_data_md_runs_as_typed(tmp_path: Path, served: li
         server.add_tree(served, served[0].parents[1])
         clone = fresh_clone(tmp_path / "clone", server.tardis_url)
         for n, (words, lines) in enumerate(steps):
-            code, out, err = await run_arb(*words[1:], cwd=clone)
+            code, out, err = await run_arb(*words[1:], cwd=clone, forked=True)
             codes.append(code)
             output = (out + err).splitlines()
             missing = [line for line in lines if not shown(line, output)]

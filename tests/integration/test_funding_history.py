@@ -200,7 +200,7 @@ async def test_the_command_fetches_both_venues_into_the_recordings(tmp_path: Pat
         # bounded by time without the child working (importing ccxt takes a while on a busy machine)
         dates = ("--start", "2024-08-01", "--end", "2024-08-02")
         code, stdout, stderr = await run_arb("funding-history", "--config", str(config.path), *dates,
-                                             "--out", str(tmp_path / "rec"), cwd=tmp_path)  # fmt: skip
+                                             "--out", str(tmp_path / "rec"), cwd=tmp_path, forked=True)  # fmt: skip
     assert code == 0, stderr
     lines = stdout.splitlines()
     assert any(line.startswith("binance linear on local: ") for line in lines)

@@ -411,7 +411,9 @@ async def test_arb_kill_with_the_venues_unreachable_still_halts_and_the_next_arb
         await both_books_up(binance, bybit, WAIT_S)
         for fake in (binance, bybit):
             await fake.refuse_connections()  # their ports are there, nobody listens: ECONNREFUSED
-        rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True, quiet_s=180)
+        rc, said, _ = await run_arb(
+            "kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True, quiet_s=180, forked=True
+        )
         assert rc == EXIT_VENUE_UNAVAILABLE, said
         (lifts,) = re.findall(r"kill switch: halt recorded in the journal \((arb halt .*) lifts it\)", said)
         assert lifts == f"arb halt --live --clear --config {shlex.quote(str(config))}"  # arb live's halt alone
@@ -443,11 +445,11 @@ async def test_arb_kill_flattens_a_position_made_by_arb_order_alone(
         await both_books_up(binance, bybit, WAIT_S)
         ask = Decimal(binance.book("BTCUSDT", 1).asks[0][0])
         order = ("order", "--venue", "binance", "--side", "buy", "--qty", "0.01", "--price", str(ask))
-        rc, said, _ = await run_arb(*order, "--config", str(config), env=keys, cwd=tmp_path, merged=True)
+        rc, said, _ = await run_arb(*order, "--config", str(config), env=keys, cwd=tmp_path, merged=True, forked=True)
         assert rc == 0, said
         bought = sum(t.qty - t.fee for t in account(binance).trades)  # the fee is paid in the coin
         assert bought > 0
-        rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
+        rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True, forked=True)
         assert rc == 0, said
         said_after = re.findall(re.escape(f"net position {float(bought):+.8g} -> ") + r"(\S+)", said)
         assert said_after and all(abs(float(a)) < BINANCE_SPOT.rules.step_size for a in said_after), said
@@ -473,7 +475,7 @@ async def test_arb_kill_returns_once_the_arb_live_it_stopped_has_exited_and_exit
                           topics=["orderbook.50.BTCUSDT"])  # fmt: skip
             pid = process.pid
             kill_cmd = ("kill", "--config", str(config), "--timeout", "10m")  # a bound on a hang: a busy machine
-            rc, said, _ = await run_arb(*kill_cmd, env=keys, cwd=tmp_path, merged=True)
+            rc, said, _ = await run_arb(*kill_cmd, env=keys, cwd=tmp_path, merged=True, forked=True)
             assert has_exited(pid), said  # at the moment arb kill returned: gone, or a zombie not collected yet
             stderr = ended(out, await exited(process), 0)  # its kill switch left the account flat
         assert rc == 0, said  # and so arb kill's own pass found it
@@ -497,7 +499,7 @@ async def test_arb_kill_leaves_the_account_alone_and_exits_1_while_the_arb_live_
         state_dir = load(config).live.state_dir
         async with stand_in(behaviour, state_dir / PID_FILE) as pid:
             kill_cmd = ("kill", "--config", str(config), "--timeout", "1s")
-            rc, said, _ = await run_arb(*kill_cmd, env=keys, cwd=tmp_path, merged=True)
+            rc, said, _ = await run_arb(*kill_cmd, env=keys, cwd=tmp_path, merged=True, forked=True)
             assert not has_exited(pid)
             assert (state_dir / PID_FILE).exists() is (behaviour == "ignores")
         assert rc == 1, said

@@ -203,7 +203,7 @@ async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_b
 ) -> None:
     async with _halted(tmp_path, monkeypatch) as (binance, bybit, config, keys, process, out):
         assert _net(binance) > 0 and _net(bybit) == 0
-        rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
+        rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True, forked=True)
         assert has_exited(process.pid), said  # arb kill returned once arb live had ended, not before
         assert rc == 0, said
         assert "kill switch sent to arb live" in said
@@ -221,12 +221,14 @@ async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_b
             assert_journal_matches_ledgers(journal, venues)
         # without arb live: a second kill finds nothing to cancel or flatten, and says so
         trades = {name: len(account(fake).trades) for name, fake in venues.items()}
-        rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
+        rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True, forked=True)
         assert rc == 0, said
         assert trades == {name: len(account(fake).trades) for name, fake in venues.items()}
         # a restart is still halted (the opportunity is still there): it trades nothing until cleared
         again = ("--duration", "2s", "--out", str(tmp_path / "again"))
-        rc, said, _ = await run_arb("live", "--config", str(config), *again, env=keys, cwd=tmp_path, merged=True)
+        rc, said, _ = await run_arb(
+            "live", "--config", str(config), *again, env=keys, cwd=tmp_path, merged=True, forked=True
+        )
         assert rc == 0, said
         assert "HALTED (kill switch)" in said
         assert trades == {name: len(account(fake).trades) for name, fake in venues.items()}
@@ -333,7 +335,7 @@ async def test_arb_live_exits_1_when_its_kill_switch_leaves_exposure_and_so_does
         # from now on both venues refuse every order: nothing can close the leg
         binance.faults.order_error(400, -2010, "Account has insufficient balance for requested action.", times=50)
         bybit.faults.order_error(200, 170131, "Insufficient balance.", times=50)
-        rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
+        rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True, forked=True)
         assert has_exited(process.pid), said  # arb kill returned once arb live had ended, not before
         async with asyncio.timeout(60):
             live_rc = await process.wait()

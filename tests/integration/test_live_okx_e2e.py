@@ -217,7 +217,7 @@ async def test_an_okx_refusal_inside_a_200_leaves_a_lone_leg_that_arb_kill_flatt
     async with _live(tmp_path, monkeypatch, halted, arbitrage=retry, faults=refuses) as live:
         binance, okx, config, keys, process, out = live
         assert _net(binance) > 0 and not account(okx).trades and not account(okx).orders
-        rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
+        rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True, forked=True)
         assert has_exited(process.pid), said
         assert rc == 0, said
         stderr = ended(out, await exited(process), 0)

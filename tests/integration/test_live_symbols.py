@@ -233,7 +233,9 @@ async def test_arb_kill_with_two_symbols_flattens_each_symbols_lone_leg(
             await until(both_naked, process, out, 60, binance)
             for venue in venues.values():
                 assert _book_connections(venue) == [["BTCUSDT"], ["ETHUSDT"]]
-            rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
+            rc, said, _ = await run_arb(
+                "kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True, forked=True
+            )
             assert rc == 0, said
             stderr = ended(out, await exited(process), 0)
         assert "binance BTCUSDT: sell" in stderr and "binance ETHUSDT: sell" in stderr  # each flattened

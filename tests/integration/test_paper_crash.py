@@ -1,7 +1,8 @@
 """Crash safety of the paper account: ``arb dry-run`` killed with SIGKILL at each instant of its fill path.
 
-A real ``arb dry-run`` child process replays the shipped sample (``recordings/``) and kills itself with
-``ARB_FAILPOINT`` (``arb.execution.failpoints``): before the fill is written (``paper_fill_taken``),
+A real ``arb dry-run`` child process (forked from a server that has imported arb and loaded its compiled
+code once per worker, ``tests/support/arb_forks.py``) replays the shipped sample (``recordings/``) and kills
+itself with ``ARB_FAILPOINT`` (``arb.execution.failpoints``): before the fill is written (``paper_fill_taken``),
 right after its commit (``paper_fill_committed``: the instant an earlier arb lost a fill between its
 two files), and after its export (``paper_fill_exported``). Each kill is at the n-th fill of the run;
 then the same command is run again and resumes the account.
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +30,8 @@ from arb.execution.failpoints import PAPER_POINTS
 from arb.execution.paper_account import read_paper_account
 from arb.strategy.types import INTENT_OPEN
 from arb.testing.configs import write_config_files
-from tests.support.captures import RECORDINGS
-from tests.support.processes import run_arb
+from tests.support.arb_forks import ArbForks, arb_forks
+from tests.support.captures import RECORDINGS, ROOT
 from tests.support.shared import made_once
 
 CHILD_TIMEOUT_S = 300.0  # a cold Numba cache compiles the kernel first; the machine may be busy
@@ -38,17 +41,37 @@ INCEPTION_QUOTE = 5_000.0
 
 Row = tuple[Any, ...]
 
+PRELOAD = ("arb.cli", "arb.cli.dry_run", "arb.live.dry_run", "arb.live.engine", "arb.live.recorded_source",
+           "arb.live.session_loop", "arb.execution.paper_account", "arb.ops.watch", "arb.ops.terminal",
+           "arb.recording.loader", "arb.reports.files", "arb.reports.charts", "arb.reports.sources",
+           "matplotlib.figure", "matplotlib.backends.backend_agg", "matplotlib.dates", "aiohttp",
+           "tests.support.warm_numba:warm_live")  # fmt: skip
+"""What ``arb dry-run`` imports and loads from Numba's cache before its first fill: once, in the fork server."""
+
+
+@pytest.fixture(scope="module")
+def forks() -> Iterator[ArbForks]:
+    """The worker's ``arb`` fork server for this module's children."""
+    with arb_forks(*PRELOAD) as server:
+        yield server
+
 
 def _config(folder: Path) -> Path:
     return write_config_files(folder, arbitrage_overrides={"backtest": {"recordings": str(RECORDINGS)}})
 
 
-async def _dry_run(folder: Path, name: str, failpoint: str | None = None, *extra: str) -> tuple[int, str]:
+async def _dry_run(
+    forks: ArbForks, folder: Path, name: str, failpoint: str | None = None, *extra: str
+) -> tuple[int, str]:
     """Run ``arb dry-run`` on the sample as a child process (the account in ``folder/paper``, the report
     in ``folder/<name>``); its exit code and what it printed."""
     args = ["dry-run", "--config", str(folder / "arbitrage.toml"), "--speed", "max", "--state-dir",
             str(folder / "paper"), "--out", str(folder / name), *extra]  # fmt: skip
-    code, out, err = await run_arb(*args, env={"ARB_FAILPOINT": failpoint}, cwd=folder, quiet_s=CHILD_TIMEOUT_S)
+    env = {key: value for key, value in os.environ.items() if key != "ARB_FAILPOINT"}
+    env["PYTHONPATH"] = str(ROOT)
+    if failpoint is not None:
+        env["ARB_FAILPOINT"] = failpoint
+    code, out, err = await forks.run(*args, env=env, cwd=folder, what=f"arb {args[0]} to exit", quiet_s=CHILD_TIMEOUT_S)
     return code, out + err
 
 
@@ -77,13 +100,13 @@ def _cash(rows: list[Row]) -> list[float]:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> list[Row]:
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory, forks: ArbForks) -> list[Row]:
     """The fills of one uninterrupted dry run of the sample, in order (run once for the run's workers:
     the three values of k land on different ones)."""
 
     def run(folder: Path) -> None:
         _config(folder)
-        code, printed = asyncio.run(_dry_run(folder, "report"))
+        code, printed = asyncio.run(_dry_run(forks, folder, "report"))
         assert code == 0, printed
 
     fills = _logged(made_once(tmp_path_factory, "paper-crash-uninterrupted", run) / "paper")
@@ -91,17 +114,19 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> list[Row]:
     return fills
 
 
-async def _kill_and_restart(point: str, n: int, k: int, uninterrupted: list[Row], folder: Path) -> list[Row]:
+async def _kill_and_restart(
+    forks: ArbForks, point: str, n: int, k: int, uninterrupted: list[Row], folder: Path
+) -> list[Row]:
     """``arb dry-run`` killed at ``point``:``n`` (leaving ``k`` fills logged) in ``folder``, then run again;
     checks the account both runs leave and returns the fills the restart logged."""
     _config(folder)
     state = folder / "paper"
-    code, printed = await _dry_run(folder, "killed", f"{point}:{n}")
+    code, printed = await _dry_run(forks, folder, "killed", f"{point}:{n}")
     assert code == -9, f"the child was to kill itself at {point}:{n}\n{printed}"
     logged = _logged(state)
     assert logged == uninterrupted[:k], point  # what was logged: the run's first k fills, once each
 
-    code, printed = await _dry_run(folder, "restarted", None, "--duration", RESTART_DATA)
+    code, printed = await _dry_run(forks, folder, "restarted", None, "--duration", RESTART_DATA)
     assert code == 0, printed
     # the restart resumes from the logged fills: their positions, not a leg more or less
     resumed = re.search(r"resuming paper account \S+: (\d+) fills in \d+ session\(s\), positions ([-+.e\d]+) "
@@ -131,14 +156,14 @@ async def _kill_and_restart(point: str, n: int, k: int, uninterrupted: list[Row]
 
 @pytest.mark.parametrize("k", [1, 2, 9])
 async def test_sigkill_at_each_instant_of_a_paper_fill_then_restart_keeps_every_logged_fill_once(
-    k: int, uninterrupted: list[Row], tmp_path: Path
+    k: int, uninterrupted: list[Row], forks: ArbForks, tmp_path: Path
 ) -> None:
     # k = 1: between a pair's two legs; k = 2: right after a pair's second leg (the earlier arb's
     # lost fill); k = 9: a later pair's first leg. The three instants' kills and restarts are separate
     # processes on separate accounts: they run side by side.
     kills = ((PAPER_POINTS[0], k + 1), (PAPER_POINTS[1], k), (PAPER_POINTS[2], k))
     async with asyncio.TaskGroup() as group:
-        runs = {point: group.create_task(_kill_and_restart(point, n, k, uninterrupted, tmp_path / point))
+        runs = {point: group.create_task(_kill_and_restart(forks, point, n, k, uninterrupted, tmp_path / point))
                 for point, n in kills}  # fmt: skip
     restarts = {point: run.result() for point, run in runs.items()}
     # whatever the instant of the crash, the restart continues from the same logged state, identically

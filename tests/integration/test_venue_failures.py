@@ -41,7 +41,7 @@ DAY = dt.date(2024, 5, 6)
 
 async def _arb(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
     """``run_arb``, patient for 180 s without the child working (a live start retries for a while)."""
-    return await run_arb(*args, env=env, cwd=cwd, quiet_s=180)
+    return await run_arb(*args, env=env, cwd=cwd, quiet_s=180, forked=True)
 
 
 def one_line(command: str, stderr: str) -> str:

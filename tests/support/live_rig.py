@@ -94,7 +94,6 @@ import json
 import os
 import shutil
 import signal
-import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -151,6 +150,7 @@ from arb.testing.pair_rig import (
 from arb.testing.waiting import Patience, PatienceError, patiently
 from arb.waiting import Conditions
 from connectors.okx.trading import okx_client_id
+from tests.support.arb_forks import forked_child, shared_forks
 from tests.support.captures import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 from tests.support.scenario_days import write_standing_spread
 
@@ -202,7 +202,7 @@ def okx_books_recording(spot: Path, out: Path, *, swap: bool) -> Path:
     BTC-USDT-SWAP's, sizes in contracts of 0.01 BTC (rounded up to OKX's 0.01-contract lot, so no level
     vanishes)."""
     lot = Decimal("0.01")
-    with gzip.open(spot, "rt") as lines, gzip.open(out, "wt") as written:
+    with gzip.open(spot, "rt") as lines, gzip.open(out, "wt", compresslevel=1) as written:  # read once, by the fake
         for line in lines:
             stamp, _, text = line.partition(" ")
             message = json.loads(text)
@@ -549,23 +549,19 @@ class ArbProcess(asyncio.SubprocessProtocol):
 async def arb_process(out: Path, keys: dict[str, str], *args: str) -> AsyncIterator[ArbProcess]:
     """A real ``arb ARGS`` process with ``keys`` in its environment, working in ``out``; its output goes
     to files (``out``/stdout, ``out``/stderr) as it comes (:class:`ArbProcess`). Killed on the way out if
-    it still runs."""
+    it still runs. Forked from the worker's server that has imported arb and loaded its compiled code
+    (``tests/support/arb_forks.py``): the command as it runs, without its start-up's CPU every time."""
     out.mkdir(parents=True, exist_ok=True)
     process = ArbProcess(out)
+    env = {**os.environ, **keys, "PYTHONPATH": str(ROOT)}
     try:
-        await asyncio.get_running_loop().subprocess_exec(
-            lambda: process,
-            *(sys.executable, "-m", "arb.cli", *args),
-            stdin=None,
-            env={**os.environ, **keys, "PYTHONPATH": str(ROOT)},
-            cwd=out,
-        )
-        try:
-            yield process
-        finally:
-            if process.returncode is None:
-                process.kill()
-            await process.wait()
+        async with forked_child(shared_forks(), process, *args, env=env, cwd=out):
+            try:
+                yield process
+            finally:
+                if process.returncode is None:
+                    process.kill()
+                await process.wait()
     finally:
         process.close_files()
 

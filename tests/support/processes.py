@@ -20,6 +20,7 @@ async def run_arb(
     cwd: Path | None = None,
     quiet_s: float = 60.0,
     merged: bool = False,
+    forked: bool = False,
 ) -> tuple[int, str, str]:
     """Run ``arb ARGS`` (``python -m arb.cli`` of this checkout) to its end and return its exit code,
     stdout and stderr as text (with ``merged`` its stderr goes to its stdout and "" is returned for it).
@@ -27,13 +28,24 @@ async def run_arb(
     ``env`` is laid over this process's environment (a ``None`` value removes the variable); ``cwd`` is
     its working directory (this process's by default). The wait is bounded by ``quiet_s`` seconds in
     which the child and the processes it started (a first backtest's compiling helpers) do no work (a busy
-    machine slows it, it does not fail it); the child is killed on the way out if it still runs."""
+    machine slows it, it does not fail it); the child is killed on the way out if it still runs.
+
+    ``forked``: the child is forked from the worker's server that has imported arb and loaded its compiled
+    code (``tests/support/arb_forks.py``), for a test of what the command does rather than of how it
+    starts: the same command, without its start-up's CPU every time."""
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     for key, value in (env or {}).items():
         if value is None:
             environment.pop(key, None)
         else:
             environment[key] = value
+    if forked:
+        from tests.support.arb_forks import shared_forks
+
+        what = f"arb {' '.join(args[:2])} to exit"
+        return await shared_forks().run(
+            *args, env=environment, cwd=cwd or Path.cwd(), what=what, quiet_s=quiet_s, merged=merged
+        )
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "arb.cli", *args),
         stdout=asyncio.subprocess.PIPE,

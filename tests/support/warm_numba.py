@@ -9,30 +9,40 @@ workers start; what it compiles, every worker and child then loads from the cach
 seconds. From the shipped sample's configuration, as the image's build does (``Dockerfile``):
 
 - a backtest of the shipped sample, as the first ``arb backtest`` runs it: the loop and its helpers (the
-  kernel, the risk gate) compiled in its two warm-up processes while it converts the recordings (which
-  compiles the converter, and writes the ``.npz`` files every worker's backtest of the sample reads);
+  kernel, the risk gate) compiled in its two warm-up processes (``arb.backtest.run.warm_loop_in_background``),
+  then the run, which converts the recordings (compiling the converter, and writing the ``.npz`` files
+  every worker's backtest of the sample reads) and loads the loop from the cache;
 - in another process beside it, the live engine's compiled step, the kernel's live entry points and
   both venues' normalizers (what ``arb dry-run`` and ``arb live`` compile).
 
 Run as ``python -m tests.support.warm_numba`` from the repository's root; exits 0 when all of it
-compiled (a failure is the tests' to find: the conftest carries on).
+compiled (a failure is the tests' to find: the conftest carries on). When the cache was empty (a clean
+clone, or sources changed since it was written), that backtest is the first run after an install that
+``tests/unit/test_loop_warm.py`` checks: what it saw (:data:`RECORD_ENV`) lets the test read it instead of
+compiling everything once more in a cache of its own.
 """
 
 from __future__ import annotations
 
-__all__ = ["main", "warm"]
+__all__ = ["RECORD_ENV", "first_run_seen", "main", "warm", "warm_live"]
 
+import json
 import multiprocessing
+import os
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
-from tests.support.captures import ROOT
-
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "config" / "arbitrage.toml"
+RECORD_ENV = "ARB_TESTS_NUMBA_WARM_RECORD"
+"""The environment variable naming the file the warm-up writes what its backtest saw to (the conftest sets
+it for the warm-up child and the workers): :func:`first_run_seen` reads it."""
 
 
-def _warm_live() -> None:
-    # what arb dry-run and arb live compile before their first tick
+def warm_live() -> None:
+    """Compile (or load) what arb dry-run and arb live compile before their first tick, for the sample."""
     from arb.config import load_config
     from arb.live.engine import Engine
     from arb.live.session_loop import warm_up_kernel
@@ -45,27 +55,55 @@ def _warm_live() -> None:
         make_normalizer(venue.name, venue.market, config.strategy.symbol)
 
 
-def warm() -> None:
-    """The live path in a child process, the sample's backtest (with its own two) here."""
+def warm() -> dict[str, Any]:
+    """The live path in a child process, the sample's backtest (with its own two) here; what the backtest
+    saw: ``cold`` (the loop's helpers were not in the cache: its warm-up processes compiled them, as after
+    an install), their exit codes, the run's decision points and its loop's cache hits and misses."""
     from arb.backtest import run as bt
+    from arb.backtest.compiled_loop import _run_loop
     from arb.config import load_config
 
-    live = multiprocessing.get_context("spawn").Process(target=_warm_live)
+    live = multiprocessing.get_context("spawn").Process(target=warm_live)
     live.start()
     try:
-        result = bt.run_backtest(load_config(SAMPLE))
+        config = load_config(SAMPLE)
+        warming = bt.warm_loop_in_background(config)  # None: the cache holds them already
+        if warming is not None:  # what the first arb backtest does, as the test runs it
+            warming.make_room()
+            warming.join()
+        result = bt.run_backtest(config)
         assert result.counters["decision_points"] > 0
     finally:
         live.join()
     if live.exitcode != 0:
         raise SystemExit(f"the live path's warm-up process exited {live.exitcode}")
+    return {
+        "cold": warming is not None,
+        "exits": [p.exitcode for p in warming.processes] if warming is not None else [],
+        "decision_points": int(result.counters["decision_points"]),
+        "loop_hits": sum(_run_loop.stats.cache_hits.values()),
+        "loop_misses": sum(_run_loop.stats.cache_misses.values()),
+    }
+
+
+def first_run_seen() -> dict[str, Any] | None:
+    """What this run's warm-up backtest saw (:func:`warm`), when it ran from an empty cache; None when the
+    run had no warm-up (one process, no compilation), the cache held the loop already, or it failed."""
+    path = os.environ.get(RECORD_ENV)
+    if not path or not Path(path).exists():
+        return None
+    seen: dict[str, Any] = json.loads(Path(path).read_text())
+    return seen if seen["cold"] else None
 
 
 def main() -> int:
     """Warm the cache; print how long it took."""
     start = time.monotonic()
-    warm()
-    print(f"numba warm-up: {time.monotonic() - start:.1f} s", file=sys.stderr)
+    seen = warm()
+    record = os.environ.get(RECORD_ENV)
+    if record:
+        Path(record).write_text(json.dumps(seen))
+    print(f"numba warm-up: {time.monotonic() - start:.1f} s ({'cold' if seen['cold'] else 'cached'})", file=sys.stderr)
     return 0
 
 

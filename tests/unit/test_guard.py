@@ -26,7 +26,7 @@ from arb.cli import main
 from arb.config import load_config
 from arb.execution.risk import B_NOTIONAL, new_gate
 from arb.strategy.params import params_of
-from arb.strategy.seam import Bound, Strategy, bind
+from arb.strategy.seam import BUILTIN_MEMORY, Bound, Strategy, bind
 from arb.strategy.step import decide_symbol
 from arb.strategy.testkit import Bench, rules_for, view
 from arb.strategy.types import (
@@ -398,7 +398,11 @@ def test_the_guard_itself_keeps_a_good_decision() -> None:
 
 # -- a breach in the middle of a backtest of the sample ---------------------------------------------------
 
-BREAKS_MEMORY = np.dtype([("calls", "i8")])
+BREAKS_MEMORY = BUILTIN_MEMORY
+"""Its memory, one int64 (its calls): the built-in strategies' layout, so the sample's backtest runs in the
+compiled loop the suite's warm-up compiled. A strategy's memory layout is one of the loop's argument types:
+a layout of its own would compile the whole loop once more (10 CPU s) for this one test."""
+CALLS = BUILTIN_MEMORY.names[0]
 OPEN_AT = 2_000  # its call that opens a good pair
 BREAK_AT = 4_000  # its call that writes a price that is not a number
 
@@ -407,10 +411,10 @@ BREAK_AT = 4_000  # its call that writes a price that is not a number
 def breaks_later(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents: Any) -> int:
     # A pair crossing both books at its 2000th call; from its 4000th, a pair whose buy has no price.
     m = memory[0]
-    m["calls"] += 1
-    if m["calls"] != OPEN_AT and m["calls"] < BREAK_AT:
+    m[CALLS] += 1
+    if m[CALLS] != OPEN_AT and m[CALLS] < BREAK_AT:
         return 0
-    buy_px = view[0]["ask_px"][0] * 1.001 if m["calls"] < BREAK_AT else np.nan
+    buy_px = view[0]["ask_px"][0] * 1.001 if m[CALLS] < BREAK_AT else np.nan
     for k in range(2):
         intents[k]["venue"] = k
         intents[k]["side"] = BUY if k == 0 else SELL
@@ -451,7 +455,7 @@ def test_a_backtest_whose_strategy_breaks_its_contract_sends_nothing_after_and_e
     (loop,) = loops
     st = loop.kstate[0]
     assert int(st["flags"]) & CONTRACT_BROKEN and int(st["broken"]) == BROKEN_PRICE
-    assert int(loop.bound.memory[0]["calls"]) == BREAK_AT  # never asked again
+    assert int(loop.bound.memory[0][CALLS]) == BREAK_AT  # never asked again
     sent = loop.sent[: loop.counters[C_SENT]]
     # the good pair went out and filled; nothing of the breach's decision or after it
     assert [(int(s["venue"]), int(s["side"]), int(s["kind"])) for s in sent] == [

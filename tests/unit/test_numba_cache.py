@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
 import pytest
 
 from arb._numba_cache import STAMP_NAME, cache_dir_folders, sources_fingerprint, validate_numba_cache
-from tests.support.captures import SPOT_BTC_HEAD
+from tests.support.captures import ROOT, SPOT_BTC_HEAD
 
 
 def _tree(tmp_path: Path) -> list[Path]:
@@ -124,3 +125,44 @@ def test_a_numba_cache_dir_is_kept_while_the_sources_are_the_same_and_dropped_wh
     assert validate_numba_cache(roots, cache_dir) == 4  # an upgrade: ours go, in both places
     assert not any(any(folder.iterdir()) for folder in folders)
     assert (cache_dir / "other_0123" / "numpy.f-1.py311.nbi").exists()  # another package's stay
+
+
+_LOCKED_MODULE = "from arb._jit import njit\n\n\n@njit(cache=True)\ndef add_one(x):\n    return x + 1\n"
+
+
+async def test_a_process_waits_for_anothers_compilation_and_then_loads_its_machine_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # This process holds the compile lock of a cached function (as it would while compiling it) when a
+    # child reaches its first call: the child must wait, then find this process's machine code in the
+    # cache (a hit, no compilation of its own). Without the lock it compiles at once (a miss), long
+    # before this process, which compiles only once the child says it is about to call, has written it.
+    import importlib.util
+    import sys
+
+    from arb._jit import _compiling
+    from arb.testing.waiting import Patience, communicate, read_until
+
+    (tmp_path / "locked_mod.py").write_text(_LOCKED_MODULE)
+    spec = importlib.util.spec_from_file_location("locked_mod", tmp_path / "locked_mod.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "locked_mod", module)  # importable by name, as the child imports it
+    spec.loader.exec_module(module)
+    script = (
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import locked_mod; print('calling', flush=True); "
+        "locked_mod.add_one(1); s = locked_mod.add_one.stats; "
+        "print(sum(s.cache_hits.values()), sum(s.cache_misses.values()))"
+    )
+    with _compiling(module.add_one):
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", script, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert child.stdout is not None
+        await read_until(child.stdout, b"calling", Patience("the child to import", quiet_s=60, pids=[child.pid]))
+        assert module.add_one(1) == 2  # compiled and written to the cache under the lock
+    out, err = await communicate(child, Patience("the child to end", quiet_s=60, pids=[child.pid]))
+    assert child.returncode == 0, err.decode()
+    assert out.decode().split() == ["1", "0"]  # loaded, not compiled
+    assert sum(module.add_one.stats.cache_misses.values()) == 1

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import re
 import shlex
 from collections.abc import Iterator
-
-import pytest
 
 from arb.cli import _parser
 from tests.support.captures import ROOT
@@ -53,8 +52,10 @@ def _texts(tree: ast.Module) -> Iterator[tuple[int, str]]:
             yield node.lineno, node.value.replace("%s", _HOLE).replace("%d", _HOLE)
 
 
+@functools.cache
 def _hints() -> list[tuple[str, str, list[str]]]:
-    # (where, the hint's text, its words) for every hint of a known command in arb/ (its fakes aside)
+    # (where, the hint's text, its words) for every hint of a known command in arb/ (its fakes aside):
+    # read when a test asks (parsing all of arb/ takes seconds), not at collection in every worker
     commands = set(_subparsers().choices)
     found = []
     for path in sorted((ROOT / "arb").rglob("*.py")):
@@ -108,11 +109,8 @@ def _problems(words: list[str]) -> list[str]:
     return problems
 
 
-HINTS = _hints()
-
-
 def test_the_search_finds_the_hints_it_must() -> None:
-    texts = {text for _, text, _ in HINTS}
+    texts = {text for _, text, _ in _hints()}
     assert "arb halt --paper --clear --state-dir {...}" in texts  # an f-string's field
     assert "arb halt --live --clear" in texts
     assert "arb funding-history --venue {...} --symbols {...} --start {...} --end {...}" in texts  # a log's %s
@@ -120,9 +118,10 @@ def test_the_search_finds_the_hints_it_must() -> None:
     assert not any(text.startswith("arb fetch:") for text in texts)  # a message's prefix
 
 
-@pytest.mark.parametrize(("where", "text", "words"), HINTS, ids=[f"{w} {t}" for w, t, _ in HINTS])
-def test_a_printed_hint_parses_as_printed(where: str, text: str, words: list[str]) -> None:
-    assert _problems(words) == [], f"{where}: {text}"
+def test_every_printed_hint_parses_as_printed() -> None:
+    # each hint with what its command's parser refuses in it, where it is printed
+    refused = {f"{where}: {text}": problems for where, text, words in _hints() if (problems := _problems(words))}
+    assert refused == {}
 
 
 def test_a_hint_that_does_not_parse_is_caught() -> None:

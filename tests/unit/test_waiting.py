@@ -6,11 +6,13 @@ readings on real processes."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from arb.testing.waiting import (
     Patience,
     PatienceError,
     cpu_seconds,
+    lock_holders,
     patiently,
     process_tree,
     runnable,
@@ -300,3 +303,22 @@ def test_proc_readings_of_a_busy_child_and_a_sleeping_one() -> None:
             child.wait()
     assert cpu_seconds(busy.pid) == 0.0 and process_tree(busy.pid) == []  # gone
     assert cpu_seconds() > 0  # this process
+
+
+def test_a_child_blocked_on_a_lock_is_waiting_for_its_holder(tmp_path: Path) -> None:
+    # as a process waits on Numba's compile lock (arb._jit) while another compiles: the holder's work is
+    # its progress
+    lock = tmp_path / "lock"
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        code = f"import fcntl\nwith open({str(lock)!r}) as f:\n    fcntl.flock(f, fcntl.LOCK_EX)"
+        child = subprocess.Popen([sys.executable, "-c", code])
+        try:
+            patience = Patience("the child to block on the lock", quiet_s=60, pids=[child.pid])
+            while not lock_holders([child.pid]):  # starting, then asking for the lock
+                assert not patience.expired()
+            assert lock_holders([child.pid]) == {os.getpid()}
+            assert lock_holders([os.getpid()]) == set()  # the holder waits for nothing
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+            assert child.wait() == 0  # it got the lock once it was free
