@@ -324,7 +324,7 @@ def _report(entry: str, run: Run) -> dict[str, tuple[float, float]]:
     sent = [r for r in rows if r["written_ns"] and r["arrival_ns"]]
     print(f"  {entry}: {len(rows)} orders, {len(sent)} seen at the venues' ports")
     for c in collections:  # from the session's freeze: while trading, then the stop and the report ("after")
-        phase = {"trading": "", "after": " after"}.get(c.get("phase", ""), "")
+        phase = {"trading": "", "after": " after"}.get(str(c.get("phase", "")), "")
         print(f"    {'gc' + phase + ' generation ' + str(c['generation']) + ': collections, longest':<44}"
               f"{c['n']:>8}  {c['max_ns'] / 1e3:,.0f} us (all: {c['total_ns'] / 1e6:,.1f} ms); CPU: longest "
               f"{c.get('cpu_max_ns', 0) / 1e3:,.0f} us, all {c.get('cpu_total_ns', 0) / 1e6:,.1f} ms")  # fmt: skip

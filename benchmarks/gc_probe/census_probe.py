@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import time
+import types
 from typing import Any
 
 _PATH = os.environ.get("ARB_GC_CENSUS", "")
@@ -45,7 +46,8 @@ def _census(phase: str, info: dict[str, int]) -> None:
         _frozen.append(frozen)
     sizes = [len(gc.get_objects(g)) for g in range(3)]
     counts = collections.Counter(_name(type(o)) for o in gc.get_objects(2))
-    frame, stack = sys._getframe(1), []
+    frame: types.FrameType | None = sys._getframe(1)
+    stack: list[str] = []
     while frame is not None and len(stack) < 6:  # who collected: the session's timer, a threshold, a command
         stack.append(f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno} {frame.f_code.co_name}")
         frame = frame.f_back

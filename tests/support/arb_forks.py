@@ -27,6 +27,7 @@ __all__ = ["COMMANDS", "ArbForks", "arb_forks", "close_shared", "forked_child", 
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import json
 import os
@@ -102,7 +103,7 @@ def serve(preload: list[str]) -> None:
     signal.set_wakeup_fd(wakeup_write)
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)  # a handler, so that the wakeup fd hears it
     answers = sys.stdout.buffer
-    requests = sys.stdin.buffer.raw  # type: ignore[attr-defined]  # unbuffered: select sees every line
+    requests: Any = getattr(sys.stdin.buffer, "raw")  # noqa: B009 - unbuffered: select sees every line
 
     def answer(message: dict[str, Any]) -> None:
         answers.write(json.dumps(message).encode() + b"\n")
@@ -302,7 +303,7 @@ class _ForkedTransport(asyncio.SubprocessTransport):
     def get_returncode(self) -> int | None:
         return self.returncode
 
-    def get_pipe_transport(self, fd: int) -> asyncio.ReadTransport | None:  # type: ignore[override]
+    def get_pipe_transport(self, fd: int) -> asyncio.ReadTransport | None:
         return self.pipes.get(fd)
 
     def send_signal(self, signal: int) -> None:
@@ -355,9 +356,9 @@ async def forked_child(
             transport = _ForkedTransport(pid)
             for fd in paths:
                 pipe, _ = await loop.connect_read_pipe(
-                    lambda fd=fd: _Pipe(protocol, fd), os.fdopen(readers.pop(fd), "rb", buffering=0)
+                    functools.partial(_Pipe, protocol, fd), os.fdopen(readers.pop(fd), "rb", buffering=0)
                 )
-                transport.pipes[fd] = pipe  # type: ignore[assignment]
+                transport.pipes[fd] = pipe
             protocol.connection_made(transport)
 
             async def watch() -> None:
