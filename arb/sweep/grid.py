@@ -44,7 +44,7 @@ __all__ = ["OBJECTIVES", "Grid", "Parameter", "apply_overrides", "load_grid", "t
 import difflib
 import itertools
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -388,17 +388,14 @@ def _parameter(file: str, key: str, raw: Any, config: AppConfig) -> Parameter:
         parts, info, _owner = _resolve(file, key, venues)
     if info.kind not in _SCALAR_KINDS:
         raise ConfigError(file, at, "expected a number, a boolean or a choice setting; this one cannot be swept")
-    values = raw if isinstance(raw, list) else [raw]
-    if not values:
-        raise ConfigError(file, at, "expected a non-empty list of values")
-    converted = []
-    for value in values:
+
+    def setting(value: Any, values: list[Any]) -> Any:
         try:
-            converted.append(check_value(info, value, toml=True, origin=(file, at)))
+            return check_value(info, value, toml=True, origin=(file, at))
         except BadValueError as bad:
             raise ConfigError(file, at, f"{bad.expected} in {_show_list(values)}") from None
-    if len({repr(v) for v in converted}) != len(converted):
-        raise ConfigError(file, at, f"expected distinct values, got {_show_list(values)}")
+
+    values, converted = _values(file, at, raw, setting)
     if "*" in parts:
         star = parts.index("*")
         fields = tuple(".".join([*parts[:star], name, *parts[star + 1 :]]) for name in venues)
@@ -417,19 +414,28 @@ def _strategy_parameter(file: str, key: str, raw: Any, config: AppConfig) -> Par
 
     at = f"grid.{key}"
     strategy = strategy_of(config)
-    values = raw if isinstance(raw, list) else [raw]
-    if not values:
-        raise ConfigError(file, at, "expected a non-empty list of values")
-    converted = []
-    for value in values:
+
+    def parameter(value: Any, values: list[Any]) -> Any:
         try:
-            converted.append(param_value(strategy, key[len(_PARAMS_PATH) :], value))
+            return param_value(strategy, key[len(_PARAMS_PATH) :], value)
         except ParamError as bad:
             expected = bad.expected if bad.unknown else f"{bad.expected} in {_show_list(values)}"
             raise ConfigError(file, at, expected) from None
+
+    values, converted = _values(file, at, raw, parameter)
+    return Parameter(key, (key,), tuple(values), tuple(converted))
+
+
+def _values(file: str, at: str, raw: Any, convert: Callable[[Any, list[Any]], Any]) -> tuple[list[Any], list[Any]]:
+    # A grid key's values (a list, or one value) and each as ``convert(value, values)`` takes it (it raises
+    # the ConfigError of a value it refuses): never empty, no value twice.
+    values = raw if isinstance(raw, list) else [raw]
+    if not values:
+        raise ConfigError(file, at, "expected a non-empty list of values")
+    converted = [convert(value, values) for value in values]
     if len({repr(v) for v in converted}) != len(converted):
         raise ConfigError(file, at, f"expected distinct values, got {_show_list(values)}")
-    return Parameter(key, (key,), tuple(values), tuple(converted))
+    return values, converted
 
 
 def _check_points(grid: Grid, config: AppConfig) -> None:
