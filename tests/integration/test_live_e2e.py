@@ -30,8 +30,9 @@ from tests.support.live_rig import (
     exited,
     interrupted,
     journal_of,
-    live_resumed,
     live_trading,
+    net_base,
+    resumed_to_the_band,
     standing_pair,
     until,
 )
@@ -97,7 +98,7 @@ def _flat(binance: Any, bybit: Any) -> None:
     """No order of arb's open on either venue, and the net position flat to less than a Binance lot."""
     for fake in (binance, bybit):
         assert not fake.ledger.open_orders(account(fake))
-    assert abs(_net(binance) + _net(bybit)) < BINANCE_LOT
+    assert abs(net_base(binance) + net_base(bybit)) < BINANCE_LOT
 
 
 def _lone_binance_leg(bybit: Any) -> None:
@@ -108,13 +109,6 @@ def _lone_binance_leg(bybit: Any) -> None:
 def _trades(venues: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each venue's trades for arb's account, by the trade id the venue sends."""
     return {name: {venue.exec_id(t): t for t in account(venue).trades} for name, venue in venues.items()}
-
-
-def _net(venue: Any) -> Decimal:
-    """How much base arb's account gained on ``venue`` by trading: buys less sells less fees paid in base."""
-    trades = account(venue).trades
-    moved = sum((t.qty if t.side.value == "buy" else -t.qty for t in trades), Decimal(0))
-    return moved - sum((t.fee for t in trades if t.fee_asset == "BTC"), Decimal(0))
 
 
 def _assert_report_matches_ledgers(report: Path, venues: dict[str, Any]) -> None:
@@ -180,20 +174,15 @@ async def test_sigkill_in_the_middle_of_trading_then_a_restart_loses_nothing_and
         assert process.returncode == -signal.SIGKILL
         before = {name: len(account(fake).orders) for name, fake in (("binance", binance), ("bybit", bybit))}
         second = tmp_path / "second"
-        async with live_resumed(config, second, keys, hold, symbols=["BTCUSDT"]) as process:
-            # the restart reconciles what the dead process left (fills made while it was down, intents
-            # whose fate it never learned), then trades on to the band
-            def band_full() -> bool:
-                return _net(binance) >= Decimal("0.0299") and -_net(bybit) >= Decimal("0.0299")
-
-            await until(band_full, process, second, 60, binance, bybit)
-            stderr = await interrupted(process, second)
+        # the restart reconciles what the dead process left (fills made while it was down, intents whose
+        # fate it never learned), then trades on to the band
+        stderr = await resumed_to_the_band(config, second, keys, hold, Decimal("0.0299"))
         assert "reconciled" in stderr and "MISMATCH" not in stderr
         venues = {"binance": binance, "bybit": bybit}
         assert all(len(account(fake).orders) >= before[name] for name, fake in venues.items())
         assert_journal_settled(tmp_path, venues)
         # the net position is flat: whatever the kill left naked was hedged after the restart
-        assert abs(_net(binance) + _net(bybit)) <= Decimal("0.0001")
+        assert abs(net_base(binance) + net_base(bybit)) <= Decimal("0.0001")
         for fake in venues.values():
             assert not fake.ledger.open_orders(account(fake))
 
@@ -202,7 +191,7 @@ async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_b
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with _halted(tmp_path, monkeypatch) as (binance, bybit, config, keys, process, out):
-        assert _net(binance) > 0 and _net(bybit) == 0
+        assert net_base(binance) > 0 and net_base(bybit) == 0
         rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True, forked=True)
         assert has_exited(process.pid), said  # arb kill returned once arb live had ended, not before
         assert rc == 0, said
@@ -252,7 +241,7 @@ async def test_a_telegram_kill_confirm_reaches_a_running_arb_live_with_a_naked_l
 
             async with _trading(config, out, keys, binance, bybit) as process:
                 await until(lambda: said("[CRITICAL] naked leg"), process, out, 60, telegram.messages)
-                assert _net(binance) > 0 and _net(bybit) == 0
+                assert net_base(binance) > 0 and net_base(bybit) == 0
                 telegram.say("/kill")
                 await until(lambda: said("reply /kill confirm within 60 s"), process, out, 30, telegram.messages)
                 assert process.returncode is None  # asked, not pulled
@@ -285,7 +274,7 @@ async def test_a_rate_limit_on_one_venue_during_a_lone_leg_is_closed_on_the_othe
         assert "HALTED" not in stderr and "NAKED LEG" not in stderr
         sell, buy = account(bybit).trades[:2]
         assert (sell.side.value, buy.side.value) == ("sell", "buy") and sell.qty == buy.qty
-        assert abs(_net(bybit)) < Decimal("0.000048")  # flat on Bybit but for the buy's fee in BTC: dust
+        assert abs(net_base(bybit)) < Decimal("0.000048")  # flat on Bybit but for the buy's fee in BTC: dust
         assert not account(binance).orders  # the throttled buy was never placed, and nothing else went there
         with journal_of(tmp_path) as journal:
             (refused,) = journal.intents(venue="binance")  # no hedge was refused locally on Binance either
@@ -346,7 +335,7 @@ async def test_arb_live_exits_1_when_its_kill_switch_leaves_exposure_and_so_does
         stopped, own = said.split("kill switch: halt recorded in the journal")  # arb live's report, then its own
         assert f"arb live (pid {process.pid}) exited; its kill switch reported:" in stopped
         assert "EXPOSURE LEFT: binance spot long 0.00999" in stopped and "EXPOSURE LEFT: binance spot long" in own
-        assert _net(binance) > 0 and _net(bybit) == 0
+        assert net_base(binance) > 0 and net_base(bybit) == 0
         assert journal_intent_venues(tmp_path) == {"binance", "bybit"}  # the kills tried both venues, in turn
 
 

@@ -48,9 +48,10 @@ from tests.support.live_rig import (
     exited,
     interrupted,
     journal_of,
-    live_resumed,
     live_trading,
     live_up,
+    net_base,
+    resumed_to_the_band,
     spot_pair,
     standing_pair,
     until,
@@ -99,13 +100,6 @@ async def _live(
             yield live
 
 
-def _net(venue: Any) -> Decimal:
-    """Base arb's account gained on ``venue`` by trading: buys less sells less fees paid in base."""
-    trades = account(venue).trades
-    moved = sum((t.qty * t.side.sign for t in trades), Decimal(0))
-    return moved - sum((t.fee for t in trades if t.fee_asset == "BTC"), Decimal(0))
-
-
 def _assert_report_matches_ledgers(report: Path, venues: dict[str, Any]) -> None:
     with (report / "trades.csv").open() as f:
         rows = list(csv.DictReader(f))
@@ -137,7 +131,7 @@ async def test_arb_live_trades_binance_against_okx_and_journal_report_and_venues
     assert [t.qty for t in account(binance).trades] == [Decimal("0.01")] * 3
     assert [t.qty for t in sells] == [Decimal("0.01")] * 3 and len(buys) <= 3
     assert all(Decimal("0.00001") <= t.qty <= Decimal("0.0000101") for t in buys)
-    assert abs(_net(binance) + _net(okx)) <= Decimal("0.0000101")  # flat but for one pair's fee
+    assert abs(net_base(binance) + net_base(okx)) <= Decimal("0.0000101")  # flat but for one pair's fee
     for venue in venues.values():
         assert not venue.ledger.open_orders(account(venue))
     # OKX's orders went to POST /api/v5/trade/order, each clOrdId arb's own in OKX's letters and digits
@@ -183,13 +177,7 @@ async def test_an_okx_order_answered_after_a_sigkill_is_found_by_query_and_its_c
         okx.faults.release_orders()  # to a connection that is gone
         okx.faults.resume_user_stream()
         second = tmp_path / "second"
-        async with live_resumed(config, second, keys, hold, symbols=["BTCUSDT"]) as process:
-
-            def band_full() -> bool:
-                return _net(binance) >= Decimal("0.0299") and -_net(okx) >= Decimal("0.0299")
-
-            await until(band_full, process, second, 60, binance, okx)
-            stderr = await interrupted(process, second)
+        stderr = await resumed_to_the_band(config, second, keys, hold, Decimal("0.0299"))
     assert "okx spot: reconciled" in stderr and "MISMATCH" not in stderr
     venues = {"binance": binance, "okx": okx}
     assert_journal_settled(tmp_path, venues)  # every fill once; no clOrdId reached OKX twice
@@ -198,7 +186,7 @@ async def test_an_okx_order_answered_after_a_sigkill_is_found_by_query_and_its_c
         assert found is not None and Decimal(found["executed_qty"]) == Decimal("0.01")
     sent = [o for o in account(okx).orders if arb_id(okx, o.client_id) == unknown["client_id"]]
     assert len(sent) == 1 and sent[0].executed_qty == Decimal("0.01")  # found by query, not sent again
-    assert abs(_net(binance) + _net(okx)) <= Decimal("0.0001")
+    assert abs(net_base(binance) + net_base(okx)) <= Decimal("0.0001")
 
 
 async def test_an_okx_refusal_inside_a_200_leaves_a_lone_leg_that_arb_kill_flattens(
@@ -216,14 +204,14 @@ async def test_an_okx_refusal_inside_a_200_leaves_a_lone_leg_that_arb_kill_flatt
     retry = {"execution": {"hedge_retry_ms": 60_000}}  # past the hedge attempts: a minute's wait
     async with _live(tmp_path, monkeypatch, halted, arbitrage=retry, faults=refuses) as live:
         binance, okx, config, keys, process, out = live
-        assert _net(binance) > 0 and not account(okx).trades and not account(okx).orders
+        assert net_base(binance) > 0 and not account(okx).trades and not account(okx).orders
         rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True, forked=True)
         assert has_exited(process.pid), said
         assert rc == 0, said
         stderr = ended(out, await exited(process), 0)
     assert "NAKED LEG after 3 hedge attempts: binance long 0.00999" in stderr
     assert "binance: sell 0.00999" in stderr and "IOC: filled 0.00999" in stderr  # the kill flattened it
-    assert not binance.ledger.open_orders(account(binance)) and abs(_net(binance)) < BINANCE_LOT
+    assert not binance.ledger.open_orders(account(binance)) and abs(net_base(binance)) < BINANCE_LOT
     with journal_of(tmp_path) as journal:
         refused = journal.intents(venue="okx")
         assert len(refused) == 4 and {i["reject_code"] for i in refused} == {"51008"}

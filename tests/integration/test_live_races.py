@@ -65,15 +65,21 @@ from tests.support.live_rig import (
 )
 
 
-async def _swept_before_known(executor: Any, venue: Any, ask: Decimal, qty: Decimal) -> Any:
-    # A buy placed and filled whose create answer is lost, hidden from queries, the user stream silent;
-    # then the stream drops, and the sweep after the reconnect books its trades (which name no client id)
-    # as no order's: the order unknown, its fills orphans.
+async def _lost_and_hidden(executor: Any, venue: Any, ask: Decimal, qty: Decimal) -> Any:
+    # A buy placed and filled whose create answer is lost, hidden from queries, the user stream silent:
+    # returned once the executor holds it unknown.
     venue.faults.order_timeout(processed=True)  # placed and filled; the answer is lost
     venue.faults.hide_orders(queries=1_000_000)  # queries do not see it yet
     venue.faults.silence_user_stream()  # nor does the stream say anything
     order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
     await eventually(lambda: order.state is OrderState.UNKNOWN and len(account(venue).orders) == 1, executor, venue)
+    return order
+
+
+async def _swept_before_known(executor: Any, venue: Any, ask: Decimal, qty: Decimal) -> Any:
+    # _lost_and_hidden; then the stream drops, and the sweep after the reconnect books its trades (which name
+    # no client id) as no order's: the order unknown, its fills orphans.
+    order = await _lost_and_hidden(executor, venue, ask, qty)
     assert await venue.drop_user_streams() >= 1
     venue.faults.resume_user_stream()
     await eventually(lambda: bool(executor.orphan_fills), executor, venue)
@@ -160,12 +166,7 @@ async def test_an_okx_fill_swept_before_its_order_was_known_is_its_own_and_never
             async with asyncio.TaskGroup() as group:
                 executor.run_background(group)
                 await eventually(venue.user_streams_up, venue)
-                venue.faults.order_timeout(processed=True)  # placed and filled; the answer is lost
-                venue.faults.hide_orders(queries=1_000_000)  # queries do not see it yet
-                venue.faults.silence_user_stream()  # nor does the stream say anything
-                order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
-                await eventually(lambda: order.state is OrderState.UNKNOWN and len(account(venue).orders) == 1,
-                                 executor, venue)  # fmt: skip
+                order = await _lost_and_hidden(executor, venue, ask, qty)
                 (ledger_order,) = account(venue).orders
                 assert ledger_order.status is OrderStatus.FILLED  # its clOrdId is free again on OKX
                 assert await venue.drop_user_streams() >= 1

@@ -63,9 +63,11 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "live_trading",
     "live_up",
     "load",
+    "net_base",
     "order_socket_url",
     "paper_pair_config",
     "paper_venues_config",
+    "resumed_to_the_band",
     "second_recording",
     "set_keys",
     "spot_pair",
@@ -716,6 +718,22 @@ async def live_resumed(
         await _spot_up(binance, bybit, process, out, tuple(symbols))
         await hold.resume()
         yield process
+
+
+def net_base(venue: Any) -> Decimal:
+    """How much base arb's account gained on ``venue`` by trading: buys less sells less fees paid in base."""
+    trades = account(venue).trades
+    moved = sum((t.qty if t.side.value == "buy" else -t.qty for t in trades), Decimal(0))
+    return moved - sum((t.fee for t in trades if t.fee_asset == "BTC"), Decimal(0))
+
+
+async def resumed_to_the_band(config: Path, out: Path, keys: dict[str, str], hold: MarketHold, band: Decimal) -> str:
+    """:func:`live_resumed` on BTCUSDT until the first venue of ``hold`` is long ``band`` (base, net of fees)
+    and the second as short, then interrupted: its stderr."""
+    long, short = hold.venues
+    async with live_resumed(config, out, keys, hold, symbols=["BTCUSDT"]) as process:
+        await until(lambda: net_base(long) >= band and -net_base(short) >= band, process, out, 60, long, short)
+        return await interrupted(process, out)
 
 
 async def _spot_up(first: Any, second: Any, process: Any, out: Path, symbols: tuple[str, ...]) -> None:
