@@ -12,15 +12,15 @@ counted as the collection's.
 
 from __future__ import annotations
 
-import atexit
 import collections
 import gc
-import json
 import os
 import sys
 import time
 import types
 from typing import Any
+
+from probe_parts import write_at_exit
 
 _PATH = os.environ.get("ARB_GC_CENSUS", "")
 _records: list[dict[str, Any]] = []
@@ -56,13 +56,6 @@ def _census(phase: str, info: dict[str, int]) -> None:
     _begun.append(time.thread_time_ns())
 
 
-def _write() -> None:
-    with open(_PATH, "w", encoding="utf-8") as out:
-        for record in _records:
-            out.write(json.dumps(record))
-            out.write("\n")
-
-
 if _PATH:
     gc.callbacks.insert(0, _census)
-    atexit.register(_write)
+    write_at_exit(_PATH, lambda: _records)

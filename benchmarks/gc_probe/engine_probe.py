@@ -11,16 +11,12 @@ checkout measured with it.
 
 from __future__ import annotations
 
-import atexit
-import importlib.abc
-import importlib.machinery
-import json
 import os
-import sys
 import time
-from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
+
+from probe_parts import after_import, write_at_exit
 
 _PATH = os.environ.get("ARB_ENGINE_PROBE", "")
 _records: list[tuple[int, int]] = []
@@ -42,32 +38,6 @@ def _wrap(module: ModuleType) -> None:
     engine.on_batches = timed
 
 
-class _Finder(importlib.abc.MetaPathFinder):
-    # Finds arb.live.engine as the path finder does, and wraps it once its module ran
-    def find_spec(self, name: str, path: Sequence[str] | None, target: ModuleType | None = None) -> Any:
-        if name != "arb.live.engine":
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is None or spec.loader is None:
-            return spec
-        loader = spec.loader
-        run = loader.exec_module
-
-        def exec_module(module: ModuleType) -> None:
-            run(module)
-            _wrap(module)
-
-        loader.exec_module = exec_module  # type: ignore[method-assign]
-        return spec
-
-
-def _write() -> None:
-    with open(_PATH, "w", encoding="utf-8") as out:
-        for record in _records:
-            out.write(json.dumps(record))
-            out.write("\n")
-
-
 if _PATH:
-    sys.meta_path.insert(0, _Finder())
-    atexit.register(_write)
+    after_import("arb.live.engine", _wrap)
+    write_at_exit(_PATH, lambda: _records)

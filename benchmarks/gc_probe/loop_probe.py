@@ -13,12 +13,12 @@ after ``ARB_LOOP_PROBE_MAX`` records (default 3,000,000). A callback costs about
 from __future__ import annotations
 
 import asyncio.events
-import atexit
 import gc
-import json
 import os
 import time
 from typing import Any
+
+from probe_parts import write_at_exit
 
 _PATH = os.environ.get("ARB_LOOP_PROBE", "")
 _MAX = int(os.environ.get("ARB_LOOP_PROBE_MAX", "3000000"))
@@ -64,13 +64,7 @@ def _install() -> None:
 
     gc.callbacks.append(collected)
 
-    def write() -> None:
-        with open(_PATH, "w", encoding="utf-8") as out:
-            for record in records:
-                out.write(json.dumps(record))
-                out.write("\n")
-
-    atexit.register(write)
+    write_at_exit(_PATH, lambda: records)
 
 
 if _PATH:

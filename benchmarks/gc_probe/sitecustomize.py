@@ -13,23 +13,21 @@ thread while a finalizer released it), not collecting. Nothing happens without t
 
 from __future__ import annotations
 
-import atexit
 import gc
-import json
 import os
 import time
+from typing import Any
+
+from probe_parts import write_at_exit
 
 _PATH = os.environ.get("ARB_GC_PROBE", "")
 
 
 def _on_session_end(mark: list[bool]) -> None:
     # Marks the end of trading: SessionLoop.run wrapped, once arb.live.session_loop has run its module
-    import importlib.abc
-    import importlib.machinery
-    import sys
-    from collections.abc import Sequence
     from types import ModuleType
-    from typing import Any
+
+    from probe_parts import after_import
 
     def wrap(module: ModuleType) -> None:
         run = module.SessionLoop.run
@@ -42,23 +40,7 @@ def _on_session_end(mark: list[bool]) -> None:
 
         module.SessionLoop.run = timed
 
-    class Finder(importlib.abc.MetaPathFinder):
-        def find_spec(self, name: str, path: Sequence[str] | None, target: ModuleType | None = None) -> Any:
-            if name != "arb.live.session_loop":
-                return None
-            spec = importlib.machinery.PathFinder.find_spec(name, path)
-            if spec is None or spec.loader is None:
-                return spec
-            exec_module = spec.loader.exec_module
-
-            def run_then_wrap(module: ModuleType) -> None:
-                exec_module(module)
-                wrap(module)
-
-            spec.loader.exec_module = run_then_wrap  # type: ignore[method-assign]
-            return spec
-
-    sys.meta_path.insert(0, Finder())
+    after_import("arb.live.session_loop", wrap)
 
 
 if _PATH:
@@ -90,23 +72,15 @@ if _PATH:
         stats[3] += used
         stats[4] = max(stats[4], used)
 
-    def _write() -> None:
-        with open(_PATH, "w", encoding="utf-8") as out:
-            for (phase, generation), (n, total, longest, cpu, cpu_longest) in _stats.items():
-                row = {
-                    "phase": phase,
-                    "generation": generation,
-                    "n": n,
-                    "total_ns": total,
-                    "max_ns": longest,
-                    "cpu_total_ns": cpu,
-                    "cpu_max_ns": cpu_longest,
-                }
-                out.write(json.dumps(row))
-                out.write("\n")
+    def _rows() -> list[dict[str, Any]]:
+        return [
+            {"phase": phase, "generation": generation, "n": n, "total_ns": total, "max_ns": longest,
+             "cpu_total_ns": cpu, "cpu_max_ns": cpu_longest}
+            for (phase, generation), (n, total, longest, cpu, cpu_longest) in _stats.items()
+        ]  # fmt: skip
 
     gc.callbacks.append(_time)
-    atexit.register(_write)
+    write_at_exit(_PATH, _rows)
 
 if os.environ.get("ARB_GC_CENSUS"):  # what each full collection walks, by type (census_probe.py beside this file)
     import census_probe  # noqa: F401

@@ -47,7 +47,7 @@ from arb.testing.pair_rig import (
 )
 from arb.testing.scenarios import Change
 from arb.testing.waiting import wait_for
-from tests.integration.test_rebalance_okx import RECORDINGS, wallets
+from tests.integration.test_rebalance_okx import RECORDINGS, usdt, wallets
 from tests.support.live_rig import both_keys
 from tests.support.scenario_days import write_standing_spread
 
@@ -132,10 +132,6 @@ async def run(r: Rig, halt: Callable[[], str] = lambda: "") -> list[tuple[int, s
         await auto_rebalance(load_config(r.config), halted, pause=pause,
                              moved=lambda v, asset, amount: moved.append((v, asset, amount)))  # fmt: skip
     return moved
-
-
-def usdt(fake: Any, wallet: str) -> D:
-    return D(wallets(fake).balance("arb", wallet, "USDT"))
 
 
 async def test_a_look_sends_okx_its_share_and_moves_it_from_its_funding_account_into_trading(
