@@ -80,8 +80,7 @@ def address(fn: Any, types: tuple[Any, ...]) -> int:
         # module name (the test kit's ``import mystrat`` beside arb's "path/mystrat.py:Name", or the other
         # way): its entries rebuild their globals from that module and cannot load here. It is a cache:
         # its entries for this module are dropped and the functions compiled again (and cached anew).
-        if not _flush_caches(fn):
-            raise
+        _flush_caches(fn)
         log.warning("%s: Numba's cache of %s was written when its file was imported as another module (%s): "
                     "compiled again", fn.__name__, _file_of(fn), exc)  # fmt: skip
         fn.compile(types)
@@ -97,18 +96,14 @@ def _file_of(fn: Any) -> str:
     return str(code.co_filename) if code is not None else "?"
 
 
-def _flush_caches(fn: Any) -> int:
+def _flush_caches(fn: Any) -> None:
     # Empty the Numba cache index of every compiled function of ``fn``'s module (its callees' entries
-    # carry the same module name); the count of caches emptied.
-    module = sys.modules.get(getattr(getattr(fn, "py_func", fn), "__module__", "") or "")
-    found = [fn, *(vars(module).values() if module is not None else ())]
-    flushed = 0
-    for value in {id(v): v for v in found}.values():
-        cache = getattr(value, "_cache", None)
-        if cache is not None and callable(getattr(cache, "flush", None)) and hasattr(value, "py_func"):
-            cache.flush()
-            flushed += 1
-    return flushed
+    # carry the same module name), ``fn`` first.
+    module = sys.modules.get(getattr(fn.py_func, "__module__", "") or "")
+    for value in {id(v): v for v in [fn, *(vars(module).values() if module is not None else ())]}.values():
+        flush = getattr(getattr(value, "_cache", None), "flush", None)
+        if hasattr(value, "py_func") and callable(flush):
+            flush()
 
 
 def _plain_decide(addr: int, view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents: Any) -> int:
