@@ -256,9 +256,10 @@ def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict
     ``symbols``: more symbols after BTCUSDT, each with its ``[symbols.<SYMBOL>]`` table
     (:func:`symbol_tables`): ``[strategy] symbols`` lists them all. ``order_entry``: both venue files'
     (``"websocket"``: over the fakes' order WebSockets). ``feed``: more of both venue files' ``[feed]``."""
+    # state_dir absolute: the file resolves a relative one against its own folder, not the caller's
     live_section = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300,
-                    "fill_check_after_ms": 300, "request_timeout_ms": 15_000, "state_dir": str(folder / "live"),
-                    **(live or {})}  # fmt: skip
+                    "fill_check_after_ms": 300, "request_timeout_ms": 15_000,
+                    "state_dir": str(folder.resolve() / "live"), **(live or {})}  # fmt: skip
     sections: dict[str, Any] = {
         "strategy": {"max_order_size": 0.01, "max_position_size": 0.03, "rebalance_threshold": 0.0, "cooldown_ms": 300},
         "risk": {"stale_after_ms": 60_000, "max_notional_per_venue": 1e9, "position_limit": 1.0},

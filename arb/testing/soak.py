@@ -127,7 +127,7 @@ def soak_config(
         live = {"quotes_without_dead_man": True} if style == "maker_taker" else {}
         tables = {s: symbol_tables(a, b, sizes) for s, (a, b, sizes) in others.items()}
         return write_pair_config(folder, binance, bybit, arbitrage=settings, live=live, symbols=tables or None)
-    settings["dry_run"]["state_dir"] = str(folder / "paper")
+    settings["dry_run"]["state_dir"] = str(folder.resolve() / "paper")  # absolute, as write_pair_config's
     if others:
         held = {s: float(BALANCES[s.removesuffix("USDT")]) for s in others}
         settings["strategy"] |= {"symbol": None, "symbols": list(symbols)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from arb.testing.soak import LOCKSTEP_NS, lockstep
 
@@ -47,3 +48,28 @@ async def test_a_venue_done_with_its_pass_holds_no_one_back() -> None:
     both_done = _Venue(None), _Venue(None)
     await _gates_after_one_turn(*both_done)
     assert [v.gates[0] for v in both_done] == [None, None]
+
+
+@dataclass
+class _Endpoints:
+    # what the configuration writers read of a fake venue
+    venue_name: str
+    market: str = "spot"
+    ws_urls: list[str] = field(default_factory=lambda: ["ws://127.0.0.1:1/ws"])
+    rest_url: str = "http://127.0.0.1:1"
+    private_ws_url: str = "ws://127.0.0.1:1/private"
+
+
+def test_a_folder_given_relative_keeps_the_state_inside_it(tmp_path, monkeypatch) -> None:
+    # `python -m arb.testing.soak --folder sandbox` (docs/strategies.md): the journal and the paper account go
+    # to sandbox/live and sandbox/paper, not sandbox/sandbox/... (the file resolves a relative state_dir
+    # against its own folder)
+    from arb.config import load_config
+    from arb.testing.soak import soak_config
+
+    monkeypatch.chdir(tmp_path)
+    venues = (_Endpoints("binance"), _Endpoints("bybit"))
+    live = load_config(soak_config(Path("sandbox"), *venues, mode="live", style="taker"))
+    assert live.live.state_dir == tmp_path / "sandbox" / "live"
+    paper = load_config(soak_config(Path("paper-box"), *venues, mode="dry", style="taker"))
+    assert paper.dry_run.state_dir == tmp_path / "paper-box" / "paper"
