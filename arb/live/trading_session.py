@@ -371,11 +371,16 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
         session.journal.set_state(key, json.dumps(data))
     start_quote = float(data["quote"]) + shift.get(executor.quote_asset, 0.0)
     inception = tuple(symbols[m.symbol] + shifted[m.symbol] if spot else 0.0 for m in executor.markets)
+    from arb.execution.price_grid import to_decimal
+
     # the difference of the decimals the floats mean: a float difference of two holdings near 50 BTC is off
     # by ~1e-14, a millionth of a 1e-8 lot (OKX spot's), and the kill switch's flatten, floored to the lot,
     # would leave one lot unsold
-    position = (tuple(float(Decimal(repr(h)) - Decimal(repr(b))) for h, b in zip(held, inception, strict=True)) if spot
-                else tuple(held))  # fmt: skip
+    position = (
+        tuple(float(to_decimal(h) - to_decimal(b)) for h, b in zip(held, inception, strict=True))
+        if spot
+        else tuple(held)
+    )
     cash = [0.0] * len(executor.markets)
     coin_fees = 0.0  # fees paid in a third coin (BNB): out of the quote, in the engine's cash at their price
     since_ms = int(data.get("ns", 0)) // 1_000_000
