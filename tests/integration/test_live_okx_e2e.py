@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from arb.config import load_config
+from arb.journal.intent_log import IntentLog
 from arb.sim.faults import FaultKind
 from arb.sim.ledger import Side
 from arb.testing.scenarios import FEED_LATENCY_NS, Book, Change, write_venues
@@ -98,6 +99,16 @@ async def _live(
             live = _Live(binance, okx, config, keys, process, out)
             await until(lambda: condition(live), process, out, 60, binance, okx)
             yield live
+
+
+def _okx_intents(config_dir: Path) -> list[dict[str, Any]]:
+    """OKX's intents where a killed ``arb live`` left them: the journal, or the intent log alone when it
+    was killed before the journal's next flush (the restart replays the log)."""
+    with journal_of(config_dir) as journal:
+        journaled = journal.intents(venue="okx")
+    (path,) = (config_dir / "live").glob("*.intents")
+    logged = [r for r in IntentLog(path).records() if r["venue"] == "okx"]
+    return journaled or logged
 
 
 def _assert_report_matches_ledgers(report: Path, venues: dict[str, Any]) -> None:
@@ -169,11 +180,10 @@ async def test_an_okx_order_answered_after_a_sigkill_is_found_by_query_and_its_c
     async with _live(tmp_path, monkeypatch, sold, folder="first", faults=silent_sell) as live:
         binance, okx, config, keys, process, _ = live
         hold = MarketHold(binance, okx)  # until the restart is up
-        with journal_of(tmp_path) as journal:  # written before it was sent, its fate unknown
-            (unknown,) = journal.intents(venue="okx")
         process.kill()
         await process.wait()
         assert process.returncode == -signal.SIGKILL
+        (unknown,) = _okx_intents(tmp_path)  # written before it was sent, its fate unknown
         okx.faults.release_orders()  # to a connection that is gone
         okx.faults.resume_user_stream()
         second = tmp_path / "second"
