@@ -7,7 +7,8 @@ and flattens (:func:`arb.live.kill.kill`); a symbol whose book went stale or out
 open orders there cancelled, once per episode. They also book each funding payment in the journal.
 
 :class:`RiskMemory` continues the gate's memory (the risk day, the last 24 hours' pairs) from the journal
-and keeps it there after every fill and breach, so a restart keeps a daily-loss pause.
+and keeps it there: queued with every commit of the journal (a fill's row never reaches the journal without
+the memory as it stood then) and committed at once at a breach, so a restart keeps a daily-loss pause.
 """
 
 from __future__ import annotations
@@ -202,21 +203,32 @@ class _StateStore(Protocol):
     # the journal's account state (arb.execution.journaling's sink and the journal itself have it)
     def get_state(self, key: str) -> str | None: ...
     def set_state(self, key: str, value: str) -> None: ...
+    def defer_state(self, key: str, value: str) -> None: ...
+    def on_flush(self, hook: Callable[[], None]) -> None: ...
 
 
 class RiskMemory:
     """The gate's memory kept in ``journal`` (see the module docstring): :meth:`restore` once the engine
-    is built, :meth:`save` as the engine's fill and breach listener (and at the end). ``clear``: the
-    command that lifts this account's daily loss pause, named when :meth:`restore` prints one."""
+    is built; from then on every commit of the journal carries it when it changed (:meth:`queue`, a hook of
+    the journal's flush), :meth:`queue` is the engine's fill listener (``fill_kept``: queued with the
+    booking, before any later decision) and :meth:`save` its breach listener (committed at once; and at
+    the end). ``clear``: the command that lifts this account's daily loss pause, named when :meth:`restore`
+    prints one.
+
+    What the memory holds changes at a decision (a pair counted), a sample (a new risk day) and a breach,
+    not at a fill; a fill's row is committed by the flush of the task that took it from the venue, which
+    queues the memory first: the journal never holds a fill the memory is behind of. Queuing costs a
+    comparison of a few numbers when nothing changed (the JSON is made only when something did)."""
 
     def __init__(self, journal: _StateStore, clear: str = "arb halt --live --clear") -> None:
         self.journal = journal
         self.clear = clear
         self.engine: Engine | None = None
+        self._key: tuple[Any, ...] = ()  # the figures of the memory last queued
 
     def restore(self, engine: Engine, console: Console, now: int) -> None:
         """Continue ``engine``'s gate from the journal and print a daily-loss pause it still holds at
-        ``now``; from then on :meth:`save` keeps this engine's memory."""
+        ``now``; from then on every flush of the journal keeps this engine's memory."""
         from arb.execution.risk import RISK_MEMORY_KEY, day_pause_text, restore_risk_memory
 
         self.engine = engine
@@ -227,13 +239,37 @@ class RiskMemory:
             paused = day_pause_text(memory, engine.limits, now, clear=self.clear)
             if paused is not None:
                 console.print(f"[bold red]PAUSED[/] ({escape(paused)})", highlight=False, soft_wrap=True)
+        self._key = self._figures(engine)
+        self.journal.on_flush(self.queue)
+
+    def queue(self, *_: Any) -> None:
+        """Queue the gate's memory with the journal's next commit when it changed since it was last queued."""
+        from arb.execution.risk import RISK_MEMORY_KEY, risk_memory
+
+        engine = self.engine
+        if engine is None:
+            return
+        key = self._figures(engine)
+        if key != self._key:
+            self.journal.defer_state(
+                RISK_MEMORY_KEY, json.dumps(risk_memory(engine.rstate, engine.srisk, engine.symbols))
+            )
+            self._key = key
 
     def save(self, *_: Any) -> None:
-        """Keep the gate's memory in the journal (nothing before :meth:`restore`)."""
+        """Keep the gate's memory in the journal now (nothing before :meth:`restore`)."""
         from arb.execution.risk import RISK_MEMORY_KEY, risk_memory
 
         engine = self.engine
         if engine is not None:
+            self._key = self._figures(engine)
             self.journal.set_state(
                 RISK_MEMORY_KEY, json.dumps(risk_memory(engine.rstate, engine.srisk, engine.symbols))
             )
+
+    @staticmethod
+    def _figures(engine: Engine) -> tuple[Any, ...]:
+        # What risk_memory writes, but the pairs' times: they change only with a pair's count
+        from arb.execution.risk import memory_figures
+
+        return memory_figures(engine.rstate, engine.srisk)

@@ -184,7 +184,7 @@ async def run_live(
         guards = Guards(config, session, console, stop_event, clock)
         memory = RiskMemory(session.journal, clear_halt_command(config))
         engine = await live_engine(config, session, executor, guards, listeners=Listeners(
-            fill=[reporter.fill], fill_kept=[memory.save], risk_event=[memory.save], halt=[guards.risk_halt],
+            fill=[reporter.fill], fill_kept=[memory.queue], risk_event=[memory.save], halt=[guards.risk_halt],
             hedge_failed=[guards.hedge_failed], funding=[guards.book_funding],
         ))  # fmt: skip
         use_in_kernel(engine.params, rates)  # the account's fees, as the venues charge them

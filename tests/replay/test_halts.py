@@ -152,6 +152,63 @@ def test_live_keeps_the_gates_memory_in_the_journal(tmp_path: Path, capsys: pyte
         journal.close()
 
 
+def test_every_commit_of_a_fill_carries_the_gates_memory_as_it_stood(tmp_path: Path) -> None:
+    # A decision counts a pair in the gate; the pair's fill reaches the journal by the flush of the task that
+    # took it from the venue, never by the engine's booking: that commit carries the memory, nothing commits
+    # it on its own, and a memory that did not change is not written again.
+    from decimal import Decimal
+
+    from rich.console import Console
+
+    from arb.execution.journaling import open_execution_journal
+    from arb.live.engine import Engine
+    from arb.live.guards import RiskMemory
+    from connectors.common.orders import VenueFill
+
+    config = load_config(_config(tmp_path))
+    now = 1_715_000_000 * 10**9
+    journal = open_execution_journal(config.live)
+    path = config.live.state_dir / f"{config.live.account}.sqlite"
+
+    def kept() -> dict[str, object]:  # as a restart reads it: a second connection, committed only
+        with Journal.open(path) as other:
+            raw = other.get_state(f"{config.live.account}/risk_memory")
+        return json.loads(raw) if raw else {}
+
+    try:
+        engine = Engine(config)
+        deferred: list[str] = []
+        defer = journal.defer_state
+
+        def counted(key: str, value: str) -> None:
+            deferred.append(key)
+            defer(key, value)
+
+        journal.defer_state = counted  # type: ignore[method-assign]  # what the memory queues, counted
+        memory = RiskMemory(journal)
+        memory.restore(engine, Console(), now)
+        pairs = engine.srisk[0]
+        pairs["pair_count"], pairs["pair_times"][0], pairs["last_pair_id"] = 1, now, 7  # the decision
+        memory.queue()  # the booking's listener: queued, not committed
+        assert kept() == {}
+        fill = VenueFill("t1", "arb-1", "v1", 1, Decimal("60000"), Decimal("0.01"), Decimal("0"), "USDT", now // 10**6)
+        journal.record_fill(None, fill, venue="binance", market="spot", source="stream", local_ts_ns=now)
+        journal.flush()  # the user stream's task, after the message
+        symbol = kept()["symbols"][config.symbol_names[0]]  # type: ignore[index]
+        assert symbol["pair_count"] == 1 and symbol["pair_times"] == [now] and symbol["last_pair_id"] == 7
+        with Journal.open(path) as other:
+            assert len(other.fills()) == 1  # in the same commit
+        queued = list(deferred)
+        memory.queue()
+        journal.flush()  # nothing changed: nothing queued again
+        assert deferred == queued == ["risk_memory"]
+        pairs["pair_count"], pairs["pair_times"][1] = 2, now + 10**9  # the next pair, then a flush of anything
+        journal.flush()
+        assert kept()["symbols"][config.symbol_names[0]]["pair_count"] == 2  # type: ignore[index]
+    finally:
+        journal.close()
+
+
 def _live_halt(config: Path, account: str = "main") -> str | None:
     # the halt arb live's journal keeps for ``account`` (read, not taken)
     with Journal.open(load_config(config).live.state_dir / f"{account}.sqlite") as journal:
