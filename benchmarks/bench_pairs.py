@@ -405,6 +405,17 @@ def _between(loop: list[tuple[int, int, int, str]], spans: list[tuple[int, int]]
             wall[name] = wall.get(name, 0) + inside
             cpu[name] = cpu.get(name, 0) + cpu_ns * inside // max(took, 1)
             count[name] = count.get(name, 0) + 1
+    if os.environ.get("BENCH_PAIRS_DETAIL"):  # each pair's callbacks: name, start after the tick, wall / CPU (us)
+        for tick, written in sorted(spans):
+            k = max(0, bisect.bisect_left(starts, tick) - 1)
+            ran = []
+            while k < len(loop) and loop[k][0] < written:
+                start, took, cpu_ns, name = loop[k]
+                k += 1
+                if start + took > tick:
+                    short = name.split(" ", 2)[1] if name.startswith("task ") else name
+                    ran.append(f"{short}@{(start - tick) / 1e3:.0f}:{took / 1e3:.0f}/{cpu_ns / 1e3:.0f}")
+            print(f"      pair {(written - tick) / 1e3:,.0f} us:", " ".join(ran))
     total = sum(written - tick for tick, written in spans)
     print(
         f"    what the loop ran from each pair's tick to its first leg written ({len(spans)} pairs, "
