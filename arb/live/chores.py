@@ -1,9 +1,8 @@
 """Work that can wait: done when the event loop has nothing of the market's or of the orders' to do.
 
 ``arb live`` keeps one event loop for the market data, the decisions, the orders' answers and fills, and
-everything that reports on them. A frame that arrives while the loop prints a fill line, dumps the risk
-gate's memory into the journal or builds a dashboard snapshot waits for that work to end before it is
-decided on. What is not on the money path is therefore queued here (:meth:`Chores.add`) and done by
+everything that reports on them. A frame that arrives while the loop prints a fill line or builds a
+dashboard snapshot waits for that work to end before it is decided on. What is not on the money path is therefore queued here (:meth:`Chores.add`) and done by
 :meth:`Chores.run`, a task of the session, one piece at a time, when the loop is idle: nothing else ready
 to run on it (no frame read off a socket and not yet parsed, no order's task about to write its bytes),
 and nothing waiting for the engine (``busy()``, the session's: a frame queued, an answer not yet booked).
@@ -13,9 +12,9 @@ Bounded: a piece never waits longer than ``max_delay_ns`` (past it, it is done a
 whether the loop is busy or not: a market that never pauses does not starve the reports), and at most
 ``max_queued`` wait (one more does the oldest at once). Nothing is dropped: :meth:`Chores.drain` does
 whatever is left when the session ends, before its watchers end. Never queue here what must be done
-before something else happens (a fill's journal row before the engine books it, an intent before its
-order is sent): only what may be late by ``max_delay_ns`` and lost with the process at a crash (a
-terminal line, a snapshot, the risk gate's memory, which the next save or the stop writes again).
+before something else happens (an intent before its order is sent, the account's state a restart resumes
+before the journal holds what changed it): only what may be late by ``max_delay_ns`` and lost with the
+process at a crash (a terminal line, a snapshot, an ops event).
 
 The loop is idle when its queue of ready callbacks holds nothing but the chores' own turn: read from
 CPython's event loop (``_ready``, an implementation detail, looked up once); a loop without it (another

@@ -204,6 +204,8 @@ async def run_live(
         # market data first: what reports on an answer or a fill waits for an idle loop (arb.live.chores)
         chores = Chores(lambda: bool(queue.qsize()) or executor.next_event_ts() is not None)
         engine.later = chores.add
+        for venue_executor in session.executors.values():
+            venue_executor.later = chores.add  # the user stream's commits, after the decisions they woke
         session_loop = SessionLoop(engine, (*watchers, reporter), clock=clock, start_ns=t0,
                                    gc_interval_ns=config.live.gc_interval_ns, chores=chores,
                                    backlog=queue.qsize)  # fmt: skip
@@ -250,6 +252,7 @@ async def run_live(
         # stop: cancel what is open, resolve what is in flight, book what came in
         async with asyncio.TaskGroup() as tasks:
             for venue_executor in session.executors.values():
+                venue_executor.later = None  # the loop's chores are over: the stream's commits at once again
                 venue_executor.run_background(tasks)
             left = await executor.shutdown(config.live.shutdown_timeout_ns)
         engine.cancel_open_orders()
