@@ -459,7 +459,7 @@ class VenueExecutor(AccountReads, LateFills):
         failpoint("answer_processed")
         self._check_done(order)
         self._changed()
-        self.journal.flush()
+        self._commit_soon()
 
     def _take_reply(self, order: LiveOrder, reply: dict[str, Any], now: int) -> None:
         update = self.adapter.order_update(reply)
