@@ -135,7 +135,9 @@ class VenueExecutor(AccountReads, LateFills):
         self.done_orders = DoneOrders(self.orders, self._by_venue_id, self._seen_trades)
         self.later: Callable[..., None] | None = None
         """Work that can wait for an idle loop (``arb live``'s chores): the user stream's commits; None: at once."""
-        self._commit_queued = False
+        self.answered_now: Callable[[], None] | None = None
+        """Called after a message (stream, a create's answer) that ended an order: the engine decides at once."""
+        self._commit_queued = self._ended = False
         self.orphan_fills: list[VenueFill] = []  # (see LateFills)
         self._earlier_orphans: list[VenueFill] = []
         self._told_before: dict[str, set[str]] = {}
@@ -252,12 +254,9 @@ class VenueExecutor(AccountReads, LateFills):
             contract = Decimal(str(market.get("contractSize") or 1))  # a contract's sizes in base units, as arb's
             m.step, limits = Decimal(str(market["precision"]["amount"])) * contract, market.get("limits", {})
             least = Decimal(str((limits.get("amount") or {}).get("min") or 0)) * contract
-            out[m.symbol] = {
-                "tick_size": (wire(m.tick), "price"),
-                "lot_size": (wire(m.step), "base"),
-                "min_qty": (wire(least) if least else "0", "base"),
-                "min_notional": (str((limits.get("cost") or {}).get("min") or 0), "quote"),
-            }
+            out[m.symbol] = {"tick_size": (wire(m.tick), "price"), "lot_size": (wire(m.step), "base"),
+                             "min_qty": (wire(least) if least else "0", "base"),
+                             "min_notional": (str((limits.get("cost") or {}).get("min") or 0), "quote")}  # fmt: skip
         quotes = {m.quote_asset for m in self.markets}
         if len(quotes) != 1:
             raise ArbError(f"{self.venue} {self.market}: the symbols are quoted in {sorted(quotes)}; arb needs one")
@@ -271,10 +270,8 @@ class VenueExecutor(AccountReads, LateFills):
         for market in self.exchange.markets.values():
             if market["id"] == self.adapter.market_id(symbol) and market["type"] == wanted:
                 return dict(market)
-        raise ArbError(
-            f"{self.venue} {self.market}: the venue lists no market {symbol} (one of [strategy] symbols): "
-            "nothing was traded"
-        )
+        raise ArbError(f"{self.venue} {self.market}: the venue lists no market {symbol} (one of [strategy] symbols): "
+                       "nothing was traded")  # fmt: skip
 
     def run_background(self, group: asyncio.TaskGroup) -> None:
         """Start the user stream and the resolver in ``group``; they run until :meth:`stop`."""
@@ -375,12 +372,10 @@ class VenueExecutor(AccountReads, LateFills):
                                  now, intent_ns, reduce_only=reduce_only)  # fmt: skip
         self.next_order_id += 1
         refusal = self.guard.admit(traffic_of_kind(kind), create=True, reduce_only=reduce_only) or (
-            "quantity below one lot" if qty_d <= 0 else None
-        )
+            "quantity below one lot" if qty_d <= 0 else None)  # fmt: skip
         try:
-            self.journal.record_intent(
-                order, venue=self.venue, market=self.market, account=self.account, run_id=self.ids.run_id
-            )
+            self.journal.record_intent(order, venue=self.venue, market=self.market, account=self.account,
+                                       run_id=self.ids.run_id)  # fmt: skip
         except Exception as error:  # noqa: BLE001 - any journal failure means: do not send
             log.error("%s: journal refused intent %s (%s): not sent", self.venue, order.client_id, error)
             refusal = f"journal: {error}"
@@ -623,7 +618,7 @@ class VenueExecutor(AccountReads, LateFills):
     def _check_done(self, order: LiveOrder) -> None:
         if order.answered or not order.done:
             return
-        order.answered = True
+        order.answered = self._ended = True
         self._in_flight.pop(order.client_id, None)
         self.done_orders.done(order, self.clock())
         market = self._market_of.get(order.symbol) or self.markets[0]
@@ -739,9 +734,13 @@ class VenueExecutor(AccountReads, LateFills):
         )
 
     def _commit_soon(self) -> None:
-        # The stream's fills and states are committed when the loop is idle (``later``), after the decisions
-        # they woke (0.2-0.5 ms of SQLite otherwise in front of the next pair). A crash before finds the order in
-        # flight and the restart books its fills by query; a decision's orders are durable by their intents.
+        # After a message's effects: an order it ended is decided at first (``answered_now``). Its fills and states
+        # are committed when the loop is idle (``later``), after the decisions they woke (0.2-0.5 ms of SQLite
+        # otherwise in front of the next pair). A crash before finds the order in flight and the restart books its
+        # fills by query; a decision's orders are durable by their intents.
+        if self._ended and self.answered_now is not None:
+            self._ended = False
+            self.answered_now()
         if self.later is None:
             self.journal.flush()
         elif not self._commit_queued:

@@ -1,12 +1,12 @@
 """Work that can wait: done when the event loop has nothing of the market's or of the orders' to do.
 
 ``arb live`` keeps one event loop for the market data, the decisions, the orders' answers and fills, and
-everything that reports on them. A frame that arrives while the loop prints a fill line or builds a
-dashboard snapshot waits for that work to end before it is decided on. What is not on the money path is therefore queued here (:meth:`Chores.add`) and done by
-:meth:`Chores.run`, a task of the session, one piece at a time, when the loop is idle: nothing else ready
-to run on it (no frame read off a socket and not yet parsed, no order's task about to write its bytes),
-and nothing waiting for the engine (``busy()``, the session's: a frame queued, an answer not yet booked).
-Between two pieces it yields, so a frame that came during one waits for that piece alone.
+everything that reports on them. A frame that arrives while the loop prints a fill line or builds a dashboard
+snapshot waits for that work to end before it is decided on. What is not on the money path is therefore queued
+here (:meth:`Chores.add`) and done by :meth:`Chores.run`, a task of the session, one piece at a time, when the
+loop is idle: nothing else ready to run on it (no frame read off a socket and not yet parsed, no order's task
+about to write its bytes), and nothing waiting for the engine (``busy()``, the session's: a frame queued, an
+answer not yet booked). Between two pieces it yields, so a frame that came during one waits for that piece alone.
 
 Bounded: a piece never waits longer than ``max_delay_ns`` (past it, it is done at the loop's next turn
 whether the loop is busy or not: a market that never pauses does not starve the reports), and at most

@@ -209,6 +209,8 @@ async def run_live(
         session_loop = SessionLoop(engine, (*watchers, reporter), clock=clock, start_ns=t0,
                                    gc_interval_ns=config.live.gc_interval_ns, chores=chores,
                                    backlog=queue.qsize)  # fmt: skip
+        for venue_executor in session.executors.values():  # an order's end decided at once by the task that read it
+            venue_executor.answered_now = session_loop.answer_now
         start = SessionStart(clock, "live", engine, tuple(feeds), session.journal.journal.health,
                              pull_from_another_thread, later=chores.add)  # fmt: skip
         session_loop.begin(start, console, halt=kept, on_watch=on_watch)
@@ -252,7 +254,7 @@ async def run_live(
         # stop: cancel what is open, resolve what is in flight, book what came in
         async with asyncio.TaskGroup() as tasks:
             for venue_executor in session.executors.values():
-                venue_executor.later = None  # the loop's chores are over: the stream's commits at once again
+                venue_executor.later = venue_executor.answered_now = None  # the session is over: commit at once
                 venue_executor.run_background(tasks)
             left = await executor.shutdown(config.live.shutdown_timeout_ns)
         engine.cancel_open_orders()
