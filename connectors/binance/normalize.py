@@ -431,7 +431,8 @@ class BinanceNormalizer(VenueNormalizer[int]):
         out, fill = sink.reserve(len(payload) // _scan.MIN_LEVEL_BYTES + 4)
         code, what, foreign, fill, last_id, offset, exch_ts = _scan_entry(fastscan.scan_frame)(
             np.frombuffer(payload, np.uint8), local_ts, out, fill,
-            (symbol, _scan.POW10, self.include_bbo, futures, self.market == "linear"), (steady, last_id, offset, exch_ts),
+            (symbol, _scan.POW10, self.include_bbo, futures, self.market == "linear"),
+            (steady, last_id, offset, exch_ts),
         )  # fmt: skip
         if code != fastscan.DONE:
             return False

@@ -58,9 +58,9 @@ from arb.events import NS_PER_MS, TRADE_BUY, TRADE_SELL, EventArray, SyncReason,
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.archive import ArchiveDay, ArchiveDownload
 from connectors.common.findings import FileFindings, ProgressFn, at_time
+from connectors.common.lazy import lazy_module
 from connectors.common.normalizer import SyncState
 from connectors.common.record_files import sample
-from connectors.common.lazy import lazy_module
 from connectors.common.textfile import TextChunks, head
 
 log = logging.getLogger(__name__)

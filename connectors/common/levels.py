@@ -19,6 +19,7 @@ from __future__ import annotations
 
 __all__ = ["parse_levels", "parse_levels_plain"]
 
+import itertools
 from typing import Any
 
 import msgspec
@@ -48,18 +49,19 @@ def parse_levels(raw: bytes | memoryview) -> np.ndarray[Any, np.dtype[np.float64
     raise ValueError(f"malformed price levels: {data[:200]!r}")
 
 
-_PLAIN_BYTES = b'0123456789.-",[] \t\n\r'
-"""The only bytes :func:`parse_levels_plain` reads itself: decimals without exponents, quoted or not."""
+_PLAIN_BYTES = b'0123456789.-",[]'
+"""The only bytes :func:`parse_levels_plain` reads itself: compact arrays of decimals without exponents."""
 
 
 def parse_levels_plain(raw: bytes | memoryview) -> np.ndarray[Any, np.dtype[np.float64]]:
     """:func:`parse_levels` without Numba: the same array, or the same ``ValueError``.
 
-    msgspec reads the pairs (it converts a decimal exactly, as ``float(text)`` does); its reading is
-    kept when the text holds only digits, ``.``, ``-``, quotes, brackets, commas and whitespace, every
-    pair was two numbers and every value is finite: such text :func:`parse_levels` reads to the same
-    values. Anything else (exponents, other characters, an error) goes to :func:`parse_levels` itself
-    (which loads the compiled parser: rare, malformed or unusual input only)."""
+    msgspec reads the pairs (it converts a decimal exactly, as ``float(text)`` does, and it is what
+    :func:`parse_levels` falls back to for long values); its reading is kept when the text holds only
+    digits, ``.``, ``-``, quotes, brackets and commas (no whitespace, no exponent, nothing that could be
+    read in two ways: such a number is one :func:`parse_levels` reads to the same value) and every pair
+    was two numbers. Anything else (other characters, an error) goes to :func:`parse_levels` itself,
+    which loads the compiled parser: unusual or malformed input only."""
     data = bytes(raw)
     if not data.translate(None, _PLAIN_BYTES):
         try:
@@ -67,7 +69,5 @@ def parse_levels_plain(raw: bytes | memoryview) -> np.ndarray[Any, np.dtype[np.f
         except (msgspec.DecodeError, ValueError):
             pairs = None
         if pairs is not None and len(pairs) == data.count(b"[") - 1:
-            out = np.array(pairs, np.float64).reshape(-1, 2)
-            if np.isfinite(out).all():
-                return out
+            return np.fromiter(itertools.chain.from_iterable(pairs), np.float64, 2 * len(pairs)).reshape(-1, 2)
     return parse_levels(data)
