@@ -22,6 +22,7 @@ __all__ = [
     "validate_event_order",
 ]
 
+import bisect
 from typing import Any
 
 import numpy as np
@@ -44,8 +45,6 @@ from arb.events import (
 _BOTH = np.uint64(EXCH_EVENT | LOCAL_EVENT)
 _EXCH = np.uint64(EXCH_EVENT)
 _LOCAL = np.uint64(LOCAL_EVENT)
-_RUN_STEP = 64
-"""Rows compared at a time when following a run of rows that both orders take alike (grows 4x a step)."""
 
 
 def correct_local_timestamp(data: EventArray, base_latency: int) -> EventArray:
@@ -62,19 +61,20 @@ def correct_local_timestamp(data: EventArray, base_latency: int) -> EventArray:
     return data
 
 
-def _same_run(by_exch: Any, by_local: Any, i: int, j: int) -> int:
-    # How many rows from (i, j) on both orders take alike (by_exch[i + k] == by_local[j + k]); at least 1.
-    n = by_exch.shape[0]
-    length = 1
-    step = _RUN_STEP
-    while i + length < n and j + length < n:
-        k = min(step, n - i - length, n - j - length)
-        differ = np.flatnonzero(by_exch[i + length : i + length + k] != by_local[j + length : j + length + k])
-        if differ.size:
-            return length + int(differ[0])
-        length += k
-        step *= 4
-    return length
+class _Runs:
+    # Where the runs of rows that both orders take alike end. With lag[i] = (the place of the row
+    # by_exch[i] in by_local) - i, by_exch[i + k] == by_local[j + k] exactly while lag[i + k] == j - i:
+    # a run from (i, j) (by_exch[i] == by_local[j]) ends where lag next changes (one NumPy pass for all).
+    def __init__(self, by_exch: Any, by_local: Any) -> None:
+        n = by_exch.shape[0]
+        place = np.empty(n, np.int64)
+        place[by_local] = np.arange(n)
+        lag = place[by_exch] - np.arange(n)
+        self.changes = [*(np.flatnonzero(lag[1:] != lag[:-1]) + 1).tolist(), n]
+
+    def length(self, i: int) -> int:
+        # How many rows from (i, j) on both orders take alike, given by_exch[i] == by_local[j]; >= 1.
+        return self.changes[bisect.bisect_right(self.changes, i)] - i
 
 
 def _same_values(a: float, b: float) -> bool:
@@ -96,12 +96,13 @@ def correct_event_order(data: EventArray, sorted_exch_index: Any, sorted_local_i
     local = data["local_ts"]
     source = np.empty(2 * n, np.int64)
     flags = np.empty(2 * n, np.uint64)
+    runs = _Runs(by_exch, by_local)
     i = j = m = 0
     while i < n and j < n:
         e = int(by_exch[i])
         loc = int(by_local[j])
         if e == loc:
-            run = _same_run(by_exch, by_local, i, j)
+            run = runs.length(i)
             source[m : m + run] = by_exch[i : i + run]
             flags[m : m + run] = _BOTH
             i += run
