@@ -74,7 +74,8 @@ class _Runs:
 
     def length(self, i: int) -> int:
         # How many rows from (i, j) on both orders take alike, given by_exch[i] == by_local[j]; >= 1.
-        return self.changes[bisect.bisect_right(self.changes, i)] - i
+        end: int = self.changes[bisect.bisect_right(self.changes, i)]
+        return end - i
 
 
 def _same_values(a: float, b: float) -> bool:
