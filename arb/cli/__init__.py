@@ -112,6 +112,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
             index=lambda r: {"part_rows": np.array(r.part_rows, np.int64)} if len(r.parts) > 1 else {},
             fmt=args.format,
             feed_latency_ns=None if args.feed_latency_ms is None else round(args.feed_latency_ms * 1e6),
+            plain=None,  # a small recording without Numba (its import costs more than it saves)
         )
     for warning in result.findings.warnings():
         log.warning(warning)

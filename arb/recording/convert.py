@@ -45,18 +45,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
-from arb.book import OrderBook
 from arb.errors import RecordingError
 from arb.events import LOCAL_EVENT, EventArray, SyncReason, event_dtype
-from arb.recording.corrections import (
-    correct_event_order,
-    correct_local_timestamp,
-    validate_event_order,
-)
+from arb.recording import plain as _plain
 from arb.recording.imports import Import, ImportReader, import_of, npz_given
 from arb.recording.npz import (
     EodSnapshot,
@@ -73,15 +68,24 @@ from arb.recording.venues import (
     infer_venue,
     make_normalizer,
     merge_pays,
+    plain_pays,
     refuse_other_data,
     say_converter_compiling,
     scan_pays,
     sniff,
 )
 from connectors.common.findings import FileFindings, Findings, ProgressFn, order_error
+from connectors.common.lazy import lazy_module
 from connectors.common.normalizer import NormalizerStats, SyncState, SyncTransition, VenueNormalizer
 from connectors.common.record_files import Cut, LineReader, Mark
 from connectors.registry import venue as venue_connector
+
+if TYPE_CHECKING:
+    from arb import book as _book
+    from arb.recording import corrections as _corrections
+else:  # compiled: loaded by a conversion that uses them (not the Numba-free one)
+    _book = lazy_module("arb.book")
+    _corrections = lazy_module("arb.recording.corrections")
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +102,7 @@ DEFAULT_CHUNK_ROWS = 1_000_000
 a conversion holds about five chunks besides the interpreter (~550 MB in all, measured)."""
 _NO_ROWS = np.zeros(0, event_dtype)
 
-_Reader = VenueNormalizer[Any] | ImportReader
+_Reader: TypeAlias = "VenueNormalizer[Any] | ImportReader"
 """What a conversion reads with: a venue's normalizer (recordings) or another format's reader."""
 
 
@@ -241,6 +245,7 @@ def convert_files(
     allow_unsynced: bool = False,
     fmt: str | None = None,
     feed_latency_ns: int | None = None,
+    plain: bool | None = False,
 ) -> ConversionResult:
     """Convert consecutive recording files of one venue and symbol into event rows.
 
@@ -263,6 +268,11 @@ def convert_files(
     None tells it from the files. ``feed_latency_ns``: for a venue's archive, which has no receive time,
     local time = exchange time + this (None: the default, 10 ms).
 
+    ``plain=True`` converts without any compiled code, never importing Numba (``scan`` and ``merge`` are
+    then moot): each venue's per-message code, hftbacktest's corrections and the end-of-day book in NumPy
+    (:mod:`arb.recording.plain`); None: so when :func:`plain_pays` says so for these inputs. The same
+    rows, counters and findings either way.
+
     Every row is held in memory; :func:`convert_to_parts` converts a day of any size into files,
     holding a chunk at a time, with the same rows.
 
@@ -275,15 +285,19 @@ def convert_files(
     """
     source = _import_of(inputs, fmt, feed_latency_ns)
     paths, venue, market, symbol = _prepare(inputs, venue, market, symbol, initial, source)
-    if merge is None:
-        merge = merge_pays(sum(p.stat().st_size for p in paths))
+    size = sum(p.stat().st_size for p in paths)
+    plain = plain_pays(size) if plain is None else plain
+    if plain:
+        scan, merge = False, False
+    elif merge is None:
+        merge = merge_pays(size)
     normalizer, findings, _ = _settle(
         paths, venue, market, symbol, initial, include_bbo, progress, allow_damaged, scan=scan, merge=merge,
-        allow_unsynced=allow_unsynced, source=source, shift=local_offset_ns is None,
+        allow_unsynced=allow_unsynced, source=source, shift=local_offset_ns is None, plain=plain,
     )  # fmt: skip
     raw = normalizer.sink.take()
-    rows, offset = _correct(raw, base_latency_ns, local_offset_ns)
-    eod = _end_of_day(rows if with_eod else rows[:0], initial if with_eod else None, normalizer, merge)
+    rows, offset = _correct(raw, base_latency_ns, local_offset_ns, plain)
+    eod = _end_of_day(rows if with_eod else rows[:0], initial if with_eod else None, normalizer, merge, plain)
     return ConversionResult(rows=rows, eod=eod, **_said(venue, normalizer, findings, offset))
 
 
@@ -361,18 +375,22 @@ def _settle(
     allow_unsynced: bool = False,
     source: Import | None = None,
     shift: bool = True,
+    plain: bool = False,
 ) -> tuple[_Reader, Findings, dict[Path, list[Mark]]]:
     # Read every input through a fresh normalizer; read again, skipping them, when garbled lines
     # reached it; raise what the findings make an error. ``on_rows()`` gives each read's receiver
     # of the rows in chunks (None: they stay in the sink). Returns the normalizer, the findings and
     # the lines skipped (``plan``: give it back to read the same rows again). ``scan``: as
     # convert_files takes it; ``merge``: whether the book will merge runs, ``shift``: whether the local
-    # times' shift is found rather than given (these two only to say what compiles).
+    # times' shift is found rather than given (these two only to say what compiles). ``plain``: a
+    # normalizer without compiled code (nothing compiles: nothing is said, Numba's cache is not looked at).
     fixed = plan is not None
     plan = dict(plan or {})
-    if scan is None:
+    if plain:
+        scan = False
+    elif scan is None:
         scan = scan_pays(venue, sum(p.stat().st_size for p in paths))
-    if not fixed:
+    if not fixed and not plain:
         say_converter_compiling(venue, scan, merge, shift)
     while True:
         normalizer: _Reader
@@ -380,7 +398,7 @@ def _settle(
             normalizer = source.reader(paths, venue, market or "", symbol or "", scan=scan)
         else:
             normalizer = make_normalizer(
-                venue, market, symbol, include_bbo=include_bbo, echo=False, bulk=True, scan=scan
+                venue, market, symbol, include_bbo=include_bbo, echo=False, bulk=True, scan=scan, compiled=not plain
             )
         if initial is not None and initial.synced:
             normalizer.resume(initial.update_id, initial.market, initial.symbol)
@@ -450,6 +468,7 @@ def convert_to_parts(
     allow_unsynced: bool = False,
     fmt: str | None = None,
     feed_latency_ns: int | None = None,
+    plain: bool | None = False,
 ) -> PartsResult:
     """Convert like :func:`convert_files`, holding about ``chunk_rows`` rows at a time, into files.
 
@@ -467,6 +486,10 @@ def convert_to_parts(
     (:mod:`arb.recording.stream` has how hftbacktest's corrections are applied without the whole
     day). Memory is then a few chunks (each ``chunk_rows`` x 64 bytes) plus one feed latency's rows,
     whatever the size of the input.
+
+    ``plain`` as :func:`convert_files` takes it (None: :func:`plain_pays`): the read, and for an input
+    of at most ``chunk_rows`` rows the whole conversion, without Numba; a larger input's second read
+    and its chunked corrections are compiled.
 
     Raises what :func:`convert_files` raises, and ``ValueError`` for ``chunk_rows < 1``.
     """
@@ -496,17 +519,19 @@ def convert_to_parts(
         return receive
 
     two_reads = _halves(progress)
-    if scan is None:
-        scan = scan_pays(venue, sum(p.stat().st_size for p in paths))
+    size = sum(p.stat().st_size for p in paths)
+    plain = plain_pays(size) if plain is None else plain
+    if plain:
+        scan = False
+    elif scan is None:
+        scan = scan_pays(venue, size)
     if merge is None:
-        merge = merge_pays(sum(p.stat().st_size for p in paths))
+        merge = False if plain else merge_pays(size)
     normalizer, findings, plan = _settle(
         paths, venue, market, symbol, initial, include_bbo, two_reads[0], allow_damaged, first_read, chunk_rows,
         scan=scan, merge=merge, allow_unsynced=allow_unsynced, source=source, shift=local_offset_ns is None,
+        plain=plain,
     )  # fmt: skip
-    book = OrderBook()
-    if initial is not None and initial.synced:
-        book.apply(initial.rows, merge=merge)
     span = _Span()
     parts: list[Path] = []
     part_rows: list[int] = []
@@ -524,16 +549,26 @@ def convert_to_parts(
             writer.put(hidden, rows)
         else:
             writer.put(hidden if i == 0 else parts[-1], rows.copy())  # the stream reuses its buffer
-        booker.put(rows[(rows["ev"] & LOCAL_EVENT) != 0])  # (a new array: the stream reuses its buffer)
+        if booker is not None:
+            booker.put(rows[(rows["ev"] & LOCAL_EVENT) != 0])  # (a new array: the stream reuses its buffer)
         span.add(rows)
 
+    booker: Worker | None = None
+    eod_rows: EventArray | None = None
     if total[0] <= chunk_rows:
-        rows, offset = _correct(np.concatenate(kept) if kept else _NO_ROWS, base_latency_ns, local_offset_ns)
+        rows, offset = _correct(np.concatenate(kept) if kept else _NO_ROWS, base_latency_ns, local_offset_ns, plain)
         kept.clear()
         writer = PartWriter()
-        booker = Worker(partial(book.apply, merge=merge, final=True), "arb-eod-book", waiting=2)
-        with _writing(hidden, writer, booker):
-            write(rows)
+        if plain:  # the book from the rows in NumPy while the writer deflates them
+            with _writing(hidden, writer):
+                write(rows)
+                eod_rows = _eod_rows(rows, initial, _eod_times(span, initial), merge, plain)
+        else:
+            book = _initial_book(initial, merge)
+            booker = Worker(partial(book.apply, merge=merge, final=True), "arb-eod-book", waiting=2)
+            with _writing(hidden, writer, booker):
+                write(rows)
+            eod_rows = book.snapshot_rows(*_eod_times(span, initial))
         if progress is not None:  # the second half of the progress was not needed
             size = sum(path.stat().st_size for path in paths)
             progress(size, size)
@@ -547,6 +582,7 @@ def convert_to_parts(
         _say_shift(offset)
         stream = OrderStream(found, offset, chunk_rows, write)
         writer = PartWriter()
+        book = _initial_book(initial, merge)
         booker = Worker(partial(book.apply, merge=merge, final=True), "arb-eod-book", waiting=2)
         with _writing(hidden, writer, booker):
             normalizer, _, _ = _settle(
@@ -554,10 +590,11 @@ def convert_to_parts(
                 lambda: stream.add, chunk_rows, plan, scan=scan, allow_unsynced=allow_unsynced, source=source,
             )  # fmt: skip
             stream.finish()
+        eod_rows = book.snapshot_rows(*_eod_times(span, initial))
     result = PartsResult(
         parts=parts,
         part_rows=part_rows,
-        eod=_eod(book, span, initial, normalizer),
+        eod=_book_snapshot(eod_rows, *_eod_times(span, initial), normalizer),
         **_said(venue, normalizer, findings, offset),
         min_latency_ns=span.min_latency,
         first_local_ts=span.first_local,
@@ -619,17 +656,41 @@ def _halves(progress: ProgressFn | None) -> tuple[ProgressFn | None, ProgressFn 
     return first, second
 
 
-def _eod(book: OrderBook, span: _Span, initial: EodSnapshot | None, normalizer: _Reader) -> EodSnapshot:
-    # The end-of-day snapshot from a book the local-side rows were applied to, part by part.
+def _eod_times(span: _Span, initial: EodSnapshot | None) -> tuple[int, int]:
+    # The end-of-day snapshot's exchange and local times: the last rows' (the initial snapshot's without rows).
     exch_ts = span.max_exch if span.rows else (initial.exch_ts if initial else 0)
     local_ts = span.last_local if span.rows else (initial.local_ts if initial else 0)
-    return _book_snapshot(book, exch_ts, local_ts, normalizer)
+    return exch_ts, local_ts
 
 
-def _book_snapshot(book: OrderBook, exch_ts: int, local_ts: int, normalizer: _Reader) -> EodSnapshot:
-    # The end-of-day snapshot of ``book`` at these times, with the reader's sync and perpetual state.
+def _initial_book(initial: EodSnapshot | None, merge: bool) -> _book.OrderBook:
+    # A compiled book holding the initial snapshot's levels (empty without a synced one).
+    book = _book.OrderBook()
+    if initial is not None and initial.synced:
+        book.apply(initial.rows, merge=merge)
+    return book
+
+
+def _eod_rows(
+    rows: EventArray, initial: EodSnapshot | None, times: tuple[int, int], merge: bool, plain: bool
+) -> EventArray:
+    # The book after the initial snapshot's levels and the local-side ``rows`` (the order a live strategy
+    # saw them), as snapshot rows at ``times``: in NumPy when ``plain`` (unless its prices are odd).
+    local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
+    if plain:
+        start = initial.rows if initial is not None and initial.synced else _NO_ROWS
+        found = _plain.end_of_day_rows(np.concatenate((start, local)) if len(start) else local, *times)
+        if found is not None:
+            return found
+    book = _initial_book(initial, merge)
+    book.apply(local, merge=merge, final=True)
+    return book.snapshot_rows(*times)
+
+
+def _book_snapshot(rows: EventArray, exch_ts: int, local_ts: int, normalizer: _Reader) -> EodSnapshot:
+    # The end-of-day snapshot of the book's ``rows`` at these times, with the reader's sync and perpetual state.
     return EodSnapshot(
-        rows=book.snapshot_rows(exch_ts, local_ts),
+        rows=rows,
         venue=normalizer.venue,
         market=normalizer.market,
         symbol=normalizer.symbol,
@@ -642,38 +703,38 @@ def _book_snapshot(book: OrderBook, exch_ts: int, local_ts: int, normalizer: _Re
     )
 
 
-def _correct(rows: EventArray, base_latency_ns: int, local_offset_ns: int | None) -> tuple[EventArray, int]:
-    # hftbacktest's own corrections, in the order its converters apply them.
+def _correct(
+    rows: EventArray, base_latency_ns: int, local_offset_ns: int | None, plain: bool = False
+) -> tuple[EventArray, int]:
+    # hftbacktest's own corrections, in the order its converters apply them (``plain``: in NumPy).
     if len(rows) == 0:
         return rows, 0
+    fix = _plain if plain else _corrections
     before = int(rows["local_ts"][0])
     if local_offset_ns is None:
         with _quiet_native_stdout():
-            rows = correct_local_timestamp(rows, base_latency_ns)
+            rows = fix.correct_local_timestamp(rows, base_latency_ns)
         offset = int(rows["local_ts"][0]) - before
     else:
         rows["local_ts"] += local_offset_ns
         offset = local_offset_ns
     _say_shift(offset)
-    ordered = correct_event_order(
+    ordered = fix.correct_event_order(
         rows,
         np.argsort(rows["exch_ts"], kind="mergesort"),
         np.argsort(rows["local_ts"], kind="mergesort"),
     )
-    validate_event_order(ordered)
+    fix.validate_event_order(ordered)
     return np.ascontiguousarray(ordered), offset
 
 
-def _end_of_day(rows: EventArray, initial: EodSnapshot | None, normalizer: _Reader, merge: bool) -> EodSnapshot:
+def _end_of_day(
+    rows: EventArray, initial: EodSnapshot | None, normalizer: _Reader, merge: bool, plain: bool = False
+) -> EodSnapshot:
     # Rebuild the book from the local-side rows (the order a live strategy saw them) and dump it.
-    book = OrderBook()
-    if initial is not None and initial.synced:
-        book.apply(initial.rows, merge=merge)
-    local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
-    book.apply(local, merge=merge, final=True)
     exch_ts = int(rows["exch_ts"].max()) if len(rows) else (initial.exch_ts if initial else 0)
     local_ts = int(rows["local_ts"].max()) if len(rows) else (initial.local_ts if initial else 0)
-    return _book_snapshot(book, exch_ts, local_ts, normalizer)
+    return _book_snapshot(_eod_rows(rows, initial, (exch_ts, local_ts), merge, plain), exch_ts, local_ts, normalizer)
 
 
 def _say_shift(offset: int) -> None:

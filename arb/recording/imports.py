@@ -25,15 +25,21 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 from arb.errors import RecordingError
-from arb.recording import tardis
 from arb.recording.npz import EodSnapshot
 from connectors.common.archive import ArchiveReader, VenueArchive
+from connectors.common.lazy import lazy_module
 from connectors.common.textfile import first_line
 from connectors.registry import venue_archives
 
-ImportReader = tardis.TardisReader | ArchiveReader
+if TYPE_CHECKING:
+    from arb.recording import tardis
+else:
+    tardis = lazy_module("arb.recording.tardis")  # compiled readers: loaded for a Tardis dataset only
+
+ImportReader: TypeAlias = "tardis.TardisReader | ArchiveReader"
 """The readers of other formats, which the converter drives as it drives a normalizer, except that each
 reads the files itself: ``feed(progress, on_rows, chunk_rows)`` reads every file, its rows going to
 ``sink`` (handed to ``on_rows`` whenever ``chunk_rows`` or more are held, and at the end, when it is
@@ -70,7 +76,7 @@ def _format_of(path: Path) -> tuple[str, str]:
         raise npz_given(path)
     line = b"" if zipped else first_line(path, 200)
     shown = "it is a zip archive" if zipped else f"it starts with {line[:60].decode('utf-8', 'replace')!r}"
-    if any(line == header for header in tardis.HEADERS.values()):
+    if line.startswith(b"exchange,") and any(line == header for header in tardis.HEADERS.values()):
         return "tardis", shown
     if line.startswith(b"exchange,symbol,timestamp,local_timestamp,"):
         raise RecordingError(

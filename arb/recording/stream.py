@@ -32,12 +32,12 @@ from __future__ import annotations
 
 __all__ = ["Bounds", "OrderStream"]
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from arb._jit import njit
 from arb.events import EXCH_EVENT, LOCAL_EVENT, EventArray, event_dtype
 
 _INT64_MAX = np.iinfo(np.int64).max
@@ -93,7 +93,6 @@ class Bounds:
         return np.minimum.accumulate(exch[::-1])[::-1], np.minimum.accumulate(local[::-1])[::-1]
 
 
-@njit(cache=True, nogil=True)
 def _merge(win: Any, e_side: Any, l_side: Any, at: Any, final: bool, out: Any, o: int) -> tuple[int, int, int]:
     # hftbacktest's correct_event_order, step for step, over the settled heads: E is
     # win[e_ord[e_pos:e_n]], L is win[l_ord[l_pos:l_n]], with ``e_side = (e_ord, e_done)``,
@@ -153,6 +152,15 @@ def _merge(win: Any, e_side: Any, l_side: Any, at: Any, final: bool, out: Any, o
             l_pos += 1
         o += 1
     return e_pos, l_pos, o
+
+
+@functools.cache
+def _compiled_merge() -> Callable[..., tuple[int, int, int]]:
+    # _merge compiled (loaded from Numba's cache) when the first stream merges: importing this module
+    # (for Bounds, which every conversion's first read keeps) does not import Numba.
+    from arb._jit import njit
+
+    return njit(cache=True, nogil=True)(_merge)
 
 
 class OrderStream:
@@ -234,7 +242,7 @@ class OrderStream:
         e_pos = l_pos = 0
         while True:
             at = (e_n, e_pos, l_n, l_pos)
-            e_pos, l_pos, o = _merge(win, (e_ord, e_done), (l_ord, l_done), at, final, self._out, self._o)
+            e_pos, l_pos, o = _compiled_merge()(win, (e_ord, e_done), (l_ord, l_done), at, final, self._out, self._o)
             if e_pos == _MERGE_MISMATCH:
                 raise AssertionError("correct_event_order: rows with the same times differ (ev, px or qty)")
             self._o = o

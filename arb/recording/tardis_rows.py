@@ -75,7 +75,7 @@ from arb.events import (
     TRADE_EVENT,
     TRADE_SELL,
 )
-from connectors.common.levels import json_number
+from connectors.common.levels_jit import json_number
 from connectors.common.scan import put_row
 
 # -- the compiled parsers ----------------------------------------------------------------------------

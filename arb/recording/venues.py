@@ -11,11 +11,13 @@ from __future__ import annotations
 __all__ = [
     "COMPILE_PAYS_BYTES",
     "FOLDER",
+    "PLAIN_MAX_BYTES",
     "VENUES",
     "Sniff",
     "infer_venue",
     "make_normalizer",
     "merge_pays",
+    "plain_pays",
     "refuse_other_data",
     "say_converter_compiling",
     "scan_pays",
@@ -29,10 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from arb._jit import Compiled, cached, say_compiling
-from arb.book import apply_rows
 from arb.errors import RecordingError
-from arb.recording.corrections import COMPILED, SHIFT_COMPILED
 from connectors.common.findings import FileFindings, Findings
+from connectors.common.lazy import lazy_module
 from connectors.common.normalizer import VenueNormalizer
 from connectors.common.record_files import LineReader, ReadReport, sample
 from connectors.common.recordings import RecordingFormat
@@ -52,6 +53,16 @@ capture). The book's run merging takes ~2 s; applying the end-of-day book's rows
 ~0.03 s more per MB on the USD-M capture's deep book. Either way about 64 MB of recordings are
 needed before the compile is won back."""
 
+
+PLAIN_MAX_BYTES = 16 << 20
+"""Compressed recording bytes up to which ``arb convert`` converts without Numba (:func:`plain_pays`).
+
+Importing Numba and starting its CPU target take about 0.75 s of CPU before anything compiled runs (its
+cache warm); the Numba-free conversion costs about 0.1 s more per compressed MB than the compiled one
+(the USD-M capture, 3.6 MB: about 0.3 s against 0.08 s). Below about 16 MB it is the faster process."""
+
+_book = lazy_module("arb.book")
+_corrections = lazy_module("arb.recording.corrections")
 
 VENUES = venue_names()
 
@@ -79,7 +90,16 @@ def merge_pays(input_bytes: int) -> bool:
     """Whether the end-of-day book of a conversion of ``input_bytes`` should merge runs of level rows
     (``arb.book.apply_rows``) rather than apply them one by one (``apply_rows_one_by_one``, which
     compiles in a fraction of the time): as :func:`scan_pays` decides. The same book either way."""
-    return cached(apply_rows) or input_bytes >= COMPILE_PAYS_BYTES
+    return cached(_book.apply_rows) or input_bytes >= COMPILE_PAYS_BYTES
+
+
+def plain_pays(input_bytes: int) -> bool:
+    """Whether a conversion of ``input_bytes`` of recordings should run without Numba at all (the
+    Numba-free path: :mod:`arb.recording.plain`, each venue's per-message code): yes up to
+    :data:`PLAIN_MAX_BYTES`, where importing Numba would cost the process more than compiled code saves.
+    Decided before anything compiled is looked at (asking Numba's cache imports Numba). The rows are the
+    same either way."""
+    return input_bytes <= PLAIN_MAX_BYTES
 
 
 def say_converter_compiling(venue: str, scan: bool, merge: bool, shift: bool) -> None:
@@ -87,12 +107,13 @@ def say_converter_compiling(venue: str, scan: bool, merge: bool, shift: bool) ->
     run's wait). ``scan``, ``merge``: whether it uses the venue's scanners, the book's run merging;
     ``shift``: whether it finds the local times' shift itself (hftbacktest's correction) rather than
     being given it."""
-    parts: list[Compiled] = [("the converter", COMPILED + SHIFT_COMPILED if shift else COMPILED, 5.0)]
+    fixed = _corrections.COMPILED
+    parts: list[Compiled] = [("the converter", fixed + _corrections.SHIFT_COMPILED if shift else fixed, 5.0)]
     if scan:
         v = _venue(venue)
         parts.append((v.scanner, v.scanners(), v.scan_compile_s))
     if merge:
-        parts.append(("the book's run merging", [apply_rows], 3.0))
+        parts.append(("the book's run merging", [_book.apply_rows], 3.0))
     say_compiling(parts, log)
 
 
@@ -105,17 +126,22 @@ def make_normalizer(
     echo: bool = True,
     bulk: bool = False,
     scan: bool = True,
+    compiled: bool = True,
 ) -> VenueNormalizer[Any]:
     """The normalizer for ``venue`` (one of :data:`VENUES`); ``echo=False`` for a quiet one.
 
     ``bulk``: for a converter, which hands recordings to ``on_chunk`` (its compiled scan of whole
     buffers) where the venue has one, and only the lines that scan declines to ``on_message``; the
     per-frame scan would decline those too, so it is left out (never compiled or loaded). ``scan=False``:
-    without any compiled scan (every message decoded by the per-message code). Same rows in every case.
+    without any compiled scan (every message decoded by the per-message code). ``compiled=False``: no
+    compiled code at all (and no scan): the normalizer never imports Numba. Same rows in every case.
     """
     v = _venue(venue)
     frame_scan = scan and not (bulk and v.bulk_scan)
-    made: VenueNormalizer[Any] = v.normalizer(symbol, market, include_bbo=include_bbo, echo=echo, frame_scan=frame_scan)
+    options: dict[str, Any] = {"include_bbo": include_bbo, "echo": echo, "frame_scan": frame_scan}
+    if not compiled:
+        options["compiled"] = False
+    made: VenueNormalizer[Any] = v.normalizer(symbol, market, **options)
     return made
 
 

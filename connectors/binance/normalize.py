@@ -59,7 +59,6 @@ from arb.events import (
     TRADE_SELL,
     empty_events,
 )
-from connectors.binance import fastscan
 from connectors.binance.messages import (
     BinanceAggTrade,
     BinanceBookTicker,
@@ -73,7 +72,7 @@ from connectors.binance.messages import (
 )
 from connectors.binance.sync import BinanceBookSync, DiffAction, SnapshotOutcome
 from connectors.common.funding import parse_decimal, parse_ms
-from connectors.common.levels import parse_levels
+from connectors.common.lazy import lazy_module
 from connectors.common.normalizer import (
     SyncState,
     VenueNormalizer,
@@ -82,7 +81,11 @@ from connectors.common.normalizer import (
     warm_up_rows,
 )
 from connectors.common.rows import LevelArray, RowSink
-from connectors.common.scan import INT64_MAX, INT64_MIN, MIN_LEVEL_BYTES, POW10, TS_LIMIT, symbol_bytes
+
+fastscan = lazy_module("connectors.binance.fastscan")
+_scan = lazy_module("connectors.common.scan")
+_INT64_MAX = (1 << 63) - 1
+"""The largest int64 (an exchange time beyond it is malformed)."""
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +160,7 @@ def _warm_up(frame_scan: bool) -> None:
 
 def _scan_args() -> tuple[Any, ...]:
     # Values of the types _scan_frame hands fastscan.scan_frame (a frame it declines).
-    settings = (symbol_bytes("X"), POW10, False, -1, False)
+    settings = (_scan.symbol_bytes("X"), _scan.POW10, False, -1, False)
     return np.frombuffer(b"{}", np.uint8), 0, empty_events(1), 0, settings, (False, 0, 0, 0)
 
 
@@ -197,17 +200,20 @@ class BinanceNormalizer(VenueNormalizer[int]):
         sink: RowSink | None = None,
         frame_scan: bool = True,
         echo: bool = True,
+        compiled: bool = True,
     ) -> None:
         super().__init__(
-            symbol, market, include_bbo=include_bbo, sink=sink, frame_scan=frame_scan, echo=echo, logger=log
-        )
-        _warm_up(frame_scan)
+            symbol, market, include_bbo=include_bbo, sink=sink, frame_scan=frame_scan, echo=echo, logger=log,
+            compiled=compiled,
+        )  # fmt: skip
+        if compiled:
+            _warm_up(frame_scan)
         self._max_buffered = max_buffered_diffs
         self._sync: BinanceBookSync[ParsedDiff] | None = None
         if market:
             self._make_sync(market == "linear")
         self._last_exch_ts = 0
-        self._scan_state = np.zeros(fastscan.STATE_SIZE, np.int64)
+        self._scan_state = np.zeros(fastscan.STATE_SIZE if compiled else 0, np.int64)
         self._handlers: tuple[Callable[[bytes, int, bool], None], ...] = (
             self._on_depth_payload,
             self._on_trade_payload,
@@ -324,7 +330,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
                 return lines + len(rest)
             out, fill = sink.reserve(room)
             state[fastscan.S_FILL] = fill
-            code = fastscan.scan_lines(buf, end, out, state, self._scan_symbol[1], POW10)
+            code = fastscan.scan_lines(buf, end, out, state, self._scan_symbol[1], _scan.POW10)
             sink.commit(int(state[fastscan.S_FILL]))
             lines += self._scan_store(state)
             if code == fastscan.DONE:
@@ -344,10 +350,10 @@ class BinanceNormalizer(VenueNormalizer[int]):
         sync = self._sync
         last_id = sync.last_update_id if sync is not None else 0
         values = (last_id, self._clock_offset, self._last_exch_ts)
-        if any(v < INT64_MIN or v > INT64_MAX for v in values):
+        if any(v < _scan.INT64_MIN or v > _scan.INT64_MAX for v in values):
             return False
         if self._scan_symbol[0] != self.symbol:
-            self._scan_symbol = (self.symbol, symbol_bytes(self.symbol))
+            self._scan_symbol = (self.symbol, _scan.symbol_bytes(self.symbol))
         state[fastscan.S_INCLUDE_BBO] = self.include_bbo
         state[fastscan.S_FUTURES] = -1 if sync is None else int(sync.futures)
         state[fastscan.S_EMIT_LINEAR] = self.market == "linear"
@@ -403,7 +409,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
             futures, last_id = int(sync.futures), sync.last_update_id
         scan_symbol = self._scan_symbol
         if scan_symbol[0] != self.symbol:
-            scan_symbol = self._scan_symbol = (self.symbol, symbol_bytes(self.symbol))
+            scan_symbol = self._scan_symbol = (self.symbol, _scan.symbol_bytes(self.symbol))
         symbol = scan_symbol[1]
         offset = self._clock_offset
         exch_ts = self._last_exch_ts
@@ -412,20 +418,21 @@ class BinanceNormalizer(VenueNormalizer[int]):
             and type(local_ts) is int
             and type(offset) is int
             and type(exch_ts) is int
-            and 0 <= local_ts < TS_LIMIT
-            and INT64_MIN <= last_id <= INT64_MAX
-            and INT64_MIN <= offset <= INT64_MAX
-            and INT64_MIN <= exch_ts <= INT64_MAX
+            and 0 <= local_ts < _scan.TS_LIMIT
+            and _scan.INT64_MIN <= last_id <= _scan.INT64_MAX
+            and _scan.INT64_MIN <= offset <= _scan.INT64_MAX
+            and _scan.INT64_MIN <= exch_ts <= _scan.INT64_MAX
         ):
             # The scan declines an unknown symbol; the times must be Python ints within its int64
             # arithmetic (a float or NumPy time, which the per-message code also takes, would make
             # Numba compile a different function).
             return False
         sink = self.sink
-        out, fill = sink.reserve(len(payload) // MIN_LEVEL_BYTES + 4)
+        out, fill = sink.reserve(len(payload) // _scan.MIN_LEVEL_BYTES + 4)
         code, what, foreign, fill, last_id, offset, exch_ts = _scan_entry(fastscan.scan_frame)(
             np.frombuffer(payload, np.uint8), local_ts, out, fill,
-            (symbol, POW10, self.include_bbo, futures, self.market == "linear"), (steady, last_id, offset, exch_ts),
+            (symbol, _scan.POW10, self.include_bbo, futures, self.market == "linear"),
+            (steady, last_id, offset, exch_ts),
         )  # fmt: skip
         if code != fastscan.DONE:
             return False
@@ -501,7 +508,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
     def _on_depth_payload(self, payload: bytes, local_ts: int, enveloped: bool) -> None:
         wire = _depth_env.decode(payload).data if enveloped else _depth.decode(payload)
         # Parse the levels before the sync machine sees the ids: a malformed diff must not advance it.
-        diff = ParsedDiff(wire, parse_levels(wire.bids), parse_levels(wire.asks))
+        diff = ParsedDiff(wire, self.parse_levels(wire.bids), self.parse_levels(wire.asks))
         self.stats.depth_messages += 1
         if not self._accept_symbol(diff.symbol):
             return
@@ -558,8 +565,8 @@ class BinanceNormalizer(VenueNormalizer[int]):
         sink = self.sink
         uid = snap.last_update_id
         sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0, ival=uid)
-        sink.levels(SNAPSHOT_BID, exch_ts, local_ts, parse_levels(snap.bids), uid)
-        sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, parse_levels(snap.asks), uid)
+        sink.levels(SNAPSHOT_BID, exch_ts, local_ts, self.parse_levels(snap.bids), uid)
+        sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, self.parse_levels(snap.asks), uid)
         for diff in apply:
             self._emit_diff(diff, local_ts)
         if was is SyncState.OUT_OF_SYNC:
@@ -622,7 +629,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
         funding_rate = parse_decimal(wire.funding_rate)
         next_funding_ns = parse_ms(wire.next_funding_time_ms)
         exch_ts = wire.event_time_ms * NS_PER_MS
-        if not 0 < exch_ts < INT64_MAX:
+        if not 0 < exch_ts < _INT64_MAX:
             raise ValueError(f"event time out of range: {wire.event_time_ms}")
         self.stats.mark_messages += 1
         if not self._accept_symbol(wire.symbol):

@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 import datetime as dt
+import functools
 import logging
 import re
 import zipfile
@@ -52,15 +53,14 @@ from typing import Any
 
 import numpy as np
 
-from arb._jit import njit
 from arb.errors import RecordingError
 from arb.events import NS_PER_MS, TRADE_BUY, TRADE_SELL, EventArray, SyncReason, event_dtype
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.archive import ArchiveDay, ArchiveDownload
 from connectors.common.findings import FileFindings, ProgressFn, at_time
+from connectors.common.lazy import lazy_module
 from connectors.common.normalizer import SyncState
 from connectors.common.record_files import sample
-from connectors.common.scan import POW10
 from connectors.common.textfile import TextChunks, head
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,18 @@ _LINEAR, _SPOT = 0, 1
 _T_DONE, _T_FULL, _T_BAD = 0, 1, 2
 
 
-@njit(cache=True, nogil=True)
+_scan = lazy_module("connectors.common.scan")
+
+
+@functools.cache
+def _compiled_parse_trades() -> Callable[..., tuple[int, int, int, int]]:
+    # _parse_trades compiled (loaded from Numba's cache) when an archive's trades are first read: looking
+    # at a file to tell its format imports this module, which must not import Numba.
+    from arb._jit import njit
+
+    return njit(cache=True, nogil=True)(_parse_trades)
+
+
 def _parse_trades(buf: Any, start: int, layout: int, columns: Any, fill: int, pow10: Any) -> tuple[int, int, int, int]:
     # The trade lines of ``buf`` from ``start`` into the arrays ``columns = (ts, px, qty, buy)`` from
     # ``fill`` on. linear: timestamp in seconds (fraction up to ns), side, size, price in columns 0, 2,
@@ -281,7 +292,7 @@ def _read_trades(f: ArchiveFile, symbol: str) -> tuple[_Trades, FileFindings]:
             end = bytes(buf[:4096]).find(b"\n")
             pos = buf.shape[0] if end < 0 else end + 1
         while pos < buf.shape[0]:
-            status, pos, fill, lines = _parse_trades(buf, pos, layout, arrays, fill, POW10)
+            status, pos, fill, lines = _compiled_parse_trades()(buf, pos, layout, arrays, fill, _scan.POW10)
             found.lines += lines
             if status == _T_FULL:
                 parts.append(tuple(a[:fill].copy() for a in arrays))

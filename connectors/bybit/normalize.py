@@ -50,7 +50,6 @@ from arb.events import (
     TRADE_SELL,
     empty_events,
 )
-from connectors.bybit import fastscan
 from connectors.bybit.messages import (
     BybitControl,
     BybitInstruments,
@@ -61,7 +60,7 @@ from connectors.bybit.messages import (
 )
 from connectors.bybit.sync import BybitBookSync, DeltaAction
 from connectors.common.funding import parse_decimal, parse_ms
-from connectors.common.levels import parse_levels
+from connectors.common.lazy import lazy_module
 from connectors.common.normalizer import (
     SyncState,
     VenueNormalizer,
@@ -70,7 +69,11 @@ from connectors.common.normalizer import (
     warm_up_rows,
 )
 from connectors.common.rows import RowSink
-from connectors.common.scan import INT64_MAX, INT64_MIN, MIN_LEVEL_BYTES, POW10, TS_LIMIT, symbol_bytes
+
+fastscan = lazy_module("connectors.bybit.fastscan")
+_scan = lazy_module("connectors.common.scan")
+_INT64_MAX = (1 << 63) - 1
+"""The largest int64 (an exchange time beyond it is malformed)."""
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +115,9 @@ def _warm_up(frame_scan: bool) -> None:
     warm_up_rows()
     if not frame_scan:
         return
-    frame, rows, symbol = np.frombuffer(b"{}", np.uint8), empty_events(1), symbol_bytes("X")
-    _frame_entry(fastscan.scan_frame)(frame, 0, rows, 0, (symbol, POW10, False), 0, 0)
-    _trades_entry(fastscan.scan_trades)(frame, 0, rows, 0, symbol, POW10)
+    frame, rows, symbol = np.frombuffer(b"{}", np.uint8), empty_events(1), _scan.symbol_bytes("X")
+    _frame_entry(fastscan.scan_frame)(frame, 0, rows, 0, (symbol, _scan.POW10, False), 0, 0)
+    _trades_entry(fastscan.scan_trades)(frame, 0, rows, 0, symbol, _scan.POW10)
 
 
 # fastscan.scan_frame and scan_trades (looked up at each frame: a test may put a counter in their place) as
@@ -125,13 +128,15 @@ def _warm_up(frame_scan: bool) -> None:
 
 @functools.cache
 def _frame_entry(scan: Callable[..., Any]) -> Callable[..., Any]:
-    frame, rows, symbol = np.frombuffer(b"{}", np.uint8), empty_events(1), symbol_bytes("X")
-    return entry_point(scan, frame, 0, rows, 0, (symbol, POW10, False), 0, 0)
+    frame, rows, symbol = np.frombuffer(b"{}", np.uint8), empty_events(1), _scan.symbol_bytes("X")
+    return entry_point(scan, frame, 0, rows, 0, (symbol, _scan.POW10, False), 0, 0)
 
 
 @functools.cache
 def _trades_entry(scan: Callable[..., Any]) -> Callable[..., Any]:
-    return entry_point(scan, np.frombuffer(b"{}", np.uint8), 0, empty_events(1), 0, symbol_bytes("X"), POW10)
+    return entry_point(
+        scan, np.frombuffer(b"{}", np.uint8), 0, empty_events(1), 0, _scan.symbol_bytes("X"), _scan.POW10
+    )
 
 
 class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
@@ -162,12 +167,15 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
         sink: RowSink | None = None,
         frame_scan: bool = True,
         echo: bool = True,
+        compiled: bool = True,
     ) -> None:
         super().__init__(
-            symbol, market, include_bbo=include_bbo, sink=sink, frame_scan=frame_scan, echo=echo, logger=log
-        )
+            symbol, market, include_bbo=include_bbo, sink=sink, frame_scan=frame_scan, echo=echo, logger=log,
+            compiled=compiled,
+        )  # fmt: skip
         self.depth = depth
-        _warm_up(frame_scan)
+        if compiled:
+            _warm_up(frame_scan)
         self.sync = BybitBookSync()
 
     @property
@@ -236,23 +244,29 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
             return False
         scan_symbol = self._scan_symbol
         if scan_symbol[0] != self.symbol:
-            scan_symbol = self._scan_symbol = (self.symbol, symbol_bytes(self.symbol))
+            scan_symbol = self._scan_symbol = (self.symbol, _scan.symbol_bytes(self.symbol))
         symbol = scan_symbol[1]
         last_id = self.sync.last_update_id
         if not (
             symbol.shape[0]
             and type(local_ts) is int
             and type(last_id) is int
-            and 0 <= local_ts < TS_LIMIT
-            and INT64_MIN <= last_id < INT64_MAX
+            and 0 <= local_ts < _scan.TS_LIMIT
+            and _scan.INT64_MIN <= last_id < _scan.INT64_MAX
         ):
             # An unknown symbol, or values outside the scan's int64 arithmetic (a float or NumPy
             # time, which the per-message code also takes, would make Numba compile another function).
             return False
         sink = self.sink
-        out, fill = sink.reserve(len(payload) // MIN_LEVEL_BYTES + 4)
+        out, fill = sink.reserve(len(payload) // _scan.MIN_LEVEL_BYTES + 4)
         code, fill, update_id, exch_ts = _frame_entry(fastscan.scan_frame)(
-            np.frombuffer(payload, np.uint8), local_ts, out, fill, (symbol, POW10, self.include_bbo), mode, last_id
+            np.frombuffer(payload, np.uint8),
+            local_ts,
+            out,
+            fill,
+            (symbol, _scan.POW10, self.include_bbo),
+            mode,
+            last_id,
         )
         if code != fastscan.DONE:
             return False
@@ -270,14 +284,14 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
         # One publicTrade frame through fastscan.scan_trades; False when it declined (nothing changed).
         scan_symbol = self._scan_symbol
         if scan_symbol[0] != self.symbol:
-            scan_symbol = self._scan_symbol = (self.symbol, symbol_bytes(self.symbol))
+            scan_symbol = self._scan_symbol = (self.symbol, _scan.symbol_bytes(self.symbol))
         symbol = scan_symbol[1]
-        if not (symbol.shape[0] and type(local_ts) is int and 0 <= local_ts < TS_LIMIT):
+        if not (symbol.shape[0] and type(local_ts) is int and 0 <= local_ts < _scan.TS_LIMIT):
             return False
         sink = self.sink
         out, start = sink.reserve(len(payload) // _MIN_TRADE_BYTES + 4)
         code, fill, exch_ts = _trades_entry(fastscan.scan_trades)(
-            np.frombuffer(payload, np.uint8), local_ts, out, start, symbol, POW10
+            np.frombuffer(payload, np.uint8), local_ts, out, start, symbol, _scan.POW10
         )
         if code != fastscan.DONE:
             return False
@@ -359,8 +373,8 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
             self._on_snapshot(msg, exch_ts, local_ts)
             return
         # Parse the levels before the sync machine sees ``u``: a malformed delta must not advance it.
-        bids = parse_levels(data.bids)
-        asks = parse_levels(data.asks)
+        bids = self.parse_levels(data.bids)
+        asks = self.parse_levels(data.asks)
         action = self.sync.on_delta(data.update_id)
         if action is DeltaAction.APPLY:
             sink = self.sink
@@ -378,8 +392,8 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
     def _on_snapshot(self, msg: BybitOrderbook, exch_ts: int, local_ts: int) -> None:
         self.stats.snapshots += 1
         data = msg.data
-        bids = parse_levels(data.bids)
-        asks = parse_levels(data.asks)
+        bids = self.parse_levels(data.bids)
+        asks = self.parse_levels(data.asks)
         was = self.sync.state
         self.sync.on_snapshot(data.update_id)
         sink = self.sink
@@ -399,8 +413,8 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
         if not self.include_bbo:
             return
         data = msg.data
-        bids = parse_levels(data.bids)
-        asks = parse_levels(data.asks)
+        bids = self.parse_levels(data.bids)
+        asks = self.parse_levels(data.asks)
         if len(bids):
             self.sink.one(BBO_BID, exch_ts, local_ts, bids[0, 0], bids[0, 1], order_id=data.update_id)
         if len(asks):
@@ -429,7 +443,7 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
         next_funding_ns = parse_ms(data.next_funding_time_ms)
         exch_ts = msg.ts_ms * NS_PER_MS
         perp = any(v is not None for v in (mark_price, index_price, funding_rate, next_funding_ns))
-        if perp and not 0 < exch_ts < INT64_MAX:
+        if perp and not 0 < exch_ts < _INT64_MAX:
             raise ValueError(f"ts out of range: {msg.ts_ms}")
         self.stats.bbo_messages += 1
         if perp:

@@ -42,7 +42,7 @@ import numpy.typing as npt
 
 from arb.events import CLEAR_ALL, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, SyncReason
 from connectors.common.funding import PerpState
-from connectors.common.levels import parse_levels
+from connectors.common.levels import parse_levels, parse_levels_plain
 from connectors.common.rows import RowSink
 
 _log = logging.getLogger("connectors")
@@ -318,12 +318,18 @@ class VenueNormalizer(Generic[K]):
         frame_scan: bool,
         echo: bool,
         logger: logging.Logger,
+        compiled: bool = True,
     ) -> None:
         self.symbol = symbol.upper() if symbol else ""
         self.market = market or ""
         self.include_bbo = include_bbo
-        self.frame_scan = frame_scan
-        self.sink = sink if sink is not None else RowSink()
+        self.compiled = compiled
+        """False: no compiled code at all (no frame scan, levels parsed and rows expanded without Numba),
+        for a process that converts a small recording without importing Numba; the same rows."""
+        self.frame_scan = frame_scan and compiled
+        self.sink = sink if sink is not None else RowSink(compiled=compiled)
+        self.parse_levels = parse_levels if compiled else parse_levels_plain
+        """The level parser the venue's code calls (connectors.common.levels: compiled, or without Numba)."""
         self.stats = NormalizerStats()
         self.status = SyncStatus()
         self.transitions: list[SyncTransition] = []

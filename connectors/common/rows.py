@@ -10,18 +10,23 @@ Bulk writers (the compiled recording scanners) instead write rows straight into 
 array*: :meth:`RowSink.reserve` hands it out with room at its end, :meth:`RowSink.commit` records the
 rows written. Rows keep the order in which they were appended whichever way they came: reserving
 first moves the segments appended so far into the bulk array.
+
+The segments are expanded by one compiled call (made, and Numba imported, at the first expansion); a
+sink made with ``compiled=False`` expands them with NumPy instead (the same rows), for a process that
+never imports Numba (the Numba-free conversion of a small recording).
 """
 
 from __future__ import annotations
 
 __all__ = ["LevelArray", "RowSink"]
 
+import functools
 from array import array
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from arb._jit import njit
 from arb.events import EventArray, event_dtype
 
 LevelArray = np.ndarray[Any, np.dtype[np.float64]]
@@ -31,7 +36,6 @@ _MIN_BULK = 16  # rows: a live frame's bulk array is sized by the frame (it trav
 _NO_ROWS = np.zeros(0, event_dtype)  # what take() returns when there is nothing (empty: nothing to share)
 
 
-@njit(cache=True, nogil=True)
 def _expand(ints: Any, pq: Any, out: Any) -> None:
     # One pass over the segments (count, ev, exch_ts, local_ts, order_id, ival) and the level pairs;
     # a frame's few segments cost one call instead of a dozen numpy calls (the live path's hot spot).
@@ -49,12 +53,31 @@ def _expand(ints: Any, pq: Any, out: Any) -> None:
             row += 1
 
 
+@functools.cache
+def _compiled_expand() -> Callable[[Any, Any, Any], None]:
+    # _expand compiled (loaded from Numba's cache), made at the first expansion of a compiled sink.
+    from arb._jit import njit
+
+    return njit(cache=True, nogil=True)(_expand)
+
+
+def _expand_numpy(ints: Any, pq: Any, out: Any) -> None:
+    # _expand with NumPy: the same rows, a few array operations whatever the number of segments.
+    seg = ints.reshape(-1, _SEGMENT_INTS)
+    counts = seg[:, 0]
+    for col, name in enumerate(("ev", "exch_ts", "local_ts", "order_id", "ival"), start=1):
+        out[name] = np.repeat(seg[:, col], counts)
+    out["px"] = pq[0::2]
+    out["qty"] = pq[1::2]
+
+
 class RowSink:
     """Collects event rows; :meth:`take` returns them as one array and empties the sink."""
 
-    __slots__ = ("_bulk", "_fill", "_fvals", "_ints", "_pq", "rows", "taken")
+    __slots__ = ("_bulk", "_compiled", "_fill", "_fvals", "_ints", "_pq", "rows", "taken")
 
-    def __init__(self) -> None:
+    def __init__(self, *, compiled: bool = True) -> None:
+        self._compiled = compiled
         self._ints = array("q")
         self._pq = array("d")
         self._fvals: list[tuple[int, float]] = []  # (row among the segments, fval) of the few rows with one
@@ -163,7 +186,8 @@ class RowSink:
         n = self.rows - self._fill
         out = np.zeros(n, event_dtype)
         if n:
-            _expand(np.frombuffer(self._ints, np.int64), np.frombuffer(self._pq, np.float64), out)
+            expand = _compiled_expand() if self._compiled else _expand_numpy
+            expand(np.frombuffer(self._ints, np.int64), np.frombuffer(self._pq, np.float64), out)
             for row, fval in self._fvals:
                 out[row]["fval"] = fval
         return out

@@ -212,11 +212,14 @@ class OkxNormalizer(VenueNormalizer[int]):
         sink: RowSink | None = None,
         frame_scan: bool = True,
         echo: bool = True,
+        compiled: bool = True,
     ) -> None:
         super().__init__(
-            symbol, market, include_bbo=include_bbo, sink=sink, frame_scan=frame_scan, echo=echo, logger=log
-        )
-        _warm_up(frame_scan)
+            symbol, market, include_bbo=include_bbo, sink=sink, frame_scan=frame_scan, echo=echo, logger=log,
+            compiled=compiled,
+        )  # fmt: skip
+        if compiled:
+            _warm_up(frame_scan)
         self.sync: OkxBookSync[ParsedUpdate] = OkxBookSync(max_buffered_updates)
         self.levels = LevelBook()
         """The book as OKX spelled it, for the checksum."""
