@@ -638,7 +638,9 @@ def run_session(
     :func:`run_backtest` does after loading (``arb sweep`` runs many configurations over one session).
     ``started``: ``time.perf_counter()`` when the run began (its ``wall_s`` counts from there)."""
     started = time.perf_counter() if started is None else started
-    loop = Loop(config, session, schedule, funding_of(config, session))
+    # funding_of has nothing to find on spot venues (and would import the funding-history reader: aiohttp)
+    linear = any(venue.market == "linear" for venue in config.venues)
+    loop = Loop(config, session, schedule, funding_of(config, session) if linear else None)
     span = session.end_ns - session.start_ns
     hbt = build_hbt(config, session)
     midnights = _midnight_stops(schedule.decision_ts, session.start_ns, session.end_ns)

@@ -729,9 +729,9 @@ def sync_transitions(arrays: Feed, synced_at_start: bool) -> tuple[np.ndarray[An
     ts = [np.iinfo(np.int64).min]
     state = [1 if synced_at_start else 0]
     for rows in _each(arrays):
-        local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
-        kinds = local["ev"] & EVENT_KIND_MASK
-        marks = local[(kinds == SYNC_LOST_EVENT) | (kinds == SYNC_RESTORED_EVENT)]
-        ts.extend(marks["local_ts"].tolist())
-        state.extend(((marks["ev"] & EVENT_KIND_MASK) == SYNC_RESTORED_EVENT).astype(np.int64).tolist())
+        ev = rows["ev"]  # the masks on the column: copying every local row (64 bytes each) cost ~0.1 s a day
+        kinds = ev & EVENT_KIND_MASK
+        at = np.flatnonzero(((ev & LOCAL_EVENT) != 0) & ((kinds == SYNC_LOST_EVENT) | (kinds == SYNC_RESTORED_EVENT)))
+        ts.extend(rows["local_ts"][at].tolist())
+        state.extend((kinds[at] == SYNC_RESTORED_EVENT).astype(np.int64).tolist())
     return np.array(ts, np.int64), np.array(state, np.int64)

@@ -7,18 +7,20 @@ __all__ = ["print_against", "print_summary"]
 
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from arb.formats import money, num, pct
-from arb.reports.against import EXPLAINED, Comparison, overlap_text, table_of
 from arb.reports.common import duration_text, strategy_text
 from arb.reports.inventory import inventory_rows, shows_inventory
 from arb.reports.pnl import PNL_TOLERANCE
 from arb.reports.summary import Summary, SymbolSummary
 from arb.results.venues import venue_title, venue_titles
+
+if TYPE_CHECKING:  # arb.reports.against reads journals (SQLAlchemy): imported when a comparison is printed
+    from arb.reports.against import Comparison
 
 _amount = partial(money, digits=4)  # money in the quote currency
 _base = partial(num, digits=8, small=0)  # a quantity in base units, to the satoshi
@@ -238,6 +240,8 @@ def _int(x: int) -> str:
 
 def print_against(comparison: Comparison, console: Console) -> None:
     """``arb report --against``: live beside the backtest, a column each per venue, and the span compared."""
+    from arb.reports.against import EXPLAINED, overlap_text, table_of
+
     header, rows = table_of(comparison)
     table = Table(title="live against the backtest", title_justify="left")
     table.add_column(header[0])

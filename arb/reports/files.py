@@ -42,11 +42,10 @@ from typing import Any, BinaryIO, Final
 import numpy as np
 
 from arb.catalog import default_venues
-from arb.execution.paper_files import KIND_NAMES
 from arb.files import atomic_writer
 from arb.formats import iso_ns
 from arb.reports.charts import plot_equity
-from arb.reports.common import SIDE_NAMES, Array, name_of, require_fields, venue_count
+from arb.reports.common import KIND_NAMES, SIDE_NAMES, Array, name_of, require_fields, venue_count
 from arb.reports.inventory import write_inventory
 from arb.reports.pnl import pnl_from_fills
 from arb.reports.sent_orders import ORDER_DTYPE
