@@ -380,8 +380,13 @@ def entry_threshold(summary: Summary, symbol: str | None = None) -> Mapping[str,
     return found if isinstance(found, Mapping) and isinstance(found.get("spread_bps"), int | float) else None
 
 
+_DPI: Final = 110
+"""equity.png's resolution, dots per inch. The figure is laid out at it from the start: at another one, saving
+lays it out again with every text measured anew (matplotlib caches text extents per resolution)."""
+
+
 def plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> None:
-    equity_figure(summary, fills, equity).savefig(f, format="png", dpi=110)
+    equity_figure(summary, fills, equity).savefig(f, format="png", dpi=_DPI)
 
 
 def _quote_name(summary: Summary) -> str:
@@ -446,7 +451,7 @@ def equity_figure(summary: Summary, fills: Array, equity: Array) -> Any:
         if data.symbols
         else [("spread", data, entry_threshold(summary))]
     )
-    fig = Figure(figsize=(15, 9.5 + 3.0 * (len(spreads) - 1)), layout="constrained")
+    fig = Figure(figsize=(15, 9.5 + 3.0 * (len(spreads) - 1)), dpi=_DPI, layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(2 + len(spreads), 1, sharex=True, height_ratios=(2, 2, *([3] * len(spreads))))
     pnl_ax, equity_ax, spread_axes = axes[0], axes[1], list(axes[2:])
