@@ -54,7 +54,7 @@ from arb.execution.risk import RISK_MEMORY_KEY
 from arb.files import write_atomic
 from arb.journal.journal import JournalError, lock_exclusively
 from arb.journal.paper import PaperJournal
-from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, INTENT_UNWIND, SELL
+from arb.strategy.types import BUY, KIND_NAMES, SELL
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,6 @@ LEGACY_ACCOUNT: Final = "account.json"
 FILLS_HEADER: Final = "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id,symbol\n"
 _OLD_FILLS_HEADER: Final = "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id\n"  # before several symbols
 FUNDING_HEADER: Final = "local_ts,funding_ts,venue,symbol,rate,mark,position,payment\n"
-KIND_NAMES: Final = {INTENT_OPEN: "open", INTENT_HEDGE: "hedge", INTENT_UNWIND: "unwind", INTENT_QUOTE: "quote"}
-"""An intent kind's name in ``fills.csv`` (a fill of no known kind is written ``?``)."""
 _KINDS: Final = {name: kind for kind, name in KIND_NAMES.items()}
 
 

@@ -38,15 +38,13 @@ import numpy as np
 
 from arb.formats import jsonable
 from arb.results.venues import saved_venue_names, venue_names
-from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, INTENT_UNWIND, SELL
+from arb.strategy.types import BUY, KIND_NAMES, SELL
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
 QTY_EPS: Final = 1e-12
 """Base quantities this small are float dust, not inventory (lot sizes are 1e-8 and up)."""
 SIDE_NAMES: Final = {BUY: "buy", SELL: "sell"}
-KIND_NAMES: Final = {INTENT_OPEN: "open", INTENT_HEDGE: "hedge", INTENT_UNWIND: "unwind", INTENT_QUOTE: "quote"}
-"""An intent kind's name in trades.csv and orders.csv (the paper account's fills.csv names them alike)."""
 
 
 def venue_count(rows: Array) -> int:

@@ -28,6 +28,7 @@ __all__ = [
     "INTENT_OPEN",
     "INTENT_QUOTE",
     "INTENT_UNWIND",
+    "KIND_NAMES",
     "MARKET_LINEAR",
     "MARKET_SPOT",
     "MAX_INTENTS",
@@ -96,6 +97,8 @@ INTENT_QUOTE = 4
 """A post-only limit order that rests (good till cancelled): the maker leg of the ``maker_taker`` style."""
 INTENT_CANCEL = 5
 """Cancel the resting quote of ``venue`` on ``side`` (its price and quantity are the quote's, for the log)."""
+KIND_NAMES = {INTENT_OPEN: "open", INTENT_HEDGE: "hedge", INTENT_UNWIND: "unwind", INTENT_QUOTE: "quote"}
+"""A fill's intent kind by name, as trades.csv, orders.csv and the paper account's fills.csv write it."""
 
 # Trading styles (``params.style``).
 STYLE_TAKER = 0
