@@ -207,3 +207,77 @@ async def test_a_fill_between_two_frames_is_booked_before_the_next_decision_and_
     await run  # raises what the session failed with
     assert told.done() and not told.cancelled()
     told.result()  # raises what the scenario failed with
+
+
+async def test_an_answer_is_decided_at_once_by_the_task_that_read_it_unless_frames_wait(engine: Engine) -> None:
+    # SessionLoop.answer_now, as a venue executor calls it after the message that ended an order: the engine
+    # books the answer (and decides at it) there and then, before the loop runs anything else; with a frame
+    # received before it still queued, it leaves the answer to the engine, after that frame's decision.
+    seen: list[tuple[str, int]] = []
+    clock, frames, wake = _Clock(), _Frames(seen), asyncio.Event()
+    executor: Any = engine.executor
+    executor.on_ready = wake.set
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    session = SessionLoop(engine, [frames], clock=clock, start_ns=T0, backlog=queue.qsize)
+    stop = asyncio.Event()
+
+    async def scenario() -> None:
+        queue.put_nowait(_book(BINANCE, T0, 59_990.0, 60_000.0))
+        queue.put_nowait(_book(BYBIT, T0, 59_995.0, 60_005.0))
+        await frames.until(T0)
+        # 1. nothing waits for the engine: booked inside the call, no turn of the loop between
+        clock.now = T0 + 1 * MS
+        _pair_done(executor, 1, clock.now)
+        session.answer_now()
+        assert float(engine.position[0, BINANCE]) == pytest.approx(QTY)
+        assert executor.next_event_ts() is None
+        # 2. a frame received at +2 ms waits in the queue, an order is done at +3 ms: not booked now; the frame
+        # is decided on the account as it was when it came, then the answer is booked
+        queue.put_nowait(_book(BINANCE, T0 + 2 * MS, 59_991.0, 60_000.0))
+        clock.now = T0 + 3 * MS
+        _pair_done(executor, 3, clock.now)
+        session.answer_now()
+        assert float(engine.position[0, BINANCE]) == pytest.approx(QTY)
+        await frames.until(T0 + 2 * MS)
+        assert frames.position(T0 + 2 * MS) == pytest.approx(QTY)
+        while executor.next_event_ts() is not None:  # the executor timer's turn, on the answer's wake
+            await asyncio.sleep(0)
+        assert float(engine.position[0, BINANCE]) == pytest.approx(2 * QTY)
+
+    run = asyncio.create_task(session.run(queued(queue), stop, wake=wake))
+    told = asyncio.create_task(scenario())
+    await asyncio.wait((run, told), timeout=60, return_when=asyncio.FIRST_COMPLETED)  # a failure's bound
+    stop.set()
+    told.cancel()
+    await run
+    assert told.done() and not told.cancelled()
+    told.result()
+    # the session is over: an answer now is nobody's to decide (the stop books what is left)
+    _pair_done(executor, 5, clock.now + MS)
+    session.answer_now()
+    assert float(engine.position[0, BINANCE]) == pytest.approx(2 * QTY)
+
+
+async def test_what_the_engine_raises_in_answer_now_ends_the_session_not_the_reading_task(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock, frames, wake = _Clock(), _Frames([]), asyncio.Event()
+    executor: Any = engine.executor
+    executor.on_ready = wake.set
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    session = SessionLoop(engine, [frames], clock=clock, start_ns=T0, backlog=queue.qsize)
+    queue.put_nowait(_book(BINANCE, T0, 59_990.0, 60_000.0))
+    run = asyncio.create_task(session.run(queued(queue), asyncio.Event(), wake=wake))
+    await frames.until(T0)
+
+    def broken(now: int) -> None:
+        raise RuntimeError("a defect in the engine")
+
+    monkeypatch.setattr(engine, "advance", broken)
+    clock.now = T0 + MS
+    _pair_done(executor, 1, clock.now)
+    session.answer_now()  # returns: the reading task goes on
+    with pytest.raises(ExceptionGroup) as raised:
+        async with asyncio.timeout(60):  # a failure's bound
+            await run
+    assert [str(e) for e in raised.value.exceptions] == ["a defect in the engine"]
