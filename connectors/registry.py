@@ -43,16 +43,18 @@ import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arb.catalog import known_venues, venue_facts
 from arb.errors import ArbError
 from connectors.common.archive import VenueArchive
 from connectors.common.orders import RefusalAnswers
-from connectors.common.private import Market, PrivateVenue
 from connectors.common.recordings import RecordingFormat
 from connectors.common.tardis import SAME, TardisNames
-from connectors.common.wallet import WalletVenue
+
+if TYPE_CHECKING:  # the private side (websockets, ccxt's types, asyncio) only where it is used: not in a backtest
+    from connectors.common.private import Market, PrivateVenue
+    from connectors.common.wallet import WalletVenue
 
 _ROOT = Path(__file__).parent
 _PARTS = ("venue.toml", "normalize.py", "feed.py", "recordings.py", "history.py", "orders.py")
@@ -186,6 +188,8 @@ class VenueConnector:
         from connectors.common.feed import MarketDataFeed
         from connectors.common.history import VenueFundingHistory
         from connectors.common.normalizer import VenueNormalizer
+        from connectors.common.private import PrivateVenue
+        from connectors.common.wallet import WalletVenue
 
         facts = venue_facts(self.name)
         problems: list[str] = []
