@@ -46,15 +46,12 @@ from arb.events import (
     DEPTH_EVENT,
     DEPTH_SNAPSHOT_EVENT,
     EVENT_KIND_MASK,
-    EXCH_EVENT,
-    LOCAL_EVENT,
     SELL_EVENT,
-    SNAPSHOT_ASK,
-    SNAPSHOT_BID,
     SYNC_LOST_EVENT,
     SYNC_RESTORED_EVENT,
     EventArray,
     event_dtype,
+    snapshot_rows,
 )
 
 BookArrays = tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any],
@@ -669,16 +666,4 @@ class OrderBook:
 
         The rows carry both EXCH and LOCAL flags, ready for hftbacktest's ``initial_snapshot``.
         """
-        bid_px, bid_qty = self.bids()
-        ask_px, ask_qty = self.asks()
-        out = np.zeros(len(bid_px) + len(ask_px), event_dtype)
-        nb_ = len(bid_px)
-        out["ev"][:nb_] = SNAPSHOT_BID | EXCH_EVENT | LOCAL_EVENT
-        out["ev"][nb_:] = SNAPSHOT_ASK | EXCH_EVENT | LOCAL_EVENT
-        out["px"][:nb_] = bid_px
-        out["qty"][:nb_] = bid_qty
-        out["px"][nb_:] = ask_px
-        out["qty"][nb_:] = ask_qty
-        out["exch_ts"] = exch_ts
-        out["local_ts"] = local_ts
-        return out
+        return snapshot_rows(self.bids(), self.asks(), exch_ts, local_ts)

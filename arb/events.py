@@ -45,6 +45,7 @@ __all__ = [
     "SyncReason",
     "empty_events",
     "event_dtype",
+    "snapshot_rows",
 ]
 
 from enum import IntEnum
@@ -177,3 +178,20 @@ class SyncReason(IntEnum):
 def empty_events(n: int = 0) -> EventArray:
     """Return a zeroed array of ``n`` event rows."""
     return np.zeros(n, dtype=event_dtype)
+
+
+def snapshot_rows(bids: tuple[Any, Any], asks: tuple[Any, Any], exch_ts: int, local_ts: int) -> EventArray:
+    """A book as ``DEPTH_SNAPSHOT_EVENT`` rows: ``bids`` then ``asks``, each (prices, quantities) best first,
+    every row with both EXCH and LOCAL flags (ready for hftbacktest's ``initial_snapshot``) and the times."""
+    (bid_px, bid_qty), (ask_px, ask_qty) = bids, asks
+    nb = len(bid_px)
+    out = empty_events(nb + len(ask_px))
+    out["ev"][:nb] = SNAPSHOT_BID | EXCH_EVENT | LOCAL_EVENT
+    out["ev"][nb:] = SNAPSHOT_ASK | EXCH_EVENT | LOCAL_EVENT
+    out["px"][:nb] = bid_px
+    out["qty"][:nb] = bid_qty
+    out["px"][nb:] = ask_px
+    out["qty"][nb:] = ask_qty
+    out["exch_ts"] = exch_ts
+    out["local_ts"] = local_ts
+    return out

@@ -36,10 +36,8 @@ from arb.events import (
     EXCH_EVENT,
     LOCAL_EVENT,
     SELL_EVENT,
-    SNAPSHOT_ASK,
-    SNAPSHOT_BID,
     EventArray,
-    event_dtype,
+    snapshot_rows,
 )
 
 _BOTH = np.uint64(EXCH_EVENT | LOCAL_EVENT)
@@ -199,19 +197,9 @@ def end_of_day_rows(rows: EventArray, exch_ts: int, local_ts: int) -> EventArray
     whole = clear & ~buy & ~sell
     bid_limit[whole] = -np.inf
     ask_limit[whole] = np.inf
-    bid_px, bid_qty = _side(rows, bid_rows, _suffix_after(bid_limit, np.minimum, np.inf), bids=True)
-    ask_px, ask_qty = _side(rows, ask_rows, _suffix_after(ask_limit, np.maximum, -np.inf), bids=False)
-    out = np.zeros(len(bid_px) + len(ask_px), event_dtype)
-    nb = len(bid_px)
-    out["ev"][:nb] = SNAPSHOT_BID | EXCH_EVENT | LOCAL_EVENT
-    out["ev"][nb:] = SNAPSHOT_ASK | EXCH_EVENT | LOCAL_EVENT
-    out["px"][:nb] = bid_px
-    out["qty"][:nb] = bid_qty
-    out["px"][nb:] = ask_px
-    out["qty"][nb:] = ask_qty
-    out["exch_ts"] = exch_ts
-    out["local_ts"] = local_ts
-    return out
+    bids = _side(rows, bid_rows, _suffix_after(bid_limit, np.minimum, np.inf), bids=True)
+    asks = _side(rows, ask_rows, _suffix_after(ask_limit, np.maximum, -np.inf), bids=False)
+    return snapshot_rows(bids, asks, exch_ts, local_ts)
 
 
 def _side(rows: EventArray, mine: Any, limit_after: Any, *, bids: bool) -> tuple[Any, Any]:
