@@ -64,6 +64,10 @@ from tests.support.live_rig import (
     venue_and_config,
 )
 
+_HIDING = {"request_timeout_ms": 300, "unknown_checks": 1_000_000, "unknown_grace_ms": 3_600_000}
+"""[live] settings for an order that hides from queries: no "not found" verdict while it hides (it is found
+out only once the venue shows it)."""
+
 
 async def _lost_and_hidden(executor: Any, venue: Any, ask: Decimal, qty: Decimal) -> Any:
     # A buy placed and filled whose create answer is lost, hidden from queries, the user stream silent:
@@ -93,9 +97,7 @@ async def _swept_before_known(executor: Any, venue: Any, ask: Decimal, qty: Deci
 async def test_a_fill_swept_before_its_order_was_known_completes_the_order_once(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # no "not found" verdict while the order hides: it is found out only once the venue shows it
-    live = {"request_timeout_ms": 300, "unknown_checks": 1_000_000, "unknown_grace_ms": 3_600_000}
-    async with venue_and_config(spec, tmp_path, monkeypatch, live=live) as (venue, config):
+    async with venue_and_config(spec, tmp_path, monkeypatch, live=_HIDING) as (venue, config):
         async with trading_session(config, [spec.index]) as session:
             executor = session.executors[spec.index]
             ask, qty = at_ask(venue, spec, Decimal("0.5"))
@@ -127,8 +129,7 @@ async def test_a_fill_swept_before_its_order_was_known_is_its_own_after_a_restar
 ) -> None:
     # the run stops with the order unknown and its fill journaled as no order's; the venue shows the order
     # to the next run, whose reconciliation makes the fill the order's
-    live = {"request_timeout_ms": 300, "unknown_checks": 1_000_000, "unknown_grace_ms": 3_600_000}
-    async with venue_and_config(spec, tmp_path, monkeypatch, live=live) as (venue, config):
+    async with venue_and_config(spec, tmp_path, monkeypatch, live=_HIDING) as (venue, config):
         async with trading_session(config, [spec.index]) as session:
             executor = session.executors[spec.index]
             ask, qty = at_ask(venue, spec, Decimal("0.5"))
@@ -158,8 +159,7 @@ async def test_an_okx_fill_swept_before_its_order_was_known_is_its_own_and_never
     # fill as the order's although no query has found the order yet. The order filled and closed, so OKX
     # would take its clOrdId again (unique among pending orders only): it must be found by query, never sent
     # again; a restart reconciles it.
-    live = {"request_timeout_ms": 300, "unknown_checks": 1_000_000, "unknown_grace_ms": 3_600_000}
-    async with venue_and_config(spec, tmp_path, monkeypatch, live=live) as (venue, config):
+    async with venue_and_config(spec, tmp_path, monkeypatch, live=_HIDING) as (venue, config):
         async with trading_session(config, [spec.index]) as session:
             executor = session.executors[spec.index]
             ask, qty = at_ask(venue, spec, Decimal("0.5"))
