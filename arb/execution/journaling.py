@@ -60,21 +60,12 @@ class ExecutionJournal:
         self.account = account
         self._known: dict[tuple[str, str], set[tuple[str, str]]] = {}
         """Per (venue, market): the (symbol, trade id) of every fill journaled (Binance numbers trades per symbol)."""
-        self._flush_hooks: list[Callable[[], None]] = []
 
     def close(self) -> None:
-        try:
-            self._run_flush_hooks()
-        finally:
-            self.journal.close()
+        self.journal.close()
 
     def flush(self) -> None:
-        self._run_flush_hooks()
         self.journal.flush()
-
-    def _run_flush_hooks(self) -> None:
-        for hook in self._flush_hooks:
-            hook()
 
     # -- writing (JournalSink) --------------------------------------------------------------------------
 
@@ -263,10 +254,11 @@ class ExecutionJournal:
         self.journal.defer_state(f"{self.account}/{key}", value)
 
     def on_flush(self, hook: Callable[[], None]) -> None:
-        """Call ``hook()`` at the start of every :meth:`flush` (the close's too): what it queues
-        (:meth:`defer_state`) is committed with the step's writes. For what changes at every step and
-        matters as of the last commit (a strategy's memory): written at the journal's pace, not the step's."""
-        self._flush_hooks.append(hook)
+        """Call ``hook()`` first at every commit of queued writes (:meth:`Journal.on_flush
+        <arb.journal.journal.Journal.on_flush>`: a read's and the close's too): what it queues
+        (:meth:`defer_state`) is committed with them. For what changes at every step and matters as of the
+        last commit (a strategy's memory, the risk gate's): written at the journal's pace, not the step's."""
+        self.journal.on_flush(hook)
 
 
 def _fill(row: dict[str, Any]) -> VenueFill:

@@ -265,6 +265,7 @@ class Journal(Closing):
         self._failing = ""  # why the last commit of queued writes failed; "" once one succeeds
         self._writes = 0
         self._pending: list[tuple[Any, Any]] = []
+        self._flush_hooks: list[Callable[[], None]] = []
         self._fill_insert = self._insert(fills).on_conflict_do_nothing()
         self._funding_insert = self._insert(funding).on_conflict_do_nothing()
         self._intent_insert = intents.insert()
@@ -556,8 +557,14 @@ class Journal(Closing):
                 },
             )
 
+    def on_flush(self, hook: Callable[[], None]) -> None:
+        """Call ``hook()`` first at every :meth:`flush` (a read's, the close's): what it queues is in that commit."""
+        self._flush_hooks.append(hook)
+
     def flush(self) -> None:
-        """Commit every queued write in one transaction (nothing of it on failure: it stays queued)."""
+        """Commit every queued write, the hooks' first, in one transaction (on failure: it stays queued)."""
+        for hook in self._flush_hooks:
+            hook()
         if not self._pending:
             return
         self._writes += len(self._pending)
@@ -693,9 +700,8 @@ class Journal(Closing):
         return self._rows(query)
 
     def order_events(self, client_id: str) -> list[dict[str, Any]]:
-        rows = self._rows(
-            sa.select(order_events).where(order_events.c.client_id == client_id).order_by(order_events.c.id)
-        )
+        query = sa.select(order_events).where(order_events.c.client_id == client_id).order_by(order_events.c.id)
+        rows = self._rows(query)
         for row in rows:
             row["detail"] = json.loads(row["detail"])
         return rows

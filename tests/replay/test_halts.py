@@ -156,6 +156,7 @@ def test_every_commit_of_a_fill_carries_the_gates_memory_as_it_stood(tmp_path: P
     # A decision counts a pair in the gate; the pair's fill reaches the journal by the flush of the task that
     # took it from the venue, never by the engine's booking: that commit carries the memory, nothing commits
     # it on its own, and a memory that did not change is not written again.
+    import dataclasses
     from decimal import Decimal
 
     from rich.console import Console
@@ -202,8 +203,10 @@ def test_every_commit_of_a_fill_carries_the_gates_memory_as_it_stood(tmp_path: P
         memory.queue()
         journal.flush()  # nothing changed: nothing queued again
         assert deferred == queued == ["risk_memory"]
-        pairs["pair_count"], pairs["pair_times"][1] = 2, now + 10**9  # the next pair, then a flush of anything
-        journal.flush()
+        pairs["pair_count"], pairs["pair_times"][1] = 2, now + 10**9  # the next pair, then a fill queued
+        fill = dataclasses.replace(fill, trade_id="t2")
+        journal.record_fill(None, fill, venue="binance", market="spot", source="stream", local_ts_ns=now)
+        assert journal.journal.fills()  # a read commits what is queued: the memory with it
         assert kept()["symbols"][config.symbol_names[0]]["pair_count"] == 2  # type: ignore[index]
     finally:
         journal.close()
