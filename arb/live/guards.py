@@ -243,29 +243,25 @@ class RiskMemory:
         self.journal.on_flush(self.queue)
 
     def queue(self, *_: Any) -> None:
-        """Queue the gate's memory with the journal's next commit when it changed since it was last queued."""
-        from arb.execution.risk import RISK_MEMORY_KEY, risk_memory
+        """Queue the gate's memory with the journal's next commit when it changed since it was last kept."""
+        from arb.execution.risk import RISK_MEMORY_KEY
 
-        engine = self.engine
-        if engine is None:
-            return
-        key = self._figures(engine)
-        if key != self._key:
-            self.journal.defer_state(
-                RISK_MEMORY_KEY, json.dumps(risk_memory(engine.rstate, engine.srisk, engine.symbols))
-            )
-            self._key = key
+        if self.engine is not None and self._figures(self.engine) != self._key:
+            self.journal.defer_state(RISK_MEMORY_KEY, self._kept(self.engine))
 
     def save(self, *_: Any) -> None:
         """Keep the gate's memory in the journal now (nothing before :meth:`restore`)."""
-        from arb.execution.risk import RISK_MEMORY_KEY, risk_memory
+        from arb.execution.risk import RISK_MEMORY_KEY
 
-        engine = self.engine
-        if engine is not None:
-            self._key = self._figures(engine)
-            self.journal.set_state(
-                RISK_MEMORY_KEY, json.dumps(risk_memory(engine.rstate, engine.srisk, engine.symbols))
-            )
+        if self.engine is not None:
+            self.journal.set_state(RISK_MEMORY_KEY, self._kept(self.engine))
+
+    def _kept(self, engine: Engine) -> str:
+        # The memory as the journal keeps it (JSON); its figures noted as the last kept
+        from arb.execution.risk import risk_memory
+
+        self._key = self._figures(engine)
+        return json.dumps(risk_memory(engine.rstate, engine.srisk, engine.symbols))
 
     @staticmethod
     def _figures(engine: Engine) -> tuple[Any, ...]:
