@@ -454,7 +454,7 @@ class VenueExecutor(AccountReads, LateFills):
         failpoint("answer_processed")
         self._check_done(order)
         self._changed()
-        self._commit_soon()
+        self._after_message()
 
     def _take_reply(self, order: LiveOrder, reply: dict[str, Any], now: int) -> None:
         update = self.adapter.order_update(reply)
@@ -733,8 +733,8 @@ class VenueExecutor(AccountReads, LateFills):
             order.ack_ns and now - order.ack_ns >= self.settings.fill_check_after_ns
         )
 
-    def _commit_soon(self) -> None:
-        # After a message's effects: an order it ended is decided at first (``answered_now``). Its fills and states
+    def _after_message(self) -> None:
+        # After a message's effects: an order it ended is decided at once (``answered_now``). Its fills and states
         # are committed when the loop is idle (``later``), after the decisions they woke (0.2-0.5 ms of SQLite
         # otherwise in front of the next pair). A crash before finds the order in flight and the restart books its
         # fills by query; a decision's orders are durable by their intents.
@@ -765,7 +765,7 @@ class VenueExecutor(AccountReads, LateFills):
                 delay = self.settings.stream_retry_ns / 1e9
                 for info in items:
                     handle(info, "stream")
-                self._commit_soon()
+                self._after_message()
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - a stream failure of any kind: reconnect, then sweep

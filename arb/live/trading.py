@@ -204,13 +204,12 @@ async def run_live(
         # market data first: what reports on an answer or a fill waits for an idle loop (arb.live.chores)
         chores = Chores(lambda: bool(queue.qsize()) or executor.next_event_ts() is not None)
         engine.later = chores.add
-        for venue_executor in session.executors.values():
-            venue_executor.later = chores.add  # the user stream's commits, after the decisions they woke
         session_loop = SessionLoop(engine, (*watchers, reporter), clock=clock, start_ns=t0,
                                    gc_interval_ns=config.live.gc_interval_ns, chores=chores,
                                    backlog=queue.qsize)  # fmt: skip
-        for venue_executor in session.executors.values():  # an order's end decided at once by the task that read it
-            venue_executor.answered_now = session_loop.answer_now
+        for venue_executor in session.executors.values():
+            # an order's end decided at once by the task that read it; what its message brought committed after
+            venue_executor.answered_now, venue_executor.later = session_loop.answer_now, chores.add
         start = SessionStart(clock, "live", engine, tuple(feeds), session.journal.journal.health,
                              pull_from_another_thread, later=chores.add)  # fmt: skip
         session_loop.begin(start, console, halt=kept, on_watch=on_watch)
