@@ -61,7 +61,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -383,6 +383,19 @@ def _report(entry: str, run: Run) -> dict[str, tuple[float, float]]:
     return {name: _p50_p99(values) for name, values in figures.items()} | {"pairs": (len(pairs), len(idle))}
 
 
+def _overlapping(
+    loop: list[tuple[int, int, int, str]], starts: list[int], tick: int, written: int
+) -> Iterator[tuple[int, int, int, str]]:
+    # The callbacks of ``loop`` (sorted, ``starts`` their starts) that ran inside (tick, written): start, wall
+    # and CPU ns, and the name (a task by its own name)
+    k = max(0, bisect.bisect_left(starts, tick) - 1)
+    while k < len(loop) and loop[k][0] < written:
+        start, took, cpu_ns, name = loop[k]
+        k += 1
+        if start + took > tick:
+            yield start, took, cpu_ns, name.split(" ", 2)[1] if name.startswith("task ") else name
+
+
 def _between(loop: list[tuple[int, int, int, str]], spans: list[tuple[int, int]]) -> None:
     # What arb's event loop ran between each pair's tick and its first leg's write (BENCH_PAIRS_LOOP): each
     # callback's part inside the span, summed by name over the pairs, wall and CPU (a callback whose wall is
@@ -393,28 +406,18 @@ def _between(loop: list[tuple[int, int, int, str]], spans: list[tuple[int, int]]
     cpu: dict[str, int] = {}
     count: dict[str, int] = {}
     for tick, written in spans:
-        k = max(0, bisect.bisect_left(starts, tick) - 1)
-        while k < len(loop) and loop[k][0] < written:
-            start, took, cpu_ns, name = loop[k]
-            k += 1
+        for start, took, cpu_ns, name in _overlapping(loop, starts, tick, written):
             inside = min(start + took, written) - max(start, tick)
             if inside <= 0:
                 continue
-            name = name.split(" ", 2)[1] if name.startswith("task ") else name  # a task by its name
             name = "send-<order>" if name.startswith("send-") else name
             wall[name] = wall.get(name, 0) + inside
             cpu[name] = cpu.get(name, 0) + cpu_ns * inside // max(took, 1)
             count[name] = count.get(name, 0) + 1
     if os.environ.get("BENCH_PAIRS_DETAIL"):  # each pair's callbacks: name, start after the tick, wall / CPU (us)
         for tick, written in sorted(spans):
-            k = max(0, bisect.bisect_left(starts, tick) - 1)
-            ran = []
-            while k < len(loop) and loop[k][0] < written:
-                start, took, cpu_ns, name = loop[k]
-                k += 1
-                if start + took > tick:
-                    short = name.split(" ", 2)[1] if name.startswith("task ") else name
-                    ran.append(f"{short}@{(start - tick) / 1e3:.0f}:{took / 1e3:.0f}/{cpu_ns / 1e3:.0f}")
+            ran = [f"{name}@{(start - tick) / 1e3:.0f}:{took / 1e3:.0f}/{cpu_ns / 1e3:.0f}"
+                   for start, took, cpu_ns, name in _overlapping(loop, starts, tick, written)]  # fmt: skip
             print(f"      pair {(written - tick) / 1e3:,.0f} us:", " ".join(ran))
     total = sum(written - tick for tick, written in spans)
     print(
