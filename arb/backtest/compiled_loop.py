@@ -57,6 +57,7 @@ from arb.backtest.hbt_orders import (
 )
 from arb.backtest.hbt_quotes import ANSWER_FILLED, ANSWER_NONE, cancel_sent, quote_answer, quote_sent
 from arb.backtest.loop_state import Account
+from arb.backtest.step_call import call_step
 from arb.backtest.taker_fills import (
     answer_orders,
     arrive_orders,
@@ -486,7 +487,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     """
     decision_ts, decision_assets = tape.decision_ts, tape.decision_assets
     settings, counters, init_base = run.settings, run.counters, run.init_base
-    kernel, risk, views = symbols.kernel, symbols.risk, symbols.views
+    kernel, risk, views, step = symbols.kernel, symbols.risk, symbols.views, symbols.step
     params, intents = kernel[0], kernel[2]
     _, rstate, _ = risk
     flight, quotes, taken, own = orders.flight, orders.quotes, orders.taken, orders.own
@@ -613,14 +614,14 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
                         continue
                     if levels > 1:
                         _fill_deeper(bt, views, levels, n_venues * s, n_venues * s + n_venues, deep)
-                    # the engine's very step (arb.strategy.step.decide_symbol), called here rather than
-                    # through a helper of the loop's: Numba optimises and generates the machine code of
-                    # everything a function links once per function, and decide_symbol links the kernel,
-                    # the guard and the gate. Pair ids are shared by the symbols.
+                    # the engine's very step (arb.strategy.step.decide_symbol), by its address: Numba
+                    # optimises and generates the machine code of everything a function links once per
+                    # function, and decide_symbol links the guard and the risk gate
+                    # (arb.backtest.step_call). Pair ids are shared by the symbols.
                     counters[C_KERNEL_CALLS] += 1
                     c = counters[C_CALLS]
                     pair_seq = counters[C_NEXT_PAIR_ID : C_NEXT_PAIR_ID + 1]
-                    n = decide_symbol(now, s, views, kernel, risk, pair_seq, calls, c)
+                    n = call_step(step, (now, s, views, kernel, risk, pair_seq, calls, c))
                     counters[C_INTENTS] += n
                     counters[C_CALLS] = c + 1
                     for k in range(n):
@@ -659,6 +660,16 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
             return 0
 
 
+def _step_args(loop: Any) -> tuple[Any, ...]:
+    """Values of the types :func:`_run_loop` hands :func:`~arb.strategy.step.decide_symbol` (through
+    :func:`~arb.backtest.step_call.call_step`), taken from ``loop`` (an :class:`arb.backtest.run.Loop`):
+    what its address is compiled for."""
+    i64 = np.int64(0)
+    pair_seq = loop.counters[C_NEXT_PAIR_ID : C_NEXT_PAIR_ID + 1]  # as _run_loop slices it
+    kernel = (loop.params, loop.kstate, loop.intents, loop.bound.part)
+    return (i64, i64, loop.views, kernel, (loop.limits, loop.rstate, loop.srisk), pair_seq, loop.calls, i64)
+
+
 def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     """The cached helpers :func:`_run_loop` calls, each with values of the types it passes it, taken
     from ``loop`` (an :class:`arb.backtest.run.Loop`): what the warm-up compiles beside the kernel (the
@@ -674,7 +685,6 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     order = np.zeros(1, order_dtype)
     n_assets = loop.n_venues * loop.n_symbols
     levels = np.zeros(SWEEP_LEVELS)
-    pair_seq = loop.counters[C_NEXT_PAIR_ID : C_NEXT_PAIR_ID + 1]  # as _run_loop slices it
     quotes = orders.quotes  # None when no symbol quotes: their helpers compile to nothing, quote_answer not at all
     maker = [(quote_answer, (loop.fills, run, i64, order, quotes, i64, i64))] if quotes is not None else []
     return [
@@ -687,7 +697,7 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
         (move_inventory, (i64, loop.views, loop.settings, run.inventory)),
         (held_value, (run.inventory, i64, i64, 0.0)),
         (log_full, (run.inventory,)),
-        (decide_symbol, (i64, i64, loop.views, symbols.kernel, symbols.risk, pair_seq, loop.calls, i64)),
+        (decide_symbol, _step_args(loop)),
         (_log_sent, (i64, i64, i64, i64, symbols, loop.counters, flags, loop.sent)),
         (latencies, (run, i64, i64)),
         (route_order, (i64, i64, i64, symbols.kernel, run)),

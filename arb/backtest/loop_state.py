@@ -134,6 +134,9 @@ class Symbols(NamedTuple):
     """``(limits, rstate, srisk)`` (:func:`arb.strategy.gate.gate`)."""
     views: Array
     """Per symbol, its kernel's view of both venues."""
+    step: tuple[int, int]
+    """The shared step (:func:`arb.strategy.step.decide_symbol`) the loop calls by address:
+    ``(address, key)`` of :func:`arb.backtest.step_call.step_of` (``(0, 0)``: none yet, the loop raises)."""
 
 
 class Orders(NamedTuple):

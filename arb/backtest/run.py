@@ -39,6 +39,7 @@ __all__ = [
 import datetime as dt
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import time
@@ -52,7 +53,7 @@ from hftbacktest import BacktestAsset
 from numba import typeof
 
 from arb._jit import cached, say_compiling
-from arb.backtest.compiled_loop import _MAX_SAME_TIME, _NO_PROGRESS, _helper_calls, _run_loop
+from arb.backtest.compiled_loop import _MAX_SAME_TIME, _NO_PROGRESS, _helper_calls, _run_loop, _step_args
 from arb.backtest.hbt_handle import Backtester
 from arb.backtest.hbt_orders import (
     _MAX_PENDING,
@@ -71,6 +72,7 @@ from arb.backtest.hbt_orders import (
 )
 from arb.backtest.loop_state import Inventory, Marks, Orders, Outs, Perp, Run, Symbols, Tape
 from arb.backtest.order_latency import load_measured, measured_path
+from arb.backtest.step_call import step_of
 from arb.backtest.taker_fills import FLIGHT_DTYPE
 from arb.backtest.transfers import (
     ASSET_BASE,
@@ -104,8 +106,8 @@ from arb.strategy.loading import strategy_record
 from arb.strategy.params import params_of
 from arb.strategy.quote_slots import new_quotes
 from arb.strategy.records import BACKTEST_RUN_DTYPE
-from arb.strategy.seam import broken_text, raised_text, user_strategy
-from arb.strategy.selection import bind_config
+from arb.strategy.seam import Bound, broken_text, raised_text, user_strategy
+from arb.strategy.selection import bind_config, typed_binding
 from arb.strategy.step import decide_symbol
 from arb.strategy.types import (
     CONTRACT_BROKEN,
@@ -334,10 +336,16 @@ class Loop:
     fills, equity samples, kernel calls and intents it records (grown as needed).
 
     ``funding``: each asset's settlements and mark prices (:func:`~arb.recording.replayed_funding.funding_of`;
-    None: none at all, which spot venues have anyway)."""
+    None: none at all, which spot venues have anyway). ``bound``: the run's strategies (default: bound now,
+    :func:`~arb.strategy.selection.bind_config`)."""
 
     def __init__(
-        self, config: AppConfig, session: Timeline, schedule: Schedule, funding: list[Funding] | None = None
+        self,
+        config: AppConfig,
+        session: Timeline,
+        schedule: Schedule,
+        funding: list[Funding] | None = None,
+        bound: Bound | None = None,
     ) -> None:
         venues = config.venues
         n_sym = len(config.symbols)
@@ -351,9 +359,12 @@ class Loop:
         self.kstate = new_state(n_sym)
         self.views = new_views(n_sym, n_venues)
         self.intents = new_intents(n_sym)
-        self.bound = bind_config(config, self.params)
+        self.bound = bound if bound is not None else bind_config(config, self.params)
         self.limits, self.rstate, self.srisk = new_gate(config)
         self.risk_events: list[RiskEvent] = []
+        self.step = (0, 0)
+        """The step's address and key (:mod:`arb.backtest.step_call`), read at the first :meth:`run`: the
+        warm-up compiles the loop without it."""
         self._quote = quote_currency(config.strategy.symbol)
         self.init_base = np.array([sym.base for sym in config.symbols], float).reshape(n_sym, n_venues)
         self.init_quote = np.array([v.account.quote for v in venues])
@@ -441,7 +452,7 @@ class Loop:
                   self.measured, self.inventory if moving else None)  # fmt: skip
         quoting = bool((self.params["style"] != STYLE_TAKER).any())
         kernel = (self.params, self.kstate, self.intents, self.bound.part)
-        symbols = Symbols(kernel, (self.limits, self.rstate, self.srisk), self.views)
+        symbols = Symbols(kernel, (self.limits, self.rstate, self.srisk), self.views, self.step)
         orders = Orders(self.flight, self.quotes if quoting else None, self.taken, self.own)
         outs = Outs(self.fills, self.equity, self.calls, self.sent, self.funding)
         return perp if perp_on else Marks(perp.mark, perp.paid), run, symbols, orders, outs
@@ -471,6 +482,8 @@ class Loop:
         sch = self.schedule
         tape = Tape(sch.decision_ts, sch.decision_assets, sch.book_ts, sch.book_off, sch.sync_ts, sch.sync_state,
                 sch.sync_off)  # fmt: skip
+        if self.step == (0, 0):
+            self.step = step_of(decide_symbol, _step_args(self))
         while True:
             rc: int = _run_loop(hbt.ptr, until_ns, tape, *self._state())
             self._log_risk_events()
@@ -494,59 +507,51 @@ class Loop:
         return rc
 
 
-def warm_loop(config: AppConfig, part: int | None = None, helpers_done: Any = None) -> None:
+def warm_loop(config: AppConfig, part: int | None = None) -> None:
     """Compile the backtest loop and its cached helpers (and the kernel, gate and risk code they call)
     into Numba's cache, or load them from it. Nothing runs; no data is needed. ``part`` 0 or 1 compiles
-    one of two halves of about equal work: 0, the step (decide_symbol: the kernel, guard and risk gate) and
-    then the loop itself, which links every helper, so only once ``helpers_done`` (an event, None: no
-    waiting) says half 1 is in the cache, or after :data:`_HELPERS_WAIT_S`; 1, the other helpers. None:
-    all of it."""
-    loop = Loop(config, cast(Timeline, types.SimpleNamespace(start_ns=0, end_ns=0)), cast(Schedule, None))
+    one of two halves, each on its own: 0, the step (decide_symbol: the guard and the risk gate, which the
+    loop calls by address, :mod:`arb.backtest.step_call`); 1, the loop's helpers and then the loop, which
+    links them. None: all of it."""
+    session = cast(Timeline, types.SimpleNamespace(start_ns=0, end_ns=0))
+    # the strategy's types, not its code: the run's process compiles it (the drivers call it by address)
+    loop = Loop(config, session, cast(Schedule, None), bound=typed_binding(config, params_of(config)))
     for fn, args in _helper_calls(loop):
-        if part is None or (fn is decide_symbol) == (part == 0):
+        if part is None or (fn in _STEP_HALF) == (part == 0):
             fn.compile(tuple(typeof(x) for x in args))  # type: ignore[no-untyped-call]  # numba is untyped
-    if part == 1:
+    if part == 0:
         return
-    if helpers_done is not None:
-        helpers_done.wait(_HELPERS_WAIT_S)
     # what Loop.run hands it: hftbacktest's pointer, a time, the schedule's seven int64 arrays, the state
     tape = Tape(*(np.zeros(1, np.int64) for _ in range(7)))
     args = (0, 0, tape, *loop._state())
     _run_loop.compile(tuple(typeof(x) for x in args))  # type: ignore[no-untyped-call]  # numba is untyped
 
 
-_HELPERS_WAIT_S = 120.0
-"""How long the warm-up's loop half waits for the other half's helpers before compiling the loop anyway
-(compiling what is still missing itself): a bound, should that process have died."""
+_STEP_HALF = (decide_symbol,)
+"""What the warm-up's half 0 compiles: the step (the guard and the risk gate; about 8 s of CPU on the
+project's 2-core VM). Half 1 compiles the loop's helpers and then the loop, which links them (about 12 s),
+beside the run's own process, which compiles the strategy and converts the recordings (about 6 s)."""
 
 
-def _warm_child(config: AppConfig, part: int, helpers_done: Any) -> None:
+def _warm_child(config: AppConfig, part: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it ends this process
-    try:
-        warm_loop(config, part, helpers_done if part == 0 else None)
-    finally:
-        if part == 1:
-            helpers_done.set()
+    warm_loop(config, part)
 
 
 class Warming:
     """The processes compiling the loop and its helpers (:func:`warm_loop_in_background`): half 0 (the
-    kernel, then the loop) and half 1 (the other helpers)."""
+    step: the guard and the risk gate) and half 1 (the loop's helpers, then the loop)."""
 
-    def __init__(self, processes: Sequence[multiprocessing.process.BaseProcess], helpers_done: Any) -> None:
+    def __init__(self, processes: Sequence[multiprocessing.process.BaseProcess]) -> None:
         self.processes = list(processes)
-        self.helpers_done = helpers_done
-        """Set by half 1 when it is done (held here: a child that starts after the event was collected
-        could not open it)."""
 
     def make_room(self) -> None:
-        """On a machine of two cores, wait for half 1 before converting: then the kernel and the loop
-        compile on one core while half 1 and then the conversion (which compiles the converter) run on
-        the other. Converting beside both halves would slow them all and leave the loop, which needs
-        both, to compile alone at the end."""
+        """On a machine of two cores, wait until one of the halves is done before converting (which
+        compiles the converter): three processes compiling on two cores would slow them all, and the
+        last to finish would leave a core idle."""
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         if cores <= 2:
-            self.processes[1].join()
+            multiprocessing.connection.wait([process.sentinel for process in self.processes])
 
     def join(self) -> None:
         """Wait until the loop and every helper are compiled (and in Numba's cache)."""
@@ -555,26 +560,24 @@ class Warming:
 
 
 def warm_loop_in_background(config: AppConfig) -> Warming | None:
-    """When the loop's helpers are not in Numba's cache yet (the first run after an install or an
-    update), start compiling them and the loop in two other processes (the two halves of
-    :func:`warm_loop`) and return them; else None.
+    """When the loop is not in Numba's cache yet (the first run after an install or an update), start
+    compiling it and what it calls in two other processes (the two halves of :func:`warm_loop`) and return
+    them; else None.
 
-    A first ``arb backtest`` spends ~5 s converting the recordings (compiling the converter's book,
-    level parser and corrections), ~13 s of CPU compiling the kernel, gate and loop helpers and ~4 s
-    compiling the loop itself, which needs all the helpers: with the loop compiled in the kernel's
-    process right after the kernel, while the other core compiles the other helpers and then converts
-    (:meth:`Warming.make_room`), the two cores share the work about evenly. Join them before the loop
-    runs.
+    A first ``arb backtest`` compiles the run's strategy (before this, :func:`arb.strategy.selection.prepare`),
+    the step (the guard and the risk gate), the loop's helpers and the loop, and the converter's book,
+    level parser and corrections when it converts the recordings: the step in one process, the helpers
+    and the loop in the other, the conversion in this one once a core is free (:meth:`Warming.make_room`).
+    Join them before the loop runs.
     """
     index = getattr(getattr(getattr(_run_loop, "_cache", None), "_cache_file", None), "_index_path", None)
     if not isinstance(index, str) or os.path.exists(index) or (os.cpu_count() or 1) < 2:
         return None  # cached already, a Numba without that layout, or no second core to use
     context = multiprocessing.get_context("spawn")
-    helpers_done = context.Event()
-    processes = [context.Process(target=_warm_child, args=(config, part, helpers_done), daemon=True) for part in (0, 1)]
+    processes = [context.Process(target=_warm_child, args=(config, part), daemon=True) for part in (0, 1)]
     for process in processes:
         process.start()
-    return Warming(processes, helpers_done)
+    return Warming(processes)
 
 
 def loop_cached() -> bool:
@@ -603,16 +606,19 @@ def run_backtest(
     on_progress: Callable[[int, int], None] | None = None,
     allow_damaged: bool = False,
     compile_beside: bool = True,
+    warming: Warming | None = None,
 ) -> BacktestResult:
     """Run the strategy over the days in [start, end] that :func:`plan_days` settles (``start``/``end``
     None: the first/last day recorded for both venues). ``allow_damaged`` keeps what can be read of
     a damaged recording; without it a damaged day is a :class:`~arb.errors.RecordingError`.
     ``compile_beside=False``: a first run compiles in this process alone, not in two others beside it
     (:func:`warm_loop_in_background`, which starts its processes by spawning: a script's top level
-    runs again in them unless it is under ``if __name__ == "__main__":``)."""
+    runs again in them unless it is under ``if __name__ == "__main__":``). ``warming``: those processes,
+    started by the caller already (:func:`warm_loop_in_background`, before it compiled the strategy)."""
     started = time.perf_counter()
     days = plan_days(config, start, end)
-    warming = warm_loop_in_background(config) if compile_beside else None
+    if warming is None and compile_beside:
+        warming = warm_loop_in_background(config)
     if warming is not None:
         say_compiling([("the kernel, the risk gate and the loop", [_run_loop], 15.0)], log, on_status)
         warming.make_room()

@@ -251,19 +251,21 @@ def _paths_of(config: AppConfig) -> list[str]:
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
-    from arb.backtest.run import run_backtest
+    from arb.backtest.run import run_backtest, warm_loop_in_background
     from arb.config import load_config
     from arb.reports import print_summary, write_report
     from arb.reports.backtest_run import backtest_summary
     from arb.ui import console, status_and_progress
 
     config = _with_recordings(load_config(args.config), args.recordings)
+    warming = warm_loop_in_background(config)  # a first run: the loop compiles beside the strategy
     _prepare_strategy(config)
     out = report_folder(args.out, config.backtest.out, "backtest")
     with status_and_progress("backtest", enabled=not args.quiet) as (status, advance):
         result = run_backtest(
-            config, args.start, args.end, on_status=status, on_progress=advance, allow_damaged=args.allow_damaged
-        )
+            config, args.start, args.end, on_status=status, on_progress=advance, allow_damaged=args.allow_damaged,
+            warming=warming,
+        )  # fmt: skip
     summary, orders = backtest_summary(config, result)
     paths = write_report(
         out, summary, result.fills, result.equity, funding=result.funding, orders=orders, transfers=result.transfers

@@ -154,13 +154,18 @@ class Bound:
 
 
 def bind(
-    strategies: Sequence[Strategy], rules: np.ndarray[Any, np.dtype[Any]], params: Sequence[Any] | None = None
+    strategies: Sequence[Strategy],
+    rules: np.ndarray[Any, np.dtype[Any]],
+    params: Sequence[Any] | None = None,
+    *,
+    compiled: bool = True,
 ) -> Bound:
     """Bind one strategy per symbol (``strategies[s]``) for a run whose rules records are ``rules`` (a
     ``PARAMS_DTYPE`` record per symbol): compile (or load from their caches) each strategy's functions for
     the drivers' argument types and take their addresses. ``params``: each symbol's parameter struct
     (for strategies that declare parameters). Every symbol's strategy must have the same parameter and
-    memory layouts (one record array each)."""
+    memory layouts (one record array each). ``compiled=False``: nothing compiled, every address 0: a
+    binding of the right types for compiling the drivers ahead, never to run."""
     if len(strategies) != len(rules):
         raise ValueError(f"expected a strategy per symbol ({len(rules)}), got {len(strategies)}")
     first = strategies[0]
@@ -177,6 +182,8 @@ def bind(
     addresses = np.zeros((len(strategies), 2), np.int64)
     found: dict[int, tuple[int, int]] = {}
     for s, strategy in enumerate(strategies):
+        if not compiled:
+            continue
         if id(strategy) not in found:
             decide_at = address(
                 strategy.decide, decide_types(VIEW_DTYPE, PARAMS_DTYPE, records.dtype, memory.dtype, INTENT_DTYPE)

@@ -8,7 +8,7 @@ session of the same configuration run the same strategy with the same parameters
 
 from __future__ import annotations
 
-__all__ = ["bind_config", "prepare", "strategies_for"]
+__all__ = ["bind_config", "prepare", "strategies_for", "typed_binding"]
 
 from typing import Any
 
@@ -18,7 +18,7 @@ from arb.config import AppConfig
 from arb.strategy.builtin import builtin
 from arb.strategy.loading import bind_checked, params_for, strategy_of
 from arb.strategy.params import params_of
-from arb.strategy.seam import Bound, Strategy
+from arb.strategy.seam import Bound, Strategy, bind
 
 
 def strategies_for(config: AppConfig) -> list[Strategy]:
@@ -44,3 +44,11 @@ def prepare(config: AppConfig) -> Bound:
     cache) for ``config``'s rules: what a command calls first, so that a strategy that cannot run is one
     :class:`arb.strategy.loading.StrategyLoadError` (exit 2) before anything is read, written or sent."""
     return bind_config(config, params_of(config))
+
+
+def typed_binding(config: AppConfig, rules: np.ndarray[Any, np.dtype[Any]]) -> Bound:
+    """What :func:`bind_config` binds, its records alike, with nothing compiled (every address 0): the
+    types the drivers are compiled for ahead of a run (the backtest's warm-up), never to run."""
+    strategies = strategies_for(config)
+    params = params_for(config, strategies[0])
+    return bind(strategies, rules, None if params is None else [params] * len(strategies), compiled=False)
