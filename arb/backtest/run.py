@@ -546,9 +546,10 @@ class Warming:
         self.processes = list(processes)
 
     def make_room(self) -> None:
-        """On a machine of two cores, wait until one of the halves is done before converting (which
-        compiles the converter): three processes compiling on two cores would slow them all, and the
-        last to finish would leave a core idle."""
+        """On a machine of two cores, wait until one of the halves is done before a conversion that
+        compiles the converter (a large day; a small one converts without Numba, beside both halves):
+        three processes compiling on two cores would slow them all, and the last to finish would leave
+        a core idle."""
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         if cores <= 2:
             multiprocessing.connection.wait([process.sentinel for process in self.processes])
@@ -621,8 +622,8 @@ def run_backtest(
         warming = warm_loop_in_background(config)
     if warming is not None:
         say_compiling([("the kernel, the risk gate and the loop", [_run_loop], 15.0)], log, on_status)
-        warming.make_room()
-    session = load_timeline(config, days, on_status, allow_damaged=allow_damaged)
+    room = warming.make_room if warming is not None else None
+    session = load_timeline(config, days, on_status, allow_damaged=allow_damaged, before_compiling=room)
     schedule = Schedule.of(session)
     if warming is not None:
         warming.join()  # the loop is in Numba's cache now: it is loaded, not compiled

@@ -79,7 +79,7 @@ from arb.recording.convert import DEFAULT_CHUNK_ROWS, PartsResult, convert_to_pa
 from arb.recording.fetch_hints import fetch_command
 from arb.recording.npz import EodSnapshot, load_eod, part_paths, save_eod
 from arb.recording.sources import DayFiles, find_day_files, source_order
-from arb.recording.venues import merge_pays, scan_pays
+from arb.recording.venues import merge_pays, plain_pays, scan_pays
 from connectors.common.findings import Findings, UnsyncedBookError
 
 log = logging.getLogger(__name__)
@@ -367,12 +367,15 @@ def _convert_day(
     fast: tuple[bool, bool],
     latency_ns: int,
     allow_unsynced: bool = False,
+    before_compiling: Callable[[], None] | None = None,
 ) -> _Cached:
     # Convert one day (or take it from the cache), then say what its conversion found: a cache hit
     # raises the same error and logs the same warnings as the conversion that wrote it. ``fast``:
     # convert_to_parts's scan and merge (its compiled fast paths; the same conversion either way).
     # ``latency_ns``: the feed latency assumed for Bybit's archive. ``allow_unsynced``: a book that never
-    # syncs is no error (a day read only for its end).
+    # syncs is no error (a day read only for its end). A day small enough converts without Numba
+    # (plain_pays: the same rows, nothing to compile); ``before_compiling`` is called before one that
+    # converts compiled.
     npz, eod_path = files.cache, files.eod
     chunk_rows = CHUNK_ROWS
     key = _source_key(files, previous_eod, chunk_rows, latency_ns)
@@ -381,6 +384,9 @@ def _convert_day(
         cached.findings.check(allow_damaged, allow_unsynced)
     else:
         log.info("converting %s", ", ".join(str(p) for p in files.inputs))
+        plain = files.source == "recording" and plain_pays(sum(path.stat().st_size for path in files.inputs))
+        if not plain and before_compiling is not None:
+            before_compiling()
         result = convert_to_parts(
             list(files.inputs),
             npz,
@@ -397,6 +403,7 @@ def _convert_day(
             allow_unsynced=allow_unsynced,
             fmt=files.source,
             feed_latency_ns=latency_ns,
+            plain=plain,
         )
         save_eod(eod_path, result.eod)
         figures = {name: int(getattr(result, name)) for name in _FIGURES}
@@ -416,6 +423,7 @@ def load_venue(
     *,
     allow_damaged: bool = False,
     symbol: str | None = None,
+    before_compiling: Callable[[], None] | None = None,
 ) -> VenueData:
     """Convert (or load from cache) ``days`` of one venue and symbol (default: the first symbol),
     carrying the book from day to day.
@@ -464,6 +472,7 @@ def load_venue(
                 fast,
                 latency_ns,
                 allow_unsynced=day == before,
+                before_compiling=before_compiling,
             )
         except UnsyncedBookError as exc:
             folder = venue_dir(config.backtest.recordings, venue)
@@ -621,17 +630,21 @@ def load_timeline(
     progress: Callable[[str], None] | None = None,
     *,
     allow_damaged: bool = False,
+    before_compiling: Callable[[], None] | None = None,
 ) -> Timeline:
     """Convert/load every symbol's two venues' days and put them on one local timeline.
 
     ``allow_damaged`` keeps what can be read of a damaged recording (see :func:`convert_files`);
-    without it a damaged day is a :class:`RecordingError`.
+    without it a damaged day is a :class:`RecordingError`. A day converts without Numba when it is small
+    (:func:`arb.recording.venues.plain_pays`); ``before_compiling`` is called before each day that
+    converts compiled (a first backtest waits there for a core, :meth:`arb.backtest.run.Warming.make_room`).
     """
     assets: list[VenueData] = []
     for s, symbol in enumerate(config.symbol_names):
         own = config.for_symbol(s)
         for venue in own.venues:
-            assets.append(load_venue(own, venue, days, progress, allow_damaged=allow_damaged, symbol=symbol))
+            assets.append(load_venue(own, venue, days, progress, allow_damaged=allow_damaged, symbol=symbol,
+                                     before_compiling=before_compiling))  # fmt: skip
     # One shift for every venue and symbol of a source: they share its clock (the recorder's, Tardis's).
     shifts = _source_shifts(assets)
     shift = shifts["recording"]
