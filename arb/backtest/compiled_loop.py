@@ -56,7 +56,7 @@ from arb.backtest.hbt_orders import (
     _outputs_full,
 )
 from arb.backtest.hbt_quotes import ANSWER_FILLED, ANSWER_NONE, cancel_sent, quote_answer, quote_sent
-from arb.backtest.loop_state import Account
+from arb.backtest.loop_state import Account, Tape
 from arb.backtest.step_call import call_step
 from arb.backtest.taker_fills import (
     answer_orders,
@@ -114,7 +114,7 @@ def _side_top(depth: Any, bids: bool, levels: int, scan: int, px: Any, qty: Any)
         qty[j] = 0.0
 
 
-@njit(cache=True, internal=True, inline="always")
+@njit(cache=True, internal=True)
 def _fill_top(bt: int, views: Any, levels: int, scan: int, lo: int, hi: int, mask: Any) -> None:
     # Best ``levels`` price levels of the assets lo <= a < hi whose ``mask[a]`` is set (asset a is symbol
     # a // n on venue a % n, n the run's venues) from hftbacktest's depth.
@@ -128,7 +128,7 @@ def _fill_top(bt: int, views: Any, levels: int, scan: int, lo: int, hi: int, mas
         _side_top(depth, False, levels, scan, rec["ask_px"], rec["ask_qty"])
 
 
-@njit(cache=True, internal=True, inline="always")
+@njit(cache=True, internal=True)
 def _fill_deeper(bt: int, views: Any, levels: int, lo: int, hi: int, deep: Any) -> None:
     # What ``_fill_top`` with ``levels`` levels and ``_MAX_SCAN_TICKS`` gives the assets lo <= a < hi, the
     # depth walked only for an asset whose book changed since its last walk. ``deep``: ``(kept, walked)``,
@@ -256,7 +256,7 @@ def _follow_quotes(bt: int, now: int, quotes: Any, fills: Any, run: Any, answere
     return out
 
 
-@njit(cache=True, internal=True, inline="always")
+@njit(cache=True, internal=True)
 def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: Any, risk: Any, outs: Any) -> None:
     # At a decision point, with the views' books and accounts current: every venue's status, equity,
     # the gate's trackers and unknown orders, the equity sample when due (a row per symbol, as the
@@ -687,7 +687,12 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     levels = np.zeros(SWEEP_LEVELS)
     quotes = orders.quotes  # None when no symbol quotes: their helpers compile to nothing, quote_answer not at all
     maker = [(quote_answer, (loop.fills, run, i64, order, quotes, i64, i64))] if quotes is not None else []
+    tape = Tape(*(np.zeros(1, np.int64) for _ in range(7)))  # the schedule's seven int64 arrays
+    deep = (np.zeros((n_assets, 4, 1)), np.zeros(n_assets, np.int64))  # _fill_deeper's walked levels
     return [
+        (_observe, (i64, loop.views, run, tape, account, orders, symbols.risk, outs)),
+        (_fill_top, (i64, loop.views, i64, i64, i64, i64, flags)),
+        (_fill_deeper, (i64, loop.views, i64, i64, i64, deep)),
         *maker,
         (any_quote, (quotes,)),
         (quote_views, (loop.views, quotes)),
