@@ -670,6 +670,14 @@ def _step_args(loop: Any) -> tuple[Any, ...]:
     return (i64, i64, loop.views, kernel, (loop.limits, loop.rstate, loop.srisk), pair_seq, loop.calls, i64)
 
 
+_STEP_HALF = (_observe, _fill_top, _fill_deeper, decide_symbol)
+"""What the warm-up's half 0 (:func:`arb.backtest.run.warm_loop`) compiles, in this order: the loop's
+bookkeeping at a decision point and its views' levels (first: the loop links them), then the step (the
+guard and the risk gate, which the bookkeeping's PnL follower shares); about 12 s of CPU on the project's
+2-core VM. Half 1 compiles the loop's other helpers and then the loop (about 9 s), beside the run's own
+process, which compiles the strategy and converts the recordings (about 4 s)."""
+
+
 def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     """The cached helpers :func:`_run_loop` calls, each with values of the types it passes it, taken
     from ``loop`` (an :class:`arb.backtest.run.Loop`): what the warm-up compiles beside the kernel (the

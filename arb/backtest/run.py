@@ -53,16 +53,7 @@ from hftbacktest import BacktestAsset
 from numba import typeof
 
 from arb._jit import cached, say_compiling
-from arb.backtest.compiled_loop import (
-    _MAX_SAME_TIME,
-    _NO_PROGRESS,
-    _fill_deeper,
-    _fill_top,
-    _helper_calls,
-    _observe,
-    _run_loop,
-    _step_args,
-)
+from arb.backtest.compiled_loop import _MAX_SAME_TIME, _NO_PROGRESS, _STEP_HALF, _helper_calls, _run_loop, _step_args
 from arb.backtest.hbt_handle import Backtester
 from arb.backtest.hbt_orders import (
     _MAX_PENDING,
@@ -519,9 +510,10 @@ class Loop:
 def warm_loop(config: AppConfig, part: int | None = None) -> None:
     """Compile the backtest loop and its cached helpers (and the kernel, gate and risk code they call)
     into Numba's cache, or load them from it. Nothing runs; no data is needed. ``part`` 0 or 1 compiles
-    one of two halves, each on its own: 0, :data:`_STEP_HALF` (the step, decide_symbol: the guard and the
-    risk gate, which the loop calls by address, :mod:`arb.backtest.step_call`); 1, the loop's other helpers
-    and then the loop, which links them. None: all of it."""
+    one of two halves, each on its own: 0, :data:`~arb.backtest.compiled_loop._STEP_HALF` (the loop's
+    decision-point helpers, then the step, decide_symbol: the guard and the risk gate, which the loop calls
+    by address, :mod:`arb.backtest.step_call`); 1, the loop's other helpers and then the loop, which links
+    them. None: all of it."""
     session = cast(Timeline, types.SimpleNamespace(start_ns=0, end_ns=0))
     # the strategy's types, not its code: the run's process compiles it (the drivers call it by address)
     loop = Loop(config, session, cast(Schedule, None), bound=typed_binding(config, params_of(config)))
@@ -538,14 +530,6 @@ def warm_loop(config: AppConfig, part: int | None = None) -> None:
     tape = Tape(*(np.zeros(1, np.int64) for _ in range(7)))
     args = (0, 0, tape, *loop._state())
     _run_loop.compile(tuple(typeof(x) for x in args))  # type: ignore[no-untyped-call]  # numba is untyped
-
-
-_STEP_HALF = (_observe, _fill_top, _fill_deeper, decide_symbol)
-"""What the warm-up's half 0 compiles, in this order: the loop's bookkeeping at a decision point and its
-views' levels (first: the loop links them), then the step (the guard and the risk gate, which the
-bookkeeping's PnL follower shares); about 12 s of CPU on the project's 2-core VM. Half 1 compiles the
-loop's other helpers and then the loop (about 9 s), beside the run's own process, which compiles the
-strategy and converts the recordings (about 4 s)."""
 
 
 def _warm_child(config: AppConfig, part: int) -> None:
