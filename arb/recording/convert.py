@@ -201,6 +201,9 @@ def _feed(
                 if progress is not None:
                     progress(done + reader.report.bytes_read, total)
         else:
+            if not normalizer.compiled and on_rows is None:
+                # A bulk read writes its rows into the sink's bulk array: sized once, as above.
+                normalizer.sink.reserve(reader.size_hint() // _BYTES_PER_ROW_HINT)
             for block in reader.blocks():
                 normalizer.on_lines(block, reader.bad_line)
                 hand_over(chunk_rows)

@@ -1,0 +1,349 @@
+"""A block of recorded Binance lines read with array operations: the Numba-free conversion's bulk read.
+
+:meth:`BinanceNormalizer.on_lines <connectors.binance.normalize.BinanceNormalizer.on_lines>` of a
+normalizer without compiled code hands whole blocks here. The common lines are settled together: a
+bookTicker that is not wanted (counted), a trade of the symbol, and a depth diff of the symbol that
+continues the synced book's update ids. Lines are told apart by comparing bytes at fixed places of all
+lines at once; trades and diffs are decoded with the per-message code's msgspec structs, one call per
+line and no Python per line beyond it; the diffs' levels are read together
+(:mod:`connectors.common.levels_bulk`) and the rows of a run of lines are made in one NumPy step.
+
+Every other line goes, in its place, through the per-message code (``one_by_one``): a line without
+the receive-time prefix, another stream or symbol, a snapshot, a mark price, anything that does not
+decode or is spelled unusually, a value out of int64, a non-market trade, and every diff the book is
+not in the steady state for (not synced, bridging a snapshot, a gap or a duplicate). The rows, their
+order, the counters, the sync transitions and the logged payloads are therefore those of calling the
+per-message code line by line (``tests/replay/test_plain_path.py`` checks them against the compiled
+path on the captures and on injected faults).
+"""
+
+from __future__ import annotations
+
+__all__ = ["read_lines"]
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import numpy as np
+
+from arb.events import DEPTH_ASK, DEPTH_BID, NS_PER_MS, TRADE_BUY, TRADE_SELL
+from connectors.binance.messages import BinanceAggTrade, BinanceDepthUpdate, BinanceStream, BinanceTrade
+from connectors.common.levels_bulk import parse_level_arrays
+from connectors.common.normalizer import SyncState
+
+if TYPE_CHECKING:
+    from connectors.binance.normalize import BinanceNormalizer
+
+_DEPTH, _TRADE, _AGG, _BBO = 0, 1, 2, 3
+"""The normalizer's stream kinds (``connectors.binance.normalize``) read here."""
+_SLOW, _SKIP, _FAST_TRADE, _FAST_DEPTH = 0, 1, 2, 3
+"""What a line is here: per message, a bookTicker only counted, a trade row, a diff's level rows."""
+_TS_DIGITS = 19
+_PREFIX = b'{"stream":"'
+_NAME_AT = _TS_DIGITS + 1 + len(_PREFIX)
+_MS_LIMIT = ((1 << 63) - 1) // NS_PER_MS
+"""The largest exchange time in ms whose ns fit int64 (both signs: -_MS_LIMIT also fits)."""
+_ID_LIMIT = 1 << 62
+"""Update ids in [0, this) are compared in int64 without overflow (others go per message)."""
+_INT64_MAX = (1 << 63) - 1
+_EMPTY = msgspec.Raw(b"[]")
+_TEN_POWERS = np.array([10**k for k in range(_TS_DIGITS - 1, -1, -1)], np.uint64)
+
+_depth_env = msgspec.json.Decoder(BinanceStream[BinanceDepthUpdate], strict=False)
+_trade_env = msgspec.json.Decoder(BinanceStream[BinanceTrade], strict=False)
+_agg_env = msgspec.json.Decoder(BinanceStream[BinanceAggTrade], strict=False)
+
+
+def read_lines(
+    normalizer: BinanceNormalizer, lines: Sequence[bytes], one_by_one: Callable[[Sequence[bytes]], None]
+) -> None:
+    """Read ``lines`` (``<19-digit ns> <payload>`` each) into ``normalizer`` as ``one_by_one(lines)`` would:
+    the common lines in bulk, the others by ``one_by_one([line])`` in their place."""
+    if not normalizer.symbol or len(lines) == 0:
+        one_by_one(lines)  # the first lines settle the symbol
+        return
+    block = _Block(normalizer, lines)
+    pos = 0
+    n = len(lines)
+    while pos < n:
+        stop = block.fast_until(pos)
+        if stop > pos:
+            block.emit(pos, stop)
+        if stop >= n:
+            break
+        one_by_one(lines[stop : stop + 1])
+        pos = stop + 1
+
+
+def _decode_all(decoder: msgspec.json.Decoder[Any], payloads: list[bytes]) -> list[Any]:
+    # Each payload decoded on its own (None where it does not decode): one C call per payload.
+    try:
+        return list(map(decoder.decode, payloads))
+    except (msgspec.DecodeError, ValueError, TypeError, OverflowError):
+        found: list[Any] = []
+        for payload in payloads:
+            try:
+                found.append(decoder.decode(payload))
+            except (msgspec.DecodeError, ValueError, TypeError, OverflowError):
+                found.append(None)
+        return found
+
+
+def _within(values: list[int], low: int, high: int) -> Any:
+    # bool per value: low <= value <= high (Python ints of any size).
+    try:
+        held = np.array(values, np.int64)
+    except OverflowError:
+        return np.array([low <= v <= high for v in values], bool)
+    return (held >= low) & (held <= high)
+
+
+def _int64(values: list[int], usable: Any) -> Any:
+    # The values as int64, 0 where not usable (those may not fit).
+    return np.array([v if u else 0 for v, u in zip(values, usable.tolist(), strict=True)], np.int64)
+
+
+class _Block:
+    # One block's lines classified, their common messages decoded; the walk asks how far the fast lines go.
+
+    def __init__(self, normalizer: BinanceNormalizer, lines: Sequence[bytes]) -> None:
+        self.normalizer = normalizer
+        self.lines = lines
+        n = len(lines)
+        sizes = np.fromiter(map(len, lines), np.int64, n)
+        starts = np.cumsum(sizes + 1) - (sizes + 1)
+        longest = max([_NAME_AT + 64, *(len(name) + _NAME_AT + 2 for name in normalizer._kinds)])
+        data = np.frombuffer(b"\n".join(lines) + b"\0" * longest, np.uint8)
+        digits = data[starts[:, None] + np.arange(_TS_DIGITS)] - np.uint8(48)
+        framed = (
+            (sizes > _NAME_AT)
+            & (digits < 10).all(1)
+            & (data[starts + _TS_DIGITS] == 32)
+            & (
+                data[starts[:, None] + (_TS_DIGITS + 1 + np.arange(len(_PREFIX)))] == np.frombuffer(_PREFIX, np.uint8)
+            ).all(1)
+        )
+        local = digits.astype(np.uint64) @ _TEN_POWERS  # < 10**19 < 2**64
+        framed &= local <= np.uint64(_INT64_MAX)
+        kind = np.full(n, -1, np.int64)
+        for name, known in normalizer._kinds.items():
+            if known is None or known > _BBO:
+                continue
+            text = np.frombuffer(name + b'"', np.uint8)
+            at = starts[:, None] + (_NAME_AT + np.arange(text.shape[0]))
+            kind[framed & (data[at] == text).all(1)] = known
+        self.local = local.astype(np.int64)
+        what = np.full(n, _SLOW, np.int8)
+        if not normalizer.include_bbo:
+            what[kind == _BBO] = _SKIP
+        self.trades = self._trades(np.flatnonzero((kind == _TRADE) | (kind == _AGG)), kind, what)
+        self.depth = self._depth(np.flatnonzero(kind == _DEPTH), what)
+        self.what = what
+        self.slow = np.flatnonzero(what == _SLOW)
+        self.skips = np.zeros(n + 1, np.int64)
+        np.cumsum(what == _SKIP, out=self.skips[1:])
+
+    def _trades(self, at: Any, kind: Any, what: Any) -> dict[str, Any]:
+        # Decode the trade lines; mark those the bulk may settle (a market trade of the symbol, in range).
+        lines = self.lines
+        agg = kind[at] == _AGG
+        payloads = [lines[i][_TS_DIGITS + 1 :] for i in at.tolist()]
+        data = [d.data if d is not None else None for d in _decode_kinds(payloads, agg)]
+        symbol = self.normalizer.symbol
+        usable = np.array(
+            [
+                d is not None
+                and d.symbol == symbol
+                and (isinstance(d, BinanceAggTrade) or d.execution_type == "MARKET")
+                for d in data
+            ],
+            bool,
+        )
+        ms = [d.trade_time_ms if d is not None else 0 for d in data]
+        ids = [(d.agg_trade_id if isinstance(d, BinanceAggTrade) else d.trade_id) if d is not None else 0 for d in data]
+        usable &= _within(ms, -_MS_LIMIT, _MS_LIMIT) & _within(ids, -_INT64_MAX - 1, _INT64_MAX)
+        keep = at[usable]
+        what[keep] = _FAST_TRADE
+        rows: list[Any] = [d for d, u in zip(data, usable.tolist(), strict=True) if u]
+        return {
+            "line": keep,
+            "exch": _int64(ms, usable)[usable] * NS_PER_MS,
+            "id": _int64(ids, usable)[usable],
+            "px": np.array([d.price for d in rows], np.float64),
+            "qty": np.array([d.qty for d in rows], np.float64),
+            "ev": np.where([d.buyer_is_maker for d in rows], TRADE_SELL, TRADE_BUY).astype(np.uint64),
+        }
+
+    def _depth(self, at: Any, what: Any) -> dict[str, Any]:
+        # Decode the diffs and read their levels; mark those the bulk may settle if the book is steady.
+        lines = self.lines
+        decoded = _decode_all(_depth_env, [lines[i][_TS_DIGITS + 1 :] for i in at.tolist()])
+        symbol = self.normalizer.symbol
+        diffs = [d.data if d is not None and d.data.symbol == symbol else None for d in decoded]
+        usable = np.array([d is not None for d in diffs], bool)
+        zero = BinanceDepthUpdate(
+            event_time_ms=0, symbol="", first_update_id=0, final_update_id=0, bids=_EMPTY, asks=_EMPTY
+        )
+        diffs_or = [d if d is not None else zero for d in diffs]
+        raws: list[Any] = []
+        for d in diffs_or:
+            raws.append(d.bids)
+            raws.append(d.asks)
+        levels = parse_level_arrays(raws)
+        usable &= levels.ok[0::2] & levels.ok[1::2]
+        event = [d.event_time_ms for d in diffs_or]
+        trans = [d.transaction_time_ms for d in diffs_or]
+        first = [d.first_update_id for d in diffs_or]
+        final = [d.final_update_id for d in diffs_or]
+        prev = [d.prev_final_update_id for d in diffs_or]
+        usable &= _within(event, -_MS_LIMIT, _MS_LIMIT) & _within(trans, -_MS_LIMIT, _MS_LIMIT)
+        for ids in (first, final):
+            usable &= _within(ids, 0, _ID_LIMIT - 1)
+        usable &= _within(prev, -1, _ID_LIMIT - 1)
+        what[at[usable]] = _FAST_DEPTH
+        keep = np.flatnonzero(usable)
+        counts = np.diff(levels.offsets)
+        pair_counts = counts.reshape(-1, 2)[keep]
+        starts = levels.offsets[:-1].reshape(-1, 2)[keep]
+        return {
+            "line": at[keep],
+            "event": _int64(event, usable)[keep] * NS_PER_MS,
+            "trans": _int64(trans, usable)[keep] * NS_PER_MS,
+            "first": _int64(first, usable)[keep],
+            "final": _int64(final, usable)[keep],
+            "prev": _int64(prev, usable)[keep],
+            "counts": pair_counts,
+            "level_start": starts,
+            "values": levels.values,
+        }
+
+    def fast_until(self, pos: int) -> int:
+        """The first line from ``pos`` on that the per-message code must read, as the book stands now."""
+        slow = self.slow
+        k = int(np.searchsorted(slow, pos))
+        stop = int(slow[k]) if k < slow.shape[0] else len(self.lines)
+        depth_lines = self.depth["line"]
+        d0 = int(np.searchsorted(depth_lines, pos))
+        d1 = int(np.searchsorted(depth_lines, stop))
+        if d0 == d1:
+            return stop
+        sync = self.normalizer.sync
+        last = sync.last_update_id if sync is not None else -1
+        if sync is None or sync.state is not SyncState.SYNCED or sync._bridging or not 0 <= last < _ID_LIMIT:
+            return int(depth_lines[d0])
+        final = self.depth["final"][d0:d1]
+        before = np.empty_like(final)
+        before[0] = last
+        before[1:] = final[:-1]
+        if sync.futures:
+            applies = (final > before) & (self.depth["prev"][d0:d1] == before)
+        else:
+            applies = (final > before) & (self.depth["first"][d0:d1] <= before + 1)
+        broken = np.flatnonzero(~applies)
+        return int(depth_lines[d0 + int(broken[0])]) if broken.shape[0] else stop
+
+    def emit(self, pos: int, stop: int) -> None:
+        """Settle lines ``pos`` to ``stop`` (all fast, the diffs among them applying in turn): their rows
+        into the sink, their counts, the clock, the book's update id."""
+        normalizer = self.normalizer
+        trades, depth = self.trades, self.depth
+        t0, t1 = np.searchsorted(trades["line"], (pos, stop)).tolist()
+        d0, d1 = np.searchsorted(depth["line"], (pos, stop)).tolist()
+        stats = normalizer.stats
+        stats.messages += stop - pos
+        stats.bbo_messages += int(self.skips[stop] - self.skips[pos])
+        stats.trade_messages += t1 - t0
+        stats.depth_messages += d1 - d0
+        if t1 == t0 and d1 == d0:
+            return
+        linear = normalizer.market == "linear"
+        sync = normalizer.sync
+        futures = sync is not None and sync.futures
+        local = self.local
+        # The latest message with an exchange time sets the clock (a diff's per the sync's rule).
+        last_trade = int(trades["line"][t1 - 1]) if t1 > t0 else -1
+        last_diff = int(depth["line"][d1 - 1]) if d1 > d0 else -1
+        if d1 > d0:
+            assert sync is not None  # fast_until lets diffs through only to a synced book
+            clock = int((depth["trans"] if futures else depth["event"])[d1 - 1])
+            sync.last_update_id = int(depth["final"][d1 - 1])
+            normalizer.status.applied(sync.last_update_id, int(local[last_diff]), clock)
+        if last_trade > last_diff:
+            clock = int(trades["exch"][t1 - 1])
+            normalizer._note_clock(clock, int(local[last_trade]))
+        else:
+            normalizer._note_clock(clock, int(local[last_diff]))
+        sink = normalizer.sink
+        size = int(depth["counts"][d0:d1].sum()) + (t1 - t0)
+        out, fill = sink.reserve(size)
+        _rows(out[fill : fill + size], trades, depth, (t0, t1), (d0, d1), local, linear)
+        sink.commit(fill + size)
+
+
+def _decode_kinds(payloads: list[bytes], agg: Any) -> list[Any]:
+    # Each trade payload decoded with its stream's struct (None where it does not decode).
+    if not bool(agg.any()):
+        return _decode_all(_trade_env, payloads)
+    if bool(agg.all()):
+        return _decode_all(_agg_env, payloads)
+    return [_decode_all(_agg_env if a else _trade_env, [p])[0] for p, a in zip(payloads, agg.tolist(), strict=True)]
+
+
+def _rows(
+    rows: Any,
+    trades: dict[str, Any],
+    depth: dict[str, Any],
+    t: tuple[int, int],
+    d: tuple[int, int],
+    local: Any,
+    linear: bool,
+) -> None:
+    # Write into ``rows`` the rows of the trades t[0]:t[1] and diffs d[0]:d[1], in line order: a trade's
+    # one row, a diff's bids then asks (as the per-message code appends them).
+    t0, t1 = t
+    d0, d1 = d
+    counts = depth["counts"][d0:d1]  # (diffs, 2): bids, asks
+    per_diff = counts.sum(1)
+    before = np.zeros(d1 - d0 + 1, np.int64)
+    np.cumsum(per_diff, out=before[1:])
+    trade_lines = trades["line"][t0:t1]
+    diffs_before = np.searchsorted(depth["line"][d0:d1], trade_lines)
+    trade_at = np.arange(t1 - t0) + before[diffs_before]
+    total = rows.shape[0]
+    rows["order_id"] = 0
+    rows["fval"] = 0.0
+    is_trade = np.zeros(total, bool)
+    is_trade[trade_at] = True
+    level_at = np.flatnonzero(~is_trade)
+    rows["ev"][trade_at] = trades["ev"][t0:t1]
+    rows["exch_ts"][trade_at] = trades["exch"][t0:t1]
+    rows["local_ts"][trade_at] = local[trade_lines]
+    rows["px"][trade_at] = trades["px"][t0:t1]
+    rows["qty"][trade_at] = trades["qty"][t0:t1]
+    rows["ival"][trade_at] = trades["id"][t0:t1]
+    if d1 > d0:
+        sides = counts.reshape(-1)
+        values = _levels(depth, d0, d1, sides)
+        exch = (depth["trans"] if linear else depth["event"])[d0:d1]
+        rows["ev"][level_at] = np.repeat(np.tile(np.array([DEPTH_BID, DEPTH_ASK], np.uint64), d1 - d0), sides)
+        rows["exch_ts"][level_at] = np.repeat(exch, per_diff)
+        rows["local_ts"][level_at] = np.repeat(local[depth["line"][d0:d1]], per_diff)
+        rows["ival"][level_at] = np.repeat(depth["final"][d0:d1], per_diff)
+        rows["px"][level_at] = values[:, 0]
+        rows["qty"][level_at] = values[:, 1]
+
+
+def _levels(depth: dict[str, Any], d0: int, d1: int, sides: Any) -> Any:
+    # The level pairs of diffs d0:d1, bids then asks of each, in order ((rows, 2) float64).
+    starts = depth["level_start"][d0:d1].reshape(-1)
+    values = depth["values"]
+    total = int(sides.sum())
+    if total == 0:
+        return values[:0]
+    # Each side's pairs are contiguous in values; sides of consecutive diffs usually follow each other.
+    first = int(starts[0])
+    if int(starts[-1] + sides[-1]) - first == total:
+        return values[first : first + total]
+    index = np.repeat(starts - np.cumsum(sides) + sides, sides) + np.arange(total)
+    return values[index]
