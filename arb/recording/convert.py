@@ -679,7 +679,7 @@ def _eod_rows(
 ) -> EventArray:
     # The book after the initial snapshot's levels and the local-side ``rows`` (the order a live strategy
     # saw them), as snapshot rows at ``times``: in NumPy when ``plain`` (unless its prices are odd).
-    local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
+    local = np.compress((rows["ev"] & LOCAL_EVENT) != 0, rows)  # (boolean indexing: 5x slower on these rows)
     if plain:
         start = initial.rows if initial is not None and initial.synced else _NO_ROWS
         found = _plain.end_of_day_rows(np.concatenate((start, local)) if len(start) else local, *times)

@@ -135,7 +135,7 @@ def correct_event_order(data: EventArray, sorted_exch_index: Any, sorted_local_i
     source[m : m + rest_l] = by_local[j:]
     flags[m : m + rest_l] = _LOCAL
     m += rest_l
-    out = data[source[:m]]
+    out = np.take(data, source[:m])  # (fancy indexing of a structured array copies field by field: 10x slower)
     out["ev"] |= flags[:m]
     return out
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from arb.events import DEPTH_ASK, DEPTH_BID, NS_PER_MS, TRADE_BUY, TRADE_SELL
 from connectors.binance.messages import BinanceAggTrade, BinanceDepthUpdate, BinanceStream, BinanceTrade
@@ -41,6 +42,7 @@ _SLOW, _SKIP, _FAST_TRADE, _FAST_DEPTH = 0, 1, 2, 3
 """What a line is here: per message, a bookTicker only counted, a trade row, a diff's level rows."""
 _TS_DIGITS = 19
 _PREFIX = b'{"stream":"'
+_PREFIX_BYTES = np.frombuffer(_PREFIX, np.uint8)
 _NAME_AT = _TS_DIGITS + 1 + len(_PREFIX)
 _MS_LIMIT = ((1 << 63) - 1) // NS_PER_MS
 """The largest exchange time in ms whose ns fit int64 (both signs: -_MS_LIMIT also fits)."""
@@ -113,26 +115,23 @@ class _Block:
         n = len(lines)
         sizes = np.fromiter(map(len, lines), np.int64, n)
         starts = np.cumsum(sizes + 1) - (sizes + 1)
-        longest = max([_NAME_AT + 64, *(len(name) + _NAME_AT + 2 for name in normalizer._kinds)])
-        data = np.frombuffer(b"\n".join(lines) + b"\0" * longest, np.uint8)
-        digits = data[starts[:, None] + np.arange(_TS_DIGITS)] - np.uint8(48)
+        names = [(np.frombuffer(name + b'"', np.uint8), kind) for name, kind in normalizer._kinds.items()]
+        names = [(text, kind) for text, kind in names if kind is not None and kind <= _BBO]
+        width = max([_NAME_AT + 1, *(_NAME_AT + text.shape[0] for text, _ in names)])
+        data = np.frombuffer(b"\n".join(lines) + b"\0" * width, np.uint8)
+        heads = sliding_window_view(data, width)[starts]  # each line's first bytes (then the next line's)
+        digits = heads[:, :_TS_DIGITS] - np.uint8(48)
         framed = (
             (sizes > _NAME_AT)
             & (digits < 10).all(1)
-            & (data[starts + _TS_DIGITS] == 32)
-            & (
-                data[starts[:, None] + (_TS_DIGITS + 1 + np.arange(len(_PREFIX)))] == np.frombuffer(_PREFIX, np.uint8)
-            ).all(1)
+            & (heads[:, _TS_DIGITS] == 32)
+            & (heads[:, _TS_DIGITS + 1 : _NAME_AT] == _PREFIX_BYTES).all(1)
         )
         local = digits.astype(np.uint64) @ _TEN_POWERS  # < 10**19 < 2**64
         framed &= local <= np.uint64(_INT64_MAX)
         kind = np.full(n, -1, np.int64)
-        for name, known in normalizer._kinds.items():
-            if known is None or known > _BBO:
-                continue
-            text = np.frombuffer(name + b'"', np.uint8)
-            at = starts[:, None] + (_NAME_AT + np.arange(text.shape[0]))
-            kind[framed & (data[at] == text).all(1)] = known
+        for text, known in names:
+            kind[framed & (heads[:, _NAME_AT : _NAME_AT + text.shape[0]] == text).all(1)] = known
         self.local = local.astype(np.int64)
         what = np.full(n, _SLOW, np.int8)
         if not normalizer.include_bbo:
