@@ -62,8 +62,13 @@ def read_lines(
 ) -> None:
     """Read ``lines`` (``<19-digit ns> <payload>`` each) into ``normalizer`` as ``one_by_one(lines)`` would:
     the common lines in bulk, the others by ``one_by_one([line])`` in their place."""
-    if not normalizer.symbol or len(lines) == 0:
-        one_by_one(lines)  # the first lines settle the symbol
+    start = 0
+    while not normalizer.symbol and start < len(lines):  # the first lines settle the symbol
+        one_by_one(lines[start : start + 1])
+        start += 1
+    if start:
+        lines = lines[start:]
+    if len(lines) == 0:
         return
     block = _Block(normalizer, lines)
     pos = 0
@@ -76,6 +81,19 @@ def read_lines(
             break
         one_by_one(lines[stop : stop + 1])
         pos = stop + 1
+
+
+def _learn_names(normalizer: BinanceNormalizer, lines: list[bytes]) -> list[tuple[bytes, int]]:
+    # The kinds of the stream names of ``lines`` the normalizer has not met yet, where it reads them (as it
+    # learns each at its first line; a name it does not read is left for that line to note, in its place).
+    kinds = normalizer._kinds
+    learned: list[tuple[bytes, int]] = []
+    for name in {line[_NAME_AT : line.find(b'"', _NAME_AT)] for line in lines}:
+        kind = normalizer.kind_of(name.decode("utf-8", "replace")) if name not in kinds else None
+        if kind is not None:
+            kinds[name] = kind
+            learned.append((name, kind))
+    return learned
 
 
 def _decode_all(decoder: msgspec.json.Decoder[Any], payloads: list[bytes]) -> list[Any]:
@@ -115,9 +133,12 @@ class _Block:
         n = len(lines)
         sizes = np.fromiter(map(len, lines), np.int64, n)
         starts = np.cumsum(sizes + 1) - (sizes + 1)
-        names = [(np.frombuffer(name + b'"', np.uint8), kind) for name, kind in normalizer._kinds.items()]
-        names = [(text, kind) for text, kind in names if kind is not None and kind <= _BBO]
-        width = max([_NAME_AT + 1, *(_NAME_AT + text.shape[0] for text, _ in names)])
+        names = [
+            (np.frombuffer(name + b'"', np.uint8), kind)
+            for name, kind in normalizer._kinds.items()
+            if kind is not None and kind <= _BBO
+        ]
+        width = max([_NAME_AT + 48, *(_NAME_AT + text.shape[0] for text, _ in names)])
         data = np.frombuffer(b"\n".join(lines) + b"\0" * width, np.uint8)
         heads = sliding_window_view(data, width)[starts]  # each line's first bytes (then the next line's)
         digits = heads[:, :_TS_DIGITS] - np.uint8(48)
@@ -132,6 +153,11 @@ class _Block:
         kind = np.full(n, -1, np.int64)
         for text, known in names:
             kind[framed & (heads[:, _NAME_AT : _NAME_AT + text.shape[0]] == text).all(1)] = known
+        new = _learn_names(normalizer, [lines[i] for i in np.flatnonzero(framed & (kind == -1)).tolist()])
+        for name, known in new:  # (names as wide as the window read: the rest stay per message)
+            text = np.frombuffer(name + b'"', np.uint8)
+            if known <= _BBO and _NAME_AT + text.shape[0] <= width:
+                kind[framed & (heads[:, _NAME_AT : _NAME_AT + text.shape[0]] == text).all(1)] = known
         self.local = local.astype(np.int64)
         what = np.full(n, _SLOW, np.int8)
         if not normalizer.include_bbo:
