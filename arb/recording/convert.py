@@ -164,10 +164,14 @@ def _feed(
     # Push every line of every file through the normalizer, in order, reporting progress per block,
     # and say what each file held. With ``on_rows``, the rows are handed over as they come, whenever
     # ``chunk_rows`` or more are held and at the end, instead of staying in the sink. ``scan``: a venue
-    # whose recordings have a bulk scan gets whole buffers (on_chunk), the others line by line (on_lines).
+    # whose recordings have a bulk scan gets whole buffers (on_chunk), the others line by line (on_lines); so
+    # does a normalizer without compiled code whose venue reads whole buffers without it (plain_chunks).
     if not isinstance(normalizer, VenueNormalizer):  # another format reads its files itself
         return normalizer.feed(progress, on_rows, chunk_rows)
-    bulk = scan and venue_connector(normalizer.venue).recordings.bulk_scan
+    if normalizer.compiled:
+        bulk = scan and venue_connector(normalizer.venue).recordings.bulk_scan
+    else:  # a venue whose whole buffers are read in bulk without Numba too
+        bulk = normalizer.plain_chunks
     total = sum(p.stat().st_size for p in paths)
     done = 0
     found: list[FileFindings] = []
@@ -201,9 +205,6 @@ def _feed(
                 if progress is not None:
                     progress(done + reader.report.bytes_read, total)
         else:
-            if not normalizer.compiled and on_rows is None:
-                # A bulk read writes its rows into the sink's bulk array: sized once, as above.
-                normalizer.sink.reserve(reader.size_hint() // _BYTES_PER_ROW_HINT)
             for block in reader.blocks():
                 normalizer.on_lines(block, reader.bad_line)
                 hand_over(chunk_rows)

@@ -62,24 +62,84 @@ def read_lines(
 ) -> None:
     """Read ``lines`` (``<19-digit ns> <payload>`` each) into ``normalizer`` as ``one_by_one(lines)`` would:
     the common lines in bulk, the others by ``one_by_one([line])`` in their place."""
-    start = 0
-    while not normalizer.symbol and start < len(lines):  # the first lines settle the symbol
-        one_by_one(lines[start : start + 1])
-        start += 1
-    if start:
-        lines = lines[start:]
-    if len(lines) == 0:
+    sizes = np.fromiter(map(len, lines), np.int64, len(lines))
+    starts = np.cumsum(sizes + 1) - (sizes + 1)
+    _read(normalizer, _Lines(b"\n".join(lines), starts, starts + sizes, lines), one_by_one)
+
+
+def read_buffer(
+    normalizer: BinanceNormalizer, chunk: bytes | memoryview, one_by_one: Callable[[Sequence[bytes]], None]
+) -> int:
+    """:func:`read_lines` of the non-empty lines of ``chunk`` (whole lines, ``\\n``-separated), without
+    making a bytes object of the lines it only counts; returns how many non-empty lines it held."""
+    raw = bytes(chunk)
+    newlines = np.flatnonzero(np.frombuffer(raw, np.uint8) == 10)
+    starts: Any = np.empty(newlines.shape[0] + 1, np.int64)
+    starts[0] = 0
+    starts[1:] = newlines + 1
+    ends: Any = np.append(newlines, len(raw))
+    full = ends > starts  # empty lines are skipped (the last one when the chunk ends with a newline)
+    if not bool(full.all()):
+        starts, ends = starts[full], ends[full]
+    _read(normalizer, _Lines(raw, starts, ends, None), one_by_one)
+    return int(starts.shape[0])
+
+
+class _Lines:
+    # A block's lines: ``raw`` holds them, line i from ``starts[i]`` to ``ends[i]`` (``lines``: as bytes, if made).
+
+    def __init__(self, raw: bytes, starts: Any, ends: Any, lines: Sequence[bytes] | None) -> None:
+        self.raw = raw
+        self.starts = starts
+        self.ends = ends
+        self.lines = lines
+        self.count = int(starts.shape[0])
+
+    def line(self, i: int) -> bytes:
+        return self.lines[i] if self.lines is not None else self.raw[int(self.starts[i]) : int(self.ends[i])]
+
+    def payloads(self, at: Any) -> list[bytes]:
+        # The payloads (after the receive time) of lines ``at``.
+        if self.lines is not None:
+            lines = self.lines
+            return [lines[i][_TS_DIGITS + 1 :] for i in at.tolist()]
+        raw = self.raw
+        return [
+            raw[s:e] for s, e in zip((self.starts[at] + _TS_DIGITS + 1).tolist(), self.ends[at].tolist(), strict=True)
+        ]
+
+    def heads(self, width: int) -> Any:
+        # Each line's first ``width`` bytes (then the next line's; zeros past the end), one row per line.
+        data = np.frombuffer(self.raw, np.uint8)
+        starts = self.starts
+        heads = np.zeros((self.count, width), np.uint8)
+        inside = starts <= data.shape[0] - width
+        if bool(inside.any()):
+            heads[inside] = sliding_window_view(data, width)[starts[inside]]
+        if not bool(inside.all()):
+            first = int(starts[~inside].min())
+            tail = np.frombuffer(self.raw[first:] + b"\0" * width, np.uint8)
+            heads[~inside] = sliding_window_view(tail, width)[starts[~inside] - first]
+        return heads
+
+
+def _read(normalizer: BinanceNormalizer, lines: _Lines, one_by_one: Callable[[Sequence[bytes]], None]) -> None:
+    # The walk: runs of fast lines in bulk, each other line one by one in its place.
+    n = lines.count
+    pos = 0
+    while not normalizer.symbol and pos < n:  # the first lines settle the symbol
+        one_by_one([lines.line(pos)])
+        pos += 1
+    if pos >= n:
         return
     block = _Block(normalizer, lines)
-    pos = 0
-    n = len(lines)
     while pos < n:
         stop = block.fast_until(pos)
         if stop > pos:
             block.emit(pos, stop)
         if stop >= n:
             break
-        one_by_one(lines[stop : stop + 1])
+        one_by_one([lines.line(stop)])
         pos = stop + 1
 
 
@@ -127,20 +187,18 @@ def _int64(values: list[int], usable: Any) -> Any:
 class _Block:
     # One block's lines classified, their common messages decoded; the walk asks how far the fast lines go.
 
-    def __init__(self, normalizer: BinanceNormalizer, lines: Sequence[bytes]) -> None:
+    def __init__(self, normalizer: BinanceNormalizer, lines: _Lines) -> None:
         self.normalizer = normalizer
         self.lines = lines
-        n = len(lines)
-        sizes = np.fromiter(map(len, lines), np.int64, n)
-        starts = np.cumsum(sizes + 1) - (sizes + 1)
+        n = lines.count
+        sizes = lines.ends - lines.starts
         names = [
             (np.frombuffer(name + b'"', np.uint8), kind)
             for name, kind in normalizer._kinds.items()
             if kind is not None and kind <= _BBO
         ]
         width = max([_NAME_AT + 48, *(_NAME_AT + text.shape[0] for text, _ in names)])
-        data = np.frombuffer(b"\n".join(lines) + b"\0" * width, np.uint8)
-        heads = sliding_window_view(data, width)[starts]  # each line's first bytes (then the next line's)
+        heads = lines.heads(width)
         digits = heads[:, :_TS_DIGITS] - np.uint8(48)
         framed = (
             (sizes > _NAME_AT)
@@ -153,7 +211,7 @@ class _Block:
         kind = np.full(n, -1, np.int64)
         for text, known in names:
             kind[framed & (heads[:, _NAME_AT : _NAME_AT + text.shape[0]] == text).all(1)] = known
-        new = _learn_names(normalizer, [lines[i] for i in np.flatnonzero(framed & (kind == -1)).tolist()])
+        new = _learn_names(normalizer, [lines.line(i) for i in np.flatnonzero(framed & (kind == -1)).tolist()])
         for name, known in new:  # (names as wide as the window read: the rest stay per message)
             text = np.frombuffer(name + b'"', np.uint8)
             if known <= _BBO and _NAME_AT + text.shape[0] <= width:
@@ -171,9 +229,8 @@ class _Block:
 
     def _trades(self, at: Any, kind: Any, what: Any) -> dict[str, Any]:
         # Decode the trade lines; mark those the bulk may settle (a market trade of the symbol, in range).
-        lines = self.lines
         agg = kind[at] == _AGG
-        payloads = [lines[i][_TS_DIGITS + 1 :] for i in at.tolist()]
+        payloads = self.lines.payloads(at)
         data = [d.data if d is not None else None for d in _decode_kinds(payloads, agg)]
         symbol = self.normalizer.symbol
         usable = np.array(
@@ -202,8 +259,7 @@ class _Block:
 
     def _depth(self, at: Any, what: Any) -> dict[str, Any]:
         # Decode the diffs and read their levels; mark those the bulk may settle if the book is steady.
-        lines = self.lines
-        decoded = _decode_all(_depth_env, [lines[i][_TS_DIGITS + 1 :] for i in at.tolist()])
+        decoded = _decode_all(_depth_env, self.lines.payloads(at))
         symbol = self.normalizer.symbol
         diffs = [d.data if d is not None and d.data.symbol == symbol else None for d in decoded]
         usable = np.array([d is not None for d in diffs], bool)
@@ -247,7 +303,7 @@ class _Block:
         """The first line from ``pos`` on that the per-message code must read, as the book stands now."""
         slow = self.slow
         k = int(np.searchsorted(slow, pos))
-        stop = int(slow[k]) if k < slow.shape[0] else len(self.lines)
+        stop = int(slow[k]) if k < slow.shape[0] else self.lines.count
         depth_lines = self.depth["line"]
         d0 = int(np.searchsorted(depth_lines, pos))
         d1 = int(np.searchsorted(depth_lines, stop))

@@ -191,6 +191,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
 
     venue = VENUE
     names = "stream"
+    plain_chunks = True
 
     def __init__(
         self,
@@ -323,8 +324,13 @@ class BinanceNormalizer(VenueNormalizer[int]):
         to ``on_bad_line``. Same rows, same order, same counters and sync transitions as calling
         :meth:`on_message` line by line: a compiled scan (``connectors.binance.fastscan``) settles
         the common frames and writes their rows into the sink's bulk array, and hands every other
-        line to :meth:`on_lines`. Returns the number of non-empty lines (good and bad).
+        line to :meth:`on_lines`. Returns the number of non-empty lines (good and bad). A normalizer
+        without compiled code reads the chunk in bulk with array operations instead
+        (:mod:`connectors.binance.bulk`, the uncommon lines one by one), to the same effect.
         """
+        if not self.compiled:  # the bulk read without Numba (connectors.binance.bulk)
+            read: int = _bulk.read_buffer(self, chunk, functools.partial(self._one_by_one, on_bad_line=on_bad_line))
+            return read
         buf = np.frombuffer(chunk, np.uint8)
         end = buf.shape[0]
         state = self._scan_state

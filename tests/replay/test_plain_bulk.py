@@ -27,6 +27,7 @@ from connectors.binance import bulk as bulk_module
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.common.levels import parse_levels_plain
 from connectors.common.levels_bulk import parse_level_arrays
+from connectors.common.record_files import LineReader
 from tests.replay.test_bulk_path import FAULTS, Lines, _raw_lines, _same_rows, _same_state, _usdm, _where, _write
 from tests.replay.test_plain_path import _same_conversion
 from tests.support.captures import SPOT_BTC_HEAD, USDM_BTC
@@ -171,6 +172,26 @@ def test_bulk_equals_one_by_one_in_blocks(block: int) -> None:
 
 def test_bulk_equals_one_by_one_on_spot() -> None:
     _check(_raw_lines(SPOT_BTC_HEAD))
+
+
+@pytest.mark.parametrize("chunk_size", [1000, 1 << 16])
+@pytest.mark.parametrize("include_bbo", [False, True], ids=["trades+depth", "with-bbo"])
+def test_whole_buffers_equal_one_by_one(chunk_size: int, include_bbo: bool, tmp_path: Path) -> None:
+    # on_chunk over LineReader.chunks (what the converter hands a normalizer without compiled code): empty
+    # lines, lines without the prefix, an unterminated last line, buffers cut anywhere.
+    lines = _truncated(_odd_levels(_unknown_events(_usdm())))
+    lines[300:300] = [b"", b"", b"12345 not a line", b"\r"]
+    path = _write(tmp_path / "chunks.gz", lines)
+    want, want_rows, want_bad = _one_by_one(lines, include_bbo)
+    got = BinanceNormalizer(include_bbo=include_bbo, echo=False, compiled=False)
+    reader = LineReader(path, chunk_size)
+    for chunk in reader.chunks():
+        reader.add_lines(got.on_chunk(chunk, reader.bad_line))
+    _same_rows(got.sink.take(), want_rows)
+    _same_state(got, want)
+    assert got.bad_payloads.samples == want.bad_payloads.samples
+    assert reader.report.lines == sum(1 for line in lines if line)
+    assert reader.report.bad_lines == len(want_bad)
 
 
 @pytest.mark.parametrize("fault", list(_BULK_FAULTS))
