@@ -91,6 +91,8 @@ log = logging.getLogger(__name__)
 
 _SCAN_CHUNK = 1 << 16
 """Compressed bytes read at a time for the bulk scan: ~0.5 MB inflated stays in cache while scanned."""
+_PLAIN_CHUNK = 1 << 18
+"""The same for the bulk read without Numba, whose array operations cost more per call than per byte."""
 _PREFETCH = 8
 """Reads inflated ahead on a helper thread while the scan runs (both release the GIL)."""
 _BYTES_PER_ROW_HINT = 40
@@ -188,7 +190,8 @@ def _feed(
         normalizer.lose_sync(reason, ts or normalizer.status.last_depth_local_ts)
 
     for path in paths:
-        reader = LineReader(path, _SCAN_CHUNK, skip=plan.get(path, ()), keep_going=keep_going, on_lost=lost)
+        size = _SCAN_CHUNK if normalizer.compiled else _PLAIN_CHUNK
+        reader = LineReader(path, size, skip=plan.get(path, ()), keep_going=keep_going, on_lost=lost)
         before = normalizer.stats.as_dict()
         names_before = set(normalizer.stats.unknown_stream_names)
         normalizer.bad_payloads.samples = []

@@ -30,7 +30,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from arb.events import DEPTH_ASK, DEPTH_BID, NS_PER_MS, TRADE_BUY, TRADE_SELL
 from connectors.binance.messages import BinanceAggTrade, BinanceDepthUpdate, BinanceStream, BinanceTrade
-from connectors.common.levels_bulk import parse_level_arrays
+from connectors.common.levels_bulk import digits_of, parse_level_arrays
 from connectors.common.normalizer import SyncState
 
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ _SLOW, _SKIP, _FAST_TRADE, _FAST_DEPTH = 0, 1, 2, 3
 """What a line is here: per message, a bookTicker only counted, a trade row, a diff's level rows."""
 _TS_DIGITS = 19
 _PREFIX = b'{"stream":"'
-_PREFIX_BYTES = np.frombuffer(_PREFIX, np.uint8)
 _NAME_AT = _TS_DIGITS + 1 + len(_PREFIX)
 _MS_LIMIT = ((1 << 63) - 1) // NS_PER_MS
 """The largest exchange time in ms whose ns fit int64 (both signs: -_MS_LIMIT also fits)."""
@@ -50,7 +49,8 @@ _ID_LIMIT = 1 << 62
 """Update ids in [0, this) are compared in int64 without overflow (others go per message)."""
 _INT64_MAX = (1 << 63) - 1
 _EMPTY = msgspec.Raw(b"[]")
-_TEN_POWERS = np.array([10**k for k in range(_TS_DIGITS - 1, -1, -1)], np.uint64)
+_EIGHT = np.array(8)
+_THREE = np.array(3)
 
 _depth_env = msgspec.json.Decoder(BinanceStream[BinanceDepthUpdate], strict=False)
 _trade_env = msgspec.json.Decoder(BinanceStream[BinanceTrade], strict=False)
@@ -143,6 +143,24 @@ def _read(normalizer: BinanceNormalizer, lines: _Lines, one_by_one: Callable[[Se
         pos = stop + 1
 
 
+def _pattern(width: int, at: int, text: bytes) -> list[tuple[int, np.uint64, np.uint64]]:
+    # ``text`` at byte ``at`` of a row of ``width`` bytes, as (word, mask, value) of the words it touches.
+    value = np.zeros(width, np.uint8)
+    mask = np.zeros(width, np.uint8)
+    value[at : at + len(text)] = np.frombuffer(text, np.uint8)
+    mask[at : at + len(text)] = 0xFF
+    values, masks = value.view("<u8"), mask.view("<u8")
+    return [(k, masks[k], values[k]) for k in range(width // 8) if masks[k]]
+
+
+def _match(words: Any, pattern: list[tuple[int, np.uint64, np.uint64]]) -> Any:
+    # bool per row of ``words``: the pattern's bytes are there.
+    found = np.ones(words.shape[0], bool)
+    for k, mask, value in pattern:
+        found &= (words[:, k] & mask) == value
+    return found
+
+
 def _learn_names(normalizer: BinanceNormalizer, lines: list[bytes]) -> list[tuple[bytes, int]]:
     # The kinds of the stream names of ``lines`` the normalizer has not met yet, where it reads them (as it
     # learns each at its first line; a name it does not read is left for that line to note, in its place).
@@ -198,24 +216,21 @@ class _Block:
             if kind is not None and kind <= _BBO
         ]
         width = max([_NAME_AT + 48, *(_NAME_AT + text.shape[0] for text, _ in names)])
-        heads = lines.heads(width)
-        digits = heads[:, :_TS_DIGITS] - np.uint8(48)
-        framed = (
-            (sizes > _NAME_AT)
-            & (digits < 10).all(1)
-            & (heads[:, _TS_DIGITS] == 32)
-            & (heads[:, _TS_DIGITS + 1 : _NAME_AT] == _PREFIX_BYTES).all(1)
-        )
-        local = digits.astype(np.uint64) @ _TEN_POWERS  # < 10**19 < 2**64
-        framed &= local <= np.uint64(_INT64_MAX)
+        width = -(-width // 8) * 8
+        words = lines.heads(width).view("<u8")  # each line's first bytes, eight to a word
+        high, high_ok = digits_of(words[:, 0], _EIGHT)
+        middle, middle_ok = digits_of(words[:, 1], _EIGHT)
+        low, low_ok = digits_of(words[:, 2] << np.uint64(40), _THREE)  # the 17th-19th digits
+        local = high * np.uint64(10**11) + middle * np.uint64(1000) + low  # < 10**19 < 2**64
+        framed = (sizes > _NAME_AT) & high_ok & middle_ok & low_ok & (local <= np.uint64(_INT64_MAX))
+        framed &= _match(words, _pattern(width, _TS_DIGITS, b" " + _PREFIX))
         kind = np.full(n, -1, np.int64)
         for text, known in names:
-            kind[framed & (heads[:, _NAME_AT : _NAME_AT + text.shape[0]] == text).all(1)] = known
+            kind[framed & _match(words, _pattern(width, _NAME_AT, text.tobytes()))] = known
         new = _learn_names(normalizer, [lines.line(i) for i in np.flatnonzero(framed & (kind == -1)).tolist()])
         for name, known in new:  # (names as wide as the window read: the rest stay per message)
-            text = np.frombuffer(name + b'"', np.uint8)
-            if known <= _BBO and _NAME_AT + text.shape[0] <= width:
-                kind[framed & (heads[:, _NAME_AT : _NAME_AT + text.shape[0]] == text).all(1)] = known
+            if known <= _BBO and _NAME_AT + len(name) + 1 <= width:
+                kind[framed & _match(words, _pattern(width, _NAME_AT, name + b'"'))] = known
         self.local = local.astype(np.int64)
         what = np.full(n, _SLOW, np.int8)
         if not normalizer.include_bbo:

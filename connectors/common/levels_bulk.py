@@ -15,7 +15,7 @@ to the per-message code (which reads or refuses it as it always did).
 
 from __future__ import annotations
 
-__all__ = ["LevelArrays", "parse_level_arrays"]
+__all__ = ["LevelArrays", "digits_of", "parse_level_arrays"]
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -137,10 +137,10 @@ def _parse(
     return LevelArrays(values.reshape(-1, 2), offsets, array_ok)
 
 
-def _digits(words: Any, digits: Any) -> tuple[Any, Any]:
-    # The value of the ``digits`` (0-8) last bytes of each eight-byte little-endian word, and whether
-    # they are all ASCII digits: the bytes before them become "0", then pairs, quads and the eight
-    # digits are combined in three multiplications (SWAR).
+def digits_of(words: Any, digits: Any) -> tuple[Any, Any]:
+    """The value of the ``digits`` (0-8, per word or one for all) last bytes of each eight-byte
+    little-endian word (uint64), and whether they are all ASCII digits: the bytes before them become
+    ``0``, then pairs, quads and the eight digits are combined in three multiplications (SWAR)."""
     fill = _FILL[digits]
     w = (words & ~fill) | (_ZEROS & fill)
     ok = ((w & _HIGH) | (((w + _SIX) & _HIGH) >> np.uint64(4))) == _THREES
@@ -170,8 +170,8 @@ def _decimals(data: Any, buf: bytes, strings: tuple[Any, Any], int_end: Any, poi
     )
     int_digits = np.clip(int_digits, 0, 8)
     frac_digits = np.minimum(frac_digits, 8)
-    whole, whole_ok = _digits(words[int_end - 8], int_digits)
-    frac, frac_ok = _digits(words[closes - 8], frac_digits)
+    whole, whole_ok = digits_of(words[int_end - 8], int_digits)
+    frac, frac_ok = digits_of(words[closes - 8], frac_digits)
     mantissa = whole * _POW10_INT[frac_digits] + frac
     value = mantissa.astype(np.float64) / _POW10[frac_digits]
     np.negative(value, out=value, where=neg)
