@@ -270,17 +270,26 @@ def test_plain_levels_equal_the_compiled_parser(text: bytes) -> None:
 
 # -- the process -----------------------------------------------------------------------------------
 
+_NOT_NEEDED = (
+    # compiled code
+    "numba", "hftbacktest", "llvmlite",
+    # the live side: sockets, event loops, exchange clients, the venues' private clients and feeds
+    "asyncio", "websockets", "aiohttp", "ccxt", "ssl", "yaml", "sqlalchemy", "concurrent.futures",
+    "connectors.common.private", "connectors.common.feed", "connectors.common.orders",
+    "connectors.binance.private", "connectors.binance.feed", "connectors.bybit.private", "connectors.bybit.feed",
+)  # fmt: skip
 _PROBE = """
 import sys
 from arb.cli import main
 code = main(["convert", "-q", sys.argv[1], "-o", sys.argv[2]])
-print(code, sorted(m for m in ("numba", "hftbacktest", "llvmlite") if m in sys.modules))
+print(code, sorted(m for m in sys.argv[3:] if m in sys.modules))
 """
 
 
-def test_a_small_convert_process_imports_no_numba(tmp_path: Path) -> None:
+@pytest.mark.parametrize("path", [SPOT_ETH_HEAD, USDM_BTC], ids=["spot-eth-head", "usdm"])
+def test_a_small_convert_process_imports_only_what_converting_needs(path: Path, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(SPOT_ETH_HEAD), str(tmp_path / "out.npz")],
+        [sys.executable, "-c", _PROBE, str(path), str(tmp_path / "out.npz"), *_NOT_NEEDED],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
