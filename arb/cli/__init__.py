@@ -677,7 +677,9 @@ def run() -> None:
     collects less often (live commands keep the default: short pauses). At exit every command skips
     the last full collection (``gc.freeze``: the process ends there, its memory goes with it).
     Measured on the USD-M capture's ``arb convert``: 0.81 s instead of 1.15 s. ``arb convert`` also keeps
-    the memory it frees for its next arrays (:func:`_keep_freed_memory`).
+    the memory it frees for its next arrays (:func:`_keep_freed_memory`) and starts NumPy's OpenBLAS with
+    one thread (it uses no BLAS; a thread per core costs ~0.04 s of CPU at NumPy's import), unless
+    ``OPENBLAS_NUM_THREADS`` says otherwise.
 
     A command that compiles nothing (:data:`_PLAIN_PYTHON_COMMANDS`) runs with ``NUMBA_DISABLE_JIT=1``:
     ``arb check`` then imports no Numba (0.22 s of CPU instead of 0.6 s).
@@ -687,6 +689,8 @@ def run() -> None:
         gc.set_threshold(10_000, 10, 10)
     if command == "convert":
         _keep_freed_memory()
+        # NumPy's OpenBLAS starts a thread per core at import (~0.04 s of CPU); converting uses no BLAS.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if command in _PLAIN_PYTHON_COMMANDS and "numba" not in sys.modules and "NUMBA_DISABLE_JIT" not in os.environ:
         global _PLAIN_BY_ARB
         os.environ["NUMBA_DISABLE_JIT"] = "1"
