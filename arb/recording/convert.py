@@ -683,12 +683,14 @@ def _eod_rows(
 ) -> EventArray:
     # The book after the initial snapshot's levels and the local-side ``rows`` (the order a live strategy
     # saw them), as snapshot rows at ``times``: in NumPy when ``plain`` (unless its prices are odd).
-    local = np.compress((rows["ev"] & LOCAL_EVENT) != 0, rows)  # (boolean indexing: 5x slower on these rows)
-    if plain:
+    mine = (rows["ev"] & LOCAL_EVENT) != 0
+    if plain:  # the three columns the book reads, not whole rows
         start = initial.rows if initial is not None and initial.synced else _NO_ROWS
-        found = _plain.end_of_day_rows(np.concatenate((start, local)) if len(start) else local, *times)
+        ev, px, qty = (np.concatenate((start[name], rows[name][mine])) for name in ("ev", "px", "qty"))
+        found = _plain.end_of_day_levels(ev, px, qty, *times)
         if found is not None:
             return found
+    local = np.compress(mine, rows)  # (boolean indexing: 5x slower on these rows)
     book = _initial_book(initial, merge)
     book.apply(local, merge=merge, final=True)
     return book.snapshot_rows(*times)

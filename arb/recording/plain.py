@@ -18,6 +18,7 @@ from __future__ import annotations
 __all__ = [
     "correct_event_order",
     "correct_local_timestamp",
+    "end_of_day_levels",
     "end_of_day_rows",
     "validate_event_order",
 ]
@@ -171,14 +172,17 @@ def end_of_day_rows(rows: EventArray, exch_ts: int, local_ts: int) -> EventArray
     levels at or through its own price; each side is then one NumPy pass. None when a price is NaN or
     not positive or a quantity NaN (the compiled book then decides: its treatment of those is its own).
     """
-    ev = rows["ev"]
+    return end_of_day_levels(rows["ev"], rows["px"], rows["qty"], exch_ts, local_ts)
+
+
+def end_of_day_levels(ev: Any, px: Any, qty: Any, exch_ts: int, local_ts: int) -> EventArray | None:
+    """:func:`end_of_day_rows` of the rows whose ``ev``, ``px`` and ``qty`` columns these are (the only
+    fields it reads: a caller need not gather whole rows)."""
     kind = ev & np.uint64(EVENT_KIND_MASK)
     levels = (kind == DEPTH_EVENT) | (kind == DEPTH_SNAPSHOT_EVENT)
     clear = kind == DEPTH_CLEAR_EVENT
     buy = (ev & np.uint64(BUY_EVENT)) != 0
     sell = ~buy & ((ev & np.uint64(SELL_EVENT)) != 0)
-    px = rows["px"]
-    qty = rows["qty"]
     bid_rows = levels & buy
     ask_rows = levels & sell
     written = bid_rows | ask_rows
@@ -188,31 +192,31 @@ def end_of_day_rows(rows: EventArray, exch_ts: int, local_ts: int) -> EventArray
         return None
     positive = qty > 0.0
     # Per row, the lowest bid price it removes from (inf: none) and the highest ask price.
-    bid_limit = np.full(len(rows), np.inf)
+    bid_limit = np.full(ev.shape[0], np.inf)
     bid_limit[clear & buy] = px[clear & buy]
     bid_limit[ask_rows & positive] = px[ask_rows & positive]
-    ask_limit = np.full(len(rows), -np.inf)
+    ask_limit = np.full(ev.shape[0], -np.inf)
     ask_limit[clear & sell] = px[clear & sell]
     ask_limit[bid_rows & positive] = px[bid_rows & positive]
     whole = clear & ~buy & ~sell
     bid_limit[whole] = -np.inf
     ask_limit[whole] = np.inf
-    bids = _side(rows, bid_rows, _suffix_after(bid_limit, np.minimum, np.inf), bids=True)
-    asks = _side(rows, ask_rows, _suffix_after(ask_limit, np.maximum, -np.inf), bids=False)
+    bids = _side((px, qty), bid_rows, _suffix_after(bid_limit, np.minimum, np.inf), bids=True)
+    asks = _side((px, qty), ask_rows, _suffix_after(ask_limit, np.maximum, -np.inf), bids=False)
     return snapshot_rows(bids, asks, exch_ts, local_ts)
 
 
-def _side(rows: EventArray, mine: Any, limit_after: Any, *, bids: bool) -> tuple[Any, Any]:
+def _side(columns: tuple[Any, Any], mine: Any, limit_after: Any, *, bids: bool) -> tuple[Any, Any]:
     # One side's surviving levels, best first: each price's last row, kept when its quantity is positive
     # and nothing after it removed that price (bids: a limit at or below it; asks: at or above it).
     at = np.flatnonzero(mine)
     if at.shape[0] == 0:
         return np.zeros(0), np.zeros(0)
-    px = rows["px"][at]
+    px = columns[0][at]
     backwards = at[::-1]
     prices, first = np.unique(px[::-1], return_index=True)  # ascending; first in reverse = last written
     last = backwards[first]
-    qty = rows["qty"][last]
+    qty = columns[1][last]
     limit = limit_after[last]
     keep = (qty > 0.0) & (limit > prices if bids else limit < prices)
     prices, qty = prices[keep], qty[keep]
