@@ -1,25 +1,27 @@
-"""A block of recorded Binance lines read with array operations: the Numba-free conversion's bulk read.
+"""Recorded Binance lines read with array operations: the Numba-free conversion's bulk read.
 
-:meth:`BinanceNormalizer.on_lines <connectors.binance.normalize.BinanceNormalizer.on_lines>` of a
-normalizer without compiled code hands whole blocks here. The common lines are settled together: a
-bookTicker that is not wanted (counted), a trade of the symbol, and a depth diff of the symbol that
-continues the synced book's update ids. Lines are told apart by comparing bytes at fixed places of all
-lines at once; trades and diffs are decoded with the per-message code's msgspec structs, one call per
-line and no Python per line beyond it; the diffs' levels are read together
-(:mod:`connectors.common.levels_bulk`) and the rows of a run of lines are made in one NumPy step.
+A normalizer without compiled code hands its recordings here: whole buffers of lines
+(:meth:`~connectors.binance.normalize.BinanceNormalizer.on_chunk`, :func:`read_buffer`: what the
+converter gives it) or lists of lines (``on_lines``, :func:`read_lines`). The common lines are settled
+together: a bookTicker that is not wanted (counted), a trade of the symbol, and a depth diff of the
+symbol that continues the synced book's update ids. Lines are told apart by comparing 64-bit words at
+fixed places of all lines at once (the receive time's digits, the stream prefix and name); trades and
+diffs are decoded with the per-message code's msgspec structs, one call per line and no Python per line
+beyond it; the diffs' levels are read together (:mod:`connectors.common.levels_bulk`) and the rows of a
+run of lines are made in one NumPy step. A line that is only counted never becomes a bytes object.
 
 Every other line goes, in its place, through the per-message code (``one_by_one``): a line without
 the receive-time prefix, another stream or symbol, a snapshot, a mark price, anything that does not
 decode or is spelled unusually, a value out of int64, a non-market trade, and every diff the book is
 not in the steady state for (not synced, bridging a snapshot, a gap or a duplicate). The rows, their
 order, the counters, the sync transitions and the logged payloads are therefore those of calling the
-per-message code line by line (``tests/replay/test_plain_path.py`` checks them against the compiled
-path on the captures and on injected faults).
+per-message code line by line (``tests/replay/test_plain_bulk.py`` checks that on injected faults;
+``tests/replay/test_plain_path.py`` the whole conversion against the compiled path).
 """
 
 from __future__ import annotations
 
-__all__ = ["read_lines"]
+__all__ = ["read_buffer", "read_lines"]
 
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
