@@ -172,8 +172,8 @@ def _feed(
         return normalizer.feed(progress, on_rows, chunk_rows)
     if normalizer.compiled:
         bulk = scan and venue_connector(normalizer.venue).recordings.bulk_scan
-    else:  # a venue whose whole buffers are read in bulk without Numba too
-        bulk = normalizer.plain_chunks
+    else:  # a venue whose whole buffers are read in bulk without Numba too (wanted bookTickers: not in bulk)
+        bulk = normalizer.plain_chunks and not normalizer.include_bbo
     total = sum(p.stat().st_size for p in paths)
     done = 0
     found: list[FileFindings] = []

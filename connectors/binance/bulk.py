@@ -64,6 +64,9 @@ def read_lines(
 ) -> None:
     """Read ``lines`` (``<19-digit ns> <payload>`` each) into ``normalizer`` as ``one_by_one(lines)`` would:
     the common lines in bulk, the others by ``one_by_one([line])`` in their place."""
+    if normalizer.include_bbo:  # (see read_buffer)
+        one_by_one(lines)
+        return
     sizes = np.fromiter(map(len, lines), np.int64, len(lines))
     starts = np.cumsum(sizes + 1) - (sizes + 1)
     _read(normalizer, _Lines(b"\n".join(lines), starts, starts + sizes, lines), one_by_one)
@@ -75,6 +78,12 @@ def read_buffer(
     """:func:`read_lines` of the non-empty lines of ``chunk`` (whole lines, ``\\n``-separated), without
     making a bytes object of the lines it only counts; returns how many non-empty lines it held."""
     raw = bytes(chunk)
+    if normalizer.include_bbo:
+        # Wanted bookTickers (most lines) are not read in bulk: each would be a run of its own, so the whole
+        # buffer goes one by one, as fast as before the bulk read.
+        kept = [line for line in raw.split(b"\n") if line]
+        one_by_one(kept)
+        return len(kept)
     newlines = np.flatnonzero(np.frombuffer(raw, np.uint8) == 10)
     starts: Any = np.empty(newlines.shape[0] + 1, np.int64)
     starts[0] = 0
@@ -141,8 +150,9 @@ def _read(normalizer: BinanceNormalizer, lines: _Lines, one_by_one: Callable[[Se
             block.emit(pos, stop)
         if stop >= n:
             break
-        one_by_one([lines.line(stop)])
-        pos = stop + 1
+        end = block.slow_until(stop)  # the lines from stop on that go one by one whatever the book
+        one_by_one([lines.line(i) for i in range(stop, end)])
+        pos = end
 
 
 def _pattern(width: int, at: int, text: bytes) -> list[tuple[int, np.uint64, np.uint64]]:
@@ -241,6 +251,13 @@ class _Block:
         self.depth = self._depth(np.flatnonzero(kind == _DEPTH), what)
         self.what = what
         self.slow = np.flatnonzero(what == _SLOW)
+        # For each slow line, how many slow lines follow it without a gap (a run goes one by one at once).
+        run = np.zeros(self.slow.shape[0], np.int64)
+        if self.slow.shape[0] > 1:
+            ends = np.append(np.flatnonzero(np.diff(self.slow) != 1), self.slow.shape[0] - 1)
+            at = np.arange(self.slow.shape[0])
+            run = ends[np.searchsorted(ends, at)] - at
+        self.slow_run = run
         self.skips = np.zeros(n + 1, np.int64)
         np.cumsum(what == _SKIP, out=self.skips[1:])
 
@@ -315,6 +332,15 @@ class _Block:
             "level_start": starts,
             "values": levels.values,
         }
+
+    def slow_until(self, stop: int) -> int:
+        """The end of the run of lines from ``stop`` on that go through the per-message code whatever the
+        book's state (at least ``stop + 1``: ``stop`` itself goes, whatever it is)."""
+        slow = self.slow
+        k = int(np.searchsorted(slow, stop))
+        if k >= slow.shape[0] or int(slow[k]) != stop:
+            return stop + 1
+        return stop + 1 + int(self.slow_run[k])
 
     def fast_until(self, pos: int) -> int:
         """The first line from ``pos`` on that the per-message code must read, as the book stands now."""
