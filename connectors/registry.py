@@ -48,11 +48,11 @@ from typing import TYPE_CHECKING, Any
 from arb.catalog import known_venues, venue_facts
 from arb.errors import ArbError
 from connectors.common.archive import VenueArchive
-from connectors.common.orders import RefusalAnswers
 from connectors.common.recordings import RecordingFormat
 from connectors.common.tardis import SAME, TardisNames
 
 if TYPE_CHECKING:  # the private side (websockets, ccxt's types, asyncio) only where it is used: not in a backtest
+    from connectors.common.orders import RefusalAnswers
     from connectors.common.private import Market, PrivateVenue
     from connectors.common.wallet import WalletVenue
 
@@ -188,6 +188,7 @@ class VenueConnector:
         from connectors.common.feed import MarketDataFeed
         from connectors.common.history import VenueFundingHistory
         from connectors.common.normalizer import VenueNormalizer
+        from connectors.common.orders import RefusalAnswers
         from connectors.common.private import PrivateVenue
         from connectors.common.wallet import WalletVenue
 

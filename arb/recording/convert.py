@@ -91,6 +91,8 @@ log = logging.getLogger(__name__)
 
 _SCAN_CHUNK = 1 << 16
 """Compressed bytes read at a time for the bulk scan: ~0.5 MB inflated stays in cache while scanned."""
+_PLAIN_CHUNK = 1 << 18
+"""The same for the bulk read without Numba, whose array operations cost more per call than per byte."""
 _PREFETCH = 8
 """Reads inflated ahead on a helper thread while the scan runs (both release the GIL)."""
 _BYTES_PER_ROW_HINT = 40
@@ -164,10 +166,14 @@ def _feed(
     # Push every line of every file through the normalizer, in order, reporting progress per block,
     # and say what each file held. With ``on_rows``, the rows are handed over as they come, whenever
     # ``chunk_rows`` or more are held and at the end, instead of staying in the sink. ``scan``: a venue
-    # whose recordings have a bulk scan gets whole buffers (on_chunk), the others line by line (on_lines).
+    # whose recordings have a bulk scan gets whole buffers (on_chunk), the others line by line (on_lines); so
+    # does a normalizer without compiled code whose venue reads whole buffers without it (plain_chunks).
     if not isinstance(normalizer, VenueNormalizer):  # another format reads its files itself
         return normalizer.feed(progress, on_rows, chunk_rows)
-    bulk = scan and venue_connector(normalizer.venue).recordings.bulk_scan
+    if normalizer.compiled:
+        bulk = scan and venue_connector(normalizer.venue).recordings.bulk_scan
+    else:  # a venue whose whole buffers are read in bulk without Numba too (wanted bookTickers: not in bulk)
+        bulk = normalizer.plain_chunks and not normalizer.include_bbo
     total = sum(p.stat().st_size for p in paths)
     done = 0
     found: list[FileFindings] = []
@@ -184,7 +190,8 @@ def _feed(
         normalizer.lose_sync(reason, ts or normalizer.status.last_depth_local_ts)
 
     for path in paths:
-        reader = LineReader(path, _SCAN_CHUNK, skip=plan.get(path, ()), keep_going=keep_going, on_lost=lost)
+        size = _SCAN_CHUNK if normalizer.compiled else _PLAIN_CHUNK
+        reader = LineReader(path, size, skip=plan.get(path, ()), keep_going=keep_going, on_lost=lost)
         before = normalizer.stats.as_dict()
         names_before = set(normalizer.stats.unknown_stream_names)
         normalizer.bad_payloads.samples = []
@@ -676,12 +683,14 @@ def _eod_rows(
 ) -> EventArray:
     # The book after the initial snapshot's levels and the local-side ``rows`` (the order a live strategy
     # saw them), as snapshot rows at ``times``: in NumPy when ``plain`` (unless its prices are odd).
-    local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
-    if plain:
+    mine = (rows["ev"] & LOCAL_EVENT) != 0
+    if plain:  # the three columns the book reads, not whole rows
         start = initial.rows if initial is not None and initial.synced else _NO_ROWS
-        found = _plain.end_of_day_rows(np.concatenate((start, local)) if len(start) else local, *times)
+        ev, px, qty = (np.concatenate((start[name], rows[name][mine])) for name in ("ev", "px", "qty"))
+        found = _plain.end_of_day_levels(ev, px, qty, *times)
         if found is not None:
             return found
+    local = np.compress(mine, rows)  # (boolean indexing: 5x slower on these rows)
     book = _initial_book(initial, merge)
     book.apply(local, merge=merge, final=True)
     return book.snapshot_rows(*times)

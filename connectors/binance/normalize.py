@@ -83,6 +83,7 @@ from connectors.common.normalizer import (
 from connectors.common.rows import LevelArray, RowSink
 
 fastscan = lazy_module("connectors.binance.fastscan")
+_bulk = lazy_module("connectors.binance.bulk")
 _scan = lazy_module("connectors.common.scan")
 _INT64_MAX = (1 << 63) - 1
 """The largest int64 (an exchange time beyond it is malformed)."""
@@ -111,6 +112,7 @@ _DEFAULT_FUNDING_INTERVAL_NS = 8 * 3_600 * NS_PER_S  # a USD-M symbol fundingInf
 
 _DEPTH, _TRADE, _AGG, _BBO, _MARK = 0, 1, 2, 3, 4
 
+_BULK_LINES = 64  # a block of fewer lines is read one by one (the bulk read's fixed cost is a few NumPy calls)
 _SCAN_ROOM = 1 << 16  # rows reserved in the sink before each scan (it asks for more when it needs it)
 
 
@@ -189,6 +191,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
 
     venue = VENUE
     names = "stream"
+    plain_chunks = True
 
     def __init__(
         self,
@@ -275,7 +278,16 @@ class BinanceNormalizer(VenueNormalizer[int]):
         Same rows, same order, same counters as calling :meth:`on_message` line by line; the common
         combined-stream frames (depth, trades, a bookTicker that is not wanted) are routed here
         without the per-call overhead. Lines without the timestamp prefix go to ``on_bad_line``.
+        A normalizer without compiled code reads a block of lines in bulk (:mod:`connectors.binance.bulk`:
+        array operations, the uncommon lines still one by one here).
         """
+        if not self.compiled and len(lines) >= _BULK_LINES:
+            _bulk.read_lines(self, lines, functools.partial(self._one_by_one, on_bad_line=on_bad_line))
+            return
+        self._one_by_one(lines, on_bad_line)
+
+    def _one_by_one(self, lines: Sequence[bytes], on_bad_line: Callable[[bytes], None]) -> None:
+        # on_lines, each line through the per-message code (the common frames without its call overhead).
         kinds = self._kinds
         handlers = self._handlers
         decode = self.decode
@@ -312,8 +324,13 @@ class BinanceNormalizer(VenueNormalizer[int]):
         to ``on_bad_line``. Same rows, same order, same counters and sync transitions as calling
         :meth:`on_message` line by line: a compiled scan (``connectors.binance.fastscan``) settles
         the common frames and writes their rows into the sink's bulk array, and hands every other
-        line to :meth:`on_lines`. Returns the number of non-empty lines (good and bad).
+        line to :meth:`on_lines`. Returns the number of non-empty lines (good and bad). A normalizer
+        without compiled code reads the chunk in bulk with array operations instead
+        (:mod:`connectors.binance.bulk`, the uncommon lines one by one), to the same effect.
         """
+        if not self.compiled:  # the bulk read without Numba (connectors.binance.bulk)
+            read: int = _bulk.read_buffer(self, chunk, functools.partial(self._one_by_one, on_bad_line=on_bad_line))
+            return read
         buf = np.frombuffer(chunk, np.uint8)
         end = buf.shape[0]
         state = self._scan_state

@@ -20,6 +20,7 @@ from __future__ import annotations
 __all__ = ["parse_levels", "parse_levels_plain"]
 
 import itertools
+import re
 from typing import Any
 
 import msgspec
@@ -51,6 +52,8 @@ def parse_levels(raw: bytes | memoryview) -> np.ndarray[Any, np.dtype[np.float64
 
 _PLAIN_BYTES = b'0123456789.-",[]'
 """The only bytes :func:`parse_levels_plain` reads itself: compact arrays of decimals without exponents."""
+_MINUS_ZERO = re.compile(rb'-0+["\],]')
+"""A negative zero spelled as an integer (``"-0"``): msgspec reads it as ``0.0``, ``float(text)`` as ``-0.0``."""
 
 
 def parse_levels_plain(raw: bytes | memoryview) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -59,11 +62,12 @@ def parse_levels_plain(raw: bytes | memoryview) -> np.ndarray[Any, np.dtype[np.f
     msgspec reads the pairs (it converts a decimal exactly, as ``float(text)`` does, and it is what
     :func:`parse_levels` falls back to for long values); its reading is kept when the text holds only
     digits, ``.``, ``-``, quotes, brackets and commas (no whitespace, no exponent, nothing that could be
-    read in two ways: such a number is one :func:`parse_levels` reads to the same value) and every pair
-    was two numbers. Anything else (other characters, an error) goes to :func:`parse_levels` itself,
-    which loads the compiled parser: unusual or malformed input only."""
+    read in two ways: such a number is one :func:`parse_levels` reads to the same value), no integer
+    negative zero (``"-0"``, which msgspec reads as ``0.0``) and every pair was two numbers. Anything
+    else (other characters, an error) goes to :func:`parse_levels` itself, which loads the compiled
+    parser: unusual or malformed input only."""
     data = bytes(raw)
-    if not data.translate(None, _PLAIN_BYTES):
+    if not data.translate(None, _PLAIN_BYTES) and not _MINUS_ZERO.search(data):
         try:
             pairs = _lax_levels.decode(data)
         except (msgspec.DecodeError, ValueError):

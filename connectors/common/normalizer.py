@@ -307,6 +307,8 @@ class VenueNormalizer(Generic[K]):
     venue: str
     names: str
     """What the venue calls the channels a frame names (``"stream"``, ``"topic"``), for messages."""
+    plain_chunks = False
+    """Whether :meth:`on_chunk` works without compiled code too (a converter then hands it whole buffers)."""
 
     def __init__(
         self,

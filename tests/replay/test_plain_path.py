@@ -249,6 +249,8 @@ def test_end_of_day_book_on_the_capture() -> None:
         b'[["12345678901234567890.5","1"]]',
         b'[[ "1", "2" ]]',
         b'[["1","2","3"]]',
+        b'[["-0","-0.0"],["-00","1"]]',
+        b"[[-0,1]]",
         b'[["1"]]',
         b'[["-","2"]]',
         b'[["1[","2"]]',
@@ -268,17 +270,26 @@ def test_plain_levels_equal_the_compiled_parser(text: bytes) -> None:
 
 # -- the process -----------------------------------------------------------------------------------
 
+_NOT_NEEDED = (
+    # compiled code
+    "numba", "hftbacktest", "llvmlite",
+    # the live side: sockets, event loops, exchange clients, the venues' private clients and feeds
+    "asyncio", "websockets", "aiohttp", "ccxt", "ssl", "yaml", "sqlalchemy", "concurrent.futures",
+    "connectors.common.private", "connectors.common.feed", "connectors.common.orders",
+    "connectors.binance.private", "connectors.binance.feed", "connectors.bybit.private", "connectors.bybit.feed",
+)  # fmt: skip
 _PROBE = """
 import sys
 from arb.cli import main
 code = main(["convert", "-q", sys.argv[1], "-o", sys.argv[2]])
-print(code, sorted(m for m in ("numba", "hftbacktest", "llvmlite") if m in sys.modules))
+print(code, sorted(m for m in sys.argv[3:] if m in sys.modules))
 """
 
 
-def test_a_small_convert_process_imports_no_numba(tmp_path: Path) -> None:
+@pytest.mark.parametrize("path", [SPOT_ETH_HEAD, USDM_BTC], ids=["spot-eth-head", "usdm"])
+def test_a_small_convert_process_imports_only_what_converting_needs(path: Path, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(SPOT_ETH_HEAD), str(tmp_path / "out.npz")],
+        [sys.executable, "-c", _PROBE, str(path), str(tmp_path / "out.npz"), *_NOT_NEEDED],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
