@@ -10,8 +10,9 @@ seconds. From the shipped sample's configuration, as the image's build does (``D
 
 - a backtest of the shipped sample, as the first ``arb backtest`` runs it: the loop and its helpers (the
   kernel, the risk gate) compiled in its two warm-up processes (``arb.backtest.run.warm_loop_in_background``),
-  then the run, which converts the recordings (compiling the converter, and writing the ``.npz`` files
-  every worker's backtest of the sample reads) and loads the loop from the cache;
+  the converter's compiled path meanwhile here (the sample's small days convert without it, the tests of
+  the converter use it), then the run, which converts the recordings (writing the ``.npz`` files every
+  worker's backtest of the sample reads) and loads the loop from the cache;
 - in another process beside it, the live engine's compiled step, the kernel's live entry points and
   both venues' normalizers (what ``arb dry-run`` and ``arb live`` compile).
 
@@ -24,7 +25,7 @@ compiling everything once more in a cache of its own.
 
 from __future__ import annotations
 
-__all__ = ["RECORD_ENV", "first_run_seen", "main", "warm", "warm_live"]
+__all__ = ["RECORD_ENV", "first_run_seen", "main", "warm", "warm_converter", "warm_live"]
 
 import json
 import multiprocessing
@@ -55,6 +56,23 @@ def warm_live() -> None:
         make_normalizer(venue.name, venue.market, config.strategy.symbol)
 
 
+def warm_converter(config: Any) -> None:
+    """Compile (or load) the converter as a large day converts (the sample's days convert without it),
+    on each venue's first recorded day, into a scratch folder."""
+    import tempfile
+
+    from arb.recording.convert import convert_to_parts
+    from arb.recording.sources import find_day_files
+
+    for venue in config.venues:
+        days = find_day_files(config.backtest.recordings, venue.name, venue.market, config.strategy.symbol)
+        files = days[min(days)]
+        with tempfile.TemporaryDirectory(prefix="arb-warm-") as scratch:
+            convert_to_parts(list(files.inputs), Path(scratch) / "day.npz", venue=venue.name, market=venue.market,
+                             symbol=config.strategy.symbol, local_offset_ns=0, scan=False, merge=False,
+                             allow_unsynced=True, fmt=files.source, plain=False)  # fmt: skip
+
+
 def warm() -> dict[str, Any]:
     """The live path in a child process, the sample's backtest (with its own two) here; what the backtest
     saw: ``cold`` (the loop's helpers were not in the cache: its warm-up processes compiled them, as after
@@ -70,6 +88,7 @@ def warm() -> dict[str, Any]:
         warming = bt.warm_loop_in_background(config)  # None: the cache holds them already
         if warming is not None:  # what the first arb backtest does, as the test runs it
             warming.make_room()
+            warm_converter(config)  # the backtest converts the sample without Numba; the tests compile it
             warming.join()
         result = bt.run_backtest(config)
         assert result.counters["decision_points"] > 0
