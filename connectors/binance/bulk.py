@@ -32,14 +32,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from arb.events import DEPTH_ASK, DEPTH_BID, NS_PER_MS, TRADE_BUY, TRADE_SELL
 from connectors.binance.messages import BinanceAggTrade, BinanceDepthUpdate, BinanceStream, BinanceTrade
+from connectors.binance.normalize import _AGG, _BBO, _DEPTH, _TRADE  # its stream kinds (it loads this lazily)
 from connectors.common.levels_bulk import digits_of, parse_level_arrays
 from connectors.common.normalizer import SyncState
 
 if TYPE_CHECKING:
     from connectors.binance.normalize import BinanceNormalizer
 
-_DEPTH, _TRADE, _AGG, _BBO = 0, 1, 2, 3
-"""The normalizer's stream kinds (``connectors.binance.normalize``) read here."""
 _SLOW, _SKIP, _FAST_TRADE, _FAST_DEPTH = 0, 1, 2, 3
 """What a line is here: per message, a bookTicker only counted, a trade row, a diff's level rows."""
 _TS_DIGITS = 19

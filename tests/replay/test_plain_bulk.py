@@ -228,14 +228,6 @@ def test_the_capture_takes_the_bulk_read(monkeypatch: pytest.MonkeyPatch) -> Non
     assert sum(settled) > 93_900 and sum(one_by_one) < 50  # 7 when this was written
 
 
-def test_the_bulk_read_knows_the_normalizers_stream_kinds() -> None:
-    from connectors.binance import normalize
-
-    assert (bulk_module._DEPTH, bulk_module._TRADE, bulk_module._AGG, bulk_module._BBO) == (
-        normalize._DEPTH, normalize._TRADE, normalize._AGG, normalize._BBO,
-    )  # fmt: skip
-
-
 # -- the levels ----------------------------------------------------------------------------------
 
 
