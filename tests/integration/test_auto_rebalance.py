@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import io
 import logging
 import time
@@ -34,13 +35,15 @@ from arb.testing.scenarios import Change
 from arb.testing.waiting import wait_for
 from tests.integration.test_rebalance import TIMEOUT_S, Rig, rig, usdt
 from tests.support.live_rig import both_keys
-from tests.support.scenario_days import write_standing_spread
+from tests.support.scenario_days import STANDING_DAY, write_standing_spread
 
 INTERVAL_S = 60
 LIMITS = {"USDT": 1500, "BTC": 0.5}
 AUTO = {"auto": True, "daily_limit": LIMITS, "auto_interval_s": INTERVAL_S}
 LOGGER = "arb.live.auto_rebalance"
 ACCOUNT = "main"
+START_NS = int(dt.datetime.combine(STANDING_DAY, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp()) * 1_000_000_000
+"""The standing spread's first receive time."""
 
 
 def at_once(*venues: Any, confirm_s: float = 0.0) -> None:
@@ -259,8 +262,13 @@ async def test_arb_live_follows_its_own_withdrawal_and_a_restart_reconciles_and_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     both_keys(monkeypatch)
-    spread_at_once = [Change(200, "bybit", bids={60300.0: 1.0})]
-    recordings = write_standing_spread(tmp_path, changes=spread_at_once, duration_ms=30_000)
+    # the standing spread from 0.2 s on; at 10 s it turns the other way (Bybit's ask under Binance's bid),
+    # which only the restart sees: the first session may have filled its position limit on the first way
+    # (its length is the machine's), and the restart then still has a trade to make
+    flip = Change(10_000, "bybit", bids={60300.0: 0.0, 59995.0: 0.0, 59600.0: 2.0}, asks={60400.0: 0.0, 59700.0: 1.0})
+    recordings = write_standing_spread(tmp_path, changes=[Change(200, "bybit", bids={60300.0: 1.0}), flip],
+                                       duration_ms=30_000)  # fmt: skip
+    held_back = START_NS + 9_500 * 1_000_000  # the first session's market ends before the turn
     # no wall-clock bound here: two arb live sessions on a loaded machine may take minutes; each wait is
     # bounded by its progress (wait_for), a hang by pytest's timeout
     async with spot_pair(*recordings) as (binance, bybit):
@@ -271,8 +279,8 @@ async def test_arb_live_follows_its_own_withdrawal_and_a_restart_reconciles_and_
         results: list[Any] = []
         with TransferJournal.open(config.live.state_dir / f"{ACCOUNT}.sqlite") as rows:
             async with session_on(config, binance, bybit, results) as session:
-                binance.play(1.0)
-                bybit.play(1.0)
+                binance.play(1.0, gate_ns=held_back)
+                bybit.play(1.0, gate_ns=held_back)
 
                 def landed() -> bool:
                     return session.done() or [r.state for r in rows.rows(ACCOUNT)] == [TransferState.DONE]
@@ -285,6 +293,8 @@ async def test_arb_live_follows_its_own_withdrawal_and_a_restart_reconciles_and_
         assert row.amount == "10000" and held[0] < D(120_000) - D(9_000)
         trades = len(account(binance).trades)
         async with session_on(config, binance, bybit, results) as again:  # reconciled: no exit 78, it trades
+            binance.gate(None)
+            bybit.gate(None)
             await wait_for(lambda: again.done() or len(account(binance).trades) > trades, binance, bybit)
         # the restart's inception is where the first run's engine had moved it: the move is neither cash nor a position
         first, restart = results[0].engine, results[1].engine
