@@ -255,21 +255,28 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from arb.config import load_config
     from arb.reports import print_summary, write_report
     from arb.reports.backtest_run import backtest_summary
+    from arb.reports.chart_worker import ChartWorker
     from arb.ui import console, status_and_progress
 
     config = _with_recordings(load_config(args.config), args.recordings)
-    warming = warm_loop_in_background(config)  # a first run: the loop compiles beside the strategy
-    _prepare_strategy(config)
-    out = report_folder(args.out, config.backtest.out, "backtest")
-    with status_and_progress("backtest", enabled=not args.quiet) as (status, advance):
-        result = run_backtest(
-            config, args.start, args.end, on_status=status, on_progress=advance, allow_damaged=args.allow_damaged,
-            warming=warming,
+    chart = ChartWorker.start()  # forked before any thread or warm-up process: matplotlib imports beside the run
+    try:
+        warming = warm_loop_in_background(config)  # a first run: the loop compiles beside the strategy
+        _prepare_strategy(config)
+        out = report_folder(args.out, config.backtest.out, "backtest")
+        with status_and_progress("backtest", enabled=not args.quiet) as (status, advance):
+            result = run_backtest(
+                config, args.start, args.end, on_status=status, on_progress=advance,
+                allow_damaged=args.allow_damaged, warming=warming,
+            )  # fmt: skip
+        summary, orders = backtest_summary(config, result)
+        paths = write_report(
+            out, summary, result.fills, result.equity, funding=result.funding, orders=orders,
+            transfers=result.transfers, chart=chart,
         )  # fmt: skip
-    summary, orders = backtest_summary(config, result)
-    paths = write_report(
-        out, summary, result.fills, result.equity, funding=result.funding, orders=orders, transfers=result.transfers
-    )
+    finally:
+        if chart is not None:
+            chart.close()
     print_summary(summary)
     if any(state.get("flags", 0) for state in result.kernel_states or [result.kernel_state]):
         console.print("[bold red]a hedge failed repeatedly: see the log and trades.csv[/]")

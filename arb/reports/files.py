@@ -37,7 +37,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 import numpy as np
 
@@ -51,6 +51,9 @@ from arb.reports.pnl import pnl_from_fills
 from arb.reports.sent_orders import ORDER_DTYPE
 from arb.reports.summary import Summary
 from arb.strategy.types import FILL_DTYPE, TRANSFER_DTYPE, equity_dtype
+
+if TYPE_CHECKING:
+    from arb.reports.chart_worker import ChartWorker
 
 SUMMARY_JSON: Final = "summary.json"
 TRADES_CSV: Final = "trades.csv"
@@ -130,6 +133,7 @@ def write_report(
     funding: Array | None = None,
     orders: Array | None = None,
     transfers: Array | None = None,
+    chart: ChartWorker | None = None,
 ) -> list[Path]:
     """Write trades.csv, equity.npz, equity.png, inventory.csv
     (:mod:`arb.reports.inventory`) and summary.json into ``out_dir`` (created if needed), funding.csv
@@ -152,6 +156,8 @@ def write_report(
         symbols: The symbols' names by number, for trades.csv (default: the ``strategy.symbols`` of
             the configuration in ``summary.meta``; else their numbers). The venues are named as the
             summary's columns (:attr:`Summary.venue_names`).
+        chart: A :class:`~arb.reports.chart_worker.ChartWorker` to draw equity.png while the other files
+            are written (the same file; drawn here when it cannot).
 
     Returns:
         The paths written: ``[trades.csv, (funding.csv,) (orders.csv,) (transfers.csv,) equity.npz, equity.png,
@@ -172,6 +178,8 @@ def write_report(
         (ORDERS_CSV, _write_orders, orders),
         (TRANSFERS_CSV, _write_transfers, transfers if transfers is not None and len(transfers) else None),
     )
+    if chart is not None:
+        chart.submit(out / EQUITY_PNG, summary, fills, equity)
     paths = []
     for name, write, rows in tables:
         if rows is None:
@@ -183,8 +191,11 @@ def write_report(
     samples = np.ascontiguousarray(equity).astype(equity_dtype(venue_count(equity)), copy=False)
     with atomic_writer(out / EQUITY_NPZ) as f:
         np.savez(f, equity=samples)
-    with atomic_writer(out / EQUITY_PNG) as f:
-        plot_equity(f, summary, fills, equity)
+    if chart is not None:
+        chart.wait()
+    else:
+        with atomic_writer(out / EQUITY_PNG) as f:
+            plot_equity(f, summary, fills, equity)
     inventory = write_inventory(out, summary, fills, equity, funding, names, transfers)  # inventory.csv
     with atomic_writer(out / SUMMARY_JSON) as f:
         f.write(text.encode("utf-8"))
