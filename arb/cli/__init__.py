@@ -275,8 +275,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             transfers=result.transfers, chart=chart,
         )  # fmt: skip
     finally:
-        if chart is not None:
-            chart.close()
+        chart.close()
     print_summary(summary)
     if any(state.get("flags", 0) for state in result.kernel_states or [result.kernel_state]):
         console.print("[bold red]a hedge failed repeatedly: see the log and trades.csv[/]")

@@ -10,8 +10,9 @@ as the parent would.
 
 Whatever goes wrong with the child (it could not be forked, it died, it could not be reached) costs only the
 time: the parent logs why and draws equity.png itself, so a drawing error is raised in the parent as it
-would be without a worker. The child ignores SIGINT (a Ctrl-C is the parent's to handle) and ends when the
-parent closes its end of the pipe or exits.
+would be without a worker. Where forking is not safe (threads running, no ``fork`` on the platform) the
+worker draws in the parent from the start. The child ignores SIGINT (a Ctrl-C is the parent's to handle)
+and ends when the parent closes its end of the pipe or exits.
 """
 
 from __future__ import annotations
@@ -105,30 +106,38 @@ class ChartWorker:
     """A forked process that draws equity.png for the parent (see the module's docstring)."""
 
     def __init__(
-        self, process: multiprocessing.process.BaseProcess, conn: multiprocessing.connection.Connection
+        self,
+        process: multiprocessing.process.BaseProcess | None = None,
+        conn: multiprocessing.connection.Connection | None = None,
     ) -> None:
         self._process = process
-        self._conn: multiprocessing.connection.Connection | None = conn
+        self._conn = conn
         self._pending: tuple[Path, Summary, Array, Array] | None = None
 
     @classmethod
-    def start(cls) -> ChartWorker | None:
-        """Fork the worker, or None where forking is not safe: no ``fork`` start method (not Linux or
-        macOS), or threads running in this process (a forked child inherits their locks held)."""
+    def start(cls) -> ChartWorker:
+        """Fork the worker. Where forking is not safe it draws in this process instead (:attr:`forked`
+        False): no ``fork`` start method (not Linux or macOS), or threads running here (a forked child
+        inherits their locks as held)."""
         if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
-            return None
+            return cls()
         context = multiprocessing.get_context("fork")
         ours, theirs = context.Pipe()
         process = context.Process(target=_serve, args=(theirs, ours), name="arb-chart", daemon=True)
         try:
             process.start()
-        except OSError as e:  # out of processes or memory: the parent draws
+        except OSError as e:  # out of processes or memory: drawn here
             logger.info("equity.png is drawn in this process: the chart worker could not start (%s)", e)
             ours.close()
             theirs.close()
-            return None
+            return cls()
         theirs.close()
         return cls(process, ours)
+
+    @property
+    def forked(self) -> bool:
+        """Whether a child draws (until it is lost or closed)."""
+        return self._conn is not None
 
     def submit(self, path: Path, summary: Summary, fills: Array, equity: Array) -> None:
         """Have the worker draw equity.png into ``path``; :meth:`wait` for it (one at a time)."""
@@ -158,7 +167,8 @@ class ChartWorker:
             try:
                 answer = self._conn.recv()
             except (EOFError, OSError) as e:
-                self._lost(f"ended without drawing it (exit code {self._process.exitcode}; {e or 'no answer'})")
+                code = self._process.exitcode if self._process is not None else None
+                self._lost(f"ended without drawing it (exit code {code}; {e or 'no answer'})")
             else:
                 if answer == _DRAWN:
                     return
@@ -175,10 +185,11 @@ class ChartWorker:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-        self._process.join(timeout=5)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
+        if self._process is not None:
+            self._process.join(timeout=5)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
 
     def __enter__(self) -> ChartWorker:
         return self
@@ -188,5 +199,7 @@ class ChartWorker:
 
     @property
     def pid(self) -> int | None:
-        """The worker's process id (None once reaped)."""
-        return self._process.pid if self._process.exitcode is None else None
+        """The worker's process id (None when none runs: not forked, or reaped)."""
+        if self._process is None or self._process.exitcode is not None:
+            return None
+        return self._process.pid

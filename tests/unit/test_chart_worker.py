@@ -41,7 +41,7 @@ def _report(out: Path, how: str) -> dict[str, Any]:
         write_report(out, summary, fills, equity)
         return {"warnings": warnings}
     worker = ChartWorker.start()
-    assert worker is not None
+    assert worker.forked
     child = worker.pid
     assert child is not None and child != os.getpid()
     if how == "worker":
@@ -101,14 +101,23 @@ def test_what_cannot_be_drawn_raises_in_the_run_as_without_a_worker(tmp_path: Pa
     assert list((tmp_path / "bad").iterdir()) == []  # nothing half-written
 
 
-def test_no_fork_while_other_threads_run() -> None:
+def test_no_fork_while_other_threads_run_and_the_figure_is_drawn_here(tmp_path: Path) -> None:
     from arb.reports.chart_worker import ChartWorker
+    from arb.reports.files import write_report
+    from arb.reports.summary import summarize
+    from tests.unit.test_report import INITIAL, scenario
 
     stop = threading.Event()
     other = threading.Thread(target=stop.wait, name="another thread")
     other.start()
     try:
-        assert ChartWorker.start() is None
+        with ChartWorker.start() as worker:
+            assert not worker.forked and worker.pid is None
+            fills, equity = scenario()
+            write_report(tmp_path / "here", summarize(fills, equity, INITIAL, {"mode": "backtest"}), fills, equity,
+                         chart=worker)  # fmt: skip
     finally:
         stop.set()
         other.join()
+    _in_new_interpreter(tmp_path / "elsewhere", "here")
+    assert _files(tmp_path / "here") == _files(tmp_path / "elsewhere")
