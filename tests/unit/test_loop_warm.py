@@ -101,3 +101,19 @@ def test_the_first_run_loads_the_loop_its_warm_up_compiled(tmp_path: Path) -> No
     assert exits == "0,0"
     assert int(points) > 0
     assert (int(hits), int(misses)) == (1, 0)
+
+
+def test_the_warm_up_forks_from_a_lone_thread_and_spawns_beside_others(tmp_path: Path) -> None:
+    # A forked child inherits the locks other threads hold at the fork: with any running, the halves are
+    # spawned. An empty Numba cache of its own (as right after an install), the halves stopped once started.
+    script = (
+        "import threading; config = load_config(sys.argv[1]); kinds = []\n"
+        "def halves():\n"
+        "    warming = bt.warm_loop_in_background(config)\n"
+        "    kinds.append(sorted(type(p).__name__ for p in warming.processes))\n"
+        "    for p in warming.processes: p.kill(); p.join()\n"
+        "halves(); stop = threading.Event(); other = threading.Thread(target=stop.wait); other.start()\n"
+        "halves(); stop.set(); other.join(); print(*(','.join(k) for k in kinds))"
+    )
+    alone, beside = _last_line(script, {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)})
+    assert (alone, beside) == ("ForkProcess,ForkProcess", "SpawnProcess,SpawnProcess")
