@@ -511,9 +511,9 @@ class Loop:
 def warm_loop(config: AppConfig, part: int | None = None) -> None:
     """Compile the backtest loop and its cached helpers (and the kernel, gate and risk code they call)
     into Numba's cache, or load them from it. Nothing runs; no data is needed. ``part`` 0 or 1 compiles
-    one of two halves, each on its own: 0, :data:`~arb.backtest.compiled_loop._STEP_HALF` (the loop's
-    decision-point helpers, then the step, decide_symbol: the guard and the risk gate, which the loop calls
-    by address, :mod:`arb.backtest.step_call`); 1, the loop's other helpers and then the loop, which links
+    one of two halves, each on its own: 0, :data:`~arb.backtest.compiled_loop._STEP_HALF` (a few of the
+    loop's helpers, then the step, decide_symbol: the guard and the risk gate, which the loop calls by
+    address, :mod:`arb.backtest.step_call`); 1, the loop's other helpers and then the loop, which links
     them. None: all of it."""
     session = cast(Timeline, types.SimpleNamespace(start_ns=0, end_ns=0))
     # the strategy's types, not its code: the run's process compiles it (the drivers call it by address)
