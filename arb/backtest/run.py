@@ -574,9 +574,9 @@ def warm_loop_in_background(config: AppConfig) -> Warming | None:
     index = getattr(getattr(getattr(_run_loop, "_cache", None), "_cache_file", None), "_index_path", None)
     if not isinstance(index, str) or os.path.exists(index) or (os.cpu_count() or 1) < 2:
         return None  # cached already, a Numba without that layout, or no second core to use
-    # forked where that is safe (no other thread, whose locks the children would inherit held): they start
-    # with NumPy, Numba, hftbacktest and arb imported and the configuration loaded, which spawned children
-    # do again (about 4 s of CPU less for the two in a first run, measured)
+    typed_binding(config, params_of(config))  # as the halves do first: a strategy that does not load is one error
+    # forked where safe (no other thread, whose locks the children would inherit held): they start with the
+    # imports and the configuration, which spawned ones redo (about 4 s of CPU less for the two, measured)
     forking = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
     context = multiprocessing.get_context("fork") if forking else multiprocessing.get_context("spawn")
     processes = [context.Process(target=_warm_child, args=(config, part), daemon=True) for part in (0, 1)]

@@ -268,6 +268,15 @@ def test_check_as_a_process_compiles_a_strategy_of_the_users(tmp_path) -> None:
     assert err.startswith(f"arb check: {path}: strategy.kernel: strategy 'broken'") and said[0] in err
 
 
+def test_a_first_backtest_says_a_strategy_does_not_import_once(tmp_path) -> None:
+    # The first run after an install (Numba's cache empty) starts its warm-up processes before it compiles the
+    # strategy: one that does not import is the command's one answer, no traceback from either process
+    path, said = _mistake(tmp_path / "cfg", "does not import")
+    code, out, err = asyncio.run(run_arb("backtest", "--config", str(path), env={"NUMBA_CACHE_DIR": str(tmp_path)}))
+    assert code == 2 and out == "" and "Traceback" not in err and "Process " not in err
+    assert err.startswith(f"arb backtest: {path}: strategy.kernel: strategy '") and said[0] in err
+
+
 # -- one file, two module names: Numba's cache beside it ---------------------------------------------
 
 _GLOBAL_TABLE = CROSS.replace("MEMORY = np.dtype(", "SCALE = np.array([1.0])\n\n\nMEMORY = np.dtype(").replace(
