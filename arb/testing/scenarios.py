@@ -22,6 +22,7 @@ __all__ = [
     "Change",
     "Perp",
     "ScenarioVenue",
+    "default_start_ms",
     "write_scenario",
     "write_venues",
 ]
@@ -37,6 +38,12 @@ from connectors.common.record_files import format_line
 
 ScenarioVenue = tuple[str, str, Book]
 """One venue of a scenario: ``(venue, market, its book at the start)``, e.g. ``("okx", "spot", Book(...))``."""
+
+
+def default_start_ms(day: dt.date) -> int:
+    """When a scenario's recording of ``day`` starts unless told (:func:`write_venues`'s ``start_ms``):
+    00:00:01 UTC, in ms since the epoch."""
+    return int(dt.datetime.combine(day, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp() * 1000)
 
 
 def write_venues(
@@ -70,7 +77,7 @@ def write_venues(
     if len(set(names)) != len(names):
         raise ValueError(f"a scenario holds each venue once, got {names}")
     if start_ms is None:
-        start_ms = int(dt.datetime.combine(day, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp() * 1000)
+        start_ms = default_start_ms(day)
     by_time: dict[tuple[int, str], Change] = {}
     for change in changes:
         if change.venue not in names:

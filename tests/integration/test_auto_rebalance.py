@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import datetime as dt
 import io
 import logging
 import time
@@ -35,15 +34,13 @@ from arb.testing.scenarios import Change
 from arb.testing.waiting import wait_for
 from tests.integration.test_rebalance import TIMEOUT_S, Rig, rig, usdt
 from tests.support.live_rig import both_keys
-from tests.support.scenario_days import STANDING_DAY, write_standing_spread
+from tests.support.scenario_days import STANDING_START_NS, write_standing_spread
 
 INTERVAL_S = 60
 LIMITS = {"USDT": 1500, "BTC": 0.5}
 AUTO = {"auto": True, "daily_limit": LIMITS, "auto_interval_s": INTERVAL_S}
 LOGGER = "arb.live.auto_rebalance"
 ACCOUNT = "main"
-START_NS = int(dt.datetime.combine(STANDING_DAY, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp()) * 1_000_000_000
-"""The standing spread's first receive time."""
 
 
 def at_once(*venues: Any, confirm_s: float = 0.0) -> None:
@@ -268,7 +265,7 @@ async def test_arb_live_follows_its_own_withdrawal_and_a_restart_reconciles_and_
     flip = Change(10_000, "bybit", bids={60300.0: 0.0, 59995.0: 0.0, 59600.0: 2.0}, asks={60400.0: 0.0, 59700.0: 1.0})
     recordings = write_standing_spread(tmp_path, changes=[Change(200, "bybit", bids={60300.0: 1.0}), flip],
                                        duration_ms=30_000)  # fmt: skip
-    held_back = START_NS + 9_500 * 1_000_000  # the first session's market ends before the turn
+    held_back = STANDING_START_NS + 9_500 * 1_000_000  # the first session's market ends before the turn
     # no wall-clock bound here: two arb live sessions on a loaded machine may take minutes; each wait is
     # bounded by its progress (wait_for), a hang by pytest's timeout
     async with spot_pair(*recordings) as (binance, bybit):

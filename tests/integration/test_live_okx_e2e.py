@@ -18,7 +18,6 @@ Binance's ask: arb buys Binance and sells OKX, 0.01 BTC a pair, up to its band (
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -33,7 +32,7 @@ from arb.config import load_config
 from arb.journal.intent_log import IntentLog
 from arb.sim.faults import FaultKind
 from arb.sim.ledger import Side
-from arb.testing.scenarios import FEED_LATENCY_NS, Book, Change, write_venues
+from arb.testing.scenarios import FEED_LATENCY_NS, Book, Change, default_start_ms, write_venues
 from tests.integration.test_ws_order_entry import socket_answers
 from tests.support.live_rig import (
     MarketHold,
@@ -284,8 +283,7 @@ def _maker_market(root: Path) -> dict[str, Path]:
 
 def _received_ns(t_ms: int) -> int:
     """The receive time of the scenario's frames at market time ``t_ms``."""
-    start_ms = int(dt.datetime.combine(STANDING_DAY, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp() * 1000)
-    return (start_ms + t_ms) * 1_000_000 + FEED_LATENCY_NS
+    return (default_start_ms(STANDING_DAY) + t_ms) * 1_000_000 + FEED_LATENCY_NS
 
 
 async def test_arb_live_quotes_on_okx_a_crossing_quote_is_accepted_then_cancelled_and_a_maker_fill_is_hedged(

@@ -11,7 +11,6 @@ some seconds later, as its mean catches up."""
 from __future__ import annotations
 
 import ast
-import datetime as dt
 import json
 import re
 import shutil
@@ -41,14 +40,13 @@ from tests.support.live_rig import (
     until,
     write_pair_config,
 )
-from tests.support.scenario_days import STANDING_DAY, write_standing_spread
+from tests.support.scenario_days import STANDING_START_NS, write_standing_spread
 
 EXAMPLE = ROOT / "examples" / "strategies" / "zscore.py"
 SAMPLE = ROOT / "config" / "arbitrage.toml"
 QUICK = {"warmup": 5, "half_life_s": 2.0}
 """In a few samples after the start, out a few seconds after the jump (the sample keeps the defaults)."""
-START_NS = int(dt.datetime.combine(STANDING_DAY, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp()) * 1_000_000_000
-JUMP_NS = START_NS + 2_000_000_000  # when the standing spread's basis jumps (its recordings' receive time)
+JUMP_NS = STANDING_START_NS + 2_000_000_000  # when the standing spread's basis jumps (its recordings' receive time)
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from arb.testing.configs import deep_merge, write_config_files
-from arb.testing.scenarios import FEED_LATENCY_NS, Book, Change, write_scenario, write_venues
+from arb.testing.scenarios import FEED_LATENCY_NS, Book, Change, default_start_ms, write_scenario, write_venues
 
 STANDING_DAY = dt.date(2024, 5, 6)
+STANDING_START_NS = default_start_ms(STANDING_DAY) * 1_000_000
+"""The standing spread's recordings' first receive time (without ``start_ms``)."""
 
 # Pairs of 0.01 BTC up to a band of 1 BTC, 50 ms apart, with no risk limit in the way: a scenario of
 # many short opportunities is traded episode after episode.
