@@ -586,7 +586,8 @@ class _Browser:
         value = await self.evaluate("""(() => {
             const changes = window.arbChanges ? window.arbChanges() : null;
             const b = document.body, d = (id) => document.getElementById(id);
-            if (!b) return {changes, state: null};
+            // no body yet, or not the dashboard's document yet (about:blank before the navigation commits)
+            if (!b || !d("chart-spread")) return {changes, state: null};
             const pos = {};
             for (const td of document.querySelectorAll('td[id^="pos-"]'))
                 pos[td.id.slice(4)] = Number(td.dataset.value);
@@ -598,6 +599,8 @@ class _Browser:
                     fills: d("fills").tBodies[0].rows.length,
                     banner: d("banner").hidden ? "" : d("banner").textContent}};
         })()""")
+        if value is None:  # the expression threw: a document half replaced; its next change is awaited
+            return None, {}
         return value["changes"], dict(value["state"] or {})
 
     async def wait(self, what: str, check: Callable[[dict[str, Any]], bool], quiet_s: float = 60.0) -> dict[str, Any]:
