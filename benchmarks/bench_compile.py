@@ -10,6 +10,12 @@ excludes the callees compiled inside it (Numba compiles a callee while it types 
 LLVM optimisation of the callees linked into it is its own. Then the same command again (every
 function loaded from the cache).
 
+It also splits the compile CPU by phase: Numba's passes (each one's own CPU: typing, the lowering, ...),
+the lowering itself into building LLVM IR in Python and LLVM's three steps (the function passes as each
+function is lowered; the module passes over a compiled function's module, every callee's code linked
+into it; the machine code of all of that), and counts the functions machine code was generated for
+against the distinct ones: Numba links a callee's code into each caller and generates it again there.
+
 Prints, per commit: the whole process (wall, CPU), the compile time in all (wall, CPU), and the
 functions that compiled longest (own wall and CPU, signatures compiled), grouped by module, and the
 functions compiled from Python with everything compiled under them; and the load average before and
@@ -63,10 +69,55 @@ class Timer(event.Listener):
                         "depth": len(stack)})
 
 event.register("numba:compile", Timer())
+
+# Where each compilation's own time goes: Numba's passes (their own CPU, a nested compilation's excluded),
+# and inside the lowering LLVM's three steps (codegen.py's CPUCodeLibrary): the function passes run on each
+# function as it is lowered, the module passes run on the library's module with every callee's code linked
+# in, and the machine code generated for all of it; with, per library, the functions it generated
+passes = {}
+pass_stack = []
+
+class PassTimer(event.Listener):
+    def on_start(self, ev):
+        pass_stack.append([time.process_time(), 0.0])
+
+    def on_end(self, ev):
+        cpu0, inner = pass_stack.pop()
+        cpu = time.process_time() - cpu0
+        if pass_stack:
+            pass_stack[-1][1] += cpu
+        name = ev.data["name"].split(" [")[0]
+        passes[name] = passes.get(name, 0.0) + cpu - inner
+
+event.register("numba:run_pass", PassTimer())
+
+from numba.core import codegen
+llvm = {}
+generated = []
+
+def _timed(cls, method, label):
+    original = getattr(cls, method)
+
+    def timed(self, *args, **kwargs):
+        cpu0 = time.process_time()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            llvm[label] = llvm.get(label, 0.0) + time.process_time() - cpu0
+            if method == "_finalize_specific":
+                generated.append([f.name for f in self._final_module.functions if not f.is_declaration])
+
+    setattr(cls, method, timed)
+
+_timed(codegen.CPUCodeLibrary, "_optimize_functions", "function passes")
+_timed(codegen.CPUCodeLibrary, "_optimize_final_module", "module passes (callees linked in)")
+_timed(codegen.JITCodeLibrary, "_finalize_specific", "machine code (callees linked in)")
 wall0, cpu0 = time.perf_counter(), time.process_time()
 from arb.cli import main
 rc = main(sys.argv[2:])
-out = {"rc": rc, "wall": time.perf_counter() - wall0, "cpu": time.process_time() - cpu0, "records": records}
+out = {"rc": rc, "wall": time.perf_counter() - wall0, "cpu": time.process_time() - cpu0, "records": records,
+       "passes": passes, "llvm": llvm, "generated": sum(len(g) for g in generated),
+       "distinct": len({name for g in generated for name in g}), "libraries": len(generated)}
 with open(sys.argv[1], "w") as f:
     json.dump(out, f)
 """
@@ -140,10 +191,35 @@ def _report(label: str, cold: dict[str, Any], warm: dict[str, Any], top: int) ->
     print(f"{'compiled from Python (callees included)':<64}{'':>4}{'wall s':>9}{'CPU s':>9}")
     for r in sorted(roots, key=lambda r: -r.get("incl_cpu", 0.0))[:top]:
         print(f"{r['module'] + '.' + r['name']:<64}{'':>4}{r['incl_wall']:>9.2f}{r.get('incl_cpu', 0.0):>9.2f}")
+    _phases(cold)
     many = [(k, v[0]) for k, v in by_fn.items() if v[0] > 1]
     if many:
         listed = ", ".join(f"{m}.{n} x{c}" for (m, n), c in sorted(many, key=lambda x: -x[1]))
         print(f"compiled more than once: {listed}")
+
+
+def _phases(cold: dict[str, Any]) -> None:
+    # Numba's passes by own CPU (the lowering split into LLVM's steps and the rest: building the IR in
+    # Python), and how many functions the machine code was generated for against how many distinct ones
+    passes = dict(cold.get("passes", {}))
+    llvm = cold.get("llvm", {})
+    if not passes:
+        return
+    lowering = passes.pop("native_lowering", 0.0)
+    in_llvm = sum(llvm.values())
+    rows = [(f"LLVM: {name}", cpu) for name, cpu in llvm.items()]
+    rows.append(("lowering to LLVM IR (Python)", lowering - in_llvm))
+    rows += sorted(passes.items(), key=lambda kv: -kv[1])[:6]
+    rest = sum(sorted(passes.values(), reverse=True)[6:])
+    print(f"{'where the compile CPU went (own CPU of each phase)':<64}{'':>4}{'':>9}{'CPU s':>9}")
+    for name, cpu in [*rows, ("the other passes", rest)]:
+        print(f"{name:<64}{'':>4}{'':>9}{cpu:>9.2f}")
+    distinct = max(cold.get("distinct", 0), 1)
+    print(
+        f"machine code generated for {cold.get('generated', 0):,} functions in {cold.get('libraries', 0)} "
+        f"libraries, {distinct:,} distinct: each generated {cold.get('generated', 0) / distinct:.1f} times "
+        "on average (a callee's code is linked into, optimised and generated again in each caller's library)"
+    )
 
 
 def main() -> None:
