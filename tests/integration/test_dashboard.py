@@ -586,8 +586,10 @@ class _Browser:
         value = await self.evaluate("""(() => {
             const changes = window.arbChanges ? window.arbChanges() : null;
             const b = document.body, d = (id) => document.getElementById(id);
-            // no body yet, or not the dashboard's document yet (about:blank before the navigation commits)
-            if (!b || !d("chart-spread")) return {changes, state: null};
+            // no body yet, not the dashboard's document yet (about:blank before the navigation commits), or
+            // the dashboard's still being parsed: no state until every element read below is there
+            const ids = ["chart-spread", "chart-equity", "fills", "banner"];
+            if (!b || ids.some((id) => !d(id)) || !d("fills").tBodies[0]) return {changes, state: null};
             const pos = {};
             for (const td of document.querySelectorAll('td[id^="pos-"]'))
                 pos[td.id.slice(4)] = Number(td.dataset.value);
@@ -599,8 +601,8 @@ class _Browser:
                     fills: d("fills").tBodies[0].rows.length,
                     banner: d("banner").hidden ? "" : d("banner").textContent}};
         })()""")
-        if value is None:  # the expression threw: a document half replaced; its next change is awaited
-            return None, {}
+        if value is None:  # the expression threw (a document being replaced): its own count of changes
+            return await self.evaluate("window.arbChanges ? window.arbChanges() : null"), {}
         return value["changes"], dict(value["state"] or {})
 
     async def wait(self, what: str, check: Callable[[dict[str, Any]], bool], quiet_s: float = 60.0) -> dict[str, Any]:
