@@ -147,8 +147,10 @@ def lock_holders(pids: Iterable[int]) -> set[int]:
 
 def _probe(pids: list[int]) -> tuple[float, bool]:
     # the CPU seconds the pids used, and whether one of them has work to do now (or waits for a lock
-    # whose holder has)
-    cpu = sum(cpu_seconds(pid) for pid in pids)
+    # whose holder has); of this process, its other threads' seconds: the waiting thread's own work (its
+    # event loop, these polls) is not progress, or a wait whose loop kept a tenth of a core busy never ended
+    me = os.getpid()
+    cpu = sum(cpu_seconds(pid) - (time.thread_time() if pid == me else 0.0) for pid in pids)
     return cpu, any(runnable(pid) for pid in pids) or any(runnable(pid) for pid in lock_holders(pids))
 
 

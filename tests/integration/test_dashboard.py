@@ -67,6 +67,12 @@ _LISTENING = b"DevTools listening on "
 T = TypeVar("T")
 Pids = Iterable[int] | Callable[[], Iterable[int]]
 
+_OPEN = 1.01
+"""The ``starved`` share of the waits on an open page: never. Chromium's threads, woken for every frame and
+timer, are runnable at most polls on loaded cores while doing next to nothing, which counted as progress:
+a page condition that never came waited for pytest's per-test timeout instead of the patience's
+``quiet_s``. Only the work they do (``busy``: a tenth of a core) counts."""
+
 _CHANGES = """(() => {
     let changes = 0;
     const waiting = [];
@@ -569,7 +575,7 @@ class _Browser:
             self._pending.pop(number, None)
 
     async def call(self, method: str, **params: Any) -> dict[str, Any]:
-        async with patiently(Patience(f"chromium to answer {method}", quiet_s=60, pids=self._pids)):
+        async with patiently(Patience(f"chromium to answer {method}", quiet_s=60, pids=self._pids, starved=_OPEN)):
             answer = await self._ask(method, **params)
         assert "error" not in answer, answer
         return dict(answer.get("result", {}))
@@ -608,7 +614,7 @@ class _Browser:
     async def wait(self, what: str, check: Callable[[dict[str, Any]], bool], quiet_s: float = 60.0) -> dict[str, Any]:
         """The page's state once ``check(state)`` holds: looked at now and after each change of the page
         (its DOM, or a new document); fails after ``quiet_s`` without the browser or this process working."""
-        async with patiently(Patience(what, quiet_s=quiet_s, pids=self._pids)):
+        async with patiently(Patience(what, quiet_s=quiet_s, pids=self._pids, starved=_OPEN)):
             while True:
                 navigations = self.navigations
                 changes, state = await self._look()

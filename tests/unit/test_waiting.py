@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -303,6 +304,53 @@ def test_proc_readings_of_a_busy_child_and_a_sleeping_one() -> None:
             child.wait()
     assert cpu_seconds(busy.pid) == 0.0 and process_tree(busy.pid) == []  # gone
     assert cpu_seconds() > 0  # this process
+
+
+def _burn(seconds: float) -> None:
+    # this thread's CPU for ``seconds`` (measured in CPU time: as long on a busy machine)
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+
+
+def test_of_this_process_its_other_threads_work_counts_and_the_waiting_threads_own_does_not() -> None:
+    # pids=[os.getpid()] (a replay in a thread of its own): that thread's work is progress; the waiting
+    # thread's own (its event loop, the polls) is not, or a wait that keeps its own thread busy never ends
+    clock = [0.0]
+
+    def patience() -> Patience:
+        return Patience("this process", quiet_s=1.0, pids=[os.getpid()], clock=lambda: clock[0])
+
+    mine = patience()
+    for _ in range(5):  # 0.1 s of this thread's CPU between polls 0.2 s apart: above busy, but its own
+        assert not mine.expired()
+        _burn(0.1)
+        clock[0] += 0.2
+    assert mine.expired()
+
+    go, burnt = threading.Event(), threading.Event()
+
+    def other() -> None:
+        while go.wait() and not stop:
+            go.clear()
+            _burn(0.1)
+            burnt.set()
+
+    stop = False
+    worker = threading.Thread(target=other, daemon=True)
+    worker.start()
+    try:
+        theirs = patience()
+        for _ in range(10):  # the same work in another thread: it works, the wait goes on
+            go.set()
+            assert burnt.wait(60)
+            burnt.clear()
+            clock[0] += 0.2
+            assert not theirs.expired()
+    finally:
+        stop = True
+        go.set()
+        worker.join(60)
 
 
 def test_a_child_blocked_on_a_lock_is_waiting_for_its_holder(tmp_path: Path) -> None:
