@@ -32,7 +32,7 @@ from arb.config import load_config
 from arb.journal.intent_log import IntentLog
 from arb.sim.faults import FaultKind
 from arb.sim.ledger import Side
-from arb.testing.scenarios import FEED_LATENCY_NS, Book, Change, default_start_ms, write_venues
+from arb.testing.scenarios import FEED_LATENCY_NS, Book, Change, write_venues
 from tests.integration.test_ws_order_entry import socket_answers
 from tests.support.live_rig import (
     MarketHold,
@@ -59,7 +59,7 @@ from tests.support.live_rig import (
 )
 from tests.support.processes import has_exited, run_arb
 from tests.support.report_checks import check_live_reports
-from tests.support.scenario_days import STANDING_DAY
+from tests.support.scenario_days import STANDING_DAY, STANDING_START_NS
 
 OKX = ("binance", "okx")
 CENT = Decimal("0.01")
@@ -283,7 +283,7 @@ def _maker_market(root: Path) -> dict[str, Path]:
 
 def _received_ns(t_ms: int) -> int:
     """The receive time of the scenario's frames at market time ``t_ms``."""
-    return (default_start_ms(STANDING_DAY) + t_ms) * 1_000_000 + FEED_LATENCY_NS
+    return STANDING_START_NS + t_ms * 1_000_000 + FEED_LATENCY_NS
 
 
 async def test_arb_live_quotes_on_okx_a_crossing_quote_is_accepted_then_cancelled_and_a_maker_fill_is_hedged(
