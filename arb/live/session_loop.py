@@ -34,6 +34,7 @@ __all__ = [
     "handle_signals",
     "paced",
     "queued",
+    "taking",
     "warm_up_kernel",
 ]
 
@@ -182,8 +183,21 @@ async def paced(
 async def queued(queue: asyncio.Queue[Any]) -> AsyncIterator[Arrival]:
     """The live feeds' batches as they come off their queue, one arrival each."""
     while True:
-        batch = await queue.get()
-        yield batch.local_ts, (batch,), batch.recv_perf_ns, batch.venue
+        yield _arrival(await queue.get())
+
+
+def taking(queue: asyncio.Queue[Any]) -> Callable[[], Arrival | None]:
+    """The next arrival waiting on the live feeds' ``queue``, taken off it now (None: none waits): what
+    :meth:`SessionLoop.answer_now` decides before an answer (the ``take`` of :class:`SessionLoop`)."""
+
+    def take() -> Arrival | None:
+        return None if queue.empty() else _arrival(queue.get_nowait())
+
+    return take
+
+
+def _arrival(batch: Any) -> Arrival:
+    return batch.local_ts, (batch,), batch.recv_perf_ns, batch.venue
 
 
 @dataclass(slots=True)
@@ -226,6 +240,8 @@ class SessionLoop:
     engine; while any does, the executor timer leaves the orders' answers to the engine, which books each
     before the first arrival received after it (:meth:`Engine.advance <arb.live.engine.Engine.advance>`):
     a frame is decided on the state it arrived in, never behind the booking of an answer that came later.
+    ``take()`` (with ``backlog``, :func:`taking`): the next of those arrivals, taken off the source's queue,
+    so that :meth:`answer_now` can decide them first and then the answer, in the task that read it.
     """
 
     def __init__(
@@ -238,12 +254,16 @@ class SessionLoop:
         gc_interval_ns: int = 0,
         chores: Chores | None = None,
         backlog: Callable[[], int] | None = None,
+        take: Callable[[], Arrival | None] | None = None,
     ) -> None:
         self.engine = engine
         self.gc_interval_ns = gc_interval_ns
         self.chores = chores
         self.backlog = backlog
+        self.take = take
         self._drained = asyncio.Event()  # set when the engine has taken every arrival waiting for it
+        self._departing = False  # the engine's task awaits its decision's orders' writes (see _consume)
+        self._stop: asyncio.Event | None = None  # while run() runs: its stop event
         self._running: asyncio.Event | None = None  # while run() runs: the executor timer's wake (answer_now)
         self._failed: BaseException | None = None  # what the engine raised in answer_now, for the timer to raise
         self.watchers = tuple(watchers)
@@ -294,17 +314,30 @@ class SessionLoop:
     def answer_now(self) -> None:
         """An order's end was just applied (by the task that read it: the user stream's, a create's): book it
         and decide at it now, in that task, not after whatever else the loop has ready (the executor timer's
-        turn comes after the next message's parse, 0.1-0.3 ms). Only while :meth:`run` runs, and not while
-        arrivals wait for the engine (it books the answer before the first one received after it). What the
-        engine raises here ends the session from the executor timer's task."""
-        wake = self._running
-        if wake is None or self._failed is not None or self.wall_clock is None or (self.backlog and self.backlog()):
+        turn comes after the next message's parse, 0.1-0.3 ms). Only while :meth:`run` runs. Arrivals
+        waiting for the engine were received before the answer was applied: with ``take``, they are decided
+        here first, in order, as the engine's task would (market data first: each on the account as it was
+        when it came), then the answer; without it, or when one of their decisions sent orders (they go out
+        before anything else), or while the engine's task waits for its last decision's orders to be
+        written, the answer is left to the engine, which books it before the first arrival received after
+        it. What the engine raises here ends the session from the executor timer's task."""
+        wake, stop = self._running, self._stop
+        if wake is None or self._failed is not None or self.wall_clock is None or self._departing:
             return
-        now = self.wall_clock()
-        due = self.engine.executor.next_event_ts()
-        if due is None or due > now:
+        if stop is not None and stop.is_set():
             return
         try:
+            if self.backlog is not None and self.backlog():
+                if self.take is None:
+                    return
+                while (arrival := self.take()) is not None:
+                    if self._take_arrival(*arrival):
+                        return  # its orders leave first; the engine books the answer after (see _consume)
+                self._drained.set()
+            now = self.wall_clock()
+            due = self.engine.executor.next_event_ts()
+            if due is None or due > now:
+                return
             self.engine.advance(now + 1)
             self.engine.settle(now)
         except Exception as error:  # noqa: BLE001 - not the reading task's: the timer raises it
@@ -353,7 +386,7 @@ class SessionLoop:
                     group.create_task(self._consume(source, stop_event), name="engine")
                     if self.wall_clock is not None:
                         group.create_task(self._timer(self.wall_clock, wake), name="executor-timer")
-                        self._running = wake
+                        self._running, self._stop = wake, stop_event
                     group.create_task(_stop_when(stop_event, duration_ns), name="stop")
                     if collect_on_timer:
                         group.create_task(self._collect(self.gc_interval_ns / 1e9), name="gc")
@@ -366,7 +399,7 @@ class SessionLoop:
             except* ArbError as failed:  # a feed failed for good (refused subscription, ban): say which
                 raise failed.exceptions[0] from None
             finally:
-                self._running = None
+                self._running = self._stop = None
                 if collect_on_timer:
                     gc.enable()
         self.interrupted = stop_event.is_set()
@@ -384,26 +417,36 @@ class SessionLoop:
             gc.collect(2 if n % 1000 == 0 else 1 if n % 10 == 0 else 0)
 
     async def _consume(self, source: AsyncIterator[Arrival], stop_event: asyncio.Event) -> None:
-        engine, watchers, perf, backlog = self.engine, self.watchers, time.perf_counter_ns, self.backlog
+        engine, backlog = self.engine, self.backlog
         # A live executor's orders go out in tasks of their own: after a decision that sent any, the loop
         # lets them onto the wire before it takes the next frame (a backlog of frames would hold them back)
         async with contextlib.aclosing(source):  # type: ignore[type-var]  # an async generator
             async for ts, group, recv_perf_ns, venue in source:
                 if stop_event.is_set():
                     break
-                if self.first_ns is None:
-                    self.first_ns = ts
-                self.last_ns = ts
-                sent_before, t0 = engine.log.sent.total, perf()
-                engine.on_batches(ts, group)
-                for watcher in watchers:
-                    watcher.after_batch(engine, t0, ts, sent_before, recv_perf_ns, venue)
-                self.batches += 1
-                if engine.log.sent.total != sent_before:
-                    await engine.executor.departed()
+                if self._take_arrival(ts, group, recv_perf_ns, venue):
+                    self._departing = True
+                    try:
+                        await engine.executor.departed()
+                    finally:
+                        self._departing = False
                 if backlog is not None and not backlog():
                     self._drained.set()  # the executor timer's turn again (see _timer)
         raise _SessionOverError
+
+    def _take_arrival(self, ts: int, group: Sequence[Any], recv_perf_ns: int, venue: int) -> bool:
+        # One arrival into the engine and to the watchers (the engine's task, or answer_now before an
+        # answer); True when its decision sent orders
+        engine = self.engine
+        if self.first_ns is None:
+            self.first_ns = ts
+        self.last_ns = ts
+        sent_before, t0 = engine.log.sent.total, time.perf_counter_ns()
+        engine.on_batches(ts, group)
+        for watcher in self.watchers:
+            watcher.after_batch(engine, t0, ts, sent_before, recv_perf_ns, venue)
+        self.batches += 1
+        return bool(engine.log.sent.total != sent_before)
 
     async def _timer(self, clock: Callable[[], int], wake: asyncio.Event | None) -> None:
         # Executor events between batches on the wall clock (a paper order arriving or answered, a live

@@ -160,7 +160,7 @@ async def run_live(
     when SIGTERM or SIGINT asks for the clean stop (``arb live`` arms its stop deadline there)."""
     from arb.live.feeds import market_data_feeds
     from arb.live.preflight import unguarded_quotes_refusal, untraded_venues_refusal
-    from arb.live.session_loop import SessionLoop, SessionStart, queued, warm_up_kernel
+    from arb.live.session_loop import SessionLoop, SessionStart, queued, taking, warm_up_kernel
     from arb.live.strategy_memory import StrategyMemory
     from arb.live.trading_session import trading_session
 
@@ -206,7 +206,7 @@ async def run_live(
         engine.later = chores.add
         session_loop = SessionLoop(engine, (*watchers, reporter), clock=clock, start_ns=t0,
                                    gc_interval_ns=config.live.gc_interval_ns, chores=chores,
-                                   backlog=queue.qsize)  # fmt: skip
+                                   backlog=queue.qsize, take=taking(queue))  # fmt: skip
         for venue_executor in session.executors.values():
             # an order's end decided at once by the task that read it; what its message brought committed after
             venue_executor.answered_now, venue_executor.later = session_loop.answer_now, chores.add

@@ -3,7 +3,8 @@ answer hand-over, the executor timer, the chores) as ``arb.live.trading`` wires 
 
 - a fill that arrived between two frames is booked before the second frame's decision on its symbol;
 - a frame received before an answer is decided before the answer is booked, even when the answer woke the
-  loop first (the engine books it at the answer's time, after);
+  loop first (the engine books it at the answer's time, after), and when the task that read the answer
+  decides both (the frames waiting first, each on the account as it was when it came);
 - what only reports on a fill (a fill listener: a terminal line) runs after the decisions, from the
   chores, never before the money is booked; what keeps the account (``fill_kept``: the risk gate's
   memory) runs at once, with the booking.
@@ -25,7 +26,7 @@ from arb.execution.live_executor import LiveExecutor
 from arb.execution.paper import OrderStatus
 from arb.live.chores import Chores
 from arb.live.engine import Engine
-from arb.live.session_loop import SessionLoop, queued
+from arb.live.session_loop import SessionLoop, queued, taking
 from arb.live.trading_session import KIND_MANUAL
 from arb.strategy.types import BUY, SELL
 from arb.testing.configs import write_config_files
@@ -209,16 +210,19 @@ async def test_a_fill_between_two_frames_is_booked_before_the_next_decision_and_
     told.result()  # raises what the scenario failed with
 
 
-async def test_an_answer_is_decided_at_once_by_the_task_that_read_it_unless_frames_wait(engine: Engine) -> None:
-    # SessionLoop.answer_now, as a venue executor calls it after the message that ended an order: the engine
-    # books the answer (and decides at it) there and then, before the loop runs anything else; with a frame
-    # received before it still queued, it leaves the answer to the engine, after that frame's decision.
+async def test_an_answer_is_decided_at_once_by_the_task_that_read_it_after_the_frames_before_it(
+    engine: Engine,
+) -> None:
+    # SessionLoop.answer_now, as a venue executor calls it after the message that ended an order, wired as
+    # arb.live.trading wires it (backlog and take on the feeds' queue): the engine books the answer (and
+    # decides at it) there and then, before the loop runs anything else; a frame received before it and
+    # still queued is decided first, in the same call, on the account as it was when the frame came.
     seen: list[tuple[str, int]] = []
     clock, frames, wake = _Clock(), _Frames(seen), asyncio.Event()
     executor: Any = engine.executor
     executor.on_ready = wake.set
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    session = SessionLoop(engine, [frames], clock=clock, start_ns=T0, backlog=queue.qsize)
+    session = SessionLoop(engine, [frames], clock=clock, start_ns=T0, backlog=queue.qsize, take=taking(queue))
     stop = asyncio.Event()
 
     async def scenario() -> None:
@@ -231,18 +235,22 @@ async def test_an_answer_is_decided_at_once_by_the_task_that_read_it_unless_fram
         session.answer_now()
         assert float(engine.position[0, BINANCE]) == pytest.approx(QTY)
         assert executor.next_event_ts() is None
-        # 2. a frame received at +2 ms waits in the queue, an order is done at +3 ms: not booked now; the frame
-        # is decided on the account as it was when it came, then the answer is booked
+        # 2. two frames received at +2 and +2.5 ms wait in the queue, an order is done at +3 ms: inside the
+        # call, the frames are decided in order on the account without the answer, then the answer is booked
         queue.put_nowait(_book(BINANCE, T0 + 2 * MS, 59_991.0, 60_000.0))
+        queue.put_nowait(_book(BYBIT, T0 + 5 * MS // 2, 59_996.0, 60_005.0))
         clock.now = T0 + 3 * MS
         _pair_done(executor, 3, clock.now)
+        batches = session.batches
         session.answer_now()
-        assert float(engine.position[0, BINANCE]) == pytest.approx(QTY)
-        await frames.until(T0 + 2 * MS)
+        assert queue.empty() and session.batches == batches + 2
+        assert [t for t, _ in frames.taken[-2:]] == [T0 + 2 * MS, T0 + 5 * MS // 2]
         assert frames.position(T0 + 2 * MS) == pytest.approx(QTY)
-        while executor.next_event_ts() is not None:  # the executor timer's turn, on the answer's wake
-            await asyncio.sleep(0)
+        assert frames.position(T0 + 5 * MS // 2) == pytest.approx(QTY)
         assert float(engine.position[0, BINANCE]) == pytest.approx(2 * QTY)
+        assert float(engine.views[0][BINANCE]["position"]) == pytest.approx(2 * QTY)  # decided at it
+        assert executor.next_event_ts() is None
+        assert session.last_ns == T0 + 3 * MS
 
     run = asyncio.create_task(session.run(queued(queue), stop, wake=wake))
     told = asyncio.create_task(scenario())
@@ -253,9 +261,47 @@ async def test_an_answer_is_decided_at_once_by_the_task_that_read_it_unless_fram
     assert told.done() and not told.cancelled()
     told.result()
     # the session is over: an answer now is nobody's to decide (the stop books what is left)
-    _pair_done(executor, 5, clock.now + MS)
+    queue.put_nowait(_book(BINANCE, clock.now + MS, 59_992.0, 60_000.0))
+    _pair_done(executor, 5, clock.now + 2 * MS)
     session.answer_now()
     assert float(engine.position[0, BINANCE]) == pytest.approx(2 * QTY)
+    assert queue.qsize() == 1
+
+
+async def test_without_take_an_answer_behind_waiting_frames_is_left_to_the_engine(engine: Engine) -> None:
+    # A session given only how many arrivals wait (no way to take them): with a frame received before the
+    # answer still queued, answer_now leaves the answer to the engine, which decides that frame first.
+    seen: list[tuple[str, int]] = []
+    clock, frames, wake = _Clock(), _Frames(seen), asyncio.Event()
+    executor: Any = engine.executor
+    executor.on_ready = wake.set
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    session = SessionLoop(engine, [frames], clock=clock, start_ns=T0, backlog=queue.qsize)
+    stop = asyncio.Event()
+
+    async def scenario() -> None:
+        queue.put_nowait(_book(BINANCE, T0, 59_990.0, 60_000.0))
+        queue.put_nowait(_book(BYBIT, T0, 59_995.0, 60_005.0))
+        await frames.until(T0)
+        queue.put_nowait(_book(BINANCE, T0 + 2 * MS, 59_991.0, 60_000.0))
+        clock.now = T0 + 3 * MS
+        _pair_done(executor, 1, clock.now)
+        session.answer_now()
+        assert float(engine.position[0, BINANCE]) == 0.0
+        await frames.until(T0 + 2 * MS)
+        assert frames.position(T0 + 2 * MS) == 0.0
+        while executor.next_event_ts() is not None:  # the executor timer's turn, on the answer's wake
+            await asyncio.sleep(0)
+        assert float(engine.position[0, BINANCE]) == pytest.approx(QTY)
+
+    run = asyncio.create_task(session.run(queued(queue), stop, wake=wake))
+    told = asyncio.create_task(scenario())
+    await asyncio.wait((run, told), timeout=60, return_when=asyncio.FIRST_COMPLETED)  # a failure's bound
+    stop.set()
+    told.cancel()
+    await run
+    assert told.done() and not told.cancelled()
+    told.result()
 
 
 async def test_what_the_engine_raises_in_answer_now_ends_the_session_not_the_reading_task(
