@@ -330,10 +330,13 @@ class SessionLoop:
             if self.backlog is not None and self.backlog():
                 if self.take is None:
                     return
-                while (arrival := self.take()) is not None:
-                    if self._take_arrival(*arrival):
-                        return  # its orders leave first; the engine books the answer after (see _consume)
-                self._drained.set()
+                sent = False
+                while not sent and (arrival := self.take()) is not None:
+                    sent = self._take_arrival(*arrival)
+                if not self.backlog():
+                    self._drained.set()  # the executor timer's turn again, as after the engine's task's
+                if sent:
+                    return  # its orders leave first; the answer is booked after them (the timer, the next frame)
             now = self.wall_clock()
             due = self.engine.executor.next_event_ts()
             if due is None or due > now:

@@ -268,6 +268,56 @@ async def test_an_answer_is_decided_at_once_by_the_task_that_read_it_after_the_f
     assert queue.qsize() == 1
 
 
+async def test_a_waiting_frame_whose_decision_sent_orders_ends_what_answer_now_decides(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The orders a decision sent leave before anything else: answer_now stops at that frame, the frames after
+    # it stay queued for the engine and the answer is booked after them (here, by the engine's next frame).
+    seen: list[tuple[str, int]] = []
+    clock, frames, wake = _Clock(), _Frames(seen), asyncio.Event()
+    executor: Any = engine.executor
+    executor.on_ready = wake.set
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    session = SessionLoop(engine, [frames], clock=clock, start_ns=T0, backlog=queue.qsize, take=taking(queue))
+    stop = asyncio.Event()
+
+    async def scenario() -> None:
+        queue.put_nowait(_book(BINANCE, T0, 59_990.0, 60_000.0))
+        queue.put_nowait(_book(BYBIT, T0, 59_995.0, 60_005.0))
+        await frames.until(T0)
+        queue.put_nowait(_book(BINANCE, T0 + 2 * MS, 59_991.0, 60_000.0))
+        queue.put_nowait(_book(BYBIT, T0 + 5 * MS // 2, 59_996.0, 60_005.0))
+        clock.now = T0 + 3 * MS
+        _pair_done(executor, 1, clock.now)
+        taken: list[int] = []
+        real = session._take_arrival
+
+        def sending(*arrival: Any) -> bool:  # the frame's decision as one that sent orders
+            taken.append(arrival[0])
+            real(*arrival)
+            return True
+
+        monkeypatch.setattr(session, "_take_arrival", sending)
+        session.answer_now()
+        monkeypatch.undo()
+        assert taken == [T0 + 2 * MS] and queue.qsize() == 1
+        assert float(engine.position[0, BINANCE]) == 0.0  # not booked behind that frame's orders
+        await frames.until(T0 + 5 * MS // 2)  # the engine's task takes the next frame, on the same account
+        assert frames.position(T0 + 5 * MS // 2) == 0.0
+        while executor.next_event_ts() is not None:  # then the answer, at its own time
+            await asyncio.sleep(0)
+        assert float(engine.position[0, BINANCE]) == pytest.approx(QTY)
+
+    run = asyncio.create_task(session.run(queued(queue), stop, wake=wake))
+    told = asyncio.create_task(scenario())
+    await asyncio.wait((run, told), timeout=60, return_when=asyncio.FIRST_COMPLETED)  # a failure's bound
+    stop.set()
+    told.cancel()
+    await run
+    assert told.done() and not told.cancelled()
+    told.result()
+
+
 async def test_without_take_an_answer_behind_waiting_frames_is_left_to_the_engine(engine: Engine) -> None:
     # A session given only how many arrivals wait (no way to take them): with a frame received before the
     # answer still queued, answer_now leaves the answer to the engine, which decides that frame first.
