@@ -321,10 +321,8 @@ class SessionLoop:
         before anything else), or while the engine's task waits for its last decision's orders to be
         written, the answer is left to the engine, which books it before the first arrival received after
         it. What the engine raises here ends the session from the executor timer's task."""
-        wake, stop = self._running, self._stop
-        if wake is None or self._failed is not None or self.wall_clock is None or self._departing:
-            return
-        if stop is not None and stop.is_set():
+        wake, stop, clock = self._running, self._stop, self.wall_clock
+        if wake is None or stop is None or clock is None or stop.is_set() or self._failed or self._departing:
             return
         try:
             if self.backlog is not None and self.backlog():
@@ -337,7 +335,7 @@ class SessionLoop:
                     self._drained.set()  # the executor timer's turn again, as after the engine's task's
                 if sent:
                     return  # its orders leave first; the answer is booked after them (the timer, the next frame)
-            now = self.wall_clock()
+            now = clock()
             due = self.engine.executor.next_event_ts()
             if due is None or due > now:
                 return
@@ -449,7 +447,7 @@ class SessionLoop:
         for watcher in self.watchers:
             watcher.after_batch(engine, t0, ts, sent_before, recv_perf_ns, venue)
         self.batches += 1
-        return bool(engine.log.sent.total != sent_before)
+        return engine.log.sent.total != sent_before
 
     async def _timer(self, clock: Callable[[], int], wake: asyncio.Event | None) -> None:
         # Executor events between batches on the wall clock (a paper order arriving or answered, a live

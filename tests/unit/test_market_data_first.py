@@ -13,6 +13,7 @@ answer hand-over, the executor timer, the chores) as ``arb.live.trading`` wires 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -154,26 +155,68 @@ def engine(tmp_path: Path) -> Engine:
     return Engine(config, executor=LiveExecutor(venues, symbols=1, n_venues=2))
 
 
+@dataclass
+class _Rig:
+    """``arb live``'s session loop around ``engine`` on a driven clock, wired as :mod:`arb.live.trading` wires
+    it (the feeds' queue, its backlog and take; with ``chores``, what reports waiting for an idle loop)."""
+
+    engine: Engine
+    clock: _Clock
+    frames: _Frames
+    wake: asyncio.Event
+    queue: asyncio.Queue[Any]
+    session: SessionLoop
+
+    @property
+    def executor(self) -> Any:
+        return self.engine.executor
+
+    async def started(self) -> None:
+        """The two venues' first books (no spread between them: the kernel never trades), decided on."""
+        self.queue.put_nowait(_book(BINANCE, T0, 59_990.0, 60_000.0))
+        self.queue.put_nowait(_book(BYBIT, T0, 59_995.0, 60_005.0))
+        await self.frames.until(T0)
+
+
+def _rig(engine: Engine, seen: list[tuple[str, int]], *, take: bool = True, chores: bool = False) -> _Rig:
+    clock, frames, wake = _Clock(), _Frames(seen), asyncio.Event()
+    executor: Any = engine.executor
+    executor.on_ready = wake.set
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    later = None
+    if chores:
+        later = Chores(lambda: bool(queue.qsize()) or executor.next_event_ts() is not None, clock=clock)
+        engine.later = later.add
+    session = SessionLoop(engine, [frames], clock=clock, start_ns=T0, chores=later, backlog=queue.qsize,
+                          take=taking(queue) if take else None)  # fmt: skip
+    return _Rig(engine, clock, frames, wake, queue, session)
+
+
+async def _drive(rig: _Rig, scenario: Callable[[], Awaitable[None]]) -> None:
+    """Run the session with ``scenario`` beside it (60 s at most: a failure's bound), then stop it; raises
+    what the session or the scenario failed with."""
+    stop = asyncio.Event()
+    run = asyncio.create_task(rig.session.run(queued(rig.queue), stop, wake=rig.wake))
+    told = asyncio.create_task(scenario())
+    await asyncio.wait((run, told), timeout=60, return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    told.cancel()
+    await run
+    assert told.done() and not told.cancelled()
+    told.result()
+
+
 async def test_a_fill_between_two_frames_is_booked_before_the_next_decision_and_reported_after(
     engine: Engine,
 ) -> None:
     seen: list[tuple[str, int]] = []  # what the engine took and what the fill listener heard, in order
-    clock, frames, wake, heard = _Clock(), _Frames(seen), asyncio.Event(), _Heard(seen)
-    executor: Any = engine.executor
-    executor.on_ready = wake.set
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    chores = Chores(lambda: bool(queue.qsize()) or executor.next_event_ts() is not None, clock=clock)
-    engine.later = chores.add  # as arb.live.trading wires them
+    rig, heard = _rig(engine, seen, chores=True), _Heard(seen)
+    clock, frames, queue, executor = rig.clock, rig.frames, rig.queue, rig.executor
     engine.listeners.fill.append(heard)
     engine.listeners.fill_kept.append(lambda row: seen.append(("kept", int(row["order_id"]))))  # risk memory's
-    session = SessionLoop(engine, [frames], clock=clock, start_ns=T0, chores=chores, backlog=queue.qsize)
-    stop = asyncio.Event()
 
     async def scenario() -> None:
-        # no spread between the books (59,990 / 60,000 against 59,995 / 60,005): the kernel never trades
-        queue.put_nowait(_book(BINANCE, T0, 59_990.0, 60_000.0))
-        queue.put_nowait(_book(BYBIT, T0, 59_995.0, 60_005.0))
-        await frames.until(T0)
+        await rig.started()
         assert frames.position(T0) == 0.0
 
         # 1. an order is done (filled) at +1 ms, the next frame is received at +2 ms: both wait for the loop
@@ -200,14 +243,7 @@ async def test_a_fill_between_two_frames_is_booked_before_the_next_decision_and_
         assert float(engine.position[0, BINANCE]) == pytest.approx(2 * QTY)
         assert float(engine.views[0][BINANCE]["position"]) == pytest.approx(2 * QTY)
 
-    run = asyncio.create_task(session.run(queued(queue), stop, wake=wake))
-    told = asyncio.create_task(scenario())
-    await asyncio.wait((run, told), timeout=60, return_when=asyncio.FIRST_COMPLETED)  # a failure's bound
-    stop.set()
-    told.cancel()
-    await run  # raises what the session failed with
-    assert told.done() and not told.cancelled()
-    told.result()  # raises what the scenario failed with
+    await _drive(rig, scenario)
 
 
 async def test_an_answer_is_decided_at_once_by_the_task_that_read_it_after_the_frames_before_it(
@@ -217,18 +253,11 @@ async def test_an_answer_is_decided_at_once_by_the_task_that_read_it_after_the_f
     # arb.live.trading wires it (backlog and take on the feeds' queue): the engine books the answer (and
     # decides at it) there and then, before the loop runs anything else; a frame received before it and
     # still queued is decided first, in the same call, on the account as it was when the frame came.
-    seen: list[tuple[str, int]] = []
-    clock, frames, wake = _Clock(), _Frames(seen), asyncio.Event()
-    executor: Any = engine.executor
-    executor.on_ready = wake.set
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    session = SessionLoop(engine, [frames], clock=clock, start_ns=T0, backlog=queue.qsize, take=taking(queue))
-    stop = asyncio.Event()
+    rig = _rig(engine, [])
+    clock, frames, queue, executor, session = rig.clock, rig.frames, rig.queue, rig.executor, rig.session
 
     async def scenario() -> None:
-        queue.put_nowait(_book(BINANCE, T0, 59_990.0, 60_000.0))
-        queue.put_nowait(_book(BYBIT, T0, 59_995.0, 60_005.0))
-        await frames.until(T0)
+        await rig.started()
         # 1. nothing waits for the engine: booked inside the call, no turn of the loop between
         clock.now = T0 + 1 * MS
         _pair_done(executor, 1, clock.now)
@@ -252,14 +281,7 @@ async def test_an_answer_is_decided_at_once_by_the_task_that_read_it_after_the_f
         assert executor.next_event_ts() is None
         assert session.last_ns == T0 + 3 * MS
 
-    run = asyncio.create_task(session.run(queued(queue), stop, wake=wake))
-    told = asyncio.create_task(scenario())
-    await asyncio.wait((run, told), timeout=60, return_when=asyncio.FIRST_COMPLETED)  # a failure's bound
-    stop.set()
-    told.cancel()
-    await run
-    assert told.done() and not told.cancelled()
-    told.result()
+    await _drive(rig, scenario)
     # the session is over: an answer now is nobody's to decide (the stop books what is left)
     queue.put_nowait(_book(BINANCE, clock.now + MS, 59_992.0, 60_000.0))
     _pair_done(executor, 5, clock.now + 2 * MS)
@@ -273,18 +295,11 @@ async def test_a_waiting_frame_whose_decision_sent_orders_ends_what_answer_now_d
 ) -> None:
     # The orders a decision sent leave before anything else: answer_now stops at that frame, the frames after
     # it stay queued for the engine and the answer is booked after them (here, by the engine's next frame).
-    seen: list[tuple[str, int]] = []
-    clock, frames, wake = _Clock(), _Frames(seen), asyncio.Event()
-    executor: Any = engine.executor
-    executor.on_ready = wake.set
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    session = SessionLoop(engine, [frames], clock=clock, start_ns=T0, backlog=queue.qsize, take=taking(queue))
-    stop = asyncio.Event()
+    rig = _rig(engine, [])
+    clock, frames, queue, executor, session = rig.clock, rig.frames, rig.queue, rig.executor, rig.session
 
     async def scenario() -> None:
-        queue.put_nowait(_book(BINANCE, T0, 59_990.0, 60_000.0))
-        queue.put_nowait(_book(BYBIT, T0, 59_995.0, 60_005.0))
-        await frames.until(T0)
+        await rig.started()
         queue.put_nowait(_book(BINANCE, T0 + 2 * MS, 59_991.0, 60_000.0))
         queue.put_nowait(_book(BYBIT, T0 + 5 * MS // 2, 59_996.0, 60_005.0))
         clock.now = T0 + 3 * MS
@@ -308,31 +323,17 @@ async def test_a_waiting_frame_whose_decision_sent_orders_ends_what_answer_now_d
             await asyncio.sleep(0)
         assert float(engine.position[0, BINANCE]) == pytest.approx(QTY)
 
-    run = asyncio.create_task(session.run(queued(queue), stop, wake=wake))
-    told = asyncio.create_task(scenario())
-    await asyncio.wait((run, told), timeout=60, return_when=asyncio.FIRST_COMPLETED)  # a failure's bound
-    stop.set()
-    told.cancel()
-    await run
-    assert told.done() and not told.cancelled()
-    told.result()
+    await _drive(rig, scenario)
 
 
 async def test_without_take_an_answer_behind_waiting_frames_is_left_to_the_engine(engine: Engine) -> None:
     # A session given only how many arrivals wait (no way to take them): with a frame received before the
     # answer still queued, answer_now leaves the answer to the engine, which decides that frame first.
-    seen: list[tuple[str, int]] = []
-    clock, frames, wake = _Clock(), _Frames(seen), asyncio.Event()
-    executor: Any = engine.executor
-    executor.on_ready = wake.set
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    session = SessionLoop(engine, [frames], clock=clock, start_ns=T0, backlog=queue.qsize)
-    stop = asyncio.Event()
+    rig = _rig(engine, [], take=False)
+    clock, frames, queue, executor, session = rig.clock, rig.frames, rig.queue, rig.executor, rig.session
 
     async def scenario() -> None:
-        queue.put_nowait(_book(BINANCE, T0, 59_990.0, 60_000.0))
-        queue.put_nowait(_book(BYBIT, T0, 59_995.0, 60_005.0))
-        await frames.until(T0)
+        await rig.started()
         queue.put_nowait(_book(BINANCE, T0 + 2 * MS, 59_991.0, 60_000.0))
         clock.now = T0 + 3 * MS
         _pair_done(executor, 1, clock.now)
@@ -344,35 +345,24 @@ async def test_without_take_an_answer_behind_waiting_frames_is_left_to_the_engin
             await asyncio.sleep(0)
         assert float(engine.position[0, BINANCE]) == pytest.approx(QTY)
 
-    run = asyncio.create_task(session.run(queued(queue), stop, wake=wake))
-    told = asyncio.create_task(scenario())
-    await asyncio.wait((run, told), timeout=60, return_when=asyncio.FIRST_COMPLETED)  # a failure's bound
-    stop.set()
-    told.cancel()
-    await run
-    assert told.done() and not told.cancelled()
-    told.result()
+    await _drive(rig, scenario)
 
 
 async def test_what_the_engine_raises_in_answer_now_ends_the_session_not_the_reading_task(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clock, frames, wake = _Clock(), _Frames([]), asyncio.Event()
-    executor: Any = engine.executor
-    executor.on_ready = wake.set
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    session = SessionLoop(engine, [frames], clock=clock, start_ns=T0, backlog=queue.qsize)
-    queue.put_nowait(_book(BINANCE, T0, 59_990.0, 60_000.0))
-    run = asyncio.create_task(session.run(queued(queue), asyncio.Event(), wake=wake))
-    await frames.until(T0)
+    rig = _rig(engine, [])
+    rig.queue.put_nowait(_book(BINANCE, T0, 59_990.0, 60_000.0))
+    run = asyncio.create_task(rig.session.run(queued(rig.queue), asyncio.Event(), wake=rig.wake))
+    await rig.frames.until(T0)
 
     def broken(now: int) -> None:
         raise RuntimeError("a defect in the engine")
 
     monkeypatch.setattr(engine, "advance", broken)
-    clock.now = T0 + MS
-    _pair_done(executor, 1, clock.now)
-    session.answer_now()  # returns: the reading task goes on
+    rig.clock.now = T0 + MS
+    _pair_done(rig.executor, 1, rig.clock.now)
+    rig.session.answer_now()  # returns: the reading task goes on
     with pytest.raises(ExceptionGroup) as raised:
         async with asyncio.timeout(60):  # a failure's bound
             await run
