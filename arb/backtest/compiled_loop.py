@@ -15,6 +15,7 @@ from hftbacktest.order import GTX, LIMIT, order_dtype
 from hftbacktest.types import state_values_dtype
 from numba.np.numpy_support import carray
 
+from arb._alloc import zeros
 from arb._jit import njit
 from arb.backtest.hbt_abi import (
     bt_cancel,
@@ -501,20 +502,21 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     levels = params[0]["book_levels"]
     one = levels - levels + 1  # the best level only, typed as ``levels`` (one compile of _fill_top, not two)
     cash, eq_venue, pnl_sym, open_count, ticked = _open_orders(flight, n_symbols, n_venues)
-    seen = np.zeros((2, n_assets), np.int64)  # _status's rows: none found yet, each asset's offset - 1
+    seen = zeros((2, n_assets), np.int64)  # _status's rows: none found yet, each asset's offset - 1
     for a in range(n_assets):
         seen[0, a] = tape.sync_off[a] - 1
         seen[1, a] = tape.book_off[a] - 1
     account = Account(cash, eq_venue, pnl_sym, open_count, mark, seen)  # what _observe and _perp_step take
-    answered = np.zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
-    deep = (np.zeros((n_assets, 4, levels)), np.zeros(n_assets, np.int64))  # _fill_deeper's, nothing walked yet
-    lots = np.zeros(n_assets)
+    answered = zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
+    deep = (zeros((n_assets, 4, levels), np.float64), zeros(n_assets, np.int64))  # _fill_deeper's, nothing walked yet
+    lots = zeros(n_assets, np.float64)
     for a in range(n_assets):
         lots[a] = params[a // n_venues]["lot_size"][a % n_venues]
-    scratch = (np.zeros(SWEEP_LEVELS), np.zeros(SWEEP_LEVELS))  # the levels an arriving order may take
+    # the levels an arriving order may take
+    scratch = (zeros(SWEEP_LEVELS, np.float64), zeros(SWEEP_LEVELS, np.float64))
     held = np.ones(n_assets, np.int64)  # per asset, 0 once known that no level of it is remembered as taken
-    slot_ticks = np.zeros((2, TAKEN_SLOTS), np.int64)
-    slot_shown = np.zeros((2, TAKEN_SLOTS))
+    slot_ticks = zeros((2, TAKEN_SLOTS), np.int64)
+    slot_shown = zeros((2, TAKEN_SLOTS), np.float64)
     same_time = 0  # steps in a row without time passing (orders answered at once with zero latency)
     last_now = bt_current_timestamp(bt)
     fresh = True  # positions and balances must be read again (start, or after a fill)

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from arb._alloc import zeros
 from arb._jit import njit
 from arb.execution.risk import EVENTS_KEPT
 
@@ -69,14 +70,14 @@ def _open_orders(flight: Any, n_symbols: int, n_venues: int) -> tuple[Any, Any, 
     # Scratch arrays of a call of _run_loop: (cash and equity per symbol and venue, PnL per symbol,
     # open orders per asset, the assets that ticked), the open orders being the taker orders on their
     # way (``flight``, arb.backtest.taker_fills).
-    cash = np.zeros((n_symbols, n_venues))
-    eq_venue = np.zeros((n_symbols, n_venues))
-    pnl_sym = np.zeros(n_symbols)
-    out = np.zeros(n_venues * n_symbols, np.int64)
+    cash = zeros((n_symbols, n_venues), np.float64)
+    eq_venue = zeros((n_symbols, n_venues), np.float64)
+    pnl_sym = zeros(n_symbols, np.float64)
+    out = zeros(n_venues * n_symbols, np.int64)
     for k in range(flight.shape[0]):
         if flight[k]["order_id"] != 0:
             out[flight[k]["asset"]] += 1
-    return cash, eq_venue, pnl_sym, out, np.zeros(n_venues * n_symbols, np.int64)
+    return cash, eq_venue, pnl_sym, out, zeros(n_venues * n_symbols, np.int64)
 
 
 @njit(cache=True, internal=True, inline="always")

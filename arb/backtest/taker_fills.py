@@ -38,6 +38,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from arb._alloc import zeros
 from arb._jit import njit
 from arb.backtest.hbt_abi import (
     bt_depth,
@@ -245,7 +246,7 @@ def arrive_orders(bt: int, now: int, flight: Any, taken: Any, run: Any, lots: An
     against hftbacktest's depth now by the shared rule (a rejected leg fills nothing). ``lots``: each
     asset's lot size; ``scratch``: two ``SWEEP_LEVELS`` float arrays."""
     decimals = run.price_decimals
-    grid = np.zeros(2)
+    grid = zeros(2, np.float64)
     while True:
         k = _first_due(flight, now, 0)
         if k < 0:

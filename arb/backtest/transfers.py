@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from arb._alloc import zeros
 from arb._jit import njit
 from arb.backtest.loop_state import Inventory
 from arb.strategy.types import TRANSFER_DTYPE
@@ -146,7 +147,7 @@ def move_inventory(now: int, views: Any, settings: Any, inv: Any) -> None:
     if cfg["transfer_policy"] != TRANSFER_THRESHOLD:
         return
     threshold = cfg["transfer_threshold"]
-    held = np.zeros(n_venues)
+    held = zeros(n_venues, np.float64)
     for s in range(n_sym):
         for asset in range(2):
             if (asset == ASSET_BASE and movable[s] == 0) or (asset == ASSET_QUOTE and s > 0):

@@ -43,6 +43,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from arb._alloc import zeros
 from arb._jit import njit
 
 TAKEN_SLOTS: Final = 32
@@ -170,7 +171,7 @@ def forget_changed_in_book(
     shows at each remembered level, looked up here in one call. Returns how many levels are still
     remembered (0: the memory of ``a`` is empty)."""
     slots = taken.shape[2]
-    shown = np.zeros((2, slots))
+    shown = zeros((2, slots), np.float64)
     half = 0.5 * tick
     held = 0
     for k in range(slots):

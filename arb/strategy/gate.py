@@ -104,6 +104,7 @@ from typing import Any
 import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
+from arb._alloc import empty, zeros
 from arb.strategy.kernel import net_position, unanswered
 from arb.strategy.records import EVENTS_KEPT, N_BREACHES, limits_row, pnl_row, risk_row, view_row
 from arb.strategy.types import (
@@ -438,7 +439,7 @@ def gate(views: Any, s: int, limits: Any, state: Any, sstate: Any, intents: Any,
         return gate_symbol(views, s, limits[s], state[0], sstate[s], intents, n, now)
     pair = False  # the pair's legs pass, judged together
     if legs > 0:
-        together = np.empty(legs, intents.dtype)
+        together = empty(legs, intents.dtype)
         j = 0
         for k in range(n):
             if intents[k]["kind"] == INTENT_OPEN:
@@ -467,10 +468,10 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
     state ``st``; ``views`` every symbol's view (or records per symbol holding it as a field)."""
     view = view_row(views, s)
     n_venues = view.shape[0]
-    delta = np.zeros(n_venues)
-    up = np.zeros(n_venues)  # per venue: what the buys (intents and resting quotes) could add to the position
-    down = np.zeros(n_venues)  # and what the sells could take from it (<= 0)
-    orders = np.zeros(n_venues, np.int64)
+    delta = zeros(n_venues, np.float64)
+    up = zeros(n_venues, np.float64)  # per venue: what the buys (intents and resting quotes) could add to the position
+    down = zeros(n_venues, np.float64)  # and what the sells could take from it (<= 0)
+    orders = zeros(n_venues, np.int64)
     opening = False
     pairs = False  # a taker pair (counted by the pair limits); a quote opens no pair until it fills
     quoting = False  # a quote is sent or rests: worst cases count the resting quotes
@@ -495,7 +496,7 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
             quoting = True
     if n == 0:
         return 0
-    resting = np.zeros(n_venues, np.int64)  # quotes sent and not yet done, per venue, every symbol's
+    resting = zeros(n_venues, np.int64)  # quotes sent and not yet done, per venue, every symbol's
     for v in range(n_venues):
         for o in range(views.shape[0]):
             for i in range(2):
@@ -511,7 +512,8 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
                         else:
                             down[v] -= left
                             shorter -= left
-    moved = np.zeros(n_venues)  # each venue's position if the intents fill (quoting: the worse of all buys, all sells)
+    # each venue's position if the intents fill (quoting: the worse of all buys, all sells)
+    moved = zeros(n_venues, np.float64)
     for v in range(n_venues):
         moved[v] = view[v]["position"] + delta[v]
         if quoting:

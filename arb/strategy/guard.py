@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
+from arb._alloc import zeros
 from arb.strategy.calls import call_decide, call_may_act
 from arb.strategy.kernel import (
     _EPS,
@@ -271,7 +272,7 @@ def admit(view: Any, p: Any, st: Any, intents: Any, n: int, now_ns: int) -> int:
     pair = has_pair and _pair_ok(view, p, intents, n, now_ns)
     pair_id = st["next_pair_id"]
     next_id = pair_id + 1 if pair else pair_id
-    taken = np.zeros((view.shape[0], 2), np.bool_)  # quote slots given a quote or a cancel this decision
+    taken = zeros((view.shape[0], 2), np.bool_)  # quote slots given a quote or a cancel this decision
     out = 0
     for k in range(n):
         it = intents[k]

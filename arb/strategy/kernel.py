@@ -89,6 +89,7 @@ from typing import Any
 import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
+from arb._alloc import empty, zeros
 from arb.strategy.types import (
     BUY,
     HEDGE_FAILED,
@@ -395,7 +396,7 @@ def hedge(view: Any, p: Any, st: Any, net: float, intents: Any, now_ns: int) -> 
         if now_ns - st["last_hedge_ns"] < p["hedge_retry_ns"]:
             return 0
         swap = (attempts - p["max_hedge_attempts"]) % 2 == 0
-    order = np.empty(view.shape[0], np.int64)
+    order = empty(view.shape[0], np.int64)
     tried = _hedge_order(view, p, side, filled, swap, order)
     slip = min(p["slippage_bps"] * (1 + attempts), p["stop_loss_bps"]) * 1e-4
     for k in range(tried):
@@ -466,7 +467,7 @@ def _close_gain_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> float:
     if window <= 0:
         return 0.0
     n = view.shape[0]
-    due = np.zeros(n)  # each venue's rate if its funding time is within the window
+    due = zeros(n, np.float64)  # each venue's rate if its funding time is within the window
     for v in range(n):
         nxt = _next_funding(view, p, v, now_ns)
         if nxt > 0 and nxt <= now_ns + window:
@@ -558,10 +559,10 @@ def decide(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents
     then the lower sell venue).
     """
     p = params[0]
-    buy_take = np.zeros(MAX_LEVELS)  # the best direction's takes per level
-    sell_take = np.zeros(MAX_LEVELS)
-    buy_try = np.zeros(MAX_LEVELS)  # the direction being walked
-    sell_try = np.zeros(MAX_LEVELS)
+    buy_take = zeros(MAX_LEVELS, np.float64)  # the best direction's takes per level
+    sell_take = zeros(MAX_LEVELS, np.float64)
+    buy_try = zeros(MAX_LEVELS, np.float64)  # the direction being walked
+    sell_try = zeros(MAX_LEVELS, np.float64)
     best_qty = 0.0
     best_profit = 0.0
     best_b = -1

@@ -59,6 +59,7 @@ from typing import Any
 import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
+from arb._alloc import zeros
 from arb.strategy.guard import hold_over
 from arb.strategy.kernel import (
     _EPS,
@@ -198,7 +199,7 @@ def decide_maker(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, i
         side = BUY if i == 0 else SELL
         # this side's targets on each venue allowed to make (quantity 0: none allowed)
         px = np.full(n_venues, np.nan)
-        qty = np.zeros(n_venues)
+        qty = zeros(n_venues, np.float64)
         for m in range(n_venues):
             if p["maker_venues"] & (1 << m) and takes_orders(view, m, now_ns):
                 px[m], qty[m] = quote_target(view, p, m, side, now_ns)

@@ -1,0 +1,89 @@
+"""arb's allocations in compiled code (arb._alloc): NumPy's arrays of the shape and dtype asked for, zeroed
+by ``zeros``, owned by the caller once returned, with NumPy's error for a negative size; and no compilation
+of NumPy's allocators for them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import arb._jit as nb
+from arb._alloc import empty, zeros
+
+RECORD = np.dtype([("venue", np.int64), ("price", np.float64), ("live", np.bool_)])
+
+
+@nb.njit()
+def _vectors(n: int, dirty: Any) -> tuple[Any, Any, Any, Any]:
+    # dirty the allocator's memory first: a freed array's bytes are what the next one may get
+    scratch = empty(n, np.float64)
+    for i in range(n):
+        scratch[i] = dirty
+    scratch = empty(n, np.float64)
+    scratch[0] = dirty
+    return zeros(n, np.float64), zeros(n, np.int64), zeros((2, n), np.bool_), zeros(n, RECORD)
+
+
+@nb.njit()
+def _shaped(n: int, rows: Any) -> tuple[Any, Any]:
+    return zeros((n, 3, 2), np.float64), empty(n, rows.dtype)
+
+
+@nb.njit()
+def _sized(n: int) -> Any:
+    return zeros(n, np.int64)
+
+
+def test_zeros_gives_zeroed_arrays_of_the_shape_and_dtype() -> None:
+    floats, ints, flags, records = _vectors(1000, 7.5)
+    assert floats.dtype == np.float64 and floats.shape == (1000,) and not floats.any()
+    assert ints.dtype == np.int64 and ints.shape == (1000,) and not ints.any()
+    assert flags.dtype == np.bool_ and flags.shape == (2, 1000) and not flags.any()
+    assert records.dtype == RECORD and records.shape == (1000,)
+    assert not records["venue"].any() and not records["price"].any() and not records["live"].any()
+    for array in (floats, ints, flags, records):
+        assert array.flags.c_contiguous and array.flags.writeable
+
+
+def test_shapes_and_a_dtype_taken_from_an_array() -> None:
+    rows = np.zeros(4, RECORD)
+    cube, copy = _shaped(5, rows)
+    assert cube.shape == (5, 3, 2) and cube.strides == (48, 16, 8) and not cube.any()
+    assert copy.dtype == RECORD and copy.shape == (5,)
+    copy["price"][:] = 2.0  # the caller's own array, kept after the call
+    cube[4, 2, 1] = 1.0
+    assert copy["price"].sum() == 10.0 and cube.sum() == 1.0
+
+
+def test_a_negative_size_is_numpys_error() -> None:
+    with pytest.raises(ValueError, match="negative dimensions"):
+        _sized(-1)
+    assert _sized(0).shape == (0,)
+
+
+def test_nothing_of_numpys_allocators_is_compiled() -> None:
+    if nb.plain():
+        pytest.skip("plain Python: NumPy's own functions")
+    from numba.core import event
+
+    compiled: list[str] = []
+
+    class Names(event.Listener):
+        def on_start(self, ev: Any) -> None:
+            pass
+
+        def on_end(self, ev: Any) -> None:
+            compiled.append(getattr(getattr(ev.data["dispatcher"], "py_func", None), "__qualname__", "?"))
+
+    @nb.njit()
+    def fresh(n: int) -> Any:  # compiled here, with types no other code allocates (NumPy's would compile)
+        return zeros((n, 2, 2), np.uint16), empty((n, 1, 1), np.float32)
+
+    with event.install_listener("numba:compile", Names()):
+        a, b = fresh(3)
+    assert a.shape == (3, 2, 2) and a.dtype == np.uint16 and b.shape == (3, 1, 1) and b.dtype == np.float32
+    assert compiled, "the listener heard nothing: the check below would prove nothing"
+    assert not [name for name in compiled if "np_zeros" in name or "np_empty" in name or "zero_fill" in name]
+
