@@ -39,7 +39,7 @@ the cache's folder is not writable, compilations go unlocked, as before.
 
 from __future__ import annotations
 
-__all__ = ["Compiled", "cached", "entry_point", "njit", "plain", "say_compiling"]
+__all__ = ["Compiled", "cached", "entry_point", "njit", "plain", "say_compiling", "with_stack_room"]
 
 import contextlib
 import fcntl
@@ -49,12 +49,14 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from types import FunctionType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
     from numba.core.dispatcher import Dispatcher
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_R = TypeVar("_R")
 
 
 def plain() -> bool:
@@ -187,6 +189,37 @@ def cached(fn: Any) -> bool:
         return True
     index = getattr(getattr(getattr(fn, "_cache", None), "_cache_file", None), "_index_path", None)
     return isinstance(index, str) and os.path.exists(index)
+
+
+_STACK_ROOM = 32_768
+"""Slots of the frame :func:`with_stack_room` calls from: 256 KiB, which CPython places at the start of a
+512 KiB chunk of its frame stack, leaving about 250 KiB above it for the calls beneath."""
+
+
+@functools.cache
+def _roomy() -> Callable[[Callable[..., Any], tuple[Any, ...]], Any]:
+    def call(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        return fn(*args)
+
+    # the same function with 32,768 more local variables, never used: its frame is that much larger
+    code = call.__code__
+    names = code.co_varnames + tuple(f"_{i}" for i in range(_STACK_ROOM))
+    roomy = code.replace(co_varnames=names, co_nlocals=len(names))
+    return cast("Callable[[Callable[..., Any], tuple[Any, ...]], Any]", FunctionType(roomy, {}, "with_stack_room"))
+
+
+def with_stack_room(fn: Callable[..., _R], *args: Any) -> _R:
+    """``fn(*args)``, called from a frame that gives the calls beneath it room on CPython's frame stack.
+
+    CPython (3.11 on) keeps its Python frames on a stack of 16 KiB chunks, maps a new chunk when a call
+    does not fit in the current one and unmaps it as soon as that call returns. A call made over and
+    over just at a chunk's end maps and unmaps 16 KiB each time: compiling the step, Numba's typing
+    and lowering did so about 190,000 times (1.2 s of system CPU and as many page faults, a tenth of that
+    process's time), and the other compiling processes tens of thousands of times. A frame this large
+    makes CPython map one chunk of 512 KiB for it, and every call beneath it, to about 250 KiB deep,
+    stays in that chunk. ``arb``'s commands run under it (forked processes inherit the stack they were
+    forked on), and so do the compiling processes that start afresh."""
+    return cast("_R", _roomy()(fn, args))
 
 
 def entry_point(fn: Any, *args: Any) -> Callable[..., Any]:

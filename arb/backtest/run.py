@@ -53,7 +53,7 @@ import numpy as np
 from hftbacktest import BacktestAsset
 from numba import typeof
 
-from arb._jit import cached, say_compiling
+from arb._jit import cached, say_compiling, with_stack_room
 from arb.backtest.compiled_loop import _MAX_SAME_TIME, _NO_PROGRESS, _STEP_HALF, _helper_calls, _run_loop, _step_args
 from arb.backtest.hbt_handle import Backtester
 from arb.backtest.hbt_orders import (
@@ -535,7 +535,7 @@ def warm_loop(config: AppConfig, part: int | None = None) -> None:
 
 def _warm_child(config: AppConfig, part: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it ends this process
-    warm_loop(config, part)
+    with_stack_room(warm_loop, config, part)  # forked, it has the run's; spawned, it needs its own
 
 
 class Warming:

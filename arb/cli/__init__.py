@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from arb import __version__
+from arb._jit import with_stack_room
 from arb.command_line import (
     ArgumentParser,
     Command,
@@ -613,7 +614,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.verbose, args.quiet, log_format)
     try:
         with _settings(getattr(args, "set", None)):
-            code: int = args.run(args)
+            code: int = with_stack_room(args.run, args)  # the room a first run's compiling needs
         return code
     except ArbError as exc:
         return _fatal(f"arb {args.command}: {exc}", exc.exit_code, log_format)

@@ -1,9 +1,10 @@
 """arb's allocations in compiled code (arb._alloc): NumPy's arrays of the shape and dtype asked for, zeroed
 by ``zeros``, owned by the caller once returned, with NumPy's error for a negative size; and no compilation
-of NumPy's allocators for them."""
+of NumPy's allocators for them. And the frame stack's room for compiling (arb._jit.with_stack_room)."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -87,3 +88,17 @@ def test_nothing_of_numpys_allocators_is_compiled() -> None:
     assert compiled, "the listener heard nothing: the check below would prove nothing"
     assert not [name for name in compiled if "np_zeros" in name or "np_empty" in name or "zero_fill" in name]
 
+
+def test_a_call_with_stack_room() -> None:
+    def inner(a: int, b: int = 0) -> tuple[int, int]:
+        caller = sys._getframe(1).f_code
+        return a + b, caller.co_nlocals
+
+    total, room = nb.with_stack_room(inner, 2, 3)
+    assert total == 5 and room >= 32_768  # called from the large frame
+
+    def fails() -> None:
+        raise KeyError("out")
+
+    with pytest.raises(KeyError, match="out"):
+        nb.with_stack_room(fails)
