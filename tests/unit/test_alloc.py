@@ -102,3 +102,12 @@ def test_a_call_with_stack_room() -> None:
 
     with pytest.raises(KeyError, match="out"):
         nb.with_stack_room(fails)
+
+
+def test_called_from_python_they_are_numpys() -> None:
+    # arb check runs the rules' compiled functions as Python, Numba imported or not
+    ints, cube = zeros(3, np.int64), empty((2, 2), RECORD)
+    assert type(ints) is np.ndarray and ints.dtype == np.int64 and not ints.any()
+    assert cube.shape == (2, 2) and cube.dtype == RECORD
+    floats, *_ = getattr(_vectors, "py_func", _vectors)(4, 1.0)
+    assert floats.shape == (4,) and not floats.any()
