@@ -510,11 +510,12 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     answered = zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
     deep = (zeros((n_assets, 4, levels), np.float64), zeros(n_assets, np.int64))  # _fill_deeper's, nothing walked yet
     lots = zeros(n_assets, np.float64)
+    held = zeros(n_assets, np.int64)  # per asset, 0 once known that no level of it is remembered as taken
     for a in range(n_assets):
         lots[a] = params[a // n_venues]["lot_size"][a % n_venues]
+        held[a] = 1
     # the levels an arriving order may take
     scratch = (zeros(SWEEP_LEVELS, np.float64), zeros(SWEEP_LEVELS, np.float64))
-    held = np.ones(n_assets, np.int64)  # per asset, 0 once known that no level of it is remembered as taken
     slot_ticks = zeros((2, TAKEN_SLOTS), np.int64)
     slot_shown = zeros((2, TAKEN_SLOTS), np.float64)
     same_time = 0  # steps in a row without time passing (orders answered at once with zero latency)
