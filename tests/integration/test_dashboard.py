@@ -23,6 +23,7 @@ import re
 import shutil
 import signal
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -88,6 +89,19 @@ of the next change after a count (``arbChangedAfter``), so a test awaits the pag
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _browser_temp(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # Chromium makes its singleton's folder (org.chromium.Chromium.*) in TMPDIR and, killed, leaves it
+    # there: each test's browsers make theirs in a folder of the test's, removed after it (a short path:
+    # the singleton's socket must fit a Unix socket's 108 bytes, which pytest's tmp_path may not)
+    folder = tempfile.mkdtemp(prefix="arb-browser-")
+    monkeypatch.setenv("TMPDIR", folder)
+    try:
+        yield
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _chromium() -> str:
