@@ -4,6 +4,7 @@ of NumPy's allocators for them. And the frame stack's room for compiling (arb._j
 
 from __future__ import annotations
 
+import resource
 import sys
 from typing import Any
 
@@ -102,6 +103,36 @@ def test_a_call_with_stack_room() -> None:
 
     with pytest.raises(KeyError, match="out"):
         nb.with_stack_room(fails)
+
+
+def _leaf() -> int:
+    # a frame larger than one of _descend's: where _descend fills a chunk of the frame stack, it never fits
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = b8 = b9 = 0  # noqa: F841
+    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = c8 = c9 = d0 = d1 = d2 = d3 = d4 = d5 = d6 = d7 = d8 = d9 = 0  # noqa: F841
+    return 0
+
+
+def _descend(depth: int, calls: int) -> int:
+    # at ``depth`` frames below here, the page faults of ``calls`` calls of _leaf
+    if depth:
+        return _descend(depth - 1, calls)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        _leaf()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+def _worst(calls: int) -> int:
+    # the most page faults the calls take at any depth over a span of several 16 KiB chunks
+    return max(_descend(depth, calls) for depth in range(300))
+
+
+def test_calls_with_stack_room_map_no_memory_per_call() -> None:
+    calls = 2_000
+    bare = _worst(calls)
+    if bare < calls // 2:  # a CPython that keeps a frame-stack chunk once mapped: nothing to prevent
+        pytest.skip(f"this CPython maps no frame-stack memory per call ({bare} page faults for {calls} calls)")
+    assert nb.with_stack_room(_worst, calls) < calls // 10
 
 
 def test_called_from_python_they_are_numpys() -> None:

@@ -51,6 +51,22 @@ def test_convert_missing_input_is_exit_2_with_the_path(tmp_path, capsys) -> None
     assert not (tmp_path / "x.npz").exists()
 
 
+def test_a_command_runs_with_room_on_the_frame_stack(tmp_path, monkeypatch) -> None:
+    # arb._jit.with_stack_room: a first run's compiling otherwise maps and unmaps frame-stack memory per call
+    import arb.cli
+    from arb._jit import with_stack_room
+
+    ran: list[str] = []
+
+    def recorded(fn: Any, *args: Any) -> Any:
+        ran.append(fn.__name__)
+        return with_stack_room(fn, *args)
+
+    monkeypatch.setattr(arb.cli, "with_stack_room", recorded)
+    assert main(["-q", "convert", str(SPOT_BTC_HEAD), "-o", str(tmp_path / "x.npz")]) == 0
+    assert ran == ["_cmd_convert"] and (tmp_path / "x.npz").exists()
+
+
 def _refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     # The one line a refused command prints (exit 2, nothing on stdout, no traceback).
     assert main(argv) == 2
