@@ -28,6 +28,7 @@ __all__ = [
     "C_SUBMIT_ERRORS",
     "N_COUNTERS",
     "fill_row",
+    "round_places",
     "sent_row",
 ]
 
@@ -95,6 +96,18 @@ def _outputs_full(outs: Any, flight: Any, intents: Any, rstate: Any, counters: A
     )
 
 
+@njit(cache=True, internal=True, inline="always")
+def round_places(x: float, places: int) -> float:
+    """``np.round(x, places)`` (NumPy's rule: scaled by ``10**places``, rounded half to even, scaled back;
+    the same bits), typed inside its caller: Numba's overload of ``np.round`` compiles anew in every
+    process, never cached."""
+    if places >= 0:
+        scale = 10.0**places
+        return float(np.rint(x * scale) / scale)
+    scale = 10.0 ** (-places)
+    return float(np.rint(x / scale) * scale)
+
+
 @njit(cache=True)
 def fill_row(fills: Any, run: Any, now: int, order: Any, a: int, oid: int, kind: int, pair: int) -> None:
     """The fill hftbacktest's ``order`` (one ``order_dtype`` record) reports, as the next row of ``fills``:
@@ -111,7 +124,7 @@ def fill_row(fills: Any, run: Any, now: int, order: Any, a: int, oid: int, kind:
     fills[n]["venue"] = v
     fills[n]["symbol"] = a // n_venues
     fills[n]["side"] = o.side
-    fills[n]["price"] = np.round(o.exec_price_tick * o.tick_size, price_decimals[a])
+    fills[n]["price"] = round_places(o.exec_price_tick * o.tick_size, price_decimals[a])
     fills[n]["qty"] = o.exec_qty
     rate = settings[0]["maker_fee"][v] if o.maker else settings[0]["taker_fee"][v]
     fills[n]["fee"] = fills[n]["price"] * o.exec_qty * rate

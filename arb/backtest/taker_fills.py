@@ -50,7 +50,7 @@ from arb.backtest.hbt_abi import (
     depth_bid_qty_at_tick,
     depth_tick_size,
 )
-from arb.backtest.hbt_orders import C_EXPIRED, C_FILLS, C_NEXT_ORDER_ID
+from arb.backtest.hbt_orders import C_EXPIRED, C_FILLS, C_NEXT_ORDER_ID, round_places
 from arb.execution.leg_faults import FAULT_NONE, FAULT_REJECT, draw_fault
 from arb.execution.liquidity import SWEEP_LEVELS, TAKEN_SLOTS, forget_changed, remembered, take_levels
 from arb.strategy.types import BUY
@@ -94,7 +94,7 @@ def latencies(run: Any, v: int, now: int) -> tuple[int, int]:
     base = rows[lo, 0]
     entry_f = _interp(float(now - base), rows[lo:hi, 0], rows[lo:hi, 1] - rows[lo:hi, 0], base)
     response_f = _interp(float(now - base) + entry_f, rows[lo:hi, 1], rows[lo:hi, 2] - rows[lo:hi, 1], base)
-    return int(np.round(entry_f)), int(np.round(entry_f + response_f))
+    return np.int64(np.rint(entry_f)), np.int64(np.rint(entry_f + response_f))  # np.round's value, nothing compiled
 
 
 @njit(cache=True, internal=True)
@@ -207,7 +207,7 @@ def _levels(bt: int, a: int, side: int, limit: float, decimals: int, out: Any) -
         while n < SWEEP_LEVELS and ((asks and t <= last) or (not asks and t >= last)):
             q = depth_ask_qty_at_tick(depth, t) if asks else depth_bid_qty_at_tick(depth, t)
             if q > 0.0:
-                px[n] = np.round(t * tick, decimals)
+                px[n] = round_places(t * tick, decimals)
                 qty[n] = q
                 n += 1
             t += 1 if asks else -1

@@ -89,7 +89,7 @@ def take_levels(taken: Any, a: int, side: int, levels: Any, limit: float, want: 
             break
         if (side == _BUY and p > limit + _TOL) or (side != _BUY and p < limit - _TOL):
             break
-        key = np.int64(np.round(p / tick))
+        key = np.int64(np.rint(p / tick))
         j = -1
         free = -1
         for k in range(slots.shape[0]):

@@ -153,7 +153,7 @@ def _broken(st: Any, code: int, now_ns: int, k: int, n: int, intents: Any) -> in
 def _on_grid(x: float, step: float) -> bool:
     # Whether x is a multiple of step (tolerating float noise).
     units = x / step
-    return bool(abs(units - np.round(units)) <= _EPS)
+    return bool(abs(units - np.rint(units)) <= _EPS)
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
