@@ -77,7 +77,7 @@ from arb.events import (
 )
 from arb.recording.convert import DEFAULT_CHUNK_ROWS, PartsResult, convert_to_parts
 from arb.recording.fetch_hints import fetch_command
-from arb.recording.npz import EodSnapshot, load_eod, part_paths, save_eod
+from arb.recording.npz import EodSnapshot, load_eod, part_paths, read_member, save_eod
 from arb.recording.sources import DayFiles, find_day_files, source_order
 from arb.recording.venues import merge_pays, plain_pays, scan_pays
 from connectors.common.findings import Findings, UnsyncedBookError
@@ -142,7 +142,7 @@ class DayData:
 def _read_part(path: Path) -> EventArray:
     try:
         with np.load(path, allow_pickle=False) as z:
-            return np.ascontiguousarray(z["data"]).view(event_dtype)  # np.load drops the aligned flag
+            return read_member(z, "data").view(event_dtype)  # np.load drops the aligned flag
     except (KeyError, ValueError, OSError) as exc:
         raise RecordingError(f"{path}: cannot read this converted part ({exc}); delete it to convert again") from exc
 
@@ -350,7 +350,7 @@ def _load_cached(npz: Path, eod_path: Path, key: str) -> _Cached | None:
             if not all(p.is_file() for p in parts):
                 return None
             figures = {name: int(z[name]) for name in _FIGURES}
-            rows = np.ascontiguousarray(z["data"]).view(event_dtype) if len(parts) == 1 else None
+            rows = read_member(z, "data").view(event_dtype) if len(parts) == 1 else None
             findings = Findings.from_json(str(z["findings"]))
         return _Cached(parts, part_rows, load_eod(eod_path), findings, figures, rows)
     except (KeyError, ValueError, TypeError, OSError, RecordingError):
@@ -618,9 +618,9 @@ def _feed_rows(rows: EventArray, venue: VenueConfig, shift_ns: int, constant: bo
     # One day's (or part's) rows as hftbacktest gets them: local times shifted by the session's shift
     # and the venue's feed latency, or rebuilt for a constant feed latency.
     feed_ns = venue.latency.feed_ns
-    out = rows.copy()
+    rows = np.ascontiguousarray(rows)
+    out = rows.view(np.uint8).copy().view(rows.dtype)  # as bytes: a record array's copy goes field by field
     out["local_ts"] += shift_ns + feed_ns
-    out = np.ascontiguousarray(out)
     return _constant_feed_latency(out, feed_ns) if constant else out
 
 

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from arb.errors import RecordingError
+from arb.events import event_dtype
 from arb.recording.convert import convert_files
-from arb.recording.npz import load_eod, save_eod, write_npz
+from arb.recording.npz import load_eod, read_member, save_eod, write_npz
 from connectors.common.findings import FileFindings
 from connectors.common.record_files import LineReader, format_line
 from tests.support.captures import SPOT_BTC_HEAD, read_lines
@@ -143,6 +144,26 @@ def test_written_npz_is_a_deflated_zip_that_numpy_and_zipfile_read(tmp_path) -> 
     with np.load(out, allow_pickle=False) as z:
         assert z["data"].tobytes() == rows.tobytes() and z["data"].dtype == rows.dtype
         assert str(z["venue"]) == "binance" and int(z["update_id"]) == 7
+
+
+def test_a_member_read_in_one_pass_is_what_numpy_reads(tmp_path) -> None:
+    # A day of events (a record dtype) and the shapes NumPy's own reader keeps: each the same bytes, dtype
+    # and shape as np.load's; a member cut short is an error, never a shorter array.
+    events = np.zeros(70_001, event_dtype)
+    events["local_ts"] = np.arange(70_001)
+    events["px"] = np.linspace(1.0, 2.0, 70_001)
+    extra = {"none": events[:0], "grid": np.ones((3, 2)), "fortran": np.asfortranarray(np.ones((3, 2))),
+             "word": np.array("venue"), "count": np.array(7, np.int64)}  # fmt: skip
+    path = write_npz(tmp_path / "x.npz", events, **extra)
+    with np.load(path, allow_pickle=False) as z:
+        for key in ("data", *extra):
+            got, want = read_member(z, key), z[key]
+            assert (got.dtype, got.shape, got.tobytes()) == (want.dtype, want.shape, want.tobytes()), key
+    short = tmp_path / "short.npz"
+    with zipfile.ZipFile(path) as whole, zipfile.ZipFile(short, "w", zipfile.ZIP_DEFLATED) as cut:
+        cut.writestr("data.npy", whole.read("data.npy")[:-640])
+    with np.load(short, allow_pickle=False) as z, pytest.raises(ValueError, match="bytes of array data"):
+        read_member(z, "data")
 
 
 def test_eod_snapshot_round_trip_and_bad_file(tmp_path) -> None:
