@@ -94,7 +94,7 @@ def latencies(run: Any, v: int, now: int) -> tuple[int, int]:
     base = rows[lo, 0]
     entry_f = _interp(float(now - base), rows[lo:hi, 0], rows[lo:hi, 1] - rows[lo:hi, 0], base)
     response_f = _interp(float(now - base) + entry_f, rows[lo:hi, 1], rows[lo:hi, 2] - rows[lo:hi, 1], base)
-    return np.int64(np.rint(entry_f)), np.int64(np.rint(entry_f + response_f))  # np.round's value, nothing compiled
+    return int(np.rint(entry_f)), int(np.rint(entry_f + response_f))  # np.round's value, nothing compiled for it
 
 
 @njit(cache=True, internal=True)
