@@ -21,16 +21,18 @@ from __future__ import annotations
 __all__ = ["main", "run"]
 
 import argparse
+import atexit
 import contextlib
 import gc
 import importlib
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import msgspec
 
@@ -692,6 +694,10 @@ def run() -> None:
 
     A command that compiles nothing (:data:`_PLAIN_PYTHON_COMMANDS`) runs with ``NUMBA_DISABLE_JIT=1``:
     ``arb check`` then imports no Numba (0.22 s of CPU instead of 0.6 s).
+
+    A batch command ends its process without the interpreter's teardown (:func:`_exit_now`) when no
+    other thread runs: freeing every object one by one took 0.05-0.08 s after ``arb backtest`` returned
+    (first or second run), 0.03 s without it, Python's start included (measured from the parent).
     """
     command = _command_of(sys.argv[1:])
     if command in _BATCH_COMMANDS:
@@ -706,7 +712,25 @@ def run() -> None:
         _PLAIN_BY_ARB = True
     code = main()
     gc.freeze()
+    if command in _BATCH_COMMANDS and threading.active_count() == 1:
+        _exit_now(code)
     sys.exit(code)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End the process with exit status ``code`` as an exit would, less the interpreter's teardown: first
+    what of an exit matters (the exit functions: logging's flush, multiprocessing's joins, Ray's shutdown;
+    then Python's and C's buffered standard streams), then ``os._exit``. Every file a command writes is
+    closed when it returns; the memory goes with the process."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)  # what C code printed and buffered
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import os
+import subprocess
 import sys
 from typing import Any
 
@@ -17,7 +19,7 @@ from arb.events import event_dtype
 from arb.recording.npz import load_eod
 from arb.testing.configs import write_config_files
 from connectors.common.record_files import format_line
-from tests.support.captures import RECORDINGS, SPOT_BTC_HEAD, modules_loaded_by, read_lines
+from tests.support.captures import RECORDINGS, ROOT, SPOT_BTC_HEAD, modules_loaded_by, read_lines
 
 
 def test_convert_writes_rows_and_the_end_of_day_snapshot(tmp_path, capsys) -> None:
@@ -379,7 +381,15 @@ def test_the_console_command_runs_main_collecting_less_in_batch_commands(monkeyp
     from arb import cli
 
     seen: list[tuple[int, int, int]] = []
+    ended: list[int] = []
+
+    def end_now(code: int) -> None:  # as cli._exit_now ends the process: here, an exit the test catches
+        ended.append(code)
+        raise SystemExit(code)
+
     monkeypatch.setattr(cli, "main", lambda argv=None: seen.append(gc.get_threshold()) or 3)
+    monkeypatch.setattr(cli, "_exit_now", end_now)
+    monkeypatch.setattr(cli.threading, "active_count", lambda: 1)  # as in the console command's process
     before = gc.get_threshold()
     try:
         for argv, batch in ((["arb", "-q", "convert", "x.gz"], True), (["arb", "live"], False)):
@@ -389,9 +399,41 @@ def test_the_console_command_runs_main_collecting_less_in_batch_commands(monkeyp
                 cli.run()
             assert exit_.value.code == 3  # main's exit code
             assert (seen[-1] == (10_000, 10, 10)) is batch
+            assert ended == ([3] if batch else [])  # a batch command skips the teardown; a live one exits
+            ended.clear()
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
+
+
+_ENDS_NOW = """
+import atexit, sys
+atexit.register(lambda: print("the exit functions ran", flush=False))
+sys.argv = ["arb", *sys.argv[1:]]
+from arb.cli import run
+print("printed, not flushed", end=" ")
+run()
+"""
+
+
+def test_a_batch_command_s_process_ends_with_its_files_output_exit_functions_and_status(tmp_path) -> None:
+    # The console command's own process, which skips the interpreter's teardown at the end of a batch
+    # command: the file it wrote whole, what it and an exit function printed (buffered) on stdout, its
+    # error on stderr, its exit status.
+    out = tmp_path / "day.npz"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout a pipe: block-buffered
+    done = subprocess.run([sys.executable, "-c", _ENDS_NOW, "-q", "convert", str(SPOT_BTC_HEAD), "-o", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, env=env, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("printed, not flushed") and done.stdout.endswith("the exit functions ran\n")
+    assert main(["-q", "convert", str(SPOT_BTC_HEAD), "-o", str(tmp_path / "here.npz")]) == 0  # in this process
+    with np.load(out, allow_pickle=False) as there, np.load(tmp_path / "here.npz", allow_pickle=False) as here:
+        assert len(there["data"]) > 10_000 and there["data"].tobytes() == here["data"].tobytes()
+    missing = tmp_path / "missing.gz"
+    failed = subprocess.run([sys.executable, "-c", _ENDS_NOW, "convert", str(missing), "-o", str(out)],
+                            capture_output=True, text=True, cwd=ROOT, env=env, check=False)  # fmt: skip
+    assert failed.returncode == 2
+    assert str(missing) in failed.stderr and failed.stdout.endswith("the exit functions ran\n")
 
 
 def test_an_arb_error_out_of_a_task_group_is_the_one_line_and_its_exit_code(tmp_path, capsys, monkeypatch) -> None:
