@@ -44,8 +44,8 @@ from machine import run_benchmark
 ROOT = Path(__file__).resolve().parent.parent
 _TICK = os.sysconf("SC_CLK_TCK")
 
-# Run inside the profiled process: the listener and the timed steps, then the CLI. argv: the records'
-# folder, then the command's arguments.
+# Run inside the profiled process: the listener and the timed steps, then the console command (arb.cli.run,
+# as the ``arb`` script runs it). argv: the records' folder, then the command's arguments.
 _PROBE = r"""
 import json, os, sys, time
 from numba.core import event
@@ -104,9 +104,10 @@ timed(run, "run_session", "the replay")
 timed(reports, "write_report", "the report")
 if chart_worker is not None:
     timed(chart_worker, "plot_equity", "equity.png drawn")
-from arb.cli import main
+sys.argv = ["arb", *sys.argv[2:]]
+from arb.cli import run
 record(kind="start", t0=time.time())
-main(sys.argv[2:])
+run()  # the console command's own ending: its exit included
 """
 
 
