@@ -721,8 +721,12 @@ def _exit_now(code: int) -> NoReturn:
     """End the process with exit status ``code`` as an exit would, less the interpreter's teardown: first
     what of an exit matters (the exit functions: logging's flush, multiprocessing's joins, Ray's shutdown;
     then Python's and C's buffered standard streams), then ``os._exit``. Every file a command writes is
-    closed when it returns; the memory goes with the process."""
-    atexit._run_exitfuncs()
+    closed when it returns; the memory goes with the process. A Python without ``atexit._run_exitfuncs``
+    (CPython's, not a documented name) exits as usual."""
+    run_exit_functions = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_functions is None:
+        sys.exit(code)
+    run_exit_functions()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
