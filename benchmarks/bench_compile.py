@@ -123,8 +123,9 @@ with open(sys.argv[1], "w") as f:
 """
 
 
-def _tree(rev: str, into: Path) -> str:
-    # The commit's sources and sample data in ``into``; its short hash
+def commit_tree(rev: str, into: Path) -> str:
+    """Commit ``rev``'s sources and sample data (``git archive`` of arb, connectors, config and recordings)
+    extracted into ``into``; its short hash."""
     into.mkdir(parents=True)
     head = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True, check=True)
     archive = subprocess.run(
@@ -234,7 +235,7 @@ def main() -> None:
     try:
         for rev in [args.rev] + ([args.ref] if args.ref else []):
             tree = work / rev
-            short = _tree(rev, tree)
+            short = commit_tree(rev, tree)
             cache = work / f"{rev}-cache"
             cold = _profile(tree, cache, work / f"{rev}-out1")
             warm = _profile(tree, cache, work / f"{rev}-out2")

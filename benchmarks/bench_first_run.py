@@ -39,9 +39,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_compile import commit_tree
 from machine import run_benchmark
 
-ROOT = Path(__file__).resolve().parent.parent
 _TICK = os.sysconf("SC_CLK_TCK")
 
 # Run inside the profiled process: the listener and the timed steps, then the console command (arb.cli.run,
@@ -111,20 +111,6 @@ run()  # the console command's own ending: its exit included
 """
 
 
-def _tree(rev: str, into: Path) -> str:
-    # The commit's sources and sample data in ``into``; its short hash
-    into.mkdir(parents=True)
-    head = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True, check=True)
-    archive = subprocess.run(
-        ["git", "archive", head.stdout.strip(), "arb", "connectors", "config", "recordings"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    )
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
-    return head.stdout.strip()
-
-
 def _children(pid: int) -> list[int]:
     found: list[int] = []
     try:
@@ -157,7 +143,7 @@ def _poll(root: int, started: float, seen: dict[int, dict[str, float]], done: th
 
 def _first_run(rev: str, work: Path) -> tuple[str, dict[str, Any]]:
     tree, cache, records = work / "tree", work / "cache", work / "records"
-    short = _tree(rev, tree)
+    short = commit_tree(rev, tree)
     records.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR")}
     env.update(PYTHONPATH=str(tree), NUMBA_CACHE_DIR=str(cache))
