@@ -42,6 +42,21 @@ def test_no_background_warm_up_once_cached() -> None:
     assert bt.warm_loop_in_background(config) is None
 
 
+def test_the_two_halves_split_the_helpers_the_loop_calls() -> None:
+    # Half 0 compiles _STEP_HALF's helpers, half 1 the rest and then the loop: a name in _STEP_HALF that
+    # is not one of the loop's helper calls would compile in neither half before the loop (the loop's half
+    # would compile it inside the loop, and the halves stop ending together); the step comes last in half 0.
+    from arb.backtest.compiled_loop import _STEP_HALF
+    from arb.strategy.step import decide_symbol
+
+    config = load_config(ROOT / "config" / "arbitrage.toml")
+    loop = bt.Loop(config, _Span(), None)  # type: ignore[arg-type]  # only the span is read
+    helpers = [fn for fn, _ in bt._helper_calls(loop)]
+    assert set(_STEP_HALF) <= set(helpers) and len(set(_STEP_HALF)) == len(_STEP_HALF)
+    assert _STEP_HALF[-1] is decide_symbol
+    assert [fn for fn in helpers if fn not in _STEP_HALF], "half 1 would compile no helper before the loop"
+
+
 class _Span:
     start_ns = 0
     end_ns = 0
