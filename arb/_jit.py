@@ -13,8 +13,13 @@ compile instead of silently multiplying.
 
 It also skips the C-callable wrapper Numba builds beside every function (``no_cfunc_wrapper``): it
 serves only first-class function values (``numba.cfunc``-style calls, functions stored in typed
-containers), which arb does not use; the Python-callable wrapper stays, so every function remains
-callable from Python.
+containers), which arb does not use. The Python-callable wrapper (unboxing code for every argument,
+tens of milliseconds of compiling each, more for record arrays and tuples) is built with the function
+unless the function says who calls it: ``internal=True``, only compiled code (a call from Python runs
+the plain Python body), or ``twin=True``, compiled code first and Python sometimes (a test, the paper
+venue's fills, the live engine's bookkeeping): the wrapper is then compiled apart, in a twin of the
+function compiled on its first call from Python and cached under its own name, so that a backtest,
+whose compiled loop is the only caller of the kernel, the gate and the guard, never builds it.
 
 Use it exactly as ``numba.njit`` with keyword options: ``@njit(cache=True, nogil=True)``.
 
@@ -159,21 +164,70 @@ def _internal_class() -> Any:
     return _InternalDispatcher
 
 
-def njit(*, cache: bool = False, internal: bool = False, **options: Any) -> Callable[[_F], Dispatcher[_F]]:
+@functools.cache
+def _twin_class() -> Any:
+    # The dispatcher of a function compiled without its Python-callable wrapper whose calls from Python go
+    # to a twin: a dispatcher of the same function with the wrapper, made on the first such call, its
+    # cache entries beside the function's under a name of their own (Numba's cache key is the signature
+    # and the code, not the compile options: under the same name, one could load the other's machine
+    # code, and a call from Python would jump to the missing wrapper's null address).
+    from numba.core.caching import CompileResultCacheImpl, FunctionCache, NullCache
+
+    class _PythonCacheImpl(CompileResultCacheImpl):
+        def get_filename_base(self, fullname: str, abiflags: str) -> str:
+            base = super().get_filename_base(fullname, abiflags)  # type: ignore[no-untyped-call]  # numba is untyped
+            return f"{base}-python"
+
+    class _PythonCache(FunctionCache):
+        _impl_class = _PythonCacheImpl
+
+    base = _dispatcher_class()
+
+    class _TwinDispatcher(base):  # type: ignore[misc,valid-type]
+        _python: Any = None
+
+        def python_twin(self) -> Any:
+            """The function compiled with its Python-callable wrapper (made once)."""
+            twin = self._python
+            if twin is None:
+                options = {k: v for k, v in self.targetoptions.items() if k != "no_cpython_wrapper"}
+                twin = base(py_func=self.py_func, locals=self.locals, targetoptions=options)
+                if not isinstance(self._cache, NullCache):
+                    twin._cache = _PythonCache(self.py_func)  # type: ignore[no-untyped-call]
+                self._python = twin
+            return twin
+
+        def __call__(self, *args: Any, **kws: Any) -> Any:
+            twin = self._python
+            return (self.python_twin() if twin is None else twin)(*args, **kws)
+
+    return _TwinDispatcher
+
+
+def njit(
+    *, cache: bool = False, internal: bool = False, twin: bool = False, **options: Any
+) -> Callable[[_F], Dispatcher[_F]]:
     """``numba.njit(cache=..., **options)`` with one compilation per argument types (see the module).
 
     ``internal=True``: a helper only compiled code calls. Numba then skips the Python-callable wrapper it
     otherwise builds for every compiled function (unboxing code for every argument: for a helper handed
     tuples of record arrays, a good part of its compile time, paid again in every caller's first run);
-    called from Python it runs as plain Python. It can still be compiled ahead (``fn.compile(sig)``)."""
+    called from Python it runs as plain Python. It can still be compiled ahead (``fn.compile(sig)``).
+
+    ``twin=True``: a function compiled code calls, and Python now and then. Compiled without the wrapper
+    too; a call from Python (or :func:`entry_point`) runs its twin, the same function compiled with the
+    wrapper, on that call's first use (or loaded from Numba's cache, under the function's name and
+    ``-python``). ``fn.compile(sig)`` compiles what compiled callers link; its result is not callable."""
+    if internal and twin:
+        raise TypeError("njit: internal=True and twin=True exclude each other")
 
     def decorate(fn: _F) -> Dispatcher[_F]:
         if plain():
             return cast("Dispatcher[_F]", fn)
         targetoptions = {"no_cfunc_wrapper": True, "boundscheck": None, **options, "nopython": True}
-        if internal:
+        if internal or twin:
             targetoptions["no_cpython_wrapper"] = True
-        make = _internal_class() if internal else _dispatcher_class()
+        make = _internal_class() if internal else _twin_class() if twin else _dispatcher_class()
         dispatcher = make(py_func=fn, locals={}, targetoptions=targetoptions)
         if cache:
             dispatcher.enable_caching()
@@ -236,6 +290,10 @@ def entry_point(fn: Any, *args: Any) -> Callable[..., Any]:
         return cast("Callable[..., Any]", fn)
     from numba import typeof
 
+    if hasattr(fn, "python_twin"):  # compiled without the Python-callable wrapper: its twin has it
+        fn = fn.python_twin()
+    elif fn.targetoptions.get("no_cpython_wrapper"):
+        raise TypeError(f"{fn.__name__} is compiled for compiled callers only (internal=True): no entry point")
     compiled: Callable[..., Any] = fn.compile(tuple(typeof(a) for a in args))  # type: ignore[no-untyped-call]
     return compiled
 

@@ -134,7 +134,7 @@ def fill_row(fills: Any, run: Any, now: int, order: Any, a: int, oid: int, kind:
     counters[C_FILLS] = n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, twin=True)
 def _log_sent(now: int, s: int, k: int, fault: int, symbols: Any, counters: Any, open_count: Any, sent: Any) -> None:
     # Symbol s's intent k went out (sent to hftbacktest or held): count it open (in its view too, for
     # the gate of the next symbol deciding at this time) and log it. ``symbols``: _run_loop's.
@@ -148,7 +148,7 @@ def _log_sent(now: int, s: int, k: int, fault: int, symbols: Any, counters: Any,
     sent_row(sent, counters, now, it, fault, s)
 
 
-@njit(cache=True)
+@njit(cache=True, twin=True)
 def sent_row(sent: Any, counters: Any, now: int, it: Any, fault: int, s: int) -> None:
     """Intent ``it`` of symbol ``s``, sent at ``now`` with leg fault ``fault``, as the next row of the sent log."""
     m = counters[C_SENT]

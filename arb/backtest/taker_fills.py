@@ -80,7 +80,7 @@ FLIGHT_DTYPE: Final = np.dtype(
 _NEVER: Final = np.iinfo(np.int64).max
 
 
-@njit(cache=True)
+@njit(cache=True, twin=True)
 def latencies(run: Any, v: int, now: int) -> tuple[int, int]:
     """(entry, round trip) in ns of an order sent to venue ``v`` at ``now``: the venue's constants in
     ``settings``, or its measured rows (``run.measured``: ``(rows, offsets)``, rows ``(req, exch, resp)``)
@@ -189,7 +189,7 @@ def unknown_per_venue(flight: Any, now: int, timeout: int, out: Any, n_venues: i
             out[f["asset"] % n_venues] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, twin=True)
 def _levels(bt: int, a: int, side: int, limit: float, decimals: int, out: Any) -> float:
     # The levels a ``side`` order of asset a with limit ``limit`` may take, best first, into out (prices,
     # quantities; NaN and 0 past the last), from hftbacktest's depth now, at most SWEEP_LEVELS of them; the

@@ -90,7 +90,7 @@ def _credit(views: Any, s: int, v: int, asset: int, amount: float) -> None:
             views[o][v]["quote_balance"] += amount
 
 
-@njit(cache=True)
+@njit(cache=True, twin=True)
 def held_value(inv: Any, s: int, v: int, px: float) -> float:
     """What the transfers added to symbol ``s``'s part of venue ``v``'s equity, quote: its base moved or on
     its way there at ``px``, and in symbol 0's part the quote moved or on its way (``inv`` None: 0)."""
@@ -120,7 +120,7 @@ def moved_quote(inv: Any, v: int) -> float:
     return float(inv.moved[0, v, ASSET_QUOTE])
 
 
-@njit(cache=True)
+@njit(cache=True, twin=True)
 def move_inventory(now: int, views: Any, settings: Any, inv: Any) -> None:
     """At a decision point at local time ``now``, with the views' balances current: the transfers due
     by now arrive, then (``threshold`` policy) a venue short of an asset is sent what evens it and the

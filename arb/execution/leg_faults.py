@@ -99,7 +99,7 @@ def make_leg_faults(config: LegFaultsConfig, venues: Sequence[str] | None = None
     return faults
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def _mix(x: Any) -> Any:
     # SplitMix64's finaliser: a bijection of uint64 that spreads every input bit over the output.
     x = x ^ (x >> _S30)
@@ -109,7 +109,7 @@ def _mix(x: Any) -> Any:
     return x ^ (x >> _S31)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def fault_uniform(seed: Any, seq: int, stream: int) -> float:
     """A uniform number in [0, 1) determined by ``seed``, the order number ``seq`` and ``stream``
     (0: which fault, 1: the partial fraction): the same inputs give the same number everywhere."""
@@ -118,7 +118,7 @@ def fault_uniform(seed: Any, seq: int, stream: int) -> float:
     return float(h >> _S11) * _TO_UNIT
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def draw_fault(faults: Any, venue: int, kind: int, seq: int, qty: float, lot: float) -> tuple[int, float, int]:
     """What the simulated venue does to order number ``seq`` (an intent of ``kind`` for ``qty`` on ``venue``).
 

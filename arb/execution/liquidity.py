@@ -64,7 +64,7 @@ def new_taken(n_assets: int) -> np.ndarray[Any, Any]:
     return np.zeros((n_assets, 2, TAKEN_SLOTS), TAKEN_DTYPE)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, twin=True)
 def take_levels(taken: Any, a: int, side: int, levels: Any, limit: float, want: float, grid: Any) -> Any:
     """Fill a ``side`` (1 buy, -1 sell) order of asset ``a`` for up to ``want`` at limit ``limit``
     against ``levels``, ``(prices, quantities)`` of the side it takes (asks for a buy), best first (a
@@ -125,7 +125,7 @@ def take_levels(taken: Any, a: int, side: int, levels: Any, limit: float, want: 
     return filled, cost, cost / filled if swept else price
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, twin=True)
 def remembered(taken: Any, a: int, out: Any) -> int:
     """The ticks of asset ``a``'s remembered levels into ``out`` (``(2, TAKEN_SLOTS)`` int64, -1 where
     a slot is free); returns how many there are (0: nothing to check)."""
@@ -140,7 +140,7 @@ def remembered(taken: Any, a: int, out: Any) -> int:
     return n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, twin=True)
 def forget_changed(taken: Any, a: int, shown_now: Any) -> None:
     """After asset ``a``'s book changed: ``shown_now[s, k]`` is what the book now shows at the level of
     slot ``(s, k)`` (0 where it has none); every level that shows another quantity than when we took

@@ -155,7 +155,7 @@ H_EXTERNAL = 4
 HALT_REASONS = ("", "max_drawdown", "max_pair_loss", "max_imbalance_hold_ms", "halt kept from outside")
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def value_px(mark: Any, last_mid: Any, s: int, v: int) -> float:
     """What a unit of symbol ``s`` held on venue ``v`` is worth: the venue's mark price (a perpetual's,
     once its stream gave one; NaN otherwise), else the book's last mid. Both arrays by (symbol, venue)."""
@@ -220,7 +220,7 @@ def _hedge_venue(view: Any, v: int, now: int) -> tuple[bool, int]:
     return False, status
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def liquidation_distance(position: float, px: float, equity: float, maintenance_rate: float) -> float:
     """How far the price may move against ``position`` (signed, base units, valued at ``px``) before
     the venue liquidates it, as a fraction of ``px``: the price at which ``equity`` (the margin backing
@@ -277,14 +277,14 @@ def _check_margin(views: Any, s: int, v: int, position: float, lim: Any, st: Any
             _refuse(st, B_LIQUIDATION, distance, wanted)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def _value(views: Any, s: int, v: int, position: float) -> float:
     # |position| of symbol s on venue v at its mid (0 while it has none).
     mid = _mid(view_row(views, s), v)
     return abs(position) * mid if mid > 0.0 else 0.0
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def _event(st: Any, code: int, now: int, value: float, limit: float, symbol: int) -> None:
     # One event into the ring.
     k = st["ev_count"] % EVENTS_KEPT
@@ -405,7 +405,7 @@ def _follow_symbol(lim: Any, st: Any, sstate: Any, s: int, pnl: float, view: Any
         _halt(st, sstate, H_PAIR_LOSS, E_PAIR_LOSS, now, sst["pair_start_pnl"] - pnl, lim["max_pair_loss"], s)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def _refuse(st: Any, code: int, value: float, limit: float) -> None:
     if st["breach"] == 0:  # the first limit found is the one reported
         st["breach"] = code
@@ -413,7 +413,7 @@ def _refuse(st: Any, code: int, value: float, limit: float) -> None:
         st["breach_limit"] = limit
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def gate(views: Any, s: int, limits: Any, state: Any, sstate: Any, intents: Any, n: int, now: int) -> int:
     """Drop symbol ``s``'s intents that break a limit (whole pairs at a time); return how many pass.
 

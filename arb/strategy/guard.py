@@ -78,7 +78,7 @@ from arb.strategy.types import (
 )
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def _cancel(view: Any, st: Any, m: int, i: int, intents: Any, n: int) -> int:
     # Cancel the quote in slot (m, i) as intent n; the new count.
     it = intents[n]
@@ -93,7 +93,7 @@ def _cancel(view: Any, st: Any, m: int, i: int, intents: Any, n: int) -> int:
     return n + 1
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def _cancel_all(view: Any, st: Any, intents: Any, n: int) -> int:
     # Cancel every live quote (those sent or being cancelled wait for their answer first).
     for m in range(view.shape[0]):
@@ -257,7 +257,7 @@ def _move(intents: Any, to: int, k: int) -> None:
     a["level"] = b["level"]
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def admit(view: Any, p: Any, st: Any, intents: Any, n: int, now_ns: int) -> int:
     """The strategy's ``n`` intents in ``intents`` through the contract and what the venues take (rules 5
     to 7 of the module): the intents kept, compacted to the front of ``intents`` in the strategy's order,
@@ -334,7 +334,7 @@ def admit(view: Any, p: Any, st: Any, intents: Any, n: int, now_ns: int) -> int:
     return out
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def may_decide(view: Any, kernel: Any, s: int, now_ns: int) -> bool:
     """False only when :func:`guarded_decide` would certainly send nothing for symbol ``s`` and change no
     state: no order unanswered, the net position flat (or dust), and the strategy's own ``may_act`` says
@@ -354,7 +354,7 @@ def may_decide(view: Any, kernel: Any, s: int, now_ns: int) -> bool:
     return answer
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def guarded_decide(view: Any, kernel: Any, s: int, now_ns: int) -> int:
     """Symbol ``s``'s decision at ``now_ns``: arb's rules (the module's 1 to 4), the strategy's ``decide``
     when they allow it, its intents through :func:`admit`. Writes the intents into ``kernel``'s buffer of

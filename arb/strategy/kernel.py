@@ -105,19 +105,19 @@ from arb.strategy.types import (
 _EPS = 1e-9  # grid rounding slack, in units of the grid step
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def floor_to_grid(x: float, step: float) -> float:
     """The largest multiple of ``step`` not above ``x`` (tolerating float noise)."""
     return float(np.floor(x / step + _EPS) * step)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def ceil_to_grid(x: float, step: float) -> float:
     """The smallest multiple of ``step`` not below ``x`` (tolerating float noise)."""
     return float(np.ceil(x / step - _EPS) * step)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def _min_step_qty(params: Any, b: int, s: int, price: float) -> float:
     # Smallest quantity both venues accept at about this price (minimum size and notional).
     need: float = max(params["min_qty"][b], params["min_qty"][s])
@@ -127,7 +127,7 @@ def _min_step_qty(params: Any, b: int, s: int, price: float) -> float:
     return need
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def _walk(
     view: Any,
     p: Any,
@@ -191,7 +191,7 @@ def _walk(
     return total, profit
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def _next_funding(view: Any, p: Any, v: int, now_ns: int) -> int:
     # Venue v's next funding time after now (0: a spot venue, or none known).
     nxt: int = view[v]["next_funding_ns"]
@@ -241,7 +241,7 @@ def _band_cap(view: Any, p: Any, b: int, s: int) -> float:
     return cap
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def _pair_cap(view: Any, p: Any, b: int, s: int) -> float:
     # Largest pair size allowed by the order size, the per-venue bands and spot holdings.
     cap = _band_cap(view, p, b, s)
@@ -273,7 +273,7 @@ def _short_of_balance(view: Any, p: Any, b: int, s: int, required: float, cap: f
     return bool(p["market"][b] == MARKET_SPOT and view[b]["quote_balance"] < cost)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def inventory_imbalance(view: Any, p: Any, b: int, s: int) -> float:
     """The inventory imbalance of venues ``b`` and ``s``: ``(base_b - base_s) / (2 x max_order_size)``,
     the difference of their base holdings (``base_balance``: on spot the coins held, on a linear venue the
@@ -282,7 +282,7 @@ def inventory_imbalance(view: Any, p: Any, b: int, s: int) -> float:
     return float((view[b]["base_balance"] - view[s]["base_balance"]) / (2.0 * p["max_order_size"]))
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def skewed_bps(view: Any, p: Any, b: int, s: int, required: float) -> float:
     """The spread a pair buying on venue ``b`` and selling on ``s`` must clear with the inventory skew:
     ``required`` plus ``inventory_skew_bps`` x the two venues' imbalance (:func:`inventory_imbalance`): up
@@ -297,7 +297,7 @@ def skewed_bps(view: Any, p: Any, b: int, s: int, required: float) -> float:
     return float(max(moved, min(required, 0.0)))
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def takes_orders(view: Any, v: int, now_ns: int) -> bool:
     """Whether venue ``v`` can take an order at ``now_ns`` as the view says: its book is synced and fresh
     (``VENUE_OK``) and the executor does not hold orders back from it (``blocked_until_ns``)."""
@@ -380,7 +380,7 @@ def _hedge_order(view: Any, p: Any, side: int, filled: int, swap: bool, order: A
     return k
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def hedge(view: Any, p: Any, st: Any, net: float, intents: Any, now_ns: int) -> int:
     """The lone-leg rule: one IOC order into ``intents[0]`` that brings the net position ``net`` back to
     zero (``st``: arb's state record of the symbol, its attempts and the last pair's venues); returns 1,
@@ -429,7 +429,7 @@ def hedge(view: Any, p: Any, st: Any, net: float, intents: Any, now_ns: int) -> 
     return 0
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def is_dust(view: Any, p: Any, net: float) -> bool:
     """Whether the exposure ``net`` is one no venue could trade (below every lot or minimum): flat."""
     for v in range(view.shape[0]):
@@ -441,7 +441,7 @@ def is_dust(view: Any, p: Any, net: float) -> bool:
     return True
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def net_position(view: Any) -> float:
     """The net position over the venues of ``view`` (base units: what a hedge must bring back to 0)."""
     net: float = view[0]["position"]
@@ -450,7 +450,7 @@ def net_position(view: Any) -> float:
     return net
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def unanswered(view: Any) -> bool:
     """Whether any venue of ``view`` has an order unanswered (``open_orders``)."""
     for v in range(view.shape[0]):  # noqa: SIM110 - a generator in any() does not compile in nopython mode
@@ -480,7 +480,7 @@ def _close_gain_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> float:
     return float((due[s] - due[b]) * 1e4)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def _required_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> tuple[float, float, bool]:
     # The spread a pair buying on b and selling on s must clear and its cap by the inventory rules
     # (-1.0: none); False when it may not be opened at all. The imbalance the rules weigh is the two
@@ -511,7 +511,7 @@ def _required_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> tuple[float
     return required, cap, True
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def may_act(view: Any, rules: Any, params: Any, now_ns: int) -> bool:
     """The taker's ``may_act``: False only when :func:`decide` would certainly return 0 without changing
     its memory, arb's guard having found no order unanswered and the net flat.
@@ -542,7 +542,7 @@ def may_act(view: Any, rules: Any, params: Any, now_ns: int) -> bool:
     return False
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def decide(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents: Any) -> int:
     """The taker's decision: the best pair to open now, its legs written into ``intents``; returns their
     number (0: none). Called by arb's guard (:func:`arb.strategy.guard.guarded_decide`) only when nothing

@@ -36,7 +36,7 @@ def new_quotes(n_assets: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any
     return np.zeros((n_assets, 2, 4), np.int64), np.zeros((n_assets, 2, 2))
 
 
-@njit(cache=True)
+@njit(cache=True, twin=True)
 def any_quote(quotes: Any) -> bool:
     """Whether any slot holds an order (``quotes`` None: a run without quotes, nothing compiled for them)."""
     if quotes is None:
@@ -60,7 +60,7 @@ def hold_slot(quotes: Any, a: int, i: int, now: int) -> None:
     ints[a, i, Q_STATE] = QUOTE_HELD
 
 
-@njit(cache=True)
+@njit(cache=True, twin=True)
 def quote_views(views: Any, quotes: Any) -> None:
     """Each slot into its symbol's view (``quote_state``, ``quote_px``, ``quote_qty``, ``quote_ns``); a held
     slot shows ``QUOTE_HELD``, the refused price, no quantity, and when the refusal came. ``quotes`` None:
