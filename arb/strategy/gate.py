@@ -163,7 +163,7 @@ def value_px(mark: Any, last_mid: Any, s: int, v: int) -> float:
     return float(m if m == m else last_mid[s, v])
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def position_at(fills: Any, n: int, s: int, v: int, at_ns: int, position: float) -> float:
     """Symbol ``s``'s position on venue ``v`` at the venue's time ``at_ns`` (a funding time), from its
     ``position`` now: ``position`` less the fills the venue made after ``at_ns`` (``fills[:n]``,
@@ -313,7 +313,7 @@ def _halt(st: Any, sstate: Any, reason: int, code: int, now: int, value: float, 
     _episode(sstate, B_HALTED)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, twin=True)
 def update_equity(limits: Any, state: Any, sstate: Any, pnl: float, pnl_sym: Any, views: Any, now: int) -> None:
     """Follow net PnL at ``now``: the account's (``pnl``: the drawdown peak, the risk day) and each
     symbol's (``pnl_sym[s]``: its last pair's PnL, judged whenever none of its orders is unanswered:
