@@ -13,6 +13,7 @@ import pytest
 
 import arb._jit as nb
 from arb._alloc import empty, zeros
+from tests.support.compiles import compiled_names
 
 RECORD = np.dtype([("venue", np.int64), ("price", np.float64), ("live", np.bool_)])
 
@@ -68,22 +69,12 @@ def test_a_negative_size_is_numpys_error() -> None:
 def test_nothing_of_numpys_allocators_is_compiled() -> None:
     if nb.plain():
         pytest.skip("plain Python: NumPy's own functions")
-    from numba.core import event
-
-    compiled: list[str] = []
-
-    class Names(event.Listener):
-        def on_start(self, ev: Any) -> None:
-            pass
-
-        def on_end(self, ev: Any) -> None:
-            compiled.append(getattr(getattr(ev.data["dispatcher"], "py_func", None), "__qualname__", "?"))
 
     @nb.njit()
     def fresh(n: int) -> Any:  # compiled here, with types no other code allocates (NumPy's would compile)
         return zeros((n, 2, 2), np.uint16), empty((n, 1, 1), np.float32)
 
-    with event.install_listener("numba:compile", Names()):
+    with compiled_names() as compiled:
         a, b = fresh(3)
     assert a.shape == (3, 2, 2) and a.dtype == np.uint16 and b.shape == (3, 1, 1) and b.dtype == np.float32
     assert compiled, "the listener heard nothing: the check below would prove nothing"

@@ -11,6 +11,7 @@ import pytest
 
 import arb._jit as nb
 from arb.backtest.hbt_orders import round_places
+from tests.support.compiles import compiled_names
 
 
 @nb.njit()
@@ -53,22 +54,12 @@ def test_the_same_bits_as_numpys_round_and_numbas() -> None:
 def test_nothing_of_numbas_round_is_compiled() -> None:
     if nb.plain():
         pytest.skip("plain Python: NumPy's own functions")
-    from numba.core import event
-
-    compiled: list[str] = []
-
-    class Names(event.Listener):
-        def on_start(self, ev: Any) -> None:
-            pass
-
-        def on_end(self, ev: Any) -> None:
-            compiled.append(getattr(getattr(ev.data["dispatcher"], "py_func", None), "__qualname__", "?"))
 
     @nb.njit()
     def fresh(x: float, places: np.int32) -> float:  # compiled here, for types nothing else rounds
         return round_places(np.float32(x), places)
 
-    with event.install_listener("numba:compile", Names()):
+    with compiled_names() as compiled:
         assert fresh(2.5, np.int32(0)) == 2.0
     assert compiled, "the listener heard nothing: the check below would prove nothing"
     assert not [name for name in compiled if "impl_np_round" in name or "round_ndigits" in name]
