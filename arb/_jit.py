@@ -21,6 +21,12 @@ venue's fills, the live engine's bookkeeping): the wrapper is then compiled apar
 function compiled on its first call from Python and cached under its own name, so that a backtest,
 whose compiled loop is the only caller of the kernel, the gate and the guard, never builds it.
 
+A function only compiled code runs (``internal=True``, ``twin=True``) has no machine code of its own
+either: Numba links a callee's code into each compiled caller and generates the caller's machine code
+with it, so the callee's own was generated (and cached) for no one; it is not, and the callee's code is
+optimised once, in each caller, not first on its own too. ``by_address=True`` keeps it for a function
+whose address compiled code is handed (the step, a strategy's ``decide``).
+
 Use it exactly as ``numba.njit`` with keyword options: ``@njit(cache=True, nogil=True)``.
 
 Without compilation (``NUMBA_DISABLE_JIT=1`` in the environment, :func:`plain`) ``njit`` returns the
@@ -44,7 +50,7 @@ the cache's folder is not writable, compilations go unlocked, as before.
 
 from __future__ import annotations
 
-__all__ = ["Compiled", "cached", "entry_point", "njit", "plain", "say_compiling", "with_stack_room"]
+__all__ = ["Compiled", "cached", "entry_point", "linked_only", "njit", "plain", "say_compiling", "with_stack_room"]
 
 import contextlib
 import fcntl
@@ -205,7 +211,7 @@ def _twin_class() -> Any:
 
 
 def njit(
-    *, cache: bool = False, internal: bool = False, twin: bool = False, **options: Any
+    *, cache: bool = False, internal: bool = False, twin: bool = False, by_address: bool = False, **options: Any
 ) -> Callable[[_F], Dispatcher[_F]]:
     """``numba.njit(cache=..., **options)`` with one compilation per argument types (see the module).
 
@@ -217,9 +223,16 @@ def njit(
     ``twin=True``: a function compiled code calls, and Python now and then. Compiled without the wrapper
     too; a call from Python (or :func:`entry_point`) runs its twin, the same function compiled with the
     wrapper, on that call's first use (or loaded from Numba's cache, under the function's name and
-    ``-python``). ``fn.compile(sig)`` compiles what compiled callers link; its result is not callable."""
+    ``-python``). ``fn.compile(sig)`` compiles what compiled callers link; its result is not callable.
+
+    Either way the function has no machine code of its own (none is generated or cached): its compiled
+    callers link its code, optimise it with theirs and generate the whole (:func:`_linked_pipeline`).
+    ``by_address=True``: a function whose wrapper-less machine code is also called by address
+    (:func:`arb.strategy.calls.address`: the step, the strategy's ``decide``), compiled as Numba does."""
     if internal and twin:
         raise TypeError("njit: internal=True and twin=True exclude each other")
+    if by_address and not (internal or twin):
+        raise TypeError("njit: by_address=True is for internal=True or twin=True functions (the others have it)")
 
     def decorate(fn: _F) -> Dispatcher[_F]:
         if plain():
@@ -228,12 +241,89 @@ def njit(
         if internal or twin:
             targetoptions["no_cpython_wrapper"] = True
         make = _internal_class() if internal else _twin_class() if twin else _dispatcher_class()
-        dispatcher = make(py_func=fn, locals={}, targetoptions=targetoptions)
+        if (internal or twin) and not by_address:
+            dispatcher = make(py_func=fn, locals={}, targetoptions=targetoptions, pipeline_class=_linked_pipeline())
+            dispatcher.linked_only = True
+        else:
+            dispatcher = make(py_func=fn, locals={}, targetoptions=targetoptions)
         if cache:
             dispatcher.enable_caching()
         return cast("Dispatcher[_F]", dispatcher)
 
     return decorate
+
+
+@functools.cache
+def _linked_pipeline() -> Any:
+    # The compiler of a function that nothing runs on its own, only the compiled callers its code is
+    # linked into (internal=True, twin=True). Numba links a callee's code into every caller and optimises
+    # and generates the machine code of the whole there; what it also did for the callee on its own
+    # served no one in a backtest: the module-wide optimising of the callee with its own callees linked
+    # in (which each caller does again over the same code) and its machine code (generated, then written
+    # to its cache). A first backtest spent about 4 s of CPU on them (docs/performance.md). The library
+    # here keeps the callee's code as its functions' own optimising leaves it, for its callers to link,
+    # and hands the JIT engine only its environment's slot (which Numba fills when the function is set
+    # up, and the linked copies share); cached, it is that code beside the slot's object. Its address is
+    # 0, so :func:`arb.strategy.calls.address` refuses such a function (``by_address=True`` is for those).
+    import weakref
+
+    from llvmlite import binding as llvm
+    from numba.core.codegen import JITCodeLibrary
+    from numba.core.compiler import Compiler, DefaultPassBuilder
+    from numba.core.compiler_machinery import LoweringPass, register_pass
+    from numba.core.registry import cpu_target
+    from numba.core.typed_passes import AnnotateTypes
+
+    context = cpu_target.target_context
+
+    class _LinkedLibrary(JITCodeLibrary):  # numba is untyped: its calls below are ignored by mypy
+        def _optimize_final_module(self) -> None:
+            pass  # each caller optimises this code with its own, once
+
+        def _finalize_final_module(self) -> None:
+            # Numba's, except that the JIT engine is handed the environments' slots, not the code
+            self._finalize_dynamic_globals()  # type: ignore[no-untyped-call]
+            self._verify_declare_only_symbols()  # type: ignore[no-untyped-call]
+            slots = self._codegen._create_empty_module(f"{self.name}.env")  # type: ignore[no-untyped-call]
+            for var in self._final_module.global_variables:
+                if "NumbaEnv" in var.name and not var.is_declaration:
+                    context.declare_env_global(slots, var.name)
+            module = llvm.parse_assembly(str(slots))
+            # Numba's object-cache hook then keeps the slots' object code as this library's, for the cache
+            module._CPUCodeLibrary__library = weakref.proxy(self)
+            self._codegen._add_module(module)  # type: ignore[no-untyped-call]
+            self._codegen._engine.finalize_object()
+            self._finalized = True
+
+    @register_pass(mutates_CFG=False, analysis_only=False)  # type: ignore[no-untyped-call]
+    class _LinkedOnly(LoweringPass):
+        _name = "arb_linked_only"
+
+        def __init__(self) -> None:
+            LoweringPass.__init__(self)  # type: ignore[no-untyped-call]
+
+        def run_pass(self, state: Any) -> bool:
+            if state.library is None:  # as Numba's lowering makes it, but of the class above
+                state.library = _LinkedLibrary(state.targetctx.codegen(), state.func_id.func_qualname)  # type: ignore[no-untyped-call]
+                state.library.enable_object_caching()
+            return False
+
+    class _LinkedCompiler(Compiler):
+        def define_pipelines(self) -> list[Any]:
+            if self.state.flags.force_pyobject:
+                return super().define_pipelines()  # type: ignore[no-untyped-call,no-any-return]
+            passes = DefaultPassBuilder.define_nopython_pipeline(self.state)  # type: ignore[no-untyped-call]
+            passes.add_pass_after(_LinkedOnly, AnnotateTypes)
+            passes.finalize()
+            return [passes]
+
+    return _LinkedCompiler
+
+
+def linked_only(fn: Any) -> bool:
+    """True when compiled function ``fn`` has no machine code of its own, only what its compiled
+    callers link (``njit(internal=True)`` or ``njit(twin=True)`` without ``by_address=True``)."""
+    return bool(getattr(fn, "linked_only", False))
 
 
 def cached(fn: Any) -> bool:

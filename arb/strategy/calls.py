@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from arb._jit import plain
+from arb._jit import linked_only, plain
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,8 @@ def address(fn: Any, types: tuple[Any, ...]) -> int:
         key = next(_KEYS)
         _PLAIN[key] = getattr(fn, "py_func", fn)
         return key
+    if linked_only(fn):  # its code is only linked into callers: asking the JIT engine could end the process
+        raise TypeError(f"{fn.__name__} has no machine code of its own: compile it with njit(by_address=True)")
     try:
         fn.compile(types)
     except ModuleNotFoundError as exc:

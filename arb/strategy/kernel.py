@@ -511,7 +511,7 @@ def _required_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> tuple[float
     return required, cap, True
 
 
-@nb.njit(cache=True, nogil=True, twin=True)
+@nb.njit(cache=True, nogil=True, twin=True, by_address=True)
 def may_act(view: Any, rules: Any, params: Any, now_ns: int) -> bool:
     """The taker's ``may_act``: False only when :func:`decide` would certainly return 0 without changing
     its memory, arb's guard having found no order unanswered and the net flat.
@@ -542,7 +542,7 @@ def may_act(view: Any, rules: Any, params: Any, now_ns: int) -> bool:
     return False
 
 
-@nb.njit(cache=True, nogil=True, twin=True)
+@nb.njit(cache=True, nogil=True, twin=True, by_address=True)
 def decide(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents: Any) -> int:
     """The taker's decision: the best pair to open now, its legs written into ``intents``; returns their
     number (0: none). Called by arb's guard (:func:`arb.strategy.guard.guarded_decide`) only when nothing

@@ -140,7 +140,7 @@ def _trading_pnl(cash: Any, position: Any, last_mid: Any, mark: Any, out: Any) -
     return total
 
 
-@nb.njit(cache=True, nogil=True, twin=True)
+@nb.njit(cache=True, nogil=True, twin=True, by_address=True)
 def decide_symbol(now: int, s: int, views: Any, kernel: Any, risk: Any, pair_seq: Any, calls: Any, c: int) -> int:
     """Symbol ``s``'s strategy on ``views[s]`` inside arb's guard, then the gate; the call logged as
     ``calls[c]``. Returns how many of its intents (in ``intents[s]``) passed the gate.
