@@ -36,6 +36,17 @@ def test_warm_loop_compiles_what_the_loop_uses() -> None:
         assert len(fn.signatures) == before[fn], fn.py_func.__name__
 
 
+def test_every_function_the_warm_up_compiles_is_in_numbas_cache() -> None:
+    # What the halves compile is for the later processes to load: a helper Numba declines to cache (it
+    # warns and goes on, as it does for code holding the address of a global) would compile again in each.
+    config = load_config(ROOT / "config" / "arbitrage.toml")
+    bt.warm_loop(config)
+    loop = bt.Loop(config, _Span(), None)  # type: ignore[arg-type]  # only the span is read
+    for fn in [fn for fn, _ in bt._helper_calls(loop)] + [_run_loop]:
+        index = fn._cache._cache_file._index_path
+        assert os.path.exists(index), fn.py_func.__name__
+
+
 def test_no_background_warm_up_once_cached() -> None:
     config = load_config(ROOT / "config" / "arbitrage.toml")
     bt.warm_loop(config)  # writes the cache (or finds it)
