@@ -123,7 +123,7 @@ def _children(pid: int) -> list[int]:
 
 
 def _poll(root: int, started: float, seen: dict[int, dict[str, float]], done: threading.Event) -> None:
-    # Every process under ``root``: first and last seen (s on the run's clock), CPU (s), minor faults
+    # Every process under ``root``: first and last seen running (s on the run's clock), CPU (s), minor faults
     while not done.is_set():
         stack = [root]
         while stack:
@@ -136,7 +136,9 @@ def _poll(root: int, started: float, seen: dict[int, dict[str, float]], done: th
             fields = stat[stat.rindex(")") + 2 :].split()
             now = time.time() - started
             row = seen.setdefault(pid, {"first": now})
-            row.update(last=now, faults=int(fields[7]), user=int(fields[11]) / _TICK, sys=int(fields[12]) / _TICK)
+            if fields[0] != "Z" or "last" not in row:  # an ended process stays a zombie until its parent reaps it
+                row["last"] = now
+            row.update(faults=int(fields[7]), user=int(fields[11]) / _TICK, sys=int(fields[12]) / _TICK)
             stack += _children(pid)
         done.wait(0.02)
 
