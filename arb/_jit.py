@@ -260,7 +260,7 @@ def _linked_pipeline() -> Any:
     # and generates the machine code of the whole there; what it also did for the callee on its own
     # served no one in a backtest: the module-wide optimising of the callee with its own callees linked
     # in (which each caller does again over the same code) and its machine code (generated, then written
-    # to its cache). A first backtest spent about 4 s of CPU on them (docs/performance.md). The library
+    # to its cache). A first backtest spent about 3.5 s of CPU on them (docs/performance.md). The library
     # here keeps the callee's code as its functions' own optimising leaves it, for its callers to link,
     # and hands the JIT engine only its environment's slot (which Numba fills when the function is set
     # up, and the linked copies share); cached, it is that code beside the slot's object. Its address is

@@ -626,7 +626,7 @@ def run_backtest(
     if warming is None and compile_beside:
         warming = warm_loop_in_background(config)
     if warming is not None:
-        say_compiling([("the kernel, the risk gate and the loop", [_run_loop], 15.0)], log, on_status)
+        say_compiling([("the kernel, the risk gate and the loop", [_run_loop], 9.0)], log, on_status)
     room = warming.make_room if warming is not None else None
     session = load_timeline(config, days, on_status, allow_damaged=allow_damaged, before_compiling=room)
     schedule = Schedule.of(session)
