@@ -114,7 +114,7 @@ from connectors.common.normalizer import SyncState
 
 log = logging.getLogger(__name__)
 
-_COMPILE_S = 15.0
+_COMPILE_S = 17.0
 """About how long compiling the engine's steps (the kernel and the risk gate in them) takes, s: once
 after an install or update (Numba caches them), on the project's 2-core VM."""
 
