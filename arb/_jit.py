@@ -327,8 +327,9 @@ def linked_only(fn: Any) -> bool:
 
 
 def cached(fn: Any) -> bool:
-    """True when the compiled function ``fn`` has machine code ready: compiled in this process, or in
-    Numba's on-disk cache (written by an earlier process, for some argument types)."""
+    """True when the compiled function ``fn`` is ready (its machine code, or for a :func:`linked_only`
+    function the code its callers link): compiled in this process, or in Numba's on-disk cache (written
+    by an earlier process, for some argument types)."""
     if getattr(fn, "signatures", None):
         return True
     index = getattr(getattr(getattr(fn, "_cache", None), "_cache_file", None), "_index_path", None)
