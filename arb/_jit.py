@@ -142,6 +142,9 @@ def _dispatcher_class() -> Any:
     from numba.core.registry import CPUDispatcher
 
     class _TypeDispatcher(CPUDispatcher):
+        def enable_caching(self) -> None:
+            self._cache = _quick_load_cache()(self.py_func)
+
         def get_call_template(self, args: Any, kws: Any) -> Any:
             unliteral: Callable[[Any], Any] = types.unliteral
             args = tuple(unliteral(a) for a in args)
@@ -156,6 +159,24 @@ def _dispatcher_class() -> Any:
                 return super().compile(sig)
 
     return _TypeDispatcher
+
+
+@functools.cache
+def _quick_load_cache() -> Any:
+    # Numba's on-disk cache of a function, less one step of loading from it: Numba first imports and
+    # registers every implementation it could need to compile (NumPy's, the typed containers', ...), about
+    # 0.1-0.2 s that a process which only loads machine code (a second arb backtest) never uses. Loading
+    # needs only Numba's runtime, set up here; a compilation later in the process registers the rest
+    # itself, as it always does before compiling.
+    from numba.core.caching import FunctionCache
+    from numba.core.runtime import nrt
+
+    class _QuickLoadCache(FunctionCache):
+        def load_overload(self, sig: Any, target_context: Any) -> Any:
+            nrt.rtsys.initialize(target_context)
+            return self._load_overload(sig, target_context)  # type: ignore[no-untyped-call]
+
+    return _QuickLoadCache
 
 
 @functools.cache
@@ -177,14 +198,14 @@ def _twin_class() -> Any:
     # cache entries beside the function's under a name of their own (Numba's cache key is the signature
     # and the code, not the compile options: under the same name, one could load the other's machine
     # code, and a call from Python would jump to the missing wrapper's null address).
-    from numba.core.caching import CompileResultCacheImpl, FunctionCache, NullCache
+    from numba.core.caching import CompileResultCacheImpl, NullCache
 
     class _PythonCacheImpl(CompileResultCacheImpl):
         def get_filename_base(self, fullname: str, abiflags: str) -> str:
             base = super().get_filename_base(fullname, abiflags)  # type: ignore[no-untyped-call]  # numba is untyped
             return f"{base}-python"
 
-    class _PythonCache(FunctionCache):
+    class _PythonCache(_quick_load_cache()):  # type: ignore[misc]
         _impl_class = _PythonCacheImpl
 
     base = _dispatcher_class()
@@ -199,7 +220,7 @@ def _twin_class() -> Any:
                 options = {k: v for k, v in self.targetoptions.items() if k != "no_cpython_wrapper"}
                 twin = base(py_func=self.py_func, locals=self.locals, targetoptions=options)
                 if not isinstance(self._cache, NullCache):
-                    twin._cache = _PythonCache(self.py_func)  # type: ignore[no-untyped-call]
+                    twin._cache = _PythonCache(self.py_func)
                 self._python = twin
             return twin
 
