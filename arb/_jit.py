@@ -164,8 +164,8 @@ def _dispatcher_class() -> Any:
 @functools.cache
 def _quick_load_cache() -> Any:
     # Numba's on-disk cache of a function, less one step of loading from it: Numba first imports and
-    # registers every implementation it could need to compile (NumPy's, the typed containers', ...), about
-    # 0.1-0.2 s that a process which only loads machine code (a second arb backtest) never uses. Loading
+    # registers every implementation it could need to compile (NumPy's, the typed containers', ...),
+    # imports that a process which only loads machine code (a second arb backtest) never uses. Loading
     # needs only Numba's runtime, set up here; a compilation later in the process registers the rest
     # itself, as it always does before compiling.
     from numba.core.caching import FunctionCache
@@ -330,9 +330,7 @@ def _linked_pipeline() -> Any:
             return False
 
     class _LinkedCompiler(Compiler):
-        def define_pipelines(self) -> list[Any]:
-            if self.state.flags.force_pyobject:
-                return super().define_pipelines()  # type: ignore[no-untyped-call,no-any-return]
+        def define_pipelines(self) -> list[Any]:  # arb's njit compiles in nopython mode only
             passes = DefaultPassBuilder.define_nopython_pipeline(self.state)  # type: ignore[no-untyped-call]
             passes.add_pass_after(_LinkedOnly, AnnotateTypes)
             passes.finalize()
@@ -353,8 +351,8 @@ def cached(fn: Any) -> bool:
     by an earlier process, for some argument types)."""
     if getattr(fn, "signatures", None):
         return True
-    index = getattr(getattr(getattr(fn, "_cache", None), "_cache_file", None), "_index_path", None)
-    return isinstance(index, str) and os.path.exists(index)
+    index = _index_path(fn)
+    return index is not None and os.path.exists(index)
 
 
 _STACK_ROOM = 32_768

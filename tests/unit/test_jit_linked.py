@@ -10,10 +10,6 @@ handing out a null one (or asking the JIT engine for a symbol it does not have, 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +18,7 @@ from numba import typeof
 
 from arb._jit import linked_only, njit
 from arb.strategy.calls import address
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.support.compiles import last_words
 
 _WRAPS = 2**40 + 3  # squared, it overflows int64: machine code wraps round, Python's int does not
 _WRAPPED = (_WRAPS * _WRAPS + 2**63) % 2**64 - 2**63
@@ -90,28 +85,17 @@ def second(x):
 """
 
 
-def _run(folder: Path, script: str) -> list[str]:
-    # ``script`` in a new process importing the module in ``folder`` (its own Numba cache there); the
-    # words of the last line it prints
-    done = subprocess.run(
-        [sys.executable, "-c", "import numpy as np, linked_mod as m\n" + textwrap.dedent(script)],
-        capture_output=True,
-        text=True,
-        cwd=folder,
-        env={**os.environ, "PYTHONPATH": f"{folder}{os.pathsep}{ROOT}", "NUMBA_CACHE_DIR": str(folder / "numba")},
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.strip().splitlines()[-1].split()
-
-
 def test_a_later_process_links_it_from_the_cache(tmp_path: Path) -> None:
     # The first process compiles the function for its caller and caches it; the second compiles another
     # caller, which links the cached entry (a cache hit, nothing compiled for the function) and runs it,
     # the exception path included; asking for the cached function's address is refused, not a crash.
     (tmp_path / "linked_mod.py").write_text(_MODULE)
     stats = "sum(m.square.stats.cache_hits.values()), sum(m.square.stats.cache_misses.values())"
-    assert _run(tmp_path, f"print(m.first(np.int64({_WRAPS})), {stats})") == [str(_WRAPPED + 1), "0", "1"]
+    assert last_words(tmp_path, "linked_mod", f"print(m.first(np.int64({_WRAPS})), {stats})") == [
+        str(_WRAPPED + 1),
+        "0",
+        "1",
+    ]
     script = f"""
         from numba import typeof
         from arb.strategy.calls import address
@@ -125,4 +109,4 @@ def test_a_later_process_links_it_from_the_cache(tmp_path: Path) -> None:
             refused = "refused"
         print(m.second(np.int64({_WRAPS})), raised, refused, {stats})
     """
-    assert _run(tmp_path, script) == [str(_WRAPPED - 1), "negative", "refused", "1", "0"]
+    assert last_words(tmp_path, "linked_mod", script) == [str(_WRAPPED - 1), "negative", "refused", "1", "0"]

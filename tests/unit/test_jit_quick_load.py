@@ -8,13 +8,9 @@ compilation later in that process still finds them.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.support.compiles import last_words
 
 _MODULE = """
 import numpy as np
@@ -35,26 +31,11 @@ def total(n):
 """
 
 
-def _run(folder: Path, script: str) -> list[str]:
-    # ``script`` in a new process importing the module in ``folder`` (its own Numba cache there); the
-    # words of the last line it prints
-    done = subprocess.run(
-        [sys.executable, "-c", "import sys, numpy as np, quick_mod as m\n" + textwrap.dedent(script)],
-        capture_output=True,
-        text=True,
-        cwd=folder,
-        env={**os.environ, "PYTHONPATH": f"{folder}{os.pathsep}{ROOT}", "NUMBA_CACHE_DIR": str(folder / "numba")},
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.strip().splitlines()[-1].split()
-
-
 def test_a_cached_function_runs_without_the_compile_registries_and_a_later_compile_finds_them(
     tmp_path: Path,
 ) -> None:
     (tmp_path / "quick_mod.py").write_text(_MODULE)
-    assert _run(tmp_path, "print(m.ramp(4).sum())") == ["3.0"]  # compiled and cached
+    assert last_words(tmp_path, "quick_mod", "print(m.ramp(4).sum())") == ["3.0"]  # compiled and cached
     script = """
         registries = "numba.np.arraymath"
         values = m.ramp(5)
@@ -67,4 +48,4 @@ def test_a_cached_function_runs_without_the_compile_registries_and_a_later_compi
         later = m.total(3)  # not in the cache: compiled here, which registers what compiling needs
         print(values.sum(), raised, loaded_only, hits, later, registries in sys.modules)
     """
-    assert _run(tmp_path, script) == ["5.0", "negative", "True", "1", "1.5", "True"]
+    assert last_words(tmp_path, "quick_mod", script) == ["5.0", "negative", "True", "1", "1.5", "True"]

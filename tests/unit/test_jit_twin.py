@@ -9,10 +9,6 @@ kernel, guard and gate functions only its compiled loop calls.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +17,7 @@ import pytest
 from arb._jit import entry_point, njit
 from arb.backtest import run as bt
 from arb.config import load_config
+from tests.support.compiles import last_words
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -82,21 +79,6 @@ def caller(x):
 """
 
 
-def _run(folder: Path, script: str) -> list[str]:
-    # ``script`` in a new process importing the module in ``folder`` (its own Numba cache there); the
-    # words of the last line it prints
-    done = subprocess.run(
-        [sys.executable, "-c", "import numpy as np, twin_mod as m\n" + textwrap.dedent(script)],
-        capture_output=True,
-        text=True,
-        cwd=folder,
-        env={**os.environ, "PYTHONPATH": f"{folder}{os.pathsep}{ROOT}", "NUMBA_CACHE_DIR": str(folder / "numba")},
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.strip().splitlines()[-1].split()
-
-
 def test_a_later_process_loads_the_twin_from_its_own_cache_entry(tmp_path: Path) -> None:
     # The first process compiles only what the compiled caller links (no wrapper) and caches it; a later
     # process calling the function from Python must not load that (a jump to a null address: the process
@@ -104,12 +86,13 @@ def test_a_later_process_loads_the_twin_from_its_own_cache_entry(tmp_path: Path)
     (tmp_path / "twin_mod.py").write_text(_MODULE)
     hits = "sum(m.square.stats.cache_hits.values())"
     twin = "m.square.python_twin().stats"
-    first = _run(tmp_path, f"print(m.caller(np.int64({_WRAPS})), {hits})")
+    first = last_words(tmp_path, "twin_mod", f"print(m.caller(np.int64({_WRAPS})), {hits})")
     assert first == [str(_WRAPPED + 1), "0"]
-    second = _run(tmp_path, f"print(m.square(np.int64({_WRAPS})), sum({twin}.cache_misses.values()))")
+    second = last_words(tmp_path, "twin_mod", f"print(m.square(np.int64({_WRAPS})), sum({twin}.cache_misses.values()))")
     assert second == [str(_WRAPPED), "1"]
-    third = _run(
+    third = last_words(
         tmp_path,
+        "twin_mod",
         f"print(m.square(np.int64({_WRAPS})), m.caller(np.int64(2)), sum({twin}.cache_hits.values()), "
         "sum(m.caller.stats.cache_hits.values()))",
     )

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from arb._jit import _index_path
 from arb.backtest import run as bt
 from arb.backtest.compiled_loop import _run_loop
 from arb.config import load_config
@@ -43,8 +44,8 @@ def test_every_function_the_warm_up_compiles_is_in_numbas_cache() -> None:
     bt.warm_loop(config)
     loop = bt.Loop(config, _Span(), None)  # type: ignore[arg-type]  # only the span is read
     for fn in [fn for fn, _ in bt._helper_calls(loop)] + [_run_loop]:
-        index = fn._cache._cache_file._index_path
-        assert os.path.exists(index), fn.py_func.__name__
+        index = _index_path(fn)
+        assert index is not None and os.path.exists(index), fn.py_func.__name__
 
 
 def test_no_background_warm_up_once_cached() -> None:
