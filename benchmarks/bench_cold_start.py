@@ -2,8 +2,9 @@
 
 Clones this repository's HEAD (``--rev``) into a temporary folder, makes a fresh virtualenv there and runs
 ``pip install .`` (timed on its own); with ``--ref REV`` it does the same for a second commit (d0a1895, say)
-beside it. Then it times, each as a whole process, wall and CPU (the process and every process it
-waited for):
+beside it. It has the kernel write the installs' files back (``sync``, its time printed: otherwise the
+first rounds share the cores with that writing). Then it times, each as a whole process, wall and CPU
+(the process and every process it waited for):
 
 1. ``arb convert`` of the USD-M capture the very first time after the install (nothing in Numba's
    cache yet), then hftbacktest's ``binancefutures.convert`` on the same file, then both again
@@ -204,6 +205,30 @@ def _convert(install: Install, repeat: int) -> None:
     )
 
 
+def _write_back() -> None:
+    # An install leaves about a gigabyte of files for the kernel to write back (hftbacktest's plotting
+    # libraries among them), which it does within about half a minute, on the cores the timed runs use: a
+    # first backtest started at once took 10.5 and 12.0 s where the same one took 9.3-9.6 s once the files
+    # were written. Written here, timed apart, so that no commit's round pays for another's install.
+    dirty = _dirty_mb()
+    started = time.perf_counter()
+    os.sync()
+    shown = f"{dirty:,.0f} MB" if dirty is not None else "the installs' files"
+    print(f"{shown} of dirty pages written back (sync) in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def _dirty_mb() -> float | None:
+    # the kernel's dirty page cache, MB (Linux's /proc/meminfo), or None where there is none to read
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("Dirty:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def _run(work: Path, args: argparse.Namespace) -> None:
     installs = [_install(args.rev, work / "rev")]
     if args.ref:
@@ -211,6 +236,7 @@ def _run(work: Path, args: argparse.Namespace) -> None:
     for install in installs:
         print(f"fresh clone of {install.head} in {install.repo.parent}, Python {sys.version.split()[0]}: "
               f"python -m venv {install.venv_s:.1f} s, pip install . {install.install_s:.1f} s")  # fmt: skip
+    _write_back()
 
     print("first and second arb backtest after the install, alternately:", flush=True)
     rounds: dict[str, list[list[Timing]]] = {install.head: [] for install in installs}
