@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import os
 import shlex
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,10 @@ def test_the_pool_gives_what_single_backtests_give(
     grid = load_grid(grid_path, config)
     points = grid.points()
     assert [int(r["index"]) for r in pool_rows] == list(range(4))
-    assert len({r["worker"] for r in pool_rows}) == 2  # both workers took points
+    # The points ran in the pool's processes, never in this one; which of its two took which point is the
+    # pool's choice (a free worker takes the next: one ready first may take all four)
+    workers = {r["worker"] for r in pool_rows}
+    assert 1 <= len(workers) <= 2 and f"{socket.gethostname()}:{os.getpid()}" not in workers, workers
     for row, point in zip(pool_rows, points, strict=True):
         assert {k: row[k] for k in point} == {k: repr(v) for k, v in point.items()}
         own: AppConfig = grid.config_at(config, point)
