@@ -159,9 +159,9 @@ def _write_part(path: Path, rows: EventArray) -> None:
 _READ_STEP = 1 << 20
 """Bytes :func:`read_member` asks a zip member for at a time. zipfile's ``readinto`` inflates into a new
 bytes object of the size asked and copies that into the array: asked for a whole day at once, that is a
-second day's worth of fresh memory, every page of it faulted in and handed back (on this project's VM
-three times the page faults and twice the time of reading a 36 MB day 1 MiB at a time, whose buffer the
-allocator reuses)."""
+second day's worth of fresh memory, every page of it faulted in and handed back; 1 MiB at a time, the
+allocator reuses the buffer (``benchmarks/bench_read_days.py``: the sample's days read with a sixth of the
+page faults)."""
 
 
 def read_member(z: Any, key: str) -> np.ndarray[Any, Any]:
