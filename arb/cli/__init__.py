@@ -254,16 +254,19 @@ def _paths_of(config: AppConfig) -> list[str]:
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
-    from arb.backtest.run import run_backtest, warm_loop_in_background
     from arb.config import load_config
-    from arb.reports import print_summary, write_report
-    from arb.reports.backtest_run import backtest_summary
     from arb.reports.chart_worker import ChartWorker
-    from arb.ui import console, status_and_progress
 
     config = _with_recordings(load_config(args.config), args.recordings)
-    chart = ChartWorker.start()  # forked before any thread or warm-up process: matplotlib imports beside the run
+    # forked before the run's imports (Numba, hftbacktest), any thread and the warm-up processes: the child
+    # imports matplotlib and rehearses a figure on the core that is idle while this process imports
+    chart = ChartWorker.start()
     try:
+        from arb.backtest.run import run_backtest, warm_loop_in_background
+        from arb.reports import print_summary, write_report
+        from arb.reports.backtest_run import backtest_summary
+        from arb.ui import console, status_and_progress
+
         warming = warm_loop_in_background(config)  # a first run: the loop compiles beside the strategy
         _prepare_strategy(config)
         out = report_folder(args.out, config.backtest.out, "backtest")

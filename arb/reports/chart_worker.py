@@ -1,9 +1,11 @@
 """equity.png drawn in a process of its own, forked when a command starts, so that matplotlib's import
 (about 0.3 s) happens beside the run instead of after it, and the drawing beside the report's other files.
 
-``arb backtest`` starts one (:meth:`ChartWorker.start`) before it loads anything: the fork copies a process
-that has NumPy and arb's report modules imported and no thread but its own, and the child imports
-matplotlib while the parent converts, compiles and runs. :func:`arb.reports.files.write_report` then hands
+``arb backtest`` starts one (:meth:`ChartWorker.start`) once its configuration is read, before it imports
+what the run needs: the fork copies a process that has NumPy and arb's report modules imported (not
+Numba: this module and those it imports never load the kernel) and no thread but its own, and the child
+imports matplotlib and rehearses a figure on the core left idle while the parent imports, then waits while
+the parent converts, compiles and runs. :func:`arb.reports.files.write_report` then hands
 it the figure's data (:meth:`ChartWorker.submit`) before writing the tables and waits for its answer before
 summary.json, which is written last as always. The child writes equity.png through the same atomic writer
 as the parent would.
@@ -113,6 +115,7 @@ class ChartWorker:
         self._process = process
         self._conn = conn
         self._pending: tuple[Path, Summary, Array, Array] | None = None
+        self._sent = False  # whether a figure was asked of the child: before that it has nothing to finish
 
     @classmethod
     def start(cls) -> ChartWorker:
@@ -152,6 +155,7 @@ class ChartWorker:
             self._lost(f"was not sent the figure's data: {e}")
             return
         try:
+            self._sent = True
             self._conn.send_bytes(job)
         except (OSError, ValueError) as e:  # the child is gone: drawn here at wait()
             self._lost(f"could not be reached ({e})")
@@ -181,7 +185,11 @@ class ChartWorker:
         self.close()
 
     def close(self) -> None:
-        """Hang up and reap the worker (it exits when its pipe closes; killed if it does not)."""
+        """Hang up and reap the worker (it exits when its pipe closes; killed if it does not). A worker never
+        asked for a figure (the command failed first) is stopped at once, not waited for through its
+        rehearsal."""
+        if self._process is not None and not self._sent and self._process.is_alive():
+            self._process.terminate()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -196,6 +204,12 @@ class ChartWorker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def exitcode(self) -> int | None:
+        """How the worker ended once reaped (negative: the signal that stopped it); None while it runs or
+        when none was forked."""
+        return None if self._process is None else self._process.exitcode
 
     @property
     def pid(self) -> int | None:

@@ -72,7 +72,6 @@ from arb.reports.transfers import VenueMoves, venue_moves
 from arb.reports.valuation import InitialBalances, account_equity, boundary_marks, unit_value, value_prices
 from arb.results.marks import BoundaryMark, Span, Spans
 from arb.results.venues import directions
-from arb.strategy.loading import strategy_record
 from arb.strategy.types import (
     BUY,
     FILL_DTYPE,
@@ -744,6 +743,9 @@ def run_summary(
     maker = None
     if sent is not None and calls is not None and (sent["kind"] == INTENT_QUOTE).any():
         maker = maker_figures(fills, sent, calls)
+    # imported here, not with the module: it loads the kernel, which the chart worker's process never needs
+    from arb.strategy.loading import strategy_record
+
     meta = MappingProxyType({"strategy": strategy_record(config), **summary.meta, "entry": entry_thresholds(config)})
     consistent = summary.pnl_consistent
     if transfers is None and inventory is not None and inventory.get("transfers", 0) > 0 and n == 1:

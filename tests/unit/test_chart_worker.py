@@ -1,7 +1,8 @@
 """equity.png drawn by ``arb backtest``'s forked chart worker (:mod:`arb.reports.chart_worker`): the same
 report, byte for byte, as the run drawing it itself; a worker that died or was handed what cannot be drawn
 costs only time (drawn in the run's process, a drawing error raised there); and no fork while other threads
-run.
+run; a worker never asked for a figure stopped at once; and the worker's modules load no Numba (it is
+forked before the run imports the kernel).
 
 The forking cases run in one new interpreter, as ``arb backtest`` does, one after the other: the worker
 refuses to fork a process with threads running, which a test worker that ran other tests may have.
@@ -23,7 +24,7 @@ import pytest
 
 from tests.support.captures import ROOT
 
-CASES = ("here", "worker", "dead", "undrawable")
+CASES = ("here", "worker", "dead", "undrawable", "unasked")
 
 
 def _report(out: Path, how: str) -> dict[str, Any]:
@@ -67,6 +68,9 @@ def _report(out: Path, how: str) -> dict[str, Any]:
             for module in (chart_worker, report_files):
                 setattr(module, "plot_equity", drawing)  # noqa: B010
         return {"warnings": warnings, "reaped": worker.pid is None}
+    elif how == "unasked":  # the command failed before its report: the worker is stopped, not waited for
+        worker.close()
+        return {"warnings": warnings, "exitcode": worker.exitcode, "reaped": worker.pid is None}
     elif how == "dead":
         os.kill(child, signal.SIGKILL)  # dead long before it could have drawn anything
     elif how == "undrawable":  # no mids: the drawing fails (the report's other files need none)
@@ -141,3 +145,19 @@ def test_no_fork_while_other_threads_run_and_the_figure_is_drawn_here(
         stop.set()
         other.join()
     assert _files(tmp_path) == _files(cases[0] / "here")
+
+
+def test_a_worker_never_asked_for_a_figure_is_stopped_not_waited_for(cases: tuple[Path, dict[str, Any]]) -> None:
+    root, said = cases
+    assert said["unasked"] == {"warnings": [], "exitcode": -signal.SIGTERM, "reaped": True}
+    assert list((root / "unasked").iterdir()) == []
+
+
+def test_the_worker_and_the_report_modules_it_forks_with_load_no_numba() -> None:
+    # arb backtest forks it before importing the run: a child with the kernel's imports would pay for them
+    heavy = ("numba", "hftbacktest", "arb.strategy.kernel", "matplotlib")
+    script = f"import sys, arb.reports.chart_worker; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
