@@ -87,8 +87,8 @@ def _serve(conn: multiprocessing.connection.Connection, parents: multiprocessing
 
 
 def _rehearse() -> None:
-    # matplotlib imported and a small figure drawn and thrown away: the fonts found and loaded, the date
-    # axis's and the layout's code run once, while the parent still runs
+    # matplotlib imported and a small figure drawn and saved to nothing: the fonts found and loaded, the
+    # date axis's, the layout's and the PNG writer's code run once, while the parent still runs
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -101,7 +101,7 @@ def _rehearse() -> None:
     ax[1].scatter(times, [1.0, 0.0], marker="^")
     ax[0].legend(loc="upper left", fontsize="small")
     ax[0].set_title("rehearsal", fontsize="small", loc="left")
-    fig.canvas.draw()
+    fig.savefig(io.BytesIO(), format="png", dpi=_DPI)  # the PNG writer's imports (Pillow's plugins) too
 
 
 class ChartWorker:

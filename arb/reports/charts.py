@@ -32,6 +32,7 @@ from typing import Any, BinaryIO, Final
 
 import numpy as np
 
+from arb.config import quote_currency
 from arb.events import NS_PER_S
 from arb.reports.common import QTY_EPS, Array, none_to_nan, venue_count
 from arb.reports.ratios import held_values
@@ -391,8 +392,6 @@ def plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> N
 
 def _quote_name(summary: Summary) -> str:
     # the quote currency's name ("USDT") from the configuration in meta, else "quote"
-    from arb.execution.risk import quote_currency
-
     names = (summary.meta.get("config") or {}).get("strategy", {}).get("symbols") or ()
     return quote_currency(str(names[0])) if names else "quote"
 

@@ -161,3 +161,18 @@ def test_the_worker_and_the_report_modules_it_forks_with_load_no_numba() -> None
                           check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_after_its_rehearsal_the_worker_imports_nothing_to_draw() -> None:
+    # what the drawing imports is imported ahead, beside the run: none of it is left for the run's end
+    script = (
+        "import io, sys; from arb.reports import chart_worker; from arb.reports.summary import summarize; "
+        "from tests.unit.test_report import INITIAL, scenario; chart_worker._rehearse(); "
+        "fills, equity = scenario(); summary = summarize(fills, equity, INITIAL, {'mode': 'backtest'}); "
+        "before = set(sys.modules); chart_worker.plot_equity(io.BytesIO(), summary, fills, equity); "
+        "print(sorted(set(sys.modules) - before))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
