@@ -6,10 +6,13 @@ HEAD, and ``--ref REV`` a second commit run alternately beside it) into a fresh 
 run and runs there the first ``arb backtest`` after an install: an empty Numba cache of its own
 (``NUMBA_CACHE_DIR``) and no converted days, so it converts the sample and compiles, the warm-up halves
 beside it, as a user's first run does. Inside the run (a probe handed to ``python -c``, as
-``bench_compile.py`` does) a listener on Numba's ``numba:compile`` event, registered before the command
-starts and inherited by the processes it forks, writes every compilation made from Python (start, end,
-CPU, function) to a file per process, and the run's own steps are timed (the strategy's compile, the
-conversion, the wait for the halves, the replay, the report and, in the chart worker, equity.png). This
+``bench_compile.py`` does) a listener on Numba's ``numba:compile`` event, registered the moment the run
+imports Numba (a hook on the import: the probe imports nothing ahead of the command, so each process forks
+when it would, with what it would have) and inherited by the processes it forks, writes every compilation
+made from Python (start, end, CPU, function) to a file per process, and the run's own steps are timed (the
+strategy's compile, the conversion, the wait for the halves, the replay, the report and, in the chart
+worker, its rehearsal and equity.png). The tree's bytecode is written before the run, as ``pip install``
+writes it. This
 process polls ``/proc`` every 20 ms for every process of the run: its lifetime, user and system CPU,
 minor page faults.
 
@@ -47,8 +50,7 @@ _TICK = os.sysconf("SC_CLK_TCK")
 # Run inside the profiled process: the listener and the timed steps, then the console command (arb.cli.run,
 # as the ``arb`` script runs it). argv: the records' folder, then the command's arguments.
 _PROBE = r"""
-import json, os, sys, time
-from numba.core import event
+import importlib.machinery, json, os, sys, time
 
 folder = sys.argv[1]
 _files = {}
@@ -60,21 +62,22 @@ def record(**row):
         out = _files[pid] = open(os.path.join(folder, f"{pid}.jsonl"), "a", buffering=1)
     out.write(json.dumps({"pid": pid, "ppid": os.getppid(), **row}) + "\n")
 
-class Compiles(event.Listener):
-    def __init__(self):
-        self.stack = []
+def listen(event):  # numba.core.event just loaded (Numba imports it before it can compile anything)
+    class Compiles(event.Listener):
+        def __init__(self):
+            self.stack = []
 
-    def on_start(self, ev):
-        self.stack.append((time.time(), time.process_time()))
+        def on_start(self, ev):
+            self.stack.append((time.time(), time.process_time()))
 
-    def on_end(self, ev):
-        wall0, cpu0 = self.stack.pop()
-        if not self.stack:  # compiled from Python: its callees' compilations inside it
-            fn = ev.data["dispatcher"].py_func
-            record(kind="compile", name=f"{fn.__module__}.{fn.__qualname__}", t0=wall0, t1=time.time(),
-                   cpu=time.process_time() - cpu0)
+        def on_end(self, ev):
+            wall0, cpu0 = self.stack.pop()
+            if not self.stack:  # compiled from Python: its callees' compilations inside it
+                fn = ev.data["dispatcher"].py_func
+                record(kind="compile", name=f"{fn.__module__}.{fn.__qualname__}", t0=wall0, t1=time.time(),
+                       cpu=time.process_time() - cpu0)
 
-event.register("numba:compile", Compiles())
+    event.register("numba:compile", Compiles())
 
 def timed(owner, attr, step):
     original = getattr(owner, attr, None)
@@ -90,23 +93,40 @@ def timed(owner, attr, step):
 
     setattr(owner, attr, wrapper)
 
-import arb.backtest.run as run
-import arb.reports as reports
-import arb.strategy.selection as selection
-try:
-    import arb.reports.chart_worker as chart_worker
-except ImportError:
-    chart_worker = None
-timed(selection, "prepare", "the strategy compiled")
-timed(run, "load_timeline", "the days loaded (converted)")
-timed(getattr(run, "Warming", None), "join", "waiting for the warm-up halves")
-timed(run, "run_session", "the replay")
-timed(reports, "write_report", "the report")
-if chart_worker is not None:
-    timed(chart_worker, "plot_equity", "equity.png drawn")
+# What to do to each module right after it is first imported: nothing is imported ahead of the command,
+# so the run imports what it imports when it does (its chart worker forks before Numba, say).
+_after = {
+    "numba.core.event": listen,
+    "arb.strategy.selection": lambda m: timed(m, "prepare", "the strategy compiled"),
+    "arb.backtest.run": lambda m: [timed(m, "load_timeline", "the days loaded (converted)"),
+                                   timed(getattr(m, "Warming", None), "join", "waiting for the warm-up halves"),
+                                   timed(m, "run_session", "the replay")],
+    "arb.reports.files": lambda m: timed(m, "write_report", "the report"),
+    "arb.reports.chart_worker": lambda m: [timed(m, "_rehearse", "the chart worker's rehearsal"),
+                                           timed(m, "plot_equity", "equity.png drawn")],
+}
+
+class AfterImport:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name not in _after:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def then(module):
+            exec_module(module)
+            _after.pop(name)(module)
+
+        spec.loader.exec_module = then
+        return spec
+
+sys.meta_path.insert(0, AfterImport)
 sys.argv = ["arb", *sys.argv[2:]]
-from arb.cli import run
 record(kind="start", t0=time.time())
+from arb.cli import run
 run()  # the console command's own ending: its exit included
 """
 
@@ -146,6 +166,9 @@ def _poll(root: int, started: float, seen: dict[int, dict[str, float]], done: th
 def _first_run(rev: str, work: Path) -> tuple[str, dict[str, Any]]:
     tree, cache, records = work / "tree", work / "cache", work / "records"
     short = commit_tree(rev, tree)
+    # bytecode written ahead, as pip install does: the run's imports as a user's first run makes them
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "arb"), str(tree / "connectors")],
+                   check=True, stdout=subprocess.DEVNULL)  # fmt: skip
     records.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR")}
     env.update(PYTHONPATH=str(tree), NUMBA_CACHE_DIR=str(cache))
