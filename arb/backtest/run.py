@@ -53,7 +53,7 @@ import numpy as np
 from hftbacktest import BacktestAsset
 from numba import typeof
 
-from arb._jit import cached, say_compiling, with_stack_room
+from arb._jit import cached, ready_to_compile, say_compiling, with_stack_room
 from arb.backtest.compiled_loop import _MAX_SAME_TIME, _NO_PROGRESS, _STEP_HALF, _helper_calls, _run_loop, _step_args
 from arb.backtest.hbt_handle import Backtester
 from arb.backtest.hbt_orders import (
@@ -579,6 +579,8 @@ def warm_loop_in_background(config: AppConfig) -> Warming | None:
     # imports and the configuration, which spawned ones redo (about 4 s of CPU less for the two, measured)
     forking = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
     context = multiprocessing.get_context("fork") if forking else multiprocessing.get_context("spawn")
+    if forking:  # loaded once, for this process's compile of the strategy and inherited by both halves
+        ready_to_compile()
     processes = [context.Process(target=_warm_child, args=(config, part), daemon=True) for part in (0, 1)]
     for process in processes:
         process.start()
