@@ -579,8 +579,7 @@ def warm_loop_in_background(config: AppConfig) -> Warming | None:
     # imports and the configuration, which spawned ones redo (about 4 s of CPU less for the two, measured)
     forking = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
     context = multiprocessing.get_context("fork") if forking else multiprocessing.get_context("spawn")
-    if forking:  # loaded once, for this process's compile of the strategy and inherited by both halves
-        ready_to_compile()
+    ready_to_compile()  # once: for this process's compile of the strategy next, and forked halves inherit it
     processes = [context.Process(target=_warm_child, args=(config, part), daemon=True) for part in (0, 1)]
     for process in processes:
         process.start()

@@ -7,13 +7,13 @@ chart worker ``arb backtest`` forks before anything heavy is imported (``arb.rep
 
 from __future__ import annotations
 
+__all__ = ["decide", "make_params"]
+
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from arb.strategy.kernel import decide
     from arb.strategy.params import make_params
-
-__all__ = ["decide", "make_params"]
 
 
 def __getattr__(name: str) -> Any:
