@@ -571,9 +571,8 @@ def warm_loop_in_background(config: AppConfig) -> Warming | None:
     and the loop in the other, the conversion in this one once a core is free (:meth:`Warming.make_room`).
     Join them before the loop runs.
     """
-    index = getattr(getattr(getattr(_run_loop, "_cache", None), "_cache_file", None), "_index_path", None)
-    if not isinstance(index, str) or os.path.exists(index) or (os.cpu_count() or 1) < 2:
-        return None  # cached already, a Numba without that layout, or no second core to use
+    if loop_cached() or (os.cpu_count() or 1) < 2:
+        return None  # compiled or cached already, or no second core to use
     typed_binding(config, params_of(config))  # as the halves do first: a strategy that does not load is one error
     # forked where safe (no other thread, whose locks the children would inherit held): they start with the
     # imports and the configuration, which spawned ones redo (about 4 s of CPU less for the two, measured)
