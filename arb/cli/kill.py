@@ -6,8 +6,10 @@ process itself (its pid, and its start time so that a pid used again is not take
 pid file, which it removes before it has closed its journal and written its reports. Once it has
 ended, what its kill switch reported is printed (it leaves the report in ``[live] state_dir``); then,
 or with none running, this process halts the account, cancels every open order and flattens the net
-position itself (:func:`arb.live.kill.kill`). The halt is written to the journal before any venue is
-asked (:func:`arb.live.kill.record_halt`), so it holds when no venue can be reached (exit 4 then).
+position itself (:func:`arb.live.kill.kill`), then turns off every venue's dead-man's switch, whoever
+armed it (:func:`arb.live.switches.disarm_every_switch`: a line per venue says what is left armed). The
+halt is written to the journal before any venue is asked (:func:`arb.live.kill.record_halt`), so it
+holds when no venue can be reached (exit 4 then).
 
 Exit 0 when the account is flat after this process's own pass, which starts from whatever the stopped
 ``arb live`` left (its orders still in flight asked about first): exposure it reported and this pass
@@ -52,6 +54,7 @@ def _cmd_kill(args: Any) -> int:
     from arb.execution.halt_hints import clear_halt_command
     from arb.live.kill import kill, record_halt
     from arb.live.process import PID_FILE, running
+    from arb.live.switches import disarm_every_switch
     from arb.live.trading_session import trading_session
     from arb.ui import console
 
@@ -70,11 +73,13 @@ def _cmd_kill(args: Any) -> int:
 
     async def run() -> Any:
         async with trading_session(config) as session:
-            return await kill(session, slippage_bps=config.risk.stop_loss_bps)
+            report = await kill(session, slippage_bps=config.risk.stop_loss_bps)
+            for line in report.describe():
+                console.print(line if report.flat else f"[bold red]{line}[/]", highlight=False)
+            await disarm_every_switch(session, console)  # the account back in a person's hands: nothing armed
+            return report
 
     report = asyncio.run(run())
-    for line in report.describe():
-        console.print(line if report.flat else f"[bold red]{line}[/]", highlight=False)
     if stopped is not None and not stopped.flat and report.flat:
         console.print("what the stopped arb live left is closed now: the account is flat", highlight=False,
                       soft_wrap=True)  # fmt: skip

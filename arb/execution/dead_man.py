@@ -4,7 +4,9 @@ What the switch is (a countdown per symbol renewed by a request, a window kept b
 connection, or none) is the venue adapter's (:attr:`~connectors.common.private.PrivateVenue.dead_man`,
 ``arm_dead_man``, ``keep_dead_man``); how arb uses it is the same for every venue: one arming before the
 first order, tried again while the failure may change by itself, a refusal stopping the start; then a
-background task that keeps it armed until the executor stops.
+background task that keeps it armed until the executor stops; at a clean stop, once the orders are
+cancelled, turned off (``disarm_dead_man``), so that nothing of arb's fires on the account after it has
+gone. A crash leaves it armed: that is what it is for.
 """
 
 from __future__ import annotations
@@ -116,3 +118,41 @@ class DeadMan:
             keeper = executor.adapter.keep_dead_man(executor, executor.markets, window_s, armed=armed)
             executor.add_background(group.create_task(keeper, name=f"{executor.venue}-dead-man"))
         return self.text(window_s)
+
+    async def disarm(self, window_s: int, *, attempts: int = 3, backoff_s: float = 1.0) -> str:
+        """Turn the switch off at a clean stop, once the orders are cancelled and the keeper has ended; says
+        what is left armed: ``"disarmed"``, ``"nothing armed by this process"``, ``"none (...)"`` for a
+        venue-market without a switch, or ``"STILL ARMED: <what the venue answered>; <what it will do>"``
+        when the venue refused, answered otherwise or could not be asked (logged as an error; the caller
+        goes on: the process still exits). ``window_s``: the window it was armed with, for that last case.
+
+        An answer that may change by itself is tried again as :meth:`arm` tries, ``backoff_s`` apart at
+        first: OKX takes one ``cancel-all-after`` a second, and the keeper's last renewal may have just left.
+        """
+        executor = self.executor
+        if not self.present:
+            return self.text(window_s)
+        delay = backoff_s
+        for attempt in range(1, attempts + 1):
+            try:
+                off = await executor.adapter.disarm_dead_man(executor, executor.markets)
+                break
+            except VenueError as error:
+                if not error.retryable or attempt == attempts:
+                    log.error("%s: the dead-man's switch could not be disarmed: %s", executor.name, error)
+                    return f"STILL ARMED: {error.answered}; {self.fires(window_s)}"
+                log.warning("%s: disarming the dead-man's switch failed (%s); trying again in %.1f s",
+                            executor.name, error.answered, delay)  # fmt: skip
+                await asyncio.sleep(delay)  # the venue's pace, not a wait for a condition
+                delay *= 2
+        return "disarmed" if off else "nothing armed by this process"
+
+    def fires(self, window_s: int) -> str:
+        """What the switch, left armed with a ``window_s`` window, does, in a few words."""
+        executor = self.executor
+        venue, scope = executor.venue.capitalize(), executor.adapter.dead_man
+        window = f"{window_s} s" if window_s else "its window"
+        if scope is DeadManScope.PRODUCT:
+            return f"{venue} cancels the {executor.market} orders once arb's connection has been down {window}"
+        covered = f"the orders of {', '.join(executor.symbols)}" if scope is DeadManScope.SYMBOL else "every order"
+        return f"{venue} cancels {covered} of the account {window} after the last renewal (arb kill disarms it)"

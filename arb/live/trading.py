@@ -57,6 +57,7 @@ from arb.live.guards import Guards, RiskMemory
 from arb.live.listeners import Listeners
 from arb.live.process import KILL_FILE, PID_FILE, announce
 from arb.live.session_loop import SessionResult, SessionWatcher
+from arb.live.switches import Switches
 
 if TYPE_CHECKING:
     from arb.execution.orders import LiveOrder
@@ -176,8 +177,12 @@ async def run_live(
     stop_event = stop_event or asyncio.Event()
     kill_file = config.live.state_dir / KILL_FILE
     kill_file.unlink(missing_ok=True)
-    async with trading_session(config, clock=clock) as session, announce(config.live.state_dir / PID_FILE):
-        window, rates = await start_up(config, session, console)
+    async with (
+        trading_session(config, clock=clock) as session,
+        announce(config.live.state_dir / PID_FILE),
+        Switches(session, console) as switches,  # a failed start disarms what it armed
+    ):
+        window, rates = await start_up(config, session, console, switches)
         wake = asyncio.Event()
         executor = session.live_executor(on_ready=wake.set)
         reporter = _Reporter(console, config.dry_run.report_interval_ns, config.symbol_names, config.venue_names)
@@ -238,6 +243,7 @@ async def run_live(
 
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGUSR1, guards.kill)
+        switches.trading = True  # from here an error leaves the switches armed: its orders may rest
         try:
             try:
                 await session_loop.run(queued(queue), stop_event, duration_ns=duration_ns, wake=wake,
@@ -258,6 +264,7 @@ async def run_live(
             left = await executor.shutdown(config.live.shutdown_timeout_ns)
         engine.cancel_open_orders()
         kill_report = await guards.flatten_if_killed(kill_file)
+        await switches.disarm(keep={order.venue for order in left})  # a venue's order in flight keeps its switch
         now = max(session_loop.last_ns, clock())
         engine.finish(now)
         memory.save()
@@ -287,11 +294,14 @@ async def run_live(
         )
 
 
-async def start_up(config: AppConfig, session: TradingSession, console: Console) -> tuple[int, Rates]:
+async def start_up(
+    config: AppConfig, session: TradingSession, console: Console, switches: Switches
+) -> tuple[int, Rates]:
     """What must hold before anything is traded, in order (see the module docstring): the venues' grids
     as configured, every venue reconciled with the journal, a linear venue's account settings, the
-    account's fees read (:func:`arb.live.account_fees.at_start`), the dead-man's switch armed; the quotes
-    a crash would leave are named. Returns the dead-man's window (s, 0: none) and the fees read."""
+    account's fees read (:func:`arb.live.account_fees.at_start`), the dead-man's switches armed
+    (``switches``); the quotes a crash would leave are named. Returns the dead-man's window (s, 0: none)
+    and the fees read."""
     if session.grid_differences:  # the kernel would size on one grid and the venue take another
         raise NeedsOperatorError(
             f"the venue's tick or lot differs from the configuration's: {'; '.join(session.grid_differences)}; "
@@ -316,14 +326,10 @@ async def start_up(config: AppConfig, session: TradingSession, console: Console)
         for line in await apply_perpetual_settings(venue_executor, venue.perpetual, str(venue.path)):
             console.print(line, highlight=False)
     rates = await at_start(config, session.executors, session.journal)
-    window = config.live.dead_man_window_ns // 1_000_000_000
-    if window:  # armed before anything is traded: a venue that refuses it stops the start here
-        for venue_executor in session.executors.values():
-            armed = await venue_executor.dead_man.arm(window)
-            console.print(f"{venue_executor.venue} dead-man's switch: {armed}", highlight=False, soft_wrap=True)
+    await switches.arm()  # before anything is traded: a venue that refuses it stops the start here
     for quotes in resting_quotes(config):  # the maker_taker style: what a crash would leave on the book
         console.print(quotes.text(), highlight=False, soft_wrap=True)
-    return window, rates
+    return switches.window_s, rates
 
 
 async def live_engine(

@@ -408,6 +408,20 @@ class BinancePrivate(CcxtVenue):
                     log.warning("%s: countdown cancel of %s not renewed (%s); retrying", self.venue, m.symbol, error)
             await asyncio.sleep(window_s / 4)
 
+    async def disarm_dead_man(self, link: PrivateLink, markets: Sequence[SymbolRef]) -> bool:
+        """Every symbol's countdown stopped: ``countdownCancelAll`` with ``countdownTime`` 0 ("the countdown
+        timer will be stopped"), answered ``{"symbol":"BTCUSDT","countdownTime":"0"}``; spot has none."""
+        if self.spot:
+            return False
+        for m in markets:
+            answer = await link.request("fapiPrivatePostCountdownCancelAll", {"symbol": m.symbol, "countdownTime": 0})
+            said = answer if isinstance(answer, Mapping) else {}
+            if str(said.get("countdownTime")) != "0" or said.get("symbol") != m.symbol:
+                raise VenueError(link.name, f"POST /fapi/v1/countdownCancelAll (countdownTime 0, {m.symbol}) answered "
+                                 f"{answer!r}, not the countdown stopped", "the venue's status page (arb kill "
+                                 "stops it again)", code="dead-man")  # fmt: skip
+        return True
+
 
 ADAPTER = BinancePrivate
 """The venue's :class:`~connectors.common.private.PrivateVenue` (what :mod:`connectors.registry` finds)."""

@@ -39,6 +39,8 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
+import ccxt
+
 from arb.errors import VenueError
 from connectors.bybit import orders
 from connectors.bybit.trade_socket import CANCEL, CREATE, BybitTradeFraming
@@ -93,6 +95,8 @@ _MARGIN_MODES = {"cross": ("REGULAR_MARGIN", "PORTFOLIO_MARGIN"), "isolated": ("
 _DCP_HINT = "that the account has disconnect-cancel-all (DCP) turned on: Bybit turns it on per account (ask Bybit)"
 _DCP_REQUEST = "arb-dcp"
 """The ``req_id`` of the DCP subscription: ccxt files a refusal of it under this key."""
+_DCP_OFF = "arb-dcp-off"
+"""The ``req_id`` of its unsubscription at a clean stop (ccxt answers it under ``unsubscribe:<topic>``)."""
 _NS_PER_MS = 1_000_000
 _NS_PER_S = 1_000_000_000
 
@@ -113,10 +117,18 @@ class BybitPrivate(CcxtVenue):
             return None
         return _CreateSigning(reference.url, reference.headers or {}, key, secret, exchange.json)
 
+    _dcp_client: Any = None
+    """The ccxt private-stream client :meth:`keep_dead_man` subscribed the DCP topic on (None: none yet)."""
+
     @property
     def dead_man(self) -> DeadManScope:
         """Disconnect-cancel-all covers the product (every symbol's orders)."""
         return DeadManScope.PRODUCT
+
+    @property
+    def dcp_topic(self) -> str:
+        """The product's DCP topic: ``dcp.spot`` or ``dcp.future``."""
+        return "dcp.spot" if self.spot else "dcp.future"
 
     @property
     def category(self) -> str:
@@ -350,7 +362,7 @@ class BybitPrivate(CcxtVenue):
             await self.arm_dead_man(link, markets, window_s)
         exchange = link.exchange
         url = await exchange.get_url_by_market_type(markets[0].ccxt_symbol, True)
-        topic = "dcp.spot" if self.spot else "dcp.future"
+        topic = self.dcp_topic
         subscribed: Any = None  # the ccxt client the subscription was sent on
         while not link.stopping:
             client = exchange.clients.get(url)
@@ -362,10 +374,41 @@ class BybitPrivate(CcxtVenue):
                 try:
                     await exchange.authenticate(url)
                     await client.send({"op": "subscribe", "args": [topic], "req_id": _DCP_REQUEST})
-                    subscribed = client
+                    subscribed = self._dcp_client = client
                 except Exception as error:  # noqa: BLE001 - the stream is reconnecting: try on the next turn
                     log.info("%s: %s subscription not sent yet (%r)", self.venue, topic, error)
             await asyncio.sleep(1.0)
+
+    async def disarm_dead_man(self, link: PrivateLink, markets: Sequence[SymbolRef]) -> bool:
+        """The product's DCP topic unsubscribed on the connection :meth:`keep_dead_man` subscribed it on, before
+        that connection closes, answered ``{"success":true,"ret_msg":"","op":"unsubscribe","req_id":...}``.
+
+        Bybit has no request that turns DCP off (``timeWindow`` takes 3 to 300 s; on and off are Bybit's to
+        set per account), but it counts only connections that subscribed the topic ("for those private
+        connections subscribing "dcp" topic are all dead, then DCP will be triggered"): with none subscribed,
+        arb's connections close and nothing fires. False when this process subscribed none (``arb kill``).
+        Raises :class:`~arb.errors.VenueError` when the connection is down already (Bybit counts from its
+        drop) or the unsubscription is refused or not answered."""
+        client, self._dcp_client = self._dcp_client, None
+        if client is None:
+            return False
+        topic, exchange = self.dcp_topic, link.exchange
+        if client.closed():
+            raise VenueError(link.name, f"the private connection that subscribed {topic} is down: disconnect-cancel-"
+                             "all counts from its drop", "the network (Bybit cancels the product's orders once the "
+                             "window passes)", code="dead-man", retryable=True)  # fmt: skip
+        off = f"unsubscribe:{topic}"  # where ccxt's Bybit answers an unsubscription (handle_un_subscribe)
+        request = {"op": "unsubscribe", "args": [topic], "req_id": _DCP_OFF}
+        subscription = {"id": _DCP_OFF, "messageHashes": [off], "subMessageHashes": [None]}
+        try:
+            async with asyncio.timeout(exchange.timeout / 1000):
+                await exchange.watch(client.url, off, request, off, subscription)
+        except (ccxt.BaseError, TimeoutError, OSError) as error:
+            raise VenueError(link.name, f"the unsubscription of {topic} was refused or not answered ({error})",
+                             "the network and the venue's status page (Bybit cancels the product's orders once "
+                             "the connection has been down for the window)", code="dead-man",
+                             retryable=True) from error  # fmt: skip
+        return True
 
 
 ADAPTER = BybitPrivate

@@ -452,6 +452,10 @@ class CcxtVenue:
     ) -> None:
         """Nothing to keep (a venue-market without a switch)."""
 
+    async def disarm_dead_man(self, link: PrivateLink, markets: Sequence[SymbolRef]) -> bool:
+        """Nothing to turn off (a venue-market without a switch)."""
+        return False
+
     # -- a perpetual's settings (linear) ----------------------------------------------------------------
 
     async def perpetual_account(self, link: PrivateLink, margin_mode: MarginMode, source: str) -> list[str]:

@@ -19,7 +19,8 @@ the account                   :meth:`~PrivateVenue.balances`, :meth:`~PrivateVen
                               :meth:`~PrivateVenue.funding_income`, :meth:`~PrivateVenue.account_fees`
                               (and :meth:`~PrivateVenue.coin_price` for a fee paid in a third coin)
 the dead-man's switch         :attr:`~PrivateVenue.dead_man` (its scope), :meth:`~PrivateVenue.arm_dead_man`
-                              once, :meth:`~PrivateVenue.keep_dead_man` while trading
+                              once, :meth:`~PrivateVenue.keep_dead_man` while trading,
+                              :meth:`~PrivateVenue.disarm_dead_man` at a clean stop
 rate limits and answers       :meth:`~PrivateVenue.rate_use` (the limit headers),
                               :meth:`~PrivateVenue.rate_limits`, :attr:`~PrivateVenue.answers` (which
                               codes mean unknown, rate limit, bad credentials, bad clock)
@@ -497,6 +498,14 @@ class PrivateVenue(Protocol):
         self, link: PrivateLink, markets: Sequence[SymbolRef], window_s: int, *, armed: bool
     ) -> None:
         """Keep the switch armed until ``link.stopping`` (``armed``: :meth:`arm_dead_man` ran already)."""
+        ...
+
+    async def disarm_dead_man(self, link: PrivateLink, markets: Sequence[SymbolRef]) -> bool:
+        """Turn the switch off for the traded ``markets`` as the venue documents it, at a clean stop once the
+        orders are cancelled (the keeper has ended), and check the venue's answer: True when the venue says
+        it is off, False when this process left nothing armed to turn off. Raises
+        :class:`~arb.errors.VenueError` when the venue refuses, answers something else or cannot be asked:
+        the switch then stays armed and fires as after a crash."""
         ...
 
     # -- a perpetual's settings (linear) ----------------------------------------------------------------

@@ -470,6 +470,18 @@ class OkxPrivate(CcxtVenue):
                 log.warning("%s: cancel-all-after not renewed (%s); retrying", self.venue, error)
             await asyncio.sleep(pause)
 
+    async def disarm_dead_man(self, link: PrivateLink, markets: Sequence[SymbolRef]) -> bool:
+        """The countdown off: ``cancel-all-after`` with ``timeOut`` "0" ("Setting timeOut to 0 disables Cancel
+        All After"), answered ``[{"triggerTime":"0","tag":"","ts":"1587971400"}]`` ("triggerTime=0 means Cancel
+        All After is disabled")."""
+        data = trading._data(await link.request("privatePostTradeCancelAllAfter", {"timeOut": "0"}))
+        trigger = str(data[0].get("triggerTime", "")) if data else ""
+        if trigger != "0":
+            raise VenueError(link.name, f"POST /api/v5/trade/cancel-all-after (timeOut 0) answered triggerTime "
+                             f"{trigger or 'none'}, not the countdown off", "the venue's status page (arb kill "
+                             "turns it off again)", code="dead-man")  # fmt: skip
+        return True
+
 
 ADAPTER = OkxPrivate
 """The venue's :class:`~connectors.common.private.PrivateVenue` (what :mod:`connectors.registry` finds)."""

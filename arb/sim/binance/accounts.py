@@ -105,6 +105,10 @@ class BinanceAccounts:
         """Whether ``account`` is in hedge mode."""
         return self._dual.get(account, False)
 
+    def countdowns(self, account: str) -> dict[str, float]:
+        """``account``'s running countdowns: symbol -> venue time (s) it cancels the symbol's orders at."""
+        return {symbol: deadline for (name, symbol), (_, deadline) in self._countdowns.items() if name == account}
+
     def check_countdowns(self) -> None:
         """Cancel the open orders of every countdown that ran out by now."""
         now = self._clock()

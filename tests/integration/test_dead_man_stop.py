@@ -1,0 +1,116 @@
+"""A clean stop leaves no dead-man's switch armed; a crash leaves it armed (what it is for).
+
+Each venue's own switch against its fake, whose clock the test moves (no 30 s windows waited out):
+Binance USD-M's ``countdownCancelAll`` stopped with ``countdownTime`` 0, OKX's ``cancel-all-after`` with
+``timeOut`` 0 (it covers every order of the account), Bybit's disconnect-cancel-all, which no request turns
+off, left with no connection subscribed to its ``dcp`` topic. After the clean stop an order another program
+places on the account survives past the window; without it (arb gone silent, as after SIGKILL) the venue
+cancels it, as ``test_kill.py`` shows for each venue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from arb.live.switches import Switches
+from arb.live.trading_session import trading_session
+from arb.sim.ledger import OrderStatus, OrderType, Side
+from arb.sim.options import VenueOptions
+from tests.support.clocks import OffsetClock
+from tests.support.live_rig import (
+    BINANCE_LINEAR,
+    BYBIT_LINEAR,
+    BYBIT_SPOT,
+    OKX_LINEAR,
+    OKX_SPOT,
+    WAIT_S,
+    VenueSpec,
+    account,
+    best,
+    ledger_symbol,
+    venue_and_config,
+)
+
+WINDOW_S = 10  # OKX's least
+
+
+def _requested(path: str) -> Callable[[Any], bool]:
+    return lambda v: any(r.path.endswith(path) for r in v.stats.rest_requests)
+
+
+def _dcp_subscribed(venue: Any) -> bool:
+    return bool(venue.subscriber_count(venue.dcp_topic) >= 1)
+
+
+_ARMED: dict[str, Callable[[Any], bool]] = {
+    "binance": _requested("/countdownCancelAll"),
+    "okx": _requested("/api/v5/trade/cancel-all-after"),
+    "bybit": _dcp_subscribed,
+}
+"""When the venue has seen arb's switch armed (and, for Bybit, kept: the ``dcp`` topic subscribed)."""
+
+
+def _switch_off(venue: Any, spec: VenueSpec) -> bool:
+    # The fake's own state: no countdown, no timer, no connection subscribed to the dcp topic
+    if spec.venue == "okx":
+        return not venue.queries.timers("arb")
+    if spec.venue == "bybit":
+        return not _dcp_subscribed(venue)
+    return not venue.accounts.countdowns("arb")
+
+
+def _place(venue: Any, spec: VenueSpec, client_id: str) -> Any:
+    # Another program's order on the account: a buy of ten minimums resting at 80 % of the bid
+    bid, _, _, _ = best(venue, spec)
+    return venue.ledger.place(account(venue), symbol=ledger_symbol(venue, spec), side=Side.BUY, type=OrderType.LIMIT,
+                              qty=spec.rules.min_qty * 10, price=(bid * Decimal("0.8")).quantize(spec.rules.tick_size),
+                              client_id=client_id)  # fmt: skip
+
+
+async def _past_the_window(venue: Any, clock: OffsetClock) -> None:
+    # The venue's clock moved past twice the window, what is due applied
+    clock.advance(WINDOW_S * 2.5)
+    await venue.tick()
+
+
+def _triggers(venue: Any, spec: VenueSpec) -> list[Any]:
+    # Every time the venue's switch fired
+    return list(getattr(venue, {"okx": "caa_triggers", "bybit": "dcp_triggers"}.get(spec.venue, "countdown_triggers")))
+
+
+@pytest.mark.parametrize("spec", [BINANCE_LINEAR, BYBIT_SPOT, BYBIT_LINEAR, OKX_SPOT, OKX_LINEAR], ids=lambda s: s.id)
+async def test_a_clean_stop_disarms_the_switch_and_an_order_placed_right_after_survives_the_window(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = OffsetClock()
+    console = Console(record=True, width=400)
+    live = {"dead_man_window_s": WINDOW_S}
+    async with venue_and_config(spec, tmp_path, monkeypatch, live=live, options=VenueOptions(clock=clock)) as (
+        venue,
+        config,
+    ):
+        async with trading_session(config, [spec.index]) as session, Switches(session, console) as switches:
+            executor = session.executors[spec.index]
+            await switches.arm()
+            async with asyncio.TaskGroup() as group:
+                executor.run_background(group)
+                executor.dead_man.run(group, WINDOW_S, armed=True)
+                async with asyncio.timeout(WAIT_S):
+                    await venue.wait_until(lambda: _ARMED[spec.venue](venue))
+                executor.stop()
+            assert not _switch_off(venue, spec)
+            (line,) = await switches.disarm()
+        assert line == f"{spec.venue} dead-man's switch: disarmed"
+        assert console.export_text().splitlines()[-1] == line
+        async with asyncio.timeout(WAIT_S):  # arb's connections closed: the venue saw them go
+            await venue.wait_until(lambda: _switch_off(venue, spec))
+        resting = _place(venue, spec, "afterarb1")
+        await _past_the_window(venue, clock)
+        assert resting.status is OrderStatus.NEW and not _triggers(venue, spec)
