@@ -11,7 +11,9 @@ cancels it, as ``test_kill.py`` shows for each venue.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,9 +35,20 @@ from tests.support.live_rig import (
     WAIT_S,
     VenueSpec,
     account,
+    arb_live,
     best,
+    book_stream,
+    both_books_up,
+    both_keys,
+    ended,
+    exited,
     ledger_symbol,
+    live_up,
+    spot_pair,
+    standing_recordings,
+    until,
     venue_and_config,
+    write_pair_config,
 )
 
 WINDOW_S = 10  # OKX's least
@@ -114,3 +127,74 @@ async def test_a_clean_stop_disarms_the_switch_and_an_order_placed_right_after_s
         resting = _place(venue, spec, "afterarb1")
         await _past_the_window(venue, clock)
         assert resting.status is OrderStatus.NEW and not _triggers(venue, spec)
+
+
+# -- arb live itself: SIGTERM disarms, SIGKILL leaves the switch to fire ------------------------------
+
+_PROCESS_WINDOW_S = 10
+
+
+@contextlib.asynccontextmanager
+async def _arb_live_up(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, other: str
+) -> AsyncIterator[tuple[Any, Any, OffsetClock]]:
+    """A real ``arb live`` on Binance spot and ``other``'s spot (fakes on a clock the test moves, written in
+    ``folder``), once subscribed and its switch armed on ``other``: yields ``other``'s fake, the process and
+    the fakes' clock."""
+    clock, venues = OffsetClock(), ("binance", other)
+    keys = both_keys(monkeypatch)
+    first_file, second_file = standing_recordings(folder, venues=venues)
+    async with spot_pair(first_file, second_file, venues=venues, options=VenueOptions(clock=clock)) as (first, second):
+        await both_books_up(first, second, WAIT_S)  # a book to place the test's order on
+        config = write_pair_config(folder, first, second, live={"dead_man_window_s": _PROCESS_WINDOW_S})
+        out = folder / "run"
+        async with arb_live(config, out, keys) as process:
+            await live_up(first, second, process, out, streams=[book_stream(first, "BTCUSDT")],
+                          topics=[book_stream(second, "BTCUSDT")])  # fmt: skip
+            await until(lambda: _ARMED[other](second), process, out, 60, second)
+            yield second, process, clock
+
+
+def _fake_spec(other: str) -> VenueSpec:
+    return OKX_SPOT if other == "okx" else BYBIT_SPOT
+
+
+async def _gone(venue: Any, other: str) -> None:
+    # The venue saw arb's connections go (Bybit's DCP counts from there)
+    if other == "bybit":
+        async with asyncio.timeout(WAIT_S):
+            await venue.wait_until(lambda: not _dcp_subscribed(venue))
+
+
+@pytest.mark.parametrize("other", ["bybit", "okx"])
+async def test_arb_live_stopped_by_sigterm_disarms_and_an_order_placed_after_survives(
+    other: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with _arb_live_up(tmp_path, monkeypatch, other) as (venue, process, clock):
+        process.send_signal(signal.SIGTERM)
+        stderr = ended(tmp_path / "run", await exited(process), 0)
+        await _gone(venue, other)
+        assert f"\n{other} dead-man's switch: disarmed\n" in stderr
+        assert "binance dead-man's switch: none (Binance spot has no dead-man's switch)" in stderr
+        assert _switch_off(venue, _fake_spec(other))
+        resting = _place(venue, _fake_spec(other), "afterarb2")
+        clock.advance(_PROCESS_WINDOW_S * 2.5)
+        await venue.tick()
+        assert resting.status is OrderStatus.NEW and not _triggers(venue, _fake_spec(other))
+
+
+@pytest.mark.parametrize("other", ["bybit", "okx"])
+async def test_arb_live_killed_by_sigkill_leaves_the_switch_armed_and_the_venue_cancels_past_the_window(
+    other: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with _arb_live_up(tmp_path, monkeypatch, other) as (venue, process, clock):
+        process.kill()
+        assert await exited(process) == -signal.SIGKILL
+        await _gone(venue, other)
+        assert not _switch_off(venue, _fake_spec(other)) or other == "bybit"  # Bybit's counts from the drop
+        resting = _place(venue, _fake_spec(other), "afterarb3")
+        clock.advance(_PROCESS_WINDOW_S * 2.5)
+        await venue.tick()
+        assert resting.status is OrderStatus.CANCELED
+        (trigger,) = _triggers(venue, _fake_spec(other))
+        assert trigger.account == "arb" and resting.order_id in trigger.cancelled
