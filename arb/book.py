@@ -615,6 +615,10 @@ class OrderBook:
             start, _ = step(self.arrays, rows, start)
         return bool(touched)
 
+    def grow(self) -> None:
+        """Double each side's room (after a compiled call stopped on a full side)."""
+        self._grow()
+
     def _grow(self) -> None:
         for name in ("bid_keys", "bid_qtys", "ask_keys", "ask_qtys"):
             old = getattr(self, name)

@@ -1,6 +1,6 @@
 """The ``arb`` command: ``convert``, ``check``, ``backtest``, ``record``, ``funding-history``, ``fetch``,
 ``dry-run``, ``parity``, ``reconcile``, ``latency``, ``order``, ``fees``, ``rebalance``, ``live``, ``kill``,
-``halt``, ``report``, ``alert-test``, ``sweep``, ``status``.
+``halt``, ``report``, ``alert-test``, ``sweep``, ``scan``, ``status``.
 
 Every value on the command line is checked while it is parsed (``arb.command_line``): a bad one is a
 single line naming the option and what it expects, exit 2, before anything is loaded. Every failure
@@ -488,6 +488,7 @@ _COMMAND_MODULES = {
     "report": "arb.reports.command",
     "alert-test": "arb.ops.command",
     "sweep": "arb.sweep.command",
+    "scan": "arb.scan.command",
     "status": "arb.ops.status",
 }
 """The module of each command defined beside its code, as its ``COMMAND`` (:class:`arb.command_line.Command`).
@@ -511,6 +512,7 @@ _HELP = {
     "report": "write a day's, week's or month's report as one self-contained HTML file",
     "alert-test": "send one test message to every alert channel that is on ([alerts])",
     "sweep": "backtest every point of a parameter grid (local processes or a Ray cluster)",
+    "scan": "rank every symbol and venue pair by what its spreads were worth after fees, on history or live",
     "status": (
         "is a running arb live / dry-run / record alive and ready to trade (its "
         "/readyz); exit 0 ready, 1 not ready, 69 nothing answers"
@@ -532,7 +534,7 @@ def _command_of(argv: Sequence[str]) -> str | None:
 
 _COMMANDS = ("convert", "check", "backtest", "record", "funding-history", "fetch", "dry-run", "parity", "reconcile",
              "latency", "order", "fees", "rebalance", "live", "kill", "halt", "report", "alert-test", "sweep",
-             "status")  # fmt: skip
+             "scan", "status")  # fmt: skip
 """Every command, in the order ``arb --help`` lists them."""
 
 
@@ -648,7 +650,7 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
-_BATCH_COMMANDS = frozenset({"convert", "check", "backtest", "parity", "report", "sweep"})
+_BATCH_COMMANDS = frozenset({"convert", "check", "backtest", "parity", "report", "sweep", "scan"})
 """Commands that compute and exit (no live loop with latency targets): see :func:`run`."""
 
 _PLAIN_PYTHON_COMMANDS = frozenset({"check"})

@@ -35,6 +35,8 @@ __all__ = [
     "PartsResult",
     "convert_files",
     "convert_to_parts",
+    "prepare_inputs",
+    "read_inputs",
 ]
 
 import contextlib
@@ -291,14 +293,14 @@ def convert_files(
     for the caller to print.
     """
     source = _import_of(inputs, fmt, feed_latency_ns)
-    paths, venue, market, symbol = _prepare(inputs, venue, market, symbol, initial, source)
+    paths, venue, market, symbol = prepare_inputs(inputs, venue, market, symbol, initial, source)
     size = sum(p.stat().st_size for p in paths)
     plain = plain_pays(size) if plain is None else plain
     if plain:
         scan, merge = False, False
     elif merge is None:
         merge = merge_pays(size)
-    normalizer, findings, _ = _settle(
+    normalizer, findings, _ = read_inputs(
         paths, venue, market, symbol, initial, include_bbo, progress, allow_damaged, scan=scan, merge=merge,
         allow_unsynced=allow_unsynced, source=source, shift=local_offset_ns is None, plain=plain,
     )  # fmt: skip
@@ -308,7 +310,7 @@ def convert_files(
     return ConversionResult(rows=rows, eod=eod, **_said(venue, normalizer, findings, offset))
 
 
-def _prepare(
+def prepare_inputs(
     inputs: Sequence[str | Path],
     venue: str | None,
     market: str | None,
@@ -316,7 +318,8 @@ def _prepare(
     initial: EodSnapshot | None,
     source: Import | None = None,
 ) -> tuple[list[Path], str, str | None, str | None]:
-    # Check the inputs exist and hold what was asked for; settle venue, market and symbol.
+    """Check the inputs exist and hold what was asked for; settle venue, market and symbol (``RecordingError``
+    naming the file and what it holds otherwise). Returns ``(paths, venue, market, symbol)``."""
     paths = [Path(p) for p in inputs]
     if not paths:
         raise RecordingError("no input files given")
@@ -364,7 +367,7 @@ def _refuse_out_of_order(paths: list[Path], sniffs: list[Sniff]) -> None:
             raise RecordingError(order_error(earlier, earlier_ts, later, later_ts, given, ends=False))
 
 
-def _settle(
+def read_inputs(
     paths: list[Path],
     venue: str,
     market: str | None,
@@ -384,13 +387,14 @@ def _settle(
     shift: bool = True,
     plain: bool = False,
 ) -> tuple[_Reader, Findings, dict[Path, list[Mark]]]:
-    # Read every input through a fresh normalizer; read again, skipping them, when garbled lines
-    # reached it; raise what the findings make an error. ``on_rows()`` gives each read's receiver
-    # of the rows in chunks (None: they stay in the sink). Returns the normalizer, the findings and
-    # the lines skipped (``plan``: give it back to read the same rows again). ``scan``: as
-    # convert_files takes it; ``merge``: whether the book will merge runs, ``shift``: whether the local
-    # times' shift is found rather than given (these two only to say what compiles). ``plain``: a
-    # normalizer without compiled code (nothing compiles: nothing is said, Numba's cache is not looked at).
+    """Read every input (:func:`prepare_inputs`' paths) through a fresh normalizer; read again, skipping
+    them, when garbled lines reached it; raise what the findings make an error. ``on_rows()`` gives each
+    read's receiver of the rows in chunks of about ``chunk_rows`` (None: they stay in the sink); the rows
+    are in the order the lines were received, before any correction of times or order. Returns the
+    normalizer, the findings and the lines skipped (``plan``: give it back to read the same rows again).
+    ``scan``: as convert_files takes it; ``merge``: whether the book will merge runs, ``shift``: whether
+    the local times' shift is found rather than given (these two only to say what compiles). ``plain``: a
+    normalizer without compiled code (nothing compiles: nothing is said, Numba's cache is not looked at)."""
     fixed = plan is not None
     plan = dict(plan or {})
     if plain:
@@ -504,7 +508,7 @@ def convert_to_parts(
         raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
     target = Path(target)
     source = _import_of(inputs, fmt, feed_latency_ns)
-    paths, venue, market, symbol = _prepare(inputs, venue, market, symbol, initial, source)
+    paths, venue, market, symbol = prepare_inputs(inputs, venue, market, symbol, initial, source)
     total = [0]
     kept: list[EventArray] = []
     bounds: list[Bounds] = []
@@ -534,7 +538,7 @@ def convert_to_parts(
         scan = scan_pays(venue, size)
     if merge is None:
         merge = False if plain else merge_pays(size)
-    normalizer, findings, plan = _settle(
+    normalizer, findings, plan = read_inputs(
         paths, venue, market, symbol, initial, include_bbo, two_reads[0], allow_damaged, first_read, chunk_rows,
         scan=scan, merge=merge, allow_unsynced=allow_unsynced, source=source, shift=local_offset_ns is None,
         plain=plain,
@@ -592,7 +596,7 @@ def convert_to_parts(
         book = _initial_book(initial, merge)
         booker = Worker(partial(book.apply, merge=merge, final=True), "arb-eod-book", waiting=2)
         with _writing(hidden, writer, booker):
-            normalizer, _, _ = _settle(
+            normalizer, _, _ = read_inputs(
                 paths, venue, market, symbol, initial, include_bbo, two_reads[1], allow_damaged,
                 lambda: stream.add, chunk_rows, plan, scan=scan, allow_unsynced=allow_unsynced, source=source,
             )  # fmt: skip

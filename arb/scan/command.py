@@ -1,0 +1,305 @@
+"""``arb scan``: rank every symbol the venues share by what its spreads were worth (docs/scan.md).
+
+Every value is checked while the command line is parsed (one line naming the option, exit 2). The ranked
+table goes to stdout, the files to ``--out`` (default ``<[backtest] out>/scan``, the same folder every time so
+that a scan started again resumes: a shard already scanned with the same settings and inputs is read, not
+scanned again). Exit 0 when every venue-day was read; 1 when one could not be (damaged, never synced): the
+rest is scanned and written, and each one left out is named.
+"""
+
+from __future__ import annotations
+
+__all__ = ["COMMAND"]
+
+import argparse
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from arb.command_line import (
+    Command,
+    add_config_argument,
+    day,
+    duration,
+    existing_folder,
+    integer_between,
+    number_between,
+    output_folder,
+)
+from arb.sweep.command import ray_address, workers
+
+_MARKETS = ("spot", "linear", "both")
+
+
+def _names(what: str, pattern: str = r"[a-z0-9_-]+") -> Any:
+    import re
+
+    def check(text: str) -> list[str]:
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        if not items or any(not re.fullmatch(pattern, t) for t in items):
+            raise argparse.ArgumentTypeError(f"expected {what} separated by commas, got {text!r}")
+        if len(set(items)) != len(items):
+            raise argparse.ArgumentTypeError(f"expected each of {what} once, got {text!r}")
+        return items
+
+    return check
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_argument(parser)
+    parser.add_argument(
+        "--venues",
+        type=_names("venue names such as binance,bybit,okx"),
+        metavar="A,B,...",
+        help="the venues to compare (default: [strategy] venues)",
+    )
+    parser.add_argument("--market", choices=_MARKETS, help="spot, linear or both (default: each venue file's market)")
+    parser.add_argument(
+        "--symbols",
+        type=_names("symbols such as BTCUSDT,ETHUSDT", r"[A-Za-z0-9]{2,30}"),
+        metavar="S,...",
+        help="only these symbols (default: every symbol two venues have)",
+    )
+    parser.add_argument(
+        "--top",
+        type=integer_between(1, 10_000),
+        metavar="N",
+        help="only the N symbols with the most book data over the range",
+    )
+    parser.add_argument("--start", type=day, metavar="DATE", help="first UTC day (default: the first recorded)")
+    parser.add_argument("--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: the last recorded)")
+    parser.add_argument(
+        "--min-edge-bps",
+        type=number_between(-10_000, 10_000),
+        metavar="BPS",
+        help="the net edge an episode must exceed, bps (default: [strategy] min_spread_bps)",
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=number_between(0, 60_000),
+        metavar="MS",
+        help="an order's round trip from where the bot sits, for every pair (default: each "
+        "venue's [latency] order_entry_ms + order_response_ms, the slower of a pair's two)",
+    )
+    parser.add_argument(
+        "--depth-levels",
+        type=integer_between(1, 1000),
+        default=50,
+        metavar="N",
+        help="levels a side walked for the crossable quantity (default 50)",
+    )
+    parser.add_argument(
+        "--rows",
+        type=integer_between(1, 10_000),
+        default=20,
+        metavar="N",
+        help="ranked rows shown in the terminal (default 20; the files hold every one)",
+    )
+    parser.add_argument("--workers", type=workers, metavar="N", help="worker processes (default: this machine's CPUs)")
+    parser.add_argument(
+        "--ray",
+        type=ray_address,
+        metavar="ADDRESS",
+        help="run the shards on Ray: local, auto (RAY_ADDRESS) or host:port",
+    )
+    parser.add_argument(
+        "--recordings",
+        type=existing_folder("a recordings folder"),
+        metavar="DIR",
+        help="recordings folder (default: [backtest] recordings)",
+    )
+    parser.add_argument(
+        "--out",
+        type=output_folder("a results folder"),
+        metavar="DIR",
+        help="results folder (default: <[backtest] out>/scan; a scan there resumes)",
+    )
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="scan the venues' live public depth instead of history, ranking a rolling window",
+    )
+    parser.add_argument(
+        "--window",
+        type=duration,
+        default=None,
+        metavar="DURATION",
+        help="--live: the rolling window ranked (default 10m)",
+    )
+    parser.add_argument(
+        "--refresh",
+        type=duration,
+        default=None,
+        metavar="DURATION",
+        help="--live: time between two rankings (default 1s)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=duration,
+        default=None,
+        metavar="DURATION",
+        help="--live: stop after this long (default: until Ctrl-C)",
+    )
+
+
+def _venue_costs(config: Any, names: list[str], market: str | None) -> list[Any]:
+    from arb.config import load_venue_config
+    from arb.errors import UsageError
+    from arb.scan.plan import VenueCosts
+    from connectors.registry import venue_names
+
+    known = venue_names()
+    by_name = {v.name: v for v in config.venues}
+    out = []
+    for name in names:
+        if name not in known:
+            raise UsageError(f"--venues: expected venues among {', '.join(known)}, got {name!r}")
+        venue = by_name.get(name) or load_venue_config(config.path.parent / f"{name}.toml", name)
+        markets = ("spot", "linear") if market == "both" else ((market or venue.market),)
+        latency = venue.latency.order_entry_ns + venue.latency.order_response_ns
+        out.append(VenueCosts(name, markets, venue.fees.taker, latency, config.history.archive_feed_latency_ns))
+    return out
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from arb.config import load_config
+    from arb.errors import UsageError
+    from arb.scan.plan import plan_scan
+    from arb.scan.ranking import ranked, ranking_table
+    from arb.scan.runner import run_shards
+    from arb.scan.store import gather
+    from arb.sweep.command import _default_workers
+
+    config = load_config(args.config)
+    names = args.venues or list(config.strategy.venue_names)
+    if len(names) < 2:
+        raise UsageError(f"--venues: expected at least two venues, got {','.join(names)}")
+    threshold = args.min_edge_bps if args.min_edge_bps is not None else config.strategy.min_spread_bps
+    latency = None if args.latency_ms is None else round(args.latency_ms * 1_000_000)
+    costs = _venue_costs(config, names, args.market)
+    if args.live:
+        return _live(config, args, names, threshold, latency)
+    for option in ("window", "refresh", "duration"):
+        if getattr(args, option) is not None:
+            raise UsageError(f"--{option}: expected only with --live, got {getattr(args, option)} ns without it")
+    recordings: Path = (args.recordings or config.backtest.recordings).resolve()
+    out: Path = args.out or (config.backtest.out / "scan")
+    plan = plan_scan(
+        recordings,
+        costs,
+        threshold_bps=threshold,
+        symbols=args.symbols or (),
+        top=args.top,
+        start=args.start,
+        end=args.end,
+        depth_levels=args.depth_levels,
+        latency_ns=latency,
+    )
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)
+    for line in plan.skipped:
+        console.print(f"skipped: {line}", highlight=False)
+    for line in plan.missing:
+        console.print(f"missing: {line}", highlight=False)
+    if not plan.shards:
+        raise UsageError(
+            f"nothing to scan: no symbol has a day recorded on two of {', '.join(names)} in "
+            f"{recordings}{_range(args.start, args.end)} (arb fetch downloads history)"
+        )
+    done = _run(plan, out, args, console, run_shards, _default_workers)
+    rows, parquet, csv_path = gather(out, [d.shard.name for d in done])
+    groups = ranked(rows)
+    quote = _quote(config)
+    console.print(ranking_table(groups, args.rows, quote, title=_title(plan, threshold, latency, names)))
+    problems = [p for d in done for p in d.problems]
+    for d in done:
+        for note in d.notes:
+            console.print(f"note: {note}", highlight=False)
+    for problem in problems:
+        console.print(f"not scanned: {problem}", highlight=False)
+    console.print(f"results: {out} ({parquet.name}, {csv_path.name}, episodes.parquet, shards/)", highlight=False)
+    return 1 if problems else 0
+
+
+def _run(plan: Any, out: Path, args: argparse.Namespace, console: Any, run_shards: Any, default_workers: Any) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    total_bytes = max(plan.input_bytes, 1)
+    read = [0]
+    columns = (
+        TextColumn("scan"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("shards"),
+        TextColumn("{task.fields[data]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, disable=bool(getattr(args, "quiet", False)), transient=True) as bar:
+        task = bar.add_task("scan", total=len(plan.shards), data="")
+
+        def on_done(done: Any) -> None:
+            read[0] += done.bytes_read
+            bar.update(task, advance=1, data=f"{read[0] / 1e6:,.1f} MB read of {total_bytes / 1e6:,.1f} MB")
+
+        workers = args.workers or min(default_workers(), len(plan.shards))
+        return run_shards(plan.shards, out, workers=workers, ray=args.ray, on_done=on_done)
+
+
+def _live(config: Any, args: argparse.Namespace, names: list[str], threshold: float, latency: int | None) -> int:
+    from arb.errors import UsageError
+
+    try:
+        from arb.scan.live import run_live  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raise UsageError("--live: this installation has no live scan") from None
+    symbols = args.symbols or [s.symbol for s in config.symbols]
+    code: int = run_live(
+        config,
+        names,
+        symbols,
+        threshold_bps=threshold,
+        latency_ns=latency,
+        window_ns=args.window or 600_000_000_000,
+        refresh_ns=args.refresh or 1_000_000_000,
+        duration_ns=args.duration,
+    )
+    return code
+
+
+def _quote(config: Any) -> str:
+    from arb.config import quote_currency
+
+    return str(quote_currency(config.strategy.symbol))
+
+
+def _title(plan: Any, threshold: float, latency: int | None, names: list[str]) -> str:
+    days = sorted({s.day for s in plan.shards})
+    at = "each pair's own latency" if latency is None else f"{latency / 1e6:g} ms"
+    span = f"{days[0]}" if len(days) == 1 else f"{days[0]} to {days[-1]}"
+    return (
+        f"{', '.join(names)}: {len(plan.shards)} symbol-days, {span}; net edge above {threshold:g} bps after "
+        f"taker fees; capturable at {at}"
+    )
+
+
+def _range(start: dt.date | None, end: dt.date | None) -> str:
+    if start is None and end is None:
+        return ""
+    return f" from {start or 'the first day'} to {end or 'the last'}"
+
+
+COMMAND = Command(
+    "scan",
+    _cmd_scan,
+    help="rank every symbol and venue pair by what its spreads were worth after fees, on history or live",
+    description="For every symbol two or more venues have recorded and every ordered venue pair, every day: "
+    "the net edge of the top of book after both taker fees, its episodes above a threshold, the depth "
+    "crossable at each episode's start, what a bot at a given latency could take, and which venue moves "
+    "first; written as scan.parquet and scan.csv and ranked in the terminal (docs/scan.md).",
+    arguments=_add_arguments,
+    config=False,
+)
+"""Register ``arb scan``."""

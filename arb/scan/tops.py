@@ -1,0 +1,256 @@
+"""A venue's top of book at every change, and its depth at chosen moments, from its event rows.
+
+The scan keeps far less than a conversion: of a day's rows it keeps one record per message that changed
+the best bid or ask (price or quantity), and, in a second look, the best levels of each side at the few
+moments it asks for (the episodes' starts). The book is :mod:`arb.book`'s, applying the rows exactly as
+the backtest's and the live path's books do.
+
+A message is the rows of one receive time (``local_ts``): the top is read after the whole message, never
+between two of its rows (a message that moves several levels passes through states the venue never
+showed). Until the venue's book is synced (``SYNC_RESTORED_EVENT``) and after it loses sync
+(``SYNC_LOST_EVENT``) the top is unknown: a record with NaN prices says so, and the pair measures skip
+that time.
+
+Times are int64 ns; prices and quantities as the rows carry them (quote per base unit, base units).
+"""
+
+from __future__ import annotations
+
+__all__ = ["DepthAt", "Tops", "TopsReader", "tops_dtype"]
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from arb._jit import njit
+from arb.book import OrderBook, apply_rows
+from arb.events import EVENT_KIND_MASK, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, EventArray
+
+tops_dtype = np.dtype(
+    [("local_ts", "i8"), ("exch_ts", "i8"), ("bid_px", "f8"), ("bid_qty", "f8"), ("ask_px", "f8"), ("ask_qty", "f8")]
+)
+"""One top-of-book record: the receive and venue times of the message that left it, the best bid and ask
+(NaN prices: unknown, the book not synced or a side empty)."""
+
+_SYNCED = 0
+_HAS_GROUP = 1
+_GROUP_TS = 2
+_GROUP_EXCH = 3
+_STATE = 4
+"""The reader's carried state (int64): synced, a message pending, its local and exchange times."""
+
+
+@njit(cache=True, nogil=True)
+def _top_changed(book: Any, synced: int, last: Any, out: Any, n: int, local_ts: int, exch_ts: int) -> int:
+    # Append the book's top to out[n] when it differs from the last record (NaN when not synced); returns n.
+    bid_keys, bid_qtys, ask_keys, ask_qtys, counts = book
+    bp = np.nan
+    bq = 0.0
+    ap = np.nan
+    aq = 0.0
+    if synced and counts[0] > 0 and counts[1] > 0:
+        bp = bid_keys[counts[0] - 1]
+        bq = bid_qtys[counts[0] - 1]
+        ap = -ask_keys[counts[1] - 1]
+        aq = ask_qtys[counts[1] - 1]
+    same = (bp == last[0] or (np.isnan(bp) and np.isnan(last[0]))) and bq == last[1]
+    same = same and (ap == last[2] or (np.isnan(ap) and np.isnan(last[2]))) and aq == last[3]
+    if same:
+        return n
+    out[n]["local_ts"] = local_ts
+    out[n]["exch_ts"] = exch_ts
+    out[n]["bid_px"] = bp
+    out[n]["bid_qty"] = bq
+    out[n]["ask_px"] = ap
+    out[n]["ask_qty"] = aq
+    last[0] = bp
+    last[1] = bq
+    last[2] = ap
+    last[3] = aq
+    return n + 1
+
+
+@njit(cache=True, nogil=True)
+def _message_end(rows: Any, i: int, state: Any) -> int:
+    # The end of the message (rows of one receive time) that rows[i] begins; its sync events set the state.
+    ts = rows[i]["local_ts"]
+    j = i
+    while j < rows.shape[0] and rows[j]["local_ts"] == ts:
+        kind = rows[j]["ev"] & EVENT_KIND_MASK
+        if kind == SYNC_LOST_EVENT:
+            state[_SYNCED] = 0
+        elif kind == SYNC_RESTORED_EVENT:
+            state[_SYNCED] = 1
+        j += 1
+    return j
+
+
+@njit(cache=True, nogil=True)
+def _read_tops(book: Any, rows: Any, start: int, state: Any, last: Any, out: Any) -> tuple[int, int]:
+    # Apply rows[start:] a message at a time (runs of one side's levels merged, as the converter's book does),
+    # recording the top after each message into out; returns (rows applied up to, records). Stops early (a
+    # side's arrays full) so the caller grows the book and calls again from the returned row. A message cut
+    # by the chunk's end is finished by the next call (state: the pending message's times).
+    n = 0
+    i = start
+    while i < rows.shape[0]:
+        ts = rows[i]["local_ts"]
+        if state[_HAS_GROUP] and ts != state[_GROUP_TS]:
+            n = _top_changed(book, state[_SYNCED], last, out, n, state[_GROUP_TS], state[_GROUP_EXCH])
+            state[_HAS_GROUP] = 0
+        synced = state[_SYNCED]
+        j = _message_end(rows, i, state)
+        k = apply_rows(book, rows[:j], i)
+        if k < j:  # a side is full: the message again from its start once the book has grown (its rows set
+            state[_SYNCED] = synced  # absolute quantities: applying some of them twice changes nothing)
+            return i, n
+        if not state[_HAS_GROUP]:
+            state[_HAS_GROUP] = 1
+            state[_GROUP_TS] = ts
+            state[_GROUP_EXCH] = rows[i]["exch_ts"]
+        i = j
+    return i, n
+
+
+@njit(cache=True, nogil=True)
+def _flush(book: Any, state: Any, last: Any, out: Any) -> int:
+    # The last message's top (the end of the input); 0 or 1 record.
+    if not state[_HAS_GROUP]:
+        return 0
+    state[_HAS_GROUP] = 0
+    return _top_changed(book, state[_SYNCED], last, out, 0, state[_GROUP_TS], state[_GROUP_EXCH])
+
+
+@njit(cache=True, nogil=True)
+def _depth_at(book: Any, rows: Any, start: int, state: Any, times: Any, k: int, levels: Any) -> tuple[int, int]:
+    # Apply rows[start:] a message at a time; before the first message received after times[k], the book's
+    # best levels go to levels[k] (bid px, bid qty, ask px, ask qty rows). Returns (rows applied up to, next k).
+    depth = levels.shape[2]
+    i = start
+    while i < rows.shape[0]:
+        while k < times.shape[0] and rows[i]["local_ts"] > times[k]:
+            _write_levels(book, state[_SYNCED], levels[k], depth)
+            k += 1
+        if k >= times.shape[0]:
+            return rows.shape[0], k
+        synced = state[_SYNCED]
+        j = _message_end(rows, i, state)
+        m = apply_rows(book, rows[:j], i)
+        if m < j:  # as in _read_tops: again from the message's start
+            state[_SYNCED] = synced
+            return i, k
+        i = j
+    return i, k
+
+
+@njit(cache=True, nogil=True)
+def _write_levels(book: Any, synced: int, out: Any, depth: int) -> None:
+    bid_keys, bid_qtys, ask_keys, ask_qtys, counts = book
+    for j in range(depth):
+        ok = synced != 0
+        if ok and j < counts[0]:
+            out[0, j] = bid_keys[counts[0] - 1 - j]
+            out[1, j] = bid_qtys[counts[0] - 1 - j]
+        else:
+            out[0, j] = np.nan
+            out[1, j] = 0.0
+        if ok and j < counts[1]:
+            out[2, j] = -ask_keys[counts[1] - 1 - j]
+            out[3, j] = ask_qtys[counts[1] - 1 - j]
+        else:
+            out[2, j] = np.nan
+            out[3, j] = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Tops:
+    """A venue's top of book over a span: ``records`` (:data:`tops_dtype`, by receive time) from ``start_ns``
+    (the first record's time) to ``end_ns`` (the last row received), ns."""
+
+    records: np.ndarray[Any, Any]
+    end_ns: int
+
+    @property
+    def start_ns(self) -> int:
+        """The first record's receive time (0 without records)."""
+        return int(self.records["local_ts"][0]) if len(self.records) else 0
+
+    def since(self, start_ns: int) -> Tops:
+        """The top from ``start_ns`` on: the record in force then restamped at ``start_ns``, and the later ones."""
+        t = self.records["local_ts"]
+        first = int(np.searchsorted(t, start_ns, side="right")) - 1
+        if first < 0:
+            return Tops(self.records[t >= start_ns].copy(), self.end_ns)
+        kept = self.records[first:].copy()
+        kept["local_ts"][0] = max(int(kept["local_ts"][0]), start_ns)
+        return Tops(kept, self.end_ns)
+
+
+class TopsReader:
+    """Reads a venue's rows, in receive order, chunk after chunk (:meth:`add`), into its :class:`Tops`."""
+
+    def __init__(self) -> None:
+        self._book = OrderBook()
+        self._state = np.zeros(_STATE, np.int64)
+        self._last = np.full(4, np.nan)
+        self._parts: list[np.ndarray[Any, Any]] = []
+        self._end = 0
+
+    def add(self, rows: EventArray) -> None:
+        """Apply a chunk of rows, keeping the top after each message that changed it."""
+        if not len(rows):
+            return
+        rows = np.ascontiguousarray(rows)
+        out = np.empty(len(rows), tops_dtype)
+        start = 0
+        while True:
+            start, n = _read_tops(self._book.arrays, rows, start, self._state, self._last, out)
+            if n:
+                self._parts.append(out[:n].copy())
+            if start >= len(rows):
+                break
+            self._book.grow()
+        self._end = max(self._end, int(rows["local_ts"].max()))
+
+    def finish(self) -> Tops:
+        """The top at every change of what was added (the last message's included)."""
+        out = np.empty(1, tops_dtype)
+        if _flush(self._book.arrays, self._state, self._last, out):
+            self._parts.append(out)
+        records = np.concatenate(self._parts) if self._parts else np.empty(0, tops_dtype)
+        return Tops(records, self._end)
+
+
+class DepthAt:
+    """Reads a venue's rows again (:meth:`add`) and keeps its best ``levels`` a side at each of ``times_ns``
+    (sorted receive times: the book after every message received at or before each)."""
+
+    def __init__(self, times_ns: np.ndarray[Any, Any], levels: int) -> None:
+        self.times = np.ascontiguousarray(times_ns, np.int64)
+        self.levels = np.full((len(self.times), 4, levels), np.nan)
+        self.levels[:, 1, :] = 0.0
+        self.levels[:, 3, :] = 0.0
+        self._book = OrderBook()
+        self._state = np.zeros(_STATE, np.int64)
+        self._k = 0
+
+    def add(self, rows: EventArray) -> None:
+        """Apply a chunk of rows, writing the levels of every time the chunk passes."""
+        if not len(rows) or self._k >= len(self.times):
+            return
+        rows = np.ascontiguousarray(rows)
+        start = 0
+        while True:
+            start, self._k = _depth_at(self._book.arrays, rows, start, self._state, self.times, self._k, self.levels)
+            if start >= len(rows):
+                return
+            self._book.grow()
+
+    def finish(self) -> np.ndarray[Any, Any]:
+        """``(len(times), 4, levels)``: bid prices, bid quantities, ask prices, ask quantities, best first
+        (NaN price and 0 quantity where a side has fewer levels or the book was not synced)."""
+        while self._k < len(self.times):
+            _write_levels(self._book.arrays, self._state[_SYNCED], self.levels[self._k], self.levels.shape[2])
+            self._k += 1
+        return self.levels
