@@ -11,7 +11,7 @@ nothing written: connection refused, name unknown       the network, ``endpoints
 no answer in time, connection dropped after writing     the network, the venue's status              4
 HTTP 5xx, an "unknown" code (Binance -1007...)          the venue's status                           4
 a rate limit or a ban (429/418, 403, -1003, 10006...)   other programs on this key or IP; the wait   4
-the credentials refused (-1022, -2015, 10003, 10004)    the key's environment variables              3
+the credentials refused (-1022, -2015, 10003, 50105)    every variable of the key (passphrase too)   3
 the timestamp refused (-1021, 10002)                    this machine's clock                         3
 anything else refused (a setting, a wrong path)         the caller's hint, else the account          3
 =====================================================  ===========================================  ====
@@ -44,6 +44,8 @@ class VenueSetup:
     """The REST base URL in use."""
     file: str = ""
     """The venue file that names the URLs and the variables."""
+    passphrase: bool = False
+    """The venue's keys have a passphrase (OKX's), which :attr:`credentials` names too."""
 
 
 def venue_error(
@@ -95,8 +97,9 @@ def venue_error(
     if answer.cause == CAUSE_CREDENTIALS:
         network = f" of the {setup.network} network" if setup.network and setup.network != "local" else ""
         trading = "spot" if setup.market == "spot" else "futures (linear)"
+        secrets = ", its secret and its passphrase" if setup.passphrase else " and its secret"
         check = (
-            f"{setup.credentials} (the key{network} and its secret, its permissions: read and {trading} "
+            f"{setup.credentials} (the key{network}{secrets}, its permissions: read and {trading} "
             "trading, and the IP addresses it is restricted to)"
         )
     elif answer.cause == CAUSE_CLOCK:

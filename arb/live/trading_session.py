@@ -123,12 +123,15 @@ def venue_setup(venue: VenueConfig) -> VenueSetup:
     network, REST URL and file."""
     from arb.execution.venue_errors import VenueSetup
 
-    names = [s.env_name for s in (venue.api_key, venue.api_secret) if s is not None and s.env_name]
-    if len(names) == 2:
-        credentials = f"the environment variables {names[0]} and {names[1]}"
+    keys = ["api_key", "api_secret"] + (["api_passphrase"] if venue_facts(venue.name).passphrase else [])
+    secrets = [getattr(venue, key) for key in keys]
+    names = [s.env_name for s in secrets if s is not None and s.env_name]
+    if len(names) == len(keys):  # every one of them, each named: the key, the secret, the passphrase
+        credentials = f"the environment variables {', '.join(names[:-1])} and {names[-1]}"
     else:
-        credentials = f"api_key and api_secret in {venue.path}"
-    return VenueSetup(credentials, venue.market, venue.network, venue.endpoints.rest, str(venue.path))
+        credentials = f"{', '.join(keys[:-1])} and {keys[-1]} in {venue.path}"
+    return VenueSetup(credentials, venue.market, venue.network, venue.endpoints.rest, str(venue.path),
+                      passphrase=len(keys) == 3)  # fmt: skip
 
 
 def _check_tradeable(venue: VenueConfig) -> tuple[str, str, str | None]:

@@ -20,6 +20,8 @@ from tests.support.live_rig import (
     ALL_SPECS,
     BINANCE_SPOT_RULES,
     KEY,
+    OKX_SPOT,
+    PASSPHRASE,
     SECRET,
     VenueSpec,
     account,
@@ -210,3 +212,17 @@ async def test_arb_kill_with_dust_and_a_failing_order_book_names_it_and_calls_th
     assert "Traceback" not in said
     assert f"{failing} spot: GET {path} " in said and f"HTTP {status}" in said  # named, with what it answered
     assert "is dust" in said and "EXPOSURE LEFT" not in said
+
+
+async def test_a_wrong_okx_passphrase_is_one_line_naming_the_passphrase_variable(tmp_path: Path) -> None:
+    # OKX answers 50105 (Request header "OK-ACCESS-PASSPHRASE" incorrect): the hint names the variable that
+    # is wrong beside the key's and the secret's, as the venue file references them
+    async with fake_venue(OKX_SPOT) as venue:
+        config = write_live_config(tmp_path, OKX_SPOT, venue)
+        keys = {"OKX_API_KEY": KEY, "OKX_API_SECRET": SECRET, "OKX_API_PASSPHRASE": "not" + PASSPHRASE}
+        rc, _, err = await _arb("reconcile", "--config", str(config), "--venue", "okx", env=keys, cwd=tmp_path)
+    line = one_line("reconcile", err)
+    assert rc == EXIT_VENUE_REFUSED, err[-3000:]
+    assert line.startswith("arb reconcile: okx spot: ") and " 50105 " in line
+    assert "check the environment variables OKX_API_KEY, OKX_API_SECRET and OKX_API_PASSPHRASE" in line
+    assert PASSPHRASE not in err and SECRET not in err
