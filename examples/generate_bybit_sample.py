@@ -37,6 +37,10 @@ The model
    a few seconds (the script prints how many such episodes the seed gave). Jumps are spread evenly
    rather than arriving as a Poisson process so that nearly every seed, not a lucky one, gives a few
    dislocations in 11 minutes: with the defaults, 290 of seeds 0-299 give at least 3 episodes.
+   Other symbols' models (``examples/generate_scan_sample.py``) also use ``BASIS_MEAN_BPS`` (a constant
+   part), ``BASIS_JUMP_UP_PROB`` (jumps one way more than the other) and ``BASIS_QUANTUM_BPS`` (the venue
+   reprices in steps: the basis applied moves only once the simulated one is a step away); their defaults
+   (0, 0.5, 0) leave this model as described.
 
 3. **Bybit's book.** Each Binance level maps to Bybit's tick (``tick_size`` of ``config/bybit.toml``):
    bids round down and asks round up, so bids stay strictly below asks. Binance levels that map to the
@@ -172,6 +176,13 @@ BASIS_JUMP_MEAN_BPS = 28.0
 """Mean absolute size of a basis jump, bps (the sign is random)."""
 BASIS_JUMP_STD_BPS = 4.0
 """Standard deviation of a jump's absolute size, bps."""
+BASIS_JUMP_UP_PROB = 0.5
+"""Probability that a jump is upwards (the venue richer than Binance)."""
+BASIS_MEAN_BPS = 0.0
+"""Constant part of the basis, bps (the diffusion and the jumps are around it)."""
+BASIS_QUANTUM_BPS = 0.0
+"""0: the venue's prices follow the basis continuously. Above 0: in steps: the basis applied moves (to the
+nearest multiple of this) only once the simulated one is this far from it, bps."""
 QTY_SIGMA = 0.4
 """Log-sd of the per-level quantity factor."""
 THIN_PROB = 0.08
@@ -229,6 +240,11 @@ class SampleParams:
     basis_jump_gap_max_s: float = _param(BASIS_JUMP_GAP_MAX_S, "longest time between basis jumps, s")
     basis_jump_mean_bps: float = _param(BASIS_JUMP_MEAN_BPS, "mean absolute basis jump, bps")
     basis_jump_std_bps: float = _param(BASIS_JUMP_STD_BPS, "sd of the absolute basis jump, bps")
+    basis_jump_up_prob: float = _param(BASIS_JUMP_UP_PROB, "probability that a basis jump is upwards")
+    basis_mean_bps: float = _param(BASIS_MEAN_BPS, "constant part of the basis, bps")
+    basis_quantum_bps: float = _param(
+        BASIS_QUANTUM_BPS, "the basis applied moves in steps of this (0: continuously), bps"
+    )
     qty_sigma: float = _param(QTY_SIGMA, "log-sd of the per-level quantity factor")
     thin_prob: float = _param(THIN_PROB, "probability that a level below the top few is absent")
     thin_keep_top: int = _param(THIN_KEEP_TOP, "best levels a side never thinned")
@@ -252,6 +268,8 @@ class SampleParams:
             raise ValueError("basis_half_life_s and basis_step_ms must be positive")
         if not 0 < self.basis_jump_gap_min_s <= self.basis_jump_gap_max_s:
             raise ValueError("basis jump gaps must satisfy 0 < basis_jump_gap_min_s <= basis_jump_gap_max_s")
+        if not 0.0 <= self.basis_jump_up_prob <= 1.0 or self.basis_quantum_bps < 0:
+            raise ValueError("basis_jump_up_prob must be in [0, 1] and basis_quantum_bps >= 0")
         if not 0.0 <= self.thin_prob < 1.0:
             raise ValueError(f"thin_prob must be in [0, 1), got {self.thin_prob}")
         if self.cts_lag_ms < 1 or self.seq_step_min < 1 or self.seq_step_max < self.seq_step_min:
@@ -387,13 +405,21 @@ def simulate_basis(seed: np.random.SeedSequence, start_ns: int, end_ns: int, par
         if k >= n:
             break
         size = params.basis_jump_mean_bps + params.basis_jump_std_bps * float(rng_size.standard_normal())
-        jumps[k] = size if rng_sign.random() < 0.5 else -size
+        jumps[k] = size if rng_sign.random() < params.basis_jump_up_prob else -size
     out = np.empty(n)
     b = 0.0
+    mean, quantum = params.basis_mean_bps, params.basis_quantum_bps
+    applied = round(mean / quantum) * quantum if quantum else 0.0
     for k in range(n):
         if k:
             b = b * decay + noise_sd * z[k] + jumps.get(k, 0.0)
-        out[k] = b
+        if quantum:
+            # sticky steps: the venue reprices only once the simulated basis is a quantum away
+            if abs(b + mean - applied) >= quantum:
+                applied = round((b + mean) / quantum) * quantum
+            out[k] = applied
+        else:
+            out[k] = b + mean
     return BasisPath(start_ns, step_ns, out, len(jumps))
 
 
@@ -572,6 +598,7 @@ class SourceOptions(TypedDict, total=False):
     symbol: str | None
     tick_size: float | None
     lot_size: float | None
+    depth: int
 
 
 def synthesize(
@@ -585,13 +612,18 @@ def synthesize(
     symbol: str | None = None,
     tick_size: float | None = None,
     lot_size: float | None = None,
+    depth: int = DEPTH,
+    session: BinanceSession | None = None,
 ) -> Synthesis:
     """Build the Bybit stream in memory (see the module docstring for the model).
 
     ``max_binance_messages`` stops reading the Binance capture after that many lines (for quick tests).
     The tick, lot and taker fee come from ``bybit_config`` (``tick_size``/``lot_size`` override the first
     two: another symbol's rules); Binance's taker fee from ``binance_config``. ``symbol``: the Bybit
-    symbol written (default: the first Binance file's, ``ethusdt_20240808.gz`` -> ``ETHUSDT``).
+    symbol written (default: the first Binance file's, ``ethusdt_20240808.gz`` -> ``ETHUSDT``). ``depth``:
+    the levels a side written (at most ``DEPTH``; the topic stays ``orderbook.50``, trimmed to the top).
+    ``session``: ``binance_paths`` already read with :func:`read_binance` (``params.binance_levels`` levels), to
+    read them once for several venues.
     """
     params = params or SampleParams()
     symbol = symbol or symbol_of(binance_paths[0])
@@ -602,7 +634,8 @@ def synthesize(
     book_topic, trade_topic = f"orderbook.{DEPTH}.{symbol}", f"publicTrade.{symbol}"
     fmt_px, fmt_qty = grid_formatter(tick), grid_formatter(lot)
 
-    session = read_binance(binance_paths, levels=params.binance_levels, max_messages=max_binance_messages)
+    if session is None:
+        session = read_binance(binance_paths, levels=params.binance_levels, max_messages=max_binance_messages)
     seed_basis, *seeds = np.random.SeedSequence(seed).spawn(5)
     rng_book, rng_times, rng_trades, rng_ids = (np.random.Generator(np.random.PCG64(s)) for s in seeds)
     start_ns = session.books[0].exch_ts
@@ -610,7 +643,9 @@ def synthesize(
     basis = simulate_basis(seed_basis, start_ns, end_ns, params)
     threshold = (binance_fees.taker + bybit.fees.taker) * 1e4 + SLIPPAGE_BPS
     summary = summarize_basis(basis, start_ns, session.books[-1].exch_ts, threshold)
-    model = BookModel.create(rng_book, tick, lot, params)
+    if not 0 < depth <= DEPTH:
+        raise ValueError(f"depth must be in 1..{DEPTH}, got {depth}")
+    model = BookModel.create(rng_book, tick, lot, params, depth)
 
     # (ts ms, kind, index) sorts the messages in the order Bybit sends them on one connection.
     outgoing: list[tuple[int, int, int, bytes]] = []
@@ -779,6 +814,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--symbol", default=None, help="the symbol (default: the Binance files' names)")
     parser.add_argument("--tick-size", type=float, default=None, help="Bybit's tick (default: --bybit-config's)")
     parser.add_argument("--lot-size", type=float, default=None, help="Bybit's lot (default: --bybit-config's)")
+    parser.add_argument("--depth", type=int, default=DEPTH, help="levels a side written (default %(default)s)")
     group = parser.add_argument_group("model parameters")
     for f in dataclasses.fields(SampleParams):
         group.add_argument(

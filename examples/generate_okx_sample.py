@@ -52,6 +52,7 @@ from examples.generate_bybit_sample import (
     DEFAULT_BINANCE_CONFIG,
     ROOT,
     SLIPPAGE_BPS,
+    BinanceSession,
     BookModel,
     SampleParams,
     Side,
@@ -103,16 +104,29 @@ def synthesize(
     okx_config: str | Path = DEFAULT_OKX_CONFIG,
     binance_config: str | Path = DEFAULT_BINANCE_CONFIG,
     max_binance_messages: int | None = None,
+    symbol: str | None = None,
+    tick_size: float | None = None,
+    lot_size: float | None = None,
+    depth: int = DEPTH,
+    session: BinanceSession | None = None,
 ) -> Synthesis:
-    """Build the OKX stream in memory (see the module docstring): the lines in file order, acks first."""
-    symbol = symbol_of(binance_paths[0])
+    """Build the OKX stream in memory (see the module docstring): the lines in file order, acks first.
+
+    The tick, lot and taker fee come from ``okx_config``; ``tick_size``/``lot_size`` override the first two
+    (another symbol's rules). ``symbol`` defaults to the first Binance file's (``ethusdt_...`` -> ``ETHUSDT``,
+    written ``ETH-USDT``); ``depth`` is the levels a side written. ``session``: ``binance_paths`` already read
+    with :func:`~examples.generate_bybit_sample.read_binance`, to read them once for several venues.
+    """
+    symbol = symbol or symbol_of(binance_paths[0])
     inst = f"{symbol.removesuffix('USDT')}-USDT"
     okx = load_venue_config(okx_config, "okx")
     binance_fees = load_venue_config(binance_config, "binance").fees
-    tick, lot = okx.instrument.tick_size, okx.instrument.lot_size
+    tick = okx.instrument.tick_size if tick_size is None else tick_size
+    lot = okx.instrument.lot_size if lot_size is None else lot_size
     fmt_px, fmt_qty = grid_formatter(tick), grid_formatter(lot)
 
-    session = read_binance(binance_paths, levels=params.binance_levels, max_messages=max_binance_messages)
+    if session is None:
+        session = read_binance(binance_paths, levels=params.binance_levels, max_messages=max_binance_messages)
     seed_basis, *seeds = np.random.SeedSequence(seed).spawn(5)
     rng_book, rng_times, rng_trades, rng_ids = (np.random.Generator(np.random.PCG64(s)) for s in seeds)
     start_ns = session.books[0].exch_ts
@@ -120,7 +134,7 @@ def synthesize(
     basis = simulate_basis(seed_basis, start_ns, end_ns, params)
     threshold = (binance_fees.taker + okx.fees.taker) * 1e4 + SLIPPAGE_BPS
     summary = summarize_basis(basis, start_ns, session.books[-1].exch_ts, threshold)
-    model = BookModel.create(rng_book, tick, lot, params, depth=DEPTH)
+    model = BookModel.create(rng_book, tick, lot, params, depth=depth)
     outgoing: list[tuple[int, int, int, bytes]] = []  # (ts ms, kind, index): OKX's sending order
 
     push = rng_times.integers(0, params.push_jitter_ms + 1, len(session.books)).tolist()
