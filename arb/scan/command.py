@@ -115,6 +115,11 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="results folder (default: <[backtest] out>/scan; a scan there resumes)",
     )
     parser.add_argument(
+        "--allow-damaged",
+        action="store_true",
+        help="scan what a damaged file still holds (the lost span counted as unknown) instead of leaving it out",
+    )
+    parser.add_argument(
         "--live",
         action="store_true",
         help="scan the venues' live public depth instead of history, ranking a rolling window",

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from arb.recording.sources import TARDIS_DIR, DayFiles, find_day_files
+from arb.recording.tardis import BOOK, exchanges
 from arb.scan.shard import MAX_DAYS_BEFORE, Shard, VenueDay
+from connectors.registry import venue as venue_connector
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +47,22 @@ class Plan:
 
 
 def _recorded_symbols(recordings: Path, venue: str, market: str) -> set[str]:
-    folder = recordings / f"{venue}_{market}"
-    if not folder.is_dir():
-        return set()
+    # The symbols of the venue's market that arb's recordings or Tardis's book files hold.
     found = set()
-    for path in folder.glob("*_????????.gz"):
-        symbol = path.name.rsplit("_", 1)[0]
-        if symbol.isalnum():
-            found.add(symbol.upper())
+    folder = recordings / f"{venue}_{market}"
+    if folder.is_dir():
+        for path in folder.glob("*_????????.gz"):
+            symbol = path.name.rsplit("_", 1)[0]
+            if symbol.isalnum():
+                found.add(symbol.upper())
+    exchange = next((e for e, pair in exchanges().items() if pair == (venue, market)), None)
+    if exchange is not None and (recordings / TARDIS_DIR).is_dir():
+        names = venue_connector(venue).tardis
+        for path in (recordings / TARDIS_DIR).glob(f"{exchange}_{BOOK}_????-??-??_*.csv.gz"):
+            try:
+                found.add(names.arb_symbol(path.name[: -len(".csv.gz")].rsplit("_", 1)[1], market))
+            except ValueError:  # an instrument arb cannot name (an option, a future): not a spread it scans
+                continue
     return found
 
 
@@ -67,6 +77,7 @@ def plan_scan(
     end: dt.date | None = None,
     depth_levels: int = 50,
     latency_ns: int | None = None,
+    allow_damaged: bool = False,
 ) -> Plan:
     """The shards of a scan (see the module docstring), by day then symbol."""
     plan = Plan()
@@ -113,7 +124,9 @@ def plan_scan(
                 continue
             vds = tuple(_venue_day(by_name[name], days[name], day) for name in present)
             plan.input_bytes += sum(_size(days[name][day]) for name in present)
-            plan.shards.append(Shard(day, symbol, market, vds, threshold_bps, depth_levels, latency_ns))
+            plan.shards.append(
+                Shard(day, symbol, market, vds, threshold_bps, depth_levels, latency_ns, allow_damaged=allow_damaged)
+            )
     plan.shards.sort(key=lambda s: (s.day, s.symbol, s.market))
     return plan
 

@@ -71,6 +71,8 @@ class Shard:
     latency_ns: int | None = None
     """One round trip for every pair instead of the venues' own (``--latency-ms``), ns."""
     max_lag_ns: int = 2 * NS_PER_S
+    allow_damaged: bool = False
+    """Read what a damaged file still holds (the lost part counted as unknown) instead of leaving the venue out."""
 
     @property
     def name(self) -> str:
@@ -219,7 +221,7 @@ def _read_files(shard: Shard, vd: VenueDay, files: tuple[str, ...], start: int, 
 
     fmt = None if vd.source == "recording" else vd.source
     findings = read_rows([Path(p) for p in files], take, venue=vd.venue, market=shard.market, symbol=shard.symbol,
-                         fmt=fmt, feed_latency_ns=vd.feed_latency_ns)  # fmt: skip
+                         fmt=fmt, feed_latency_ns=vd.feed_latency_ns, allow_damaged=shard.allow_damaged)  # fmt: skip
     result.bytes_read += sum(max(_stat(p)[0], 0) for p in files)
     for warning in findings.warnings():
         result.notes.append(f"{vd.venue} {shard.symbol} {shard.day}: {warning}")
@@ -248,7 +250,7 @@ def _depth_at_starts(shard: Shard, venues: list[_Venue], lines: dict[tuple[str, 
         else:
             read_rows([Path(p) for p in v.files], reader.add, venue=name, market=shard.market, symbol=shard.symbol,
                       fmt=None if v.day.source == "recording" else v.day.source,
-                      feed_latency_ns=v.day.feed_latency_ns)  # fmt: skip
+                      feed_latency_ns=v.day.feed_latency_ns, allow_damaged=shard.allow_damaged)  # fmt: skip
             result.bytes_read += sum(max(_stat(p)[0], 0) for p in v.files)
         out[name] = (at, reader.finish())
         v.rows = None  # done with them
