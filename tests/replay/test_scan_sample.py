@@ -21,16 +21,15 @@ from arb.events import EVENT_KIND_MASK, LOCAL_EVENT, TRADE_EVENT
 from arb.recording.convert import ConversionResult, convert_files
 from connectors.common.record_files import LineReader
 from examples import generate_bybit_sample as bybit_gen
+from examples.generate_bybit_sample import read_binance, write_daily_files
 from examples.generate_scan_sample import (
     DAYS,
     MODELS,
     VENUES,
     pair_edges,
-    read_binance,
     taker_fees,
     venue_tops,
     write_binance_scaled,
-    write_daily_files,
 )
 from tests.support.captures import RECORDINGS
 
@@ -54,7 +53,9 @@ def converted() -> dict[tuple[str, str], ConversionResult]:
 
 
 @pytest.mark.parametrize(("venue", "symbol"), list(FILES))
-def test_every_file_converts_with_its_book_synced_and_nothing_found(converted, venue: str, symbol: str) -> None:
+def test_every_file_converts_with_its_book_synced_and_nothing_found(
+    converted: dict[tuple[str, str], ConversionResult], venue: str, symbol: str
+) -> None:
     result = converted[venue, symbol]
     assert (result.venue, result.market, result.symbol) == (venue, "spot", symbol)
     stats = result.stats
@@ -67,7 +68,7 @@ def test_every_file_converts_with_its_book_synced_and_nothing_found(converted, v
     assert int(((kinds == TRADE_EVENT) & ((result.rows["ev"] & LOCAL_EVENT) != 0)).sum()) > 10_000
 
 
-def test_the_books_rank_the_pairs_as_the_readme_says(converted) -> None:
+def test_the_books_rank_the_pairs_as_the_readme_says(converted: dict[tuple[str, str], ConversionResult]) -> None:
     fees = taker_fees()
     edges = {
         (e.symbol, e.buy, e.sell): e
