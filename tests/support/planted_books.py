@@ -100,6 +100,19 @@ def _shift(symbol: str, venue: str, ms: int) -> Decimal:
     return Decimal(0)
 
 
+def _rows(exchange: str, name: str, local_us: int, snapshot: bool, rows: list[tuple[str, Decimal, Decimal]]) -> str:
+    # One message: its rows at one receive time (the venue's time 2 ms before it).
+    flag = str(snapshot).lower()
+    return "".join(
+        f"{exchange},{name},{local_us - 2000},{local_us},{flag},{side},{px},{qty}\n" for side, px, qty in rows
+    )
+
+
+def _full(book: Book, venue: str, shift: Decimal) -> list[tuple[str, Decimal, Decimal]]:
+    bids, asks = book.levels(venue, shift)
+    return [("bid", p, q) for p, q in bids] + [("ask", p, q) for p, q in asks]
+
+
 def write_books(recordings: Path) -> None:
     """Every (symbol, venue) day as ``recordings/tardis/<exchange>_incremental_book_L2_<day>_<SYMBOL>.csv.gz``."""
     folder = recordings / "tardis"
@@ -109,38 +122,27 @@ def write_books(recordings: Path) -> None:
         for n, venue in enumerate(VENUES):
             name = TARDIS_SYMBOL.get((venue, symbol), symbol)
             exchange = EXCHANGES[venue]
-            lines = [HEADER]
-
-            def put(ms: int, snapshot: bool, rows: list[tuple[str, Decimal, Decimal]], *,
-                    exchange: str = exchange, name: str = name) -> None:  # fmt: skip
-                local = day_us + ms * 1000 + 300 * n  # each venue's own microseconds
-                for side, px, qty in rows:
-                    lines.append(
-                        f"{exchange},{name},{local - 2000},{local},{str(snapshot).lower()},{side},{px},{qty}\n"
-                    )
-
-            def full(shift: Decimal, *, book: Book = book, venue: str = venue) -> list[tuple[str, Decimal, Decimal]]:
-                bids, asks = book.levels(venue, shift)
-                return [("bid", p, q) for p, q in bids] + [("ask", p, q) for p, q in asks]
-
-            put(START_MS, True, full(Decimal(0)))
-            moves = sorted({e.at_ms for e in EPISODES if e.symbol == symbol and e.venue == venue}
-                           | {e.at_ms + e.duration_ms for e in EPISODES if e.symbol == symbol and e.venue == venue})  # fmt: skip
+            local = day_us + 300 * n  # each venue's own microseconds
+            text = [HEADER, _rows(exchange, name, local + START_MS * 1000, True, _full(book, venue, Decimal(0)))]
+            mine = [e for e in EPISODES if e.symbol == symbol and e.venue == venue]
+            moves = sorted({e.at_ms for e in mine} | {e.at_ms + e.duration_ms for e in mine})
             ticks = range(START_MS + TICK_MS + 37 * n, END_MS, TICK_MS)
             events = sorted([(ms, "move") for ms in moves] + [(ms, "tick") for ms in ticks])
             shift = Decimal(0)
             for i, (ms, kind) in enumerate(events):
                 if kind == "move":
                     new = _shift(symbol, venue, ms)
-                    old_rows = [(side, p, Decimal(0)) for side, p, _ in full(shift)]
-                    new_rows = full(new)
-                    kept = {(s, p) for s, p, _ in new_rows}
-                    put(ms, False, [r for r in old_rows if (r[0], r[1]) not in kept] + new_rows)
+                    new_rows = _full(book, venue, new)
+                    kept = {(side, p) for side, p, _ in new_rows}
+                    gone = [(side, p, Decimal(0)) for side, p, _ in _full(book, venue, shift) if (side, p) not in kept]
+                    text.append(_rows(exchange, name, local + ms * 1000, False, gone + new_rows))
                     shift = new
                 else:  # a far bid (half the base price: no walk reaches it) changes: a change below the top
-                    put(ms, False, [("bid", book.base / 2, Decimal(1 + i % 2))])
+                    text.append(
+                        _rows(exchange, name, local + ms * 1000, False, [("bid", book.base / 2, Decimal(1 + i % 2))])
+                    )
             path = folder / f"{exchange}_incremental_book_L2_{DAY:%Y-%m-%d}_{name}.csv.gz"
-            path.write_bytes(gzip.compress("".join(lines).encode(), mtime=0))
+            path.write_bytes(gzip.compress("".join(text).encode(), mtime=0))
 
 
 def expected_cross(symbol: str, buy: str, sell: str, shift_buy: Decimal, shift_sell: Decimal,
