@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from arb.live.switches import Switches
+from arb.live.kill import kill
+from arb.live.switches import Switches, disarm_every_switch
 from arb.live.trading_session import trading_session
 from arb.sim.ledger import OrderStatus, OrderType, Side
 from arb.sim.options import VenueOptions
@@ -198,3 +199,51 @@ async def test_arb_live_killed_by_sigkill_leaves_the_switch_armed_and_the_venue_
         assert resting.status is OrderStatus.CANCELED
         (trigger,) = _triggers(venue, _fake_spec(other))
         assert trigger.account == "arb" and resting.order_id in trigger.cancelled
+
+
+# -- a failed start, and arb kill with no arb live running ----------------------------------------
+
+
+async def test_a_start_that_fails_after_arming_disarms_what_it_armed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, clock, console = OKX_SPOT, OffsetClock(), Console(record=True, width=400)
+    live = {"dead_man_window_s": WINDOW_S}
+    async with venue_and_config(spec, tmp_path, monkeypatch, live=live, options=VenueOptions(clock=clock)) as (
+        venue,
+        config,
+    ):
+        async with trading_session(config, [spec.index]) as session:
+            with pytest.raises(RuntimeError, match="after the switch"):
+                async with Switches(session, console) as switches:
+                    await switches.arm()
+                    assert venue.queries.timers("arb")
+                    raise RuntimeError("the start failed after the switch was armed")
+        assert console.export_text().splitlines()[-1] == "okx dead-man's switch: disarmed"
+        assert _switch_off(venue, spec)
+
+
+@pytest.mark.parametrize("spec", [BINANCE_LINEAR, OKX_SPOT], ids=lambda s: s.id)
+async def test_arb_kill_with_no_arb_live_running_disarms_a_switch_a_crash_left(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A crashed arb live's switch still counts on the venue: arb kill takes the account back, so an order
+    # the person places afterwards is not cancelled by it
+    clock = OffsetClock()
+    live = {"dead_man_window_s": WINDOW_S}
+    async with venue_and_config(spec, tmp_path, monkeypatch, live=live, options=VenueOptions(clock=clock)) as (
+        venue,
+        config,
+    ):
+        async with trading_session(config, [spec.index]) as session:
+            await session.executors[spec.index].dead_man.arm(WINDOW_S)  # then gone, as after SIGKILL
+        assert not _switch_off(venue, spec)
+        console = Console(record=True, width=400)
+        async with trading_session(config, [spec.index]) as session:  # what arb kill does with none running
+            report = await kill(session, slippage_bps=50.0)
+            lines = await disarm_every_switch(session, console)
+        assert report.flat and lines == [f"{spec.venue} dead-man's switch: disarmed"]
+        assert _switch_off(venue, spec)
+        resting = _place(venue, spec, "afterkill1")
+        await _past_the_window(venue, clock)
+        assert resting.status is OrderStatus.NEW and not _triggers(venue, spec)
