@@ -115,6 +115,13 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="results folder (default: <[backtest] out>/scan; a scan there resumes)",
     )
     parser.add_argument(
+        "--view",
+        choices=("pairs", "crepelliere"),
+        default="pairs",
+        help="pairs: the ranking of venue pairs (default); crepelliere: the published measure (every 5 s, "
+        "highest bid minus lowest ask across the venues, gross of fees) on the same days",
+    )
+    parser.add_argument(
         "--allow-damaged",
         action="store_true",
         help="scan what a damaged file still holds (the lost span counted as unknown) instead of leaving it out",
@@ -218,14 +225,23 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     rows, parquet, csv_path = gather(out, [d.shard.name for d in done])
     groups = ranked(rows)
     quote = _quote(config)
-    console.print(ranking_table(groups, args.rows, quote, title=_title(plan, threshold, latency, names)))
+    written = [parquet.name, csv_path.name, "episodes.parquet"]
+    if args.view == "crepelliere":
+        from arb.scan.anchor import anchor_summary, anchor_table, gather_anchor, write_summary
+
+        samples, anchor_path = gather_anchor(out, [d.shard.name for d in done])
+        summary = anchor_summary(samples)
+        written += [anchor_path.name, write_summary(out, summary).name]
+        console.print(anchor_table(summary))
+    else:
+        console.print(ranking_table(groups, args.rows, quote, title=_title(plan, threshold, latency, names)))
     problems = [p for d in done for p in d.problems]
     for d in done:
         for note in d.notes:
             console.print(f"note: {note}", highlight=False)
     for problem in problems:
         console.print(f"not scanned: {problem}", highlight=False)
-    console.print(f"results: {out} ({parquet.name}, {csv_path.name}, episodes.parquet, shards/)", highlight=False)
+    console.print(f"results: {out} ({', '.join(written)}, shards/)", highlight=False)
     return 1 if problems else 0
 
 

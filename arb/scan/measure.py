@@ -27,9 +27,11 @@ Times are int64 ns, prices quote per base unit, fees fractions (0.001 is 10 bps)
 from __future__ import annotations
 
 __all__ = [
+    "Anchor",
     "Episodes",
     "LeadLag",
     "PairLine",
+    "anchor",
     "capturable",
     "cross",
     "episodes",
@@ -264,3 +266,52 @@ def lead_lag(x: Tops, y: Tops, max_lag_ns: int = 2_000_000_000, coarse_ns: int =
     if at_zero.any() and curve[at_zero][0] >= curve[k]:  # ties go to "together"
         return LeadLag(0, float(curve[at_zero][0] / scale))
     return LeadLag(int(fine[k]), float(curve[k] / scale))
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """The published measure's samples (Crépellière, Pelster and Zeisberger, 2023): at each time ``t`` (ns), the
+    highest best bid across the venues and the lowest best ask, each counted only when its quantity is at
+    least the floor (``bid_venue``/``ask_venue``: an index into the venues given, -1 when none qualified);
+    ``gap_bps`` = (max bid / min ask - 1) * 1e4, gross of fees (NaN when either side had no quote)."""
+
+    t: Ints
+    max_bid: Floats
+    bid_venue: Ints
+    min_ask: Floats
+    ask_venue: Ints
+
+    @property
+    def gap_bps(self) -> Floats:
+        """The gap between the best bid and the best ask across venues, bps of the ask."""
+        with np.errstate(invalid="ignore"):
+            out: Floats = (self.max_bid / self.min_ask - 1.0) * 1e4
+        return out
+
+
+def anchor(tops: list[Tops], start_ns: int, end_ns: int, step_ns: int, floor: float) -> Anchor:
+    """Every ``step_ns`` from ``start_ns`` (exclusive of ``end_ns``), each venue's best bid and ask in force then,
+    the highest bid and the lowest ask across venues of those with at least ``floor`` base units (see
+    :class:`Anchor`)."""
+    t = np.arange(start_ns, end_ns, step_ns, dtype=np.int64)
+    bids = np.full((len(tops), len(t)), np.nan)
+    asks = np.full((len(tops), len(t)), np.nan)
+    for v, top in enumerate(tops):
+        r = top.records
+        if not len(r):
+            continue
+        i = np.searchsorted(r["local_ts"], t, side="right") - 1
+        seen = (i >= 0) & (t < top.end_ns)
+        k = np.where(seen, i, 0)
+        ok_b = seen & (r["bid_qty"][k] >= floor)
+        ok_a = seen & (r["ask_qty"][k] >= floor)
+        bids[v] = np.where(ok_b, r["bid_px"][k], np.nan)
+        asks[v] = np.where(ok_a, r["ask_px"][k], np.nan)
+    any_b = np.isfinite(bids).any(axis=0)
+    any_a = np.isfinite(asks).any(axis=0)
+    bid_venue = np.where(any_b, np.argmax(np.where(np.isfinite(bids), bids, -np.inf), axis=0), -1)
+    ask_venue = np.where(any_a, np.argmin(np.where(np.isfinite(asks), asks, np.inf), axis=0), -1)
+    cols = np.arange(len(t))
+    max_bid = np.where(any_b, bids[np.maximum(bid_venue, 0), cols], np.nan) if len(tops) else np.zeros(0)
+    min_ask = np.where(any_a, asks[np.maximum(ask_venue, 0), cols], np.nan) if len(tops) else np.zeros(0)
+    return Anchor(t, max_bid, bid_venue.astype(np.int64), min_ask, ask_venue.astype(np.int64))

@@ -13,7 +13,17 @@ taken from midnight on.
 
 from __future__ import annotations
 
-__all__ = ["MAX_DAYS_BEFORE", "PairResult", "Shard", "ShardResult", "VenueDay", "run_shard"]
+__all__ = [
+    "ANCHOR_FLOORS",
+    "ANCHOR_STEP_NS",
+    "MAX_DAYS_BEFORE",
+    "PairResult",
+    "Shard",
+    "ShardResult",
+    "VenueDay",
+    "anchor_samples",
+    "run_shard",
+]
 
 import datetime as dt
 import hashlib
@@ -38,6 +48,10 @@ MAX_DAYS_BEFORE = 2
 """Earlier recording days read at most to settle a day's book that never syncs on its own."""
 _KEEP_ROWS = 2_000_000
 """A venue's day of at most this many rows (128 MB) is kept for the depth look; a larger one is read again."""
+ANCHOR_STEP_NS = 5 * NS_PER_S
+"""The published measure samples the venues' quotes every five seconds."""
+ANCHOR_FLOORS = (0.05, 0.5, 5.0)
+"""Its quantity floors, base units: 0.5 in the paper's main results, 0.05 and 5 in its robustness checks."""
 _SERIES_POINTS = 2_000
 """About how many points the chart's series of a pair's day has (each the most the net edge reached in it)."""
 
@@ -94,7 +108,7 @@ class Shard:
         return self.latency_ns if self.latency_ns is not None else max(buy.latency_ns, sell.latency_ns)
 
 
-_VERSION = 1
+_VERSION = 2
 """Bumped whenever a shard's figures change meaning: older results are then scanned again."""
 
 
@@ -125,6 +139,8 @@ class ShardResult:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     bytes_read: int = 0
+    anchor: dict[str, np.ndarray[Any, Any]] = field(default_factory=dict)
+    """The published measure's samples (:func:`anchor_samples`), every floor of :data:`ANCHOR_FLOORS`."""
 
 
 @dataclass(slots=True)
@@ -161,6 +177,7 @@ def run_shard(shard: Shard) -> ShardResult:
         if shard.venues:
             result.notes.append(f"{shard.symbol} {shard.market} {shard.day}: fewer than two venues readable")
         return result
+    result.anchor = anchor_samples(venues, start, end)
     lines = {}
     for buy, sell in itertools.permutations(venues, 2):
         line = measure.pair_line(buy.tops, sell.tops, buy.day.fee, sell.day.fee)
@@ -337,3 +354,25 @@ def _series(line: measure.PairLine, day_start: int) -> dict[str, np.ndarray[Any,
     most = np.fmax(most, at_start)
     most[~np.isfinite(most)] = np.nan
     return {"t_s": (edges - day_start) / NS_PER_S, "net_bps_max": most.astype(np.float32)}
+
+
+def anchor_samples(venues: list[_Venue], start: int, end: int) -> dict[str, np.ndarray[Any, Any]]:
+    """The published measure over the day (:func:`arb.scan.measure.anchor` every :data:`ANCHOR_STEP_NS`), for
+    each floor of :data:`ANCHOR_FLOORS`, as columns: floor, t_s (since the day's start), max_bid, bid_venue,
+    min_ask, ask_venue, gap_bps; only samples where some venue's book was read."""
+    names = np.array([v.day.venue for v in venues] + [""], dtype=object)
+    first = min(v.tops.start_ns for v in venues)
+    last = max(v.tops.end_ns for v in venues)
+    lo = start + -(-(first - start) // ANCHOR_STEP_NS) * ANCHOR_STEP_NS
+    columns: dict[str, list[Any]] = {k: [] for k in ("floor", "t_s", "max_bid", "bid_venue", "min_ask", "ask_venue",
+                                                     "gap_bps")}  # fmt: skip
+    for floor in ANCHOR_FLOORS:
+        a = measure.anchor([v.tops for v in venues], lo, min(last, end), ANCHOR_STEP_NS, floor)
+        columns["floor"].append(np.full(len(a.t), floor))
+        columns["t_s"].append((a.t - start) / NS_PER_S)
+        columns["max_bid"].append(a.max_bid)
+        columns["bid_venue"].append(names[a.bid_venue])
+        columns["min_ask"].append(a.min_ask)
+        columns["ask_venue"].append(names[a.ask_venue])
+        columns["gap_bps"].append(a.gap_bps)
+    return {k: np.concatenate(v) if v else np.zeros(0) for k, v in columns.items()}

@@ -1,7 +1,8 @@
 """Where a scan keeps its results: a file set per shard as it finishes, the whole in columnar files at the end.
 
 ``<out>/shards/<YYYY-MM-DD>/<SYMBOL>_<market>``: ``.rows.parquet`` (a row per ordered pair),
-``.episodes.parquet`` (every episode), ``.series.parquet`` (the chart's net edge over the day) and, written
+``.episodes.parquet`` (every episode), ``.series.parquet`` (the chart's net edge over the day),
+``.anchor.parquet`` (the published measure's samples, :func:`arb.scan.shard.anchor_samples`) and, written
 last, ``.done.json`` (the shard's key, what it could not read, the bytes it read). A shard whose ``.done.json``
 holds the same key is done: a resumed scan, or a second scan of the same days with the same settings, reads
 it instead of scanning again. Every file is written to a temporary name and renamed into place, so an
@@ -47,7 +48,7 @@ class ShardFiles:
     name: str
 
     def path(self, what: str) -> Path:
-        """``rows``, ``episodes``, ``series`` (``.parquet``) or ``done`` (``.json``)."""
+        """``rows``, ``episodes``, ``series``, ``anchor`` (``.parquet``) or ``done`` (``.json``)."""
         suffix = ".json" if what == "done" else ".parquet"
         return self.out / "shards" / f"{self.name}.{what}{suffix}"
 
@@ -98,6 +99,8 @@ def write_shard(out: Path, result: ShardResult, seconds: float) -> ShardFiles:
             series.setdefault(key, []).extend(np.asarray(values, np.float64).tolist())
     _write_parquet(pa.table(series) if series else pa.table({"t_s": pa.array([], pa.float64())}),
                    files.path("series"))  # fmt: skip
+    anchor = {k: np.asarray(v).tolist() for k, v in result.anchor.items()}
+    _write_parquet(pa.table(anchor) if anchor else pa.table({"t_s": pa.array([], pa.float64())}), files.path("anchor"))
     done = files.path("done")
     hidden = done.with_name(f".{done.name}.part")
     record = {"key": result.key, "problems": result.problems, "notes": result.notes,

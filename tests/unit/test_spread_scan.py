@@ -197,3 +197,34 @@ def test_a_cut_download_is_named_the_venue_left_out_and_the_rest_scanned(
     rows = read_table(tmp_path / "out" / "scan.parquet")
     assert {(r["buy_venue"], r["sell_venue"]) for r in rows} == {("bybit", "okx"), ("okx", "bybit")}
     assert all(r["seconds"] > 100 for r in rows)
+
+
+def test_the_anchor_takes_the_highest_bid_and_lowest_ask_of_quotes_above_the_floor() -> None:
+    a = np.zeros(2, tops_dtype)
+    a["local_ts"] = [0, 7_000_000_000]
+    a["bid_px"], a["bid_qty"], a["ask_px"], a["ask_qty"] = [100.0, 100.5], [1.0, 0.1], [100.2, 100.6], [1.0, 1.0]
+    b = np.zeros(1, tops_dtype)
+    b["local_ts"] = [1_000_000_000]
+    b["bid_px"], b["bid_qty"], b["ask_px"], b["ask_qty"] = [100.3], [0.6], [100.4], [0.2]
+    got = measure.anchor([Tops(a, 20_000_000_000), Tops(b, 20_000_000_000)], 0, 15_000_000_000, 5_000_000_000, 0.5)
+    # t=0: only a (b not yet read); t=5 s: b's bid 100.3 >= floor beats a's 100.0, b's ask under the floor;
+    # t=10 s: a's new bid 100.5 is under the floor, so b's 100.3 stands
+    assert got.max_bid.tolist() == [100.0, 100.3, 100.3] and got.bid_venue.tolist() == [0, 1, 1]
+    assert got.min_ask.tolist() == [100.2, 100.2, 100.6] and got.ask_venue.tolist() == [0, 0, 0]
+    assert got.gap_bps[1] == pytest.approx((100.3 / 100.2 - 1) * 1e4)
+
+
+def test_the_crepelliere_view_writes_its_samples_and_summary(planted_scan: Path) -> None:
+    out = planted_scan / "out"
+    assert _scan(planted_scan / "recordings", out, "--view", "crepelliere") == 0
+    summary = (out / "anchor.csv").read_text().splitlines()
+    assert summary[0].startswith("symbol,market,day,floor,marks,share_positive")
+    assert len(summary) == 1 + 2 * 3  # two symbols, one day, three floors
+    samples = read_table(out / "anchor.parquet")
+    btc = [s for s in samples if s["symbol"] == "BTCUSDT" and s["floor"] == 0.5]
+    assert len(btc) == 24  # every 5 s from the books' first (00:00:10.0006) to the last (00:02:10)
+    # 00:01:20 to 00:01:29.9 binance's book stood 0.30 up: at 00:01:25 the gap is its bid 100.29 over 100.01
+    at_85 = next(s for s in btc if s["t_s"] == 85.0)
+    assert at_85["bid_venue"] == "binance" and at_85["gap_bps"] == pytest.approx((100.29 / 100.01 - 1) * 1e4)
+    # bybit's 3.5 s up, from 00:00:20.0003, falls between two marks: the 5 s sampling does not see it
+    assert max(s["gap_bps"] for s in btc if 15 <= s["t_s"] <= 25) < 0
