@@ -15,7 +15,10 @@ message that lifted the pair's net edge over the threshold, instead of by readin
 ``refresh_ns`` the window is copied (in the loop, cheap) and measured on a worker thread, so the consumer keeps
 draining the feeds meanwhile; the rows (the shard's columns, ``window_start_ns``/``window_end_ns`` in place of
 the day, and each venue's state) are ranked by ``capturable_quote_at_latency``, then ``edge_quote``, then
-``share_above``, shown (:mod:`arb.scan.live_board`) and handed to ``on_rows``.
+``share_above``, shown (:mod:`arb.scan.live_board`) and handed to ``on_rows``. With ``[ops] enabled`` and
+``dashboard`` the ops server (its own thread) serves them too, at ``/`` and ``/api/v1/scan``
+(:mod:`arb.ops.scan_page`): the worker thread publishes each ranking's JSON there, so a page costs the loop
+nothing.
 
 A venue's state, per symbol, is ``"live"`` (synced and fresh), ``"stale"`` (no depth message for ``[feed]
 stale_after``), ``"syncing"`` (waiting for a snapshot, or resyncing after a gap or a disconnect), ``"one-sided"``
@@ -45,8 +48,10 @@ from arb.book import OrderBook
 from arb.config import AppConfig, VenueConfig
 from arb.errors import ArbError
 from arb.events import BUY_EVENT, DEPTH_SNAPSHOT_EVENT, NS_PER_MS, NS_PER_S, SELL_EVENT, event_dtype
+from arb.ops.scan_page import ScanBoard, scan_routes
+from arb.ops.server import OpsServer, serve
 from arb.scan import measure
-from arb.scan.live_board import Board, Ranking
+from arb.scan.live_board import Board, Ranking, ranking_json
 from arb.scan.tops import Tops, tops_dtype
 from arb.waiting import Conditions, wait_set
 from connectors.common.feed import MarketDataFeed
@@ -249,6 +254,8 @@ class LiveScan:
             self._pairs_of[o, s].append(pair)
         self.batches = 0
         self.conditions = Conditions()
+        self.ops_url = ""
+        """Where the ops server shows the ranking (``http://127.0.0.1:8321/``), empty without one."""
 
     def apply(self, batch: FeedBatch) -> None:
         """Apply one feed batch (its ``venue`` is the venue's place in :attr:`venues`)."""
@@ -457,6 +464,10 @@ async def scan_live(
             raise ArbError(str(exc.args[0])) from None
     scan = LiveScan(configs, symbols, threshold_bps=threshold_bps, latency_ns=latency_ns, window_ns=window_ns,
                     depth_levels=depth_levels)  # fmt: skip
+    page = ScanBoard()
+    server = _ops_server(config, page)
+    if server is not None:
+        scan.ops_url = server.url + "/"
     if on_scan is not None:
         on_scan(scan)
     queue: asyncio.Queue[FeedBatch] = asyncio.Queue(maxsize=_QUEUE_SIZE)
@@ -469,8 +480,11 @@ async def scan_live(
     stop_event = stop if stop is not None else asyncio.Event()
     result = LiveScanResult(None)
 
-    def refresh() -> Ranking:
-        return _measure(scan.frame(clock()))
+    def measured(frame: _Frame) -> Ranking:  # on the worker thread, the page's JSON included
+        ranking = _measure(frame)
+        if server is not None:
+            page.publish(ranking_json(ranking))
+        return ranking
 
     def publish(ranking: Ranking) -> None:
         result.last = ranking
@@ -482,7 +496,7 @@ async def scan_live(
 
     async def refresher() -> None:
         while not await wait_set(stop_event, refresh_ns / NS_PER_S):
-            publish(await asyncio.to_thread(_measure, scan.frame(clock())))
+            publish(await asyncio.to_thread(measured, scan.frame(clock())))
 
     async def timer(seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -511,9 +525,24 @@ async def scan_live(
         if error is not None:
             raise error from None
         raise
-    publish(refresh())
+    finally:
+        if server is not None:
+            server.stop()
+    publish(measured(scan.frame(clock())))
     result.problems = [p for feed in feeds if (p := feed.silence()) is not None]
     return result
+
+
+def _ops_server(config: AppConfig, page: ScanBoard) -> OpsServer | None:
+    # The ops server with the scan's page, as [ops] says (enabled and dashboard); None without one.
+    ops = config.ops
+    if not (ops.enabled and ops.dashboard):
+        return None
+    server, taken = serve(ops.host, ops.port, [scan_routes(page)])
+    if server is not None:
+        moved = f" (port {ops.port} was taken)" if taken else ""
+        log.info("scan: the ranking on %s/%s", server.url, moved)
+    return server
 
 
 async def _consume(queue: asyncio.Queue[FeedBatch], scan: LiveScan) -> None:
@@ -559,6 +588,9 @@ def run_live(
     must pass. ``latency_ns``: one round trip for every pair (None: each pair's slower venue's ``[latency]
     order_entry_ms + order_response_ms``). ``window_ns``: how far back the figures look. ``depth_levels``: the
     levels a side walked for the crossable depth.
+
+    With ``[ops] enabled`` and ``dashboard`` the ranking is on the ops server's page too (``[ops] host`` and
+    ``port``; a free port when that one is taken; the address is logged).
 
     Returns 0 once stopped (Ctrl-C included), every task awaited and every connection closed; 1 when a venue
     never connected or sent nothing (the reason logged). Raises :class:`~arb.errors.ArbError` on bad

@@ -8,7 +8,7 @@ row's current net edge shows that state in place of a number; a figure with noth
 
 from __future__ import annotations
 
-__all__ = ["Board", "Ranking", "ranking_lines", "ranking_table", "row_state"]
+__all__ = ["Board", "Ranking", "ranking_json", "ranking_lines", "ranking_table", "row_state"]
 
 import datetime as dt
 import math
@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from arb.events import NS_PER_S
+from arb.formats import json_float
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -117,6 +118,14 @@ def ranking_lines(ranking: Ranking, venues: Sequence[str], threshold_bps: float,
                    f"lead {c[12]} [{c[13]}]")  # fmt: skip
     out.append(_not_live(ranking))
     return out
+
+
+def ranking_json(ranking: Ranking) -> dict[str, object]:
+    """``ranking`` as JSON-able data for the ops page (:mod:`arb.ops.scan_page`): its window, its rows (floats
+    that are not finite as None) and each venue's state per symbol."""
+    rows = [{k: json_float(v) if isinstance(v, float) else v for k, v in row.items()} for row in ranking.rows]
+    states = [{"venue": v, "symbol": s, "state": state} for (v, s), state in ranking.states.items()]
+    return {"start_ns": ranking.start_ns, "end_ns": ranking.end_ns, "rows": rows, "states": states}
 
 
 class Board:

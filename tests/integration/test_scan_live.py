@@ -15,7 +15,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import io
+import json
 import math
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from rich.console import Console
 
 from arb.config import AppConfig, load_config
 from arb.events import NS_PER_MS, NS_PER_S
-from arb.scan.live import LiveScan, Ranking, scan_live, warm_up
+from arb.scan.live import LiveScan, Ranking, run_live, scan_live, warm_up
 from arb.scan.live_board import Board, ranking_table
 from arb.sim.binance.public import FakeBinanceVenue
 from arb.sim.bybit.public import FakeBybitVenue
@@ -85,16 +87,25 @@ def _recordings(root: Path) -> dict[str, list[Path]]:
     return sessions
 
 
-def _config(tmp_path: Path, fakes: dict[str, Any]) -> AppConfig:
+def _config(tmp_path: Path, fakes: dict[str, Any], *, ops: bool = True) -> AppConfig:
     own = {"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0}, "fees": {"maker": FEE, "taker": FEE}}
     overrides = {f"{name}_overrides": {**own, **local_endpoints(fake.ws_urls, fake.rest_url)}
                  for name, fake in fakes.items()}  # fmt: skip
-    return load_config(write_config_files(tmp_path, arbitrage_overrides={"strategy": {"venues": list(VENUES)}},
-                                          **overrides))  # fmt: skip
+    arbitrage = {"strategy": {"venues": list(fakes)}, "ops": {"enabled": ops, "port": 0}}
+    return load_config(write_config_files(tmp_path, arbitrage_overrides=arbitrage, **overrides))
 
 
 def _stream(venue: str, symbol: str) -> str:
     return STREAMS[venue].format(s=symbol.lower(), S=symbol, base=symbol.removesuffix("USDT"))
+
+
+def _get_page(url: str) -> tuple[str, dict[str, Any]]:
+    # The ops server's scan page and its newest ranking (a blocking client, on a thread of its own).
+    with (
+        urllib.request.urlopen(url, timeout=10) as page,
+        urllib.request.urlopen(url + "api/v1/scan", timeout=10) as api,
+    ):
+        return page.read().decode(), json.loads(api.read())
 
 
 def _row(ranking: Ranking, key: tuple[str, str, str]) -> dict[str, Any]:
@@ -164,6 +175,7 @@ async def test_the_live_scan_ranks_the_planted_spreads_and_reports_a_silent_venu
                 await release(1200, ("binance", "bybit"))
                 mark = clock.now
                 later = await ranking_where(lambda r: r.end_ns > mark and okx_stale(r))
+                page, answer = await asyncio.to_thread(_get_page, scan.ops_url)
             stop.set()
             result = await run
         except TimeoutError:
@@ -174,6 +186,7 @@ async def test_the_live_scan_ranks_the_planted_spreads_and_reports_a_silent_venu
         for fake in fakes.values():
             await fake.wait_until(lambda fake=fake: not fake.connections)  # every connection closed by the scan
             assert len(fake.all_connections) == 1  # one connection carried the three symbols
+        assert asyncio.all_tasks() == {asyncio.current_task()}  # every task of the scan awaited
 
     # the ranking, as planted: the two spreads first, exact to the depth they cross
     assert [(r["symbol"], r["buy_venue"], r["sell_venue"]) for r in ranked.rows[:2]] == [BEST, SECOND]
@@ -218,5 +231,44 @@ async def test_the_live_scan_ranks_the_planted_spreads_and_reports_a_silent_venu
     table.print(ranking_table(stale, VENUES, 0.0))
     assert "okx stale" in table.export_text()
 
+    # the ops server's page shows the same ranking, OKX's state in place of its edge (null, never 0)
+    assert "/api/v1/scan" in page and "<table>" in page
+    shown = answer["ranking"]
+    assert [(r["symbol"], r["buy_venue"], r["sell_venue"]) for r in shown["rows"][:2]] == [BEST, SECOND]
+    assert all(r["net_bps_now"] is None for r in shown["rows"] if "okx" in (r["buy_venue"], r["sell_venue"]))
+    assert {(s["venue"], s["state"]) for s in shown["states"]} == {
+        ("binance", "live"),
+        ("bybit", "live"),
+        ("okx", "stale"),
+    }
+
     # the end: the last refresh after the feeds stopped, nothing left unsaid
     assert result.problems == [] and result.last is not None and result.refreshes == len(rankings)
+
+
+async def test_run_live_ends_at_its_duration_and_exits_1_when_a_venue_sent_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sessions = _recordings(tmp_path / "recordings")
+    rows_seen: list[list[dict[str, Any]]] = []
+    async with (
+        FakeBinanceVenue(sessions["binance"][:1], market="spot") as binance,
+        FakeBybitVenue(sessions["bybit"][:1], market="spot") as bybit,
+    ):
+        config = _config(tmp_path / "config", {"binance": binance, "bybit": bybit}, ops=False)
+        # the command's own loop on a thread (as `arb scan --live -q` runs it); the fakes release nothing
+        rc = await asyncio.to_thread(
+            run_live, config, ["binance", "bybit"], ["BTCUSDT"], threshold_bps=0.0, latency_ns=None,
+            window_ns=60 * NS_PER_S, refresh_ns=50 * NS_PER_MS, duration_ns=300 * NS_PER_MS,
+            on_rows=rows_seen.append, quiet=True,
+        )  # fmt: skip
+        for fake in (binance, bybit):
+            await fake.wait_until(lambda fake=fake: not fake.connections)
+    assert rc == 1  # no venue sent market data: said, not hidden
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("arb scan --live binance bybit: 2 pairs")
+    assert rows_seen and all(len(rows) == 2 for rows in rows_seen)
+    last = rows_seen[-1]
+    assert all(math.isnan(r["edge_quote"]) and r["seconds"] == 0.0 for r in last)  # nothing known: no figure
+    assert {r["buy_state"] for r in last} <= {"no data", "syncing"}
+    assert out[-1].startswith("not live: binance BTCUSDT")
