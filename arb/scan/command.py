@@ -89,6 +89,13 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="levels a side walked for the crossable quantity (default 50)",
     )
     parser.add_argument(
+        "--size",
+        type=number_between(0, 1e12),
+        metavar="BASE",
+        help="one order's size, base units: each episode is also counted for one pair of it "
+        "(capturable_quote_at_size; default: [strategy] max_order_size)",
+    )
+    parser.add_argument(
         "--rows",
         type=integer_between(1, 10_000),
         default=20,
@@ -120,6 +127,13 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         default="pairs",
         help="pairs: the ranking of venue pairs (default); crepelliere: the published measure (every 5 s, "
         "highest bid minus lowest ask across the venues, gross of fees) on the same days",
+    )
+    parser.add_argument(
+        "--backtest",
+        type=integer_between(1, 100),
+        metavar="N",
+        help="backtest the configured strategy on the N best candidates (their two venues, their symbol, the "
+        "scanned days) and show its pairs and quote beside what the scan said was capturable",
     )
     parser.add_argument(
         "--allow-damaged",
@@ -208,14 +222,16 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         end=args.end,
         depth_levels=args.depth_levels,
         latency_ns=latency,
+        allow_damaged=args.allow_damaged,
+        size_base=config.strategy.max_order_size if args.size is None else args.size,
     )
     console = Console()
     if not console.is_terminal:
         console = Console(width=200)
     for line in plan.skipped:
-        console.print(f"skipped: {line}", highlight=False)
+        console.print(f"skipped: {line}", highlight=False, markup=False)
     for line in plan.missing:
-        console.print(f"missing: {line}", highlight=False)
+        console.print(f"missing: {line}", highlight=False, markup=False)
     if not plan.shards:
         raise UsageError(
             f"nothing to scan: no symbol has a day recorded on two of {', '.join(names)} in "
@@ -235,13 +251,15 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         console.print(anchor_table(summary))
     else:
         console.print(ranking_table(groups, args.rows, quote, title=_title(plan, threshold, latency, names)))
+    if args.backtest:
+        written.append(_against(config, groups, args.backtest, plan, recordings, out, console, quote))
     problems = [p for d in done for p in d.problems]
     for d in done:
         for note in d.notes:
-            console.print(f"note: {note}", highlight=False)
+            console.print(f"note: {note}", highlight=False, markup=False)
     for problem in problems:
-        console.print(f"not scanned: {problem}", highlight=False)
-    console.print(f"results: {out} ({', '.join(written)}, shards/)", highlight=False)
+        console.print(f"not scanned: {problem}", highlight=False, markup=False)
+    console.print(f"results: {out} ({', '.join(written)}, shards/)", highlight=False, markup=False)
     return 1 if problems else 0
 
 
@@ -267,6 +285,28 @@ def _run(plan: Any, out: Path, args: argparse.Namespace, console: Any, run_shard
 
         workers = args.workers or min(default_workers(), len(plan.shards))
         return run_shards(plan.shards, out, workers=workers, ray=args.ray, on_done=on_done)
+
+
+def _against(config: Any, groups: list[Any], n: int, plan: Any, recordings: Path, out: Path, console: Any,
+             quote: str) -> str:  # fmt: skip
+    import csv
+
+    from arb.scan.against import against_table, backtest_candidates
+
+    days = sorted({s.day for s in plan.shards})
+    rows = backtest_candidates(config.path, groups, n, days, recordings)
+    console.print(against_table(rows, quote))
+    for row in rows:
+        if "skipped" in row:
+            console.print(f"not backtested: #{row['rank']} {row['symbol']} {row['buy_venue']} -> {row['sell_venue']}: "
+                          f"{row['skipped']}", highlight=False, markup=False)  # fmt: skip
+    rows = [row for row in rows if "skipped" not in row]
+    path = out / "against.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["rank"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path.name
 
 
 def _live(config: Any, args: argparse.Namespace, names: list[str], threshold: float, latency: int | None) -> int:

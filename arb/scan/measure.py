@@ -140,7 +140,7 @@ def episodes(line: PairLine, threshold_bps: float) -> Episodes:
 
 @njit(cache=True, nogil=True)
 def _cross(asks: Any, ask_qtys: Any, bids: Any, bid_qtys: Any, fee_buy: float, fee_sell: float,
-           threshold_bps: float) -> tuple[float, float, float]:  # fmt: skip
+           threshold_bps: float, max_base: float) -> tuple[float, float, float]:  # fmt: skip
     base = 0.0
     quote = 0.0
     edge = 0.0
@@ -148,14 +148,14 @@ def _cross(asks: Any, ask_qtys: Any, bids: Any, bid_qtys: Any, fee_buy: float, f
     j = 0
     left_ask = ask_qtys[0] if asks.shape[0] else 0.0
     left_bid = bid_qtys[0] if bids.shape[0] else 0.0
-    while i < asks.shape[0] and j < bids.shape[0]:
+    while i < asks.shape[0] and j < bids.shape[0] and base < max_base:
         ask = asks[i]
         bid = bids[j]
         if not (np.isfinite(ask) and np.isfinite(bid)) or left_ask <= 0.0 or left_bid <= 0.0:
             break
         if (bid * (1.0 - fee_sell) - ask * (1.0 + fee_buy)) / ask * 1e4 <= threshold_bps:
             break
-        q = min(left_ask, left_bid)
+        q = min(left_ask, left_bid, max_base - base)
         base += q
         quote += q * ask
         edge += q * (bid * (1.0 - fee_sell) - ask * (1.0 + fee_buy))
@@ -171,7 +171,12 @@ def _cross(asks: Any, ask_qtys: Any, bids: Any, bid_qtys: Any, fee_buy: float, f
 
 
 def cross(
-    buy_levels: Any, sell_levels: Any, fee_buy: float, fee_sell: float, threshold_bps: float
+    buy_levels: Any,
+    sell_levels: Any,
+    fee_buy: float,
+    fee_sell: float,
+    threshold_bps: float,
+    max_base: float = np.inf,
 ) -> tuple[float, float, float]:
     """What one crossing of both books takes while the marginal net edge stays above the threshold.
 
@@ -181,7 +186,7 @@ def cross(
     """
     return _cross(np.ascontiguousarray(buy_levels[2]), np.ascontiguousarray(buy_levels[3]),
                   np.ascontiguousarray(sell_levels[0]), np.ascontiguousarray(sell_levels[1]),
-                  float(fee_buy), float(fee_sell), float(threshold_bps))  # fmt: skip
+                  float(fee_buy), float(fee_sell), float(threshold_bps), float(max_base))  # fmt: skip
 
 
 def capturable(duration_ns: Ints, edge_quote: Floats, latency_ns: int) -> float:

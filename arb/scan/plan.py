@@ -78,6 +78,7 @@ def plan_scan(
     depth_levels: int = 50,
     latency_ns: int | None = None,
     allow_damaged: bool = False,
+    size_base: float = 0.0,
 ) -> Plan:
     """The shards of a scan (see the module docstring), by day then symbol."""
     plan = Plan()
@@ -125,7 +126,17 @@ def plan_scan(
             vds = tuple(_venue_day(by_name[name], days[name], day) for name in present)
             plan.input_bytes += sum(_size(days[name][day]) for name in present)
             plan.shards.append(
-                Shard(day, symbol, market, vds, threshold_bps, depth_levels, latency_ns, allow_damaged=allow_damaged)
+                Shard(
+                    day,
+                    symbol,
+                    market,
+                    vds,
+                    threshold_bps,
+                    depth_levels,
+                    latency_ns,
+                    size_base=size_base,
+                    allow_damaged=allow_damaged,
+                )
             )
     plan.shards.sort(key=lambda s: (s.day, s.symbol, s.market))
     return plan

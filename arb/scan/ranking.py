@@ -17,7 +17,8 @@ from typing import Any
 
 from rich.table import Table
 
-_SUMS = ("seconds", "episodes", "crossable_base", "crossable_quote", "edge_quote", "capturable_quote_at_latency")
+_SUMS = ("seconds", "episodes", "capturable_episodes", "crossable_base", "crossable_quote", "edge_quote",
+         "capturable_quote_at_latency", "capturable_quote_at_size")  # fmt: skip
 _MAXES = ("net_bps_p50", "net_bps_p90", "net_bps_p99", "net_bps_max")
 
 

@@ -85,6 +85,8 @@ class Shard:
     latency_ns: int | None = None
     """One round trip for every pair instead of the venues' own (``--latency-ms``), ns."""
     max_lag_ns: int = 2 * NS_PER_S
+    size_base: float = 0.0
+    """One order's size, base units: each episode's edge is also counted for a single pair of this size (0: not)."""
     allow_damaged: bool = False
     """Read what a damaged file still holds (the lost part counted as unknown) instead of leaving the venue out."""
 
@@ -108,7 +110,7 @@ class Shard:
         return self.latency_ns if self.latency_ns is not None else max(buy.latency_ns, sell.latency_ns)
 
 
-_VERSION = 2
+_VERSION = 3
 """Bumped whenever a shard's figures change meaning: older results are then scanned again."""
 
 
@@ -281,6 +283,7 @@ def _pair(shard: Shard, buy: _Venue, sell: _Venue, line: measure.PairLine, eps: 
     base = np.zeros(n)
     quote = np.zeros(n)
     edge = np.zeros(n)
+    edge_at_size = np.zeros(n)
     peak = np.zeros(n)
     if n:
         bt, blv = depth[buy.day.venue]
@@ -289,6 +292,8 @@ def _pair(shard: Shard, buy: _Venue, sell: _Venue, line: measure.PairLine, eps: 
         si = np.searchsorted(st, eps.start_ns)
         for k in range(n):
             base[k], quote[k], edge[k] = measure.cross(blv[bi[k]], slv[si[k]], fb, fs, shard.threshold_bps)
+            if shard.size_base > 0:
+                edge_at_size[k] = measure.cross(blv[bi[k]], slv[si[k]], fb, fs, shard.threshold_bps, shard.size_base)[2]
         for k in range(n):
             stop = int(np.searchsorted(line.t, eps.start_ns[k] + eps.duration_ns[k], side="left"))
             peak[k] = float(np.nanmax(line.net[eps.first[k] : max(stop, eps.first[k] + 1)]))
@@ -315,6 +320,8 @@ def _pair(shard: Shard, buy: _Venue, sell: _Venue, line: measure.PairLine, eps: 
         "edge_quote": float(edge.sum()),
         "capturable_quote_at_latency": measure.capturable(eps.duration_ns, edge, latency),
         "capturable_episodes": int(long_enough.sum()),
+        "size_base": shard.size_base,
+        "capturable_quote_at_size": measure.capturable(eps.duration_ns, edge_at_size, latency),
         "latency_ms": latency / NS_PER_MS,
         "net_bps_p50": p50,
         "net_bps_p90": p90,
@@ -327,7 +334,7 @@ def _pair(shard: Shard, buy: _Venue, sell: _Venue, line: measure.PairLine, eps: 
     }
     episodes = {
         "start_ns": eps.start_ns, "duration_ms": dur_ms, "peak_bps": peak, "crossable_base": base,
-        "crossable_quote": quote, "edge_quote": edge,
+        "crossable_quote": quote, "edge_quote": edge, "edge_quote_at_size": edge_at_size,
     }  # fmt: skip
     return PairResult(row, episodes, _series(line, day_start))
 
