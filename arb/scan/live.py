@@ -74,6 +74,8 @@ docs/feeds.md)."""
 _CAPTURE_DTYPE = np.dtype([("local_ts", "i8"), ("base", "f8"), ("quote", "f8"), ("edge", "f8")])
 """What one crossing of both books took at an episode's start (see :func:`arb.scan.measure.cross`)."""
 _NAN = float("nan")
+_LEAD_EVERY_NS = 10 * NS_PER_S
+"""How old a pair's lead-lag estimate may grow before a refresh computes it again (see :class:`_Leads`)."""
 
 
 class _Window:
@@ -219,10 +221,41 @@ class _Frame:
     end_ns: int
     threshold_bps: float
     latency_ns: int | None
-    max_lag_ns: int
     lanes: dict[tuple[str, str], _LaneView]
     captures: dict[tuple[str, str, str], np.ndarray[Any, Any]]
     now_bps: dict[tuple[str, str, str], float]
+    leads: _Leads
+
+
+class _Leads:
+    """Each symbol's venue pairs' lead-lag (:func:`arb.scan.measure.lead_lag`), kept between refreshes. On a busy
+    window the estimate costs far more than a pair's other figures (a few hundred covariance sweeps) and moves
+    slowly, so a refresh recomputes only the ones older than ``every_ns``, oldest first (never computed: first),
+    for at most ``budget_ns`` of its time (at least one); one not computed yet is unknown. Used by one refresh
+    at a time (the refresher awaits each)."""
+
+    def __init__(self, max_lag_ns: int, every_ns: int, budget_ns: int) -> None:
+        self.max_lag_ns = max_lag_ns
+        self.every_ns = every_ns
+        self.budget_ns = budget_ns
+        self.found: dict[tuple[str, str, str], tuple[measure.LeadLag, int]] = {}
+
+    def update(self, lanes: Mapping[tuple[str, str], _LaneView], now_ns: int) -> None:
+        symbols = dict.fromkeys(s for _, s in lanes)
+        venues = dict.fromkeys(v for v, _ in lanes)
+        keys = [(s, x, y) for s in symbols for x, y in itertools.combinations(venues, 2)]
+        never = -(1 << 62)
+        due = sorted((at, i, key) for i, key in enumerate(keys)
+                     if now_ns - (at := self.found.get(key, (None, never))[1]) >= self.every_ns)  # fmt: skip
+        began = time.perf_counter_ns()
+        for _, _, (s, x, y) in due:
+            self.found[s, x, y] = (measure.lead_lag(lanes[x, s].tops, lanes[y, s].tops, self.max_lag_ns), now_ns)
+            if time.perf_counter_ns() - began >= self.budget_ns:
+                break
+
+    def get(self, symbol: str, x: str, y: str) -> measure.LeadLag | None:
+        found = self.found.get((symbol, x, y))
+        return found[0] if found is not None else None
 
 
 class LiveScan:
@@ -232,19 +265,22 @@ class LiveScan:
     batch applied)."""
 
     def __init__(self, venues: Mapping[str, VenueConfig], symbols: Sequence[str], *, threshold_bps: float,
-                 latency_ns: int | None, window_ns: int, depth_levels: int = 20,
-                 max_lag_ns: int = 2 * NS_PER_S) -> None:  # fmt: skip
+                 latency_ns: int | None, window_ns: int, depth_levels: int = 20, max_lag_ns: int = 2 * NS_PER_S,
+                 lead_every_ns: int = _LEAD_EVERY_NS, lead_budget_ns: int = _LEAD_EVERY_NS // 20) -> None:  # fmt: skip
         if len(venues) < 2:
             raise ArbError(f"a scan compares venues: expected at least two, got {', '.join(venues) or 'none'}")
         if window_ns <= 0 or depth_levels < 1:
             raise ArbError(f"expected a positive window and depth, got {window_ns} ns and {depth_levels} levels")
+        names = [s.upper() for s in symbols]
+        if not names or len(set(names)) != len(names):
+            raise ArbError(f"expected one or more symbols, each once, got {list(symbols)}")
         self.venues = tuple(venues)
-        self.symbols = tuple(s.upper() for s in symbols)
+        self.symbols = tuple(names)
         self.threshold_bps = float(threshold_bps)
         self.latency_ns = latency_ns
         self.window_ns = int(window_ns)
         self.depth_levels = int(depth_levels)
-        self.max_lag_ns = max_lag_ns
+        self.leads = _Leads(max_lag_ns, lead_every_ns, lead_budget_ns)
         self.lanes = {(v, s): _Lane(v, s, venues[v]) for s in self.symbols for v in self.venues}
         self.pairs = {(s, b, o): _PairTrack(self.lanes[b, s], self.lanes[o, s])
                       for s in self.symbols for b, o in itertools.permutations(self.venues, 2)}  # fmt: skip
@@ -285,7 +321,7 @@ class LiveScan:
             pair.captures.trim(start)
             captures[pair_key] = pair.captures.copy()
         now_bps = {key: pair.net_bps() for key, pair in self.pairs.items()}
-        return _Frame(start, now_ns, self.threshold_bps, self.latency_ns, self.max_lag_ns, lanes, captures, now_bps)
+        return _Frame(start, now_ns, self.threshold_bps, self.latency_ns, lanes, captures, now_bps, self.leads)
 
 
 def _rank_key(row: Mapping[str, Any]) -> tuple[float, float, float]:
@@ -307,16 +343,13 @@ def _measure(frame: _Frame) -> Ranking:
     rows = []
     symbols = list(dict.fromkeys(s for _, s in frame.lanes))
     venues = list(dict.fromkeys(v for v, _ in frame.lanes))
+    frame.leads.update(frame.lanes, frame.end_ns)
     for symbol in symbols:
         lanes = [frame.lanes[v, symbol] for v in venues]
-        leads = {(x.venue, y.venue): measure.lead_lag(x.tops, y.tops, frame.max_lag_ns)
-                 for x, y in itertools.combinations(lanes, 2)}  # fmt: skip
         for buy, sell in itertools.permutations(lanes, 2):
             row = _pair_row(frame, buy, sell)
-            lead = leads.get((buy.venue, sell.venue))
-            first, other = buy, sell
-            if lead is None:
-                lead, first, other = leads[sell.venue, buy.venue], sell, buy
+            first, other = (buy, sell) if venues.index(buy.venue) < venues.index(sell.venue) else (sell, buy)
+            lead = frame.leads.get(symbol, first.venue, other.venue) or measure.LeadLag(0, _NAN)
             known = bool(np.isfinite(lead.corr))
             leader = first.venue if lead.lag_ns > 0 else other.venue
             row["lead_venue"] = "" if lead.lag_ns == 0 or not known else leader
@@ -415,8 +448,8 @@ def warm_up() -> None:
     lanes = {("x", "S"): _LaneView("x", "S", "spot", 0.0, 0, a, LIVE),
              ("y", "S"): _LaneView("y", "S", "spot", 0.0, 0, b, LIVE)}  # fmt: skip
     pairs = [("S", "x", "y"), ("S", "y", "x")]
-    frame = _Frame(0, 50 * NS_PER_MS, -1e4, None, 100 * NS_PER_MS, lanes, dict.fromkeys(pairs, caps),
-                   dict.fromkeys(pairs, 0.0))  # fmt: skip
+    frame = _Frame(0, 50 * NS_PER_MS, -1e4, None, lanes, dict.fromkeys(pairs, caps), dict.fromkeys(pairs, 0.0),
+                   _Leads(100 * NS_PER_MS, NS_PER_S, NS_PER_S))  # fmt: skip
     measure.cross(levels, levels, 0.0, 0.0, -1e4)
     _measure(frame)
 
@@ -456,6 +489,8 @@ async def scan_live(
     after every task ended and every connection closed."""
     if refresh_ns <= 0:
         raise ArbError(f"expected a positive refresh interval, got {refresh_ns} ns")
+    if len(set(venues)) != len(venues):
+        raise ArbError(f"expected each venue once, got {list(venues)}")
     configs = {}
     for name in venues:
         try:
@@ -463,7 +498,7 @@ async def scan_live(
         except KeyError as exc:
             raise ArbError(str(exc.args[0])) from None
     scan = LiveScan(configs, symbols, threshold_bps=threshold_bps, latency_ns=latency_ns, window_ns=window_ns,
-                    depth_levels=depth_levels)  # fmt: skip
+                    depth_levels=depth_levels, lead_budget_ns=refresh_ns // 2)  # fmt: skip
     page = ScanBoard()
     server = _ops_server(config, page)
     if server is not None:
