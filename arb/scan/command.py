@@ -310,12 +310,9 @@ def _against(config: Any, groups: list[Any], n: int, plan: Any, recordings: Path
 
 
 def _live(config: Any, args: argparse.Namespace, names: list[str], threshold: float, latency: int | None) -> int:
-    from arb.errors import UsageError
 
-    try:
-        from arb.scan.live import run_live  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        raise UsageError("--live: this installation has no live scan") from None
+    from arb.scan.live import run_live
+
     symbols = args.symbols or [s.symbol for s in config.symbols]
     code: int = run_live(
         config,
@@ -326,6 +323,8 @@ def _live(config: Any, args: argparse.Namespace, names: list[str], threshold: fl
         window_ns=args.window or 600_000_000_000,
         refresh_ns=args.refresh or 1_000_000_000,
         duration_ns=args.duration,
+        depth_levels=args.depth_levels,
+        quiet=bool(getattr(args, "quiet", False)),
     )
     return code
 
