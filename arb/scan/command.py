@@ -313,7 +313,7 @@ def _live(config: Any, args: argparse.Namespace, names: list[str], threshold: fl
 
     from arb.scan.live import run_live
 
-    symbols = args.symbols or [s.symbol for s in config.symbols]
+    symbols = args.symbols or list(config.symbol_names)
     code: int = run_live(
         config,
         names,

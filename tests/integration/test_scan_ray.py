@@ -31,7 +31,7 @@ def _rows(out: Path) -> list[dict[str, object]]:
 
 def test_ray_tasks_give_the_local_figures_and_a_second_scan_redoes_nothing(tmp_path: Path) -> None:
     try:
-        import ray  # noqa: F401
+        import ray
     except ImportError as exc:
         if os.environ.get("ARB_REQUIRE_RAY") == "1":
             pytest.fail(f"Ray is not installed (pip install 'arb[ray]'): {exc}")
