@@ -27,22 +27,10 @@ from arb.reports.against import EXPLAINED, overlap_text, table_of
 from arb.reports.common import utc_text
 from arb.reports.figures import PeriodReport
 from arb.reports.inventory import inventory_charts, inventory_rows, shows_inventory
+from arb.reports.page import PAGE_CSS as _CSS
 from arb.results.venues import venue_titles
 
 Array = np.ndarray[Any, np.dtype[Any]]
-
-_CSS: Final = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:1000px;color:#222}
-h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
-.sub{color:#666;margin-top:0}.cards{display:flex;flex-wrap:wrap;gap:.6em}
-.card{border:1px solid #ddd;border-radius:6px;padding:.5em .8em;min-width:9em}
-.card .v{font-size:1.3em;font-weight:600}.card .k{color:#666;font-size:.85em}
-table{border-collapse:collapse;margin:.5em 0}td,th{padding:.25em .7em;border-bottom:1px solid #eee}
-th{text-align:left;background:#f6f6f6}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.neg{color:#b00020}.pos{color:#1b7f3a}.halt{background:#fde8e8;border:1px solid #b00020;padding:.5em;border-radius:6px}
-.note{color:#666;font-size:.85em}svg{display:block;margin:.4em 0}
-.empty{background:#f3f3f3;border:1px solid #bbb;padding:.5em;border-radius:6px;font-weight:600}
-"""
 
 _SAMPLES_LABEL: Final = {
     "run": "equity samples (the run's own, and the period's start and end)",
