@@ -96,6 +96,13 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         "(capturable_quote_at_size; default: [strategy] max_order_size)",
     )
     parser.add_argument(
+        "--report-top",
+        type=integer_between(1, 50),
+        default=5,
+        metavar="N",
+        help="candidates drawn in scan.html, each day's net edge and the capturable against latency (default 5)",
+    )
+    parser.add_argument(
         "--rows",
         type=integer_between(1, 10_000),
         default=20,
@@ -242,6 +249,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     groups = ranked(rows)
     quote = _quote(config)
     written = [parquet.name, csv_path.name, "episodes.parquet"]
+    from arb.scan.report import write_report
+
+    title = _title(plan, threshold, latency, names)
+    written.append(write_report(out, rows, top=args.report_top, quote=quote, title=title).name)
     if args.view == "crepelliere":
         from arb.scan.anchor import anchor_summary, anchor_table, gather_anchor, write_summary
 
@@ -250,7 +261,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         written += [anchor_path.name, write_summary(out, summary).name]
         console.print(anchor_table(summary))
     else:
-        console.print(ranking_table(groups, args.rows, quote, title=_title(plan, threshold, latency, names)))
+        console.print(ranking_table(groups, args.rows, quote, title=title))
     if args.backtest:
         written.append(_against(config, groups, args.backtest, plan, recordings, out, console, quote))
     problems = [p for d in done for p in d.problems]
