@@ -20,6 +20,10 @@ well-known name:
                    and base currency)
 =================  =================================================================================
 
+and, optional too, ``instruments.py``: ``INSTRUMENTS``, the venue's instrument lists from its public REST, a
+:class:`~connectors.common.instruments.InstrumentList` (without it, ``arb scan`` cannot list the venue's
+symbols).
+
 ``private.py`` and ``wallet.py`` come together: a venue without them (yet) is read, recorded, backtested
 and paper-traded, and :meth:`VenueConnector.private` and :attr:`VenueConnector.wallet` say it cannot be
 traded live.
@@ -52,6 +56,7 @@ from connectors.common.recordings import RecordingFormat
 from connectors.common.tardis import SAME, TardisNames
 
 if TYPE_CHECKING:  # the private side (websockets, ccxt's types, asyncio) only where it is used: not in a backtest
+    from connectors.common.instruments import InstrumentList
     from connectors.common.orders import RefusalAnswers
     from connectors.common.private import Market, PrivateVenue
     from connectors.common.wallet import WalletVenue
@@ -163,6 +168,15 @@ class VenueConnector:
         return found
 
     @property
+    def instruments(self) -> InstrumentList | None:
+        """The venue's instrument lists from its public REST (``instruments.py``'s ``INSTRUMENTS``), or None
+        when it has no such file."""
+        if not (_ROOT / self.name / "instruments.py").is_file():
+            return None
+        found: InstrumentList = self.module("instruments").INSTRUMENTS
+        return found
+
+    @property
     def trades_live(self) -> bool:
         """Whether the venue has a private side (orders, fills, wallets): ``arb live`` can trade it."""
         return all((_ROOT / self.name / part).is_file() for part in _TRADING)
@@ -187,6 +201,7 @@ class VenueConnector:
         not a command's start."""
         from connectors.common.feed import MarketDataFeed
         from connectors.common.history import VenueFundingHistory
+        from connectors.common.instruments import InstrumentList
         from connectors.common.normalizer import VenueNormalizer
         from connectors.common.orders import RefusalAnswers
         from connectors.common.private import PrivateVenue
@@ -227,6 +242,16 @@ class VenueConnector:
             check("tardis.TARDIS", isinstance(self.tardis, TardisNames) and self.tardis.venue == self.name,
                   "the venue's TardisNames")  # fmt: skip
             check("venue.toml [tardis]", bool(facts.tardis), "Tardis's exchange id of each market it reads")
+        if (_ROOT / self.name / "instruments.py").is_file():
+            listed = getattr(self.module("instruments"), "INSTRUMENTS", None)
+            check("instruments.INSTRUMENTS", isinstance(listed, InstrumentList) and listed.venue == self.name,
+                  "the venue's InstrumentList")  # fmt: skip
+            if isinstance(listed, InstrumentList):
+                for market in facts.markets:
+                    try:
+                        listed.request(market)
+                    except ValueError as exc:
+                        problems.append(f"{self.name}: instruments.INSTRUMENTS.request({market!r}): {exc}")
         return problems
 
 

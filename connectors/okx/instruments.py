@@ -5,19 +5,27 @@ arb compares each venue's rules with the venue file's ``[instrument]`` (``tick_s
 ``symbol -> rule -> (value, unit)`` with units ``price``, ``base`` and ``quote``. OKX writes a swap's
 ``lotSz`` and ``minSz`` in contracts; here they are base currency, ``contracts x ctVal x ctMult``, and
 ``contract_size`` is that contract value. OKX states no minimum order value: ``min_notional`` is 0.
+
+``INSTRUMENTS`` (an :class:`~connectors.common.instruments.InstrumentList`) is the same answer as the list of
+what OKX lists in a market, for ``arb scan``: ``instType=SPOT`` is arb's ``spot``, ``instType=SWAP`` its
+``linear`` (the USDT- and USDC-settled swaps; the inverse ones, ``ctType`` ``inverse``, are left out), every
+instrument in one answer (no paging). A swap's price is per one base currency (``PEPE-USDT-SWAP`` quotes one
+PEPE) and its sizes are contracts: the instrument's ``multiplier`` is 1 and its ``contract_size`` the contract
+value.
 """
 
 from __future__ import annotations
 
-__all__ = ["OkxRules", "parse_rules", "rules_of", "rules_table"]
+__all__ = ["INSTRUMENTS", "OkxInstrumentList", "OkxRules", "parse_rules", "rules_of", "rules_table"]
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import msgspec
 
+from connectors.common.instruments import Instrument, InstrumentPage, InstrumentRequest, asset_of
 from connectors.okx.messages import OkxInstrument, OkxInstruments
-from connectors.okx.urls import symbol_of
+from connectors.okx.urls import INST_TYPE, INSTRUMENTS_PATH, symbol_of
 
 _instruments = msgspec.json.Decoder(OkxInstruments, strict=False)
 
@@ -112,3 +120,71 @@ def rules_table(body: bytes, symbols: list[str]) -> dict[str, dict[str, tuple[st
     returns them (``symbol -> rule -> (value, unit)``); a symbol the answer does not list is absent."""
     rules = parse_rules(body)
     return {s: rules[s].as_venue_rules() for s in symbols if s in rules}
+
+
+def _listed(entry: OkxInstrument) -> Instrument:
+    # One entry as an arb instrument (rules_of's numbers); ValueError as rules_of's.
+    rules = rules_of(entry)
+    parts = entry.inst_id.split("-")
+    if len(parts) < 2 or not all(parts[:2]):
+        raise ValueError(f"okx {entry.inst_id}: not a BASE-QUOTE instrument id")
+    spot = entry.inst_type == "SPOT"  # a swap's baseCcy and quoteCcy are "": its id names them
+    base = entry.base_ccy if spot and entry.base_ccy else parts[0]
+    quote = entry.quote_ccy if spot and entry.quote_ccy else parts[1]
+    asset, multiplier = asset_of(base)
+    return Instrument(
+        venue="okx",
+        market=rules.market,
+        symbol=rules.symbol,
+        name=entry.inst_id,
+        base=asset,
+        quote=quote.upper(),
+        multiplier=multiplier,
+        tick=rules.tick_size,
+        lot=rules.lot_size,
+        min_qty=rules.min_qty,
+        min_notional=Decimal(0),
+        trading=rules.live,
+        status=entry.state,
+        contract_size=rules.contract_size,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OkxInstrumentList:
+    """OKX's instrument lists (see the module docstring)."""
+
+    venue: str = "okx"
+
+    def request(self, market: str, cursor: str = "") -> InstrumentRequest:
+        """``GET /api/v5/public/instruments?instType=SPOT`` (spot) or ``SWAP`` (linear); 20 requests per 2 s.
+        Every instrument at once, so ``cursor`` is never other than ``""``."""
+        if market not in INST_TYPE:
+            raise ValueError(f"okx: market must be spot or linear, got {market!r}")
+        return InstrumentRequest(INSTRUMENTS_PATH, {"instType": INST_TYPE[market]})
+
+    def parse(self, body: bytes, market: str) -> InstrumentPage:
+        """The instruments answer (:class:`~connectors.okx.messages.OkxInstruments`) as instruments of
+        ``market``: lot and minimum in base currency (contracts x contract value), ``contract_size`` the
+        contract value. ``ValueError`` for an error answer (``code`` other than ``"0"``)."""
+        try:
+            answer = _instruments.decode(body)
+        except msgspec.DecodeError as exc:
+            raise ValueError(f"okx {market} instruments: not its answer ({exc})") from None
+        if str(answer.code) != "0":
+            raise ValueError(f"okx {market} instruments: code {answer.code}: {answer.msg}")
+        wanted = INST_TYPE.get(market)
+        found: list[Instrument] = []
+        skipped: list[str] = []
+        for entry in answer.data:
+            if entry.inst_type != wanted or (entry.inst_type == "SWAP" and entry.ct_type != "linear"):
+                continue  # another type, or an inverse swap
+            try:
+                found.append(_listed(entry))
+            except ValueError as exc:
+                skipped.append(str(exc))
+        return InstrumentPage(tuple(found), "", tuple(skipped))
+
+
+INSTRUMENTS = OkxInstrumentList()
+"""OKX's instrument lists."""

@@ -20,17 +20,21 @@ It follows Bybit's v5 documentation (bybit-exchange.github.io/docs/v5/ws/connect
   100 ms of the recording's time (Bybit's push frequency); ``nextFundingTime`` moves forward when
   the recording's time passes it. Recorded ``tickers`` frames pass through as they are, and a client
   that subscribes after them gets a ``snapshot`` of what they said so far, as Bybit sends one.
-  ``GET /v5/market/instruments-info?category=linear&symbol=`` gives each symbol's ``fundingInterval``.
+* ``GET /v5/market/instruments-info?category=<market>`` lists the venue's symbols in v5's shape for the
+  category (``priceFilter``, ``lotSizeFilter``, ...), each with the rules given (``instrument_rules``, else
+  :data:`DEFAULT_RULES`), linear paged by ``limit`` (default 500, at most 1000) and ``cursor``; ``symbol=``
+  asks for one (an unknown one is an empty list). A linear entry's ``fundingInterval`` is its funding
+  schedule's.
 """
 
 from __future__ import annotations
 
-__all__ = ["VENUE", "BybitMarket", "FakeBybitVenue"]
+__all__ = ["DEFAULT_RULES", "VENUE", "BybitMarket", "FakeBybitVenue"]
 
 import logging
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -39,6 +43,8 @@ import msgspec
 from aiohttp import web
 
 from arb.sim.book import Level, PriceLevelBook
+from arb.sim.bybit.wire_account import instrument_entry
+from arb.sim.ledger import SymbolRules
 from arb.sim.options import VenueOptions
 from arb.sim.replay import Classified, FrameKind, ReplayFrame, SessionSpec
 from arb.sim.venue import BookView, FakeVenue, OutFrame, VenueConnection
@@ -57,6 +63,13 @@ _SPOT_MAX_ARGS = 10
 _TICKER_PUSH_MS = 100
 
 _encode = msgspec.json.Encoder().encode
+
+DEFAULT_RULES: Mapping[str, Mapping[str, str]] = {
+    "spot": {"tick_size": "0.1", "step_size": "0.000001", "min_qty": "0.000011", "min_notional": "5"},
+    "linear": {"tick_size": "0.10", "step_size": "0.001", "min_qty": "0.001", "min_notional": "5"},
+}
+"""The rules ``instruments-info`` reports of a symbol not given its own: BTCUSDT's in Bybit's documented
+examples of the spot and linear answers."""
 
 
 # -- wire structs ------------------------------------------------------------------------------
@@ -168,6 +181,7 @@ class FakeBybitVenue(FakeVenue):
     ``options``: how it serves (:class:`~arb.sim.options.VenueOptions`; Bybit does not ping clients,
     and ``funding`` schedules need ``market="linear"``). ``symbols`` adds symbols the venue accepts
     topics for beyond those in the recording. ``seed`` makes the ``conn_id`` values reproducible.
+    ``instrument_rules``: what ``instruments-info`` reports of those symbols (others get :data:`DEFAULT_RULES`).
     """
 
     venue_name = "bybit"
@@ -180,11 +194,13 @@ class FakeBybitVenue(FakeVenue):
         options: VenueOptions | None = None,
         symbols: Sequence[str] = (),
         seed: int = 0,
+        instrument_rules: Sequence[SymbolRules] = (),
     ) -> None:
         options = self._market_options(market, options, "spot tickers carry no mark price or funding")
         super().__init__(recordings, market=market, options=options)
         self._bybit_market: BybitMarket = market
         self._extra_symbols = {s.upper() for s in symbols}
+        self._instrument_rules = {r.symbol: r for r in instrument_rules}
         self._books: dict[str, _BookState] = {}
         self._rng = random.Random(seed)
         self._funding = dict(options.funding or {})
@@ -203,10 +219,8 @@ class FakeBybitVenue(FakeVenue):
         self._add_rest_routes(app)
 
     def _add_rest_routes(self, app: web.Application) -> None:
-        # REST beside the public stream: linear's instruments-info, for the funding intervals (the trading
-        # venue serves the whole of it)
-        if self._bybit_market == "linear":
-            app.router.add_get("/v5/market/instruments-info", self._handle_instruments)
+        # REST beside the public stream: instruments-info (the trading venue serves the whole of its REST)
+        app.router.add_get("/v5/market/instruments-info", self._handle_instruments)
 
     def funding_interval_min(self, symbol: str) -> int:
         """``symbol``'s funding interval in minutes as its ``funding=`` schedule stands at the book's last
@@ -215,18 +229,38 @@ class FakeBybitVenue(FakeVenue):
         book = self._books.get(symbol)
         return schedule.interval_at(book.ts_ms if book else 0) // 60_000 if schedule else 480
 
+    def _instrument(self, symbol: str) -> dict[str, Any]:
+        # symbol's instruments-info entry, in the shape of the venue's category
+        rules = self._instrument_rules.get(symbol) or SymbolRules.of(symbol, **self._default_rules())
+        entry = instrument_entry(self._bybit_market, rules, max_leverage=Decimal(100))
+        if self._bybit_market == "linear":
+            entry["fundingInterval"] = self.funding_interval_min(symbol)
+        return entry
+
+    def _default_rules(self) -> dict[str, str]:
+        return dict(DEFAULT_RULES[self._bybit_market])
+
     async def _handle_instruments(self, request: web.Request) -> web.Response:
-        """``GET /v5/market/instruments-info?category=linear&symbol=BTCUSDT``: the part of the answer about
-        funding, ``{"retCode":0,"retMsg":"OK","result":{"category":"linear","list":[{"symbol":"BTCUSDT",
-        "contractType":"LinearPerpetual","status":"Trading","fundingInterval":480}],"nextPageCursor":""},
-        "retExtInfo":{},"time":...}`` (:meth:`funding_interval_min`); an unknown symbol is an empty list."""
+        """``GET /v5/market/instruments-info?category=linear&symbol=BTCUSDT``: ``{"retCode":0,"retMsg":"OK",
+        "result":{"category":"linear","list":[{"symbol":"BTCUSDT","contractType":"LinearPerpetual",
+        "status":"Trading","baseCoin":"BTC","quoteCoin":"USDT",...,"priceFilter":{...,"tickSize":"0.10"},
+        "lotSizeFilter":{...,"qtyStep":"0.001",...},"fundingInterval":480,...}],"nextPageCursor":""},
+        "retExtInfo":{},"time":...}``. Without ``symbol``: every symbol, linear by pages (``limit``, ``cursor``:
+        ``nextPageCursor`` ``""`` on the last); a category other than the venue's market is an empty list, one
+        Bybit does not have ``10001``."""
+        category = request.query.get("category", "")
+        if category not in ("spot", "linear", "inverse", "option"):
+            body = {"retCode": 10001, "retMsg": "Illegal category", "result": {}, "retExtInfo": {}, "time": 0}
+            return web.json_response(body)
         symbol = request.query.get("symbol", "")
-        entries = []
-        if symbol in self.symbols:
-            entries.append({"symbol": symbol, "contractType": "LinearPerpetual", "status": "Trading",
-                            "fundingInterval": self.funding_interval_min(symbol)})  # fmt: skip
-        result = {"category": "linear", "list": entries, "nextPageCursor": ""}
-        return web.json_response({"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": 0})
+        names = sorted(self.symbols) if category == self._bybit_market else []
+        if symbol:
+            names = [n for n in names if n == symbol]
+        result: dict[str, Any] = {"category": category, "list": [self._instrument(n) for n in names]}
+        if category != "spot":
+            result["list"], result["nextPageCursor"] = _page(result["list"], request.query)
+        time_ms = int(self._clock() * 1000)
+        return web.json_response({"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": time_ms})
 
     def _make_conn_id(self, index: int) -> str:
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
@@ -519,6 +553,18 @@ class FakeBybitVenue(FakeVenue):
     def _unknown_stream_text(self, out: OutFrame, as_stream: str | None) -> str:
         name = as_stream or out.stream.rsplit(".", 1)[0] + ".XYZUSDT"
         return out.text.replace(f'"topic":"{out.stream}"', f'"topic":"{name}"', 1)
+
+
+def _page(entries: list[dict[str, Any]], query: Mapping[str, str]) -> tuple[list[dict[str, Any]], str]:
+    # One page of instruments-info by limit (default 500, 1-1000) and cursor ("page%3D<offset>"); the next
+    # page's cursor, "" on the last.
+    try:
+        limit = max(1, min(int(query.get("limit") or 500), 1000))
+        offset = int(query.get("cursor", "").rpartition("page%3D")[2] or 0)
+    except ValueError:
+        limit, offset = 500, 0
+    following = offset + limit
+    return entries[offset:following], (f"page%3D{following}" if following < len(entries) else "")
 
 
 VENUE = FakeBybitVenue
