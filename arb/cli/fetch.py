@@ -3,14 +3,17 @@
 ::
 
     arb fetch --start 2024-01-01 [--end DAY] [--source tardis|bybit-archive] [--symbols BTCUSDT ...]
-              [--venue binance|bybit|okx] [--market spot|linear] [--out DIR] [--base-url URL] [--dry-run]
+              [--venue binance|bybit|okx] [--market spot|linear] [--book l2|snapshot25|snapshot5] [--out DIR]
+              [--base-url URL] [--dry-run]
 
 With no option but ``--start`` it fetches what ``arb backtest --start`` needs on the configuration it
 reads: every venue of the run (``[strategy] venues``) in its configured market, every ``[strategy] symbols``,
 into ``[backtest] recordings``, from Tardis.dev (the one source with every venue's spot and linear books, and
 with receive times); its first lines say what and from where, and why that source. A symbol is named in the
 venue's Tardis spelling (:func:`arb.recording.tardis.names`); one a venue's datasets cannot hold is exit 2
-naming ``--symbols`` or ``[strategy] symbols``. What it fetches, where it puts it
+naming ``--symbols`` or ``[strategy] symbols``. ``--book snapshot25`` (or ``snapshot5``) takes Tardis's
+top 25 (5) levels a side after each change instead of every update of the full book: enough for a scan,
+not for a backtest of deeper books. What it fetches, where it puts it
 and how it retries: :mod:`arb.recording.fetch`.
 """
 
@@ -31,7 +34,7 @@ from arb.command_line import Command, add_recordings_out, day, days_begun, each_
 from arb.command_line import symbol as symbol_argument
 from arb.config import AppConfig, load_config
 from arb.errors import EXIT_VENUE_UNAVAILABLE, UsageError
-from arb.recording.fetch_choices import KEY_VARIABLE, archive_sources, sources, venues
+from arb.recording.fetch_choices import BOOKS, KEY_VARIABLE, archive_sources, sources, venues
 
 if TYPE_CHECKING:
     from arb.recording.fetch import FetchResult
@@ -66,6 +69,11 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--market", choices=("spot", "linear"), help="the venues' market (default: each venue's configured one)"
     )
+    parser.add_argument(
+        "--book", choices=tuple(BOOKS),
+        help="Tardis's book: l2 (the default: every update of the full book, what a backtest needs), snapshot25 "
+        "or snapshot5 (the top 25 or 5 levels a side after each change: what arb scan needs, far smaller)",
+    )  # fmt: skip
     add_recordings_out(parser)
     parser.add_argument(
         "--base-url", type=_base_url, metavar="URL",
@@ -101,12 +109,14 @@ def main(args: argparse.Namespace) -> int:
             f"--venue: expected {owner} with --source {source} ({venue_facts(owner).title}'s archive), got {args.venue}"
         )
     venues = [(name, args.market or _market_of(config, name)) for name in names]
+    if args.book is not None and source != "tardis":
+        raise UsageError(f"--book: expected --source tardis, got --source {source} (its archive has one book)")
     if source == "tardis":
         _tardis_has(venues)
         _tardis_names(venues, symbols, "--symbols" if args.symbols else "[strategy] symbols")
     out = recordings_out(args.out, config.backtest.recordings)
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-    items = plan(config, source, venues, symbols, days, out, args.base_url)
+    items = plan(config, source, venues, symbols, days, out, args.base_url, BOOKS[args.book or "l2"])
     span = f"{start:%Y-%m-%d}" + (f" .. {end:%Y-%m-%d}" if end != start else "")
     _out(f"fetching {span}: {', '.join(f'{v} {m}' for v, m in venues)} {' '.join(symbols)} into {out}")
     _out(f"source: {source} (" + (f"the default: {_WHY_TARDIS}" if args.source is None else "--source") + ")")

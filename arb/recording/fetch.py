@@ -6,8 +6,9 @@ symbols``) and venue (every venue of the run, or ``--venue``; a venue's archive 
 market (``--market``, default each venue's configured one), the files a backtest needs land where the
 loader finds them (:mod:`arb.recording.sources`), kept exactly as the source serves them:
 
-- Tardis: ``incremental_book_L2`` and ``trades`` (and ``derivative_ticker`` on perpetuals, for the mark
-  price and funding) from ``{[history] tardis_url}/{exchange}/{data_type}/{YYYY}/{MM}/{DD}/{SYMBOL}.csv.gz``
+- Tardis: ``incremental_book_L2`` (or, asked for, ``book_snapshot_25`` or ``book_snapshot_5``: the top levels
+  only) and ``trades`` (and ``derivative_ticker`` on perpetuals, for the mark price and funding) from
+  ``{[history] tardis_url}/{exchange}/{data_type}/{YYYY}/{MM}/{DD}/{SYMBOL}.csv.gz``
   (``SYMBOL`` as the venue's datasets name it: :func:`arb.recording.tardis.names`),
   with the key in ``TARDIS_API_KEY`` sent as ``Authorization: Bearer`` (none is needed for the first day
   of a month);
@@ -66,7 +67,7 @@ from arb.config import AppConfig
 from arb.execution.wire_trace import failure_reason
 from arb.recording import sources
 from arb.recording.fetch_choices import KEY_VARIABLE
-from arb.recording.tardis import BOOK, TICKER, TRADES, exchange_of, names
+from arb.recording.tardis import BOOK, BOOK_TYPES, TICKER, TRADES, exchange_of, names
 from connectors.registry import venue as venue_connector
 
 log = logging.getLogger(__name__)
@@ -123,9 +124,13 @@ def plan(
     days: Sequence[dt.date],
     out: Path,
     base_url: str | None = None,
+    book: str = BOOK,
 ) -> list[Planned]:
     """The files to fetch from ``source`` for every (venue, market), symbol and day, day by day; ``ValueError``
-    for a symbol a venue's Tardis datasets cannot name (:func:`arb.recording.tardis.names`)."""
+    for a symbol a venue's Tardis datasets cannot name (:func:`arb.recording.tardis.names`). ``book``: the
+    Tardis data type of the book (:data:`arb.recording.tardis.BOOK_TYPES`; a venue's archive has its own)."""
+    if book not in BOOK_TYPES:
+        raise ValueError(f"expected a Tardis book data type ({', '.join(BOOK_TYPES)}), got {book!r}")
     history = config.history
     out_files: list[Planned] = []
     for d in days:
@@ -135,7 +140,7 @@ def plan(
                     exchange = exchange_of(venue, market)
                     name = names(venue).symbol(symbol, market)
                     base = base_url or history.tardis_url
-                    types = (BOOK, TRADES, TICKER) if market == "linear" else (BOOK, TRADES)
+                    types = (book, TRADES, TICKER) if market == "linear" else (book, TRADES)
                     for data_type in types:
                         url = sources.tardis_url(base, exchange, data_type, d, name)
                         path = sources.tardis_path(out, exchange, data_type, d, name)

@@ -4,8 +4,8 @@
 :mod:`arb.recording.convert` (chunks, hftbacktest's corrections, the end-of-day book, the findings):
 
 - ``recording``: arb's (and hftbacktest's collector's) ``<19-digit ns> <raw frame>`` gzip lines;
-- ``tardis``: Tardis.dev's CSV datasets (:mod:`arb.recording.tardis`): ``incremental_book_L2``,
-  ``trades`` and ``derivative_ticker`` files of one exchange and symbol;
+- ``tardis``: Tardis.dev's CSV datasets (:mod:`arb.recording.tardis`): ``incremental_book_L2`` (or
+  ``book_snapshot_25`` / ``_5``), ``trades`` and ``derivative_ticker`` files of one exchange and symbol;
 - a venue's own archive (``<venue>-archive``, where the venue has one:
   :class:`~connectors.common.archive.VenueArchive`), read by the venue's own reader.
 
@@ -74,14 +74,14 @@ def _format_of(path: Path) -> tuple[str, str]:
     zipped = zipfile.is_zipfile(path)
     if zipped and _holds_arrays(path):
         raise npz_given(path)
-    line = b"" if zipped else first_line(path, 200)
+    line = b"" if zipped else first_line(path, 4096)  # a book_snapshot_25 header is 1.7 kB
     shown = "it is a zip archive" if zipped else f"it starts with {line[:60].decode('utf-8', 'replace')!r}"
     if line.startswith(b"exchange,") and any(line == header for header in tardis.HEADERS.values()):
         return "tardis", shown
     if line.startswith(b"exchange,symbol,timestamp,local_timestamp,"):
         raise RecordingError(
-            f"{path}: a Tardis dataset arb does not read ({shown}): arb reads incremental_book_L2, trades and "
-            "derivative_ticker"
+            f"{path}: a Tardis dataset arb does not read ({shown}): arb reads incremental_book_L2, "
+            "book_snapshot_25, book_snapshot_5, trades and derivative_ticker"
         )
     for archive in venue_archives():
         if archive.claims(path, line, zipped):
@@ -113,7 +113,7 @@ def detect(paths: Sequence[Path], fmt: str | None = None) -> str:
         for path, kind, line in found:
             if kind != fmt:
                 if fmt == "tardis":
-                    what = "a Tardis CSV (incremental_book_L2, trades or derivative_ticker)"
+                    what = "a Tardis CSV (incremental_book_L2, book_snapshot_25 or _5, trades or derivative_ticker)"
                 elif fmt == "recording":
                     what = "a recording (<19-digit ns> <frame> lines)"
                 else:
@@ -216,8 +216,9 @@ def _tardis_identity(
         spelling.base_per_amount(theirs, their_market)
     except ValueError as exc:
         raise RecordingError(f"{first.path}: {their_venue} {their_market} {first.symbol}: expected {exc}") from None
-    if not any(f.data_type == tardis.BOOK for f in files):
+    if not any(f.data_type in tardis.BOOK_TYPES for f in files):
         raise RecordingError(
-            f"no {tardis.BOOK} file among the inputs ({', '.join(p.name for p in paths)}): the book needs one"
+            f"no {tardis.BOOK} (or book_snapshot) file among the inputs ({', '.join(p.name for p in paths)}): "
+            "the book needs one"
         )
     return their_venue, their_market, theirs

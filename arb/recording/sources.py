@@ -5,16 +5,20 @@ The sources, each in its own layout under the recordings folder (``[backtest] re
 - ``recording`` (arb's own recorder, hftbacktest's collector): ``<venue>_<market>/<symbol>_<YYYYMMDD>.gz``;
 - ``tardis`` (Tardis.dev's CSV datasets, as ``arb fetch --source tardis`` and Tardis's own client name
   them): ``tardis/<exchange>_<data_type>_<YYYY-MM-DD>_<SYMBOL>.csv.gz``, with Tardis's exchange id (each
-  venue's facts give its own per market), data type (``incremental_book_L2``, ``trades``,
-  ``derivative_ticker``) and name of the symbol (the venue's, :func:`arb.recording.tardis.names`);
+  venue's facts give its own per market), data type (``incremental_book_L2`` or ``book_snapshot_25`` /
+  ``book_snapshot_5`` for the book, ``trades``, ``derivative_ticker``) and name of the symbol (the venue's,
+  :func:`arb.recording.tardis.names`);
 - a venue's own archive, where it has one (:class:`~connectors.common.archive.VenueArchive`): in a folder
   of the source's name (``<venue>-archive``), laid out as the venue's URLs are.
 
 A day of a venue, market and symbol exists in a source when the source's book file for it is there
-(the recording itself, the ``incremental_book_L2`` file, the archive's book file); trades and the
-derivative ticker join it when present. When several sources have a day, it is taken from the first of
-:func:`source_order`: arb's own recording, else Tardis, else the venue's archive. So days of one venue may
-come from different sources, and the venues of a day too.
+(the recording itself, Tardis's book file, the archive's book file); trades and the derivative ticker
+join it when present. Tardis's book file is the day's ``incremental_book_L2`` (every level's every
+update), else its ``book_snapshot_25`` (the top 25 levels a side after each change among them), else its
+``book_snapshot_5`` (:data:`arb.recording.tardis.BOOK_TYPES`): the full book wins when both are there.
+When several sources have a day, it is taken from the first of :func:`source_order`: arb's own recording,
+else Tardis, else the venue's archive. So days of one venue may come from different sources, and the
+venues of a day too.
 
 Each day converts to a cache beside its book file (``<stem>.npz`` and ``<stem>_eod.npz``).
 """
@@ -36,7 +40,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from arb.recording.tardis import exchanges, names
+from arb.recording.tardis import BOOK_TYPES, exchanges, names
 from connectors.registry import venue as venue_connector
 from connectors.registry import venue_archives
 
@@ -44,8 +48,8 @@ TARDIS_DIR = "tardis"
 
 _RECORDING = re.compile(r"^(?P<symbol>[a-z0-9]+)_(?P<day>\d{8})\.gz$")
 _TARDIS = re.compile(
-    r"^(?P<exchange>[a-z-]+)_(?P<type>incremental_book_L2|trades|derivative_ticker)_(?P<day>\d{4}-\d{2}-\d{2})_"
-    r"(?P<symbol>[A-Z0-9-]+)\.csv\.gz$"
+    r"^(?P<exchange>[a-z-]+)_(?P<type>incremental_book_L2|book_snapshot_25|book_snapshot_5|trades|derivative_ticker)_"
+    r"(?P<day>\d{4}-\d{2}-\d{2})_(?P<symbol>[A-Z0-9-]+)\.csv\.gz$"
 )
 
 
@@ -134,9 +138,10 @@ def _tardis(recordings: Path, venue: str, market: str, symbol: str) -> dict[dt.d
             day = dt.date.fromisoformat(m["day"])
             found.setdefault(day, {})[m["type"]] = path
     for day, files in found.items():
-        if "incremental_book_L2" not in files:
+        book = next((files[t] for t in BOOK_TYPES if t in files), None)
+        if book is None:
             continue
-        inputs = [files[t] for t in ("incremental_book_L2", "trades") if t in files]
+        inputs = [book, *([files["trades"]] if "trades" in files else [])]
         if market == "linear" and "derivative_ticker" in files:
             inputs.append(files["derivative_ticker"])
         cache = folder / f"{exchange}_{day:%Y-%m-%d}_{name}.npz"

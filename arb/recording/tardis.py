@@ -2,7 +2,7 @@
 
 Tardis.dev publishes, per exchange, data type, UTC day and symbol, one gzip CSV
 (``https://datasets.tardis.dev/v1/{exchange}/{data_type}/{YYYY}/{MM}/{DD}/{SYMBOL}.csv.gz``). arb reads
-three of its data types (times are microseconds since the epoch, UTC; ``timestamp`` is the exchange's,
+these of its data types (times are microseconds since the epoch, UTC; ``timestamp`` is the exchange's,
 ``local_timestamp`` Tardis's receive time):
 
 - ``incremental_book_L2``: ``exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount``,
@@ -13,6 +13,11 @@ three of its data types (times are microseconds since the epoch, UTC; ``timestam
   first snapshot are updates buffered before it: Tardis says to skip them. There are no update ids:
   a message lost between Tardis and the exchange is invisible, except that Tardis resnapshots after
   reconnecting;
+- ``book_snapshot_25`` and ``book_snapshot_5`` (a day's book in place of ``incremental_book_L2``):
+  ``exchange,symbol,timestamp,local_timestamp,asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,
+  ...`` to index 24 (4), each row the top 25 (5) levels a side after a change among them (empty fields:
+  fewer levels); read as :mod:`arb.recording.tardis_snapshots` says: the first row a snapshot, each later
+  row only the levels that changed, so that the book holds each row's levels and nothing deeper;
 - ``trades``: ``exchange,symbol,timestamp,local_timestamp,id,side,price,amount`` (``side`` the taker's:
   ``buy``, ``sell``, or ``unknown``);
 - ``derivative_ticker`` (perpetuals): ``exchange,symbol,timestamp,local_timestamp,funding_timestamp,
@@ -53,7 +58,11 @@ from __future__ import annotations
 
 __all__ = [
     "BOOK",
+    "BOOK_TYPES",
     "HEADERS",
+    "SNAPSHOT_5",
+    "SNAPSHOT_25",
+    "SNAPSHOT_DEPTHS",
     "TICKER",
     "TRADES",
     "TardisFile",
@@ -83,7 +92,6 @@ from arb.events import (
     NS_PER_US,
     EventArray,
     SyncReason,
-    event_dtype,
 )
 from arb.recording.tardis_rows import (
     C_BACKWARDS,
@@ -108,13 +116,6 @@ from arb.recording.tardis_rows import (
     E_DONE,
     E_NEED_BOOK,
     E_NEED_TRADES,
-    K_BID,
-    K_BUY,
-    K_FILE,
-    K_SELL,
-    K_SNAP_BID,
-    K_TRADE,
-    P_DECLINED,
     S_FRESH,
     S_LAST_BOOK_KIND,
     S_LAST_BOOK_LOCAL,
@@ -124,14 +125,14 @@ from arb.recording.tardis_rows import (
     S_SYNCED,
     S_TRANS,
     TRANS_CAP,
-    TS_MAX_US,
     U_BOOK_AT,
     U_PERP_AT,
     U_SIZE,
     U_TRADES_AT,
     emit,
-    parse_rows,
 )
+from arb.recording.tardis_snapshots import snapshot_header
+from arb.recording.tardis_stream import SAMPLES, Stream
 from connectors.common.findings import FileFindings, ProgressFn, at_time
 from connectors.common.funding import PerpState
 from connectors.common.normalizer import (
@@ -143,7 +144,6 @@ from connectors.common.normalizer import (
 )
 from connectors.common.record_files import sample
 from connectors.common.rows import RowSink
-from connectors.common.scan import POW10
 from connectors.common.tardis import TardisNames
 from connectors.common.textfile import TextChunks, head
 from connectors.registry import venue as venue_connector
@@ -151,10 +151,19 @@ from connectors.registry import venue as venue_connector
 log = logging.getLogger(__name__)
 
 BOOK = "incremental_book_L2"
+SNAPSHOT_25 = "book_snapshot_25"
+SNAPSHOT_5 = "book_snapshot_5"
 TRADES = "trades"
 TICKER = "derivative_ticker"
+BOOK_TYPES = (BOOK, SNAPSHOT_25, SNAPSHOT_5)
+"""The data types that hold a day's book, in the order a day's book is taken from them when several are there
+(:mod:`arb.recording.sources`): the full book's updates, then the top 25 levels, then the top 5."""
+SNAPSHOT_DEPTHS = {SNAPSHOT_25: 25, SNAPSHOT_5: 5}
+"""Levels a side of each book_snapshot data type."""
 HEADERS: dict[str, bytes] = {
     BOOK: b"exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount",
+    SNAPSHOT_25: snapshot_header(25),
+    SNAPSHOT_5: snapshot_header(5),
     TRADES: b"exchange,symbol,timestamp,local_timestamp,id,side,price,amount",
     TICKER: b"exchange,symbol,timestamp,local_timestamp,funding_timestamp,funding_rate,predicted_funding_rate,"
     b"open_interest,last_price,index_price,mark_price",
@@ -221,176 +230,20 @@ def _first_lines(path: Path, n: int) -> list[bytes]:
 
 # -- the reader ----------------------------------------------------------------------------------------
 
-_PARSED = 1 << 16
-"""Rows parsed at a time per stream."""
 _OUT_ROOM = 1 << 16
 """Rows reserved in the sink before each merge step (without chunks)."""
 _CHUNK_SLACK = 1 << 16
 _CHUNKS_AHEAD = 1
 """Chunks of rows the reading thread may hold ready beyond the one the converter is working on."""
 _DONE = object()
-_SAMPLES = 3
-
-
-class _Stream:
-    # One data type's files, parsed a buffer at a time into event_dtype rows of kind K_* (with a K_FILE
-    # marker at the start of each file), plus what each file held.
-    def __init__(
-        self, files: Sequence[TardisFile], first_index: int, symbol: bytes, trades: bool, scale: float = 1.0
-    ) -> None:
-        self.files = list(files)
-        self.scale = scale
-        self.first_index = first_index
-        self.symbol = np.frombuffer(symbol, np.uint8).copy()
-        self.trades = trades
-        self.rows = np.zeros(_PARSED, event_dtype)
-        self.n = 0
-        self.at = 0
-        self.done = not self.files
-        self.lines = [0] * len(self.files)
-        self.others = [0] * len(self.files)
-        self.bad = [0] * len(self.files)
-        self.bad_samples: list[list[tuple[int, str]]] = [[] for _ in self.files]
-        self.readers: list[TextChunks] = []
-        self._file = -1
-        self._chunks: Any = None
-        self._buf: np.ndarray[Any, Any] = np.zeros(0, np.uint8)
-        self._pos = 0
-        self._header_left = False
-        self._last_local = 0
-
-    @property
-    def bytes_read(self) -> int:
-        return sum(r.bytes_read for r in self.readers)
-
-    def close(self) -> None:
-        # End the file being read (its inflating thread stops).
-        if self._chunks is not None:
-            self._chunks.close()
-            self._chunks = None
-
-    def refill(self) -> None:
-        # Parse the next rows into self.rows (from 0); sets done at the end of the last file.
-        fill = 0
-        cap = _PARSED
-        while fill < cap:
-            if self._pos >= self._buf.shape[0] and not self._next_buffer():
-                if not self._next_file():
-                    self.done = True
-                    break
-                rows = self.rows
-                rows["ev"][fill] = K_FILE
-                rows["ival"][fill] = self.first_index + self._file
-                rows["local_ts"][fill] = rows["local_ts"][fill - 1] if fill else self._last_local
-                fill += 1
-                continue
-            status, self._pos, fill, lines, others = parse_rows(
-                self._buf, self._pos, self.rows, fill, self.symbol, self.trades, POW10
-            )
-            self.lines[self._file] += lines
-            self.others[self._file] += others
-            if status == P_DECLINED:
-                fill = self._slow_line(fill)
-        if self.scale != 1.0:  # amounts in contracts: base currency, as the venue's normalizer computes it
-            qty = self.rows["qty"][:fill]
-            qty[self.rows["ev"][:fill] != K_FILE] *= self.scale
-        self.n = fill
-        self.at = 0
-        if fill:
-            self._last_local = int(self.rows[fill - 1]["local_ts"])
-
-    def _next_file(self) -> bool:
-        self._file += 1
-        if self._file >= len(self.files):
-            return False
-        reader = TextChunks(self.files[self._file].path)
-        self.readers.append(reader)
-        self._chunks = iter(reader)
-        self._header_left = True
-        return True
-
-    def _next_buffer(self) -> bool:
-        if self._chunks is None:
-            return False
-        for data in self._chunks:
-            buf = np.frombuffer(data, np.uint8)
-            pos = 0
-            if self._header_left:
-                self._header_left = False
-                end = bytes(buf[:4096]).find(b"\n")
-                pos = buf.shape[0] if end < 0 else end + 1
-            if pos < buf.shape[0]:
-                self._buf, self._pos = buf, pos
-                return True
-        self._chunks = None
-        return False
-
-    def _slow_line(self, fill: int) -> int:
-        # The line at self._pos declined by the compiled parser: Python reads it, or it is counted bad.
-        buf = self._buf
-        end = self._pos
-        while end < buf.shape[0]:  # the line's end, looked for a little at a time (lines are short)
-            at = bytes(buf[end : end + 512]).find(b"\n")
-            if at >= 0:
-                end += at
-                break
-            end += 512
-        end = min(end, buf.shape[0])
-        line = bytes(buf[self._pos : end]).rstrip(b"\r")
-        self._pos = end + 1
-        f = self._file
-        self.lines[f] += 1
-        row = _python_row(line, self.trades, bytes(self.symbol))
-        if row is None:
-            self.bad[f] += 1
-            if len(self.bad_samples[f]) < _SAMPLES:
-                self.bad_samples[f].append((self.lines[f] + 1, sample(line)))
-            return fill
-        if not isinstance(row, tuple):  # False: another symbol's row
-            self.others[f] += 1
-            return fill
-        kind, exch, local, px, qty = row  # qty: scaled with the buffer's other rows in refill()
-        rows = self.rows
-        rows["ev"][fill], rows["exch_ts"][fill], rows["local_ts"][fill] = kind, exch, local
-        rows["px"][fill], rows["qty"][fill] = px, qty
-        rows["order_id"][fill], rows["ival"][fill], rows["fval"][fill] = 0, 0, 0.0
-        return fill + 1
-
-
-def _python_row(line: bytes, trades: bool, symbol: bytes) -> tuple[int, int, int, float, float] | bool | None:
-    # One CSV line the compiled parser declined (a number with many digits, say): its row, False for
-    # another symbol's, None when it is not a row of this data type.
-    fields = line.split(b",")
-    if len(fields) != 8:
-        return None
-    try:
-        exch = int(fields[2]) * NS_PER_US
-        local = int(fields[3]) * NS_PER_US
-        px = float(fields[6])
-        qty = float(fields[7])
-    except ValueError:
-        return None
-    if not (0 <= exch < TS_MAX_US * 1000 and 0 <= local < TS_MAX_US * 1000):
-        return None
-    if trades:
-        kind = {b"buy": K_BUY, b"sell": K_SELL}.get(fields[5], K_TRADE)
-    else:
-        snap = {b"true": True, b"false": False}.get(fields[4])
-        side = {b"bid": 0, b"ask": 1}.get(fields[5])
-        if snap is None or side is None:
-            return None
-        kind = (K_SNAP_BID if snap else K_BID) + side
-    if fields[1] != symbol:
-        return False
-    return kind, exch, local, px, qty
 
 
 class TardisReader:
-    """Reads one venue's Tardis files of one symbol (any of the three data types, one or several UTC
-    days each, in day order) into event rows, for :mod:`arb.recording.convert`: it offers what the
-    converter uses of a normalizer (``sink``, ``stats``, ``status``, ``transitions``, ``perp``,
-    :meth:`resume`) and reads the files itself (:meth:`feed`). ``symbol`` is arb's; the rows kept are those
-    of its Tardis name (:func:`names`)."""
+    """Reads one venue's Tardis files of one symbol (the book's, of any of :data:`BOOK_TYPES`, the trades',
+    the ticker's; one or several UTC days each, in day order) into event rows, for
+    :mod:`arb.recording.convert`: it offers what the converter uses of a normalizer (``sink``, ``stats``,
+    ``status``, ``transitions``, ``perp``, :meth:`resume`) and reads the files itself (:meth:`feed`).
+    ``symbol`` is arb's; the rows kept are those of its Tardis name (:func:`names`)."""
 
     def __init__(self, venue: str, market: str, symbol: str, files: Sequence[TardisFile]) -> None:
         self.venue = venue
@@ -423,12 +276,15 @@ class TardisReader:
     ) -> list[FileFindings]:
         """Read the book, trade and ticker files, merged in time order by the compiled reader (on a thread
         of its own when ``on_rows`` takes chunks); the contract: :data:`~arb.recording.imports.ImportReader`."""
-        by_type = {t: [f for f in self.files if f.data_type == t] for t in (BOOK, TRADES, TICKER)}
-        order = by_type[BOOK] + by_type[TRADES] + by_type[TICKER]
+        books = [f for f in self.files if f.data_type in BOOK_TYPES]  # in day order, whichever kind each is
+        by_type = {t: [f for f in self.files if f.data_type == t] for t in (TRADES, TICKER)}
+        order = books + by_type[TRADES] + by_type[TICKER]
         sym = self.dataset_symbol.encode()
         scale = self.names.base_per_amount(self.symbol, self.market)
-        book = _Stream(by_type[BOOK], 0, sym, trades=False, scale=scale)
-        trades = _Stream(by_type[TRADES], len(by_type[BOOK]), sym, trades=True, scale=scale)
+        depths = [SNAPSHOT_DEPTHS.get(f.data_type, 0) for f in books]
+        book = Stream([f.path for f in books], depths, 0, sym, trades=False, scale=scale)
+        trades = Stream([f.path for f in by_type[TRADES]], [0] * len(by_type[TRADES]), len(books), sym, trades=True,
+                        scale=scale)  # fmt: skip
         perp_rows, ticker_findings = self._tickers(by_type[TICKER])
         n_files = len(order)
         counters = np.zeros((max(n_files, 1), C_SIZE), np.int64)
@@ -511,10 +367,10 @@ class TardisReader:
             if f.data_type == TICKER:
                 found.append(ticker_findings[f.path])
                 continue
-            stream = book if f.data_type == BOOK else trades
+            stream = book if f.data_type in BOOK_TYPES else trades
             j = k - stream.first_index
             found.append(self._findings(f, stream, j, counters[k]))
-        self._count(counters, by_type)
+        self._count(counters, len(books), len(by_type[TRADES]))
         return [found[order.index(f)] for f in self.files]
 
     def _drain(self, state: np.ndarray[Any, Any], trans: np.ndarray[Any, Any]) -> None:
@@ -530,10 +386,9 @@ class TardisReader:
         elif self.transitions:
             self.status.state = SyncState.OUT_OF_SYNC
 
-    def _count(self, counters: np.ndarray[Any, Any], by_type: dict[str, list[TardisFile]]) -> None:
-        nb = len(by_type[BOOK])
+    def _count(self, counters: np.ndarray[Any, Any], nb: int, nt: int) -> None:
         book_c = counters[:nb].sum(axis=0) if nb else np.zeros(C_SIZE, np.int64)
-        trade_c = counters[nb : nb + len(by_type[TRADES])].sum(axis=0)
+        trade_c = counters[nb : nb + nt].sum(axis=0)
         stats = self.stats
         stats.depth_messages += int(book_c[C_MESSAGES])
         stats.snapshots += int(book_c[C_SNAPSHOTS])
@@ -546,18 +401,20 @@ class TardisReader:
         )
         stats.messages = stats.depth_messages + stats.trade_messages + stats.mark_messages
 
-    def _findings(self, f: TardisFile, stream: _Stream, j: int, c: np.ndarray[Any, Any]) -> FileFindings:
+    def _findings(self, f: TardisFile, stream: Stream, j: int, c: np.ndarray[Any, Any]) -> FileFindings:
         reader = stream.readers[j] if j < len(stream.readers) else None
         path = str(f.path)
         found = FileFindings(path=path, size=f.path.stat().st_size, lines=stream.lines[j])
-        found.messages = int(c[C_MESSAGES] if f.data_type == BOOK else c[C_TRADES])
-        found.usable = int(c[C_ROWS])
+        found.messages = int(c[C_MESSAGES] if f.data_type in BOOK_TYPES else c[C_TRADES])
         found.other_symbols = stream.others[j]
+        # a book_snapshot line is usable when it was read (one that changed nothing writes no row)
+        read = stream.lines[j] - stream.others[j] - stream.bad[j]
+        found.usable = read if f.data_type in SNAPSHOT_DEPTHS else int(c[C_ROWS])
         if reader is not None:
             found.truncated = reader.truncated
             found.lost_tail_bytes = reader.lost_tail_bytes
             found.download_problems(reader.damage, reader.truncated, f"; {found.lines:,} complete rows before the end")
-        what = "trades" if f.data_type == TRADES else "incremental_book_L2"
+        what = f.data_type
         if found.lines == 0 and not found.problems:
             found.fatal = f"{path}: no rows after the header (an empty Tardis {what} file)"
         elif found.lines and found.usable == 0 and found.other_symbols:
@@ -569,8 +426,8 @@ class TardisReader:
                 found.fatal = text + " (is this the file it says it is?)"
             else:
                 found.problems.append(text)
-        if f.data_type == BOOK:
-            found.notes += _book_notes(path, c)
+        if f.data_type in BOOK_TYPES:
+            found.notes += _book_notes(path, c, f.data_type in SNAPSHOT_DEPTHS)
         elif c[C_NO_SIDE]:
             found.notes.append(
                 f"{path}: {int(c[C_NO_SIDE]):,} trades without a taker side (Tardis's 'unknown'): written without one"
@@ -581,7 +438,8 @@ class TardisReader:
                 f"{at_time(int(c[C_FIRST_BACKWARDS]))}); the rows are put in time order"
             )
         if c[C_BAD_VALUE]:
-            found.notes.append(f"{path}: {int(c[C_BAD_VALUE]):,} rows with a negative or non-finite value skipped")
+            what = "levels" if f.data_type in SNAPSHOT_DEPTHS else "rows"
+            found.notes.append(f"{path}: {int(c[C_BAD_VALUE]):,} {what} with a negative or non-finite value skipped")
         return found
 
     def _tickers(self, files: Sequence[TardisFile]) -> tuple[EventArray, dict[Path, FileFindings]]:
@@ -605,7 +463,7 @@ class TardisReader:
                 ff.lines += 1
                 if len(fields) != 11:
                     n_bad += 1
-                    if len(bad) < _SAMPLES:
+                    if len(bad) < SAMPLES:
                         bad.append((line, sample(",".join(fields))))
                     continue
                 if fields[1] != dataset_symbol:
@@ -615,7 +473,7 @@ class TardisReader:
                     self._ticker_row(sink, fields)
                 except ValueError:
                     n_bad += 1
-                    if len(bad) < _SAMPLES:
+                    if len(bad) < SAMPLES:
                         bad.append((line, sample(",".join(fields))))
                     continue
                 ff.usable += 1
@@ -666,8 +524,9 @@ def _decimal(text: str) -> float | None:
     return value
 
 
-def _book_notes(path: str, c: np.ndarray[Any, Any]) -> list[str]:
-    # What the book's rows showed, worded for the findings.
+def _book_notes(path: str, c: np.ndarray[Any, Any], snapshots: bool) -> list[str]:
+    # What the book's rows showed, worded for the findings (``snapshots``: of a book_snapshot file, whose
+    # first row, and each after a crossed one, is a snapshot).
     notes = []
     if c[C_PRE_SNAPSHOT]:
         notes.append(
@@ -683,14 +542,16 @@ def _book_notes(path: str, c: np.ndarray[Any, Any]) -> list[str]:
             "collector reconnected there, and updates may be missing just before each (Tardis's data has no "
             "update ids: a gap shows nowhere else)"
         )
+    what = "rows written whole (the first, and each after a crossed one)" if snapshots else "snapshots"
     if c[C_EMPTY_SNAP]:
         notes.append(
-            f"{path}: {int(c[C_EMPTY_SNAP])} snapshots left a side of the book empty (first at "
+            f"{path}: {int(c[C_EMPTY_SNAP])} {what} left a side of the book empty (first at "
             f"{at_time(int(c[C_FIRST_EMPTY]))})"
         )
     if c[C_CROSSED_SNAP]:
+        until = "the next row" if snapshots else "the next snapshot"
         notes.append(
-            f"{path}: {int(c[C_CROSSED_SNAP])} snapshots were crossed (best bid >= best ask; first at "
-            f"{at_time(int(c[C_FIRST_CROSSED]))}): the book is out of sync from each until the next snapshot"
+            f"{path}: {int(c[C_CROSSED_SNAP])} {'rows' if snapshots else 'snapshots'} were crossed (best bid >= "
+            f"best ask; first at {at_time(int(c[C_FIRST_CROSSED]))}): the book is out of sync from each until {until}"
         )
     return notes  # snapshot rows of size 0 (Tardis merges the updates buffered before a snapshot) are normal

@@ -1,10 +1,11 @@
 """Tardis CSV rows in compiled code: the parsers of book and trade lines, and the merge into event rows.
 
 :class:`arb.recording.tardis.TardisReader` reads the files and hands their bytes here. The parsers turn
-``incremental_book_L2`` and ``trades`` lines into intermediate rows (``K_*`` kinds, times in ns, values
-as floats, the file each came from); :func:`emit` merges both streams and the perpetual's rows by local
-time into hftbacktest's event rows, keeping the book's state (snapshot runs, sync, per-file counters in
-``C_*`` columns) as the recordings' normalizers do.
+``incremental_book_L2`` and ``trades`` lines (and, in :mod:`arb.recording.tardis_snapshots`,
+``book_snapshot_25`` and ``_5`` lines) into intermediate rows (``K_*`` kinds, times in ns, values as floats,
+the file each came from); :func:`emit` merges the book's and the trades' streams and the perpetual's rows by
+local time into hftbacktest's event rows, keeping the book's state (snapshot runs, sync, per-file counters
+in ``C_*`` columns) as the recordings' normalizers do.
 """
 
 from __future__ import annotations
@@ -32,13 +33,16 @@ __all__ = [
     "E_DONE",
     "E_NEED_BOOK",
     "E_NEED_TRADES",
+    "K_ASK",
     "K_BID",
     "K_BUY",
     "K_FILE",
     "K_SELL",
+    "K_SNAP_ASK",
     "K_SNAP_BID",
+    "K_SNAP_END",
     "K_TRADE",
-    "P_DECLINED",
+    "RESYNC",
     "S_FRESH",
     "S_LAST_BOOK_KIND",
     "S_LAST_BOOK_LOCAL",
@@ -48,7 +52,6 @@ __all__ = [
     "S_SYNCED",
     "S_TRANS",
     "TRANS_CAP",
-    "TS_MAX_US",
     "U_BOOK_AT",
     "U_PERP_AT",
     "U_SIZE",
@@ -75,114 +78,33 @@ from arb.events import (
     TRADE_EVENT,
     TRADE_SELL,
 )
-from connectors.common.levels_jit import json_number
+from arb.recording.tardis_fields import (
+    P_DECLINED,
+    P_DONE,
+    P_FULL,
+    line_done,
+    read_number,
+    read_time,
+    skip_field,
+    symbol_field,
+    word,
+    words,
+)
 from connectors.common.scan import put_row
 
 # -- the compiled parsers ----------------------------------------------------------------------------
 
-# Kinds of parsed rows (the ``ev`` of the intermediate arrays, never written out).
-K_BID, K_ASK, K_SNAP_BID, K_SNAP_ASK, K_BUY, K_SELL, K_TRADE, K_FILE = 0, 1, 2, 3, 4, 5, 6, 7
+# Kinds of parsed rows (the ``ev`` of the intermediate arrays, never written out). K_SNAP_END closes the
+# snapshot run before it at once (a book_snapshot row is whole; an incremental_book_L2 run ends at the next
+# update instead): it opens one first when none is open (a row of empty sides).
+K_BID, K_ASK, K_SNAP_BID, K_SNAP_ASK, K_BUY, K_SELL, K_TRADE, K_FILE, K_SNAP_END = range(9)
+RESYNC = 1
+"""The ``ival`` of snapshot rows that are no reconnection of Tardis's collector (a book_snapshot file's rows)."""
 
-
-def _words(*words: bytes) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    # The words as the rows of a uint8 array, each padded with zeros (what _word reads).
-    out = np.zeros((len(words), max(map(len, words))), np.uint8)
-    for k, word in enumerate(words):
-        out[k, : len(word)] = np.frombuffer(word, np.uint8)
-    return out
-
-
-_TRADE_SIDES = _words(b"buy,", b"sell,")
-_SNAPSHOT = _words(b"true", b"false")
-_BOOK_SIDES = _words(b"bid,", b"ask,")
-# Parser results.
-P_DONE, P_FULL, P_DECLINED = 0, 1, 2
-TS_MAX_US = 9_000_000_000_000_000  # microseconds: x1000 stays below 2**63
+_TRADE_SIDES = words(b"buy,", b"sell,")
+_SNAPSHOT = words(b"true", b"false")
+_BOOK_SIDES = words(b"bid,", b"ask,")
 _BIG = (1 << 63) - 1
-
-
-@njit(cache=True, nogil=True)
-def _skip_field(buf: Any, i: int, n: int) -> int:
-    # Past the next comma (-1 if the line ends first).
-    while i < n:
-        c = buf[i]
-        if c == 44:
-            return i + 1
-        if c == 10:
-            return -1
-        i += 1
-    return -1
-
-
-@njit(cache=True, nogil=True)
-def _word(buf: Any, i: int, n: int, words: Any) -> tuple[int, int]:
-    # Which row of ``words`` (see _words) stands at i: (its row, the index after it); (-1, i) if none.
-    for w in range(words.shape[0]):
-        k = 0
-        while k < words.shape[1] and words[w, k] != 0 and i + k < n and buf[i + k] == words[w, k]:
-            k += 1
-        if k == words.shape[1] or words[w, k] == 0:
-            return w, i + k
-    return -1, i
-
-
-@njit(cache=True, nogil=True)
-def _symbol_field(buf: Any, i: int, n: int, sym: Any) -> tuple[int, bool]:
-    # Past the symbol field and its comma (-1 if the line ends first); whether it equals ``sym``.
-    start = i
-    while i < n and buf[i] != 44:
-        if buf[i] == 10:
-            return -1, False
-        i += 1
-    if i >= n:
-        return -1, False
-    same = i - start == sym.shape[0]
-    if same:
-        for k in range(sym.shape[0]):
-            if buf[start + k] != sym[k]:
-                same = False
-                break
-    return i + 1, same
-
-
-@njit(cache=True, nogil=True)
-def _read_time(buf: Any, i: int, n: int) -> tuple[int, int]:
-    # A microsecond time (digits) followed by a comma: (ns, index after the comma); -1 if anything else.
-    value = 0
-    start = i
-    while i < n and 48 <= buf[i] <= 57:
-        value = value * 10 + (buf[i] - 48)
-        i += 1
-        if i - start > 17:
-            return 0, -1
-    if i == start or i >= n or buf[i] != 44 or value >= TS_MAX_US:
-        return 0, -1
-    return value * 1000, i + 1
-
-
-@njit(cache=True, nogil=True)
-def _read_number(buf: Any, i: int, n: int, pow10: Any) -> tuple[float, int]:
-    # A decimal number (``-?digits(.digits)?([eE][+-]?digits)?``) up to a comma, ``\r`` or newline:
-    # (value, index of that byte). Exactly Python's float(text) when the mantissa has at most 15
-    # significant digits and the power of ten is within 10**22; -1 otherwise (Python parses it then).
-    if i < n and buf[i] == 34:  # a quoted field is no number here
-        return 0.0, -1
-    value, i = json_number(buf, i, n, pow10)
-    if i < 0 or (i < n and not (buf[i] == 44 or buf[i] == 10 or buf[i] == 13)):
-        return 0.0, -1
-    return value, i
-
-
-@njit(cache=True, nogil=True)
-def _line_done(buf: Any, i: int, n: int) -> int:
-    # At the end of a line (``\n``, ``\r\n`` or the end of the buffer): the next line's index; -1 if not.
-    if i < n and buf[i] == 13:
-        i += 1
-    if i >= n:
-        return n
-    if buf[i] == 10:
-        return i + 1
-    return -1
 
 
 @njit(cache=True, nogil=True)
@@ -206,48 +128,48 @@ def parse_rows(
         if fill >= cap:
             return P_FULL, i, fill, lines, others
         line = i
-        i = _skip_field(buf, i, n)
+        i = skip_field(buf, i, n)
         if i < 0:
             return P_DECLINED, line, fill, lines, others
-        i, same = _symbol_field(buf, i, n, sym)
+        i, same = symbol_field(buf, i, n, sym)
         if i < 0:
             return P_DECLINED, line, fill, lines, others
-        exch, i = _read_time(buf, i, n)
+        exch, i = read_time(buf, i, n)
         if i < 0:
             return P_DECLINED, line, fill, lines, others
-        local, i = _read_time(buf, i, n)
+        local, i = read_time(buf, i, n)
         if i < 0:
             return P_DECLINED, line, fill, lines, others
         if trades:
-            i = _skip_field(buf, i, n)  # the trade id
+            i = skip_field(buf, i, n)  # the trade id
             if i < 0:
                 return P_DECLINED, line, fill, lines, others
-            side, i = _word(buf, i, n, _TRADE_SIDES)
+            side, i = word(buf, i, n, _TRADE_SIDES)
             if side >= 0:
                 kind = K_BUY if side == 0 else K_SELL
             else:
-                i = _skip_field(buf, i, n)  # "unknown" (or anything else: no side)
+                i = skip_field(buf, i, n)  # "unknown" (or anything else: no side)
                 if i < 0:
                     return P_DECLINED, line, fill, lines, others
                 kind = K_TRADE
         else:
-            not_snap, i = _word(buf, i, n, _SNAPSHOT)  # 0: "true", 1: "false"
+            not_snap, i = word(buf, i, n, _SNAPSHOT)  # 0: "true", 1: "false"
             if not_snap < 0 or i >= n or buf[i] != 44:
                 return P_DECLINED, line, fill, lines, others
-            side, i = _word(buf, i + 1, n, _BOOK_SIDES)
+            side, i = word(buf, i + 1, n, _BOOK_SIDES)
             if side < 0:
                 return P_DECLINED, line, fill, lines, others
             if side == 0:
                 kind = K_BID if not_snap else K_SNAP_BID
             else:
                 kind = K_ASK if not_snap else K_SNAP_ASK
-        px, i = _read_number(buf, i, n, pow10)
+        px, i = read_number(buf, i, n, pow10)
         if i < 0 or i >= n or buf[i] != 44:
             return P_DECLINED, line, fill, lines, others
-        qty, i = _read_number(buf, i + 1, n, pow10)
+        qty, i = read_number(buf, i + 1, n, pow10)
         if i < 0:
             return P_DECLINED, line, fill, lines, others
-        i = _line_done(buf, i, n)
+        i = line_done(buf, i, n)
         if i < 0:
             return P_DECLINED, line, fill, lines, others
         lines += 1
@@ -320,6 +242,26 @@ def _close_snapshot(state: Any, fstate: Any, counters: Any, out: Any, fill: int,
         fill = _put(out, fill, SYNC_RESTORED_EVENT, exch, local, 0.0, 0.0, 0)
         _transition(state, trans, 1, local, 0)
     return fill
+
+
+@njit(cache=True, nogil=True)
+def _open_snapshot(state: Any, fstate: Any, counters: Any, out: Any, fill: int, row: Any) -> int:
+    # A snapshot run starts at ``row``: the book is cleared; a run after the file's first that is no
+    # book_snapshot row (ival RESYNC) means Tardis resnapshotted after its collector reconnected.
+    f = state[S_BOOK_FILE]
+    state[S_IN_SNAP] = 1
+    state[S_N_BID] = 0
+    state[S_N_ASK] = 0
+    fstate[F_BEST_BID] = -np.inf
+    fstate[F_BEST_ASK] = np.inf
+    if state[S_FRESH] == 0 and row.ival != RESYNC:
+        for k in range(C_RESNAP_1, C_RESNAP_3 + 1):
+            if counters[f, k] == 0:
+                counters[f, k] = row.local_ts
+                break
+    state[S_FRESH] = 0
+    counters[f, C_SNAPSHOTS] += 1
+    return _put(out, fill, CLEAR_ALL, row.exch_ts, row.local_ts, 0.0, 0.0, 0)
 
 
 # emit's cursor (int64) slots: where each source is read up to, how far it is filled, whether it ended
@@ -399,6 +341,13 @@ def emit(sources: Any, cursor: Any, book_state: Any, out: Any, fill: int) -> tup
             state[S_FRESH] = 1
             state[S_LAST_BOOK_KIND] = -1
             continue
+        if kind == K_SNAP_END:  # a book_snapshot row's levels are all there: the run ends with them
+            if state[S_IN_SNAP] == 0:
+                fill = _open_snapshot(state, fstate, counters, out, fill, row)
+                state[S_RUN_LOCAL] = row.local_ts
+                state[S_RUN_EXCH] = row.exch_ts
+            fill = _close_snapshot(state, fstate, counters, out, fill, trans)
+            continue
         f = state[S_BOOK_FILE]
         local = row.local_ts
         exch = row.exch_ts
@@ -414,19 +363,7 @@ def emit(sources: Any, cursor: Any, book_state: Any, out: Any, fill: int) -> tup
         state[S_LAST_BOOK_KIND] = 1 if snap else 0
         if snap:
             if state[S_IN_SNAP] == 0:
-                state[S_IN_SNAP] = 1
-                state[S_N_BID] = 0
-                state[S_N_ASK] = 0
-                fstate[F_BEST_BID] = -np.inf
-                fstate[F_BEST_ASK] = np.inf
-                if state[S_FRESH] == 0:  # not the file's first: Tardis resnapshotted (a reconnection)
-                    for k in range(C_RESNAP_1, C_RESNAP_3 + 1):
-                        if counters[f, k] == 0:
-                            counters[f, k] = local
-                            break
-                state[S_FRESH] = 0
-                counters[f, C_SNAPSHOTS] += 1
-                fill = _put(out, fill, CLEAR_ALL, exch, local, 0.0, 0.0, 0)
+                fill = _open_snapshot(state, fstate, counters, out, fill, row)
             state[S_RUN_LOCAL] = local
             state[S_RUN_EXCH] = exch
             px = row.px

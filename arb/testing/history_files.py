@@ -18,6 +18,9 @@ its own:
   UTC day (of the receive time) is a file of its own, and a day that does not start with the snapshot
   starts with a snapshot of the book as it stands (Tardis snapshots the book at 00:00 UTC). Times are
   microseconds (the ns receive time floored), numbers as JavaScript prints them (``1e-7``, ``0.001``);
+- :func:`tardis_snapshots_from_binance`: the same as Tardis's ``book_snapshot_25`` (or ``_<N>``): the top N
+  levels a side after each message that changed them, rebuilt from the ``incremental_book_L2`` rows above
+  as Tardis rebuilds its snapshots from the same stream (``tardis-node``, ``src/computable/booksnapshot.ts``);
 - :func:`tardis_from_bybit`: a Bybit recording (spot or linear) as Tardis's ``bybit-spot`` or ``bybit``
   ``incremental_book_L2`` and ``trades``, following Tardis's Bybit v5 mappers (``src/mappers/bybitv5.ts``):
   each order book message is one run of rows at its receive time, ``is_snapshot`` its ``type ==
@@ -39,9 +42,11 @@ __all__ = [
     "js_number",
     "tardis_from_binance",
     "tardis_from_bybit",
+    "tardis_snapshots_from_binance",
     "write_gzip",
 ]
 
+import bisect
 import datetime as dt
 import gzip
 import io
@@ -55,6 +60,7 @@ import numpy as np
 
 from arb.recording.sources import tardis_path
 from arb.recording.tardis import BOOK, HEADERS, TICKER, TRADES
+from arb.recording.tardis_snapshots import snapshot_header
 from connectors.bybit.archive import ARCHIVE
 from connectors.common.record_files import LineReader
 
@@ -117,6 +123,97 @@ def tardis_from_binance(
     """Write ``recordings`` (one Binance session, in order) as Tardis files under ``out`` (Tardis's own
     client's names, as ``arb fetch`` writes them), every row and name of ``symbol`` when given (default: the
     recording's); returns {(data type, day): path}."""
+    lines, exchange, sym = _binance_lines(recordings, market, symbol, move_days)
+    return _write_tardis(lines, out, exchange, sym, level)
+
+
+def tardis_snapshots_from_binance(
+    recordings: Sequence[Path],
+    out: Path,
+    *,
+    market: str,
+    depth: int = 25,
+    data_types: Sequence[str] = (),
+    symbol: str | None = None,
+    level: int = 6,
+    move_days: int = 0,
+) -> dict[tuple[str, dt.date], Path]:
+    """Write ``recordings`` (one Binance session, in order) as Tardis's ``book_snapshot_<depth>`` files under
+    ``out``, and the files of ``data_types`` (``incremental_book_L2``, ``trades``, ``derivative_ticker``) as
+    :func:`tardis_from_binance` writes them, from the same pass; returns {(data type, day): path}.
+
+    Tardis builds its book snapshots from the stream its ``incremental_book_L2`` holds (``tardis-node``,
+    ``src/computable/booksnapshot.ts`` with ``interval`` 0): each message (the rows of one receive time and
+    kind) updates the book (a snapshot clears it first; updates before the first snapshot are ignored),
+    and a row is written, at the message's ``local_timestamp`` and ``timestamp``, whenever a price or
+    amount of the top ``depth`` levels differs from the last row's. Each day's file is built on its own,
+    from its 00:00 UTC snapshot, so it starts with a row. Levels a side lacks are empty fields."""
+    lines, exchange, sym = _binance_lines(recordings, market, symbol, move_days)
+    kind = f"book_snapshot_{depth}"
+    for day in sorted({day for k, day in lines if k == BOOK}):
+        lines[(kind, day)] = _snapshot_rows(lines[(BOOK, day)], depth)
+    kept = {key: rows for key, rows in lines.items() if key[0] == kind or key[0] in data_types}
+    return _write_tardis(kept, out, exchange, sym, level)
+
+
+def _snapshot_rows(book_lines: list[bytes], depth: int) -> list[bytes]:
+    # A day's incremental_book_L2 rows (each item one message's rows) as book_snapshot_<depth> rows.
+    prices: tuple[list[float], list[float]] = ([], [])  # bids, asks: ascending (bids: best last)
+    sizes: tuple[dict[float, str], dict[float, str]] = ({}, {})  # price -> amount text
+    last: tuple[object, ...] | None = None
+    out: list[bytes] = []
+    synced = False
+    for message in _messages(book_lines):
+        if message[0][4] == "true":
+            for side in (0, 1):
+                prices[side].clear()
+                sizes[side].clear()
+            synced = True
+        if not synced:
+            continue  # Tardis's book ignores updates before its first snapshot
+        for fields in message:
+            side = 0 if fields[5] == "bid" else 1
+            px = float(fields[6])
+            there = px in sizes[side]
+            if float(fields[7]) == 0:
+                if there:
+                    del sizes[side][px]
+                    del prices[side][bisect.bisect_left(prices[side], px)]
+                continue
+            if not there:
+                bisect.insort(prices[side], px)
+            sizes[side][px] = fields[7]
+        top = (prices[0][: -depth - 1 : -1], prices[1][:depth])
+        now = tuple((p, sizes[side][p]) for side in (0, 1) for p in top[side]), len(top[0])
+        if now == last:
+            continue
+        last = now
+        cells = list(message[0][:4])
+        for k in range(depth):
+            for side in (1, 0):  # asks[k] then bids[k]
+                cells += [js_number(top[side][k]), sizes[side][top[side][k]]] if k < len(top[side]) else ["", ""]
+        out.append((",".join(cells) + "\n").encode())
+    return out
+
+
+def _messages(book_lines: list[bytes]) -> Iterator[list[list[str]]]:
+    # The incremental_book_L2 rows as messages: runs of rows of one receive time and kind (snapshot or not).
+    message: list[list[str]] = []
+    for chunk in book_lines:
+        for line in chunk.decode().splitlines():
+            fields = line.split(",")
+            if message and (fields[3], fields[4]) != (message[0][3], message[0][4]):
+                yield message
+                message = []
+            message.append(fields)
+    if message:
+        yield message
+
+
+def _binance_lines(
+    recordings: Sequence[Path], market: str, symbol: str | None, move_days: int
+) -> tuple[dict[tuple[str, dt.date], list[bytes]], str, str]:
+    # The Tardis rows of a Binance session by (data type, day), Tardis's exchange id and the symbol.
     moved = move_days * _DAY_MS  # ms
 
     def us(ms: Any) -> int:  # an exchange time in ms, moved, as Tardis's us
@@ -197,7 +294,7 @@ def tardis_from_binance(
             taker = "sell" if data["m"] else "buy"
             row = f"{exchange},{sym},{us(data['T'])},{local},{data['t']},{taker},"
             add(TRADES, local_ns, (row + f"{js_number(data['p'])},{js_number(data['q'])}\n").encode())
-    return _write_tardis(lines, out, exchange, sym, level)
+    return lines, exchange, sym
 
 
 def _newer(diff: dict[str, Any], last_id: int, market: str) -> bool:
@@ -272,10 +369,17 @@ def _write_tardis(
     # Each (data type, day)'s rows as its gzipped CSV, under its header.
     return {
         (kind, day): write_gzip(
-            tardis_path(out, exchange, kind, day, symbol), HEADERS[kind] + b"\n" + b"".join(rows), level
+            tardis_path(out, exchange, kind, day, symbol), _header(kind) + b"\n" + b"".join(rows), level
         )
         for (kind, day), rows in sorted(lines.items())
     }
+
+
+def _header(kind: str) -> bytes:
+    # A data type's header line: a book_snapshot_<N> of any depth N, or one of those arb reads.
+    if kind.startswith("book_snapshot_"):
+        return snapshot_header(int(kind.rsplit("_", 1)[1]))
+    return HEADERS[kind]
 
 
 def _level_rows(exchange: str, symbol: str, ts: int, local: int, snapshot: bool,
