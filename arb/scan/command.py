@@ -49,7 +49,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     parser.add_argument(
         "--venues",
-        type=_names("venue names such as binance,bybit,okx"),
+        type=_names("venue names (the folders of connectors/)"),
         metavar="A,B,...",
         help="the venues to compare (default: [strategy] venues)",
     )

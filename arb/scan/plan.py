@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from arb.recording.sources import TARDIS_DIR, DayFiles, find_day_files
-from arb.recording.tardis import BOOK, exchanges
+from arb.recording.tardis import BOOK_TYPES, exchanges
 from arb.scan.shard import MAX_DAYS_BEFORE, Shard, VenueDay
 from connectors.registry import venue as venue_connector
 
@@ -58,11 +58,12 @@ def _recorded_symbols(recordings: Path, venue: str, market: str) -> set[str]:
     exchange = next((e for e, pair in exchanges().items() if pair == (venue, market)), None)
     if exchange is not None and (recordings / TARDIS_DIR).is_dir():
         names = venue_connector(venue).tardis
-        for path in (recordings / TARDIS_DIR).glob(f"{exchange}_{BOOK}_????-??-??_*.csv.gz"):
-            try:
-                found.add(names.arb_symbol(path.name[: -len(".csv.gz")].rsplit("_", 1)[1], market))
-            except ValueError:  # an instrument arb cannot name (an option, a future): not a spread it scans
-                continue
+        for book in BOOK_TYPES:  # the full book's files, or the lighter snapshots'
+            for path in (recordings / TARDIS_DIR).glob(f"{exchange}_{book}_????-??-??_*.csv.gz"):
+                try:
+                    found.add(names.arb_symbol(path.name[: -len(".csv.gz")].rsplit("_", 1)[1], market))
+                except ValueError:  # an instrument arb cannot name (an option, a future): not a spread it scans
+                    continue
     return found
 
 

@@ -2,8 +2,8 @@
 
 The scan keeps far less than a conversion: of a day's rows it keeps one record per message that changed
 the best bid or ask (price or quantity), and, in a second look, the best levels of each side at the few
-moments it asks for (the episodes' starts). The book is :mod:`arb.book`'s, applying the rows exactly as
-the backtest's and the live path's books do.
+moments it asks for (the episodes' starts). The book applies the rows as :mod:`arb.book`'s does (the backtest's
+and the live path's), keeping exact only the best levels it reads (:mod:`arb.scan.nearbook`).
 
 A message is the rows of one receive time (``local_ts``): the top is read after the whole message, never
 between two of its rows (a message that moves several levels passes through states the venue never
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from arb._jit import njit
-from arb.book import OrderBook, apply_rows
 from arb.events import EVENT_KIND_MASK, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, EventArray
+from arb.scan.nearbook import NearBook, apply_message, side_levels
 
 tops_dtype = np.dtype(
     [("local_ts", "i8"), ("exch_ts", "i8"), ("bid_px", "f8"), ("bid_qty", "f8"), ("ask_px", "f8"), ("ask_qty", "f8")]
@@ -41,10 +41,10 @@ _STATE = 4
 """The reader's carried state (int64): synced, a message pending, its local and exchange times."""
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _top_changed(book: Any, synced: int, last: Any, out: Any, n: int, local_ts: int, exch_ts: int) -> int:
     # Append the book's top to out[n] when it differs from the last record (NaN when not synced); returns n.
-    bid_keys, bid_qtys, ask_keys, ask_qtys, counts = book
+    bid_keys, bid_qtys, ask_keys, ask_qtys, _, _, counts, _ = book
     bp = np.nan
     bq = 0.0
     ap = np.nan
@@ -71,7 +71,7 @@ def _top_changed(book: Any, synced: int, last: Any, out: Any, n: int, local_ts: 
     return n + 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _message_end(rows: Any, i: int, state: Any) -> int:
     # The end of the message (rows of one receive time) that rows[i] begins; its sync events set the state.
     ts = rows[i]["local_ts"]
@@ -101,9 +101,8 @@ def _read_tops(book: Any, rows: Any, start: int, state: Any, last: Any, out: Any
             state[_HAS_GROUP] = 0
         synced = state[_SYNCED]
         j = _message_end(rows, i, state)
-        k = apply_rows(book, rows[:j], i)
-        if k < j:  # a side is full: the message again from its start once the book has grown (its rows set
-            state[_SYNCED] = synced  # absolute quantities: applying some of them twice changes nothing)
+        if apply_message(book, rows, i, j):  # no room: nothing applied; again once the book has grown
+            state[_SYNCED] = synced
             return i, n
         if not state[_HAS_GROUP]:
             state[_HAS_GROUP] = 1
@@ -136,8 +135,7 @@ def _depth_at(book: Any, rows: Any, start: int, state: Any, times: Any, k: int, 
             return rows.shape[0], k
         synced = state[_SYNCED]
         j = _message_end(rows, i, state)
-        m = apply_rows(book, rows[:j], i)
-        if m < j:  # as in _read_tops: again from the message's start
+        if apply_message(book, rows, i, j):  # as in _read_tops: again once the book has grown
             state[_SYNCED] = synced
             return i, k
         i = j
@@ -146,21 +144,12 @@ def _depth_at(book: Any, rows: Any, start: int, state: Any, times: Any, k: int, 
 
 @njit(cache=True, nogil=True)
 def _write_levels(book: Any, synced: int, out: Any, depth: int) -> None:
-    bid_keys, bid_qtys, ask_keys, ask_qtys, counts = book
-    for j in range(depth):
-        ok = synced != 0
-        if ok and j < counts[0]:
-            out[0, j] = bid_keys[counts[0] - 1 - j]
-            out[1, j] = bid_qtys[counts[0] - 1 - j]
-        else:
-            out[0, j] = np.nan
-            out[1, j] = 0.0
-        if ok and j < counts[1]:
-            out[2, j] = -ask_keys[counts[1] - 1 - j]
-            out[3, j] = ask_qtys[counts[1] - 1 - j]
-        else:
-            out[2, j] = np.nan
-            out[3, j] = 0.0
+    side_levels(book, depth, out)
+    if not synced:
+        out[0, :] = np.nan
+        out[1, :] = 0.0
+        out[2, :] = np.nan
+        out[3, :] = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +180,7 @@ class TopsReader:
     """Reads a venue's rows, in receive order, chunk after chunk (:meth:`add`), into its :class:`Tops`."""
 
     def __init__(self) -> None:
-        self._book = OrderBook()
+        self._book = NearBook(1, 64)
         self._state = np.zeros(_STATE, np.int64)
         self._last = np.full(4, np.nan)
         self._parts: list[np.ndarray[Any, Any]] = []
@@ -224,14 +213,15 @@ class TopsReader:
 
 class DepthAt:
     """Reads a venue's rows again (:meth:`add`) and keeps its best ``levels`` a side at each of ``times_ns``
-    (sorted receive times: the book after every message received at or before each)."""
+    (sorted receive times: the book after every message received at or before each). ``deep``: where the book
+    keeps updates aside (:class:`~arb.scan.nearbook.NearBook`; default four times ``levels``, at least 256)."""
 
-    def __init__(self, times_ns: np.ndarray[Any, Any], levels: int) -> None:
+    def __init__(self, times_ns: np.ndarray[Any, Any], levels: int, deep: int | None = None) -> None:
         self.times = np.ascontiguousarray(times_ns, np.int64)
         self.levels = np.full((len(self.times), 4, levels), np.nan)
         self.levels[:, 1, :] = 0.0
         self.levels[:, 3, :] = 0.0
-        self._book = OrderBook()
+        self._book = NearBook(levels, deep or max(256, 4 * levels))
         self._state = np.zeros(_STATE, np.int64)
         self._k = 0
 

@@ -199,9 +199,9 @@ def test_the_fetch_hint_names_what_set_changed_from_the_file(tmp_path, capsys, c
     assert capsys.readouterr().err.endswith(
         f"; fetch it: arb fetch --start 2024-08-09 --venue bybit --out {recordings.resolve()}\n"
     )
-    assert main([command, "--set", "strategy.symbol=ETHUSDT", "--start", "2024-08-08", *out]) == 2
+    assert main([command, "--set", "strategy.symbol=XRPUSDT", "--start", "2024-08-08", *out]) == 2
     assert capsys.readouterr().err.endswith(
-        "; fetch them: arb fetch --start 2024-08-08 --symbols ETHUSDT (docs/data.md)\n"
+        "; fetch them: arb fetch --start 2024-08-08 --symbols XRPUSDT (docs/data.md)\n"
     )
     assert not (tmp_path / "out").exists()
 

@@ -17,11 +17,13 @@ from tests.support import planted_books as planted
 
 DAY_NS = int(dt.datetime.combine(planted.DAY, dt.time(), dt.UTC).timestamp()) * 1_000_000_000
 THRESHOLD = Decimal(5)
+SIZE = 0.5
+"""One order's size for the scan's capturable_quote_at_size, base units."""
 
 
 def _scan(recordings: Path, out: Path, *extra: str) -> int:
     return main(["-q", "scan", "--venues", "binance,bybit,okx", "--recordings", str(recordings), "--out", str(out),
-                 "--workers", "1", "--min-edge-bps", str(THRESHOLD), *extra])  # fmt: skip
+                 "--workers", "1", "--min-edge-bps", str(THRESHOLD), "--size", str(SIZE), *extra])  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +152,7 @@ def _plan_of(recordings: Path) -> object:
     from arb.scan.plan import VenueCosts, plan_scan
 
     costs = [VenueCosts(v, ("spot",), 0.001, 20_000_000) for v in planted.VENUES]
-    return plan_scan(recordings, costs, threshold_bps=float(THRESHOLD))
+    return plan_scan(recordings, costs, threshold_bps=float(THRESHOLD), size_base=SIZE)
 
 
 def test_bad_input_is_named_and_the_rest_scanned(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -184,19 +186,23 @@ def test_a_bad_value_names_the_option() -> None:
     assert main(["scan", "--venues", "binance,nowhere"]) == 2
 
 
-def test_a_cut_download_is_named_the_venue_left_out_and_the_rest_scanned(
+def test_a_cut_download_is_named_and_left_out_unless_allowed_then_read_up_to_the_cut(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     recordings = tmp_path / "recordings"
     planted.write_books(recordings)
     path = recordings / "tardis" / "binance_incremental_book_L2_2024-03-01_BTCUSDT.csv.gz"
     path.write_bytes(path.read_bytes()[:-200])
-    # a download that ends early is fetched again, never half-read (as arb convert and arb backtest refuse it)
-    assert _scan(recordings, tmp_path / "out", "--symbols", "BTCUSDT", "--allow-damaged") == 1
+    assert _scan(recordings, tmp_path / "out", "--symbols", "BTCUSDT") == 1
     assert f"not scanned: binance spot BTCUSDT 2024-03-01: {path}: truncated" in capsys.readouterr().out
     rows = read_table(tmp_path / "out" / "scan.parquet")
     assert {(r["buy_venue"], r["sell_venue"]) for r in rows} == {("bybit", "okx"), ("okx", "bybit")}
-    assert all(r["seconds"] > 100 for r in rows)
+    # --allow-damaged: what the file holds up to the cut is scanned, and the cut is said
+    assert _scan(recordings, tmp_path / "out2", "--symbols", "BTCUSDT", "--allow-damaged") == 0
+    assert f"{path}: truncated" in capsys.readouterr().out
+    rows = read_table(tmp_path / "out2" / "scan.parquet")
+    with_binance = [r for r in rows if "binance" in (r["buy_venue"], r["sell_venue"])]
+    assert len(with_binance) == 4 and all(100 < r["seconds"] < 120 for r in with_binance)
 
 
 def test_the_anchor_takes_the_highest_bid_and_lowest_ask_of_quotes_above_the_floor() -> None:
@@ -228,3 +234,38 @@ def test_the_crepelliere_view_writes_its_samples_and_summary(planted_scan: Path)
     assert at_85["bid_venue"] == "binance" and at_85["gap_bps"] == pytest.approx((100.29 / 100.01 - 1) * 1e4)
     # bybit's 3.5 s up, from 00:00:20.0003, falls between two marks: the 5 s sampling does not see it
     assert max(s["gap_bps"] for s in btc if 15 <= s["t_s"] <= 25) < 0
+
+
+@pytest.mark.parametrize(("capture", "venue", "market", "levels"), [
+    ("tests/fixtures/binance_usdm_btcusdt_20240808.gz", "binance", "linear", 5),
+    ("recordings/bybit_spot/btcusdt_20240808.gz", "bybit", "spot", 3),
+])  # fmt: skip
+def test_the_scans_book_keeps_the_best_levels_of_the_full_book_after_every_message(
+    capture: str, venue: str, market: str, levels: int
+) -> None:
+    # DepthAt's book keeps deep updates aside (docs of arb.scan.nearbook): after every message of a real capture
+    # its best levels equal arb.book.OrderBook's, which applies every row at once
+    from arb.book import OrderBook
+    from arb.recording.read_rows import read_rows
+    from arb.scan.tops import DepthAt
+
+    root = Path(__file__).resolve().parents[2]
+    chunks: list[np.ndarray] = []
+    read_rows([root / capture], lambda r: chunks.append(r.copy()), venue=venue, market=market, symbol="BTCUSDT")
+    rows = np.concatenate(chunks)
+    ts = rows["local_ts"]
+    starts = np.flatnonzero(np.concatenate(([True], np.diff(ts) != 0)))
+    ends = np.append(starts[1:], len(rows))
+    depth = DepthAt(ts[starts], levels, deep=levels + 3)  # a shallow bound: deep updates kept aside all the time
+    depth.add(rows)
+    got = depth.finish()
+    book = OrderBook()
+    synced = False
+    for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        book.apply(rows[a:b], merge=False)
+        synced = synced or bool(((rows["ev"][a:b] & 0xFF) == 201).any())
+        if not synced:
+            continue
+        (bp, bq), (ap, aq) = book.bids(levels), book.asks(levels)
+        assert got[k, 0, : len(bp)].tolist() == bp.tolist() and got[k, 1, : len(bq)].tolist() == bq.tolist(), k
+        assert got[k, 2, : len(ap)].tolist() == ap.tolist() and got[k, 3, : len(aq)].tolist() == aq.tolist(), k
