@@ -48,7 +48,9 @@ VENUES = ("binance", "bybit", "okx")
 SAMPLE_SPAN_S = 651.0  # the sample's session: 2024-08-08 23:54:13 to 2024-08-09 00:05:04
 
 
-def _scan_day(path: Path, venue: str, market: str, symbol: str) -> int:
+def _scan_day(path: Path, venue: str, market: str, symbol: str, moments: int) -> int:
+    # A venue's day as a shard reads it: the top at every change (pass 1), then, with ``moments``, the depth
+    # at that many moments from the rows kept (a day with episodes); without, nothing is kept.
     import numpy as np
 
     from arb.recording.read_rows import read_rows
@@ -59,16 +61,23 @@ def _scan_day(path: Path, venue: str, market: str, symbol: str) -> int:
 
     def take(rows: Any) -> None:
         reader.add(rows)
-        kept.append(rows.copy())
+        if moments:
+            kept.append(rows.copy())
 
     read_rows([path], take, venue=venue, market=market, symbol=symbol)
     tops = reader.finish()
-    times = np.linspace(tops.start_ns, tops.end_ns, 100).astype(np.int64)
-    depth = DepthAt(times, 50)
-    for rows in kept:
-        depth.add(rows)
-    depth.finish()
+    if moments:
+        depth = DepthAt(np.linspace(tops.start_ns, tops.end_ns, moments).astype(np.int64), 50)
+        for rows in kept:
+            depth.add(rows)
+        depth.finish()
     return len(tops.records)
+
+
+def _timed(fn: Any) -> tuple[float, float]:
+    t0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def _identity(path: Path) -> tuple[str, str, str]:
@@ -82,28 +91,28 @@ def _identity(path: Path) -> tuple[str, str, str]:
 def part_convert(repeat: int) -> None:
     from arb.recording.convert import convert_to_parts
 
-    print("a venue-symbol-day: the scan's read (top of book at every change, depth at 100 moments) against "
-          "convert_to_parts (arb convert), warm, alternately")  # fmt: skip
+    print("a venue-symbol-day, warm, alternately: the scan's first pass (every row into the top of book at every "
+          "change), the same with the depth at 100 moments (a day with episodes), and convert_to_parts (arb "
+          "convert, which deflates and books on two threads beside its reading); wall and CPU seconds")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="arb-bench-scan-") as work:
         for path in INPUTS:
             venue, market, symbol = _identity(path)
             target = Path(work) / "out.npz"
-            records = _scan_day(path, venue, market, symbol)  # warm both (Numba's cache, the OS's page cache)
+            records = _scan_day(path, venue, market, symbol, 100)  # warm (Numba's cache, the page cache)
             convert_to_parts([path], target, scan=True, merge=True)
-            scans, converts = [], []
+            runs: dict[str, list[tuple[float, float]]] = {"scan": [], "scan+depth": [], "convert": []}
             for _ in range(repeat):
-                t0 = time.perf_counter()
-                _scan_day(path, venue, market, symbol)
-                scans.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                convert_to_parts([path], target, scan=True, merge=True)
-                converts.append(time.perf_counter() - t0)
-            best = min(converts) / min(scans)
-            med = statistics.median(converts) / statistics.median(scans)
-            print(f"  {path.relative_to(ROOT)} ({path.stat().st_size / 1e6:.1f} MB, {records:,} top-of-book records): "
-                  f"scan best {min(scans):.3f} s, median {statistics.median(scans):.3f} s; convert best "
-                  f"{min(converts):.3f} s, median {statistics.median(converts):.3f} s; convert / scan: best "
-                  f"{best:.2f}x, median {med:.2f}x (target >= 3x)")  # fmt: skip
+                runs["scan"].append(_timed(lambda: _scan_day(path, venue, market, symbol, 0)))  # noqa: B023
+                runs["scan+depth"].append(_timed(lambda: _scan_day(path, venue, market, symbol, 100)))  # noqa: B023
+                runs["convert"].append(_timed(lambda: convert_to_parts([path], target, scan=True, merge=True)))  # noqa: B023
+            best = {k: (min(w for w, _ in v), min(c for _, c in v)) for k, v in runs.items()}
+            med = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
+            conv = best["convert"]
+            print(f"  {path.relative_to(ROOT)} ({path.stat().st_size / 1e6:.1f} MB, {records:,} top-of-book records):")
+            for k in ("scan", "scan+depth", "convert"):
+                w, c = best[k]
+                ratio = "" if k == "convert" else f"; convert / this: wall {conv[0] / w:.2f}x, CPU {conv[1] / c:.2f}x"
+                print(f"    {k:<11} best wall {w:.3f} s (median {med[k]:.3f} s), best CPU {c:.3f} s{ratio}")
 
 
 def _copy_sample(into: Path, copies: int) -> int:

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from arb._jit import njit
-from arb.book import level_update
 from arb.events import BUY_EVENT, DEPTH_CLEAR_EVENT, DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, EVENT_KIND_MASK, SELL_EVENT
 
 _N_BID, _N_ASK, _P_BID, _P_ASK, _NEED, _DEEP = range(6)
@@ -104,6 +103,37 @@ def _side(book: Any, bids: bool) -> Any:
     return ask_keys, ask_qtys, kept[2], kept[3], bounds, ints, spare
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _set_level(keys: Any, qtys: Any, n: int, key: float, qty: float) -> int:
+    # arb.book.level_update's effect (the same book), for a side whose updates fall near its best (its end): the
+    # place is looked for from the end, a few steps, then by bisection.
+    i = n
+    steps = 0
+    while i > 0 and keys[i - 1] > key and steps < 16:
+        i -= 1
+        steps += 1
+    if i > 0 and keys[i - 1] > key:
+        i = _bisect(keys, i, key)
+    elif i > 0 and keys[i - 1] == key:
+        i -= 1
+    if i < n and keys[i] == key:
+        if qty > 0.0:
+            qtys[i] = qty
+            return n
+        for j in range(i, n - 1):
+            keys[j] = keys[j + 1]
+            qtys[j] = qtys[j + 1]
+        return n - 1
+    if qty <= 0.0:
+        return n
+    for j in range(n, i, -1):
+        keys[j] = keys[j - 1]
+        qtys[j] = qtys[j - 1]
+    keys[i] = key
+    qtys[i] = qty
+    return n + 1
+
+
 @njit(cache=True, nogil=True)
 def _near(keys: Any, n: int, bound: float) -> int:
     # Levels of a side (keys[:n], best last) at or better than its bound.
@@ -136,7 +166,7 @@ def apply_message(book: Any, rows: Any, start: int, stop: int) -> int:
             qty = rows[r]["qty"]
             if ev & BUY_EVENT:
                 if px >= bounds[0]:
-                    ints[_N_BID] = level_update(bid_keys, bid_qtys, ints[_N_BID], px, qty)
+                    ints[_N_BID] = _set_level(bid_keys, bid_qtys, ints[_N_BID], px, qty)
                 else:
                     bid_pk[ints[_P_BID]] = px
                     bid_pq[ints[_P_BID]] = qty
@@ -149,7 +179,7 @@ def apply_message(book: Any, rows: Any, start: int, stop: int) -> int:
                         ints[_N_ASK] -= 1
             elif ev & SELL_EVENT:
                 if -px >= bounds[1]:
-                    ints[_N_ASK] = level_update(ask_keys, ask_qtys, ints[_N_ASK], -px, qty)
+                    ints[_N_ASK] = _set_level(ask_keys, ask_qtys, ints[_N_ASK], -px, qty)
                 else:
                     ask_pk[ints[_P_ASK]] = -px
                     ask_pq[ints[_P_ASK]] = qty
@@ -177,13 +207,13 @@ def apply_message(book: Any, rows: Any, start: int, stop: int) -> int:
                 ints[_P_ASK] = 0
                 _settle(book, True)
                 _settle(book, False)
-    if (ints[_P_BID] and _near(bid_keys, ints[_N_BID], bounds[0]) < ints[_NEED]) or (
-        bounds[0] == -np.inf and ints[_N_BID] > 2 * ints[_DEEP]
-    ):
+    # settle a side whose best levels could need what is kept aside, or whose levels above its bound grew
+    # past four times ``deep`` (the price moved away from where the bound was set), or that has no bound yet
+    near = _near(bid_keys, ints[_N_BID], bounds[0])
+    if (ints[_P_BID] and near < ints[_NEED]) or near > 4 * ints[_DEEP]:
         _settle(book, True)
-    if (ints[_P_ASK] and _near(ask_keys, ints[_N_ASK], bounds[1]) < ints[_NEED]) or (
-        bounds[1] == -np.inf and ints[_N_ASK] > 2 * ints[_DEEP]
-    ):
+    near = _near(ask_keys, ints[_N_ASK], bounds[1])
+    if (ints[_P_ASK] and near < ints[_NEED]) or near > 4 * ints[_DEEP]:
         _settle(book, False)
     return _OK
 

@@ -2,8 +2,9 @@
 
 The scan keeps far less than a conversion: of a day's rows it keeps one record per message that changed
 the best bid or ask (price or quantity), and, in a second look, the best levels of each side at the few
-moments it asks for (the episodes' starts). The book applies the rows as :mod:`arb.book`'s does (the backtest's
-and the live path's), keeping exact only the best levels it reads (:mod:`arb.scan.nearbook`).
+moments it asks for (the episodes' starts). The books apply the rows as :mod:`arb.book`'s does (the backtest's
+and the live path's): the top's keeps exact only the best levels it reads (:mod:`arb.scan.nearbook`), the
+depth's is :mod:`arb.book`'s own, brought to each moment a run of rows at a time.
 
 A message is the rows of one receive time (``local_ts``): the top is read after the whole message, never
 between two of its rows (a message that moves several levels passes through states the venue never
@@ -24,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from arb._jit import njit
+from arb.book import OrderBook, apply_rows_final, book_top
 from arb.events import EVENT_KIND_MASK, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, EventArray
-from arb.scan.nearbook import NearBook, apply_message, side_levels
+from arb.scan.nearbook import NearBook, apply_message
 
 tops_dtype = np.dtype(
     [("local_ts", "i8"), ("exch_ts", "i8"), ("bid_px", "f8"), ("bid_qty", "f8"), ("ask_px", "f8"), ("ask_qty", "f8")]
@@ -123,28 +125,35 @@ def _flush(book: Any, state: Any, last: Any, out: Any) -> int:
 
 @njit(cache=True, nogil=True)
 def _depth_at(book: Any, rows: Any, start: int, state: Any, times: Any, k: int, levels: Any) -> tuple[int, int]:
-    # Apply rows[start:] a message at a time; before the first message received after times[k], the book's
-    # best levels go to levels[k] (bid px, bid qty, ask px, ask qty rows). Returns (rows applied up to, next k).
-    depth = levels.shape[2]
-    i = start
-    while i < rows.shape[0]:
-        while k < times.shape[0] and rows[i]["local_ts"] > times[k]:
-            _write_levels(book, state[_SYNCED], levels[k], depth)
+    # Apply rows[start:] up to each of times[k:] in turn (the rows received at or before it), the whole run at
+    # once (arb.book.apply_rows_final: the same book at its end, far cheaper on a deep book than row by row),
+    # then write the book's best levels to levels[k] (bid px, bid qty, ask px, ask qty rows; NaN when not
+    # synced). Returns (rows applied up to, next k); stops early when the book is full (grow it, call again).
+    n = rows.shape[0]
+    while start < n:
+        end = start
+        limit = times[k] if k < times.shape[0] else np.iinfo(np.int64).max
+        while end < n and rows[end]["local_ts"] <= limit:
+            end += 1
+        if apply_rows_final(book, rows[:end], start) < end:
+            return start, k  # full: the run again from its start (absolute levels: twice changes nothing)
+        for r in range(start, end):
+            kind = rows[r]["ev"] & EVENT_KIND_MASK
+            if kind == SYNC_LOST_EVENT:
+                state[_SYNCED] = 0
+            elif kind == SYNC_RESTORED_EVENT:
+                state[_SYNCED] = 1
+        start = end
+        if end < n:  # times[k] has passed
+            _write_levels(book, state[_SYNCED], levels[k], levels.shape[2])
             k += 1
-        if k >= times.shape[0]:
-            return rows.shape[0], k
-        synced = state[_SYNCED]
-        j = _message_end(rows, i, state)
-        if apply_message(book, rows, i, j):  # as in _read_tops: again once the book has grown
-            state[_SYNCED] = synced
-            return i, k
-        i = j
-    return i, k
+    return start, k
 
 
 @njit(cache=True, nogil=True)
 def _write_levels(book: Any, synced: int, out: Any, depth: int) -> None:
-    side_levels(book, depth, out)
+    # The book's (arb.book's arrays) best ``depth`` levels into out's four rows, NaN when not synced.
+    book_top(book, depth, (out[0], out[1], out[2], out[3]))
     if not synced:
         out[0, :] = np.nan
         out[1, :] = 0.0
@@ -213,15 +222,14 @@ class TopsReader:
 
 class DepthAt:
     """Reads a venue's rows again (:meth:`add`) and keeps its best ``levels`` a side at each of ``times_ns``
-    (sorted receive times: the book after every message received at or before each). ``deep``: where the book
-    keeps updates aside (:class:`~arb.scan.nearbook.NearBook`; default four times ``levels``, at least 256)."""
+    (sorted receive times: the book after every message received at or before each)."""
 
-    def __init__(self, times_ns: np.ndarray[Any, Any], levels: int, deep: int | None = None) -> None:
+    def __init__(self, times_ns: np.ndarray[Any, Any], levels: int) -> None:
         self.times = np.ascontiguousarray(times_ns, np.int64)
         self.levels = np.full((len(self.times), 4, levels), np.nan)
         self.levels[:, 1, :] = 0.0
         self.levels[:, 3, :] = 0.0
-        self._book = NearBook(levels, deep or max(256, 4 * levels))
+        self._book = OrderBook()
         self._state = np.zeros(_STATE, np.int64)
         self._k = 0
 

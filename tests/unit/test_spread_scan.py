@@ -240,13 +240,14 @@ def test_the_crepelliere_view_writes_its_samples_and_summary(planted_scan: Path)
     ("tests/fixtures/binance_usdm_btcusdt_20240808.gz", "binance", "linear", 5),
     ("recordings/bybit_spot/btcusdt_20240808.gz", "bybit", "spot", 3),
 ])  # fmt: skip
-def test_the_scans_book_keeps_the_best_levels_of_the_full_book_after_every_message(
+def test_the_scans_books_keep_the_best_levels_of_the_full_book(
     capture: str, venue: str, market: str, levels: int
 ) -> None:
-    # DepthAt's book keeps deep updates aside (docs of arb.scan.nearbook): after every message of a real capture
-    # its best levels equal arb.book.OrderBook's, which applies every row at once
+    # The top's book keeps deep updates aside (arb.scan.nearbook): after every message of a real capture its best
+    # levels equal arb.book.OrderBook's, which applies every row at once; the depth's (DepthAt) too at 200 moments
     from arb.book import OrderBook
     from arb.recording.read_rows import read_rows
+    from arb.scan.nearbook import NearBook, apply_message, side_levels
     from arb.scan.tops import DepthAt
 
     root = Path(__file__).resolve().parents[2]
@@ -256,16 +257,26 @@ def test_the_scans_book_keeps_the_best_levels_of_the_full_book_after_every_messa
     ts = rows["local_ts"]
     starts = np.flatnonzero(np.concatenate(([True], np.diff(ts) != 0)))
     ends = np.append(starts[1:], len(rows))
-    depth = DepthAt(ts[starts], levels, deep=levels + 3)  # a shallow bound: deep updates kept aside all the time
-    depth.add(rows)
-    got = depth.finish()
+    near = NearBook(levels, levels + 3)  # a shallow bound: deep updates kept aside all the time
+    moments = set(np.linspace(0, len(starts) - 1, 200).astype(int).tolist())
+    depth = DepthAt(ts[starts[sorted(moments)]], levels)
+    for chunk in np.array_split(rows, 7):
+        depth.add(chunk)
+    at_moments = iter(depth.finish())
     book = OrderBook()
-    synced = False
+    got = np.zeros((4, levels))
     for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
         book.apply(rows[a:b], merge=False)
-        synced = synced or bool(((rows["ev"][a:b] & 0xFF) == 201).any())
-        if not synced:
-            continue
+        while apply_message(near.arrays, rows, a, b):
+            near.grow()
         (bp, bq), (ap, aq) = book.bids(levels), book.asks(levels)
-        assert got[k, 0, : len(bp)].tolist() == bp.tolist() and got[k, 1, : len(bq)].tolist() == bq.tolist(), k
-        assert got[k, 2, : len(ap)].tolist() == ap.tolist() and got[k, 3, : len(aq)].tolist() == aq.tolist(), k
+        want = [bp.tolist(), bq.tolist(), ap.tolist(), aq.tolist()]
+        side_levels(near.arrays, levels, got)
+        assert [got[0, : len(bp)].tolist(), got[1, : len(bq)].tolist(), got[2, : len(ap)].tolist(),
+                got[3, : len(aq)].tolist()] == want, k  # fmt: skip
+        if k in moments:
+            d = next(at_moments)
+            synced = not np.isnan(d[0, 0]) or not len(bp)
+            if synced:
+                assert [d[0, : len(bp)].tolist(), d[1, : len(bq)].tolist(), d[2, : len(ap)].tolist(),
+                        d[3, : len(aq)].tolist()] == want, k  # fmt: skip
