@@ -148,6 +148,17 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="scan what a damaged file still holds (the lost span counted as unknown) instead of leaving it out",
     )
     parser.add_argument(
+        "--instruments",
+        action="store_true",
+        help="list the symbols two or more of the venues list in the markets, with each venue's tick, lot and "
+        "minimums, from their public REST (kept under <recordings>/instruments/), and exit",
+    )
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="--instruments: ask the venues again rather than read the lists kept from the last time",
+    )
+    parser.add_argument(
         "--live",
         action="store_true",
         help="scan the venues' live public depth instead of history, ranking a rolling window",
@@ -160,7 +171,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="--live: the rolling window ranked (default 10m)",
     )
     parser.add_argument(
-        "--refresh",
+        "--every",
         type=duration,
         default=None,
         metavar="DURATION",
@@ -214,7 +225,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     costs = _venue_costs(config, names, args.market)
     if args.live:
         return _live(config, args, names, threshold, latency)
-    for option in ("window", "refresh", "duration"):
+    if args.instruments:
+        return _instruments(config, args, names, costs, console_of())
+    for option in ("window", "every", "duration"):
         if getattr(args, option) is not None:
             raise UsageError(f"--{option}: expected only with --live, got {getattr(args, option)} ns without it")
     recordings: Path = (args.recordings or config.backtest.recordings).resolve()
@@ -320,6 +333,40 @@ def _against(config: Any, groups: list[Any], n: int, plan: Any, recordings: Path
     return path.name
 
 
+def console_of() -> Any:
+    """The terminal's console, or a wide one for a file or a pipe (the whole table, not one squeezed to 80)."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
+def _instruments(config: Any, args: argparse.Namespace, names: list[str], costs: list[Any], console: Any) -> int:
+    from rich.table import Table
+
+    from arb.scan.instruments import list_universe
+
+    markets = sorted({m for c in costs for m in c.markets})
+    rows, problems = list_universe(config, names, markets, refresh=args.refresh)
+    if args.symbols:
+        rows = [r for r in rows if r["symbol"] in set(args.symbols)]
+    table = Table(title=f"symbols two or more of {', '.join(names)} list ({', '.join(markets)})", title_justify="left")
+    for name in ("symbol", "market", "venues", "tick", "lot", "min qty", "min notional", "multiplier"):
+        table.add_column(name)
+    for r in rows:
+
+        def each(key: str, r: dict[str, Any] = r) -> str:
+            return ", ".join(f"{v} {r[key][v]}" for v in r["venues"])
+
+        table.add_row(r["symbol"], r["market"], ", ".join(r["venues"]), each("tick"), each("lot"), each("min_qty"),
+                      each("min_notional"), each("multiplier"))  # fmt: skip
+    console.print(table)
+    for problem in problems:
+        console.print(f"not listed: {problem}", highlight=False, markup=False)
+    console.print(f"{len(rows)} symbols listed by two or more of the venues", highlight=False, markup=False)
+    return 1 if problems else 0
+
+
 def _live(config: Any, args: argparse.Namespace, names: list[str], threshold: float, latency: int | None) -> int:
 
     from arb.scan.live import run_live
@@ -332,7 +379,7 @@ def _live(config: Any, args: argparse.Namespace, names: list[str], threshold: fl
         threshold_bps=threshold,
         latency_ns=latency,
         window_ns=args.window or 600_000_000_000,
-        refresh_ns=args.refresh or 1_000_000_000,
+        refresh_ns=args.every or 1_000_000_000,
         duration_ns=args.duration,
         depth_levels=args.depth_levels,
         quiet=bool(getattr(args, "quiet", False)),
