@@ -249,9 +249,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if not console.is_terminal:
         console = Console(width=200)
     for line in plan.skipped:
-        console.print(f"skipped: {line}", highlight=False, markup=False)
+        console.print(f"skipped: {line}", highlight=False, markup=False, soft_wrap=True)
     for line in plan.missing:
-        console.print(f"missing: {line}", highlight=False, markup=False)
+        console.print(f"missing: {line}", highlight=False, markup=False, soft_wrap=True)
     if not plan.shards:
         raise UsageError(
             f"nothing to scan: no symbol has a day recorded on two of {', '.join(names)} in "
@@ -280,10 +280,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     problems = [p for d in done for p in d.problems]
     for d in done:
         for note in d.notes:
-            console.print(f"note: {note}", highlight=False, markup=False)
+            console.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
     for problem in problems:
-        console.print(f"not scanned: {problem}", highlight=False, markup=False)
-    console.print(f"results: {out} ({', '.join(written)}, shards/)", highlight=False, markup=False)
+        console.print(f"not scanned: {problem}", highlight=False, markup=False, soft_wrap=True)
+    console.print(f"results: {out} ({', '.join(written)}, shards/)", highlight=False, markup=False, soft_wrap=True)
     return 1 if problems else 0
 
 
@@ -323,7 +323,7 @@ def _against(config: Any, groups: list[Any], n: int, plan: Any, recordings: Path
     for row in rows:
         if "skipped" in row:
             console.print(f"not backtested: #{row['rank']} {row['symbol']} {row['buy_venue']} -> {row['sell_venue']}: "
-                          f"{row['skipped']}", highlight=False, markup=False)  # fmt: skip
+                          f"{row['skipped']}", highlight=False, markup=False, soft_wrap=True)  # fmt: skip
     rows = [row for row in rows if "skipped" not in row]
     path = out / "against.csv"
     with path.open("w", newline="") as f:
@@ -362,8 +362,10 @@ def _instruments(config: Any, args: argparse.Namespace, names: list[str], costs:
                       each("min_notional"), each("multiplier"))  # fmt: skip
     console.print(table)
     for problem in problems:
-        console.print(f"not listed: {problem}", highlight=False, markup=False)
-    console.print(f"{len(rows)} symbols listed by two or more of the venues", highlight=False, markup=False)
+        console.print(f"not listed: {problem}", highlight=False, markup=False, soft_wrap=True)
+    console.print(
+        f"{len(rows)} symbols listed by two or more of the venues", highlight=False, markup=False, soft_wrap=True
+    )
     return 1 if problems else 0
 
 

@@ -282,3 +282,31 @@ def test_one_symbols_own_setting_is_swept_as_its_table_spells_it(tmp_path: Path,
         with pytest.raises(ConfigError) as info:
             load_grid(path, config)
         assert info.value.key == key, str(info.value)
+
+
+def _scan_rows(out: Path) -> list[dict[str, Any]]:
+    # arb scan's rows in one order, NaN as None (NaN equals nothing, itself included)
+    from arb.scan.store import read_table
+
+    rows = [{k: None if v != v else v for k, v in r.items()} for r in read_table(out / "scan.parquet")]
+    return sorted(rows, key=lambda r: [str(r[k]) for k in ("day", "symbol", "market", "buy_venue", "sell_venue")])
+
+
+def test_arb_scan_on_ray_gives_the_local_figures_and_a_second_scan_redoes_no_shard(
+    ray_cluster: Any, tmp_path: Path
+) -> None:
+    # arb scan --ray: its shards as Ray tasks on this module's cluster (--ray auto: the connection the test holds)
+    from tests.support import planted_books
+
+    recordings = tmp_path / "recordings"
+    planted_books.write_books(recordings)
+    scan = ["-q", "scan", "--venues", "binance,bybit,okx", "--recordings", str(recordings), "--min-edge-bps", "5"]
+    assert main([*scan, "--out", str(tmp_path / "local"), "--workers", "1"]) == 0
+    assert main([*scan, "--out", str(tmp_path / "ray"), "--ray", "auto", "--workers", "2"]) == 0
+    assert ray_cluster.is_initialized()  # the scan used the test's cluster and left it running
+    assert _scan_rows(tmp_path / "ray") == _scan_rows(tmp_path / "local")
+    done = sorted((tmp_path / "ray" / "shards").rglob("*.done.json"))
+    assert len(done) == 2  # two symbols, one day
+    stamps = [p.stat().st_mtime_ns for p in done]
+    assert main([*scan, "--out", str(tmp_path / "ray"), "--ray", "auto", "--workers", "2"]) == 0
+    assert [p.stat().st_mtime_ns for p in done] == stamps  # every shard read from what the first scan kept

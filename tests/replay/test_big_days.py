@@ -22,7 +22,7 @@ from arb.cli import main
 from arb.config import load_config
 from arb.errors import RecordingError
 from arb.events import EXCH_EVENT, LOCAL_EVENT, event_dtype
-from arb.recording.convert import _prepare, _settle, convert_files, convert_to_parts
+from arb.recording.convert import convert_files, convert_to_parts, prepare_inputs, read_inputs
 from arb.recording.npz import load_eod, part_path
 from arb.recording.stream import Bounds, OrderStream
 from arb.testing.configs import write_config_files
@@ -88,8 +88,8 @@ def test_a_fixed_offset_and_a_base_latency_chunk_alike(tmp_path: Path) -> None:
 
 def _raw_rows(path: Path) -> np.ndarray:
     # The normalizer's rows before hftbacktest's corrections, in the order the stream gets them.
-    paths, venue, market, symbol = _prepare([path], None, None, None, None)
-    normalizer, _, _ = _settle(paths, venue, market, symbol, None, False, None, False)
+    paths, venue, market, symbol = prepare_inputs([path], None, None, None, None)
+    normalizer, _, _ = read_inputs(paths, venue, market, symbol, None, False, None, False)
     return normalizer.sink.take().copy()
 
 
