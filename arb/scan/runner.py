@@ -109,15 +109,9 @@ def _run_pool(todo: Sequence[Shard], workers: int, keep: Callable[[ShardResult, 
 
 
 def _run_ray(todo: Sequence[Shard], workers: int, address: str, keep: Callable[[ShardResult, float], None]) -> None:
-    from arb.sweep.ray_runner import import_ray, shutdown_ray
+    from arb.sweep.ray_runner import ray_connection, shutdown_ray
 
-    ray = import_ray()
-    started_here = not ray.is_initialized()
-    if started_here:
-        if address == "local":
-            ray.init(num_cpus=workers, include_dashboard=False, logging_level=logging.WARNING)
-        else:
-            ray.init(address=address, logging_level=logging.WARNING)
+    ray, started_here = ray_connection(address, workers)
     task: Any = ray.remote(num_cpus=1, max_retries=1)(_timed)
     try:
         waiting = list(todo)

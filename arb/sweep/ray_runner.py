@@ -14,7 +14,7 @@ stops it afterwards; ``"auto"`` connects to the running cluster that ``RAY_ADDRE
 
 from __future__ import annotations
 
-__all__ = ["RAY_EXTRA", "import_ray", "run_ray", "shutdown_ray"]
+__all__ = ["RAY_EXTRA", "import_ray", "ray_connection", "run_ray", "shutdown_ray"]
 
 import builtins
 import datetime as dt
@@ -54,6 +54,19 @@ def import_ray() -> Any:
     return ray
 
 
+def ray_connection(address: str, workers: int) -> tuple[Any, bool]:
+    """The ``ray`` module connected as ``--ray`` says (see the module docstring; a process already connected
+    keeps its connection) and whether this call connected it (then :func:`shutdown_ray` it when done)."""
+    ray = import_ray()
+    if ray.is_initialized():
+        return ray, False
+    if address == "local":
+        ray.init(num_cpus=workers, include_dashboard=False, logging_level=logging.WARNING)
+    else:
+        ray.init(address=address, logging_level=logging.WARNING)
+    return ray, True
+
+
 class _Actor:
     """A sweep worker inside a Ray actor (the class is wrapped with ``ray.remote`` at run time)."""
 
@@ -86,15 +99,9 @@ def run_ray(
 
     ``sessions``: the event arrays every point needs, by data key (put in the object store once).
     """
-    ray = import_ray()
+    ray, started_here = ray_connection(address, workers)
     from ray.util import ActorPool
 
-    started_here = not ray.is_initialized()
-    if started_here:
-        if address == "local":
-            ray.init(num_cpus=workers, include_dashboard=False, logging_level=logging.WARNING)
-        else:
-            ray.init(address=address, logging_level=logging.WARNING)
     actors: list[Any] = []
     try:
         refs = {key: ray.put(session) for key, session in sessions.items()}
