@@ -257,6 +257,13 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             f"nothing to scan: no symbol has a day recorded on two of {', '.join(names)} in "
             f"{recordings}{_range(args.start, args.end)} (arb fetch downloads history)"
         )
+    if not args.ray:  # (a Ray cluster's nodes have caches of their own)
+        import logging
+
+        from arb._jit import say_compiling
+        from arb.scan.shard import COMPILED
+
+        say_compiling([COMPILED], logging.getLogger("arb.scan"))
     done = _run(plan, out, args, console, run_shards, _default_workers)
     rows, parquet, csv_path = gather(out, [d.shard.name for d in done])
     groups = ranked(rows)
