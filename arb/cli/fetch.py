@@ -3,7 +3,7 @@
 ::
 
     arb fetch --start 2024-01-01 [--end DAY] [--source tardis|bybit-archive] [--symbols BTCUSDT ...]
-              [--venue binance|bybit|okx] [--market spot|linear] [--book l2|snapshot25|snapshot5] [--out DIR]
+              [--venue VENUE] [--market spot|linear] [--book l2|snapshot25|snapshot5] [--out DIR]
               [--base-url URL] [--dry-run]
 
 With no option but ``--start`` it fetches what ``arb backtest --start`` needs on the configuration it

@@ -127,7 +127,7 @@ class DeadMan:
         goes on: the process still exits). ``window_s``: the window it was armed with, for that last case.
 
         An answer that may change by itself is tried again as :meth:`arm` tries, ``backoff_s`` apart at
-        first: OKX takes one ``cancel-all-after`` a second, and the keeper's last renewal may have just left.
+        first: a venue may take one such request a second, and the keeper's last renewal may have just left.
         """
         executor = self.executor
         if not self.present:

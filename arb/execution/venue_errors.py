@@ -45,7 +45,7 @@ class VenueSetup:
     file: str = ""
     """The venue file that names the URLs and the variables."""
     passphrase: bool = False
-    """The venue's keys have a passphrase (OKX's), which :attr:`credentials` names too."""
+    """The venue's keys have a passphrase (some venues'), which :attr:`credentials` names too."""
 
 
 def venue_error(

@@ -4,7 +4,7 @@ disarmed at every clean stop once the orders are cancelled, left armed when the 
 A clean stop is every end that runs the stop (``--duration``, SIGINT, SIGTERM, the kill switch: ``arb kill``,
 SIGUSR1, Telegram's ``/kill``) and a start that fails after a switch was armed (nothing was traded then).
 Each switch is turned off as its venue documents it (:meth:`~arb.execution.dead_man.DeadMan.disarm`) and
-one line per venue says what is left armed (``okx dead-man's switch: disarmed``): a venue that refuses
+one line per venue says what is left armed (``<venue> dead-man's switch: disarmed``): a venue that refuses
 or cannot be asked is said and the process still exits with its usual code. A venue where an order is
 still in flight keeps its switch, and so does a session that ended on an error before its orders were
 cancelled: the venue cancels what arb could not, which is what the switch is for. A crash (SIGKILL, the

@@ -206,7 +206,6 @@ def _venue_costs(config: Any, names: list[str], market: str | None) -> list[Any]
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
-    from rich.console import Console
 
     from arb.config import load_config
     from arb.errors import UsageError
@@ -245,9 +244,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         allow_damaged=args.allow_damaged,
         size_base=config.strategy.max_order_size if args.size is None else args.size,
     )
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200)
+    console = console_of()
     for line in plan.skipped:
         console.print(f"skipped: {line}", highlight=False, markup=False, soft_wrap=True)
     for line in plan.missing:

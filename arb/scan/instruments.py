@@ -13,9 +13,9 @@ page), and read back through the same parser when the venue is not asked again (
 reached.
 
 Two venues list the same instrument when their base asset, quote currency and market agree once a bundle's count
-is set aside (:func:`~connectors.common.instruments.asset_of`): Binance's ``1000PEPEUSDT`` (1,000 PEPE),
-Bybit's ``1000PEPEUSDT`` and OKX's ``PEPE-USDT-SWAP`` are all ``PEPEUSDT`` on ``linear``, each with its own
-multiplier. A ticker that two venues give to different tokens is not told apart here.
+is set aside (:func:`~connectors.common.instruments.asset_of`): one venue's ``1000PEPEUSDT`` (1,000 PEPE) and
+another's ``PEPE-USDT-SWAP`` are both ``PEPEUSDT`` on ``linear``, each with its own multiplier. A ticker
+that two venues give to different tokens is not told apart here.
 """
 
 from __future__ import annotations
@@ -56,12 +56,12 @@ logger = logging.getLogger(__name__)
 CACHE_FOLDER = "instruments"
 """The folder under the recordings folder where the fetched lists are kept."""
 _MAX_PAGES = 50
-"""Pages asked of one list at most (Bybit's linear list is 1,000 a page): a cursor that never ends stops here."""
+"""Pages asked of one list at most (a list of 1,000 a page runs to a few pages): a cursor that never ends stops here."""
 
 
 @dataclass(frozen=True, slots=True)
 class ListTarget:
-    """One list to fetch: ``venue``'s ``market`` at the REST base ``rest`` (``https://api.binance.com``);
+    """One list to fetch: ``venue``'s ``market`` at the REST base ``rest`` (``https://api.example.com``);
     ``where`` names the configuration key that gave the URL (for the error line)."""
 
     venue: str
@@ -287,12 +287,12 @@ _RULES = ("tick", "lot", "min_qty", "min_notional", "multiplier", "contract_size
 
 def universe_rows(common: Mapping[tuple[str, str], Sequence[Instrument]]) -> list[dict[str, Any]]:
     """:func:`common_symbols`' answer as rows, one per (symbol, market), e.g. ``{"symbol": "PEPEUSDT",
-    "market": "linear", "venues": ["binance", "okx"], "symbols": {"binance": "1000PEPEUSDT", "okx": "PEPEUSDT"},
-    "names": {"binance": "1000PEPEUSDT", "okx": "PEPE-USDT-SWAP"}, "tick": {"binance": "0.0000001", ...},
-    "lot": {...}, "min_qty": {...}, "min_notional": {...}, "multiplier": {"binance": "1000", "okx": "1"},
-    "contract_size": {"binance": "1", "okx": "10000000"}}``: each rule per venue as a decimal string, in the
-    units of :class:`~connectors.common.instruments.Instrument` (tick per ``multiplier`` base, lot and minimum
-    in ``multiplier`` base, minimum value in quote currency)."""
+    "market": "linear", "venues": ["a", "b"], "symbols": {"a": "1000PEPEUSDT", "b": "PEPEUSDT"},
+    "names": {"a": "1000PEPEUSDT", "b": "PEPE-USDT-SWAP"}, "tick": {"a": "0.0000001", ...},
+    "lot": {...}, "min_qty": {...}, "min_notional": {...}, "multiplier": {"a": "1000", "b": "1"},
+    "contract_size": {"a": "1", "b": "10000000"}}`` for venues ``a`` and ``b``: each rule per venue as a decimal
+    string, in the units of :class:`~connectors.common.instruments.Instrument` (tick per ``multiplier`` base,
+    lot and minimum in ``multiplier`` base, minimum value in quote currency)."""
     rows: list[dict[str, Any]] = []
     for (symbol, market), instruments in common.items():
         row: dict[str, Any] = {"symbol": symbol, "market": market, "venues": [i.venue for i in instruments],

@@ -45,7 +45,7 @@ _LIVE = "live"
 
 def row_state(row: Mapping[str, Any]) -> str:
     """``"live"`` when both venues of the row are, else each one that is not with its state
-    (``"okx stale"``, ``"binance syncing, okx stale"``)."""
+    (``"<venue> stale"``, ``"<venue> syncing, <venue> stale"``)."""
     bad = [f"{row[f'{s}_venue']} {row[f'{s}_state']}" for s in ("buy", "sell") if row[f"{s}_state"] != _LIVE]
     return ", ".join(bad) or _LIVE
 

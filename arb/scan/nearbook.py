@@ -2,7 +2,7 @@
 brought in when they could matter.
 
 :class:`arb.book.OrderBook` keeps each side sorted with the best level last, so an update near the best moves a
-few elements and one deep in a thousand-level book (Binance's USD-M diffs touch every level they changed) moves
+few elements and one deep in a thousand-level book (a diff stream touches every level that changed) moves
 almost all of them: most of a deep book's cost is levels the scan never looks at. Here an update to a price
 worse than the side's *bound* (the price of its ``deep``-th best level when the bound was last set) is not
 applied but kept aside, in order; an update at or better than the bound is applied at once, as the book does.

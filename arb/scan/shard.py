@@ -6,8 +6,8 @@ episodes' starts for the depth they offered (:class:`~arb.scan.tops.DepthAt`): f
 day was small, by reading the files again when it was not. What it holds is a venue's top-of-book changes
 and, for a moment, one chunk of rows: memory is bounded by the shard, whatever the range of the scan.
 
-A recording day whose book never syncs on its own (a session that began the day before: Binance sends its
-snapshot only at connect) is read again with the days before it, up to :data:`MAX_DAYS_BEFORE`, and its top
+A recording day whose book never syncs on its own (a session that began the day before: a venue that sends
+its snapshot only at connect) is read again with the days before it, up to :data:`MAX_DAYS_BEFORE`, and its top
 taken from midnight on.
 """
 

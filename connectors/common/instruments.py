@@ -7,12 +7,12 @@ parse of the answer's body (:meth:`InstrumentList.parse`); the registry hands it
 (:attr:`connectors.registry.VenueConnector.instruments`) and ``arb scan`` fetches it (:mod:`arb.scan.instruments`)
 without naming the venue.
 
-Units. A venue prices some assets by a bundle of them: Binance's ``1000PEPEUSDT`` and Bybit's ``SHIB1000USDT``
+Units. A venue prices some assets by a bundle of them: ``1000PEPEUSDT`` and ``SHIB1000USDT``
 are quoted and sized per 1,000 PEPE or SHIB. An :class:`Instrument` names the asset itself (``base``
 ``PEPE``) and the bundle (``multiplier`` 1000): the venue's price divided by the multiplier is the asset's
 price. ``tick`` is in the venue's price (quote currency per bundle); ``lot`` and ``min_qty`` are in bundles
-(base currency when the multiplier is 1), whatever unit the venue sizes orders in: an OKX swap's sizes are
-contracts of ``ctVal x ctMult`` base, converted here, and that contract value is ``contract_size`` (the
+(base currency when the multiplier is 1), whatever unit the venue sizes orders in: a venue that sizes swaps
+in contracts has them converted here, and that contract value is ``contract_size`` (the
 venue file's ``[instrument] contract_size``). ``min_notional`` is in quote currency (0: the venue states none).
 """
 
@@ -37,7 +37,7 @@ from typing import Protocol, runtime_checkable
 _PREFIX = re.compile(r"\A(1(?:0{3,})|1M)([A-Z][A-Z0-9]+)\Z")
 """``1000PEPE``, ``10000SATS``, ``1000000MOG``, ``1MBABYDOGE``: a bundle named before the asset."""
 _SUFFIX = re.compile(r"\A([A-Z][A-Z0-9]*[A-Z])(1(?:0{3,}))\Z")
-"""``SHIB1000``: a bundle named after the asset (Bybit's spelling for some)."""
+"""``SHIB1000``: a bundle named after the asset (some venues' spelling)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +45,12 @@ class Instrument:
     """One instrument a venue lists (see the module docstring for the units)."""
 
     venue: str
-    """The venue's name (``binance``)."""
+    """The venue's name (its folder under ``connectors/``)."""
     market: str
     """``spot`` or ``linear``."""
     symbol: str
     """arb's symbol of the instrument on this venue, as its feeds and recordings name it (``1000PEPEUSDT``;
-    OKX's ``BTC-USDT-SWAP`` is ``BTCUSDT``)."""
+    a venue's ``BTC-USDT-SWAP`` is ``BTCUSDT``)."""
     name: str
     """The venue's own name (``BTC-USDT-SWAP``, ``1000PEPEUSDT``)."""
     base: str
@@ -68,12 +68,12 @@ class Instrument:
     min_notional: Decimal
     """Smallest order value, quote currency (0: the venue states none)."""
     trading: bool
-    """Whether it trades now (Binance ``TRADING``, Bybit ``Trading``, OKX ``live``)."""
+    """Whether it trades now (``TRADING``, ``Trading``, ``live``: each venue's word)."""
     status: str = ""
     """The venue's own word for its state (``BREAK``, ``PreLaunch``, ``suspend``...)."""
     contract_size: Decimal = Decimal(1)
-    """Units of ``multiplier`` base per unit the venue sizes orders in (an OKX swap's ``ctVal x ctMult``;
-    1 where sizes are base)."""
+    """Units of ``multiplier`` base per unit the venue sizes orders in (a contract's value, e.g.
+    ``ctVal x ctMult``; 1 where sizes are base)."""
 
     @property
     def asset_symbol(self) -> str:
