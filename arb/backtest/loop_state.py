@@ -114,7 +114,7 @@ class Inventory(NamedTuple):
     booked: Array
     """Per (symbol, asset), ``[transfers, fees paid (that asset's units), time in transit (ns)]``."""
     movable: Array
-    """Per symbol, 1 when its base may move (spot on both venues; a linear venue holds no base)."""
+    """Per symbol, 1 when its base may move (spot on every venue; a linear venue holds no base)."""
     log: Array
     """Every transfer made, in order (``TRANSFER_DTYPE`` rows; the driver grows it when it fills up)."""
     logged: Array
@@ -133,7 +133,7 @@ class Symbols(NamedTuple):
     risk: Any
     """``(limits, rstate, srisk)`` (:func:`arb.strategy.gate.gate`)."""
     views: Array
-    """Per symbol, its kernel's view of both venues."""
+    """Per symbol, its kernel's view of every venue of the run."""
     step: tuple[int, int]
     """The shared step (:func:`arb.strategy.step.decide_symbol`) the loop calls by address:
     ``(address, key)`` of :func:`arb.backtest.step_call.step_of` (``(0, 0)``: none yet, the loop raises)."""

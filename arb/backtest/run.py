@@ -614,7 +614,7 @@ def run_backtest(
     warming: Warming | None = None,
 ) -> BacktestResult:
     """Run the strategy over the days in [start, end] that :func:`plan_days` settles (``start``/``end``
-    None: the first/last day recorded for both venues). ``allow_damaged`` keeps what can be read of
+    None: the first/last day recorded for every venue of the run). ``allow_damaged`` keeps what can be read of
     a damaged recording; without it a damaged day is a :class:`~arb.errors.RecordingError`.
     ``compile_beside=False``: a first run compiles in this process alone, not in two others beside it
     (:func:`warm_loop_in_background`, which forks them, or spawns them when other threads run: then a

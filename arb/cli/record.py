@@ -1,6 +1,6 @@
 """``arb record [--config PATH] [--symbols BTCUSDT ETHUSDT] [--duration 10m] [--out DIR] [--status-every 10s]``.
 
-Records both venues' raw market data (:func:`arb.live.record.record`) with the ops watch handed down
+Records every venue's raw market data (:func:`arb.live.record.record`) with the ops watch handed down
 (``/metrics``, the dashboard and the alerts of ``[ops]`` and ``[alerts]``), until ``--duration``,
 Ctrl-C or SIGTERM, then prints what was recorded.
 """

@@ -237,7 +237,7 @@ class ExecutionConfig(ConfigStruct, frozen=True):
 
 
 class LegFaultRates(ConfigStruct, frozen=True):
-    """``[leg_faults]`` (both venues) or ``[leg_faults.<venue>]``: what the simulated venue does to an order.
+    """``[leg_faults]`` (every venue) or ``[leg_faults.<venue>]``: what the simulated venue does to an order.
 
     Each order draws at most one fault; the three chances are exclusive, so their sum is at most 1.
     """

@@ -1,4 +1,4 @@
-"""The live driver's core: every symbol's books on both venues, the kernels' views, the kernel, the
+"""The live driver's core: every symbol's books on every venue, the kernels' views, the kernel, the
 risk gate, an executor.
 
 It is synchronous and reads no clock: every call says what time it is. The asyncio shell

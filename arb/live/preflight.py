@@ -1,9 +1,9 @@
 """Whether a configuration can ever open a pair, told before anything runs (``arb check``).
 
 A configuration can be valid key by key and still trade nothing: a ``position_limit`` below the
-smallest order both venues accept, a ``max_notional_per_venue`` below their minimum notional, a
+smallest order both venues of a pair accept, a ``max_notional_per_venue`` below their minimum notional, a
 ``max_order_size`` below their minimum quantity. :func:`pair_blockers` finds those by running the
-strategy's own rules, not a copy of them: the kernel's sizing (the smallest step both venues accept,
+strategy's own rules, not a copy of them: the kernel's sizing (the smallest step both venues of the pair accept,
 the pair's cap from the order size, the per-venue bands and the spot holdings) and the risk gate
 itself (:func:`arb.execution.risk.gate`), on the smallest pair the venues accept, from flat
 positions and the configured balances, at the price where that pair is smallest both in quantity and
@@ -139,7 +139,7 @@ def _full_size(config: AppConfig, s: int, params: Any, limits: Any, direction: t
     sym = config.symbols[s]
     b, sell = direction
     p = params[0]
-    lot = float(p["pair_lot"])  # the kernel's grid for a pair: a multiple of both venues' lots
+    lot = float(p["pair_lot"])  # the kernel's grid for a pair: a multiple of every venue's lot
     price = max(p["tick_size"][b], p["tick_size"][sell])  # the position limit is in base units: any price
     view = _flat_view(config, s, price)
     qty = float(_plain(kernel.floor_to_grid)(_plain(kernel._pair_cap)(view, p, b, sell), lot))
@@ -182,7 +182,7 @@ def _direction(config: AppConfig, s: int, params: Any, limits: Any, direction: t
     sym = config.symbols[s]
     b, sell = direction
     p = params[0]
-    lot = float(p["pair_lot"])  # the kernel's grid for a pair: a multiple of both venues' lots
+    lot = float(p["pair_lot"])  # the kernel's grid for a pair: a multiple of every venue's lot
     need = _plain(kernel._min_step_qty)(p, b, sell, np.inf)  # the smallest quantity both accept, at any price
     qty = _plain(kernel.ceil_to_grid)(need, lot)
     notional = max(p["min_notional"][b], p["min_notional"][sell])
@@ -214,7 +214,7 @@ def _sizing_blockers(
     config: AppConfig, s: int, view: Any, p: Any, b: int, sell: int, qty: float, lot: float
 ) -> list[Blocker]:
     # The kernel's cap on a pair (order size, per-venue bands, spot holdings to sell) below the
-    # smallest pair both venues accept: the kernel never sizes one. Each cause on its own.
+    # smallest pair its two venues accept: the kernel never sizes one. Each cause on its own.
     def cap(params: Any, v: Any) -> float:
         return float(_plain(kernel.floor_to_grid)(_plain(kernel._pair_cap)(v, params, b, sell), lot))
 

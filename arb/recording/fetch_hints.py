@@ -5,7 +5,7 @@ it: so it names ``--config`` when the configuration is not the default one (``co
 under the current folder), ``--out`` when the recordings folder is not the one that file names (``arb
 backtest --recordings``), ``--symbols`` when the symbols are not the file's, and ``--venue`` when only
 one venue lacks the days; every value is quoted for a POSIX shell. ``arb fetch`` with no more than that
-fetches what the run needs: both venues (or the one named) in their configured markets, from Tardis.dev
+fetches what the run needs: every venue of the run (or the one named) in its configured market, from Tardis.dev
 (:mod:`arb.cli.fetch`).
 """
 

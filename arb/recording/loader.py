@@ -1,11 +1,11 @@
-"""Choose the days to run, convert them on demand (cached next to them), and line both venues up in time.
+"""Choose the days to run, convert them on demand (cached next to them), and line the run's venues up in time.
 
 Recordings live in ``<recordings>/<venue>_<market>/<symbol lower>_<YYYYMMDD>.gz`` (see
 recordings/README.md); days fetched from Tardis.dev or Bybit's archive (``arb fetch``) in their own
 folders beside them (:mod:`arb.recording.sources`). A venue's day is taken from arb's own recording when
-there is one, else from Tardis, else from Bybit's archive, so the days of one venue, and the two venues of
+there is one, else from Tardis, else from Bybit's archive, so the days of one venue, and the venues of
 one day, may come from different sources. :func:`plan_days` alone decides which days a run covers, from what the user
-typed and what each venue recorded: exactly the days asked for, each recorded for both venues, with
+typed and what each venue recorded: exactly the days asked for, each recorded for every venue, with
 no day missing in between; anything else is a :class:`RecordingError` that names the venue and the
 day, lists what is there and names the ``arb fetch`` command, as typed, that fetches what is missing
 (:mod:`arb.recording.fetch_hints`).
@@ -174,16 +174,16 @@ def find_days(recordings: Path, venue: VenueConfig, symbol: str) -> dict[dt.date
 
 
 def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> list[dt.date]:
-    """The days a run covers: every day from ``start`` to ``end``, each recorded for both venues (of
-    every symbol traded).
+    """The days a run covers: every day from ``start`` to ``end``, each recorded for every venue of the
+    run (of every symbol traded).
 
     ``start``/``end`` are what the user typed (``--start``/``--end``), None where they typed nothing,
     and messages say when a day was a default. With neither, the run goes from the first to the last
-    day recorded for both venues. With one typed, the other end is the farthest day the run reaches
+    day recorded for every venue. With one typed, the other end is the farthest day the run reaches
     from it without a missing day (the book cannot be carried across one): ``--start`` alone runs up
     to the day before the first one a venue lacks, so a day fetched far from the recordings runs on
-    its own. A typed day that either venue did not record, an ``end`` before ``start``, and a day
-    between them recorded for one venue only (or neither) are a :class:`RecordingError` that names
+    its own. A typed day that a venue did not record, an ``end`` before ``start``, and a day
+    between them that a venue lacks are a :class:`RecordingError` that names
     the venue and the day, lists the days recorded and names the ``arb fetch`` that fetches the
     missing ones. No typed day is ever added, dropped or moved.
     """
@@ -395,7 +395,7 @@ def _convert_day(
             market=venue.market,
             symbol=symbol,
             initial=initial,
-            local_offset_ns=0,  # one shift for both venues is applied later
+            local_offset_ns=0,  # one shift for every venue is applied later
             allow_damaged=allow_damaged,
             index=lambda r: _index(key, r),
             scan=fast[0],

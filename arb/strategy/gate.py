@@ -3,7 +3,7 @@
 The backtest's Numba loop and the live engine (dry run and ``arb live``) call :func:`update_equity`
 and :func:`gate` with the same arguments at every decision, so one compiled gate stops the same
 things everywhere. With several symbols there is one gate for the account: ``views`` holds every
-symbol's view of both venues (``views[s]``, what the kernel of symbol ``s`` reads), ``limits`` one
+symbol's view of every venue (``views[s]``, what the kernel of symbol ``s`` reads), ``limits`` one
 row per symbol, ``state`` the account's record and ``sstate`` one record per symbol. It works on
 whole pairs: if any leg of a pair would break a limit, every intent of that pair is dropped, so the
 gate itself can never create a naked leg. Hedges and unwinds only ever
@@ -40,7 +40,7 @@ status, ``position_limit``, ``max_notional_per_venue``, ``max_pair_loss``, ``max
   the venue's equity;
 - ``max_unknown_orders``: more orders of unknown outcome on a venue than this (the live executors
   report them; 0 by default: pause until they are resolved) holds new pairs back;
-- ``max_symbol_share``: no symbol's position value (both venues) above this fraction of the
+- ``max_symbol_share``: no symbol's position value (every venue) above this fraction of the
   account's equity;
 - ``max_total_notional``: every symbol's position value on every venue together stays within it;
 - margin (a linear venue, always on): the initial margin of the venue's positions after the pair

@@ -146,7 +146,7 @@ def _walk(
     fee_b = p["taker_fee"][b]
     fee_s = p["taker_fee"][s]
     fee_bps = (fee_b + fee_s) * 1e4
-    lot = p["pair_lot"]  # every step a quantity both venues take as it is, never rounded by one of them
+    lot = p["pair_lot"]  # every step a quantity every venue takes as it is, never rounded by one of them
     spot_buy = p["market"][b] == MARKET_SPOT
     quote_left = view[b]["quote_balance"]
     for k in range(levels):

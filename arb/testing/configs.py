@@ -156,7 +156,7 @@ _ACCOUNT: Final[Mapping[str, Any]] = {"base": 0.05, "quote": 5000.0}
 def _venue_sections(
     *, tick_size: float, lot_size: float, maintenance_margin_rate: float, depth_stream: str
 ) -> dict[str, Any]:
-    """A shipped venue file's sections after ``[endpoints]``: the same for both venues but for the
+    """A shipped venue file's sections after ``[endpoints]``: the same for every venue but for the
     instrument's sizes (``min_qty`` is the lot), the maintenance margin rate and the depth stream."""
     return {
         "fees": {"maker": 0.001, "taker": 0.001},

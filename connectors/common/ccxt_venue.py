@@ -321,7 +321,7 @@ class CcxtVenue:
     # -- order entry over WebSocket -----------------------------------------------------------------------
 
     socket_cancel_op: ClassVar[str] = ""
-    """The order WebSocket's cancel operation (``order.cancel`` on both venues)."""
+    """The order WebSocket's cancel operation (the venue's name for it, such as ``order.cancel``)."""
     socket_time_in_force: ClassVar[Mapping[str, str]] = {"IOC": "IOC", "GTC": "GTC", "FOK": "FOK"}
     """arb's time in force -> the create body's ``timeInForce`` (what ccxt's create sends over REST)."""
 

@@ -1,4 +1,4 @@
-"""Mark price and funding of one perpetual symbol: the state both venues' normalizers keep, and the rows.
+"""Mark price and funding of one perpetual symbol: the state every venue's normalizer keeps, and the rows.
 
 Binance USD-M's ``markPriceUpdate`` restates everything each second; Bybit v5 linear ``tickers``
 sends a snapshot and then deltas that carry only the fields that changed. :class:`PerpState` merges

@@ -1,4 +1,4 @@
-"""REST history requests (funding-rate history) shared by both venues: pacing, retries, waits.
+"""REST history requests (funding-rate history) shared by every venue: pacing, retries, waits.
 
 A venue's history client (``connectors/<venue>/history.py``) builds each request and reads each
 answer; this module sends it. One function per venue, ``classify``, turns an answer into a
@@ -228,7 +228,7 @@ class HistoryGetter:
 
 
 class VenueFundingHistory:
-    """What both venues' funding-history clients share: the REST base (``endpoints.linear.<network>.rest``),
+    """What the venues' funding-history clients share: the REST base (``endpoints.linear.<network>.rest``),
     the getter that paces and retries their requests, and the page size. The venue's class adds its
     ``classify``, ``unlisted`` and ``fetch``."""
 

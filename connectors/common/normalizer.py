@@ -299,7 +299,7 @@ def note_unknown(n: Normalizer, name: str, logger: logging.Logger, what: str) ->
 
 
 class VenueNormalizer(Generic[K]):
-    """What both venues' normalizers (a :class:`Normalizer` each) keep alike: the settings, the sink and
+    """What the venues' normalizers (a :class:`Normalizer` each) keep alike: the settings, the sink and
     counters, the symbol they settle on, the stream or topic names they have met (each a kind ``K``, or
     None when unknown) and the undecodable payloads they log. The venue's class adds its book sync and
     decoding."""

@@ -81,7 +81,7 @@ def venue_answer(error: BaseException) -> dict[str, Any] | None:
 class WalletVenue:
     """One venue's wallet operations on a ccxt client of it (``client``), for account ``market`` (spot,
     linear) of arb's venue file: the venue's class fills in what is its own; ccxt's unified calls serve
-    both venues for the rest."""
+    every venue for the rest."""
 
     name: str
     resend_is_safe: bool

@@ -1,4 +1,4 @@
-"""What both venues' wire messages share (their structs are in ``connectors/<venue>/messages.py``)."""
+"""What the venues' wire messages share (their structs are in ``connectors/<venue>/messages.py``)."""
 
 from __future__ import annotations
 
