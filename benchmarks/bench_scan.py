@@ -49,23 +49,15 @@ SAMPLE_SPAN_S = 651.0  # the sample's session: 2024-08-08 23:54:13 to 2024-08-09
 
 
 def _scan_day(path: Path, venue: str, market: str, symbol: str, moments: int) -> int:
-    # A venue's day as a shard reads it: the top at every change (pass 1), then, with ``moments``, the depth
-    # at that many moments from the rows kept (a day with episodes); without, nothing is kept.
+    # A venue's day as a shard reads it (read_tops: the top at every change, its book on a thread beside the
+    # reading), then, with ``moments``, the depth at that many moments from the rows kept (a day with
+    # episodes); without, nothing is kept.
     import numpy as np
 
-    from arb.recording.read_rows import read_rows
-    from arb.scan.tops import DepthAt, TopsReader
+    from arb.scan.tops import DepthAt, read_tops
 
-    reader = TopsReader()
     kept: list[Any] = []
-
-    def take(rows: Any) -> None:
-        reader.add(rows)
-        if moments:
-            kept.append(rows.copy())
-
-    read_rows([path], take, venue=venue, market=market, symbol=symbol)
-    tops = reader.finish()
+    tops, _ = read_tops([path], kept.append if moments else None, venue=venue, market=market, symbol=symbol)
     if moments:
         depth = DepthAt(np.linspace(tops.start_ns, tops.end_ns, moments).astype(np.int64), 50)
         for rows in kept:

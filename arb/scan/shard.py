@@ -1,6 +1,6 @@
 """One shard of a scan: one symbol's day on every venue that has it, measured pair by pair.
 
-A shard reads each venue's day once for its top of book (:class:`~arb.scan.tops.TopsReader`), works out every
+A shard reads each venue's day once for its top of book (:func:`~arb.scan.tops.read_tops`), works out every
 ordered pair's net edge and episodes (:mod:`arb.scan.measure`), then looks at the books again only at the
 episodes' starts for the depth they offered (:class:`~arb.scan.tops.DepthAt`): from the rows it kept when the
 day was small, by reading the files again when it was not. What it holds is a venue's top-of-book changes
@@ -42,7 +42,7 @@ from arb.events import EVENT_KIND_MASK, FUNDING_SETTLED_EVENT, NS_PER_MS, NS_PER
 from arb.recording.read_rows import read_rows
 from arb.scan import measure
 from arb.scan import tops as _tops
-from arb.scan.tops import DepthAt, Tops, TopsReader
+from arb.scan.tops import DepthAt, Tops, read_tops
 
 log = logging.getLogger(__name__)
 
@@ -230,31 +230,29 @@ def _read_venue(shard: Shard, vd: VenueDay, start: int, end: int, result: ShardR
 
 def _read_files(shard: Shard, vd: VenueDay, files: tuple[str, ...], start: int, end: int,
                 result: ShardResult) -> _Venue:  # fmt: skip
-    reader = TopsReader()
     kept: list[EventArray] | None = []
     held = [0]
     funding: list[EventArray] = []
 
-    def take(rows: EventArray) -> None:
+    def take(rows: EventArray) -> None:  # a fresh array each time (read_tops's copy): kept as it is
         nonlocal kept
-        reader.add(rows)
         settled = rows[(rows["ev"] & EVENT_KIND_MASK) == FUNDING_SETTLED_EVENT]
         if len(settled):
-            funding.append(settled.copy())
+            funding.append(settled)
         if kept is not None:
             held[0] += len(rows)
             if held[0] <= _KEEP_ROWS:
-                kept.append(rows.copy())
+                kept.append(rows)
             else:
                 kept = None
 
     fmt = None if vd.source == "recording" else vd.source
-    findings = read_rows([Path(p) for p in files], take, venue=vd.venue, market=shard.market, symbol=shard.symbol,
-                         fmt=fmt, feed_latency_ns=vd.feed_latency_ns, allow_damaged=shard.allow_damaged)  # fmt: skip
+    tops, findings = read_tops([Path(p) for p in files], take, venue=vd.venue, market=shard.market,
+                               symbol=shard.symbol, fmt=fmt, feed_latency_ns=vd.feed_latency_ns,
+                               allow_damaged=shard.allow_damaged)  # fmt: skip
     result.bytes_read += sum(max(_stat(p)[0], 0) for p in files)
     for warning in findings.warnings():
         result.notes.append(f"{vd.venue} {shard.symbol} {shard.day}: {warning}")
-    tops = reader.finish()
     tops = Tops(tops.records[tops.records["local_ts"] < end], min(tops.end_ns, end)).since(start)
     settled = np.concatenate(funding) if funding else np.zeros(0, event_dtype)
     in_day = (settled["ival"] >= start) & (settled["ival"] < end)

@@ -17,9 +17,11 @@ Times are int64 ns; prices and quantities as the rows carry them (quote per base
 
 from __future__ import annotations
 
-__all__ = ["DepthAt", "Tops", "TopsReader", "tops_dtype"]
+__all__ = ["SCAN_CHUNK_ROWS", "DepthAt", "Tops", "TopsReader", "read_tops", "tops_dtype"]
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,13 +29,20 @@ import numpy as np
 from arb._jit import njit
 from arb.book import OrderBook, apply_rows_final, book_top
 from arb.events import EVENT_KIND_MASK, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, EventArray
+from arb.recording.npz import Worker
+from arb.recording.read_rows import read_rows
 from arb.scan.nearbook import NearBook, apply_message
+from connectors.common.findings import Findings
 
 tops_dtype = np.dtype(
     [("local_ts", "i8"), ("exch_ts", "i8"), ("bid_px", "f8"), ("bid_qty", "f8"), ("ask_px", "f8"), ("ask_qty", "f8")]
 )
 """One top-of-book record: the receive and venue times of the message that left it, the best bid and ask
 (NaN prices: unknown, the book not synced or a side empty)."""
+
+SCAN_CHUNK_ROWS = 131_072
+"""Rows :func:`read_tops` hands to its book at a time (8 MB): small enough that the book's thread works
+beside the reading from the first chunks on, large enough that a chunk's cost is its rows."""
 
 _SYNCED = 0
 _HAS_GROUP = 1
@@ -252,3 +261,38 @@ class DepthAt:
             _write_levels(self._book.arrays, self._state[_SYNCED], self.levels[self._k], self.levels.shape[2])
             self._k += 1
         return self.levels
+
+
+def read_tops(
+    inputs: Sequence[Path],
+    on_rows: Callable[[EventArray], None] | None = None,
+    *,
+    venue: str,
+    market: str,
+    symbol: str,
+    fmt: str | None = None,
+    feed_latency_ns: int | None = None,
+    allow_damaged: bool = False,
+) -> tuple[Tops, Findings]:
+    """A venue's day (``inputs``, as :func:`~arb.recording.read_rows.read_rows` takes them) read into its
+    :class:`Tops`, and what reading found. The top-of-book book runs on a thread of its own (its compiled
+    loop releases the GIL) beside the reading, a chunk of :data:`SCAN_CHUNK_ROWS` rows behind it, so a day
+    takes about as long as reading it. ``on_rows`` gets each chunk too, on the caller's thread, as a fresh
+    array it may keep."""
+    reader = TopsReader()
+    book = Worker(reader.add, "arb-scan-tops", waiting=2)
+
+    def take(rows: EventArray) -> None:
+        own = rows.copy()  # the reading reuses its buffer
+        book.put(own)
+        if on_rows is not None:
+            on_rows(own)
+
+    try:
+        findings = read_rows(
+            inputs, take, venue=venue, market=market, symbol=symbol, fmt=fmt, feed_latency_ns=feed_latency_ns,
+            chunk_rows=SCAN_CHUNK_ROWS, allow_damaged=allow_damaged,
+        )  # fmt: skip
+    finally:
+        book.close()
+    return reader.finish(), findings
