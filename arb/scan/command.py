@@ -223,7 +223,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     latency = None if args.latency_ms is None else round(args.latency_ms * 1_000_000)
     costs = _venue_costs(config, names, args.market)
     if args.live:
-        return _live(config, args, names, threshold, latency)
+        return _live(config, args, names, costs, threshold, latency)
     if args.instruments:
         return _instruments(config, args, names, costs, console_of())
     for option in ("window", "every", "duration"):
@@ -373,11 +373,11 @@ def _instruments(config: Any, args: argparse.Namespace, names: list[str], costs:
     return 1 if problems else 0
 
 
-def _live(config: Any, args: argparse.Namespace, names: list[str], threshold: float, latency: int | None) -> int:
-
+def _live(config: Any, args: argparse.Namespace, names: list[str], costs: list[Any], threshold: float,
+          latency: int | None) -> int:  # fmt: skip
     from arb.scan.live import run_live
 
-    symbols = args.symbols or list(config.symbol_names)
+    symbols = args.symbols or _live_universe(config, args, names, costs)
     code: int = run_live(
         config,
         names,
@@ -391,6 +391,32 @@ def _live(config: Any, args: argparse.Namespace, names: list[str], threshold: fl
         quiet=bool(getattr(args, "quiet", False)),
     )
     return code
+
+
+def _live_universe(config: Any, args: argparse.Namespace, names: list[str], costs: list[Any]) -> list[str]:
+    # Without --symbols: every symbol two or more of the venues list (their kept lists, or asked with
+    # --refresh or when none is kept), by arb's name on each; the configured symbols when no list is at hand.
+    from arb.scan.instruments import list_universe, live_symbols
+
+    console = console_of()
+
+    def say(text: str) -> None:
+        console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+    markets = sorted({m for c in costs for m in c.markets})
+    rows, problems = list_universe(config, names, markets, refresh=args.refresh)
+    for problem in problems:
+        say(f"not listed: {problem}")
+    symbols, other = live_symbols(rows)
+    if other:
+        say(f"not in the live scan: {', '.join(other)}: a venue lists it in a bundle or under another name "
+            "(the feeds give their prices per bundle)")  # fmt: skip
+    if not symbols:
+        symbols = list(config.symbol_names)
+        say(f"no instrument list at hand: scanning the configured symbols {', '.join(symbols)}")
+    else:
+        say(f"scanning {len(symbols)} symbols two or more of {', '.join(names)} list")
+    return symbols
 
 
 def _quote(config: Any) -> str:

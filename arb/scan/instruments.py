@@ -30,6 +30,7 @@ __all__ = [
     "fetch_instruments_sync",
     "list_universe",
     "list_universe_async",
+    "live_symbols",
     "read_cache",
     "targets_of",
     "universe_rows",
@@ -377,3 +378,16 @@ async def list_universe_async(
     lists = await fetch_instruments(targets, cache_dir=folder, refresh=refresh, timeout_s=timeout_s)
     problems += [found.problem for found in lists if found.problem]
     return universe_rows(common_symbols(lists, min_venues)), problems
+
+
+def live_symbols(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """From :func:`universe_rows`' rows, the symbols a live scan subscribes to by arb's name on every venue
+    that lists them (each venue's instrument is the asset itself: symbol as arb names it, multiplier 1), and
+    the others, named: a symbol some venue lists only in a bundle (``1000PEPEUSDT``) or under another name,
+    whose prices the live feeds give per bundle (``--symbols`` scans such a symbol where it is its own name)."""
+    plain: set[str] = set()
+    other: set[str] = set()
+    for r in rows:
+        same = all(r["symbols"][v] == r["symbol"] and str(r["multiplier"][v]) == "1" for v in r["venues"])
+        (plain if same else other).add(r["symbol"])
+    return sorted(plain), sorted(other - plain)

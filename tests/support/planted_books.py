@@ -21,6 +21,14 @@ from pathlib import Path
 EXCHANGES = {"binance": "binance", "bybit": "bybit-spot", "okx": "okex"}
 TARDIS_SYMBOL = {("okx", "BTCUSDT"): "BTC-USDT", ("okx", "ETHUSDT"): "ETH-USDT"}
 HEADER = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n"
+PERP_EXCHANGES = {"binance": "binance-futures", "bybit": "bybit"}
+"""The USDT perpetuals' Tardis exchanges (two venues: amounts in base units on both)."""
+TICKER_HEADER = (
+    "exchange,symbol,timestamp,local_timestamp,funding_timestamp,funding_rate,predicted_funding_rate,"
+    "open_interest,last_price,index_price,mark_price\n"
+)
+FUNDING_MS = 60_000
+"""The perpetuals' funding time inside the planted span, ms after midnight."""
 
 
 @dataclass(frozen=True)
@@ -113,15 +121,24 @@ def _full(book: Book, venue: str, shift: Decimal) -> list[tuple[str, Decimal, De
     return [("bid", p, q) for p, q in bids] + [("ask", p, q) for p, q in asks]
 
 
-def write_books(recordings: Path) -> None:
-    """Every (symbol, venue) day as ``recordings/tardis/<exchange>_incremental_book_L2_<day>_<SYMBOL>.csv.gz``."""
+def write_books(
+    recordings: Path,
+    exchanges: dict[str, str] = EXCHANGES,
+    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT"),
+    names: dict[tuple[str, str], str] = TARDIS_SYMBOL,
+) -> None:
+    """Every (symbol, venue) day as ``recordings/tardis/<exchange>_incremental_book_L2_<day>_<SYMBOL>.csv.gz``
+    (``exchanges``: venue -> Tardis exchange, spot's by default; the venues keep their place in :data:`VENUES`)."""
     folder = recordings / "tardis"
     folder.mkdir(parents=True, exist_ok=True)
     day_us = int(dt.datetime.combine(DAY, dt.time(), dt.UTC).timestamp()) * 1_000_000
-    for symbol, book in BOOKS.items():
+    for symbol in symbols:
+        book = BOOKS[symbol]
         for n, venue in enumerate(VENUES):
-            name = TARDIS_SYMBOL.get((venue, symbol), symbol)
-            exchange = EXCHANGES[venue]
+            if venue not in exchanges:
+                continue
+            name = names.get((venue, symbol), symbol)
+            exchange = exchanges[venue]
             local = day_us + 300 * n  # each venue's own microseconds
             text = [HEADER, _rows(exchange, name, local + START_MS * 1000, True, _full(book, venue, Decimal(0)))]
             mine = [e for e in EPISODES if e.symbol == symbol and e.venue == venue]
@@ -186,3 +203,26 @@ def expected_episodes(
         if crossed[0] > 0:
             out.append((e, crossed))
     return out
+
+
+def write_perps(recordings: Path, rates: dict[str, Decimal]) -> None:
+    """BTCUSDT's planted books as USDT perpetuals on :data:`PERP_EXCHANGES`' venues, each with a
+    ``derivative_ticker`` announcing ``rates[venue]`` for the funding at :data:`FUNDING_MS`, then (after it
+    passed) the next funding eight hours on at half that rate: one settlement of ``rates[venue]`` in the day."""
+    write_books(recordings, PERP_EXCHANGES, ("BTCUSDT",), {})
+    day_ms = int(dt.datetime.combine(DAY, dt.time(), dt.UTC).timestamp()) * 1000
+    base = BOOKS["BTCUSDT"].base
+    for venue, exchange in PERP_EXCHANGES.items():
+        rate = rates[venue]
+        funding = day_ms + FUNDING_MS
+        rows = [TICKER_HEADER]
+        for ms, (next_ms, r) in (
+            (START_MS - 5, (funding, rate)),
+            (FUNDING_MS + 1_000, (funding + 8 * 3_600_000, rate / 2)),
+        ):
+            local_us = (day_ms + ms) * 1000
+            rows.append(
+                f"{exchange},BTCUSDT,{local_us - 2000},{local_us},{next_ms * 1000},{r},{r},1000,{base},{base},{base}\n"
+            )
+        path = recordings / "tardis" / f"{exchange}_derivative_ticker_{DAY:%Y-%m-%d}_BTCUSDT.csv.gz"
+        path.write_bytes(gzip.compress("".join(rows).encode(), mtime=0))

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from arb.scan.instruments import VenueList, common_symbols, universe_rows
+from arb.scan.instruments import VenueList, common_symbols, live_symbols, universe_rows
 from connectors.common.instruments import Instrument, InstrumentList, asset_of
 from connectors.registry import venue
 
@@ -226,3 +226,12 @@ def test_the_rows_give_each_venue_its_rules_as_decimal_strings() -> None:
     assert pepe["lot"] == {"binance": "1", "bybit": "100", "okx": "1000000"}
     assert rows[0]["min_notional"] == {"binance": "10", "bybit": "5", "okx": "0"}
     assert json.loads(json.dumps(rows)) == rows  # plain data
+
+
+def test_a_live_scan_takes_the_symbols_every_venue_names_as_arb_does_and_names_the_bundles() -> None:
+    rows = universe_rows(common_symbols(_linear_lists()))
+    symbols, other = live_symbols(rows)
+    # PEPE is 1000PEPEUSDT on Binance and Bybit: their feeds price a bundle of 1000, OKX's one PEPE
+    assert symbols == ["BTCUSDT", "ETHUSDT"]
+    assert other == ["PEPEUSDT"]
+    assert live_symbols([]) == ([], [])

@@ -69,6 +69,42 @@ def test_planted_episodes_are_found_exactly(planted_scan: Path) -> None:
     assert found_any == 10  # the five planted episodes, each seen by the two pairs it opens (the 15 ms one too)
 
 
+def test_both_markets_are_scanned_and_a_perpetual_pair_gets_the_funding_its_positions_received(
+    tmp_path: Path,
+) -> None:
+    # BTCUSDT's planted books also as USDT perpetuals on binance and bybit, one funding settled in the span:
+    # binance 1 bp (a long pays it), bybit -2 bps (a short pays it)
+    recordings = tmp_path / "recordings"
+    planted.write_books(recordings)
+    planted.write_perps(recordings, {"binance": Decimal("0.0001"), "bybit": Decimal("-0.0002")})
+    assert _scan(recordings, tmp_path / "out", "--market", "both") == 0
+    rows = read_table(tmp_path / "out" / "scan.parquet")
+    spot = [r for r in rows if r["market"] == "spot"]
+    linear = {(r["buy_venue"], r["sell_venue"]): r for r in rows if r["market"] == "linear"}
+    assert len(spot) == 12 and all(np.isnan(r["funding_diff_bps"]) for r in spot)
+    assert sorted(linear) == [("binance", "bybit"), ("bybit", "binance")]  # okx has no perpetual day
+    # long binance, short bybit: pays binance's 1 bp and bybit's 2 bps; the other way round receives both
+    assert linear["binance", "bybit"]["funding_diff_bps"] == pytest.approx(-3.0, abs=1e-9)
+    assert linear["bybit", "binance"]["funding_diff_bps"] == pytest.approx(3.0, abs=1e-9)
+    for (buy, sell), row in linear.items():  # the same books as spot's: the same episodes
+        assert row["episodes"] == len(planted.expected_episodes("BTCUSDT", buy, sell, THRESHOLD)) > 0
+
+
+def test_top_n_scans_the_symbols_with_the_most_book_data_and_names_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recordings = tmp_path / "recordings"
+    planted.write_books(recordings)
+    names = {s: (s, planted.TARDIS_SYMBOL[("okx", s)]) for s in ("BTCUSDT", "ETHUSDT")}
+    sizes = {s: sum(p.stat().st_size for p in (recordings / "tardis").iterdir()
+                    if p.name.removesuffix(".csv.gz").rsplit("_", 1)[1] in names[s])
+             for s in names}  # fmt: skip
+    biggest, other = sorted(sizes, key=lambda s: -sizes[s])
+    assert _scan(recordings, tmp_path / "out", "--top", "1") == 0
+    assert {r["symbol"] for r in read_table(tmp_path / "out" / "scan.parquet")} == {biggest}
+    assert f"skipped: {other} spot: not among the 1 with the most book data (--top 1)" in capsys.readouterr().out
+
+
 def test_the_walk_stops_where_the_marginal_edge_falls_to_the_threshold() -> None:
     # binance up 0.30: bybit's asks 100.01.. against binance's bids 100.29..; 100.26 / 100.01 is under
     # (1 + 0.001 + 5 bps) / (1 - 0.001), so the walk ends there, before either book is used up
