@@ -388,6 +388,7 @@ def _live(config: Any, args: argparse.Namespace, names: list[str], costs: list[A
         refresh_ns=args.every or 1_000_000_000,
         duration_ns=args.duration,
         depth_levels=args.depth_levels,
+        size_base=config.strategy.max_order_size if args.size is None else args.size,
         quiet=bool(getattr(args, "quiet", False)),
     )
     return code

@@ -71,8 +71,9 @@ LIVE, STALE, SYNCING, ONE_SIDED, NO_DATA = "live", "stale", "syncing", "one-side
 _QUEUE_SIZE = 100_000
 """Batches the feeds may hold ahead of the consumer (past it a feed marks its books out of sync, see
 docs/feeds.md)."""
-_CAPTURE_DTYPE = np.dtype([("local_ts", "i8"), ("base", "f8"), ("quote", "f8"), ("edge", "f8")])
-"""What one crossing of both books took at an episode's start (see :func:`arb.scan.measure.cross`)."""
+_CAPTURE_DTYPE = np.dtype([("local_ts", "i8"), ("base", "f8"), ("quote", "f8"), ("edge", "f8"), ("edge_at_size", "f8")])
+"""What one crossing of both books took at an episode's start (see :func:`arb.scan.measure.cross`), and what one
+order of the scan's size would have earned (0 without a size)."""
 _NAN = float("nan")
 _LEAD_EVERY_NS = 10 * NS_PER_S
 """How old a pair's lead-lag estimate may grow before a refresh computes it again (see :class:`_Leads`)."""
@@ -192,13 +193,16 @@ class _PairTrack:
         """The net edge of the two current tops, bps (NaN when either is unknown)."""
         return float(measure.net_bps(self.sell.top[0], self.buy.top[2], self.buy.fee, self.sell.fee))
 
-    def update(self, local_ts: int, threshold_bps: float, depth: int) -> None:
+    def update(self, local_ts: int, threshold_bps: float, depth: int, size_base: float = 0.0) -> None:
         net = self.net_bps()
         above = bool(np.isfinite(net) and net > threshold_bps)
         if above and not self.above:
-            base, quote, edge = measure.cross(self.buy.levels(depth), self.sell.levels(depth), self.buy.fee,
-                                              self.sell.fee, threshold_bps)  # fmt: skip
-            self.captures.append((local_ts, base, quote, edge))
+            buy, sell = self.buy.levels(depth), self.sell.levels(depth)
+            base, quote, edge = measure.cross(buy, sell, self.buy.fee, self.sell.fee, threshold_bps)
+            at_size = 0.0
+            if size_base > 0:
+                at_size = measure.cross(buy, sell, self.buy.fee, self.sell.fee, threshold_bps, size_base)[2]
+            self.captures.append((local_ts, base, quote, edge, at_size))
         self.above = above
 
 
@@ -225,6 +229,7 @@ class _Frame:
     captures: dict[tuple[str, str, str], np.ndarray[Any, Any]]
     now_bps: dict[tuple[str, str, str], float]
     leads: _Leads
+    size_base: float = 0.0
 
 
 class _Leads:
@@ -265,8 +270,9 @@ class LiveScan:
     batch applied)."""
 
     def __init__(self, venues: Mapping[str, VenueConfig], symbols: Sequence[str], *, threshold_bps: float,
-                 latency_ns: int | None, window_ns: int, depth_levels: int = 20, max_lag_ns: int = 2 * NS_PER_S,
-                 lead_every_ns: int = _LEAD_EVERY_NS, lead_budget_ns: int = _LEAD_EVERY_NS // 20) -> None:  # fmt: skip
+                 latency_ns: int | None, window_ns: int, depth_levels: int = 20, size_base: float = 0.0,
+                 max_lag_ns: int = 2 * NS_PER_S, lead_every_ns: int = _LEAD_EVERY_NS,
+                 lead_budget_ns: int = _LEAD_EVERY_NS // 20) -> None:  # fmt: skip
         if len(venues) < 2:
             raise ArbError(f"a scan compares venues: expected at least two, got {', '.join(venues) or 'none'}")
         if window_ns <= 0 or depth_levels < 1:
@@ -280,6 +286,7 @@ class LiveScan:
         self.latency_ns = latency_ns
         self.window_ns = int(window_ns)
         self.depth_levels = int(depth_levels)
+        self.size_base = float(size_base)
         self.leads = _Leads(max_lag_ns, lead_every_ns, lead_budget_ns)
         self.lanes = {(v, s): _Lane(v, s, venues[v]) for s in self.symbols for v in self.venues}
         self.pairs = {(s, b, o): _PairTrack(self.lanes[b, s], self.lanes[o, s])
@@ -302,7 +309,7 @@ class LiveScan:
         self.batches += 1
         if lane.apply(batch):
             for pair in self._pairs_of[key]:
-                pair.update(batch.local_ts, self.threshold_bps, self.depth_levels)
+                pair.update(batch.local_ts, self.threshold_bps, self.depth_levels, self.size_base)
 
     async def wait_until(self, predicate: Callable[[], bool]) -> None:
         """Return once ``predicate()`` holds: checked now and after every batch the consumer applies."""
@@ -321,7 +328,9 @@ class LiveScan:
             pair.captures.trim(start)
             captures[pair_key] = pair.captures.copy()
         now_bps = {key: pair.net_bps() for key, pair in self.pairs.items()}
-        return _Frame(start, now_ns, self.threshold_bps, self.latency_ns, lanes, captures, now_bps, self.leads)
+        return _Frame(
+            start, now_ns, self.threshold_bps, self.latency_ns, lanes, captures, now_bps, self.leads, self.size_base
+        )
 
 
 def _rank_key(row: Mapping[str, Any]) -> tuple[float, float, float]:
@@ -364,7 +373,7 @@ def _pair_row(frame: _Frame, buy: _LaneView, sell: _LaneView) -> dict[str, Any]:
     # The shard's row of one ordered pair (arb.scan.shard._pair), over the window, with the crossings taken live.
     line = measure.pair_line(buy.tops, sell.tops, buy.fee, sell.fee)
     eps = measure.episodes(line, frame.threshold_bps)
-    base, quote, edge = _crossings(line, eps, frame.captures[buy.symbol, buy.venue, sell.venue])
+    base, quote, edge, at_size = _crossings(line, eps, frame.captures[buy.symbol, buy.venue, sell.venue])
     n = len(eps)
     known = np.isfinite(line.net)
     known_ns = int(line.dur[known].sum())
@@ -392,6 +401,8 @@ def _pair_row(frame: _Frame, buy: _LaneView, sell: _LaneView) -> dict[str, Any]:
         "edge_quote": sums[2],
         "capturable_quote_at_latency": sums[3],
         "capturable_episodes": int((eps.duration_ns > latency).sum()),
+        "size_base": frame.size_base,
+        "capturable_quote_at_size": _NAN if unknown else measure.capturable(eps.duration_ns, at_size, latency),
         "latency_ms": latency / NS_PER_MS,
         "net_bps_p50": p50,
         "net_bps_p90": p90,
@@ -412,9 +423,9 @@ def _crossings(line: measure.PairLine, eps: measure.Episodes,
     # one taken when it began, before the window). A capture belongs to an episode when it lies after the end
     # of the one before and at or before its start.
     n = len(eps)
-    base, quote, edge = np.zeros(n), np.zeros(n), np.zeros(n)
+    base, quote, edge, at_size = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     if not n or not len(caps):
-        return base, quote, edge
+        return base, quote, edge, at_size
     ct = caps["local_ts"]
     idx = np.searchsorted(ct, eps.start_ns, side="right") - 1
     ends = eps.start_ns + eps.duration_ns
@@ -423,9 +434,10 @@ def _crossings(line: measure.PairLine, eps: measure.Episodes,
     ok = (idx >= 0) & (ct[np.maximum(idx, 0)] > floor)
     found = idx[ok]
     base[ok], quote[ok], edge[ok] = caps["base"][found], caps["quote"][found], caps["edge"][found]
+    at_size[ok] = caps["edge_at_size"][found]
     if not ok.all():
         log.debug("%d of %d episodes without a crossing taken at their start", int((~ok).sum()), n)
-    return base, quote, edge
+    return base, quote, edge, at_size
 
 
 def warm_up() -> None:
@@ -451,6 +463,7 @@ def warm_up() -> None:
     frame = _Frame(0, 50 * NS_PER_MS, -1e4, None, lanes, dict.fromkeys(pairs, caps), dict.fromkeys(pairs, 0.0),
                    _Leads(100 * NS_PER_MS, NS_PER_S, NS_PER_S))  # fmt: skip
     measure.cross(levels, levels, 0.0, 0.0, -1e4)
+    measure.cross(levels, levels, 0.0, 0.0, -1e4, 1.0)
     _measure(frame)
 
 
@@ -474,6 +487,7 @@ async def scan_live(
     refresh_ns: int,
     duration_ns: int | None,
     depth_levels: int = 20,
+    size_base: float = 0.0,
     on_rows: RowsFn | None = None,
     on_ranking: Callable[[Ranking], None] | None = None,
     stop: asyncio.Event | None = None,
@@ -498,7 +512,7 @@ async def scan_live(
         except KeyError as exc:
             raise ArbError(str(exc.args[0])) from None
     scan = LiveScan(configs, symbols, threshold_bps=threshold_bps, latency_ns=latency_ns, window_ns=window_ns,
-                    depth_levels=depth_levels, lead_budget_ns=refresh_ns // 2)  # fmt: skip
+                    depth_levels=depth_levels, size_base=size_base, lead_budget_ns=refresh_ns // 2)  # fmt: skip
     page = ScanBoard()
     server = _ops_server(config, page)
     if server is not None:
@@ -612,6 +626,7 @@ def run_live(
     refresh_ns: int,
     duration_ns: int | None,
     depth_levels: int = 20,
+    size_base: float = 0.0,
     on_rows: RowsFn | None = None,
     quiet: bool = False,
 ) -> int:
@@ -622,7 +637,8 @@ def run_live(
     ``threshold_bps``: the net edge (after both taker fees, ``[fees] taker`` of each venue file) an episode
     must pass. ``latency_ns``: one round trip for every pair (None: each pair's slower venue's ``[latency]
     order_entry_ms + order_response_ms``). ``window_ns``: how far back the figures look. ``depth_levels``: the
-    levels a side walked for the crossable depth.
+    levels a side walked for the crossable depth. ``size_base``: one order's size, base units, for
+    ``capturable_quote_at_size`` (0: not measured).
 
     With ``[ops] enabled`` and ``dashboard`` the ranking is on the ops server's page too (``[ops] host`` and
     ``port``; a free port when that one is taken; the address is logged).
@@ -646,7 +662,8 @@ def run_live(
             with board:
                 return await scan_live(
                     config, venues, symbols, threshold_bps=threshold_bps, latency_ns=latency_ns, window_ns=window_ns,
-                    refresh_ns=refresh_ns, duration_ns=duration_ns, depth_levels=depth_levels, on_rows=on_rows,
+                    refresh_ns=refresh_ns, duration_ns=duration_ns, depth_levels=depth_levels, size_base=size_base,
+                    on_rows=on_rows,
                     on_ranking=board.show, stop=stop,
                 )  # fmt: skip
         finally:

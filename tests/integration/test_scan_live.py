@@ -147,7 +147,7 @@ async def test_the_live_scan_ranks_the_planted_spreads_and_reports_a_silent_venu
         stop = asyncio.Event()
         run = asyncio.create_task(scan_live(
             config, VENUES, SYMBOLS, threshold_bps=0.0, latency_ns=None, window_ns=60 * NS_PER_S,
-            refresh_ns=20 * NS_PER_MS, duration_ns=None, depth_levels=5, on_rows=rows_seen.append,
+            refresh_ns=20 * NS_PER_MS, duration_ns=None, depth_levels=5, size_base=1.0, on_rows=rows_seen.append,
             on_ranking=on_ranking, stop=stop, clock=clock, on_scan=scans.append,
         ))  # fmt: skip
         try:
@@ -196,6 +196,10 @@ async def test_the_live_scan_ranks_the_planted_spreads_and_reports_a_silent_venu
     assert best["crossable_quote"] == pytest.approx(9000.0)
     assert best["edge_quote"] == pytest.approx(BEST_EDGE)
     assert best["capturable_quote_at_latency"] == pytest.approx(BEST_EDGE)
+    # one order of 1 ETH takes a third of the 3 ETH crossable; BTC's 0.1 is under one order of 1
+    assert best["size_base"] == 1.0
+    assert best["capturable_quote_at_size"] == pytest.approx(BEST_EDGE / 3)
+    assert second["capturable_quote_at_size"] == pytest.approx(SECOND_EDGE)
     assert best["net_bps_now"] == pytest.approx((3015 * (1 - FEE) - 3000 * (1 + FEE)) / 3000 * 1e4)
     assert best["share_above"] == 1.0 and best["latency_ms"] == 2.0 and best["seconds"] > 0.8
     assert second["edge_quote"] == pytest.approx(SECOND_EDGE) and second["crossable_base"] == pytest.approx(0.1)
