@@ -79,11 +79,10 @@ from arb.sim.options import VenueOptions  # noqa: E402
 from arb.sim.tap import WireTap  # noqa: E402
 from arb.strategy.types import INTENT_OPEN  # noqa: E402
 from arb.testing.pair_rig import (  # noqa: E402
-    BINANCE_SPOT_RULES,
-    BYBIT_SPOT_RULES,
     KEY,
     PAIR,
     SECRET,
+    SPOT_RULES,
     book_stream,
     key_environment,
     order_socket_url,
@@ -208,9 +207,9 @@ async def _venues(
     options = VenueOptions(ping_interval=None)
     async with (
         FakeBinanceExchange([sorted((sample / "binance_spot").glob("btcusdt_*.gz"))], market="spot",
-                            rules=[BINANCE_SPOT_RULES], options=options) as binance,
+                            rules=[SPOT_RULES["binance"]], options=options) as binance,
         FakeBybitExchange([sorted((sample / "bybit_spot").glob("btcusdt_*.gz"))], market="spot",
-                          rules=[BYBIT_SPOT_RULES], options=options) as bybit,
+                          rules=[SPOT_RULES["bybit"]], options=options) as bybit,
     ):  # fmt: skip
         for venue in (binance, bybit):
             venue.add_account("arb", api_key=KEY, api_secret=SECRET, balances=balances)

@@ -70,6 +70,7 @@ from arb.config import AppConfig, load_config
 from arb.journal.journal import Journal
 from arb.sim.faults import FaultKind
 from arb.sim.ledger import Side
+from arb.sim.testkit import venue_testkit
 from arb.testing.campaign_checks import Outcome, check_flatten, check_journal, check_maker, check_rate_limit
 from arb.testing.campaign_kinds import FAULTS, KINDS, ORDER_FAULTS, RACES, VENUES, Fault, Scenario, scenario
 from arb.testing.campaign_market import (
@@ -88,12 +89,6 @@ from arb.waiting import Conditions, cancel_and_wait
 
 NS_PER_MS = 1_000_000
 DAY = "2024-05-06"
-NO_BALANCE = {
-    "binance": (400, -2010, "Account has insufficient balance for requested action."),
-    "bybit": (200, 170131, "Insufficient balance."),
-    "okx": (200, 51008, "Order failed. Insufficient balance."),  # an HTTP 200 whose item's sCode refuses
-}
-"""Each venue's refusal of an order for lack of balance: HTTP status, code, text."""
 START_QUIET_S = 60.0
 """Both feeds and both user streams up: the most time without progress (a line of arb's output) that
 the start may take. The kernel is compiled (or loaded from Numba's cache) before, outside this bound."""
@@ -176,7 +171,7 @@ class _Injector:
         self.over_ns = time.monotonic_ns()
         # KILL_LATE is refused as REJECT is (halted with a leg naked); the kill's flatten is staged at the kill
         if s.fault in (Fault.REJECT, Fault.KILL_LATE):
-            status, code, text = NO_BALANCE[s.venue]
+            status, code, text = venue_testkit(s.venue).no_balance  # its refusal for lack of balance
             faults.order_error(status, code, text, times=s.times)
         elif s.fault in (Fault.TIMEOUT_PLACED, Fault.TIMEOUT_LOST):
             placed = s.fault is Fault.TIMEOUT_PLACED

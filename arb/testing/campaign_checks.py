@@ -15,22 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from arb.journal.journal import Journal
+from arb.sim.testkit import venue_testkit
 from arb.strategy.types import INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, INTENT_UNWIND
 from arb.testing.pair_rig import account, arb_id
 
 if TYPE_CHECKING:
     from arb.testing.campaign_kinds import Scenario
 
-POST_ONLY_CODES = ("-2010", "-5022")
-"""Binance's refusals of a post-only order that would take (spot ``LIMIT_MAKER``, USD-M ``GTX``)."""
 UNHEARD = "not-found"
 """How arb journals a refusal whose answer it never heard (lost, and no query finds the order): a quote the
 venue refused as post-only is, to arb, an order the venue does not have; rejected either way."""
-POST_ONLY_EXPIRY = {"bybit": "EC_PostOnlyWillTakeLiquidity", "okx": "31"}
-"""Why a venue that accepts such an order cancels it at once (Bybit's reason, OKX's ``cancelSource``), which
-arb journals as the quote's code."""
-CANCELS = ("DELETE /api/v3/order", "POST /v5/order/cancel", "POST /api/v5/trade/cancel-order")
-"""The cancel requests of the venues' REST APIs (Binance, Bybit, OKX)."""
 
 
 @dataclass(slots=True)
@@ -206,6 +200,8 @@ def check_maker(path: Path, venues: dict[str, Any], outcome: Outcome, flat: Deci
 
 
 def _check_refusals(name: str, fake: Any, intents: dict[str, dict[str, Any]], outcome: Outcome) -> None:
+    # a venue refuses a post-only order that would take (its test kit's codes) or cancels it at once (its reason)
+    kit = venue_testkit(name)
     last: dict[Any, int] = {}
     for refusal in fake.ledger.post_only_refusals:
         if refusal.account != "arb":
@@ -215,11 +211,13 @@ def _check_refusals(name: str, fake: Any, intents: dict[str, dict[str, Any]], ou
         row = intents.get(cid)
         if row is None or int(row["kind"]) != INTENT_QUOTE:
             outcome.violations.append(f"{name}: post-only order {cid} is no quote of the journal")
-        elif refusal.refused and (row["state"] != "rejected" or row["reject_code"] not in (*POST_ONLY_CODES, UNHEARD)):
+        elif refusal.refused and (
+            row["state"] != "rejected" or row["reject_code"] not in (*kit.post_only_codes, UNHEARD)
+        ):
             outcome.violations.append(
                 f"{name}: quote {cid} refused as post-only, journaled {row['state']} {row['reject_code']!r}"
             )
-        elif not refusal.refused and (row["state"] != "expired" or row["reject_code"] != POST_ONLY_EXPIRY.get(name)):
+        elif not refusal.refused and (row["state"] != "expired" or row["reject_code"] != kit.post_only_expiry):
             outcome.violations.append(
                 f"{name}: quote {cid} expired as post-only, journaled {row['state']} {row['reject_code']!r}"
             )
@@ -272,13 +270,10 @@ def check_rate_limit(fake: Any, s: Scenario, limited_s: float, read_s: float | N
     end_s = limited_s + s.retry_after_s if s.ban else min(answered) + s.retry_after_s
     inside = [(r.time, f"{r.method} {r.path}", r.params) for r in rest if r.time < end_s and (
         r.sent_ms > read_s * 1000 if r.sent_ms is not None else r.time > read_s + UNSTAMPED_SLACK_S)]  # fmt: skip
-    socket: list[tuple[float, str, dict[str, str]]] = [
-        (a.time, f"WS {a.method}", {}) for a in getattr(fake, "ws_api_log", [])
-    ]
-    socket += [(a.time, f"WS {a.op}", {}) for a in getattr(fake, "trade_log", []) if a.op != "auth"]
-    socket += [(a.time, f"WS {a.op}", {}) for a in getattr(fake, "op_log", [])]  # OKX's private socket
+    kit = venue_testkit(s.venue)
+    socket: list[tuple[float, str, dict[str, str]]] = [(t, what, {}) for t, what in kit.socket_requests(fake)]
     inside += [r for r in socket if read_s + UNSTAMPED_SLACK_S < r[0] < end_s]
-    cancels = [r for r in inside if r[1] in CANCELS or r[1] in ("WS cancel-order", "WS order.cancel")]
+    cancels = [r for r in inside if r[1] in kit.cancel_requests]
     keys = Counter(params.get("origClientOrderId") or params.get("orderId") for _, _, params in cancels)
     keys.pop(None, None)  # Bybit and OKX name the order in the body: counted against the quotes alone
     twice = [k for k, n in keys.items() if n > 1]

@@ -41,8 +41,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
-VENUES = ("binance", "bybit", "okx")
-"""The venues a scenario draws its two from, in the order a run lists them (``[strategy] venues``)."""
+from arb.catalog import known_venues
+from arb.sim.testkit import venue_testkit
+
+VENUES = known_venues()
+"""The venues a scenario draws its two from (every venue arb knows), in the order a run lists them
+(``[strategy] venues``)."""
 TAKER = "taker"
 MAKER = "maker_taker"
 
@@ -169,7 +173,7 @@ class Scenario:
     """RATE_LIMIT: an IP ban instead of a 429 (Binance only: see :func:`scenario`)."""
     retry_after_s: int = 2
     """RATE_LIMIT: the 429's ``Retry-After``, or the ban's length, seconds."""
-    other: str = "bybit"
+    other: str = VENUES[1]
     """The scenario's other venue (the one not faulted)."""
 
     @property
@@ -252,9 +256,9 @@ def scenario(seed: int) -> Scenario:
         stop_at_halt=rng.random() < 0.5,
         style=style,
     )
-    # a ban only where the venue says when it ends (Binance's 418 and its Retry-After): Bybit's 403 names no end
-    # (it lasts 10 minutes or more), so arb holds everything there for its default, longer than a scenario
-    banned = rng.random() < 0.3 and venue == "binance"
+    # a ban only where the venue says when it ends (its test kit's ban_ends: a Retry-After); a ban that names no
+    # end lasts 10 minutes or more, so arb holds everything there for its default, longer than a scenario
+    banned = rng.random() < 0.3 and venue_testkit(venue).ban_ends
     drawn = dataclasses.replace(drawn, ban=banned, retry_after_s=rng.choice((2, 3)))
     if fault is Fault.RATE_LIMIT:  # in the middle of trading: armed at an order of the run, not before it starts
         drawn = dataclasses.replace(drawn, strike_order=max(1, drawn.strike_order))

@@ -45,7 +45,8 @@ pace from there; the fault strikes at that moment (``campaign._quotes_first``). 
 more, at t + 250, until the re-priced quote rests (``campaign._hold_for_reprice``).
 
 Market time is Binance's recorded time: the Binance file starts 50 ms before Bybit's and OKX's (its
-first diff is buffered ahead of the snapshot), so each venue's playback, started together, plays
+first diff is buffered ahead of the snapshot: its scenario writer's ``LEAD_MS``,
+:func:`arb.sim.scenario.scenario_lead_ms`), so each venue's playback, started together, plays
 Binance's recorded time ``T`` when the others' is ``T + 50`` (:data:`PLAY_OFFSET_MS`); their changes are
 written 50 ms later to happen at the same moment (without Binance, both venues' files start together,
 both written 50 ms later: still one moment).
@@ -68,24 +69,38 @@ __all__ = [
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from arb.catalog import default_venues, known_venues
+from arb.sim.scenario import scenario_lead_ms
 from arb.testing.campaign_kinds import Fault, Scenario
+from arb.testing.configs import venue_defaults
 from arb.testing.scenarios import Book, Change
 
 TICK = Decimal("0.1")
 """The grid of every price written (Bybit spot's tick; Binance's, 0.01, divides it)."""
 DEPTH = 2.0
 MIN_SPREAD_BPS = 5.0
+
+
+def _fee_bps(fraction: float) -> int:
+    return round(fraction * 10_000)
+
+
 SLIPPAGE_BPS = 2.0
-FEES_BPS = {"binance": (10, 10), "bybit": (10, 10), "okx": (8, 10)}
-"""Each venue's spot fees (maker, taker), as the venue files and the fakes say."""
-COST_BPS = MIN_SPREAD_BPS + 2 * 10 + SLIPPAGE_BPS
-"""What a quote must clear between Binance and Bybit (:func:`cost_bps`)."""
+FEES_BPS: dict[str, tuple[int, int]] = {
+    name: (_fee_bps(venue_defaults(name)["fees"]["maker"]), _fee_bps(venue_defaults(name)["fees"]["taker"]))
+    for name in known_venues()
+}
+"""Each venue's spot fees (maker, taker), bps, as its shipped venue file says (and its fake charges)."""
 
 
 def cost_bps(maker: str, hedge: str) -> float:
     """What a quote on ``maker`` hedged on ``hedge`` must clear: its price is the hedge venue's touch moved
     this far (the kernel's rule: the spread, the maker's maker fee, the hedge's taker fee, the slippage)."""
     return MIN_SPREAD_BPS + FEES_BPS[maker][0] + FEES_BPS[hedge][1] + SLIPPAGE_BPS
+
+
+COST_BPS = cost_bps(*default_venues())
+"""What a quote must clear between the default run's two venues (:func:`cost_bps`)."""
 
 
 MOVE_BPS = 15
@@ -117,7 +132,7 @@ class _Venue:
 
     def __init__(self, name: str, bid: Decimal, ask: Decimal) -> None:
         self.name, self.bid, self.ask = name, bid, ask
-        self.offset = 0 if name == "binance" else PLAY_OFFSET_MS  # market time -> the venue's recorded time
+        self.offset = PLAY_OFFSET_MS - scenario_lead_ms(name)  # market time -> the venue's recorded time
         self.bid_qty = self.ask_qty = DEPTH
         self.book = Book(bids={float(bid): DEPTH}, asks={float(ask): DEPTH})
 

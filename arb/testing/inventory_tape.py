@@ -15,6 +15,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from arb.catalog import default_venues
 from arb.testing.configs import write_config_files
 from arb.testing.scenarios import Book, Change, write_scenario
 
@@ -28,16 +29,17 @@ def write_one_sided(
     """Write the tape in ``folder``/recordings and its configuration in ``folder``; ``strategy`` and
     ``backtest`` merge into those sections (TOML spelling: ``{"inventory_skew_bps": 4.0}``). Returns
     the path of ``arbitrage.toml``."""
+    cheap, rich = default_venues()  # the default run's two: the rich one's bid keeps jumping over the other's ask
     changes = []
     for k in range(22):
         t = 400 + 500 * k
-        if k % 3 == 2:  # the way back: Bybit's ask 24 bps under Binance's bid
-            changes += [Change(t, "bybit", asks={59846.0: 0.5}), Change(t + 250, "bybit", asks={59846.0: 0.0})]
-        else:  # the usual way: Bybit's bid 45 bps over Binance's ask
-            changes += [Change(t, "bybit", bids={60270.0: 0.5}), Change(t + 250, "bybit", bids={60270.0: 0.0})]
-    binance = Book(bids={59990.0: 2.0, 59980.0: 3.0}, asks={60000.0: 2.0, 60010.0: 3.0})
-    bybit = Book(bids={59995.0: 2.0, 59985.0: 3.0}, asks={60005.0: 2.0, 60015.0: 3.0})
-    write_scenario(folder / "recordings", ONE_SIDED_DAY, binance, bybit, changes, duration_ms=_DURATION_MS)
+        if k % 3 == 2:  # the way back: the rich venue's ask 24 bps under the cheap one's bid
+            changes += [Change(t, rich, asks={59846.0: 0.5}), Change(t + 250, rich, asks={59846.0: 0.0})]
+        else:  # the usual way: the rich venue's bid 45 bps over the cheap one's ask
+            changes += [Change(t, rich, bids={60270.0: 0.5}), Change(t + 250, rich, bids={60270.0: 0.0})]
+    first = Book(bids={59990.0: 2.0, 59980.0: 3.0}, asks={60000.0: 2.0, 60010.0: 3.0})
+    second = Book(bids={59995.0: 2.0, 59985.0: 3.0}, asks={60005.0: 2.0, 60015.0: 3.0})
+    write_scenario(folder / "recordings", ONE_SIDED_DAY, first, second, changes, duration_ms=_DURATION_MS)
     venue = {
         "account": {"base": 0.05, "quote": 100_000.0},
         "latency": {"order_entry_ms": 1.0, "order_response_ms": 0.75, "feed_ms": 0.0},
@@ -48,4 +50,5 @@ def write_one_sided(
         "risk": {"position_limit": 1.0, "max_notional_per_venue": 1e9},
         "backtest": {"recordings": "recordings", "out": "results", **(backtest or {})},
     }  # fmt: skip
-    return write_config_files(folder, binance_overrides=venue, bybit_overrides=venue, arbitrage_overrides=settings)
+    overrides = {f"{name}_overrides": venue for name in (cheap, rich)}
+    return write_config_files(folder, arbitrage_overrides=settings, **overrides)

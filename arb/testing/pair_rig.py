@@ -1,11 +1,12 @@
-"""Two fake private venues and a configuration for ``arb live`` on them: Binance spot and Bybit spot
-(:func:`spot_pair`), or Binance USD-M and Bybit linear (:func:`linear_pair`, perpetuals); any two of
-Binance, Bybit and OKX with ``venues=`` (OKX's spot ``BTC-USDT`` or swap ``BTC-USDT-SWAP``).
+"""Two fake private venues and a configuration for ``arb live`` on them: the default run's two on spot
+(:func:`spot_pair`) or on their perpetuals (:func:`linear_pair`); any two venues with ``venues=``.
 
 Used by the end-to-end tests (``tests/support/live_rig.py`` re-exports these names) and by the
-fault campaign (:mod:`arb.testing.campaign`). Keys are :data:`KEY`/:data:`SECRET` for every venue
-(and :data:`PASSPHRASE` for OKX's); the configuration names them through the environment variables the
-venue files reference.
+fault campaign (:mod:`arb.testing.campaign`). What the rig knows of a venue is its folder's: its fakes
+(:func:`arb.sim.fake_exchange`), its test kit (:func:`arb.sim.testkit.venue_testkit`: its symbols' rules,
+book streams, order socket, client ids, accounts) and its shipped file (the key variables it references).
+Keys are :data:`KEY`/:data:`SECRET` for every venue (and :data:`PASSPHRASE` for a venue whose keys have
+one); the configuration names them through the environment variables the venue files reference.
 
 One symbol (BTCUSDT) by default; several with ``rules=`` (each venue's :class:`SymbolRules`, the
 first symbol first), a recording per symbol and venue, and ``symbols=`` for the configuration
@@ -15,19 +16,8 @@ first symbol first), a recording per symbol and venue, and ``symbols=`` for the 
 from __future__ import annotations
 
 __all__ = [
-    "BINANCE_LINEAR_BTC_RULES",
-    "BINANCE_LINEAR_ETH_RULES",
-    "BINANCE_SPOT_ETH_RULES",
-    "BINANCE_SPOT_RULES",
-    "BYBIT_LINEAR_BTC_RULES",
-    "BYBIT_LINEAR_ETH_RULES",
-    "BYBIT_LINEAR_XRP_RULES",
-    "BYBIT_SPOT_ETH_RULES",
-    "BYBIT_SPOT_RULES",
     "KEY",
     "LINEAR_RULES",
-    "OKX_LINEAR_RULES",
-    "OKX_SPOT_RULES",
     "PAIR",
     "PASSPHRASE",
     "SECRET",
@@ -42,6 +32,7 @@ __all__ = [
     "open_fake",
     "order_socket_url",
     "spot_pair",
+    "symbol_rules",
     "symbol_tables",
     "without_pings",
     "write_pair_config",
@@ -49,69 +40,34 @@ __all__ = [
 
 import contextlib
 import dataclasses
+import re
 from collections.abc import AsyncIterator, Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from arb.sim.binance.exchange import FakeBinanceExchange
-from arb.sim.bybit.exchange import FakeBybitExchange
+from arb.catalog import default_venues, known_venues
+from arb.sim import fake_exchange
 from arb.sim.ledger import LedgerAccount, SymbolRules
-from arb.sim.okx.exchange import FakeOkxExchange
 from arb.sim.options import VenueOptions
-from arb.testing.configs import local_endpoints, write_config_files
-from connectors.okx.trading import arb_client_id
-from connectors.okx.urls import inst_id
+from arb.sim.testkit import venue_testkit
+from arb.testing.configs import local_endpoints, venue_defaults, write_config_files
 
 KEY, SECRET = "rigKey0123456789", "rigSecret0123456789abcdef"
 PASSPHRASE = "rigPassphrase1"
-"""OKX's key passphrase (``OKX_API_PASSPHRASE``)."""
-PAIR = ("binance", "bybit")
+"""The key passphrase of a venue whose keys have one (its file's ``api_passphrase``)."""
+_FIRST, _SECOND = default_venues()
+PAIR = (_FIRST, _SECOND)
 """The two venues a rig stands up unless told: the default run's."""
 
 
-def _rules(symbol: str, figures: str) -> SymbolRules:
-    """``symbol``'s rules (its base and the quote USDT) from its tick size, step size, minimum and
-    maximum quantity, minimum notional, minimum and maximum price, in that order, space-separated."""
-    tick, step, min_qty, max_qty, min_notional, min_price, max_price = map(Decimal, figures.split())
-    return SymbolRules(symbol, symbol.removesuffix("USDT"), "USDT", tick_size=tick, step_size=step,
-                       min_qty=min_qty, max_qty=max_qty, min_notional=min_notional, min_price=min_price,
-                       max_price=max_price)  # fmt: skip
+def symbol_rules(venue: str, market: str, symbol: str = "BTCUSDT") -> SymbolRules:
+    """Venue ``venue``'s real rules of ``symbol`` in ``market`` (in base units), from its test kit."""
+    return venue_testkit(venue).symbol_rules(market, symbol)
 
 
-BYBIT_SPOT_RULES = _rules("BTCUSDT", "0.1 0.000001 0.000048 83 5 0.1 1999999.8")
-BINANCE_SPOT_RULES = _rules("BTCUSDT", "0.01 0.00001 0.00001 9000 5 0.01 1000000")
-
-
-BINANCE_SPOT_ETH_RULES = _rules("ETHUSDT", "0.01 0.0001 0.0001 9000 5 0.01 1000000")
-"""Binance spot ETHUSDT's filters (PRICE_FILTER 0.01, LOT_SIZE 0.0001, NOTIONAL 5)."""
-BYBIT_SPOT_ETH_RULES = _rules("ETHUSDT", "0.01 0.00001 0.00062 1229 5 0.01 1999999.98")
-"""Bybit spot ETHUSDT's instrument (tickSize 0.01, basePrecision 0.00001, minOrderAmt 5)."""
-
-
-BINANCE_LINEAR_BTC_RULES = _rules("BTCUSDT", "0.1 0.001 0.001 1000 100 556.8 4529764")
-"""Binance USD-M BTCUSDT's filters (PRICE_FILTER 0.1, LOT_SIZE 0.001, MIN_NOTIONAL 100)."""
-BYBIT_LINEAR_BTC_RULES = _rules("BTCUSDT", "0.1 0.001 0.001 1190 5 0.1 1999999.8")
-"""Bybit linear BTCUSDT's instrument (tickSize 0.10, qtyStep 0.001, minNotionalValue 5)."""
-BYBIT_LINEAR_XRP_RULES = _rules("XRPUSDT", "0.0001 1 1 1000000 5 0.0001 199.9998")
-"""Bybit linear XRPUSDT's instrument (tickSize 0.0001, qtyStep 1, minNotionalValue 5)."""
-BINANCE_LINEAR_ETH_RULES = _rules("ETHUSDT", "0.01 0.001 0.001 10000 20 39.86 306177")
-"""Binance USD-M ETHUSDT's filters (PRICE_FILTER 0.01, LOT_SIZE 0.001, MIN_NOTIONAL 20)."""
-BYBIT_LINEAR_ETH_RULES = _rules("ETHUSDT", "0.01 0.01 0.01 7240 5 0.01 199999.98")
-"""Bybit linear ETHUSDT's instrument (tickSize 0.01, qtyStep 0.01, minNotionalValue 5)."""
-
-
-OKX_SPOT_RULES = SymbolRules("BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.00000001"),
-                             min_qty=Decimal("0.00001"), max_qty=Decimal("1000"), min_notional=Decimal(0),
-                             min_price=Decimal("0.1"), max_price=Decimal("1000000"))  # fmt: skip
-"""OKX BTC-USDT's instrument (tickSz 0.1, lotSz 0.00000001, minSz 0.00001; no minimum value)."""
-OKX_LINEAR_RULES = SymbolRules("BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.0001"),
-                               min_qty=Decimal("0.0001"), max_qty=Decimal("1000"), min_notional=Decimal(0),
-                               min_price=Decimal("0.1"), max_price=Decimal("1000000"))  # fmt: skip
-"""OKX BTC-USDT-SWAP's instrument in base units (ctVal 0.01 BTC, lotSz and minSz 0.01 contracts, tickSz 0.1)."""
-SPOT_RULES = {"binance": BINANCE_SPOT_RULES, "bybit": BYBIT_SPOT_RULES, "okx": OKX_SPOT_RULES}
+SPOT_RULES = {name: symbol_rules(name, "spot") for name in known_venues()}
 """Each venue's BTCUSDT spot rules."""
-LINEAR_RULES = {"binance": BINANCE_LINEAR_BTC_RULES, "bybit": BYBIT_LINEAR_BTC_RULES, "okx": OKX_LINEAR_RULES}
+LINEAR_RULES = {name: symbol_rules(name, "linear") for name in known_venues()}
 """Each venue's BTCUSDT perpetual rules (in base units)."""
 
 
@@ -122,8 +78,8 @@ def instrument_of(rules: SymbolRules) -> dict[str, Any]:
 
 
 def without_pings(options: VenueOptions | None) -> VenueOptions:
-    """``options`` with the server's WebSocket pings off unless they choose an interval (the fake
-    Binance pings every 20 s by default)."""
+    """``options`` with the server's WebSocket pings off unless they choose an interval (a fake that pings
+    by default, every 20 s or so, does not)."""
     options = options if options is not None else VenueOptions()
     return dataclasses.replace(options, ping_interval=None) if isinstance(options.ping_interval, str) else options
 
@@ -135,53 +91,40 @@ def account(venue: Any) -> LedgerAccount:
 
 def open_fake(name: str, sessions: Any, *, market: Literal["spot", "linear"], rules: Sequence[SymbolRules],
               options: VenueOptions | None = None) -> Any:  # fmt: skip
-    """The fake private venue ``name`` (``"binance"``, ``"bybit"`` or ``"okx"``) replaying ``sessions`` on
-    ``market`` with ``rules``, not started yet (enter it with ``async with``)."""
-    if name == "binance":
-        return FakeBinanceExchange(sessions, market=market, rules=rules, options=without_pings(options))
-    if name == "okx":
-        return FakeOkxExchange(sessions, market=market, rules=rules, options=options)
-    if name == "bybit":
-        return FakeBybitExchange(sessions, market=market, rules=rules, options=options)
-    raise ValueError(f"no fake private venue {name!r}: binance, bybit or okx")
+    """The fake private venue ``name`` (:func:`arb.sim.fake_exchange`) replaying ``sessions`` on ``market``
+    with ``rules``, its pings off unless ``options`` choose them, not started yet (enter it with
+    ``async with``)."""
+    return fake_exchange(name)(sessions, market=market, rules=rules, options=without_pings(options))
 
 
 def open_account(fake: Any, balances: dict[str, str]) -> LedgerAccount:
     """arb's account (``"arb"``, the rig's keys) on ``fake``, holding ``balances``."""
-    if isinstance(fake, FakeOkxExchange):
-        return fake.add_account("arb", api_key=KEY, api_secret=SECRET, passphrase=PASSPHRASE, balances=balances)
-    return fake.add_account("arb", api_key=KEY, api_secret=SECRET, balances=balances)  # type: ignore[no-any-return]
+    kit = venue_testkit(fake.venue_name)
+    return kit.open_account(fake, "arb", key=KEY, secret=SECRET, passphrase=PASSPHRASE, balances=balances)  # type: ignore[no-any-return]
 
 
 def arb_id(fake: Any, client_id: str) -> str:
-    """A client id of ``fake``'s ledger as arb's: OKX's ``clOrdId`` is letters and digits (arb's dashes as
-    ``X``), the other venues keep arb's as it is."""
-    return arb_client_id(client_id) if isinstance(fake, FakeOkxExchange) else client_id
+    """A client id of ``fake``'s ledger as arb's (the venue's spelling of arb's ids undone)."""
+    return venue_testkit(fake.venue_name).arb_client_id(client_id)
 
 
 def book_stream(fake: Any, symbol: str = "BTCUSDT") -> str:
-    """The stream name ``fake`` counts subscribers of for ``symbol``'s book, as ``arb live`` subscribes it:
-    Binance's ``btcusdt@depth@100ms`` (USD-M: ``@0ms``), Bybit's ``orderbook.50.BTCUSDT``, OKX's
-    ``books:BTC-USDT`` (``-SWAP``)."""
-    if isinstance(fake, FakeBinanceExchange):
-        return f"{symbol.lower()}@depth@{'0ms' if fake.market == 'linear' else '100ms'}"
-    if isinstance(fake, FakeOkxExchange):
-        return f"books:{inst_id(symbol, fake.market)}"
-    return f"orderbook.50.{symbol}"
+    """The stream name ``fake`` counts subscribers of for ``symbol``'s book, as ``arb live`` subscribes it."""
+    return venue_testkit(fake.venue_name).book_stream(fake, symbol)
 
 
 @contextlib.asynccontextmanager
 async def spot_pair(
-    binance_file: Path | Sequence[Path],
-    bybit_file: Path | Sequence[Path],
+    first_file: Path | Sequence[Path],
+    second_file: Path | Sequence[Path],
     *,
     balances: dict[str, str] | None = None,
     rules: tuple[Sequence[SymbolRules], Sequence[SymbolRules]] | None = None,
     options: VenueOptions | None = None,
     venues: tuple[str, str] = PAIR,
 ) -> AsyncIterator[tuple[Any, Any]]:
-    """Fake private Binance spot and Bybit spot (``venues``: which two, in the run's order) replaying a
-    scenario's files, one account each.
+    """The two fake private venues ``venues`` on spot (the run's order) replaying a scenario's files, one
+    account each.
 
     Several symbols: a file per symbol on each venue (one session each, on one clock) and ``rules`` per
     venue, in the same order; ``balances`` then holds every symbol's base asset."""
@@ -192,8 +135,8 @@ async def spot_pair(
         return files if isinstance(files, Path) else [[f] for f in files]
 
     async with (
-        open_fake(venues[0], sessions(binance_file), market="spot", rules=chosen[0], options=options) as first,
-        open_fake(venues[1], sessions(bybit_file), market="spot", rules=chosen[1], options=options) as second,
+        open_fake(venues[0], sessions(first_file), market="spot", rules=chosen[0], options=options) as first,
+        open_fake(venues[1], sessions(second_file), market="spot", rules=chosen[1], options=options) as second,
     ):
         open_account(first, held)
         open_account(second, held)
@@ -202,22 +145,22 @@ async def spot_pair(
 
 @contextlib.asynccontextmanager
 async def linear_pair(
-    binance_file: Path,
-    bybit_file: Path,
+    first_file: Path,
+    second_file: Path,
     *,
     quote: str = "100000",
     rules: tuple[SymbolRules, SymbolRules] | None = None,
     options: VenueOptions | None = None,
     venues: tuple[str, str] = PAIR,
 ) -> AsyncIterator[tuple[Any, Any]]:
-    """Fake private Binance USD-M and Bybit linear (``venues``: which two, in the run's order; OKX's is the
-    swap) replaying a scenario's files (one symbol), one account each with ``quote`` USDT in its wallet.
+    """The two fake private venues ``venues`` on their perpetuals (the run's order) replaying a scenario's
+    files (one symbol), one account each with ``quote`` USDT in its wallet.
     Their ledgers book the funding the recordings' mark-price streams announce; ``options`` go to both
     venues (``funding`` schedules, ``clock``...)."""
     chosen = rules or (LINEAR_RULES[venues[0]], LINEAR_RULES[venues[1]])
     async with (
-        open_fake(venues[0], binance_file, market="linear", rules=[chosen[0]], options=options) as first,
-        open_fake(venues[1], bybit_file, market="linear", rules=[chosen[1]], options=options) as second,
+        open_fake(venues[0], first_file, market="linear", rules=[chosen[0]], options=options) as first,
+        open_fake(venues[1], second_file, market="linear", rules=[chosen[1]], options=options) as second,
     ):
         open_account(first, {"USDT": quote})
         open_account(second, {"USDT": quote})
@@ -225,31 +168,33 @@ async def linear_pair(
 
 
 def symbol_tables(
-    binance: SymbolRules, bybit: SymbolRules, sizes: dict[str, float], *, base: tuple[float, float] = (0.0, 0.0)
+    first: SymbolRules,
+    second: SymbolRules,
+    sizes: dict[str, float],
+    *,
+    base: tuple[float, float] = (0.0, 0.0),
+    venues: tuple[str, str] = PAIR,
 ) -> dict[str, Any]:
     """The ``[symbols.<SYMBOL>]`` table of a symbol after the first: its sizes (``max_order_size``,
     ``max_position_size``, ``rebalance_threshold``, ``position_limit``, any other per-symbol key) and
-    each venue's rules (and starting ``base``, for a backtest or a dry run)."""
+    the rules of each of ``venues`` (and its starting ``base``, for a backtest or a dry run)."""
     return {
         **sizes,
-        "binance": {**instrument_of(binance), "base": base[0]},
-        "bybit": {**instrument_of(bybit), "base": base[1]},
+        venues[0]: {**instrument_of(first), "base": base[0]},
+        venues[1]: {**instrument_of(second), "base": base[1]},
     }
 
 
 def order_socket_url(venue: Any) -> str:
-    """The fake venue's order WebSocket: Binance's WebSocket API (spot ``/ws-api/v3``, USD-M
-    ``/ws-fapi/v1``), Bybit's ``/v5/trade``, OKX's private WebSocket (``/ws/v5/private``)."""
-    if isinstance(venue, FakeBinanceExchange):
-        return str(venue.ws_api_url)
-    return str(getattr(venue, "trade_ws_url", None) or venue.private_ws_url)
+    """The fake venue's order WebSocket (its test kit says which of its URLs)."""
+    return venue_testkit(venue.venue_name).order_socket_url(venue)
 
 
-def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict[str, Any] | None = None,
+def write_pair_config(folder: Path, first: Any, second: Any, *, arbitrage: dict[str, Any] | None = None,
                       live: dict[str, Any] | None = None, symbols: dict[str, dict[str, Any]] | None = None,
                       order_entry: str = "rest", feed: dict[str, Any] | None = None) -> Path:  # fmt: skip
-    """Configuration files with both venues pointed at the fakes (``binance`` and ``bybit``, or the two a
-    rig stood up with ``venues=``: ``[strategy] venues`` names them, in that order), for ``arb live``:
+    """Configuration files with both venues pointed at the fakes (``first`` and ``second``, the two a rig
+    stood up: ``[strategy] venues`` names them, in that order, unless they are the default run's), for ``arb live``:
     spot, or linear when the fakes are (:func:`linear_pair`: the ``[perpetual]`` defaults, a wallet of
     10,000 USDT as the venue file's ``[account] quote``).
 
@@ -265,7 +210,7 @@ def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict
         "risk": {"stale_after_ms": 60_000, "max_notional_per_venue": 1e9, "position_limit": 1.0},
         "dry_run": {"report_interval_s": 1},
     }
-    names = (binance.venue_name, bybit.venue_name)
+    names = (first.venue_name, second.venue_name)
     if names != PAIR:
         sections["strategy"]["venues"] = list(names)
     if symbols:
@@ -275,7 +220,7 @@ def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict
         sections[name] = {**sections.get(name, {}), **values}
     sections["live"] = live_section
     venues = {}
-    for name, fake in zip(names, (binance, bybit), strict=True):
+    for name, fake in zip(names, (first, second), strict=True):
         market = fake.market
         urls = {"ws_private": fake.private_ws_url, "ws_orders": order_socket_url(fake)}
         venue: dict[str, Any] = local_endpoints(fake.ws_urls, fake.rest_url, market=market, **urls)
@@ -291,15 +236,23 @@ def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict
 
 
 def _rules_of(fake: Any, market: str) -> SymbolRules:
-    # the fake's BTCUSDT rules in base units (OKX's ledger names the instrument by its id)
+    # the fake's BTCUSDT rules in base units (its ledger names the instrument as the venue does)
     if market == "spot":
         return SPOT_RULES[fake.venue_name]
-    return fake.ledger.rules[inst_id("BTCUSDT", market) if isinstance(fake, FakeOkxExchange) else "BTCUSDT"]  # type: ignore[no-any-return]
+    return fake.ledger.rules[venue_testkit(fake.venue_name).ledger_symbol(fake, "BTCUSDT")]  # type: ignore[no-any-return]
+
+
+_REFERENCE = re.compile(r"\A\$\{([A-Za-z_][A-Za-z0-9_]*)\}\Z")
+_SECRETS = {"api_key": KEY, "api_secret": SECRET, "api_passphrase": PASSPHRASE}
 
 
 def key_environment() -> dict[str, str]:
-    """Every venue's key variables (the names the shipped venue files reference, OKX's passphrase too) and
-    their values."""
-    keys = {f"{venue}_API_KEY": KEY for venue in ("BINANCE", "BYBIT", "OKX")}
-    keys |= {f"{venue}_API_SECRET": SECRET for venue in ("BINANCE", "BYBIT", "OKX")}
-    return keys | {"OKX_API_PASSPHRASE": PASSPHRASE}
+    """Every venue's key variables (the names its shipped venue file references: its key, its secret and,
+    where it has one, its passphrase) and the rig's values of them."""
+    keys: dict[str, dict[str, str]] = {field: {} for field in _SECRETS}
+    for name in known_venues():
+        for field in _SECRETS:
+            found = _REFERENCE.match(str(venue_defaults(name).get(field, "")))
+            if found:
+                keys[field][found.group(1)] = _SECRETS[field]
+    return {variable: value for field in _SECRETS for variable, value in keys[field].items()}

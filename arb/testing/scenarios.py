@@ -3,7 +3,7 @@ fault campaign (:mod:`arb.testing.campaign`).
 
 A scenario is each venue's book at the start and a list of book changes at given times; this module
 writes them as one file per venue in the recording format, each in its venue's own messages (written by
-the venue's module under :mod:`arb.testing.scenario_venues`: Binance spot depth diffs with U/u and an
+the venue's folder, ``arb/sim/<venue>/scenario.py``: Binance spot depth diffs with U/u and an
 inline REST snapshot, Bybit v5 ``orderbook.50`` snapshot then deltas with u, OKX v5 ``books`` snapshot then
 updates chained by prevSeqId/seqId with their checksum). Every venue also gets a heartbeat (a diff
 that restates its best bid) every ``heartbeat_ms`` so it never looks stale.
@@ -32,8 +32,8 @@ import gzip
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from arb.testing.scenario_parts import EIGHT_HOURS_MS, FEED_LATENCY_NS, Book, Change, Perp
-from arb.testing.scenario_venues import scenario_writer
+from arb.catalog import default_venues
+from arb.sim.scenario import EIGHT_HOURS_MS, FEED_LATENCY_NS, Book, Change, Perp, scenario_writer
 from connectors.common.record_files import format_line
 
 ScenarioVenue = tuple[str, str, Book]
@@ -118,8 +118,8 @@ def write_venues(
 def write_scenario(
     root: Path,
     day: dt.date,
-    binance: Book,
-    bybit: Book,
+    first: Book,
+    second: Book,
     changes: Iterable[Change],
     *,
     duration_ms: int = 10_000,
@@ -130,13 +130,13 @@ def write_scenario(
     perps: dict[str, Perp] | None = None,
     start_ms: int | None = None,
 ) -> tuple[Path, Path]:
-    """The default run's two venues (:func:`write_venues` of Binance then Bybit, ``markets`` theirs):
-    ``recordings/binance_<market>/<sym>_<day>.gz`` and ``bybit_<market>/...`` under ``root``, returned
-    in that order."""
+    """The default run's two venues (:func:`write_venues` of the first then the second, ``markets`` theirs):
+    ``recordings/<venue>_<market>/<sym>_<day>.gz`` of each under ``root``, returned in that order."""
+    names = default_venues()
     paths = write_venues(
         root,
         day,
-        [("binance", markets[0], binance), ("bybit", markets[1], bybit)],
+        [(names[0], markets[0], first), (names[1], markets[1], second)],
         changes,
         duration_ms=duration_ms,
         heartbeat_ms=heartbeat_ms,
@@ -145,4 +145,4 @@ def write_scenario(
         perps=perps,
         start_ms=start_ms,
     )
-    return paths["binance"], paths["bybit"]
+    return paths[names[0]], paths[names[1]]

@@ -28,7 +28,7 @@ rig knows nothing of arb but its connections. Used by ``benchmarks/bench_soak.py
 
 from __future__ import annotations
 
-__all__ = ["SYMBOLS", "lockstep", "main", "market_streams", "soak_config"]
+__all__ = ["SYMBOLS", "lockstep", "main", "soak_config"]
 
 import argparse
 import asyncio
@@ -42,20 +42,17 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from arb.sim.binance.exchange import FakeBinanceExchange
-from arb.sim.binance.public import FakeBinanceVenue
-from arb.sim.bybit.exchange import FakeBybitExchange
-from arb.sim.bybit.public import FakeBybitVenue
+from arb.sim import fake_venue
 from arb.sim.options import VenueOptions
+from arb.sim.private import TradingVenue
 from arb.testing.configs import local_endpoints, write_config_files
 from arb.testing.pair_rig import (
-    BINANCE_SPOT_ETH_RULES,
-    BINANCE_SPOT_RULES,
-    BYBIT_SPOT_ETH_RULES,
-    BYBIT_SPOT_RULES,
-    KEY,
-    SECRET,
+    PAIR,
+    book_stream,
     key_environment,
+    open_account,
+    open_fake,
+    symbol_rules,
     symbol_tables,
     write_pair_config,
 )
@@ -63,17 +60,13 @@ from arb.waiting import cancel_and_wait
 
 _ETH_SIZES = {"max_order_size": 0.01, "max_position_size": 50.0, "rebalance_threshold": 0.0, "position_limit": 10.0}
 SYMBOLS: dict[str, Any] = {
-    "BTCUSDT": (BINANCE_SPOT_RULES, BYBIT_SPOT_RULES, None),
-    "ETHUSDT": (BINANCE_SPOT_ETH_RULES, BYBIT_SPOT_ETH_RULES, _ETH_SIZES),  # ten times BTC's orders in count
+    "BTCUSDT": (symbol_rules(PAIR[0], "spot", "BTCUSDT"), symbol_rules(PAIR[1], "spot", "BTCUSDT"), None),
+    # ten times BTC's orders in count
+    "ETHUSDT": (symbol_rules(PAIR[0], "spot", "ETHUSDT"), symbol_rules(PAIR[1], "spot", "ETHUSDT"), _ETH_SIZES),
 }
 """The symbols the rig knows: each venue's rules, and the ``[symbols.<SYMBOL>]`` sizes of one after the first."""
 BALANCES = {"USDT": "1000000", "BTC": "10", "ETH": "200"}
 """Each venue's account (``--mode live``), or the paper account's (``--mode dry``: base and quote a symbol)."""
-
-
-def market_streams(symbol: str) -> tuple[str, str]:
-    """The book streams arb subscribes to for ``symbol`` on Binance and Bybit."""
-    return f"{symbol.lower()}@depth@100ms", f"orderbook.50.{symbol}"
 
 
 LOCKSTEP_NS = 2_000_000_000
@@ -97,13 +90,13 @@ _SETTINGS: dict[str, Any] = {
     "dry_run": {"report_interval_s": 300},
     "ops": {"port": 0},
 }  # fmt: skip
-_MAKER = {"style": "maker_taker", "maker_venues": ["binance"]}
+_MAKER = {"style": "maker_taker", "maker_venues": [PAIR[0]]}
 
 
 def soak_config(
     folder: Path,
-    binance: Any,
-    bybit: Any,
+    first: Any,
+    second: Any,
     *,
     mode: str,
     style: str,
@@ -126,7 +119,7 @@ def soak_config(
     if mode == "live":
         live = {"quotes_without_dead_man": True} if style == "maker_taker" else {}
         tables = {s: symbol_tables(a, b, sizes) for s, (a, b, sizes) in others.items()}
-        return write_pair_config(folder, binance, bybit, arbitrage=settings, live=live, symbols=tables or None)
+        return write_pair_config(folder, first, second, arbitrage=settings, live=live, symbols=tables or None)
     settings["dry_run"]["state_dir"] = str(folder.resolve() / "paper")  # absolute, as write_pair_config's
     if others:
         held = {s: float(BALANCES[s.removesuffix("USDT")]) for s in others}
@@ -136,12 +129,9 @@ def soak_config(
         }
     account = {"base": float(BALANCES["BTC"]), "quote": float(BALANCES["USDT"])}
     venue = {"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0}, "account": account}
-    return write_config_files(
-        folder,
-        binance_overrides={**venue, **local_endpoints(binance.ws_urls, binance.rest_url)},
-        bybit_overrides={**venue, **local_endpoints(bybit.ws_urls, bybit.rest_url)},
-        arbitrage_overrides=settings,
-    )
+    overrides = {f"{fake.venue_name}_overrides": {**venue, **local_endpoints(fake.ws_urls, fake.rest_url)}
+                 for fake in (first, second)}  # fmt: skip
+    return write_config_files(folder, arbitrage_overrides=settings, **overrides)
 
 
 @contextlib.asynccontextmanager
@@ -154,21 +144,19 @@ async def _venues(mode: str, root: Path, symbols: Sequence[str]) -> AsyncIterato
         return found
 
     options = VenueOptions(ping_interval=None)
-    if mode == "live":
-        rules = [[SYMBOLS[s][0] for s in symbols], [SYMBOLS[s][1] for s in symbols]]
-        async with (
-            FakeBinanceExchange(files("binance_spot"), market="spot", rules=rules[0], options=options) as a,
-            FakeBybitExchange(files("bybit_spot"), market="spot", rules=rules[1], options=options) as b,
-        ):
-            for venue in (a, b):
-                venue.add_account("arb", api_key=KEY, api_secret=SECRET, balances=BALANCES)
-            yield a, b
-        return
-    async with (
-        FakeBinanceVenue(files("binance_spot"), market="spot", options=options) as binance,
-        FakeBybitVenue(files("bybit_spot"), market="spot", options=options) as bybit,
-    ):
-        yield binance, bybit
+    async with contextlib.AsyncExitStack() as stack:
+        if mode == "live":
+            rules = [[SYMBOLS[s][i] for s in symbols] for i in (0, 1)]
+            venues = [await stack.enter_async_context(open_fake(name, files(f"{name}_spot"), market="spot",
+                                                                rules=rules[i], options=options))
+                      for i, name in enumerate(PAIR)]  # fmt: skip
+            for venue in venues:
+                open_account(venue, BALANCES)
+        else:
+            venues = [await stack.enter_async_context(fake_venue(name)(files(f"{name}_spot"), market="spot",
+                                                                       options=options))
+                      for name in PAIR]  # fmt: skip
+        yield tuple(venues)
 
 
 def _say(**fields: Any) -> None:
@@ -178,7 +166,7 @@ def _say(**fields: Any) -> None:
 
 def _user_streams(venue: Any) -> int:
     """Open user-stream connections to ``venue`` (a trading venue's; 0 for a public one)."""
-    if not isinstance(venue, FakeBinanceExchange | FakeBybitExchange):
+    if not isinstance(venue, TradingVenue):
         return 0
     return sum(1 for conn in venue.connections if venue.user_stream.is_user_stream(conn))
 
@@ -193,8 +181,8 @@ async def _reconnected(
         return all(venue.subscriber_count(s) >= 1 for s in streams) and _user_streams(venue) >= users
 
     async def all_back() -> None:
-        for i, (venue, users) in enumerate(zip(venues, before, strict=True)):
-            streams = [market_streams(symbol)[i] for symbol in symbols]
+        for venue, users in zip(venues, before, strict=True):
+            streams = [book_stream(venue, symbol) for symbol in symbols]
             await venue.wait_until(lambda v=venue, u=users, s=streams: back(v, u, s))
 
     waits = [asyncio.ensure_future(all_back()), asyncio.ensure_future(stop.wait())]
@@ -280,7 +268,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--speed", type=float, default=100.0, help="times the recorded pace")
     parser.add_argument("--passes", type=int, default=135, help="passes over the recording")
     parser.add_argument("--ops-history", type=int, help="[ops] history (default: arb's)")
-    parser.add_argument("--recordings", type=Path, default=Path("recordings"), help="binance_spot/ and bybit_spot/")
+    parser.add_argument("--recordings", type=Path, default=Path("recordings"),
+                        help=" and ".join(f"{name}_spot/" for name in PAIR))  # fmt: skip
     parser.add_argument("--symbols", default="BTCUSDT", help="BTCUSDT, or BTCUSDT,ETHUSDT (default BTCUSDT)")
     asyncio.run(_soak(parser.parse_args(argv)))
 

@@ -19,8 +19,8 @@ import pytest
 
 from arb.cli import main
 from arb.errors import EXIT_NEEDS_OPERATOR
-from arb.testing.pair_rig import BINANCE_SPOT_RULES, BYBIT_SPOT_RULES, account, spot_pair, write_pair_config
-from tests.support.live_rig import both_keys, standing_recordings
+from arb.testing.pair_rig import account, spot_pair, write_pair_config
+from tests.support.live_rig import BINANCE_SPOT_RULES, BYBIT_SPOT_RULES, both_keys, standing_recordings
 
 
 async def _arb(*args: str) -> int:

@@ -36,17 +36,13 @@ from arb.sim.binance.exchange import FakeBinanceExchange
 from arb.sim.bybit.exchange import FakeBybitExchange
 from arb.sim.options import VenueOptions
 from arb.sim.transfers import Chain, NetworkTerms
-from arb.testing.pair_rig import (
-    BINANCE_LINEAR_BTC_RULES,
-    BINANCE_SPOT_RULES,
-    BYBIT_SPOT_RULES,
-    KEY,
-    SECRET,
-    key_environment,
-    write_pair_config,
-)
+from arb.testing.pair_rig import KEY, SECRET, key_environment, symbol_rules, write_pair_config
 from tests.support.captures import ROOT, SPOT_BTC_HEAD, USDM_BTC
 from tests.support.clocks import OffsetClock
+
+BINANCE_LINEAR_BTC_RULES = symbol_rules("binance", "linear")
+BINANCE_SPOT_RULES = symbol_rules("binance", "spot")
+BYBIT_SPOT_RULES = symbol_rules("bybit", "spot")
 
 TIMEOUT_S = 60.0
 """A bound on a test that hangs, not on its speed."""

@@ -19,7 +19,7 @@ import pytest
 
 from arb.events import BUY_EVENT, EVENT_KIND_MASK, FUNDING_RATE_EVENT, LOCAL_EVENT, MARK_PRICE_EVENT, NS_PER_MS
 from arb.recording.convert import convert_files
-from arb.testing.scenario_venues.okx import CONTRACT_VALUE
+from arb.sim.okx.scenario import CONTRACT_VALUE
 from arb.testing.scenarios import Book, Change, Perp, write_venues
 from connectors.okx.normalize import OkxNormalizer
 

@@ -28,9 +28,12 @@ from arb.sim.bybit.wire import ws_signature
 from arb.sim.faults import FaultKind
 from arb.sim.ledger import LedgerAccount, OrderStatus
 from arb.sim.options import VenueOptions
-from arb.testing.pair_rig import BYBIT_LINEAR_XRP_RULES, BYBIT_SPOT_RULES
+from arb.testing.pair_rig import symbol_rules
 from tests.support.captures import BYBIT_OB500, RECORDINGS
 from tests.support.clocks import OffsetClock
+
+BYBIT_LINEAR_XRP_RULES = symbol_rules("bybit", "linear", "XRPUSDT")
+BYBIT_SPOT_RULES = symbol_rules("bybit", "spot")
 
 SPOT_RECORDING = RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"
 KEY, SECRET = "fakeKey0123", "fakeSecret0123456789"

@@ -23,8 +23,11 @@ from arb.sim.binance.exchange import FakeBinanceExchange
 from arb.sim.bybit.exchange import FakeBybitExchange
 from arb.sim.ledger import FundingPayment, LedgerAccount, OrderType, Side, TimeInForce
 from arb.sim.options import VenueOptions
-from arb.testing.pair_rig import BINANCE_LINEAR_BTC_RULES, BYBIT_LINEAR_BTC_RULES, SECRET
+from arb.testing.pair_rig import SECRET, symbol_rules
 from arb.testing.scenarios import Book, Perp, write_scenario
+
+BINANCE_LINEAR_BTC_RULES = symbol_rules("binance", "linear")
+BYBIT_LINEAR_BTC_RULES = symbol_rules("bybit", "linear")
 
 FUNDING_MS = 3000
 PERPS = {

@@ -38,9 +38,12 @@ from arb.sim.transfers import (
     WithdrawalState,
     sequence_ids,
 )
-from arb.testing.pair_rig import BINANCE_LINEAR_BTC_RULES, BYBIT_LINEAR_XRP_RULES
+from arb.testing.pair_rig import symbol_rules
 from tests.support.captures import BYBIT_OB500, FIXTURES
 from tests.support.clocks import OffsetClock
+
+BINANCE_LINEAR_BTC_RULES = symbol_rules("binance", "linear")
+BYBIT_LINEAR_XRP_RULES = symbol_rules("bybit", "linear", "XRPUSDT")
 
 KEY, SECRET = "fakeKey0123", "fakeSecret0123456789"
 TIMEOUT_S = 60.0

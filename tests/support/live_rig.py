@@ -122,18 +122,7 @@ from arb.sim.replay import FrameKind
 from arb.testing import waiting
 from arb.testing.configs import DEFAULT_ARBITRAGE, deep_merge, local_endpoints, write_config_files
 from arb.testing.pair_rig import (
-    BINANCE_LINEAR_BTC_RULES,
-    BINANCE_LINEAR_ETH_RULES,
-    BINANCE_SPOT_ETH_RULES,
-    BINANCE_SPOT_RULES,
-    BYBIT_LINEAR_BTC_RULES,
-    BYBIT_LINEAR_ETH_RULES,
-    BYBIT_LINEAR_XRP_RULES,
-    BYBIT_SPOT_ETH_RULES,
-    BYBIT_SPOT_RULES,
     KEY,
-    OKX_LINEAR_RULES,
-    OKX_SPOT_RULES,
     PAIR,
     PASSPHRASE,
     SECRET,
@@ -145,6 +134,7 @@ from arb.testing.pair_rig import (
     linear_pair,
     order_socket_url,
     spot_pair,
+    symbol_rules,
     symbol_tables,
     without_pings,
     write_pair_config,
@@ -155,6 +145,19 @@ from connectors.okx.trading import okx_client_id
 from tests.support.arb_forks import forked_child, shared_forks
 from tests.support.captures import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 from tests.support.scenario_days import write_standing_spread
+
+BINANCE_SPOT_RULES = symbol_rules("binance", "spot")
+BYBIT_SPOT_RULES = symbol_rules("bybit", "spot")
+OKX_SPOT_RULES = symbol_rules("okx", "spot")
+BINANCE_SPOT_ETH_RULES = symbol_rules("binance", "spot", "ETHUSDT")
+BYBIT_SPOT_ETH_RULES = symbol_rules("bybit", "spot", "ETHUSDT")
+BINANCE_LINEAR_BTC_RULES = symbol_rules("binance", "linear")
+BYBIT_LINEAR_BTC_RULES = symbol_rules("bybit", "linear")
+OKX_LINEAR_RULES = symbol_rules("okx", "linear")
+BINANCE_LINEAR_ETH_RULES = symbol_rules("binance", "linear", "ETHUSDT")
+BYBIT_LINEAR_ETH_RULES = symbol_rules("bybit", "linear", "ETHUSDT")
+BYBIT_LINEAR_XRP_RULES = symbol_rules("bybit", "linear", "XRPUSDT")
+"""The venues' real rules the tests trade (their test kits', ``arb/sim/<venue>/testkit.py``)."""
 
 WAIT_S = 60.0
 """A bound on an in-process wait that hangs, not on its speed: a busy machine makes ccxt and the fakes

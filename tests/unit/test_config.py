@@ -30,12 +30,10 @@ from arb.errors import ConfigError
 from arb.events import NS_PER_MS, NS_PER_S
 from arb.testing.configs import (
     DEFAULT_ARBITRAGE,
-    DEFAULT_BINANCE,
-    DEFAULT_BYBIT,
-    DEFAULT_OKX,
     deep_merge,
     dumps_toml,
     local_endpoints,
+    venue_defaults,
     write_config_files,
 )
 from tests.support.venues import BINANCE, BYBIT
@@ -87,15 +85,20 @@ def test_shipped_config_round_trips_through_to_dict() -> None:
     assert data["bybit"]["endpoints"]["ws"] == ["wss://stream-testnet.bybit.com/v5/public/spot"]
 
 
-def test_shipped_files_equal_the_test_helper_defaults() -> None:
+def test_the_test_helper_defaults_are_the_shipped_files() -> None:
     for name, expected in [
         ("arbitrage.toml", DEFAULT_ARBITRAGE),
-        ("binance.toml", DEFAULT_BINANCE),
-        ("bybit.toml", DEFAULT_BYBIT),
-        ("okx.toml", DEFAULT_OKX),
+        ("binance.toml", venue_defaults("binance")),
+        ("bybit.toml", venue_defaults("bybit")),
+        ("okx.toml", venue_defaults("okx")),
     ]:
         with (REPO / "config" / name).open("rb") as f:
             assert tomllib.load(f) == expected, name
+
+
+def test_the_config_writer_takes_overrides_of_known_venues_only(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="nowhere_overrides"):
+        write_config_files(tmp_path, nowhere_overrides={"market": "spot"})
 
 
 def test_load_config_defaults_to_config_folder_of_current_directory(monkeypatch: pytest.MonkeyPatch) -> None:

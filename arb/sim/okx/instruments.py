@@ -9,7 +9,14 @@ instrument's sizes are in the base currency already (its contract is 1).
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_INST_ID_CODES", "FAKE_CODES_FROM", "OkxInstrument", "fields_of_rules", "instruments_of"]
+__all__ = [
+    "DEFAULT_INST_ID_CODES",
+    "FAKE_CODES_FROM",
+    "OkxInstrument",
+    "fields_of_rules",
+    "inst_id_of",
+    "instruments_of",
+]
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +33,21 @@ FAKE_CODES_FROM = 900_001
 """Other instruments are numbered from here, in instrument-id order: the fake's own codes, not OKX's."""
 _MAX_SIZE = {"SPOT": "9000", "SWAP": "900000"}
 """``maxLmtSz`` and ``maxMktSz`` unless given: the fake's own bounds (OKX's vary by instrument)."""
+_QUOTES = ("USDT", "USDC", "USD", "EUR", "BTC", "ETH")
+"""Quote currencies an arb symbol may end in (the longest that fits is the quote)."""
+
+
+def inst_id_of(symbol: str, market: str) -> str:
+    """The instrument id of arb's ``symbol`` in ``market``, as a client names it: ``("BTCUSDT", "spot")`` ->
+    ``"BTC-USDT"``, ``("BTCUSDT", "linear")`` -> ``"BTC-USDT-SWAP"``; an id is kept as it is. ``ValueError``
+    when the symbol ends in no known quote currency."""
+    if "-" in symbol:
+        return symbol
+    name = symbol.upper()
+    quote = next((q for q in sorted(_QUOTES, key=len, reverse=True) if name.endswith(q) and len(name) > len(q)), None)
+    if quote is None:
+        raise ValueError(f"cannot tell the quote currency of {symbol!r} (expected one of {', '.join(_QUOTES)})")
+    return f"{name[: -len(quote)]}-{quote}" + ("-SWAP" if market == "linear" else "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ __all__ = ["WRITER", "BybitStream"]
 
 import msgspec
 
-from arb.testing.scenario_parts import FEED_LATENCY_NS, Book, Change, Perp, level_strings, live_levels, next_funding
+from arb.sim.scenario import FEED_LATENCY_NS, Book, Change, Perp, level_strings, live_levels, next_funding
 
 _enc = msgspec.json.encode
 

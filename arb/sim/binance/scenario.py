@@ -4,13 +4,15 @@ snapshot, or USD-M (``depth@0ms`` diffs chained by ``pu``, a REST snapshot with 
 
 from __future__ import annotations
 
-__all__ = ["WRITER", "BinanceStream"]
+__all__ = ["LEAD_MS", "WRITER", "BinanceStream"]
 
 import msgspec
 
-from arb.testing.scenario_parts import FEED_LATENCY_NS, Book, Change, Perp, level_strings, next_funding
+from arb.sim.scenario import FEED_LATENCY_NS, Book, Change, Perp, level_strings, next_funding
 
 _enc = msgspec.json.encode
+LEAD_MS = 50
+"""How long before the scenario's start the file starts: its first diff, buffered ahead of the snapshot."""
 
 
 def _diff(symbol: str, t: int, ids: tuple[int, int], bids: dict[float, float], asks: dict[float, float],
@@ -35,8 +37,8 @@ class BinanceStream:
         self._linear = market == "linear"
         self._stream = f"{symbol.lower()}@{'depth@0ms' if self._linear else 'depth@100ms'}"
         self._uid = 1000
-        first = _diff(symbol, start_ms - 50, (self._uid - 5, self._uid), {}, {}, self._linear)
-        self._send(start_ms - 50, {"stream": self._stream, "data": first})
+        first = _diff(symbol, start_ms - LEAD_MS, (self._uid - 5, self._uid), {}, {}, self._linear)
+        self._send(start_ms - LEAD_MS, {"stream": self._stream, "data": first})
         snap: dict[str, object] = {
             "lastUpdateId": self._uid,
             "bids": level_strings(book.bids, 2, 8, True),

@@ -1,5 +1,6 @@
 """What a constructed scenario is made of (:mod:`arb.testing.scenarios` writes it), and the contract a
-venue's stream writer keeps (:mod:`arb.testing.scenario_venues`).
+venue's stream writer keeps: ``arb/sim/<venue>/scenario.py`` exports ``WRITER``, found by the venue's name
+with :func:`scenario_writer` (and ``LEAD_MS`` when its file starts before the scenario, :func:`scenario_lead_ms`).
 
 A scenario is each venue's book at the start and a list of book changes at given times; a venue's
 writer turns them into that venue's wire messages, one ``(local ns, raw payload)`` line each, in the
@@ -19,10 +20,14 @@ __all__ = [
     "level_strings",
     "live_levels",
     "next_funding",
+    "scenario_lead_ms",
+    "scenario_writer",
 ]
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Protocol
 
 from arb.sim.funding import FundingSchedule
@@ -105,7 +110,7 @@ def live_levels(side: dict[float, float]) -> dict[float, float]:
 
 class StreamWriter(Protocol):
     """One venue's stream of a scenario, built message by message (a venue's module under
-    :mod:`arb.testing.scenario_venues` provides ``WRITER``, a :data:`WriterFactory`)."""
+    ``arb.sim.<venue>.scenario`` provides ``WRITER``, a :data:`WriterFactory`)."""
 
     folder: str
     """The recording folder: ``<venue>_<market>``."""
@@ -123,3 +128,22 @@ class StreamWriter(Protocol):
 WriterFactory = Callable[[str, str, int, Book], StreamWriter]
 """``(symbol, market, start ms since the epoch, book at the start) ->`` a writer that has sent what the
 venue sends before the first change (its snapshot)."""
+
+
+def _module(venue: str) -> ModuleType:
+    try:
+        return importlib.import_module(f"arb.sim.{venue}.scenario")
+    except ModuleNotFoundError as error:
+        raise ValueError(f"no scenario writer for venue {venue!r} (arb/sim/{venue}/scenario.py)") from error
+
+
+def scenario_writer(venue: str) -> WriterFactory:
+    """Venue ``venue``'s scenario writer (``arb.sim.<venue>.scenario``'s ``WRITER``); ``ValueError`` naming the
+    venue when it has none."""
+    found: WriterFactory = _module(venue).WRITER
+    return found
+
+
+def scenario_lead_ms(venue: str) -> int:
+    """How long before a scenario's start venue ``venue``'s file starts (its module's ``LEAD_MS``, else 0)."""
+    return int(getattr(_module(venue), "LEAD_MS", 0))

@@ -18,9 +18,9 @@ from typing import Final
 
 import msgspec
 
+from arb.sim.okx.instruments import inst_id_of
 from arb.sim.okx.wire import DEFAULT_INSTRUMENTS, book_message, checksum, instrument_entry
-from arb.testing.scenario_parts import FEED_LATENCY_NS, Book, Change, Perp, level_strings, live_levels, next_funding
-from connectors.okx.urls import inst_id
+from arb.sim.scenario import FEED_LATENCY_NS, Book, Change, Perp, level_strings, live_levels, next_funding
 
 CONTRACT_VALUE: Final = float(DEFAULT_INSTRUMENTS["SWAP"]["ctVal"])
 """Base units per contract of the scenario's swap (the fake venue's default instrument rules)."""
@@ -36,7 +36,7 @@ class OkxStream:
     def __init__(self, symbol: str, market: str, start_ms: int, book: Book) -> None:
         self.folder = f"okx_{market}"
         self.lines: list[tuple[int, bytes]] = []
-        self._inst = inst_id(symbol, market)
+        self._inst = inst_id_of(symbol, market)
         self._scale = CONTRACT_VALUE if market == "linear" else 1.0
         self._qty_dec = 2 if market == "linear" else 8
         self._seq = _SEQ_START
