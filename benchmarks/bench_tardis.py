@@ -3,7 +3,7 @@
 Generates ``--hours`` (default 24) of Tardis's ``incremental_book_L2`` and ``trades`` files for Binance spot
 BTCUSDT in a temporary folder, from the real captures: the sample's 11-minute session
 (``recordings/binance_spot``, both days) is first written as Tardis's rows the way Tardis builds them
-(``arb.testing.history_files.tardis_from_binance``), then replayed again and again, each copy moved by one
+(``arb.testing.history_files.tardis_from``), then replayed again and again, each copy moved by one
 session length in both time columns (``timestamp``, ``local_timestamp``); the first copy starts with the
 book snapshot, later ones continue the book with updates only (a day has one snapshot, at 00:00 UTC).
 Numbers keep their width: a copy is the original bytes with digits rewritten.
@@ -43,7 +43,7 @@ from isal import igzip
 from machine import run_benchmark
 
 from arb.recording.tardis import HEADERS
-from arb.testing.history_files import tardis_from_binance
+from arb.testing.history_files import tardis_from
 from connectors.common.textfile import TextChunks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +100,7 @@ class _Template:
 def generate(out: Path, hours: float) -> tuple[Path, Path, int, int, float]:
     """Write ``hours`` of Tardis files for ``DAY`` into ``out``: (book, trades, book rows, trade rows, seconds)."""
     started = time.perf_counter()
-    session = tardis_from_binance(SESSION, out / "session", market="spot")
+    session = tardis_from("binance", SESSION, out / "session", market="spot")
     kinds = {"incremental_book_L2": [], "trades": []}  # type: dict[str, list[bytes]]
     for (kind, _), path in sorted(session.items()):
         kinds[kind].append(_text(path).split(b"\n", 1)[1])

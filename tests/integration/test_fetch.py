@@ -20,7 +20,7 @@ from arb.config import AppConfig, load_config
 from arb.recording.fetch import fetch, plan
 from arb.testing.configs import write_config_files
 from arb.testing.fake_archive import FakeArchive
-from arb.testing.history_files import archive_from_bybit, tardis_from_binance
+from arb.testing.history_files import archive_from, tardis_from
 from tests.support.captures import RECORDINGS, SPOT_BTC
 from tests.support.feed_rig import Waits
 
@@ -36,9 +36,9 @@ KEY = "tk-7f3a9c1e5b"
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The sample's two days as Tardis's and Bybit's archive's files, by URL path."""
     root = tmp_path_factory.mktemp("sources")
-    written = tardis_from_binance(SPOT_BTC, root, market="spot")
+    written = tardis_from("binance", SPOT_BTC, root, market="spot")
     bybit = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz", RECORDINGS / "bybit_spot" / "btcusdt_20240809.gz"]
-    written.update(archive_from_bybit(bybit, root, market="spot"))
+    written.update(archive_from("bybit", bybit, root, market="spot"))
     urls = FakeArchive().add_tree(written, root)  # the URL paths only: nothing is served here
     return dict(zip(urls, written.values(), strict=True))
 

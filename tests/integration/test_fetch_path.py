@@ -29,7 +29,7 @@ from arb.cli import main
 from arb.config import load_config
 from arb.recording.fetch import fetch, plan
 from arb.testing.fake_archive import FakeArchive
-from arb.testing.history_files import tardis_from_binance, tardis_from_bybit
+from arb.testing.history_files import tardis_from
 from tests.support.captures import RECORDINGS, ROOT, SPOT_BTC
 from tests.support.feed_rig import Waits
 from tests.support.processes import run_arb
@@ -48,8 +48,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     def write(root: Path) -> None:
         bybit = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"]
         for symbol in (None, "ETHUSDT"):  # ETHUSDT: a symbol the shipped configuration does not trade
-            tardis_from_binance(SPOT_BTC[:1], root, market="spot", symbol=symbol, move_days=MOVE)
-            tardis_from_bybit(bybit, root, market="spot", symbol=symbol, move_days=MOVE)
+            tardis_from("binance", SPOT_BTC[:1], root, market="spot", symbol=symbol, move_days=MOVE)
+            tardis_from("bybit", bybit, root, market="spot", symbol=symbol, move_days=MOVE)
 
     root = made_once(tmp_path_factory, "fetch-path-served", write)
     return sorted((root / "tardis").rglob("*.csv.gz"))

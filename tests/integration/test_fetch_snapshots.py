@@ -20,7 +20,7 @@ from arb.recording.read_rows import read_rows
 from arb.recording.sources import find_day_files
 from arb.testing.configs import write_config_files
 from arb.testing.fake_archive import FakeArchive
-from arb.testing.history_files import tardis_snapshots_from_binance
+from arb.testing.history_files import tardis_snapshots_from
 from tests.support.captures import SPOT_BTC_HEAD
 
 AUG_8 = dt.date(2024, 8, 8)
@@ -32,7 +32,9 @@ KEY = "tk-5d2e8a0c4f"
 def test_a_day_of_book_snapshots_is_fetched_resumed_and_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    written = tardis_snapshots_from_binance([SPOT_BTC_HEAD], tmp_path / "made", market="spot", data_types=("trades",))
+    written = tardis_snapshots_from(
+        "binance", [SPOT_BTC_HEAD], tmp_path / "made", market="spot", data_types=("trades",)
+    )
     out = tmp_path / "recordings"
     cfg = write_config_files(tmp_path / "config")
     monkeypatch.setenv("TARDIS_API_KEY", KEY)

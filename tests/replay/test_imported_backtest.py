@@ -23,7 +23,7 @@ from arb.parity.against_dry_run import run_parity
 from arb.recording.loader import find_day_files, load_timeline
 from arb.testing.configs import write_config_files
 from arb.testing.fake_archive import FakeArchive
-from arb.testing.history_files import archive_from_bybit, tardis_from_binance
+from arb.testing.history_files import archive_from, tardis_from
 from tests.support.captures import RECORDINGS, ROOT, SPOT_BTC
 
 BYBIT_SPOT = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz", RECORDINGS / "bybit_spot" / "btcusdt_20240809.gz"]
@@ -35,8 +35,8 @@ def fetched(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with a configuration and a recordings folder filled by ``arb fetch`` from the fake archive."""
     root = tmp_path_factory.mktemp("fetched")
     served = root / "served"
-    written = tardis_from_binance(SPOT_BTC, served, market="spot")
-    written.update(archive_from_bybit(BYBIT_SPOT, served, market="spot"))
+    written = tardis_from("binance", SPOT_BTC, served, market="spot")
+    written.update(archive_from("bybit", BYBIT_SPOT, served, market="spot"))
     config = write_config_files(root)
     with FakeArchive() as server:
         server.add_tree(written, served)

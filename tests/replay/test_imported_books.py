@@ -32,7 +32,7 @@ from arb.events import (
     EventArray,
 )
 from arb.recording.convert import convert_files
-from arb.testing.history_files import archive_from_bybit, tardis_from_binance, write_gzip
+from arb.testing.history_files import archive_from, tardis_from, write_gzip
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.record_files import format_line
 from tests.support.captures import FIXTURES, RECORDINGS, SPOT_BTC, USDM_BTC, with_mark_price
@@ -87,7 +87,7 @@ def assert_same_books(recorded: EventArray, imported: EventArray) -> int:
 
 @pytest.mark.slow
 def test_binance_spot_as_tardis_rows_gives_the_recorder_paths_book(tmp_path: Path) -> None:
-    written = tardis_from_binance(SPOT_BTC, tmp_path, market="spot")
+    written = tardis_from("binance", SPOT_BTC, tmp_path, market="spot")
     assert sorted(k[0] for k in written) == ["incremental_book_L2"] * 2 + ["trades"] * 2
     recorded = convert_files(SPOT_BTC, local_offset_ns=0)
     imported = convert_files(sorted(written.values()), local_offset_ns=0)
@@ -106,7 +106,7 @@ def test_binance_spot_as_tardis_rows_gives_the_recorder_paths_book(tmp_path: Pat
 
 @pytest.mark.slow
 def test_binance_usdm_as_tardis_rows_gives_the_recorder_paths_book(tmp_path: Path) -> None:
-    written = tardis_from_binance([USDM_BTC], tmp_path, market="linear")
+    written = tardis_from("binance", [USDM_BTC], tmp_path, market="linear")
     recorded = convert_files([USDM_BTC], local_offset_ns=0)
     imported = convert_files(sorted(written.values()), local_offset_ns=0)
     assert (imported.venue, imported.market) == ("binance", "linear")
@@ -166,7 +166,7 @@ def test_bybit_archive_made_from_a_recording_gives_its_book(tmp_path: Path) -> N
     # (the recording's files split at midnight of the receive time, the archive's at midnight of the
     # exchange's: the session is compared whole)
     bybit = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz", RECORDINGS / "bybit_spot" / "btcusdt_20240809.gz"]
-    written = archive_from_bybit(bybit, tmp_path, market="spot")
+    written = archive_from("bybit", bybit, tmp_path, market="spot")
     imported = convert_files([written[k] for k in sorted(written)], local_offset_ns=0)
     recorded = convert_files(bybit, local_offset_ns=0)
     assert same_rows_book(imported.eod.rows, recorded.eod.rows)
@@ -185,7 +185,7 @@ def test_bybit_archive_made_from_a_recording_gives_its_book(tmp_path: Path) -> N
 @pytest.mark.slow
 def test_a_perpetuals_ticker_gives_the_recorder_paths_funding_rows(tmp_path: Path) -> None:
     source = with_mark_price(USDM_BTC, tmp_path / "usdm_mark.gz")
-    written = tardis_from_binance([source], tmp_path / "tardis", market="linear")
+    written = tardis_from("binance", [source], tmp_path / "tardis", market="linear")
     assert any(kind == "derivative_ticker" for kind, _ in written)
     recorded = convert_files([source], local_offset_ns=0)
     imported = convert_files(sorted(written.values()), local_offset_ns=0)
@@ -217,8 +217,8 @@ def test_a_perpetual_day_from_tardis_and_bybits_archive_feeds_the_funding_machin
 
     recordings = tmp_path / "recordings"
     source = with_mark_price(USDM_BTC, tmp_path / "usdm_mark.gz")
-    tardis_from_binance([source], recordings, market="linear")
-    archive_from_bybit([RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"], recordings, market="linear")
+    tardis_from("binance", [source], recordings, market="linear")
+    archive_from("bybit", [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"], recordings, market="linear")
     linear = {"market": "linear", "instrument": {"tick_size": 0.1, "lot_size": 0.001, "min_qty": 0.001}}
     config = load_config(write_config_files(tmp_path, binance_overrides=linear, bybit_overrides=linear))
     session = load_timeline(config, [dt.date(2024, 8, 8)])

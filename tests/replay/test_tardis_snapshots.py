@@ -25,7 +25,7 @@ from arb.events import (
     EventArray,
 )
 from arb.recording.read_rows import read_rows
-from arb.testing.history_files import tardis_snapshots_from_binance
+from arb.testing.history_files import tardis_snapshots_from
 from tests.support.captures import SPOT_BTC_HEAD
 
 DAY = dt.date(2024, 8, 8)
@@ -52,8 +52,8 @@ def levels(book: OrderBook, depth: int | None = None) -> list[tuple[float, float
 
 
 def test_the_snapshot_file_gives_the_top_25_of_the_full_book_at_every_row(tmp_path: Path) -> None:
-    written = tardis_snapshots_from_binance(
-        [SPOT_BTC_HEAD], tmp_path, market="spot", data_types=("incremental_book_L2",)
+    written = tardis_snapshots_from(
+        "binance", [SPOT_BTC_HEAD], tmp_path, market="spot", data_types=("incremental_book_L2",)
     )
     snapshot_file, l2_file = written[("book_snapshot_25", DAY)], written[("incremental_book_L2", DAY)]
     full, top = rows_of(l2_file), rows_of(snapshot_file)

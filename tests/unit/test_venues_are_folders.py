@@ -2,7 +2,9 @@
 the same venues, and no production code outside a venue's folders names a venue.
 
 The folders of venue ``v`` are ``connectors/v/``, ``arb/sim/v/`` and ``config/v.toml``. Production code is
-``arb/`` and ``connectors/`` without ``arb/testing/`` (what only tests and benchmarks use). A venue is named
+``arb/`` and ``connectors/``, ``arb/testing/`` (what only tests and benchmarks use) too: its rigs,
+configuration writers and fault campaign learn what they know of a venue from its folders (its test kit,
+``arb/sim/v/testkit.py``, and its file ``config/v.toml``). A venue is named
 by a string literal that holds its name or title (``"binance"``, ``"Bybit's archive"``) or an identifier
 that holds its name (``BINANCE``, ``FakeBybitVenue``, ``bought_binance``), counted with Python's tokenizer:
 comments and docstrings may mention a venue as an example.
@@ -28,7 +30,7 @@ def _venue_folders() -> list[Path]:
 
 
 def _production_files() -> list[Path]:
-    skip = [*_venue_folders(), ROOT / "arb" / "testing"]
+    skip = _venue_folders()
     files = sorted([*(ROOT / "arb").rglob("*.py"), *(ROOT / "connectors").rglob("*.py")])
     return [f for f in files if not any(f.is_relative_to(folder) for folder in skip)]
 
@@ -91,6 +93,17 @@ def test_the_catalog_and_the_folders_list_the_same_venues() -> None:
 @pytest.mark.parametrize("name", known_venues())
 def test_every_venue_conforms_to_the_protocol(name: str) -> None:
     assert venue(name).conform() == []
+
+
+@pytest.mark.parametrize("name", known_venues())
+def test_every_venue_has_its_test_kit(name: str) -> None:
+    from arb.sim.scenario import scenario_writer
+    from arb.sim.testkit import VenueTestKit, venue_testkit
+
+    kit = venue_testkit(name)
+    assert isinstance(kit, VenueTestKit) and kit.name == name
+    assert ("spot", "BTCUSDT") in kit.rules and kit.rules[("spot", "BTCUSDT")].symbol == "BTCUSDT"
+    assert callable(scenario_writer(name))
 
 
 @pytest.mark.parametrize("name", known_venues())
