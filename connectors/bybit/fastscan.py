@@ -38,6 +38,8 @@ from connectors.common.scan import (
     FAIL,
     FULL,
     finish_levels,
+    key_code,
+    key_code_of,
     put_row,
     read_bool,
     read_decimal,
@@ -70,39 +72,20 @@ _SYMBOL, _BIDS, _ASKS, _UPDATE_ID, _SEQ = 1, 2, 4, 8, 16
 _T_ID, _T_TIME, _T_PRICE, _T_QTY, _T_SIDE, _T_SYMBOL, _T_BLOCK, _T_TICK, _T_SEQ, _T_RPI = (1 << k for k in range(10))
 
 
-def _code(key: bytes) -> int:
-    # What _key_code computes for these bytes.
-    return int.from_bytes(key, "little")
-
-
-# Keys and values compared by their code (see _key_code): one integer comparison each.
-_C_TOPIC, _C_TYPE, _C_TS, _C_DATA, _C_CTS = (_code(k) for k in (b"topic", b"type", b"ts", b"data", b"cts"))
-_C_S, _C_B, _C_A, _C_U, _C_SEQ = (_code(k) for k in (b"s", b"b", b"a", b"u", b"seq"))
+# Keys and values compared by their code (see key_code): one integer comparison each.
+_C_TOPIC, _C_TYPE, _C_TS, _C_DATA, _C_CTS = (key_code_of(k) for k in (b"topic", b"type", b"ts", b"data", b"cts"))
+_C_S, _C_B, _C_A, _C_U, _C_SEQ = (key_code_of(k) for k in (b"s", b"b", b"a", b"u", b"seq"))
 _C_I, _C_T, _C_P, _C_V, _C_SIDE, _C_BT, _C_L, _C_RPI = (
-    _code(k) for k in (b"i", b"T", b"p", b"v", b"S", b"BT", b"L", b"RPI")
+    key_code_of(k) for k in (b"i", b"T", b"p", b"v", b"S", b"BT", b"L", b"RPI")
 )
-_C_DELTA = _code(b"delta")
-_C_BUY = _code(b"Buy")
-
-
-@njit(cache=True, nogil=True)
-def _key_code(buf: Any, a: int, b: int) -> int:
-    # The bytes buf[a:b] as one integer (first byte lowest), for strings of 1 to 7 bytes; 0 for any
-    # other length. A string read_string accepts has no zero byte, so two such strings share a code
-    # only if they are equal.
-    m = b - a
-    if m < 1 or m > 7:
-        return 0
-    code = 0
-    for k in range(m - 1, -1, -1):
-        code = (code << 8) | int(buf[a + k])
-    return code
+_C_DELTA = key_code_of(b"delta")
+_C_BUY = key_code_of(b"Buy")
 
 
 @njit(cache=True, nogil=True)
 def _envelope_key(buf: Any, a: int, b: int) -> int:
     # The bit of an envelope key buf[a:b], or 0 for any other key.
-    code = _key_code(buf, a, b)
+    code = key_code(buf, a, b)
     if code == _C_TOPIC:
         return _TOPIC
     if code == _C_TYPE:
@@ -119,7 +102,7 @@ def _envelope_key(buf: Any, a: int, b: int) -> int:
 @njit(cache=True, nogil=True)
 def _data_key(buf: Any, a: int, b: int) -> int:
     # The bit of a key of the data object buf[a:b], or 0 for any other key.
-    code = _key_code(buf, a, b)
+    code = key_code(buf, a, b)
     if code == _C_S:
         return _SYMBOL
     if code == _C_B:
@@ -136,7 +119,7 @@ def _data_key(buf: Any, a: int, b: int) -> int:
 @njit(cache=True, nogil=True)
 def _trade_key(buf: Any, a: int, b: int) -> int:
     # The bit of a key of one trade buf[a:b], or 0 for any other key.
-    code = _key_code(buf, a, b)
+    code = key_code(buf, a, b)
     if code == _C_I:
         return _T_ID
     if code == _C_T:
@@ -255,7 +238,7 @@ def scan_frame(
             _, _, i = read_string(buf, i, n)  # the caller routed the frame by it already
         elif bit == _TYPE:
             ta, tb, i = read_string(buf, i, n)
-            delta = i >= 0 and _key_code(buf, ta, tb) == _C_DELTA
+            delta = i >= 0 and key_code(buf, ta, tb) == _C_DELTA
         elif bit == _TS:
             ts_ms, i = read_int(buf, i, n)
         elif bit == _CTS:
@@ -337,7 +320,7 @@ def _trades(buf: Any, i: int, n: int, out: Any, fill: int, local_ts: int, symbol
                 qty, i = read_decimal(buf, i, n, pow10)
             elif bit == _T_SIDE:
                 sa, sb, i = read_string(buf, i, n)
-                buy = i >= 0 and _key_code(buf, sa, sb) == _C_BUY
+                buy = i >= 0 and key_code(buf, sa, sb) == _C_BUY
             elif bit == _T_SYMBOL:
                 sym_a, sym_b, i = read_string(buf, i, n)
             elif bit == _T_BLOCK or bit == _T_RPI:

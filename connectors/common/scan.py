@@ -29,6 +29,8 @@ __all__ = [
     "POW10",
     "TS_LIMIT",
     "finish_levels",
+    "key_code",
+    "key_code_of",
     "line_end",
     "put_row",
     "read_bool",
@@ -149,6 +151,26 @@ def read_string(buf: Any, i: int, n: int) -> tuple[int, int, int]:
             return 0, 0, FAIL
         i += 1
     return 0, 0, FAIL
+
+
+def key_code_of(key: bytes) -> int:
+    """What :func:`key_code` computes for ``key``'s bytes: a scanner's constant for a key or value it knows."""
+    return int.from_bytes(key, "little")
+
+
+@njit(cache=True, nogil=True)
+def key_code(buf: Any, a: int, b: int) -> int:
+    """The bytes ``buf[a:b]`` as one integer (first byte lowest), for strings of 1 to 8 bytes; 0 for any other
+    length: a key or a short value compared in one integer comparison. A string :func:`read_string` accepts
+    has no zero byte and no byte above 126, so two such strings share a code only if they are equal, and
+    the code fits 63 bits."""
+    m = b - a
+    if m < 1 or m > 8:
+        return 0
+    code = 0
+    for k in range(m - 1, -1, -1):
+        code = (code << 8) | int(buf[a + k])
+    return code
 
 
 @njit(cache=True, nogil=True)

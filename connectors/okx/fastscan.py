@@ -54,6 +54,8 @@ from connectors.common.scan import (
     INT_DIGITS_MAX,
     MIN_LEVEL_BYTES,
     POW10,
+    key_code,
+    key_code_of,
     put_row,
     read_decimal,
     read_decimal_packed,
@@ -88,39 +90,20 @@ _ASKS, _BIDS, _TS, _CHECKSUM, _PREV, _SEQ = 1, 2, 4, 8, 16, 32
 _T_INST, _T_ID, _T_PX, _T_SZ, _T_SIDE, _T_TS, _T_COUNT = (1 << k for k in range(7))
 
 
-def _code(key: bytes) -> int:
-    # What _key_code computes for these bytes.
-    return int.from_bytes(key, "little")
-
-
 _C_ARG, _C_ACTION, _C_DATA, _C_CHANNEL, _C_INST = (
-    _code(k) for k in (b"arg", b"action", b"data", b"channel", b"instId")
+    key_code_of(k) for k in (b"arg", b"action", b"data", b"channel", b"instId")
 )
 _C_ASKS, _C_BIDS, _C_TS, _C_CHECKSUM, _C_PREV8, _C_SEQ = (
-    _code(k) for k in (b"asks", b"bids", b"ts", b"checksum", b"prevSeqI", b"seqId")
+    key_code_of(k) for k in (b"asks", b"bids", b"ts", b"checksum", b"prevSeqI", b"seqId")
 )
-_C_TRADE_ID, _C_PX, _C_SZ, _C_SIDE, _C_COUNT = (_code(k) for k in (b"tradeId", b"px", b"sz", b"side", b"count"))
-_C_UPDATE, _C_BUY, _C_SELL = _code(b"update"), _code(b"buy"), _code(b"sell")
-
-
-@njit(cache=True, nogil=True)
-def _key_code(buf: Any, a: int, b: int) -> int:
-    # The bytes buf[a:b] as one integer (first byte lowest), for strings of 1 to 8 bytes; 0 for any
-    # other length. A string read_string accepts has no zero byte and no byte above 126, so two such
-    # strings share a code only if they are equal, and the code fits 63 bits.
-    m = b - a
-    if m < 1 or m > 8:
-        return 0
-    code = 0
-    for k in range(m - 1, -1, -1):
-        code = (code << 8) | int(buf[a + k])
-    return code
+_C_TRADE_ID, _C_PX, _C_SZ, _C_SIDE, _C_COUNT = (key_code_of(k) for k in (b"tradeId", b"px", b"sz", b"side", b"count"))
+_C_UPDATE, _C_BUY, _C_SELL = key_code_of(b"update"), key_code_of(b"buy"), key_code_of(b"sell")
 
 
 @njit(cache=True, nogil=True)
 def _is_prev_seq_id(buf: Any, a: int, b: int) -> bool:
     # Whether buf[a:b] is "prevSeqId" (9 bytes: one more than a key code holds).
-    return b - a == 9 and _key_code(buf, a, a + 8) == _C_PREV8 and buf[a + 8] == 100  # 'd'
+    return b - a == 9 and key_code(buf, a, a + 8) == _C_PREV8 and buf[a + 8] == 100  # 'd'
 
 
 @njit(cache=True, nogil=True)
@@ -155,7 +138,7 @@ def _arg(buf: Any, i: int, n: int, inst: Any, check: bool) -> int:
         ka, kb, i = read_string(buf, i, n)
         if i < 0 or i >= n or buf[i] != 58:  # ':'
             return FAIL
-        code = _key_code(buf, ka, kb)
+        code = key_code(buf, ka, kb)
         bit = _CHANNEL if code == _C_CHANNEL else (_INST if code == _C_INST else 0)
         va, vb, i = read_string(buf, i + 1, n)
         if bit == 0 or i < 0 or seen & bit:
@@ -229,7 +212,7 @@ def _book_entry(buf: Any, i: int, n: int, lv: Any) -> tuple[int, int, int, int, 
         if i < 0 or i >= n or buf[i] != 58:  # ':'
             return failed
         i += 1
-        code = _key_code(buf, ka, kb)
+        code = key_code(buf, ka, kb)
         if code == _C_ASKS:
             bit = _ASKS
             na, i = _levels(buf, i, n, lv, 1)
@@ -378,14 +361,14 @@ def scan_book(
         if i < 0 or i >= n or buf[i] != 58:  # ':'
             return declined
         i += 1
-        code = _key_code(buf, ka, kb)
+        code = key_code(buf, ka, kb)
         if code == _C_ARG:
             bit = _ARG
             i = _arg(buf, i, n, buf, False)  # the caller compared it
         elif code == _C_ACTION:
             bit = _ACTION
             va, vb, i = read_string(buf, i, n)
-            update = i >= 0 and _key_code(buf, va, vb) == _C_UPDATE
+            update = i >= 0 and key_code(buf, va, vb) == _C_UPDATE
         elif code == _C_DATA:
             bit = _DATA
             if i >= n or buf[i] != 91:  # '[': exactly one entry
@@ -466,7 +449,7 @@ def _trades(
             if i < 0 or i >= n or buf[i] != 58:  # ':'
                 return FAIL, fill, 0
             i += 1
-            code = _key_code(buf, ka, kb)
+            code = key_code(buf, ka, kb)
             if code == _C_INST:
                 bit = _T_INST
                 va, vb, i = read_string(buf, i, n)
@@ -492,7 +475,7 @@ def _trades(
             elif code == _C_SIDE:
                 bit = _T_SIDE
                 va, vb, i = read_string(buf, i, n)
-                side = _key_code(buf, va, vb) if i >= 0 else 0
+                side = key_code(buf, va, vb) if i >= 0 else 0
                 if side != _C_BUY and side != _C_SELL:
                     return FAIL, fill, 0
                 buy = side == _C_BUY
@@ -553,7 +536,7 @@ def scan_trades(buf: Any, local_ts: int, out: Any, fill: int, inst: Any, scale: 
         if i < 0 or i >= n or buf[i] != 58:  # ':'
             return declined
         i += 1
-        code = _key_code(buf, ka, kb)
+        code = key_code(buf, ka, kb)
         if code == _C_ARG:
             bit = _ARG
             i = _arg(buf, i, n, inst, True)

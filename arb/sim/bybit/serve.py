@@ -15,13 +15,11 @@ __all__ = ["main"]
 
 import argparse
 import asyncio
-import json
-import signal
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 from arb.sim.ledger import SymbolRules
+from arb.sim.serving import announce_and_serve
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -37,14 +35,7 @@ async def _serve(args: argparse.Namespace) -> None:
         book = venue.book(args.symbol, 1)
         urls = {"rest": venue.rest_url, "ws": venue.ws_urls[0], "ws_private": venue.private_ws_url,
                 "ws_trade": venue.trade_ws_url, "bid": book.bids[0][0], "ask": book.asks[0][0]}  # fmt: skip
-        sys.stdout.write(json.dumps(urls) + "\n")
-        sys.stdout.flush()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.readline() else None)
-        await stop.wait()
+        await announce_and_serve(urls)
 
 
 def main(argv: list[str] | None = None) -> None:

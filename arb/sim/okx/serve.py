@@ -16,10 +16,9 @@ __all__ = ["main"]
 
 import argparse
 import asyncio
-import json
-import signal
-import sys
 from pathlib import Path
+
+from arb.sim.serving import announce_and_serve
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -38,14 +37,7 @@ async def _serve(args: argparse.Namespace) -> None:
         urls = {"rest": venue.rest_url, "ws": venue.ws_urls[0], "ws_private": venue.private_ws_url,
                 "ws_base": venue.ws_base_url, "code": venue.inst_id_code(instrument), "bid": book.bids[0][0],
                 "ask": book.asks[0][0]}  # fmt: skip
-        sys.stdout.write(json.dumps(urls) + "\n")
-        sys.stdout.flush()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.readline() else None)
-        await stop.wait()
+        await announce_and_serve(urls)
 
 
 def main(argv: list[str] | None = None) -> None:
