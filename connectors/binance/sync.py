@@ -19,11 +19,11 @@ from __future__ import annotations
 
 __all__ = ["BinanceBookSync", "DiffAction", "DiffIds", "SnapshotOutcome"]
 
-from collections import deque
 from enum import IntEnum
 from typing import Generic, Protocol, TypeVar
 
-from connectors.common.normalizer import BookSync, SyncState
+from connectors.common.book_sync import BufferedBookSync, SnapshotOutcome
+from connectors.common.normalizer import SyncState
 
 
 class DiffIds(Protocol):
@@ -54,18 +54,7 @@ class DiffAction(IntEnum):
     """Continuity broke: the book is out of sync from here."""
 
 
-class SnapshotOutcome(IntEnum):
-    """What a snapshot did."""
-
-    SYNCED = 0
-    """Applied; the returned diffs (if any) bridge it and follow it."""
-    TOO_OLD = 1
-    """It ends before the buffered stream begins: a newer snapshot is needed."""
-    GAP_IN_BUFFER = 2
-    """It bridged, but the buffered diffs after it have a hole: out of sync again."""
-
-
-class BinanceBookSync(BookSync, Generic[D]):
+class BinanceBookSync(BufferedBookSync[D], Generic[D]):
     """Decides, diff by diff, what may touch the book.
 
     ``futures`` selects the USD-M rules (``pu`` chaining). ``max_buffered`` bounds the buffer; when it
@@ -73,30 +62,13 @@ class BinanceBookSync(BookSync, Generic[D]):
     left, and fetched again if it is too old).
     """
 
-    __slots__ = ("_bridging", "buffer", "futures", "gap_expected", "gap_got", "overflowed")
+    __slots__ = ("futures",)
 
     def __init__(self, futures: bool, max_buffered: int = 10_000) -> None:
-        super().__init__()
+        super().__init__(max_buffered)
         self.futures = futures
-        self.buffer: deque[D] = deque(maxlen=max_buffered)
-        self.overflowed = 0
-        self._bridging = False
-        self.gap_expected = 0
-        """After a GAP: the id continuity required (spot ``last + 1``; USD-M the ``pu`` wanted)."""
-        self.gap_got = 0
-        """After a GAP: the id that came instead (spot ``U``; USD-M ``pu``)."""
-
-    def resume(self, last_update_id: int) -> None:
-        """Start synced at ``last_update_id`` (from an end-of-day snapshot of the previous file)."""
-        super().resume(last_update_id)
-        self._bridging = False
-        self.buffer.clear()
-
-    def lose_sync(self) -> None:
-        """Mark the book out of sync from outside (disconnect, stale feed); buffer from scratch."""
-        super().lose_sync()
-        self.buffer.clear()
-        self._bridging = False
+        # after a GAP: gap_expected, the id continuity required (spot ``last + 1``; USD-M the ``pu`` wanted),
+        # and gap_got, the id that came instead (spot ``U``; USD-M ``pu``)
 
     def on_diff(self, diff: D) -> DiffAction:
         """Classify a live diff; BUFFER and GAP keep it in the buffer."""
@@ -116,34 +88,7 @@ class BinanceBookSync(BookSync, Generic[D]):
         Returns the outcome, the buffered diffs to apply after the snapshot rows (in order), and the
         number of buffered diffs the snapshot covered (dropped).
         """
-        self.state = SyncState.SYNCED
-        self.last_update_id = last_update_id
-        self._bridging = True
-        pending = list(self.buffer)
-        self.buffer.clear()
-        apply: list[D] = []
-        covered = 0
-        for i, diff in enumerate(pending):
-            action = self._check(diff)
-            if action is DiffAction.APPLY:
-                apply.append(diff)
-            elif action is DiffAction.COVERED or action is DiffAction.DUPLICATE:
-                covered += 1
-            else:
-                # A hole: before the first applied diff it means the snapshot is too old.
-                self.buffer.extend(pending[i:])
-                if not apply:
-                    self.state = SyncState.WAITING_SNAPSHOT
-                    self._bridging = False
-                    return SnapshotOutcome.TOO_OLD, [], covered
-                self.state = SyncState.OUT_OF_SYNC
-                return SnapshotOutcome.GAP_IN_BUFFER, apply, covered
-        return SnapshotOutcome.SYNCED, apply, covered
-
-    def _buffer(self, diff: D) -> None:
-        if len(self.buffer) == self.buffer.maxlen:
-            self.overflowed += 1
-        self.buffer.append(diff)
+        return self._bridge(last_update_id)
 
     def _check(self, diff: D) -> DiffAction:
         # Classify one diff against the book's update id; advances it on APPLY.

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 __all__ = ["OkxBookSync", "SeqIds", "SnapshotOutcome", "UpdateAction"]
 
-from collections import deque
 from enum import IntEnum
 from typing import Generic, Protocol, TypeVar
 
-from connectors.common.normalizer import BookSync, SyncState
+from connectors.common.book_sync import BufferedBookSync, SnapshotOutcome
+from connectors.common.normalizer import SyncState
 
 
 class SeqIds(Protocol):
@@ -60,18 +60,7 @@ class UpdateAction(IntEnum):
     """Not synced and without sequence ids: nothing can bridge it, drop it."""
 
 
-class SnapshotOutcome(IntEnum):
-    """What a REST snapshot did."""
-
-    SYNCED = 0
-    """Applied; the returned updates (if any) bridge it and follow it."""
-    TOO_OLD = 1
-    """It ends before the buffered stream begins: a newer snapshot is needed."""
-    GAP_IN_BUFFER = 2
-    """It bridged, but the buffered updates after it have a hole: out of sync again."""
-
-
-class OkxBookSync(BookSync, Generic[U]):
+class OkxBookSync(BufferedBookSync[U], Generic[U]):
     """Decides, update by update, what may touch one instrument's book (see the module docstring).
 
     ``max_buffered`` bounds the buffer; when it overflows the oldest updates go (a REST snapshot is then
@@ -79,19 +68,14 @@ class OkxBookSync(BookSync, Generic[U]):
     ``seqId`` applied (0 for a book without sequence ids).
     """
 
-    __slots__ = ("_bridging", "buffer", "gap_expected", "gap_got", "overflowed", "sequenced")
+    __slots__ = ("sequenced",)
 
     def __init__(self, max_buffered: int = 10_000) -> None:
-        super().__init__()
-        self.buffer: deque[U] = deque(maxlen=max_buffered)
-        self.overflowed = 0
+        super().__init__(max_buffered)
         self.sequenced = True
         """False while the book follows a stream without sequence ids (checked by checksum alone)."""
-        self._bridging = False
-        self.gap_expected = 0
-        """After a GAP: the ``prevSeqId`` continuity required (the last ``seqId`` applied)."""
-        self.gap_got = 0
-        """After a GAP: the ``prevSeqId`` that came instead."""
+        # after a GAP: gap_expected, the prevSeqId continuity required (the last seqId applied), and gap_got,
+        # the prevSeqId that came instead
 
     @property
     def bridging(self) -> bool:
@@ -102,15 +86,6 @@ class OkxBookSync(BookSync, Generic[U]):
         """Start synced at ``seqId`` ``last_update_id`` (the previous file's end); 0: no sequence ids."""
         super().resume(last_update_id)
         self.sequenced = last_update_id != 0
-        self._bridging = False
-        self.buffer.clear()
-
-    def lose_sync(self) -> None:
-        """Mark the book out of sync from outside (disconnect, stale feed, a checksum mismatch); buffer
-        from scratch."""
-        super().lose_sync()
-        self.buffer.clear()
-        self._bridging = False
 
     def on_snapshot(self, seq_id: int | None) -> None:
         """A WebSocket snapshot replaces the book and starts the chain at its ``seqId`` (``None``: a
@@ -148,34 +123,8 @@ class OkxBookSync(BookSync, Generic[U]):
         Returns the outcome, the buffered updates to apply after the snapshot's levels (in order) and
         how many buffered updates the snapshot covered (dropped).
         """
-        self.state = SyncState.SYNCED
         self.sequenced = True
-        self.last_update_id = seq_id
-        self._bridging = True
-        pending = list(self.buffer)
-        self.buffer.clear()
-        apply: list[U] = []
-        covered = 0
-        for i, update in enumerate(pending):
-            action = self._check(update)
-            if action is UpdateAction.APPLY:
-                apply.append(update)
-            elif action is UpdateAction.COVERED or action is UpdateAction.DUPLICATE:
-                covered += 1
-            else:
-                self.buffer.extend(pending[i:])
-                if not apply:  # the first update left starts after the snapshot: it is too old
-                    self.state = SyncState.WAITING_SNAPSHOT
-                    self._bridging = False
-                    return SnapshotOutcome.TOO_OLD, [], covered
-                self.state = SyncState.OUT_OF_SYNC
-                return SnapshotOutcome.GAP_IN_BUFFER, apply, covered
-        return SnapshotOutcome.SYNCED, apply, covered
-
-    def _buffer(self, update: U) -> None:
-        if len(self.buffer) == self.buffer.maxlen:
-            self.overflowed += 1
-        self.buffer.append(update)
+        return self._bridge(seq_id)
 
     def _gap(self, update: U) -> None:
         self.state = SyncState.OUT_OF_SYNC
