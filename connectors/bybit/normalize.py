@@ -29,7 +29,7 @@ __all__ = ["NORMALIZER", "BybitNormalizer"]
 
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -215,18 +215,6 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
                 self._on_other(payload, local_ts)
         except (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError) as exc:
             self._decode_failed(payload, local_ts, exc)
-
-    def on_lines(self, lines: Sequence[bytes], on_bad_line: Callable[[bytes], None]) -> None:
-        """Bulk form of :meth:`on_message` for recordings: each line is ``<19-digit ns> <payload>``.
-
-        Lines without the timestamp prefix go to ``on_bad_line``.
-        """
-        decode = self.decode
-        for line in lines:
-            if line[19:20] != b" " or not line[:19].isdigit():
-                on_bad_line(line)
-                continue
-            decode(line[20:], int(line[:19]))
 
     def _scan_frame(self, payload: bytes, local_ts: int, depth: int) -> bool:
         # One order-book frame through fastscan.scan_frame. False when it declined (nothing

@@ -384,9 +384,15 @@ class VenueNormalizer(Generic[K]):
         """Take back what :meth:`saved_state` gave at the end of the previous day (nothing by default)."""
 
     def on_lines(self, lines: Sequence[bytes], on_bad_line: Callable[[bytes], None]) -> None:
-        """Bulk form of :meth:`on_message` for recordings: each line is ``<19-digit ns> <payload>`` (the
-        venue's class does; a line without the prefix goes to ``on_bad_line``)."""
-        raise NotImplementedError
+        """Bulk form of :meth:`on_message` for recordings: each line is ``<19-digit ns> <payload>``, decoded
+        as it comes (a venue's class may route the common frames faster); a line without the prefix goes to
+        ``on_bad_line``."""
+        decode = self.decode
+        for line in lines:
+            if line[19:20] != b" " or not line[:19].isdigit():
+                on_bad_line(line)
+                continue
+            decode(line[20:], int(line[:19]))
 
     def on_chunk(self, chunk: bytes | memoryview, on_bad_line: Callable[[bytes], None]) -> int:
         """Bulk form for whole buffers of recorded lines, through a compiled scan; only a venue whose

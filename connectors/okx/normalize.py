@@ -325,18 +325,6 @@ class OkxNormalizer(VenueNormalizer[int]):
         except (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError) as exc:
             self._decode_failed(payload, local_ts, exc)
 
-    def on_lines(self, lines: Sequence[bytes], on_bad_line: Callable[[bytes], None]) -> None:
-        """Bulk form of :meth:`on_message` for recordings: each line is ``<19-digit ns> <payload>``.
-
-        Lines without the timestamp prefix go to ``on_bad_line``.
-        """
-        decode = self.decode
-        for line in lines:
-            if line[19:20] != b" " or not line[:19].isdigit():
-                on_bad_line(line)
-                continue
-            decode(line[20:], int(line[:19]))
-
     def _scan_settings(self) -> tuple[_InstBytes, bytes, float] | None:
         # What the frame scans compare and scale with: (inst id bytes, the arg's tail after the channel's
         # name, contract value); None when the symbol, the market or the contract value is unknown (the
