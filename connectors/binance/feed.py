@@ -195,29 +195,8 @@ class BinanceFeed(MarketDataFeed):
 
     async def _sync_book(self, state: SymbolState) -> None:
         """Fetch snapshots until the book is synced (or the consumer queue overflows meanwhile)."""
-        normalizer = state.normalizer
-        delays = self._backoff()
-        failures = 0
-        while normalizer.needs_snapshot and not self._overflowing:
-            why = await self._fetch_snapshot(state)
-            if why is None or not normalizer.needs_snapshot:
-                return
-            if why == "":
-                continue  # waited for the rate limit; ask again
-            failures += 1
-            self.stats.snapshot_failures += 1
-            if failures > self.snapshot_retries:
-                raise FeedError(self.name, f"{state.symbol}: no usable depth snapshot after {failures} tries ({why})")
-            delay_ns = next(delays)
-            log.warning(
-                "binance %s: depth snapshot %s; retrying in %.3f s (%d of %d)",
-                state.symbol,
-                why,
-                delay_ns / NS_PER_S,
-                failures,
-                self.snapshot_retries,
-            )
-            await self._sleep(delay_ns / NS_PER_S)
+        await self._snapshots_until_synced(state, self._fetch_snapshot, retries=self.snapshot_retries,
+                                           what="depth snapshot", asked="depth snapshot", logger=log)  # fmt: skip
 
     async def _fetch_snapshot(self, state: SymbolState) -> str | None:
         """One snapshot request: ``None`` when it synced the book, ``""`` after a rate-limit wait, else

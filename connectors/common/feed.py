@@ -82,7 +82,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, Self
 
 import aiohttp
@@ -630,6 +630,39 @@ class MarketDataFeed:
         local_ts, recv_perf_ns = self._clock(), time.perf_counter_ns()
         for st in states:
             self._process(st, body, local_ts, recv_perf_ns)
+
+    async def _snapshots_until_synced(
+        self,
+        state: SymbolState,
+        fetch: Callable[[SymbolState], Awaitable[str | None]],
+        *,
+        retries: int,
+        what: str,
+        asked: str,
+        logger: logging.Logger,
+    ) -> None:
+        """Fetch REST snapshots of ``state``'s book until it is synced (or the consumer queue overflows
+        meanwhile). ``fetch`` asks once: ``None`` when it synced the book, ``""`` after a rate-limit wait
+        (asked again at once), else why not, logged on ``logger`` (``asked``: what was asked for) and asked
+        again after the feed's backoff; :class:`FeedError` after ``retries`` such failures (no usable
+        ``what``)."""
+        normalizer = state.normalizer
+        delays = self._backoff()
+        failures = 0
+        while normalizer.needs_snapshot and not self._overflowing:
+            why = await fetch(state)
+            if why is None or not normalizer.needs_snapshot:
+                return
+            if why == "":
+                continue  # waited for the rate limit; ask again
+            failures += 1
+            self.stats.snapshot_failures += 1
+            if failures > retries:
+                raise FeedError(self.name, f"{state.symbol}: no usable {what} after {failures} tries ({why})")
+            delay_ns = next(delays)
+            logger.warning("%s %s: %s %s; retrying in %.3f s (%d of %d)", self.name, state.symbol, asked, why,
+                           delay_ns / NS_PER_S, failures, retries)  # fmt: skip
+            await self._sleep(delay_ns / NS_PER_S)
 
     def _take(self, st: SymbolState) -> EventArray:
         sink = st.normalizer.sink

@@ -340,23 +340,8 @@ class OkxFeed(MarketDataFeed):
 
     async def _sync_by_rest(self, state: SymbolState) -> None:
         """Fetch REST books until the book is synced (or the consumer queue overflows meanwhile)."""
-        normalizer = self._normalizer(state)
-        delays = self._backoff()
-        failures = 0
-        while normalizer.needs_snapshot and not self._overflowing:
-            why = await self._fetch_book(state)
-            if why is None or not normalizer.needs_snapshot:
-                return
-            if why == "":
-                continue  # waited for the rate limit; ask again
-            failures += 1
-            self.stats.snapshot_failures += 1
-            if failures > self.snapshot_retries:
-                raise FeedError(self.name, f"{state.symbol}: no usable order book after {failures} tries ({why})")
-            delay_ns = next(delays)
-            log.warning("okx %s: REST order book %s; retrying in %.3f s (%d of %d)", state.symbol, why,
-                        delay_ns / NS_PER_S, failures, self.snapshot_retries)  # fmt: skip
-            await self._sleep(delay_ns / NS_PER_S)
+        await self._snapshots_until_synced(state, self._fetch_book, retries=self.snapshot_retries,
+                                           what="order book", asked="REST order book", logger=log)  # fmt: skip
 
     async def _fetch_book(self, state: SymbolState) -> str | None:
         """One REST book: ``None`` when it synced the book, ``""`` after a rate-limit wait, else why not.
