@@ -98,29 +98,22 @@ class BybitFundingHistoryClient(VenueFundingHistory):
         "fundingRate":"0.0001","fundingRateTimestamp":"1709884800000"},...]}}``, newest first.
         """
         start_ms, last_ms = ms_span(start_ns, end_ns)
-        out: list[FundingRecord] = []
-        until = last_ms
         url = self.source
-        while until >= start_ms:
+
+        async def page_until(until: int) -> list[tuple[int, str]]:
             params = {
                 "category": "linear", "symbol": symbol, "startTime": str(start_ms), "endTime": str(until),
                 "limit": str(self.page),
             }  # fmt: skip
             result = (await self.get(url, params, _history)).result
-            page = [e for e in (result.entries if result else []) if e.symbol == symbol]
-            out += [
-                FundingRecord(e.funding_time_ms * NS_PER_MS, e.funding_rate)
-                for e in page
-                if start_ms <= e.funding_time_ms <= until
+            return [
+                (e.funding_time_ms, e.funding_rate) for e in (result.entries if result else []) if e.symbol == symbol
             ]
-            if len(page) < self.page:
-                break
-            oldest = min(e.funding_time_ms for e in page)
-            if oldest > until:
-                log.warning("bybit %s: a full page starting after its endTime %d; stopping", symbol, until)
-                break
-            until = oldest - 1
-        return sorted(set(out), key=lambda r: r.time_ns)
+
+        def overrun(until: int) -> None:
+            log.warning("bybit %s: a full page starting after its endTime %d; stopping", symbol, until)
+
+        return await self.walk_back(start_ms, last_ms, page_until, overrun)
 
 
 def _integer(value: str | None) -> int | None:

@@ -259,6 +259,31 @@ class VenueFundingHistory:
         answer = await self.getter.get(url, params, lambda a: decodable(self.classify(a), a, decoder))
         return decoder.decode(answer.body)
 
+    async def walk_back(
+        self,
+        start_ms: int,
+        last_ms: int,
+        page_until: Callable[[int], Awaitable[list[tuple[int, str]]]],
+        overrun: Callable[[int], None],
+    ) -> list[FundingRecord]:
+        """Every funding with a time in ``[start_ms, last_ms]``, oldest first, from a history served newest
+        first: ``page_until(until)`` is the page that ends at ``until`` (each entry's time, ms, and rate); a
+        short page is the last, else the next ends just before the page's oldest. A full page whose oldest
+        entry is after ``until`` stops the walk, told to ``overrun(until)`` (the venue logs it)."""
+        out: list[FundingRecord] = []
+        until = last_ms
+        while until >= start_ms:
+            page = await page_until(until)
+            out += [FundingRecord(t * NS_PER_MS, rate) for t, rate in page if start_ms <= t <= until]
+            if len(page) < self.page:
+                break
+            oldest = min(t for t, _ in page)
+            if oldest > until:
+                overrun(until)
+                break
+            until = oldest - 1
+        return sorted(set(out), key=lambda r: r.time_ns)
+
     def not_perpetual(self, symbol: str, contract_type: str, perpetual: str, unnamed: str) -> str | None:
         """``None`` when ``contract_type`` is the venue's name for a perpetual, else why ``symbol`` has no
         funding (``unnamed``: what to call a contract whose type the venue leaves empty)."""

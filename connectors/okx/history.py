@@ -23,7 +23,6 @@ from typing import Final
 
 import msgspec
 
-from arb.events import NS_PER_MS
 from connectors.common.history import Answer, FundingRecord, VenueFundingHistory, Verdict, ms_span, retry_after_s
 from connectors.okx.messages import OkxFundingHistory, OkxInstruments, OkxRestHead
 from connectors.okx.urls import FUNDING_HISTORY_PATH, INSTRUMENTS_PATH, inst_id
@@ -110,25 +109,17 @@ class OkxFundingHistoryClient(VenueFundingHistory):
         """
         instrument = inst_id(symbol, "linear")
         start_ms, last_ms = ms_span(start_ns, end_ns)
-        out: list[FundingRecord] = []
-        until = last_ms
         url = self.source
-        while until >= start_ms:
+
+        async def page_until(until: int) -> list[tuple[int, str]]:
             params = {"instId": instrument, "after": str(until + 1), "limit": str(self.page)}
-            page = [e for e in (await self.get(url, params, _history)).data if e.inst_id == instrument]
-            out += [
-                FundingRecord(e.funding_time_ms * NS_PER_MS, e.realized_rate or e.funding_rate)
-                for e in page
-                if start_ms <= e.funding_time_ms <= until
-            ]
-            if len(page) < self.page:
-                break
-            oldest = min(e.funding_time_ms for e in page)
-            if oldest > until:
-                log.warning("okx %s: a full page after its 'after' bound %d; stopping", instrument, until + 1)
-                break
-            until = oldest - 1
-        return sorted(set(out), key=lambda r: r.time_ns)
+            page = (await self.get(url, params, _history)).data
+            return [(e.funding_time_ms, e.realized_rate or e.funding_rate) for e in page if e.inst_id == instrument]
+
+        def overrun(until: int) -> None:
+            log.warning("okx %s: a full page after its 'after' bound %d; stopping", instrument, until + 1)
+
+        return await self.walk_back(start_ms, last_ms, page_until, overrun)
 
 
 HISTORY = OkxFundingHistoryClient
