@@ -2,7 +2,7 @@
 
 The USD-M capture with a ``markPrice@1s`` frame inserted every 250 lines (``tests.support.captures.with_mark_price``,
 one funding time passing in the middle) is converted; its rows must pass hftbacktest's own
-``correct_event_order`` and ``validate_event_order``, and a ``HashMapMarketDepthBacktest`` over them
+``correct_event_order`` and ``validate_event_order``, and hftbacktest's backtester over them
 must see, step by step, the same book and make the same fills as over the capture without them.
 """
 
@@ -17,10 +17,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest
+from hftbacktest import BacktestAsset
 from hftbacktest.data.validation import correct_event_order, correct_local_timestamp, validate_event_order
 from hftbacktest.order import IOC
-from numba import njit
 
 from arb.backtest.run import run_backtest
 from arb.config import load_config
@@ -44,6 +43,7 @@ from tests.support.captures import (
     of_kind,
     with_mark_price,
 )
+from tests.support.hbt_plain import PlainBacktest
 from tests.support.scenario_days import STANDING_DAY, standing_spread_config
 
 TICK = 0.1
@@ -54,6 +54,12 @@ STEP_NS = 100_000_000
 @pytest.fixture(scope="module")
 def augmented(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return with_mark_price(USDM_BTC, tmp_path_factory.mktemp("perp") / "btcusdt_20240808.gz")
+
+
+@pytest.fixture(scope="module")
+def augmented_rows(augmented: Path) -> EventArray:
+    """The augmented capture converted whole (read only: two tests compare against it)."""
+    return convert_files([augmented], with_eod=False).rows
 
 
 def test_the_rows_pass_hftbacktests_own_order_correction_and_validation(augmented: Path) -> None:
@@ -74,8 +80,7 @@ def test_the_rows_pass_hftbacktests_own_order_correction_and_validation(augmente
     assert theirs.tobytes() == ours.tobytes()
 
 
-@njit
-def _walk(hbt: Any, steps: int, out: Any) -> None:
+def _walk(hbt: PlainBacktest, steps: int, out: np.ndarray[Any, Any]) -> None:
     # Every 100 ms: the top of the book, the position and the account; every 2 s an IOC at the
     # touch, alternately buying at the ask and selling at the bid.
     order_id = 0
@@ -90,10 +95,10 @@ def _walk(hbt: Any, steps: int, out: Any) -> None:
         out[k, 1] = ask
         out[k, 2] = depth.bid_qty_at_tick(depth.best_bid_tick)
         out[k, 3] = depth.ask_qty_at_tick(depth.best_ask_tick)
-        out[k, 4] = state.position
-        out[k, 5] = state.balance
-        out[k, 6] = state.fee
-        out[k, 7] = state.num_trades
+        out[k, 4] = state["position"]
+        out[k, 5] = state["balance"]
+        out[k, 6] = state["fee"]
+        out[k, 7] = state["num_trades"]
         if k % 20 == 19 and np.isfinite(bid) and np.isfinite(ask):
             order_id += 1
             if (k // 20) % 2 == 0:
@@ -117,7 +122,7 @@ def _trace(rows: EventArray, steps: int) -> np.ndarray[Any, Any]:
         .last_trades_capacity(0)
     )
     out = np.full((steps, 8), np.nan)
-    hbt = HashMapMarketDepthBacktest([asset])
+    hbt = PlainBacktest([asset])  # hftbacktest's backtester, its jitclass left out (nothing to compile)
     try:
         _walk(hbt, steps, out)
     finally:
@@ -125,9 +130,9 @@ def _trace(rows: EventArray, steps: int) -> np.ndarray[Any, Any]:
     return out
 
 
-def test_a_backtest_sees_the_same_book_and_makes_the_same_fills(augmented: Path) -> None:
+def test_a_backtest_sees_the_same_book_and_makes_the_same_fills(augmented_rows: EventArray) -> None:
     plain = convert_files([USDM_BTC], with_eod=False).rows
-    with_perp = convert_files([augmented], with_eod=False).rows
+    with_perp = augmented_rows
     perp = np.isin(kind_of(with_perp), PERP_KINDS)
     assert int(perp.sum()) > 700 and len(of_kind(with_perp, FUNDING_SETTLED_EVENT)) == 1
     # The other rows reach the local side as before (whether a row is also its exchange-side copy may
@@ -141,7 +146,9 @@ def test_a_backtest_sees_the_same_book_and_makes_the_same_fills(augmented: Path)
     assert np.array_equal(a, b, equal_nan=True)
 
 
-def test_the_funding_state_crosses_day_files_through_the_end_of_day_snapshot(augmented: Path, tmp_path: Path) -> None:
+def test_the_funding_state_crosses_day_files_through_the_end_of_day_snapshot(
+    augmented: Path, augmented_rows: EventArray, tmp_path: Path
+) -> None:
     # The first message of a day reveals the funding at 00:00 UTC: converted a day at a time, the
     # day before's mark and funding state (kept in its _eod.npz) is what shows the rollover.
     lines = [b"%d %s" % line for line in LineReader(augmented)]
@@ -150,7 +157,7 @@ def test_the_funding_state_crosses_day_files_through_the_end_of_day_snapshot(aug
     first, second = tmp_path / "a" / "btcusdt_20240808.gz", tmp_path / "b" / "btcusdt_20240808.gz"
     for path, part in ((first, lines[:cut]), (second, lines[cut:])):
         path.parent.mkdir()
-        with gzip.open(path, "wb") as f:
+        with gzip.open(path, "wb", compresslevel=1) as f:
             f.write(b"\n".join(part) + b"\n")
     day1 = convert_files([first], venue="binance", market="linear")
     assert day1.eod.perp.known and day1.eod.perp.next_funding_ns > 0
@@ -159,7 +166,7 @@ def test_the_funding_state_crosses_day_files_through_the_end_of_day_snapshot(aug
     settled = FUNDING_SETTLED_EVENT
     carried = convert_files([second], venue="binance", market="linear", initial=eod, with_eod=False).rows
     fresh = convert_files([second], venue="binance", market="linear", with_eod=False, allow_unsynced=True).rows
-    whole = convert_files([augmented], with_eod=False).rows
+    whole = augmented_rows
     row = of_kind(carried, settled)
     assert len(row) == 1 and len(of_kind(fresh, settled)) == 0
     want = of_kind(whole, settled)
