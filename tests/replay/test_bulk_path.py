@@ -10,6 +10,7 @@ on copies with faults injected, both markets, with and without bookTicker rows.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import random
 import threading
@@ -109,8 +110,9 @@ def _check_bulk(
     return want, want_rows
 
 
-def _check_convert(paths: Sequence[Path], include_bbo: bool = False) -> None:
-    """convert_files end to end against the oracle's rows through the same hftbacktest corrections."""
+def _check_convert(paths: Sequence[Path], include_bbo: bool = False) -> BinanceNormalizer:
+    """convert_files end to end against the oracle's rows through the same hftbacktest corrections, after
+    :func:`_check_bulk`; the oracle's normalizer."""
     want, want_rows = _check_bulk(paths, include_bbo)
     # allow_damaged: some faults are lines without a timestamp, which convert_files otherwise refuses
     result = convert_files(paths, venue="binance", include_bbo=include_bbo, with_eod=False, allow_damaged=True)
@@ -119,6 +121,7 @@ def _check_convert(paths: Sequence[Path], include_bbo: bool = False) -> None:
     assert result.local_offset_ns == offset
     assert result.stats == want.stats
     assert result.transitions == want.transitions
+    return want
 
 
 # -- the real captures --------------------------------------------------------------------------
@@ -139,15 +142,18 @@ def test_sample_recording_both_files_consecutive() -> None:
     _check_convert(SPOT_BTC)
 
 
+@pytest.fixture(scope="module")
+def usdm_with_mark_price(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return with_mark_price(USDM_BTC, tmp_path_factory.mktemp("mark") / "btcusdt_20240808.gz")
+
+
 @pytest.mark.parametrize("include_bbo", [False, True], ids=["trades+depth", "with-bbo"])
-def test_usdm_with_mark_price_frames(include_bbo: bool, tmp_path: Path) -> None:
+def test_usdm_with_mark_price_frames(include_bbo: bool, usdm_with_mark_price: Path) -> None:
     # markPrice@1s frames (one a second, a funding time passing among them) are declined by the scan
     # and go the per-message way in the middle of the bulk path: the rows are still the oracle's.
-    path = with_mark_price(USDM_BTC, tmp_path / "btcusdt_20240808.gz")
-    want, _ = _check_bulk([path], include_bbo)
+    want = _check_convert([usdm_with_mark_price], include_bbo)  # the bulk path's rows and state, then the converter's
     assert want.stats.mark_messages == 375 and want.stats.funding_rollovers == 1
     assert want.perp.saved().known
-    _check_convert([path], include_bbo)
 
 
 @pytest.mark.parametrize("chunk_size", [997, 4096], ids=["997B", "4KiB"])
@@ -169,12 +175,18 @@ def test_converter_reading_small_pieces(monkeypatch: pytest.MonkeyPatch) -> None
 # -- injected faults ------------------------------------------------------------------------------
 
 
+@functools.cache
+def _capture(path: Path, lines: int | None = None) -> tuple[bytes, ...]:
+    # A capture's lines, read once per process (each fault takes a new list of them)
+    return tuple(_raw_lines(path)[:lines])
+
+
 def _spot() -> Lines:
-    return _raw_lines(SPOT_BTC_HEAD)
+    return list(_capture(SPOT_BTC_HEAD))
 
 
 def _usdm() -> Lines:
-    return _raw_lines(USDM_BTC)[:6000]
+    return list(_capture(USDM_BTC, 6000))
 
 
 def _where(lines: Lines, stream: bytes, nth: int) -> int:
