@@ -3,7 +3,8 @@ local process pool (2 workers), on a local Ray cluster (2 actors) and in single 
 a bad grid is exit 2 naming the file and the key, before anything runs.
 
 Ray starts (several seconds) when a test first needs it and stays up for the module's later tests; the
-test of its shutdown leaves it down until another test needs it. Without Ray installed the Ray tests are
+test of its shutdown comes last, so that one cluster serves them all (a test needing Ray after it would
+start another). Without Ray installed the Ray tests are
 skipped, unless ``ARB_REQUIRE_RAY=1`` (CI) makes that a failure.
 """
 
@@ -246,15 +247,6 @@ def test_ray_without_ray_installed_names_the_extra(monkeypatch: pytest.MonkeyPat
         ray_address("local")
 
 
-def test_ray_leaves_pythons_print_in_builtins(ray_cluster: Any) -> None:
-    # Ray's shutdown leaves its safe_print in builtins, and Numba cannot compile a function that
-    # prints while it is there: every later conversion (hftbacktest's correct_local_timestamp) failed.
-    import builtins
-
-    shutdown_ray(ray_cluster)  # a later test that needs a cluster starts one (the fixture)
-    assert type(builtins.print) is type(len)  # Python's own, not a Python-level replacement
-
-
 def test_one_symbols_own_setting_is_swept_as_its_table_spells_it(tmp_path: Path, two_symbols: Path) -> None:
     from arb.config import load_config
     from arb.errors import ConfigError
@@ -321,3 +313,12 @@ def test_arb_scan_on_ray_gives_the_local_figures_and_a_second_scan_redoes_no_sha
     stamps = [p.stat().st_mtime_ns for p in done]
     assert main([*scan, "--out", str(tmp_path / "ray"), "--ray", "auto", "--workers", "2"]) == 0
     assert [p.stat().st_mtime_ns for p in done] == stamps  # every shard read from what the first scan kept
+
+
+def test_ray_leaves_pythons_print_in_builtins(ray_cluster: Any) -> None:
+    # Ray's shutdown leaves its safe_print in builtins, and Numba cannot compile a function that
+    # prints while it is there: every later conversion (hftbacktest's correct_local_timestamp) failed.
+    import builtins
+
+    shutdown_ray(ray_cluster)  # last in the module: the tests above share one cluster (the fixture)
+    assert type(builtins.print) is type(len)  # Python's own, not a Python-level replacement
