@@ -83,7 +83,7 @@ def naked_legs(engine: _Engine) -> list[Exposure]:
 
 def _is_dust(instruments: Any, mids: Any, net: float) -> bool:
     # As the kernel sees it: no venue would take an order for the net (lot, minimum quantity and notional).
-    from arb.strategy.kernel import floor_to_grid
+    from arb.strategy.legs import floor_to_grid
 
     for v, instrument in enumerate(instruments):
         qty = floor_to_grid(abs(net), instrument.lot_size)

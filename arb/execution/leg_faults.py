@@ -43,7 +43,7 @@ import arb._jit as nb  # numba.njit, compiled once per argument types, not per c
 from arb.catalog import default_venues
 from arb.config import LegFaultsConfig
 from arb.events import MAX_VENUES
-from arb.strategy.kernel import floor_to_grid
+from arb.strategy.legs import floor_to_grid
 from arb.strategy.types import INTENT_OPEN
 
 FAULT_NONE: Final = 0

@@ -55,7 +55,7 @@ from arb.execution.risk import (
     new_symbol_risk_state,
     quote_currency,
 )
-from arb.strategy import kernel
+from arb.strategy import kernel, legs
 from arb.strategy.loading import strategy_of
 from arb.strategy.params import params_of
 from arb.strategy.types import BUY, INTENT_OPEN, SELL, VENUE_OK, new_intents, new_views
@@ -142,7 +142,7 @@ def _full_size(config: AppConfig, s: int, params: Any, limits: Any, direction: t
     lot = float(p["pair_lot"])  # the kernel's grid for a pair: a multiple of every venue's lot
     price = max(p["tick_size"][b], p["tick_size"][sell])  # the position limit is in base units: any price
     view = _flat_view(config, s, price)
-    qty = float(_plain(kernel.floor_to_grid)(_plain(kernel._pair_cap)(view, p, b, sell), lot))
+    qty = float(_plain(legs.floor_to_grid)(_plain(kernel._pair_cap)(view, p, b, sell), lot))
     if qty <= 0.0:
         return []  # nothing sized at all: pair_blockers says why
     st = _refusal(view.reshape(1, -1), limits.copy(), direction, price, qty)
@@ -184,7 +184,7 @@ def _direction(config: AppConfig, s: int, params: Any, limits: Any, direction: t
     p = params[0]
     lot = float(p["pair_lot"])  # the kernel's grid for a pair: a multiple of every venue's lot
     need = _plain(kernel._min_step_qty)(p, b, sell, np.inf)  # the smallest quantity both accept, at any price
-    qty = _plain(kernel.ceil_to_grid)(need, lot)
+    qty = _plain(legs.ceil_to_grid)(need, lot)
     notional = max(p["min_notional"][b], p["min_notional"][sell])
     price = notional / qty if notional > 0.0 else max(p["tick_size"][b], p["tick_size"][sell])
     view = _flat_view(config, s, price)
@@ -216,9 +216,9 @@ def _sizing_blockers(
     # The kernel's cap on a pair (order size, per-venue bands, spot holdings to sell) below the
     # smallest pair its two venues accept: the kernel never sizes one. Each cause on its own.
     def cap(params: Any, v: Any) -> float:
-        return float(_plain(kernel.floor_to_grid)(_plain(kernel._pair_cap)(v, params, b, sell), lot))
+        return float(_plain(legs.floor_to_grid)(_plain(kernel._pair_cap)(v, params, b, sell), lot))
 
-    if cap(p, view) + kernel._EPS * lot >= qty:
+    if cap(p, view) + legs.GRID_EPS * lot >= qty:
         return []
     sym = config.symbols[s]
     base = sym.name.removesuffix(quote_currency(sym.name))
@@ -230,7 +230,7 @@ def _sizing_blockers(
                 alone[other] = np.inf
         wide = view.copy()
         wide["base_balance"] = np.inf
-        if cap(alone, wide) + kernel._EPS * lot < qty:
+        if cap(alone, wide) + legs.GRID_EPS * lot < qty:
             out.append(Blocker(sym.name, _symbol_key(config, s, "strategy", key), (
                 f"{key} {p[key]:g} is below the smallest order both venues accept, {qty:g} {base} (their minimum "
                 "quantity, on a lot both take): the kernel never sizes a pair"

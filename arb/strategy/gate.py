@@ -105,7 +105,7 @@ import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb._alloc import empty, zeros
-from arb.strategy.kernel import net_position, unanswered
+from arb.strategy.legs import net_position, unanswered
 from arb.strategy.records import EVENTS_KEPT, N_BREACHES, limits_row, pnl_row, risk_row, view_row
 from arb.strategy.types import (
     INTENT_CANCEL,

@@ -9,7 +9,7 @@ calls it, and around the call keeps the rules no strategy can get past (the risk
    strategy is not called.
 2. **No naked leg.** When the venues' positions do not cancel out (a leg filled alone, or a quote
    filled), the strategy is not called: arb sends one immediate-or-cancel order that restores a flat net
-   position (:func:`arb.strategy.kernel.hedge`: ``hedge`` or ``unwind`` mode, more slippage at each retry,
+   position (:func:`arb.strategy.legs.hedge`: ``hedge`` or ``unwind`` mode, more slippage at each retry,
    ``HEDGE_FAILED`` past ``max_hedge_attempts``), after cancelling every resting quote once a hedge has
    been tried. The venue that filled alone is the last pair's (its buy or sell venue) or, after quotes,
    the venue whose position moved since the net was last flat.
@@ -47,8 +47,8 @@ import numpy as np
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb._alloc import zeros
 from arb.strategy.calls import call_decide, call_may_act
-from arb.strategy.kernel import (
-    _EPS,
+from arb.strategy.legs import (
+    GRID_EPS,
     ceil_to_grid,
     floor_to_grid,
     hedge,
@@ -153,7 +153,7 @@ def _broken(st: Any, code: int, now_ns: int, k: int, n: int, intents: Any) -> in
 def _on_grid(x: float, step: float) -> bool:
     # Whether x is a multiple of step (tolerating float noise).
     units = x / step
-    return bool(abs(units - np.rint(units)) <= _EPS)
+    return bool(abs(units - np.rint(units)) <= GRID_EPS)
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
@@ -176,7 +176,7 @@ def _to_lot(qty: float, lot: float) -> float:
 def _takes_qty(p: Any, v: int, qty: float) -> bool:
     # Whether venue v takes this quantity at all: above its minimum quantity (its minimum notional is the
     # venue's to check against the price it fills at).
-    return bool(qty > 0.0 and qty + _EPS * p["lot_size"][v] >= p["min_qty"][v])
+    return bool(qty > 0.0 and qty + GRID_EPS * p["lot_size"][v] >= p["min_qty"][v])
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
@@ -210,7 +210,7 @@ def _contract(view: Any, p: Any, st: Any, intents: Any, n: int, now_ns: int) -> 
             _broken(st, code, now_ns, k, n, intents)
             return False
     if (bought > 0.0 or sold > 0.0) and (
-        bought <= 0.0 or sold <= 0.0 or abs(bought - sold) > _EPS * max(p["pair_lot"], 1e-12) + 1e-12 * bought
+        bought <= 0.0 or sold <= 0.0 or abs(bought - sold) > GRID_EPS * max(p["pair_lot"], 1e-12) + 1e-12 * bought
     ):
         first = 0
         while intents[first]["kind"] != INTENT_OPEN:

@@ -61,15 +61,8 @@ import numpy as np
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb._alloc import zeros
 from arb.strategy.guard import hold_over
-from arb.strategy.kernel import (
-    _EPS,
-    _min_step_qty,
-    _pair_cap,
-    _required_bps,
-    ceil_to_grid,
-    floor_to_grid,
-    takes_orders,
-)
+from arb.strategy.kernel import _min_step_qty, _pair_cap, _required_bps
+from arb.strategy.legs import GRID_EPS, ceil_to_grid, floor_to_grid, takes_orders
 from arb.strategy.types import (
     BUY,
     INTENT_CANCEL,
@@ -97,7 +90,7 @@ def hedge_price(view: Any, p: Any, h: int, side: int, qty: float) -> tuple[float
             break
         worst = px
         got += q
-        if got + _EPS * p["lot_size"][h] >= qty:
+        if got + GRID_EPS * p["lot_size"][h] >= qty:
             return worst, qty
     return worst, got
 
@@ -142,7 +135,7 @@ def _quote_against(view: Any, p: Any, m: int, h: int, side: int, now_ns: int) ->
     if side == BUY:
         price = floor_to_grid(hp / cost, tick)
         ask = view[m]["ask_px"][0]
-        if ask > 0.0 and price >= ask - _EPS * tick:
+        if ask > 0.0 and price >= ask - GRID_EPS * tick:
             price = floor_to_grid(ask - tick, tick)
         if p["market"][m] == MARKET_SPOT and price > 0.0:
             qty = min(qty, floor_to_grid(view[m]["quote_balance"] / (price * (1.0 + max(p["maker_fee"][m], 0.0))), lot))
@@ -151,13 +144,13 @@ def _quote_against(view: Any, p: Any, m: int, h: int, side: int, now_ns: int) ->
     else:
         price = ceil_to_grid(hp * cost, tick)
         bid = view[m]["bid_px"][0]
-        if bid > 0.0 and price <= bid + _EPS * tick:
+        if bid > 0.0 and price <= bid + GRID_EPS * tick:
             price = ceil_to_grid(bid + tick, tick)
         if p["market"][m] == MARKET_SPOT:
             qty = min(qty, floor_to_grid(view[m]["base_balance"], lot))
         if p["market"][h] == MARKET_SPOT:
             qty = min(qty, floor_to_grid(view[h]["quote_balance"] / (hp * (1.0 + p["taker_fee"][h])), lot))
-    if not (price > 0.0) or qty <= 0.0 or qty + _EPS * lot < _min_step_qty(p, m, h, max(price, hp)):
+    if not (price > 0.0) or qty <= 0.0 or qty + GRID_EPS * lot < _min_step_qty(p, m, h, max(price, hp)):
         return np.nan, 0.0
     return price, qty
 
@@ -219,7 +212,7 @@ def decide_maker(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, i
                 side == SELL and quoted <= view[owner]["bid_px"][0]
             )
             old = now_ns - view[owner]["quote_ns"][i] >= p["min_quote_life_ns"]
-            moved = abs(px[owner] - quoted) / quoted * 1e4 > p["quote_tolerance_bps"] + _EPS
+            moved = abs(px[owner] - quoted) / quoted * 1e4 > p["quote_tolerance_bps"] + GRID_EPS
             if qty[owner] <= 0.0 or crosses or (old and moved):
                 n = _cancel(owner, i, intents, n)
             continue
