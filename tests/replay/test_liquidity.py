@@ -19,7 +19,7 @@ import pytest
 
 from arb.backtest.run import run_backtest
 from arb.config import AppConfig, load_config
-from arb.parity.against_dry_run import run_parity, zero_latency
+from arb.parity.against_dry_run import compare, run_live_replay, run_parity, zero_latency
 from arb.recording.loader import load_timeline
 from arb.strategy.types import SELL
 from arb.testing.configs import write_config_files
@@ -101,6 +101,6 @@ def test_the_sample_with_pairs_near_the_top_level_and_no_cooldown(tmp_path: Path
     result = run_backtest(config)
     assert len(result.fills) > 400 and result.counters["expired"] > 0  # emptied levels: orders expired
     assert overtaken(load_timeline(config, result.days), result.fills) == []
-    report = run_parity(config, exact=True)
+    report = compare(config, result, run_live_replay(config, result.days), exact=True)  # run_parity's, this backtest's
     assert report.agree, report.describe()
     assert report.fills == (len(result.fills), len(result.fills))
