@@ -1,28 +1,124 @@
-"""The strategy: one compiled kernel and the record layouts at its boundary.
+"""The strategy seam: what a strategy author imports, from this package and nowhere deeper.
 
-``decide`` and ``make_params`` are loaded when first asked for (PEP 562): the kernel's module imports Numba,
-and the record layouts (``arb.strategy.types``) are read by processes that never compile, such as the
-chart worker ``arb backtest`` forks before anything heavy is imported (``arb.reports.chart_worker``).
+**The public contract** (``docs/strategies.md`` is its page; these names keep their meaning across
+releases, and a strategy written with them alone runs in every mode):
+
+- :class:`Strategy` (:mod:`arb.strategy.seam`): what a strategy is, ``Strategy(name, decide, params=None,
+  memory=None, may_act=None, quotes=False, summary="")``, and the compiled call it binds,
+  ``decide(view, rules, params, memory, now_ns, intents) -> int``.
+- The test kit (:mod:`arb.strategy.testkit`): :class:`Bench` runs a strategy as the drivers do, arb's
+  guard included, on views built with :func:`view` and rules with :func:`rules_for`.
+- The types (:mod:`arb.strategy.types`) a strategy reads and writes: the record layouts ``VIEW_DTYPE``
+  (``view``), ``PARAMS_DTYPE`` (``rules``), ``INTENT_DTYPE`` (``intents``) and ``STATE_DTYPE`` (the
+  bench's ``state``); the sides ``BUY``, ``SELL``; the intent kinds ``INTENT_OPEN``, ``INTENT_QUOTE``,
+  ``INTENT_CANCEL`` (a strategy's) and ``INTENT_HEDGE``, ``INTENT_UNWIND`` (arb's); a venue's status
+  ``VENUE_OK``, ``VENUE_STALE``, ``VENUE_OUT_OF_SYNC`` and market ``MARKET_SPOT``, ``MARKET_LINEAR``; a
+  quote slot's state ``QUOTE_NONE``, ``QUOTE_PENDING``, ``QUOTE_LIVE``, ``QUOTE_CANCELING``,
+  ``QUOTE_HELD``; the state flags ``HEDGE_FAILED``, ``CONTRACT_BROKEN``; the sizes ``MAX_VENUES``,
+  ``MAX_LEVELS``, ``MAX_INTENTS``.
+
+Everything else under ``arb.strategy`` (the guard, the step, the built-ins' modules, the records) is arb's
+own and may change. ``decide`` (the built-in taker's decision, :mod:`arb.strategy.kernel`) and
+``make_params`` (the rules record from a configuration, :mod:`arb.strategy.params`) are exported as they
+were before the seam, for code that imports them from here; they are not part of the strategy contract.
+
+Every name is loaded when first asked for (PEP 562): the test kit and the built-ins import Numba, and
+processes that never compile import this package too, such as the chart worker ``arb backtest`` forks
+before anything heavy is imported (``arb.reports.chart_worker``).
 """
 
 from __future__ import annotations
 
-__all__ = ["decide", "make_params"]
+__all__ = [
+    "BUY",
+    "CONTRACT_BROKEN",
+    "HEDGE_FAILED",
+    "INTENT_CANCEL",
+    "INTENT_DTYPE",
+    "INTENT_HEDGE",
+    "INTENT_OPEN",
+    "INTENT_QUOTE",
+    "INTENT_UNWIND",
+    "MARKET_LINEAR",
+    "MARKET_SPOT",
+    "MAX_INTENTS",
+    "MAX_LEVELS",
+    "MAX_VENUES",
+    "PARAMS_DTYPE",
+    "QUOTE_CANCELING",
+    "QUOTE_HELD",
+    "QUOTE_LIVE",
+    "QUOTE_NONE",
+    "QUOTE_PENDING",
+    "SELL",
+    "STATE_DTYPE",
+    "VENUE_OK",
+    "VENUE_OUT_OF_SYNC",
+    "VENUE_STALE",
+    "VIEW_DTYPE",
+    "Bench",
+    "Strategy",
+    "decide",
+    "make_params",
+    "rules_for",
+    "view",
+]
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from arb.strategy.kernel import decide
     from arb.strategy.params import make_params
+    from arb.strategy.seam import Strategy
+    from arb.strategy.testkit import Bench, rules_for, view
+    from arb.strategy.types import (
+        BUY,
+        CONTRACT_BROKEN,
+        HEDGE_FAILED,
+        INTENT_CANCEL,
+        INTENT_DTYPE,
+        INTENT_HEDGE,
+        INTENT_OPEN,
+        INTENT_QUOTE,
+        INTENT_UNWIND,
+        MARKET_LINEAR,
+        MARKET_SPOT,
+        MAX_INTENTS,
+        MAX_LEVELS,
+        MAX_VENUES,
+        PARAMS_DTYPE,
+        QUOTE_CANCELING,
+        QUOTE_HELD,
+        QUOTE_LIVE,
+        QUOTE_NONE,
+        QUOTE_PENDING,
+        SELL,
+        STATE_DTYPE,
+        VENUE_OK,
+        VENUE_OUT_OF_SYNC,
+        VENUE_STALE,
+        VIEW_DTYPE,
+    )
+
+_HOME = {
+    "Strategy": "arb.strategy.seam",
+    "Bench": "arb.strategy.testkit",
+    "rules_for": "arb.strategy.testkit",
+    "view": "arb.strategy.testkit",
+    "decide": "arb.strategy.kernel",
+    "make_params": "arb.strategy.params",
+}
+"""Where each name that is not a type lives (the types: :mod:`arb.strategy.types`)."""
 
 
 def __getattr__(name: str) -> Any:
-    if name == "decide":
-        from arb.strategy.kernel import decide
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOME.get(name, "arb.strategy.types")), name)
+    globals()[name] = value  # asked once: later lookups find it here
+    return value
 
-        return decide
-    if name == "make_params":
-        from arb.strategy.params import make_params
 
-        return make_params
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,44 @@
+"""``arb.strategy`` is the strategy author's one import: ``Strategy``, the test kit and the types, the same
+objects as in the modules they come from, and every name it exported before still there."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import arb.strategy
+from arb.strategy import seam, testkit, types
+
+CONTRACT = {
+    "Strategy": seam,
+    "Bench": testkit,
+    "rules_for": testkit,
+    "view": testkit,
+    **{name: types for name in ("BUY", "SELL", "INTENT_OPEN", "INTENT_QUOTE", "INTENT_CANCEL", "INTENT_HEDGE",
+                                "INTENT_UNWIND", "VENUE_OK", "VENUE_STALE", "VENUE_OUT_OF_SYNC", "MARKET_SPOT",
+                                "MARKET_LINEAR", "QUOTE_NONE", "QUOTE_PENDING", "QUOTE_LIVE", "QUOTE_CANCELING",
+                                "QUOTE_HELD", "HEDGE_FAILED", "CONTRACT_BROKEN", "MAX_VENUES", "MAX_LEVELS",
+                                "MAX_INTENTS", "VIEW_DTYPE", "PARAMS_DTYPE", "INTENT_DTYPE", "STATE_DTYPE")},
+}  # fmt: skip
+
+
+def test_the_contract_is_exported_as_the_modules_hold_it() -> None:
+    for name, module in CONTRACT.items():
+        assert name in arb.strategy.__all__
+        assert getattr(arb.strategy, name) is getattr(module, name), name
+
+
+def test_the_names_exported_before_still_import() -> None:
+    from arb.strategy import decide, make_params
+    from arb.strategy.kernel import decide as taker
+    from arb.strategy.params import make_params as made
+
+    assert decide is taker and make_params is made
+    assert set(arb.strategy.__all__) == {*CONTRACT, "decide", "make_params"}
+
+
+def test_importing_the_package_compiles_nothing() -> None:
+    # the chart worker and arb check's plain paths import arb.strategy without Numba
+    code = "import sys, arb.strategy; assert 'numba' not in sys.modules, 'numba'; print('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
