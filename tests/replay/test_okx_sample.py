@@ -33,8 +33,12 @@ def okx_lines() -> list[tuple[int, bytes]]:
 
 
 @pytest.fixture(scope="module")
-def okx() -> ConversionResult:
-    binance = convert_files(SPOT_BTC)
+def binance() -> ConversionResult:
+    return convert_files(SPOT_BTC)
+
+
+@pytest.fixture(scope="module")
+def okx(binance: ConversionResult) -> ConversionResult:
     return convert_files(OKX, local_offset_ns=binance.local_offset_ns)
 
 
@@ -75,8 +79,7 @@ def test_okx_book_is_on_the_grid_never_crossed_and_as_deep_as_documented(okx, ok
     assert bids.max() < asks.min()
 
 
-def test_okx_covers_the_binance_minutes_on_one_clock(okx) -> None:
-    binance = convert_files(SPOT_BTC)
+def test_okx_covers_the_binance_minutes_on_one_clock(okx, binance) -> None:
     span = (int(binance.rows["local_ts"].min()), int(binance.rows["local_ts"].max()))
     mine = (int(okx.rows["local_ts"].min()), int(okx.rows["local_ts"].max()))
     assert abs(mine[0] - span[0]) < 5 * 10**9 and abs(mine[1] - span[1]) < 5 * 10**9
