@@ -25,9 +25,10 @@ calls it, and around the call keeps the rules no strategy can get past (the risk
    set with what broke (``state.broken*``), and the driver halts or fails naming the strategy.
 6. **What the venues take** (:func:`admit`, dropped and counted in ``state.refused``, never sent): a pair
    with a leg on a venue that cannot take orders now (stale, out of sync, held back by the executor) or a
-   leg below the venue's minimum quantity; a quote on such a venue, on a slot that is not free (a quote
+   leg below the venue's minimum quantity or minimum value (``min_qty``, ``min_notional``: price x
+   quantity at the price it is sent at); a quote on such a venue, on a slot that is not free (a quote
    sent, live or being cancelled; a refused one still held) or a second one on the same slot, or below
-   the minimum; a cancel of a slot with no live quote. Prices go onto the venue's tick grid (a buy's down,
+   the minimums; a cancel of a slot with no live quote. Prices go onto the venue's tick grid (a buy's down,
    a sell's up) and quantities onto its lot grid (down), when they are off it.
 7. **Pair ids and slots are arb's.** The open legs of one decision are one pair, given the next pair id;
    each quote its own pair id, kept with its slot; a cancel carries its slot's quote (price, quantity,
@@ -173,10 +174,11 @@ def _to_lot(qty: float, lot: float) -> float:
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
-def _takes_qty(p: Any, v: int, qty: float) -> bool:
-    # Whether venue v takes this quantity at all: above its minimum quantity (its minimum notional is the
-    # venue's to check against the price it fills at).
-    return bool(qty > 0.0 and qty + GRID_EPS * p["lot_size"][v] >= p["min_qty"][v])
+def _takes_size(p: Any, v: int, qty: float, price: float) -> bool:
+    # Whether venue v takes an order of this quantity at this price at all: at or above its minimum
+    # quantity and its minimum value (price x quantity, at the price the order is sent at).
+    slack = GRID_EPS * p["lot_size"][v]
+    return bool(qty > 0.0 and qty + slack >= p["min_qty"][v] and (qty + slack) * price >= p["min_notional"][v])
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
@@ -222,14 +224,16 @@ def _contract(view: Any, p: Any, st: Any, intents: Any, n: int, now_ns: int) -> 
 
 @nb.njit(cache=True, internal=True, nogil=True)
 def _pair_ok(view: Any, p: Any, intents: Any, n: int, now_ns: int) -> bool:
-    # Whether every open leg's venue takes orders now and each leg, on its venue's lot grid, is above the
-    # venue's minimum quantity.
+    # Whether every open leg's venue takes orders now and each leg, on its venue's grids, is at or above
+    # the venue's minimum quantity and value.
     for k in range(n):
         it = intents[k]
         if it["kind"] != INTENT_OPEN:
             continue
         v = it["venue"]
-        if not takes_orders(view, v, now_ns) or not _takes_qty(p, v, _to_lot(it["qty"], p["lot_size"][v])):
+        qty = _to_lot(it["qty"], p["lot_size"][v])
+        price = _to_tick(it["price"], it["side"], p["tick_size"][v])
+        if not takes_orders(view, v, now_ns) or not _takes_size(p, v, qty, price):
             return False
     return True
 
@@ -288,12 +292,13 @@ def admit(view: Any, p: Any, st: Any, intents: Any, n: int, now_ns: int) -> int:
             it["pair_id"] = pair_id
         elif kind == INTENT_QUOTE:
             qty = _to_lot(it["qty"], p["lot_size"][v])
+            price = _to_tick(it["price"], it["side"], p["tick_size"][v])
             free = not taken[v, i] and takes_orders(view, v, now_ns) and _slot_free(view, p, v, i, now_ns)
-            if not (free and _takes_qty(p, v, qty)):
+            if not (free and _takes_size(p, v, qty, price)):
                 st["refused"] += 1
                 continue
             taken[v, i] = True
-            it["price"] = _to_tick(it["price"], it["side"], p["tick_size"][v])
+            it["price"] = price
             it["qty"] = qty
             it["pair_id"] = next_id
             st["quote_pair"][v, i] = next_id
