@@ -24,12 +24,15 @@ calls it, and around the call keeps the rules no strategy can get past (the risk
    side only, or buys and sells of unequal quantity): the whole decision is dropped, ``CONTRACT_BROKEN``
    set with what broke (``state.broken*``), and the driver halts or fails naming the strategy.
 6. **What the venues take** (:func:`admit`, dropped and counted in ``state.refused``, never sent): a pair
-   with a leg on a venue that cannot take orders now (stale, out of sync, held back by the executor) or a
+   with a leg on a venue that cannot take orders now (stale, out of sync, held back by the executor), a
    leg below the venue's minimum quantity or minimum value (``min_qty``, ``min_notional``: price x
-   quantity at the price it is sent at); a quote on such a venue, on a slot that is not free (a quote
-   sent, live or being cancelled; a refused one still held) or a second one on the same slot, or below
-   the minimums; a cancel of a slot with no live quote. Prices go onto the venue's tick grid (a buy's down,
-   a sell's up) and quantities onto its lot grid (down), when they are off it.
+   quantity at the price it is sent at), or legs past a spot venue's balances as the view shows them
+   (its buys' quote at their limit prices, taker fee included, and its sells' base, the pair's legs on
+   the venue together); a quote on such a venue, on a slot that is not free (a quote sent, live or being
+   cancelled; a refused one still held) or a second one on the same slot, below the minimums or past the
+   spot balance (a buy's quote with the maker fee, a sell's base); a cancel of a slot with no live
+   quote. Prices go onto the venue's tick grid (a buy's down, a sell's up) and quantities onto its lot
+   grid (down), when they are off it.
 7. **Pair ids and slots are arb's.** The open legs of one decision are one pair, given the next pair id;
    each quote its own pair id, kept with its slot; a cancel carries its slot's quote (price, quantity,
    pair id) whatever the strategy wrote there.
@@ -72,6 +75,7 @@ from arb.strategy.types import (
     INTENT_CANCEL,
     INTENT_OPEN,
     INTENT_QUOTE,
+    MARKET_SPOT,
     QUOTE_HELD,
     QUOTE_LIVE,
     QUOTE_NONE,
@@ -182,6 +186,15 @@ def _takes_size(p: Any, v: int, qty: float, price: float) -> bool:
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
+def _covers(view: Any, p: Any, v: int, quote: float, base: float) -> bool:
+    # Whether venue v's balances, as the view shows them, cover orders spending ``quote`` (buys, fees
+    # included) and ``base`` (sells): always on a linear venue (margin is the risk gate's).
+    if p["market"][v] != MARKET_SPOT:
+        return True
+    return bool(view[v]["base_balance"] + GRID_EPS * p["lot_size"][v] >= base and view[v]["quote_balance"] >= quote)
+
+
+@nb.njit(cache=True, internal=True, nogil=True)
 def _contract(view: Any, p: Any, st: Any, intents: Any, n: int, now_ns: int) -> bool:
     # Every intent of the decision within the contract (else CONTRACT_BROKEN, and False).
     if n < 0 or n > intents.shape[0]:
@@ -224,8 +237,11 @@ def _contract(view: Any, p: Any, st: Any, intents: Any, n: int, now_ns: int) -> 
 
 @nb.njit(cache=True, internal=True, nogil=True)
 def _pair_ok(view: Any, p: Any, intents: Any, n: int, now_ns: int) -> bool:
-    # Whether every open leg's venue takes orders now and each leg, on its venue's grids, is at or above
-    # the venue's minimum quantity and value.
+    # Whether every open leg's venue takes orders now, each leg, on its venue's grids, is at or above the
+    # venue's minimum quantity and value, and a spot venue's balances cover its legs together (a buy's
+    # quote at its limit price, taker fee included; a sell's base).
+    quote = zeros(view.shape[0], np.float64)
+    base = zeros(view.shape[0], np.float64)
     for k in range(n):
         it = intents[k]
         if it["kind"] != INTENT_OPEN:
@@ -234,6 +250,13 @@ def _pair_ok(view: Any, p: Any, intents: Any, n: int, now_ns: int) -> bool:
         qty = _to_lot(it["qty"], p["lot_size"][v])
         price = _to_tick(it["price"], it["side"], p["tick_size"][v])
         if not takes_orders(view, v, now_ns) or not _takes_size(p, v, qty, price):
+            return False
+        if it["side"] == BUY:
+            quote[v] += qty * price * (1.0 + p["taker_fee"][v])
+        else:
+            base[v] += qty
+    for v in range(view.shape[0]):  # noqa: SIM110 - a generator in all() does not compile in nopython mode
+        if not _covers(view, p, v, quote[v], base[v]):
             return False
     return True
 
@@ -294,7 +317,9 @@ def admit(view: Any, p: Any, st: Any, intents: Any, n: int, now_ns: int) -> int:
             qty = _to_lot(it["qty"], p["lot_size"][v])
             price = _to_tick(it["price"], it["side"], p["tick_size"][v])
             free = not taken[v, i] and takes_orders(view, v, now_ns) and _slot_free(view, p, v, i, now_ns)
-            if not (free and _takes_size(p, v, qty, price)):
+            buy = it["side"] == BUY
+            cost = qty * price * (1.0 + max(p["maker_fee"][v], 0.0)) if buy else 0.0
+            if not (free and _takes_size(p, v, qty, price) and _covers(view, p, v, cost, 0.0 if buy else qty)):
                 st["refused"] += 1
                 continue
             taken[v, i] = True

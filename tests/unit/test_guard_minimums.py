@@ -1,7 +1,8 @@
 """The guard holds every strategy to each venue's minimum order value (``rules.min_notional``: price x
 quantity at the price the order is sent at) as it does to the minimum quantity: a pair with a leg under
 it is dropped whole, a quote under it too, each leg counted in ``state.refused`` and nothing sent. A
-strategy of a user's and the built-in taker alike (``arb/strategy/guard.py``, rule 6)."""
+strategy of a user's and the built-in taker alike (``arb/strategy/guard.py``, rule 6). On a spot venue a
+leg past the balance the view shows (quote to buy, fees included; base to sell) is refused the same way."""
 
 from __future__ import annotations
 
@@ -102,3 +103,46 @@ def test_the_price_the_leg_is_sent_at_is_the_one_checked() -> None:
     assert [float(i["price"]) for i in got] == [60_000.0, 100_000.0]
     assert int(bench.state[0]["refused"]) == 0
     assert np.isclose(float(got[1]["price"]) * float(got[1]["qty"]), 10.0)
+
+
+# -- spot balances: a leg past what the view shows is refused the same way ---------------------------------
+
+
+def _spot(**balances: list[float]) -> tuple[Bench, np.ndarray]:
+    rules = rules_for(2, lot_size=0.00001, pair_lot=0.00001, taker_fee=0.001)
+    at = view(bid=[[(59_995.0, 1.0)], [(60_600.0, 1.0)]], ask=[[(60_000.0, 1.0)], [(60_605.0, 1.0)]], **balances)
+    return Bench(LEGS, rules=rules, params=Legs(qty=0.001)), at
+
+
+def test_a_spot_buy_past_the_quote_balance_drops_the_pair() -> None:
+    # the buy of 0.001 at 60,000 spends 60.06 with the taker fee
+    bench, at = _spot(quote_balance=[60.0, 1e6])
+    assert len(bench.decide(at, NOW)) == 0
+    assert int(bench.state[0]["refused"]) == 2 and int(bench.state[0]["pairs"]) == 0
+    bench, at = _spot(quote_balance=[60.1, 1e6])
+    assert len(bench.decide(at, NOW)) == 2
+
+
+def test_a_spot_sell_past_the_base_balance_drops_the_pair() -> None:
+    bench, at = _spot(base_balance=[10.0, 0.0009])
+    assert len(bench.decide(at, NOW)) == 0
+    assert int(bench.state[0]["refused"]) == 2
+    bench, at = _spot(base_balance=[10.0, 0.001])
+    assert len(bench.decide(at, NOW)) == 2
+
+
+def test_a_linear_venue_has_no_balance_to_check() -> None:
+    rules = rules_for(2, lot_size=0.00001, pair_lot=0.00001)
+    at = view(bid=[[(59_995.0, 1.0)], [(60_600.0, 1.0)]], ask=[[(60_000.0, 1.0)], [(60_605.0, 1.0)]],
+              base_balance=[0.0, 0.0], quote_balance=[0.0, 0.0])  # fmt: skip
+    bench = Bench(LEGS, rules=rules, params=Legs(qty=0.001), linear=True)
+    assert len(bench.decide(at, NOW)) == 2
+
+
+def test_a_spot_quote_past_the_balance_is_refused() -> None:
+    rules = rules_for(2, lot_size=0.00001, pair_lot=0.00001, maker_fee=0.0002)
+    at = view(bid=[[(59_995.0, 1.0)], [(60_600.0, 1.0)]], ask=[[(60_000.0, 1.0)], [(60_605.0, 1.0)]],
+              quote_balance=[59.0, 1e6])  # fmt: skip
+    bench = Bench(LEGS, rules=rules, params=Legs(qty=0.001, quote=True))  # 59.995 x 1.0002 on venue 0
+    assert len(bench.decide(at, NOW)) == 0
+    assert int(bench.state[0]["refused"]) == 1
