@@ -28,6 +28,7 @@ import functools
 import json
 import math
 import re
+import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,9 +37,19 @@ from typing import Any, Final
 
 from arb.catalog import known_venues
 
-CONFIG: Final = Path(__file__).resolve().parents[2] / "config"
-"""The shipped configuration files (``config/`` of the checkout): ``arbitrage.toml`` and each venue's
-``<venue>.toml``, read as the defaults."""
+
+def _config_folder() -> Path:
+    # config/ of the checkout beside the package; an installed arb's copy of it (pyproject.toml's data-files
+    # put the shipped *.toml under <prefix>/share/arb/config), so the soak rig runs from any folder.
+    checkout = Path(__file__).resolve().parents[2] / "config"
+    if (checkout / "arbitrage.toml").is_file():
+        return checkout
+    return Path(sys.prefix) / "share" / "arb" / "config"
+
+
+CONFIG: Final = _config_folder()
+"""The shipped configuration files (``config/`` of the checkout, or an installed arb's copy of them):
+``arbitrage.toml`` and each venue's ``<venue>.toml``, read as the defaults."""
 
 
 def _shipped(name: str) -> dict[str, Any]:
@@ -48,8 +59,10 @@ def _shipped(name: str) -> dict[str, Any]:
         with path.open("rb") as f:
             return tomllib.load(f)
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: the test kit writes configurations from the shipped files of a checkout "
-                                "(config/ beside arb/)") from None  # fmt: skip
+        raise FileNotFoundError(
+            f"{path}: the test kit writes configurations from the shipped files (config/ of a checkout beside "
+            "arb/, or <prefix>/share/arb/config of an install)"
+        ) from None
 
 
 @functools.cache
