@@ -4,11 +4,12 @@
 time (``arb.recording.stream``); these tests hold it to ``convert_files`` (every row in memory) on the
 real captures with chunks small enough to put hundreds of boundaries in them, with a boundary right
 inside bursts that the event-order correction reorders, on damaged input, and through the loader and
-the backtest on the shipped sample.
+the backtest on the shipped sample (its first minutes: ``tests/support/sample_slice.py``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -27,9 +28,12 @@ from arb.recording.npz import load_eod, part_path
 from arb.recording.stream import Bounds, OrderStream
 from arb.testing.configs import write_config_files
 from tests.support.captures import ROOT
+from tests.support.sample_slice import shared_recordings_until
 
 USDM = ROOT / "tests" / "fixtures" / "binance_usdm_btcusdt_20240808.gz"
 SAMPLE = ROOT / "recordings"
+FIRST_MINUTES = dt.datetime(2024, 8, 8, 23, 58, 30, tzinfo=dt.UTC)
+"""The sample's first four minutes (Bybit's half: about 450,000 rows, five parts of 100,000)."""
 
 
 def _rows(parts: list[Path]) -> np.ndarray:
@@ -40,10 +44,11 @@ def _same_conversion(inputs: list[Path], tmp_path: Path, chunk_rows: int, **kwar
     # convert_to_parts == convert_files: rows, end-of-day book, findings, counters. Returns the parts.
     ref = convert_files(inputs, **kwargs)  # type: ignore[arg-type]
     got = convert_to_parts(inputs, tmp_path / "out.npz", chunk_rows=chunk_rows, **kwargs)  # type: ignore[arg-type]
-    rows = _rows(got.parts)
+    parts = [np.load(p)["data"] for p in got.parts]  # each part read once: hundreds of files
+    rows = np.concatenate(parts)
     assert rows.dtype == event_dtype
     assert rows.tobytes() == ref.rows.tobytes()
-    assert got.part_rows == [len(np.load(p)["data"]) for p in got.parts]
+    assert got.part_rows == [len(part) for part in parts]
     assert got.eod.rows.tobytes() == ref.eod.rows.tobytes()
     assert (got.eod.update_id, got.eod.synced, got.eod.exch_ts, got.eod.local_ts) == (
         ref.eod.update_id,
@@ -200,16 +205,24 @@ def test_arb_convert_chunk_rows_writes_parts_equal_to_one_file(
     assert a.rows.tobytes() == b.rows.tobytes() and a.update_id == b.update_id
 
 
-def _sample_config(root: Path) -> Path:
+def _sample_config(root: Path, tmp_path_factory: pytest.TempPathFactory, until: dt.datetime) -> Path:
+    # the shipped sample's BTCUSDT received before ``until`` (cut once for the run: tests/support/sample_slice.py),
+    # copied into root/recordings, where the run converts it
+    shared = shared_recordings_until(tmp_path_factory, until)
     for venue in ("binance_spot", "bybit_spot"):
         (root / "recordings" / venue).mkdir(parents=True)
-        for path in (SAMPLE / venue).glob("*.gz"):
+        for path in (shared / venue).glob("*.gz"):  # not what other tests converted there
             shutil.copy(path, root / "recordings" / venue / path.name)
     return write_config_files(root)
 
 
-def test_the_backtest_over_parts_equals_the_in_memory_backtest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = load_config(_sample_config(tmp_path))
+def test_the_backtest_over_parts_equals_the_in_memory_backtest(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the sample's first day and its second's first half minute: the first pairs, and a day's parts after
+    # another's (the second day starts from the first's book)
+    until = dt.datetime(2024, 8, 9, 0, 0, 30, tzinfo=dt.UTC)
+    config = load_config(_sample_config(tmp_path, tmp_path_factory, until))
     whole = run_backtest(config)
     monkeypatch.setattr(loader, "CHUNK_ROWS", 50_000)
     parts = run_backtest(config)  # the cache key has the chunk size: converted again, in parts
@@ -222,8 +235,10 @@ def test_the_backtest_over_parts_equals_the_in_memory_backtest(tmp_path: Path, m
         assert getattr(parts, name) == getattr(whole, name), name
 
 
-def test_a_cached_day_in_parts_is_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = load_config(_sample_config(tmp_path))
+def test_a_cached_day_in_parts_is_read_back(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(_sample_config(tmp_path, tmp_path_factory, FIRST_MINUTES))
     day = sorted(loader.find_days(config.backtest.recordings, config.venue("bybit"), "BTCUSDT"))[:1]
     whole = loader.load_timeline(config, day)
     monkeypatch.setattr(loader, "CHUNK_ROWS", 100_000)
@@ -247,9 +262,9 @@ def test_a_cached_day_in_parts_is_read_back(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_a_constant_feed_latency_from_parts_equals_it_in_memory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _sample_config(tmp_path)
+    _sample_config(tmp_path, tmp_path_factory, FIRST_MINUTES)
     overrides = {"backtest": {"feed_latency": "constant"}}
     config = load_config(
         write_config_files(tmp_path, arbitrage_overrides=overrides, binance_overrides={"latency": {"feed_ms": 3.0}})
