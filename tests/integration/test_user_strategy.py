@@ -2,7 +2,9 @@
 the shipped example (``examples/strategies/zscore.py``) copied to a temporary folder and named by
 ``[strategy] kernel = "<tmp>/zscore.py:ZScore"`` runs in ``arb backtest`` (the sample), ``arb parity``
 (the sample, identical at zero latency), ``arb dry-run`` against the fake venues and ``arb live`` against
-the fake venues; and ``arb live`` restarted resumes the strategy's memory from its journal.
+the fake venues; and ``arb live`` restarted resumes the strategy's memory from its journal. The sample is
+its first minutes, to 23:57:30 (``tests/support/sample_slice.py``): the strategy goes in and out three
+times there, in each direction.
 
 The market of the dry run and of ``arb live`` is the standing spread: Bybit's bid rises at 2 s and stays,
 so the basis jumps once; with a short warm-up and half-life the strategy goes in at the jump and out
@@ -11,6 +13,7 @@ some seconds later, as its mean catches up."""
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import json
 import re
 import shutil
@@ -40,10 +43,14 @@ from tests.support.live_rig import (
     until,
     write_pair_config,
 )
+from tests.support.sample_slice import shared_recordings_until
 from tests.support.scenario_days import STANDING_START_NS, write_standing_spread
+from tests.support.shared import made_once
 
 EXAMPLE = ROOT / "examples" / "strategies" / "zscore.py"
 SAMPLE = ROOT / "config" / "arbitrage.toml"
+UNTIL = dt.datetime(2024, 8, 8, 23, 57, 30, tzinfo=dt.UTC)
+"""The end of the sample's minutes the backtest and the parity run: after the strategy's third way out."""
 QUICK = {"warmup": 5, "half_life_s": 2.0}
 """In a few samples after the start, out a few seconds after the jump (the sample keeps the defaults)."""
 JUMP_NS = STANDING_START_NS + 2_000_000_000  # when the standing spread's basis jumps (its recordings' receive time)
@@ -51,10 +58,17 @@ JUMP_NS = STANDING_START_NS + 2_000_000_000  # when the standing spread's basis 
 
 @pytest.fixture(scope="module")
 def outside(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example, copied into a folder outside the repository: ``<tmp>/zscore.py``."""
-    folder = tmp_path_factory.mktemp("mine")
+    """The example, copied into a folder outside the repository: ``<tmp>/zscore.py``; one folder for the run's
+    workers, so that what one of them compiled of it, the others load from Numba's cache."""
+    folder = made_once(tmp_path_factory, "user-strategy-outside", lambda mine: shutil.copy(EXAMPLE, mine / "zscore.py"))
     assert not folder.resolve().is_relative_to(ROOT.resolve())
-    return Path(shutil.copy(EXAMPLE, folder / "zscore.py")).resolve()
+    return (folder / "zscore.py").resolve()
+
+
+@pytest.fixture(scope="module")
+def minutes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample's recordings up to :data:`UNTIL`, made once for the run's workers."""
+    return shared_recordings_until(tmp_path_factory, UNTIL)
 
 
 @pytest.fixture(autouse=True)
@@ -82,7 +96,9 @@ def _said_strategy(summary: dict[str, Any], file: Path, params: dict[str, Any]) 
     assert ran["params"] == {**defaults, **params}
 
 
-def test_backtest_of_the_sample(outside: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_backtest_of_the_sample(
+    outside: Path, minutes: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "report"
     argv = [
         "backtest",
@@ -90,6 +106,8 @@ def test_backtest_of_the_sample(outside: Path, tmp_path: Path, capsys: pytest.Ca
         str(ROOT / "config" / "arbitrage.toml"),
         "--set",
         _kernel(outside),
+        "--recordings",
+        str(minutes),
         "--out",
         str(out),
     ]
@@ -102,8 +120,11 @@ def test_backtest_of_the_sample(outside: Path, tmp_path: Path, capsys: pytest.Ca
     assert summary["pairs"]["pairs"] == kept["entries"] + kept["exits"]
 
 
-def test_parity_of_the_sample_is_identical_at_zero_latency(outside: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["parity", "--zero-latency", "--config", str(SAMPLE), "--set", _kernel(outside)]
+def test_parity_of_the_sample_is_identical_at_zero_latency(
+    outside: Path, minutes: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["parity", "--zero-latency", "--config", str(SAMPLE), "--set", _kernel(outside),
+            "--set", f'backtest.recordings="{minutes}"']  # fmt: skip
     assert main(argv) == 0
     said = capsys.readouterr().out
     assert "they agree throughout" in said
