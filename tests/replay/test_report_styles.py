@@ -2,10 +2,12 @@
 run kept, and for both styles (taker, maker-taker) on the shipped sample every report of a backtest and
 of a replayed dry run (the terminal line, the page, the daily reports) says what the run's own
 summary.json says: its pairs, fills and PnL terms. (The live journal's: tests/integration/test_live_e2e.py
-and test_live_maker_e2e.py.)"""
+and test_live_maker_e2e.py.) The runs replay the sample up to 00:02:40 (``tests/support/sample_slice.py``):
+across midnight, with pairs of both styles on both days."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -17,20 +19,31 @@ from arb.cli import main
 from arb.config import load_config
 from tests.support.captures import ROOT
 from tests.support.report_checks import check_daily_reports, check_reports, report_data, run_days
+from tests.support.sample_slice import shared_recordings_until
+from tests.support.shared import made_once
 
 STYLES = ("taker", "maker_taker")
+UNTIL = dt.datetime(2024, 8, 9, 0, 2, 40, tzinfo=dt.UTC)
+"""The end of the sample's minutes the runs replay: after the second day's first pairs (00:02:18 taken,
+00:02:27 quoted)."""
 
 
-def _shipped_config(folder: Path, style: str) -> Path:
-    """The shipped configuration in ``folder``, reading the shipped recordings, its results, paper account
-    and journal in ``folder``, trading in ``style``."""
+@pytest.fixture(scope="module")
+def minutes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample's recordings up to :data:`UNTIL`, made once for the run's workers."""
+    return shared_recordings_until(tmp_path_factory, UNTIL)
+
+
+def _shipped_config(folder: Path, style: str, recordings: Path) -> Path:
+    """The shipped configuration in ``folder``, reading ``recordings``, its results, paper account and
+    journal in ``folder``, trading in ``style``."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("arbitrage.toml", "binance.toml", "bybit.toml"):
         shutil.copy(ROOT / "config" / name, folder / name)
     path = folder / "arbitrage.toml"
     text = path.read_text(encoding="utf-8")
     for old, new in (
-        ('recordings = "../recordings"', f'recordings = "{ROOT / "recordings"}"'),
+        ('recordings = "../recordings"', f'recordings = "{recordings}"'),
         ('out = "../results"', f'out = "{folder / "results"}"'),
         ('state_dir = "../paper"', f'state_dir = "{folder / "paper"}"'),
         ('state_dir = "../live"', f'state_dir = "{folder / "live"}"'),
@@ -45,19 +58,28 @@ def _shipped_config(folder: Path, style: str) -> Path:
 
 
 @pytest.fixture(scope="module", params=STYLES)
-def dry_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+def dry_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, minutes: Path
+) -> tuple[Path, dict[str, Any]]:
     """``arb dry-run`` of the shipped sample (replayed as fast as it goes) in a style, with nothing but
-    the configuration: (the configuration, the run's summary.json)."""
-    config = _shipped_config(tmp_path_factory.mktemp(f"dry-run-{request.param}"), request.param)
-    assert main(["-q", "dry-run", "--config", str(config), "--speed", "max"]) == 0
-    (summary,) = (config.parent / "results").glob("*/summary.json")
-    return config, json.loads(summary.read_text())
+    the configuration: (the configuration, the run's summary.json). Run once for the run's workers (the
+    style's two tests may land on two of them)."""
+
+    def run(folder: Path) -> None:
+        config = _shipped_config(folder, request.param, minutes)
+        assert main(["-q", "dry-run", "--config", str(config), "--speed", "max"]) == 0
+
+    folder = made_once(tmp_path_factory, f"report-styles-dry-run-{request.param}", run)
+    (summary,) = (folder / "results").glob("*/summary.json")
+    return folder / "arbitrage.toml", json.loads(summary.read_text())
 
 
 @pytest.fixture(scope="module", params=STYLES)
-def backtest(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def backtest(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, minutes: Path
+) -> tuple[Path, Path]:
     """``arb backtest`` of the shipped sample in a style: (the configuration, the report folder)."""
-    config = _shipped_config(tmp_path_factory.mktemp(f"backtest-{request.param}"), request.param)
+    config = _shipped_config(tmp_path_factory.mktemp(f"backtest-{request.param}"), request.param, minutes)
     out = config.parent / "results" / "backtest-sample"
     assert main(["-q", "backtest", "--config", str(config), "--out", str(out)]) == 0
     return config, out
