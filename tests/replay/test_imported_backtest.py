@@ -4,7 +4,8 @@ The sample's two days are served as Tardis's CSV datasets (Binance) and Bybit's 
 archive (arb/testing/fake_archive.py), fetched with ``arb fetch`` into a fresh recordings folder, and
 backtested with ``arb backtest``: the loader finds them per venue and day with no flag. The same days
 also run through the live path (``arb parity``: replay of the imported rows), and mixed with arb's own
-recordings (a venue's days from different sources, and the two venues from different ones).
+recordings (a venue's days from different sources, and the two venues from different ones). The sample is
+its minutes up to 00:02:30 (``tests/support/sample_slice.py``): both days, and the pairs of each.
 """
 
 from __future__ import annotations
@@ -24,27 +25,42 @@ from arb.recording.loader import find_day_files, load_timeline
 from arb.testing.configs import write_config_files
 from arb.testing.fake_archive import FakeArchive
 from arb.testing.history_files import archive_from, tardis_from
-from tests.support.captures import RECORDINGS, ROOT, SPOT_BTC
+from tests.support.captures import ROOT
+from tests.support.sample_slice import shared_recordings_until
+from tests.support.shared import made_once
 
-BYBIT_SPOT = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz", RECORDINGS / "bybit_spot" / "btcusdt_20240809.gz"]
 AUG_8, AUG_9 = dt.date(2024, 8, 8), dt.date(2024, 8, 9)
+UNTIL = dt.datetime(2024, 8, 9, 0, 2, 30, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
-def fetched(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with a configuration and a recordings folder filled by ``arb fetch`` from the fake archive."""
-    root = tmp_path_factory.mktemp("fetched")
-    served = root / "served"
-    written = tardis_from("binance", SPOT_BTC, served, market="spot")
-    written.update(archive_from("bybit", BYBIT_SPOT, served, market="spot"))
-    config = write_config_files(root)
-    with FakeArchive() as server:
-        server.add_tree(written, served)
-        common = ["--config", str(config), "--start", "2024-08-08", "--end", "2024-08-09"]
-        assert main(["-q", "fetch", *common, "--source", "tardis", "--venue", "binance",
-                     "--base-url", server.tardis_url]) == 0  # fmt: skip
-        assert main(["-q", "fetch", *common, "--source", "bybit-archive", "--base-url", server.base_url]) == 0
-    return root
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample's BTCUSDT recordings up to :data:`UNTIL` (both venues, both days), made once for the run."""
+    return shared_recordings_until(tmp_path_factory, UNTIL)
+
+
+def _days(sample: Path, venue: str) -> list[Path]:
+    return [sample / f"{venue}_spot" / f"btcusdt_{day:%Y%m%d}.gz" for day in (AUG_8, AUG_9)]
+
+
+@pytest.fixture(scope="module")
+def fetched(tmp_path_factory: pytest.TempPathFactory, sample: Path) -> Path:
+    """A folder with a configuration and a recordings folder filled by ``arb fetch`` from the fake archive,
+    made once for the run's workers (the tests' conversions cache their days beside them there)."""
+
+    def fetch(root: Path) -> None:
+        served = root / "served"
+        written = tardis_from("binance", _days(sample, "binance"), served, market="spot")
+        written.update(archive_from("bybit", _days(sample, "bybit"), served, market="spot"))
+        config = write_config_files(root)
+        with FakeArchive() as server:
+            server.add_tree(written, served)
+            common = ["--config", str(config), "--start", "2024-08-08", "--end", "2024-08-09"]
+            assert main(["-q", "fetch", *common, "--source", "tardis", "--venue", "binance",
+                         "--base-url", server.tardis_url]) == 0  # fmt: skip
+            assert main(["-q", "fetch", *common, "--source", "bybit-archive", "--base-url", server.base_url]) == 0
+
+    return made_once(tmp_path_factory, "imported-backtest-fetched", fetch)
 
 
 @pytest.mark.slow
@@ -82,13 +98,16 @@ def test_the_live_path_replays_imported_days_as_the_backtest_runs_them(fetched: 
 
 
 @pytest.mark.slow
-def test_days_mix_sources_per_venue_and_between_venues(fetched: Path, tmp_path: Path) -> None:
+def test_days_mix_sources_per_venue_and_between_venues(fetched: Path, sample: Path, tmp_path: Path) -> None:
     # Binance: the 8th from arb's own recording, the 9th from Tardis; Bybit: both days from arb's recorder
     recordings = tmp_path / "recordings"
     shutil.copytree(fetched / "recordings" / "tardis", recordings / "tardis", ignore=shutil.ignore_patterns("*.npz"))
     (recordings / "binance_spot").mkdir()
-    shutil.copy(SPOT_BTC[0], recordings / "binance_spot" / SPOT_BTC[0].name)
-    shutil.copytree(RECORDINGS / "bybit_spot", recordings / "bybit_spot", ignore=shutil.ignore_patterns("*.npz"))
+    first = _days(sample, "binance")[0]
+    shutil.copy(first, recordings / "binance_spot" / first.name)
+    (recordings / "bybit_spot").mkdir()
+    for path in _days(sample, "bybit"):
+        shutil.copy(path, recordings / "bybit_spot" / path.name)
     config = load_config(write_config_files(tmp_path))
     binance = find_day_files(recordings, "binance", "spot", "BTCUSDT")
     assert (binance[AUG_8].source, binance[AUG_9].source) == ("recording", "tardis")  # the recording first
@@ -98,7 +117,8 @@ def test_days_mix_sources_per_venue_and_between_venues(fetched: Path, tmp_path: 
     # each source's clock has its own shift (both ran ~1.27 s behind: the captures' recorder's clock)
     assert session.source_shifts["recording"] > 1_270_000_000 and session.source_shifts["tardis"] > 1_270_000_000
     # the Tardis day continues the recorded day's book: at its end, the book the recorder path gives
-    reference = load_timeline(load_config(ROOT / "config" / "arbitrage.toml"), [AUG_8, AUG_9])
+    shipped = load_config(ROOT / "config" / "arbitrage.toml")
+    reference = load_timeline(shipped.with_overrides({"backtest.recordings": sample}), [AUG_8, AUG_9])
     mixed_end, ref_end = session.assets[0].days[-1].eod.rows, reference.assets[0].days[-1].eod.rows
     assert np.array_equal(mixed_end["px"], ref_end["px"]) and np.array_equal(mixed_end["qty"], ref_end["qty"])
     out = tmp_path / "out"
