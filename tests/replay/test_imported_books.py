@@ -1,8 +1,9 @@
 """Imported history gives the book the recorder path gives, on real captures.
 
-- Binance (spot, the sample's two days; USD-M, the capture): the capture written as Tardis's CSV datasets
-  the way Tardis builds them from the same stream (arb/testing/history_files.py), imported, equals the
-  book arb's own converter builds from the recording, in full (every level), at every checkpoint;
+- Binance (spot, the sample's two days; USD-M, the capture, with the mark-price frames the perpetual tests
+  insert, which hold no book): the capture written as Tardis's CSV datasets the way Tardis builds them from
+  the same stream (arb/testing/history_files.py), imported, equals the book arb's own converter builds from
+  the recording, in full (every level), at every checkpoint;
 - Bybit: the real archive file (tests/fixtures) converts, and its rows are exactly those arb's live
   normalizer makes from the same frames received ``feed latency`` after their exchange time;
 - a perpetual's derivative_ticker gives the funding rows the recorder path gives from markPrice frames.
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,11 +33,12 @@ from arb.events import (
     NS_PER_MS,
     EventArray,
 )
-from arb.recording.convert import convert_files
+from arb.recording.convert import ConversionResult, convert_files
 from arb.testing.history_files import archive_from, tardis_from, write_gzip
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.record_files import format_line
 from tests.support.captures import FIXTURES, RECORDINGS, SPOT_BTC, USDM_BTC, with_mark_price
+from tests.support.shared import made_once
 
 BYBIT_ZIP = FIXTURES / "bybit_linear_xrpusdt_ob500_20241201.data.zip"
 _BOOK_KINDS = (DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, DEPTH_CLEAR_EVENT)
@@ -104,11 +107,31 @@ def test_binance_spot_as_tardis_rows_gives_the_recorder_paths_book(tmp_path: Pat
     assert np.array_equal(trades["exch_ts"], got["exch_ts"])
 
 
+@pytest.fixture(scope="module")
+def usdm_mark(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The USD-M capture with mark-price frames (``with_mark_price``: ``usdm_mark.gz``) and its Tardis datasets
+    (``recordings/tardis/``, as ``arb fetch`` lays them out), written once for the run's workers: read-only."""
+
+    def write(folder: Path) -> None:
+        source = with_mark_price(USDM_BTC, folder / "usdm_mark.gz")
+        tardis_from("binance", [source], folder / "recordings", market="linear")
+
+    return made_once(tmp_path_factory, "usdm-mark-tardis", write)
+
+
+@pytest.fixture(scope="module")
+def usdm_converted(usdm_mark: Path) -> tuple[ConversionResult, ConversionResult]:
+    """``usdm_mark.gz`` converted by the recorder path and its Tardis datasets imported: (recorded, imported)."""
+    recorded = convert_files([usdm_mark / "usdm_mark.gz"], local_offset_ns=0)
+    imported = convert_files(sorted((usdm_mark / "recordings" / "tardis").glob("*.csv.gz")), local_offset_ns=0)
+    return recorded, imported
+
+
 @pytest.mark.slow
-def test_binance_usdm_as_tardis_rows_gives_the_recorder_paths_book(tmp_path: Path) -> None:
-    written = tardis_from("binance", [USDM_BTC], tmp_path, market="linear")
-    recorded = convert_files([USDM_BTC], local_offset_ns=0)
-    imported = convert_files(sorted(written.values()), local_offset_ns=0)
+def test_binance_usdm_as_tardis_rows_gives_the_recorder_paths_book(
+    usdm_converted: tuple[ConversionResult, ConversionResult],
+) -> None:
+    recorded, imported = usdm_converted
     assert (imported.venue, imported.market) == ("binance", "linear")
     checked = assert_same_books(recorded.rows, imported.rows)
     assert checked > 6_000  # 6,551 depth@0ms messages after the snapshot's
@@ -183,12 +206,11 @@ def test_bybit_archive_made_from_a_recording_gives_its_book(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_a_perpetuals_ticker_gives_the_recorder_paths_funding_rows(tmp_path: Path) -> None:
-    source = with_mark_price(USDM_BTC, tmp_path / "usdm_mark.gz")
-    written = tardis_from("binance", [source], tmp_path / "tardis", market="linear")
-    assert any(kind == "derivative_ticker" for kind, _ in written)
-    recorded = convert_files([source], local_offset_ns=0)
-    imported = convert_files(sorted(written.values()), local_offset_ns=0)
+def test_a_perpetuals_ticker_gives_the_recorder_paths_funding_rows(
+    usdm_mark: Path, usdm_converted: tuple[ConversionResult, ConversionResult]
+) -> None:
+    assert any("_derivative_ticker_" in path.name for path in (usdm_mark / "recordings" / "tardis").iterdir())
+    recorded, imported = usdm_converted
 
     def funding(rows: EventArray) -> EventArray:
         local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
@@ -206,7 +228,9 @@ def test_a_perpetuals_ticker_gives_the_recorder_paths_funding_rows(tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_a_perpetual_day_from_tardis_and_bybits_archive_feeds_the_funding_machinery(tmp_path: Path) -> None:
+def test_a_perpetual_day_from_tardis_and_bybits_archive_feeds_the_funding_machinery(
+    usdm_mark: Path, usdm_converted: tuple[ConversionResult, ConversionResult], tmp_path: Path
+) -> None:
     # Binance USD-M from Tardis (book, trades, derivative ticker made from markPrice frames) against Bybit
     # linear from its archive (the sample's Bybit half, as a linear archive): the session's funding comes
     # from the ticker's rows, as from a recording's mark-price stream; the archive has none (said).
@@ -216,8 +240,7 @@ def test_a_perpetual_day_from_tardis_and_bybits_archive_feeds_the_funding_machin
     from arb.testing.configs import write_config_files
 
     recordings = tmp_path / "recordings"
-    source = with_mark_price(USDM_BTC, tmp_path / "usdm_mark.gz")
-    tardis_from("binance", [source], recordings, market="linear")
+    shutil.copytree(usdm_mark / "recordings" / "tardis", recordings / "tardis")  # converted here, beside them
     archive_from("bybit", [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"], recordings, market="linear")
     linear = {"market": "linear", "instrument": {"tick_size": 0.1, "lot_size": 0.001, "min_qty": 0.001}}
     config = load_config(write_config_files(tmp_path, binance_overrides=linear, bybit_overrides=linear))
@@ -227,7 +250,7 @@ def test_a_perpetual_day_from_tardis_and_bybits_archive_feeds_the_funding_machin
     binance, bybit = funding_of(config, session)
     assert len(binance) == 1 and len(bybit) == 0  # the markPrice frames' one funding time; none on Bybit
     assert len(binance.mark_ts) > 10 and len(binance.est_ts) > 10
-    recorded = convert_files([source], local_offset_ns=0)
+    recorded = usdm_converted[0]
     settled = recorded.rows[(recorded.rows["ev"] & EVENT_KIND_MASK) == FUNDING_SETTLED_EVENT][0]
     assert int(binance.funding_ts[0]) == int(settled["ival"]) and float(binance.rate[0]) == float(settled["px"])
 
