@@ -293,18 +293,18 @@ def test_many_lines_that_are_not_recording_lines_say_one_line(tmp_path, capsys, 
 
 @pytest.mark.parametrize("command", ["convert", "backtest", "dry-run"])
 def test_the_real_command_prints_one_line_and_no_traceback(tmp_path, command: str) -> None:
+    # One run of the process: a second one gives the same answer (test_damaged_recording's second runs, in
+    # process, of the same command on the same refused file: nothing is cached of a refused conversion)
     config, binance, bybit = _day(tmp_path)
     _flipped(binance, bybit)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "-m", "arb.cli", *_argv(command, tmp_path, config, binance, 1)]
-    runs = [subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path, check=False) for _ in (1, 2)]
-    for run in runs:
-        assert run.returncode == 2
-        lines = [line for line in run.stderr.splitlines() if ": compiling " not in line]  # a first run's notice
-        assert lines[-1].startswith(f"arb {command}: {binance}: corrupt gzip data (CRC-32 mismatch")
-        assert len(lines) <= 2  # the error, and at most the info line "converting ..."
-        assert "Traceback" not in run.stderr
-    assert runs[0].stderr.splitlines()[-1] == runs[1].stderr.splitlines()[-1]
+    run = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    assert run.returncode == 2
+    lines = [line for line in run.stderr.splitlines() if ": compiling " not in line]  # a first run's notice
+    assert lines[-1].startswith(f"arb {command}: {binance}: corrupt gzip data (CRC-32 mismatch")
+    assert len(lines) <= 2  # the error, and at most the info line "converting ..."
+    assert "Traceback" not in run.stderr
 
 
 def test_the_replay_skips_what_the_conversion_skipped(tmp_path) -> None:
