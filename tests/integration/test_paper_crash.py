@@ -1,10 +1,10 @@
 """Crash safety of the paper account: ``arb dry-run`` killed with SIGKILL at each instant of its fill path.
 
-A real ``arb dry-run`` child process (forked from a server that has imported arb and loaded its compiled
-code once per worker, ``tests/support/arb_forks.py``) replays the shipped sample (``recordings/``) and kills
-itself with ``ARB_FAILPOINT`` (``arb.execution.failpoints``): before the fill is written (``paper_fill_taken``),
-right after its commit (``paper_fill_committed``: the instant an earlier arb lost a fill between its
-two files), and after its export (``paper_fill_exported``). Each kill is at the n-th fill of the run;
+A real ``arb dry-run`` child process (forked from the worker's server that has imported arb and loaded its
+compiled code, ``tests/support/arb_forks.py``'s ``shared_forks``) replays the shipped sample (``recordings/``)
+and kills itself with ``ARB_FAILPOINT`` (``arb.execution.failpoints``): before the fill is written
+(``paper_fill_taken``), right after its commit (``paper_fill_committed``: the instant an earlier arb lost a
+fill between its two files), and after its export (``paper_fill_exported``). Each kill is at the n-th fill of the run;
 then the same command is run again and resumes the account.
 
 For each k, the three kills that leave k fills logged (``taken`` at fill k+1, ``committed`` and
@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from arb.execution.failpoints import PAPER_POINTS
 from arb.execution.paper_account import read_paper_account
 from arb.strategy.types import INTENT_OPEN
 from arb.testing.configs import write_config_files
-from tests.support.arb_forks import ArbForks, arb_forks
+from tests.support.arb_forks import ArbForks, shared_forks
 from tests.support.captures import RECORDINGS, ROOT
 from tests.support.shared import made_once
 
@@ -41,19 +40,13 @@ INCEPTION_QUOTE = 5_000.0
 
 Row = tuple[Any, ...]
 
-PRELOAD = ("arb.cli", "arb.cli.dry_run", "arb.live.dry_run", "arb.live.engine", "arb.live.recorded_source",
-           "arb.live.session_loop", "arb.execution.paper_account", "arb.ops.watch", "arb.ops.terminal",
-           "arb.recording.loader", "arb.reports.files", "arb.reports.charts", "arb.reports.sources",
-           "matplotlib.figure", "matplotlib.backends.backend_agg", "matplotlib.dates", "aiohttp",
-           "tests.support.warm_numba:warm_live")  # fmt: skip
-"""What ``arb dry-run`` imports and loads from Numba's cache before its first fill: once, in the fork server."""
-
 
 @pytest.fixture(scope="module")
-def forks() -> Iterator[ArbForks]:
-    """The worker's ``arb`` fork server for this module's children."""
-    with arb_forks(*PRELOAD) as server:
-        yield server
+def forks() -> ArbForks:
+    """The worker's ``arb`` fork server (``shared_forks``: the one the worker's other end-to-end tests fork
+    from; it has loaded what ``arb dry-run`` needs before its first fill, ``COMMANDS``) for this module's
+    children; a server of the module's own cost each worker that ran it about 3.5 s of CPU to start."""
+    return shared_forks()
 
 
 def _config(folder: Path) -> Path:
