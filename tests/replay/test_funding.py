@@ -28,6 +28,7 @@ from arb.parity.against_dry_run import replay_engine, run_parity, zero_latency
 from arb.testing.configs import write_config_files
 from arb.testing.scenarios import Book, Change, Perp, write_scenario
 from tests.support.captures import report_data
+from tests.support.shared import made_once
 
 DAY = dt.date(2024, 5, 6)
 FUNDING_MS = 4000
@@ -75,6 +76,17 @@ def perp_config(
         },
     )  # fmt: skip
     return load_config(path)
+
+
+@pytest.fixture(scope="module")
+def perp_loop(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The backtest loop of perpetuals (a variant of its own, with the funding tape), compiled into Numba's
+    cache once for the run's workers, under a lock (``tests/support/shared.py``): a worker whose first
+    perpetual backtest comes while another compiles it waits, then loads it, instead of compiling it too."""
+    made_once(tmp_path_factory, "perp-loop", lambda folder: run_backtest(perp_config(folder)))
+
+
+pytestmark = pytest.mark.usefixtures("perp_loop")
 
 
 def _payments(rows: np.ndarray) -> dict[int, float]:

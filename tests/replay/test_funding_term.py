@@ -20,7 +20,7 @@ from arb.cli import main
 from arb.config import load_config
 from arb.parity.against_dry_run import replay_engine, run_parity, zero_latency
 from arb.testing.scenarios import Change, Perp
-from tests.replay.test_funding import FUNDING_MS, perp_config
+from tests.replay.test_funding import FUNDING_MS, perp_config, perp_loop  # noqa: F401 - perp_loop: a fixture
 from tests.support.captures import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "sample_intents.csv"
@@ -64,12 +64,14 @@ def _costly(tmp_path: Path, **strategy: float) -> object:
                                  **strategy})  # fmt: skip
 
 
+@pytest.mark.usefixtures("perp_loop")
 def test_without_the_rule_the_position_pays_the_funding(tmp_path: Path) -> None:
     result = run_backtest(_costly(tmp_path))
     assert result.funding["position"].tolist() == [0.03, -0.03]
     assert result.funding["payment"].tolist() == pytest.approx([-0.03 * 60_000.0 * 0.002, 0.0])
 
 
+@pytest.mark.usefixtures("perp_loop")
 def test_close_before_funding_flattens_in_time_and_pays_nothing(tmp_path: Path) -> None:
     config = _costly(tmp_path, close_before_funding_s=3)
     result = run_backtest(config)
@@ -94,6 +96,7 @@ def test_close_before_funding_flattens_in_time_and_pays_nothing(tmp_path: Path) 
     assert report.agree, report.describe()
 
 
+@pytest.mark.usefixtures("perp_loop")
 def test_a_horizon_weighs_the_funding_the_pair_would_pay(tmp_path: Path) -> None:
     # Bybit's bid 50 bps over Binance's ask from 2 s: ~38 bps net of costs. Binance's long pays 20 bps
     # at the funding time 4 s in and, its next rate 0.002 too, 20 more 8 h later. Over an 8.5 h horizon
@@ -114,6 +117,7 @@ def test_a_horizon_weighs_the_funding_the_pair_would_pay(tmp_path: Path) -> None
     assert shorter.fills.tolist() == plain.fills.tolist()
 
 
+@pytest.mark.usefixtures("perp_loop")
 def test_spot_perp_backtests_and_dry_runs_end_to_end(tmp_path: Path) -> None:
     # Binance spot (1 BTC and 100,000 USDT held), Bybit linear: buy spot, short the perpetual; only
     # the perpetual's short is funded (Bybit at 0.03 %: it earns 0.03 x 60,300 x 0.0003).
