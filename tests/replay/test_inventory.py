@@ -31,6 +31,7 @@ from arb.strategy.types import BUY
 from arb.sweep.runner import figures_of
 from arb.testing.inventory_tape import write_one_sided
 from tests.support.captures import inventory_table, report_data
+from tests.support.shared import made_once
 
 
 def one_sided_tape(folder: Path, **sections: dict[str, Any]) -> AppConfig:
@@ -41,6 +42,17 @@ def one_sided_tape(folder: Path, **sections: dict[str, Any]) -> AppConfig:
 
 THRESHOLD = {"transfer_policy": "threshold", "transfer_threshold": 0.25, "transfer_fee_base": 0.0002,
              "transfer_delay_base_s": 1.0}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def transfer_loop(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The backtest loop of a transfer policy (a variant of its own, with the inventory it moves), compiled
+    into Numba's cache once for the run's workers, under a lock (``tests/support/shared.py``): a worker whose
+    first run of the threshold policy comes while another compiles it waits, then loads it, instead of
+    compiling it too."""
+    made_once(
+        tmp_path_factory, "transfer-loop", lambda folder: run_backtest(one_sided_tape(folder, backtest=THRESHOLD))
+    )
 
 
 def pairs(result: BacktestResult) -> int:
@@ -70,6 +82,7 @@ def test_the_skew_refills_the_short_venue_on_the_way_back_so_trading_lasts(tmp_p
     assert skewed.inventory["missed_for_balance"] < plain.inventory["missed_for_balance"]
 
 
+@pytest.mark.usefixtures("transfer_loop")
 def test_a_threshold_policy_keeps_trading_and_books_the_fees_and_the_delay(tmp_path: Path) -> None:
     plain = run_backtest(one_sided_tape(tmp_path / "plain"))
     config = one_sided_tape(tmp_path / "moved", backtest=THRESHOLD)
@@ -99,6 +112,7 @@ def test_a_threshold_policy_keeps_trading_and_books_the_fees_and_the_delay(tmp_p
     assert summary.pnl_consistent and summary.to_dict()["inventory"]["transfers"] == inv["transfers"]
 
 
+@pytest.mark.usefixtures("transfer_loop")
 def test_the_report_page_shows_the_threshold_runs_inventory_as_its_summary_has_it(tmp_path: Path) -> None:
     # arb backtest of the threshold run, then arb report on its folder: the page's inventory table (the
     # terminal's rows) gives summary.json's figures, and its embedded JSON holds them exactly
@@ -125,6 +139,7 @@ def test_the_report_page_shows_the_threshold_runs_inventory_as_its_summary_has_i
     assert text.count("<svg", text.index('<h2 id="inventory">')) >= 2  # the balances' charts follow
 
 
+@pytest.mark.usefixtures("transfer_loop")
 def test_every_figure_rebuilt_from_the_files_counts_the_threshold_runs_transfers(tmp_path: Path) -> None:
     # arb backtest of the threshold run: transfers.csv holds summary.json's transfers, inventory.csv ends
     # with its balances, the terminal's per-venue rows count them, and arb report's page gives its PnL
@@ -167,6 +182,7 @@ def test_every_figure_rebuilt_from_the_files_counts_the_threshold_runs_transfers
     assert "are not in them" not in text and "transfers (transfers.csv) are in the" in text
 
 
+@pytest.mark.usefixtures("transfer_loop")
 def test_the_transfer_log_grows_as_the_loop_fills_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # a log of two rows to start with: the loop stops when it is full and the driver grows it, so the
     # run logs every transfer it booked, each in the order sent
