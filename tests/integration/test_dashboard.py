@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import hashlib
 import io
 import json
@@ -964,12 +965,17 @@ async def test_the_page_of_two_symbols_shows_a_row_and_a_spread_chart_each(tmp_p
 
 
 async def test_the_page_of_a_replayed_two_symbol_dry_run_shows_each_symbols_paper_positions(
-    two_symbols: Path, tmp_path: Path
+    two_symbols: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
+    from tests.support.sample_slice import shared_recordings_until
     from tests.support.two_symbols import two_symbol_config
 
     chromium = _chromium()
-    config = load_config(two_symbol_config(tmp_path, two_symbols, {"ops": {"enabled": True, "port": 0}}))
+    # their minutes up to 23:58:10 (ETHUSDT's pairs at 23:55:59 and 23:57:37, BTCUSDT's at 23:58:03), as
+    # tests/replay/test_live_parity.py replays them (tests/support/sample_slice.py)
+    until = dt.datetime(2024, 8, 8, 23, 58, 10, tzinfo=dt.UTC)
+    recordings = shared_recordings_until(tmp_path_factory, until, two_symbols, "*.gz", "two-symbols")
+    config = load_config(two_symbol_config(tmp_path, recordings, {"ops": {"enabled": True, "port": 0}}))
     account = PaperAccount.open(tmp_path / "paper", config)
     watches: list[Watch] = []
     console = Console(file=io.StringIO())
