@@ -11,6 +11,9 @@ With latency the paper venue keeps the venue's own time: a quote or cancel is ac
 up to its arrival, as the backtest's exchange acts on it. Where its feed runs behind, it can only book a
 maker fill from the rows as they reach it, so the drivers' decisions may part after a fill; every fill must
 still have its match (:data:`arb.parity.against_dry_run.FILL_TIME_TOLERANCE_NS`).
+
+The sample's tests replay its first minutes (``tests/support/sample_slice.py``): the paper venue's queue model
+takes every row in Python, and the quotes, cancels and fills asserted are all in the first bursts.
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from arb.backtest.run import run_backtest
 from arb.config import AppConfig, load_config
 from arb.parity.against_dry_run import FILL_TIME_TOLERANCE_NS, compare, run_live_replay, run_parity, zero_latency
 from arb.strategy.types import INTENT_CANCEL, INTENT_QUOTE
 from tests.replay.test_maker_backtest import _config
+from tests.support.sample_slice import shared_recordings_until
 from tests.support.scenario_days import Book, Change, order_latency, scenario_config, write_scenario
 
 
@@ -33,9 +39,18 @@ def test_constructed_quote_fill_and_hedge_agree_exactly_at_zero_latency(tmp_path
     assert report.fills[0] == report.fills[1] == 2  # the quote's fill and its hedge
 
 
-def test_sample_in_the_maker_taker_style_agrees_exactly_at_zero_latency(sample_config: AppConfig) -> None:
+def _sample_until(sample_config: AppConfig, tmp_path_factory: pytest.TempPathFactory, until: dt.datetime) -> AppConfig:
+    # the shipped configuration over the sample received before ``until`` (tests/support/sample_slice.py)
+    return sample_config.with_overrides({"backtest.recordings": shared_recordings_until(tmp_path_factory, until)})
+
+
+def test_sample_in_the_maker_taker_style_agrees_exactly_at_zero_latency(
+    sample_config: AppConfig, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # the sample's first burst (to 23:58:30): about 300 quotes and as many cancels, 3 quote fills, 6 fills
+    sample = _sample_until(sample_config, tmp_path_factory, dt.datetime(2024, 8, 8, 23, 58, 30, tzinfo=dt.UTC))
     config = zero_latency(
-        sample_config.with_overrides({"strategy.style": "maker_taker", "strategy.maker_venues": ["binance"]})
+        sample.with_overrides({"strategy.style": "maker_taker", "strategy.maker_venues": ["binance"]})
     )
     backtest = run_backtest(config)
     report = compare(config, backtest, run_live_replay(config, backtest.days), exact=True)
@@ -46,11 +61,11 @@ def test_sample_in_the_maker_taker_style_agrees_exactly_at_zero_latency(sample_c
 
 
 def test_sample_quoting_on_both_venues_with_latency_matches_every_fill_within_the_tolerance(
-    sample_config: AppConfig,
+    sample_config: AppConfig, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    config = sample_config.with_overrides(
-        {"strategy.style": "maker_taker", "strategy.maker_venues": ["binance", "bybit"]}
-    )
+    # the sample to 00:02:30 (two bursts, across midnight): 10 of its 14 fills
+    sample = _sample_until(sample_config, tmp_path_factory, dt.datetime(2024, 8, 9, 0, 2, 30, tzinfo=dt.UTC))
+    config = sample.with_overrides({"strategy.style": "maker_taker", "strategy.maker_venues": ["binance", "bybit"]})
     report = run_parity(config)
     assert report.paths_may_part and report.agree, report.describe()
     assert report.fills[0] == report.fills[1] >= 10 and report.fills_outside_tolerance == 0
