@@ -276,9 +276,9 @@ def read_tops(
 ) -> tuple[Tops, Findings]:
     """A venue's day (``inputs``, as :func:`~arb.recording.read_rows.read_rows` takes them) read into its
     :class:`Tops`, and what reading found. The top-of-book book runs on a thread of its own (its compiled
-    loop releases the GIL) beside the reading, a chunk of :data:`SCAN_CHUNK_ROWS` rows behind it, so a day
-    takes about as long as reading it. ``on_rows`` gets each chunk too, on the caller's thread, as a fresh
-    array it may keep."""
+    loop releases the GIL) beside the reading, a chunk of :data:`SCAN_CHUNK_ROWS` rows behind it, so on an idle
+    core it overlaps the reading instead of following it. ``on_rows`` gets each chunk too, on the caller's
+    thread, as a fresh array it may keep (the copy the thread needs anyway)."""
     reader = TopsReader()
     book = Worker(reader.add, "arb-scan-tops", waiting=2)
 

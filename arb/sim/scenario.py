@@ -56,7 +56,7 @@ class Change:
     """
 
     t_ms: int
-    venue: str  # a venue of the scenario, e.g. "binance"
+    venue: str  # a venue of the scenario, by its registry name
     bids: dict[float, float] = field(default_factory=dict)
     asks: dict[float, float] = field(default_factory=dict)
     kind: str = "delta"

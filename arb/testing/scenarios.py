@@ -3,14 +3,12 @@ fault campaign (:mod:`arb.testing.campaign`).
 
 A scenario is each venue's book at the start and a list of book changes at given times; this module
 writes them as one file per venue in the recording format, each in its venue's own messages (written by
-the venue's folder, ``arb/sim/<venue>/scenario.py``: Binance spot depth diffs with U/u and an
-inline REST snapshot, Bybit v5 ``orderbook.50`` snapshot then deltas with u, OKX v5 ``books`` snapshot then
-updates chained by prevSeqId/seqId with their checksum). Every venue also gets a heartbeat (a diff
-that restates its best bid) every ``heartbeat_ms`` so it never looks stale.
+the venue's folder, ``arb/sim/<venue>/scenario.py``: its snapshot and diffs chained as the venue chains
+them, checksums where it sends them). Every venue also gets a heartbeat (a diff that restates its best bid)
+every ``heartbeat_ms`` so it never looks stale.
 
-A venue may be a perpetual instead (its market ``"linear"``): Binance USD-M (``depth@0ms`` diffs chained
-by ``pu``), Bybit v5 linear or OKX's swap, each with its mark-price and funding stream (:class:`Perp`),
-announcing one funding time and its rate and rolling over to the next at it.
+A venue may be a perpetual instead (its market ``"linear"``), each with its mark-price and funding stream
+(:class:`Perp`), announcing one funding time and its rate and rolling over to the next at it.
 """
 
 from __future__ import annotations
@@ -37,7 +35,7 @@ from arb.sim.scenario import EIGHT_HOURS_MS, FEED_LATENCY_NS, Book, Change, Perp
 from connectors.common.record_files import format_line
 
 ScenarioVenue = tuple[str, str, Book]
-"""One venue of a scenario: ``(venue, market, its book at the start)``, e.g. ``("okx", "spot", Book(...))``."""
+"""One venue of a scenario: ``(venue, market, its book at the start)``, the venue by its registry name."""
 
 
 def default_start_ms(day: dt.date) -> int:

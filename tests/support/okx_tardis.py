@@ -19,7 +19,7 @@ from __future__ import annotations
 __all__ = ["CONTRACT_VALUE", "tardis_from_okx"]
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ import msgspec
 
 from arb.recording.sources import tardis_path
 from arb.recording.tardis import BOOK, HEADERS, TICKER, TRADES
+from arb.sim.history_rows import level_rows
 from arb.testing.history_files import js_number, write_gzip
 from connectors.common.record_files import LineReader
 
@@ -40,14 +41,6 @@ _FUNDING_US = 8 * 3600 * 1_000_000
 def _contracts(size: str) -> str:
     # A base-currency size as the swap's contracts, exactly: "1.43251053" -> "143.251053".
     return format((Decimal(size) / CONTRACT_VALUE).normalize(), "f")
-
-
-def _rows(exchange: str, symbol: str, ts: int, local: int, snapshot: bool,
-          bids: Iterable[Sequence[str]], asks: Iterable[Sequence[str]]) -> bytes:  # fmt: skip
-    flag = "true" if snapshot else "false"
-    rows = [f"{exchange},{symbol},{ts},{local},{flag},bid,{js_number(p)},{js_number(q)}\n" for p, q in bids]
-    rows += [f"{exchange},{symbol},{ts},{local},{flag},ask,{js_number(p)},{js_number(q)}\n" for p, q in asks]
-    return "".join(rows).encode()
 
 
 def tardis_from_okx(recordings: Sequence[Path], out: Path, *, swap: bool = False) -> dict[tuple[str, dt.date], Path]:
@@ -82,7 +75,7 @@ def tardis_from_okx(recordings: Sequence[Path], out: Path, *, swap: bool = False
                         now_bids = sorted(bids.items(), key=lambda kv: -float(kv[0]))
                         now_asks = sorted(asks.items(), key=lambda kv: float(kv[0]))
                         lines.setdefault((BOOK, day), []).append(
-                            _rows(exchange, symbol, local, local, True, now_bids, now_asks)
+                            level_rows(exchange, symbol, local, local, True, now_bids, now_asks)
                         )
                     current = day
                     levels = []
@@ -95,7 +88,7 @@ def tardis_from_okx(recordings: Sequence[Path], out: Path, *, swap: bool = False
                                 book[px] = qty
                         levels.append(kept)
                     ts = int(data["ts"]) * 1_000
-                    lines.setdefault((BOOK, day), []).append(_rows(exchange, symbol, ts, local, snapshot, *levels))
+                    lines.setdefault((BOOK, day), []).append(level_rows(exchange, symbol, ts, local, snapshot, *levels))
                 if swap and bids and asks and local >= next_ticker:
                     next_ticker = local - local % _MINUTE_US + _MINUTE_US
                     mid = (max(float(p) for p in bids) + min(float(p) for p in asks)) / 2
