@@ -24,7 +24,13 @@ MS = 1_000_000
 
 
 def _config(
-    tmp_path: Path, risk: dict[str, Any], *, adverse: bool = False, vanishing: bool = False, move: str = ""
+    tmp_path: Path,
+    risk: dict[str, Any],
+    *,
+    adverse: bool = False,
+    vanishing: bool = False,
+    move: str = "",
+    duration_ms: int = 6000,
 ) -> AppConfig:
     # From 2 s Bybit's bid stands 50 bps over Binance's ask: a pair every 300 ms up to the band (five).
     # ``adverse``: at 2.5 s Binance's book falls 1 %: the longs bought there lose, the spread widens.
@@ -38,7 +44,7 @@ def _config(
         changes.append(Change(2002, "bybit", bids={60300.0: 0.0}))
     if adverse:
         changes.append(Change(2500, "binance", bids={59990.0: 0.0, 59390.0: 2.0}, asks={60000.0: 0.0, 59400.0: 2.0}))
-    write_scenario(tmp_path / "recordings", DAY, binance, bybit, changes, duration_ms=6000, heartbeat_ms=100,
+    write_scenario(tmp_path / "recordings", DAY, binance, bybit, changes, duration_ms=duration_ms, heartbeat_ms=100,
                    silent=silent)  # fmt: skip
     # with ``vanishing`` orders take 4 ms to arrive and 3 ms to be answered; the feed its recorded 5 ms
     path = scenario_config(tmp_path, {
@@ -142,12 +148,15 @@ def test_each_limit_stops_the_same_pairs_in_the_backtest_the_dry_run_and_live(tm
 
 
 def test_unknown_orders_pause_pairs_at_the_same_decisions_in_every_mode(tmp_path: Path) -> None:
-    # Every Bybit leg reaches the venue 250 ms late; a request unanswered after 100 ms is unknown until
-    # its answer (live: ccxt gives the held request up, the executor queries it once the venue has it).
-    # The gate reports the pause (``max_unknown_orders`` 0) at the first decision of each wait.
-    faults = LegFaultsConfig(seed=1, venues={"bybit": LegFaultRates(late=1.0, late_ns=250 * MS)})
-    config = _config(tmp_path, {}).with_overrides(
-        {"leg_faults": faults, "live.request_timeout_ns": 100 * MS, "live.unknown_check_interval_ns": 20 * MS}
+    # Every Bybit leg reaches the venue 1.2 s late; a request unanswered after 1 s is unknown until its
+    # answer (live: ccxt gives the held request up, the executor queries it once the venue has it). The
+    # timeout is ccxt's for every request of the run, so it is long enough for a loaded machine to answer
+    # the others (at 100 ms a start-up query timed out under CI's load). The kernel waits for each answer:
+    # the day runs 9 s for five pairs. The gate reports the pause (``max_unknown_orders`` 0) at the first
+    # decision of each wait.
+    faults = LegFaultsConfig(seed=1, venues={"bybit": LegFaultRates(late=1.0, late_ns=1200 * MS)})
+    config = _config(tmp_path, {}, duration_ms=9000).with_overrides(
+        {"leg_faults": faults, "live.request_timeout_ns": 1000 * MS, "live.unknown_check_interval_ns": 20 * MS}
     )
     modes = _three_modes(config)
     (bt_sent, _), (dry_sent, _), (live_sent, live_risk) = modes.values()
@@ -156,9 +165,9 @@ def test_unknown_orders_pause_pairs_at_the_same_decisions_in_every_mode(tmp_path
     assert _pairs(bt_sent) == 5  # the legs are late, not lost: the kernel waits for each answer
     assert live_risk["requests_unknown"] == 5  # live, each late leg's request really timed out
     pairs = sorted({ts for ts, *_ in bt_sent})
-    # each pair's Bybit leg is unknown from 100 ms after it was sent: the next decision (a book
-    # update every 100 ms) reports it, once per wait
-    expected = [("max_unknown_orders", ts + 100 * MS) for ts in pairs]
+    # each pair's Bybit leg is unknown from 1 s after it was sent: the next decision (a book update
+    # every 100 ms) reports it, once per wait
+    expected = [("max_unknown_orders", ts + 1000 * MS) for ts in pairs]
     for name, (_, figures) in modes.items():
         assert figures["events"] == expected, name
         assert figures["unknown_paused"] == 0, name  # every order was answered in the end
