@@ -171,7 +171,9 @@ async def _fetch_one(
         shown = url + ("?" + "&".join(f"{k}={v}" for k, v in request.params.items()) if request.params else "")
         first_url = first_url or shown
         try:
-            async with http.get(url, params=dict(request.params)) as answer:
+            send = http.get(url, params=dict(request.params)) if request.body is None else \
+                http.post(url, params=dict(request.params), json=dict(request.body))  # fmt: skip
+            async with send as answer:
                 body = await answer.read()
                 if answer.status != 200:
                     text = body[:200].decode("utf-8", "replace").replace("\n", " ")

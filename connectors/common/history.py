@@ -161,19 +161,22 @@ class HistoryGetter:
     stats: HistoryStats = field(default_factory=HistoryStats, init=False)
     _last_sent_ns: int | None = field(default=None, init=False)
 
-    async def get(self, url: str, params: Mapping[str, str], classify: Callable[[Answer], Verdict]) -> Answer:
-        """GET ``url`` with ``params`` until ``classify`` says the answer is good; return it.
+    async def get(
+        self, url: str, params: Mapping[str, str], classify: Callable[[Answer], Verdict], *, body: Any = None
+    ) -> Answer:
+        """GET ``url`` with ``params`` (a POST of ``body`` as JSON when it is given: a venue that takes its
+        question in the body) until ``classify`` says the answer is good; return it.
 
         Raises :class:`FeedError` (``retryable=False``) on a fatal verdict, or once the retries or
         the rate-limit waits in a row are used up, naming the request and the last reason.
         """
         delays = self.backoff()
         failures = waits = 0
-        what = f"GET {url}?{'&'.join(f'{k}={v}' for k, v in params.items())}"
+        what = f"GET {url}?{'&'.join(f'{k}={v}' for k, v in params.items())}" if body is None else f"POST {url} {body}"
         while True:
             await self._pace()
             self.stats.requests += 1
-            verdict, answer = await self._once(url, params, classify)
+            verdict, answer = await self._once(url, params, classify, body)
             if verdict.kind == _OK and answer is not None:
                 return answer
             if verdict.kind == _FATAL:
@@ -200,12 +203,14 @@ class HistoryGetter:
             await self._wait(delay)
 
     async def _once(
-        self, url: str, params: Mapping[str, str], classify: Callable[[Answer], Verdict]
+        self, url: str, params: Mapping[str, str], classify: Callable[[Answer], Verdict], body: Any
     ) -> tuple[Verdict, Answer | None]:
         self._last_sent_ns = self.clock()
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
+        send = self.http.get(url, params=params, timeout=timeout) if body is None else \
+            self.http.post(url, params=params, json=body, timeout=timeout)  # fmt: skip
         try:
-            async with self.http.get(url, params=params, timeout=timeout) as response:
+            async with send as response:
                 body = await response.read()
                 answer = Answer(response.status, response.headers, body, self.clock())
         except TimeoutError:

@@ -32,7 +32,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 _PREFIX = re.compile(r"\A(1(?:0{3,})|1M)([A-Z][A-Z0-9]+)\Z")
 """``1000PEPE``, ``10000SATS``, ``1000000MOG``, ``1MBABYDOGE``: a bundle named before the asset."""
@@ -91,11 +91,13 @@ class Instrument:
 
 @dataclass(frozen=True, slots=True)
 class InstrumentRequest:
-    """One ``GET`` of an instrument list: ``path`` on the venue's REST base (``VenueConfig.data_endpoints.rest``)
-    with the query ``params``."""
+    """One request of an instrument list: ``path`` on the venue's REST base (``VenueConfig.data_endpoints.rest``)
+    with the query ``params``; a ``GET``, or a ``POST`` of ``body`` as JSON where the venue asks so (an info
+    endpoint that takes its question in the body)."""
 
     path: str
     params: Mapping[str, str] = field(default_factory=dict)
+    body: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
