@@ -43,10 +43,11 @@ from enum import Enum
 
 from arb.catalog import known_venues
 from arb.sim.testkit import venue_testkit
+from connectors.registry import venue as _connector
 
-VENUES = known_venues()
-"""The venues a scenario draws its two from (every venue arb knows), in the order a run lists them
-(``[strategy] venues``)."""
+VENUES = tuple(name for name in known_venues() if _connector(name).trades_live)
+"""The venues a scenario draws its two from (every venue arb live trades: a public-only venue has no private
+side to fault), in the order a run lists them (``[strategy] venues``)."""
 TAKER = "taker"
 MAKER = "maker_taker"
 
