@@ -158,6 +158,8 @@ class HyperliquidFeed(MarketDataFeed):
         if status != 200:
             log.warning("%s %s: the info endpoint's book: HTTP %d", self.name, coin, status)
             return
+        if body.strip() == b"null":  # no book for the coin yet: the socket's will come
+            return
         self.rest_books += 1
         self._process(state, body, self._clock(), time.perf_counter_ns())
 
