@@ -1,0 +1,130 @@
+"""``arb record`` of Hyperliquid through the fake venue, then ``arb convert --venue hyperliquid``: the recording is
+in the collector format, each frame as it came (the info endpoint's book too), and converts with arb's own
+normalizer into the book the venue ended with, through a dropped connection. A run needs two venues, so
+Bybit's spot sample plays beside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from arb.cli import main
+from arb.config import load_config
+from arb.events import BUY_EVENT
+from arb.live.record import RecordReport, record
+from arb.live.session_loop import SessionStart
+from arb.sim.bybit.public import FakeBybitVenue
+from arb.sim.hyperliquid.public import FakeHyperliquidVenue
+from arb.sim.options import VenueOptions
+from arb.testing.configs import local_endpoints, write_config_files
+from connectors.common.feed import MarketDataFeed
+from connectors.common.normalizer import SyncState
+from tests.integration.test_feeds_bybit import SPOT_SAMPLE
+from tests.integration.test_feeds_hyperliquid import hyperliquid_recording
+from tests.support.feed_rig import TIMEOUT_S, Sleeps, no_backoff
+
+STREAM = "l2Book:BTC"
+
+
+class _Feeds:
+    """A watcher of the recording that keeps its feeds (a :class:`~arb.live.session_loop.SessionWatcher`)."""
+
+    def __init__(self) -> None:
+        self.feeds: dict[str, MarketDataFeed] = {}
+        self.begun = asyncio.Event()
+
+    def begin(self, start: SessionStart) -> list[str]:
+        self.feeds = {feed.name: feed for feed in start.feeds}
+        self.begun.set()
+        return []
+
+    def halt(self, reason: str) -> None:
+        pass
+
+    def after_batch(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def tick(self, now: int) -> None:
+        pass
+
+    async def run(self) -> None:
+        pass
+
+    def end(self, now: int | None) -> None:
+        pass
+
+
+async def _record(tmp_path: Path, drop_at: int | None) -> tuple[RecordReport, Any, int]:
+    source = hyperliquid_recording(tmp_path / "hyperliquid.gz")
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        FakeBybitVenue(SPOT_SAMPLE, market="spot", options=VenueOptions(max_frames=40)) as bybit,
+        FakeHyperliquidVenue(source) as hyperliquid,
+    ):
+        feed = {"ping_interval_ms": 600_000, "stale_after_ms": 600_000, "reconnect_after_stale_ms": 1_200_000}
+        config = load_config(write_config_files(
+            tmp_path / "config",
+            bybit_overrides=local_endpoints(bybit.ws_urls, bybit.rest_url),
+            hyperliquid_overrides={**local_endpoints(hyperliquid.ws_urls, hyperliquid.rest_url, market="linear"),
+                                   "feed": feed},
+            arbitrage_overrides={"strategy": {"venues": ["bybit", "hyperliquid"]}},
+        ))  # fmt: skip
+        if drop_at is not None:
+            hyperliquid.faults.close(STREAM, at=drop_at, abrupt=True)
+        watcher = _Feeds()
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            record(config, symbols=["BTCUSDT"], duration_ns=None, out_dir=tmp_path / "out", status_interval_ns=None,
+                   stop=stop, feed_options={"sleep": Sleeps(), "backoff": no_backoff}, watchers=[watcher])
+        )  # fmt: skip
+        try:
+            await asyncio.wait([task, asyncio.ensure_future(watcher.begun.wait())], return_when=asyncio.FIRST_COMPLETED)
+            if task.done():
+                task.result()  # record() failed before it began: its error
+            feed_ = watcher.feeds["hyperliquid"]
+            normalizer = feed_.normalizers["BTCUSDT"]
+            await hyperliquid.wait_for_subscription(STREAM)
+
+            def at_the_venues() -> bool:
+                synced = normalizer.status.state is SyncState.SYNCED
+                return synced and normalizer.status.update_id == hyperliquid.book("BTC").update_id
+
+            if drop_at is not None:
+                await hyperliquid.advance_until(lambda f: f.stream == STREAM and f.stream_index == drop_at)
+                await hyperliquid.wait_for_connections(2)
+                await hyperliquid.wait_for_subscription(STREAM)
+                await feed_.wait_until(at_the_venues)
+            await hyperliquid.drain()
+            await feed_.wait_until(at_the_venues)
+            final = hyperliquid.book("BTC")
+            connects = feed_.stats.connects
+        finally:
+            stop.set()
+        report = await task
+    return report, final, connects
+
+
+@pytest.mark.parametrize("drop_at", [None, 12], ids=["clean", "dropped connection"])
+async def test_hyperliquid_recorded_converts_to_the_venues_book(tmp_path: Path, drop_at: int | None) -> None:
+    report, final, connects = await _record(tmp_path, drop_at)
+    assert connects == (1 if drop_at is None else 2)
+    files = [p for p in report.files if p.parent.name == "hyperliquid_linear"]
+    assert len(files) == 1 and files[0].name.startswith("btc")
+    with gzip.open(files[0]) as lines:
+        first = lines.readline()
+    assert first[19:20] == b" " and first[:19].isdigit()  # <19-digit receive ns> <payload>
+    out = tmp_path / "btc.npz"
+    assert main(["convert", "--venue", "hyperliquid", "-o", str(out), "-q", *map(str, files)]) == 0
+    with np.load(out.with_name("btc_eod.npz")) as eod:
+        rows = eod["rows"] if "rows" in eod else eod[eod.files[0]]
+    bids = sorted(((float(p), float(q)) for p, q in final.bids), reverse=True)
+    asks = sorted((float(p), float(q)) for p, q in final.asks)
+    book_bids = sorted(((float(r["px"]), float(r["qty"])) for r in rows if r["ev"] & BUY_EVENT), reverse=True)
+    book_asks = sorted((float(r["px"]), float(r["qty"])) for r in rows if not r["ev"] & BUY_EVENT)
+    assert (book_bids, book_asks) == (bids, asks)
