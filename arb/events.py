@@ -82,9 +82,12 @@ event_dtype = np.dtype(
 EventArray = np.ndarray[Any, np.dtype[Any]]
 """A 1-d array of ``event_dtype`` rows."""
 
-MAX_VENUES = 4
-"""The most venues one run trades (``[strategy] venues``): the length of every per-venue field of the
-compiled records; a venue is its number there, its place in the run's list."""
+MAX_VENUES = 8
+"""The most venues one run trades (``[strategy] venues``): the capacity of every per-venue field of the
+compiled records, the same for every run so that runs of 2 to 8 venues share one compiled variant of the
+kernel, the gate and the backtest loop (docs/architecture.md, "The venue count"); a venue is its number
+there, its place in the run's list, and the compiled loops go over the run's venues only (the view's
+length), never the capacity."""
 
 NS_PER_US = 1_000
 NS_PER_MS = 1_000_000

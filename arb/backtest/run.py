@@ -88,7 +88,7 @@ from arb.backtest.transfers import (
 )
 from arb.config import AppConfig, BacktestConfig, VenueConfig
 from arb.errors import ArbError, StrategyError
-from arb.events import NS_PER_S
+from arb.events import MAX_VENUES, NS_PER_S
 from arb.execution.leg_faults import make_leg_faults
 from arb.execution.liquidity import new_taken
 from arb.execution.risk import (
@@ -120,6 +120,7 @@ from arb.strategy.types import (
     decision_dtype,
     equity_dtype,
     kernel_figures,
+    narrow_venues,
     new_intents,
     new_state,
     new_views,
@@ -392,8 +393,10 @@ class Loop:
         span = session.end_ns - session.start_ns
         self.fills: np.ndarray[Any, Any] = np.zeros(4096 * n_sym, FILL_DTYPE)
         samples = int(span // _EQUITY_INTERVAL_NS) + 16
-        self.equity: np.ndarray[Any, Any] = np.zeros(samples * n_sym, equity_dtype(n_venues))
-        self.calls: np.ndarray[Any, Any] = np.zeros(1024 * n_sym, decision_dtype(n_venues))
+        # the logs the loop writes hold MAX_VENUES columns a venue field: one compiled loop for every venue
+        # count (the run's columns are taken out at the end, narrow_venues)
+        self.equity: np.ndarray[Any, Any] = np.zeros(samples * n_sym, equity_dtype(MAX_VENUES))
+        self.calls: np.ndarray[Any, Any] = np.zeros(1024 * n_sym, decision_dtype(MAX_VENUES))
         self.sent: np.ndarray[Any, Any] = np.zeros(1024 * n_sym, SENT_DTYPE)
         self.counters = np.zeros(N_COUNTERS, np.int64)
         self.counters[C_NEXT_ORDER_ID] = 1
@@ -715,8 +718,8 @@ def run_session(
     base = [tuple(float(x) for x in loop.init_base[s]) for s in range(len(symbols))]
     return BacktestResult(
         fills=loop.fills[: counters[C_FILLS]].copy(),
-        equity=loop.equity[: counters[C_EQUITY]].copy(),
-        calls=loop.calls[: counters[C_CALLS]].copy(),
+        equity=narrow_venues(loop.equity[: counters[C_EQUITY]], equity_dtype(n_venues)),
+        calls=narrow_venues(loop.calls[: counters[C_CALLS]], decision_dtype(n_venues)),
         sent=loop.sent[: counters[C_SENT]].copy(),
         days=days,
         start_ns=session.start_ns,

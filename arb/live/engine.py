@@ -43,6 +43,7 @@ from arb.events import (
     FUNDING_RATE_EVENT,
     FUNDING_SETTLED_EVENT,
     MARK_PRICE_EVENT,
+    MAX_VENUES,
     NS_PER_S,
     EventArray,
     event_dtype,
@@ -229,10 +230,11 @@ class EngineLog:
     sync: list[list[SyncLog]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.equity = _Growing(
-            equity_dtype(self.venues), keep=KEEP_EQUITY_SAMPLES * self.symbols, thin=True, group=self.symbols
-        )
-        self.calls = _Growing(decision_dtype(self.venues), keep=KEEP_CALLS)
+        # written by the compiled step with MAX_VENUES columns a venue field (one variant for every venue
+        # count), read as the run's venues
+        self.equity = _Growing(equity_dtype(MAX_VENUES), keep=KEEP_EQUITY_SAMPLES * self.symbols, thin=True,
+                               group=self.symbols, shown=equity_dtype(self.venues))  # fmt: skip
+        self.calls = _Growing(decision_dtype(MAX_VENUES), keep=KEEP_CALLS, shown=decision_dtype(self.venues))
         if not self.sync:
             self.sync = [[[(_BEFORE_ALL, False)] for _ in range(self.venues)] for _ in range(self.symbols)]
 
@@ -379,13 +381,13 @@ class Engine:
         state = (views, kernel, self.venues.copy(), (last_mid, self.mark.copy(), self._pnl_sym.copy()),
                  self._pair_seq.copy(), account, counts, self._state[7])  # fmt: skip
         risk = (self.limits, self.rstate.copy(), self.srisk.copy())
-        books = tuple(tuple(book.arrays for _ in range(self.n_venues)) for _ in range(n_sym))
-        logs = (np.zeros(n_sym, decision_dtype(self.n_venues)), np.zeros(len(self._intent_ints), SENT_DTYPE),
+        books = tuple(tuple(book.arrays for _ in range(MAX_VENUES)) for _ in range(n_sym))
+        logs = (np.zeros(n_sym, decision_dtype(MAX_VENUES)), np.zeros(len(self._intent_ints), SENT_DTYPE),
                 (self._intent_ints.copy(), self._intent_floats.copy()))  # fmt: skip
         self._step = entry_point(engine_step, 0, np.zeros(n_sym, np.int64), state, risk, books, logs, 0, 0)
         fill_accounts(views, account, state[2])
         fill_books(views, 0, books[0], self.levels, state[2], 0, self.stale_after, last_mid)
-        log_equity(np.zeros(n_sym, equity_dtype(self.n_venues)), 0, 0, account, last_mid, self.mark)
+        log_equity(np.zeros(n_sym, equity_dtype(MAX_VENUES)), 0, 0, account, last_mid, self.mark)
 
     def _executor_counts(self) -> tuple[np.ndarray[Any, np.dtype[np.int64]], ...]:
         # The executor's open_counts, unknown_counts and blocked_until_ns, as it keeps them (updated in
@@ -465,9 +467,12 @@ class Engine:
         self.venues[V_FEED_STALE, s, v] = int(batch.stale)
 
     def _book_arrays(self) -> tuple[tuple[Any, ...], ...]:
-        # Each symbol's books' arrays, one per venue, as the compiled step takes them.
+        # Each symbol's books' arrays, one per venue, as the compiled step takes them: MAX_VENUES of them, the
+        # run's venues' then the last one's again (never read: the step goes over the run's venues), so that
+        # the step has one compiled variant for every venue count
         n = self.n_venues
-        return tuple(tuple(self.books[n * s + v].arrays for v in range(n)) for s in range(self.n_symbols))
+        return tuple(tuple(self.books[n * s + min(v, n - 1)].arrays for v in range(MAX_VENUES))
+                     for s in range(self.n_symbols))  # fmt: skip
 
     def _take_books(self) -> None:
         # The books' arrays again, after a book grew.

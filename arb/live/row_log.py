@@ -24,13 +24,22 @@ from typing import Any
 
 import numpy as np
 
+from arb.strategy.types import narrow_venues
+
 
 class RowLog:
     """An append-only record array of ``dtype``: capacity doubling from ``capacity``, at most ``keep``
     rows held (``None``: no bound), shedding the oldest half or, ``thin``, every other ``group`` of rows."""
 
     def __init__(
-        self, dtype: np.dtype[Any], capacity: int = 1024, *, keep: int | None = None, thin: bool = False, group: int = 1
+        self,
+        dtype: np.dtype[Any],
+        capacity: int = 1024,
+        *,
+        keep: int | None = None,
+        thin: bool = False,
+        group: int = 1,
+        shown: np.dtype[Any] | None = None,
     ) -> None:
         if keep is not None and keep < 2 * group:
             raise ValueError(f"keep must hold at least two groups of {group} rows, got {keep}")
@@ -41,6 +50,9 @@ class RowLog:
         self.group = group
         self.shed = 0
         """Rows let go so far."""
+        self.shown = shown
+        """The dtype :meth:`view` gives the rows in, when the compiled code writes wider ones (``MAX_VENUES``
+        columns a venue field, :func:`arb.strategy.types.narrow_venues`); None: ``dtype``."""
 
     @property
     def total(self) -> int:
@@ -65,6 +77,9 @@ class RowLog:
         return self.data
 
     def view(self) -> np.ndarray[Any, Any]:
+        """The rows held: a view of them, or, with ``shown``, a copy in that dtype (the run's venues)."""
+        if self.shown is not None:
+            return narrow_venues(self.data[: self.n], self.shown)
         return self.data[: self.n]
 
     def _shed(self) -> None:

@@ -53,6 +53,7 @@ __all__ = [
     "decision_dtype",
     "equity_dtype",
     "kernel_figures",
+    "narrow_venues",
     "new_intents",
     "new_state",
     "new_view",
@@ -353,6 +354,18 @@ def equity_dtype(n_venues: int) -> np.dtype[Any]:
         ],
         align=True,
     )
+
+
+def narrow_venues(rows: np.ndarray[Any, Any], dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
+    """``rows`` of a log written with ``MAX_VENUES`` columns a venue field (``equity_dtype(MAX_VENUES)``,
+    ``decision_dtype(MAX_VENUES)``: what compiled code writes, one variant for every venue count) as a
+    new array of ``dtype``, the same log for the run's venues (``equity_dtype(n)``, ``decision_dtype(n)``):
+    each per-venue field's first ``n`` columns."""
+    out = np.zeros(len(rows), dtype)
+    for name in dtype.names or ():
+        width = out[name].shape[1:]
+        out[name] = rows[name][(slice(None), *(slice(0, k) for k in width))]
+    return out
 
 
 @functools.cache

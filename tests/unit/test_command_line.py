@@ -120,7 +120,7 @@ def test_a_bad_set_that_makes_a_table_names_the_option(tmp_path, capsys, setting
         ('strategy.maker_venues=["kraken"]', "expected venues of the run ([strategy] venues: binance, bybit), got "
          "kraken"),
         ("strategy.maker_venues=bybit", 'expected a list of venue names, e.g. ["binance"], got "bybit" (str)'),
-        ('strategy.venues=["binance"]', 'expected 2 to 4 different venues, e.g. ["binance", "bybit"], got '
+        ('strategy.venues=["binance"]', 'expected 2 to 8 different venues, e.g. ["binance", "bybit"], got '
          '["binance"]'),
         ("strategy.venues=[]", 'expected at least one venue, e.g. ["binance"], got []'),
         ("strategy.symbols=[BTCUSDT, ETHUSDT]", 'expected a list of strings, got "[BTCUSDT, ETHUSDT]" (str); '
