@@ -214,6 +214,12 @@ def infer_venue(path: str | Path, max_lines: int = 200) -> tuple[str, str | None
     return found.venue, found.market
 
 
+def _same_format(seen: str, venue: str) -> bool:
+    # Whether data that looks like venue ``seen``'s is ``venue``'s: the same venue, or one whose recordings
+    # are read by the very same format (a generated venue of the test kit, arb.testing.twins, is one)
+    return seen == venue or (venue in VENUES and _venue(seen) is _venue(venue))
+
+
 def refuse_other_data(path: Path, found: Sniff, venue: str, market: str | None, symbol: str | None) -> None:
     """Raise :class:`RecordingError` when ``path`` holds another venue, market or symbol than the one
     asked for, or than its place in the recordings layout (``<venue>_<market>/<symbol>_<day>.gz``) says."""
@@ -221,9 +227,9 @@ def refuse_other_data(path: Path, found: Sniff, venue: str, market: str | None, 
     place = f"it is in a {path.parent.name} folder"
     folder = FOLDER.match(path.parent.name)
     named = _FILE.match(path.name) if folder else None  # the layout's name, only in the layout's folder
-    if found.venue is not None and found.venue != venue:
+    if found.venue is not None and not _same_format(found.venue, venue):
         raise RecordingError(f"{path}: looks like {found.venue} data, not {venue} ({told})")
-    if folder and found.venue is not None and found.venue != folder["venue"]:
+    if folder and found.venue is not None and not _same_format(found.venue, folder["venue"]):
         raise RecordingError(f"{path}: looks like {found.venue} data, but {place} ({told})")
     if market and found.market and found.market != market:
         raise RecordingError(f"{path}: looks like {venue} {found.market} data, not {market} ({told})")

@@ -36,6 +36,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from arb.catalog import known_venues
+from arb.testing.twins import source_of
 
 
 def _config_folder() -> Path:
@@ -71,8 +72,9 @@ def _venue_file(name: str) -> Mapping[str, Any]:
 
 
 def venue_defaults(name: str) -> Mapping[str, Any]:
-    """Venue ``name``'s shipped file, ``config/<name>.toml``, as data (read once; merge, do not change it)."""
-    return _venue_file(name)
+    """Venue ``name``'s shipped file, ``config/<name>.toml``, as data (read once; merge, do not change it); a
+    twin's (:mod:`arb.testing.twins`) is its source's."""
+    return _venue_file(source_of(name))
 
 
 DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = MappingProxyType(_shipped("arbitrage.toml"))

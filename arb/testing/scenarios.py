@@ -103,9 +103,9 @@ def write_venues(
     for venue, perp in (perps or {}).items():
         writers[venue].perpetual(perp, start_ms, duration_ms)
     paths: dict[str, Path] = {}
-    for venue, writer in writers.items():
+    for (venue, market, _), writer in zip(listed, writers.values(), strict=True):
         lines = sorted(writer.lines, key=lambda line: line[0])
-        path = root / writer.folder / f"{symbol.lower()}_{day:%Y%m%d}.gz"
+        path = root / f"{venue}_{market}" / f"{symbol.lower()}_{day:%Y%m%d}.gz"  # the writer's folder, a twin's own
         path.parent.mkdir(parents=True, exist_ok=True)
         with gzip.open(path, "wb") as f:
             f.writelines(format_line(ns, payload) for ns, payload in lines)
