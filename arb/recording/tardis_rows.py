@@ -245,16 +245,17 @@ def _close_snapshot(state: Any, fstate: Any, counters: Any, out: Any, fill: int,
 
 
 @njit(cache=True, nogil=True)
-def _open_snapshot(state: Any, fstate: Any, counters: Any, out: Any, fill: int, row: Any) -> int:
+def _open_snapshot(state: Any, fstate: Any, counters: Any, out: Any, fill: int, row: Any, chained: bool) -> int:
     # A snapshot run starts at ``row``: the book is cleared; a run after the file's first that is no
-    # book_snapshot row (ival RESYNC) means Tardis resnapshotted after its collector reconnected.
+    # book_snapshot row (ival RESYNC) and follows updates (not ``chained`` to the run before it: a venue
+    # whose every message is a whole book) means Tardis resnapshotted after its collector reconnected.
     f = state[S_BOOK_FILE]
     state[S_IN_SNAP] = 1
     state[S_N_BID] = 0
     state[S_N_ASK] = 0
     fstate[F_BEST_BID] = -np.inf
     fstate[F_BEST_ASK] = np.inf
-    if state[S_FRESH] == 0 and row.ival != RESYNC:
+    if state[S_FRESH] == 0 and row.ival != RESYNC and not chained:
         for k in range(C_RESNAP_1, C_RESNAP_3 + 1):
             if counters[f, k] == 0:
                 counters[f, k] = row.local_ts
@@ -343,7 +344,7 @@ def emit(sources: Any, cursor: Any, book_state: Any, out: Any, fill: int) -> tup
             continue
         if kind == K_SNAP_END:  # a book_snapshot row's levels are all there: the run ends with them
             if state[S_IN_SNAP] == 0:
-                fill = _open_snapshot(state, fstate, counters, out, fill, row)
+                fill = _open_snapshot(state, fstate, counters, out, fill, row, False)
                 state[S_RUN_LOCAL] = row.local_ts
                 state[S_RUN_EXCH] = row.exch_ts
             fill = _close_snapshot(state, fstate, counters, out, fill, trans)
@@ -362,8 +363,13 @@ def emit(sources: Any, cursor: Any, book_state: Any, out: Any, fill: int) -> tup
         state[S_LAST_BOOK_LOCAL] = local
         state[S_LAST_BOOK_KIND] = 1 if snap else 0
         if snap:
-            if state[S_IN_SNAP] == 0:
-                fill = _open_snapshot(state, fstate, counters, out, fill, row)
+            if state[S_IN_SNAP] == 1 and local != state[S_RUN_LOCAL]:
+                # snapshot rows of another message (rows sharing a local time came in one): a venue whose every
+                # message is a whole book, each a snapshot of its own that replaces the one before
+                fill = _close_snapshot(state, fstate, counters, out, fill, trans)
+                fill = _open_snapshot(state, fstate, counters, out, fill, row, True)
+            elif state[S_IN_SNAP] == 0:
+                fill = _open_snapshot(state, fstate, counters, out, fill, row, False)
             state[S_RUN_LOCAL] = local
             state[S_RUN_EXCH] = exch
             px = row.px
