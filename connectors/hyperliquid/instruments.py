@@ -78,7 +78,7 @@ def rules_of(asset: HyperliquidAsset, number: int, price: Decimal) -> Hyperliqui
         asset=number,
         tick_size=tick_at(price, asset.sz_decimals),
         lot_size=Decimal(1).scaleb(-asset.sz_decimals),
-        min_notional=Decimal(str(MIN_ORDER_VALUE)),
+        min_notional=Decimal(MIN_ORDER_VALUE),  # 10.0 is exact: Decimal("10")
         live=not asset.is_delisted,
     )
 

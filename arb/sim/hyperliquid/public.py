@@ -85,7 +85,8 @@ class FakeHyperliquidVenue(FakeVenue):
     """Fake Hyperliquid public market data (``market="linear"``: the perpetuals).
 
     ``coins`` adds coins the venue lists beyond the recording's; ``sz_decimals`` gives a coin's ``szDecimals``
-    (:data:`DEFAULT_SZ_DECIMALS` otherwise); ``fundings`` a coin's funding history, ``(time ms, rate)`` pairs.
+    (:data:`DEFAULT_SZ_DECIMALS` otherwise); ``fundings`` a coin's funding history, ``(time ms, rate)`` pairs,
+    served ``page`` entries a reply (Hyperliquid's 500 by default).
     """
 
     venue_name = "hyperliquid"
@@ -99,6 +100,7 @@ class FakeHyperliquidVenue(FakeVenue):
         coins: Sequence[str] = (),
         sz_decimals: Mapping[str, int] | None = None,
         fundings: Mapping[str, Sequence[tuple[int, str]]] | None = None,
+        page: int = _PAGE,
     ) -> None:
         if market != "linear":
             raise ValueError(f"market must be 'linear' (Hyperliquid's perpetuals), got {market!r}")
@@ -106,6 +108,7 @@ class FakeHyperliquidVenue(FakeVenue):
         self._extra = list(coins)
         self._sz = dict(sz_decimals or {})
         self._fundings = {coin: sorted(entries) for coin, entries in (fundings or {}).items()}
+        self._page = page
         self._books: dict[str, _Book] = {}
         self._contexts: dict[str, dict[str, Any]] = {}
         self._last_trades: dict[str, str] = {}
@@ -286,7 +289,7 @@ class FakeHyperliquidVenue(FakeVenue):
         if not isinstance(coin, str) or not isinstance(start, int):
             return 422, "Failed to deserialize the JSON body into the target type"
         last = end if isinstance(end, int) else 1 << 62
-        entries = [(t, r) for t, r in self._fundings.get(coin, []) if start <= t <= last][:_PAGE]
+        entries = [(t, r) for t, r in self._fundings.get(coin, []) if start <= t <= last][: self._page]
         return 200, _dump([{"coin": coin, "fundingRate": r, "premium": "0.0", "time": t} for t, r in entries])
 
 
