@@ -17,7 +17,9 @@ from arb.events import EVENT_KIND_MASK, FUNDING_RATE_EVENT, LOCAL_EVENT, MARK_PR
 from arb.recording.convert import convert_files
 from arb.testing.configs import deep_merge, write_config_files
 from arb.testing.scenarios import Book, Change, Perp, write_venues
+from tests.replay.test_funding import perp_config
 from tests.support.scenario_days import EPISODES_ARBITRAGE, order_latency
+from tests.support.shared import made_once
 
 DAY = dt.date(2024, 5, 6)
 VENUES = ("binance", "bybit", "hyperliquid")
@@ -40,6 +42,9 @@ CHANGES = [
 
 @pytest.fixture(scope="module")
 def three(tmp_path_factory: pytest.TempPathFactory) -> tuple[AppConfig, BacktestResult, dict[str, Path]]:
+    """The three-venue day and its backtest, once for the module; the perpetuals' backtest loop compiled (or
+    loaded from Numba's cache) once for the run's workers, as the funding tests share it."""
+    made_once(tmp_path_factory, "perp-loop", lambda folder: run_backtest(perp_config(folder)))
     tmp_path = tmp_path_factory.mktemp("hyperliquid-third")
     paths = write_venues(tmp_path / "recordings", DAY, [(v, "linear", BOOKS[v]) for v in VENUES], CHANGES,
                          duration_ms=3000, heartbeat_ms=100, perps=PERPS)  # fmt: skip
