@@ -10,10 +10,10 @@ from pathlib import Path
 import aiohttp
 
 from arb.events import NS_PER_MS
+from arb.scan.instruments import ListTarget, fetch_instruments
 from arb.sim.hyperliquid.public import FakeHyperliquidVenue
 from connectors.common.history import HistoryGetter
 from connectors.hyperliquid.history import HyperliquidFundingHistoryClient
-from connectors.hyperliquid.instruments import INSTRUMENTS
 from tests.integration.test_feeds_hyperliquid import START_MS, hyperliquid_recording
 from tests.support.feed_rig import TIMEOUT_S, Waits
 
@@ -42,9 +42,8 @@ async def test_the_history_is_paged_forward_and_an_unlisted_coin_is_refused(tmp_
         assert waits.seconds and all(w == 2.5 for w in waits.seconds)  # paced: one request every 2.5 s
 
         await venue.drain()  # the contexts released: each coin's mark price
-        async with http.post(venue.rest_url + INSTRUMENTS.request("linear").path,
-                             json=INSTRUMENTS.request("linear").body) as answer:  # fmt: skip
-            page = INSTRUMENTS.parse(await answer.read(), "linear")
-    (btc,) = page.instruments
+        (listed,) = await fetch_instruments([ListTarget("hyperliquid", "linear", venue.rest_url)])  # arb scan's way
+        assert listed.problem == "" and venue.info_requests[-1] == "metaAndAssetCtxs"
+    (btc,) = listed.instruments
     assert (btc.symbol, btc.name, str(btc.lot), str(btc.min_notional)) == ("BTCUSDT", "BTC", "0.00001", "10")
     assert str(btc.tick) == "1"  # BTC's book is near 60,000: five significant figures leave no decimal
