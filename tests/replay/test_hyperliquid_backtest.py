@@ -1,7 +1,8 @@
 """Hyperliquid as the third venue of a backtest: a constructed day of the three perpetuals (Binance USD-M, Bybit
 linear and Hyperliquid's BTC, each in its own wire format, Hyperliquid's books whole in every message), converted
 by each venue's normalizer and traded by the kernel. Hyperliquid's bid jumps above the others' asks, later its
-ask under their bids: the backtest takes each, on the venues the prices say.
+ask under their bids: the backtest takes each, on the venues the prices say. The day starts 1.5 s before 01:00
+UTC, so Hyperliquid's hourly funding settles on the short the first jump left there.
 """
 
 from __future__ import annotations
@@ -22,13 +23,17 @@ from tests.support.scenario_days import EPISODES_ARBITRAGE, order_latency
 from tests.support.shared import made_once
 
 DAY = dt.date(2024, 5, 6)
+HOUR_MS = 3_600_000
+START_MS = int(dt.datetime(2024, 5, 6, 0, 59, 58, 500_000, tzinfo=dt.UTC).timestamp() * 1000)
+FUNDING_MS = START_MS - START_MS % HOUR_MS + HOUR_MS  # 01:00:00 UTC, 1.5 s in
 VENUES = ("binance", "bybit", "hyperliquid")
 BOOKS = {
     "binance": Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}),
     "bybit": Book(bids={59995.0: 2.0}, asks={60005.0: 2.0}),
     "hyperliquid": Book(bids={59992.0: 2.0, 59991.0: 1.0}, asks={60003.0: 2.0, 60004.0: 1.0}),
 }
-PERPS = {v: Perp(mark=60_000.0, rate=0.0001, funding_ms=3_600_000, next_rate=0.0001) for v in VENUES}
+PERPS = {v: Perp(mark=60_000.0, rate=0.0001, funding_ms=HOUR_MS, next_rate=0.0001) for v in VENUES}
+"""Binance's and Bybit's next funding an hour after the start (none in the day); Hyperliquid's is on the hour."""
 CHANGES = [
     # Hyperliquid's bid jumps over the others' asks, its asks moving above it (its own book never crosses): sell
     # Hyperliquid, buy Binance (the lowest ask); then all comes back
@@ -47,7 +52,7 @@ def three(tmp_path_factory: pytest.TempPathFactory) -> tuple[AppConfig, Backtest
     made_once(tmp_path_factory, "perp-loop", lambda folder: run_backtest(perp_config(folder)))
     tmp_path = tmp_path_factory.mktemp("hyperliquid-third")
     paths = write_venues(tmp_path / "recordings", DAY, [(v, "linear", BOOKS[v]) for v in VENUES], CHANGES,
-                         duration_ms=3000, heartbeat_ms=100, perps=PERPS)  # fmt: skip
+                         duration_ms=3000, heartbeat_ms=100, perps=PERPS, start_ms=START_MS)  # fmt: skip
     venue = {"account": {"base": 0.0, "quote": 100_000.0}, "latency": order_latency(1.0), "market": "linear",
              "instrument": {"tick_size": 0.1, "lot_size": 0.001, "min_qty": 0.001, "min_notional": 5.0},
              "feed": {"depth_stream": None}}  # fmt: skip
@@ -89,3 +94,14 @@ def test_hyperliquids_day_converts_with_its_hourly_funding(
     assert len(rows[kinds == MARK_PRICE_EVENT]) == len(funding) > 0
     assert set(funding["order_id"].tolist()) == {3600 * NS_PER_S}  # hourly, whatever the others' interval
     assert all(int(f["ival"]) % (3600 * NS_PER_S) == 0 for f in funding)  # on the hour
+
+
+def test_hyperliquids_hourly_funding_settles_on_the_position_held_at_the_hour(
+    three: tuple[AppConfig, BacktestResult, dict[str, Path]],
+) -> None:
+    _, result, _ = three
+    (row,) = result.funding  # Hyperliquid's, on the hour; the others' funding time is an hour after the start
+    assert VENUES[int(row["venue"])] == "hyperliquid" and int(row["funding_ts"]) == FUNDING_MS * 1_000_000
+    assert float(row["rate"]) == 0.0001 and float(row["mark"]) == 60_000.0
+    assert float(row["position"]) < 0  # the short the first jump left
+    assert float(row["payment"]) == pytest.approx(-float(row["position"]) * 60_000.0 * 0.0001)
