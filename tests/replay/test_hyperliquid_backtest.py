@@ -15,6 +15,7 @@ import pytest
 from arb.backtest.run import BacktestResult, run_backtest
 from arb.config import AppConfig, load_config
 from arb.events import EVENT_KIND_MASK, FUNDING_RATE_EVENT, LOCAL_EVENT, MARK_PRICE_EVENT, NS_PER_S
+from arb.parity.against_dry_run import run_parity, zero_latency
 from arb.recording.convert import convert_files
 from arb.testing.configs import deep_merge, write_config_files
 from arb.testing.scenarios import Book, Change, Perp, write_venues
@@ -105,3 +106,12 @@ def test_hyperliquids_hourly_funding_settles_on_the_position_held_at_the_hour(
     assert float(row["rate"]) == 0.0001 and float(row["mark"]) == 60_000.0
     assert float(row["position"]) < 0  # the short the first jump left
     assert float(row["payment"]) == pytest.approx(-float(row["position"]) * 60_000.0 * 0.0001)
+
+
+def test_parity_holds_with_hyperliquid_at_zero_latency(
+    three: tuple[AppConfig, BacktestResult, dict[str, Path]],
+) -> None:
+    # the dry run's live path replays the same three days and decides, fills and funds exactly as the backtest
+    config, _, _ = three
+    report = run_parity(zero_latency(config), exact=True)
+    assert report.agree, report.describe()
