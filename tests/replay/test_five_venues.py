@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from arb.backtest.run import BacktestResult, run_backtest
 from arb.config import AppConfig, load_config
 from arb.parity.against_dry_run import compare, run_live_replay, zero_latency
+from arb.reports import write_report
+from arb.reports.backtest_run import backtest_summary
 from arb.testing.configs import deep_merge, write_config_files
 from arb.testing.scenarios import write_venues
 from arb.testing.twins import twin_venues
@@ -78,6 +81,22 @@ def test_five_venues_backtest_opens_a_pair_in_each_episode(five: tuple[AppConfig
         legs.setdefault(int(f["pair_id"]), {})[int(f["side"])] = int(f["venue"])
     directions = list(dict.fromkeys((pair[1], pair[-1]) for _, pair in sorted(legs.items())))
     assert directions == [(0, 4), (3, 1), (3, 0), (4, 1), (0, 3), (0, 2)], directions
+
+
+def test_five_venues_report_names_each_venue_and_direction(
+    five: tuple[AppConfig, BacktestResult], tmp_path: Path
+) -> None:
+    # what arb backtest writes of the run: a column per venue and per direction (20 of them)
+    config, result = five
+    summary, orders = backtest_summary(config, result)
+    write_report(tmp_path, summary, result.fills, result.equity, funding=result.funding, orders=orders,
+                 transfers=result.transfers)  # fmt: skip
+    assert summary.venue_names == VENUES
+    header = (tmp_path / "inventory.csv").read_text().splitlines()[0].split(",")
+    assert all(f"{name}_position" in header for name in VENUES), header
+    assert sum(column.startswith("pairs_left_buy_") for column in header) == 20, header
+    traded = {row.split(",")[3] for row in (tmp_path / "trades.csv").read_text().splitlines()[1:]}
+    assert traded == set(VENUES), traded
 
 
 def test_five_venues_zero_latency_parity_is_exact(five: tuple[AppConfig, BacktestResult]) -> None:
