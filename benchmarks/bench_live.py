@@ -19,14 +19,21 @@ engine and normalizers each time) for more of them.
 
 Every venue of the run is replayed (``--set 'strategy.venues=["binance","bybit","okx"]'`` for three: the
 sample has an OKX third); ``benchmarks/bench_venues.py`` alternates this with the reference commit's.
+More venues than the sample has are twins (``--twin NAME=SOURCE``, :mod:`arb.testing.twins`): venue
+SOURCE's folders under a new name, replaying SOURCE's recorded days (a folder of links to them, made for
+the run), which the run then lists like any venue: ``--twin twin_a=binance --set
+'strategy.venues=["binance","bybit","okx","twin_a"]'`` for four.
 
     python benchmarks/bench_live.py [--config config/arbitrage.toml] [--repeat N] [--set KEY=VALUE ...]
+                                    [--twin NAME=SOURCE ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import heapq
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -42,6 +49,7 @@ from arb.live.recorded_source import ReplayBatch
 from arb.live.session_loop import warm_up_kernel
 from arb.recording.loader import find_days, load_timeline, plan_days
 from arb.recording.venues import make_normalizer
+from arb.testing.twins import twin_venues
 from connectors.common.record_files import LineReader
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,8 +89,38 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "arbitrage.toml")
     parser.add_argument("--repeat", type=int, default=1, help="replay the sample this many times (default 1)")
     parser.add_argument("--set", type=setting, action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--twin", action="append", default=[], metavar="NAME=SOURCE",
+                        help="one more venue, SOURCE's folders and recordings under NAME (repeatable)")  # fmt: skip
     args = parser.parse_args()
-    config = load_config(args.config, settings=args.set)
+    twins = dict(pair.split("=", 1) for pair in args.twin)
+    with contextlib.ExitStack() as stack:
+        if twins:
+            stack.enter_context(twin_venues(twins))
+            recordings = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            shipped = load_config(args.config, settings=()).backtest.recordings  # the sample's folder
+            _link_recordings(Path(shipped), recordings, twins)
+            args.set.append(setting(f"backtest.recordings={recordings}"))
+            folder = args.config.resolve().parent  # each twin's venue file: its source's
+            args.set += [setting(f"venues.{twin}={folder / source}.toml") for twin, source in twins.items()]
+        replay(load_config(args.config, settings=args.set), args.repeat)
+
+
+def _link_recordings(shipped: Path, into: Path, twins: dict[str, str]) -> None:
+    # ``shipped``'s venue folders as links in ``into``, and each twin's folder: links to its source's files
+    for folder in shipped.iterdir():
+        if folder.is_dir():
+            (into / folder.name).symlink_to(folder.resolve(), target_is_directory=True)
+    for twin, source in twins.items():
+        for folder in shipped.glob(f"{source}_*"):
+            linked = into / (twin + folder.name[len(source) :])
+            linked.mkdir()
+            for file in folder.iterdir():
+                (linked / file.name).symlink_to(file.resolve())
+
+
+def replay(config: Any, repeat: int) -> None:
+    """Replay the run's recorded days ``repeat`` times through the live path, timing each frame; print the
+    figures."""
     days = plan_days(config, None, None)
     session = load_timeline(config, days)  # the common clock shift, as the replay uses it
     warm_up_kernel(config)
@@ -101,7 +139,7 @@ def main() -> None:
     normalize_only: list[int] = []
     answers_orders: list[int] = []
     perf = time.perf_counter_ns
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         normalizers = [make_normalizer(v.name, v.market, config.strategy.symbol) for v in config.venues]
         engine = Engine(config)
         sent = engine.log.sent
@@ -127,9 +165,7 @@ def main() -> None:
                 if sent.n > before:
                     depth_orders.append(t2 - t0)
     print(f"venues: {', '.join(config.venue_names)}")
-    print(
-        f"sample: {len(merged):,} frames x {args.repeat}; per replay {sent.n} intents sent, {engine.log.fills.n} fills"
-    )
+    print(f"sample: {len(merged):,} frames x {repeat}; per replay {sent.n} intents sent, {engine.log.fills.n} fills")
     print(f"normalize only (depth frame -> rows)       {_pct(normalize_only)}")
     print(f"tick to decision (every depth frame)       {_pct(depth_all)}")
     print(f"tick to intent (frame's decision sent)     {_pct(depth_orders)}")

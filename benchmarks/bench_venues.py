@@ -1,24 +1,29 @@
-"""Two venues and three, beside a reference commit: tick-to-decision and the backtest loop.
+"""Two to six venues, beside a reference commit: tick-to-decision and the backtest loop.
 
 What the N-venue kernel costs. ``bench_live.py`` (every depth frame: normalizer, engine, kernel, risk
 gate) runs in rounds, each round in fresh processes and in turn: the reference commit on two venues
-(``git archive`` of ``--ref``, default ab848b1, into a temporary folder, its own ``bench_live.py``), this
-tree on two venues, this tree on three (``strategy.venues = ["binance", "bybit", "okx"]``: the sample's
-OKX third). Alternating spreads a busy neighbour over all three; the figures are each variant's median
-over the rounds of its p99 (and p50). Then ``bench_backtest.py`` on three venues: the strategy loop
-against hftbacktest's bare ``wait_next_feed`` loop over the same rows.
+(``git archive`` of ``--ref``, default c3016bf, into a temporary folder, its own ``bench_live.py``), then
+this tree on two, three, four and six venues. The sample has three (Binance, Bybit, an OKX third); the
+fourth to sixth are twins (``bench_live.py --twin``, :mod:`arb.testing.twins`): Binance's, Bybit's and
+OKX's folders under new names, each replaying its source's recorded days, so a run of six handles twice
+the frames of three and weighs 30 directions a decision instead of 6. Alternating spreads a busy
+neighbour over all five; the figures are each variant's median over the rounds of its p99 (and p50),
+each beside the reference's, and the cost of a venue added past two: the p50 and p99 over two venues',
+divided by the venues added. Then ``bench_backtest.py`` on three venues: the strategy loop against
+hftbacktest's bare ``wait_next_feed`` loop over the same rows.
 
 Targets (printed beside the figures, never asserted): this tree's two-venue p99 within 1.05x of the
 reference's, three venues within 1.5x of it; the three-venue loop at least 80 % of the bare loop.
 The first round of each variant compiles (each tree has its own Numba cache), so it is left out when
 there are more than one.
 
-    python benchmarks/bench_venues.py [--ref ab848b1] [--rounds 3] [--repeat 2] [--no-loop]
+    python benchmarks/bench_venues.py [--ref c3016bf] [--rounds 3] [--repeat 2] [--counts 2,3,4,6] [--no-loop]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -32,6 +37,8 @@ from machine import run_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 THREE = 'strategy.venues=["binance", "bybit", "okx"]'
+SAMPLE = ("binance", "bybit", "okx")
+"""The sample's venues, the run's first three; a run of more adds twins of them, in this order."""
 _LINE = re.compile(r"tick to decision \(every depth frame\)\s+n=\s*([\d,]+)\s+p50\s+([\d.]+) us\s+p99\s+([\d.]+) us")
 _LOOP = re.compile(r"strategy loop at (\d+)% of the bare loop")
 
@@ -52,11 +59,17 @@ def _env(tree: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(tree)}
 
 
-def _tick(tree: Path, repeat: int, settings: list[str]) -> tuple[int, float, float]:
+def _count_args(n: int) -> list[str]:
+    # bench_live.py's arguments for a run of ``n`` venues: the sample's first ones, then twins of them
+    twins = [(f"twin_{chr(ord('a') + k)}", SAMPLE[k % len(SAMPLE)]) for k in range(max(0, n - len(SAMPLE)))]
+    names = [*SAMPLE[: min(n, len(SAMPLE))], *(twin for twin, _ in twins)]
+    args = [a for twin, source in twins for a in ("--twin", f"{twin}={source}")]
+    return args if n == 2 else [*args, "--set", f"strategy.venues={json.dumps(names)}"]
+
+
+def _tick(tree: Path, repeat: int, extra: list[str]) -> tuple[int, float, float]:
     # One bench_live.py run in a fresh process on ``tree``: (frames timed, p50 us, p99 us).
-    cmd = [sys.executable, str(tree / "benchmarks" / "bench_live.py"), "--repeat", str(repeat)]
-    for s in settings:
-        cmd += ["--set", s]
+    cmd = [sys.executable, str(tree / "benchmarks" / "bench_live.py"), "--repeat", str(repeat), *extra]
     out = subprocess.run(cmd, cwd=tree, env=_env(tree), check=True, capture_output=True, text=True).stdout
     found = _LINE.search(out)
     if found is None:
@@ -66,33 +79,40 @@ def _tick(tree: Path, repeat: int, settings: list[str]) -> tuple[int, float, flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ref", default="ab848b1", help="the reference commit (default %(default)s)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternations of the three variants")
+    parser.add_argument("--ref", default="c3016bf", help="the reference commit (default %(default)s)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations of the variants")
     parser.add_argument("--repeat", type=int, default=2, help="sample replays per bench_live.py run")
+    parser.add_argument("--counts", default="2,3,4,6", help="this tree's venue counts (default %(default)s)")
     parser.add_argument("--no-loop", action="store_true", help="skip the three-venue backtest loop")
     args = parser.parse_args()
+    counts = [int(n) for n in args.counts.split(",")]
 
-    names = ("reference, 2 venues", "this tree, 2 venues", "this tree, 3 venues")
-    variants: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    reference = "reference, 2 venues"
+    variants: dict[str, list[tuple[float, float]]] = {reference: []}
+    variants.update({f"this tree, {n} venues": [] for n in counts})
     with tempfile.TemporaryDirectory() as tmp:
         ref = _archive(args.ref, Path(tmp))
-        runs: tuple[tuple[str, Path, list[str]], ...] = (
-            ("reference, 2 venues", ref, []),
-            ("this tree, 2 venues", ROOT, []),
-            ("this tree, 3 venues", ROOT, [THREE]),
-        )
+        runs = [(reference, ref, _count_args(2)), *((f"this tree, {n} venues", ROOT, _count_args(n)) for n in counts)]
         for r in range(args.rounds):
-            for name, tree, settings in runs:
-                n, p50, p99 = _tick(tree, args.repeat, settings)
+            for name, tree, extra in runs:
+                n, p50, p99 = _tick(tree, args.repeat, extra)
                 variants[name].append((p50, p99))
                 print(f"round {r + 1} {name:<22} {n:>7,} frames  p50 {p50:6.1f} us  p99 {p99:6.1f} us", flush=True)
     kept = 1 if args.rounds > 1 else 0  # the first round compiled
     medians = {k: (statistics.median(p[0] for p in v[kept:]), statistics.median(p[1] for p in v[kept:]))
                for k, v in variants.items()}  # fmt: skip
-    ref_p99 = medians["reference, 2 venues"][1]
+    ref_p99 = medians[reference][1]
+    targets = {reference: "", "this tree, 2 venues": "target <= 1.05x", "this tree, 3 venues": "target <= 1.50x"}
     print(f"\ntick to decision, median over rounds {kept + 1}-{args.rounds} (reference {args.ref})")
-    for (name, (p50, p99)), target in zip(medians.items(), ("", "target <= 1.05x", "target <= 1.50x"), strict=True):
-        print(f"  {name:<22} p50 {p50:6.1f} us  p99 {p99:6.1f} us  {p99 / ref_p99:5.2f}x the reference  {target}")
+    for name, (p50, p99) in medians.items():
+        print(f"  {name:<22} p50 {p50:6.1f} us  p99 {p99:6.1f} us  {p99 / ref_p99:5.2f}x the reference  "
+              f"{targets.get(name, '')}")  # fmt: skip
+    if 2 in counts:
+        two = medians["this tree, 2 venues"]
+        for n in (c for c in counts if c > 2):
+            p50, p99 = medians[f"this tree, {n} venues"]
+            print(f"  a venue added past two, at {n}: p50 {(p50 - two[0]) / (n - 2):+6.1f} us  "
+                  f"p99 {(p99 - two[1]) / (n - 2):+6.1f} us")  # fmt: skip
 
     if not args.no_loop:
         cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_backtest.py"), "--no-cold", "--set", THREE]
