@@ -86,10 +86,12 @@ from arb.strategy.step import (
     V_FEED_STALE,
     V_OPEN,
     V_SYNCED,
+    book_list,
     engine_step,
     fill_accounts,
     fill_books,
     log_equity,
+    set_book,
     venue_status,
 )
 from arb.strategy.types import (
@@ -381,12 +383,12 @@ class Engine:
         state = (views, kernel, self.venues.copy(), (last_mid, self.mark.copy(), self._pnl_sym.copy()),
                  self._pair_seq.copy(), account, counts, self._state[7])  # fmt: skip
         risk = (self.limits, self.rstate.copy(), self.srisk.copy())
-        books = tuple(tuple(book.arrays for _ in range(MAX_VENUES)) for _ in range(n_sym))
+        books = book_list(book.arrays, n_sym * self.n_venues)
         logs = (np.zeros(n_sym, decision_dtype(MAX_VENUES)), np.zeros(len(self._intent_ints), SENT_DTYPE),
                 (self._intent_ints.copy(), self._intent_floats.copy()))  # fmt: skip
         self._step = entry_point(engine_step, 0, np.zeros(n_sym, np.int64), state, risk, books, logs, 0, 0)
         fill_accounts(views, account, state[2])
-        fill_books(views, 0, books[0], self.levels, state[2], 0, self.stale_after, last_mid)
+        fill_books(views, 0, books, self.levels, state[2], 0, self.stale_after, last_mid)
         log_equity(np.zeros(n_sym, equity_dtype(MAX_VENUES)), 0, 0, account, last_mid, self.mark)
 
     def _executor_counts(self) -> tuple[np.ndarray[Any, np.dtype[np.int64]], ...]:
@@ -466,13 +468,13 @@ class Engine:
         self.venues[V_SYNCED, s, v] = int(synced)
         self.venues[V_FEED_STALE, s, v] = int(batch.stale)
 
-    def _book_arrays(self) -> tuple[tuple[Any, ...], ...]:
-        # Each symbol's books' arrays, one per venue, as the compiled step takes them: MAX_VENUES of them, the
-        # run's venues' then the last one's again (never read: the step goes over the run's venues), so that
-        # the step has one compiled variant for every venue count
-        n = self.n_venues
-        return tuple(tuple(self.books[n * s + min(v, n - 1)].arrays for v in range(MAX_VENUES))
-                     for s in range(self.n_symbols))  # fmt: skip
+    def _book_arrays(self) -> Any:
+        # Every book's arrays as the compiled step takes them (step.book_list): symbol s's on venue v at
+        # s * n_venues + v, whatever the venue count
+        books = book_list(self.books[0].arrays, len(self.books))
+        for a, book in enumerate(self.books):
+            set_book(books, a, book.arrays)
+        return books
 
     def _take_books(self) -> None:
         # The books' arrays again, after a book grew.
@@ -735,7 +737,7 @@ class Engine:
         self.venues[V_BLOCKED] = blocked
         fill_accounts(self.views, self._account, self.venues)
         for s in range(self.n_symbols):
-            fill_books(self.views, s, self._books[s], self.levels, self.venues, now, self.stale_after, self.last_mid)
+            fill_books(self.views, s, self._books, self.levels, self.venues, now, self.stale_after, self.last_mid)
 
     def _sample(self, now: int, force: bool = False) -> None:
         if not (force or now >= self.next_sample):

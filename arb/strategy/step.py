@@ -34,17 +34,20 @@ __all__ = [
     "V_FEED_STALE",
     "V_OPEN",
     "V_SYNCED",
+    "book_list",
     "decide_symbol",
     "engine_step",
     "fill_accounts",
     "fill_books",
     "log_equity",
+    "set_book",
     "venue_status",
 ]
 
 from typing import Any
 
 import numpy as np
+from numba.typed import List
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb.book import book_top
@@ -112,13 +115,34 @@ def fill_accounts(views: Any, account: Any, venues: Any) -> None:
 
 
 @nb.njit(cache=True, nogil=True)
+def book_list(first: Any, n: int) -> Any:
+    """A typed list of ``n`` books' arrays (``OrderBook.arrays``), each ``first`` until :func:`set_book`
+    puts its own there: what :func:`engine_step` and :func:`fill_books` take, symbol ``s``'s book on venue
+    ``v`` at ``s * n_venues + v``. A list, not a tuple: its type is the same for every venue count (one
+    compiled step for them all), and handing it to compiled code costs the same for 2 venues as for 8
+    (a tuple's arrays are each converted at every call, ~0.4 us a book)."""
+    books = List()
+    for _ in range(n):
+        books.append(first)
+    return books
+
+
+@nb.njit(cache=True, nogil=True)
+def set_book(books: Any, a: int, arrays: Any) -> None:
+    """Book ``a``'s arrays into ``books`` (:func:`book_list`): when the book is made, and after it grew."""
+    books[a] = arrays
+
+
+@nb.njit(cache=True, nogil=True)
 def fill_books(views: Any, s: int, books: Any, levels: int, venues: Any, now: int, stale_after: int,
                last_mid: Any) -> None:  # fmt: skip
     """Symbol ``s``'s view of its books (best ``levels`` a side) and the venues' status; its last finite
-    mids into ``last_mid[s]``. ``books``: the symbol's ``OrderBook.arrays``, one per venue, by venue."""
-    for v in range(views.shape[1]):
+    mids into ``last_mid[s]``. ``books``: every symbol's ``OrderBook.arrays`` (:func:`book_list`), symbol
+    ``s``'s on venue ``v`` at ``s * n_venues + v``."""
+    n_venues = views.shape[1]
+    for v in range(n_venues):
         rec = views[s][v]
-        book_top(books[v], levels, (rec["bid_px"], rec["bid_qty"], rec["ask_px"], rec["ask_qty"]))
+        book_top(books[s * n_venues + v], levels, (rec["bid_px"], rec["bid_qty"], rec["ask_px"], rec["ask_qty"]))
         rec["status"] = venue_status(venues, s, v, now, stale_after)
         mid = 0.5 * (rec["bid_px"][0] + rec["ask_px"][0])
         if np.isfinite(mid):
@@ -224,7 +248,7 @@ def engine_step(now: int, pending: Any, state: Any, risk: Any, books: Any, logs:
     :func:`decide_symbol` takes it, ``venues`` the ``V_*`` rows by (symbol, venue), ``marks``
     ``(last_mid, mark, pnl_sym)``, ``account`` as :func:`fill_accounts` takes it, ``executor`` its
     ``(open_counts, unknown_counts, blocked_until_ns)``, ``settings`` ``[book levels, stale_after_ns]``.
-    ``risk``: ``(limits, rstate, srisk)``. ``books``: per symbol its ``OrderBook.arrays``, one per venue. ``logs``:
+    ``risk``: ``(limits, rstate, srisk)``. ``books``: every book's ``OrderBook.arrays`` (:func:`book_list`). ``logs``:
     ``(calls, sent, orders)``, the call and sent logs with room for a row per symbol and its intents
     each, and ``orders`` the plain order arrays of :func:`_log_sent`.
     """
@@ -243,7 +267,7 @@ def engine_step(now: int, pending: Any, state: Any, risk: Any, books: Any, logs:
             venues[V_BLOCKED, s, v] = blocked_until[v]
     for s in range(n_sym):
         if pending[s]:
-            fill_books(views, s, books[s], levels, venues, now, stale_after, last_mid)
+            fill_books(views, s, books, levels, venues, now, stale_after, last_mid)
     halted_before = st["halted"]
     fill_accounts(views, account, venues)
     position, _, _, cash = account
