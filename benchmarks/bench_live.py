@@ -25,7 +25,7 @@ the run), which the run then lists like any venue: ``--twin twin_a=binance --set
 'strategy.venues=["binance","bybit","okx","twin_a"]'`` for four.
 
     python benchmarks/bench_live.py [--config config/arbitrage.toml] [--repeat N] [--set KEY=VALUE ...]
-                                    [--twin NAME=SOURCE ...]
+                                    [--twin NAME=SOURCE ...] [--clock wall|cpu]
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import contextlib
 import heapq
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,8 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "arbitrage.toml")
     parser.add_argument("--repeat", type=int, default=1, help="replay the sample this many times (default 1)")
     parser.add_argument("--set", type=setting, action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="time each frame by the wall clock (default) or by this thread's CPU time")  # fmt: skip
     parser.add_argument("--twin", action="append", default=[], metavar="NAME=SOURCE",
                         help="one more venue, SOURCE's folders and recordings under NAME (repeatable)")  # fmt: skip
     args = parser.parse_args()
@@ -102,7 +105,8 @@ def main() -> None:
             args.set.append(setting(f"backtest.recordings={recordings}"))
             folder = args.config.resolve().parent  # each twin's venue file: its source's
             args.set += [setting(f"venues.{twin}={folder / source}.toml") for twin, source in twins.items()]
-        replay(load_config(args.config, settings=args.set), args.repeat)
+        clock = time.thread_time_ns if args.clock == "cpu" else time.perf_counter_ns
+        replay(load_config(args.config, settings=args.set), args.repeat, clock)
 
 
 def _link_recordings(shipped: Path, into: Path, twins: dict[str, str]) -> None:
@@ -118,9 +122,10 @@ def _link_recordings(shipped: Path, into: Path, twins: dict[str, str]) -> None:
                 (linked / file.name).symlink_to(file.resolve())
 
 
-def replay(config: Any, repeat: int) -> None:
-    """Replay the run's recorded days ``repeat`` times through the live path, timing each frame; print the
-    figures."""
+def replay(config: Any, repeat: int, clock: Callable[[], int] = time.perf_counter_ns) -> None:
+    """Replay the run's recorded days ``repeat`` times through the live path, timing each frame by ``clock``
+    (ns: the wall clock, or the thread's CPU time, which a busy neighbour's time slices do not count);
+    print the figures."""
     days = plan_days(config, None, None)
     session = load_timeline(config, days)  # the common clock shift, as the replay uses it
     warm_up_kernel(config)
@@ -138,7 +143,7 @@ def replay(config: Any, repeat: int) -> None:
     depth_orders: list[int] = []
     normalize_only: list[int] = []
     answers_orders: list[int] = []
-    perf = time.perf_counter_ns
+    perf = clock
     for _ in range(repeat):
         normalizers = [make_normalizer(v.name, v.market, config.strategy.symbol) for v in config.venues]
         engine = Engine(config)

@@ -9,7 +9,9 @@ OKX's folders under new names, each replaying its source's recorded days, so a r
 the frames of three and weighs 30 directions a decision instead of 6. Alternating spreads a busy
 neighbour over all five; the figures are each variant's median over the rounds of its p99 (and p50),
 each beside the reference's, and the cost of a venue added past two: the p50 and p99 over two venues',
-divided by the venues added. Then ``bench_backtest.py`` on three venues: the strategy loop against
+divided by the venues added. Then the same counts of this tree again (``--cpu-rounds``), each frame timed
+by its thread's CPU time (``bench_live.py --clock cpu``), so that what a venue adds is not lost among a busy
+neighbour's time slices. Then ``bench_backtest.py`` on three venues: the strategy loop against
 hftbacktest's bare ``wait_next_feed`` loop over the same rows.
 
 Targets (printed beside the figures, never asserted): this tree's two-venue p99 within 1.05x of the
@@ -17,7 +19,8 @@ reference's, three venues within 1.5x of it; the three-venue loop at least 80 % 
 The first round of each variant compiles (each tree has its own Numba cache), so it is left out when
 there are more than one.
 
-    python benchmarks/bench_venues.py [--ref c3016bf] [--rounds 3] [--repeat 2] [--counts 2,3,4,6] [--no-loop]
+    python benchmarks/bench_venues.py [--ref c3016bf] [--rounds 3] [--repeat 2] [--counts 2,3,4,6]
+                                      [--cpu-rounds 2] [--no-loop]
 """
 
 from __future__ import annotations
@@ -77,12 +80,33 @@ def _tick(tree: Path, repeat: int, extra: list[str]) -> tuple[int, float, float]
     return int(found[1].replace(",", "")), float(found[2]), float(found[3])
 
 
+def _cpu_per_venue(counts: list[int], rounds: int, repeat: int) -> None:
+    # This tree's counts again, each frame timed by its thread's CPU time (bench_live.py --clock cpu): what
+    # a venue added costs, without the time slices a busy neighbour takes (the wall figures above have them)
+    cpu: dict[int, list[tuple[float, float]]] = {n: [] for n in counts}
+    for r in range(rounds):
+        for n in counts:
+            frames, p50, p99 = _tick(ROOT, repeat, [*_count_args(n), "--clock", "cpu"])
+            cpu[n].append((p50, p99))
+            print(f"CPU round {r + 1} this tree, {n} venues {frames:>7,} frames  p50 {p50:6.1f} us  p99 {p99:6.1f} us",
+                  flush=True)  # fmt: skip
+    medians = {n: (statistics.median(p[0] for p in v), statistics.median(p[1] for p in v)) for n, v in cpu.items()}
+    print(f"\ntick to decision in CPU time, median over {rounds} rounds")
+    for n, (p50, p99) in medians.items():
+        added = ""
+        if n > 2 and 2 in medians:
+            added = (f"  a venue added past two: p50 {(p50 - medians[2][0]) / (n - 2):+5.2f} us  "
+                     f"p99 {(p99 - medians[2][1]) / (n - 2):+6.2f} us")  # fmt: skip
+        print(f"  this tree, {n} venues  p50 {p50:6.1f} us  p99 {p99:6.1f} us{added}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ref", default="c3016bf", help="the reference commit (default %(default)s)")
     parser.add_argument("--rounds", type=int, default=3, help="alternations of the variants")
     parser.add_argument("--repeat", type=int, default=2, help="sample replays per bench_live.py run")
     parser.add_argument("--counts", default="2,3,4,6", help="this tree's venue counts (default %(default)s)")
+    parser.add_argument("--cpu-rounds", type=int, default=2, help="rounds of this tree's counts in CPU time")
     parser.add_argument("--no-loop", action="store_true", help="skip the three-venue backtest loop")
     args = parser.parse_args()
     counts = [int(n) for n in args.counts.split(",")]
@@ -113,6 +137,9 @@ def main() -> None:
             p50, p99 = medians[f"this tree, {n} venues"]
             print(f"  a venue added past two, at {n}: p50 {(p50 - two[0]) / (n - 2):+6.1f} us  "
                   f"p99 {(p99 - two[1]) / (n - 2):+6.1f} us")  # fmt: skip
+
+    if args.cpu_rounds:
+        _cpu_per_venue(counts, args.cpu_rounds, args.repeat)
 
     if not args.no_loop:
         cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_backtest.py"), "--no-cold", "--set", THREE]
