@@ -553,7 +553,7 @@ def _parser(command: str | None = None, *, every: bool = True) -> argparse.Argum
 
     parser = ArgumentParser(
         prog="arb",
-        description="Cross-exchange spread arbitrage between two to four venues ([strategy] venues), built on "
+        description="Cross-exchange spread arbitrage between two to eight venues ([strategy] venues), built on "
         "hftbacktest: "
         "one compiled strategy runs in a backtest on recordings, in a dry run (paper orders on live or "
         "replayed data) and in live trading (real orders, testnet unless --mainnet).",

@@ -297,7 +297,7 @@ def _inside(ts: Array, spans: Iterable[Span]) -> Array:
 
 
 _SYNC_COLORS: Final = ("tab:orange", "tab:purple", "gold", "teal")
-"""The shade of each venue's out-of-sync spans, by venue number (up to ``MAX_VENUES``)."""
+"""The shade of each venue's out-of-sync spans, by venue number (repeating past the fourth)."""
 
 _SPREAD_COLORS: Final = ("tab:grey", "tab:blue", "tab:brown")
 """The spread lines' colours: the second venue's over the first, the third's, the fourth's."""
