@@ -2,6 +2,8 @@
 signer's nonces, and each account's address budget. Pure state, no I/O: :class:`Signers` takes an ``/exchange``
 body and answers the account it acts for, or the venue's request-level refusal.
 
+* User-signed actions (``approveAgent``, ``approveBuilderFee``, transfers: their own EIP-712 domain, marked by
+  ``signatureChainId``) are not served: refused with a *chosen* text; an agent is approved by the test.
 * The signer is recovered from the signature (:mod:`.signing`); it must be an account or an agent an account
   approved (:meth:`Signers.approve_agent`), else ``User or API Wallet 0x... does not exist.``
 * ``expiresAfter`` (ms) in the past: refused (text *chosen*: ``Action expired ...``).
@@ -110,6 +112,8 @@ class Signers:
         vault, expires = body.get("vaultAddress"), body.get("expiresAfter")
         if not isinstance(action, dict) or not isinstance(nonce, int) or not isinstance(signature, dict):
             raise self._refuse("", "Failed to deserialize the JSON body into the target type")  # chosen
+        if "signatureChainId" in action:  # a user-signed action (approveAgent, approveBuilderFee, transfers)
+            raise self._refuse("", f"The fake venue serves no user-signed action: {action.get('type')}")  # chosen
         try:
             connection_id = action_hash(action, nonce, vault if isinstance(vault, str) else None,
                                         expires if isinstance(expires, int) else None)  # fmt: skip

@@ -66,6 +66,10 @@ FIRST_ORDER_ID = 77_738_308
 FIRST_TRADE_ID = 118_906_512_037_719
 HOUR_MS = 3_600_000
 _CANCELS = ("cancel", "cancelByCloid", "scheduleCancel")
+_SPOT_META = {"tokens": [{"name": "USDC", "szDecimals": 8, "weiDecimals": 8, "index": 0, "isCanonical": True,
+                          "tokenId": "0x6d1e7cde53ba9467b783cb7c530ce054", "evmContract": None, "fullName": None}],
+              "universe": []}  # fmt: skip
+"""``spotMeta``: USDC alone (the collateral; no spot pair is served), which ccxt reads as its currencies."""
 
 
 class _Ctx(msgspec.Struct, frozen=True):
@@ -302,6 +306,8 @@ class FakeHyperliquidExchange(TradingVenue[HyperliquidPrivateWs], FakeHyperliqui
         if isinstance(kind, str) and kind in PRIVATE_INFO:
             status, value = self.queries.answer(kind, body)
             return status, value if isinstance(value, str) else _dump(value)
+        if kind == "spotMeta":
+            return 200, _dump(_SPOT_META)
         return super()._info(kind, body)
 
     async def _on_text(self, conn: VenueConnection, text: str) -> None:
