@@ -109,3 +109,16 @@ async def test_dropped_private_streams_close_and_a_silenced_one_withholds(tmp_pa
         assert await venue.drop_user_streams() == 1
         with pytest.raises(ConnectionClosed):
             await ws.recv()
+
+
+async def test_a_refusal_inside_a_200_and_the_ips_weight(tmp_path: Path) -> None:
+    async with venue_for(tmp_path, ip_weight=5) as venue, client_for(venue) as alice:
+        venue.faults.order_error(200, msg="Insufficient margin to place order. asset=0")
+        assert statuses(await alice.act(order("59000", "0.001"))) == [
+            {"error": "Insufficient margin to place order. asset=0"}]  # fmt: skip
+        assert venue.ledger.accounts["alice"].orders == []
+        await alice.info({"type": "orderStatus", "user": ACCOUNT, "oid": 1})  # weight 2: 3 of 5 used
+        await alice.act({"type": "noop"})
+        await alice.act({"type": "noop"})
+        async with alice.session.post(venue.exchange_url, json=alice.signed({"type": "noop"})) as response:
+            assert (response.status, venue.ip_weight.refused) == (429, 1)

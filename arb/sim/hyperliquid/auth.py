@@ -17,9 +17,10 @@ body and answers the account it acts for, or the venue's request-level refusal.
 
 from __future__ import annotations
 
-__all__ = ["KEPT_NONCES", "AddressBudget", "Refused", "Signers"]
+__all__ = ["INFO_WEIGHTS", "KEPT_NONCES", "AddressBudget", "IpWeight", "Refused", "Signers"]
 
 import bisect
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,6 +31,37 @@ from arb.sim.hyperliquid.signing import SignatureError, action_hash, recover_sig
 
 KEPT_NONCES = 100
 _DAY_MS = 86_400_000
+INFO_WEIGHTS = {"l2Book": 2, "allMids": 2, "clearinghouseState": 2, "orderStatus": 2, "spotClearinghouseState": 2,
+                "exchangeStatus": 2}  # fmt: skip
+"""The ``/info`` types of weight 2; every other weighs 20 (Hyperliquid's "Rate limits and user limits"; the extra
+weight of long fill and funding histories is not counted)."""
+
+
+class IpWeight:
+    """The REST weight of one IP in a rolling minute of ``clock`` (seconds): ``limit`` (Hyperliquid's 1200);
+    ``/exchange`` weighs ``1 + floor(batch / 40)``, ``/info`` :data:`INFO_WEIGHTS` or 20."""
+
+    def __init__(self, clock: Callable[[], float], limit: int = 1200) -> None:
+        self.limit = limit
+        self._clock = clock
+        self._hits: deque[tuple[float, int]] = deque()
+        self.refused = 0
+        """Requests refused for weight."""
+
+    def used(self) -> int:
+        """The weight used in the minute up to now."""
+        now = self._clock()
+        while self._hits and self._hits[0][0] <= now - 60.0:
+            self._hits.popleft()
+        return sum(w for _, w in self._hits)
+
+    def take(self, weight: int) -> bool:
+        """Count ``weight``; False (nothing counted) when it would pass the limit."""
+        if self.used() + weight > self.limit:
+            self.refused += 1
+            return False
+        self._hits.append((self._clock(), weight))
+        return True
 
 
 class Refused(Exception):  # noqa: N818 - the venue's refusal, not an error of the fake

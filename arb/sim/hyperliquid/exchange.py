@@ -23,9 +23,10 @@ least 10 USDC). ``network="testnet"`` checks the testnet's ``source`` (``"b"``) 
 Faults: the plan's REST errors, malformed answers and holds (path ``/exchange``), and its order faults on
 ``/exchange`` (``"create"`` an order action, ``"cancel"`` a cancel or ``scheduleCancel``): the answer held
 (``order_timeout``) or dropped (``order_drop``) after the action ran, an HTTP error, a hold for market frames, a
-partial fill, orders hidden from ``orderStatus``; the private stream silenced, losing messages
+partial fill, orders hidden from ``orderStatus``, a refusal inside a 200 (``order_error(200, msg=...)``: each order
+or cancel answered ``{"error": msg}``); the private stream silenced, losing messages
 (``lose_user_stream_events("orderUpdates")``) or dropped (:meth:`drop_user_streams`); the address budget
-(``address_budget=``).
+(``address_budget=``) and the IP's weight a minute (``ip_weight=``, 1200: past it HTTP 429).
 
 Time is the venue's ``clock`` (seconds, :class:`~arb.sim.options.VenueOptions`): nonces, ``expiresAfter``, order
 and fill times, funding hours and ``scheduleCancel``, which fires at the next :meth:`tick` or released frame after
@@ -48,7 +49,7 @@ from aiohttp import web
 from arb.sim.connection import VenueConnection
 from arb.sim.faults import AppliedFault, FaultKind, OrderOperation
 from arb.sim.hyperliquid import wire
-from arb.sim.hyperliquid.auth import Refused, Signers
+from arb.sim.hyperliquid.auth import INFO_WEIGHTS, IpWeight, Refused, Signers
 from arb.sim.hyperliquid.orders import HyperliquidOrders
 from arb.sim.hyperliquid.public import DEFAULT_SZ_DECIMALS, FakeHyperliquidVenue
 from arb.sim.hyperliquid.queries import PRIVATE_INFO, HyperliquidQueries
@@ -66,6 +67,8 @@ FIRST_ORDER_ID = 77_738_308
 FIRST_TRADE_ID = 118_906_512_037_719
 HOUR_MS = 3_600_000
 _CANCELS = ("cancel", "cancelByCloid", "scheduleCancel")
+_TOO_MANY = "Too many requests"
+"""*chosen*: the body of an HTTP 429 for the IP's weight."""
 _SPOT_META = {"tokens": [{"name": "USDC", "szDecimals": 8, "weiDecimals": 8, "index": 0, "isCanonical": True,
                           "tokenId": "0x6d1e7cde53ba9467b783cb7c530ce054", "evmContract": None, "fullName": None}],
               "universe": []}  # fmt: skip
@@ -103,7 +106,7 @@ class FakeHyperliquidExchange(TradingVenue[HyperliquidPrivateWs], FakeHyperliqui
     first in ``meta``); ``sz_decimals``, ``coins``, ``fundings`` and ``page`` are the public venue's.
     ``options``: how it serves and its fees (``taker_fee``, ``maker_fee``). ``network``: ``"mainnet"`` or
     ``"testnet"`` (the ``source`` a signature names). ``address_budget``: each address's initial request
-    allowance (Hyperliquid's 10,000)."""
+    allowance (Hyperliquid's 10,000). ``ip_weight``: the REST weight allowed a minute (1200)."""
 
     def __init__(
         self,
@@ -113,6 +116,7 @@ class FakeHyperliquidExchange(TradingVenue[HyperliquidPrivateWs], FakeHyperliqui
         options: VenueOptions | None = None,
         network: str = "mainnet",
         address_budget: int = 10_000,
+        ip_weight: int = 1200,
         coins: Sequence[str] = (),
         sz_decimals: Mapping[str, int] | None = None,
         fundings: Mapping[str, Sequence[tuple[int, str]]] | None = None,
@@ -131,6 +135,8 @@ class FakeHyperliquidExchange(TradingVenue[HyperliquidPrivateWs], FakeHyperliqui
             maker_fee=options.fee("maker", "0.00015"), client_id_scope="all", settle_asset="USDC",
             first_order_id=FIRST_ORDER_ID, first_trade_id=FIRST_TRADE_ID, post_only_taking="reject",
         )  # fmt: skip
+        self.ip_weight = IpWeight(self._clock, ip_weight)
+        """The IP's REST weight in the rolling minute; past it, HTTP 429."""
         self.signers = Signers(self._now_ms, mainnet=network == "mainnet", address_budget=address_budget)
         self.desk = OrderDesk(
             self.ledger, self.faults, self.playback, clock=self._clock, record=self._record, notify=self._notify,
@@ -262,6 +268,8 @@ class FakeHyperliquidExchange(TradingVenue[HyperliquidPrivateWs], FakeHyperliqui
         action = body.get("action")
         kind = action.get("type") if isinstance(action, dict) else None
         weight = 1 + self.orders.batch_size(action) // 40 if isinstance(action, dict) else 1
+        if not self.ip_weight.take(weight):
+            return self._reply(request, 429, _TOO_MANY, weight)
         rest_fault = self.faults.take_rest_fault(request.path)
         if rest_fault is not None:
             self._record(AppliedFault(FaultKind.REST_ERROR, detail=f"{rest_fault.status} {request.path} {kind}"))
@@ -292,8 +300,21 @@ class FakeHyperliquidExchange(TradingVenue[HyperliquidPrivateWs], FakeHyperliqui
             return outcome
         if outcome is not None:
             return self._reply(request, 200, _dump(outcome), weight)
+        if fault.status == 200:  # a refusal inside a 200: each order or cancel answered with the fault's text
+            return self._reply(request, 200, _dump(_refusal(action, fault.msg)), weight)
         status = fault.status or 500
         return self._reply(request, status, fault.msg or "Internal Server Error", weight)  # chosen: a plain text
+
+    async def _handle_info(self, request: web.Request) -> web.Response:
+        """``POST /info``, counted on the IP's weight first (HTTP 429 past it)."""
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        kind = body.get("type") if isinstance(body, dict) else None
+        if not self.ip_weight.take(INFO_WEIGHTS.get(str(kind), 20)):
+            return self._reply(request, 429, _TOO_MANY, 0)
+        return await super()._handle_info(request)
 
     def _reply(self, request: web.Request, status: int, text: str, weight: int) -> web.Response:
         self._log_rest(request, status, weight)
@@ -354,6 +375,17 @@ class FakeHyperliquidExchange(TradingVenue[HyperliquidPrivateWs], FakeHyperliqui
         data = _decode_ctx.decode(text).data
         now = self._now_ms()
         return data.coin, data.ctx.oracle_price, data.ctx.funding, now - now % HOUR_MS + HOUR_MS
+
+
+def _refusal(action: Mapping[str, Any], text: str | None) -> dict[str, Any]:
+    # the answer of an action the fault plan refuses inside a 200: every item an error
+    kind = action.get("type")
+    items = action.get("orders") if kind == "order" else action.get("cancels")
+    if not isinstance(items, list):
+        return wire.err(text or "Action refused.")
+    error = {"error": text or "Insufficient margin to place order. asset=0"}
+    return {"status": "ok", "response": {"type": "order" if kind == "order" else "cancel",
+                                         "data": {"statuses": [error] * len(items)}}}  # fmt: skip
 
 
 def _dump(value: object) -> str:
