@@ -28,6 +28,7 @@ from arb.sim import fake_exchange
 from arb.sim.hyperliquid.exchange import FakeHyperliquidExchange
 from arb.sim.hyperliquid.signing import action_hash, recover_signer, sign_l1_action
 from arb.sim.options import VenueOptions
+from arb.sim.testkit import venue_testkit
 from tests.support.clocks import OffsetClock
 
 START_MS = 1_723_161_250_000
@@ -321,3 +322,10 @@ async def test_the_testnet_checks_the_testnet_source(tmp_path: Path, network: st
         body = {"action": {"type": "noop"}, "nonce": nonce,
                 "signature": sign_l1_action(ACCOUNT_KEY, {"type": "noop"}, nonce, mainnet=False)}  # fmt: skip
         assert await alice.post(body) == {"status": "ok", "response": {"type": "default"}}
+
+
+async def test_the_test_kit_opens_an_account_at_its_keys_address(tmp_path: Path) -> None:
+    async with venue_for(tmp_path) as venue:
+        kit = venue_testkit("hyperliquid")
+        kit.open_account(venue, "bob", key=AGENT_KEY, secret="", passphrase="", balances={"USDT": "500"})
+        assert venue.address("bob") == AGENT and venue.ledger.accounts["bob"].balance("USDC").free == D("500")

@@ -1,2 +1,3 @@
-"""The simulated Hyperliquid: public market data (:mod:`.public`: the WebSocket and the info endpoint). No
-exchange yet (signed actions, the ledger): Hyperliquid is a public-only venue in arb for now."""
+"""The simulated Hyperliquid: public market data (:mod:`.public`: the WebSocket and the info endpoint) and its
+exchange (:mod:`.exchange`: signed actions on ``/exchange``, the private ``/info`` queries and streams, a ledger of
+its own). arb's live adapter for Hyperliquid is not built yet; ccxt's ``hyperliquid`` trades against the fake."""

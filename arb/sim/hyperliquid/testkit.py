@@ -1,11 +1,13 @@
 """Hyperliquid's test kit (:class:`arb.sim.testkit.VenueTestKit`): what the rigs, the configuration writers and
-the fault campaign know of the fake Hyperliquid. It has no exchange yet (the campaign draws only venues arb
-live trades); the answers below are the venue's own, for the day it has one."""
+the fault campaign know of the fake Hyperliquid. Its exchange (:mod:`arb.sim.hyperliquid.exchange`) has no API
+key: an account is an address, and the key the rigs hand over is its private key (or the address itself). arb
+does not trade it live yet, so the campaign does not draw it; the answers below are the venue's own."""
 
 from __future__ import annotations
 
 __all__ = ["TESTKIT", "HyperliquidTestKit"]
 
+from collections.abc import Mapping
 from typing import Any
 
 from arb.sim.testkit import VenueTestKit, rules_of
@@ -19,6 +21,18 @@ class HyperliquidTestKit(VenueTestKit):
 
     def ledger_symbol(self, fake: Any, symbol: str) -> str:
         return symbol.upper().removesuffix("USDT")
+
+    def open_account(self, fake: Any, name: str, *, key: str, secret: str, passphrase: str,
+                     balances: Mapping[str, str]) -> Any:  # fmt: skip
+        """Add account ``name`` at the address of ``key`` (a private key, ``0x`` and 64 hex digits, or an address),
+        its ``USDT`` balance as USDC (the venue's collateral); ``secret`` and ``passphrase`` are not used."""
+        address = key
+        if len(key.removeprefix("0x")) == 64:
+            from eth_account import Account  # the test extra's, imported when first used
+
+            address = str(Account.from_key(key).address)
+        usdc = {("USDC" if asset == "USDT" else asset): amount for asset, amount in balances.items()}
+        return fake.add_account(name, address=address, balances=usdc)
 
 
 TESTKIT = HyperliquidTestKit(
