@@ -243,7 +243,8 @@ async def test_a_resting_order_fills_as_a_maker_when_the_book_crosses_it(tmp_pat
 async def test_cancel_by_oid_and_by_cloid(tmp_path: Path) -> None:
     async with venue_for(tmp_path) as venue, client_for(venue) as alice:
         [first] = statuses(await alice.act(order("59000", "0.001")))
-        statuses(await alice.act(order("59001", "0.001", cloid=CLOID)))
+        [second] = statuses(await alice.act(order("59001", "0.001", cloid="0x" + CLOID[2:].upper())))
+        assert second["resting"]["cloid"] == CLOID  # a cloid is kept in lower case
         oid = first["resting"]["oid"]
         cancel = {"type": "cancel", "cancels": [{"a": 0, "o": oid}]}
         assert statuses(await alice.act(cancel)) == ["success"]

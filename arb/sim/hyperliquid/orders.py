@@ -41,7 +41,7 @@ from arb.sim.private import CancelTrigger, OrderDesk
 CLOID_PREFIX = "~"
 """The ledger's client id of an order sent without ``cloid`` starts with this (never a cloid's ``0x``)."""
 MAX_DAILY_TRIGGERS = 10
-_CLOID = re.compile(r"0x[0-9a-f]{32}")
+_CLOID = re.compile(r"0x[0-9a-fA-F]{32}")
 _DAY_MS = 86_400_000
 _REJECTS = {
     RejectReason.PRICE_TICK: "Tick",
@@ -164,7 +164,8 @@ class HyperliquidOrders:
         if cloid is not None and (not isinstance(cloid, str) or not _CLOID.fullmatch(cloid)):
             return wire.order_error("Cloid", asset)
         side = Side.BUY if order["b"] else Side.SELL
-        client_id = cloid if isinstance(cloid, str) else f"{CLOID_PREFIX}{next(self._unnamed)}"
+        cloid = cloid.lower() if isinstance(cloid, str) else None  # kept, and found, in lower case
+        client_id = cloid if cloid is not None else f"{CLOID_PREFIX}{next(self._unnamed)}"
         rules = self.ledger.rules[coin]
         try:
             placed = self._desk.place(account, rules, side, OrderType.LIMIT, size, price, tif, client_id,
@@ -174,7 +175,7 @@ class HyperliquidOrders:
                 bid, ask = self._best(coin)
                 return wire.order_error("BadAloPx", asset, bbo=f"{bid}@{ask}")
             return wire.order_error(_REJECTS.get(error.reason, "Tick"), asset)
-        return _answer(placed, asset, cloid if isinstance(cloid, str) else None)
+        return _answer(placed, asset, cloid)
 
     def _cancel(self, account: LedgerAccount, item: object, *, by_cloid: bool) -> str | dict[str, str]:
         if not isinstance(item, dict):
@@ -183,7 +184,7 @@ class HyperliquidOrders:
         ref = item.get("cloid" if by_cloid else "o")
         if coin is None or (by_cloid and not isinstance(ref, str)) or (not by_cloid and not isinstance(ref, int)):
             return {"error": wire.CANCEL_MISSING}
-        done = (self.ledger.cancel(account, coin, client_id=str(ref)) if by_cloid
+        done = (self.ledger.cancel(account, coin, client_id=str(ref).lower()) if by_cloid
                 else self.ledger.cancel(account, coin, order_id=int(str(ref))))  # fmt: skip
         return "success" if done is not None else {"error": wire.CANCEL_MISSING}
 
