@@ -22,7 +22,11 @@ from __future__ import annotations
 __all__ = [
     "CANCEL_MISSING",
     "MAX_DECIMALS",
+    "ORDER_TEXTS",
     "SCHEDULE_TOO_EARLY",
+    "SIG_FIGS",
+    "TIF",
+    "TIF_NAMES",
     "default_answer",
     "err",
     "fill_entry",

@@ -31,7 +31,7 @@ from arb.sim.hyperliquid import wire
 from arb.sim.hyperliquid.auth import Signers
 from arb.sim.hyperliquid.orders import HyperliquidOrders
 from arb.sim.hyperliquid.queries import HyperliquidQueries
-from arb.sim.ledger import ZERO, ExecType, LedgerEvent, OrderStatus
+from arb.sim.ledger import ZERO, ExecType, LedgerEvent, OrderStatus, TimeInForce
 from arb.sim.ledger.records import FundingPayment
 from arb.sim.private import EventPump
 
@@ -167,7 +167,7 @@ class HyperliquidPrivateWs:
 def _status(event: LedgerEvent, reasons: dict[int, str]) -> str | None:
     # the orderUpdates status an event announces; None when it announces none (a partial fill, an IOC's arrival)
     if event.exec_type is ExecType.NEW:
-        return None if event.order.time_in_force.value == "ioc" else "open"
+        return None if event.order.time_in_force is TimeInForce.IOC else "open"
     if event.exec_type is ExecType.TRADE:
         return "filled" if event.status is OrderStatus.FILLED else None
     if event.exec_type is ExecType.EXPIRED:
