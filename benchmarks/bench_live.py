@@ -25,7 +25,7 @@ the run), which the run then lists like any venue: ``--twin twin_a=binance --set
 'strategy.venues=["binance","bybit","okx","twin_a"]'`` for four.
 
     python benchmarks/bench_live.py [--config config/arbitrage.toml] [--repeat N] [--set KEY=VALUE ...]
-                                    [--twin NAME=SOURCE ...] [--clock wall|cpu]
+                                    [--twin NAME=SOURCE ...] [--clock wall|cpu] [--decision]
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ from arb.live.recorded_source import ReplayBatch
 from arb.live.session_loop import warm_up_kernel
 from arb.recording.loader import find_days, load_timeline, plan_days
 from arb.recording.venues import make_normalizer
-from arb.testing.twins import twin_venues
 from connectors.common.record_files import LineReader
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,12 +91,16 @@ def main() -> None:
     parser.add_argument("--set", type=setting, action="append", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="time each frame by the wall clock (default) or by this thread's CPU time")  # fmt: skip
+    parser.add_argument("--decision", action="store_true",
+                        help="then time the compiled decision alone, on the books the replay left")  # fmt: skip
     parser.add_argument("--twin", action="append", default=[], metavar="NAME=SOURCE",
                         help="one more venue, SOURCE's folders and recordings under NAME (repeatable)")  # fmt: skip
     args = parser.parse_args()
     twins = dict(pair.split("=", 1) for pair in args.twin)
     with contextlib.ExitStack() as stack:
         if twins:
+            from arb.testing.twins import twin_venues  # this tree's: the script also runs on older trees' arb
+
             stack.enter_context(twin_venues(twins))
             recordings = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             shipped = load_config(args.config, settings=()).backtest.recordings  # the sample's folder
@@ -106,7 +109,9 @@ def main() -> None:
             folder = args.config.resolve().parent  # each twin's venue file: its source's
             args.set += [setting(f"venues.{twin}={folder / source}.toml") for twin, source in twins.items()]
         clock = time.thread_time_ns if args.clock == "cpu" else time.perf_counter_ns
-        replay(load_config(args.config, settings=args.set), args.repeat, clock)
+        engine, now = replay(load_config(args.config, settings=args.set), args.repeat, clock)
+        if args.decision:
+            print(f"decision alone (compiled step, symbol 0)   best {decision_ns(engine, now):8.0f} ns a call")
 
 
 def _link_recordings(shipped: Path, into: Path, twins: dict[str, str]) -> None:
@@ -122,7 +127,7 @@ def _link_recordings(shipped: Path, into: Path, twins: dict[str, str]) -> None:
                 (linked / file.name).symlink_to(file.resolve())
 
 
-def replay(config: Any, repeat: int, clock: Callable[[], int] = time.perf_counter_ns) -> None:
+def replay(config: Any, repeat: int, clock: Callable[[], int] = time.perf_counter_ns) -> tuple[Engine, int]:
     """Replay the run's recorded days ``repeat`` times through the live path, timing each frame by ``clock``
     (ns: the wall clock, or the thread's CPU time, which a busy neighbour's time slices do not count);
     print the figures."""
@@ -176,6 +181,25 @@ def replay(config: Any, repeat: int, clock: Callable[[], int] = time.perf_counte
     print(f"tick to intent (frame's decision sent)     {_pct(depth_orders)}")
     print(f"order answer -> intents (paper venue incl.) {_pct(answers_orders)}")
     print("target: p99 under 100 us from frame receipt to intent")
+    return engine, merged[-1][0]
+
+
+def decision_ns(engine: Engine, now: int, batches: int = 50, calls: int = 200) -> float:
+    """The engine's compiled decision alone, as ``Engine._decide`` calls it for symbol 0 on the books the
+    replay left (their views, the strategy over every direction, the guard, the gate, the call log), without
+    the hand-off of its intents: the best of ``batches`` batches of ``calls`` calls, ns a call (the best: a
+    busy neighbour only ever adds to a batch). The engine's private parts, the same in older trees."""
+    logs = (np.zeros(engine.n_symbols, engine.log.calls.data.dtype), np.zeros(len(engine._intent_ints),
+            engine.log.sent.data.dtype), (engine._intent_ints, engine._intent_floats))  # fmt: skip
+    pending, step = engine._pending, engine._step
+    best = float("inf")
+    for _ in range(batches):
+        t = time.perf_counter_ns()
+        for _ in range(calls):
+            pending[0] = 1
+            step(now, pending, engine._state, engine._risk, engine._books, logs, 0, 0)
+        best = min(best, (time.perf_counter_ns() - t) / calls)
+    return best
 
 
 if __name__ == "__main__":
