@@ -152,10 +152,10 @@ def main() -> None:
 
     best = {name: min(v) for name, v in alone.items()}  # every round's: the process's compile is not in it
     print("\nthe compiled decision alone (engine step, one symbol, the books the replay left), best of the rounds")
-    two = best.get("this tree, 2 venues", best[reference])  # what a venue adds: over this tree's two
+    base = best.get("this tree, 2 venues", best[reference])  # what a venue adds: over this tree's two
     for name, ns in best.items():
         n_venues = int(name.split(", ")[1].split()[0])
-        added = f"  a venue added past two: {(ns - two) / (n_venues - 2):+6.0f} ns" if n_venues > 2 else ""
+        added = f"  a venue added past two: {(ns - base) / (n_venues - 2):+6.0f} ns" if n_venues > 2 else ""
         print(f"  {name:<22} {ns:7.0f} ns  {ns / best[reference]:5.2f}x the reference{added}")
 
     if args.cpu_rounds:
