@@ -23,6 +23,11 @@ from tests.support.warm_numba import RECORD_ENV
 
 TESTS = Path(__file__).parent
 
+# Reports leave equity.png out (``ARB_CHARTS``, docs/reports.md): drawing it was about half the CPU of each
+# short backtest or dry run a test starts, over a hundred of them. The tests of the chart turn it back on
+# (``charts`` below); the workers and every ``arb`` child inherit the setting.
+os.environ.setdefault("ARB_CHARTS", "0")
+
 if (_rewritten := folder_from_environment()) is not None:  # a worker: the controller rewrote the modules
     read_from(_rewritten, TESTS)
 
@@ -45,6 +50,12 @@ def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "journal.sqlite")
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.new_database()
+
+
+@pytest.fixture
+def charts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reports draw equity.png in this test (and the ``arb`` children it starts)."""
+    monkeypatch.setenv("ARB_CHARTS", "1")
 
 
 @pytest.fixture(scope="session")

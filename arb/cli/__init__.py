@@ -256,11 +256,12 @@ def _paths_of(config: AppConfig) -> list[str]:
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from arb.config import load_config
     from arb.reports.chart_worker import ChartWorker
+    from arb.reports.files import charts_enabled
 
     config = _with_recordings(load_config(args.config), args.recordings)
     # forked before the run's imports (Numba, hftbacktest), any thread and the warm-up processes: the child
     # imports matplotlib and rehearses a figure on the core that is idle while this process imports
-    chart = ChartWorker.start()
+    chart = ChartWorker.start() if charts_enabled() else ChartWorker()
     try:
         from arb.backtest.run import run_backtest, warm_loop_in_background
         from arb.reports import print_summary, write_report
@@ -617,6 +618,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_format = getattr(args, "log_format", None) or os.environ.get("ARB_LOG_FORMAT") or "text"
     if log_format not in FORMATS:
         print(f"arb: ARB_LOG_FORMAT: expected text or json, got {log_format!r}", file=sys.stderr)
+        return EXIT_USAGE
+    if (charts := os.environ.get("ARB_CHARTS", "1")) not in ("0", "1"):
+        print(f"arb: ARB_CHARTS: expected 0 (no equity.png) or 1, got {charts!r}", file=sys.stderr)
         return EXIT_USAGE
     _setup_logging(args.verbose, args.quiet, log_format)
     try:

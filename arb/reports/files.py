@@ -9,6 +9,7 @@ atomically (:func:`write_report`) and read back exactly (:func:`read_trades_csv`
 from __future__ import annotations
 
 __all__ = [
+    "CHARTS_ENV",
     "EQUITY_NPZ",
     "EQUITY_PNG",
     "FUNDING_CSV",
@@ -20,6 +21,7 @@ __all__ = [
     "TRADES_HEADER",
     "TRANSFERS_CSV",
     "TRANSFERS_HEADER",
+    "charts_enabled",
     "pnl_from_trades_csv",
     "read_equity_npz",
     "read_funding_csv",
@@ -33,6 +35,7 @@ import csv
 import io
 import json
 import math
+import os
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -64,6 +67,20 @@ EQUITY_PNG: Final = "equity.png"
 EQUITY_NPZ: Final = "equity.npz"
 """The run's equity samples at full resolution (:func:`~arb.strategy.types.equity_dtype` rows under the name ``equity``,
 an uncompressed NumPy ``.npz``): what a periodic report of the run measures drawdown and ratios on."""
+
+CHARTS_ENV: Final = "ARB_CHARTS"
+"""The environment variable that leaves equity.png out of every report a command writes: ``ARB_CHARTS=0``
+(scripts and CI that never look at it: drawing it is about half the CPU of a short backtest); unset or ``1``
+draws it. Any other value is refused by ``arb`` at start (exit 2)."""
+
+CHARTS_VALUES: Final = ("0", "1")
+"""The values :data:`CHARTS_ENV` may take."""
+
+
+def charts_enabled() -> bool:
+    """Whether reports draw equity.png: unless :data:`CHARTS_ENV` is ``0``."""
+    return os.environ.get(CHARTS_ENV, "1") != "0"
+
 
 FUNDING_HEADER: Final = ("time", "local_ts", "funding_time", "venue", "symbol", "rate", "mark", "position", "payment")
 """funding.csv (perpetuals): one row per funding payment booked: when (ISO and int64 ns), the venue's
@@ -134,6 +151,7 @@ def write_report(
     orders: Array | None = None,
     transfers: Array | None = None,
     chart: ChartWorker | None = None,
+    draw: bool | None = None,
 ) -> list[Path]:
     """Write trades.csv, equity.npz, equity.png, inventory.csv
     (:mod:`arb.reports.inventory`) and summary.json into ``out_dir`` (created if needed), funding.csv
@@ -158,9 +176,11 @@ def write_report(
             summary's columns (:attr:`Summary.venue_names`).
         chart: A :class:`~arb.reports.chart_worker.ChartWorker` to draw equity.png while the other files
             are written (the same file; drawn here when it cannot).
+        draw: Whether to draw equity.png (default: :func:`charts_enabled`). Not drawn, an older run's in the
+            folder is removed and the paths returned leave it out.
 
     Returns:
-        The paths written: ``[trades.csv, (funding.csv,) (orders.csv,) (transfers.csv,) equity.npz, equity.png,
+        The paths written: ``[trades.csv, (funding.csv,) (orders.csv,) (transfers.csv,) equity.npz, (equity.png,)
         inventory.csv, summary.json]``.
     """
     out = Path(out_dir)
@@ -178,7 +198,12 @@ def write_report(
         (ORDERS_CSV, _write_orders, orders),
         (TRANSFERS_CSV, _write_transfers, transfers if transfers is not None and len(transfers) else None),
     )
-    if chart is not None:
+    if draw is None:
+        draw = charts_enabled()
+    if not draw:
+        chart = None
+        (out / EQUITY_PNG).unlink(missing_ok=True)  # an older run's in the same folder is not this one's
+    elif chart is not None:
         chart.submit(out / EQUITY_PNG, summary, fills, equity)
     paths = []
     for name, write, rows in tables:
@@ -193,13 +218,14 @@ def write_report(
         np.savez(f, equity=samples)
     if chart is not None:
         chart.wait()
-    else:
+    elif draw:
         with atomic_writer(out / EQUITY_PNG) as f:
             plot_equity(f, summary, fills, equity)
     inventory = write_inventory(out, summary, fills, equity, funding, names, transfers)  # inventory.csv
     with atomic_writer(out / SUMMARY_JSON) as f:
         f.write(text.encode("utf-8"))
-    return [*paths, out / EQUITY_NPZ, out / EQUITY_PNG, *inventory, out / SUMMARY_JSON]
+    drawn = [out / EQUITY_PNG] if draw else []
+    return [*paths, out / EQUITY_NPZ, *drawn, *inventory, out / SUMMARY_JSON]
 
 
 def _number(numbers: Mapping[str, int], text: str) -> int:

@@ -64,7 +64,7 @@ def fetched(tmp_path_factory: pytest.TempPathFactory, sample: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_a_backtest_over_fetched_days_runs_end_to_end(fetched: Path) -> None:
+def test_a_backtest_over_fetched_days_runs_end_to_end(fetched: Path, charts: None) -> None:
     config = fetched / "arbitrage.toml"
     out = fetched / "out"
     assert main(["-q", "backtest", "--config", str(config), "--start", "2024-08-08", "--out", str(out)]) == 0

@@ -47,7 +47,7 @@ def _report(out: Path, how: str) -> dict[str, Any]:
         logger.removeHandler(old)
     logger.addHandler(handler)
     if how == "here":
-        write_report(out, summary, fills, equity)
+        write_report(out, summary, fills, equity, draw=True)
         return {"warnings": warnings}
     worker = ChartWorker.start()
     assert worker.forked
@@ -63,7 +63,7 @@ def _report(out: Path, how: str) -> dict[str, Any]:
             setattr(module, "plot_equity", not_here)  # noqa: B010 - the module's own name, replaced
         try:
             with worker:
-                write_report(out, summary, fills, equity, chart=worker)
+                write_report(out, summary, fills, equity, chart=worker, draw=True)
         finally:
             for module in (chart_worker, report_files):
                 setattr(module, "plot_equity", drawing)  # noqa: B010
@@ -82,7 +82,7 @@ def _report(out: Path, how: str) -> dict[str, Any]:
                 return {"warnings": warnings, "raised": f"{type(e).__name__}: {e}"}
         return {"warnings": warnings}
     with worker:
-        write_report(out, summary, fills, equity, chart=worker)
+        write_report(out, summary, fills, equity, chart=worker, draw=True)
     return {"warnings": warnings, "reaped": worker.pid is None}
 
 
@@ -140,7 +140,7 @@ def test_no_fork_while_other_threads_run_and_the_figure_is_drawn_here(
             assert not worker.forked and worker.pid is None
             fills, equity = scenario()
             write_report(tmp_path, summarize(fills, equity, INITIAL, {"mode": "backtest"}), fills, equity,
-                         chart=worker)  # fmt: skip
+                         chart=worker, draw=True)  # fmt: skip
     finally:
         stop.set()
         other.join()

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from arb.cli import main
 from arb.config import load_config
 from arb.events import NS_PER_S
 from arb.reports import files as report_files
@@ -415,7 +416,7 @@ def no_nan(text: str) -> Any:
     return json.loads(text, parse_constant=refuse)
 
 
-def test_write_report_writes_its_files(tmp_path: Path) -> None:
+def test_write_report_writes_its_files(tmp_path: Path, charts: None) -> None:
     fills, equity = scenario()
     s = summarize(fills, equity, INITIAL, {"mode": "backtest"})
     paths = write_report(tmp_path / "out", s, fills, equity)
@@ -431,6 +432,25 @@ def test_write_report_writes_its_files(tmp_path: Path) -> None:
     (tmp_path / "bad.npz").write_bytes(b"not an archive")
     with pytest.raises(ValueError, match="not an equity file of a report"):
         read_equity_npz(tmp_path / "bad.npz")
+
+
+def test_arb_charts_0_leaves_equity_png_out_and_a_bad_value_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fills, equity = scenario()
+    s = summarize(fills, equity, INITIAL, {"mode": "backtest"})
+    out = tmp_path / "out"
+    monkeypatch.setenv("ARB_CHARTS", "1")
+    assert EQUITY_PNG in [p.name for p in write_report(out, s, fills, equity)]
+    monkeypatch.setenv("ARB_CHARTS", "0")
+    paths = write_report(out, s, fills, equity)  # into the same folder: the older equity.png goes
+    names = (TRADES_CSV, EQUITY_NPZ, INVENTORY_CSV, SUMMARY_JSON)
+    assert paths == [out / name for name in names]
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    assert write_report(tmp_path / "drawn", s, fills, equity, draw=True)[2].name == EQUITY_PNG  # asked for
+    monkeypatch.setenv("ARB_CHARTS", "no")
+    assert main(["check"]) == 2
+    assert "ARB_CHARTS: expected 0 (no equity.png) or 1, got 'no'" in capsys.readouterr().err
 
 
 def test_summary_json_round_trips_without_nan(tmp_path: Path) -> None:
@@ -461,7 +481,7 @@ def test_summary_json_round_trips_without_nan(tmp_path: Path) -> None:
     assert data["initial"] == {"base": [0.05, 0.05], "quote": [10_000.0, 10_000.0]}
 
 
-def test_undefined_figures_are_null_in_json(tmp_path: Path) -> None:
+def test_undefined_figures_are_null_in_json(tmp_path: Path, charts: None) -> None:
     fills = np.zeros(0, FILL_DTYPE)
     equity = curve([1000.0])
     s = summarize(fills, equity, FLAT, {})
@@ -580,7 +600,7 @@ def test_an_error_midway_through_trades_csv_leaves_the_old_file(tmp_path: Path, 
     assert [p.name for p in tmp_path.iterdir()] == [TRADES_CSV]  # no temporary file, nothing else
 
 
-def test_ctrl_c_while_saving_the_plot_leaves_no_partial_png(tmp_path: Path, monkeypatch) -> None:
+def test_ctrl_c_while_saving_the_plot_leaves_no_partial_png(tmp_path: Path, monkeypatch, charts: None) -> None:
     from matplotlib.figure import Figure
 
     fills, equity = scenario()

@@ -340,7 +340,7 @@ def _drawn_axes(tmp_path: Path, summary: Any, fills: np.ndarray, equity: np.ndar
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(Figure, "savefig", keep_axes)
-        write_report(tmp_path, summary, fills, equity)
+        write_report(tmp_path, summary, fills, equity, draw=True)
     return axes
 
 
