@@ -59,7 +59,7 @@ def _fills_csv(state: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tmp_path: Path) -> None:
+async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tmp_path: Path, charts: None) -> None:
     binance_file, bybit_file = _recording(tmp_path)
     async with (
         FakeBinanceVenue(binance_file, market="spot", tick_size="0.01", lot_size="0.00001") as binance,

@@ -143,7 +143,7 @@ def shown(line: str, output: list[str]) -> bool:
 
 
 @pytest.mark.slow
-async def test_the_walk_of_docs_data_md_runs_as_typed(tmp_path: Path, served: list[Path]) -> None:
+async def test_the_walk_of_docs_data_md_runs_as_typed(tmp_path: Path, served: list[Path], charts: None) -> None:
     steps = walk()
     assert [words[:2] for words, _ in steps] == [["arb", "backtest"], ["arb", "fetch"], ["arb", "backtest"]]
     codes = []

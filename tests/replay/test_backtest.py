@@ -98,7 +98,7 @@ def test_scenario_report_pnl_to_the_cent(tmp_path: Path) -> None:
     assert summary["pairs"]["pairs"] == 1
 
 
-def test_shipped_sample_trades_and_its_pnl_recomputes_from_trades_csv(tmp_path: Path) -> None:
+def test_shipped_sample_trades_and_its_pnl_recomputes_from_trades_csv(tmp_path: Path, charts: None) -> None:
     out = tmp_path / "sample"
     assert main(["-q", "backtest", "--config", str(ROOT / "config" / "arbitrage.toml"), "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())

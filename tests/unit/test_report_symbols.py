@@ -181,7 +181,9 @@ def test_a_fill_marker_sits_on_its_own_symbols_spread() -> None:
     assert fill_spread_bps(lone, equity)[0] == pytest.approx(mid_spread_bps(equity["mid"][1::2])[at])
 
 
-def test_summary_json_has_a_symbols_section_and_the_single_symbol_file_is_unchanged(tmp_path: Path) -> None:
+def test_summary_json_has_a_symbols_section_and_the_single_symbol_file_is_unchanged(
+    tmp_path: Path, charts: None
+) -> None:
     fills, equity = two_symbols()
     s = summary_of()
     paths = write_report(tmp_path, s, fills, equity, symbols=NAMES)
