@@ -123,6 +123,8 @@ def classify(
     message = str(data.get(rules.message_field, "")) if data is not None else text[:200]
     if data is not None and rules.items_field:  # answered per item (OKX sCode/sMsg): the item's code is the answer
         code, message = _item_answer(rules, data, code, message)
+    if data is not None and rules.reader is not None:  # a venue whose answers are read by its own function
+        code, message = rules.reader(data)
     if http_status == 200 and code == rules.ok_code:
         return Answer(Outcome.ACCEPTED, code, message if code else "", 200)
     if code in rules.unknown_codes:  # "may or may not have been executed", whatever the status (OKX's 50013 is a 429)

@@ -270,6 +270,10 @@ class AnswerRules:
     200 whose envelope says ``"1"`` "All operations failed" is the item's refusal, ``51008``)."""
     item_code_field: str = ""
     item_message_field: str = ""
+    reader: Callable[[Mapping[str, Any]], tuple[str, str]] | None = None
+    """Reads an answer body's code and text, for a venue whose answers carry no code in one field: a
+    refusal worded only in text, or nested per order inside an accepted envelope. The codes it gives are
+    the ones the sets above name (:attr:`ok_code` for an accepted answer); None: the fields above say."""
 
 
 class SymbolRef(Protocol):
