@@ -246,6 +246,7 @@ class VenueExecutor(AccountReads, LateFills):
         """Load the markets; returns each symbol's trading rules as the venue states them: symbol ->
         name -> (value, unit)."""
         await self.call(self.exchange.load_markets)
+        self.adapter.markets_loaded(self.exchange)  # what its requests and market ids need (OKX's instIdCode)
         out = {}
         for m in self.markets:
             market = self._find_market(m.symbol)
@@ -260,7 +261,6 @@ class VenueExecutor(AccountReads, LateFills):
         quotes = {m.quote_asset for m in self.markets}
         if len(quotes) != 1:
             raise ArbError(f"{self.venue} {self.market}: the symbols are quoted in {sorted(quotes)}; arb needs one")
-        self.adapter.markets_loaded(self.exchange)  # what its requests need of them (OKX's instIdCode, ctVal)
         self.guard.limits = self.adapter.rate_limits(self.exchange)
         self.journal.expect_run(self.ids.run_id)
         return out
