@@ -65,11 +65,11 @@ def test_arb_live_with_a_venue_that_has_no_private_side_exits_2_naming_it(
         assert "Traceback" not in err
 
 
-def test_every_venue_arb_knows_is_traded_live_but_the_public_only_hyperliquid() -> None:
-    # OKX has its private side; Hyperliquid's public side came first (issue 79): arb live refuses it alone
+def test_every_venue_arb_knows_is_traded_live() -> None:
+    # Hyperliquid's public side came first (issue 79), its private side (through ccxt) after it
     from connectors.registry import venue, venue_names
 
-    assert [name for name in venue_names() if not venue(name).trades_live] == ["hyperliquid"]
+    assert [name for name in venue_names() if not venue(name).trades_live] == []
 
 
 def test_a_naked_leg_is_named_loudly_once_the_kernel_gave_up(tmp_path: Path) -> None:

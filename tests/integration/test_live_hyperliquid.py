@@ -1,0 +1,111 @@
+"""arb's live executor on Hyperliquid through ccxt's ``hyperliquid`` (unpatched), against the fake Hyperliquid
+exchange on the testnet (its signatures' ``source`` ``"b"``), pointed at it only by the venue file: an API wallet
+(agent) signs, the account's address is the one every query names, and the keys come from the environment.
+
+The book (:func:`tests.sim.test_hyperliquid_exchange.hyperliquid_recording`): bids 60000 x 0.5, 59990 x 1;
+asks 60010 x 0.2, 60020 x 0.3, 60030 x 1; its second book crosses a buy resting at 59995 (asks from 59990).
+Nothing sleeps: every wait is for a condition, bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from decimal import Decimal as D  # noqa: N817 - short for the literals below
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arb.config import load_config
+from arb.execution.venue_executor import VenueExecutor
+from arb.live.trading_session import KIND_MANUAL, TradingSession, trading_session
+from arb.sim.hyperliquid.exchange import FakeHyperliquidExchange
+from arb.sim.options import VenueOptions
+from arb.testing.configs import local_endpoints, write_config_files
+from tests.sim.test_hyperliquid_exchange import ACCOUNT, AGENT_KEY, hyperliquid_recording
+from tests.support.clocks import OffsetClock
+from tests.support.live_rig import eventually
+
+HL = 1
+"""Hyperliquid's number in the run: ``venues = ["binance", "hyperliquid"]``."""
+WAIT_S = 60.0
+"""A bound on a step that hangs, not on its speed."""
+
+
+@contextlib.asynccontextmanager
+async def _fake(tmp_path: Path, clock: OffsetClock | None = None) -> AsyncIterator[FakeHyperliquidExchange]:
+    # The fake on the testnet: account "arb" at ACCOUNT (100,000 USDC), the agent AGENT approved by it
+    recording = hyperliquid_recording(tmp_path / "btc.gz")
+    options = VenueOptions(clock=clock or OffsetClock())
+    async with asyncio.timeout(WAIT_S), FakeHyperliquidExchange(recording, options=options, network="testnet") as fake:
+        fake.add_account("arb", address=ACCOUNT, balances={"USDC": "100000"})
+        fake.signers.approve_agent(ACCOUNT, _address(AGENT_KEY))
+        await fake.advance(1)
+        yield fake
+
+
+def _address(key: str) -> str:
+    from eth_account import Account
+
+    return str(Account.from_key(key).address).lower()
+
+
+def _config(folder: Path, fake: FakeHyperliquidExchange, monkeypatch: pytest.MonkeyPatch, *, key: str = AGENT_KEY,
+            address: str = ACCOUNT) -> Any:  # fmt: skip
+    # The venue file as shipped, its testnet pointed at the fake; the keys in the variables it names
+    monkeypatch.setenv("HYPERLIQUID_ACCOUNT_ADDRESS", address)
+    monkeypatch.setenv("HYPERLIQUID_PRIVATE_KEY", key)
+    endpoints = local_endpoints(fake.ws_urls[0], fake.rest_url, market="linear", network="testnet",
+                                ws_private=fake.private_ws_url)  # fmt: skip
+    live = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300, "fill_check_after_ms": 300,
+            "request_timeout_ms": 2000}  # fmt: skip
+    path = write_config_files(
+        folder,
+        arbitrage_overrides={"strategy": {"venues": ["binance", "hyperliquid"], "symbol": "BTCUSDT"}, "live": live},
+        hyperliquid_overrides={**endpoints, "account": {"base": 0.0, "quote": 100000.0}},
+    )
+    return load_config(path)
+
+
+@contextlib.asynccontextmanager
+async def _session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **keys: str) -> AsyncIterator[
+        tuple[FakeHyperliquidExchange, TradingSession]]:  # fmt: skip
+    async with _fake(tmp_path) as fake, trading_session(_config(tmp_path, fake, monkeypatch, **keys), [HL]) as session:
+        yield fake, session
+
+
+async def _answered(executor: VenueExecutor, side: int, price: str, qty: str, *, quote: bool = False) -> Any:
+    # One manual order (a post-only quote with ``quote``), once the venue answered it
+    order = (
+        executor.submit_quote(side, float(price), float(qty), KIND_MANUAL, 1, executor.clock())  # type: ignore[attr-defined]
+        if quote
+        else executor.submit(side, float(price), float(qty), KIND_MANUAL, 1, executor.clock())
+    )
+    await eventually(lambda: order.answered, executor)
+    return order
+
+
+def _fills(executor: VenueExecutor) -> dict[str, tuple[D, D]]:
+    rows = executor.journal.journal.fills(venue=executor.venue, market=executor.market)  # type: ignore[attr-defined]
+    return {r["trade_id"]: (D(r["price"]), D(r["qty"])) for r in rows}
+
+
+async def test_a_session_starts_on_the_agents_key_and_reconciles_the_accounts_balance_position_and_orders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with _session(tmp_path, monkeypatch) as (_, session):
+        executor = session.executors[HL]
+        assert executor.markets[0].ccxt_symbol == "BTC/USDC:USDC" and executor.quote_asset == "USDC"
+        assert executor.exchange.options["sandboxMode"] is True  # signed for the testnet
+        (report,) = await session.reconcile()
+        assert report.venue == "hyperliquid" and not report.earlier_mismatch
+        assert await executor.balances() == {"USDC": D("100000")}  # read by the account's address, not the agent's
+        assert await executor.position_and_entry() == (D(0), D(0))
+        assert await executor.open_orders() == []
+        (fees,) = await executor.account_fees()
+        assert (fees.maker, fees.taker) == (D("0.00015"), D("0.00045"))
+        lines = await executor.adapter.perpetual_account(executor, "cross", "hyperliquid.toml")
+        (budget,) = lines
+        assert budget.startswith("address budget: ") and "of 10000 requests used (volume traded $0.00)" in budget
