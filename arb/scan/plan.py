@@ -4,8 +4,11 @@ The universe is every symbol whose files lie in the recordings folder (arb's rec
 days and archives ``arb fetch`` put beside them, found by the symbols the recordings and ``--symbols``
 name), for each venue of the scan and each market asked for. A symbol that only one venue has is named and
 skipped; a day that a venue lacks is listed and the other venues of that day are scanned without it; a
-(symbol, day) with fewer than two venues is no shard. ``--top N`` keeps the N symbols with the most book
-data (bytes of their book files over the range): the most traded, as far as the files can tell.
+(symbol, day) with fewer than two venues is no shard. When each venue is read in its own file's market and
+those markets differ (spot venues and a perpetual), a symbol's venues pair up across the markets (spot-perp):
+the shard is labelled ``spot+linear`` and each pair's row says its two markets (``spot/linear``).
+``--top N`` keeps the N symbols with the most book data (bytes of their book files over the range): the most
+traded, as far as the files can tell.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 __all__ = ["Plan", "VenueCosts", "plan_scan"]
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +24,9 @@ from arb.recording.sources import TARDIS_DIR, DayFiles, find_day_files
 from arb.recording.tardis import BOOK_TYPES, exchanges
 from arb.scan.shard import MAX_DAYS_BEFORE, Shard, VenueDay
 from connectors.registry import venue as venue_connector
+
+_MARKET_ORDER = ("spot", "linear")
+"""How a shard of venues on several markets is labelled: ``spot+linear``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,48 +89,44 @@ def plan_scan(
 ) -> Plan:
     """The shards of a scan (see the module docstring), by day then symbol."""
     plan = Plan()
-    markets = sorted({m for v in venues for m in v.markets})
-    candidates: dict[str, set[str]] = {}
-    for market in markets:
+    chosen: list[tuple[str, str, dict[str, dict[dt.date, DayFiles]]]] = []
+    for label, group in _groups(venues):
         named = {s.upper() for s in symbols}
         if not named:
-            for v in venues:
-                if market in v.markets:
-                    named |= _recorded_symbols(recordings, v.name, market)
-        candidates[market] = named
-    chosen: list[tuple[str, str, dict[str, dict[dt.date, DayFiles]]]] = []
-    for market in markets:
-        for symbol in sorted(candidates[market]):
+            for name, market in group.items():
+                named |= _recorded_symbols(recordings, name, market)
+        for symbol in sorted(named):
             days: dict[str, dict[dt.date, DayFiles]] = {}
-            for v in venues:
-                if market not in v.markets:
-                    continue
-                found = {d: f for d, f in find_day_files(recordings, v.name, market, symbol).items()
+            for name, market in group.items():
+                found = {d: f for d, f in find_day_files(recordings, name, market, symbol).items()
                          if (start is None or d >= start) and (end is None or d <= end)}  # fmt: skip
                 if found:
-                    days[v.name] = found
+                    days[name] = found
             if len(days) < 2:
                 where = ", ".join(days) or "no venue"
-                plan.skipped.append(f"{symbol} {market}: recorded on {where} only"
+                plan.skipped.append(f"{symbol} {label}: recorded on {where} only"
                                     f"{_range(start, end)}: a spread needs two venues")  # fmt: skip
                 continue
-            chosen.append((symbol, market, days))
+            chosen.append((symbol, label, days))
     if top is not None:
         chosen.sort(key=lambda c: -sum(_size(f) for d in c[2].values() for f in d.values()))
         for symbol, market, _ in chosen[top:]:
             plan.skipped.append(f"{symbol} {market}: not among the {top} with the most book data (--top {top})")
         chosen = chosen[:top]
     by_name = {v.name: v for v in venues}
-    for symbol, market, days in chosen:
+    markets_of = dict(_groups(venues))
+    for symbol, label, days in chosen:
+        group = markets_of[label]
         every_day = sorted(set().union(*(d.keys() for d in days.values())))
         for day in every_day:
             present = [name for name in days if day in days[name]]
             for name in days:
                 if day not in days[name]:
-                    plan.missing.append(f"{name} {market} {symbol} {day}: not recorded (scanned without it)")
+                    plan.missing.append(f"{name} {group[name]} {symbol} {day}: not recorded (scanned without it)")
             if len(present) < 2:
                 continue
-            vds = tuple(_venue_day(by_name[name], days[name], day) for name in present)
+            market = _label(group[name] for name in present)
+            vds = tuple(_venue_day(by_name[name], days[name], day, group[name]) for name in present)
             plan.input_bytes += sum(_size(days[name][day]) for name in present)
             plan.shards.append(
                 Shard(
@@ -143,7 +145,24 @@ def plan_scan(
     return plan
 
 
-def _venue_day(costs: VenueCosts, days: dict[dt.date, DayFiles], day: dt.date) -> VenueDay:
+def _groups(venues: Sequence[VenueCosts]) -> list[tuple[str, dict[str, str]]]:
+    # The venues scanned together, each with the market it is read in, by the group's label. Venues on one
+    # market each (each venue file's own, no --market) whose markets differ form one group, so a spot venue
+    # and a perpetual pair up (spot-perp); otherwise one group per market, of the venues in it.
+    own = {v.name: v.markets[0] for v in venues if len(v.markets) == 1}
+    if len(own) == len(venues) and len(set(own.values())) > 1:
+        return [(_label(own.values()), own)]
+    markets = sorted({m for v in venues for m in v.markets})
+    return [(m, {v.name: m for v in venues if m in v.markets}) for m in markets]
+
+
+def _label(markets: Iterable[str]) -> str:
+    # "spot", "linear", or "spot+linear" for a shard whose venues are on both.
+    present = set(markets)
+    return "+".join([m for m in _MARKET_ORDER if m in present] + sorted(present - set(_MARKET_ORDER)))
+
+
+def _venue_day(costs: VenueCosts, days: dict[dt.date, DayFiles], day: dt.date, market: str) -> VenueDay:
     files = days[day]
     before: list[tuple[str, ...]] = []
     if files.source == "recording":  # a recorded session may have begun on an earlier day
@@ -155,7 +174,7 @@ def _venue_day(costs: VenueCosts, days: dict[dt.date, DayFiles], day: dt.date) -
                 before.clear()  # only an unbroken run of days ends in this one
     feed = costs.feed_latency_ns if files.source not in ("recording", TARDIS_DIR) else None
     return VenueDay(costs.name, costs.fee, costs.latency_ns, tuple(str(p) for p in files.inputs), files.source,
-                    tuple(before), feed)  # fmt: skip
+                    tuple(before), feed, market)  # fmt: skip
 
 
 def _size(files: DayFiles) -> int:

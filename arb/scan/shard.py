@@ -80,6 +80,8 @@ class VenueDay:
     before: tuple[tuple[str, ...], ...] = ()
     """Earlier days' inputs (oldest first), read only if this day's book never syncs on its own."""
     feed_latency_ns: int | None = None
+    market: str = ""
+    """The market this venue is read in (``""``: the shard's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +249,7 @@ def _read_files(shard: Shard, vd: VenueDay, files: tuple[str, ...], start: int, 
                 kept = None
 
     fmt = None if vd.source == "recording" else vd.source
-    tops, findings = read_tops([Path(p) for p in files], take, venue=vd.venue, market=shard.market,
+    tops, findings = read_tops([Path(p) for p in files], take, venue=vd.venue, market=vd.market or shard.market,
                                symbol=shard.symbol, fmt=fmt, feed_latency_ns=vd.feed_latency_ns,
                                allow_damaged=shard.allow_damaged)  # fmt: skip
     result.bytes_read += sum(max(_stat(p)[0], 0) for p in files)
@@ -275,7 +277,8 @@ def _depth_at_starts(shard: Shard, venues: list[_Venue], lines: dict[tuple[str, 
             for rows in v.rows:
                 reader.add(rows)
         else:
-            read_rows([Path(p) for p in v.files], reader.add, venue=name, market=shard.market, symbol=shard.symbol,
+            read_rows([Path(p) for p in v.files], reader.add, venue=name, market=v.day.market or shard.market,
+                      symbol=shard.symbol,
                       fmt=None if v.day.source == "recording" else v.day.source,
                       feed_latency_ns=v.day.feed_latency_ns, allow_damaged=shard.allow_damaged)  # fmt: skip
             result.bytes_read += sum(max(_stat(p)[0], 0) for p in v.files)
@@ -315,7 +318,7 @@ def _pair(shard: Shard, buy: _Venue, sell: _Venue, line: measure.PairLine, eps: 
     row: dict[str, Any] = {
         "day": shard.day.isoformat(),
         "symbol": shard.symbol,
-        "market": shard.market,
+        "market": _pair_market(shard, buy, sell),
         "buy_venue": buy.day.venue,
         "sell_venue": sell.day.venue,
         "seconds": known_ns / NS_PER_S,
@@ -347,10 +350,18 @@ def _pair(shard: Shard, buy: _Venue, sell: _Venue, line: measure.PairLine, eps: 
     return PairResult(row, episodes, _series(line, day_start))
 
 
+def _pair_market(shard: Shard, buy: _Venue, sell: _Venue) -> str:
+    # The pair's market: the one both venues are read in, else "<buy's>/<sell's>" ("spot/linear": buy spot,
+    # sell the perpetual).
+    markets = (buy.day.market or shard.market, sell.day.market or shard.market)
+    return markets[0] if markets[0] == markets[1] else "/".join(markets)
+
+
 def _funding_diff(shard: Shard, buy: _Venue, sell: _Venue) -> float:
     # What holding long on the buy venue and short on the sell venue received in funding over the day, bps of
-    # the notional: the sell venue's settled rates (a short receives them) less the buy venue's. NaN on spot.
-    if shard.market != "linear":
+    # the notional: the sell venue's settled rates (a short receives them) less the buy venue's; a spot leg
+    # has none. NaN when neither leg is a perpetual.
+    if "linear" not in (buy.day.market or shard.market, sell.day.market or shard.market):
         return float("nan")
     return float((sell.funding_rate.sum() - buy.funding_rate.sum()) * 1e4)
 
