@@ -184,13 +184,16 @@ def synthesize(
     binance_config: str | Path = DEFAULT_BINANCE_CONFIG,
     max_binance_messages: int | None = None,
     session: BinanceSession | None = None,
+    clock_offset_ns: int | None = None,
 ) -> Synthesis:
     """Build Hyperliquid's stream in memory (module docstring): ``(receive ns, payload)`` in file order.
 
     The tick, lot and taker fee come from ``hyperliquid_config`` (the tick is checked against the five
     significant figures at the session's first price); ``max_binance_messages`` reads only the start of the
-    Binance capture (a slice: the files of a slice are a different stream, not a prefix of the whole);
-    ``session``: the capture already read with :func:`~examples.generate_bybit_sample.read_binance`.
+    Binance capture (a slice: its stream is the whole's up to a few seconds before the slice's end, since every
+    random stream is drawn in time order);
+    ``session``: the capture already read with :func:`~examples.generate_bybit_sample.read_binance`;
+    ``clock_offset_ns``: the recorder's clock offset to use instead of the capture's (a slice's differs).
     """
     params = params or HyperliquidParams()
     shared = params.sample_params()
@@ -207,8 +210,11 @@ def synthesize(
         raise ValueError(f"the config's tick {tick} and lot {lot} are not BTC's at {first.bid_px[0]} ({rule})")
     fmt_px, fmt_qty = grid_formatter(tick), grid_formatter(lot)
 
-    seed_basis, *seeds = np.random.SeedSequence(seed).spawn(5)
-    rng_book, rng_times, rng_trades, rng_ids = (np.random.Generator(np.random.PCG64(s)) for s in seeds)
+    # one stream per use, each drawn in time order, so that a slice of the capture gives a prefix of the whole
+    seed_basis, *seeds = np.random.SeedSequence(seed).spawn(9)
+    rng_book, rng_block, rng_keep, rng_sizes, rng_ids, rng_users, rng_ctx, rng_latency = (
+        np.random.Generator(np.random.PCG64(s)) for s in seeds
+    )
     lag_ns = params.lag_ms * NS_PER_MS
     start_ns = first.exch_ts + lag_ns  # Hyperliquid's first book: Binance's first, lag_ms later
     end_ns = session.books[-1].exch_ts + lag_ns
@@ -233,7 +239,7 @@ def synthesize(
 
     interval_ns = params.book_interval_ms * NS_PER_MS
     grid = np.arange(start_ns - start_ns % interval_ns + interval_ns, end_ns, interval_ns, dtype=np.int64)
-    jitter = rng_times.integers(0, params.block_jitter_ms + 1, len(grid)).tolist()
+    jitter = rng_block.integers(0, params.block_jitter_ms + 1, len(grid)).tolist()
     mids: list[tuple[int, float, float, float]] = []  # (time ms, mid, best bid, best ask) of each book
     last_ms = 0
     for g, t_grid in enumerate(grid.tolist()):
@@ -255,9 +261,9 @@ def synthesize(
             groups[-1].append(j)
         else:
             groups.append([j])
-    keep = (rng_trades.random(len(groups)) < params.trade_keep).tolist()
-    sizes = rng_trades.standard_normal(len(trades)).tolist()
-    users = [f"0x{rng_ids.bytes(20).hex()}" for _ in range(USER_POOL)]
+    keep = (rng_keep.random(len(groups)) < params.trade_keep).tolist()
+    sizes = rng_sizes.standard_normal(len(trades)).tolist()
+    users = [f"0x{rng_users.bytes(20).hex()}" for _ in range(USER_POOL)]
     sigma = params.trade_size_sigma
     for g, members in enumerate(groups):
         if not keep[g]:
@@ -286,9 +292,9 @@ def synthesize(
     # mark and mid (the book's), premium, and the hour's funding from the hour's mean premium
     book_ms = np.array([m[0] for m in mids], np.int64)
     binance_mid = [(float(b.bid_px[0]) + float(b.ask_px[0])) / 2 for b in session.books]
-    open_interest = 19_000.0 + 2_000.0 * float(rng_ids.random())
-    day_volume = 1.2e9 + 3e8 * float(rng_ids.random())
-    prev_day = binance_mid[0] * (1.0 + 0.02 * float(rng_ids.standard_normal()))
+    open_interest = 19_000.0 + 2_000.0 * float(rng_ctx.random())
+    day_volume = 1.2e9 + 3e8 * float(rng_ctx.random())
+    prev_day = binance_mid[0] * (1.0 + 0.02 * float(rng_ctx.standard_normal()))
     hour_premiums: list[float] = []
     hour = -1
     oracle = 0.0
@@ -306,7 +312,7 @@ def synthesize(
         hour_premiums.append(premium)
         mean_premium = sum(hour_premiums) / len(hour_premiums)
         rate = (mean_premium + min(PREMIUM_CLAMP, max(-PREMIUM_CLAMP, INTEREST_PER_8H - mean_premium))) / 8
-        open_interest += float(rng_ids.normal(0.0, 2.0))
+        open_interest += float(rng_ctx.normal(0.0, 2.0))
         ctx = (
             f'{{"funding":"{_fmt_decimal(rate, 10)}","openInterest":"{_fmt_decimal(open_interest, SZ_DECIMALS)}",'
             f'"prevDayPx":"{_fmt_decimal(prev_day, 1)}","dayNtlVlm":"{_fmt_decimal(day_volume, 2)}",'
@@ -321,11 +327,12 @@ def synthesize(
         outgoing.append((t_ms, 4, len(outgoing), b'{"channel":"pong"}'))
 
     outgoing.sort()
-    latency = lognormal_ns(rng_times, params.latency_median_ms, params.latency_sigma, len(outgoing))
+    latency = lognormal_ns(rng_latency, params.latency_median_ms, params.latency_sigma, len(outgoing))
     lines: list[tuple[int, bytes]] = []
     local = 0
+    offset = session.clock_offset_ns if clock_offset_ns is None else clock_offset_ns
     for (t_ms, _, _, payload), lat in zip(outgoing, latency, strict=True):
-        local = max(local + shared.read_gap_ns, t_ms * NS_PER_MS + lat + session.clock_offset_ns)
+        local = max(local + shared.read_gap_ns, t_ms * NS_PER_MS + lat + offset)
         lines.append((local, payload))
     book_options = ',"nSigFigs":null,"mantissa":null'  # the l2Book ack names its options (null: the default)
     acks = [
