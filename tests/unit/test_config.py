@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from arb.catalog import known_venues
 from arb.config import (
     AppConfig,
     Endpoints,
@@ -506,7 +507,7 @@ def test_unknown_venue_name_for_a_single_file(tmp_path: Path) -> None:
     write_config_files(tmp_path)
     with pytest.raises(ConfigError) as info:
         load_venue_config(tmp_path / "binance.toml", "kraken")
-    assert "binance, bybit, okx" in str(info.value)
+    assert f'one of {", ".join(sorted(known_venues()))}, got "kraken"' in str(info.value)  # every venue arb knows
 
 
 # --- secrets ---------------------------------------------------------------------------------------
