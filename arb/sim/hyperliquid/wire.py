@@ -156,8 +156,9 @@ def open_entry(order: LedgerOrder, coin: str, cloid: str | None) -> dict[str, An
 
 
 def frontend_entry(order: LedgerOrder, coin: str, cloid: str | None) -> dict[str, Any]:
-    """``frontendOpenOrders``' entry of an order, which ``orderStatus`` and ``orderUpdates`` also carry."""
-    remaining = order.remaining if order.status.is_open else Decimal(0)
+    """``frontendOpenOrders``' entry of an order, which ``orderStatus`` and ``orderUpdates`` also carry: ``sz`` what
+    is left of it (0 once filled; a cancelled order's unfilled rest, so ``origSz - sz`` is what it filled)."""
+    remaining = Decimal(0) if order.status is OrderStatus.FILLED else order.remaining
     return {"coin": coin, "side": side_of(order.side), "limitPx": num(order.price or Decimal(0)),
             "sz": num(remaining), "oid": order.order_id, "timestamp": order.created_ms,
             "triggerCondition": "N/A", "isTrigger": False, "triggerPx": "0.0", "children": [],
