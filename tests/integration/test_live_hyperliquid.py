@@ -19,18 +19,21 @@ from typing import Any
 import pytest
 
 from arb.config import load_config
+from arb.execution.orders import OrderState
 from arb.execution.venue_executor import VenueExecutor
 from arb.live.trading_session import KIND_MANUAL, TradingSession, trading_session
 from arb.sim.hyperliquid.exchange import FakeHyperliquidExchange
 from arb.sim.options import VenueOptions
+from arb.strategy.types import BUY, SELL
 from arb.testing.configs import local_endpoints, write_config_files
+from connectors.hyperliquid.private import cloid_of
 from tests.sim.test_hyperliquid_exchange import ACCOUNT, AGENT_KEY, hyperliquid_recording
 from tests.support.clocks import OffsetClock
-from tests.support.live_rig import eventually
+from tests.support.live_rig import account, eventually
 
 HL = 1
 """Hyperliquid's number in the run: ``venues = ["binance", "hyperliquid"]``."""
-WAIT_S = 60.0
+WAIT_S = 8.0
 """A bound on a step that hangs, not on its speed."""
 
 
@@ -77,13 +80,13 @@ async def _session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **keys: str)
 
 
 async def _answered(executor: VenueExecutor, side: int, price: str, qty: str, *, quote: bool = False) -> Any:
-    # One manual order (a post-only quote with ``quote``), once the venue answered it
-    order = (
-        executor.submit_quote(side, float(price), float(qty), KIND_MANUAL, 1, executor.clock())  # type: ignore[attr-defined]
-        if quote
-        else executor.submit(side, float(price), float(qty), KIND_MANUAL, 1, executor.clock())
-    )
-    await eventually(lambda: order.answered, executor)
+    # One manual order (a post-only quote with ``quote``), once the venue answered it (a quote: resting or done)
+    now = executor.clock()
+    if quote:
+        order = executor.submit_quote(side, float(price), float(qty), 1, now)  # type: ignore[attr-defined]
+    else:
+        order = executor.submit(side, float(price), float(qty), KIND_MANUAL, 1, now)
+    await eventually(lambda: order.answered or order.state is OrderState.ACCEPTED, executor)
     return order
 
 
@@ -109,3 +112,61 @@ async def test_a_session_starts_on_the_agents_key_and_reconciles_the_accounts_ba
         lines = await executor.adapter.perpetual_account(executor, "cross", "hyperliquid.toml")
         (budget,) = lines
         assert budget.startswith("address budget: ") and "of 10000 requests used (volume traded $0.00)" in budget
+
+
+async def _streams_up(fake: FakeHyperliquidExchange) -> None:
+    # ccxt pro subscribed to the account's orderUpdates and userFills (by its address, not the agent's)
+    await eventually(
+        lambda: (
+            fake.subscriber_count(f"orderUpdates:{ACCOUNT}") == 1 and fake.subscriber_count(f"userFills:{ACCOUNT}") == 1
+        ),
+        fake,
+    )
+
+
+async def test_an_ioc_takes_two_levels_and_each_fill_is_booked_once_from_the_stream_and_the_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with _session(tmp_path, monkeypatch) as (fake, session):
+        executor = session.executors[HL]
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            await _streams_up(fake)
+            order = await _answered(executor, BUY, "60020", "0.3")
+            await eventually(lambda: len(_fills(executor)) == 2 and order.state.terminal, executor)
+            for row in await executor.adapter.trades_since(executor, "BTCUSDT", 0):  # a gap's sweep: nothing new
+                executor.on_trade_message(row, "rest")
+            executor.stop()
+        assert order.state is OrderState.FILLED and order.filled == D("0.3")
+        (sent,) = account(fake).orders
+        assert fake.orders.cloid(sent) == cloid_of(order.client_id)  # arb's client id as a 128-bit cloid
+        assert _fills(executor) == {str(t.trade_id): (t.price, t.qty) for t in account(fake).trades}
+        assert sorted(_fills(executor).values()) == [(D("60010"), D("0.2")), (D("60020"), D("0.1"))]
+        assert executor.counters["duplicate_fills"] >= 2 and executor.counters["unknown"] == 0
+        assert await executor.position_and_entry() == (D("0.3"), (D("60010") * 2 + D("60020")) / 3)
+
+
+async def test_a_post_only_quote_rests_fills_as_a_maker_another_is_cancelled_and_one_that_would_take_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with _session(tmp_path, monkeypatch) as (fake, session):
+        executor = session.executors[HL]
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            await _streams_up(fake)
+            resting = await _answered(executor, BUY, "59995", "0.001", quote=True)
+            far = await _answered(executor, BUY, "59000", "0.001", quote=True)
+            taker = await _answered(executor, SELL, "59000", "0.001", quote=True)  # below the bid: would take
+            assert (resting.state, far.state) == (OrderState.ACCEPTED, OrderState.ACCEPTED)
+            assert taker.state is OrderState.REJECTED and taker.rejection.code == "BadAloPx"
+            assert executor.cancel_quote(far.order_id, executor.clock())  # type: ignore[attr-defined]
+            await fake.advance(1)  # the next book's asks cross 59995
+            await eventually(lambda: resting.state is OrderState.FILLED and far.state.terminal, executor)
+            await eventually(lambda: len(_fills(executor)) == 1, executor)
+            executor.stop()
+        assert far.state is OrderState.CANCELED and far.filled == 0
+        ((trade_id, (price, qty)),) = _fills(executor).items()
+        (trade,) = account(fake).trades
+        assert (trade_id, price, qty, trade.is_maker) == (str(trade.trade_id), D("59995"), D("0.001"), True)
+        assert executor.counters["post_only_rejects"] == 1
+        assert [fake.orders.cloid(o) for o in account(fake).orders] == [cloid_of(o.client_id) for o in (resting, far)]
