@@ -4,7 +4,8 @@ exchange on the testnet (its signatures' ``source`` ``"b"``), pointed at it only
 
 The book (:func:`tests.sim.test_hyperliquid_exchange.hyperliquid_recording`): bids 60000 x 0.5, 59990 x 1;
 asks 60010 x 0.2, 60020 x 0.3, 60030 x 1; its second book crosses a buy resting at 59995 (asks from 59990).
-Nothing sleeps: every wait is for a condition, bounded.
+Nothing sleeps: every wait is for a condition, bounded. Each test drives a session's executor in this process
+(no ``arb`` process, no kernel compiled): a second or less of CPU each.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 import pytest
 
 from arb.config import load_config
+from arb.errors import EXIT_VENUE_REFUSED, VenueError
+from arb.execution.dead_man import DeadMan
 from arb.execution.orders import OrderState
 from arb.execution.venue_executor import VenueExecutor
 from arb.live.trading_session import KIND_MANUAL, TradingSession, trading_session
@@ -27,13 +30,19 @@ from arb.sim.options import VenueOptions
 from arb.strategy.types import BUY, SELL
 from arb.testing.configs import local_endpoints, write_config_files
 from connectors.hyperliquid.private import cloid_of
-from tests.sim.test_hyperliquid_exchange import ACCOUNT, AGENT_KEY, hyperliquid_recording
+from tests.sim.test_hyperliquid_exchange import (
+    ACCOUNT,
+    AGENT_KEY,
+    STRANGER,
+    STRANGER_KEY,
+    hyperliquid_recording,
+)
 from tests.support.clocks import OffsetClock
 from tests.support.live_rig import account, eventually
 
 HL = 1
 """Hyperliquid's number in the run: ``venues = ["binance", "hyperliquid"]``."""
-WAIT_S = 8.0
+WAIT_S = 60.0
 """A bound on a step that hangs, not on its speed."""
 
 
@@ -56,14 +65,14 @@ def _address(key: str) -> str:
 
 
 def _config(folder: Path, fake: FakeHyperliquidExchange, monkeypatch: pytest.MonkeyPatch, *, key: str = AGENT_KEY,
-            address: str = ACCOUNT) -> Any:  # fmt: skip
+            address: str = ACCOUNT, timeout_ms: int = 2000) -> Any:  # fmt: skip
     # The venue file as shipped, its testnet pointed at the fake; the keys in the variables it names
     monkeypatch.setenv("HYPERLIQUID_ACCOUNT_ADDRESS", address)
     monkeypatch.setenv("HYPERLIQUID_PRIVATE_KEY", key)
     endpoints = local_endpoints(fake.ws_urls[0], fake.rest_url, market="linear", network="testnet",
                                 ws_private=fake.private_ws_url)  # fmt: skip
     live = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300, "fill_check_after_ms": 300,
-            "request_timeout_ms": 2000}  # fmt: skip
+            "request_timeout_ms": timeout_ms}  # fmt: skip
     path = write_config_files(
         folder,
         arbitrage_overrides={"strategy": {"venues": ["binance", "hyperliquid"], "symbol": "BTCUSDT"}, "live": live},
@@ -73,10 +82,12 @@ def _config(folder: Path, fake: FakeHyperliquidExchange, monkeypatch: pytest.Mon
 
 
 @contextlib.asynccontextmanager
-async def _session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **keys: str) -> AsyncIterator[
-        tuple[FakeHyperliquidExchange, TradingSession]]:  # fmt: skip
-    async with _fake(tmp_path) as fake, trading_session(_config(tmp_path, fake, monkeypatch, **keys), [HL]) as session:
-        yield fake, session
+async def _session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: OffsetClock | None = None,
+                   **keys: Any) -> AsyncIterator[tuple[FakeHyperliquidExchange, TradingSession]]:  # fmt: skip
+    async with _fake(tmp_path, clock) as fake:
+        config = _config(tmp_path, fake, monkeypatch, **keys)
+        async with trading_session(config, [HL]) as session:
+            yield fake, session
 
 
 async def _answered(executor: VenueExecutor, side: int, price: str, qty: str, *, quote: bool = False) -> Any:
@@ -170,3 +181,78 @@ async def test_a_post_only_quote_rests_fills_as_a_maker_another_is_cancelled_and
         assert (trade_id, price, qty, trade.is_maker) == (str(trade.trade_id), D("59995"), D("0.001"), True)
         assert executor.counters["post_only_rejects"] == 1
         assert [fake.orders.cloid(o) for o in account(fake).orders] == [cloid_of(o.client_id) for o in (resting, far)]
+
+
+@pytest.mark.parametrize("fault", ["held", "dropped"])
+async def test_an_order_whose_answer_is_lost_is_found_by_its_cloid_and_never_sent_again(
+    fault: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The IOC fills, its answer is held past the client's timeout (or its connection dropped) and the private
+    # stream is silent: only orderStatus by its cloid can say what became of it, and userFills what it filled
+    async with _session(tmp_path, monkeypatch, timeout_ms=300) as (fake, session):
+        executor = session.executors[HL]
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            await _streams_up(fake)
+            fake.faults.silence_user_stream()
+            if fault == "held":
+                fake.faults.order_timeout(processed=True)
+            else:
+                fake.faults.order_drop(processed=True)
+            order = await _answered(executor, BUY, "60020", "0.3")
+            await eventually(lambda: len(_fills(executor)) == 2, executor)
+            executor.stop()
+            fake.faults.release_orders()
+        assert order.state is OrderState.FILLED and order.filled == D("0.3")
+        assert executor.counters["unknown"] == 1 and executor.counters["resolved"] == 1
+        (sent,) = account(fake).orders  # never sent again
+        assert fake.orders.cloid(sent) == cloid_of(order.client_id)
+        assert _fills(executor) == {str(t.trade_id): (t.price, t.qty) for t in account(fake).trades}
+        row = executor.journal.journal.intent(order.client_id)  # type: ignore[attr-defined]
+        assert row["state"] == "filled"
+
+
+async def test_the_dead_mans_switch_is_armed_renewed_fires_and_is_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = OffsetClock()
+    async with _session(tmp_path, monkeypatch, clock) as (fake, session):
+        executor = session.executors[HL]
+        switch = DeadMan(executor)
+        assert await switch.arm(10) == "armed, 10 s"
+        first = fake.orders.schedules["arb"]
+        assert abs(first - (clock() * 1000 + 10_000)) < 2_000  # now + the window, by ccxt's nonce
+        keeper = asyncio.create_task(executor.adapter.keep_dead_man(executor, executor.markets, 10, armed=False))
+        try:
+            await eventually(lambda: fake.orders.schedules["arb"] > first, fake)  # renewed
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            quote = await _answered(executor, BUY, "59000", "0.001", quote=True)
+            clock.advance(11)  # no renewal for longer than the window
+            await fake.tick()
+            await eventually(lambda: quote.state.terminal, executor)
+            executor.stop()
+        assert quote.state is OrderState.CANCELED and fake.schedule_triggers
+        clock.advance(-11)  # the venue's clock back beside ccxt's nonces (real time)
+        assert await switch.arm(10) == "armed, 10 s"
+        assert await switch.disarm(10) == "disarmed" and "arb" not in fake.orders.schedules
+
+
+async def test_a_key_the_account_never_approved_is_refused_as_the_credentials_naming_the_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with _session(tmp_path, monkeypatch, key=STRANGER_KEY) as (fake, session):
+        executor = session.executors[HL]
+        assert await executor.balances() == {"USDC": D("100000")}  # a query names the account: no key needed
+        with pytest.raises(VenueError) as refused:
+            await DeadMan(executor).arm(10)  # the first signed action
+        error = refused.value
+        assert error.code == "UnknownSigner" and error.exit_code == EXIT_VENUE_REFUSED  # exit 3: a person fixes it
+        assert f"User or API Wallet {STRANGER} does not exist." in str(error)
+        assert "HYPERLIQUID_ACCOUNT_ADDRESS and HYPERLIQUID_PRIVATE_KEY" in error.check
+        assert STRANGER_KEY.removeprefix("0x") not in str(error) + error.check
+        assert "arb" not in fake.orders.schedules
