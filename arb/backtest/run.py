@@ -13,9 +13,8 @@ loop fills itself at its arrival, on hftbacktest's depth, by the paper venue's r
 took from it); resting quotes go to hftbacktest's exchange as post-only orders.
 
 With ``[backtest] transfer_policy`` it moves inventory between the venues with a fee and a delay
-(:mod:`arb.backtest.transfers`), each transfer logged (:attr:`BacktestResult.transfers`, transfers.csv).
-What it does not model: other traders' answer to our trades, the venue's own (venue-time) book for
-taker orders, transfers as a venue makes them. See docs/backtest.md.
+(:mod:`arb.backtest.transfers`), each logged (transfers.csv). Not modelled: other traders' answer to our
+trades, the venue's own (venue-time) book for taker orders, transfers as a venue makes them (docs/backtest.md).
 """
 
 from __future__ import annotations
@@ -393,8 +392,7 @@ class Loop:
         span = session.end_ns - session.start_ns
         self.fills: np.ndarray[Any, Any] = np.zeros(4096 * n_sym, FILL_DTYPE)
         samples = int(span // _EQUITY_INTERVAL_NS) + 16
-        # the logs the loop writes hold MAX_VENUES columns a venue field: one compiled loop for every venue
-        # count (the run's columns are taken out at the end, narrow_venues)
+        # MAX_VENUES columns a venue field: one compiled loop for every venue count (narrow_venues at the end)
         self.equity: np.ndarray[Any, Any] = np.zeros(samples * n_sym, equity_dtype(MAX_VENUES))
         self.calls: np.ndarray[Any, Any] = np.zeros(1024 * n_sym, decision_dtype(MAX_VENUES))
         self.sent: np.ndarray[Any, Any] = np.zeros(1024 * n_sym, SENT_DTYPE)
