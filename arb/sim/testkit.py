@@ -57,6 +57,9 @@ class VenueTestKit:
     """The fake's attribute that holds its order WebSocket's URL."""
     socket_logs: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     """The fake's logs of socket requests: ``(attribute, the entry's field naming the operation)``."""
+    in_campaign: bool = True
+    """Whether the fault campaign draws the venue (one ``arb live`` trades): False while the campaign's rigs
+    cannot run it end to end yet."""
 
     def symbol_rules(self, market: str, symbol: str = "BTCUSDT") -> SymbolRules:
         """The venue's rules of ``symbol`` in ``market``; ``KeyError`` naming what it knows."""

@@ -45,9 +45,10 @@ from arb.catalog import known_venues
 from arb.sim.testkit import venue_testkit
 from connectors.registry import venue as _connector
 
-VENUES = tuple(name for name in known_venues() if _connector(name).trades_live)
+VENUES = tuple(name for name in known_venues() if _connector(name).trades_live and venue_testkit(name).in_campaign)
 """The venues a scenario draws its two from (every venue arb live trades: a public-only venue has no private
-side to fault), in the order a run lists them (``[strategy] venues``)."""
+side to fault; but one whose test kit keeps it out of the campaign), in the order a run lists them
+(``[strategy] venues``)."""
 TAKER = "taker"
 MAKER = "maker_taker"
 
