@@ -166,9 +166,7 @@ class HyperliquidPrivate(CcxtVenue):
     answers = ANSWERS
 
     def __init__(self, market: Any) -> None:
-        super().__init__(market)
-        if self.spot:
-            raise ValueError("hyperliquid: arb trades its perpetuals (linear) only")
+        super().__init__(market)  # "spot" too, for its answer rules: venue.toml lists linear alone to trade
         self.client_ids: dict[str, str] = {}
         """Each ``cloid`` sent or asked for -> arb's client id (a digest is not undone)."""
         self.market_ids: dict[str, str] = {}

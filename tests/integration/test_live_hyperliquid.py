@@ -67,8 +67,8 @@ def _address(key: str) -> str:
 def _config(folder: Path, fake: FakeHyperliquidExchange, monkeypatch: pytest.MonkeyPatch, *, key: str = AGENT_KEY,
             address: str = ACCOUNT, timeout_ms: int = 2000) -> Any:  # fmt: skip
     # The venue file as shipped, its testnet pointed at the fake; the keys in the variables it names
-    monkeypatch.setenv("HYPERLIQUID_ACCOUNT_ADDRESS", address)
-    monkeypatch.setenv("HYPERLIQUID_PRIVATE_KEY", key)
+    monkeypatch.setenv("HYPERLIQUID_API_ACCOUNT_ADDRESS", address)
+    monkeypatch.setenv("HYPERLIQUID_API_PRIVATE_KEY", key)
     endpoints = local_endpoints(fake.ws_urls[0], fake.rest_url, market="linear", network="testnet",
                                 ws_private=fake.private_ws_url)  # fmt: skip
     live = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300, "fill_check_after_ms": 300,
@@ -253,6 +253,6 @@ async def test_a_key_the_account_never_approved_is_refused_as_the_credentials_na
         error = refused.value
         assert error.code == "UnknownSigner" and error.exit_code == EXIT_VENUE_REFUSED  # exit 3: a person fixes it
         assert f"User or API Wallet {STRANGER} does not exist." in str(error)
-        assert "HYPERLIQUID_ACCOUNT_ADDRESS and HYPERLIQUID_PRIVATE_KEY" in error.check
+        assert "HYPERLIQUID_API_ACCOUNT_ADDRESS and HYPERLIQUID_API_PRIVATE_KEY" in error.check
         assert STRANGER_KEY.removeprefix("0x") not in str(error) + error.check
         assert "arb" not in fake.orders.schedules

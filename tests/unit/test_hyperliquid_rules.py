@@ -94,4 +94,6 @@ def test_the_shipped_venue_file_loads_beside_the_others(tmp_path: Path) -> None:
     rules = config.instrument
     assert (rules.tick_size, rules.lot_size, rules.min_notional) == (1.0, 1e-5, 10.0)
     assert config.perpetual.funding_interval_ns == 3600 * 10**9 and config.feed.depth_stream == "l2Book"
-    assert not venue("hyperliquid").trades_live  # public-only: arb live refuses it by name
+    assert venue("hyperliquid").trades_live  # its private side through ccxt (issue 79, item 3)
+    names = [secret.env_name if secret is not None else None for secret in (config.api_key, config.api_secret)]
+    assert names == ["HYPERLIQUID_API_ACCOUNT_ADDRESS", "HYPERLIQUID_API_PRIVATE_KEY"]  # the address, the signing key

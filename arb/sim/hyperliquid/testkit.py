@@ -1,7 +1,8 @@
 """Hyperliquid's test kit (:class:`arb.sim.testkit.VenueTestKit`): what the rigs, the configuration writers and
 the fault campaign know of the fake Hyperliquid. Its exchange (:mod:`arb.sim.hyperliquid.exchange`) has no API
 key: an account is an address, and the key the rigs hand over is its private key (or the address itself). arb
-does not trade it live yet, so the campaign does not draw it; the answers below are the venue's own."""
+trades it live through ccxt, but the fault campaign's rigs do not run it end to end yet (``in_campaign``); the
+answers below are the venue's own."""
 
 from __future__ import annotations
 
@@ -46,5 +47,6 @@ TESTKIT = HyperliquidTestKit(
     no_balance=(200, "PerpMargin", "Insufficient margin to place order."),  # an HTTP 200 whose status says error
     post_only_codes=("BadAloPx",),
     cancel_requests=("POST /exchange",),
+    in_campaign=False,
 )
 """Hyperliquid's test kit."""
