@@ -147,9 +147,12 @@ async def test_an_ioc_takes_two_levels_and_each_fill_is_booked_once_from_the_str
             await eventually(lambda: len(_fills(executor)) == 2 and order.state.terminal, executor)
             for row in await executor.adapter.trades_since(executor, "BTCUSDT", 0):  # a gap's sweep: nothing new
                 executor.on_trade_message(row, "rest")
+            missed = await _answered(executor, BUY, "59000", "0.001")  # below every ask: takes nothing
             executor.stop()
+        # the venue answers an IOC that took nothing with an error, not an expiry: a refusal with its type
+        assert missed.state is OrderState.REJECTED and missed.rejection.code == "IocCancel" and not missed.fills
         assert order.state is OrderState.FILLED and order.filled == D("0.3")
-        (sent,) = account(fake).orders
+        sent = account(fake).orders[0]
         assert fake.orders.cloid(sent) == cloid_of(order.client_id)  # arb's client id as a 128-bit cloid
         assert _fills(executor) == {str(t.trade_id): (t.price, t.qty) for t in account(fake).trades}
         assert sorted(_fills(executor).values()) == [(D("60010"), D("0.2")), (D("60020"), D("0.1"))]
