@@ -259,3 +259,19 @@ async def test_a_key_the_account_never_approved_is_refused_as_the_credentials_na
         assert "HYPERLIQUID_API_ACCOUNT_ADDRESS and HYPERLIQUID_API_PRIVATE_KEY" in error.check
         assert STRANGER_KEY.removeprefix("0x") not in str(error) + error.check
         assert "arb" not in fake.orders.schedules
+
+
+async def test_cancel_all_cancels_every_open_order_by_its_oid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # arb kill's second step (and a clean stop's): the account's open orders listed, each cancelled
+    async with _session(tmp_path, monkeypatch) as (fake, session):
+        executor = session.executors[HL]
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            quotes = [await _answered(executor, BUY, price, "0.001", quote=True) for price in ("59000", "58000")]
+            listed = await executor.open_orders()
+            assert sorted(u.client_id for u in listed) == sorted(q.client_id for q in quotes)
+            assert await executor.cancel_open() == 2
+            await eventually(lambda: all(q.state.terminal for q in quotes), executor)
+            executor.stop()
+        assert await executor.open_orders() == [] and not fake.ledger.open_orders(account(fake))
+        assert all(q.state is OrderState.CANCELED for q in quotes)
