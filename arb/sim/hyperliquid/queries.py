@@ -10,6 +10,7 @@ wallet's address, or any other, holds nothing: empty lists, ``unknownOid``, a ze
 | ``clearinghouseState`` | ``{marginSummary, crossMarginSummary, withdrawable, assetPositions, time, ...}`` |
 | ``userRateLimit`` | ``{"cumVlm","nRequestsUsed","nRequestsCap","nRequestsSurplus"}`` |
 | ``userFees`` | the account's rates (``userCrossRate``, ``userAddRate``) and its daily volumes |
+| ``userFunding`` (``startTime``, ``endTime``?) | the hourly payments in the window, oldest first (``delta``) |
 
 An order under the plan's ``hide_orders`` fault answers ``unknownOid`` while its hidden queries last.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 __all__ = ["PRIVATE_INFO", "HyperliquidQueries"]
 
+import hashlib
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -25,11 +27,11 @@ from typing import Any
 from arb.sim.hyperliquid import wire
 from arb.sim.hyperliquid.auth import Signers
 from arb.sim.hyperliquid.orders import HyperliquidOrders
-from arb.sim.ledger import ZERO, LedgerAccount, LedgerTrade
+from arb.sim.ledger import ZERO, FundingPayment, LedgerAccount, LedgerTrade
 from arb.sim.ledger.venue_ledger import Ledger
 
 PRIVATE_INFO = ("orderStatus", "openOrders", "frontendOpenOrders", "userFills", "userFillsByTime",
-                "clearinghouseState", "userRateLimit", "userFees")  # fmt: skip
+                "clearinghouseState", "userRateLimit", "userFees", "userFunding")  # fmt: skip
 """The ``/info`` types answered from the ledger."""
 _FILLS = 2000
 
@@ -70,6 +72,13 @@ class HyperliquidQueries:
             last = end if isinstance(end, int) else 1 << 62
             trades = [t for t in (account.trades if account is not None else []) if start <= t.time_ms <= last]
             return 200, [self._fill(t) for t in trades[:_FILLS]]
+        if kind == "userFunding":
+            start, end = body.get("startTime"), body.get("endTime")
+            if not isinstance(start, int):
+                return 422, "Failed to deserialize the JSON body into the target type"
+            last = end if isinstance(end, int) else 1 << 62
+            paid = [p for p in (account.fundings if account is not None else []) if start <= p.funding_ms <= last]
+            return 200, [_funding(p) for p in paid[:_FILLS]]
         if kind == "clearinghouseState":
             return 200, self._clearinghouse(account)
         if kind == "userRateLimit":
@@ -137,3 +146,11 @@ class HyperliquidQueries:
 def _volume(account: LedgerAccount | None) -> Decimal:
     """The USDC an account traded (its address budget grows by it)."""
     return sum((t.price * t.qty for t in account.trades), ZERO) if account is not None else ZERO
+
+
+def _funding(payment: FundingPayment) -> dict[str, Any]:
+    # One ``userFunding`` entry; its ``hash`` the fake's own (a digest of the payment's id)
+    delta = {"type": "funding", "coin": payment.symbol, "usdc": wire.num(payment.payment),
+             "szi": wire.num(payment.position), "fundingRate": wire.num(payment.rate)}  # fmt: skip
+    digest = hashlib.sha256(f"funding {payment.payment_id}".encode()).hexdigest()
+    return {"time": payment.funding_ms, "hash": "0x" + digest, "delta": delta}
