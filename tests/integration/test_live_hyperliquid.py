@@ -47,14 +47,16 @@ WAIT_S = 60.0
 
 
 @contextlib.asynccontextmanager
-async def _fake(tmp_path: Path, clock: OffsetClock | None = None) -> AsyncIterator[FakeHyperliquidExchange]:
-    # The fake on the testnet: account "arb" at ACCOUNT (100,000 USDC), the agent AGENT approved by it
-    recording = hyperliquid_recording(tmp_path / "btc.gz")
+async def _fake(tmp_path: Path, clock: OffsetClock | None = None, *, ctx_every: int = 0,
+                frames: int = 1) -> AsyncIterator[FakeHyperliquidExchange]:  # fmt: skip
+    # The fake on the testnet: account "arb" at ACCOUNT (100,000 USDC), the agent AGENT approved by it, its first
+    # ``frames`` frames released (``ctx_every``: an activeAssetCtx after every so many books)
+    recording = hyperliquid_recording(tmp_path / "btc.gz", ctx_every=ctx_every)
     options = VenueOptions(clock=clock or OffsetClock())
     async with asyncio.timeout(WAIT_S), FakeHyperliquidExchange(recording, options=options, network="testnet") as fake:
         fake.add_account("arb", address=ACCOUNT, balances={"USDC": "100000"})
         fake.signers.approve_agent(ACCOUNT, _address(AGENT_KEY))
-        await fake.advance(1)
+        await fake.advance(frames)
         yield fake
 
 
@@ -275,3 +277,24 @@ async def test_cancel_all_cancels_every_open_order_by_its_oid(tmp_path: Path, mo
             executor.stop()
         assert await executor.open_orders() == [] and not fake.ledger.open_orders(account(fake))
         assert all(q.state is OrderState.CANCELED for q in quotes)
+
+
+async def test_an_hours_funding_on_the_held_position_is_read_from_user_funding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = OffsetClock()
+    async with (
+        _fake(tmp_path, clock, ctx_every=1, frames=2) as fake,  # the first book and its hour's rate
+        trading_session(_config(tmp_path, fake, monkeypatch), [HL]) as session,
+    ):
+        executor = session.executors[HL]
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            await _answered(executor, BUY, "60010", "0.2")
+            executor.stop()
+        clock.advance(3600.0)
+        await fake.advance(2)  # the next hour's context: the position held at the hour pays
+        (paid,) = account(fake).fundings
+        (payment,) = await executor.adapter.funding_income(executor, "BTCUSDT", 0)
+    assert payment.payment == paid.payment == -(D("0.2") * D("60005.0") * D("0.0000125")).quantize(D("1e-8"))
+    assert (payment.symbol, payment.asset, payment.ts_ms) == ("BTCUSDT", "USDC", paid.funding_ms)
