@@ -51,7 +51,7 @@ The model
 
 Usage::
 
-    python examples/generate_hyperliquid_sample.py [--seed 61] [--out recordings/hyperliquid_linear] [--<param> V]
+    python -m examples.generate_hyperliquid_sample [--seed 61] [--out recordings/hyperliquid_linear] [--<param> V]
 
 Every parameter of :class:`HyperliquidParams` is a flag; the committed files were made with the defaults.
 What is real and what is not: the Binance book's shape, its changes and its trades are real; the lag, the basis,
