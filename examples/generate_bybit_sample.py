@@ -10,7 +10,7 @@ inputs give byte-identical files.
 
 Usage::
 
-    python examples/generate_bybit_sample.py [--seed 7] [--out recordings/bybit_spot]
+    python -m examples.generate_bybit_sample [--seed 7] [--out recordings/bybit_spot]
         [--binance recordings/binance_spot/btcusdt_20240808.gz recordings/binance_spot/btcusdt_20240809.gz]
         [--bybit-config config/bybit.toml] [--binance-config config/binance.toml] [--<param> VALUE ...]
 

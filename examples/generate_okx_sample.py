@@ -22,7 +22,7 @@ reads the top of the book, and a recorder of OKX's ``books`` would hold all 400.
 
 Usage::
 
-    python examples/generate_okx_sample.py [--seed 23] [--out recordings/okx_spot]
+    python -m examples.generate_okx_sample [--seed 23] [--out recordings/okx_spot]
 
 Every model parameter of :class:`~examples.generate_bybit_sample.SampleParams` is a flag as in the Bybit
 script; the defaults here are :data:`OKX_PARAMS`. The committed files were made with the defaults.

@@ -43,7 +43,7 @@ noise, thinning, ids) is the Bybit and OKX scripts' defaults (OKX's network late
 
 Usage::
 
-    python examples/generate_scan_sample.py [--out recordings] [--symbols ETHUSDT SOLUSDT] [--no-measure]
+    python -m examples.generate_scan_sample [--out recordings] [--symbols ETHUSDT SOLUSDT] [--no-measure]
 
 It prints what the files hold: for every symbol the venues share (BTCUSDT included) and every ordered pair,
 the seconds the net edge (the sell venue's bid over the buy venue's ask less both taker fees of ``config/``,

@@ -7,7 +7,7 @@ README's table states the files' real sizes, and the committed bytes are what th
 regeneration takes about 10 s of CPU, more than this file's share of the suite: the tests here regenerate
 the Binance SOL half's first 3,000 source lines (the script draws its ids one message at a time, so a prefix
 of the input gives a prefix of the file) and all of the Bybit SOL files, the smallest complete generated
-pair; ``python examples/generate_scan_sample.py --check`` compares every file.
+pair; ``python -m examples.generate_scan_sample --check`` compares every file.
 """
 
 from __future__ import annotations
