@@ -42,7 +42,7 @@ from arb.recording.loader import load_timeline, plan_days
 from arb.recording.replayed_funding import funding_of
 from arb.strategies.funding_carry import CarryParams, FundingCarry
 from arb.strategy.seam import bind
-from arb.strategy.types import BUY, SELL
+from arb.strategy.types import BUY, SELL, decision_dtype, equity_dtype, narrow_venues
 from arb.testing.configs import write_config_files
 from arb.testing.scenarios import Book, Perp, write_scenario
 
@@ -109,8 +109,11 @@ def _carry_backtest(config: AppConfig) -> Any:
     c = loop.counters
     return types.SimpleNamespace(
         fills=loop.fills[: c[C_FILLS]].copy(), funding=loop.funding[: c[C_FUNDING]].copy(),
-        calls=loop.calls[: c[C_CALLS]].copy(), sent=loop.sent[: c[C_SENT]].copy(),
-        equity=loop.equity[: c[C_EQUITY]].copy(), memory=loop.bound.memory[0].copy(), state=loop.kstate[0].copy(),
+        # the loop's logs hold a column per venue of the records' capacity: the run's, as run_session keeps them
+        calls=narrow_venues(loop.calls[: c[C_CALLS]], decision_dtype(len(config.venues))),
+        sent=loop.sent[: c[C_SENT]].copy(),
+        equity=narrow_venues(loop.equity[: c[C_EQUITY]], equity_dtype(len(config.venues))),
+        memory=loop.bound.memory[0].copy(), state=loop.kstate[0].copy(),
         days=days, end_ns=session.end_ns,
     )  # fmt: skip
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from arb.catalog import known_venues
 from arb.cli import main
 from arb.config import load_config
 from arb.strategy.builtin import MAKER_TAKER, TAKER
@@ -256,7 +257,7 @@ def test_every_command_answers_before_anything_runs(tmp_path, capsys, command) -
     assert text.startswith(f"arb {command}: {path}: strategy.kernel: strategy 'broken'") and said[0] in text
     # nothing was written (no report, no paper account, no live state) and nothing asked for keys or venues
     written = {p.name for p in (tmp_path / "cfg").iterdir()} - {"__pycache__"}  # Python's own bytecode
-    assert written == {"arbitrage.toml", "binance.toml", "bybit.toml", "okx.toml", "mystrat.py"}
+    assert written == {"arbitrage.toml", "mystrat.py", *(f"{venue}.toml" for venue in known_venues())}  # as made
 
 
 def test_check_as_a_process_compiles_a_strategy_of_the_users(tmp_path) -> None:
