@@ -19,8 +19,9 @@ The model
 =========
 
 1. **Lag.** Hyperliquid's book at its time ``t`` is Binance's book as it stood at ``t - lag_ms`` (Binance's
-   event time ``E``): Binance leads Hyperliquid by about 600-700 ms at the peak of the lead-lag
-   (``../shared/HYPERLIQUID_NOTES.md`` section 11, Arrakis 2026). Its trades are Binance's, ``lag_ms`` later.
+   event time ``E``): Binance USD-M leads Hyperliquid by about 600-700 ms at the peak of the lead-lag, on
+   all of the 29 assets Arrakis measured (a modified Hayashi-Yoshida estimator over trades, 16 days to
+   2026-02-26: arrakis.finance/blog/crypto-price-discovery). Its trades are Binance's, ``lag_ms`` later.
 2. **Basis.** Every price times ``1 + basis_t``: an Ornstein-Uhlenbeck process around ``basis_mean_bps``
    (stationary sd ``basis_std_bps``, half-life ``basis_half_life_s``, no jumps), simulated with the Bybit
    script's :func:`~examples.generate_bybit_sample.simulate_basis` on its own seed. A perpetual trades near
