@@ -619,6 +619,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if log_format not in FORMATS:
         print(f"arb: ARB_LOG_FORMAT: expected text or json, got {log_format!r}", file=sys.stderr)
         return EXIT_USAGE
+    # arb.reports.files.CHARTS_ENV, checked here without importing the reports (every command starts here)
     if (charts := os.environ.get("ARB_CHARTS", "1")) not in ("0", "1"):
         print(f"arb: ARB_CHARTS: expected 0 (no equity.png) or 1, got {charts!r}", file=sys.stderr)
         return EXIT_USAGE

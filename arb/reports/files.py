@@ -73,9 +73,6 @@ CHARTS_ENV: Final = "ARB_CHARTS"
 (scripts and CI that never look at it: drawing it is about half the CPU of a short backtest); unset or ``1``
 draws it. Any other value is refused by ``arb`` at start (exit 2)."""
 
-CHARTS_VALUES: Final = ("0", "1")
-"""The values :data:`CHARTS_ENV` may take."""
-
 
 def charts_enabled() -> bool:
     """Whether reports draw equity.png: unless :data:`CHARTS_ENV` is ``0``."""
