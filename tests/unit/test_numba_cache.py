@@ -23,7 +23,12 @@ def _tree(tmp_path: Path) -> list[Path]:
     return roots
 
 
-def test_cached_code_is_kept_while_the_sources_are_the_same_and_dropped_when_one_changes(tmp_path: Path) -> None:
+def test_cached_code_is_kept_while_the_sources_are_the_same_and_dropped_when_one_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # without NUMBA_CACHE_DIR: a run of the suite with it set must not stamp its cache with this tree's
+    # fingerprint (every arb process after would then delete the whole cache)
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     roots = _tree(tmp_path)
     assert validate_numba_cache(roots) == 4  # no stamp yet: unknown provenance, start clean
     assert (roots[0] / "__pycache__" / STAMP_NAME).read_text() == sources_fingerprint(roots)

@@ -46,6 +46,7 @@ def _docstring_lines(tree: ast.AST) -> set[int]:
 
 def _names_a_venue(path: Path) -> list[str]:
     source = path.read_text(encoding="utf-8")
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     docstrings = _docstring_lines(ast.parse(source))
     names = [name.lower() for name in known_venues()]
     titles = [venue_facts(name).title.lower() for name in known_venues()]
@@ -54,9 +55,9 @@ def _names_a_venue(path: Path) -> list[str]:
         text = token.string.lower()
         if token.type == tokenize.STRING and token.start[0] not in docstrings:
             if any(name in text for name in (*names, *titles)):
-                found.append(f"{path.relative_to(ROOT)}:{token.start[0]}: {token.string[:60]}")
+                found.append(f"{shown}:{token.start[0]}: {token.string[:60]}")
         elif token.type == tokenize.NAME and any(name in text for name in names):
-            found.append(f"{path.relative_to(ROOT)}:{token.start[0]}: {token.string}")
+            found.append(f"{shown}:{token.start[0]}: {token.string}")
     return found
 
 
@@ -66,20 +67,19 @@ def test_no_production_code_outside_a_venues_folders_names_a_venue() -> None:
 
 
 def test_the_naming_rule_sees_a_venue_where_one_is_named(tmp_path: Path) -> None:
-    # the rule itself: a literal and an identifier are found, a docstring and a comment are not
-    probe = ROOT / "arb" / "_probe_for_test.py"
+    # the rule itself: a literal and an identifier are found, a docstring and a comment are not. The probe
+    # is written outside the tree: a .py file in arb/ changes the sources' fingerprint, and an arb process
+    # started meanwhile would throw away Numba's whole cache (arb/_numba_cache.py)
+    probe = tmp_path / "_probe_for_test.py"
     name = known_venues()[0]
-    try:
-        probe.write_text(
-            f'"""A module docstring may say {name}."""\n'
-            f"# a comment may say {name} too\n"
-            f'VENUE = "{name}"\n'
-            f"{name}_share = 0.5\n",
-            encoding="utf-8",
-        )
-        found = _names_a_venue(probe)
-    finally:
-        probe.unlink()
+    probe.write_text(
+        f'"""A module docstring may say {name}."""\n'
+        f"# a comment may say {name} too\n"
+        f'VENUE = "{name}"\n'
+        f"{name}_share = 0.5\n",
+        encoding="utf-8",
+    )
+    found = _names_a_venue(probe)
     assert [line.split(": ", 1)[0].rsplit(":", 1)[1] for line in found] == ["3", "4"]
 
 
