@@ -31,6 +31,11 @@ Every answer is an HTTP 200 (an IP over its weight: 429): ``{"status":"ok","resp
 {"statuses":[...]}}}`` with each order's own ``{"error": text}``, or ``{"status":"err","response":text}``. The
 venue's refusals carry no code: :func:`read_answer` names each by the error type of Hyperliquid's table
 (``PerpMargin``, ``BadAloPx``...) or one of its own (``UnknownSigner``: the signer is no account and no agent).
+
+The venue's messages name an order by its ``cloid``, a digest of arb's client id: the adapter maps each back from
+the ids it sent or asked about, and from every order its executor knows (those a previous run left in flight
+included, taken over from the journal at the start), so a restarted run books a message about an earlier run's
+order to that order, never to no order's.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ import asyncio
 import hashlib
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Unpack
 
@@ -58,6 +63,7 @@ from connectors.common.private import (
     MarketAssets,
     OrderRequest,
     PrivateLink,
+    Stream,
     SymbolRef,
     TimeInForce,
 )
@@ -168,7 +174,9 @@ class HyperliquidPrivate(CcxtVenue):
     def __init__(self, market: Any) -> None:
         super().__init__(market)  # "spot" too, for its answer rules: venue.toml lists linear alone to trade
         self.client_ids: dict[str, str] = {}
-        """Each ``cloid`` sent or asked for -> arb's client id (a digest is not undone)."""
+        """Each ``cloid`` sent, asked for or known to the executor -> arb's client id (a digest is not undone)."""
+        self._hashed: set[str] = set()
+        """The client ids already in :attr:`client_ids` (each digest taken once)."""
         self.market_ids: dict[str, str] = {}
         """A coin -> ccxt's market id (the asset's index in ``meta``), from the loaded markets."""
 
@@ -181,7 +189,31 @@ class HyperliquidPrivate(CcxtVenue):
         """:func:`cloid_of`, remembered so that the venue's messages naming it name arb's id."""
         wire = cloid_of(client_id)
         self.client_ids[wire] = client_id
+        self._hashed.add(client_id)
         return wire
+
+    def remember(self, client_ids: Iterable[str]) -> None:
+        """Map the ``cloid`` of each of ``client_ids`` back to it (each digest taken once): orders this adapter
+        never sent nor asked about, such as the ones a previous run left in flight, which the executor took over
+        from the journal at the start."""
+        for client_id in client_ids:
+            if client_id not in self._hashed:
+                self._hashed.add(client_id)
+                self.client_ids[cloid_of(client_id)] = client_id
+
+    def _known(self, link: PrivateLink, rows: Iterable[Any]) -> None:
+        # Before the rows are read: a cloid not mapped yet may be an order the executor knows that this adapter
+        # never saw (one a previous run sent, taken over from the journal, before its first query); the
+        # executor's orders (client id -> order) are mapped then. A cloid of no order of arb's (a person's
+        # order on the account) finds nothing and stays unmapped.
+        for row in rows:
+            if not isinstance(row, Mapping):
+                continue
+            inner = row.get("order")
+            cloid = row.get("cloid") or (inner.get("cloid") if isinstance(inner, Mapping) else None)
+            if cloid and str(cloid) not in self.client_ids:
+                self.remember(getattr(link, "orders", None) or ())
+                return
 
     def market_id(self, symbol: str) -> str:
         """ccxt's id of the ``BTC`` perpetual for arb's ``BTCUSDT``: its asset index (``"0"``)."""
@@ -299,12 +331,16 @@ class HyperliquidPrivate(CcxtVenue):
                 return None
             raise
         found = raw.get("order") if isinstance(raw, dict) else None
-        return self.order_update(found) if isinstance(found, dict) else None
+        if not isinstance(found, dict):
+            return None
+        self._known(link, [found])
+        return self.order_update(found)
 
     async def open_orders(self, link: PrivateLink, symbol: str) -> list[VenueOrderUpdate]:
         coin = _coin(symbol)
-        rows = await self._info(link, {"type": "frontendOpenOrders"})
-        return self.open_updates([{"order": r, "status": "open"} for r in rows or [] if r.get("coin") == coin])
+        rows = [r for r in await self._info(link, {"type": "frontendOpenOrders"}) or [] if r.get("coin") == coin]
+        self._known(link, rows)
+        return self.open_updates([{"order": r, "status": "open"} for r in rows])
 
     async def cancel_all(self, link: PrivateLink, symbol: str) -> int:
         exchange, ccxt_symbol = link.exchange, self._ccxt_symbol(link, symbol)
@@ -321,6 +357,13 @@ class HyperliquidPrivate(CcxtVenue):
         return cancelled
 
     # -- what the venue says ----------------------------------------------------------------------------
+
+    async def watch(self, link: PrivateLink, what: Stream) -> list[dict[str, Any]]:
+        """ccxt pro's ``orderUpdates`` or ``userFills`` (:meth:`CcxtVenue.watch`), each item's cloid mapped to arb's
+        client id when the executor knows the order (:meth:`_known`)."""
+        rows = await super().watch(link, what)
+        self._known(link, rows)
+        return rows
 
     def order_update(self, raw: Mapping[str, Any]) -> VenueOrderUpdate | None:
         """An ``orderStatus`` entry or ``orderUpdates`` item: ``{"order":{"coin":"BTC","side":"B","limitPx":
@@ -354,14 +397,17 @@ class HyperliquidPrivate(CcxtVenue):
 
     async def order_trades(self, link: PrivateLink, symbol: str, venue_order_id: str) -> list[dict[str, Any]]:
         """The account's newest fills (``userFills``, up to 2000), the order's among them."""
-        rows = await self._info(link, {"type": "userFills"})
-        return [r for r in rows or [] if str(r.get("oid")) == venue_order_id]
+        rows = [r for r in await self._info(link, {"type": "userFills"}) or [] if str(r.get("oid")) == venue_order_id]
+        self._known(link, rows)
+        return rows
 
     async def trades_since(self, link: PrivateLink, symbol: str, since_ms: int) -> list[dict[str, Any]]:
         """``userFillsByTime`` from ``since_ms`` (up to 2000 a request), ``symbol``'s coin's."""
         coin = _coin(symbol)
         rows = await self._info(link, {"type": "userFillsByTime", "startTime": since_ms})
-        return [r for r in rows or [] if r.get("coin") == coin]
+        mine = [r for r in rows or [] if r.get("coin") == coin]
+        self._known(link, mine)
+        return mine
 
     # -- the account ----------------------------------------------------------------------------------
 

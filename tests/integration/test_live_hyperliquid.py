@@ -67,14 +67,14 @@ def _address(key: str) -> str:
 
 
 def _config(folder: Path, fake: FakeHyperliquidExchange, monkeypatch: pytest.MonkeyPatch, *, key: str = AGENT_KEY,
-            address: str = ACCOUNT, timeout_ms: int = 2000) -> Any:  # fmt: skip
+            address: str = ACCOUNT, timeout_ms: int = 2000, grace_ms: int = 300) -> Any:  # fmt: skip
     # The venue file as shipped, its testnet pointed at the fake; the keys in the variables it names
     monkeypatch.setenv("HYPERLIQUID_API_ACCOUNT_ADDRESS", address)
     monkeypatch.setenv("HYPERLIQUID_API_PRIVATE_KEY", key)
     endpoints = local_endpoints(fake.ws_urls[0], fake.rest_url, market="linear", network="testnet",
                                 ws_private=fake.private_ws_url)  # fmt: skip
-    live = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300, "fill_check_after_ms": 300,
-            "request_timeout_ms": timeout_ms}  # fmt: skip
+    live = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": grace_ms,
+            "fill_check_after_ms": 300, "request_timeout_ms": timeout_ms}  # fmt: skip
     path = write_config_files(
         folder,
         arbitrage_overrides={"strategy": {"venues": ["binance", "hyperliquid"], "symbol": "BTCUSDT"}, "live": live},
@@ -215,6 +215,49 @@ async def test_an_order_whose_answer_is_lost_is_found_by_its_cloid_and_never_sen
         assert _fills(executor) == {str(t.trade_id): (t.price, t.qty) for t in account(fake).trades}
         row = executor.journal.journal.intent(order.client_id)  # type: ignore[attr-defined]
         assert row["state"] == "filled"
+
+
+async def test_an_order_a_session_left_unanswered_is_booked_from_the_stream_after_a_restart_never_as_no_orders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The venue holds the IOC's request, not acted on, past the client's timeout: the session ends knowing only
+    # that it was sent (as a killed one would). The next session on the same journal takes it over and asks; its
+    # queries are held while the venue acts on the order, so its fills and state come on the stream alone, naming
+    # nothing of arb's but the cloid (a digest of the client id, which the new session never sent): each fill is
+    # booked once, to that order. A grace of a minute: the order cannot be declared not found meanwhile.
+    async with _fake(tmp_path) as fake:
+        fake.faults.order_timeout(processed=False)
+        config = _config(tmp_path, fake, monkeypatch, timeout_ms=1000, grace_ms=60_000)
+        async with trading_session(config, [HL]) as first:  # no stream, no resolver: its answer alone would tell
+            executor = first.executors[HL]
+            sent = executor.submit(BUY, 60020.0, 0.3, KIND_MANUAL, 1, executor.clock())
+            await eventually(lambda: sent.state is OrderState.UNKNOWN, executor)
+        assert not account(fake).orders  # held before the venue's book: nothing placed yet
+        config = _config(tmp_path, fake, monkeypatch, grace_ms=60_000)  # the same journal
+        async with trading_session(config, [HL]) as second:
+            executor = second.executors[HL]
+            async with asyncio.TaskGroup() as group:
+                executor.run_background(group)
+                await _streams_up(fake)
+                fake.faults.rest_hold()
+                reconciling = asyncio.create_task(second.reconcile())
+                await eventually(lambda: sent.client_id in executor.orders, executor)  # taken over from the journal
+                fake.faults.release_orders()  # the venue acts now; its answer goes to the first session's client
+                order = executor.orders[sent.client_id]
+                await eventually(lambda: order.state is OrderState.FILLED and len(_fills(executor)) == 2, executor)
+                fake.faults.rest_release()
+                (report,) = await reconciling
+                executor.stop()
+            rows = executor.journal.journal.fills(venue="hyperliquid")  # type: ignore[attr-defined]
+            intent = executor.journal.journal.intent(sent.client_id)  # type: ignore[attr-defined]
+            booked = _fills(executor)
+        assert report.ok and not report.orphan_fills and report.resolved == [f"{sent.client_id}: filled"]
+        assert order.filled == D("0.3") and intent["state"] == "filled"
+        assert [(r["client_id"], r["source"]) for r in rows] == [(sent.client_id, "stream")] * 2  # to it, none orphan
+        assert not executor.orphan_fills and executor.counters["orphans_attached"] == 0
+        assert booked == {str(t.trade_id): (t.price, t.qty) for t in account(fake).trades}
+        (placed,) = account(fake).orders  # sent once, by the first session
+        assert fake.orders.cloid(placed) == cloid_of(sent.client_id)
 
 
 async def test_the_dead_mans_switch_is_armed_renewed_fires_and_is_unset(

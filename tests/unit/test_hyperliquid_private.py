@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal as D  # noqa: N817 - short for the literals below
+from types import SimpleNamespace
+from typing import Any
 
 from arb.execution.outcome import CAUSE_CREDENTIALS, Answer, Outcome, classify
 from connectors.common.orders import OrderState
@@ -70,3 +72,38 @@ def test_a_client_id_is_a_128_bit_cloid_and_the_venues_messages_name_arbs_id_aga
     assert (booked.trade_id, booked.client_id, booked.side, booked.price, booked.qty, booked.fee, booked.is_maker) == (
         "118906512037719", "arb-lz3k8f0q1a2b3c-1a-1", -1, D("60010.0"), D("0.2"), D("1.8003"), True)  # fmt: skip
     assert HyperliquidPrivate("linear").fills(fill, MarketAssets("BTC", "USDC"))[0].client_id == ""  # by its oid
+
+
+class _Link:
+    """The executor as the adapter sees it after a restart: the orders it took over from the journal (client id ->
+    order) and a user stream whose next items are ``items`` (ccxt pro's, the venue's message in ``info``)."""
+
+    def __init__(self, orders: list[str], items: list[dict[str, Any]]) -> None:
+        self.orders = dict.fromkeys(orders)
+
+        async def next_items() -> list[dict[str, Any]]:
+            return [{"info": item} for item in items]
+
+        self.exchange = SimpleNamespace(watch_orders=next_items, watch_my_trades=next_items)
+
+
+async def test_a_message_about_an_order_a_previous_run_sent_names_it_before_any_query() -> None:
+    # A restarted run's adapter has sent and asked nothing yet: the cloid on the stream is mapped back from the
+    # orders the executor took over from the journal; one of no order of arb's stays unnamed
+    earlier, foreign = "arb-lz3k8f0q1a2b3c-1a-1", cloid_of("someone else's")
+    fill = {"coin": "BTC", "px": "60010.0", "sz": "0.2", "side": "B", "time": 1723161250000, "oid": 77738308,
+            "crossed": True, "fee": "5.4", "tid": 118906512037719, "feeToken": "USDC",
+            "cloid": cloid_of(earlier)}  # fmt: skip
+    update = {"order": {"coin": "BTC", "side": "B", "limitPx": "60020.0", "sz": "0.0", "oid": 77738308,
+                        "timestamp": 1723161250000, "origSz": "0.2", "tif": "Ioc", "cloid": cloid_of(earlier)},
+              "status": "filled", "statusTimestamp": 1723161250000}  # fmt: skip
+    stranger = {**fill, "tid": 2, "oid": 5, "cloid": foreign}
+    adapter = HyperliquidPrivate("linear")
+    link = _Link([earlier, "arb-lz3k8f0q1a2b3c-1a-2"], [fill, stranger])
+    rows = await adapter.watch(link, "trades")  # type: ignore[arg-type]
+    assets = MarketAssets("BTC", "USDC")
+    assert [adapter.fills(r, assets)[0].client_id for r in rows] == [earlier, ""]
+    again = HyperliquidPrivate("linear")
+    (row,) = await again.watch(_Link([earlier], [update]), "orders")  # type: ignore[arg-type]
+    named = again.order_update(row)
+    assert named is not None and (named.client_id, named.state) == (earlier, OrderState.FILLED)
