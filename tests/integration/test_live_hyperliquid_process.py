@@ -15,6 +15,7 @@ Nothing sleeps: every wait is for a condition, bounded by the processes' progres
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -96,14 +97,13 @@ async def _venues(root: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
 
 def _config(root: Path, binance: Any, hyperliquid: Any) -> Path:
     """The pair's configuration (``write_pair_config``), Hyperliquid's tick as the venue states it at this price
-    (1: five significant figures; the fake's ledger keeps the coin's finest grid, 0.1)."""
+    (1: five significant figures; the fake's ledger may keep the coin's finest grid, 0.1)."""
     path = write_pair_config(root, binance, hyperliquid)
-    venue_file, finest = path.parent / "hyperliquid.toml", "\n[instrument]\ntick_size = 0.1\n"
-    text = venue_file.read_text()
-    assert finest in text
-    venue_file.write_text(
-        text.replace(finest, f"\n[instrument]\ntick_size = {LINEAR_RULES['hyperliquid'].tick_size}\n")
-    )
+    venue_file = path.parent / "hyperliquid.toml"
+    head, section, rest = venue_file.read_text().partition("\n[instrument]\n")
+    assert section
+    tick = f"tick_size = {LINEAR_RULES['hyperliquid'].tick_size}"
+    venue_file.write_text(head + section + re.sub(r"^tick_size = .*$", tick, rest, count=1, flags=re.MULTILINE))
     return path
 
 
