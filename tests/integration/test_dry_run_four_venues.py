@@ -137,6 +137,8 @@ async def test_a_dry_run_on_four_venues_takes_the_pairs_the_books_plant_hyperliq
         (4, "binance", "sell", 59990.0), (4, "hyperliquid", "buy", 59700.0),
     ], _said(out)[-3000:]  # fmt: skip
     assert all(r["kind"] == "open" for r in rows)
+    last = [line for line in _said(out).splitlines() if " UTC] account: cash " in line][-1]  # printed at the stop
+    assert "positions -0.01 | -0.01 | +0.01 | +0.01" in last and "fills 8" in last, last
     config: AppConfig = load_config(config_path)
     with PaperAccount.open(paper, config) as account:
         assert account.position == [pytest.approx([-SIZE, -SIZE, SIZE, SIZE])]
