@@ -78,8 +78,25 @@ class VenueTestKit:
         return symbol
 
     def arb_client_id(self, client_id: str) -> str:
-        """A client id of the fake's ledger as arb's (the venue's spelling of arb's id undone)."""
+        """A client id of the fake's ledger as arb's (the venue's spelling of arb's id undone; a venue that
+        spells it by a digest, which cannot be undone, returns it as it is: see :meth:`venue_client_id`)."""
         return client_id
+
+    def venue_client_id(self, client_id: str) -> str:
+        """arb's ``client_id`` as the fake's ledger names it (the venue's spelling of arb's id): a checker that
+        knows arb's ids (its journal's) finds each ledger order's by it, where :meth:`arb_client_id` cannot."""
+        return client_id
+
+    def credentials(self, key: str, secret: str, passphrase: str) -> dict[str, str]:
+        """A rig's keys as the venue takes them, by the venue file's field (``api_key``, ``api_secret``,
+        ``api_passphrase``): the same strings for a venue whose keys are any strings; :meth:`open_account` opens
+        an account that they sign for."""
+        return {"api_key": key, "api_secret": secret, "api_passphrase": passphrase}
+
+    def rest_request(self, request: Any) -> str:
+        """A request of the fake's REST log (:class:`arb.sim.venue.RestRequest`) as ``"<METHOD> <path>"``, as
+        :attr:`cancel_requests` names a cancel (a venue whose one path takes every action adds which one)."""
+        return f"{request.method} {request.path}"
 
     def order_socket_url(self, fake: Any) -> str:
         """The fake's order WebSocket."""

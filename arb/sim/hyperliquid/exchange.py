@@ -37,6 +37,7 @@ from __future__ import annotations
 
 __all__ = ["EXCHANGE", "FakeHyperliquidExchange"]
 
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -67,6 +68,8 @@ FIRST_ORDER_ID = 77_738_308
 FIRST_TRADE_ID = 118_906_512_037_719
 HOUR_MS = 3_600_000
 _CANCELS = ("cancel", "cancelByCloid", "scheduleCancel")
+_TYPE_KEY = web.RequestKey("hyperliquid_type", tuple)
+"""A request's type (an action's, an info request's) and its nonce (an action's), as its log entry names them."""
 _TOO_MANY = "Too many requests"
 """*chosen*: the body of an HTTP 429 for the IP's weight."""
 _SPOT_META = {"tokens": [{"name": "USDC", "szDecimals": 8, "weiDecimals": 8, "index": 0, "isCanonical": True,
@@ -101,9 +104,18 @@ def coin_rules(coin: str, sz_decimals: int) -> SymbolRules:
                        min_notional=Decimal(10), min_price=tick, max_price=Decimal(10) ** 9)  # fmt: skip
 
 
+def _as_coin(rules: SymbolRules) -> SymbolRules:
+    # a symbol's rules as a rig gives them (BTCUSDT, quoted in USDT) as the coin's (BTC, margined in USDC)
+    coin = rules.symbol.upper().removesuffix("USDT")
+    return dataclasses.replace(rules, symbol=coin, base=coin, quote="USDC")
+
+
 class FakeHyperliquidExchange(TradingVenue[HyperliquidPrivateWs], FakeHyperliquidVenue):
     """Fake Hyperliquid with trading. ``traded``: the coins accounts trade (each an asset index, in this order
-    first in ``meta``); ``sz_decimals``, ``coins``, ``fundings`` and ``page`` are the public venue's.
+    first in ``meta``); ``sz_decimals``, ``coins``, ``fundings`` and ``page`` are the public venue's. ``market``:
+    ``"linear"`` (its perpetuals: the one market it serves; a rig names it as every fake's). ``rules``: the
+    ledger's rules of some coins instead of their ``szDecimals``' (``BTCUSDT``'s are ``BTC``'s, in USDC), as a rig
+    gives every fake its symbols' rules; each is traded too.
     ``options``: how it serves and its fees (``taker_fee``, ``maker_fee``). ``network``: ``"mainnet"`` or
     ``"testnet"`` (the ``source`` a signature names). ``address_budget``: each address's initial request
     allowance (Hyperliquid's 10,000). ``ip_weight``: the REST weight allowed a minute (1200)."""
@@ -113,6 +125,8 @@ class FakeHyperliquidExchange(TradingVenue[HyperliquidPrivateWs], FakeHyperliqui
         recordings: SessionSpec | Sequence[SessionSpec],
         *,
         traded: Sequence[str] = ("BTC",),
+        market: str = "linear",
+        rules: Sequence[SymbolRules] = (),
         options: VenueOptions | None = None,
         network: str = "mainnet",
         address_budget: int = 10_000,
@@ -124,13 +138,17 @@ class FakeHyperliquidExchange(TradingVenue[HyperliquidPrivateWs], FakeHyperliqui
     ) -> None:
         if network not in ("mainnet", "testnet"):
             raise ValueError(f"network must be 'mainnet' or 'testnet', got {network!r}")
+        if market != "linear":
+            raise ValueError(f"the fake Hyperliquid serves its perpetuals (market 'linear'), not {market!r}")
         options = options if options is not None else VenueOptions()
-        self._traded = list(dict.fromkeys(traded))
+        given = {r.symbol.upper().removesuffix("USDT"): r for r in rules}
+        self._traded = list(dict.fromkeys([*traded, *given]))
         super().__init__(recordings, market="linear", options=options, coins=[*self._traded, *coins],
                          sz_decimals=sz_decimals, fundings=fundings, page=page)  # fmt: skip
         self.network = network
         self.ledger = Ledger(
-            market="linear", rules=[coin_rules(c, self._sz_of(c)) for c in self._traded], book=self._levels,
+            market="linear", rules=[_as_coin(given[c]) if c in given else coin_rules(c, self._sz_of(c))
+                                    for c in self._traded], book=self._levels,
             book_version=lambda: self.position, clock_ms=self._now_ms, taker_fee=options.fee("taker", "0.00045"),
             maker_fee=options.fee("maker", "0.00015"), client_id_scope="all", settle_asset="USDC",
             first_order_id=FIRST_ORDER_ID, first_trade_id=FIRST_TRADE_ID, post_only_taking="reject",
@@ -267,6 +285,7 @@ class FakeHyperliquidExchange(TradingVenue[HyperliquidPrivateWs], FakeHyperliqui
             return self._reply(request, 422, "Failed to deserialize the JSON body into the target type", 1)
         action = body.get("action")
         kind = action.get("type") if isinstance(action, dict) else None
+        request[_TYPE_KEY] = (str(kind) if kind is not None else "", body.get("nonce"))
         weight = 1 + self.orders.batch_size(action) // 40 if isinstance(action, dict) else 1
         if not self.ip_weight.take(weight):
             return self._reply(request, 429, _TOO_MANY, weight)
@@ -303,7 +322,8 @@ class FakeHyperliquidExchange(TradingVenue[HyperliquidPrivateWs], FakeHyperliqui
         if fault.status == 200:  # a refusal inside a 200: each order or cancel answered with the fault's text
             return self._reply(request, 200, _dump(_refusal(action, fault.msg)), weight)
         status = fault.status or 500
-        return self._reply(request, status, fault.msg or "Internal Server Error", weight)  # chosen: a plain text
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        return self._reply(request, status, fault.msg or "Internal Server Error", weight, headers)  # chosen: plain
 
     async def _handle_info(self, request: web.Request) -> web.Response:
         """``POST /info``, counted on the IP's weight first (HTTP 429 past it)."""
@@ -312,14 +332,27 @@ class FakeHyperliquidExchange(TradingVenue[HyperliquidPrivateWs], FakeHyperliqui
         except (json.JSONDecodeError, UnicodeDecodeError):
             body = None
         kind = body.get("type") if isinstance(body, dict) else None
+        request[_TYPE_KEY] = (str(kind) if kind is not None else "", None)
         if not self.ip_weight.take(INFO_WEIGHTS.get(str(kind), 20)):
             return self._reply(request, 429, _TOO_MANY, 0)
         return await super()._handle_info(request)
 
-    def _reply(self, request: web.Request, status: int, text: str, weight: int) -> web.Response:
+    def _reply(self, request: web.Request, status: int, text: str, weight: int,
+               headers: Mapping[str, str] | None = None) -> web.Response:  # fmt: skip
         self._log_rest(request, status, weight)
         kind = "application/json" if text[:1] in "{[n" else "text/plain"
-        return web.Response(status=status, text=text, content_type=kind)
+        return web.Response(status=status, text=text, content_type=kind, headers=headers)
+
+    def _log_rest(self, request: web.Request, status: int, weight: int) -> None:
+        # a request logged with its type (the ``type`` parameter: the action's or the info request's), an action
+        # with its nonce as its signing stamp (the signer's clock, ms)
+        super()._log_rest(request, status, weight)
+        kind, nonce = request.get(_TYPE_KEY, ("", None))
+        if kind:
+            logged = self.stats.rest_requests[-1]
+            stamp = nonce if isinstance(nonce, int) and not isinstance(nonce, bool) else logged.sent_ms
+            self.stats.rest_requests[-1] = dataclasses.replace(logged, params={**logged.params, "type": kind},
+                                                               sent_ms=stamp)  # fmt: skip
 
     # -- the wiring ------------------------------------------------------------------------------
 

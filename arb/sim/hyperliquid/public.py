@@ -280,9 +280,18 @@ class FakeHyperliquidVenue(FakeVenue):
         if coin in self._contexts:
             return self._contexts[coin]
         view = self.book(coin, 1)
-        tops = [Decimal(side[0][0]) for side in (view.bids, view.asks) if side]
+        tops = [Decimal(side[0][0]) for side in (view.bids, view.asks) if side] or self._next_tops(coin)
         mid = str(sum(tops, Decimal(0)) / len(tops)) if tops else "1.0"
         return {"funding": "0.0000125", "openInterest": "0.0", "oraclePx": mid, "markPx": mid, "premium": "0.0"}
+
+    def _next_tops(self, coin: str) -> list[Decimal]:
+        # before the coin's first book is released, the best prices of the recording's next frame when it is that
+        # book (a venue has a mark before a replay starts: a client loading its markets first reads a real one)
+        frame = self._replay.peek()
+        if frame is None or frame.stream != f"l2Book:{coin}":
+            return []
+        levels = json.loads(frame.raw)["data"]["levels"]
+        return [Decimal(str(side[0]["px"])) for side in levels if side]
 
     def _funding_history(self, body: Mapping[str, Any]) -> tuple[int, str]:
         coin, start, end = body.get("coin"), body.get("startTime"), body.get("endTime")
