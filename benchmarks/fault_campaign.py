@@ -1,6 +1,6 @@
-"""The fault campaign (issues 10, 25 and 60): N seeded scenarios of one venue misbehaving while another
-fills, two of Binance, Bybit and OKX a scenario (each venue faulted in turn, the other drawn), each against
-``arb live`` on the fake venues, with the invariants checked. Taker scenarios: rejects,
+"""The fault campaign (issues 10, 25, 60 and 79): N seeded scenarios of one venue misbehaving while another
+fills, two of Binance, Bybit, Hyperliquid and OKX a scenario (each venue faulted in turn, the other drawn),
+each against ``arb live`` on the fake venues, with the invariants checked. Taker scenarios: rejects,
 timeouts with the order placed or lost, partial fills, the user stream dropped or silent, the feed stalled
 or closed, a fill after the "not found" verdict, a fill swept before its order is known, a 429 with
 Retry-After or a ban in the middle of trading, a kill switch whose flatten is answered late. Maker
@@ -15,7 +15,7 @@ position, nothing sent to a venue inside its Retry-After or ban but what the rul
 ``arb/testing/campaign.py``.
 
 Prints a line per scenario, then the tally by style, fault and faulted venue; exits 1 if any invariant broke.
-Any 63 consecutive seeds fault every kind of both styles on each of the three venues.
+Any 84 consecutive seeds fault every kind of both styles on each of the four venues.
 
     PYTHONPATH=. python benchmarks/fault_campaign.py [--seed 0] [--scenarios 200] [--keep DIR] [-v]
 """

@@ -1,5 +1,6 @@
 """The fault campaign: seeded scenarios of one venue misbehaving while another fills, run against
-``arb live`` (in this process) on two of the fake private venues (Binance, Bybit, OKX), with the
+``arb live`` (in this process) on two of the fake private venues (each venue arb live trades whose test kit
+puts it in the campaign: Binance, Bybit and OKX on spot, Hyperliquid on its perpetuals), with the
 leg-risk invariants checked against the venues' own ledgers and arb's journal.
 
 A seed makes a :class:`Scenario` (:func:`scenario`, :mod:`arb.testing.campaign_kinds`): the style (taker
@@ -57,12 +58,13 @@ __all__ = [
 import asyncio
 import contextlib
 import os
+import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rich.console import Console
 
@@ -77,12 +79,25 @@ from arb.testing.campaign_market import (
     MIN_SPREAD_BPS,
     PLAY_OFFSET_MS,
     SLIPPAGE_BPS,
+    alive,
     maker_end_ms,
     maker_market,
     taker_market,
 )
 from arb.testing.campaign_watch import Alarm, LedgerWatch, LimitRead, Output
-from arb.testing.pair_rig import account, book_stream, key_environment, spot_pair, write_pair_config
+from arb.testing.configs import venue_defaults
+from arb.testing.pair_rig import (
+    KEY,
+    PASSPHRASE,
+    SECRET,
+    account,
+    book_stream,
+    key_environment,
+    open_account,
+    open_fake,
+    symbol_rules,
+    write_pair_config,
+)
 from arb.testing.scenarios import write_venues
 from arb.testing.waiting import Patience, PatienceError, Watched, patiently, until
 from arb.waiting import Conditions, cancel_and_wait
@@ -126,11 +141,28 @@ RECORDING_MS = 90_000
 # -- the run ----------------------------------------------------------------------------------------
 
 
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _key_environment() -> dict[str, str]:
+    # Every venue's key variables, valued as its test kit takes the rig's keys (a venue whose keys are a wallet's
+    # makes one of them: the variables the venue file names for each field get the kit's value of it)
+    environment = key_environment()
+    for name in VENUES:
+        given = venue_testkit(name).credentials(KEY, SECRET, PASSPHRASE)
+        for field, value in given.items():
+            found = _REFERENCE.fullmatch(str(venue_defaults(name).get(field, "")))
+            if found:
+                environment[found.group(1)] = value
+    return environment
+
+
 @contextlib.contextmanager
 def _keys() -> Iterator[None]:
     # The fakes' keys, where the venue files look for them (restored after).
-    saved = {name: os.environ.get(name) for name in key_environment()}
-    os.environ.update(key_environment())
+    environment = _key_environment()
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
     try:
         yield
     finally:
@@ -346,7 +378,7 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
     text = Output(changes)
     console = Console(file=text, width=240, color_system=None, soft_wrap=True)
     with _keys(), LimitRead(s.venue) as limit_read:
-        async with spot_pair(*files, venues=s.pair) as (first, second):
+        async with _pair(files, s.pair) as (first, second):
             venues: dict[str, Any] = dict(zip(s.pair, (first, second), strict=True))
             config = _config(folder, first, second, s)
             injector = _Injector(s, venues[s.venue], changes)
@@ -447,14 +479,41 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
     return outcome
 
 
+def market_of(venue: str) -> Literal["spot", "linear"]:
+    """The market a scenario trades on ``venue``: its shipped venue file's (spot, or a venue's perpetuals
+    where the file trades those alone)."""
+    return "linear" if venue_defaults(venue)["market"] == "linear" else "spot"
+
+
+SPOT_HELD = {"USDT": "100000", "BTC": "1"}
+"""arb's account on a spot venue (the quote and the base to sell); on a perpetual's, the quote alone."""
+
+
+@contextlib.asynccontextmanager
+async def _pair(files: tuple[Path, Path], names: tuple[str, str]) -> AsyncIterator[tuple[Any, Any]]:
+    # The scenario's two fakes (the run's order), each on its market (:func:`market_of`) with its rules there,
+    # arb's account opened on each (the rig's keys)
+    async with contextlib.AsyncExitStack() as stack:
+        fakes = []
+        for name, file in zip(names, files, strict=True):
+            market = market_of(name)
+            fake = await stack.enter_async_context(open_fake(name, file, market=market,
+                                                             rules=[symbol_rules(name, market)]))  # fmt: skip
+            fakes.append(fake)
+        for fake in fakes:
+            open_account(fake, SPOT_HELD if fake.market == "spot" else {"USDT": SPOT_HELD["USDT"]})
+        yield fakes[0], fakes[1]
+
+
 def _write_recordings(s: Scenario, folder: Path) -> tuple[Path, Path]:
-    # both venues' recordings, in the run's order
+    # both venues' recordings, in the run's order, each of its market
     import datetime as dt
 
     books, changes = maker_market(s) if s.maker else taker_market(s)
+    changes = alive(s, books, changes, RECORDING_MS)
     day = dt.date.fromisoformat(DAY)
-    files = write_venues(folder / "recordings", day, [(name, "spot", books[name]) for name in s.pair], changes,
-                         duration_ms=RECORDING_MS, heartbeat_ms=100)  # fmt: skip
+    venues = [(name, market_of(name), books[name]) for name in s.pair]
+    files = write_venues(folder / "recordings", day, venues, changes, duration_ms=RECORDING_MS, heartbeat_ms=100)
     return files[s.pair[0]], files[s.pair[1]]
 
 
@@ -480,6 +539,8 @@ async def _play_out(
     starting = Patience("arb live to start", quiet_s=START_QUIET_S)
     if not await _until(up, starting, live, text.tell, *fakes, changes):
         stop.set()
+        if live.done() and not live.cancelled() and (error := live.exception()) is not None:
+            raise error  # arb live stopped before it traded: what it raised is the violation
         raise RuntimeError(f"arb live did not start (no progress for {START_QUIET_S:g} s): " + text.getvalue()[-2000:])
     if s.maker:
         started, gates = await _quotes_first(s, venues, live, text, changes)

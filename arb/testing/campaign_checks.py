@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = ["UNSTAMPED_SLACK_S", "Outcome", "check_flatten", "check_journal", "check_maker", "check_rate_limit"]
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from arb.journal.journal import Journal
 from arb.sim.testkit import venue_testkit
 from arb.strategy.types import INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, INTENT_UNWIND
-from arb.testing.pair_rig import account, arb_id
+from arb.testing.pair_rig import account
 
 if TYPE_CHECKING:
     from arb.testing.campaign_kinds import Scenario
@@ -70,6 +71,20 @@ class Outcome:
     output: str = ""
 
 
+def arb_ids(fake: Any, known: Iterable[str]) -> Callable[[str], str]:
+    """How ``fake``'s ledger client ids read as arb's: its test kit's spelling undone, or, where the venue spells
+    arb's id by a digest that cannot be undone, the id of ``known`` (the journal's) that it spells."""
+    kit = venue_testkit(fake.venue_name)
+    ids = set(known)
+    spelled = {kit.venue_client_id(cid): cid for cid in ids}
+
+    def arb_id(client_id: str) -> str:
+        undone = kit.arb_client_id(client_id)
+        return undone if undone in ids else spelled.get(client_id, undone)
+
+    return arb_id
+
+
 def check_journal(path: Path, venues: dict[str, Any], outcome: Outcome) -> None:
     """Invariant (c), and the tally's figures, from the journal at ``path`` against both ledgers: what
     breaks it is appended to ``outcome.violations``."""
@@ -81,7 +96,8 @@ def check_journal(path: Path, venues: dict[str, Any], outcome: Outcome) -> None:
             outcome.violations.append(f"intents in flight at the end: {in_flight}")
         filled: dict[str, Decimal] = {}
         for name, fake in venues.items():
-            requests = [arb_id(fake, cid) for acct, cid in fake.ledger.order_requests if acct == "arb"]
+            arb_id = arb_ids(fake, intents)
+            requests = [arb_id(cid) for acct, cid in fake.ledger.order_requests if acct == "arb"]
             twice = [cid for cid, n in Counter(requests).items() if n > 1]
             if twice:
                 outcome.violations.append(f"{name}: client ids sent twice: {twice}")
@@ -92,7 +108,7 @@ def check_journal(path: Path, venues: dict[str, Any], outcome: Outcome) -> None:
             for f in rows:
                 own[f["client_id"]] = own.get(f["client_id"], Decimal(0)) + Decimal(f["qty"])
             for order in orders:
-                cid = arb_id(fake, order.client_id)
+                cid = arb_id(order.client_id)
                 row = intents.get(cid)
                 if row is None:
                     outcome.violations.append(f"{name}: order {cid} is not an intent of the journal")
@@ -109,7 +125,7 @@ def check_journal(path: Path, venues: dict[str, Any], outcome: Outcome) -> None:
                         f"{name}: {cid} incomplete: executed {order.executed_qty} on the venue, "
                         f"{booked_qty} of fills booked to it, {'done' if row['done_ns'] else 'never done'}"
                     )
-            trades = {fake.exec_id(t): t for t in account(fake).trades}
+            trades = {str(fake.exec_id(t)): t for t in account(fake).trades}  # the journal's trade ids: text
             outcome.trades += len(trades)
             booked = Counter(f["trade_id"] for f in rows)
             makers = [f["trade_id"] for f in rows if f["trade_id"] in trades and bool(f["is_maker"]) != trades[
@@ -125,7 +141,7 @@ def check_journal(path: Path, venues: dict[str, Any], outcome: Outcome) -> None:
                     f"not on the venue {sorted(invented)}, twice {doubled})"
                 )
             for trade in trades.values():
-                cid = arb_id(fake, trade.client_id)
+                cid = arb_id(trade.client_id)
                 filled[cid] = filled.get(cid, Decimal(0)) + trade.qty
         _tally_pairs(intents, filled, outcome)
     finally:
@@ -173,8 +189,9 @@ def check_maker(path: Path, venues: dict[str, Any], outcome: Outcome, flat: Deci
     moved = {INTENT_QUOTE: Decimal(0), INTENT_HEDGE: Decimal(0)}
     hedged = quoted = Decimal(0)
     for name, fake in venues.items():
+        arb_id = arb_ids(fake, intents)
         for trade in account(fake).trades:
-            row = intents.get(arb_id(fake, trade.client_id))
+            row = intents.get(arb_id(trade.client_id))
             kind = int(row["kind"]) if row is not None else 0
             base = trade.qty * trade.side.sign - (trade.fee if trade.fee_asset == fake.ledger.rules[
                 trade.symbol].base else 0)  # fmt: skip
@@ -202,12 +219,13 @@ def check_maker(path: Path, venues: dict[str, Any], outcome: Outcome, flat: Deci
 def _check_refusals(name: str, fake: Any, intents: dict[str, dict[str, Any]], outcome: Outcome) -> None:
     # a venue refuses a post-only order that would take (its test kit's codes) or cancels it at once (its reason)
     kit = venue_testkit(name)
+    arb_id = arb_ids(fake, intents)
     last: dict[Any, int] = {}
     for refusal in fake.ledger.post_only_refusals:
         if refusal.account != "arb":
             continue
         outcome.post_only_rejects += 1
-        cid = arb_id(fake, refusal.client_id)
+        cid = arb_id(refusal.client_id)
         row = intents.get(cid)
         if row is None or int(row["kind"]) != INTENT_QUOTE:
             outcome.violations.append(f"{name}: post-only order {cid} is no quote of the journal")
@@ -268,9 +286,9 @@ def check_rate_limit(fake: Any, s: Scenario, limited_s: float, read_s: float | N
         return
     outcome.limits_read = 1
     end_s = limited_s + s.retry_after_s if s.ban else min(answered) + s.retry_after_s
-    inside = [(r.time, f"{r.method} {r.path}", r.params) for r in rest if r.time < end_s and (
-        r.sent_ms > read_s * 1000 if r.sent_ms is not None else r.time > read_s + UNSTAMPED_SLACK_S)]  # fmt: skip
     kit = venue_testkit(s.venue)
+    inside = [(r.time, kit.rest_request(r), r.params) for r in rest if r.time < end_s and (
+        r.sent_ms > read_s * 1000 if r.sent_ms is not None else r.time > read_s + UNSTAMPED_SLACK_S)]  # fmt: skip
     socket: list[tuple[float, str, dict[str, str]]] = [(t, what, {}) for t, what in kit.socket_requests(fake)]
     inside += [r for r in socket if read_s + UNSTAMPED_SLACK_S < r[0] < end_s]
     cancels = [r for r in inside if r[1] in kit.cancel_requests]

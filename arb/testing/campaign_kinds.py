@@ -14,9 +14,10 @@ quote refused because it would cross, the user stream silent during a fill, a qu
 its order is known, a rate limit or a ban, or none. (A quote's fill after arb's "not found" verdict is no
 maker kind: see ``docs/live-execution.md``, "Fault campaign".)
 
-A scenario trades two of the three venues (Binance, Bybit, OKX): the faulted one and another, drawn. A
-seed decides everything: the kind and the faulted venue cycle with it (any ``3 * len(KINDS)``
-consecutive seeds cover every kind of both styles on every venue), the rest is drawn from it.
+A scenario trades two of the campaign's venues (:data:`VENUES`: Binance, Bybit, Hyperliquid, OKX): the faulted
+one and another, drawn. A seed decides everything: the kind and the faulted venue cycle with it (any
+``len(VENUES) * len(KINDS)`` consecutive seeds cover every kind of both styles on every venue), the rest is
+drawn from it.
 """
 
 from __future__ import annotations
@@ -233,7 +234,7 @@ class Scenario:
 
 def scenario(seed: int) -> Scenario:
     """The scenario of ``seed``: the style, fault kind and faulted venue cycle with the seed (so any run of
-    ``3 * len(KINDS)`` consecutive seeds covers every kind of both styles on every venue); the rest is
+    ``len(VENUES) * len(KINDS)`` consecutive seeds covers every kind of both styles on every venue); the rest is
     drawn, the other venue last."""
     rng = random.Random(seed)
     style, fault = KINDS[seed % len(KINDS)]

@@ -35,6 +35,11 @@ rate-limit           ``h``'s touch moves 15 bps away (the quote re-priced: the c
                      rests, back 30 ms later (:func:`maker_end_ms`)
 ==================== =====================================================================================
 
+**Both** (:func:`alive`): a far bid on every venue (3 % below the mid, never reached) changes its size every
+:data:`PULSE_MS` (of each venue's recorded time) from the start to the end, as a real market's book never
+rests: a venue whose stream sends a whole book (no diff) and whose unchanged book is no news to arb would
+otherwise go stale in a second of quiet between the scenario's changes, which is no fault of the scenario's.
+
 In every maker scenario ``m`` trades through, at t + 1500, whatever quote of that side rests (60 bps
 from the mid, twice its size), back at t + 1530 (:data:`MAKER_END_MS` after t: the market's last change,
 but for the rate-limit kind's).
@@ -60,7 +65,9 @@ __all__ = [
     "MAKER_END_MS",
     "MIN_SPREAD_BPS",
     "PLAY_OFFSET_MS",
+    "PULSE_MS",
     "SLIPPAGE_BPS",
+    "alive",
     "cost_bps",
     "maker_end_ms",
     "maker_market",
@@ -108,6 +115,27 @@ MOVE_BPS = 15
 MAKER_END_MS = 1_530
 PLAY_OFFSET_MS = 50
 """Market time ``T`` is played when this long has passed since both venues started playing, plus ``T``."""
+
+
+PULSE_MS = 100
+"""How often every venue's far bid changes its size (:func:`alive`)."""
+FAR_BPS = 300
+"""How far below the mid the far bid rests: beyond any order's price and any flatten's slippage."""
+
+
+def alive(s: Scenario, books: dict[str, Book], changes: list[Change], duration_ms: int) -> list[Change]:
+    """``changes`` with a far bid on each of ``books`` (added to them) whose size moves every :data:`PULSE_MS`
+    until ``duration_ms`` (a change already at that time and venue takes it as well)."""
+    far = float(_bps(s.mid, -FAR_BPS, ROUND_FLOOR))
+    for book in books.values():
+        book.bids[far] = DEPTH
+    at = {(c.t_ms, c.venue): c for c in changes}
+    for t in range(PULSE_MS, duration_ms, PULSE_MS):
+        size = DEPTH + (0.5 if t // PULSE_MS % 2 else 0.0)
+        for name in books:
+            change = at.setdefault((t, name), Change(t, name))
+            change.bids = {**change.bids, far: size}
+    return sorted(at.values(), key=lambda c: (c.t_ms, c.venue))
 
 
 def taker_market(s: Scenario) -> tuple[dict[str, Book], list[Change]]:

@@ -1,9 +1,10 @@
-"""A slice of the fault campaign (``benchmarks/fault_campaign.py`` runs all of it): a few seeds that
-between them make every fault kind strike, taker and maker, most of them on OKX, each a real ``arb live``
-(in this process) against two of the fake venues, with the campaign's invariants asserted: the net position within
-``position_limit`` (resting quotes at their worst), flat or halted-then-flattened at the end, no order sent
-twice, the journal equal to both ledgers, every quote's fill hedged once, no flatten larger than the
-position, nothing sent to a rate-limited or banned venue inside its window but what the rule allows.
+"""A slice of the fault campaign (``benchmarks/fault_campaign.py`` runs all of it): a seed per fault kind, taker
+and maker, most of them faulting Hyperliquid (the newest venue, on its perpetuals beside another venue's spot),
+each a real ``arb live`` (in this process) against two of the fake venues, with the campaign's invariants
+asserted: the net position within ``position_limit`` (resting quotes at their worst), flat or
+halted-then-flattened at the end, no order sent twice, the journal equal to both ledgers, every quote's fill
+hedged once, no flatten larger than the position, nothing sent to a rate-limited or banned venue inside its
+window but what the rule allows.
 
 Each scenario awaits its conditions (bounded) and leaves no port or task behind: the venues are
 closed by their context managers, arb live by its stop event.
@@ -20,34 +21,34 @@ from arb.testing.campaign import KINDS, VENUES, Fault, run_scenario, scenario
 from arb.testing.campaign_kinds import MAKER, TAKER
 
 SLICE = {
-    (TAKER, Fault.REJECT): 295,  # OKX refuses eight orders (sCode 51008 in a 200): halted, the Binance leg closed
-    (TAKER, Fault.TIMEOUT_PLACED): 2,  # Binance beside OKX
-    (TAKER, Fault.TIMEOUT_LOST): 45,  # OKX answers 503: the order never exists
-    (TAKER, Fault.PARTIAL): 46,  # OKX fills a quarter
-    (TAKER, Fault.STREAM_DROP): 26,  # Bybit beside Binance
-    (TAKER, Fault.STREAM_SILENCE): 6,  # Binance beside Bybit
-    (TAKER, Fault.FEED_STALL): 70,  # Binance beside Bybit
-    (TAKER, Fault.FEED_CLOSE): 50,  # OKX's books resynced after the close
-    (TAKER, Fault.LATE_FILL): 51,  # OKX takes a leg after arb declared it not found (its clOrdId free again)
+    (TAKER, Fault.REJECT): 295,  # Hyperliquid refuses eight (PerpMargin in a 200): halted, the Binance leg closed
+    (TAKER, Fault.TIMEOUT_PLACED): 65,  # OKX drops the connection of a create it placed, beside Bybit
+    (TAKER, Fault.TIMEOUT_LOST): 45,  # Hyperliquid answers 503: the order never exists
+    (TAKER, Fault.PARTIAL): 46,  # Hyperliquid fills a quarter
+    (TAKER, Fault.STREAM_DROP): 26,  # Bybit beside OKX
+    (TAKER, Fault.STREAM_SILENCE): 69,  # OKX beside Hyperliquid
+    (TAKER, Fault.FEED_STALL): 70,  # OKX beside Hyperliquid
+    (TAKER, Fault.FEED_CLOSE): 50,  # Hyperliquid's books resynced after the close
+    (TAKER, Fault.LATE_FILL): 51,  # Hyperliquid takes a leg after arb declared it not found (its cloid free again)
     (TAKER, Fault.SWEPT_FIRST): 10,  # Binance: the sweep reads a leg's trades before its venue id is known
     (TAKER, Fault.RATE_LIMIT): 11,  # Binance bans the IP for 2 s at its third order: nothing goes there meanwhile
-    (TAKER, Fault.KILL_LATE): 54,  # OKX: halted; the kill switch's flatten is answered late and found out
-    (MAKER, Fault.CANCEL_RACE): 14,  # Binance, hedged on OKX: a quarter of the sell quote fills after the cancel
-    (MAKER, Fault.CANCEL_UNKNOWN): 57,  # OKX: the sell quote filled before its cancel came: 51400
-    (MAKER, Fault.PARTIAL_REPRICE): 58,  # OKX: half fills, then the rest as the cancel is held
-    (MAKER, Fault.POST_ONLY_REJECT): 59,  # OKX: the re-priced sell quote would take: accepted, then cancelled (31)
-    (MAKER, Fault.STREAM_SILENCE): 60,  # OKX: the buy quote's fills are found by query
+    (TAKER, Fault.KILL_LATE): 54,  # Hyperliquid: halted; the kill switch's flatten is answered late and found out
+    (MAKER, Fault.CANCEL_RACE): 14,  # Binance, hedged on Hyperliquid: a quarter of the quote fills after the cancel
+    (MAKER, Fault.CANCEL_UNKNOWN): 57,  # Hyperliquid: the sell quote filled before its cancel came (CancelMissing)
+    (MAKER, Fault.PARTIAL_REPRICE): 58,  # Hyperliquid: half fills, then the rest as the cancel is held
+    (MAKER, Fault.POST_ONLY_REJECT): 59,  # Hyperliquid: the re-priced sell quote would take: refused (BadAloPx)
+    (MAKER, Fault.STREAM_SILENCE): 60,  # Hyperliquid: the buy quote's fills are found by query
     (MAKER, Fault.SWEPT_FIRST): 19,  # Binance: the re-priced quote's fill swept before its order is known
-    (MAKER, Fault.RATE_LIMIT): 62,  # OKX answers the re-priced quote 50011 (a 429): one cancel at most
+    (MAKER, Fault.RATE_LIMIT): 62,  # Hyperliquid answers the re-priced quote 429 (Retry-After 2 s): one cancel at most
 }
 """A seed per fault kind of each style (``Fault.NONE`` is every other scenario's baseline)."""
 
 
 def test_seeds_decide_the_scenario_and_cycle_through_every_fault_of_both_styles_on_every_venue() -> None:
     assert scenario(123) == scenario(123) and scenario(123) != scenario(124)
-    window = [scenario(seed) for seed in range(40, 40 + 3 * len(KINDS))]
+    window = [scenario(seed) for seed in range(40, 40 + len(VENUES) * len(KINDS))]
     assert {(s.style, s.fault, s.venue) for s in window} == {(st, f, v) for st, f in KINDS for v in VENUES}
-    assert set(VENUES) == {"binance", "bybit", "okx"}
+    assert VENUES == ("binance", "bybit", "hyperliquid", "okx")
     assert {frozenset(s.pair) for s in window} == {frozenset(p) for p in itertools.combinations(VENUES, 2)}
     makers = {f for st, f in KINDS if st == MAKER}
     assert {Fault.CANCEL_RACE, Fault.CANCEL_UNKNOWN, Fault.PARTIAL_REPRICE, Fault.POST_ONLY_REJECT} < makers
