@@ -183,6 +183,11 @@ class VenueExecutor(AccountReads, LateFills):
     # -- requests -----------------------------------------------------------------------------------
 
     @property
+    def known_client_ids(self) -> Iterable[str]:
+        """The client id of every order held (:class:`~connectors.common.private.PrivateLink`)."""
+        return self.orders.keys()
+
+    @property
     def name(self) -> str:
         """``"<venue> spot"``: how messages name this venue-market."""
         return f"{self.venue} {self.market}"

@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -306,6 +306,13 @@ class PrivateLink(Protocol):
     @property
     def stopping(self) -> bool:
         """The executor is stopping: background loops end."""
+        ...
+
+    @property
+    def known_client_ids(self) -> Iterable[str]:
+        """The client id of every order the executor holds: sent by this run, or left in flight by an earlier one
+        and taken over from the journal at the start. An adapter whose venue spells an order's client id its own
+        way (a digest of it) maps a spelling it has not seen from these."""
         ...
 
     async def request(self, method: str, params: Mapping[str, Any], *, hint: str = "") -> Any:

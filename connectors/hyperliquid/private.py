@@ -212,7 +212,7 @@ class HyperliquidPrivate(CcxtVenue):
             inner = row.get("order")
             cloid = row.get("cloid") or (inner.get("cloid") if isinstance(inner, Mapping) else None)
             if cloid and str(cloid) not in self.client_ids:
-                self.remember(getattr(link, "orders", None) or ())
+                self.remember(link.known_client_ids)
                 return
 
     def market_id(self, symbol: str) -> str:

@@ -52,6 +52,10 @@ class ScriptedLink:
     def stopping(self) -> bool:
         return self._stopping
 
+    @property
+    def known_client_ids(self) -> list[str]:
+        return []
+
     def stop(self) -> None:
         self._stopping = True
 

@@ -75,11 +75,11 @@ def test_a_client_id_is_a_128_bit_cloid_and_the_venues_messages_name_arbs_id_aga
 
 
 class _Link:
-    """The executor as the adapter sees it after a restart: the orders it took over from the journal (client id ->
-    order) and a user stream whose next items are ``items`` (ccxt pro's, the venue's message in ``info``)."""
+    """The executor as the adapter sees it after a restart: the client ids of the orders it took over from the
+    journal and a user stream whose next items are ``items`` (ccxt pro's, the venue's message in ``info``)."""
 
     def __init__(self, orders: list[str], items: list[dict[str, Any]]) -> None:
-        self.orders = dict.fromkeys(orders)
+        self.known_client_ids = orders
 
         async def next_items() -> list[dict[str, Any]]:
             return [{"info": item} for item in items]
