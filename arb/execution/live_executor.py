@@ -135,6 +135,8 @@ class LiveExecutor:
         self.rejections: Rejections[LiveOrder] = Rejections()
         self.departures = Departures()
         """One decision's orders on every venue leave together (:mod:`arb.execution.departure`)."""
+        self.cancelled_at_stop: dict[str, int] = {}
+        """Per venue name: the open orders :meth:`shutdown` cancelled."""
         for executor in self.venues:
             executor.departures = self.departures
             executor.on_done = self._order_done
@@ -268,11 +270,12 @@ class LiveExecutor:
         return int(self.open_counts.sum())
 
     async def shutdown(self, timeout_ns: int) -> list[LiveOrder]:
-        """Cancel open orders on every venue and wait (bounded) for in-flight ones; returns the rest."""
+        """Cancel open orders on every venue and wait (bounded) for in-flight ones; returns the rest. How many
+        each venue cancelled is kept in :attr:`cancelled_at_stop` (the kill switch's report counts them)."""
         left: list[LiveOrder] = []
         for executor in self.venues:
             try:
-                await executor.cancel_open()
+                self.cancelled_at_stop[executor.venue] = await executor.cancel_open()
             except VenueError as error:
                 log.error("cancelling the open orders at the stop failed: %s", error)
             left += await executor.drain(timeout_ns)

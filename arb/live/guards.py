@@ -18,7 +18,7 @@ __all__ = ["Guards", "RiskMemory"]
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -144,9 +144,10 @@ class Guards:
             await asyncio.sleep(_KILL_FILE_CHECK_S)
         self.kill()
 
-    async def flatten_if_killed(self, kill_file: Path) -> KillReport | None:
+    async def flatten_if_killed(self, kill_file: Path, cancelled: Mapping[str, int] | None = None) -> KillReport | None:
         """After the stop: when the kill switch ended the session, flatten, book the flattening fills to
-        the session's account, say what was done, leave the report beside the kill file for the ``arb
+        the session's account, say what was done (``cancelled``: the open orders the stop cancelled already, by
+        venue, counted in the report with the kill's own), leave the report beside the kill file for the ``arb
         kill`` that waits for this process to end (:func:`arb.live.process.leave_kill_report`), and
         remove the kill file; None when it did not."""
         if not self.killed.is_set():
@@ -154,7 +155,7 @@ class Guards:
         from arb.live.kill import kill
         from arb.live.process import leave_kill_report
 
-        report = await kill(self.session, slippage_bps=self.config.risk.stop_loss_bps)
+        report = await kill(self.session, slippage_bps=self.config.risk.stop_loss_bps, cancelled=cancelled)
         if self.engine is not None:
             for order in report.orders:  # the flattening fills belong to this session's account
                 self.engine.book_answer(order)

@@ -40,6 +40,7 @@ __all__ = ["HALT_KEY", "KILL_REASON", "KillReport", "kill", "record_halt"]
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -174,6 +175,7 @@ async def kill(
     done_timeout_s: float = 10.0,
     resolve_timeout_s: float | None = None,
     retry_s: float = 0.5,
+    cancelled: Mapping[str, int] | None = None,
 ) -> KillReport:
     """Halt, cancel, flatten and report (see the module docstring); the executors must be started.
 
@@ -184,13 +186,16 @@ async def kill(
     A flatten order not done within ``done_timeout_s`` is waited for (the executor's resolver queries
     it) up to ``resolve_timeout_s`` more: by default the time ``[live]`` gives an order's request and
     its queries, tripled (:func:`_resolve_bound`).
+
+    ``cancelled``: by venue name, the open orders a running ``arb live`` cancelled at its stop already, before
+    this ran (the report counts them with those cancelled here).
     """
     report = KillReport(session.config.venue_names)
     resolve_s = _resolve_bound(session.config) if resolve_timeout_s is None else resolve_timeout_s
     session.journal.set_state(HALT_KEY, reason)
     for executor in session.executors.values():
         try:
-            report.cancelled[executor.venue] = await executor.cancel_open()
+            report.cancelled[executor.venue] = (cancelled or {}).get(executor.venue, 0) + await executor.cancel_open()
         except VenueError as error:
             report.problem(error)
     unsettled = await _settle_in_flight(session, resolve_s, report)

@@ -263,7 +263,7 @@ async def run_live(
                 venue_executor.run_background(tasks)
             left = await executor.shutdown(config.live.shutdown_timeout_ns)
         engine.cancel_open_orders()
-        kill_report = await guards.flatten_if_killed(kill_file)
+        kill_report = await guards.flatten_if_killed(kill_file, executor.cancelled_at_stop)
         await switches.disarm(keep={order.venue for order in left})  # a venue's order in flight keeps its switch
         now = max(session_loop.last_ns, clock())
         engine.finish(now)

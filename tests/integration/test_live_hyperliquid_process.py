@@ -179,8 +179,10 @@ async def test_arb_live_trades_hyperliquid_against_binance_is_killed_restarts_an
     assert "hyperliquid linear: reconciled" in stderr and "MISMATCH" not in stderr
     assert "fill hyperliquid sell" in stderr + (second / "stdout").read_text()
     # the stop arb kill caused cancelled what rested (every open order of the account: a person's too, by its oid,
-    # before the kill switch's own pass, which then found none) and left nothing open; the pairs are hedged
+    # before the kill switch's own pass, which then found none; its report counts both) and left nothing open;
+    # the pairs are hedged
     assert resting.status.value == "canceled" and not hyperliquid.ledger.open_orders(account(hyperliquid))
+    assert "hyperliquid: 1 open order(s) cancelled" in said + stderr, said + stderr
     assert not binance.ledger.open_orders(account(binance))
     assert abs(net_base(binance) + net_base(hyperliquid)) <= Decimal("0.0001")
     assert len(account(hyperliquid).orders) >= sent
