@@ -479,29 +479,29 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
     return outcome
 
 
-def market_of(venue: str) -> Literal["spot", "linear"]:
-    """The market a scenario trades on ``venue``: its shipped venue file's (spot, or a venue's perpetuals
-    where the file trades those alone)."""
+def _market_of(venue: str) -> Literal["spot", "linear"]:
+    # The market a scenario trades on ``venue``: its shipped venue file's (spot, or the perpetuals of a venue
+    # whose file trades those alone)
     return "linear" if venue_defaults(venue)["market"] == "linear" else "spot"
 
 
-SPOT_HELD = {"USDT": "100000", "BTC": "1"}
+_SPOT_HELD = {"USDT": "100000", "BTC": "1"}
 """arb's account on a spot venue (the quote and the base to sell); on a perpetual's, the quote alone."""
 
 
 @contextlib.asynccontextmanager
 async def _pair(files: tuple[Path, Path], names: tuple[str, str]) -> AsyncIterator[tuple[Any, Any]]:
-    # The scenario's two fakes (the run's order), each on its market (:func:`market_of`) with its rules there,
+    # The scenario's two fakes (the run's order), each on its market (:func:`_market_of`) with its rules there,
     # arb's account opened on each (the rig's keys)
     async with contextlib.AsyncExitStack() as stack:
         fakes = []
         for name, file in zip(names, files, strict=True):
-            market = market_of(name)
+            market = _market_of(name)
             fake = await stack.enter_async_context(open_fake(name, file, market=market,
                                                              rules=[symbol_rules(name, market)]))  # fmt: skip
             fakes.append(fake)
         for fake in fakes:
-            open_account(fake, SPOT_HELD if fake.market == "spot" else {"USDT": SPOT_HELD["USDT"]})
+            open_account(fake, _SPOT_HELD if fake.market == "spot" else {"USDT": _SPOT_HELD["USDT"]})
         yield fakes[0], fakes[1]
 
 
@@ -512,7 +512,7 @@ def _write_recordings(s: Scenario, folder: Path) -> tuple[Path, Path]:
     books, changes = maker_market(s) if s.maker else taker_market(s)
     changes = alive(s, books, changes, RECORDING_MS)
     day = dt.date.fromisoformat(DAY)
-    venues = [(name, market_of(name), books[name]) for name in s.pair]
+    venues = [(name, _market_of(name), books[name]) for name in s.pair]
     files = write_venues(folder / "recordings", day, venues, changes, duration_ms=RECORDING_MS, heartbeat_ms=100)
     return files[s.pair[0]], files[s.pair[1]]
 
