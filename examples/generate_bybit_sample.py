@@ -751,11 +751,14 @@ def symbol_of(path: str | Path) -> str:
 # -- files --------------------------------------------------------------------------------------------
 
 
-def write_daily_files(lines: Sequence[tuple[int, bytes]], out_dir: str | Path, symbol: str = SYMBOL) -> list[Path]:
+def write_daily_files(
+    lines: Sequence[tuple[int, bytes]], out_dir: str | Path, symbol: str = SYMBOL, *, compresslevel: int = 9
+) -> list[Path]:
     """Write ``lines`` as ``<out_dir>/<symbol lower>_<YYYYMMDD>.gz``, one per UTC day of the receive time.
 
-    Deterministic bytes: gzip level 9, ``mtime=0``, no file name in the header. Each file is written
-    beside its target and renamed into place. Returns the paths in day order.
+    Deterministic bytes: gzip level 9 (``compresslevel``: another, for a check of the content alone), ``mtime=0``,
+    no file name in the header. Each file is written beside its target and renamed into place. Returns the paths
+    in day order.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -769,7 +772,7 @@ def write_daily_files(lines: Sequence[tuple[int, bytes]], out_dir: str | Path, s
         tmp = path.with_name(path.name + ".part")
         with (
             tmp.open("wb") as raw,
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=compresslevel, mtime=0) as gz,
         ):
             gz.write(b"".join(chunk))
         os.replace(tmp, path)
@@ -782,12 +785,14 @@ def generate(
     out_dir: str | Path = DEFAULT_OUT,
     seed: int = DEFAULT_SEED,
     params: SampleParams | None = None,
+    *,
+    compresslevel: int = 9,
     **options: Unpack[SourceOptions],
 ) -> list[Path]:
     """Generate the Bybit sample into ``out_dir``; return the files written (one per UTC day). ``options``
-    are :func:`synthesize`'s."""
+    are :func:`synthesize`'s; ``compresslevel``: :func:`write_daily_files`'."""
     synth = synthesize(binance_paths, seed, params, **options)
-    paths = write_daily_files(synth.lines, out_dir, synth.symbol)
+    paths = write_daily_files(synth.lines, out_dir, synth.symbol, compresslevel=compresslevel)
     log.info(
         "wrote %d book and %d trade messages (+1 ack) to %s; %s",
         synth.book_messages,

@@ -214,12 +214,17 @@ def synthesize(
 
 
 def generate(
-    out_dir: str | Path = DEFAULT_OUT, seed: int = DEFAULT_SEED, params: SampleParams = OKX_PARAMS, **options: object
+    out_dir: str | Path = DEFAULT_OUT,
+    seed: int = DEFAULT_SEED,
+    params: SampleParams = OKX_PARAMS,
+    *,
+    compresslevel: int = 9,
+    **options: object,
 ) -> list[Path]:
     """Generate the OKX sample into ``out_dir``; the files written, one per UTC day (``options``:
-    :func:`synthesize`'s keywords)."""
+    :func:`synthesize`'s keywords; ``compresslevel``: :func:`write_daily_files`')."""
     synth = synthesize(seed=seed, params=params, **options)  # type: ignore[arg-type]
-    return write_daily_files(synth.lines, out_dir, synth.symbol)
+    return write_daily_files(synth.lines, out_dir, synth.symbol, compresslevel=compresslevel)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
