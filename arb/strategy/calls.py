@@ -11,6 +11,12 @@ call it through :func:`call_decide` / :func:`call_may_act`, which cast each arra
 the strategy was compiled for and call the address. An exception the strategy raises comes back out of
 the driver as Python's.
 
+The drivers hold the strategy's parameters and memory as bytes (:attr:`arb.strategy.seam.Bound.part`: a
+``uint8`` row per symbol), so their own types are the same for every strategy and they are compiled once
+for all of them: a new strategy compiles its own functions, not the backtest's loop and the live step
+again. A call hands a symbol's row (a ``(1, itemsize)`` slice) to the strategy as what it was compiled
+for, a one-record array of its record: the same memory, one item of the row's length.
+
 What keeps this safe: the strategy is compiled by :func:`address` for exactly the record types the
 drivers hand it (:func:`decide_types`: the view, the rules, the strategy's parameters and memory, the
 intents, every array 1-d in the ``'A'`` layout), from the same dtype objects the drivers' arrays carry.
@@ -119,14 +125,32 @@ def _plain_may_act(addr: int, view: Any, rules: Any, params: Any, now_ns: int) -
 def _intrinsics() -> tuple[Any, Any]:
     from numba.core import cgutils, types
     from numba.extending import intrinsic
+    from numba.np.arrayobj import populate_array
+
+    def _one_record(context: Any, builder: Any, ty: Any, value: Any) -> tuple[Any, Any]:
+        # A (1, itemsize) uint8 slice as a 1-d array of one record of that itemsize: the layout of the
+        # strategy's one-record array of its own record, which it was compiled for (the record's own type only
+        # says where its fields are in the item's bytes)
+        src = context.make_array(ty)(context, builder, value)
+        out_type = types.Array(types.uint8, 1, "A")
+        out = context.make_array(out_type)(context, builder)
+        rows, itemsize = cgutils.unpack_tuple(builder, src.shape, 2)  # type: ignore[no-untyped-call]
+        row_stride = cgutils.unpack_tuple(builder, src.strides, 2)[0]  # type: ignore[no-untyped-call]
+        populate_array(out, data=src.data, shape=cgutils.pack_array(builder, [rows]),  # type: ignore[no-untyped-call]
+                       strides=cgutils.pack_array(builder, [row_stride]), itemsize=itemsize,  # type: ignore[no-untyped-call]
+                       meminfo=src.meminfo, parent=src.parent)  # fmt: skip
+        return out_type, out._getvalue()
 
     def _call(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        # Cast every array to the 'A' layout (the strategy's compiled types), then call the address with
-        # Numba's calling convention; an error status returns from the caller as an exception.
+        # Cast every array to the 'A' layout (the strategy's compiled types), a record's bytes to a one-record
+        # array, then call the address with Numba's calling convention; an error status returns from the
+        # caller as an exception.
         arg_types = []
         values = []
         for ty, value in zip(signature.args[1:], args[1:], strict=True):
-            if isinstance(ty, types.Array) and ty.layout != "A":
+            if isinstance(ty, types.Array) and ty.ndim == 2 and ty.dtype == types.uint8:
+                ty, value = _one_record(context, builder, ty, value)
+            elif isinstance(ty, types.Array) and ty.layout != "A":
                 as_any = ty.copy(layout="A")
                 value = context.cast(builder, value, ty, as_any)
                 ty = as_any

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from arb._jit import plain
 from arb.strategy.calls import address, decide_types, may_act_types
 from arb.strategy.types import (
     BROKEN_COUNT,
@@ -149,8 +150,21 @@ class Bound:
 
     @property
     def part(self) -> tuple[Any, Any, Any]:
-        """``(addresses, params, memory)``, as :func:`arb.strategy.guard.guarded_decide` reads it."""
-        return (self.addresses, self.params, self.memory)
+        """``(addresses, params, memory)``, as :func:`arb.strategy.guard.guarded_decide` reads it: compiled, the
+        parameters and the memory as their bytes (a ``uint8`` row per symbol, the same memory as :attr:`params`
+        and :attr:`memory`), so that the drivers' argument types are the same for every strategy and they are
+        compiled once, not once per strategy's records (:mod:`arb.strategy.calls` hands each row to the
+        strategy as its one record); plain Python (``NUMBA_DISABLE_JIT``), the records themselves."""
+        if plain():
+            return (self.addresses, self.params, self.memory)
+        return (self.addresses, as_bytes(self.params), as_bytes(self.memory))
+
+
+def as_bytes(records: np.ndarray[Any, np.dtype[Any]]) -> np.ndarray[Any, np.dtype[Any]]:
+    """A record per row as its bytes: ``(len(records), itemsize)`` ``uint8``, the same memory (no copy)."""
+    if not records.flags.c_contiguous:
+        raise ValueError("a strategy's records must be one contiguous array")
+    return records.view(np.uint8).reshape(len(records), records.dtype.itemsize)
 
 
 def bind(
