@@ -71,7 +71,7 @@ def tally(outcomes: list[Outcome]) -> str:
     for outcome in outcomes:
         s = outcome.scenario
         rows[("maker" if s.maker else "taker", s.fault.value, s.venue)].append(outcome)
-    header = f"{'style':<7}{'fault':<18}{'venue':<9}" + "".join(f"{c:>{WIDTH}}" for c in COLUMNS)
+    header = f"{'style':<7}{'fault':<18}{'venue':<12}" + "".join(f"{c:>{WIDTH}}" for c in COLUMNS)
     lines = [header, "-" * len(header)]
 
     def row(style: str, label: str, venue: str, group: list[Outcome]) -> str:
@@ -94,7 +94,7 @@ def tally(outcomes: list[Outcome]) -> str:
             sum(len(o.violations) for o in group),
         )
         wall = sum(o.wall_ns for o in group) / len(group) / 1e9
-        return f"{style:<7}{label:<18}{venue:<9}" + "".join(f"{f:>{WIDTH}}" for f in figures) + f"{wall:>{WIDTH}.1f}"
+        return f"{style:<7}{label:<18}{venue:<12}" + "".join(f"{f:>{WIDTH}}" for f in figures) + f"{wall:>{WIDTH}.1f}"
 
     for (style, fault, venue), group in sorted(rows.items()):
         lines.append(row(style, fault, venue, group))
