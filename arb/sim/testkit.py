@@ -3,9 +3,10 @@ campaign) of its fakes: ``arb/sim/<venue>/testkit.py`` exports ``TESTKIT``, a :c
 the venue's name with :func:`venue_testkit`, as :func:`arb.sim.fake_exchange` finds its fakes.
 
 A new venue provides, beside its fakes: its real symbols' rules (:attr:`VenueTestKit.rules`), how its
-fake names a book's stream and an order's client id, where its order WebSocket is, its answers the fault
-campaign checks (an order refused for its balance, a post-only order refused or cancelled, its cancel
-requests, whether its ban says when it ends), and its writer of constructed scenarios
+fake names a book's stream and an order's client id (undone, or spelled from arb's), how a rig's keys become
+its own when they are not any strings, where its order WebSocket is, its answers the fault campaign checks
+(an order refused for its balance, a post-only order refused or cancelled, its cancel requests and how its
+request log names them, whether its ban says when it ends), and its writer of constructed scenarios
 (``arb/sim/<venue>/scenario.py``). What the configuration knows of it is read from ``config/<venue>.toml``
 by :mod:`arb.testing.configs`, not written here.
 """

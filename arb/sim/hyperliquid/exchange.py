@@ -24,9 +24,12 @@ Faults: the plan's REST errors, malformed answers and holds (path ``/exchange``)
 ``/exchange`` (``"create"`` an order action, ``"cancel"`` a cancel or ``scheduleCancel``): the answer held
 (``order_timeout``) or dropped (``order_drop``) after the action ran, an HTTP error, a hold for market frames, a
 partial fill, orders hidden from ``orderStatus``, a refusal inside a 200 (``order_error(200, msg=...)``: each order
-or cancel answered ``{"error": msg}``); the private stream silenced, losing messages
+or cancel answered ``{"error": msg}``), a 429 with its ``Retry-After``; the private stream silenced, losing messages
 (``lose_user_stream_events("orderUpdates")``) or dropped (:meth:`drop_user_streams`); the address budget
 (``address_budget=``) and the IP's weight a minute (``ip_weight=``, 1200: past it HTTP 429).
+
+Its REST log (``stats.rest_requests``) names each request's type in its ``type`` parameter (an action's, an info
+request's: every action takes one path) and an action's nonce as its signing stamp (``sent_ms``).
 
 Time is the venue's ``clock`` (seconds, :class:`~arb.sim.options.VenueOptions`): nonces, ``expiresAfter``, order
 and fill times, funding hours and ``scheduleCancel``, which fires at the next :meth:`tick` or released frame after
