@@ -463,15 +463,10 @@ def gate(views: Any, s: int, limits: Any, state: Any, sstate: Any, intents: Any,
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
-def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n: int, now: int) -> int:
-    """:func:`gate` on records: symbol ``s``'s limits ``lim`` and gate state ``sst``, the account's gate
-    state ``st``; ``views`` every symbol's view (or records per symbol holding it as a field)."""
-    view = view_row(views, s)
-    n_venues = view.shape[0]
-    delta = zeros(n_venues, np.float64)
-    up = zeros(n_venues, np.float64)  # per venue: what the buys (intents and resting quotes) could add to the position
-    down = zeros(n_venues, np.float64)  # and what the sells could take from it (<= 0)
-    orders = zeros(n_venues, np.int64)
+def _tally(intents: Any, n: int, delta: Any, up: Any, down: Any, orders: Any) -> tuple[bool, bool, bool, float, float]:
+    # Step 1, the intents: per venue what they add (delta; up and down, the buys' and the sells') and how
+    # many orders; whether they open (pairs: a taker pair; quoting: a quote), and what the buys and the
+    # sells move the net position together (longer, shorter <= 0).
     opening = False
     pairs = False  # a taker pair (counted by the pair limits); a quote opens no pair until it fills
     quoting = False  # a quote is sent or rests: worst cases count the resting quotes
@@ -494,10 +489,17 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
         elif intents[k]["kind"] == INTENT_QUOTE:
             opening = True
             quoting = True
-    if n == 0:
-        return 0
-    resting = zeros(n_venues, np.int64)  # quotes sent and not yet done, per venue, every symbol's
-    for v in range(n_venues):
+    return opening, pairs, quoting, longer, shorter
+
+
+@nb.njit(cache=True, internal=True, nogil=True)
+def _resting_quotes(
+    views: Any, s: int, up: Any, down: Any, resting: Any, quoting: bool, longer: float, shorter: float
+) -> tuple[bool, float, float]:
+    # Step 2, the quotes resting: per venue how many (every symbol's, into resting), and symbol s's added
+    # to its worst cases (up, down, longer, shorter); quoting once symbol s has one.
+    view = view_row(views, s)
+    for v in range(view.shape[0]):
         for o in range(views.shape[0]):
             for i in range(2):
                 qstate = view_row(views, o)[v]["quote_state"][i]
@@ -512,7 +514,13 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
                         else:
                             down[v] -= left
                             shorter -= left
-    # each venue's position if the intents fill (quoting: the worse of all buys, all sells)
+    return quoting, longer, shorter
+
+
+@nb.njit(cache=True, internal=True, nogil=True)
+def _moved(view: Any, delta: Any, up: Any, down: Any, quoting: bool) -> Any:
+    # Step 3: each venue's position if the intents fill (quoting: the worse of all buys, all sells).
+    n_venues = view.shape[0]
     moved = zeros(n_venues, np.float64)
     for v in range(n_venues):
         moved[v] = view[v]["position"] + delta[v]
@@ -520,104 +528,131 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
             hi = view[v]["position"] + up[v]
             lo = view[v]["position"] + down[v]
             moved[v] = hi if abs(hi) >= abs(lo) else lo
-    st["breach"] = 0
-    n_sym = views.shape[0]
-    for v in range(n_venues):
-        if orders[v] == 0:
-            continue
-        open_orders = resting[v]
-        for o in range(n_sym):
-            open_orders += view_row(views, o)[v]["open_orders"]
-        if open_orders + orders[v] > lim["max_open_orders"]:
-            _refuse(st, B_OPEN_ORDERS, open_orders + orders[v], lim["max_open_orders"])
-        if now < view[v]["blocked_until_ns"]:  # the executor would refuse it unsent: no order, hedge or not
-            _refuse(st, B_STATUS, -1.0, VENUE_OK)
-        if not opening:
-            continue
-        if view[v]["status"] != VENUE_OK:
-            _refuse(st, B_STATUS, view[v]["status"], VENUE_OK)
-        if quoting:
-            hedged, status = _hedge_venue(view, v, now)
-            if not hedged:
-                _refuse(st, B_STATUS, status, VENUE_OK)  # its fills could not be hedged
-        mid = _mid(view, v)
-        before = abs(view[v]["position"])
-        after = abs(moved[v])
-        if mid > 0.0 and after > before and after * mid > lim["max_notional_per_venue"]:
-            _refuse(st, B_NOTIONAL, after * mid, lim["max_notional_per_venue"])
-        if lim["max_capital_use"] > 0.0 and mid > 0.0 and after > before:
-            equity = _venue_equity(views, v)
-            used = 0.0
-            for o in range(n_sym):
-                if o != s:
-                    used += _value(views, o, v, view_row(views, o)[v]["position"])
-            used += after * mid
-            if not (equity > 0.0) or used > lim["max_capital_use"] * equity:
-                _refuse(st, B_CAPITAL, used / equity if equity > 0.0 else np.inf, lim["max_capital_use"])
-        if lim["leverage"][v] > 0.0 and after > before:
-            _check_margin(views, s, v, moved[v], lim, st)
-        if st["unknown"][v] > lim["max_unknown_orders"]:
-            _refuse(st, B_UNKNOWN, st["unknown"][v], lim["max_unknown_orders"])
-    if opening and (lim["max_symbol_share"] > 0.0 or lim["max_total_notional"] > 0.0):
-        mine_before = 0.0
-        mine_after = 0.0
-        others = 0.0
-        for v in range(n_venues):
-            mine_before += _value(views, s, v, view[v]["position"])
-            mine_after += _value(views, s, v, moved[v])
-            for o in range(n_sym):
-                if o != s:
-                    others += _value(views, o, v, view_row(views, o)[v]["position"])
-        if mine_after > mine_before:
-            if lim["max_symbol_share"] > 0.0:
-                equity = _account_equity(views)
-                if not (equity > 0.0) or mine_after > lim["max_symbol_share"] * equity:
-                    share = mine_after / equity if equity > 0.0 else np.inf
-                    _refuse(st, B_SYMBOL_SHARE, share, lim["max_symbol_share"])
-            if lim["max_total_notional"] > 0.0 and others + mine_after > lim["max_total_notional"]:
-                _refuse(st, B_TOTAL_NOTIONAL, others + mine_after, lim["max_total_notional"])
-    if opening:
-        # Leg risk: any leg may fill alone (the other rejected, expired or partly filled), so the net
-        # position can end anywhere between the sells filling alone and the buys filling alone.
-        net = net_position(view)
-        worst = max(abs(net + longer), abs(net + shorter))
-        if worst > lim["position_limit"] and worst > abs(net):
-            _refuse(st, B_POSITION, worst, lim["position_limit"])
-        if st["halted"] != H_NONE:
-            _refuse(st, B_HALTED, st["halted"], 0.0)
-        elif st["day_halted"] == B_DAILY_LOSS:
-            _refuse(st, B_DAILY_LOSS, st["day_start_pnl"] - st["last_pnl"], lim["max_daily_loss"])
-        elif st["day_halted"] == B_DAILY_LOSS_FRACTION:
-            lost = (st["day_start_pnl"] - st["last_pnl"]) / st["day_start_equity"]
-            _refuse(st, B_DAILY_LOSS_FRACTION, lost, lim["max_daily_loss_fraction"])
-        if lim["min_pair_interval_ns"] > 0 and sst["pair_count"] > 0:
-            since = now - sst["last_pair_ns"]
-            if since < lim["min_pair_interval_ns"]:
-                _refuse(st, B_PAIR_INTERVAL, since / 1e6, lim["min_pair_interval_ns"] / 1e6)
-        if lim["max_pairs_per_day"] > 0:
-            recent = 0
-            kept = min(sst["pair_count"], sst["pair_times"].shape[0])
-            for i in range(kept):
-                if now - sst["pair_times"][i] < NS_PER_DAY:
-                    recent += 1
-            if recent >= lim["max_pairs_per_day"]:
-                _refuse(st, B_PAIRS_PER_DAY, recent, lim["max_pairs_per_day"])
-    if st["breach"] == 0:
-        if not opening:  # a maker pair counts when its fill's first hedge passes (a retry is the same pair)
-            for k in range(n):
-                kind = intents[k]["kind"]
-                if (kind == INTENT_HEDGE or kind == INTENT_UNWIND) and intents[k]["pair_id"] != sst["last_pair_id"]:
-                    pairs = True
-        if pairs:
-            sst["last_pair_id"] = intents[0]["pair_id"]
-            sst["pair_times"][sst["pair_count"] % sst["pair_times"].shape[0]] = now
-            sst["pair_count"] += 1
-            sst["last_pair_ns"] = now
-            sst["ev_last"] = 0  # a pair went out: the next refusal starts a new episode
-            if sst["pair_open"] == 0:
-                sst["pair_open"] = 1
-                sst["pair_start_pnl"] = sst["last_pnl"]
-        return n
+    return moved
+
+
+@nb.njit(cache=True, internal=True, nogil=True)
+def _check_orders(views: Any, s: int, v: int, lim: Any, st: Any, orders: int, resting: int, now: int) -> None:
+    # Check 1, any order on venue v: its unanswered orders (every symbol's) and whether the executor
+    # holds orders back from it.
+    open_orders = resting
+    for o in range(views.shape[0]):
+        open_orders += view_row(views, o)[v]["open_orders"]
+    if open_orders + orders > lim["max_open_orders"]:
+        _refuse(st, B_OPEN_ORDERS, open_orders + orders, lim["max_open_orders"])
+    if now < view_row(views, s)[v]["blocked_until_ns"]:  # the executor would refuse it unsent: no order, hedge or not
+        _refuse(st, B_STATUS, -1.0, VENUE_OK)
+
+
+@nb.njit(cache=True, internal=True, nogil=True)
+def _check_venue(views: Any, s: int, v: int, lim: Any, st: Any, moved: float, quoting: bool, now: int) -> None:
+    # Check 2, an opening order on venue v (its position ``moved`` after it): the venue's status (and
+    # quoting, its hedge venue's), the notional, the capital use, the margin, the unknown orders.
+    view = view_row(views, s)
+    if view[v]["status"] != VENUE_OK:
+        _refuse(st, B_STATUS, view[v]["status"], VENUE_OK)
+    if quoting:
+        hedged, status = _hedge_venue(view, v, now)
+        if not hedged:
+            _refuse(st, B_STATUS, status, VENUE_OK)  # its fills could not be hedged
+    mid = _mid(view, v)
+    before = abs(view[v]["position"])
+    after = abs(moved)
+    if mid > 0.0 and after > before and after * mid > lim["max_notional_per_venue"]:
+        _refuse(st, B_NOTIONAL, after * mid, lim["max_notional_per_venue"])
+    if lim["max_capital_use"] > 0.0 and mid > 0.0 and after > before:
+        equity = _venue_equity(views, v)
+        used = 0.0
+        for o in range(views.shape[0]):
+            if o != s:
+                used += _value(views, o, v, view_row(views, o)[v]["position"])
+        used += after * mid
+        if not (equity > 0.0) or used > lim["max_capital_use"] * equity:
+            _refuse(st, B_CAPITAL, used / equity if equity > 0.0 else np.inf, lim["max_capital_use"])
+    if lim["leverage"][v] > 0.0 and after > before:
+        _check_margin(views, s, v, moved, lim, st)
+    if st["unknown"][v] > lim["max_unknown_orders"]:
+        _refuse(st, B_UNKNOWN, st["unknown"][v], lim["max_unknown_orders"])
+
+
+@nb.njit(cache=True, internal=True, nogil=True)
+def _check_account(views: Any, s: int, lim: Any, st: Any, moved: Any) -> None:
+    # Check 3, an opening decision: the symbol's share of the account's equity, every symbol's notional.
+    if not (lim["max_symbol_share"] > 0.0 or lim["max_total_notional"] > 0.0):
+        return
+    view = view_row(views, s)
+    mine_before = 0.0
+    mine_after = 0.0
+    others = 0.0
+    for v in range(view.shape[0]):
+        mine_before += _value(views, s, v, view[v]["position"])
+        mine_after += _value(views, s, v, moved[v])
+        for o in range(views.shape[0]):
+            if o != s:
+                others += _value(views, o, v, view_row(views, o)[v]["position"])
+    if mine_after > mine_before:
+        if lim["max_symbol_share"] > 0.0:
+            equity = _account_equity(views)
+            if not (equity > 0.0) or mine_after > lim["max_symbol_share"] * equity:
+                share = mine_after / equity if equity > 0.0 else np.inf
+                _refuse(st, B_SYMBOL_SHARE, share, lim["max_symbol_share"])
+        if lim["max_total_notional"] > 0.0 and others + mine_after > lim["max_total_notional"]:
+            _refuse(st, B_TOTAL_NOTIONAL, others + mine_after, lim["max_total_notional"])
+
+
+@nb.njit(cache=True, internal=True, nogil=True)
+def _check_symbol(view: Any, lim: Any, st: Any, sst: Any, longer: float, shorter: float, now: int) -> None:
+    # Check 4, an opening decision: the leg risk, the halts, the pace of pairs.
+    # Leg risk: any leg may fill alone (the other rejected, expired or partly filled), so the net
+    # position can end anywhere between the sells filling alone and the buys filling alone.
+    net = net_position(view)
+    worst = max(abs(net + longer), abs(net + shorter))
+    if worst > lim["position_limit"] and worst > abs(net):
+        _refuse(st, B_POSITION, worst, lim["position_limit"])
+    if st["halted"] != H_NONE:
+        _refuse(st, B_HALTED, st["halted"], 0.0)
+    elif st["day_halted"] == B_DAILY_LOSS:
+        _refuse(st, B_DAILY_LOSS, st["day_start_pnl"] - st["last_pnl"], lim["max_daily_loss"])
+    elif st["day_halted"] == B_DAILY_LOSS_FRACTION:
+        lost = (st["day_start_pnl"] - st["last_pnl"]) / st["day_start_equity"]
+        _refuse(st, B_DAILY_LOSS_FRACTION, lost, lim["max_daily_loss_fraction"])
+    if lim["min_pair_interval_ns"] > 0 and sst["pair_count"] > 0:
+        since = now - sst["last_pair_ns"]
+        if since < lim["min_pair_interval_ns"]:
+            _refuse(st, B_PAIR_INTERVAL, since / 1e6, lim["min_pair_interval_ns"] / 1e6)
+    if lim["max_pairs_per_day"] > 0:
+        recent = 0
+        kept = min(sst["pair_count"], sst["pair_times"].shape[0])
+        for i in range(kept):
+            if now - sst["pair_times"][i] < NS_PER_DAY:
+                recent += 1
+        if recent >= lim["max_pairs_per_day"]:
+            _refuse(st, B_PAIRS_PER_DAY, recent, lim["max_pairs_per_day"])
+
+
+@nb.njit(cache=True, internal=True, nogil=True)
+def _count_pair(sst: Any, intents: Any, n: int, opening: bool, pairs: bool, now: int) -> None:
+    # Passed: a pair that went out is counted (a maker pair when its fill's first hedge passes).
+    if not opening:  # a maker pair counts when its fill's first hedge passes (a retry is the same pair)
+        for k in range(n):
+            kind = intents[k]["kind"]
+            if (kind == INTENT_HEDGE or kind == INTENT_UNWIND) and intents[k]["pair_id"] != sst["last_pair_id"]:
+                pairs = True
+    if pairs:
+        sst["last_pair_id"] = intents[0]["pair_id"]
+        sst["pair_times"][sst["pair_count"] % sst["pair_times"].shape[0]] = now
+        sst["pair_count"] += 1
+        sst["last_pair_ns"] = now
+        sst["ev_last"] = 0  # a pair went out: the next refusal starts a new episode
+        if sst["pair_open"] == 0:
+            sst["pair_open"] = 1
+            sst["pair_start_pnl"] = sst["last_pnl"]
+
+
+@nb.njit(cache=True, internal=True, nogil=True)
+def _count_refusal(st: Any, sst: Any, s: int, opening: bool, now: int) -> None:
+    # Refused: counted under its limit (the account's and the symbol's), the first of a run of
+    # refusals by one limit written to the event ring.
     code = st["breach"]
     st["breach_symbol"] = s
     st["refused"][code] += 1
@@ -631,4 +666,36 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
     else:
         st["rejected_hedges"] += 1
         sst["rejected_hedges"] += 1
+
+
+@nb.njit(cache=True, internal=True, nogil=True)
+def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n: int, now: int) -> int:
+    """:func:`gate` on records: symbol ``s``'s limits ``lim`` and gate state ``sst``, the account's gate
+    state ``st``; ``views`` every symbol's view (or records per symbol holding it as a field)."""
+    view = view_row(views, s)
+    n_venues = view.shape[0]
+    delta = zeros(n_venues, np.float64)
+    up = zeros(n_venues, np.float64)  # per venue: what the buys (intents and resting quotes) could add to the position
+    down = zeros(n_venues, np.float64)  # and what the sells could take from it (<= 0)
+    orders = zeros(n_venues, np.int64)
+    opening, pairs, quoting, longer, shorter = _tally(intents, n, delta, up, down, orders)
+    if n == 0:
+        return 0
+    resting = zeros(n_venues, np.int64)  # quotes sent and not yet done, per venue, every symbol's
+    quoting, longer, shorter = _resting_quotes(views, s, up, down, resting, quoting, longer, shorter)
+    moved = _moved(view, delta, up, down, quoting)
+    st["breach"] = 0
+    for v in range(n_venues):
+        if orders[v] == 0:
+            continue
+        _check_orders(views, s, v, lim, st, orders[v], resting[v], now)
+        if opening:
+            _check_venue(views, s, v, lim, st, moved[v], quoting, now)
+    if opening:
+        _check_account(views, s, lim, st, moved)
+        _check_symbol(view, lim, st, sst, longer, shorter, now)
+    if st["breach"] == 0:
+        _count_pair(sst, intents, n, opening, pairs, now)
+        return n
+    _count_refusal(st, sst, s, opening, now)
     return 0
