@@ -339,6 +339,81 @@ def _perp_on(perp: Any) -> bool:
 
 
 @njit(cache=True, internal=True)
+def _book_funding(now: int, a: int, views: Any, run: Any, cash: Any, perp: Any, outs: Any) -> bool:
+    # Asset a's funding settlements due by now booked into its cash and ``funding``; True when one was.
+    fund_ts, fund_off, fund_time, fund_rate, fund_mark = (
+        perp.fund_ts,
+        perp.fund_off,
+        perp.fund_time,
+        perp.fund_rate,
+        perp.fund_mark,
+    )
+    cursor, mark_ts, mark_px, mark_off, paid = perp.cursor, perp.mark_ts, perp.mark_px, perp.mark_off, perp.paid
+    counters, last_mid = run.counters, run.last_mid
+    fills, funding = outs.fills, outs.funding
+    n_venues = views.shape[1]
+    s = a // n_venues
+    v = a % n_venues
+    booked = False
+    lo, hi = fund_off[a], fund_off[a + 1]
+    while lo + cursor[a] < hi and fund_ts[lo + cursor[a]] <= now:
+        k = lo + cursor[a]
+        cursor[a] += 1
+        px = fund_mark[k]
+        if not (px > 0.0):
+            m0, m1 = mark_off[a], mark_off[a + 1]
+            j = np.searchsorted(mark_ts[m0:m1], fund_ts[k], side="left") - 1
+            px = mark_px[m0 + j] if j >= 0 else last_mid[s, v]
+        # the position the venue held at its funding time (not fills it made after)
+        position = position_at(fills, counters[C_FILLS], s, v, fund_time[k], views[s][v]["position"])
+        payment = -position * px * fund_rate[k] if position != 0.0 else 0.0
+        paid[s, v] += payment
+        cash[s, v] += payment
+        n = counters[C_FUNDING]
+        row = funding[n]
+        row["ts"] = fund_ts[k]
+        row["funding_ts"] = fund_time[k]
+        row["venue"] = v
+        row["symbol"] = s
+        row["rate"] = fund_rate[k]
+        row["mark"] = px
+        row["position"] = position
+        row["payment"] = payment
+        counters[C_FUNDING] = n + 1
+        booked = True
+    return booked
+
+
+@njit(cache=True, internal=True)
+def _marks_now(now: int, a: int, views: Any, perp: Any) -> None:
+    # Asset a's mark price, and the venue's funding estimate and interval, as they stood at now.
+    mark_ts, mark_px, mark_off, mark = perp.mark_ts, perp.mark_px, perp.mark_off, perp.mark
+    est_ts, est_rate, est_next, est_off, est_interval = (
+        perp.est_ts,
+        perp.est_rate,
+        perp.est_next,
+        perp.est_off,
+        perp.est_interval,
+    )
+    n_venues = views.shape[1]
+    s = a // n_venues
+    v = a % n_venues
+    m0, m1 = mark_off[a], mark_off[a + 1]
+    if m1 > m0:
+        j = np.searchsorted(mark_ts[m0:m1], now, side="right") - 1
+        if j >= 0:
+            mark[s, v] = mark_px[m0 + j]
+            views[s][v]["mark_px"] = mark_px[m0 + j]
+    e0, e1 = est_off[a], est_off[a + 1]
+    if e1 > e0:
+        j = np.searchsorted(est_ts[e0:e1], now, side="right") - 1
+        if j >= 0:
+            views[s][v]["funding_rate"] = est_rate[e0 + j]
+            views[s][v]["next_funding_ns"] = est_next[e0 + j]
+            views[s][v]["funding_interval_ns"] = est_interval[e0 + j]
+
+
+@njit(cache=True, internal=True)
 def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: Any) -> None:
     # At a decision point, before anything is valued: each perpetual's mark price now, and the funding
     # settlements due by now booked (the live engine books one when its row arrives, before it decides
@@ -349,76 +424,14 @@ def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: An
     # nothing, and Numba prunes the rest for that type, so a run without them does not compile it.
     if len(perp) == 2:
         return
-    fund_ts, fund_off, fund_time, fund_rate, fund_mark = (
-        perp.fund_ts,
-        perp.fund_off,
-        perp.fund_time,
-        perp.fund_rate,
-        perp.fund_mark,
-    )
-    cursor, mark_ts, mark_px, mark_off, mark, paid = (
-        perp.cursor,
-        perp.mark_ts,
-        perp.mark_px,
-        perp.mark_off,
-        perp.mark,
-        perp.paid,
-    )
-    est_ts, est_rate, est_next, est_off, est_interval = (
-        perp.est_ts,
-        perp.est_rate,
-        perp.est_next,
-        perp.est_off,
-        perp.est_interval,
-    )
-    settings, counters, last_mid = run.settings, run.counters, run.last_mid
     cash = account[0]
-    fills, funding = outs.fills, outs.funding
-    init_quote = settings[0]["init_quote"]
+    init_quote = run.settings[0]["init_quote"]
     n_venues = views.shape[1]
     booked = False
-    for a in range(cursor.shape[0]):
-        s = a // n_venues
-        v = a % n_venues
-        lo, hi = fund_off[a], fund_off[a + 1]
-        while lo + cursor[a] < hi and fund_ts[lo + cursor[a]] <= now:
-            k = lo + cursor[a]
-            cursor[a] += 1
-            px = fund_mark[k]
-            if not (px > 0.0):
-                m0, m1 = mark_off[a], mark_off[a + 1]
-                j = np.searchsorted(mark_ts[m0:m1], fund_ts[k], side="left") - 1
-                px = mark_px[m0 + j] if j >= 0 else last_mid[s, v]
-            # the position the venue held at its funding time (not fills it made after)
-            position = position_at(fills, counters[C_FILLS], s, v, fund_time[k], views[s][v]["position"])
-            payment = -position * px * fund_rate[k] if position != 0.0 else 0.0
-            paid[s, v] += payment
-            cash[s, v] += payment
-            n = counters[C_FUNDING]
-            row = funding[n]
-            row["ts"] = fund_ts[k]
-            row["funding_ts"] = fund_time[k]
-            row["venue"] = v
-            row["symbol"] = s
-            row["rate"] = fund_rate[k]
-            row["mark"] = px
-            row["position"] = position
-            row["payment"] = payment
-            counters[C_FUNDING] = n + 1
+    for a in range(perp.cursor.shape[0]):
+        if _book_funding(now, a, views, run, cash, perp, outs):
             booked = True
-        m0, m1 = mark_off[a], mark_off[a + 1]
-        if m1 > m0:
-            j = np.searchsorted(mark_ts[m0:m1], now, side="right") - 1
-            if j >= 0:
-                mark[s, v] = mark_px[m0 + j]
-                views[s][v]["mark_px"] = mark_px[m0 + j]
-        e0, e1 = est_off[a], est_off[a + 1]
-        if e1 > e0:
-            j = np.searchsorted(est_ts[e0:e1], now, side="right") - 1
-            if j >= 0:
-                views[s][v]["funding_rate"] = est_rate[e0 + j]
-                views[s][v]["next_funding_ns"] = est_next[e0 + j]
-                views[s][v]["funding_interval_ns"] = est_interval[e0 + j]
+        _marks_now(now, a, views, perp)
     if booked:  # every view's quote balance: the venue's, every symbol's cash on it, what transfers moved
         for v in range(n_venues):
             quote = init_quote[v] + moved_quote(run.inventory, v)
@@ -439,6 +452,112 @@ def _ticks(decision_ts: Any, decision_assets: Any, counters: Any, now: int, tick
         any_ = True
     counters[C_CURSOR] = i
     return any_
+
+
+@njit(cache=True, internal=True)
+def _wait(
+    bt: int, until_ns: int, tape: Any, counters: Any, flight: Any, open_count: Any, quoting: bool
+) -> tuple[int, int]:
+    # The loop's time step: on to the next decision time, order due or ``until_ns``, whichever is first
+    # (quoting: sooner if a feed event comes, a resting quote's answer can come at any time). Returns
+    # hftbacktest's code (0 when no time passes: an order is due now) and when the next order is due.
+    now = bt_current_timestamp(bt)
+    i = counters[C_CURSOR]
+    target = until_ns
+    if i < tape.decision_ts.shape[0] and tape.decision_ts[i] < target:
+        target = tape.decision_ts[i]
+    due = _next_due(flight, open_count)  # an order reaching its venue, or answered
+    if due < target:
+        target = due
+    if due <= now:
+        rc = 0  # an order is due now: no time passes
+    elif quoting:
+        rc = bt_wait_next_feed(bt, 1, max(target - now, 1))
+    elif target > now:
+        rc = bt_elapse(bt, target - now)
+    else:
+        rc = 0
+    return rc, due
+
+
+@njit(cache=True, internal=True)
+def _forget_ticked(bt: int, ticked: Any, held: Any, taken: Any, slot_ticks: Any, slot_shown: Any, deep: Any) -> None:
+    # Books changed: what was taken from a level that changed is there again, its deeper levels unknown.
+    for a in range(ticked.shape[0]):
+        if ticked[a] != 0:
+            if held[a] != 0:  # only an asset whose levels our orders may have taken from
+                held[a] = forget_levels(bt, a, taken, slot_ticks, slot_shown)
+            deep[1][a] = 0  # its deeper levels must be walked again
+
+
+@njit(cache=True, internal=True)
+def _read_accounts(bt: int, views: Any, run: Any, cash: Any, own: Any, paid: Any, transfers: bool) -> None:
+    # After a fill (or at the start): every view's position and balances, and the cash, read again from
+    # hftbacktest's positions and state values and what the taker fills and the funding moved.
+    own_pos, own_cash = own
+    init_quote = run.settings[0]["init_quote"]
+    n_symbols, n_venues = views.shape
+    for a in range(n_venues * n_symbols):
+        s = a // n_venues
+        v = a % n_venues
+        rec = views[s][v]
+        rec["position"] = bt_position(bt, a) + own_pos[a]
+        sv = carray(address_as_void_pointer(bt_state_values(bt, a)), 1, state_values_dtype)
+        cash[s, v] = sv[0].balance - sv[0].fee + paid[s, v] + own_cash[a]
+    for s in range(n_symbols):
+        for v in range(n_venues):
+            quote = init_quote[v]
+            for o in range(n_symbols):
+                quote = quote + cash[o, v]
+            views[s][v]["base_balance"] = run.init_base[s, v] + views[s][v]["position"]
+            views[s][v]["quote_balance"] = quote
+            if transfers:  # what transfers moved to or from the venue
+                add_moved(views, run.inventory, s, v)
+
+
+@njit(cache=True, internal=True)
+def _send_maker(bt: int, now: int, s: int, a: int, it: Any, run: Any, orders: Any, outs: Any) -> None:
+    # A quote (sent to hftbacktest as a post-only order) or a cancel of one, from symbol s's intent ``it``.
+    counters = run.counters
+    if it["kind"] == INTENT_QUOTE:
+        oid = counters[C_NEXT_ORDER_ID]
+        counters[C_NEXT_ORDER_ID] = oid + 1
+        if _submit(bt, a, oid, it["side"], it["price"], it["qty"], GTX) == 0:
+            quote_sent(orders.quotes, outs.sent, counters, now, it, s, a, oid)
+        else:
+            counters[C_SUBMIT_ERRORS] += 1
+        return
+    oid = cancel_sent(orders.quotes, outs.sent, counters, now, it, s, a)
+    if oid != 0 and bt_cancel(bt, a, oid, 0) != 0:
+        counters[C_SUBMIT_ERRORS] += 1
+
+
+@njit(cache=True, internal=True)
+def _decide(bt: int, now: int, s: int, symbols: Any, run: Any, orders: Any, outs: Any, open_count: Any) -> None:
+    # The decision point of symbol s: the step (kernel, guard, gate), then the orders for what it passed.
+    # The engine's very step (arb.strategy.step.decide_symbol), by its address: Numba optimises and
+    # generates the machine code of everything a function links once per function, and decide_symbol
+    # links the guard and the risk gate (arb.backtest.step_call). Pair ids are shared by the symbols.
+    counters = run.counters
+    intents = symbols.kernel[2]
+    n_venues = symbols.views.shape[1]
+    counters[C_KERNEL_CALLS] += 1
+    c = counters[C_CALLS]
+    pair_seq = counters[C_NEXT_PAIR_ID : C_NEXT_PAIR_ID + 1]
+    n = call_step(symbols.step, (now, s, symbols.views, symbols.kernel, symbols.risk, pair_seq, outs.calls, c))
+    counters[C_INTENTS] += n
+    counters[C_CALLS] = c + 1
+    for k in range(n):
+        it = intents[s][k]
+        a = n_venues * s + it["venue"]
+        if it["kind"] == INTENT_QUOTE or it["kind"] == INTENT_CANCEL:
+            _send_maker(bt, now, s, a, it, run, orders, outs)
+            continue
+        oid, fault, fillable, arrive, answer = route_order(now, s, k, symbols.kernel, run)
+        if send_order(orders.flight, now, oid, a, it, fillable, fault, (arrive, answer)):
+            _log_sent(now, s, k, fault, symbols, counters, open_count, outs.sent)
+        else:
+            counters[C_SUBMIT_ERRORS] += 1
 
 
 @njit(cache=True)
@@ -485,19 +604,19 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     resting quotes (the ``maker_taker`` style's post-only orders, sent to hftbacktest as GTX), what our
     orders took from the levels and what the taker fills moved, ``outs`` the output buffers, filled
     from ``run.counters``' positions on.
+
+    Kept whole: what is left here is the order of the loop's steps, each a helper of its own (the wait
+    ``_wait``, the books ``_forget_ticked`` and ``_fill_top``, the account ``_read_accounts``, ``_perp_step``
+    and ``_observe``, each symbol's decision ``_decide``), and the locals they share from one turn to the
+    next (the scratch arrays, ``fresh``, ``same_time``): split further, they would travel as arguments.
     """
-    decision_ts, decision_assets = tape.decision_ts, tape.decision_assets
-    settings, counters, init_base = run.settings, run.counters, run.init_base
-    kernel, risk, views, step = symbols.kernel, symbols.risk, symbols.views, symbols.step
+    settings, counters = run.settings, run.counters
+    kernel, views = symbols.kernel, symbols.views
     params, intents = kernel[0], kernel[2]
-    _, rstate, _ = risk
-    flight, quotes, taken, own = orders.flight, orders.quotes, orders.taken, orders.own
-    own_pos, own_cash = own
-    fills, calls, sent = outs.fills, outs.calls, outs.sent
-    init_quote = settings[0]["init_quote"]
+    _, rstate, _ = symbols.risk
+    flight, quotes, taken = orders.flight, orders.quotes, orders.taken
     n_symbols, n_venues = views.shape
     perp_on = _perp_on(perp)
-    mark, paid = perp.mark, perp.paid
     n_assets = n_venues * n_symbols
     levels = params[0]["book_levels"]
     one = levels - levels + 1  # the best level only, typed as ``levels`` (one compile of _fill_top, not two)
@@ -506,7 +625,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     for a in range(n_assets):
         seen[0, a] = tape.sync_off[a] - 1
         seen[1, a] = tape.book_off[a] - 1
-    account = Account(cash, eq_venue, pnl_sym, open_count, mark, seen)  # what _observe and _perp_step take
+    account = Account(cash, eq_venue, pnl_sym, open_count, perp.mark, seen)  # what _observe and _perp_step take
     answered = zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
     deep = (zeros((n_assets, 4, levels), np.float64), zeros(n_assets, np.int64))  # _fill_deeper's, nothing walked yet
     lots = zeros(n_assets, np.float64)
@@ -531,23 +650,8 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
             return 2
         if transfers and log_full(run.inventory):
             return 2
-        now = bt_current_timestamp(bt)
-        i = counters[C_CURSOR]
-        target = until_ns
-        if i < decision_ts.shape[0] and decision_ts[i] < target:
-            target = decision_ts[i]
-        due = _next_due(flight, open_count)  # an order reaching its venue, or answered
-        if due < target:
-            target = due
         quoting = maker and any_quote(quotes)  # a resting quote's answer can come at any time
-        if due <= now:
-            rc = 0  # an order is due now: no time passes
-        elif quoting:
-            rc = bt_wait_next_feed(bt, 1, max(target - now, 1))
-        elif target > now:
-            rc = bt_elapse(bt, target - now)
-        else:
-            rc = 0
+        rc, due = _wait(bt, until_ns, tape, counters, flight, open_count, quoting)
         if rc == 1:
             counters[C_DONE] = 1
         elif rc < 0 or rc > 3:
@@ -557,24 +661,20 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
         if same_time > _MAX_SAME_TIME:
             return _NO_PROGRESS
         last_now = now
-        act = _ticks(decision_ts, decision_assets, counters, now, ticked)
-        if act:  # books changed: what was taken from a level that changed is there again
-            for a in range(n_assets):
-                if ticked[a] != 0:
-                    if held[a] != 0:  # only an asset whose levels our orders may have taken from
-                        held[a] = forget_levels(bt, a, taken, slot_ticks, slot_shown)
-                    deep[1][a] = 0  # its deeper levels must be walked again
+        act = _ticks(tape.decision_ts, tape.decision_assets, counters, now, ticked)
+        if act:
+            _forget_ticked(bt, ticked, held, taken, slot_ticks, slot_shown, deep)
 
         # Taker orders reaching their venue (filled there), then the answers due.
         if due <= now:
             arrive_orders(bt, now, flight, taken, run, lots, scratch)
             held[:] = 1  # they may have taken from any asset's levels
-            got = answer_orders(now, flight, run, own, fills, open_count, answered)
+            got = answer_orders(now, flight, run, orders.own, outs.fills, open_count, answered)
             if got != 0:
                 act = True
                 fresh = fresh or got & 2 != 0
         if quoting:
-            followed = _follow_quotes(bt, now, quotes, fills, run, answered)
+            followed = _follow_quotes(bt, now, quotes, outs.fills, run, answered)
             if followed != 0:
                 act = True
                 fresh = fresh or followed & 2 != 0
@@ -585,28 +685,13 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
             # The views: the best level of the books that ticked; deeper levels only if a kernel may act.
             _fill_top(bt, views, one, one - 1, 0, n_assets, ticked)
             if fresh:
-                for a in range(n_assets):
-                    s = a // n_venues
-                    v = a % n_venues
-                    rec = views[s][v]
-                    rec["position"] = bt_position(bt, a) + own_pos[a]
-                    sv = carray(address_as_void_pointer(bt_state_values(bt, a)), 1, state_values_dtype)
-                    cash[s, v] = sv[0].balance - sv[0].fee + paid[s, v] + own_cash[a]
-                for s in range(n_symbols):
-                    for v in range(n_venues):
-                        quote = init_quote[v]
-                        for o in range(n_symbols):
-                            quote = quote + cash[o, v]
-                        views[s][v]["base_balance"] = init_base[s, v] + views[s][v]["position"]
-                        views[s][v]["quote_balance"] = quote
-                        if transfers:  # what transfers moved to or from the venue
-                            add_moved(views, run.inventory, s, v)
+                _read_accounts(bt, views, run, cash, orders.own, perp.paid, transfers)
                 fresh = False
             if transfers:
                 move_inventory(now, views, settings, run.inventory)
             if perp_on:
                 _perp_step(now, views, run, account, perp, outs)
-            _observe(now, views, run, tape, account, orders, risk, outs)
+            _observe(now, views, run, tape, account, orders, symbols.risk, outs)
             if maker:
                 quote_views(views, quotes)
             if act and counters[C_DONE] == 0:
@@ -617,37 +702,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
                         continue
                     if levels > 1:
                         _fill_deeper(bt, views, levels, n_venues * s, n_venues * s + n_venues, deep)
-                    # the engine's very step (arb.strategy.step.decide_symbol), by its address: Numba
-                    # optimises and generates the machine code of everything a function links once per
-                    # function, and decide_symbol links the guard and the risk gate
-                    # (arb.backtest.step_call). Pair ids are shared by the symbols.
-                    counters[C_KERNEL_CALLS] += 1
-                    c = counters[C_CALLS]
-                    pair_seq = counters[C_NEXT_PAIR_ID : C_NEXT_PAIR_ID + 1]
-                    n = call_step(step, (now, s, views, kernel, risk, pair_seq, calls, c))
-                    counters[C_INTENTS] += n
-                    counters[C_CALLS] = c + 1
-                    for k in range(n):
-                        it = intents[s][k]
-                        a = n_venues * s + it["venue"]
-                        if it["kind"] == INTENT_QUOTE:
-                            oid = counters[C_NEXT_ORDER_ID]
-                            counters[C_NEXT_ORDER_ID] = oid + 1
-                            if _submit(bt, a, oid, it["side"], it["price"], it["qty"], GTX) == 0:
-                                quote_sent(quotes, sent, counters, now, it, s, a, oid)
-                            else:
-                                counters[C_SUBMIT_ERRORS] += 1
-                            continue
-                        if it["kind"] == INTENT_CANCEL:
-                            oid = cancel_sent(quotes, sent, counters, now, it, s, a)
-                            if oid != 0 and bt_cancel(bt, a, oid, 0) != 0:
-                                counters[C_SUBMIT_ERRORS] += 1
-                            continue
-                        oid, fault, fillable, arrive, answer = route_order(now, s, k, kernel, run)
-                        if send_order(flight, now, oid, a, it, fillable, fault, (arrive, answer)):
-                            _log_sent(now, s, k, fault, symbols, counters, open_count, sent)
-                        else:
-                            counters[C_SUBMIT_ERRORS] += 1
+                    _decide(bt, now, s, symbols, run, orders, outs, open_count)
                     if maker:
                         quote_views(views, quotes)  # the next symbol's gate counts these quotes
                     if levels > 1:
