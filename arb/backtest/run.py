@@ -70,6 +70,7 @@ from arb.backtest.hbt_orders import (
     C_SENT,
     N_COUNTERS,
 )
+from arb.backtest.loop_inputs import loop_settings, measured_latency, perp_tape, ragged
 from arb.backtest.loop_state import Inventory, Marks, Orders, Outs, Perp, Run, Symbols, Tape
 from arb.backtest.order_latency import load_measured, measured_path
 from arb.backtest.step_call import step_of
@@ -82,7 +83,6 @@ from arb.backtest.transfers import (
     B_FEE_QUOTE,
     B_TRANSIT_NS,
     TRANSFER_NONE,
-    TRANSFER_THRESHOLD,
     new_inventory,
 )
 from arb.config import AppConfig, BacktestConfig, VenueConfig
@@ -105,7 +105,6 @@ from arb.results.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
 from arb.strategy.loading import strategy_record
 from arb.strategy.params import params_of
 from arb.strategy.quote_slots import new_quotes
-from arb.strategy.records import BACKTEST_RUN_DTYPE
 from arb.strategy.seam import Bound, broken_text, raised_text, user_strategy
 from arb.strategy.selection import bind_config, typed_binding
 from arb.strategy.step import decide_symbol
@@ -266,13 +265,6 @@ def build_hbt(config: AppConfig, session: Timeline) -> Backtester:
     return Backtester(assets)
 
 
-def _ragged(arrays: list[np.ndarray[Any, Any]]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    # (the arrays end to end, offsets: array a is out[off[a]:off[a + 1]])
-    off = np.zeros(len(arrays) + 1, np.int64)
-    off[1:] = np.cumsum([len(x) for x in arrays])
-    return np.ascontiguousarray(np.concatenate(arrays)) if arrays else np.zeros(0), off
-
-
 @dataclass(frozen=True, slots=True)
 class Schedule:
     """When the loop decides, and each asset's book and sync history (derived from the session's rows).
@@ -294,9 +286,9 @@ class Schedule:
         n = len(session.assets)
         books = [book_times(session.arrays[a]) for a in range(n)]
         syncs = [sync_transitions(session.arrays[a], session.assets[a].initial is not None) for a in range(n)]
-        book_ts, book_off = _ragged(books)
-        sync_ts, sync_off = _ragged([ts for ts, _ in syncs])
-        sync_state, _ = _ragged([state for _, state in syncs])
+        book_ts, book_off = ragged(books)
+        sync_ts, sync_off = ragged([ts for ts, _ in syncs])
+        sync_state, _ = ragged([state for _, state in syncs])
         decision_ts, decision_assets = decision_points(books)
         return cls(book_ts.astype(np.int64), book_off, sync_ts.astype(np.int64), sync_state.astype(np.int64),
                    sync_off, decision_ts, decision_assets)  # fmt: skip
@@ -311,20 +303,6 @@ class Schedule:
         (what the view said)."""
         a = n_venues * symbol
         return tuple(out_of_sync_spans(*self.syncs(a + v), start_ns, end_ns) for v in range(n_venues))
-
-
-def _measured_latency(venues: Sequence[VenueConfig]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    # Every venue's measured order latency rows (req, exch, resp), end to end, and their offsets (venue v's
-    # rows[off[v]:off[v + 1]]; none for a constant latency), what arb.backtest.taker_fills.latencies reads
-    parts = []
-    for venue in venues:
-        latency = venue.latency
-        if latency.order == "measured":
-            rows = load_measured(measured_path(latency.measured_dir, venue.name), venue.path)
-            parts.append(np.stack([rows["req_ts"], rows["exch_ts"], rows["resp_ts"]], axis=1).astype(np.int64))
-        else:
-            parts.append(np.zeros((0, 3), np.int64))
-    return _ragged(parts)
 
 
 def _doubled(array: np.ndarray[Any, Any], used: int, margin: int) -> np.ndarray[Any, Any]:
@@ -348,14 +326,26 @@ class Loop:
         funding: list[Funding] | None = None,
         bound: Bound | None = None,
     ) -> None:
-        venues = config.venues
-        n_sym = len(config.symbols)
-        n_venues = len(venues)
         self.config = config
         self.session = session
         self.schedule = schedule
-        self.n_symbols = n_sym
-        self.n_venues = n_venues
+        self.n_symbols = len(config.symbols)
+        self.n_venues = len(config.venues)
+        self._kernel_and_gate(config, bound)
+        self._orders_out(config)
+        self._buffers(config, session, funding)
+        self.settings = loop_settings(
+            config, session.end_ns, _EQUITY_INTERVAL_NS, (self.init_quote, self.maker, self.taker), self.order_latency
+        )
+        """The loop's settings (one ``BACKTEST_RUN_DTYPE`` record)."""
+        spot = all(v.market == "spot" for v in config.venues)  # a linear venue holds no base to move
+        self.inventory = new_inventory([int(spot)] * self.n_symbols, self.n_venues)
+        """What the transfer policy moved between the venues (:mod:`arb.backtest.transfers`)."""
+
+    def _kernel_and_gate(self, config: AppConfig, bound: Bound | None) -> None:
+        # Set-up, the decisions: the kernels' rules, state, views and intents, the strategies, the gate,
+        # the starting holdings and fees
+        n_sym, n_venues = self.n_symbols, self.n_venues
         self.params = params_of(config)
         self.kstate = new_state(n_sym)
         self.views = new_views(n_sym, n_venues)
@@ -368,10 +358,14 @@ class Loop:
         warm-up compiles the loop without it."""
         self._quote = quote_currency(config.strategy.symbol)
         self.init_base = np.array([sym.base for sym in config.symbols], float).reshape(n_sym, n_venues)
-        self.init_quote = np.array([v.account.quote for v in venues])
-        self.maker = np.array([v.fees.maker for v in venues])
-        self.taker = np.array([v.fees.taker for v in venues])
-        n_assets = n_venues * n_sym
+        self.init_quote = np.array([v.account.quote for v in config.venues])
+        self.maker = np.array([v.fees.maker for v in config.venues])
+        self.taker = np.array([v.fees.taker for v in config.venues])
+
+    def _orders_out(self, config: AppConfig) -> None:
+        # Set-up, the orders: those on their way, what they took, the quotes, the faults and latencies
+        venues = config.venues
+        n_assets = self.n_venues * self.n_symbols
         self.flight = np.zeros(_MAX_PENDING * n_assets, FLIGHT_DTYPE)
         """The taker orders on their way (:mod:`arb.backtest.taker_fills`)."""
         self.taken = new_taken(n_assets)
@@ -387,8 +381,12 @@ class Loop:
             np.int64,
         )
         """Per venue, the constant order latencies (entry, response), ns, as hftbacktest is given them."""
-        self.measured = _measured_latency(venues)
+        self.measured = measured_latency(venues)
         """The venues' measured order latency rows (``[latency] order = "measured"``) and offsets."""
+
+    def _buffers(self, config: AppConfig, session: Timeline, funding: list[Funding] | None) -> None:
+        # Set-up, what the loop writes: the output buffers, the counters, the last mids, the funding tape
+        n_sym, n_venues = self.n_symbols, self.n_venues
         span = session.end_ns - session.start_ns
         self.fills: np.ndarray[Any, Any] = np.zeros(4096 * n_sym, FILL_DTYPE)
         samples = int(span // _EQUITY_INTERVAL_NS) + 16
@@ -400,49 +398,12 @@ class Loop:
         self.counters[C_NEXT_ORDER_ID] = 1
         self.counters[C_NEXT_PAIR_ID] = 1
         self.last_mid = np.full((n_sym, n_venues), np.nan)
-        assets = funding if funding is not None else [Funding.none() for _ in range(n_assets)]
-        fund_ts, fund_off = _ragged([f.local_ts for f in assets])
-        mark_ts, mark_off = _ragged([f.mark_ts for f in assets])
-        est_ts, est_off = _ragged([f.est_ts for f in assets])
-        self.perp = Perp(
-            fund_ts.astype(np.int64), fund_off, _ragged([f.funding_ts for f in assets])[0].astype(np.int64),
-            _ragged([f.rate for f in assets])[0].astype(np.float64),
-            _ragged([f.mark for f in assets])[0].astype(np.float64), np.zeros(n_assets, np.int64),
-            mark_ts.astype(np.int64), _ragged([f.mark_px for f in assets])[0].astype(np.float64), mark_off,
-            np.full((n_sym, n_venues), np.nan), np.zeros((n_sym, n_venues)),
-            est_ts.astype(np.int64), _ragged([f.est_rate for f in assets])[0].astype(np.float64),
-            _ragged([f.est_next for f in assets])[0].astype(np.int64), est_off,
-            _ragged([f.est_interval for f in assets])[0].astype(np.int64),
-        )  # fmt: skip
-        """Settlements (local time, offsets per asset, funding time, rate, mark, next one per asset), mark
-        prices (local times, prices, offsets), per (symbol, venue) the mark price now and the funding
-        booked, then the venues' estimates of the coming funding (local times, rates, funding times,
-        offsets, intervals): what _run_loop's ``perp`` takes."""
-        self.funding: np.ndarray[Any, Any] = np.zeros(len(fund_ts) + 1, FUNDING_DTYPE)
+        assets = funding if funding is not None else [Funding.none() for _ in range(n_venues * n_sym)]
+        self.perp, self.funding = perp_tape(assets, n_sym, n_venues)
+        """The funding tape (:func:`~arb.backtest.loop_inputs.perp_tape`): what _run_loop's ``perp`` takes."""
         self.price_decimals = np.array(
             [_decimals(i.tick_size) for sym in config.symbols for i in sym.instruments], np.int64
         )
-        self.settings = np.zeros(1, BACKTEST_RUN_DTYPE)
-        """The loop's settings (one ``BACKTEST_RUN_DTYPE`` record)."""
-        spot = all(v.market == "spot" for v in venues)  # a linear venue holds no base to move
-        self.inventory = new_inventory([int(spot)] * n_sym, n_venues)
-        """What the transfer policy moved between the venues (:mod:`arb.backtest.transfers`)."""
-        cfg = self.settings[0]
-        bt = config.backtest
-        cfg["transfer_policy"] = TRANSFER_THRESHOLD if bt.transfer_policy == "threshold" else TRANSFER_NONE
-        cfg["transfer_threshold"] = bt.transfer_threshold
-        cfg["transfer_fee"] = (bt.transfer_fee_base, bt.transfer_fee_quote)
-        cfg["transfer_delay_ns"] = (bt.transfer_delay_base_ns, bt.transfer_delay_quote_ns)
-        cfg["end_ns"] = session.end_ns
-        cfg["n_venues"] = n_venues
-        cfg["stale_after_ns"] = config.risk.stale_after_ns
-        cfg["equity_interval_ns"] = _EQUITY_INTERVAL_NS
-        cfg["request_timeout_ns"] = config.live.request_timeout_ns
-        cfg["init_quote"][:n_venues] = self.init_quote
-        cfg["maker_fee"][:n_venues] = self.maker
-        cfg["taker_fee"][:n_venues] = self.taker
-        cfg["entry_ns"][:n_venues] = self.order_latency[:, 0]
-        cfg["response_ns"][:n_venues] = self.order_latency[:, 1]
 
     def _state(self) -> tuple[Perp | Marks, Run, Symbols, Orders, Outs]:
         # _run_loop's arguments after ``hbt``, ``until_ns`` and ``tape`` (see there), the buffers as they are now.
@@ -654,32 +615,9 @@ def run_session(
     # funding_of has nothing to find on spot venues (and would import the funding-history reader: aiohttp)
     linear = any(venue.market == "linear" for venue in config.venues)
     loop = Loop(config, session, schedule, funding_of(config, session) if linear else None)
-    span = session.end_ns - session.start_ns
     hbt = build_hbt(config, session)
-    midnights = _midnight_stops(schedule.decision_ts, session.start_ns, session.end_ns)
-    day_marks: list[BoundaryMark] = []
     try:
-        hbt.elapse(1)  # hftbacktest's clock starts at the first event only after a first step
-        chunk = max(span // 200, NS_PER_S)
-        until = session.start_ns + chunk
-        rc = 0
-        while True:
-            # A midnight in this chunk: stop at the last decision before it (a decision the loop makes
-            # anyway, so nothing it decides changes) and take the books' mids there.
-            while rc != 1 and midnights and midnights[0][1] <= until:
-                midnight, last = midnights.pop(0)
-                if last > hbt.current_timestamp:
-                    rc = loop.run(hbt, last)
-                day_marks.append(loop.midnight_mark(midnight, last))
-            if rc != 1:
-                rc = loop.run(hbt, until)
-            if on_progress is not None:
-                on_progress(min(until, session.end_ns) - session.start_ns, span)
-            if (loop.kstate["flags"] & CONTRACT_BROKEN).any():
-                break  # nothing more is sent for its symbol: the run ends, naming the strategy
-            if rc == 1 or until >= session.end_ns:
-                break
-            until += chunk
+        day_marks = _replay(loop, hbt, session, schedule, on_progress)
     except ArbError:
         raise
     except Exception as error:
@@ -691,6 +629,50 @@ def run_session(
     broken = broken_text(loop.bound.strategies, loop.kstate, config.symbol_names, loop.n_venues)
     if broken:
         raise StrategyError(broken)
+    return _result(config, loop, days, day_marks, started)
+
+
+def _replay(
+    loop: Loop,
+    hbt: Backtester,
+    session: Timeline,
+    schedule: Schedule,
+    on_progress: Callable[[int, int], None] | None,
+) -> list[BoundaryMark]:
+    # The run: the loop over the session in chunks (a 200th of it, at least a second), stopping before
+    # each midnight for the day's marks, until the data ends or a strategy breaks its contract
+    span = session.end_ns - session.start_ns
+    midnights = _midnight_stops(schedule.decision_ts, session.start_ns, session.end_ns)
+    day_marks: list[BoundaryMark] = []
+    hbt.elapse(1)  # hftbacktest's clock starts at the first event only after a first step
+    chunk = max(span // 200, NS_PER_S)
+    until = session.start_ns + chunk
+    rc = 0
+    while True:
+        # A midnight in this chunk: stop at the last decision before it (a decision the loop makes
+        # anyway, so nothing it decides changes) and take the books' mids there.
+        while rc != 1 and midnights and midnights[0][1] <= until:
+            midnight, last = midnights.pop(0)
+            if last > hbt.current_timestamp:
+                rc = loop.run(hbt, last)
+            day_marks.append(loop.midnight_mark(midnight, last))
+        if rc != 1:
+            rc = loop.run(hbt, until)
+        if on_progress is not None:
+            on_progress(min(until, session.end_ns) - session.start_ns, span)
+        if (loop.kstate["flags"] & CONTRACT_BROKEN).any():
+            break  # nothing more is sent for its symbol: the run ends, naming the strategy
+        if rc == 1 or until >= session.end_ns:
+            break
+        until += chunk
+    return day_marks
+
+
+def _result(
+    config: AppConfig, loop: Loop, days: list[dt.date], day_marks: list[BoundaryMark], started: float
+) -> BacktestResult:
+    # What the run leaves: the loop's buffers cut to what was written, its counters and figures by name
+    session = loop.session
     listed = ("decision_points", "kernel_calls", "intents", "orders", "submit_errors", "fills", "equity_samples",
               "expired")  # fmt: skip
     names = {name: i for i, name in enumerate(listed)}
