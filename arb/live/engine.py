@@ -212,30 +212,8 @@ class Engine:
         self.init_quote = np.array(quote if quote is not None else [v.account.quote for v in venues], float)
         self.transfer_fees: list[dict[str, float]] = [{} for _ in venues]
         """Per venue, per asset: the fees its withdrawals paid (:meth:`paid_transfer_fee`)."""
-        self.books = tuple(OrderBook() for _ in range(n_sym) for _ in venues)
-        """Every (symbol, venue) book, index ``n_venues * s + v``."""
-        self._books = self._book_arrays()
-        # what the compiled step takes: each symbol's books, one per venue (rebuilt when a book grows)
-        self.versions = [0] * len(self.books)
-        self.state = [SyncState.WAITING_SNAPSHOT] * len(self.books)
-        self._stale = [False] * len(self.books)  # each book's feed stale, as the step's venues hold it
-        self.venues = np.zeros((N_VENUE_ROWS, n_sym, len(venues)), np.int64)
-        """Per (symbol, venue), what the compiled step reads besides the books (rows ``V_*``)."""
-        self.params = params_of(config)
-        self.quoting = bool((self.params["style"] != STYLE_TAKER).any())
-        """Some symbol quotes (the ``maker_taker`` style): the executor rests post-only quotes."""
-        self.quotes = new_quotes(n_venues * n_sym)
-        """The resting quotes' slots (:mod:`arb.strategy.quote_slots`), asset ``n_venues * symbol + venue``."""
-        self.levels = int(self.params[0]["book_levels"])
-        self.kstate = new_state(n_sym)
-        self.kstate["next_pair_id"] = first_pair_id
-        self._pair_seq = np.array([first_pair_id], np.int64)
-        self.views = new_views(n_sym, n_venues)
-        """Every symbol's view: ``views[s]`` is what symbol ``s``'s kernel reads."""
-        self.intents = new_intents(n_sym)
-        self.bound = bind_config(config, self.params)
-        """Each symbol's strategy, bound to the compiled step (its memory: ``bound.memory[s]``)."""
-        self.limits, self.rstate, self.srisk = new_gate(config)
+        self._new_books()
+        self._new_kernels(first_pair_id)
         self.listeners = listeners if listeners is not None else Listeners()
         """Who hears of the engine's events: the driver's, given here, then each watcher's."""
         self.later: Callable[[Callable[[Any], None], Any], None] | None = None
@@ -248,38 +226,9 @@ class Engine:
         """Every breach the gate reported, in order (each logged once per episode as it came)."""
         self._quote = quote_currency(config.strategy.symbol)
         self.stale_after = config.risk.stale_after_ns
-        self.position = np.zeros((n_sym, len(venues)))
-        """Base units bought minus sold per (symbol, venue)."""
-        self.cash = np.zeros((n_sym, len(venues)))
-        """Quote received minus paid minus fees per (symbol, venue); a venue's quote is ``init_quote[v] +
-        cash[:, v].sum()``."""
-        self.last_mid = np.full((n_sym, len(venues)), np.nan)
-        self.mark = np.full((n_sym, len(venues)), np.nan)
-        """A perpetual's mark price per (symbol, venue), from its stream: what positions are valued at
-        there (NaN, the book's mid, until one comes and on spot)."""
-        self.funding = np.zeros((n_sym, len(venues)))
-        """Funding received minus paid per (symbol, venue), quote (in ``cash`` too)."""
-        self._linear = [venue.market == "linear" for venue in venues]
-        self._pnl_sym = np.zeros(n_sym)
-        self._account = (self.position, self.init_base, self.init_quote, self.cash)  # the same arrays
-        self.equity_interval = equity_interval_ns
-        self.next_sample = 0
-        self.day_marks: list[BoundaryMark] = []
-        """The books' mids at each UTC midnight the clock crossed (taken before the first batch past it,
-        so they are the books at midnight): what the reports value positions at across a day boundary."""
-        self._next_midnight = 0  # 0: no batch yet
+        self._new_account(equity_interval_ns)
         self.log = EngineLog(n_sym, n_venues)
-        self.executor: Executor = executor or PaperExecutor(
-            [config.for_symbol(s).venues for s in range(n_sym)],
-            self.books,
-            lambda: self.versions,
-            base=self.init_base,
-            quote=[float(q) for q in self.init_quote],
-            first_order_id=first_order_id,
-            leg_faults=make_leg_faults(config.leg_faults, config.venue_names),
-            request_timeout_ns=config.live.request_timeout_ns,
-            queue=queue_model(config.backtest.queue_model, config.backtest.queue_power) if self.quoting else None,
-        )
+        self.executor: Executor = executor or self._paper_executor(first_order_id)
         self._pending = np.zeros(n_sym, np.int64)  # 1: the symbol's book, sync state or orders changed
         self._dirty = False  # True while any symbol is pending
         self._now = 0
@@ -294,6 +243,77 @@ class Engine:
         engine's own arrays (updated in place, never replaced)."""
         self._risk = (self.limits, self.rstate, self.srisk)
         self._warm_up()
+
+    def _new_books(self) -> None:
+        # Set-up, the books: one per (symbol, venue), their arrays, versions and sync states
+        n_sym, n_venues = self.n_symbols, self.n_venues
+        self.books = tuple(OrderBook() for _ in range(n_sym) for _ in range(n_venues))
+        """Every (symbol, venue) book, index ``n_venues * s + v``."""
+        self._books = self._book_arrays()
+        # what the compiled step takes: each symbol's books, one per venue (rebuilt when a book grows)
+        self.versions = [0] * len(self.books)
+        self.state = [SyncState.WAITING_SNAPSHOT] * len(self.books)
+        self._stale = [False] * len(self.books)  # each book's feed stale, as the step's venues hold it
+        self.venues = np.zeros((N_VENUE_ROWS, n_sym, n_venues), np.int64)
+        """Per (symbol, venue), what the compiled step reads besides the books (rows ``V_*``)."""
+
+    def _new_kernels(self, first_pair_id: int) -> None:
+        # Set-up, the decisions: the kernels' rules and state, the quotes, the views, the strategies, the gate
+        n_sym, n_venues = self.n_symbols, self.n_venues
+        self.params = params_of(self.config)
+        self.quoting = bool((self.params["style"] != STYLE_TAKER).any())
+        """Some symbol quotes (the ``maker_taker`` style): the executor rests post-only quotes."""
+        self.quotes = new_quotes(n_venues * n_sym)
+        """The resting quotes' slots (:mod:`arb.strategy.quote_slots`), asset ``n_venues * symbol + venue``."""
+        self.levels = int(self.params[0]["book_levels"])
+        self.kstate = new_state(n_sym)
+        self.kstate["next_pair_id"] = first_pair_id
+        self._pair_seq = np.array([first_pair_id], np.int64)
+        self.views = new_views(n_sym, n_venues)
+        """Every symbol's view: ``views[s]`` is what symbol ``s``'s kernel reads."""
+        self.intents = new_intents(n_sym)
+        self.bound = bind_config(self.config, self.params)
+        """Each symbol's strategy, bound to the compiled step (its memory: ``bound.memory[s]``)."""
+        self.limits, self.rstate, self.srisk = new_gate(self.config)
+
+    def _new_account(self, equity_interval_ns: int) -> None:
+        # Set-up, the account: positions, cash, marks and funding per (symbol, venue), the equity samples
+        n_sym, n_venues = self.n_symbols, self.n_venues
+        self.position = np.zeros((n_sym, n_venues))
+        """Base units bought minus sold per (symbol, venue)."""
+        self.cash = np.zeros((n_sym, n_venues))
+        """Quote received minus paid minus fees per (symbol, venue); a venue's quote is ``init_quote[v] +
+        cash[:, v].sum()``."""
+        self.last_mid = np.full((n_sym, n_venues), np.nan)
+        self.mark = np.full((n_sym, n_venues), np.nan)
+        """A perpetual's mark price per (symbol, venue), from its stream: what positions are valued at
+        there (NaN, the book's mid, until one comes and on spot)."""
+        self.funding = np.zeros((n_sym, n_venues))
+        """Funding received minus paid per (symbol, venue), quote (in ``cash`` too)."""
+        self._linear = [venue.market == "linear" for venue in self.config.venues]
+        self._pnl_sym = np.zeros(n_sym)
+        self._account = (self.position, self.init_base, self.init_quote, self.cash)  # the same arrays
+        self.equity_interval = equity_interval_ns
+        self.next_sample = 0
+        self.day_marks: list[BoundaryMark] = []
+        """The books' mids at each UTC midnight the clock crossed (taken before the first batch past it,
+        so they are the books at midnight): what the reports value positions at across a day boundary."""
+        self._next_midnight = 0  # 0: no batch yet
+
+    def _paper_executor(self, first_order_id: int) -> PaperExecutor:
+        # Set-up, the executor when none is given: the paper one, on the engine's own books
+        config = self.config
+        return PaperExecutor(
+            [config.for_symbol(s).venues for s in range(self.n_symbols)],
+            self.books,
+            lambda: self.versions,
+            base=self.init_base,
+            quote=[float(q) for q in self.init_quote],
+            first_order_id=first_order_id,
+            leg_faults=make_leg_faults(config.leg_faults, config.venue_names),
+            request_timeout_ns=config.live.request_timeout_ns,
+            queue=queue_model(config.backtest.queue_model, config.backtest.queue_power) if self.quoting else None,
+        )
 
     def _warm_up(self) -> None:
         # Compile (or load from Numba's cache) every compiled step now, on scratch copies of the
