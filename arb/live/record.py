@@ -146,10 +146,7 @@ async def record(
     Raises :class:`~arb.errors.FeedError` when a feed fails fatally and
     :class:`~arb.errors.RecordingError` when a file cannot be written, after closing every file.
     """
-    names = [s.upper() for s in symbols]
-    bad = [s for s in names if not _SYMBOL.fullmatch(s)]
-    if not names or bad:
-        raise ArbError(f"expected symbols of upper-case letters and digits, e.g. BTCUSDT; got {list(symbols)}")
+    names = _checked_symbols(symbols)
     stop_event = stop if stop is not None else asyncio.Event()
     write_status: StatusFn = status if status is not None else _stdout
     loop = asyncio.get_running_loop()
@@ -157,7 +154,6 @@ async def record(
     recorder = Recorder(out_dir, flush_interval_ns=_FLUSH_INTERVAL_NS)
     options: dict[str, Any] = {"recorder": recorder, "clock": clock, **(feed_options or {})}
     feeds: list[MarketDataFeed] = market_data_feeds(config, names, **options)
-    timed_out = False
     until = f"for {duration_ns / NS_PER_S:g} s" if duration_ns else "until stopped"
     write_status(f"recording {','.join(names)} into {out_dir} {until}")
     for venue in config.venues:
@@ -168,40 +164,10 @@ async def record(
             write_status(line)
         if on_watch is not None:
             on_watch(watcher)
-
-    async def publisher() -> None:
-        while True:
-            now = clock()
-            for watcher in watchers:
-                watcher.tick(now)
-            await asyncio.sleep(config.ops.snapshot_ns / NS_PER_S)
-
-    async def timer(seconds: float) -> None:
-        nonlocal timed_out
-        await asyncio.sleep(seconds)
-        timed_out = True
-        stop_event.set()
-
     try:
-        async with asyncio.TaskGroup() as tasks:
-            for feed in feeds:
-                tasks.create_task(feed.run(), name=f"record-{feed.name}")
-            helpers = [
-                tasks.create_task(_flusher(recorder), name="record-flusher"),
-                tasks.create_task(publisher(), name="ops-publisher"),
-                *(tasks.create_task(w.run(), name=f"watch-{type(w).__name__}") for w in watchers),
-            ]
-            if status_interval_ns is not None:
-                helpers.append(
-                    tasks.create_task(_status_loop(feeds, recorder, status_interval_ns, write_status), name="status")
-                )
-            if duration_ns is not None:
-                helpers.append(tasks.create_task(timer(duration_ns / NS_PER_S), name="record-timer"))
-            await stop_event.wait()
-            for feed in feeds:
-                feed.stop()
-            for helper in helpers:
-                helper.cancel()
+        timed_out = await _record_until_stopped(
+            config, feeds, recorder, watchers, stop_event, clock, duration_ns, status_interval_ns, write_status
+        )
     except BaseExceptionGroup as group:
         error = _arb_error(group)
         if error is not None:
@@ -221,6 +187,65 @@ async def record(
     )
     log.info("recording ended: %d lines, %d bytes in %d files", report.lines, report.bytes_written, len(report.files))
     return report
+
+
+def _checked_symbols(symbols: Sequence[str]) -> list[str]:
+    # The symbols in upper case; an ArbError unless each is upper-case letters and digits (and there is one)
+    names = [s.upper() for s in symbols]
+    bad = [s for s in names if not _SYMBOL.fullmatch(s)]
+    if not names or bad:
+        raise ArbError(f"expected symbols of upper-case letters and digits, e.g. BTCUSDT; got {list(symbols)}")
+    return names
+
+
+async def _record_until_stopped(
+    config: AppConfig,
+    feeds: list[MarketDataFeed],
+    recorder: Recorder,
+    watchers: Sequence[SessionWatcher],
+    stop_event: asyncio.Event,
+    clock: Callable[[], int],
+    duration_ns: int | None,
+    status_interval_ns: int | None,
+    write_status: StatusFn,
+) -> bool:
+    # The recording itself: the feeds, the flusher, the watchers and their publisher, the status line and
+    # the timer run until stop_event is set; True when the timer set it (duration_ns passed)
+    timed_out = False
+
+    async def publisher() -> None:
+        while True:
+            now = clock()
+            for watcher in watchers:
+                watcher.tick(now)
+            await asyncio.sleep(config.ops.snapshot_ns / NS_PER_S)
+
+    async def timer(seconds: float) -> None:
+        nonlocal timed_out
+        await asyncio.sleep(seconds)
+        timed_out = True
+        stop_event.set()
+
+    async with asyncio.TaskGroup() as tasks:
+        for feed in feeds:
+            tasks.create_task(feed.run(), name=f"record-{feed.name}")
+        helpers = [
+            tasks.create_task(_flusher(recorder), name="record-flusher"),
+            tasks.create_task(publisher(), name="ops-publisher"),
+            *(tasks.create_task(w.run(), name=f"watch-{type(w).__name__}") for w in watchers),
+        ]
+        if status_interval_ns is not None:
+            helpers.append(
+                tasks.create_task(_status_loop(feeds, recorder, status_interval_ns, write_status), name="status")
+            )
+        if duration_ns is not None:
+            helpers.append(tasks.create_task(timer(duration_ns / NS_PER_S), name="record-timer"))
+        await stop_event.wait()
+        for feed in feeds:
+            feed.stop()
+        for helper in helpers:
+            helper.cancel()
+    return timed_out
 
 
 async def _flusher(recorder: Recorder) -> None:
