@@ -27,6 +27,7 @@ import heapq
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ from arb.recording.loader import DayData, Timeline
 from arb.recording.npz import EodSnapshot
 from arb.recording.replayed_funding import Funding
 from arb.recording.venues import make_normalizer
-from connectors.common.normalizer import SyncState
+from connectors.common.normalizer import SyncState, VenueNormalizer
 from connectors.common.record_files import Cut, LineReader, Mark
 
 
@@ -99,79 +100,104 @@ def _venue_batches(
     # ``settlements``: the session's funding settlements and estimates (one row each, in time order),
     # delivered at their times in place of the stream's own, so the replay books and sees what the
     # backtest books and sees. ``shift_of(day)``: what to add to the day's local times.
+    replay = _VenueReplay(symbol, v, venue, initial, settlements)
+    previous: DayData | None = None
+    for day in days:
+        replay.shift = shift_of(day)
+        if day.source == "recording" and previous is not None and previous.source != "recording":
+            # after a day of another source the normalizer goes on from that day's end, as the conversion did
+            replay.normalizer = _normalizer_after(venue, symbol, previous.eod)
+        previous = day
+        if day.source != "recording":
+            yield from replay.converted_day(day)
+        else:
+            yield from replay.recorded_day(day)
+    yield from replay.settle(np.iinfo(np.int64).max)
+
+
+def _normalizer_after(venue: VenueConfig, symbol: str, eod: EodSnapshot | None) -> VenueNormalizer[Any]:
+    # A fresh normalizer of the venue's stream, going on from a day's end state (None: from nothing)
     normalizer = make_normalizer(venue.name, venue.market, symbol, echo=False)
-    if initial is not None and initial.synced:
-        normalizer.resume(initial.update_id, initial.market, initial.symbol)
-    if initial is not None:
-        normalizer.perp.restore(initial.perp)  # as the conversion does: the funding at 00:00 is seen
-        normalizer.restore_state(initial.venue_state)
+    if eod is not None:
+        if eod.synced:
+            normalizer.resume(eod.update_id, eod.market, eod.symbol)
+        normalizer.perp.restore(eod.perp)  # as the conversion does: the funding at 00:00 is seen
+        normalizer.restore_state(eod.venue_state)
+    return normalizer
 
-    lost_at: list[int] = []
-    shift = 0
 
-    def lost(mark: Mark) -> None:
+class _VenueReplay:
+    # One venue's replay of one symbol, day after day (_venue_batches): its normalizer, the sync state
+    # last delivered, the settlements still due and the lines lost since the last batch.
+
+    def __init__(
+        self, symbol: str, v: int, venue: VenueConfig, initial: EodSnapshot | None, settlements: list[EventArray]
+    ) -> None:
+        self.symbol = symbol
+        self.v = v
+        self.settlements = settlements
+        self.due = list(reversed(settlements))  # popped from the end, earliest first
+        self.normalizer = _normalizer_after(venue, symbol, initial)
+        self.lost_at: list[int] = []
+        self.shift = 0  # what to add to the current day's local times
+        self.last_state = self.normalizer.status.state
+
+    def lost(self, mark: Mark) -> None:
         # As the converter does: nothing is known of the book where lines were lost. Called between
         # lines; the rows go out as a batch of their own before the next line.
+        normalizer = self.normalizer
         reason = SyncReason.DISCONNECT if isinstance(mark, Cut) else SyncReason.DAMAGED
         ts = mark.last_ts if isinstance(mark, Cut) else mark.last_good_ts
-        ts = ts + shift if ts else normalizer.status.last_depth_local_ts
+        ts = ts + self.shift if ts else normalizer.status.last_depth_local_ts
         normalizer.lose_sync(reason, ts)
-        lost_at.append(ts)
+        self.lost_at.append(ts)
 
-    last_state = normalizer.status.state
-
-    due = list(reversed(settlements))  # popped from the end, earliest first
-
-    def batch(ts: int) -> Iterator[ReplayBatch]:
-        nonlocal last_state
-        lost_at.clear()
+    def batch(self, ts: int) -> Iterator[ReplayBatch]:
+        # What the normalizer wrote since the last batch (its own funding rows dropped when the
+        # session's are delivered), or its sync state if that changed
+        self.lost_at.clear()
+        normalizer = self.normalizer
         rows = normalizer.sink.take()
-        if len(rows) and settlements:
+        if len(rows) and self.settlements:
             kinds = rows["ev"] & EVENT_KIND_MASK
             rows = rows[(kinds != FUNDING_SETTLED_EVENT) & (kinds != FUNDING_RATE_EVENT)]
         state = normalizer.status.state
-        if len(rows) or state != last_state:
-            yield ReplayBatch(v, rows, ts, state, False, normalizer.status.update_id, symbol)
-        last_state = state
+        if len(rows) or state != self.last_state:
+            yield ReplayBatch(self.v, rows, ts, state, False, normalizer.status.update_id, self.symbol)
+        self.last_state = state
 
-    def settle(until: int) -> Iterator[ReplayBatch]:
+    def settle(self, until: int) -> Iterator[ReplayBatch]:
+        # The settlements and estimates due by ``until``, a batch each
+        due = self.due
         while due and int(due[-1]["local_ts"][0]) <= until:
             row = due.pop()
-            yield ReplayBatch(v, row, int(row["local_ts"][0]), last_state, False, normalizer.status.update_id, symbol)
+            update_id = self.normalizer.status.update_id
+            yield ReplayBatch(self.v, row, int(row["local_ts"][0]), self.last_state, False, update_id, self.symbol)
 
-    previous: DayData | None = None
-    for day in days:
-        shift = shift_of(day)
-        if day.source == "recording" and previous is not None and previous.source != "recording":
-            # after a day of another source the normalizer goes on from that day's end, as the conversion did
-            normalizer = make_normalizer(venue.name, venue.market, symbol, echo=False)
-            if previous.eod.synced:
-                normalizer.resume(previous.eod.update_id, previous.eod.market, previous.eod.symbol)
-            normalizer.perp.restore(previous.eod.perp)
-            normalizer.restore_state(previous.eod.venue_state)
-        previous = day
-        if day.source != "recording":  # no frames: the converted rows, as the normalizer would write them
-            for ts, rows in _day_row_groups(day, shift):
-                yield from settle(ts - 1)
-                kinds = rows["ev"] & EVENT_KIND_MASK
-                if settlements:
-                    rows = rows[(kinds != FUNDING_SETTLED_EVENT) & (kinds != FUNDING_RATE_EVENT)]
-                for kind in kinds[(kinds == SYNC_LOST_EVENT) | (kinds == SYNC_RESTORED_EVENT)]:
-                    last_state = SyncState.SYNCED if kind == SYNC_RESTORED_EVENT else SyncState.OUT_OF_SYNC
-                if len(rows):
-                    yield ReplayBatch(v, rows, ts, last_state, False, int(rows["ival"][-1]), symbol)
-            continue
+    def converted_day(self, day: DayData) -> Iterator[ReplayBatch]:
+        # A day without frames: the converted rows, as the normalizer would write them
+        for ts, rows in _day_row_groups(day, self.shift):
+            yield from self.settle(ts - 1)
+            kinds = rows["ev"] & EVENT_KIND_MASK
+            if self.settlements:
+                rows = rows[(kinds != FUNDING_SETTLED_EVENT) & (kinds != FUNDING_RATE_EVENT)]
+            for kind in kinds[(kinds == SYNC_LOST_EVENT) | (kinds == SYNC_RESTORED_EVENT)]:
+                self.last_state = SyncState.SYNCED if kind == SYNC_RESTORED_EVENT else SyncState.OUT_OF_SYNC
+            if len(rows):
+                yield ReplayBatch(self.v, rows, ts, self.last_state, False, int(rows["ival"][-1]), self.symbol)
+
+    def recorded_day(self, day: DayData) -> Iterator[ReplayBatch]:
+        # A recorded day: its frames through the normalizer, a batch after each
         plan = day.findings.plan(str(day.recording))
-        for local_ts, payload in LineReader(day.recording, skip=plan, keep_going=True, on_lost=lost):
-            if lost_at:
-                yield from batch(lost_at[-1])
-            ts = local_ts + shift
-            yield from settle(ts - 1)
-            normalizer.on_message(payload, ts)
-            yield from batch(ts)
-        if lost_at:
-            yield from batch(lost_at[-1])
-    yield from settle(np.iinfo(np.int64).max)
+        for local_ts, payload in LineReader(day.recording, skip=plan, keep_going=True, on_lost=self.lost):
+            if self.lost_at:
+                yield from self.batch(self.lost_at[-1])
+            ts = local_ts + self.shift
+            yield from self.settle(ts - 1)
+            self.normalizer.on_message(payload, ts)
+            yield from self.batch(ts)
+        if self.lost_at:
+            yield from self.batch(self.lost_at[-1])
 
 
 def _day_row_groups(day: DayData, shift: int) -> Iterator[tuple[int, EventArray]]:
