@@ -40,7 +40,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -60,12 +60,17 @@ from arb.live.session_loop import SessionResult, SessionWatcher
 from arb.live.switches import Switches
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from arb.execution.live_executor import LiveExecutor
     from arb.execution.orders import LiveOrder
     from arb.live.auto_rebalance import Following
     from arb.live.engine import Engine, Executor
     from arb.live.kill import KillReport
-    from arb.live.session_loop import SessionStart
+    from arb.live.session_loop import SessionLoop, SessionStart
+    from arb.live.strategy_memory import StrategyMemory
     from arb.live.trading_session import TradingSession
+    from connectors.common.feed import MarketDataFeed
 
 log = logging.getLogger(__name__)
 
@@ -160,19 +165,13 @@ async def run_live(
     ``on_watch(watch)`` is called once the dashboard and metrics are up (``[ops]``); ``on_stop_signal()``
     when SIGTERM or SIGINT asks for the clean stop (``arb live`` arms its stop deadline there)."""
     from arb.live.feeds import market_data_feeds
-    from arb.live.preflight import unguarded_quotes_refusal, untraded_venues_refusal
-    from arb.live.session_loop import SessionLoop, SessionStart, queued, taking, warm_up_kernel
+    from arb.live.session_loop import queued, warm_up_kernel
     from arb.live.strategy_memory import StrategyMemory
     from arb.live.trading_session import trading_session
 
     started = time.perf_counter()
     config = config.as_traded()  # the market data of the network the orders go to, never data_network
-    untraded = untraded_venues_refusal(config)  # a venue with no private side: nothing is traded there
-    if untraded is not None:
-        raise ConfigError(str(config.path), "strategy.venues", untraded)
-    refusal = unguarded_quotes_refusal(config)  # before anything connects: quotes nothing would cancel
-    if refusal is not None:
-        raise NeedsOperatorError(refusal)
+    _refuse_untradable(config)
     warm_up_kernel(config)
     stop_event = stop_event or asyncio.Event()
     kill_file = config.live.state_dir / KILL_FILE
@@ -200,98 +199,199 @@ async def run_live(
         kept = guards.keep_halt()
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
         feeds = market_data_feeds(config, config.symbol_names, queue=queue, clock=clock)  # as dry-run builds them
-        t0 = clock()
-        loop = asyncio.get_running_loop()
-
-        def pull_from_another_thread() -> None:  # a Telegram /kill confirm, in the alert thread
-            loop.call_soon_threadsafe(guards.kill)
-
-        # market data first: what reports on an answer or a fill waits for an idle loop (arb.live.chores)
-        chores = Chores(lambda: bool(queue.qsize()) or executor.next_event_ts() is not None)
-        engine.later = chores.add
-        session_loop = SessionLoop(engine, (*watchers, reporter), clock=clock, start_ns=t0,
-                                   gc_interval_ns=config.live.gc_interval_ns, chores=chores,
-                                   backlog=queue.qsize, take=taking(queue))  # fmt: skip
-        for venue_executor in session.executors.values():
-            # an order's end decided at once by the task that read it; what its message brought committed after
-            venue_executor.answered_now, venue_executor.later = session_loop.answer_now, chores.add
-        start = SessionStart(clock, "live", engine, tuple(feeds), session.journal.journal.health,
-                             pull_from_another_thread, later=chores.add)  # fmt: skip
-        session_loop.begin(start, console, halt=kept, on_watch=on_watch)
-        guards.session_loop = session_loop
+        session_loop, t0 = _begin_session_loop(
+            session, engine, guards, (queue, feeds), (*watchers, reporter), clock, console, (kept, on_watch)
+        )
 
         def start_tasks(tasks: asyncio.TaskGroup) -> None:
-            for venue_executor in session.executors.values():
-                venue_executor.run_background(tasks)
-                if window:
-                    venue_executor.dead_man.run(tasks, window, armed=True)
-            for feed in feeds:
-                tasks.create_task(feed.run(), name=f"feed-{feed.name}")
-            tasks.create_task(guards.kill_watch(kill_file), name="kill-watch")
-            tasks.create_task(guards.stale_watch(), name="stale-watch")
-            tasks.create_task(strategy_memory.watch(), name="strategy-memory")
-            from arb.live.auto_rebalance import auto_rebalance, follow_journal
-
-            # the moves another process journals (arb rebalance --execute), off the order path
-            tasks.create_task(follow_journal(following, config.rebalance.poll_interval_ns / 1e9), name="follow-moves")
-            if config.rebalance.auto:  # off the order path, with clients of its own (docs/rebalance.md)
-                tasks.create_task(auto_rebalance(config, guards.halted, following=following), name="auto-rebalance")
+            _start_tasks(tasks, config, session, feeds, guards, (window, kill_file), strategy_memory, following)
 
         def stop_signal(_sig: signal.Signals) -> None:
             if on_stop_signal is not None:
                 on_stop_signal()
 
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signal.SIGUSR1, guards.kill)
-        switches.trading = True  # from here an error leaves the switches armed: its orders may rest
-        try:
-            try:
-                await session_loop.run(queued(queue), stop_event, duration_ns=duration_ns, wake=wake,
-                                       start_tasks=start_tasks, on_signal=stop_signal)  # fmt: skip
-            finally:
-                for feed in feeds:
-                    feed.stop()
-        except BaseException:
-            session_loop.end(None)
-            raise
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.remove_signal_handler(signal.SIGUSR1)
-        # stop: cancel what is open, resolve what is in flight, book what came in
-        async with asyncio.TaskGroup() as tasks:
-            for venue_executor in session.executors.values():
-                venue_executor.later = venue_executor.answered_now = None  # the session is over: commit at once
-                venue_executor.run_background(tasks)
-            left = await executor.shutdown(config.live.shutdown_timeout_ns)
-        engine.cancel_open_orders()
-        kill_report = await guards.flatten_if_killed(kill_file, executor.cancelled_at_stop)
-        await switches.disarm(keep={order.venue for order in left})  # a venue's order in flight keeps its switch
-        now = max(session_loop.last_ns, clock())
-        engine.finish(now)
-        memory.save()
-        session_loop.end(now)
+        def run() -> Coroutine[Any, Any, None]:
+            return session_loop.run(queued(queue), stop_event, duration_ns=duration_ns, wake=wake,
+                                    start_tasks=start_tasks, on_signal=stop_signal)  # fmt: skip
+
+        await _trade(run, session_loop, feeds, guards, switches)
+        left, kill = await _stop(config, session, executor, guards, switches, session_loop, memory, kill_file, clock)
         for order in left:
             console.print(
                 f"[bold red]order {order.client_id} ({order.symbol}) on {config.venue_names[order.venue]} is still "
                 f"{order.state.value}[/]: arb reconcile will find it out at the next start (never resend it)"
             )
-        symbols, venues = range(len(config.symbols)), range(len(config.venues))
-        return LiveResult(
-            engine=engine,
-            start_ns=t0,
-            end_ns=session_loop.last_ns,
-            batches=session_loop.batches,
-            interrupted=session_loop.interrupted,
-            wall_s=time.perf_counter() - started,
-            base=[[float(engine.init_base[s, v] + engine.position[s, v]) for v in venues] for s in symbols],
-            quote=[float(engine.init_quote[v] + engine.cash[:, v].sum()) for v in venues],
-            left_in_flight=left,
-            latencies={e.venue: session.journal.journal.latencies(e.venue) for e in session.executors.values()},
-            pair_latencies=session.journal.journal.pair_latencies(),
-            rule_differences=session.rule_differences,
-            kill=kill_report,
-            stop_signal=session_loop.stop_signal,
-            watchers=session_loop.watchers,
-        )
+        return _live_result(config, session, session_loop, (t0, time.perf_counter() - started), left, kill)
+
+
+def _begin_session_loop(
+    session: TradingSession,
+    engine: Engine,
+    guards: Guards,
+    feeds: tuple[asyncio.Queue[Any], list[MarketDataFeed]],
+    watchers: Sequence[SessionWatcher],
+    clock: Callable[[], int],
+    console: Console,
+    begin: tuple[str, Callable[[Any], None] | None],
+) -> tuple[SessionLoop, int]:
+    # The session's loop, begun from now: on the feeds' queue and its market data (``feeds``), the
+    # watchers told (``begin``: the halt kept, and on_watch), the venues' answers and the chores through it
+    from arb.live.session_loop import SessionLoop, SessionStart, taking
+
+    queue, market_data = feeds
+    kept, on_watch = begin
+    config = engine.config
+    executor = engine.executor
+    t0 = clock()
+    loop = asyncio.get_running_loop()
+
+    def pull_from_another_thread() -> None:  # a Telegram /kill confirm, in the alert thread
+        loop.call_soon_threadsafe(guards.kill)
+
+    # market data first: what reports on an answer or a fill waits for an idle loop (arb.live.chores)
+    chores = Chores(lambda: bool(queue.qsize()) or executor.next_event_ts() is not None)
+    engine.later = chores.add
+    session_loop = SessionLoop(engine, watchers, clock=clock, start_ns=t0,
+                               gc_interval_ns=config.live.gc_interval_ns, chores=chores,
+                               backlog=queue.qsize, take=taking(queue))  # fmt: skip
+    for venue_executor in session.executors.values():
+        # an order's end decided at once by the task that read it; what its message brought committed after
+        venue_executor.answered_now, venue_executor.later = session_loop.answer_now, chores.add
+    start = SessionStart(clock, "live", engine, tuple(market_data), session.journal.journal.health,
+                         pull_from_another_thread, later=chores.add)  # fmt: skip
+    session_loop.begin(start, console, halt=kept, on_watch=on_watch)
+    guards.session_loop = session_loop
+    return session_loop, t0
+
+
+async def _trade(
+    run: Callable[[], Coroutine[Any, Any, None]],
+    session_loop: SessionLoop,
+    feeds: Sequence[MarketDataFeed],
+    guards: Guards,
+    switches: Switches,
+) -> None:
+    # The trading: ``run``, the session loop's run, awaited with the kill signal (SIGUSR1) handled and the
+    # switches left armed on an error (its orders may rest); the feeds stopped after it, however it ends
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGUSR1, guards.kill)
+    switches.trading = True  # from here an error leaves the switches armed: its orders may rest
+    try:
+        try:
+            await run()
+        finally:
+            for feed in feeds:
+                feed.stop()
+    except BaseException:
+        session_loop.end(None)
+        raise
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.remove_signal_handler(signal.SIGUSR1)
+
+
+def _refuse_untradable(config: AppConfig) -> None:
+    # Before anything connects: a venue with no private side (nothing is traded there), quotes nothing
+    # would cancel
+    from arb.live.preflight import unguarded_quotes_refusal, untraded_venues_refusal
+
+    untraded = untraded_venues_refusal(config)
+    if untraded is not None:
+        raise ConfigError(str(config.path), "strategy.venues", untraded)
+    refusal = unguarded_quotes_refusal(config)
+    if refusal is not None:
+        raise NeedsOperatorError(refusal)
+
+
+def _start_tasks(
+    tasks: asyncio.TaskGroup,
+    config: AppConfig,
+    session: TradingSession,
+    feeds: Sequence[MarketDataFeed],
+    guards: Guards,
+    switch: tuple[int, Path],
+    strategy_memory: StrategyMemory,
+    following: Following,
+) -> None:
+    # The session's tasks beside the loop: the venues' background work and dead-man's switches (``switch``:
+    # its window, 0 for none, and the kill file), the feeds, the watches, the moves of money
+    window, kill_file = switch
+    for venue_executor in session.executors.values():
+        venue_executor.run_background(tasks)
+        if window:
+            venue_executor.dead_man.run(tasks, window, armed=True)
+    for feed in feeds:
+        tasks.create_task(feed.run(), name=f"feed-{feed.name}")
+    tasks.create_task(guards.kill_watch(kill_file), name="kill-watch")
+    tasks.create_task(guards.stale_watch(), name="stale-watch")
+    tasks.create_task(strategy_memory.watch(), name="strategy-memory")
+    from arb.live.auto_rebalance import auto_rebalance, follow_journal
+
+    # the moves another process journals (arb rebalance --execute), off the order path
+    tasks.create_task(follow_journal(following, config.rebalance.poll_interval_ns / 1e9), name="follow-moves")
+    if config.rebalance.auto:  # off the order path, with clients of its own (docs/rebalance.md)
+        tasks.create_task(auto_rebalance(config, guards.halted, following=following), name="auto-rebalance")
+
+
+async def _stop(
+    config: AppConfig,
+    session: TradingSession,
+    executor: LiveExecutor,
+    guards: Guards,
+    switches: Switches,
+    session_loop: SessionLoop,
+    memory: RiskMemory,
+    kill_file: Path,
+    clock: Callable[[], int],
+) -> tuple[list[LiveOrder], KillReport | None]:
+    # The stop: cancel what is open, resolve what is in flight, book what came in; returns the orders
+    # still in flight and what the kill switch did
+    engine = session_loop.engine
+    async with asyncio.TaskGroup() as tasks:
+        for venue_executor in session.executors.values():
+            venue_executor.later = venue_executor.answered_now = None  # the session is over: commit at once
+            venue_executor.run_background(tasks)
+        left = await executor.shutdown(config.live.shutdown_timeout_ns)
+    engine.cancel_open_orders()
+    kill_report = await guards.flatten_if_killed(kill_file, executor.cancelled_at_stop)
+    await switches.disarm(keep={order.venue for order in left})  # a venue's order in flight keeps its switch
+    now = max(session_loop.last_ns, clock())
+    engine.finish(now)
+    memory.save()
+    session_loop.end(now)
+    return left, kill_report
+
+
+def _live_result(
+    config: AppConfig,
+    session: TradingSession,
+    session_loop: SessionLoop,
+    times: tuple[int, float],
+    left: list[LiveOrder],
+    kill: KillReport | None,
+) -> LiveResult:
+    # What the session leaves (``times``: its start, ns, and its wall time, s): the loop's figures, the
+    # account at the end, the venues' latencies
+    t0, wall_s = times
+    engine = session_loop.engine
+    symbols, venues = range(len(config.symbols)), range(len(config.venues))
+    return LiveResult(
+        engine=engine,
+        start_ns=t0,
+        end_ns=session_loop.last_ns,
+        batches=session_loop.batches,
+        interrupted=session_loop.interrupted,
+        wall_s=wall_s,
+        base=[[float(engine.init_base[s, v] + engine.position[s, v]) for v in venues] for s in symbols],
+        quote=[float(engine.init_quote[v] + engine.cash[:, v].sum()) for v in venues],
+        left_in_flight=left,
+        latencies={e.venue: session.journal.journal.latencies(e.venue) for e in session.executors.values()},
+        pair_latencies=session.journal.journal.pair_latencies(),
+        rule_differences=session.rule_differences,
+        kill=kill,
+        stop_signal=session_loop.stop_signal,
+        watchers=session_loop.watchers,
+    )
 
 
 async def start_up(
