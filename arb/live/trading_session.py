@@ -48,7 +48,7 @@ from connectors.common.rest_lane import RestLane
 if TYPE_CHECKING:  # ccxt, aiohttp and SQLAlchemy load only when a command trades (``arb --help`` stays quick)
     from arb.execution.journaling import ExecutionJournal
     from arb.execution.live_executor import LiveExecutor
-    from arb.execution.live_parts import ExecutionSettings
+    from arb.execution.live_parts import ClientIds, ExecutionSettings
     from arb.execution.orders import LiveOrder, VenueFill
     from arb.execution.reconcile import VenueReconciliation
     from arb.execution.venue_errors import VenueSetup
@@ -199,10 +199,8 @@ async def trading_session(
     (markets loaded, rules compared) and, unless
     ``order_entry`` is False (a session that sends no order), the order WebSocket of each venue whose
     file says ``order_entry = "websocket"``; close all on exit."""
-    from arb.execution.ccxt_setup import make_exchange
     from arb.execution.journaling import open_execution_journal
     from arb.execution.live_parts import ClientIds
-    from arb.execution.venue_quotes import QuotingVenueExecutor
     from arb.execution.wire_trace import WireTrace
 
     journal = open_execution_journal(config.live)
@@ -212,60 +210,7 @@ async def trading_session(
     settings = settings_of(config)
     try:
         for v in range(len(config.venues)) if venues is None else venues:
-            venue = config.venues[v]
-            key, secret, password = _check_tradeable(venue)
-            exchange = make_exchange(
-                venue.name,
-                venue.market,
-                rest=venue.endpoints.rest,
-                ws_private=venue.endpoints.ws_private,
-                api_key=key,
-                api_secret=secret,
-                api_password=password,
-                network=venue.network,
-                timeout_ms=config.live.request_timeout_ns // 1_000_000,
-                session=trace.session(),
-                pro=True,
-            )
-            executor = QuotingVenueExecutor(  # IOC orders as VenueExecutor's; quotes for the maker_taker style
-                index=v,
-                venue=venue.name,
-                market=venue.market,
-                symbols=config.symbol_names,
-                exchange=exchange,
-                trace=trace,
-                journal=journal,
-                ids=ids,
-                account=config.live.account,
-                settings=settings,
-                clock=clock,
-                setup=venue_setup(venue),
-            )
-            session.executors[v] = executor
-            rules = await executor.start()
-            differences = _compare_rules(config, v, rules)
-            session.rule_differences += [text for _, text in differences]
-            session.grid_differences += [text for name, text in differences if name in _GRIDS]
-            if order_entry and venue.order_entry == "websocket":
-                executor.order_entry = executor.adapter.order_entry(
-                    venue.endpoints.ws_orders,
-                    api_key=key,
-                    api_secret=secret,
-                    api_password=password,
-                    request_timeout_ms=config.live.request_timeout_ns // 1_000_000,
-                )
-                await executor.order_entry.start()  # says in the log whether orders go over it
-            if order_entry:
-                executor.create_signer = executor.adapter.create_signer(exchange)
-            if order_entry and venue.rest_connections:
-                executor.rest_lane = RestLane(
-                    venue.endpoints.rest,
-                    name=f"{venue.name} {venue.market}",
-                    size=venue.rest_connections,
-                    request_timeout_s=config.live.request_timeout_ns / 1e9,
-                    ssl_context=exchange.ssl_context or None,  # ccxt's own (certifi's roots), made at market load
-                )
-                await executor.rest_lane.start()
+            await _open_venue(session, v, ids, settings, clock, order_entry)
         for line in session.rule_differences:
             log.warning("%s", line)
         yield session
@@ -280,6 +225,77 @@ async def trading_session(
                 await venue_executor.rest_lane.close()
         await trace.close()
         journal.close()
+
+
+async def _open_venue(
+    session: TradingSession,
+    v: int,
+    ids: ClientIds,
+    settings: ExecutionSettings,
+    clock: Callable[[], int],
+    order_entry: bool,
+) -> None:
+    # Venue v's executor in the session (its markets loaded, its rules compared with the configuration's),
+    # then with order_entry its order lanes: the order WebSocket, the request signer, the REST connections
+    from arb.execution.ccxt_setup import make_exchange
+    from arb.execution.venue_quotes import QuotingVenueExecutor
+
+    config, journal, trace = session.config, session.journal, session.trace
+    venue = config.venues[v]
+    key, secret, password = _check_tradeable(venue)
+    exchange = make_exchange(
+        venue.name,
+        venue.market,
+        rest=venue.endpoints.rest,
+        ws_private=venue.endpoints.ws_private,
+        api_key=key,
+        api_secret=secret,
+        api_password=password,
+        network=venue.network,
+        timeout_ms=config.live.request_timeout_ns // 1_000_000,
+        session=trace.session(),
+        pro=True,
+    )
+    executor = QuotingVenueExecutor(  # IOC orders as VenueExecutor's; quotes for the maker_taker style
+        index=v,
+        venue=venue.name,
+        market=venue.market,
+        symbols=config.symbol_names,
+        exchange=exchange,
+        trace=trace,
+        journal=journal,
+        ids=ids,
+        account=config.live.account,
+        settings=settings,
+        clock=clock,
+        setup=venue_setup(venue),
+    )
+    session.executors[v] = executor
+    rules = await executor.start()
+    differences = _compare_rules(config, v, rules)
+    session.rule_differences += [text for _, text in differences]
+    session.grid_differences += [text for name, text in differences if name in _GRIDS]
+    if not order_entry:
+        return
+    if venue.order_entry == "websocket":
+        executor.order_entry = executor.adapter.order_entry(
+            venue.endpoints.ws_orders,
+            api_key=key,
+            api_secret=secret,
+            api_password=password,
+            request_timeout_ms=config.live.request_timeout_ns // 1_000_000,
+        )
+        await executor.order_entry.start()  # says in the log whether orders go over it
+    executor.create_signer = executor.adapter.create_signer(exchange)
+    if venue.rest_connections:
+        executor.rest_lane = RestLane(
+            venue.endpoints.rest,
+            name=f"{venue.name} {venue.market}",
+            size=venue.rest_connections,
+            request_timeout_s=config.live.request_timeout_ns / 1e9,
+            ssl_context=exchange.ssl_context or None,  # ccxt's own (certifi's roots), made at market load
+        )
+        await executor.rest_lane.start()
 
 
 @contextlib.asynccontextmanager
@@ -327,14 +343,32 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
     venue's average entry price: the engine's equity is then the venue's (wallet plus unrealised PnL),
     and a restart continues the cash the engine had, not the wallet.
     """
-    from arb.journal.transfers import trading_wallet_moves
-
     executor = session.executors[v]
+    spot = executor.market == "spot"
+    quote, held, cost = await _holdings(executor)
+    start_quote, inception, since_ns = _inception(session, v, quote, held)
+    from arb.execution.price_grid import to_decimal
+
+    # the difference of the decimals the floats mean: a float difference of two holdings near 50 BTC is off
+    # by ~1e-14, a millionth of a 1e-8 lot (OKX spot's), and the kill switch's flatten, floored to the lot,
+    # would leave one lot unsold
+    position = (
+        tuple(float(to_decimal(h) - to_decimal(b)) for h, b in zip(held, inception, strict=True))
+        if spot
+        else tuple(held)
+    )
+    cash, coin_fees = _cash_by_symbol(session, executor, since_ns)
+    cash[0] = quote - float(cost) - start_quote - coin_fees - sum(cash[1:])
+    return VenueAccount(inception, start_quote, position, tuple(cash))
+
+
+async def _holdings(executor: VenueExecutor) -> tuple[float, list[float], Decimal]:
+    # What the venue holds now: its quote balance, each symbol's base (spot) or position (linear), and the
+    # open positions' cost at their entry prices (linear; 0 on spot)
     balances = await executor.balances()
     quote = float(balances.get(executor.quote_asset, Decimal(0)))
-    spot = executor.market == "spot"
     cost = Decimal(0)  # the open positions' cost at their entry prices (linear)
-    if spot:
+    if executor.market == "spot":
         held = [float(balances.get(m.base_asset, Decimal(0))) for m in executor.markets]
     else:
         held = []
@@ -342,6 +376,18 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
             qty, entry = await executor.position_and_entry(m.symbol)
             held.append(float(qty))
             cost += qty * entry
+    return quote, held, cost
+
+
+def _inception(
+    session: TradingSession, v: int, quote: float, held: list[float]
+) -> tuple[float, tuple[float, ...], int]:
+    # Venue v's inception (its state in the journal, set at the first look and for a symbol met later; the
+    # account's moves of money since shift it): its quote, each symbol's base, and when it was, ns
+    from arb.journal.transfers import trading_wallet_moves
+
+    executor = session.executors[v]
+    spot = executor.market == "spot"
     key = _INCEPTION.format(venue=executor.venue, market=executor.market)
     stored = session.journal.get_state(key)
     now = executor.clock()
@@ -374,19 +420,16 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
         session.journal.set_state(key, json.dumps(data))
     start_quote = float(data["quote"]) + shift.get(executor.quote_asset, 0.0)
     inception = tuple(symbols[m.symbol] + shifted[m.symbol] if spot else 0.0 for m in executor.markets)
-    from arb.execution.price_grid import to_decimal
+    return start_quote, inception, int(data.get("ns", 0))
 
-    # the difference of the decimals the floats mean: a float difference of two holdings near 50 BTC is off
-    # by ~1e-14, a millionth of a 1e-8 lot (OKX spot's), and the kill switch's flatten, floored to the lot,
-    # would leave one lot unsold
-    position = (
-        tuple(float(to_decimal(h) - to_decimal(b)) for h, b in zip(held, inception, strict=True))
-        if spot
-        else tuple(held)
-    )
+
+def _cash_by_symbol(session: TradingSession, executor: VenueExecutor, since_ns: int) -> tuple[list[float], float]:
+    # The quote each symbol's fills (and funding, perpetuals) moved since the inception (``since_ns``), the
+    # first symbol's left for the caller, and the fees paid in a third coin (BNB) valued in quote
+    spot = executor.market == "spot"
     cash = [0.0] * len(executor.markets)
     coin_fees = 0.0  # fees paid in a third coin (BNB): out of the quote, in the engine's cash at their price
-    since_ms = int(data.get("ns", 0)) // 1_000_000
+    since_ms = since_ns // 1_000_000
     for s, m in enumerate(executor.markets):
         for fill in session.journal.venue_fills(executor.venue, executor.market, m.symbol):
             if fill.exch_ts_ms < since_ms:
@@ -398,8 +441,7 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
                 cash[s] -= float(paid) + coin_fee
         if len(cash) > 1 and not spot:
             cash[s] += session.journal.funding_paid(executor.venue, executor.market, m.symbol, since_ms * 1_000_000)
-    cash[0] = quote - float(cost) - start_quote - coin_fees - sum(cash[1:])
-    return VenueAccount(inception, start_quote, position, tuple(cash))
+    return cash, coin_fees
 
 
 def _coin_fee(session: TradingSession, fill: VenueFill) -> float:
