@@ -14,7 +14,11 @@ vocabulary every other venue's book already speaks (``arb.events``):
   absolute sizes, a level that left the 20 shown with size 0. Applied to the previous book these rows give
   exactly the new one; unlike a clear and a snapshot at every message, a level that did not change is not
   touched (a backtest's queue position on it is kept: hftbacktest's queue models read a clear as the queue
-  emptying) and the book is never empty between two rows of one message.
+  emptying) and the book is never empty between two rows of one message;
+- a newer book whose levels are all the same (a quiet market): one row restating the best bid (the best ask
+  when there is no bid), which changes nothing. The venue said the book still stands at that ``time``, and
+  whatever reads the rows (the live engine's staleness of a venue's book, ``[risk] stale_after_ms``) hears it:
+  without a row, a quiet but live Hyperliquid book went stale.
 
 Book rows carry the book's ``time`` (ms) as their ``ival`` and it is the book's update id
 (:attr:`~connectors.common.normalizer.SyncStatus.update_id`). The venue's ``time`` also tells a stale or
@@ -311,8 +315,11 @@ class HyperliquidNormalizer(VenueNormalizer[int]):
             sink.levels(SNAPSHOT_BID, exch_ts, local_ts, _levels(bids, True), time_ms)
             sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, _levels(asks, False), time_ms)
         else:
-            sink.levels(DEPTH_BID, exch_ts, local_ts, _changes(self._bids, bids, True), time_ms)
-            sink.levels(DEPTH_ASK, exch_ts, local_ts, _changes(self._asks, asks, False), time_ms)
+            bid_rows, ask_rows = _changes(self._bids, bids, True), _changes(self._asks, asks, False)
+            if not len(bid_rows) and not len(ask_rows):  # a newer book, the same levels: the book is alive
+                bid_rows, ask_rows = _levels(bids, True)[:1], (_levels(asks, False)[:1] if not bids else _NO_LEVELS)
+            sink.levels(DEPTH_BID, exch_ts, local_ts, bid_rows, time_ms)
+            sink.levels(DEPTH_ASK, exch_ts, local_ts, ask_rows, time_ms)
         self._bids, self._asks = bids, asks
         sync.state = SyncState.SYNCED
         sync.last_update_id = time_ms

@@ -140,6 +140,23 @@ def test_a_repeated_book_is_no_news_and_one_whose_time_goes_back_is_logged_count
     assert _kinds(n.sink.take()) == [DEPTH_BID]  # the best bid that came back
 
 
+def test_a_newer_book_with_the_same_levels_restates_the_best_bid_so_a_quiet_book_stays_fresh() -> None:
+    # a quiet market: the venue's next book has a later time and not one level changed. One row restates the
+    # best bid at its size (applied, it changes nothing), so the live engine hears the book is alive
+    n = _normalizer()
+    n.on_message(_raw(BOOK), LOCAL)
+    n.sink.take()
+    assert n.on_message(_raw(_book(T0 + 500)), LOCAL + 500 * NS_PER_MS) == 1
+    (row,) = n.sink.take()
+    best_bid = BOOK["data"]["levels"][0][0]
+    assert (int(row["ev"]), float(row["px"]), float(row["qty"])) == (DEPTH_BID, float(best_bid["px"]),
+                                                                    float(best_bid["sz"]))  # fmt: skip
+    assert int(row["ival"]) == T0 + 500 and n.status.update_id == T0 + 500 and n.stats.duplicates == 0
+    book = _wire_book(BOOK)
+    _apply(book, row[None])
+    assert book == _wire_book(BOOK)
+
+
 def test_another_coins_frames_are_counted_and_leave_no_rows() -> None:
     n = HyperliquidNormalizer("BTCUSDT", "linear", echo=False, compiled=False)
     for message in (BOOK, SAMPLES["trades"], SAMPLES["activeAssetCtx"]):
