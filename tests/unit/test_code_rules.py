@@ -16,6 +16,9 @@ FAKES = ("arb/sim", "arb/testing")
 MAX_LINES = 800
 MAX_LINES_FAKES = 600
 MAX_COMPILED_ARGS = 8
+MAX_FUNCTION_LINES = 80
+SHORT_FUNCTIONS = ("arb/strategy", "arb/backtest", "arb/live")
+KEPT_WHOLE = "Kept whole: "
 
 
 def _modules() -> list[Path]:
@@ -100,6 +103,27 @@ def test_no_compiled_function_takes_over_eight_arguments() -> None:
                 if n > MAX_COMPILED_ARGS:
                     over.append(f"{_name(path)}:{node.lineno} {node.name}: {n} arguments")
     assert compiled > 50  # the rule reads the compiled functions, not nothing
+    assert over == []
+
+
+def test_no_function_is_long_unless_its_docstring_says_why() -> None:
+    """A function in arb/strategy, arb/backtest or arb/live is at most 80 lines, from its ``def`` to its last
+    line, docstring included: a longer one is split where its steps are, each step a helper of its own. One
+    that is not (a compiled loop whose locals carry from one turn to the next, a step that would cost speed)
+    says why in its docstring, in a sentence that starts ``Kept whole: ``."""
+    found, over = 0, []
+    for path in _modules():
+        if not _name(path).startswith(SHORT_FUNCTIONS):
+            continue
+        for node in ast.walk(_tree(path)):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            found += 1
+            lines = (node.end_lineno or node.lineno) - node.lineno + 1
+            said = " ".join((ast.get_docstring(node) or "").split())  # a sentence may break across lines
+            if lines > MAX_FUNCTION_LINES and KEPT_WHOLE not in said:
+                over.append(f"{_name(path)}:{node.lineno} {node.name}: {lines} lines")
+    assert found > 500  # the rule reads the functions, not nothing
     assert over == []
 
 
