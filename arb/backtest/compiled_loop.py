@@ -44,8 +44,6 @@ from arb.backtest.hbt_orders import (
     C_DECISION_POINTS,
     C_DONE,
     C_EQUITY,
-    C_FILLS,
-    C_FUNDING,
     C_INTENTS,
     C_KERNEL_CALLS,
     C_NEXT_ORDER_ID,
@@ -58,6 +56,7 @@ from arb.backtest.hbt_orders import (
 )
 from arb.backtest.hbt_quotes import ANSWER_FILLED, ANSWER_NONE, cancel_sent, quote_answer, quote_sent
 from arb.backtest.loop_state import Account, Tape
+from arb.backtest.perp_step import has_perp, perp_step
 from arb.backtest.step_call import call_step
 from arb.backtest.taker_fills import (
     answer_orders,
@@ -69,9 +68,9 @@ from arb.backtest.taker_fills import (
     send_order,
     unknown_per_venue,
 )
-from arb.backtest.transfers import TRANSFER_NONE, add_moved, held_value, log_full, move_inventory, moved_quote
+from arb.backtest.transfers import TRANSFER_NONE, add_moved, held_value, log_full, move_inventory
 from arb.execution.liquidity import SWEEP_LEVELS, TAKEN_SLOTS
-from arb.execution.risk import position_at, value_px
+from arb.execution.risk import value_px
 from arb.strategy.gate import follow_pnl
 from arb.strategy.guard import may_decide
 from arb.strategy.quote_slots import Q_OID, any_quote, quote_views
@@ -330,117 +329,6 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
     counters[C_NEXT_SAMPLE] = (now // equity_interval + 1) * equity_interval
 
 
-@njit(cache=True, internal=True)
-def _perp_on(perp: Any) -> bool:
-    # Whether the run has any funding settlement, mark price or estimate (a Marks: none).
-    if len(perp) == 2:
-        return False
-    return bool(perp.fund_off[-1] > 0 or perp.mark_off[-1] > 0 or perp.est_off[-1] > 0)
-
-
-@njit(cache=True, internal=True)
-def _book_funding(now: int, a: int, views: Any, run: Any, cash: Any, perp: Any, outs: Any) -> bool:
-    # Asset a's funding settlements due by now booked into its cash and ``funding``; True when one was.
-    fund_ts, fund_off, fund_time, fund_rate, fund_mark = (
-        perp.fund_ts,
-        perp.fund_off,
-        perp.fund_time,
-        perp.fund_rate,
-        perp.fund_mark,
-    )
-    cursor, mark_ts, mark_px, mark_off, paid = perp.cursor, perp.mark_ts, perp.mark_px, perp.mark_off, perp.paid
-    counters, last_mid = run.counters, run.last_mid
-    fills, funding = outs.fills, outs.funding
-    n_venues = views.shape[1]
-    s = a // n_venues
-    v = a % n_venues
-    booked = False
-    lo, hi = fund_off[a], fund_off[a + 1]
-    while lo + cursor[a] < hi and fund_ts[lo + cursor[a]] <= now:
-        k = lo + cursor[a]
-        cursor[a] += 1
-        px = fund_mark[k]
-        if not (px > 0.0):
-            m0, m1 = mark_off[a], mark_off[a + 1]
-            j = np.searchsorted(mark_ts[m0:m1], fund_ts[k], side="left") - 1
-            px = mark_px[m0 + j] if j >= 0 else last_mid[s, v]
-        # the position the venue held at its funding time (not fills it made after)
-        position = position_at(fills, counters[C_FILLS], s, v, fund_time[k], views[s][v]["position"])
-        payment = -position * px * fund_rate[k] if position != 0.0 else 0.0
-        paid[s, v] += payment
-        cash[s, v] += payment
-        n = counters[C_FUNDING]
-        row = funding[n]
-        row["ts"] = fund_ts[k]
-        row["funding_ts"] = fund_time[k]
-        row["venue"] = v
-        row["symbol"] = s
-        row["rate"] = fund_rate[k]
-        row["mark"] = px
-        row["position"] = position
-        row["payment"] = payment
-        counters[C_FUNDING] = n + 1
-        booked = True
-    return booked
-
-
-@njit(cache=True, internal=True)
-def _marks_now(now: int, a: int, views: Any, perp: Any) -> None:
-    # Asset a's mark price, and the venue's funding estimate and interval, as they stood at now.
-    mark_ts, mark_px, mark_off, mark = perp.mark_ts, perp.mark_px, perp.mark_off, perp.mark
-    est_ts, est_rate, est_next, est_off, est_interval = (
-        perp.est_ts,
-        perp.est_rate,
-        perp.est_next,
-        perp.est_off,
-        perp.est_interval,
-    )
-    n_venues = views.shape[1]
-    s = a // n_venues
-    v = a % n_venues
-    m0, m1 = mark_off[a], mark_off[a + 1]
-    if m1 > m0:
-        j = np.searchsorted(mark_ts[m0:m1], now, side="right") - 1
-        if j >= 0:
-            mark[s, v] = mark_px[m0 + j]
-            views[s][v]["mark_px"] = mark_px[m0 + j]
-    e0, e1 = est_off[a], est_off[a + 1]
-    if e1 > e0:
-        j = np.searchsorted(est_ts[e0:e1], now, side="right") - 1
-        if j >= 0:
-            views[s][v]["funding_rate"] = est_rate[e0 + j]
-            views[s][v]["next_funding_ns"] = est_next[e0 + j]
-            views[s][v]["funding_interval_ns"] = est_interval[e0 + j]
-
-
-@njit(cache=True, internal=True)
-def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: Any) -> None:
-    # At a decision point, before anything is valued: each perpetual's mark price now, and the funding
-    # settlements due by now booked (the live engine books one when its row arrives, before it decides
-    # at that time): the position pays position x price x rate, the price the settlement's mark, else
-    # the venue's last mark before it, else the book's last mid. The view gets the mark price and the
-    # venue's estimate of the coming funding and the symbol's funding interval as they stood at ``now`` (what
-    # the kernel's funding term reads). ``perp`` a Marks (no settlement, mark or estimate in the run):
-    # nothing, and Numba prunes the rest for that type, so a run without them does not compile it.
-    if len(perp) == 2:
-        return
-    cash = account[0]
-    init_quote = run.settings[0]["init_quote"]
-    n_venues = views.shape[1]
-    booked = False
-    for a in range(perp.cursor.shape[0]):
-        if _book_funding(now, a, views, run, cash, perp, outs):
-            booked = True
-        _marks_now(now, a, views, perp)
-    if booked:  # every view's quote balance: the venue's, every symbol's cash on it, what transfers moved
-        for v in range(n_venues):
-            quote = init_quote[v] + moved_quote(run.inventory, v)
-            for o in range(views.shape[0]):
-                quote = quote + cash[o, v]
-            for o in range(views.shape[0]):
-                views[o][v]["quote_balance"] = quote
-
-
 @njit(cache=True, internal=True, inline="always")
 def _ticks(decision_ts: Any, decision_assets: Any, counters: Any, now: int, ticked: Any) -> bool:
     # Every decision row due by ``now``: mark its asset in ``ticked``; True when there was one.
@@ -560,6 +448,85 @@ def _decide(bt: int, now: int, s: int, symbols: Any, run: Any, orders: Any, outs
             counters[C_SUBMIT_ERRORS] += 1
 
 
+@njit(cache=True, internal=True)
+def _unseen(tape: Any, n_assets: int) -> Any:
+    # _status's rows at the start: none found yet, each asset's offset - 1 (sync changes, book changes)
+    seen = zeros((2, n_assets), np.int64)
+    for a in range(n_assets):
+        seen[0, a] = tape.sync_off[a] - 1
+        seen[1, a] = tape.book_off[a] - 1
+    return seen
+
+
+@njit(cache=True, internal=True)
+def _lots_held(params: Any, n_venues: int, n_assets: int) -> tuple[Any, Any]:
+    # Per asset its lot size, and 1 (held: a level of it may be remembered as taken, until known not to be)
+    lots = zeros(n_assets, np.float64)
+    held = zeros(n_assets, np.int64)  # per asset, 0 once known that no level of it is remembered as taken
+    for a in range(n_assets):
+        lots[a] = params[a // n_venues]["lot_size"][a % n_venues]
+        held[a] = 1
+    return lots, held
+
+
+@njit(cache=True, internal=True)
+def _any_maker(params: Any, n_symbols: int) -> bool:
+    # Whether a symbol quotes (the maker_taker style)
+    maker = False
+    for s in range(n_symbols):
+        if params[s]["style"] != STYLE_TAKER:
+            maker = True
+    return maker
+
+
+@njit(cache=True, internal=True)
+def _decision_point(
+    bt: int, now: int, flags: Any, state: Any, symbols: Any, orders: Any, outs: Any, marks: Any
+) -> None:
+    # What happens at a decision time: the views' best levels and accounts made current, the perpetuals,
+    # the transfers and the gate's trackers followed, then (``act``) each symbol whose book ticked or
+    # whose order was answered decides. ``flags``: (act, fresh: the accounts read again, transfers,
+    # maker, perp_on); ``state``: (tape, perp, run, account); ``marks``: (ticked, answered, deep), the
+    # assets that ticked and the symbols answered are cleared after.
+    act, fresh, transfers, maker, perp_on = flags
+    tape, perp, run, account = state
+    ticked, answered, deep = marks
+    views, kernel, quotes = symbols.views, symbols.kernel, orders.quotes
+    n_symbols, n_venues = views.shape
+    levels = kernel[0][0]["book_levels"]
+    one = levels - levels + 1  # the best level only, typed as ``levels`` (one compile of _fill_top, not two)
+    run.counters[C_DECISION_POINTS] += 1
+    # The views: the best level of the books that ticked; deeper levels only if a kernel may act.
+    _fill_top(bt, views, one, one - 1, 0, n_venues * n_symbols, ticked)
+    if fresh:
+        _read_accounts(bt, views, run, account.cash, orders.own, perp.paid, transfers)
+    if transfers:
+        move_inventory(now, views, run.settings, run.inventory)
+    if perp_on:
+        perp_step(now, views, run, account, perp, outs)
+    _observe(now, views, run, tape, account, orders, symbols.risk, outs)
+    if maker:
+        quote_views(views, quotes)
+    if act and run.counters[C_DONE] == 0:
+        for s in range(n_symbols):
+            if answered[s] == 0 and not _any_ticked(ticked, n_venues * s, n_venues * s + n_venues):
+                continue
+            if not may_decide(views[s], kernel, s, now):
+                continue
+            if levels > 1:
+                _fill_deeper(bt, views, levels, n_venues * s, n_venues * s + n_venues, deep)
+            _decide(bt, now, s, symbols, run, orders, outs, account.open_count)
+            if maker:
+                quote_views(views, quotes)  # the next symbol's gate counts these quotes
+            if levels > 1:
+                # deeper levels are not kept current between decisions: drop them from the view
+                for v in range(n_venues):
+                    views[s][v]["bid_px"][1:levels] = np.nan
+                    views[s][v]["ask_px"][1:levels] = np.nan
+    ticked[:] = 0
+    answered[:] = 0
+
+
 @njit(cache=True)
 def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: Any, orders: Any, outs: Any) -> int:
     """Run until local time ``until_ns`` (or the end of data, or a full output buffer).
@@ -605,10 +572,10 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     orders took from the levels and what the taker fills moved, ``outs`` the output buffers, filled
     from ``run.counters``' positions on.
 
-    Kept whole: what is left here is the order of the loop's steps, each a helper of its own (the wait
-    ``_wait``, the books ``_forget_ticked`` and ``_fill_top``, the account ``_read_accounts``, ``_perp_step``
-    and ``_observe``, each symbol's decision ``_decide``), and the locals they share from one turn to the
-    next (the scratch arrays, ``fresh``, ``same_time``): split further, they would travel as arguments.
+    Kept whole: its body is the order of the loop's steps, each a helper of its own (the wait ``_wait``,
+    the books that ticked ``_forget_ticked``, the decision time ``_decision_point``), with the locals they
+    share from one turn to the next (the scratch arrays, ``fresh``, ``same_time``); this docstring, the
+    loop's contract, is most of its length.
     """
     settings, counters = run.settings, run.counters
     kernel, views = symbols.kernel, symbols.views
@@ -616,23 +583,16 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     _, rstate, _ = symbols.risk
     flight, quotes, taken = orders.flight, orders.quotes, orders.taken
     n_symbols, n_venues = views.shape
-    perp_on = _perp_on(perp)
+    perp_on = has_perp(perp)
     n_assets = n_venues * n_symbols
     levels = params[0]["book_levels"]
-    one = levels - levels + 1  # the best level only, typed as ``levels`` (one compile of _fill_top, not two)
     cash, eq_venue, pnl_sym, open_count, ticked = _open_orders(flight, n_symbols, n_venues)
-    seen = zeros((2, n_assets), np.int64)  # _status's rows: none found yet, each asset's offset - 1
-    for a in range(n_assets):
-        seen[0, a] = tape.sync_off[a] - 1
-        seen[1, a] = tape.book_off[a] - 1
-    account = Account(cash, eq_venue, pnl_sym, open_count, perp.mark, seen)  # what _observe and _perp_step take
+    account = Account(
+        cash, eq_venue, pnl_sym, open_count, perp.mark, _unseen(tape, n_assets)
+    )  # what _observe and perp_step take
     answered = zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
     deep = (zeros((n_assets, 4, levels), np.float64), zeros(n_assets, np.int64))  # _fill_deeper's, nothing walked yet
-    lots = zeros(n_assets, np.float64)
-    held = zeros(n_assets, np.int64)  # per asset, 0 once known that no level of it is remembered as taken
-    for a in range(n_assets):
-        lots[a] = params[a // n_venues]["lot_size"][a % n_venues]
-        held[a] = 1
+    lots, held = _lots_held(params, n_venues, n_assets)
     # the levels an arriving order may take
     scratch = (zeros(SWEEP_LEVELS, np.float64), zeros(SWEEP_LEVELS, np.float64))
     slot_ticks = zeros((2, TAKEN_SLOTS), np.int64)
@@ -641,10 +601,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     last_now = bt_current_timestamp(bt)
     fresh = True  # positions and balances must be read again (start, or after a fill)
     transfers = settings[0]["transfer_policy"] != TRANSFER_NONE  # the backtest moves inventory
-    maker = False  # a symbol quotes (the maker_taker style)
-    for s in range(n_symbols):
-        if params[s]["style"] != STYLE_TAKER:
-            maker = True
+    maker = _any_maker(params, n_symbols)  # a symbol quotes (the maker_taker style)
     while True:
         if _outputs_full(outs, flight, intents, rstate, counters):
             return 2
@@ -681,37 +638,9 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
             bt_clear_inactive_orders(bt, ALL_ASSETS)  # what became of every quote has been read
 
         if act or counters[C_DONE] == 1 or now >= until_ns:
-            counters[C_DECISION_POINTS] += 1
-            # The views: the best level of the books that ticked; deeper levels only if a kernel may act.
-            _fill_top(bt, views, one, one - 1, 0, n_assets, ticked)
-            if fresh:
-                _read_accounts(bt, views, run, cash, orders.own, perp.paid, transfers)
-                fresh = False
-            if transfers:
-                move_inventory(now, views, settings, run.inventory)
-            if perp_on:
-                _perp_step(now, views, run, account, perp, outs)
-            _observe(now, views, run, tape, account, orders, symbols.risk, outs)
-            if maker:
-                quote_views(views, quotes)
-            if act and counters[C_DONE] == 0:
-                for s in range(n_symbols):
-                    if answered[s] == 0 and not _any_ticked(ticked, n_venues * s, n_venues * s + n_venues):
-                        continue
-                    if not may_decide(views[s], kernel, s, now):
-                        continue
-                    if levels > 1:
-                        _fill_deeper(bt, views, levels, n_venues * s, n_venues * s + n_venues, deep)
-                    _decide(bt, now, s, symbols, run, orders, outs, open_count)
-                    if maker:
-                        quote_views(views, quotes)  # the next symbol's gate counts these quotes
-                    if levels > 1:
-                        # deeper levels are not kept current between decisions: drop them from the view
-                        for v in range(n_venues):
-                            views[s][v]["bid_px"][1:levels] = np.nan
-                            views[s][v]["ask_px"][1:levels] = np.nan
-            ticked[:] = 0
-            answered[:] = 0
+            flags = (act, fresh, transfers, maker, perp_on)
+            _decision_point(bt, now, flags, (tape, perp, run, account), symbols, orders, outs, (ticked, answered, deep))
+            fresh = False
         if counters[C_DONE] == 1:
             return 1
         if now >= until_ns:
@@ -771,7 +700,7 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
         (quote_views, (loop.views, quotes)),
         (quote_sent, (quotes, loop.sent, loop.counters, i64, intent, i64, i64, i64)),
         (cancel_sent, (quotes, loop.sent, loop.counters, i64, intent, i64, i64)),
-        (_perp_step, (i64, loop.views, run, account, perp, outs)),
+        (perp_step, (i64, loop.views, run, account, perp, outs)),
         (move_inventory, (i64, loop.views, loop.settings, run.inventory)),
         (held_value, (run.inventory, i64, i64, 0.0)),
         (log_full, (run.inventory,)),
