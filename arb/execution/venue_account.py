@@ -15,13 +15,16 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from arb.errors import VenueError
 from arb.execution.live_parts import VenueMarket
 from arb.execution.rate_guard import RateGuard, Traffic
 from connectors.common.orders import VenueOrderUpdate
 from connectors.common.private import AccountFees, PrivateLink, PrivateVenue
+
+if TYPE_CHECKING:
+    from arb.execution.orders import LiveOrder
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +50,8 @@ class _Executor(PrivateLink, Protocol):
 
 
 class AccountReads:
-    """A base of :class:`~arb.execution.venue_executor.VenueExecutor`: its account reads and cancel-all
-    (see the module docstring)."""
+    """A base of :class:`~arb.execution.venue_executor.VenueExecutor`: its account reads, trade history reads and
+    cancel-all (see the module docstring)."""
 
     async def balances(self: _Executor) -> dict[str, Decimal]:
         """The account's balance per asset as the venue states it (spot: free + locked; linear: wallet)."""
@@ -108,6 +111,16 @@ class AccountReads:
         """The venue's open orders in ``symbol``, or in every traded symbol when None."""
         symbols = [m.symbol for m in self.markets] if symbol is None else [symbol]
         return [u for s in symbols for u in await self.adapter.open_orders(self, s)]
+
+    async def order_trades(self: _Executor, order: LiveOrder) -> list[dict[str, Any]]:
+        """The venue's trade history rows of one order (REST)."""
+        if not order.venue_order_id:
+            return []
+        return await self.adapter.order_trades(self, order.symbol, order.venue_order_id)
+
+    async def trades_since(self: _Executor, since_ms: int, symbol: str | None = None) -> list[dict[str, Any]]:
+        """The venue's trade history rows of ``symbol`` (the first symbol's by default) since ``since_ms`` (REST)."""
+        return await self.adapter.trades_since(self, symbol or self.markets[0].symbol, since_ms)
 
     async def cancel_open(self: _Executor, symbol: str | None = None) -> int:
         """Cancel every open order of ``symbol`` on the venue, or of every traded symbol when None (a kill

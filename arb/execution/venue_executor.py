@@ -654,16 +654,6 @@ class VenueExecutor(AccountReads, LateFills):
         """Ask the venue for the order by client id; None when it says the order does not exist."""
         return await self.adapter.query(self, order.symbol, order.client_id)
 
-    async def order_trades(self, order: LiveOrder) -> list[dict[str, Any]]:
-        """The venue's trade history rows of one order (REST)."""
-        if not order.venue_order_id:
-            return []
-        return await self.adapter.order_trades(self, order.symbol, order.venue_order_id)
-
-    async def trades_since(self, since_ms: int, symbol: str | None = None) -> list[dict[str, Any]]:
-        """The venue's trade history rows of ``symbol`` (the first symbol's by default) since ``since_ms`` (REST)."""
-        return await self.adapter.trades_since(self, symbol or self.markets[0].symbol, since_ms)
-
     async def resolve(self, order: LiveOrder) -> None:
         """One look at an order still in flight: its state (by query) and its fills (by trade history)."""
         now = self.clock()
