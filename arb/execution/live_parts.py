@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["ClientIds", "ExecutionSettings", "JournalSink", "VenueMarket"]
+__all__ = ["MARKETS_TIMEOUT_MS", "ClientIds", "ExecutionSettings", "JournalSink", "VenueMarket", "patient"]
 
+import contextlib
 import itertools
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -93,3 +95,21 @@ class VenueMarket:
     base_asset: str = ""
     quote_asset: str = ""
     last_fill_ms: int = 0
+
+
+MARKETS_TIMEOUT_MS = 10_000
+"""The least time a start's market load waits for the venue's answers, whatever ``[live] request_timeout_ms``
+says: an instrument list is not an order, and a slow one (a busy venue, a busy machine) must not fail a start."""
+
+
+@contextlib.contextmanager
+def patient(exchange: Any, timeout_ms: int = MARKETS_TIMEOUT_MS) -> Iterator[None]:
+    """The ccxt client ``exchange`` waits at least ``timeout_ms`` for each answer inside the block, as before after."""
+    before = getattr(exchange, "timeout", None)
+    if isinstance(before, int | float) and before < timeout_ms:
+        exchange.timeout = timeout_ms
+    try:
+        yield
+    finally:
+        if before is not None:
+            exchange.timeout = before

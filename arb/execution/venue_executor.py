@@ -30,7 +30,7 @@ from arb.execution.departure import Departures, Leg, keep_warm
 from arb.execution.done_orders import DoneOrders
 from arb.execution.failpoints import failpoint
 from arb.execution.late_fills import LateFills
-from arb.execution.live_parts import ClientIds, ExecutionSettings, JournalSink, VenueMarket
+from arb.execution.live_parts import ClientIds, ExecutionSettings, JournalSink, VenueMarket, patient
 from arb.execution.orders import LiveOrder, new_order, unvalued_fees
 from arb.execution.outcome import Answer, Outcome, classify
 from arb.execution.paper import Rejection
@@ -250,7 +250,8 @@ class VenueExecutor(AccountReads, LateFills):
     async def start(self) -> dict[str, dict[str, tuple[str, str]]]:
         """Load the markets; returns each symbol's trading rules as the venue states them: symbol ->
         name -> (value, unit)."""
-        await self.call(self.exchange.load_markets)
+        with patient(self.exchange):  # a start's instrument lists, not an order: not held to request_timeout_ms
+            await self.call(self.exchange.load_markets)
         self.adapter.markets_loaded(self.exchange)  # what its requests and market ids need (OKX's instIdCode)
         out = {}
         for m in self.markets:
