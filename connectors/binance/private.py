@@ -51,7 +51,7 @@ import ccxt
 from arb.errors import VenueError
 from connectors.binance import orders
 from connectors.binance.ws_api import CANCEL, PLACE, BinanceWsApiFraming
-from connectors.common.ccxt_venue import CcxtVenue
+from connectors.common.ccxt_venue import CcxtVenue, landed
 from connectors.common.order_entry import SignedRest
 from connectors.common.orders import VenueFill, VenueOrderUpdate
 from connectors.common.private import (
@@ -403,7 +403,7 @@ class BinancePrivate(CcxtVenue):
             for m in markets:
                 renew = {"symbol": m.symbol, "countdownTime": window_s * 1000}
                 try:
-                    await link.request("fapiPrivatePostCountdownCancelAll", renew)
+                    await landed(link.request("fapiPrivatePostCountdownCancelAll", renew))
                 except VenueError as error:
                     log.warning("%s: countdown cancel of %s not renewed (%s); retrying", self.venue, m.symbol, error)
             await asyncio.sleep(window_s / 4)

@@ -30,8 +30,9 @@ client id. Handed over, then no answer: unknown, resolved by a query, never sent
 
 from __future__ import annotations
 
-__all__ = ["CcxtVenue", "path_of", "result_list"]
+__all__ = ["CcxtVenue", "landed", "path_of", "result_list"]
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Mapping, Sequence
@@ -76,6 +77,19 @@ def _plain(url: str) -> bool:
 def path_of(url: str) -> str:
     """The path of ``url`` without a trailing slash (``"https://api.binance.com/api/v3/"`` -> ``"/api/v3"``)."""
     return urlsplit(url).path.rstrip("/")
+
+
+async def landed(request: Awaitable[Any]) -> Any:
+    """Await ``request`` (a dead-man's switch renewal) to its answer even when the caller is cancelled meanwhile,
+    then let the cancellation through. A stop cancels the renewing task, then disarms the switch: a renewal
+    cancelled after its bytes left would reach the venue after the disarm, and arm the switch again, which
+    then cancels orders placed after arb stopped (a person's)."""
+    sending = asyncio.ensure_future(request)
+    try:
+        return await asyncio.shield(sending)
+    except asyncio.CancelledError:
+        await asyncio.wait([sending])
+        raise
 
 
 def result_list(response: Any) -> list[Any]:

@@ -51,7 +51,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, Unpack
 
 from arb.errors import VenueError
-from connectors.common.ccxt_venue import CcxtVenue
+from connectors.common.ccxt_venue import CcxtVenue, landed
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 from connectors.common.private import (
     AccountFees,
@@ -493,7 +493,7 @@ class HyperliquidPrivate(CcxtVenue):
             await asyncio.sleep(pause)  # the renewal's pace, not a wait for a condition
         while not link.stopping:
             try:
-                await self._schedule(link, window_s)
+                await landed(self._schedule(link, window_s))
             except VenueError as error:
                 log.warning("%s: scheduleCancel not renewed (%s); retrying", self.venue, error)
             await asyncio.sleep(pause)

@@ -44,7 +44,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, Unpack
 
 from arb.errors import NeedsOperatorError, VenueError
-from connectors.common.ccxt_venue import CcxtVenue
+from connectors.common.ccxt_venue import CcxtVenue, landed
 from connectors.common.order_entry import CreateSigner, OrderEntry, Outgoing, SignedRest
 from connectors.common.order_socket import AnswerLostError, NotSentError, OrderSocket
 from connectors.common.orders import VenueFill, VenueOrderUpdate
@@ -465,7 +465,7 @@ class OkxPrivate(CcxtVenue):
             await asyncio.sleep(pause)  # the renewal's pace, not a wait for a condition
         while not link.stopping:
             try:
-                await link.request("privatePostTradeCancelAllAfter", request)
+                await landed(link.request("privatePostTradeCancelAllAfter", request))
             except VenueError as error:
                 log.warning("%s: cancel-all-after not renewed (%s); retrying", self.venue, error)
             await asyncio.sleep(pause)

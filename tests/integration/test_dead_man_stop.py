@@ -178,10 +178,13 @@ async def test_arb_live_stopped_by_sigterm_disarms_and_an_order_placed_after_sur
         assert f"\n{other} dead-man's switch: disarmed\n" in stderr
         assert "binance dead-man's switch: none (Binance spot has no dead-man's switch)" in stderr
         assert _switch_off(venue, _fake_spec(other))
+        # a switch that fired before the disarm (a machine so busy arb renewed late) had nothing to cancel; what
+        # counts is that none fires after it
+        fired = len(_triggers(venue, _fake_spec(other)))
         resting = _place(venue, _fake_spec(other), "afterarb2")
         clock.advance(_PROCESS_WINDOW_S * 2.5)
         await venue.tick()
-        assert resting.status is OrderStatus.NEW and not _triggers(venue, _fake_spec(other))
+        assert resting.status is OrderStatus.NEW and len(_triggers(venue, _fake_spec(other))) == fired
 
 
 @pytest.mark.parametrize("other", ["bybit", "okx"])
