@@ -37,8 +37,9 @@ rate-limit           ``h``'s touch moves 15 bps away (the quote re-priced: the c
 
 **Both** (:func:`alive`): a far bid on every venue (3 % below the mid, never reached) changes its size every
 :data:`PULSE_MS` (of each venue's recorded time) from the start to the end, as a real market's book never
-rests: a venue whose stream sends a whole book (no diff) and whose unchanged book is no news to arb would
-otherwise go stale in a second of quiet between the scenario's changes, which is no fault of the scenario's.
+rests: a fake plays only the changes it is given, so between the scenario's changes a venue's stream would be
+silent, and arb rightly holds a silent book stale (``[risk] stale_after_ms``), which is no fault of the
+scenario's.
 
 In every maker scenario ``m`` trades through, at t + 1500, whatever quote of that side rests (60 bps
 from the mid, twice its size), back at t + 1530 (:data:`MAKER_END_MS` after t: the market's last change,
