@@ -61,7 +61,7 @@ from connectors.common.private import (
     Stream,
     SymbolRef,
 )
-from connectors.common.rest_lane import PreparedCreate, RestOutgoing
+from connectors.common.rest_lane import PreparedCreate, RestOutgoing, verified_tls
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +174,7 @@ class CcxtVenue:
             **self.ccxt_options(),
         }
         config: dict[str, Any] = {"enableRateLimit": False, "timeout": options.get("timeout_ms", 10_000)}
+        config["ssl_context"] = verified_tls()  # the process's one context (ccxt would make its own per client)
         config["options"] = settings
         for name, key in (("apiKey", "api_key"), ("secret", "api_secret"), ("password", "api_password"),
                           ("session", "session")):  # fmt: skip

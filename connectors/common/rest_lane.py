@@ -25,10 +25,11 @@ The rules an order needs:
 
 from __future__ import annotations
 
-__all__ = ["PreparedCreate", "RestLane", "RestOutgoing"]
+__all__ = ["PreparedCreate", "RestLane", "RestOutgoing", "verified_tls"]
 
 import asyncio
 import contextlib
+import functools
 import logging
 import ssl
 import time
@@ -146,6 +147,14 @@ class _Connection(asyncio.Protocol):
         return response.status_code, response.reason.decode("latin-1"), headers, body
 
 
+@functools.cache
+def verified_tls() -> ssl.SSLContext:
+    """The process's one TLS client context: certificates and host names checked against certifi's CA
+    bundle. Every REST lane and ccxt client of the process shares it; making one reads and parses the whole
+    bundle (tens of milliseconds of CPU), which each client would otherwise do at its first request."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 class RestLane:
     """Keep-alive connections to the REST host of ``base_url`` (``https://api.binance.com``), ``size`` of
     them, for order creates (see the module docstring). ``name``: how the log names it."""
@@ -168,9 +177,7 @@ class RestLane:
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self._host_header = parts.netloc
-        self._ssl = (
-            (ssl_context or ssl.create_default_context(cafile=certifi.where())) if parts.scheme == "https" else None
-        )
+        self._ssl = (ssl_context or verified_tls()) if parts.scheme == "https" else None
         self._connections: list[_Connection] = []
         self._keeper: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
