@@ -23,7 +23,7 @@ from tests.support.warm_numba import RECORD_ENV
 
 TESTS = Path(__file__).parent
 
-# Reports leave equity.png out (``ARB_CHARTS``, docs/reports.md): drawing it was about half the CPU of each
+# Reports leave their charts out (``ARB_CHARTS``, docs/reports.md): drawing equity.png was about half the CPU of each
 # short backtest or dry run a test starts, over a hundred of them. The tests of the chart turn it back on
 # (``charts`` below); the workers and every ``arb`` child inherit the setting.
 os.environ.setdefault("ARB_CHARTS", "0")

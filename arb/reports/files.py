@@ -35,7 +35,6 @@ import csv
 import io
 import json
 import math
-import os
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -50,6 +49,7 @@ from arb.formats import iso_ns
 from arb.reports.charts import plot_equity
 from arb.reports.common import KIND_NAMES, SIDE_NAMES, Array, name_of, require_fields, venue_count
 from arb.reports.inventory import write_inventory
+from arb.reports.page import CHARTS_ENV, charts_enabled
 from arb.reports.pnl import pnl_from_fills
 from arb.reports.sent_orders import ORDER_DTYPE
 from arb.reports.summary import Summary
@@ -67,17 +67,6 @@ EQUITY_PNG: Final = "equity.png"
 EQUITY_NPZ: Final = "equity.npz"
 """The run's equity samples at full resolution (:func:`~arb.strategy.types.equity_dtype` rows under the name ``equity``,
 an uncompressed NumPy ``.npz``): what a periodic report of the run measures drawdown and ratios on."""
-
-CHARTS_ENV: Final = "ARB_CHARTS"
-"""The environment variable that leaves equity.png out of every report a command writes: ``ARB_CHARTS=0``
-(scripts and CI that never look at it: drawing it is about half the CPU of a short backtest); unset or ``1``
-draws it. Any other value is refused by ``arb`` at start (exit 2)."""
-
-
-def charts_enabled() -> bool:
-    """Whether reports draw equity.png: unless :data:`CHARTS_ENV` is ``0``."""
-    return os.environ.get(CHARTS_ENV, "1") != "0"
-
 
 FUNDING_HEADER: Final = ("time", "local_ts", "funding_time", "venue", "symbol", "rate", "mark", "position", "payment")
 """funding.csv (perpetuals): one row per funding payment booked: when (ISO and int64 ns), the venue's

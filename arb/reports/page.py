@@ -8,12 +8,25 @@ period report's figures nor matplotlib, so a page that only needs the look loads
 
 from __future__ import annotations
 
-__all__ = ["PAGE_CSS", "PNG_DPI", "png_img"]
+__all__ = ["CHARTS_ENV", "PAGE_CSS", "PNG_DPI", "charts_enabled", "png_img"]
 
 import base64
 import html
 import io
+import os
+from collections.abc import Callable
 from typing import Any, Final
+
+CHARTS_ENV: Final = "ARB_CHARTS"
+"""The environment variable that leaves the drawn charts out of every report a command writes:
+``ARB_CHARTS=0`` (scripts and CI that never look at them: drawing equity.png is about half the CPU of a short
+backtest); unset or ``1`` draws them. Any other value is refused by ``arb`` at start (exit 2)."""
+
+
+def charts_enabled() -> bool:
+    """Whether reports draw their charts (equity.png, scan.html's images): unless :data:`CHARTS_ENV` is ``0``."""
+    return os.environ.get(CHARTS_ENV, "1") != "0"
+
 
 PAGE_CSS: Final = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:1000px;color:#222}
@@ -34,9 +47,13 @@ PNG_DPI: Final = 110
 fills the page's 1,000 pixels."""
 
 
-def png_img(figure: Any, alt: str, dpi: int = PNG_DPI) -> str:
-    """``figure`` (a ``matplotlib.figure.Figure`` with an Agg canvas) as an ``<img>`` element that holds its
-    PNG (base64 in a ``data:`` URI); ``alt`` is the image's text for a reader that shows none."""
+def png_img(draw: Callable[[], Any], alt: str, dpi: int = PNG_DPI) -> str:
+    """The figure ``draw()`` returns (a ``matplotlib.figure.Figure`` with an Agg canvas) as an ``<img>``
+    element that holds its PNG (base64 in a ``data:`` URI); ``alt`` is the image's text for a reader that
+    shows none. With the charts off (:func:`charts_enabled`), nothing is drawn: a note says what was left out."""
+    if not charts_enabled():
+        return f'<p class="note chart-off">Chart left out ({CHARTS_ENV}=0): {html.escape(alt)}.</p>'
+    figure = draw()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")

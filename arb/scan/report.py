@@ -22,6 +22,7 @@ from __future__ import annotations
 __all__ = ["LATENCY_GRID_MS", "MAX_DAYS", "READ_AT_MS", "TABLE_ROWS", "capturable_curve", "write_report"]
 
 import datetime as dt
+import functools
 import html
 import json
 import math
@@ -267,7 +268,7 @@ def _ranking_section(groups: list[dict[str, Any]], top: int, quote: str) -> str:
         f'<p class="note">Every symbol and ordered venue pair ({shown}; scan.csv has every day of each). '
         f"{_COLUMNS}</p>",
         f'<table id="ranking"><tr>{head}</tr>{body}</table>',
-        png_img(_bars_figure(bars, quote), f"capturable and edge ({quote}) of the {len(bars)} best candidates"),
+        png_img(lambda: _bars_figure(bars, quote), f"capturable and edge ({quote}) of the {len(bars)} best candidates"),
         f'<p class="note">The {len(bars)} best candidates: their capturable {_e(quote)} at each pair\'s latency '
         f"beside their edge {_e(quote)} (at no latency), summed over the days.</p>",
     ])  # fmt: skip
@@ -366,7 +367,7 @@ def _edge_section(out: Path, rows: list[dict[str, Any]], best: list[dict[str, An
             panels.append(_day_panel(r, series[path], eps))
         left = f" ({len(own) - len(chosen)} more days not drawn)" if len(own) > len(chosen) else ""
         parts.append(f"<h3>#{g['rank']} {_e(_name(key))}{_e(left)}</h3>")
-        parts.append(png_img(_edge_figure(key, panels), f"net edge of {_name(key)}, day by day"))
+        parts.append(png_img(functools.partial(_edge_figure, key, panels), f"net edge of {_name(key)}, day by day"))
     return "".join(parts)
 
 
@@ -495,7 +496,7 @@ def _latency_section(rows: list[dict[str, Any]], best: list[dict[str, Any]], epi
         parts.append('<p class="empty" id="no-episode">No episode above the threshold for these candidates: '
                      "nothing was capturable at any latency.</p>")  # fmt: skip
     else:
-        parts.append(png_img(_latency_figure(curves, quote), f"capturable {quote} against latency"))
+        parts.append(png_img(lambda: _latency_figure(curves, quote), f"capturable {quote} against latency"))
     parts.append(f'<table id="capturable"><tr>{head}</tr>{body}</table>')
     return "".join(parts), found
 

@@ -101,6 +101,7 @@ def test_the_capturable_curve_is_the_edge_of_the_episodes_longer_than_each_laten
     assert LATENCY_GRID_MS[0] == 0.1 and round(LATENCY_GRID_MS[-1]) == 10_000 and len(LATENCY_GRID_MS) == 101
 
 
+@pytest.mark.usefixtures("charts")
 def test_the_page_ranks_draws_and_reads_the_curves(tmp_path: Path) -> None:
     _scan_folder(tmp_path)
     path = write_report(tmp_path, ROWS, top=2, quote="USDT", title="binance, bybit, okx: a test")
@@ -150,6 +151,17 @@ def test_an_empty_scan_gives_a_page_that_says_so(tmp_path: Path) -> None:
     assert "<img" not in page and _embedded(page)["candidates"] == []
 
 
+def test_with_the_charts_off_each_chart_is_named_and_none_drawn(tmp_path: Path) -> None:
+    # ARB_CHARTS=0 (the suite's setting, tests/conftest.py): the page is whole but for the images
+    _scan_folder(tmp_path)
+    page = write_report(tmp_path, ROWS, top=2).read_text()
+    left_out = re.findall(r'<p class="note chart-off">Chart left out \(ARB_CHARTS=0\): ([^<]*)\.</p>', page)
+    assert "<img" not in page and len(left_out) == 4
+    assert left_out[0].startswith("capturable and edge (USDT)") and left_out[-1] == "capturable USDT against latency"
+    assert '<table id="ranking">' in page and _embedded(page)["latencies_ms"] == list(READ_AT_MS)
+
+
+@pytest.mark.usefixtures("charts")
 def test_an_unreadable_episodes_file_is_named_and_the_rest_written(tmp_path: Path) -> None:
     (tmp_path / "episodes.parquet").write_bytes(b"not parquet")
     page = write_report(tmp_path, ROWS, top=0).read_text()
