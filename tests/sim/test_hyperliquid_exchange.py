@@ -22,7 +22,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from eth_account import Account
 
 from arb.sim import fake_exchange
 from arb.sim.hyperliquid.exchange import FakeHyperliquidExchange
@@ -35,7 +34,13 @@ START_MS = 1_723_161_250_000
 TIMEOUT_S = 60.0
 """A bound on a step that hangs, not on its speed."""
 ACCOUNT_KEY, AGENT_KEY, STRANGER_KEY = "0x" + "11" * 32, "0x" + "22" * 32, "0x" + "33" * 32
-ACCOUNT, AGENT, STRANGER = (Account.from_key(k).address.lower() for k in (ACCOUNT_KEY, AGENT_KEY, STRANGER_KEY))
+ACCOUNT, AGENT, STRANGER = (
+    "0x19e7e376e7c213b7e7e7e46cc70a5dd086daff2a",
+    "0x1563915e194d8cfba1943570603f7606a3115508",
+    "0x5cbdd86a2fa8dc4bddd8a8f69dba48572eec07fb",
+)
+"""The keys' addresses, written out: eth-account, which derives them (checked in
+``test_each_key_is_the_address_written_beside_it``), takes seconds to import, and every worker collects this module."""
 Levels = Sequence[tuple[str, str]]
 BIDS: Levels = [("60000", "0.5"), ("59990", "1")]
 ASKS: Levels = [("60010", "0.2"), ("60020", "0.3"), ("60030", "1")]
@@ -129,6 +134,8 @@ async def client_for(venue: FakeHyperliquidExchange, key: str = ACCOUNT_KEY) -> 
 
 
 def test_the_sdk_vector_is_reproduced_and_its_signer_recovered() -> None:
+    from eth_account import Account
+
     key = "0x0123456789" + "0123456789" * 5 + "0123"
     action = order("100", "100")
     action["orders"][0]["a"] = 1
@@ -330,3 +337,10 @@ async def test_the_test_kit_opens_an_account_at_its_keys_address(tmp_path: Path)
         kit = venue_testkit("hyperliquid")
         kit.open_account(venue, "bob", key=AGENT_KEY, secret="", passphrase="", balances={"USDT": "500"})
         assert venue.address("bob") == AGENT and venue.ledger.accounts["bob"].balance("USDC").free == D("500")
+
+
+def test_each_key_is_the_address_written_beside_it() -> None:
+    from eth_account import Account
+
+    derived = [Account.from_key(k).address.lower() for k in (ACCOUNT_KEY, AGENT_KEY, STRANGER_KEY)]
+    assert derived == [ACCOUNT, AGENT, STRANGER]
