@@ -100,7 +100,7 @@ class _Template:
 def generate(out: Path, hours: float) -> tuple[Path, Path, int, int, float]:
     """Write ``hours`` of Tardis files for ``DAY`` into ``out``: (book, trades, book rows, trade rows, seconds)."""
     started = time.perf_counter()
-    session = tardis_from("binance", SESSION, out / "session", market="spot")
+    session = tardis_from("binance", SESSION, out / "session", market="spot", level=6)  # as big as the venue's
     kinds = {"incremental_book_L2": [], "trades": []}  # type: dict[str, list[bytes]]
     for (kind, _), path in sorted(session.items()):
         kinds[kind].append(_text(path).split(b"\n", 1)[1])

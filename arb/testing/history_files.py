@@ -48,8 +48,12 @@ from arb.sim.history_rows import DAY_MS, history_rows, js_number
 from connectors.common.record_files import LineReader
 from connectors.registry import venue
 
+TEST_LEVEL = 1
+"""The deflate level of the files written here (``level``'s default): the fastest. The tests read what is in
+them, not their size; a benchmark that wants files as big as the venues' passes 6, zlib's default."""
 
-def write_gzip(path: Path, text: bytes, level: int = 6) -> Path:
+
+def write_gzip(path: Path, text: bytes, level: int = TEST_LEVEL) -> Path:
     """``text`` gzipped into ``path`` (folders made; no file name or time in the header: reproducible)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=level, mtime=0, filename="") as f:
@@ -64,7 +68,7 @@ def tardis_from(
     *,
     market: str,
     symbol: str | None = None,
-    level: int = 6,
+    level: int = TEST_LEVEL,
     move_days: int = 0,
 ) -> dict[tuple[str, dt.date], Path]:
     """Write ``recordings`` (one session of venue ``name``, in order) as Tardis files under ``out`` (Tardis's own
@@ -86,7 +90,7 @@ def tardis_snapshots_from(
     depth: int = 25,
     data_types: Sequence[str] = (),
     symbol: str | None = None,
-    level: int = 6,
+    level: int = TEST_LEVEL,
     move_days: int = 0,
 ) -> dict[tuple[str, dt.date], Path]:
     """Write ``recordings`` (one session of venue ``name``, in order) as Tardis's ``book_snapshot_<depth>`` files
@@ -198,7 +202,7 @@ def archive_from(
     market: str,
     depth: int = 200,
     symbol: str | None = None,
-    level: int = 6,
+    level: int = TEST_LEVEL,
 ) -> dict[tuple[str, dt.date], Path]:
     """Write ``recordings`` (one session of venue ``name``, in order) as the venue's own archive under ``out``
     (the layout ``arb fetch`` writes); returns {("orderbook"|"archive_trades", day): path}."""

@@ -40,7 +40,7 @@ def two_symbol_recordings(folder: Path) -> Path:
         shutil.copy(REPO / "recordings" / venue / f"btcusdt_{DAY}.gz", folder / venue)
     eth = folder / "binance_spot" / f"ethusdt_{DAY}.gz"
     shutil.copy(REPO / "tests" / "fixtures" / f"binance_spot_ethusdt_{DAY}.gz", eth)
-    generate([eth], folder / "bybit_spot", ETH_SEED, tick_size=0.01, lot_size=0.00001)
+    generate([eth], folder / "bybit_spot", ETH_SEED, tick_size=0.01, lot_size=0.00001, compresslevel=1)
     return folder
 
 
