@@ -172,7 +172,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     several = len(config.symbols) > 1
     for found, what in (
-        (pair_blockers(config), "no pair can ever open, not even the smallest both venues accept"),
+        (pair_blockers(config), "no pair can ever open, not even the smallest each venue of a direction accepts"),
         (full_size_blockers(config), "the gate refuses every pair the kernel sizes at full size"),
     ):
         if found:

@@ -36,7 +36,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         type=symbol_argument,
         metavar="SYMBOL",
-        help="symbols to record on both venues (default: [strategy] symbols)",
+        help="symbols to record on every venue of the run (default: [strategy] symbols)",
     )
     parser.add_argument(
         "--duration", type=duration, metavar="TIME", help="stop after this long: 90s, 10m, 2h (default: Ctrl-C)"

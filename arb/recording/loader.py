@@ -269,14 +269,14 @@ def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> 
 
 
 def _range_text(lo: dt.date, hi: dt.date, start: dt.date | None, end: dt.date | None) -> str:
-    # "--start 2024-08-08 .. --end 2024-08-10 (default: the last day recorded for both venues)"
+    # "--start 2024-08-08 .. --end 2024-08-10 (default: the last day recorded for every venue of the run)"
     first = f"--start {lo:%Y-%m-%d}" + (
-        "" if start is not None else " (default: the first day recorded for both venues)" if end is None
-        else " (default: the first day of the unbroken run of days recorded for both venues up to --end)"
+        "" if start is not None else " (default: the first day recorded for every venue of the run)" if end is None
+        else " (default: the first day of the unbroken run of days recorded for every venue of the run up to --end)"
     )  # fmt: skip
     last = f"--end {hi:%Y-%m-%d}" + (
-        "" if end is not None else " (default: the last day recorded for both venues)" if start is None
-        else " (default: the last day of the unbroken run of days recorded for both venues from --start)"
+        "" if end is not None else " (default: the last day recorded for every venue of the run)" if start is None
+        else " (default: the last day of the unbroken run of days recorded for every venue of the run from --start)"
     )  # fmt: skip
     return f"{first} .. {last}"
 

@@ -80,8 +80,8 @@ def _key(text: str) -> Decimal:
 class PriceLevelBook:
     """An L2 book of absolute quantities per price; a quantity of zero removes the level.
 
-    This is the update rule both venues document: Binance's diff depth ("the quantity is absolute;
-    a quantity of 0 means remove the price level") and Bybit's delta ("if you receive an amount
+    This is the update rule of the diff streams: Binance's diff depth ("the quantity is absolute; a
+    quantity of 0 means remove the price level") and Bybit's delta ("if you receive an amount
     that is 0, delete the entry").
     """
 

@@ -1,4 +1,4 @@
-"""Which days a run covers: exactly the days asked for, each recorded for both venues, or a clear error.
+"""Which days a run covers: exactly the days asked for, each recorded for every venue of the run, or a clear error.
 
 ``plan_days`` only lists file names, so most cases here use empty files with the right names; the
 command-line cases run ``arb backtest`` and ``arb dry-run`` on the shipped sample (or a copy of it
@@ -97,8 +97,8 @@ def test_the_days_run_are_the_days_asked_for(tmp_path, binance, bybit, start, en
             ["2024-08-08", "2024-08-10"],
             None,
             None,
-            "--start 2024-08-08 (default: the first day recorded for both venues) .. --end 2024-08-10 (default: "
-            "the last day recorded for both venues) has a gap: 2024-08-09 (missing for bybit)",
+            "--start 2024-08-08 (default: the first day recorded for every venue of the run) .. --end 2024-08-10 "
+            "(default: the last day recorded for every venue of the run) has a gap: 2024-08-09 (missing for bybit)",
         ),
         (
             ["2024-08-07"],
@@ -132,7 +132,7 @@ def test_days_left_out_by_a_default_are_named(tmp_path, caplog) -> None:
         assert plan_days(config, None, None) == [D(2024, 8, 8)]
     (record,) = caplog.records
     text = record.getMessage()
-    assert "--end 2024-08-08 (default: the last day recorded for both venues)" in text
+    assert "--end 2024-08-08 (default: the last day recorded for every venue of the run)" in text
     assert "binance spot BTCUSDT also has 2024-08-09, not run" in text
 
 

@@ -289,8 +289,8 @@ def test_check_refuses_a_configuration_that_can_never_open_a_pair(tmp_path, caps
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines() == [
-        f"arb check: {path.resolve()}: {keys}: no pair can ever open, not even the smallest both venues accept: "
-        f"{why}; expected limits that let it through"
+        f"arb check: {path.resolve()}: {keys}: no pair can ever open, not even the smallest each venue of a direction "
+        f"accepts: {why}; expected limits that let it through"
     ]
 
 
