@@ -89,6 +89,8 @@ async def landed(request: Awaitable[Any]) -> Any:
         return await asyncio.shield(sending)
     except asyncio.CancelledError:
         await asyncio.wait([sending])
+        if not sending.cancelled() and (error := sending.exception()) is not None:  # read: not left to asyncio
+            log.warning("a dead-man's switch renewal sent as arb stopped failed: %s", error)
         raise
 
 
