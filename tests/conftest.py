@@ -28,28 +28,6 @@ TESTS = Path(__file__).parent
 # (``charts`` below); the workers and every ``arb`` child inherit the setting.
 os.environ.setdefault("ARB_CHARTS", "0")
 
-_SCRATCH_ROOM = 4 << 30
-"""The free space a memory-backed file system needs for the run's temporary files to go there."""
-
-
-def _scratch_in_memory() -> None:
-    # The run's temporary files (every tmp_path, the recordings and journals the tests write, the fake venues'
-    # and the arb children's files) on /dev/shm when it has room and TMPDIR is not set: what is written there
-    # never goes through the block layer, whose work for the suite's gigabyte of writes was tens of CPU
-    # seconds of the kernel's. The workers and every child inherit it.
-    if "TMPDIR" in os.environ:
-        return
-    try:
-        free = os.statvfs("/dev/shm")
-    except OSError:
-        return
-    if free.f_bavail * free.f_frsize >= _SCRATCH_ROOM and os.access("/dev/shm", os.W_OK | os.X_OK):
-        os.environ["TMPDIR"] = "/dev/shm"
-        tempfile.tempdir = None  # read again from TMPDIR
-
-
-_scratch_in_memory()
-
 if (_rewritten := folder_from_environment()) is not None:  # a worker: the controller rewrote the modules
     read_from(_rewritten, TESTS)
 
