@@ -12,6 +12,11 @@ be among the best ``need``), when the room for them is full, before a clear, and
 reaches past the other side's bound. So the best ``need`` levels of each side equal the full book's after every
 message, which a test checks against :class:`~arb.book.OrderBook` on real captures.
 
+A message's run of one side's level rows (a depth message's bids, then its asks) is merged into its side in one
+pass instead of row by row when that provably leaves the same book (:func:`_merge_run`): a venue that restates
+most of a shallow book in every message (Bybit's ``orderbook.50`` deltas, 180 levels each in the sample) moved a
+few dozen levels for every row.
+
 Rows are hftbacktest event rows as :mod:`arb.book` applies them (depth and snapshot rows set a level, clear rows
 remove, a level that crosses the other side's best removes the crossed levels); arb's sync events and every
 other kind are left to the caller.
@@ -33,9 +38,13 @@ _N_BID, _N_ASK, _P_BID, _P_ASK, _NEED, _DEEP = range(6)
 _OK = 0
 _FULL = 1
 """:func:`apply_message`'s answers: applied, or a side's arrays have no room (grow them, apply it again)."""
+_RUN_MIN = 4
+"""A run of one side's level rows at least this long is merged in one pass (:func:`_merge_run`)."""
+_PREFIX_MAX = 64
+"""Deletes before a run's first positive row that :func:`_merge_run` looks through for the side's best."""
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _bisect(keys: Any, n: int, key: float) -> int:
     lo = 0
     hi = n
@@ -49,10 +58,47 @@ def _bisect(keys: Any, n: int, key: float) -> int:
 
 
 @njit(cache=True, nogil=True)
+def _stable_order(values: Any, p: int) -> Any:
+    # np.argsort(values[:p], kind="mergesort")'s answer (ascending, equal values in their order; no NaN among
+    # them), by a least-significant-digit radix sort of the values' bits a byte a pass, skipping the bytes all
+    # of them share (a book's prices share most of theirs): several times faster than the merge sort on the
+    # thousands of updates a deep book keeps aside.
+    copied = np.empty(p)
+    for k in range(p):
+        v = values[k]
+        copied[k] = 0.0 if v == 0.0 else v  # -0.0 sorts with 0.0, as it compares
+    bits = copied.view(np.uint64)
+    sign = np.uint64(1) << np.uint64(63)
+    counts = np.zeros((8, 257), np.int64)
+    for k in range(p):
+        u = bits[k]
+        u = ~u if u & sign else u | sign  # the bits, ordered as the floats are
+        bits[k] = u
+        for b in range(8):
+            counts[b, ((u >> np.uint64(8 * b)) & np.uint64(255)) + 1] += 1
+    order = np.arange(p)
+    spare = np.empty(p, np.int64)
+    for b in range(8):
+        c = counts[b]
+        if c.max() == p:
+            continue  # every value has this byte
+        for d in range(256):
+            c[d + 1] += c[d]
+        shift = np.uint64(8 * b)
+        for k in range(p):
+            i = order[k]
+            d = (bits[i] >> shift) & np.uint64(255)
+            spare[c[d]] = i
+            c[d] += 1
+        order, spare = spare, order
+    return order
+
+
+@njit(cache=True, nogil=True)
 def _merge(keys: Any, qtys: Any, n: int, pk: Any, pq: Any, p: int, spare: Any) -> int:
     # keys[:n] (ascending) with the kept updates pk[:p], pq[:p] applied in order; returns the new count.
     # Needs len(keys) >= n + p and len(spare) >= 2 * (n + p).
-    order = np.argsort(pk[:p], kind="mergesort")  # stable: equal prices keep their order, the last wins
+    order = _stable_order(pk, p)  # stable: equal prices keep their order, the last wins
     out_k = spare[: n + p]
     out_q = spare[n + p : 2 * (n + p)]
     i = 0
@@ -134,30 +180,17 @@ def _set_level(keys: Any, qtys: Any, n: int, key: float, qty: float) -> int:
     return n + 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _near(keys: Any, n: int, bound: float) -> int:
     # Levels of a side (keys[:n], best last) at or better than its bound.
     return n - _bisect(keys, n, bound)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def apply_message(book: Any, rows: Any, start: int, stop: int) -> int:
-    """Apply ``rows[start:stop]`` (one message) to ``book`` (:attr:`NearBook.arrays`); :data:`_FULL` when a side's
-    arrays have no room for it (nothing applied: grow them, then apply it again), else 0."""
-    # The arrays are taken out of the book once: passing the book's tuple to a function per row costs a
-    # reference count per array per call, which was most of the time on a deep book.
-    bid_keys, bid_qtys, ask_keys, ask_qtys, kept, bounds, ints, spare = book
+def _one_by_one(book: Any, rows: Any, start: int, stop: int) -> None:
+    # rows[start:stop] applied row by row (the module docstring's rules).
+    bid_keys, bid_qtys, ask_keys, ask_qtys, kept, bounds, ints, _ = book
     bid_pk, bid_pq, ask_pk, ask_pq = kept
-    m = stop - start
-    room = bid_keys.shape[0]
-    if ints[_P_BID] + m > bid_pk.shape[0]:
-        _settle(book, True)
-    if ints[_P_ASK] + m > ask_pk.shape[0]:
-        _settle(book, False)
-    if ints[_P_BID] + m > bid_pk.shape[0] or ints[_P_ASK] + m > ask_pk.shape[0]:
-        return _FULL
-    if max(ints[_N_BID], ints[_N_ASK]) + m + max(ints[_P_BID], ints[_P_ASK]) > room or 2 * room > spare.shape[0]:
-        return _FULL
     for r in range(start, stop):
         ev = rows[r]["ev"]
         kind = ev & EVENT_KIND_MASK
@@ -207,6 +240,178 @@ def apply_message(book: Any, rows: Any, start: int, stop: int) -> int:
                 ints[_P_ASK] = 0
                 _settle(book, True)
                 _settle(book, False)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _among(values: Any, n: int, value: float) -> bool:
+    # Whether value is one of values[:n].
+    for k in range(n):  # noqa: SIM110 - Numba compiles loops, not generator expressions
+        if values[k] == value:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sort_last(spare: Any, q0: int, m: int) -> int:
+    # Sort the keys spare[:m] ascending, their quantities spare[q0:q0 + m] alongside, keeping the last of each
+    # key (the level a price is left at by the rows in order); returns how many remain. Venues send a side's
+    # levels sorted one way or the other: then nothing moves, or the run is reversed.
+    ascending = True
+    descending = True
+    for k in range(1, m):
+        ascending = ascending and spare[k - 1] < spare[k]
+        descending = descending and spare[k - 1] > spare[k]
+    if ascending:
+        return m
+    if descending:
+        for k in range(m // 2):
+            j = m - 1 - k
+            spare[k], spare[j] = spare[j], spare[k]
+            spare[q0 + k], spare[q0 + j] = spare[q0 + j], spare[q0 + k]
+        return m
+    order = _stable_order(spare, m)
+    keys = spare[:m][order]
+    qtys = spare[q0 : q0 + m][order]
+    w = 0
+    for k in range(m):
+        if w > 0 and keys[k] == spare[w - 1]:
+            spare[q0 + w - 1] = qtys[k]
+            continue
+        spare[w] = keys[k]
+        spare[q0 + w] = qtys[k]
+        w += 1
+    return w
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _merge_run(book: Any, rows: Any, start: int, stop: int, bids: bool) -> bool:
+    # Apply rows[start:stop], level rows of one side (bids, or asks), in one pass, leaving the book exactly as
+    # applying them one by one does; False (nothing changed) when that is not certain. One by one, each positive
+    # row removes the other side's levels that the side's best then reaches; that best is at most the run's
+    # highest positive key or the side's best at its first positive row (its levels less those the run deleted
+    # before), so the levels that reaches go at once. Refused for a NaN price, and when the other side's kept
+    # updates would be merged on the way (its bound reached).
+    bid_keys, bid_qtys, ask_keys, ask_qtys, kept, bounds, ints, spare = book
+    if bids:
+        keys, qtys, pk, pq, other = bid_keys, bid_qtys, kept[0], kept[1], ask_keys
+        n_at, p_at, other_n_at, other_p_at = _N_BID, _P_BID, _N_ASK, _P_ASK
+        bound, other_bound, sign = bounds[0], bounds[1], 1.0
+    else:
+        keys, qtys, pk, pq, other = ask_keys, ask_qtys, kept[2], kept[3], bid_keys
+        n_at, p_at, other_n_at, other_p_at = _N_ASK, _P_ASK, _N_BID, _P_BID
+        bound, other_bound, sign = bounds[1], bounds[0], -1.0
+    m = stop - start
+    q0 = m  # spare: the run's near keys from 0, their quantities from m, then the merged tail's
+    near = 0
+    prefix = 0
+    positive = False
+    most = -np.inf
+    for r in range(start, stop):
+        key = sign * rows[r]["px"]
+        qty = rows[r]["qty"]
+        if key != key:
+            return False
+        if key >= bound:
+            spare[near] = key
+            spare[q0 + near] = qty
+            near += 1
+            if qty > 0.0:
+                most = max(most, key)
+            elif not positive:
+                prefix = near
+        positive = positive or qty > 0.0
+    n = ints[n_at]
+    if positive:
+        if prefix > _PREFIX_MAX:
+            return False
+        best = n - 1
+        while best >= 0 and _among(spare, prefix, keys[best]):
+            best -= 1
+        if best >= 0:
+            most = max(most, keys[best])
+        if most > -np.inf and ints[other_p_at] and other_bound >= -most:
+            return False
+    p = ints[p_at]
+    for r in range(start, stop):
+        key = sign * rows[r]["px"]
+        if key < bound:
+            pk[p] = key
+            pq[p] = rows[r]["qty"]
+            p += 1
+    ints[p_at] = p
+    if near:
+        near = _sort_last(spare, q0, near)
+        first = n
+        if n > 0 and spare[0] <= keys[n - 1]:
+            first = _bisect(keys, n, spare[0])
+        tail = n - first
+        o = 2 * m
+        oq = o + tail + near
+        a = 0
+        b = 0
+        w = 0
+        while a < tail or b < near:
+            if b == near or (a < tail and keys[first + a] < spare[b]):
+                spare[o + w] = keys[first + a]
+                spare[oq + w] = qtys[first + a]
+                a += 1
+                w += 1
+                continue
+            if a < tail and keys[first + a] == spare[b]:
+                a += 1
+            if spare[q0 + b] > 0.0:
+                spare[o + w] = spare[b]
+                spare[oq + w] = spare[q0 + b]
+                w += 1
+            b += 1
+        for k in range(w):
+            keys[first + k] = spare[o + k]
+            qtys[first + k] = spare[oq + k]
+        ints[n_at] = first + w
+    if most > -np.inf:
+        while ints[other_n_at] > 0 and other[ints[other_n_at] - 1] >= -most:
+            ints[other_n_at] -= 1
+    return True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def apply_message(book: Any, rows: Any, start: int, stop: int) -> int:
+    """Apply ``rows[start:stop]`` (one message) to ``book`` (:attr:`NearBook.arrays`); :data:`_FULL` when a side's
+    arrays have no room for it (nothing applied: grow them, then apply it again), else 0."""
+    # The arrays are taken out of the book once: passing the book's tuple to a function per row costs a
+    # reference count per array per call, which was most of the time on a deep book.
+    bid_keys, _, ask_keys, _, kept, bounds, ints, spare = book
+    bid_pk, _, ask_pk, _ = kept
+    m = stop - start
+    room = bid_keys.shape[0]
+    if ints[_P_BID] + m > bid_pk.shape[0]:
+        _settle(book, True)
+    if ints[_P_ASK] + m > ask_pk.shape[0]:
+        _settle(book, False)
+    if ints[_P_BID] + m > bid_pk.shape[0] or ints[_P_ASK] + m > ask_pk.shape[0]:
+        return _FULL
+    if max(ints[_N_BID], ints[_N_ASK]) + m + max(ints[_P_BID], ints[_P_ASK]) > room or 2 * room > spare.shape[0]:
+        return _FULL
+    r = start
+    while r < stop:  # a run of one side's level rows at a time, merged when it may be; other rows one by one
+        ev = rows[r]["ev"]
+        kind = ev & EVENT_KIND_MASK
+        end = r + 1
+        if (kind == DEPTH_EVENT or kind == DEPTH_SNAPSHOT_EVENT) and ev & (BUY_EVENT | SELL_EVENT):
+            side = ev & BUY_EVENT
+            while end < stop:
+                e = rows[end]["ev"]
+                k = e & EVENT_KIND_MASK
+                if (k != DEPTH_EVENT and k != DEPTH_SNAPSHOT_EVENT) or (e & BUY_EVENT) != side:
+                    break
+                if not side and not e & SELL_EVENT:
+                    break
+                end += 1
+            if end - r >= _RUN_MIN and _merge_run(book, rows, r, end, side != 0):
+                r = end
+                continue
+        _one_by_one(book, rows, r, end)
+        r = end
     # settle a side whose best levels could need what is kept aside, or whose levels above its bound grew
     # past four times ``deep`` (the price moved away from where the bound was set), or that has no bound yet
     near = _near(bid_keys, ints[_N_BID], bounds[0])
