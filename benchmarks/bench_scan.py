@@ -48,16 +48,22 @@ VENUES = ("binance", "bybit", "okx")
 SAMPLE_SPAN_S = 651.0  # the sample's session: 2024-08-08 23:54:13 to 2024-08-09 00:05:04
 
 
-def _scan_day(path: Path, venue: str, market: str, symbol: str, moments: int) -> int:
-    # A venue's day as a shard reads it (read_tops: the top at every change, its book on a thread beside the
-    # reading), then, with ``moments``, the depth at that many moments from the rows kept (a day with
-    # episodes); without, nothing is kept.
+def _scan_day(path: Path, venue: str, market: str, symbol: str, moments: int, scan_read: bool = True) -> int:
+    # A venue's day as a shard reads it (read_tops: the top at every change; with ``scan_read`` False through
+    # the venue's normalizer, as arb convert reads), then, with ``moments``, the depth at that many moments from
+    # the rows kept (a day with episodes); without, nothing is kept.
     import numpy as np
 
     from arb.scan.tops import DepthAt, read_tops
 
     kept: list[Any] = []
-    tops, _ = read_tops([path], kept.append if moments else None, venue=venue, market=market, symbol=symbol)
+
+    def keep() -> Any:
+        kept.clear()
+        return kept.append
+
+    tops, _ = read_tops([path], keep if moments else None, venue=venue, market=market, symbol=symbol,
+                        scan_read=scan_read)  # fmt: skip
     if moments:
         depth = DepthAt(np.linspace(tops.start_ns, tops.end_ns, moments).astype(np.int64), 50)
         for rows in kept:
@@ -92,16 +98,18 @@ def part_convert(repeat: int) -> None:
             target = Path(work) / "out.npz"
             records = _scan_day(path, venue, market, symbol, 100)  # warm (Numba's cache, the page cache)
             convert_to_parts([path], target, scan=True, merge=True)
-            runs: dict[str, list[tuple[float, float]]] = {"scan": [], "scan+depth": [], "convert": []}
+            _scan_day(path, venue, market, symbol, 0, scan_read=False)
+            runs: dict[str, list[tuple[float, float]]] = {"scan": [], "scan+depth": [], "normalizer": [], "convert": []}
             for _ in range(repeat):
                 runs["scan"].append(_timed(lambda: _scan_day(path, venue, market, symbol, 0)))  # noqa: B023
+                runs["normalizer"].append(_timed(lambda: _scan_day(path, venue, market, symbol, 0, False)))  # noqa: B023
                 runs["scan+depth"].append(_timed(lambda: _scan_day(path, venue, market, symbol, 100)))  # noqa: B023
                 runs["convert"].append(_timed(lambda: convert_to_parts([path], target, scan=True, merge=True)))  # noqa: B023
             best = {k: (min(w for w, _ in v), min(c for _, c in v)) for k, v in runs.items()}
             med = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
             conv = best["convert"]
             print(f"  {path.relative_to(ROOT)} ({path.stat().st_size / 1e6:.1f} MB, {records:,} top-of-book records):")
-            for k in ("scan", "scan+depth", "convert"):
+            for k in ("scan", "scan+depth", "normalizer", "convert"):
                 w, c = best[k]
                 ratio = "" if k == "convert" else f"; convert / this: wall {conv[0] / w:.2f}x, CPU {conv[1] / c:.2f}x"
                 print(f"    {k:<11} best wall {w:.3f} s (median {med[k]:.3f} s), best CPU {c:.3f} s{ratio}")

@@ -33,8 +33,11 @@ import numpy as np
 from arb._jit import njit
 from arb.events import BUY_EVENT, DEPTH_CLEAR_EVENT, DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, EVENT_KIND_MASK, SELL_EVENT
 
-_N_BID, _N_ASK, _P_BID, _P_ASK, _NEED, _DEEP = range(6)
-"""Fields of the book's ``ints``: level counts, kept-update counts, the levels read, the bound's depth."""
+_N_BID, _N_ASK, _P_BID, _P_ASK, _NEED, _DEEP, _SORT = range(7)
+"""Fields of the book's ``ints``: level counts, kept-update counts, the levels read, the bound's depth; from
+``_SORT`` on, a sort's scratch (two orders of the capacity, then the counts of its passes)."""
+_COUNTS = 8 * 257
+"""The radix sort's counts: a row of 257 for each of the 8 bytes of a float."""
 _OK = 0
 _FULL = 1
 """:func:`apply_message`'s answers: applied, or a side's arrays have no room (grow them, apply it again)."""
@@ -58,47 +61,54 @@ def _bisect(keys: Any, n: int, key: float) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _stable_order(values: Any, p: int) -> Any:
-    # np.argsort(values[:p], kind="mergesort")'s answer (ascending, equal values in their order; no NaN among
-    # them), by a least-significant-digit radix sort of the values' bits a byte a pass, skipping the bytes all
-    # of them share (a book's prices share most of theirs): several times faster than the merge sort on the
-    # thousands of updates a deep book keeps aside.
-    copied = np.empty(p)
+def _stable_order(values: Any, p: int, floats: Any, ints: Any) -> int:
+    # The indices that sort values[:p] ascending, equal values in their order (np.argsort(kind="mergesort")'s
+    # answer; no NaN among them), written to the book's ints from the returned index on. A least-significant-
+    # digit radix sort of the values' bits, a byte a pass, skipping the bytes all of them share (a book's prices
+    # share most of theirs): several times faster than the merge sort on the thousands of updates a deep book
+    # keeps aside, and it allocates nothing (the scan's reading runs without Numba's reference counts, which
+    # cannot allocate). floats[:p] and the ints past _SORT are its scratch.
+    half = (ints.shape[0] - _SORT - _COUNTS) // 2
+    counts = _SORT + 2 * half
+    bits = floats[:p].view(np.uint64)
+    sign = np.uint64(1) << np.uint64(63)
+    ints[counts : counts + _COUNTS] = 0
     for k in range(p):
         v = values[k]
-        copied[k] = 0.0 if v == 0.0 else v  # -0.0 sorts with 0.0, as it compares
-    bits = copied.view(np.uint64)
-    sign = np.uint64(1) << np.uint64(63)
-    counts = np.zeros((8, 257), np.int64)
-    for k in range(p):
+        floats[k] = 0.0 if v == 0.0 else v  # -0.0 sorts with 0.0, as it compares
         u = bits[k]
         u = ~u if u & sign else u | sign  # the bits, ordered as the floats are
         bits[k] = u
         for b in range(8):
-            counts[b, ((u >> np.uint64(8 * b)) & np.uint64(255)) + 1] += 1
-    order = np.arange(p)
-    spare = np.empty(p, np.int64)
+            ints[counts + 257 * b + ((u >> np.uint64(8 * b)) & np.uint64(255)) + 1] += 1
+    src = _SORT
+    dst = _SORT + half
+    for k in range(p):
+        ints[src + k] = k
     for b in range(8):
-        c = counts[b]
-        if c.max() == p:
+        c = counts + 257 * b
+        shared = False
+        for d in range(1, 257):
+            shared = shared or ints[c + d] == p
+        if shared:
             continue  # every value has this byte
         for d in range(256):
-            c[d + 1] += c[d]
+            ints[c + d + 1] += ints[c + d]
         shift = np.uint64(8 * b)
         for k in range(p):
-            i = order[k]
+            i = ints[src + k]
             d = (bits[i] >> shift) & np.uint64(255)
-            spare[c[d]] = i
-            c[d] += 1
-        order, spare = spare, order
-    return order
+            ints[dst + ints[c + d]] = i
+            ints[c + d] += 1
+        src, dst = dst, src
+    return src
 
 
 @njit(cache=True, nogil=True)
-def _merge(keys: Any, qtys: Any, n: int, pk: Any, pq: Any, p: int, spare: Any) -> int:
+def _merge(keys: Any, qtys: Any, n: int, pk: Any, pq: Any, p: int, spare: Any, ints: Any) -> int:
     # keys[:n] (ascending) with the kept updates pk[:p], pq[:p] applied in order; returns the new count.
     # Needs len(keys) >= n + p and len(spare) >= 2 * (n + p).
-    order = _stable_order(pk, p)  # stable: equal prices keep their order, the last wins
+    order = _stable_order(pk, p, spare, ints)  # stable: equal prices keep their order, the last wins
     out_k = spare[: n + p]
     out_q = spare[n + p : 2 * (n + p)]
     i = 0
@@ -106,10 +116,10 @@ def _merge(keys: Any, qtys: Any, n: int, pk: Any, pq: Any, p: int, spare: Any) -
     m = 0
     while i < n or j < p:
         if j < p:
-            k = order[j]
-            while j + 1 < p and pk[order[j + 1]] == pk[k]:  # the last write of this price
+            k = ints[order + j]
+            while j + 1 < p and pk[ints[order + j + 1]] == pk[k]:  # the last write of this price
                 j += 1
-                k = order[j]
+                k = ints[order + j]
             key = pk[k]
         if j >= p or (i < n and keys[i] < key):
             out_k[m] = keys[i]
@@ -124,8 +134,9 @@ def _merge(keys: Any, qtys: Any, n: int, pk: Any, pq: Any, p: int, spare: Any) -
             out_q[m] = pq[k]
             m += 1
         j += 1
-    keys[:m] = out_k[:m]
-    qtys[:m] = out_q[:m]
+    for k in range(m):
+        keys[k] = out_k[k]
+        qtys[k] = out_q[k]
     return m
 
 
@@ -135,7 +146,7 @@ def _settle(book: Any, bids: bool) -> None:
     keys, qtys, pk, pq, bounds, ints, spare = _side(book, bids)
     n_at, p_at = (_N_BID, _P_BID) if bids else (_N_ASK, _P_ASK)
     if ints[p_at]:
-        ints[n_at] = _merge(keys, qtys, ints[n_at], pk, pq, ints[p_at], spare)
+        ints[n_at] = _merge(keys, qtys, ints[n_at], pk, pq, ints[p_at], spare, ints)
         ints[p_at] = 0
     n = ints[n_at]
     bounds[0 if bids else 1] = keys[n - ints[_DEEP]] if n > ints[_DEEP] else -np.inf
@@ -252,7 +263,7 @@ def _among(values: Any, n: int, value: float) -> bool:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _sort_last(spare: Any, q0: int, m: int) -> int:
+def _sort_last(spare: Any, q0: int, m: int, ints: Any) -> int:
     # Sort the keys spare[:m] ascending, their quantities spare[q0:q0 + m] alongside, keeping the last of each
     # key (the level a price is left at by the rows in order); returns how many remain. Venues send a side's
     # levels sorted one way or the other: then nothing moves, or the run is reversed.
@@ -269,16 +280,17 @@ def _sort_last(spare: Any, q0: int, m: int) -> int:
             spare[k], spare[j] = spare[j], spare[k]
             spare[q0 + k], spare[q0 + j] = spare[q0 + j], spare[q0 + k]
         return m
-    order = _stable_order(spare, m)
-    keys = spare[:m][order]
-    qtys = spare[q0 : q0 + m][order]
+    order = _stable_order(spare, m, spare[2 * m : 3 * m], ints)
+    for k in range(m):  # sorted, to spare[2m:4m]
+        spare[2 * m + k] = spare[ints[order + k]]
+        spare[3 * m + k] = spare[q0 + ints[order + k]]
     w = 0
     for k in range(m):
-        if w > 0 and keys[k] == spare[w - 1]:
-            spare[q0 + w - 1] = qtys[k]
+        if w > 0 and spare[2 * m + k] == spare[w - 1]:
+            spare[q0 + w - 1] = spare[3 * m + k]
             continue
-        spare[w] = keys[k]
-        spare[q0 + w] = qtys[k]
+        spare[w] = spare[2 * m + k]
+        spare[q0 + w] = spare[3 * m + k]
         w += 1
     return w
 
@@ -340,7 +352,7 @@ def _merge_run(book: Any, rows: Any, start: int, stop: int, bids: bool) -> bool:
             p += 1
     ints[p_at] = p
     if near:
-        near = _sort_last(spare, q0, near)
+        near = _sort_last(spare, q0, near, ints)
         first = n
         if n > 0 and spare[0] <= keys[n - 1]:
             first = _bisect(keys, n, spare[0])
@@ -452,7 +464,7 @@ class NearBook:
     def __init__(self, need: int, deep: int = 256, capacity: int = 16_384) -> None:
         if not 0 < need < deep:
             raise ValueError(f"need must be from 1 to deep - 1, got need {need}, deep {deep}")
-        self.ints = np.zeros(6, np.int64)
+        self.ints = np.zeros(_SORT, np.int64)
         self.ints[_NEED] = need
         self.ints[_DEEP] = deep
         self.bounds = np.full(2, -np.inf)
@@ -466,6 +478,9 @@ class NearBook:
         if old is not None:
             for new, was in zip([*arrays, *kept], [*old[:4], *old[4]], strict=True):
                 new[: was.shape[0]] = was
+        ints = np.zeros(_SORT + 2 * capacity + _COUNTS, np.int64)
+        ints[:_SORT] = self.ints[:_SORT]
+        self.ints = ints
         self.arrays: tuple[Any, ...] = (*arrays, kept, self.bounds, self.ints, np.empty(4 * capacity))
         """The book as :func:`apply_message` takes it; a new tuple whenever the book grows."""
 

@@ -30,6 +30,7 @@ import hashlib
 import itertools
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,9 @@ import numpy as np
 from arb._jit import Compiled
 from arb.errors import RecordingError
 from arb.events import EVENT_KIND_MASK, FUNDING_SETTLED_EVENT, NS_PER_MS, NS_PER_S, EventArray, event_dtype
-from arb.recording.read_rows import read_rows
 from arb.scan import measure
 from arb.scan import tops as _tops
-from arb.scan.tops import DepthAt, Tops, read_tops
+from arb.scan.tops import DepthAt, Tops, read_tops, scan_rows
 
 log = logging.getLogger(__name__)
 
@@ -230,36 +230,48 @@ def _read_venue(shard: Shard, vd: VenueDay, start: int, end: int, result: ShardR
     return found
 
 
+class _DayRows:
+    # What a shard keeps of one read of a venue's day: its funding settlements, and all its rows while they are
+    # few (_KEEP_ROWS) for the depth look. A damaged file is read twice: each read keeps its own.
+
+    def __init__(self) -> None:
+        self.rows: list[EventArray] | None = []
+        self.settled: list[EventArray] = []
+        self._held = 0
+
+    def take(self, chunk: EventArray) -> None:  # a fresh array each time (read_tops's copy): kept as it is
+        settled = chunk[(chunk["ev"] & EVENT_KIND_MASK) == FUNDING_SETTLED_EVENT]
+        if len(settled):
+            self.settled.append(settled)
+        if self.rows is not None:
+            self._held += len(chunk)
+            if self._held <= _KEEP_ROWS:
+                self.rows.append(chunk)
+            else:
+                self.rows = None
+
+
 def _read_files(shard: Shard, vd: VenueDay, files: tuple[str, ...], start: int, end: int,
                 result: ShardResult) -> _Venue:  # fmt: skip
-    kept: list[EventArray] | None = []
-    held = [0]
-    funding: list[EventArray] = []
+    reads: list[_DayRows] = []
 
-    def take(rows: EventArray) -> None:  # a fresh array each time (read_tops's copy): kept as it is
-        nonlocal kept
-        settled = rows[(rows["ev"] & EVENT_KIND_MASK) == FUNDING_SETTLED_EVENT]
-        if len(settled):
-            funding.append(settled)
-        if kept is not None:
-            held[0] += len(rows)
-            if held[0] <= _KEEP_ROWS:
-                kept.append(rows)
-            else:
-                kept = None
+    def rows() -> Callable[[EventArray], None]:
+        reads.append(_DayRows())
+        return reads[-1].take
 
     fmt = None if vd.source == "recording" else vd.source
-    tops, findings = read_tops([Path(p) for p in files], take, venue=vd.venue, market=vd.market or shard.market,
+    tops, findings = read_tops([Path(p) for p in files], rows, venue=vd.venue, market=vd.market or shard.market,
                                symbol=shard.symbol, fmt=fmt, feed_latency_ns=vd.feed_latency_ns,
                                allow_damaged=shard.allow_damaged)  # fmt: skip
+    day = reads[-1]
     result.bytes_read += sum(max(_stat(p)[0], 0) for p in files)
     for warning in findings.warnings():
         result.notes.append(f"{vd.venue} {shard.symbol} {shard.day}: {warning}")
     tops = Tops(tops.records[tops.records["local_ts"] < end], min(tops.end_ns, end)).since(start)
-    settled = np.concatenate(funding) if funding else np.zeros(0, event_dtype)
+    settled = np.concatenate(day.settled) if day.settled else np.zeros(0, event_dtype)
     in_day = (settled["ival"] >= start) & (settled["ival"] < end)
     synced = bool(np.isfinite(tops.records["bid_px"]).any())
-    return _Venue(vd, tops, files, kept, settled["ival"][in_day], settled["px"][in_day], synced)
+    return _Venue(vd, tops, files, day.rows, settled["ival"][in_day], settled["px"][in_day], synced)
 
 
 def _depth_at_starts(shard: Shard, venues: list[_Venue], lines: dict[tuple[str, str], Any],
@@ -272,19 +284,30 @@ def _depth_at_starts(shard: Shard, venues: list[_Venue], lines: dict[tuple[str, 
         if not times:
             continue
         at = np.unique(np.concatenate(times))
-        reader = DepthAt(at, shard.depth_levels)
         if v.rows is not None:
+            reader = DepthAt(at, shard.depth_levels)
             for rows in v.rows:
                 reader.add(rows)
         else:
-            read_rows([Path(p) for p in v.files], reader.add, venue=name, market=v.day.market or shard.market,
-                      symbol=shard.symbol,
-                      fmt=None if v.day.source == "recording" else v.day.source,
-                      feed_latency_ns=v.day.feed_latency_ns, allow_damaged=shard.allow_damaged)  # fmt: skip
+            reader = _depth_read(shard, v, at)
             result.bytes_read += sum(max(_stat(p)[0], 0) for p in v.files)
         out[name] = (at, reader.finish())
         v.rows = None  # done with them
     return out
+
+
+def _depth_read(shard: Shard, v: _Venue, at: np.ndarray[Any, Any]) -> DepthAt:
+    # The venue's day read again for its depth at the times ``at`` (a fresh reader for each read of it).
+    readers: list[DepthAt] = []
+
+    def rows() -> Callable[[EventArray], None]:
+        readers.append(DepthAt(at, shard.depth_levels))
+        return readers[-1].add
+
+    scan_rows([Path(p) for p in v.files], rows, venue=v.day.venue, market=v.day.market or shard.market,
+              symbol=shard.symbol, fmt=None if v.day.source == "recording" else v.day.source,
+              feed_latency_ns=v.day.feed_latency_ns, allow_damaged=shard.allow_damaged)  # fmt: skip
+    return readers[-1]
 
 
 def _pair(shard: Shard, buy: _Venue, sell: _Venue, line: measure.PairLine, eps: measure.Episodes,

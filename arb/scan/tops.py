@@ -12,13 +12,32 @@ showed). Until the venue's book is synced (``SYNC_RESTORED_EVENT``) and after it
 (``SYNC_LOST_EVENT``) the top is unknown: a record with NaN prices says so, and the pair measures skip
 that time.
 
+The rows are the day's as ``arb convert`` reads them (:func:`scan_rows`), the same rows in the same order, but
+read for less where the venue has a scan read (``connectors/<venue>/scan_read.py``: one compiled pass over each
+buffer of recorded lines, the venue's normalizer only for the lines it leaves) and handed to the book as they
+come, on the reading thread, without the conversion's chunks, copies and second thread. The top's book runs
+without Numba's reference counts (``_nrt=False``: nothing in it allocates), which on a deep book cost as much as
+the book's own work.
+
 Times are int64 ns; prices and quantities as the rows carry them (quote per base unit, base units).
 """
 
 from __future__ import annotations
 
-__all__ = ["SCAN_CHUNK_ROWS", "DepthAt", "Tops", "TopsReader", "read_tops", "tops_dtype"]
+__all__ = [
+    "SCAN_CHUNK_ROWS",
+    "DepthAt",
+    "ReadChunk",
+    "RowsReceiver",
+    "Tops",
+    "TopsReader",
+    "read_tops",
+    "scan_read_of",
+    "scan_rows",
+    "tops_dtype",
+]
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +47,15 @@ import numpy as np
 
 from arb._jit import njit
 from arb.book import OrderBook, apply_rows_final, book_top
-from arb.events import EVENT_KIND_MASK, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, EventArray
-from arb.recording.npz import Worker
-from arb.recording.read_rows import read_rows
+from arb.events import EVENT_KIND_MASK, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, EventArray, SyncReason
+from arb.recording.convert import prepare_inputs, read_inputs
+from arb.recording.imports import import_of
+from arb.recording.venues import make_normalizer
 from arb.scan.nearbook import NearBook, apply_message
-from connectors.common.findings import Findings
+from connectors.common.findings import FileFindings, Findings
+from connectors.common.normalizer import SyncState, VenueNormalizer
+from connectors.common.record_files import Cut, LineReader, Mark
+from connectors.registry import venue as venue_connector
 
 tops_dtype = np.dtype(
     [("local_ts", "i8"), ("exch_ts", "i8"), ("bid_px", "f8"), ("bid_qty", "f8"), ("ask_px", "f8"), ("ask_qty", "f8")]
@@ -41,15 +64,26 @@ tops_dtype = np.dtype(
 (NaN prices: unknown, the book not synced or a side empty)."""
 
 SCAN_CHUNK_ROWS = 131_072
-"""Rows :func:`read_tops` hands to its book at a time (8 MB): small enough that the book's thread works
-beside the reading from the first chunks on, large enough that a chunk's cost is its rows."""
+"""Rows a day read by its normalizer (:func:`scan_rows` without a scan read) hands over at a time (8 MB)."""
+_SCAN_BYTES = 1 << 16
+"""Compressed bytes a scan read inflates at a time: the ~0.5 MB of lines stay in cache while they are read."""
+_PREFETCH = 8
+"""Reads inflated ahead on a helper thread while the lines are read (both release the GIL)."""
+_SCAN_READ = "scan_read"
+"""A venue's module of its scan read (:func:`scan_read_of`)."""
+
+ReadChunk = Callable[[Any, bytes | memoryview, Callable[[bytes], None]], int]
+"""A venue's scan read: ``(normalizer, buffer of whole recorded lines, on_bad_line) -> non-empty lines``, the
+lines' rows into the normalizer's sink and their counts into it, as its ``on_lines`` would."""
 
 _SYNCED = 0
 _HAS_GROUP = 1
 _GROUP_TS = 2
 _GROUP_EXCH = 3
-_STATE = 4
-"""The reader's carried state (int64): synced, a message pending, its local and exchange times."""
+_LAST_TS = 4
+_STATE = 5
+"""The reader's carried state (int64): synced, a message pending, its local and exchange times, the latest
+receive time read."""
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -97,9 +131,9 @@ def _message_end(rows: Any, i: int, state: Any) -> int:
     return j
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _read_tops(book: Any, rows: Any, start: int, state: Any, last: Any, out: Any) -> tuple[int, int]:
-    # Apply rows[start:] a message at a time (runs of one side's levels merged, as the converter's book does),
+    # Apply rows[start:] a message at a time (runs of one side's levels merged, as arb.scan.nearbook does),
     # recording the top after each message into out; returns (rows applied up to, records). Stops early (a
     # side's arrays full) so the caller grows the book and calls again from the returned row. A message cut
     # by the chunk's end is finished by the next call (state: the pending message's times).
@@ -107,6 +141,7 @@ def _read_tops(book: Any, rows: Any, start: int, state: Any, last: Any, out: Any
     i = start
     while i < rows.shape[0]:
         ts = rows[i]["local_ts"]
+        state[_LAST_TS] = max(state[_LAST_TS], ts)
         if state[_HAS_GROUP] and ts != state[_GROUP_TS]:
             n = _top_changed(book, state[_SYNCED], last, out, n, state[_GROUP_TS], state[_GROUP_EXCH])
             state[_HAS_GROUP] = 0
@@ -202,7 +237,6 @@ class TopsReader:
         self._state = np.zeros(_STATE, np.int64)
         self._last = np.full(4, np.nan)
         self._parts: list[np.ndarray[Any, Any]] = []
-        self._end = 0
 
     def add(self, rows: EventArray) -> None:
         """Apply a chunk of rows, keeping the top after each message that changed it."""
@@ -218,7 +252,6 @@ class TopsReader:
             if start >= len(rows):
                 break
             self._book.grow()
-        self._end = max(self._end, int(rows["local_ts"].max()))
 
     def finish(self) -> Tops:
         """The top at every change of what was added (the last message's included)."""
@@ -226,7 +259,7 @@ class TopsReader:
         if _flush(self._book.arrays, self._state, self._last, out):
             self._parts.append(out)
         records = np.concatenate(self._parts) if self._parts else np.empty(0, tops_dtype)
-        return Tops(records, self._end)
+        return Tops(records, int(self._state[_LAST_TS]))
 
 
 class DepthAt:
@@ -263,9 +296,32 @@ class DepthAt:
         return self.levels
 
 
-def read_tops(
+RowsReceiver = Callable[[], Callable[[EventArray], None]]
+"""Makes the receiver of one read's rows: called again when a damaged file makes the inputs be read twice (the
+rows of the first read are then not the day's), so each read starts afresh."""
+
+
+@functools.cache
+def scan_read_of(venue: str) -> ReadChunk | None:
+    """The venue's scan read: ``read_chunk`` of its ``scan_read.py`` (``connectors/<venue>/``, found through
+    :mod:`connectors.registry`), which reads a buffer of recorded lines into its normalizer's sink: the rows and
+    counts the normalizer's own ``on_lines`` gives, for less (each venue's module says how). None for a venue
+    without one: its normalizer reads the day as a conversion does."""
+    name = f"connectors.{venue}.{_SCAN_READ}"
+    try:
+        module = venue_connector(venue).module(_SCAN_READ)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None
+    module.warm_up()
+    read: ReadChunk = module.read_chunk
+    return read
+
+
+def scan_rows(
     inputs: Sequence[Path],
-    on_rows: Callable[[EventArray], None] | None = None,
+    receiver: RowsReceiver,
     *,
     venue: str,
     market: str,
@@ -273,26 +329,115 @@ def read_tops(
     fmt: str | None = None,
     feed_latency_ns: int | None = None,
     allow_damaged: bool = False,
-) -> tuple[Tops, Findings]:
-    """A venue's day (``inputs``, as :func:`~arb.recording.read_rows.read_rows` takes them) read into its
-    :class:`Tops`, and what reading found. The top-of-book book runs on a thread of its own (its compiled
-    loop releases the GIL) beside the reading, a chunk of :data:`SCAN_CHUNK_ROWS` rows behind it, so on an idle
-    core it overlaps the reading instead of following it. ``on_rows`` gets each chunk too, on the caller's
-    thread, as a fresh array it may keep (the copy the thread needs anyway)."""
-    reader = TopsReader()
-    book = Worker(reader.add, "arb-scan-tops", waiting=2)
+    scan_read: bool = True,
+) -> Findings:
+    """A venue's day (``inputs``: one venue, market and symbol; consecutive recording files of one session in time
+    order, or one day's files of another source ``fmt``) read into its event rows, handed to ``receiver()``'s
+    function chunk after chunk in receive order (a view the reading reuses: copy what is kept); returns what
+    reading found. The rows and the findings are those of :func:`~arb.recording.read_rows.read_rows`: the rows
+    ``arb convert`` converts, before its corrections of time and order.
 
-    def take(rows: EventArray) -> None:
-        own = rows.copy()  # the reading reuses its buffer
-        book.put(own)
-        if on_rows is not None:
-            on_rows(own)
-
-    try:
-        findings = read_rows(
-            inputs, take, venue=venue, market=market, symbol=symbol, fmt=fmt, feed_latency_ns=feed_latency_ns,
-            chunk_rows=SCAN_CHUNK_ROWS, allow_damaged=allow_damaged,
+    ``scan_read``: a recording of a venue that has a scan read (:func:`scan_read_of`) is read with it, else
+    (and always with False) with the venue's normalizer as a conversion reads it. Raises
+    :class:`~arb.errors.RecordingError` as ``read_rows`` does.
+    """
+    paths = [Path(p) for p in inputs]
+    source = None
+    if paths and all(p.is_file() and p.stat().st_size for p in paths):
+        source = import_of(paths, fmt, feed_latency_ns)
+    paths, venue, market_, symbol_ = prepare_inputs(paths, venue, market, symbol, None, source)
+    read_chunk = scan_read_of(venue) if scan_read and source is None else None
+    if read_chunk is None:
+        _, findings, _ = read_inputs(
+            paths, venue, market_, symbol_, None, False, None, allow_damaged, receiver, SCAN_CHUNK_ROWS,
+            scan=True, allow_unsynced=True, source=source,
         )  # fmt: skip
-    finally:
-        book.close()
-    return reader.finish(), findings
+        return findings
+    plan: dict[Path, list[Mark]] = {}
+    while True:
+        normalizer = make_normalizer(venue, market_, symbol_, echo=False, bulk=True)
+        take = receiver()
+        files = [_scan_file(path, normalizer, plan.get(path, []), allow_damaged, read_chunk, take) for path in paths]
+        findings = Findings(
+            venue, normalizer.market, normalizer.symbol, files, allow_damaged,
+            book_synced=any(t.state is SyncState.SYNCED for t in normalizer.transitions),
+            snapshots=normalizer.stats.snapshots,
+        )  # fmt: skip
+        damaged = any(f.damage for f in files)
+        if not plan and any(f.tainted for f in files) and (allow_damaged or not damaged):
+            # Garbled lines reached the normalizer before the inflater noticed: read again, skipping them.
+            plan = {Path(f.path): [*f.damage, *f.cuts] for f in files}
+            continue
+        findings.check(allow_damaged, allow_unsynced=True)
+        return findings
+
+
+def _scan_file(
+    path: Path,
+    normalizer: VenueNormalizer[Any],
+    skip: list[Mark],
+    keep_going: bool,
+    read_chunk: ReadChunk,
+    take: Callable[[EventArray], None],
+) -> FileFindings:
+    # One file through the venue's scan read, its rows to take after each buffer, as arb.recording.convert's
+    # reading of a recording hands them over (the same lines, losses and counts), and what the file held.
+    def lost(mark: Mark) -> None:  # lines were lost here: nothing is known of the book until it resyncs
+        reason = SyncReason.DISCONNECT if isinstance(mark, Cut) else SyncReason.DAMAGED
+        ts = mark.last_ts if isinstance(mark, Cut) else mark.last_good_ts
+        normalizer.lose_sync(reason, ts or normalizer.status.last_depth_local_ts)
+
+    reader = LineReader(path, _SCAN_BYTES, skip=skip, keep_going=keep_going, on_lost=lost)
+    before = normalizer.stats.as_dict()
+    names_before = set(normalizer.stats.unknown_stream_names)
+    normalizer.bad_payloads.samples = []
+    sink = normalizer.sink
+    for chunk in reader.chunks(prefetch=_PREFETCH):
+        reader.add_lines(read_chunk(normalizer, chunk, reader.bad_line))
+        if sink.rows:
+            take(sink.take())
+    if sink.rows:  # a loss after the last buffer
+        take(sink.take())
+    names = sorted(normalizer.stats.unknown_stream_names - names_before)
+    found = FileFindings.of_read(reader.report)
+    delta = found.count(normalizer, before)
+    found.usable = delta["depth_messages"] + delta["trade_messages"] - delta["other_symbols"]
+    found.unknown_names = names[:3]
+    found.unknown_name_count = len(names)
+    return found
+
+
+def read_tops(
+    inputs: Sequence[Path],
+    rows: RowsReceiver | None = None,
+    *,
+    venue: str,
+    market: str,
+    symbol: str,
+    fmt: str | None = None,
+    feed_latency_ns: int | None = None,
+    allow_damaged: bool = False,
+    scan_read: bool = True,
+) -> tuple[Tops, Findings]:
+    """A venue's day read into its :class:`Tops` (:func:`scan_rows`: ``inputs`` and the keywords as it takes them),
+    and what reading found. ``rows()`` makes a receiver of the same rows (each read's, as :func:`scan_rows` makes
+    them), chunk by chunk, as fresh arrays it may keep."""
+    books: list[TopsReader] = []
+
+    def receiver() -> Callable[[EventArray], None]:
+        book = TopsReader()
+        books.append(book)
+        keep = rows() if rows is not None else None
+
+        def take(chunk: EventArray) -> None:
+            book.add(chunk)
+            if keep is not None:
+                keep(chunk.copy())
+
+        return take
+
+    findings = scan_rows(
+        inputs, receiver, venue=venue, market=market, symbol=symbol, fmt=fmt, feed_latency_ns=feed_latency_ns,
+        allow_damaged=allow_damaged, scan_read=scan_read,
+    )  # fmt: skip
+    return books[-1].finish(), findings
