@@ -36,7 +36,7 @@ from arb.events import empty_events
 from connectors.bybit import fastscan
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.normalizer import SyncState
-from connectors.common.scan import INT64_MAX, INT64_MIN, MIN_LEVEL_BYTES, POW10, line_end, read_local_ts, symbol_bytes
+from connectors.common.scan import INT64_MAX, INT64_MIN, MIN_LEVEL_BYTES, POW10, read_local_ts, symbol_bytes
 
 DONE = 0
 """Every line up to ``end`` was handled."""
@@ -80,6 +80,11 @@ STATE_SIZE = 15
 
 _TOPIC_PREFIX = np.frombuffer(b'{"topic":"', np.uint8)
 _NO_NAME = np.zeros(0, np.uint8)
+_NEWLINES = np.uint64(0x0A0A0A0A0A0A0A0A)
+_ONES = np.uint64(0x0101010101010101)
+_HIGHS = np.uint64(0x8080808080808080)
+"""Eight '\\n's, eight ones, eight high bits: a word holds a '\\n' when ``(x - ONES) & ~x & HIGHS`` is not 0, x the
+word with eight '\\n's xor'ed away."""
 _ROOM = 1 << 16
 """Rows reserved in the sink before each pass (it asks for more when a line needs them)."""
 _MIN_TRADE_BYTES = 36
@@ -99,9 +104,32 @@ def _named(buf: Any, a: int, b: int, name: Any) -> bool:
 
 
 @njit(cache=True, nogil=True)
-def scan_lines(buf: Any, end: int, out: Any, state: Any, names: Any, symbol: Any, pow10: Any) -> int:
-    """Handle the lines of ``buf[state[S_POS]:end]`` (``uint8``; ``\\n``-separated, empty lines skipped) until
-    one must go through the normalizer's own code.
+def _line_end(buf: Any, words: Any, i: int, n: int) -> int:
+    # connectors.common.scan.line_end (the first '\n' at or after i, or n), eight bytes at a time: words holds
+    # buf's whole eight-byte words (words[w] is buf[8w:8w + 8]). A delta is kilobytes long: its end was the
+    # pass's dearest search.
+    while i < n and i & 7:
+        if buf[i] == 10:
+            return i
+        i += 1
+    w = i >> 3
+    last = min(n >> 3, words.shape[0])
+    while w < last:
+        x = words[w] ^ _NEWLINES
+        if (x - _ONES) & ~x & _HIGHS:  # a zero byte: a '\n' in this word
+            break
+        w += 1
+    i = max(i, w << 3)
+    while i < n and buf[i] != 10:
+        i += 1
+    return i
+
+
+@njit(cache=True, nogil=True)
+def scan_lines(lines: Any, end: int, out: Any, state: Any, names: Any, symbol: Any, pow10: Any) -> int:
+    """Handle the lines of ``buf[state[S_POS]:end]`` (``lines`` is ``(buf, words)``: the ``uint8`` buffer,
+    ``\\n``-separated, empty lines skipped, and its whole eight-byte words as ``uint64``) until one must go
+    through the normalizer's own code.
 
     ``out`` is an ``event_dtype`` array with ``state[S_FILL]`` rows in use; rows are written after them.
     ``names`` is ``(book, top, trades)``: the topics settled here as ASCII bytes (the kept book's
@@ -114,6 +142,7 @@ def scan_lines(buf: Any, end: int, out: Any, state: Any, names: Any, symbol: Any
     (grow ``out``, call again). Whatever it returns, the state and ``out`` hold the effect of exactly the lines
     before ``state[S_POS]``.
     """
+    buf, words = lines
     book_name, top_name, trade_name = names
     synced = state[S_SYNCED] == 1
     settings = (symbol, pow10, state[S_INCLUDE_BBO] == 1)
@@ -130,7 +159,7 @@ def scan_lines(buf: Any, end: int, out: Any, state: Any, names: Any, symbol: Any
             pos += 1
             continue
         start = pos
-        stop = line_end(buf, pos, end)
+        stop = _line_end(buf, words, pos, end)
         local_ts, p = read_local_ts(buf, pos, stop)
         code = DECLINED
         if p < 0 or stop - p < prefix:
@@ -189,7 +218,7 @@ def scan_lines(buf: Any, end: int, out: Any, state: Any, names: Any, symbol: Any
         state[S_LINES] += 1
         pos = stop + 1
     if code == DECLINED:
-        state[S_LINE_END] = line_end(buf, start, end)
+        state[S_LINE_END] = _line_end(buf, words, start, end)
         state[S_LINES] += 1
     state[S_POS] = pos if code == DONE else start
     state[S_FILL] = fill
@@ -247,6 +276,7 @@ def read_chunk(normalizer: BybitNormalizer, chunk: bytes | memoryview, on_bad_li
     the number of non-empty lines (good and bad)."""
     buf = np.frombuffer(chunk, np.uint8)
     end = buf.shape[0]
+    lines_of = (buf, np.frombuffer(chunk, np.uint64, count=end // 8))
     state = np.zeros(STATE_SIZE, np.int64)
     sink = normalizer.sink
     room = _ROOM
@@ -260,7 +290,7 @@ def read_chunk(normalizer: BybitNormalizer, chunk: bytes | memoryview, on_bad_li
         state[S_POS] = pos
         out, fill = sink.reserve(room)
         state[S_FILL] = fill
-        code = scan_lines(buf, end, out, state, _names(normalizer), symbol_bytes(normalizer.symbol), POW10)
+        code = scan_lines(lines_of, end, out, state, _names(normalizer), symbol_bytes(normalizer.symbol), POW10)
         sink.commit(int(state[S_FILL]))
         lines += _store(normalizer, state)
         pos = int(state[S_POS])
@@ -279,4 +309,6 @@ def warm_up() -> None:
     """Load the compiled pass (from Numba's cache, or compile it) for the argument types :func:`read_chunk`
     gives it."""
     state = np.zeros(STATE_SIZE, np.int64)
-    scan_lines(np.zeros(0, np.uint8), 0, empty_events(1), state, (_NO_NAME,) * 3, _NO_NAME, POW10)
+    chunk = b""
+    lines = (np.frombuffer(chunk, np.uint8), np.frombuffer(chunk, np.uint64, count=0))
+    scan_lines(lines, 0, empty_events(1), state, (_NO_NAME,) * 3, _NO_NAME, POW10)

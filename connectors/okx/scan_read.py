@@ -33,7 +33,7 @@ import numpy.typing as npt
 from arb._jit import njit
 from arb.events import empty_events
 from connectors.common.normalizer import SyncState
-from connectors.common.scan import INT64_MAX, INT64_MIN, MIN_LEVEL_BYTES, line_end, read_local_ts, symbol_bytes
+from connectors.common.scan import INT64_MAX, INT64_MIN, MIN_LEVEL_BYTES, read_local_ts, symbol_bytes
 from connectors.okx import fastscan
 from connectors.okx.checksum import LevelBook
 from connectors.okx.normalize import OkxNormalizer
@@ -87,6 +87,11 @@ _BOOKS50_TBT = np.frombuffer(b"books50-l2-tbt", np.uint8)
 """The channels the normalizer reads as its book (its ``_CHANNELS``)."""
 _TRADES = np.frombuffer(b"trades", np.uint8)
 _NO_BYTES = np.zeros(0, np.uint8)
+_NEWLINES = np.uint64(0x0A0A0A0A0A0A0A0A)
+_ONES = np.uint64(0x0101010101010101)
+_HIGHS = np.uint64(0x8080808080808080)
+"""Eight '\\n's, eight ones, eight high bits: a word holds a '\\n' when ``(x - ONES) & ~x & HIGHS`` is not 0, x the
+word with eight '\\n's xor'ed away."""
 _ROOM = 1 << 16
 """Rows reserved in the sink before each pass (it asks for more when a line needs them)."""
 _MIN_TRADE_BYTES = 40
@@ -106,16 +111,37 @@ def _same(buf: Any, a: int, b: int, name: Any) -> bool:
 
 
 @njit(cache=True, nogil=True)
-def scan_lines(
-    buf: Any, end: int, out: Any, state: Any, inst: Any, tail: Any, scale: float, book: Any
-) -> int:  # fmt: skip
-    """Handle the lines of ``buf[state[S_POS]:end]`` (``uint8``; ``\\n``-separated, empty lines skipped) until
-    one must go through the normalizer's own code.
+def _line_end(buf: Any, words: Any, i: int, n: int) -> int:
+    # connectors.common.scan.line_end (the first '\n' at or after i, or n), eight bytes at a time: words holds
+    # buf's whole eight-byte words (words[w] is buf[8w:8w + 8]). A book frame is kilobytes long: its end was
+    # the pass's dearest search.
+    while i < n and i & 7:
+        if buf[i] == 10:
+            return i
+        i += 1
+    w = i >> 3
+    last = min(n >> 3, words.shape[0])
+    while w < last:
+        x = words[w] ^ _NEWLINES
+        if (x - _ONES) & ~x & _HIGHS:  # a zero byte: a '\n' in this word
+            break
+        w += 1
+    i = max(i, w << 3)
+    while i < n and buf[i] != 10:
+        i += 1
+    return i
+
+
+@njit(cache=True, nogil=True)
+def scan_lines(lines: Any, end: int, out: Any, state: Any, instrument: Any, scale: float, book: Any) -> int:
+    """Handle the lines of ``buf[state[S_POS]:end]`` (``lines`` is ``(buf, words)``: the ``uint8`` buffer,
+    ``\\n``-separated, empty lines skipped, and its whole eight-byte words as ``uint64``) until one must go
+    through the normalizer's own code.
 
     ``out`` is an ``event_dtype`` array with ``state[S_FILL]`` rows in use; rows are written after them.
-    ``inst`` is the normalizer's instrument id as ASCII bytes (empty: nothing is settled here), ``tail`` what a
-    frame of it has after its channel's name (``","instId":"BTC-USDT"},``), ``scale`` the base currency per size
-    unit, ``book`` the normalizer's book of wire strings (``LevelBook.state``, updated in place).
+    ``instrument`` is ``(inst, tail)``: the normalizer's instrument id as ASCII bytes (empty: nothing is settled
+    here) and what a frame of it has after its channel's name (``","instId":"BTC-USDT"},``); ``scale`` the base
+    currency per size unit, ``book`` the normalizer's book of wire strings (``LevelBook.state``, updated in place).
 
     Returns :data:`DONE`, :data:`DECLINED` (the line at ``state[S_POS]``, ending at ``state[S_LINE_END]``, was
     not counted: run it through the normalizer, then call again from the line after it; its book frame may have
@@ -123,6 +149,8 @@ def scan_lines(
     scan) or :data:`NEEDS_ROOM` (grow ``out``, call again). Whatever it returns, the state and ``out`` hold the
     effect of exactly the lines before ``state[S_POS]``.
     """
+    buf, words = lines
+    inst, tail = instrument
     keys, ints, text = book
     chained = state[S_CHAINED] == 1
     last_seq = state[S_LAST_SEQ]
@@ -139,7 +167,7 @@ def scan_lines(
             pos += 1
             continue
         start = pos
-        stop = line_end(buf, pos, end)
+        stop = _line_end(buf, words, pos, end)
         local_ts, p = read_local_ts(buf, pos, stop)
         code = DECLINED
         if p < 0 or not known or stop - p < prefix:
@@ -200,7 +228,7 @@ def scan_lines(
         state[S_LINES] += 1
         pos = stop + 1
     if code == DECLINED:
-        state[S_LINE_END] = line_end(buf, start, end)
+        state[S_LINE_END] = _line_end(buf, words, start, end)
         state[S_LINES] += 1
     state[S_POS] = pos if code == DONE else start
     state[S_FILL] = fill
@@ -251,6 +279,7 @@ def read_chunk(normalizer: OkxNormalizer, chunk: bytes | memoryview, on_bad_line
     ``on_bad_line``. Returns the number of non-empty lines (good and bad)."""
     buf = np.frombuffer(chunk, np.uint8)
     end = buf.shape[0]
+    lines_of = (buf, np.frombuffer(chunk, np.uint64, count=end // 8))
     state = np.zeros(STATE_SIZE, np.int64)
     sink = normalizer.sink
     room = _ROOM
@@ -266,7 +295,8 @@ def read_chunk(normalizer: OkxNormalizer, chunk: bytes | memoryview, on_bad_line
         state[S_POS] = pos
         out, fill = sink.reserve(room)
         state[S_FILL] = fill
-        code = scan_lines(buf, end, out, state, inst, np.frombuffer(tail, np.uint8), scale, normalizer.levels.state)
+        instrument = (inst, np.frombuffer(tail, np.uint8))
+        code = scan_lines(lines_of, end, out, state, instrument, scale, normalizer.levels.state)
         sink.commit(int(state[S_FILL]))
         lines += _store(normalizer, state)
         pos = int(state[S_POS])
@@ -285,4 +315,6 @@ def warm_up() -> None:
     """Load the compiled pass (from Numba's cache, or compile it) for the argument types :func:`read_chunk`
     gives it."""
     state = np.zeros(STATE_SIZE, np.int64)
-    scan_lines(np.zeros(0, np.uint8), 0, empty_events(1), state, symbol_bytes("X"), _NO_BYTES, 1.0, LevelBook().state)
+    chunk = b""
+    lines = (np.frombuffer(chunk, np.uint8), np.frombuffer(chunk, np.uint64, count=0))
+    scan_lines(lines, 0, empty_events(1), state, (symbol_bytes("X"), _NO_BYTES), 1.0, LevelBook().state)
