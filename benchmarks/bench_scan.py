@@ -4,10 +4,11 @@ whatever the range, and the wall time of about 100 venue-symbol-days on this mac
 Three parts, each printed beside its reference and the load average; nothing asserts on timings.
 
 - ``convert`` (the reference): for each input (default: the USD-M capture, the sample's three BTCUSDT days of
-  2024-08-08), in one warm process, alternately: the scan of the day (every row read through the venue's
-  normalizer into the top of book at every change, then the depth at 100 moments, as a shard does for its
-  episodes) and ``convert_to_parts`` of the same file (what ``arb convert`` runs). Best and median of
-  ``--repeat`` each, and the ratio.
+  2024-08-08), in one warm process, alternately: the scan of the day (every row read with the venue's scan read
+  into the top of book at every change, then the depth at 100 moments, as a shard does for its episodes), the
+  same first pass with the day read through the venue's normalizer (as ``arb convert`` reads it), and
+  ``convert_to_parts`` of the same file (what ``arb convert`` runs). Best and median of ``--repeat`` each, and
+  the ratio; then where the scan's CPU goes (the lines inflated and split alone, the rows read without a book).
 - ``memory``: the peak resident memory of a scan process over one shard and over every shard of ``--copies``
   copies of the sample (one worker): a shard's memory is its own, whatever the range.
 - ``scale``: ``--copies`` copies of the shipped sample (each symbol renamed, so every copy is a symbol of its
@@ -72,6 +73,21 @@ def _scan_day(path: Path, venue: str, market: str, symbol: str, moments: int, sc
     return len(tops.records)
 
 
+def _inflate(path: Path) -> None:
+    # The day's lines inflated and split as the scan's reading does, nothing read from them.
+    from connectors.common.record_files import LineReader
+
+    for _ in LineReader(path, 1 << 16).chunks(prefetch=8):
+        pass
+
+
+def _read_only(path: Path, venue: str, market: str, symbol: str) -> None:
+    # The day's rows read as the scan reads them (the venue's scan read), no book.
+    from arb.scan.tops import scan_rows
+
+    scan_rows([path], lambda: lambda rows: None, venue=venue, market=market, symbol=symbol)
+
+
 def _timed(fn: Any) -> tuple[float, float]:
     t0, c0 = time.perf_counter(), time.process_time()
     fn()
@@ -90,8 +106,10 @@ def part_convert(repeat: int) -> None:
     from arb.recording.convert import convert_to_parts
 
     print("a venue-symbol-day, warm, alternately: the scan's first pass (every row into the top of book at every "
-          "change), the same with the depth at 100 moments (a day with episodes), and convert_to_parts (arb "
-          "convert, which deflates and books on two threads beside its reading); wall and CPU seconds")  # fmt: skip
+          "change, read with the venue's scan read), the same with the depth at 100 moments (a day with episodes), "
+          "the first pass read through the venue's normalizer instead (as arb convert reads), and "
+          "convert_to_parts (arb convert, which deflates and books on two threads beside its reading); wall and "
+          "CPU seconds")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="arb-bench-scan-") as work:
         for path in INPUTS:
             venue, market, symbol = _identity(path)
@@ -99,8 +117,12 @@ def part_convert(repeat: int) -> None:
             records = _scan_day(path, venue, market, symbol, 100)  # warm (Numba's cache, the page cache)
             convert_to_parts([path], target, scan=True, merge=True)
             _scan_day(path, venue, market, symbol, 0, scan_read=False)
-            runs: dict[str, list[tuple[float, float]]] = {"scan": [], "scan+depth": [], "normalizer": [], "convert": []}
+            runs: dict[str, list[tuple[float, float]]] = {
+                "scan": [], "scan+depth": [], "normalizer": [], "convert": [], "inflate": [], "read": [],
+            }  # fmt: skip
             for _ in range(repeat):
+                runs["inflate"].append(_timed(lambda: _inflate(path)))  # noqa: B023
+                runs["read"].append(_timed(lambda: _read_only(path, venue, market, symbol)))  # noqa: B023
                 runs["scan"].append(_timed(lambda: _scan_day(path, venue, market, symbol, 0)))  # noqa: B023
                 runs["normalizer"].append(_timed(lambda: _scan_day(path, venue, market, symbol, 0, False)))  # noqa: B023
                 runs["scan+depth"].append(_timed(lambda: _scan_day(path, venue, market, symbol, 100)))  # noqa: B023
@@ -113,6 +135,11 @@ def part_convert(repeat: int) -> None:
                 w, c = best[k]
                 ratio = "" if k == "convert" else f"; convert / this: wall {conv[0] / w:.2f}x, CPU {conv[1] / c:.2f}x"
                 print(f"    {k:<11} best wall {w:.3f} s (median {med[k]:.3f} s), best CPU {c:.3f} s{ratio}")
+            inflate, read, scan = best["inflate"][1], best["read"][1], best["scan"][1]
+            print(
+                f"    where the scan's CPU goes (best of each): inflating and splitting the lines {inflate:.3f} s, "
+                f"reading the rows {read - inflate:.3f} s more, the top of book {scan - read:.3f} s more"
+            )
 
 
 def _copy_sample(into: Path, copies: int) -> int:
