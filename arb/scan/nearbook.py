@@ -197,9 +197,10 @@ def _near(keys: Any, n: int, bound: float) -> int:
     return n - _bisect(keys, n, bound)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _one_by_one(book: Any, rows: Any, start: int, stop: int) -> None:
-    # rows[start:stop] applied row by row (the module docstring's rules).
+    # rows[start:stop] applied row by row (the module docstring's rules). Not inlined: the scan's book loop runs
+    # without reference counts, so a call costs it little, and inlining this body cost 3-4 s of its compile.
     bid_keys, bid_qtys, ask_keys, ask_qtys, kept, bounds, ints, _ = book
     bid_pk, bid_pq, ask_pk, ask_pq = kept
     for r in range(start, stop):
