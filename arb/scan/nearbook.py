@@ -17,6 +17,11 @@ pass instead of row by row when that provably leaves the same book (:func:`_merg
 most of a shallow book in every message (Bybit's ``orderbook.50`` deltas, 180 levels each in the sample) moved a
 few dozen levels for every row.
 
+Nothing here allocates, and the functions the book's loop calls are compiled without Numba's reference counts
+(``_nrt=False``): counting a reference to each array a call is handed, at every message, was as much of a deep
+book's time as its own work. Each says so itself, so that whichever caller compiles it first (the scan's loop,
+or :func:`apply_message` called from Python) leaves the same machine code in Numba's cache.
+
 Rows are hftbacktest event rows as :mod:`arb.book` applies them (depth and snapshot rows set a level, clear rows
 remove, a level that crosses the other side's best removes the crossed levels); arb's sync events and every
 other kind are left to the caller.
@@ -60,7 +65,7 @@ def _bisect(keys: Any, n: int, key: float) -> int:
     return lo
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _stable_order(values: Any, p: int, floats: Any, ints: Any) -> int:
     # The indices that sort values[:p] ascending, equal values in their order (np.argsort(kind="mergesort")'s
     # answer; no NaN among them), written to the book's ints from the returned index on. A least-significant-
@@ -104,7 +109,7 @@ def _stable_order(values: Any, p: int, floats: Any, ints: Any) -> int:
     return src
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _merge(keys: Any, qtys: Any, n: int, pk: Any, pq: Any, p: int, spare: Any, ints: Any) -> int:
     # keys[:n] (ascending) with the kept updates pk[:p], pq[:p] applied in order; returns the new count.
     # Needs len(keys) >= n + p and len(spare) >= 2 * (n + p).
@@ -140,7 +145,7 @@ def _merge(keys: Any, qtys: Any, n: int, pk: Any, pq: Any, p: int, spare: Any, i
     return m
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _settle(book: Any, bids: bool) -> None:
     # Merge the side's kept updates and set its bound at its ``deep``-th best level (-inf: every update applied).
     keys, qtys, pk, pq, bounds, ints, spare = _side(book, bids)
@@ -197,7 +202,7 @@ def _near(keys: Any, n: int, bound: float) -> int:
     return n - _bisect(keys, n, bound)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _one_by_one(book: Any, rows: Any, start: int, stop: int) -> None:
     # rows[start:stop] applied row by row (the module docstring's rules). Not inlined: the scan's book loop runs
     # without reference counts, so a call costs it little, and inlining this body cost 3-4 s of its compile.
