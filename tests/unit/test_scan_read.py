@@ -80,7 +80,7 @@ def test_every_venue_with_a_compiled_scanner_has_a_scan_read_and_another_format_
     assert len(tops.records)
 
 
-_LINES = 1_500
+_LINES = 800
 """Lines of a sample day the damaged copies keep (a damaged book resyncs, or not, on the slow path: few lines)."""
 
 
