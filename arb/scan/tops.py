@@ -27,7 +27,6 @@ from __future__ import annotations
 __all__ = [
     "SCAN_CHUNK_ROWS",
     "DepthAt",
-    "ReadChunk",
     "RowsReceiver",
     "Tops",
     "TopsReader",
@@ -55,6 +54,7 @@ from arb.scan.nearbook import NearBook, apply_message
 from connectors.common.findings import FileFindings, Findings
 from connectors.common.normalizer import SyncState, VenueNormalizer
 from connectors.common.record_files import Cut, LineReader, Mark
+from connectors.common.scan_pass import ScanRead
 from connectors.registry import venue as venue_connector
 
 tops_dtype = np.dtype(
@@ -72,9 +72,6 @@ _PREFETCH = 8
 _SCAN_READ = "scan_read"
 """A venue's module of its scan read (:func:`scan_read_of`)."""
 
-ReadChunk = Callable[[Any, bytes | memoryview, Callable[[bytes], None]], int]
-"""A venue's scan read: ``(normalizer, buffer of whole recorded lines, on_bad_line) -> non-empty lines``, the
-lines' rows into the normalizer's sink and their counts into it, as its ``on_lines`` would."""
 
 _SYNCED = 0
 _HAS_GROUP = 1
@@ -302,11 +299,11 @@ rows of the first read are then not the day's), so each read starts afresh."""
 
 
 @functools.cache
-def scan_read_of(venue: str) -> ReadChunk | None:
-    """The venue's scan read: ``read_chunk`` of its ``scan_read.py`` (``connectors/<venue>/``, found through
-    :mod:`connectors.registry`), which reads a buffer of recorded lines into its normalizer's sink: the rows and
-    counts the normalizer's own ``on_lines`` gives, for less (each venue's module says how). None for a venue
-    without one: its normalizer reads the day as a conversion does."""
+def scan_read_of(venue: str) -> ScanRead | None:
+    """The venue's scan read: ``SCAN_READ`` of its ``scan_read.py`` (``connectors/<venue>/``, found through
+    :mod:`connectors.registry`), loaded, which reads a buffer of recorded lines into its normalizer's sink: the
+    rows and counts the normalizer's own ``on_lines`` gives, for less (each venue's module says how). None for a
+    venue without one: its normalizer reads the day as a conversion does."""
     name = f"connectors.{venue}.{_SCAN_READ}"
     try:
         module = venue_connector(venue).module(_SCAN_READ)
@@ -314,8 +311,8 @@ def scan_read_of(venue: str) -> ReadChunk | None:
         if exc.name != name:
             raise
         return None
-    module.warm_up()
-    read: ReadChunk = module.read_chunk
+    read: ScanRead = module.SCAN_READ
+    read.warm_up()
     return read
 
 
@@ -346,8 +343,8 @@ def scan_rows(
     if paths and all(p.is_file() and p.stat().st_size for p in paths):
         source = import_of(paths, fmt, feed_latency_ns)
     paths, venue, market_, symbol_ = prepare_inputs(paths, venue, market, symbol, None, source)
-    read_chunk = scan_read_of(venue) if scan_read and source is None else None
-    if read_chunk is None:
+    read = scan_read_of(venue) if scan_read and source is None else None
+    if read is None:
         _, findings, _ = read_inputs(
             paths, venue, market_, symbol_, None, False, None, allow_damaged, receiver, SCAN_CHUNK_ROWS,
             scan=True, allow_unsynced=True, source=source,
@@ -357,7 +354,7 @@ def scan_rows(
     while True:
         normalizer = make_normalizer(venue, market_, symbol_, echo=False, bulk=True)
         take = receiver()
-        files = [_scan_file(path, normalizer, plan.get(path, []), allow_damaged, read_chunk, take) for path in paths]
+        files = [_scan_file(path, normalizer, plan.get(path, []), allow_damaged, read, take) for path in paths]
         findings = Findings(
             venue, normalizer.market, normalizer.symbol, files, allow_damaged,
             book_synced=any(t.state is SyncState.SYNCED for t in normalizer.transitions),
@@ -377,7 +374,7 @@ def _scan_file(
     normalizer: VenueNormalizer[Any],
     skip: list[Mark],
     keep_going: bool,
-    read_chunk: ReadChunk,
+    read: ScanRead,
     take: Callable[[EventArray], None],
 ) -> FileFindings:
     # One file through the venue's scan read, its rows to take after each buffer, as arb.recording.convert's
@@ -393,7 +390,7 @@ def _scan_file(
     normalizer.bad_payloads.samples = []
     sink = normalizer.sink
     for chunk in reader.chunks(prefetch=_PREFETCH):
-        reader.add_lines(read_chunk(normalizer, chunk, reader.bad_line))
+        reader.add_lines(read.read_chunk(normalizer, chunk, reader.bad_line))
         if sink.rows:
             take(sink.take())
     if sink.rows:  # a loss after the last buffer

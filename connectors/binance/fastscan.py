@@ -84,22 +84,10 @@ from connectors.common.scan import (
     read_string,
     same_bytes,
 )
+from connectors.common.scan_pass import DECLINED, DONE, NEEDS_ROOM, S_FILL, S_LINE_END, S_POS
 
-# Return codes of scan_lines.
-DONE = 0
-"""Every line up to ``end`` was handled."""
-DECLINED = 1
-"""The line ``buf[S_POS:S_LINE_END]`` needs the per-message path; nothing of it was applied."""
-NEEDS_ROOM = 2
-"""``out`` is full: grow it and call again (the line at ``S_POS`` was not applied)."""
-
-# State array layout. In: read by the scan. In/out: read and updated. Out: counters, added to.
-S_POS = 0
-"""In/out: where the next line starts."""
-S_LINE_END = 1
-"""Out, with DECLINED: the index of the declined line's ``\\n`` (or ``end``)."""
-S_FILL = 2
-"""In/out: rows of ``out`` in use."""
+# State array layout past the slots every pass shares (connectors.common.scan_pass: S_POS, S_LINE_END, S_FILL,
+# as its return codes). In: read by the scan. In/out: read and updated. Out: counters, added to.
 S_INCLUDE_BBO = 3
 """In: 1 when bookTicker rows are wanted (``include_bbo``)."""
 S_FUTURES = 4

@@ -8,20 +8,9 @@ reads with it as the conversion does. What the scan saves on a Binance day is wh
 
 from __future__ import annotations
 
-__all__ = ["read_chunk", "warm_up"]
+__all__ = ["SCAN_READ"]
 
-from collections.abc import Callable
+from connectors.common.scan_pass import OwnChunks
 
-from connectors.binance.normalize import BinanceNormalizer
-
-
-def read_chunk(
-    normalizer: BinanceNormalizer, chunk: bytes | memoryview, on_bad_line: Callable[[bytes], None]
-) -> int:  # fmt: skip
-    """``normalizer.on_chunk(chunk, on_bad_line)``: the rows of ``chunk``'s lines in its sink; returns the number
-    of non-empty lines (good and bad)."""
-    return normalizer.on_chunk(chunk, on_bad_line)
-
-
-def warm_up() -> None:
-    """Nothing to load beyond what the normalizer loads when it is made."""
+SCAN_READ = OwnChunks()
+"""The scan's read of a buffer of Binance's recorded lines: its normalizer's own (``on_chunk``)."""
