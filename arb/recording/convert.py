@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "ConversionResult",
     "PartsResult",
+    "ReadChunk",
     "convert_files",
     "convert_to_parts",
     "prepare_inputs",
@@ -90,6 +91,10 @@ else:  # compiled: loaded by a conversion that uses them (not the Numba-free one
     _corrections = lazy_module("arb.recording.corrections")
 
 log = logging.getLogger(__name__)
+
+ReadChunk: TypeAlias = Callable[[VenueNormalizer[Any], bytes | memoryview, Callable[[bytes], None]], int]
+"""Reads a buffer of whole recorded lines into a normalizer as its ``on_chunk`` does: ``(normalizer, buffer,
+on_bad_line) -> non-empty lines`` (:func:`read_inputs`'s ``read_chunk``)."""
 
 _SCAN_CHUNK = 1 << 16
 """Compressed bytes read at a time for the bulk scan: ~0.5 MB inflated stays in cache while scanned."""
@@ -164,15 +169,20 @@ def _feed(
     on_rows: Callable[[EventArray], None] | None = None,
     chunk_rows: int = 0,
     scan: bool = True,
+    read_chunk: ReadChunk | None = None,
 ) -> list[FileFindings]:
     # Push every line of every file through the normalizer, in order, reporting progress per block,
     # and say what each file held. With ``on_rows``, the rows are handed over as they come, whenever
     # ``chunk_rows`` or more are held and at the end, instead of staying in the sink. ``scan``: a venue
     # whose recordings have a bulk scan gets whole buffers (on_chunk), the others line by line (on_lines); so
     # does a normalizer without compiled code whose venue reads whole buffers without it (plain_chunks).
+    # ``read_chunk``: whole buffers, read by it instead of on_chunk.
     if not isinstance(normalizer, VenueNormalizer):  # another format reads its files itself
         return normalizer.feed(progress, on_rows, chunk_rows)
-    if normalizer.compiled:
+    on_chunk = normalizer.on_chunk if read_chunk is None else partial(read_chunk, normalizer)
+    if read_chunk is not None:
+        bulk = True
+    elif normalizer.compiled:
         bulk = scan and venue_connector(normalizer.venue).recordings.bulk_scan
     else:  # a venue whose whole buffers are read in bulk without Numba too (wanted bookTickers: not in bulk)
         bulk = normalizer.plain_chunks and not normalizer.include_bbo
@@ -203,7 +213,7 @@ def _feed(
             room = reader.size_hint() // _BYTES_PER_ROW_HINT
             normalizer.sink.reserve(min(room, chunk_rows + _CHUNK_SLACK) if on_rows is not None else room)
             for chunk in reader.chunks(prefetch=_PREFETCH):
-                reader.add_lines(normalizer.on_chunk(chunk, reader.bad_line))
+                reader.add_lines(on_chunk(chunk, reader.bad_line))
                 if on_rows is not None and sink.rows >= chunk_rows:
                     hand_over(chunk_rows)
                     sink.reserve(chunk_rows + _CHUNK_SLACK)
@@ -386,6 +396,7 @@ def read_inputs(
     source: Import | None = None,
     shift: bool = True,
     plain: bool = False,
+    read_chunk: ReadChunk | None = None,
 ) -> tuple[_Reader, Findings, dict[Path, list[Mark]]]:
     """Read every input (:func:`prepare_inputs`' paths) through a fresh normalizer; read again, skipping
     them, when garbled lines reached it; raise what the findings make an error. ``on_rows()`` gives each
@@ -394,7 +405,9 @@ def read_inputs(
     normalizer, the findings and the lines skipped (``plan``: give it back to read the same rows again).
     ``scan``: as convert_files takes it; ``merge``: whether the book will merge runs, ``shift``: whether
     the local times' shift is found rather than given (these two only to say what compiles). ``plain``: a
-    normalizer without compiled code (nothing compiles: nothing is said, Numba's cache is not looked at)."""
+    normalizer without compiled code (nothing compiles: nothing is said, Numba's cache is not looked at).
+    ``read_chunk``: what reads each buffer of a recording's lines into the normalizer instead of its
+    ``on_chunk`` (the same rows and counts for less: the scan's read of a venue, :mod:`arb.scan.tops`)."""
     fixed = plan is not None
     plan = dict(plan or {})
     if plain:
@@ -418,7 +431,7 @@ def read_inputs(
         if initial is not None:
             normalizer.perp.restore(initial.perp)
         receiver = on_rows() if on_rows is not None else None
-        files = _feed(normalizer, paths, progress, plan, allow_damaged, receiver, chunk_rows, scan)
+        files = _feed(normalizer, paths, progress, plan, allow_damaged, receiver, chunk_rows, scan, read_chunk)
         resumed = initial is not None and initial.synced
         findings = Findings(
             venue, normalizer.market, normalizer.symbol, files, allow_damaged,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 __all__ = [
     "SCAN_CHUNK_ROWS",
+    "DayOptions",
     "DepthAt",
     "RowsReceiver",
     "Tops",
@@ -40,20 +41,17 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 
 from arb._jit import njit
 from arb.book import OrderBook, apply_rows_final, book_top
-from arb.events import EVENT_KIND_MASK, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, EventArray, SyncReason
+from arb.events import EVENT_KIND_MASK, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, EventArray
 from arb.recording.convert import prepare_inputs, read_inputs
 from arb.recording.imports import import_of
-from arb.recording.venues import make_normalizer
 from arb.scan.nearbook import NearBook, apply_message
-from connectors.common.findings import FileFindings, Findings
-from connectors.common.normalizer import SyncState, VenueNormalizer
-from connectors.common.record_files import Cut, LineReader, Mark
+from connectors.common.findings import Findings
 from connectors.common.scan_pass import ScanRead
 from connectors.registry import venue as venue_connector
 
@@ -65,10 +63,6 @@ tops_dtype = np.dtype(
 
 SCAN_CHUNK_ROWS = 131_072
 """Rows a day read by its normalizer (:func:`scan_rows` without a scan read) hands over at a time (8 MB)."""
-_SCAN_BYTES = 1 << 16
-"""Compressed bytes a scan read inflates at a time: the ~0.5 MB of lines stay in cache while they are read."""
-_PREFETCH = 8
-"""Reads inflated ahead on a helper thread while the lines are read (both release the GIL)."""
 _SCAN_READ = "scan_read"
 """A venue's module of its scan read (:func:`scan_read_of`)."""
 
@@ -334,9 +328,10 @@ def scan_rows(
     reading found. The rows and the findings are those of :func:`~arb.recording.read_rows.read_rows`: the rows
     ``arb convert`` converts, before its corrections of time and order.
 
-    ``scan_read``: a recording of a venue that has a scan read (:func:`scan_read_of`) is read with it, else
-    (and always with False) with the venue's normalizer as a conversion reads it. Raises
-    :class:`~arb.errors.RecordingError` as ``read_rows`` does.
+    ``scan_read``: a recording of a venue that has a scan read (:func:`scan_read_of`) is read with it, its rows
+    handed over after each buffer of lines; else (and always with False) with the venue's normalizer as a
+    conversion reads it, in chunks of :data:`SCAN_CHUNK_ROWS`. Raises :class:`~arb.errors.RecordingError` as
+    ``read_rows`` does.
     """
     paths = [Path(p) for p in inputs]
     source = None
@@ -344,78 +339,27 @@ def scan_rows(
         source = import_of(paths, fmt, feed_latency_ns)
     paths, venue, market_, symbol_ = prepare_inputs(paths, venue, market, symbol, None, source)
     read = scan_read_of(venue) if scan_read and source is None else None
-    if read is None:
-        _, findings, _ = read_inputs(
-            paths, venue, market_, symbol_, None, False, None, allow_damaged, receiver, SCAN_CHUNK_ROWS,
-            scan=True, allow_unsynced=True, source=source,
-        )  # fmt: skip
-        return findings
-    plan: dict[Path, list[Mark]] = {}
-    while True:
-        normalizer = make_normalizer(venue, market_, symbol_, echo=False, bulk=True)
-        take = receiver()
-        files = [_scan_file(path, normalizer, plan.get(path, []), allow_damaged, read, take) for path in paths]
-        findings = Findings(
-            venue, normalizer.market, normalizer.symbol, files, allow_damaged,
-            book_synced=any(t.state is SyncState.SYNCED for t in normalizer.transitions),
-            snapshots=normalizer.stats.snapshots,
-        )  # fmt: skip
-        damaged = any(f.damage for f in files)
-        if not plan and any(f.tainted for f in files) and (allow_damaged or not damaged):
-            # Garbled lines reached the normalizer before the inflater noticed: read again, skipping them.
-            plan = {Path(f.path): [*f.damage, *f.cuts] for f in files}
-            continue
-        findings.check(allow_damaged, allow_unsynced=True)
-        return findings
+    _, findings, _ = read_inputs(
+        paths, venue, market_, symbol_, None, False, None, allow_damaged, receiver,
+        SCAN_CHUNK_ROWS if read is None else 0, scan=True, allow_unsynced=True, source=source,
+        read_chunk=None if read is None else read.read_chunk,
+    )  # fmt: skip
+    return findings
 
 
-def _scan_file(
-    path: Path,
-    normalizer: VenueNormalizer[Any],
-    skip: list[Mark],
-    keep_going: bool,
-    read: ScanRead,
-    take: Callable[[EventArray], None],
-) -> FileFindings:
-    # One file through the venue's scan read, its rows to take after each buffer, as arb.recording.convert's
-    # reading of a recording hands them over (the same lines, losses and counts), and what the file held.
-    def lost(mark: Mark) -> None:  # lines were lost here: nothing is known of the book until it resyncs
-        reason = SyncReason.DISCONNECT if isinstance(mark, Cut) else SyncReason.DAMAGED
-        ts = mark.last_ts if isinstance(mark, Cut) else mark.last_good_ts
-        normalizer.lose_sync(reason, ts or normalizer.status.last_depth_local_ts)
+class DayOptions(TypedDict, total=False):
+    """How :func:`scan_rows` reads a day, as :func:`read_tops` passes it on."""
 
-    reader = LineReader(path, _SCAN_BYTES, skip=skip, keep_going=keep_going, on_lost=lost)
-    before = normalizer.stats.as_dict()
-    names_before = set(normalizer.stats.unknown_stream_names)
-    normalizer.bad_payloads.samples = []
-    sink = normalizer.sink
-    for chunk in reader.chunks(prefetch=_PREFETCH):
-        reader.add_lines(read.read_chunk(normalizer, chunk, reader.bad_line))
-        if sink.rows:
-            take(sink.take())
-    if sink.rows:  # a loss after the last buffer
-        take(sink.take())
-    names = sorted(normalizer.stats.unknown_stream_names - names_before)
-    found = FileFindings.of_read(reader.report)
-    delta = found.count(normalizer, before)
-    found.usable = delta["depth_messages"] + delta["trade_messages"] - delta["other_symbols"]
-    found.unknown_names = names[:3]
-    found.unknown_name_count = len(names)
-    return found
+    fmt: str | None
+    feed_latency_ns: int | None
+    allow_damaged: bool
+    scan_read: bool
 
 
 def read_tops(
-    inputs: Sequence[Path],
-    rows: RowsReceiver | None = None,
-    *,
-    venue: str,
-    market: str,
-    symbol: str,
-    fmt: str | None = None,
-    feed_latency_ns: int | None = None,
-    allow_damaged: bool = False,
-    scan_read: bool = True,
-) -> tuple[Tops, Findings]:
+    inputs: Sequence[Path], rows: RowsReceiver | None = None, *, venue: str, market: str, symbol: str,
+    **options: Unpack[DayOptions],
+) -> tuple[Tops, Findings]:  # fmt: skip
     """A venue's day read into its :class:`Tops` (:func:`scan_rows`: ``inputs`` and the keywords as it takes them),
     and what reading found. ``rows()`` makes a receiver of the same rows (each read's, as :func:`scan_rows` makes
     them), chunk by chunk, as fresh arrays it may keep."""
@@ -433,8 +377,5 @@ def read_tops(
 
         return take
 
-    findings = scan_rows(
-        inputs, receiver, venue=venue, market=market, symbol=symbol, fmt=fmt, feed_latency_ns=feed_latency_ns,
-        allow_damaged=allow_damaged, scan_read=scan_read,
-    )  # fmt: skip
+    findings = scan_rows(inputs, receiver, venue=venue, market=market, symbol=symbol, **options)
     return books[-1].finish(), findings
