@@ -302,6 +302,40 @@ def _sort_last(spare: Any, q0: int, m: int, ints: Any) -> int:
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _merge_near(keys: Any, qtys: Any, n: int, spare: Any, m: int, near: int) -> int:
+    # The side's levels keys[:n] (ascending) with a run's near updates applied: their keys spare[:near]
+    # (ascending, one each), quantities from spare[m] on (0: remove); spare from 2m on is the merge's scratch.
+    # Only the levels from the first update's key on move. Returns the side's new level count.
+    first = n
+    if n > 0 and spare[0] <= keys[n - 1]:
+        first = _bisect(keys, n, spare[0])
+    tail = n - first
+    o = 2 * m
+    oq = o + tail + near
+    a = 0
+    b = 0
+    w = 0
+    while a < tail or b < near:
+        if b == near or (a < tail and keys[first + a] < spare[b]):
+            spare[o + w] = keys[first + a]
+            spare[oq + w] = qtys[first + a]
+            a += 1
+            w += 1
+            continue
+        if a < tail and keys[first + a] == spare[b]:
+            a += 1
+        if spare[m + b] > 0.0:
+            spare[o + w] = spare[b]
+            spare[oq + w] = spare[m + b]
+            w += 1
+        b += 1
+    for k in range(w):
+        keys[first + k] = spare[o + k]
+        qtys[first + k] = spare[oq + k]
+    return first + w
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _merge_run(book: Any, rows: Any, start: int, stop: int, bids: bool) -> bool:
     # Apply rows[start:stop], level rows of one side (bids, or asks), in one pass, leaving the book exactly as
     # applying them one by one does; False (nothing changed) when that is not certain. One by one, each positive
@@ -358,34 +392,7 @@ def _merge_run(book: Any, rows: Any, start: int, stop: int, bids: bool) -> bool:
             p += 1
     ints[p_at] = p
     if near:
-        near = _sort_last(spare, q0, near, ints)
-        first = n
-        if n > 0 and spare[0] <= keys[n - 1]:
-            first = _bisect(keys, n, spare[0])
-        tail = n - first
-        o = 2 * m
-        oq = o + tail + near
-        a = 0
-        b = 0
-        w = 0
-        while a < tail or b < near:
-            if b == near or (a < tail and keys[first + a] < spare[b]):
-                spare[o + w] = keys[first + a]
-                spare[oq + w] = qtys[first + a]
-                a += 1
-                w += 1
-                continue
-            if a < tail and keys[first + a] == spare[b]:
-                a += 1
-            if spare[q0 + b] > 0.0:
-                spare[o + w] = spare[b]
-                spare[oq + w] = spare[q0 + b]
-                w += 1
-            b += 1
-        for k in range(w):
-            keys[first + k] = spare[o + k]
-            qtys[first + k] = spare[oq + k]
-        ints[n_at] = first + w
+        ints[n_at] = _merge_near(keys, qtys, n, spare, m, _sort_last(spare, q0, near, ints))
     if most > -np.inf:
         while ints[other_n_at] > 0 and other[ints[other_n_at] - 1] >= -most:
             ints[other_n_at] -= 1
