@@ -26,6 +26,7 @@ from connectors.common.instruments import (
     InstrumentPage,
     InstrumentRequest,
     asset_of,
+    instrument_page,
     positive,
     venue_number,
 )
@@ -131,16 +132,9 @@ class BinanceInstruments:
             raise ValueError(f"binance {market} exchangeInfo: not its answer ({exc})") from None
         if answer.symbols is None:
             raise ValueError(f"binance {market} exchangeInfo: code {answer.code}: {answer.msg or 'no symbols'}")
-        found: list[Instrument] = []
-        skipped: list[str] = []
-        for entry in answer.symbols:
-            if market == "linear" and entry.contract_type not in _PERPETUALS:
-                continue  # a dated contract
-            try:
-                found.append(_instrument(entry, market))
-            except ValueError as exc:
-                skipped.append(str(exc))
-        return InstrumentPage(tuple(found), "", tuple(skipped))
+        # on linear the perpetuals alone, not a dated contract
+        listed = (e for e in answer.symbols if market != "linear" or e.contract_type in _PERPETUALS)
+        return instrument_page(listed, lambda entry: _instrument(entry, market))
 
 
 INSTRUMENTS = BinanceInstruments()

@@ -35,6 +35,7 @@ from connectors.common.instruments import (
     InstrumentPage,
     InstrumentRequest,
     asset_of,
+    instrument_page,
     positive,
     venue_number,
 )
@@ -158,17 +159,10 @@ class BybitInstrumentsList:
             raise ValueError(f"bybit {market} instruments-info: not its answer ({exc})") from None
         if answer.ret_code != 0 or answer.result is None:
             raise ValueError(f"bybit {market} instruments-info: retCode {answer.ret_code}: {answer.ret_msg}")
-        found: list[Instrument] = []
-        skipped: list[str] = []
-        for entry in answer.result.entries:
-            if market == "linear" and entry.contract_type != "LinearPerpetual":
-                continue  # a dated future
-            try:
-                found.append(_instrument(entry, market))
-            except ValueError as exc:
-                skipped.append(str(exc))
+        # on linear the perpetuals alone, not a dated future
+        listed = (e for e in answer.result.entries if market != "linear" or e.contract_type == "LinearPerpetual")
         cursor = (answer.result.next_page_cursor or "") if market == "linear" else ""
-        return InstrumentPage(tuple(found), cursor, tuple(skipped))
+        return instrument_page(listed, lambda entry: _instrument(entry, market), cursor)
 
 
 INSTRUMENTS = BybitInstrumentsList()

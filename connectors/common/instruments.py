@@ -24,15 +24,18 @@ __all__ = [
     "InstrumentPage",
     "InstrumentRequest",
     "asset_of",
+    "instrument_page",
     "positive",
     "venue_number",
 ]
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+_Entry = TypeVar("_Entry")
 
 _PREFIX = re.compile(r"\A(1(?:0{3,})|1M)([A-Z][A-Z0-9]+)\Z")
 """``1000PEPE``, ``10000SATS``, ``1000000MOG``, ``1MBABYDOGE``: a bundle named before the asset."""
@@ -167,3 +170,18 @@ def positive(venue: str, name: str, what: str, text: str) -> Decimal:
     if value <= 0:
         raise ValueError(f"{venue} {name}: {what} {text!r} is not positive")
     return value
+
+
+def instrument_page(entries: Iterable[_Entry], instrument: Callable[[_Entry], Instrument],
+                    cursor: str = "") -> InstrumentPage:  # fmt: skip
+    """The page of ``entries`` (those of an answer a venue lists, in its order) made instruments by the
+    venue's ``instrument``; an entry it refuses with ``ValueError`` (unusable numbers) is skipped and named
+    (:attr:`InstrumentPage.skipped`), not the whole list. ``cursor``: the next page's."""
+    found: list[Instrument] = []
+    skipped: list[str] = []
+    for entry in entries:
+        try:
+            found.append(instrument(entry))
+        except ValueError as exc:
+            skipped.append(str(exc))
+    return InstrumentPage(tuple(found), cursor, tuple(skipped))
