@@ -34,10 +34,8 @@ from connectors.common.instruments import (
     Instrument,
     InstrumentPage,
     InstrumentRequest,
-    asset_of,
+    instrument_named,
     instrument_page,
-    positive,
-    venue_number,
 )
 
 _F = msgspec.field
@@ -114,22 +112,11 @@ def _instrument(entry: BybitInstrumentRules, market: str) -> Instrument:
         step, least = ("basePrecision", lots.base_precision), ("minOrderAmt", lots.min_order_amt)
     else:
         step, least = ("qtyStep", lots.qty_step), ("minNotionalValue", lots.min_notional_value)
-    asset, multiplier = asset_of(entry.base_coin)
-    return Instrument(
-        venue="bybit",
-        market=market,
-        symbol=name,
-        name=name,
-        base=asset,
-        quote=entry.quote_coin.upper(),
-        multiplier=multiplier,
-        tick=positive("bybit", name, "tickSize", entry.price_filter.tick_size),
-        lot=positive("bybit", name, *step),
-        min_qty=venue_number("bybit", name, "minOrderQty", lots.min_order_qty),
-        min_notional=venue_number("bybit", name, *least),
-        trading=entry.status == "Trading",
-        status=entry.status,
-    )
+    return instrument_named(
+        "bybit", market, name, entry.base_coin, entry.quote_coin, tick=("tickSize", entry.price_filter.tick_size),
+        lot=step, min_qty=("minOrderQty", lots.min_order_qty), min_notional=least,
+        trading=entry.status == "Trading", status=entry.status,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
