@@ -25,9 +25,8 @@ from connectors.common.instruments import (
     Instrument,
     InstrumentPage,
     InstrumentRequest,
-    asset_of,
-    positive,
-    venue_number,
+    instrument_named,
+    instrument_page,
 )
 
 _F = msgspec.field
@@ -90,23 +89,12 @@ def _instrument(entry: BinanceSymbolRules, market: str) -> Instrument:
     name = entry.symbol
     if price is None or lot is None:
         raise ValueError(f"binance {name}: no PRICE_FILTER or LOT_SIZE filter")
-    asset, multiplier = asset_of(entry.base_asset)
     least = (notional.min_notional or notional.notional) if notional is not None else ""
-    return Instrument(
-        venue="binance",
-        market=market,
-        symbol=name,
-        name=name,
-        base=asset,
-        quote=entry.quote_asset.upper(),
-        multiplier=multiplier,
-        tick=positive("binance", name, "tickSize", price.tick_size),
-        lot=positive("binance", name, "stepSize", lot.step_size),
-        min_qty=venue_number("binance", name, "minQty", lot.min_qty),
-        min_notional=venue_number("binance", name, "minNotional", least),
-        trading=entry.status == "TRADING",
-        status=entry.status,
-    )
+    return instrument_named(
+        "binance", market, name, entry.base_asset, entry.quote_asset, tick=("tickSize", price.tick_size),
+        lot=("stepSize", lot.step_size), min_qty=("minQty", lot.min_qty), min_notional=("minNotional", least),
+        trading=entry.status == "TRADING", status=entry.status,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,16 +119,9 @@ class BinanceInstruments:
             raise ValueError(f"binance {market} exchangeInfo: not its answer ({exc})") from None
         if answer.symbols is None:
             raise ValueError(f"binance {market} exchangeInfo: code {answer.code}: {answer.msg or 'no symbols'}")
-        found: list[Instrument] = []
-        skipped: list[str] = []
-        for entry in answer.symbols:
-            if market == "linear" and entry.contract_type not in _PERPETUALS:
-                continue  # a dated contract
-            try:
-                found.append(_instrument(entry, market))
-            except ValueError as exc:
-                skipped.append(str(exc))
-        return InstrumentPage(tuple(found), "", tuple(skipped))
+        # on linear the perpetuals alone, not a dated contract
+        listed = (e for e in answer.symbols if market != "linear" or e.contract_type in _PERPETUALS)
+        return instrument_page(listed, lambda entry: _instrument(entry, market))
 
 
 INSTRUMENTS = BinanceInstruments()

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from connectors.common.wallet import NetworkTerm, WalletRecord, WalletVenue, record_of, venue_answer
+from connectors.common.wallet import NetworkTerm, Sought, WalletRecord, WalletVenue, venue_answer
 
 
 class BinanceWallet(WalletVenue):
@@ -70,26 +70,11 @@ class BinanceWallet(WalletVenue):
         sent = await client.withdraw(asset, float(amount), address, {"network": network, "withdrawOrderId": client_id})
         return str(sent["id"])
 
-    async def find_withdrawal(
-        self,
-        client: Any,
-        asset: str,
-        client_id: str,
-        *,
-        venue_id: str,
-        address: str,
-        amount: Decimal,
-        since_ms: int,
-        known: frozenset[str],
-    ) -> WalletRecord | None:
-        params = {} if venue_id else {"withdrawOrderId": client_id}
-        for row in await client.fetch_withdrawals(asset, params=params):
-            found = record_of(row)
-            if (venue_id and found.id == venue_id) or (
-                not venue_id and row["info"].get("withdrawOrderId") == client_id
-            ):
-                return found
-        return None
+    def withdrawals_query(self, client_id: str, venue_id: str) -> dict[str, Any] | None:
+        return {} if venue_id else {"withdrawOrderId": client_id}
+
+    def sent(self, row: dict[str, Any], found: WalletRecord, sought: Sought) -> bool:
+        return bool(row["info"].get("withdrawOrderId") == sought.client_id)
 
     async def transfer(self, client: Any, asset: str, amount: Decimal, from_wallet: str, to_wallet: str,
                        client_id: str) -> str:  # fmt: skip

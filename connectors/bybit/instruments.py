@@ -34,9 +34,8 @@ from connectors.common.instruments import (
     Instrument,
     InstrumentPage,
     InstrumentRequest,
-    asset_of,
-    positive,
-    venue_number,
+    instrument_named,
+    instrument_page,
 )
 
 _F = msgspec.field
@@ -113,22 +112,11 @@ def _instrument(entry: BybitInstrumentRules, market: str) -> Instrument:
         step, least = ("basePrecision", lots.base_precision), ("minOrderAmt", lots.min_order_amt)
     else:
         step, least = ("qtyStep", lots.qty_step), ("minNotionalValue", lots.min_notional_value)
-    asset, multiplier = asset_of(entry.base_coin)
-    return Instrument(
-        venue="bybit",
-        market=market,
-        symbol=name,
-        name=name,
-        base=asset,
-        quote=entry.quote_coin.upper(),
-        multiplier=multiplier,
-        tick=positive("bybit", name, "tickSize", entry.price_filter.tick_size),
-        lot=positive("bybit", name, *step),
-        min_qty=venue_number("bybit", name, "minOrderQty", lots.min_order_qty),
-        min_notional=venue_number("bybit", name, *least),
-        trading=entry.status == "Trading",
-        status=entry.status,
-    )
+    return instrument_named(
+        "bybit", market, name, entry.base_coin, entry.quote_coin, tick=("tickSize", entry.price_filter.tick_size),
+        lot=step, min_qty=("minOrderQty", lots.min_order_qty), min_notional=least,
+        trading=entry.status == "Trading", status=entry.status,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,17 +146,10 @@ class BybitInstrumentsList:
             raise ValueError(f"bybit {market} instruments-info: not its answer ({exc})") from None
         if answer.ret_code != 0 or answer.result is None:
             raise ValueError(f"bybit {market} instruments-info: retCode {answer.ret_code}: {answer.ret_msg}")
-        found: list[Instrument] = []
-        skipped: list[str] = []
-        for entry in answer.result.entries:
-            if market == "linear" and entry.contract_type != "LinearPerpetual":
-                continue  # a dated future
-            try:
-                found.append(_instrument(entry, market))
-            except ValueError as exc:
-                skipped.append(str(exc))
+        # on linear the perpetuals alone, not a dated future
+        listed = (e for e in answer.result.entries if market != "linear" or e.contract_type == "LinearPerpetual")
         cursor = (answer.result.next_page_cursor or "") if market == "linear" else ""
-        return InstrumentPage(tuple(found), cursor, tuple(skipped))
+        return instrument_page(listed, lambda entry: _instrument(entry, market), cursor)
 
 
 INSTRUMENTS = BybitInstrumentsList()

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from connectors.common.wallet import NetworkTerm, WalletRecord, WalletVenue, record_of, venue_answer
+from connectors.common.wallet import NetworkTerm, Sought, WalletRecord, WalletVenue, venue_answer
 
 _ACCOUNT_TYPES = {"unified": "UNIFIED", "funding": "FUND"}
 
@@ -68,26 +68,10 @@ class BybitWallet(WalletVenue):
         params = {"network": network, "requestId": client_id, "accountType": "UTA"}
         return str((await client.withdraw(asset, float(amount), address, params))["id"])
 
-    async def find_withdrawal(
-        self,
-        client: Any,
-        asset: str,
-        client_id: str,
-        *,
-        venue_id: str,
-        address: str,
-        amount: Decimal,
-        since_ms: int,
-        known: frozenset[str],
-    ) -> WalletRecord | None:
-        for row in await client.fetch_withdrawals(asset):
-            found = record_of(row)
-            if venue_id and found.id == venue_id:
-                return found
-            if (not venue_id and found.id not in known and found.address == address and found.amount == amount
-                    and found.time_ms >= since_ms):  # fmt: skip
-                return found
-        return None
+    def sent(self, row: dict[str, Any], found: WalletRecord, sought: Sought) -> bool:
+        # the history does not show requestId: the same address and amount, since the request, not one known
+        return (found.id not in sought.known and found.address == sought.address and found.amount == sought.amount
+                and found.time_ms >= sought.since_ms)  # fmt: skip
 
     async def transfer(self, client: Any, asset: str, amount: Decimal, from_wallet: str, to_wallet: str,
                        client_id: str) -> str:  # fmt: skip

@@ -24,15 +24,19 @@ __all__ = [
     "InstrumentPage",
     "InstrumentRequest",
     "asset_of",
+    "instrument_named",
+    "instrument_page",
     "positive",
     "venue_number",
 ]
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+_Entry = TypeVar("_Entry")
 
 _PREFIX = re.compile(r"\A(1(?:0{3,})|1M)([A-Z][A-Z0-9]+)\Z")
 """``1000PEPE``, ``10000SATS``, ``1000000MOG``, ``1MBABYDOGE``: a bundle named before the asset."""
@@ -167,3 +171,34 @@ def positive(venue: str, name: str, what: str, text: str) -> Decimal:
     if value <= 0:
         raise ValueError(f"{venue} {name}: {what} {text!r} is not positive")
     return value
+
+
+def instrument_named(venue: str, market: str, name: str, base: str, quote: str, *, tick: tuple[str, str],
+                     lot: tuple[str, str], min_qty: tuple[str, str], min_notional: tuple[str, str], trading: bool,
+                     status: str) -> Instrument:  # fmt: skip
+    """The instrument a venue names as arb does (``name``, its symbol), of base currency ``base`` as the venue
+    names it (``1000PEPE``: :func:`asset_of`), with its numbers as ``(field, text)``, the venue's field and its
+    decimal string: ``tick`` and ``lot`` > 0, the minimums >= 0 (``""`` is 0). ``ValueError`` naming the venue,
+    the instrument and the field of the first that is not."""
+    asset, multiplier = asset_of(base)
+    return Instrument(
+        venue=venue, market=market, symbol=name, name=name, base=asset, quote=quote.upper(), multiplier=multiplier,
+        tick=positive(venue, name, *tick), lot=positive(venue, name, *lot),
+        min_qty=venue_number(venue, name, *min_qty), min_notional=venue_number(venue, name, *min_notional),
+        trading=trading, status=status,
+    )  # fmt: skip
+
+
+def instrument_page(entries: Iterable[_Entry], instrument: Callable[[_Entry], Instrument],
+                    cursor: str = "") -> InstrumentPage:  # fmt: skip
+    """The page of ``entries`` (those of an answer a venue lists, in its order) made instruments by the
+    venue's ``instrument``; an entry it refuses with ``ValueError`` (unusable numbers) is skipped and named
+    (:attr:`InstrumentPage.skipped`), not the whole list. ``cursor``: the next page's."""
+    found: list[Instrument] = []
+    skipped: list[str] = []
+    for entry in entries:
+        try:
+            found.append(instrument(entry))
+        except ValueError as exc:
+            skipped.append(str(exc))
+    return InstrumentPage(tuple(found), cursor, tuple(skipped))

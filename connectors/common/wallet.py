@@ -11,7 +11,7 @@ generic class.
 
 from __future__ import annotations
 
-__all__ = ["BLOCK_SECONDS", "NetworkTerm", "WalletRecord", "WalletVenue", "venue_answer"]
+__all__ = ["BLOCK_SECONDS", "NetworkTerm", "Sought", "WalletRecord", "WalletVenue", "venue_answer"]
 
 import json
 from collections.abc import Sequence
@@ -55,6 +55,18 @@ class WalletRecord:
     txid: str
     address: str
     time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sought:
+    """What :meth:`WalletVenue.find_withdrawal` looks for when the venue's id is unknown: the withdrawal
+    ``client_id`` sent, or the one to ``address`` of ``amount`` since ``since_ms`` and not in ``known``."""
+
+    client_id: str
+    address: str
+    amount: Decimal
+    since_ms: int
+    known: frozenset[str]
 
 
 def record_of(row: dict[str, Any]) -> WalletRecord:
@@ -132,6 +144,23 @@ class WalletVenue:
     ) -> WalletRecord | None:
         """The withdrawal of ``venue_id``, or when it is unknown the one ``client_id`` (or, where the history
         does not show client ids, the same address and amount since ``since_ms`` and not in ``known``) sent."""
+        params = self.withdrawals_query(client_id, venue_id)
+        rows = await (client.fetch_withdrawals(asset) if params is None else
+                      client.fetch_withdrawals(asset, params=params))  # fmt: skip
+        sought = Sought(client_id, address, amount, since_ms, known)
+        for row in rows:
+            found = record_of(row)
+            if (found.id == venue_id) if venue_id else self.sent(row, found, sought):
+                return found
+        return None
+
+    def withdrawals_query(self, client_id: str, venue_id: str) -> dict[str, Any] | None:
+        """The venue's own ``params`` to ccxt's ``fetch_withdrawals`` for :meth:`find_withdrawal`; None: none."""
+        return None
+
+    def sent(self, row: dict[str, Any], found: WalletRecord, sought: Sought) -> bool:
+        """Whether the withdrawal ``row`` (ccxt's structure; ``found`` its record) is the one ``sought`` sent,
+        by the venue's own mark of it: :meth:`find_withdrawal`'s test where no ``venue_id`` is known."""
         raise NotImplementedError
 
     async def find_deposit(self, client: Any, asset: str, txid: str) -> WalletRecord | None:

@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 
 import msgspec
 
-from connectors.common.instruments import Instrument, InstrumentPage, InstrumentRequest
+from connectors.common.instruments import Instrument, InstrumentPage, InstrumentRequest, instrument_page
 from connectors.hyperliquid.messages import HyperliquidAsset, HyperliquidAssetCtx, HyperliquidMeta
 from connectors.hyperliquid.orders import MIN_ORDER_VALUE
 from connectors.hyperliquid.urls import INFO_PATH, KILO_COINS, symbol_of
@@ -137,14 +137,10 @@ class HyperliquidInstrumentList:
             meta, contexts = _meta_and_contexts.decode(body)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise ValueError(f"hyperliquid {market} instruments: not its answer ({exc})") from None
-        found: list[Instrument] = []
-        skipped: list[str] = []
-        for number, (asset, ctx) in enumerate(zip(meta.universe, contexts, strict=False)):
-            try:
-                found.append(_listed(asset, number, ctx))
-            except ValueError as exc:
-                skipped.append(str(exc))
-        return InstrumentPage(tuple(found), "", tuple(skipped))
+        listed = (
+            (asset, number, ctx) for number, (asset, ctx) in enumerate(zip(meta.universe, contexts, strict=False))
+        )
+        return instrument_page(listed, lambda entry: _listed(*entry))
 
 
 INSTRUMENTS = HyperliquidInstrumentList()

@@ -49,6 +49,9 @@ class HyperliquidWallet(WalletVenue):
                        client_id: str) -> str:  # fmt: skip
         raise NotImplementedError(_NOT_YET)
 
+    def withdrawals_query(self, client_id: str, venue_id: str) -> dict[str, Any] | None:
+        raise NotImplementedError(_NOT_YET)  # no withdrawal sent: none to look for
+
     async def transfer(self, client: Any, asset: str, amount: Decimal, from_wallet: str, to_wallet: str,
                        client_id: str) -> str:  # fmt: skip
         raise NotImplementedError(_NOT_YET)

@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 
 import msgspec
 
-from connectors.common.instruments import Instrument, InstrumentPage, InstrumentRequest, asset_of
+from connectors.common.instruments import Instrument, InstrumentPage, InstrumentRequest, asset_of, instrument_page
 from connectors.okx.messages import OkxInstrument, OkxInstruments
 from connectors.okx.urls import INST_TYPE, INSTRUMENTS_PATH, symbol_of
 
@@ -174,16 +174,11 @@ class OkxInstrumentList:
         if str(answer.code) != "0":
             raise ValueError(f"okx {market} instruments: code {answer.code}: {answer.msg}")
         wanted = INST_TYPE.get(market)
-        found: list[Instrument] = []
-        skipped: list[str] = []
-        for entry in answer.data:
-            if entry.inst_type != wanted or (entry.inst_type == "SWAP" and entry.ct_type != "linear"):
-                continue  # another type, or an inverse swap
-            try:
-                found.append(_listed(entry))
-            except ValueError as exc:
-                skipped.append(str(exc))
-        return InstrumentPage(tuple(found), "", tuple(skipped))
+        # not another type, nor an inverse swap
+        listed = (
+            e for e in answer.data if e.inst_type == wanted and not (e.inst_type == "SWAP" and e.ct_type != "linear")
+        )
+        return instrument_page(listed, _listed)
 
 
 INSTRUMENTS = OkxInstrumentList()

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from connectors.common.wallet import NetworkTerm, WalletRecord, WalletVenue, record_of, venue_answer
+from connectors.common.wallet import NetworkTerm, Sought, WalletRecord, WalletVenue, venue_answer
 
 _ACCOUNTS = {"trading": "18", "funding": "6"}
 
@@ -92,25 +92,8 @@ class OkxWallet(WalletVenue):
         answer = await client.private_post_asset_withdrawal(request)
         return str(answer["data"][0]["wdId"])
 
-    async def find_withdrawal(
-        self,
-        client: Any,
-        asset: str,
-        client_id: str,
-        *,
-        venue_id: str,
-        address: str,
-        amount: Decimal,
-        since_ms: int,
-        known: frozenset[str],
-    ) -> WalletRecord | None:
-        wire = _wire_id(client_id)
-        for row in await client.fetch_withdrawals(asset):
-            found = record_of(row)
-            info = row.get("info") or {}
-            if (venue_id and found.id == venue_id) or (not venue_id and info.get("clientId") == wire):
-                return found
-        return None
+    def sent(self, row: dict[str, Any], found: WalletRecord, sought: Sought) -> bool:
+        return bool((row.get("info") or {}).get("clientId") == _wire_id(sought.client_id))
 
     async def transfer(self, client: Any, asset: str, amount: Decimal, from_wallet: str, to_wallet: str,
                        client_id: str) -> str:  # fmt: skip
