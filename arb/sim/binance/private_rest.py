@@ -40,12 +40,12 @@ from arb.sim.binance.weight import RequestWeight
 from arb.sim.binance.wire import signature
 from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, OrderFault
 from arb.sim.ledger import LedgerAccount
-from arb.sim.private import OrderDesk, encode
+from arb.sim.private import OrderDesk, PrivateRest, encode
 
 logger = logging.getLogger(__name__)
 
 
-class BinanceRest:
+class BinanceRest(PrivateRest[tuple[str, str], Endpoint]):
     """Serves ``endpoints`` (by method and path) for ``desk``'s ledger.
 
     ``weight`` is the request weight it charges; a client that keeps sending after ``bans_after_429``
@@ -70,34 +70,17 @@ class BinanceRest:
         bans_after_429: int = 3,
         ban_s: float = 120.0,
     ) -> None:
-        self.desk = desk
-        self.ledger = desk.ledger
+        super().__init__(desk, faults, endpoints, clock=clock, begin=begin, tick=tick, log=log, record=record)
         self.weight = weight
-        self.faults = faults
-        self.endpoints = dict(endpoints)
-        """The endpoints served, by method and path."""
         self.market = market
-        self._clock = clock
-        self._begin = begin
-        self._tick = tick
-        self._log_rest = log
-        self._record = record
         self._bans_after_429 = bans_after_429
         self._ban_s = ban_s
         self._refused_in_window = 0
         self._order_counts: deque[float] = deque()
 
-    def add_routes(self, app: web.Application) -> None:
-        """Route every endpoint's method and path to :meth:`serve`."""
-        for method, path in self.endpoints:
-            app.router.add_route(method, path, self.serve)
-
     async def serve(self, request: web.Request) -> web.StreamResponse:
         """Serve one private call: hold, ban, scripted faults, weight, auth, order faults, handler."""
-        endpoint = self.endpoints[(request.method, request.path)]
-        await self._begin(request)
-        await self._tick()
-        now = self._clock()
+        endpoint, now = await self.opening(request)
         if self.desk.banned:
             assert self.desk.ban_until is not None
             retry = max(1, int(self.desk.ban_until - now + 0.999))
@@ -135,13 +118,11 @@ class BinanceRest:
         if endpoint.order_count:
             self.count_order(now, headers)
         call = Call(params, account, int(now * 1000))
-        order_fault = self.faults.take_order_fault(endpoint.operation) if endpoint.operation else None
-        if endpoint.operation:
-            call.now_ms = await self.desk.arrives(endpoint.operation)
-        if order_fault is None:
-            reply = await self.desk.act(partial(self.run, endpoint, call))
-            return self._reply(request, reply, headers, endpoint.weight)
-        return await self._faulted_order(request, endpoint, call, order_fault, headers)
+        return await self.dispatch(
+            request, call, partial(self.run, endpoint, call), operation=endpoint.operation,
+            faulted=endpoint.operation, answer=lambda reply: self._reply(request, reply, headers, endpoint.weight),
+            refuse=lambda fault: self._order_refusal(request, fault, headers, endpoint.weight), weight=endpoint.weight,
+        )  # fmt: skip
 
     def run(self, endpoint: Endpoint, call: Call) -> Reply:
         """The handler's reply to ``call`` (``-1100`` for a parameter it could not read)."""
@@ -150,34 +131,23 @@ class BinanceRest:
         except ValueError as error:
             return api_error(-1100, f"Illegal characters found in parameter '{error}'.")
 
-    async def _faulted_order(
-        self, request: web.Request, endpoint: Endpoint, call: Call, fault: OrderFault, headers: dict[str, str]
+    def _order_refusal(
+        self, request: web.Request, fault: OrderFault, headers: dict[str, str], weight: int
     ) -> web.StreamResponse:
-        """Answer under an order fault: the request is acted on before (``processed``) or not at all."""
-
-        def log(status: int) -> None:
-            self._log_rest(request, status, endpoint.weight)
-
-        outcome = await self.desk.under_fault(request, fault, call, lambda: self.run(endpoint, call), log)
-        if isinstance(outcome, Reply):
-            return self._reply(request, outcome, headers, endpoint.weight)
-        if outcome is not None:
-            return outcome
+        """Binance's refusal under an order fault (the request acted on before, ``processed``, or not at all)."""
         status = fault.status or 503
         if status in (429, 418) and fault.code is None:  # the venue's own words: -1003, with its Retry-After
             retry = fault.retry_after or (self.weight.seconds_left() if status == 429 else 120)
             headers["Retry-After"] = str(retry)
-            return self._send(
-                request, status, self.weight.error_body(status, None, fault.msg, retry), headers, endpoint.weight
-            )
+            return self._send(request, status, self.weight.error_body(status, None, fault.msg, retry), headers, weight)
         if fault.retry_after is not None:
             headers["Retry-After"] = str(fault.retry_after)
         if fault.code is not None or status == 503:
             code = fault.code if fault.code is not None else -1007
             msg = fault.msg if fault.msg is not None else {-1007: MSG_1007, -1008: MSG_1008}.get(code, "")
-            return self._reply(request, api_error(code, msg, status), headers, endpoint.weight)
+            return self._reply(request, api_error(code, msg, status), headers, weight)
         text = fault.msg or ("Bad Gateway" if status == 502 else "Internal Server Error")
-        self._log_rest(request, status, endpoint.weight)
+        self._log_rest(request, status, weight)
         return web.Response(status=status, text=text, headers=headers, content_type="text/html")
 
     def _send(

@@ -40,7 +40,7 @@ from arb.sim.bybit.wire import rest_signature, timestamp_error
 from arb.sim.bybit.wire_account import instrument_entry
 from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, OrderFault, RestFault
 from arb.sim.ledger import LedgerAccount, SymbolRules
-from arb.sim.private import OrderDesk, encode
+from arb.sim.private import OrderDesk, PrivateRest, encode
 from arb.sim.venue import BookView
 
 
@@ -57,7 +57,7 @@ def stale(timestamp: str, recv_window: str, now: float) -> Reply | None:
     return None
 
 
-class BybitRest:
+class BybitRest(PrivateRest[str, Endpoint]):
     """Serves ``endpoints`` (by path) for ``desk``'s ledger, with ``views``' UIDs.
 
     ``rate_limits``: requests per second per UID and path (50 for a path not named); ``ip_limit``
@@ -82,17 +82,8 @@ class BybitRest:
         ip_limit: tuple[int, float] | None = (600, 5.0),
         ip_ban_s: float = 600.0,
     ) -> None:
-        self.desk = desk
-        self.ledger = desk.ledger
+        super().__init__(desk, faults, endpoints, clock=clock, begin=begin, tick=tick, log=log, record=record)
         self.views = views
-        self.faults = faults
-        self.endpoints = dict(endpoints)
-        """The endpoints served, by path."""
-        self._clock = clock
-        self._begin = begin
-        self._tick = tick
-        self._log_rest = log
-        self._record = record
         self._rate_limits = dict(rate_limits)
         self._ip_limit = ip_limit
         self._ip_ban_s = ip_ban_s
@@ -102,17 +93,17 @@ class BybitRest:
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    def add_routes(self, app: web.Application) -> None:
-        """Route every endpoint's method and path to :meth:`serve`."""
-        for path, endpoint in self.endpoints.items():
-            app.router.add_route(endpoint.method, path, self.serve)
+    def endpoint_key(self, request: web.Request) -> str:
+        """The key of ``request``'s endpoint: its path (each path is served for one method)."""
+        return request.path
+
+    def route(self, key: str, endpoint: Endpoint) -> tuple[str, str]:
+        """The ``(method, path)`` an endpoint is routed by: its method, and its key, the path."""
+        return endpoint.method, key
 
     async def serve(self, request: web.Request) -> web.StreamResponse:
         """Serve one REST call: hold, ban, scripted faults, auth, rate limit, order faults, handler."""
-        endpoint = self.endpoints[request.path]
-        await self._begin(request)
-        await self._tick()
-        now = self._clock()
+        endpoint, now = await self.opening(request)
         if (refused := self._ip_refusal(now)) is not None:
             self._log_rest(request, refused.status, 0)
             return refused
@@ -134,32 +125,19 @@ class BybitRest:
         except ValueError:
             return self._respond(request, api_error(10001, "Request parameter error."), headers)
         call = Call(params, account, int(now * 1000))
-        order_fault = None
-        if endpoint.private:
-            order_fault = self.faults.take_order_fault(endpoint.operation or "any")
-        if endpoint.operation:
-            call.now_ms = await self.desk.arrives(endpoint.operation)
-        if order_fault is None:
-            return self._respond(request, await self.desk.act(partial(self.run, endpoint, call)), headers)
-        return await self._faulted(request, endpoint, call, order_fault, headers)
+        return await self.dispatch(
+            request, call, partial(self.run, endpoint, call), operation=endpoint.operation,
+            faulted=(endpoint.operation or "any") if endpoint.private else None,
+            answer=lambda reply: self._respond(request, reply, headers),
+            refuse=lambda fault: self._refused(request, fault, headers),
+        )  # fmt: skip
 
     def run(self, endpoint: Endpoint, call: Call) -> Reply:
         """The handler's reply to ``call``."""
         return endpoint.handler(call)
 
-    async def _faulted(
-        self, request: web.Request, endpoint: Endpoint, call: Call, fault: OrderFault, headers: dict[str, str]
-    ) -> web.StreamResponse:
-        """Answer under an order fault: the request is acted on before (``processed``) or not at all."""
-
-        def log(status: int) -> None:
-            self._log_rest(request, status, 0)
-
-        outcome = await self.desk.under_fault(request, fault, call, lambda: self.run(endpoint, call), log)
-        if isinstance(outcome, Reply):
-            return self._respond(request, outcome, headers)
-        if outcome is not None:
-            return outcome
+    def _refused(self, request: web.Request, fault: OrderFault, headers: dict[str, str]) -> web.StreamResponse:
+        """Bybit's refusal under an order fault (the request acted on before, ``processed``, or not at all)."""
         status = fault.status or 200
         if status == 200 or fault.code is not None:
             code = fault.code if fault.code is not None else 10016
@@ -185,25 +163,16 @@ class BybitRest:
         return web.Response(status=403, text=MSG_BAN, content_type="text/plain")
 
     def _rest_fault(self, request: web.Request, fault: RestFault) -> web.Response:
-        if fault.kind is FaultKind.REST_MALFORMED:
-            body = encode(self._envelope(Reply(result={"list": []}), self._now_ms()))
-            body = body[: max(1, len(body) // 2)]
-            self._record(AppliedFault(FaultKind.REST_MALFORMED, detail=request.path))
-            self._log_rest(request, 200, 0)
-            return web.Response(status=200, body=body, content_type="application/json")
-        headers = {}
-        if fault.retry_after is not None:
-            headers["Retry-After"] = str(fault.retry_after)
-        if fault.body is not None:
-            body = fault.body
-        elif fault.code is not None:
-            body = encode(self._envelope(api_error(fault.code, fault.msg or ""), self._now_ms()))
-        else:
-            body = (fault.msg or HTTP_TEXT.get(fault.status, "Service Unavailable")).encode()
-        content_type = "application/json" if body.lstrip().startswith(b"{") else "text/plain"
-        self._record(AppliedFault(FaultKind.REST_ERROR, detail=f"{fault.status} {body[:80]!r}"))
-        self._log_rest(request, fault.status, 0)
-        return web.Response(status=fault.status, body=body, headers=headers, content_type=content_type)
+        return self.scripted_fault(request, fault, self._empty_list, self._fault_body)
+
+    def _empty_list(self) -> bytes:
+        return encode(self._envelope(Reply(result={"list": []}), self._now_ms()))
+
+    def _fault_body(self, fault: RestFault) -> bytes:
+        """A scripted error's body: Bybit's JSON for ``fault.code``, else the text of the HTTP status."""
+        if fault.code is not None:
+            return encode(self._envelope(api_error(fault.code, fault.msg or ""), self._now_ms()))
+        return (fault.msg or HTTP_TEXT.get(fault.status, "Service Unavailable")).encode()
 
     def _authenticate(self, request: web.Request, body: str, now: float) -> tuple[LedgerAccount | None, Reply | None]:
         """The account behind a signed request, or Bybit's refusal (10003, 10002, 10004)."""

@@ -25,7 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
-from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, OrderFault, RestFault
+from arb.sim.faults import AppliedFault, FaultPlan, OrderFault, RestFault
 from arb.sim.ledger import LedgerAccount
 from arb.sim.okx.calls import (
     Call,
@@ -42,7 +42,7 @@ from arb.sim.okx.calls import (
 )
 from arb.sim.okx.orders import REST_OPS, answer_ids
 from arb.sim.okx.views import OkxViews
-from arb.sim.private import OrderDesk, encode
+from arb.sim.private import OrderDesk, PrivateRest, encode
 
 AUTH_WINDOW_MS = 30_000
 """How far ``OK-ACCESS-TIMESTAMP`` may be from the venue's clock (the login's documented 30 s)."""
@@ -55,7 +55,7 @@ def gateway_code(status: int) -> str | None:
     return _GATEWAY_CODES.get(status)
 
 
-class OkxRest:
+class OkxRest(PrivateRest[tuple[str, str], Endpoint]):
     """Serves ``endpoints`` (by ``(method, path)``) for ``desk``'s ledger, with ``views``' users.
 
     ``limits``: the per-user rate limits (shared with the WebSocket); ``passphrase(account)``: the passphrase
@@ -80,31 +80,15 @@ class OkxRest:
         passphrase: Callable[[str], str],
         demo: bool = False,
     ) -> None:
-        self.desk = desk
+        super().__init__(desk, faults, endpoints, clock=clock, begin=begin, tick=tick, log=log, record=record)
         self.views = views
-        self.faults = faults
-        self.endpoints = dict(endpoints)
-        """The endpoints served, by ``(method, path)``."""
         self.limits = limits
         self.demo = demo
-        self._clock = clock
-        self._begin = begin
-        self._tick = tick
-        self._log_rest = log
-        self._record = record
         self._passphrase = passphrase
-
-    def add_routes(self, app: web.Application) -> None:
-        """Route every endpoint's method and path to :meth:`serve`."""
-        for method, path in self.endpoints:
-            app.router.add_route(method, path, self.serve)
 
     async def serve(self, request: web.Request) -> web.StreamResponse:
         """Serve one REST call: hold, ban, scripted faults, auth, rate limit, order faults, handler."""
-        endpoint = self.endpoints[(request.method, request.path)]
-        await self._begin(request)
-        await self._tick()
-        now = self._clock()
+        endpoint, now = await self.opening(request)
         if self.desk.banned:
             return self._respond(request, refusal("50013"))
         body = await request.text() if request.method == "POST" else ""
@@ -124,12 +108,12 @@ class OkxRest:
             if not self.limits.take(self.views.uid(account.name), endpoint.limit, scope):
                 return self._respond(request, refusal("50011", msg="Too Many Requests"))
         call = Call(params, account, int(now * 1000), items=items, headers=dict(request.headers))
-        order_fault = self.faults.take_order_fault(endpoint.operation or "any") if endpoint.private else None
-        if endpoint.operation:
-            call.now_ms = await self.desk.arrives(endpoint.operation)
-        if order_fault is None:
-            return self._respond(request, await self.desk.act(partial(endpoint.handler, call)))
-        return await self._faulted(request, endpoint, call, order_fault)
+        return await self.dispatch(
+            request, call, partial(endpoint.handler, call), operation=endpoint.operation,
+            faulted=(endpoint.operation or "any") if endpoint.private else None,
+            answer=lambda reply: self._respond(request, reply),
+            refuse=lambda fault: self._refused(request, call, fault),
+        )  # fmt: skip
 
     def authenticate(self, request: web.Request, body: str, now: float) -> tuple[LedgerAccount | None, Reply | None]:
         """The account behind a signed request, or OKX's refusal of it (see the module docstring)."""
@@ -170,27 +154,15 @@ class OkxRest:
             raise ValueError("the body is neither a JSON object nor an array")
         return parsed, []
 
-    async def _faulted(self, request: web.Request, endpoint: Endpoint, call: Call, fault: OrderFault) -> (
-        web.StreamResponse
-    ):  # fmt: skip
-        """Answer under an order fault: the request is acted on before (``processed``) or not at all, then the
-        answer is held (until released), dropped, or an error: ``fault.code`` or the gateway's for the status.
-        An order request's error of HTTP 200 is OKX's per-item refusal: ``{"code":"1","data":[{...,"sCode":
-        code,"sMsg"}]}``, one item per order the request named."""
-
-        def log(status: int) -> None:
-            self._log_rest(request, status, 0)
-
-        outcome = await self.desk.under_fault(request, fault, call, partial(endpoint.handler, call), log)
-        if isinstance(outcome, Reply):
-            return self._respond(request, outcome)
-        if outcome is not None:
-            return outcome
+    def _refused(self, request: web.Request, call: Call, fault: OrderFault) -> web.StreamResponse:
+        """OKX's refusal under an order fault (the request acted on before, ``processed``, or not at all):
+        ``fault.code`` or the gateway's for the status. An order request's error of HTTP 200 is OKX's per-item
+        refusal: ``{"code":"1","data":[{...,"sCode":code,"sMsg"}]}``, one item per order the request named."""
         status = fault.status or 200
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
         code = str(fault.code) if fault.code is not None else gateway_code(status)
         if code is None:
-            log(status)
+            self._log_rest(request, status, 0)
             text_ = fault.msg or _GATEWAY_TEXT.get(status, "Internal Server Error")
             return web.Response(status=status, text=text_, headers=headers)
         if status == 200 and (op := REST_OPS.get(request.path)) is not None:
@@ -202,24 +174,14 @@ class OkxRest:
         return self._respond(request, answer, headers)
 
     def _rest_fault(self, request: web.Request, fault: RestFault) -> web.Response:
-        if fault.kind is FaultKind.REST_MALFORMED:
-            body = encode(self.envelope(Reply([])))
-            body = body[: max(1, len(body) // 2)]
-            self._record(AppliedFault(FaultKind.REST_MALFORMED, detail=request.path))
-            self._log_rest(request, 200, 0)
-            return web.Response(status=200, body=body, content_type="application/json")
-        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        return self.scripted_fault(request, fault, lambda: encode(self.envelope(Reply([]))), self._fault_body)
+
+    def _fault_body(self, fault: RestFault) -> bytes:
+        """A scripted error's body: OKX's JSON refusal with ``fault.code`` or the gateway's, else the gateway's text."""
         code = str(fault.code) if fault.code is not None else gateway_code(fault.status)
-        if fault.body is not None:
-            body = fault.body
-        elif code is not None:
-            body = encode(self.envelope(refusal(code, msg=fault.msg or message(code))))
-        else:
-            body = (fault.msg or _GATEWAY_TEXT.get(fault.status, "Service Unavailable")).encode()
-        content_type = "application/json" if body.lstrip().startswith(b"{") else "text/plain"
-        self._record(AppliedFault(FaultKind.REST_ERROR, detail=f"{fault.status} {body[:80]!r}"))
-        self._log_rest(request, fault.status, 0)
-        return web.Response(status=fault.status, body=body, headers=headers, content_type=content_type)
+        if code is not None:
+            return encode(self.envelope(refusal(code, msg=fault.msg or message(code))))
+        return (fault.msg or _GATEWAY_TEXT.get(fault.status, "Service Unavailable")).encode()
 
     def envelope(self, reply: Reply) -> dict[str, Any]:
         """``{"code","msg","data"}`` (and the gateway's ``inTime``/``outTime``, µs, for a trade answer)."""
