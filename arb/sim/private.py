@@ -22,6 +22,7 @@ __all__ = [
     "OrderDesk",
     "PrivateRest",
     "RestCall",
+    "RestHooks",
     "TradingVenue",
     "UserStream",
     "UserStreamMessage",
@@ -36,7 +37,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Generic, Literal, Protocol, TypeVar, cast
+from typing import Any, Generic, Literal, Protocol, TypedDict, TypeVar, Unpack, cast
 
 import msgspec
 from aiohttp import web
@@ -432,6 +433,18 @@ class OrderDesk:
         return None
 
 
+class RestHooks(TypedDict):
+    """What a fake REST server (:class:`PrivateRest`) is handed of its venue: ``clock`` its time (seconds),
+    ``begin`` awaits a request's way in, ``tick`` what is due before it is served, ``log`` records an answer
+    ``(request, status, weight)``, ``record`` appends a fault that landed."""
+
+    clock: Callable[[], float]
+    begin: Callable[[web.Request], Awaitable[None]]
+    tick: Callable[[], Awaitable[None]]
+    log: Callable[[web.Request, int, int], None]
+    record: Callable[[AppliedFault], None]
+
+
 class PrivateRest(Generic[K, E]):
     """What the fake private venues' REST servers share: the parts they serve from (``desk``'s ledger,
     ``faults``, ``endpoints``), their routes, the way into a request, and an order request's way through
@@ -439,9 +452,7 @@ class PrivateRest(Generic[K, E]):
     paths, fields, error codes, signatures, limits) and its own :meth:`serve`.
 
     ``endpoints`` are keyed by ``(method, path)`` unless the venue says otherwise (:meth:`endpoint_key`,
-    :meth:`route`). ``begin`` awaits a request's way in (the plan's ``rest_hold``), ``tick`` what is due
-    before it is served, ``log`` records its answer ``(request, status, weight)``; ``record`` appends a
-    fault that landed.
+    :meth:`route`); ``hooks`` are the venue's (:class:`RestHooks`: ``begin`` awaits the plan's ``rest_hold``).
     """
 
     def __init__(
@@ -449,23 +460,18 @@ class PrivateRest(Generic[K, E]):
         desk: OrderDesk,
         faults: FaultPlan,
         endpoints: Mapping[K, E],
-        *,
-        clock: Callable[[], float],
-        begin: Callable[[web.Request], Awaitable[None]],
-        tick: Callable[[], Awaitable[None]],
-        log: Callable[[web.Request, int, int], None],
-        record: Callable[[AppliedFault], None],
+        **hooks: Unpack[RestHooks],
     ) -> None:
         self.desk = desk
         self.ledger = desk.ledger
         self.faults = faults
         self.endpoints = dict(endpoints)
         """The endpoints served, by their key."""
-        self._clock = clock
-        self._begin = begin
-        self._tick = tick
-        self._log_rest = log
-        self._record = record
+        self._clock = hooks["clock"]
+        self._begin = hooks["begin"]
+        self._tick = hooks["tick"]
+        self._log_rest = hooks["log"]
+        self._record = hooks["record"]
 
     def endpoint_key(self, request: web.Request) -> K:
         """The key of ``request``'s endpoint: its ``(method, path)``."""

@@ -14,8 +14,9 @@ __all__ = ["BinanceRest"]
 import hmac
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from functools import partial
+from typing import Unpack
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -40,7 +41,7 @@ from arb.sim.binance.weight import RequestWeight
 from arb.sim.binance.wire import signature
 from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, OrderFault
 from arb.sim.ledger import LedgerAccount
-from arb.sim.private import OrderDesk, PrivateRest, encode
+from arb.sim.private import OrderDesk, PrivateRest, RestHooks, encode
 
 logger = logging.getLogger(__name__)
 
@@ -62,15 +63,11 @@ class BinanceRest(PrivateRest[tuple[str, str], Endpoint]):
         endpoints: Mapping[tuple[str, str], Endpoint],
         *,
         market: BinanceMarket,
-        clock: Callable[[], float],
-        begin: Callable[[web.Request], Awaitable[None]],
-        tick: Callable[[], Awaitable[None]],
-        log: Callable[[web.Request, int, int], None],
-        record: Callable[[AppliedFault], None],
         bans_after_429: int = 3,
         ban_s: float = 120.0,
+        **hooks: Unpack[RestHooks],
     ) -> None:
-        super().__init__(desk, faults, endpoints, clock=clock, begin=begin, tick=tick, log=log, record=record)
+        super().__init__(desk, faults, endpoints, **hooks)
         self.weight = weight
         self.market = market
         self._bans_after_429 = bans_after_429

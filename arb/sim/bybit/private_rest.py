@@ -14,10 +14,10 @@ __all__ = ["BybitMarketEndpoints", "BybitRest", "stale"]
 import hmac
 import json
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, Unpack
 
 from aiohttp import web
 
@@ -40,7 +40,7 @@ from arb.sim.bybit.wire import rest_signature, timestamp_error
 from arb.sim.bybit.wire_account import instrument_entry
 from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, OrderFault, RestFault
 from arb.sim.ledger import LedgerAccount, SymbolRules
-from arb.sim.private import OrderDesk, PrivateRest, encode
+from arb.sim.private import OrderDesk, PrivateRest, RestHooks, encode
 from arb.sim.venue import BookView
 
 
@@ -73,16 +73,12 @@ class BybitRest(PrivateRest[str, Endpoint]):
         faults: FaultPlan,
         endpoints: Mapping[str, Endpoint],
         *,
-        clock: Callable[[], float],
-        begin: Callable[[web.Request], Awaitable[None]],
-        tick: Callable[[], Awaitable[None]],
-        log: Callable[[web.Request, int, int], None],
-        record: Callable[[AppliedFault], None],
         rate_limits: Mapping[str, int],
         ip_limit: tuple[int, float] | None = (600, 5.0),
         ip_ban_s: float = 600.0,
+        **hooks: Unpack[RestHooks],
     ) -> None:
-        super().__init__(desk, faults, endpoints, clock=clock, begin=begin, tick=tick, log=log, record=record)
+        super().__init__(desk, faults, endpoints, **hooks)
         self.views = views
         self._rate_limits = dict(rate_limits)
         self._ip_limit = ip_limit

@@ -19,13 +19,13 @@ __all__ = ["AUTH_WINDOW_MS", "OkxRest", "gateway_code"]
 
 import hmac
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, Unpack
 
 from aiohttp import web
 
-from arb.sim.faults import AppliedFault, FaultPlan, OrderFault, RestFault
+from arb.sim.faults import FaultPlan, OrderFault, RestFault
 from arb.sim.ledger import LedgerAccount
 from arb.sim.okx.calls import (
     Call,
@@ -42,7 +42,7 @@ from arb.sim.okx.calls import (
 )
 from arb.sim.okx.orders import REST_OPS, answer_ids
 from arb.sim.okx.views import OkxViews
-from arb.sim.private import OrderDesk, PrivateRest, encode
+from arb.sim.private import OrderDesk, PrivateRest, RestHooks, encode
 
 AUTH_WINDOW_MS = 30_000
 """How far ``OK-ACCESS-TIMESTAMP`` may be from the venue's clock (the login's documented 30 s)."""
@@ -71,16 +71,12 @@ class OkxRest(PrivateRest[tuple[str, str], Endpoint]):
         faults: FaultPlan,
         endpoints: Mapping[tuple[str, str], Endpoint],
         *,
-        clock: Callable[[], float],
-        begin: Callable[[web.Request], Awaitable[None]],
-        tick: Callable[[], Awaitable[None]],
-        log: Callable[[web.Request, int, int], None],
-        record: Callable[[AppliedFault], None],
         limits: RateLimits,
         passphrase: Callable[[str], str],
         demo: bool = False,
+        **hooks: Unpack[RestHooks],
     ) -> None:
-        super().__init__(desk, faults, endpoints, clock=clock, begin=begin, tick=tick, log=log, record=record)
+        super().__init__(desk, faults, endpoints, **hooks)
         self.views = views
         self.limits = limits
         self.demo = demo
