@@ -2,8 +2,8 @@
 beside the replayed book (:func:`open_ledger`), the funding their public streams announce
 (:class:`LedgerFeed`), the queue of ledger events on its way to the user streams
 (:class:`EventPump`), where an order request meets the ledger (:class:`OrderDesk`: the order
-faults, the hold, the IP ban), and what the trading venues add alike to their public venue
-(:class:`TradingVenue`).
+faults, the hold, the IP ban), what each private REST server is built on (:class:`PrivateRest`), and
+what the trading venues add alike to their public venue (:class:`TradingVenue`).
 
 Each venue keeps its own wire formats (what a user-stream event, an answer or a refusal looks like)
 and hands the parts what they need as callables; the trading venues
