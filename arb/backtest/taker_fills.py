@@ -125,15 +125,16 @@ def route_order(now: int, s: int, k: int, kernel: Kernel, run: Any) -> tuple[int
     does, from the seed and the order id): ``(order id, fault, quantity the venue may fill, arrival,
     answer)``, local ns. A late leg leaves ``late_ms`` later (its latencies those of that time); a
     rejected one reaches the venue and is refused there; a partial one may fill its drawn part."""
+    rules, intents = kernel.rules, kernel.intents
     counters, leg_faults = run.counters, run.leg_faults
-    it = kernel.intents[s][k]
+    it = intents[s][k]
     v = it["venue"]
     oid = counters[C_NEXT_ORDER_ID]
     counters[C_NEXT_ORDER_ID] = oid + 1
     qty = it["qty"]
     fault, fillable, delay = FAULT_NONE, qty, 0
     if leg_faults[0]["enabled"] != 0:
-        fault, fillable, delay = draw_fault(leg_faults, v, it["kind"], oid, qty, kernel.rules[s]["lot_size"][v])
+        fault, fillable, delay = draw_fault(leg_faults, v, it["kind"], oid, qty, rules[s]["lot_size"][v])
     leaves = now + delay
     entry, trip = latencies(run, v, leaves)
     return oid, fault, max(fillable, 0.0), leaves + entry, leaves + trip

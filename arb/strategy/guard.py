@@ -371,16 +371,17 @@ def may_decide(view: Any, kernel: Kernel, s: int, now_ns: int) -> bool:
     state: no order unanswered, the net position flat (or dust), and the strategy's own ``may_act`` says
     no (a strategy without one: always True). Drivers call it at every book change to skip filling the
     deeper levels of the view. ``kernel`` as :func:`guarded_decide` takes it."""
+    rules, strategy = kernel.rules, kernel.strategy  # once, as locals: one reference each for the call
     if unanswered(view):
         return True
-    p1 = kernel.rules[s : s + 1]
+    p1 = rules[s : s + 1]
     if not is_dust(view, p1[0], net_position(view)):
         return True
-    strategy = kernel.strategy
-    where: int = strategy.addresses[s, 1]
+    addresses, params = strategy.addresses, strategy.params
+    where: int = addresses[s, 1]
     if where == 0:
         return True
-    answer: bool = call_may_act(where, view, p1, strategy.params[s : s + 1], now_ns)
+    answer: bool = call_may_act(where, view, p1, params[s : s + 1], now_ns)
     return answer
 
 
@@ -395,10 +396,11 @@ def guarded_decide(view: Any, kernel: Kernel, s: int, now_ns: int) -> int:
     strategy as :class:`arb.strategy.seam.Bound` makes it (a :class:`~arb.strategy.state.StrategyPart`):
     per symbol the addresses of its ``decide`` and ``may_act`` (0: none), its parameters record and its
     memory."""
-    p1 = kernel.rules[s : s + 1]
+    rules, state, intents, strategy = kernel.rules, kernel.state, kernel.intents, kernel.strategy  # as locals, once
+    p1 = rules[s : s + 1]
     p = p1[0]
-    st = kernel.state[s]
-    buf = kernel.intents[s]
+    st = state[s]
+    buf = intents[s]
     if unanswered(view):
         return 0
     net = net_position(view)
@@ -425,8 +427,6 @@ def guarded_decide(view: Any, kernel: Kernel, s: int, now_ns: int) -> int:
         return _cancel_all(view, st, buf, 0)
     if now_ns - st["last_pair_ns"] < p["cooldown_ns"]:
         return 0
-    strategy = kernel.strategy
-    n = call_decide(
-        strategy.addresses[s, 0], view, p1, strategy.params[s : s + 1], strategy.memory[s : s + 1], now_ns, buf
-    )
+    addresses, params, memory = strategy.addresses, strategy.params, strategy.memory
+    n = call_decide(addresses[s, 0], view, p1, params[s : s + 1], memory[s : s + 1], now_ns, buf)
     return admit(view, p, st, buf, n, now_ns)
