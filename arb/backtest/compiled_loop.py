@@ -74,6 +74,7 @@ from arb.execution.risk import value_px
 from arb.strategy.gate import follow_pnl
 from arb.strategy.guard import may_decide
 from arb.strategy.quote_slots import Q_OID, any_quote, quote_views
+from arb.strategy.state import Risk
 from arb.strategy.step import decide_symbol
 from arb.strategy.types import (
     BUY,
@@ -257,14 +258,14 @@ def _follow_quotes(bt: int, now: int, quotes: Any, fills: Any, run: Any, answere
 
 
 @njit(cache=True, internal=True)
-def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: Any, risk: Any, outs: Any) -> None:
+def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: Any, risk: Risk, outs: Any) -> None:
     # At a decision point, with the views' books and accounts current: every venue's status, equity,
     # the gate's trackers and unknown orders, the equity sample when due (a row per symbol, as the
     # live engine writes them). The tuples are _run_loop's.
     settings, counters, init_base, last_mid = run.settings, run.counters, run.init_base, run.last_mid
     cash, eq_venue, pnl_sym, open_count, mark, seen = account
     flight = orders.flight
-    limits, rstate, srisk = risk
+    gate_st = risk.state[0]  # the account's gate state
     equity = outs.equity
     cfg = settings[0]
     stale_after = cfg["stale_after_ns"]
@@ -297,11 +298,11 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
         pnl_sym[s] = pnl
         trading = pnl if s == 0 else trading + pnl
     if waiting:
-        unknown_per_venue(flight, now, cfg["request_timeout_ns"], rstate[0]["unknown"], n_venues)
+        unknown_per_venue(flight, now, cfg["request_timeout_ns"], gate_st["unknown"], n_venues)
     else:
-        rstate[0]["unknown"][:] = 0
-    if np.isfinite(trading):
-        follow_pnl(limits, rstate[0], srisk, trading, pnl_sym, views, now)  # update_equity's body, one call less
+        gate_st["unknown"][:] = 0
+    if np.isfinite(trading):  # update_equity's body, one call less
+        follow_pnl(risk.limits, gate_st, risk.symbol_state, trading, pnl_sym, views, now)
     final = counters[C_DONE] == 1 or now >= cfg["end_ns"]
     due = now >= counters[C_NEXT_SAMPLE] or final
     if not due:
@@ -427,7 +428,7 @@ def _decide(bt: int, now: int, s: int, symbols: Any, run: Any, orders: Any, outs
     # generates the machine code of everything a function links once per function, and decide_symbol
     # links the guard and the risk gate (arb.backtest.step_call). Pair ids are shared by the symbols.
     counters = run.counters
-    intents = symbols.kernel[2]
+    intents = symbols.kernel.intents
     n_venues = symbols.views.shape[1]
     counters[C_KERNEL_CALLS] += 1
     c = counters[C_CALLS]
@@ -459,22 +460,22 @@ def _unseen(tape: Any, n_assets: int) -> Any:
 
 
 @njit(cache=True, internal=True)
-def _lots_held(params: Any, n_venues: int, n_assets: int) -> tuple[Any, Any]:
+def _lots_held(rules: Any, n_venues: int, n_assets: int) -> tuple[Any, Any]:
     # Per asset its lot size, and 1 (held: a level of it may be remembered as taken, until known not to be)
     lots = zeros(n_assets, np.float64)
     held = zeros(n_assets, np.int64)  # per asset, 0 once known that no level of it is remembered as taken
     for a in range(n_assets):
-        lots[a] = params[a // n_venues]["lot_size"][a % n_venues]
+        lots[a] = rules[a // n_venues]["lot_size"][a % n_venues]
         held[a] = 1
     return lots, held
 
 
 @njit(cache=True, internal=True)
-def _any_maker(params: Any, n_symbols: int) -> bool:
+def _any_maker(rules: Any, n_symbols: int) -> bool:
     # Whether a symbol quotes (the maker_taker style)
     maker = False
     for s in range(n_symbols):
-        if params[s]["style"] != STYLE_TAKER:
+        if rules[s]["style"] != STYLE_TAKER:
             maker = True
     return maker
 
@@ -493,7 +494,7 @@ def _decision_point(
     ticked, answered, deep = marks
     views, kernel, quotes = symbols.views, symbols.kernel, orders.quotes
     n_symbols, n_venues = views.shape
-    levels = kernel[0][0]["book_levels"]
+    levels = kernel.rules[0]["book_levels"]
     one = levels - levels + 1  # the best level only, typed as ``levels`` (one compile of _fill_top, not two)
     run.counters[C_DECISION_POINTS] += 1
     # The views: the best level of the books that ticked; deeper levels only if a kernel may act.
@@ -552,7 +553,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     only the drawn part of its quantity; a late one leaves ``late_ns`` later.
 
     An order unanswered ``settings.request_timeout_ns`` after it was sent counts as unknown to the gate
-    (``rstate.unknown``) until its answer, as arb live counts a request that timed out.
+    (``risk.state["unknown"]``) until its answer, as arb live counts a request that timed out.
 
     Perpetuals (``perp``: each asset's funding settlements and mark prices, see
     :class:`~arb.backtest.run.Loop`): at each decision point the settlements due are booked into
@@ -578,21 +579,20 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     loop's contract, is most of its length.
     """
     settings, counters = run.settings, run.counters
-    kernel, views = symbols.kernel, symbols.views
-    params, intents = kernel[0], kernel[2]
-    _, rstate, _ = symbols.risk
+    views, rules, intents = symbols.views, symbols.kernel.rules, symbols.kernel.intents
+    gate_state = symbols.risk.state
     flight, quotes, taken = orders.flight, orders.quotes, orders.taken
     n_symbols, n_venues = views.shape
     perp_on = has_perp(perp)
     n_assets = n_venues * n_symbols
-    levels = params[0]["book_levels"]
+    levels = rules[0]["book_levels"]
     cash, eq_venue, pnl_sym, open_count, ticked = _open_orders(flight, n_symbols, n_venues)
     account = Account(
         cash, eq_venue, pnl_sym, open_count, perp.mark, _unseen(tape, n_assets)
     )  # what _observe and perp_step take
     answered = zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
     deep = (zeros((n_assets, 4, levels), np.float64), zeros(n_assets, np.int64))  # _fill_deeper's, nothing walked yet
-    lots, held = _lots_held(params, n_venues, n_assets)
+    lots, held = _lots_held(rules, n_venues, n_assets)
     # the levels an arriving order may take
     scratch = (zeros(SWEEP_LEVELS, np.float64), zeros(SWEEP_LEVELS, np.float64))
     slot_ticks = zeros((2, TAKEN_SLOTS), np.int64)
@@ -601,9 +601,9 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     last_now = bt_current_timestamp(bt)
     fresh = True  # positions and balances must be read again (start, or after a fill)
     transfers = settings[0]["transfer_policy"] != TRANSFER_NONE  # the backtest moves inventory
-    maker = _any_maker(params, n_symbols)  # a symbol quotes (the maker_taker style)
+    maker = _any_maker(rules, n_symbols)  # a symbol quotes (the maker_taker style)
     while True:
-        if _outputs_full(outs, flight, intents, rstate, counters):
+        if _outputs_full(outs, flight, intents, gate_state, counters):
             return 2
         if transfers and log_full(run.inventory):
             return 2
@@ -653,8 +653,8 @@ def _step_args(loop: Any) -> tuple[Any, ...]:
     what its address is compiled for."""
     i64 = np.int64(0)
     pair_seq = loop.counters[C_NEXT_PAIR_ID : C_NEXT_PAIR_ID + 1]  # as _run_loop slices it
-    kernel = (loop.params, loop.kstate, loop.intents, loop.bound.part)
-    return (i64, i64, loop.views, kernel, (loop.limits, loop.rstate, loop.srisk), pair_seq, loop.calls, i64)
+    symbols = loop._state()[2]  # the kernel and the gate as the run hands them
+    return (i64, i64, symbols.views, symbols.kernel, symbols.risk, pair_seq, loop.calls, i64)
 
 
 _STEP_HALF = (
@@ -683,6 +683,7 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     per_symbol = np.zeros(loop.n_symbols)
     intent = loop.intents[0, 0]
     perp, run, symbols, orders, outs = loop._state()
+    risk = symbols.risk
     account = Account(grid, grid, per_symbol, flags, grid, np.zeros((2, loop.n_venues * loop.n_symbols), np.int64))
     order = np.zeros(1, order_dtype)
     n_assets = loop.n_venues * loop.n_symbols
@@ -713,6 +714,6 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
         (arrive_orders, (i64, i64, loop.flight, loop.taken, run, np.zeros(n_assets), (levels, levels))),
         (forget_levels, (i64, i64, loop.taken, np.zeros((2, TAKEN_SLOTS), np.int64), np.zeros((2, TAKEN_SLOTS)))),
         (answer_orders, (i64, loop.flight, run, loop.own, loop.fills, flags, np.zeros(loop.n_symbols, np.int64))),
-        (unknown_per_venue, (loop.flight, i64, i64, loop.rstate[0]["unknown"], i64)),
-        (follow_pnl, (loop.limits, loop.rstate[0], loop.srisk, 0.0, per_symbol, loop.views, i64)),
+        (unknown_per_venue, (loop.flight, i64, i64, risk.state[0]["unknown"], i64)),
+        (follow_pnl, (risk.limits, risk.state[0], risk.symbol_state, 0.0, per_symbol, loop.views, i64)),
     ]

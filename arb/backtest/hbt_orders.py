@@ -82,7 +82,7 @@ def _open_orders(flight: Any, n_symbols: int, n_venues: int) -> tuple[Any, Any, 
 
 
 @njit(cache=True, internal=True, inline="always")
-def _outputs_full(outs: Any, flight: Any, intents: Any, rstate: Any, counters: Any) -> bool:
+def _outputs_full(outs: Any, flight: Any, intents: Any, gate_state: Any, counters: Any) -> bool:
     # True when an output buffer may not take another step (the driver grows it and calls again): a
     # step fills at most every order on its way (``flight``, _MAX_PENDING an asset).
     fills, equity, calls, sent = outs.fills, outs.equity, outs.calls, outs.sent
@@ -92,7 +92,7 @@ def _outputs_full(outs: Any, flight: Any, intents: Any, rstate: Any, counters: A
         or counters[C_EQUITY] >= equity.shape[0] - 2 * n_symbols
         or counters[C_CALLS] >= calls.shape[0] - n_symbols
         or counters[C_SENT] >= sent.shape[0] - intents.size
-        or rstate[0]["ev_count"] - rstate[0]["ev_drained"] >= EVENTS_KEPT - min(8 * n_symbols, EVENTS_KEPT // 2)
+        or gate_state[0]["ev_count"] - gate_state[0]["ev_drained"] >= EVENTS_KEPT - min(8 * n_symbols, EVENTS_KEPT // 2)
     )
 
 
@@ -138,7 +138,7 @@ def fill_row(fills: Any, run: Any, now: int, order: Any, a: int, oid: int, kind:
 def _log_sent(now: int, s: int, k: int, fault: int, symbols: Any, counters: Any, open_count: Any, sent: Any) -> None:
     # Symbol s's intent k went out (sent to hftbacktest or held): count it open (in its view too, for
     # the gate of the next symbol deciding at this time) and log it. ``symbols``: _run_loop's.
-    intents = symbols.kernel[2]
+    intents = symbols.kernel.intents
     views = symbols.views
     it = intents[s][k]
     v = it["venue"]

@@ -2,7 +2,8 @@
 
 Numba takes a ``typing.NamedTuple`` as it takes a tuple (same layout, same speed) and compiles attribute
 access to a field to the same load as an index, so the loop reads ``perp.mark`` where it once read
-``perp[9]``. :class:`arb.backtest.run.Loop` builds them; ``_run_loop`` and its helpers
+``perp[9]``; the kernel's and the gate's records are :mod:`arb.strategy.state`'s, the live engine's too.
+:class:`arb.backtest.run.Loop` builds them; ``_run_loop`` and its helpers
 (:mod:`arb.backtest.compiled_loop`, :mod:`arb.backtest.hbt_orders`, :mod:`arb.backtest.hbt_quotes`) read them.
 Arrays are NumPy arrays (int64 ns times, float64 prices and quantities); "per asset" means asset
 ``a = n_venues * symbol + venue``; ``off`` arrays are the offsets of each asset's rows in the ragged array before
@@ -20,6 +21,8 @@ from __future__ import annotations
 __all__ = ["Account", "Inventory", "Marks", "Orders", "Outs", "Perp", "Run", "Symbols", "Tape"]
 
 from typing import Any, NamedTuple
+
+from arb.strategy.state import Kernel, Risk
 
 Array = Any  # a NumPy array, as Numba types it
 
@@ -128,10 +131,10 @@ class Inventory(NamedTuple):
 class Symbols(NamedTuple):
     """Every symbol's kernel, the risk gate and the views, as the shared step takes them."""
 
-    kernel: Any
-    """``(rules, kstate, intents, strategy)``, a row per symbol (:func:`arb.strategy.guard.guarded_decide`)."""
-    risk: Any
-    """``(limits, rstate, srisk)`` (:func:`arb.strategy.gate.gate`)."""
+    kernel: Kernel
+    """Every symbol's rules, state, intents and strategy (:func:`arb.strategy.guard.guarded_decide`)."""
+    risk: Risk
+    """The gate's limits, the account's gate state and each symbol's (:func:`arb.strategy.gate.gate`)."""
     views: Array
     """Per symbol, its kernel's view of every venue of the run."""
     step: tuple[int, int]

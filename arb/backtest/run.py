@@ -107,6 +107,7 @@ from arb.strategy.params import params_of
 from arb.strategy.quote_slots import new_quotes
 from arb.strategy.seam import Bound, broken_text, raised_text, user_strategy
 from arb.strategy.selection import bind_config, typed_binding
+from arb.strategy.state import Kernel, Risk
 from arb.strategy.step import decide_symbol
 from arb.strategy.types import (
     CONTRACT_BROKEN,
@@ -351,7 +352,8 @@ class Loop:
         self.views = new_views(n_sym, n_venues)
         self.intents = new_intents(n_sym)
         self.bound = bound if bound is not None else bind_config(config, self.params)
-        self.limits, self.rstate, self.srisk = new_gate(config)
+        gate = new_gate(config)
+        self.limits, self.rstate, self.srisk = gate.limits, gate.state, gate.symbol_state
         self.risk_events: list[RiskEvent] = []
         self.step = (0, 0)
         """The step's address and key (:mod:`arb.backtest.step_call`), read at the first :meth:`run`: the
@@ -414,8 +416,8 @@ class Loop:
         run = Run(self.settings, self.counters, self.leg_faults, self.init_base, self.last_mid, self.price_decimals,
                   self.measured, self.inventory if moving else None)  # fmt: skip
         quoting = bool((self.params["style"] != STYLE_TAKER).any())
-        kernel = (self.params, self.kstate, self.intents, self.bound.part)
-        symbols = Symbols(kernel, (self.limits, self.rstate, self.srisk), self.views, self.step)
+        kernel = Kernel(self.params, self.kstate, self.intents, self.bound.part)
+        symbols = Symbols(kernel, Risk(self.limits, self.rstate, self.srisk), self.views, self.step)
         orders = Orders(self.flight, self.quotes if quoting else None, self.taken, self.own)
         outs = Outs(self.fills, self.equity, self.calls, self.sent, self.funding)
         return perp if perp_on else Marks(perp.mark, perp.paid), run, symbols, orders, outs

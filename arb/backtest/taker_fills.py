@@ -53,6 +53,7 @@ from arb.backtest.hbt_abi import (
 from arb.backtest.hbt_orders import C_EXPIRED, C_FILLS, C_NEXT_ORDER_ID, round_places
 from arb.execution.leg_faults import FAULT_NONE, FAULT_REJECT, draw_fault
 from arb.execution.liquidity import SWEEP_LEVELS, TAKEN_SLOTS, forget_changed, remembered, take_levels
+from arb.strategy.state import Kernel
 from arb.strategy.types import BUY
 
 FLIGHT_DTYPE: Final = np.dtype(
@@ -119,12 +120,12 @@ def _interp(x: float, xs: Any, ys: Any, base: int) -> float:
 
 
 @njit(cache=True, internal=True)
-def route_order(now: int, s: int, k: int, kernel: Any, run: Any) -> tuple[int, int, float, int, int]:
+def route_order(now: int, s: int, k: int, kernel: Kernel, run: Any) -> tuple[int, int, float, int, int]:
     """Symbol ``s``'s intent ``k`` gets the next order id and draws its leg fault (as the paper executor
     does, from the seed and the order id): ``(order id, fault, quantity the venue may fill, arrival,
     answer)``, local ns. A late leg leaves ``late_ms`` later (its latencies those of that time); a
     rejected one reaches the venue and is refused there; a partial one may fill its drawn part."""
-    params, intents = kernel[0], kernel[2]
+    rules, intents = kernel.rules, kernel.intents
     counters, leg_faults = run.counters, run.leg_faults
     it = intents[s][k]
     v = it["venue"]
@@ -133,7 +134,7 @@ def route_order(now: int, s: int, k: int, kernel: Any, run: Any) -> tuple[int, i
     qty = it["qty"]
     fault, fillable, delay = FAULT_NONE, qty, 0
     if leg_faults[0]["enabled"] != 0:
-        fault, fillable, delay = draw_fault(leg_faults, v, it["kind"], oid, qty, params[s]["lot_size"][v])
+        fault, fillable, delay = draw_fault(leg_faults, v, it["kind"], oid, qty, rules[s]["lot_size"][v])
     leaves = now + delay
     entry, trip = latencies(run, v, leaves)
     return oid, fault, max(fillable, 0.0), leaves + entry, leaves + trip

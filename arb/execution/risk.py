@@ -114,6 +114,7 @@ from arb.strategy.records import (
     RISK_STATE_DTYPE,
     SYMBOL_RISK_DTYPE,
 )
+from arb.strategy.state import Risk
 
 HALT_REASONS = ("", "max_drawdown", "max_pair_loss", "max_imbalance_hold_ms", "halt kept from outside")
 """Why trading is halted, by ``halted`` code (``H_*``)."""
@@ -171,10 +172,10 @@ def limits_of(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
     return limits
 
 
-def new_gate(config: AppConfig) -> tuple[np.ndarray[Any, np.dtype[Any]], ...]:
-    """The gate's three records for a run of ``config``: its limits (:func:`limits_of`), the account's
-    state (:func:`new_risk_state`) and each symbol's (:func:`new_symbol_risk_state`)."""
-    return limits_of(config), new_risk_state(), new_symbol_risk_state(len(config.symbols))
+def new_gate(config: AppConfig) -> Risk:
+    """The gate's records for a run of ``config``: its limits (:func:`limits_of`), the account's state
+    (:func:`new_risk_state`) and each symbol's (:func:`new_symbol_risk_state`)."""
+    return Risk(limits_of(config), new_risk_state(), new_symbol_risk_state(len(config.symbols)))
 
 
 def new_risk_state(halted: int = H_NONE) -> np.ndarray[Any, np.dtype[Any]]:

@@ -74,6 +74,7 @@ from arb.strategy.params import params_of
 from arb.strategy.quote_slots import Q_OID, Q_STATE, hold_slot, new_quotes, quote_views
 from arb.strategy.seam import broken_text, mark_raised, raised_text, user_strategy
 from arb.strategy.selection import bind_config
+from arb.strategy.state import Kernel, Risk
 from arb.strategy.step import (
     FLAG_CONTRACT_BROKEN,
     FLAG_EVENTS,
@@ -235,13 +236,13 @@ class Engine:
         self._intent_ints = np.zeros((n_sym * self.intents.shape[1], 5), np.int64)
         self._intent_floats = np.zeros((n_sym * self.intents.shape[1], 2))
         self._counts = self._executor_counts()
-        kernel = (self.params, self.kstate, self.intents, self.bound.part)
+        kernel = Kernel(self.params, self.kstate, self.intents, self.bound.part)
         marks = (self.last_mid, self.mark, self._pnl_sym)
         settings = np.array([self.levels, self.stale_after], np.int64)
         self._state = (self.views, kernel, self.venues, marks, self._pair_seq, self._account, self._counts, settings)
         """What the compiled step reads and writes besides the gate's records, the books and the logs: the
         engine's own arrays (updated in place, never replaced)."""
-        self._risk = (self.limits, self.rstate, self.srisk)
+        self._risk = Risk(self.limits, self.rstate, self.srisk)
         self._warm_up()
 
     def _new_books(self) -> None:
@@ -274,7 +275,8 @@ class Engine:
         self.intents = new_intents(n_sym)
         self.bound = bind_config(self.config, self.params)
         """Each symbol's strategy, bound to the compiled step (its memory: ``bound.memory[s]``)."""
-        self.limits, self.rstate, self.srisk = new_gate(self.config)
+        gate = new_gate(self.config)
+        self.limits, self.rstate, self.srisk = gate.limits, gate.state, gate.symbol_state
 
     def _new_account(self, equity_interval_ns: int) -> None:
         # Set-up, the account: positions, cash, marks and funding per (symbol, venue), the equity samples
@@ -326,12 +328,12 @@ class Engine:
         position_at(self.log.fills.data, 0, 0, 0, 0, 0.0)
         n_sym = self.n_symbols
         views, last_mid, account = self.views.copy(), self.last_mid.copy(), tuple(x.copy() for x in self._account)
-        addresses, params, memory = self.bound.part
-        kernel = (self.params, self.kstate.copy(), self.intents.copy(), (addresses, params, memory.copy()))
+        part = self.bound.part
+        kernel = Kernel(self.params, self.kstate.copy(), self.intents.copy(), part._replace(memory=part.memory.copy()))
         counts = tuple(np.zeros_like(x) for x in self._counts)
         state = (views, kernel, self.venues.copy(), (last_mid, self.mark.copy(), self._pnl_sym.copy()),
                  self._pair_seq.copy(), account, counts, self._state[7])  # fmt: skip
-        risk = (self.limits, self.rstate.copy(), self.srisk.copy())
+        risk = Risk(self.limits, self.rstate.copy(), self.srisk.copy())
         books = book_list(book.arrays, n_sym * self.n_venues)
         logs = (np.zeros(n_sym, decision_dtype(MAX_VENUES)), np.zeros(len(self._intent_ints), SENT_DTYPE),
                 (self._intent_ints.copy(), self._intent_floats.copy()))  # fmt: skip

@@ -61,6 +61,7 @@ from arb.strategy.legs import (
     takes_orders,
     unanswered,
 )
+from arb.strategy.state import Kernel
 from arb.strategy.types import (
     BROKEN_COUNT,
     BROKEN_KIND,
@@ -365,18 +366,18 @@ def admit(view: Any, p: Any, st: Any, intents: Any, n: int, now_ns: int) -> int:
 
 
 @nb.njit(cache=True, nogil=True, twin=True)
-def may_decide(view: Any, kernel: Any, s: int, now_ns: int) -> bool:
+def may_decide(view: Any, kernel: Kernel, s: int, now_ns: int) -> bool:
     """False only when :func:`guarded_decide` would certainly send nothing for symbol ``s`` and change no
     state: no order unanswered, the net position flat (or dust), and the strategy's own ``may_act`` says
     no (a strategy without one: always True). Drivers call it at every book change to skip filling the
     deeper levels of the view. ``kernel`` as :func:`guarded_decide` takes it."""
-    rules, strat = kernel[0], kernel[3]
+    rules, strategy = kernel.rules, kernel.strategy  # once, as locals: one reference each for the call
     if unanswered(view):
         return True
     p1 = rules[s : s + 1]
     if not is_dust(view, p1[0], net_position(view)):
         return True
-    addresses, params = strat[0], strat[1]
+    addresses, params = strategy.addresses, strategy.params
     where: int = addresses[s, 1]
     if where == 0:
         return True
@@ -385,19 +386,20 @@ def may_decide(view: Any, kernel: Any, s: int, now_ns: int) -> bool:
 
 
 @nb.njit(cache=True, nogil=True, twin=True)
-def guarded_decide(view: Any, kernel: Any, s: int, now_ns: int) -> int:
+def guarded_decide(view: Any, kernel: Kernel, s: int, now_ns: int) -> int:
     """Symbol ``s``'s decision at ``now_ns``: arb's rules (the module's 1 to 4), the strategy's ``decide``
     when they allow it, its intents through :func:`admit`. Writes the intents into ``kernel``'s buffer of
     the symbol and returns how many (before the risk gate).
 
-    ``kernel``: ``(rules, state, intents, strategy)``: the rules records (``PARAMS_DTYPE``, a row per
+    ``kernel``: a :class:`~arb.strategy.state.Kernel`: the rules records (``PARAMS_DTYPE``, a row per
     symbol), arb's state records (``STATE_DTYPE``), the intents buffers (a row per symbol), and the
-    strategy as :class:`arb.strategy.seam.Bound` makes it, ``(addresses, params, memory)``: per symbol
-    the addresses of its ``decide`` and ``may_act`` (0: none), its parameters record and its memory."""
-    rules, kstate, intents, strat = kernel
+    strategy as :class:`arb.strategy.seam.Bound` makes it (a :class:`~arb.strategy.state.StrategyPart`):
+    per symbol the addresses of its ``decide`` and ``may_act`` (0: none), its parameters record and its
+    memory."""
+    rules, state, intents, strategy = kernel.rules, kernel.state, kernel.intents, kernel.strategy  # as locals, once
     p1 = rules[s : s + 1]
     p = p1[0]
-    st = kstate[s]
+    st = state[s]
     buf = intents[s]
     if unanswered(view):
         return 0
@@ -425,6 +427,6 @@ def guarded_decide(view: Any, kernel: Any, s: int, now_ns: int) -> int:
         return _cancel_all(view, st, buf, 0)
     if now_ns - st["last_pair_ns"] < p["cooldown_ns"]:
         return 0
-    addresses, params, memory = strat
+    addresses, params, memory = strategy.addresses, strategy.params, strategy.memory
     n = call_decide(addresses[s, 0], view, p1, params[s : s + 1], memory[s : s + 1], now_ns, buf)
     return admit(view, p, st, buf, n, now_ns)

@@ -48,6 +48,7 @@ import numpy as np
 
 from arb._jit import plain
 from arb.strategy.calls import address, decide_types, may_act_types
+from arb.strategy.state import StrategyPart
 from arb.strategy.types import (
     BROKEN_COUNT,
     BROKEN_KIND,
@@ -136,9 +137,9 @@ def params_record(values: Sequence[Any], dtype: np.dtype[Any]) -> np.ndarray[Any
 
 @dataclass
 class Bound:
-    """A run's strategy per symbol, bound to the compiled drivers: what they take as the strategy part of
-    the kernel tuple (:attr:`part`). Keeps the strategies (their compiled code must live as long as the
-    addresses do)."""
+    """A run's strategy per symbol, bound to the compiled drivers: what they take as the kernel's strategy
+    (:attr:`part`, :attr:`arb.strategy.state.Kernel.strategy`). Keeps the strategies (their compiled code
+    must live as long as the addresses do)."""
 
     strategies: tuple[Strategy, ...]
     addresses: np.ndarray[Any, np.dtype[Any]]
@@ -149,15 +150,16 @@ class Bound:
     """Per symbol, the strategy's memory record."""
 
     @property
-    def part(self) -> tuple[Any, Any, Any]:
-        """``(addresses, params, memory)``, as :func:`arb.strategy.guard.guarded_decide` reads it: compiled, the
-        parameters and the memory as their bytes (a ``uint8`` row per symbol, the same memory as :attr:`params`
-        and :attr:`memory`), so that the drivers' argument types are the same for every strategy and they are
-        compiled once, not once per strategy's records (:mod:`arb.strategy.calls` hands each row to the
-        strategy as its one record); plain Python (``NUMBA_DISABLE_JIT``), the records themselves."""
+    def part(self) -> StrategyPart:
+        """The strategy as :func:`arb.strategy.guard.guarded_decide` reads it (a
+        :class:`~arb.strategy.state.StrategyPart`): compiled, the parameters and the memory as their bytes (a
+        ``uint8`` row per symbol, the same memory as :attr:`params` and :attr:`memory`), so that the drivers'
+        argument types are the same for every strategy and they are compiled once, not once per strategy's
+        records (:mod:`arb.strategy.calls` hands each row to the strategy as its one record); plain Python
+        (``NUMBA_DISABLE_JIT``), the records themselves."""
         if plain():
-            return (self.addresses, self.params, self.memory)
-        return (self.addresses, as_bytes(self.params), as_bytes(self.memory))
+            return StrategyPart(self.addresses, self.params, self.memory)
+        return StrategyPart(self.addresses, as_bytes(self.params), as_bytes(self.memory))
 
 
 def as_bytes(records: np.ndarray[Any, np.dtype[Any]]) -> np.ndarray[Any, np.dtype[Any]]:

@@ -13,10 +13,12 @@ state or orders changed, every symbol's account in its view, the gate's trackers
 symbol ``may_act``, :func:`decide_symbol` and its sent intents logged. Python only hands the intents to
 the executor.
 
-Its state comes as a few tuples of arrays built once by the engine (see :func:`engine_step`), the
-record arrays among them carrying their module's dtype objects themselves (``params.dtype is
-PARAMS_DTYPE``): Numba finds the compiled code by its arguments' types, and an equal but distinct
-structured dtype costs a comparison of every field, or a new compilation, at each call.
+Its state comes as a few tuples of arrays built once by the engine (see :func:`engine_step`), each
+symbol's kernel and the risk gate among them as the named records of :mod:`arb.strategy.state`
+(:class:`~arb.strategy.state.Kernel`, :class:`~arb.strategy.state.Risk`), the record arrays carrying their
+module's dtype objects themselves (``kernel.rules.dtype is PARAMS_DTYPE``): Numba finds the compiled code by
+its arguments' types, and an equal but distinct structured dtype costs a comparison of every field, or a new
+compilation, at each call.
 
 Units as everywhere: ``_ns`` int64 nanoseconds, prices in quote currency, quantities in base units.
 """
@@ -53,6 +55,7 @@ import arb._jit as nb  # numba.njit, compiled once per argument types, not per c
 from arb.book import book_top
 from arb.strategy.gate import gate, update_equity, value_px
 from arb.strategy.guard import guarded_decide, may_decide
+from arb.strategy.state import Kernel, Risk
 from arb.strategy.types import (
     BUY,
     CONTRACT_BROKEN,
@@ -165,23 +168,22 @@ def _trading_pnl(cash: Any, position: Any, last_mid: Any, mark: Any, out: Any) -
 
 
 @nb.njit(cache=True, nogil=True, twin=True, by_address=True)
-def decide_symbol(now: int, s: int, views: Any, kernel: Any, risk: Any, pair_seq: Any, calls: Any, c: int) -> int:
+def decide_symbol(now: int, s: int, views: Any, kernel: Kernel, risk: Risk, pair_seq: Any, calls: Any, c: int) -> int:
     """Symbol ``s``'s strategy on ``views[s]`` inside arb's guard, then the gate; the call logged as
-    ``calls[c]``. Returns how many of its intents (in ``intents[s]``) passed the gate.
+    ``calls[c]``. Returns how many of its intents (in ``kernel.intents[s]``) passed the gate.
 
-    ``kernel``: ``(rules, kstate, intents, strategy)`` as :func:`arb.strategy.guard.guarded_decide` takes
-    it, a row (of intents: a buffer) per symbol, each symbol decided by its own strategy. ``risk``:
-    ``(limits, rstate, srisk)`` as :func:`arb.strategy.gate.gate` takes them; ``pair_seq[0]``: the next
-    pair id, shared by every symbol (advanced by the pairs and quotes this call opens)."""
-    limits, rstate, srisk = risk
-    kstate, intents = kernel[1], kernel[2]
+    ``kernel``: every symbol's :class:`~arb.strategy.state.Kernel` as :func:`arb.strategy.guard.guarded_decide`
+    takes it, a row (of intents: a buffer) per symbol, each symbol decided by its own strategy. ``risk``: the
+    gate's :class:`~arb.strategy.state.Risk` records, as :func:`arb.strategy.gate.gate` takes them;
+    ``pair_seq[0]``: the next pair id, shared by every symbol (advanced by the pairs and quotes this call
+    opens)."""
     view = views[s]
-    ks = kstate[s]
+    ks = kernel.state[s]
     ks["next_pair_id"] = pair_seq[0]
-    buf = intents[s]
+    buf = kernel.intents[s]
     n = guarded_decide(view, kernel, s, now)
     pair_seq[0] = ks["next_pair_id"]
-    n = gate(views, s, limits, rstate, srisk, buf, n, now)
+    n = gate(views, s, risk.limits, risk.state, risk.symbol_state, buf, n, now)
     row = calls[c]
     row["ts"] = now
     row["symbol"] = s
@@ -237,28 +239,27 @@ def _quote_sent(rec: Any, it: Any, now: int) -> None:
 
 
 @nb.njit(cache=True, nogil=True)
-def engine_step(now: int, pending: Any, state: Any, risk: Any, books: Any, logs: Any, n_calls: int,
+def engine_step(now: int, pending: Any, state: Any, risk: Risk, books: Any, logs: Any, n_calls: int,
                 n_sent: int) -> tuple[int, int, int]:  # fmt: skip
     """The live engine's decision at local time ``now``, for the symbols with ``pending[s]`` set (their
     book, sync state or orders changed; cleared here). Returns ``(intents, calls, flags)``: the intents
     that passed the gate (rows ``[0, intents)`` of the order arrays, and of the sent log from
     ``n_sent``), the kernel calls logged (from ``n_calls``), and ``FLAG_*`` bits.
 
-    ``state``: ``(views, kernel, venues, marks, pair_seq, account, executor, settings)``: ``kernel`` as
-    :func:`decide_symbol` takes it, ``venues`` the ``V_*`` rows by (symbol, venue), ``marks``
-    ``(last_mid, mark, pnl_sym)``, ``account`` as :func:`fill_accounts` takes it, ``executor`` its
-    ``(open_counts, unknown_counts, blocked_until_ns)``, ``settings`` ``[book levels, stale_after_ns]``.
-    ``risk``: ``(limits, rstate, srisk)``. ``books``: every book's ``OrderBook.arrays`` (:func:`book_list`). ``logs``:
-    ``(calls, sent, orders)``, the call and sent logs with room for a row per symbol and its intents
-    each, and ``orders`` the plain order arrays of :func:`_log_sent`.
+    ``state``: ``(views, kernel, venues, marks, pair_seq, account, executor, settings)``: ``kernel`` (a
+    :class:`~arb.strategy.state.Kernel`) as :func:`decide_symbol` takes it, ``venues`` the ``V_*`` rows by
+    (symbol, venue), ``marks`` ``(last_mid, mark, pnl_sym)``, ``account`` as :func:`fill_accounts` takes it,
+    ``executor`` its ``(open_counts, unknown_counts, blocked_until_ns)``, ``settings`` ``[book levels,
+    stale_after_ns]``. ``risk``: the gate's :class:`~arb.strategy.state.Risk` records. ``books``: every book's
+    ``OrderBook.arrays`` (:func:`book_list`). ``logs``: ``(calls, sent, orders)``, the call and sent logs with
+    room for a row per symbol and its intents each, and ``orders`` the plain order arrays of :func:`_log_sent`.
     """
     views, kernel, venues, marks, pair_seq, account, executor, settings = state
     last_mid, mark, pnl_sym = marks
     open_counts, unknown_counts, blocked_until = executor
-    limits, rstate, srisk = risk
     calls, sent, orders = logs
     levels, stale_after = settings[0], settings[1]
-    st = rstate[0]
+    st = risk.state[0]
     n_sym = views.shape[0]
     for v in range(views.shape[1]):
         st["unknown"][v] = unknown_counts[v]  # unanswered past [live] request_timeout_ms
@@ -274,8 +275,8 @@ def engine_step(now: int, pending: Any, state: Any, risk: Any, books: Any, logs:
     # drawdown is measured on trading PnL: the starting coins' price moves are not losses
     trading = _trading_pnl(cash, position, last_mid, mark, pnl_sym)
     if np.isfinite(trading):
-        update_equity(limits, rstate, srisk, trading, pnl_sym, views, now)
-    kstate, intents = kernel[1], kernel[2]
+        update_equity(risk.limits, risk.state, risk.symbol_state, trading, pnl_sym, views, now)
+    kstate, intents = kernel.state, kernel.intents
     total = 0
     called = 0
     flags = 0

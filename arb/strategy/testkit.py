@@ -27,6 +27,7 @@ import numpy as np
 
 from arb.strategy.guard import guarded_decide, may_decide
 from arb.strategy.seam import Bound, Strategy, bind, broken_text
+from arb.strategy.state import Kernel
 from arb.strategy.types import (
     MARKET_LINEAR,
     MARKET_SPOT,
@@ -104,7 +105,7 @@ class Bench:
         self.state: Array = new_state(1)
         """arb's state record of the symbol (pair ids, hedge attempts, quote slots' pairs, flags, counters)."""
         self.intents: Array = new_intents(1)
-        self.kernel = (self.rules, self.state, self.intents, self.bound.part)
+        self.kernel = Kernel(self.rules, self.state, self.intents, self.bound.part)
         self._venues = 2  # the last view's venues
 
     @property

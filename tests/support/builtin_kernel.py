@@ -15,6 +15,7 @@ import numpy as np
 from arb.strategy.builtin import MAKER_TAKER, TAKER
 from arb.strategy.guard import guarded_decide, may_decide
 from arb.strategy.seam import Strategy, bind
+from arb.strategy.state import Kernel, StrategyPart
 from arb.strategy.types import STYLE_TAKER, new_intents, new_state
 
 _MEMORY: dict[int, tuple[weakref.ref[Any], np.ndarray[Any, Any]]] = {}  # by id(state), while it lives
@@ -35,7 +36,7 @@ def _memory(state: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 
 def _run(strategy: Strategy, view: Any, params: Any, state: Any, now: int, out: Any) -> int:
     bound = bind([strategy], params)
-    kernel = (params, state, out.reshape(1, -1), (bound.addresses, bound.params, _memory(state)))
+    kernel = Kernel(params, state, out.reshape(1, -1), StrategyPart(bound.addresses, bound.params, _memory(state)))
     return int(guarded_decide(view, kernel, 0, now))
 
 
@@ -53,5 +54,5 @@ def may_act(view: Any, params: Any, now: int) -> bool:
     """Whether a driver would call the symbol's strategy (its style's) on this view."""
     strategy = TAKER if int(params[0]["style"]) == STYLE_TAKER else MAKER_TAKER
     bound = bind([strategy], params)
-    kernel = (params, new_state(), new_intents(1), bound.part)
+    kernel = Kernel(params, new_state(), new_intents(1), bound.part)
     return bool(may_decide(view, kernel, 0, now))

@@ -27,6 +27,7 @@ from arb.config import load_config
 from arb.execution.risk import B_NOTIONAL, new_gate
 from arb.strategy.params import params_of
 from arb.strategy.seam import BUILTIN_MEMORY, Bound, Strategy, bind
+from arb.strategy.state import Kernel, Risk
 from arb.strategy.step import decide_symbol
 from arb.strategy.testkit import Bench, rules_for, view
 from arb.strategy.types import (
@@ -139,7 +140,7 @@ def kept(intents: np.ndarray) -> list[tuple[int, int, int]]:
 # -- the risk gate: an order over a limit ----------------------------------------------------------------
 
 
-def _sample_run() -> tuple[Any, Bound, tuple[Any, ...]]:
+def _sample_run() -> tuple[Any, Bound, Risk]:
     # The shipped configuration's rules and gate (max_notional_per_venue 1000 USDT, position_limit 0.005)
     config = load_config(ROOT / "config" / "arbitrage.toml")
     rules = params_of(config)
@@ -148,7 +149,7 @@ def _sample_run() -> tuple[Any, Bound, tuple[Any, ...]]:
 
 
 def test_an_order_over_a_limit_passes_the_guard_and_is_refused_by_the_risk_gate() -> None:
-    rules, bound, (limits, rstate, srisk) = _sample_run()
+    rules, bound, risk = _sample_run()
     over = ((0, BUY, 60_010.0, 1.0, INTENT_OPEN), (1, SELL, 59_990.0, 1.0, INTENT_OPEN))  # 60,000 USDT a venue
     b = Bench(PUPPET, rules=rules.copy())
     script(b.memory, *over)
@@ -157,36 +158,35 @@ def test_an_order_over_a_limit_passes_the_guard_and_is_refused_by_the_risk_gate(
 
     views = new_views(1, 2)
     state, intents = new_state(1), new_intents(1)
-    kernel = (rules, state, intents, bound.part)
-    risk = (limits, rstate, srisk)
+    kernel = Kernel(rules, state, intents, bound.part)
     pair_seq = np.ones(1, np.int64)
     calls = np.zeros(4, decision_dtype(2))
     views[0] = books()
     script(bound.memory[0], *over)
     assert decide_symbol(NOW, 0, views, kernel, risk, pair_seq, calls, 0) == 0
-    assert int(rstate[0]["refused"][B_NOTIONAL]) == 1
-    assert int(srisk[0]["rejected_pairs"]) == 1
+    assert int(risk.state[0]["refused"][B_NOTIONAL]) == 1
+    assert int(risk.symbol_state[0]["rejected_pairs"]) == 1
     assert int(calls[0]["intents"]) == 0
     # the same pair at 0.001 (60 USDT a venue) passes: the gate refused the size, not the pair
     script(bound.memory[0], *PAIR)
     assert decide_symbol(NOW + 1, 0, views, kernel, risk, pair_seq, calls, 1) == 2
-    assert int(rstate[0]["refused"][B_NOTIONAL]) == 1
+    assert int(risk.state[0]["refused"][B_NOTIONAL]) == 1
 
 
 def test_a_pair_beside_a_quote_is_refused_whole_by_the_risk_gate() -> None:
-    _, _, (limits, rstate, srisk) = _sample_run()
+    _, _, risk = _sample_run()
     rules = rules_for(3, tick_size=0.01, lot_size=0.00001, pair_lot=0.00001)
     bound = bind([PUPPET], rules)
     views = new_views(1, 3)
     # venue 0 holds 0.016 (960 USDT) and venue 2 is short as much: a buy of 0.001 more on venue 0 is
     # over max_notional_per_venue (1000), the sell on venue 1 is not
     views[0] = view(bid=[[(59_995.0, 1.0)]] * 3, ask=[[(60_005.0, 1.0)]] * 3, n_venues=3, position=[0.016, 0.0, -0.016])
-    kernel = (rules, new_state(1), new_intents(1), bound.part)
+    kernel = Kernel(rules, new_state(1), new_intents(1), bound.part)
     script(bound.memory[0], *PAIR, (2, BUY, 59_000.0, 0.001, INTENT_QUOTE))
     pair_seq = np.ones(1, np.int64)
-    n = decide_symbol(NOW, 0, views, kernel, (limits, rstate, srisk), pair_seq, np.zeros(2, decision_dtype(3)), 0)
-    assert (0, BUY, INTENT_OPEN) not in kept(kernel[2][0][:n])  # the gate refused the buy ...
-    assert kept(kernel[2][0][:n]) == [(2, BUY, INTENT_QUOTE)]  # ... and so its pair's sell
+    n = decide_symbol(NOW, 0, views, kernel, risk, pair_seq, np.zeros(2, decision_dtype(3)), 0)
+    assert (0, BUY, INTENT_OPEN) not in kept(kernel.intents[0][:n])  # the gate refused the buy ...
+    assert kept(kernel.intents[0][:n]) == [(2, BUY, INTENT_QUOTE)]  # ... and so its pair's sell
 
 
 # -- venues that cannot take an order --------------------------------------------------------------------

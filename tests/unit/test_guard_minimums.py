@@ -14,6 +14,7 @@ import numpy as np
 
 from arb.strategy import BUY, INTENT_OPEN, INTENT_QUOTE, SELL, Bench, Strategy, rules_for, view
 from arb.strategy.builtin import TAKER
+from arb.strategy.state import StrategyPart
 
 NOW = 1_000_000_000_000
 
@@ -79,7 +80,7 @@ def _taker(guard_min: float, own_min: float) -> Bench:
     bench = Bench(TAKER, rules=rules)
     own = rules.copy()
     own[0]["min_notional"][:] = own_min
-    bench.kernel = (rules, bench.state, bench.intents, (bench.bound.addresses, own, bench.bound.memory))
+    bench.kernel = bench.kernel._replace(strategy=StrategyPart(bench.bound.addresses, own, bench.bound.memory))
     return bench
 
 

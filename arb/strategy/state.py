@@ -1,0 +1,62 @@
+"""The compiled state the drivers hand the shared step, by name: each symbol's kernel, and the risk gate.
+
+Both drivers (the backtest's compiled loop, :mod:`arb.backtest.run`; the live engine's step,
+:mod:`arb.live.engine`) and the test kit build these records from their arrays, and the step
+(:func:`arb.strategy.step.decide_symbol`), the guard (:func:`arb.strategy.guard.guarded_decide`) and the
+loop's helpers read them by field. Numba takes a ``typing.NamedTuple`` as it takes a tuple (same layout,
+same speed) and compiles attribute access to a field to the same load as an index.
+
+Two kinds of settings meet in a decision, and the names keep them apart: ``rules`` (:attr:`Kernel.rules`)
+are arb's (``PARAMS_DTYPE``: the venues' fees, ticks, lots and minimums, the ``[strategy]``,
+``[execution]`` and ``[risk]`` settings arb keeps); ``params`` (:attr:`StrategyPart.params`) are the
+strategy's own (its ``[strategy.params]`` table, or the rules again when it declares none).
+"""
+
+from __future__ import annotations
+
+__all__ = ["Kernel", "Risk", "StrategyPart"]
+
+from typing import Any, NamedTuple
+
+Array = Any  # a NumPy array, as Numba types it
+
+
+class StrategyPart(NamedTuple):
+    """Each symbol's strategy, as :class:`arb.strategy.seam.Bound` binds it (:attr:`~arb.strategy.seam.Bound.part`):
+    a row per symbol of each array. Compiled, the parameters and the memory are their records' bytes (a
+    ``uint8`` row per symbol); plain Python (``NUMBA_DISABLE_JIT``), the records themselves."""
+
+    addresses: Array
+    """The addresses of its ``decide`` and ``may_act`` (0: none), int64 ``(symbols, 2)``."""
+    params: Array
+    """Its parameters record (:func:`arb.strategy.seam.params_dtype`; the rules records when it has none)."""
+    memory: Array
+    """Its memory record, kept between calls."""
+
+
+class Kernel(NamedTuple):
+    """Every symbol's kernel: arb's rules and state around the strategy, a row (of intents: a buffer) per
+    symbol, as :func:`arb.strategy.guard.guarded_decide` reads it."""
+
+    rules: Array
+    """The rules records (``PARAMS_DTYPE``, :func:`arb.strategy.params.params_of`)."""
+    state: Array
+    """arb's state records (``STATE_DTYPE``, :func:`arb.strategy.types.new_state`): pair ids, hedge
+    attempts, quote slots' pairs, flags."""
+    intents: Array
+    """The intents buffers (``INTENT_DTYPE``, ``MAX_INTENTS`` a symbol, :func:`arb.strategy.types.new_intents`)."""
+    strategy: StrategyPart
+    """Each symbol's strategy."""
+
+
+class Risk(NamedTuple):
+    """The risk gate's records (:mod:`arb.strategy.records`), as :func:`arb.strategy.gate.gate` and
+    :func:`arb.strategy.gate.update_equity` read them; :func:`arb.execution.risk.new_gate` makes fresh ones."""
+
+    limits: Array
+    """The limits (``RISK_DTYPE``), a row per symbol."""
+    state: Array
+    """The account's gate state (``RISK_STATE_DTYPE``), one record: peak equity, the day, the halt, the
+    refusals, the events' ring."""
+    symbol_state: Array
+    """Each symbol's gate state (``SYMBOL_RISK_DTYPE``): its pairs, refusals and pair times."""
