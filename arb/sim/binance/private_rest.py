@@ -41,7 +41,8 @@ from arb.sim.binance.weight import RequestWeight
 from arb.sim.binance.wire import signature
 from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, OrderFault
 from arb.sim.ledger import LedgerAccount
-from arb.sim.private import OrderDesk, PrivateRest, RestHooks, encode
+from arb.sim.private import OrderDesk, encode
+from arb.sim.rest_server import PrivateRest, RestHooks
 
 logger = logging.getLogger(__name__)
 

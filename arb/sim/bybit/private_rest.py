@@ -40,7 +40,8 @@ from arb.sim.bybit.wire import rest_signature, timestamp_error
 from arb.sim.bybit.wire_account import instrument_entry
 from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, OrderFault, RestFault
 from arb.sim.ledger import LedgerAccount, SymbolRules
-from arb.sim.private import OrderDesk, PrivateRest, RestHooks, encode
+from arb.sim.private import OrderDesk, encode
+from arb.sim.rest_server import PrivateRest, RestHooks
 from arb.sim.venue import BookView
 
 

@@ -42,7 +42,8 @@ from arb.sim.okx.calls import (
 )
 from arb.sim.okx.orders import REST_OPS, answer_ids
 from arb.sim.okx.views import OkxViews
-from arb.sim.private import OrderDesk, PrivateRest, RestHooks, encode
+from arb.sim.private import OrderDesk, encode
+from arb.sim.rest_server import PrivateRest, RestHooks
 
 AUTH_WINDOW_MS = 30_000
 """How far ``OK-ACCESS-TIMESTAMP`` may be from the venue's clock (the login's documented 30 s)."""
