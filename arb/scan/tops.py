@@ -48,8 +48,7 @@ import numpy as np
 from arb._jit import njit
 from arb.book import OrderBook, apply_rows_final, book_top
 from arb.events import EVENT_KIND_MASK, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, EventArray
-from arb.recording.convert import prepare_inputs, read_inputs
-from arb.recording.imports import import_of
+from arb.recording.read_rows import RowsReceiver, read_rows
 from arb.scan.nearbook import NearBook, apply_message
 from connectors.common.findings import Findings
 from connectors.common.scan_pass import ScanRead
@@ -287,11 +286,6 @@ class DepthAt:
         return self.levels
 
 
-RowsReceiver = Callable[[], Callable[[EventArray], None]]
-"""Makes the receiver of one read's rows: called again when a damaged file makes the inputs be read twice (the
-rows of the first read are then not the day's), so each read starts afresh."""
-
-
 @functools.cache
 def scan_read_of(venue: str) -> ScanRead | None:
     """The venue's scan read: ``SCAN_READ`` of its ``scan_read.py`` (``connectors/<venue>/``, found through
@@ -333,18 +327,11 @@ def scan_rows(
     conversion reads it, in chunks of :data:`SCAN_CHUNK_ROWS`. Raises :class:`~arb.errors.RecordingError` as
     ``read_rows`` does.
     """
-    paths = [Path(p) for p in inputs]
-    source = None
-    if paths and all(p.is_file() and p.stat().st_size for p in paths):
-        source = import_of(paths, fmt, feed_latency_ns)
-    paths, venue, market_, symbol_ = prepare_inputs(paths, venue, market, symbol, None, source)
-    read = scan_read_of(venue) if scan_read and source is None else None
-    _, findings, _ = read_inputs(
-        paths, venue, market_, symbol_, None, False, None, allow_damaged, receiver,
-        SCAN_CHUNK_ROWS if read is None else 0, scan=True, allow_unsynced=True, source=source,
-        read_chunk=None if read is None else read.read_chunk,
+    read = scan_read_of(venue) if scan_read else None
+    return read_rows(
+        inputs, receiver, venue=venue, market=market, symbol=symbol, fmt=fmt, feed_latency_ns=feed_latency_ns,
+        chunk_rows=SCAN_CHUNK_ROWS, allow_damaged=allow_damaged, read_chunk=None if read is None else read.read_chunk,
     )  # fmt: skip
-    return findings
 
 
 class DayOptions(TypedDict, total=False):

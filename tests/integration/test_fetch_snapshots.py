@@ -68,7 +68,7 @@ def test_a_day_of_book_snapshots_is_fetched_resumed_and_read(
     day = find_day_files(out, "binance", "spot", "BTCUSDT")[AUG_8]
     assert day.source == "tardis" and [p.name for p in day.inputs] == [p.name for p in written.values()]
     chunks: list[EventArray] = []
-    findings = read_rows(day.inputs, lambda rows: chunks.append(rows.copy()), venue="binance", market="spot",
+    findings = read_rows(day.inputs, lambda: lambda rows: chunks.append(rows.copy()), venue="binance", market="spot",
                          symbol="BTCUSDT")  # fmt: skip
     assert findings.book_synced and findings.warnings() == []
     assert len(np.concatenate(chunks)) > 1000

@@ -33,7 +33,7 @@ DAY = dt.date(2024, 8, 8)
 
 def rows_of(path: Path) -> EventArray:
     chunks: list[EventArray] = []
-    findings = read_rows([path], lambda rows: chunks.append(rows.copy()), venue="binance", market="spot",
+    findings = read_rows([path], lambda: lambda rows: chunks.append(rows.copy()), venue="binance", market="spot",
                          symbol="BTCUSDT", chunk_rows=4096)  # fmt: skip
     assert findings.warnings() == []
     return np.concatenate(chunks)

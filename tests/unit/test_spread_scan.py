@@ -288,7 +288,7 @@ def test_the_scans_books_keep_the_best_levels_of_the_full_book(
 
     root = Path(__file__).resolve().parents[2]
     chunks: list[np.ndarray] = []
-    read_rows([root / capture], lambda r: chunks.append(r.copy()), venue=venue, market=market, symbol="BTCUSDT")
+    read_rows([root / capture], lambda: lambda r: chunks.append(r.copy()), venue=venue, market=market, symbol="BTCUSDT")
     rows = np.concatenate(chunks)
     ts = rows["local_ts"]
     starts = np.flatnonzero(np.concatenate(([True], np.diff(ts) != 0)))

@@ -54,8 +54,8 @@ def write(path: Path, rows: list[str], depth: int = 5) -> Path:
 def read(paths: list[Path], market: str = "linear", symbol: str = "BTCUSDT", venue: str = "binance",
          allow_damaged: bool = False) -> tuple[EventArray, Findings]:  # fmt: skip
     chunks: list[EventArray] = []
-    findings = read_rows(paths, lambda rows: chunks.append(rows.copy()), venue=venue, market=market, symbol=symbol,
-                         allow_damaged=allow_damaged, chunk_rows=1000)  # fmt: skip
+    findings = read_rows(paths, lambda: lambda rows: chunks.append(rows.copy()), venue=venue, market=market,
+                         symbol=symbol, allow_damaged=allow_damaged, chunk_rows=1000)  # fmt: skip
     return np.concatenate(chunks), findings
 
 
