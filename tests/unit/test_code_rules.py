@@ -4,11 +4,12 @@ written down is broken by the next change that nobody measured."""
 from __future__ import annotations
 
 import ast
-import functools
 import re
 from pathlib import Path
 
 import pytest
+
+from tests.support.sources import nodes, tree
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("arb", "connectors")
@@ -23,11 +24,6 @@ KEPT_WHOLE = "Kept whole: "
 
 def _modules() -> list[Path]:
     return sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py"))
-
-
-@functools.cache
-def _tree(path: Path) -> ast.Module:
-    return ast.parse(path.read_text())
 
 
 def _name(path: Path) -> str:
@@ -65,7 +61,7 @@ def test_no_executor_is_probed_for_what_it_can_do() -> None:
     # getattr/hasattr on anything named *executor* would hide a capability the type does not state.
     probes = []
     for path in _modules():
-        for node in ast.walk(_tree(path)):
+        for node in nodes(path):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
                 continue
             if node.func.id in ("getattr", "hasattr") and "executor" in ast.unparse(node.args[0]).lower():
@@ -80,7 +76,7 @@ def test_no_wait_can_swallow_the_cancel_of_its_caller() -> None:
     # arb.waiting's cancel_and_wait and wait_set, or asyncio.timeout, are the waits to use.
     found = []
     for path in _modules():
-        for node in ast.walk(_tree(path)):
+        for node in nodes(path):
             if isinstance(node, ast.Call) and ast.unparse(node.func) == "asyncio.wait_for":
                 found.append(f"{_name(path)}:{node.lineno}: {ast.unparse(node)}")
             if (
@@ -95,7 +91,7 @@ def test_no_wait_can_swallow_the_cancel_of_its_caller() -> None:
 def test_no_compiled_function_takes_over_eight_arguments() -> None:
     compiled, over = 0, []
     for path in _modules():
-        for node in ast.walk(_tree(path)):
+        for node in nodes(path):
             if isinstance(node, ast.FunctionDef) and _compiled(node):
                 compiled += 1
                 a = node.args
@@ -115,7 +111,7 @@ def test_no_function_is_long_unless_its_docstring_says_why() -> None:
     for path in _modules():
         if not _name(path).startswith(SHORT_FUNCTIONS):
             continue
-        for node in ast.walk(_tree(path)):
+        for node in nodes(path):
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
             found += 1
@@ -130,7 +126,7 @@ def test_no_function_is_long_unless_its_docstring_says_why() -> None:
 def test_a_modules_public_names_come_before_its_imports() -> None:
     misplaced = []
     for path in _modules():
-        body = _tree(path).body
+        body = tree(path).body
         names = [
             n for n in body if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in n.targets)
         ]
@@ -166,7 +162,7 @@ def test_no_module_imports_one_that_imports_it_back() -> None:
     modules = set(paths)
     graph = {name: set[str]() for name in modules}
     for name, path in paths.items():
-        for node in ast.walk(_tree(path)):
+        for node in nodes(path):
             if isinstance(node, ast.Import | ast.ImportFrom):
                 graph[name] |= _imported(node, modules) - {name}
     assert sum(map(len, graph.values())) > 1000  # the rule reads the imports, not nothing

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 
 from arb.cli import _parser
 from tests.support.captures import ROOT
+from tests.support.sources import tree
 
 _HOLE = "\x00"
 _PROSE = {"help", "description", "epilog"}
@@ -61,7 +62,7 @@ def _hints() -> list[tuple[str, str, list[str]]]:
     for path in sorted((ROOT / "arb").rglob("*.py")):
         if "testing" in path.parts:
             continue
-        for line, text in _texts(ast.parse(path.read_text())):
+        for line, text in _texts(tree(path)):
             for match in _HINT.finditer(text):
                 if match.group(1) in commands:
                     where = f"{path.relative_to(ROOT)}:{line}"

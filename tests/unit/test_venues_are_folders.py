@@ -21,6 +21,7 @@ import pytest
 
 from arb.catalog import known_venues, venue_facts
 from connectors.registry import venue, venue_archives, venue_names
+from tests.support.sources import nodes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,10 +36,10 @@ def _production_files() -> list[Path]:
     return [f for f in files if not any(f.is_relative_to(folder) for folder in skip)]
 
 
-def _docstring_lines(tree: ast.AST) -> set[int]:
+def _docstring_lines(path: Path) -> set[int]:
     # The lines a docstring (of a module, class or function, or an attribute's bare string) starts on.
     lines = set()
-    for node in ast.walk(tree):
+    for node in nodes(path):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             lines.add(node.lineno)
     return lines
@@ -47,7 +48,7 @@ def _docstring_lines(tree: ast.AST) -> set[int]:
 def _names_a_venue(path: Path) -> list[str]:
     source = path.read_text(encoding="utf-8")
     shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-    docstrings = _docstring_lines(ast.parse(source))
+    docstrings = _docstring_lines(path)
     names = [name.lower() for name in known_venues()]
     titles = [venue_facts(name).title.lower() for name in known_venues()]
     found = []
