@@ -392,17 +392,20 @@ class Watch:
             self._later(lambda: self.publish(self.clock()))
 
     def tick(self, now: int) -> None:
-        """Publish a snapshot if one is due at ``now`` (timers call this between batches)."""
-        if now >= self._next_ns:
-            self.publish(now)
+        """Publish a snapshot if one is due at ``now`` (timers call this between batches) and anything reads it."""
+        if now >= self._next_ns:  # unread (no page, no alerts): its events and the daily report; stop() builds one
+            self.publish(now, build=self.server is not None or self.alerts is not None)
 
-    def publish(self, now: int) -> None:
-        """Build and publish a snapshot at ``now`` (and the events its changes imply)."""
+    def publish(self, now: int, *, build: bool = True) -> None:
+        """Build and publish a snapshot at ``now`` (and the events its changes imply); ``build`` False: the events."""
         self._next_ns = (now // self._interval + 1) * self._interval
         self._maybe_daily_report(now)
         feeds = tuple(self._feed_health(now))
-        engine = self.engine
-        if engine is None:
+        if (engine := self.engine) is not None:
+            self._engine_changes(engine)
+            if build:
+                self.hub.publish(self._snapshot(engine, now, feeds))
+        elif build:
             unknown = self._no_spreads()
             snapshot = Snapshot(
                 mode=self.mode, symbol=self.symbol, quote_currency=self.quote, ts_ns=now, wall_ns=time.time_ns(),
@@ -412,9 +415,6 @@ class Watch:
                 venue_names=self.venue_names, venue_titles=self.venue_titles,
             )  # fmt: skip
             self.hub.publish(snapshot)
-            return
-        self._engine_changes(engine)
-        self.hub.publish(self._snapshot(engine, now, feeds))
 
     # -- internals ------------------------------------------------------------------------------
 
