@@ -565,7 +565,11 @@ class Timeline:
         """Per asset, per day (per part, from files): the rows with the common local shift applied (and
         the constant feed latency, when configured). Keep them, and the session, alive while
         hftbacktest runs."""
-        if self._arrays is None:
+        if self._arrays is None and self.in_memory:  # made at the first read: a dry run never reads them
+            self._arrays = tuple(
+                [_feed_rows(d.rows, v.venue, self.shift_of(d), self._constant) for d in v.days] for v in self.assets
+            )
+        elif self._arrays is None:
             self._temp = tempfile.TemporaryDirectory(prefix="arb-session-")
             folder = Path(self._temp.name)
             self._arrays = tuple(self._write(folder, a) for a in range(len(self.assets)))
@@ -624,6 +628,17 @@ def _feed_rows(rows: EventArray, venue: VenueConfig, shift_ns: int, constant: bo
     return _constant_feed_latency(out, feed_ns) if constant else out
 
 
+def _feed_span(rows: EventArray, venue: VenueConfig, shift_ns: int, constant: bool) -> tuple[int, int] | None:
+    # The first and the last local time of _feed_rows(rows, ...), without making them; None when it has no row.
+    if constant:  # every exchange-side row once, at its exchange time plus the feed latency
+        exch = rows["exch_ts"][(rows["ev"] & EXCH_EVENT) != 0]
+        late = max(venue.latency.feed_ns, 1)
+        return (int(exch.min()) + late, int(exch.max()) + late) if len(exch) else None
+    local = rows["local_ts"]
+    moved = shift_ns + venue.latency.feed_ns
+    return (int(local.min()) + moved, int(local.max()) + moved) if len(local) else None
+
+
 def load_timeline(
     config: AppConfig,
     days: list[dt.date],
@@ -654,12 +669,13 @@ def load_timeline(
             log.info("local clock of the %s days shifted by %+.3f ms (%s behind the venues)", source, by / 1e6, clock)
     constant = config.backtest.feed_latency == "constant"
     if all(len(d.parts) <= 1 for v in assets for d in v.days):
-        arrays: list[list[EventArray]] = []
-        for v in assets:
-            arrays.append([_feed_rows(d.rows, v.venue, shifts[d.source], constant) for d in v.days])
-        starts = [int(a[0]["local_ts"].min()) for a in arrays if a and len(a[0])]
-        ends = [int(a[-1]["local_ts"].max()) for a in arrays if a and len(a[-1])]
-        return Timeline(tuple(assets), shift, min(starts), max(ends), tuple(arrays), source_shifts=shifts)
+        # Days in memory: the shifted rows are made when hftbacktest needs them (Timeline.arrays), their span now
+        firsts = [_feed_span(v.days[0].rows, v.venue, shifts[v.days[0].source], constant) for v in assets if v.days]
+        lasts = [_feed_span(v.days[-1].rows, v.venue, shifts[v.days[-1].source], constant) for v in assets if v.days]
+        starts = [span[0] for span in firsts if span is not None]
+        ends = [span[1] for span in lasts if span is not None]
+        return Timeline(tuple(assets), shift, min(starts), max(ends), constant_feed_latency=constant,
+                        source_shifts=shifts)  # fmt: skip
     # Days in parts: the shifted rows are written to files only when hftbacktest needs them.
     # (Each asset's first day's earliest and last day's latest local time, as the arrays would say.)
     starts, ends = [], []
