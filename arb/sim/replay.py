@@ -29,7 +29,7 @@ import heapq
 import logging
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
 from os import PathLike
 from pathlib import Path
@@ -92,14 +92,11 @@ class ReplayFrame:
     """Which session (0-based, in the order given to the venue) the frame came from."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    local_ts: int
-    raw: bytes
-    kind: FrameKind
-    stream: str
-    symbol: str | None
-    session: int
+_Pending = tuple[int, int, bytes, FrameKind, str, str | None]
+"""One session's classified line on its way to the merge: ``(local_ts, session, raw, kind, stream, symbol)``.
+A plain tuple, made per recorded line: the merge orders by its first two fields (receive time, then
+session, as ``heapq.merge`` breaks ties between its inputs), never further (a session's lines are
+compared only with another session's)."""
 
 
 def normalize_sessions(sessions: SessionSpec | Sequence[SessionSpec]) -> list[list[Path]]:
@@ -162,21 +159,21 @@ def _session_frames(
             exch = classified.exch_ts_ms
             local_ts = exch * NS_PER_MS if exch is not None else last_ts
         last_ts = local_ts
-        if classified.symbol is not None:
-            if classified.symbol != symbol:
-                on_symbol(classified.symbol)
-            symbol = classified.symbol
-        item = _Pending(local_ts, raw, classified.kind, classified.stream, classified.symbol, session)
-        if item.symbol is None and symbol is None:
-            held.append(item)  # a REST snapshot before the first line naming the symbol
-            continue
+        named = classified.symbol
+        if named is not None:
+            if named != symbol:
+                on_symbol(named)
+            symbol = named
+        elif symbol is None:
+            held.append((local_ts, session, raw, classified.kind, classified.stream, None))
+            continue  # a REST snapshot before the first line naming the symbol
         if held:
-            yield from (replace(h, symbol=symbol) for h in held)
+            yield from ((*h[:5], symbol) for h in held)
             held.clear()
-        yield item if item.symbol is not None else replace(item, symbol=symbol)
+        yield local_ts, session, raw, classified.kind, classified.stream, symbol
     for item in held:
-        logger.warning("session %d: a line whose symbol is never named: %.120r", session, item.raw)
-        yield replace(item, symbol="")
+        logger.warning("session %d: a line whose symbol is never named: %.120r", session, item[2])
+        yield (*item[:5], "")
 
 
 class Replay:
@@ -200,7 +197,7 @@ class Replay:
         self.symbols: set[str] = set()
         """Symbols named by the frames read so far (released or looked ahead at)."""
         iterators = [_session_frames(i, files, classify, self.symbols.add) for i, files in enumerate(sessions)]
-        self._merged: Iterator[_Pending] = heapq.merge(*iterators, key=lambda p: p.local_ts)
+        self._merged: Iterator[_Pending] = heapq.merge(*iterators)
         self._ahead: deque[ReplayFrame] = deque()
         self._created = 0
         self._stream_counts: Counter[str] = Counter()
@@ -219,21 +216,14 @@ class Replay:
         if pending is None:
             self._source_done = True
             return None
-        if pending.kind is FrameKind.DATA:
-            stream_index = self._stream_counts[pending.stream]
-            self._stream_counts[pending.stream] += 1
+        local_ts, session, raw, kind, stream, symbol = pending
+        if kind is FrameKind.DATA:
+            counts = self._stream_counts
+            stream_index = counts[stream]
+            counts[stream] = stream_index + 1
         else:
             stream_index = -1
-        frame = ReplayFrame(
-            index=self._created,
-            local_ts=pending.local_ts,
-            raw=pending.raw,
-            kind=pending.kind,
-            stream=pending.stream,
-            stream_index=stream_index,
-            symbol=pending.symbol or "",
-            session=pending.session,
-        )
+        frame = ReplayFrame(self._created, local_ts, raw, kind, stream, stream_index, symbol or "", session)
         self._created += 1
         self._ahead.append(frame)
         return frame
