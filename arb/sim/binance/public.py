@@ -79,6 +79,13 @@ class _EventTime(msgspec.Struct):
     event_time_ms: int | None = msgspec.field(name="E", default=None)
 
 
+class _Head(msgspec.Struct):
+    """A combined-stream frame as far as classifying it goes: the stream, and the event time of its data."""
+
+    stream: str
+    data: _EventTime
+
+
 class _DepthUpdate(msgspec.Struct):
     """``depthUpdate`` payload: spot has E/U/u, USD-M adds T (transaction time) and pu."""
 
@@ -90,11 +97,6 @@ class _DepthUpdate(msgspec.Struct):
     asks: list[tuple[str, str]] = msgspec.field(name="a")
     transaction_time_ms: int | None = msgspec.field(name="T", default=None)
     prev_last_update_id: int | None = msgspec.field(name="pu", default=None)
-
-
-class _DiffEnvelope(msgspec.Struct):
-    stream: str
-    data: _DepthUpdate
 
 
 class _RestSnapshot(msgspec.Struct):
@@ -215,15 +217,14 @@ class FakeBinanceVenue(FakeVenue):
         collector's inline REST snapshot ``{"lastUpdateId":50093239218,"bids":[...],"asks":[...]}``.
         """
         if raw.startswith(b'{"lastUpdateId"'):
-            head = msgspec.json.decode(raw, type=_EventTime)
-            return Classified(FrameKind.REST_SNAPSHOT, "", None, head.event_time_ms)
+            stamp = msgspec.json.decode(raw, type=_EventTime)
+            return Classified(FrameKind.REST_SNAPSHOT, "", None, stamp.event_time_ms)
         try:
-            envelope = msgspec.json.decode(raw, type=_Envelope)
-            head = msgspec.json.decode(envelope.data, type=_EventTime)
+            head = msgspec.json.decode(raw, type=_Head)
         except msgspec.DecodeError:
             return None  # e.g. a recorded subscribe ack
-        symbol = envelope.stream.split("@", 1)[0].upper()
-        return Classified(FrameKind.DATA, envelope.stream, symbol, head.event_time_ms)
+        symbol = head.stream.split("@", 1)[0].upper()
+        return Classified(FrameKind.DATA, head.stream, symbol, head.data.event_time_ms)
 
     def _state(self, symbol: str) -> _BookState:
         state = self._books.get(symbol)
@@ -239,10 +240,10 @@ class FakeBinanceVenue(FakeVenue):
         if frame.kind is FrameKind.REST_SNAPSHOT:
             self._state(frame.symbol).on_snapshot(msgspec.json.decode(frame.raw, type=_RestSnapshot))
             return []
+        data = msgspec.json.decode(frame.raw, type=_Envelope).data
         if _DIFF_STREAM.match(frame.stream):
-            diff = msgspec.json.decode(frame.raw, type=_DiffEnvelope).data
-            self._state(frame.symbol).on_diff(diff)
-        payload = bytes(msgspec.json.decode(frame.raw, type=_Envelope).data)
+            self._state(frame.symbol).on_diff(msgspec.json.decode(data, type=_DepthUpdate))
+        payload = bytes(data)
         outs = [OutFrame(frame.stream, frame.stream_index, frame.index, frame.raw.decode(), payload.decode())]
         if frame.symbol in self._funding:
             event_ms = msgspec.json.decode(payload, type=_EventTime).event_time_ms
