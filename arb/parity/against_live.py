@@ -176,13 +176,16 @@ async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
                     for venue_executor in session.executors.values():
                         venue_executor.run_background(tasks)
                     await _user_streams_subscribed(running)
-                    step = _Stepper(live, engine, executor, running, wake, now)
+                    frames = [
+                        _VenueFrames(fake, v.name, v.market) for fake, v in zip(running, config.venues, strict=True)
+                    ]
+                    step = _Stepper(live, engine, executor, running, frames, wake, now)
                     last = data.start_ns
                     for ts, batches in replay(live, data):
                         await step.deliver_due(ts)
                         now[0], now[1] = ts, time.perf_counter_ns()
-                        for v, fake in enumerate(running):
-                            await _release_until(fake, ts, config.venues[v].name, config.venues[v].market)
+                        for venue_frames in frames:
+                            await venue_frames.release_until(ts)
                         step.hold()
                         engine.on_batches(ts, batches)
                         await step.sent(ts)
@@ -204,11 +207,12 @@ class _Stepper:
     order is answered before the next event."""
 
     def __init__(self, config: AppConfig, engine: Engine, executor: Any, fakes: Sequence[Any],
-                 wake: asyncio.Event, now: list[int]) -> None:  # fmt: skip
+                 frames: Sequence[_VenueFrames], wake: asyncio.Event, now: list[int]) -> None:  # fmt: skip
         self.config = config
         self.engine = engine
         self.executor = executor
         self.fakes = fakes
+        self.frames = frames
         self.wake = wake
         self.now = now
         self.entry = [v.latency.order_entry_ns for v in config.venues]
@@ -334,8 +338,7 @@ class _Stepper:
                         f"live parity cannot let an order reach {self.config.venues[v].name} while its order "
                         f"{later[0].client_id} is held late there (one late leg of several on one venue)"
                     )
-                venue = self.config.venues[v]
-                await _release_until(self.fakes[v], arrival, venue.name, venue.market)
+                await self.frames[v].release_until(arrival)
                 self.fakes[v].faults.rest_release()
                 self.fakes[v].faults.release_orders()  # a late leg is placed now
                 self.held[v] = False
@@ -369,14 +372,37 @@ async def _user_streams_subscribed(fakes: Sequence[Any]) -> None:
         log.warning("live parity: the user streams are not all subscribed; fills they miss come by REST")
 
 
-async def _release_until(fake: Any, ts: int, venue: str, market: str) -> None:
-    # Release the venue's frames up to exchange time ts (frames without one go when they come up).
-    while not fake.exhausted:
-        frame = fake.peek()
-        exch = exchange_ns(frame.raw, venue, market)
-        if exch is not None and exch > ts:
-            return
-        await fake.advance(1)
+class _VenueFrames:
+    """One fake venue's recording, released by exchange time.
+
+    A frame's exchange time is read by :func:`exchange_ns`, which decodes the whole frame; the frame
+    that stops one release is the first looked at by the next, so its time is kept with it rather
+    than read again (once per event and venue otherwise).
+    """
+
+    def __init__(self, fake: Any, venue: str, market: str) -> None:
+        self.fake = fake
+        self.venue = venue
+        self.market = market
+        self._stamped: tuple[Any, int | None] = (None, None)
+        """The frame whose exchange time was read last, and that time."""
+
+    def _due(self, ts: int) -> bool:
+        # Whether the next frame goes out by exchange time ts: it has none, or not a later one (False at
+        # the end of the recording).
+        frame = self.fake.peek()
+        if frame is None:
+            return False
+        if self._stamped[0] is not frame:
+            self._stamped = (frame, exchange_ns(frame.raw, self.venue, self.market))
+        exch = self._stamped[1]
+        return exch is None or exch <= ts
+
+    async def release_until(self, ts: int) -> None:
+        """Release the venue's frames up to exchange time ``ts`` (frames without one go when they come up),
+        in one advance of its clock."""
+        if self._due(ts):
+            await self.fake.advance_until(lambda _: not self._due(ts))
 
 
 def run_live_parity(
