@@ -347,13 +347,13 @@ class Loop:
         # Set-up, the decisions: the kernels' rules, state, views and intents, the strategies, the gate,
         # the starting holdings and fees
         n_sym, n_venues = self.n_symbols, self.n_venues
-        self.params = params_of(config)
-        self.kstate = new_state(n_sym)
+        self.rules = params_of(config)
+        self.kernel_state = new_state(n_sym)
         self.views = new_views(n_sym, n_venues)
         self.intents = new_intents(n_sym)
-        self.bound = bound if bound is not None else bind_config(config, self.params)
+        self.bound = bound if bound is not None else bind_config(config, self.rules)
         gate = new_gate(config)
-        self.limits, self.rstate, self.srisk = gate.limits, gate.state, gate.symbol_state
+        self.limits, self.risk_state, self.symbol_state = gate.limits, gate.state, gate.symbol_state
         self.risk_events: list[RiskEvent] = []
         self.step = (0, 0)
         """The step's address and key (:mod:`arb.backtest.step_call`), read at the first :meth:`run`: the
@@ -377,7 +377,7 @@ class Loop:
         self.leg_faults = make_leg_faults(config.leg_faults, config.venue_names)
         self.quotes = new_quotes(n_assets)
         """The resting quotes' slots (:mod:`arb.backtest.hbt_quotes`)."""
-        least = QUOTE_MIN_LATENCY_NS if bool((self.params["style"] != STYLE_TAKER).any()) else 0
+        least = QUOTE_MIN_LATENCY_NS if bool((self.rules["style"] != STYLE_TAKER).any()) else 0
         self.order_latency = np.array(
             [[max(v.latency.order_entry_ns, least), max(v.latency.order_response_ns, least)] for v in venues],
             np.int64,
@@ -415,16 +415,16 @@ class Loop:
         moving = self.settings[0]["transfer_policy"] != TRANSFER_NONE
         run = Run(self.settings, self.counters, self.leg_faults, self.init_base, self.last_mid, self.price_decimals,
                   self.measured, self.inventory if moving else None)  # fmt: skip
-        quoting = bool((self.params["style"] != STYLE_TAKER).any())
-        kernel = Kernel(self.params, self.kstate, self.intents, self.bound.part)
-        symbols = Symbols(kernel, Risk(self.limits, self.rstate, self.srisk), self.views, self.step)
+        quoting = bool((self.rules["style"] != STYLE_TAKER).any())
+        kernel = Kernel(self.rules, self.kernel_state, self.intents, self.bound.part)
+        symbols = Symbols(kernel, Risk(self.limits, self.risk_state, self.symbol_state), self.views, self.step)
         orders = Orders(self.flight, self.quotes if quoting else None, self.taken, self.own)
         outs = Outs(self.fills, self.equity, self.calls, self.sent, self.funding)
         return perp if perp_on else Marks(perp.mark, perp.paid), run, symbols, orders, outs
 
     def _log_risk_events(self) -> None:
         # The breaches the gate wrote since the last call, logged as the engine logs them (at data time).
-        for event in drain_events(self.rstate):
+        for event in drain_events(self.risk_state):
             self.risk_events.append(event)
             when = dt.datetime.fromtimestamp(event.ts / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
             text = symbol_event_text(event, self.limits, self._quote, self.config.symbol_names)
@@ -628,7 +628,7 @@ def run_session(
         raise StrategyError(raised_text(loop.bound.strategies, error)) from None
     finally:
         hbt.close()
-    broken = broken_text(loop.bound.strategies, loop.kstate, config.symbol_names, loop.n_venues)
+    broken = broken_text(loop.bound.strategies, loop.kernel_state, config.symbol_names, loop.n_venues)
     if broken:
         raise StrategyError(broken)
     return _result(config, loop, days, day_marks, started)
@@ -662,7 +662,7 @@ def _replay(
             rc = loop.run(hbt, until)
         if on_progress is not None:
             on_progress(min(until, session.end_ns) - session.start_ns, span)
-        if (loop.kstate["flags"] & CONTRACT_BROKEN).any():
+        if (loop.kernel_state["flags"] & CONTRACT_BROKEN).any():
             break  # nothing more is sent for its symbol: the run ends, naming the strategy
         if rc == 1 or until >= session.end_ns:
             break
@@ -678,11 +678,11 @@ def _result(
     listed = ("decision_points", "kernel_calls", "intents", "orders", "submit_errors", "fills", "equity_samples",
               "expired")  # fmt: skip
     names = {name: i for i, name in enumerate(listed)}
-    if (loop.params["style"] != STYLE_TAKER).any():  # the quotes' counters, where a symbol quotes
+    if (loop.rules["style"] != STYLE_TAKER).any():  # the quotes' counters, where a symbol quotes
         names.update(quotes=C_QUOTES, cancels=C_CANCELS, post_only_rejects=C_POST_ONLY_REJECTS)
         names.update(maker_fills=C_MAKER_FILLS)
     counters = loop.counters
-    rs = loop.rstate[0]
+    rs = loop.risk_state[0]
     venues = config.venues
     symbols = config.symbol_names
     one = len(symbols) == 1
@@ -695,7 +695,9 @@ def _result(
         return name if one else f"{name} {symbols[a // n_venues]}"
 
     memory = loop.bound.memory
-    kernel_states = [kernel_figures(st, int(loop.params[s]["style"]), memory[s]) for s, st in enumerate(loop.kstate)]
+    kernel_states = [
+        kernel_figures(st, int(loop.rules[s]["style"]), memory[s]) for s, st in enumerate(loop.kernel_state)
+    ]
     by_symbol = [loop.schedule.out_of_sync(session.start_ns, session.end_ns, s, n_venues) for s in range(len(symbols))]
     base = [tuple(float(x) for x in loop.init_base[s]) for s in range(len(symbols))]
     return BacktestResult(
@@ -719,7 +721,7 @@ def _result(
         risk_events=loop.risk_events,
         symbols=symbols,
         kernel_states=kernel_states,
-        symbol_risk=[symbol_risk_figures(sst) for sst in loop.srisk],
+        symbol_risk=[symbol_risk_figures(sst) for sst in loop.symbol_state],
         out_of_sync_by_symbol=by_symbol,
         initial_base_by_symbol=base,
         funding=loop.funding[: counters[C_FUNDING]].copy(),

@@ -186,14 +186,14 @@ def engine_figures(engine: Any) -> dict[str, Any]:
     from arb.execution.risk import risk_figures, symbol_risk_figures
     from arb.strategy.types import kernel_figures
 
-    styles, memory = engine.params["style"], engine.bound.memory
+    styles, memory = engine.rules["style"], engine.bound.memory
     figures: dict[str, Any] = {
-        "kernel_state": kernel_figures(engine.kstate[0], int(styles[0]), memory[0]),
-        "risk_state": risk_figures(engine.rstate[0]),
+        "kernel_state": kernel_figures(engine.kernel_state[0], int(styles[0]), memory[0]),
+        "risk_state": risk_figures(engine.risk_state[0]),
     }
     if (n := engine.n_symbols) > 1:  # each symbol's kernel and gate (kernel_state above is the first symbol's)
-        figures["kernel_states"] = [kernel_figures(engine.kstate[s], int(styles[s]), memory[s]) for s in range(n)]
-        figures["symbol_risk"] = [symbol_risk_figures(engine.srisk[s]) for s in range(n)]
+        figures["kernel_states"] = [kernel_figures(engine.kernel_state[s], int(styles[s]), memory[s]) for s in range(n)]
+        figures["symbol_risk"] = [symbol_risk_figures(engine.symbol_state[s]) for s in range(n)]
     return figures
 
 
@@ -247,7 +247,7 @@ def write_dry_run_report(
         meta,
         out_of_sync=[engine.log.out_of_sync(result.start_ns, result.end_ns, s) for s in range(n)],
         sent=engine.log.sent.view(),
-        kernel_flags=[int(engine.kstate[s]["flags"]) for s in range(n)],
+        kernel_flags=[int(engine.kernel_state[s]["flags"]) for s in range(n)],
         funding=engine.log.funding.view(),
         day_marks=engine.day_marks,
         calls=engine.log.calls.view(),

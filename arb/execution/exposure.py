@@ -47,7 +47,7 @@ class Exposure:
 
 class _Engine(Protocol):
     # what naked_legs reads of arb.live.engine.Engine
-    kstate: Any
+    kernel_state: Any
     position: Any
     last_mid: Any
 
@@ -67,7 +67,7 @@ def naked_legs(engine: _Engine) -> list[Exposure]:
     out = []
     names = engine.config.venue_names
     for s, sym in enumerate(engine.config.symbols):
-        if not int(engine.kstate[s]["flags"]) & HEDGE_FAILED:
+        if not int(engine.kernel_state[s]["flags"]) & HEDGE_FAILED:
             continue
         if _is_dust(sym.instruments, engine.last_mid[s], float(sum(engine.position[s, v] for v in range(len(names))))):
             continue

@@ -61,7 +61,7 @@ def engine_inventory(engine: Engine) -> tuple[SymbolInventory, ...]:
     views["base_balance"] = engine.init_base + engine.position
     views["quote_balance"] = (engine.init_quote + engine.cash.sum(axis=0))[None, :]
     venues = engine.config.venue_names
-    return inventory(views, engine.params, open_orders(engine.executor), symbols=engine.symbols, venues=venues)
+    return inventory(views, engine.rules, open_orders(engine.executor), symbols=engine.symbols, venues=venues)
 
 
 def pairs_left_line(inv: Sequence[SymbolInventory], names: Sequence[str] = ()) -> str:

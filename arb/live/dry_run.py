@@ -70,7 +70,7 @@ def paper_engine(config: AppConfig, account: PaperAccount, on_fill: Callable[[An
         account.save()
 
     def breached(_event: Any) -> None:  # a crash right after a breach keeps the risk day's pause
-        account.risk = risk_memory(engine.rstate, engine.srisk, engine.symbols)
+        account.risk = risk_memory(engine.risk_state, engine.symbol_state, engine.symbols)
         account.save()
 
     listeners = Listeners(
@@ -95,25 +95,25 @@ def paper_engine(config: AppConfig, account: PaperAccount, on_fill: Callable[[An
     if not isinstance(paper, PaperExecutor):
         raise TypeError(f"a dry run trades on the paper executor, not {type(paper).__name__}")
     paper.set_balances(*account.balances())
-    st = engine.kstate
+    st = engine.kernel_state
     st["last_buy_venue"] = account.last_buy_venue
     st["last_sell_venue"] = account.last_sell_venue
     st["last_pair_id"] = account.last_pair_id
     if account.halt:
         engine.hold()
     if account.risk:  # a restart keeps the risk day's loss and the last 24 hours' pairs
-        restore_risk_memory(engine.rstate, engine.srisk, account.risk, engine.symbols)
+        restore_risk_memory(engine.risk_state, engine.symbol_state, account.risk, engine.symbols)
     return engine
 
 
 def _sync_counters(engine: Engine, account: PaperAccount) -> None:
-    st = engine.kstate
+    st = engine.kernel_state
     account.next_order_id = engine.executor.next_order_id
     account.next_pair_id = engine.next_pair_id
     account.last_buy_venue = [int(x) for x in st["last_buy_venue"]]
     account.last_sell_venue = [int(x) for x in st["last_sell_venue"]]
     account.last_pair_id = [int(x) for x in st["last_pair_id"]]
-    account.risk = risk_memory(engine.rstate, engine.srisk, engine.symbols)
+    account.risk = risk_memory(engine.risk_state, engine.symbol_state, engine.symbols)
 
 
 def _finish(engine: Engine, account: PaperAccount, now: int) -> None:

@@ -236,13 +236,13 @@ class Engine:
         self._intent_ints = np.zeros((n_sym * self.intents.shape[1], 5), np.int64)
         self._intent_floats = np.zeros((n_sym * self.intents.shape[1], 2))
         self._counts = self._executor_counts()
-        kernel = Kernel(self.params, self.kstate, self.intents, self.bound.part)
+        kernel = Kernel(self.rules, self.kernel_state, self.intents, self.bound.part)
         marks = (self.last_mid, self.mark, self._pnl_sym)
         settings = np.array([self.levels, self.stale_after], np.int64)
         self._state = (self.views, kernel, self.venues, marks, self._pair_seq, self._account, self._counts, settings)
         """What the compiled step reads and writes besides the gate's records, the books and the logs: the
         engine's own arrays (updated in place, never replaced)."""
-        self._risk = Risk(self.limits, self.rstate, self.srisk)
+        self._risk = Risk(self.limits, self.risk_state, self.symbol_state)
         self._warm_up()
 
     def _new_books(self) -> None:
@@ -261,22 +261,22 @@ class Engine:
     def _new_kernels(self, first_pair_id: int) -> None:
         # Set-up, the decisions: the kernels' rules and state, the quotes, the views, the strategies, the gate
         n_sym, n_venues = self.n_symbols, self.n_venues
-        self.params = params_of(self.config)
-        self.quoting = bool((self.params["style"] != STYLE_TAKER).any())
+        self.rules = params_of(self.config)
+        self.quoting = bool((self.rules["style"] != STYLE_TAKER).any())
         """Some symbol quotes (the ``maker_taker`` style): the executor rests post-only quotes."""
         self.quotes = new_quotes(n_venues * n_sym)
         """The resting quotes' slots (:mod:`arb.strategy.quote_slots`), asset ``n_venues * symbol + venue``."""
-        self.levels = int(self.params[0]["book_levels"])
-        self.kstate = new_state(n_sym)
-        self.kstate["next_pair_id"] = first_pair_id
+        self.levels = int(self.rules[0]["book_levels"])
+        self.kernel_state = new_state(n_sym)
+        self.kernel_state["next_pair_id"] = first_pair_id
         self._pair_seq = np.array([first_pair_id], np.int64)
         self.views = new_views(n_sym, n_venues)
         """Every symbol's view: ``views[s]`` is what symbol ``s``'s kernel reads."""
         self.intents = new_intents(n_sym)
-        self.bound = bind_config(self.config, self.params)
+        self.bound = bind_config(self.config, self.rules)
         """Each symbol's strategy, bound to the compiled step (its memory: ``bound.memory[s]``)."""
         gate = new_gate(self.config)
-        self.limits, self.rstate, self.srisk = gate.limits, gate.state, gate.symbol_state
+        self.limits, self.risk_state, self.symbol_state = gate.limits, gate.state, gate.symbol_state
 
     def _new_account(self, equity_interval_ns: int) -> None:
         # Set-up, the account: positions, cash, marks and funding per (symbol, venue), the equity samples
@@ -329,11 +329,12 @@ class Engine:
         n_sym = self.n_symbols
         views, last_mid, account = self.views.copy(), self.last_mid.copy(), tuple(x.copy() for x in self._account)
         part = self.bound.part
-        kernel = Kernel(self.params, self.kstate.copy(), self.intents.copy(), part._replace(memory=part.memory.copy()))
+        memory = part._replace(memory=part.memory.copy())
+        kernel = Kernel(self.rules, self.kernel_state.copy(), self.intents.copy(), memory)
         counts = tuple(np.zeros_like(x) for x in self._counts)
         state = (views, kernel, self.venues.copy(), (last_mid, self.mark.copy(), self._pnl_sym.copy()),
                  self._pair_seq.copy(), account, counts, self._state[7])  # fmt: skip
-        risk = Risk(self.limits, self.rstate.copy(), self.srisk.copy())
+        risk = Risk(self.limits, self.risk_state.copy(), self.symbol_state.copy())
         books = book_list(book.arrays, n_sym * self.n_venues)
         logs = (np.zeros(n_sym, decision_dtype(MAX_VENUES)), np.zeros(len(self._intent_ints), SENT_DTYPE),
                 (self._intent_ints.copy(), self._intent_floats.copy()))  # fmt: skip
@@ -618,8 +619,8 @@ class Engine:
 
     def hold(self) -> None:
         """Halt new pairs from the start: a halt kept from an earlier run (until a person clears it)."""
-        if int(self.rstate[0]["halted"]) == 0:
-            self.rstate[0]["halted"] = H_EXTERNAL
+        if int(self.risk_state[0]["halted"]) == 0:
+            self.risk_state[0]["halted"] = H_EXTERNAL
 
     def risk_text(self, event: RiskEvent) -> str:
         """A breach in words, naming its symbol when there are several."""
@@ -628,7 +629,7 @@ class Engine:
     def _after_gate(self, flags: int) -> None:
         # Log each breach the gate wrote (once per episode), and say when trading halts (FLAG_* bits).
         if flags & FLAG_EVENTS:
-            for event in drain_events(self.rstate):
+            for event in drain_events(self.risk_state):
                 self.risk_events.append(event)
                 text = self.risk_text(event)
                 if event.code in (E_DRAWDOWN, E_PAIR_LOSS, E_IMBALANCE, B_HALTED):
@@ -642,11 +643,11 @@ class Engine:
             for told in self.listeners.hedge_failed:
                 told()
         if flags & FLAG_HALTED:
-            reason = f"risk limit [risk] {HALT_REASONS[int(self.rstate[0]['halted'])]}"
+            reason = f"risk limit [risk] {HALT_REASONS[int(self.risk_state[0]['halted'])]}"
             for halted in self.listeners.halt:
                 halted(reason)
         if flags & FLAG_CONTRACT_BROKEN and not self._contract_broken:
-            self._halt_for_strategy(broken_text(self.bound.strategies, self.kstate, self.symbols, self.n_venues))
+            self._halt_for_strategy(broken_text(self.bound.strategies, self.kernel_state, self.symbols, self.n_venues))
 
     def _halt_for_strategy(self, reason: str) -> None:
         # The run's strategy broke its contract or raised in a decision: said once, and the session halts.
@@ -658,7 +659,7 @@ class Engine:
     @property
     def hedge_failed(self) -> bool:
         """True once any symbol's kernel has spent its hedge attempts (``HEDGE_FAILED``)."""
-        return bool(int(np.bitwise_or.reduce(self.kstate["flags"])) & HEDGE_FAILED)
+        return bool(int(np.bitwise_or.reduce(self.kernel_state["flags"])) & HEDGE_FAILED)
 
     @property
     def pairs(self) -> int:
@@ -723,7 +724,7 @@ class Engine:
         except Exception as error:
             if not user_strategy(self.bound.strategies):
                 raise  # arb's own code: a defect, with its traceback
-            mark_raised(self.kstate, now)  # nothing of the decision is sent; lone legs are still hedged
+            mark_raised(self.kernel_state, now)  # nothing of the decision is sent; lone legs are still hedged
             return self._halt_for_strategy(raised_text(self.bound.strategies, error))
         self._dirty = False
         calls.n += called

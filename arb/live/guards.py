@@ -122,7 +122,7 @@ class Guards:
             return ""
         if engine.hedge_failed:
             return "hedge failed"
-        return HALT_REASONS[int(engine.rstate[0]["halted"])]
+        return HALT_REASONS[int(engine.risk_state[0]["halted"])]
 
     # -- the kill switch ----------------------------------------------------------------------------
 
@@ -236,7 +236,7 @@ class RiskMemory:
         raw = self.journal.get_state(RISK_MEMORY_KEY)
         if raw:
             memory = json.loads(raw)
-            restore_risk_memory(engine.rstate, engine.srisk, memory, engine.symbols)
+            restore_risk_memory(engine.risk_state, engine.symbol_state, memory, engine.symbols)
             paused = day_pause_text(memory, engine.limits, now, clear=self.clear)
             if paused is not None:
                 console.print(f"[bold red]PAUSED[/] ({escape(paused)})", highlight=False, soft_wrap=True)
@@ -262,11 +262,11 @@ class RiskMemory:
         from arb.execution.risk import risk_memory
 
         self._key = self._figures(engine)
-        return json.dumps(risk_memory(engine.rstate, engine.srisk, engine.symbols))
+        return json.dumps(risk_memory(engine.risk_state, engine.symbol_state, engine.symbols))
 
     @staticmethod
     def _figures(engine: Engine) -> tuple[Any, ...]:
         # What risk_memory writes, but the pairs' times: they change only with a pair's count
         from arb.execution.risk import memory_figures
 
-        return memory_figures(engine.rstate, engine.srisk)
+        return memory_figures(engine.risk_state, engine.symbol_state)

@@ -191,7 +191,7 @@ async def run_live(
             fill=[reporter.fill], fill_kept=[memory.queue], risk_event=[memory.save], halt=[guards.risk_halt],
             hedge_failed=[guards.hedge_failed], funding=[guards.book_funding],
         ))  # fmt: skip
-        use_in_kernel(engine.params, rates)  # the account's fees, as the venues charge them
+        use_in_kernel(engine.rules, rates)  # the account's fees, as the venues charge them
         following = _following(config, session, engine)  # counted from here: the start counted what came before
         memory.restore(engine, console, clock())
         strategy_memory = StrategyMemory(session.journal)  # the strategy's own, resumed and kept at each flush

@@ -526,7 +526,7 @@ class Watch:
         attempts = self.config.execution.max_hedge_attempts
         legs = naked_legs(engine)
         for s, name in enumerate(self.symbols):
-            if not self._hedge_failed[s] and int(engine.kstate[s]["flags"]) & HEDGE_FAILED:
+            if not self._hedge_failed[s] and int(engine.kernel_state[s]["flags"]) & HEDGE_FAILED:
                 self._hedge_failed[s] = True
                 who = f"{name}: a" if several else "a"
                 self.emit("hedge_failed", text=f"{who} lone leg was not hedged within {attempts} attempts: no new pair",
@@ -621,16 +621,16 @@ class Watch:
                     open_orders=int(open_counts[s, v]), orders=self._orders[s][v], fills=self._fills[s][v],
                     rejects=dict(self._rejects[s][v]), unknown_orders=int(unknown[v]) if n == 1 else 0,
                 ))  # fmt: skip
-            params = engine.params[s]
+            params = engine.rules[s]
             states.append(SymbolState(
                 symbol=self.symbols[s], accounts=tuple(accounts), spread_bps=spreads_bps(bids, asks),
                 entry_bps=float(params["min_spread_bps"]),
                 pnl=pnl if valued else float("nan"), fees=self._fees[s],
-                pairs=int(engine.kstate[s]["pairs"]), limits=self._limits(engine, now, s), naked=self._naked[s],
+                pairs=int(engine.kernel_state[s]["pairs"]), limits=self._limits(engine, now, s), naked=self._naked[s],
                 edge_bps=edges_bps(bids, asks, params["taker_fee"], float(params["slippage_bps"])),
-                hedge_failed=bool(int(engine.kstate[s]["flags"]) & HEDGE_FAILED),
+                hedge_failed=bool(int(engine.kernel_state[s]["flags"]) & HEDGE_FAILED),
             ))  # fmt: skip
-        st = engine.rstate[0]
+        st = engine.risk_state[0]
         halted = int(st["halted"])
         halt_text = self._halted or (HALT_REASONS[halted] if halted else "")
         paused = ""
@@ -686,7 +686,7 @@ class Watch:
         # account's).
         n = len(self.symbols)
         venues = range(len(self.venue_names))
-        st = engine.rstate[0]
+        st = engine.risk_state[0]
         lim = engine.limits[max(s, 0)]
         last_mid = engine.last_mid
 
@@ -696,7 +696,7 @@ class Watch:
 
         rows: dict[str, tuple[float, float]] = {}
         if s >= 0:
-            sst = engine.srisk[s]
+            sst = engine.symbol_state[s]
             position = engine.position[s]
             since = int(sst["imbalance_since"])
             last_pair = int(sst["last_pair_ns"])
@@ -731,7 +731,7 @@ class Watch:
         keys = _SINGLE_LIMITS if n == 1 else (_SYMBOL_LIMITS if s >= 0 else _ACCOUNT_LIMITS)
         if "leverage" in rows:
             keys = (*keys, "leverage")
-        refused = [int(x) for x in (st["refused"] if n == 1 or s < 0 else engine.srisk[s]["refused"])]
+        refused = [int(x) for x in (st["refused"] if n == 1 or s < 0 else engine.symbol_state[s]["refused"])]
         by_key = {name: code for code, (_, name) in enumerate(BREACH_NAMES) if name}
         out = []
         for key in keys:

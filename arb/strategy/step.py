@@ -276,7 +276,7 @@ def engine_step(now: int, pending: Any, state: Any, risk: Risk, books: Any, logs
     trading = _trading_pnl(cash, position, last_mid, mark, pnl_sym)
     if np.isfinite(trading):
         update_equity(risk.limits, risk.state, risk.symbol_state, trading, pnl_sym, views, now)
-    kstate, intents = kernel.state, kernel.intents
+    kernel_state, intents = kernel.state, kernel.intents
     total = 0
     called = 0
     flags = 0
@@ -284,7 +284,7 @@ def engine_step(now: int, pending: Any, state: Any, risk: Risk, books: Any, logs
         if not pending[s]:
             continue
         pending[s] = 0
-        if kstate[s]["flags"] & HEDGE_FAILED:
+        if kernel_state[s]["flags"] & HEDGE_FAILED:
             flags |= FLAG_HEDGE_FAILED
         view = views[s]
         if not may_decide(view, kernel, s, now):
@@ -302,9 +302,9 @@ def engine_step(now: int, pending: Any, state: Any, risk: Risk, books: Any, logs
             view[v]["open_orders"] += 1
             venues[V_OPEN, s, v] += 1
         total += n
-        if kstate[s]["flags"] & HEDGE_FAILED:
+        if kernel_state[s]["flags"] & HEDGE_FAILED:
             flags |= FLAG_HEDGE_FAILED
-        if kstate[s]["flags"] & CONTRACT_BROKEN:
+        if kernel_state[s]["flags"] & CONTRACT_BROKEN:
             flags |= FLAG_CONTRACT_BROKEN
     if st["ev_count"] != st["ev_drained"]:
         flags |= FLAG_EVENTS

@@ -149,7 +149,7 @@ async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tm
         resumed.close()
         with PaperAccount.open(state, config) as final:
             assert final.position == [pytest.approx([0.03, -0.03])]
-        assert second.engine.kstate[0]["flags"] == 0  # no hedge ever failed
+        assert second.engine.kernel_state[0]["flags"] == 0  # no hedge ever failed
 
 
 class _Screen(io.StringIO):

@@ -180,7 +180,7 @@ async def test_a_dry_run_on_three_venues_takes_both_spreads_against_okx(tmp_path
     prices = {(r["venue"], r["side"]): float(r["price"]) for r in rows}
     assert prices == {("binance", "buy"): 60000.0, ("okx", "sell"): 60300.0, ("okx", "buy"): 59700.0,
                       ("bybit", "sell"): 59995.0, ("binance", "sell"): 59990.0}  # fmt: skip
-    assert result.engine.kstate[0]["flags"] == 0  # no leg was left alone
+    assert result.engine.kernel_state[0]["flags"] == 0  # no leg was left alone
     account.close()
     with PaperAccount.open(tmp_path / "paper", config) as final:
         assert final.position == [pytest.approx([0.0, -BAND, BAND])]

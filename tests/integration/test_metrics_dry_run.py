@@ -208,7 +208,7 @@ async def test_metrics_of_a_two_symbol_dry_run_are_the_paper_account_symbol_by_s
     # the refusals and the breach are ETHUSDT's, and so says the event
     refused = _labels(s, "arb_risk_refusals_total", "symbol", "key")
     engine = result.engine
-    assert refused[("ETHUSDT", "max_pairs_per_day")] == engine.srisk[1]["refused"][7] > 0
+    assert refused[("ETHUSDT", "max_pairs_per_day")] == engine.symbol_state[1]["refused"][7] > 0
     assert refused[("BTCUSDT", "max_pairs_per_day")] == 0
     breaches = _labels(s, "arb_breaches_total", "symbol", "key")
     assert breaches[("ETHUSDT", "max_pairs_per_day")] >= 1 and breaches[("BTCUSDT", "max_pairs_per_day")] == 0

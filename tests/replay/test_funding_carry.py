@@ -99,7 +99,7 @@ def _carry_backtest(config: AppConfig) -> Any:
     days = plan_days(config, None, None)
     session = load_timeline(config, days)
     loop = Loop(config, session, Schedule.of(session), funding_of(config, session))
-    loop.bound = bind([FundingCarry] * loop.n_symbols, loop.params, [PARAMS] * loop.n_symbols)
+    loop.bound = bind([FundingCarry] * loop.n_symbols, loop.rules, [PARAMS] * loop.n_symbols)
     hbt = build_hbt(config, session)
     try:
         hbt.elapse(1)  # as run_session: hftbacktest's clock starts at the first event after a first step
@@ -113,7 +113,7 @@ def _carry_backtest(config: AppConfig) -> Any:
         calls=narrow_venues(loop.calls[: c[C_CALLS]], decision_dtype(len(config.venues))),
         sent=loop.sent[: c[C_SENT]].copy(),
         equity=narrow_venues(loop.equity[: c[C_EQUITY]], equity_dtype(len(config.venues))),
-        memory=loop.bound.memory[0].copy(), state=loop.kstate[0].copy(),
+        memory=loop.bound.memory[0].copy(), state=loop.kernel_state[0].copy(),
         days=days, end_ns=session.end_ns,
     )  # fmt: skip
 

@@ -125,17 +125,17 @@ def test_live_keeps_the_gates_memory_in_the_journal(tmp_path: Path, capsys: pyte
         first = Engine(config)
         memory = RiskMemory(journal)
         memory.restore(first, Console(), now)
-        st = first.rstate[0]
+        st = first.risk_state[0]
         st["day"] = now // (86_400 * 10**9)
         st["day_halted"] = B_DAILY_LOSS
-        first.srisk[0]["pair_count"] = 1
-        first.srisk[0]["pair_times"][0] = now - 10**9
+        first.symbol_state[0]["pair_count"] = 1
+        first.symbol_state[0]["pair_times"][0] = now - 10**9
         memory.save()
         printed = Console(record=True)
         second = Engine(config)  # a restart
         RiskMemory(journal).restore(second, printed, now + 10**9)
         assert "PAUSED (daily loss limit ([risk] max_daily_loss) reached" in printed.export_text()
-        again, pairs = second.rstate[0], second.srisk[0]
+        again, pairs = second.risk_state[0], second.symbol_state[0]
         assert (
             again["day_halted"] == B_DAILY_LOSS and pairs["pair_count"] == 1 and pairs["pair_times"][0] == now - 10**9
         )
@@ -188,7 +188,7 @@ def test_every_commit_of_a_fill_carries_the_gates_memory_as_it_stood(tmp_path: P
         journal.defer_state = counted  # type: ignore[method-assign]  # what the memory queues, counted
         memory = RiskMemory(journal)
         memory.restore(engine, Console(), now)
-        pairs = engine.srisk[0]
+        pairs = engine.symbol_state[0]
         pairs["pair_count"], pairs["pair_times"][0], pairs["last_pair_id"] = 1, now, 7  # the decision
         memory.queue()  # the booking's listener: queued, not committed
         assert kept() == {}

@@ -116,7 +116,7 @@ def test_a_per_symbol_limit_stops_that_symbol_only_in_the_backtest_and_the_dry_r
     report = compare(exact, backtest, engine.log, exact=True)  # run_parity, its two runs kept for below
     assert report.agree, report.describe()
     for s in (0, 1):  # the dry run refused what the backtest refused, symbol by symbol
-        assert _refused(symbol_risk_figures(engine.srisk[s])) == _refused(backtest.symbol_risk[s])
+        assert _refused(symbol_risk_figures(engine.symbol_state[s])) == _refused(backtest.symbol_risk[s])
 
 
 @pytest.mark.parametrize(
@@ -137,7 +137,7 @@ def test_account_wide_limits_refuse_the_same_pairs_in_the_backtest_and_the_dry_r
     refused = [_refused(result.symbol_risk[s]).get(key, 0) for s in (0, 1)]
     assert sum(refused) > 0 and result.risk_state["refused"][key] == sum(refused)
     for s in (0, 1):
-        assert _refused(symbol_risk_figures(engine.srisk[s])) == _refused(result.symbol_risk[s])
+        assert _refused(symbol_risk_figures(engine.symbol_state[s])) == _refused(result.symbol_risk[s])
 
 
 def test_the_paper_account_keeps_each_symbol_and_refuses_to_drop_one(two_symbols: Path, tmp_path: Path) -> None:

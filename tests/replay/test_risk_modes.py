@@ -76,11 +76,11 @@ def _three_modes(config: AppConfig) -> dict[str, tuple[list[tuple[Any, ...]], di
 
     return {
         "backtest": (intents(result.sent), figures(result.risk_state, result.risk_events)),
-        "dry run": (intents(dry.log.sent.view()), figures(dry.rstate[0], dry.risk_events)),
+        "dry run": (intents(dry.log.sent.view()), figures(dry.risk_state[0], dry.risk_events)),
         "live": (
             intents(live.log.sent.view()),
             # with the requests the live executors gave up on (timed out: unknown until resolved)
-            {**figures(live.rstate[0], live.risk_events),
+            {**figures(live.risk_state[0], live.risk_events),
              "requests_unknown": sum(venue.counters["unknown"] for venue in live.executor.venues)},
         ),
     }  # fmt: skip

@@ -48,7 +48,7 @@ def test_engine_hands_the_executor_arrays_to_its_step() -> None:
 
     config = load_config(ROOT / "config" / "arbitrage.toml")
     engine = Engine(config)
-    assert engine.params.dtype is PARAMS_DTYPE and engine.limits.dtype is RISK_DTYPE
+    assert engine.rules.dtype is PARAMS_DTYPE and engine.limits.dtype is RISK_DTYPE
     engine.executor.blocked_until_ns[1] = 123  # the executor's own array, changed in place
     engine.executor.unknown_counts[0] = 2
     engine.finish(0)

@@ -88,15 +88,15 @@ def _engine(positions: list[float]) -> Any:
         venue_names=VENUES,
         execution=SimpleNamespace(max_hedge_attempts=3),
     )
-    kstate = np.zeros(1, [("flags", "i8")])
-    return SimpleNamespace(config=config, kstate=kstate, position=np.array([positions]),
+    kernel_state = np.zeros(1, [("flags", "i8")])
+    return SimpleNamespace(config=config, kernel_state=kernel_state, position=np.array([positions]),
                            last_mid=np.array([[60_000.0, 60_010.0, 60_020.0]]))  # fmt: skip
 
 
 def test_a_naked_leg_is_found_on_any_of_three_venues() -> None:
     engine = _engine([0.0, 0.0, 0.002])
     assert naked_legs(engine) == []  # the kernel still hedges
-    engine.kstate[0]["flags"] |= HEDGE_FAILED
+    engine.kernel_state[0]["flags"] |= HEDGE_FAILED
     [leg] = naked_legs(engine)
     assert (leg.venue, leg.position, leg.value) == ("gamma", 0.002, pytest.approx(120.04))
     [line] = naked_leg_lines(engine)

@@ -453,7 +453,7 @@ def test_a_backtest_whose_strategy_breaks_its_contract_sends_nothing_after_and_e
     assert not (tmp_path / "out" / "trades.csv").exists()
 
     (loop,) = loops
-    st = loop.kstate[0]
+    st = loop.kernel_state[0]
     assert int(st["flags"]) & CONTRACT_BROKEN and int(st["broken"]) == BROKEN_PRICE
     assert int(loop.bound.memory[0][CALLS]) == BREAK_AT  # never asked again
     sent = loop.sent[: loop.counters[C_SENT]]

@@ -81,7 +81,7 @@ def test_a_naked_leg_is_named_loudly_once_the_kernel_gave_up(tmp_path: Path) -> 
     engine.position[:] = [0.002, 0.0]
     engine.last_mid[:] = [60_000.0, 60_010.0]
     assert exposure_lines(engine) == []  # still hedging: the kernel's business
-    engine.kstate[0]["flags"] |= HEDGE_FAILED
+    engine.kernel_state[0]["flags"] |= HEDGE_FAILED
     (line,) = exposure_lines(engine)
     assert "NAKED LEG" in line and "binance long 0.002" in line and "mark value 120.00" in line
     engine.position[:] = [0.002, -0.002]  # hedged after all: flat net
@@ -97,7 +97,7 @@ def test_dust_left_after_the_kernel_gave_up_is_not_called_a_naked_leg(tmp_path: 
     from arb.strategy.types import HEDGE_FAILED
 
     engine = Engine(load_config(write_config_files(tmp_path)))
-    engine.kstate[0]["flags"] |= HEDGE_FAILED
+    engine.kernel_state[0]["flags"] |= HEDGE_FAILED
     engine.last_mid[:] = [60_000.0, 60_010.0]
     lowest = min(max(v.instrument.min_qty, v.instrument.min_notional / 60_000.0) for v in engine.config.venues)
     engine.position[:] = [0.004, -0.004 + lowest * 0.5]

@@ -63,7 +63,7 @@ def _engine(position: np.ndarray, mid: tuple[float, float], fills: np.ndarray) -
         last_mid=np.array([mid]),
         log=SimpleNamespace(fills=SimpleNamespace(view=lambda: fills)),
         both_synced=lambda: True,
-        kstate=new_state(),  # no hedge given up: no naked-leg line
+        kernel_state=new_state(),  # no hedge given up: no naked-leg line
         symbols=("BTCUSDT",),
         n_symbols=1,
         config=SimpleNamespace(symbols=[None], venue_names=("binance", "bybit")),
