@@ -55,7 +55,7 @@ def equity_text(quote: Any, base: Any, mids: Any) -> str:
 
 def engine_inventory(engine: Engine) -> tuple[SymbolInventory, ...]:
     """Every symbol's inventory now (:func:`arb.results.inventory.inventory`) from the engine's views,
-    params and open orders: what the account line, the dashboard and the metrics show."""
+    rules and open orders: what the account line, the dashboard and the metrics show."""
     views = engine.views.copy()  # the balances as booked now (the views have them as of the last decision)
     views["position"] = engine.position
     views["base_balance"] = engine.init_base + engine.position

@@ -68,7 +68,7 @@ def _engine(position: np.ndarray, mid: tuple[float, float], fills: np.ndarray) -
         n_symbols=1,
         config=SimpleNamespace(symbols=[None], venue_names=("binance", "bybit")),
         views=views,
-        params=params,
+        rules=params,
         init_base=np.array([[0.05, 0.05]]),
         init_quote=np.array([5_000.0, 5_000.0]),
         cash=-position * np.array(mid),
