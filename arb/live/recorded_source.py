@@ -49,7 +49,7 @@ from arb.recording.npz import EodSnapshot
 from arb.recording.replayed_funding import Funding
 from arb.recording.venues import make_normalizer
 from connectors.common.normalizer import SyncState, VenueNormalizer
-from connectors.common.record_files import TS_DIGITS, Cut, LineReader, Mark
+from connectors.common.record_files import Cut, LineReader, Mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +136,7 @@ class _VenueReplay:
         self.symbol = symbol
         self.v = v
         self.settlements = settlements
-        self.due = list(reversed(settlements))  # popped from the end, earliest first
-        self.due_ts = [int(row["local_ts"][0]) for row in self.due]  # their times, popped with them
+        self.due = [(int(row["local_ts"][0]), row) for row in reversed(settlements)]  # (time, row), earliest last
         self.normalizer = _normalizer_after(venue, symbol, initial)
         self.lost_at: list[int] = []
         self.shift = 0  # what to add to the current day's local times
@@ -169,12 +168,10 @@ class _VenueReplay:
 
     def settle(self, until: int) -> Iterator[ReplayBatch]:
         # The settlements and estimates due by ``until``, a batch each
-        due, due_ts = self.due, self.due_ts
-        while due_ts and due_ts[-1] <= until:
-            row = due.pop()
-            due_ts.pop()
-            update_id = self.normalizer.status.update_id
-            yield ReplayBatch(self.v, row, int(row["local_ts"][0]), self.last_state, False, update_id, self.symbol)
+        due = self.due
+        while due and due[-1][0] <= until:
+            ts, row = due.pop()
+            yield ReplayBatch(self.v, row, ts, self.last_state, False, self.normalizer.status.update_id, self.symbol)
 
     def converted_day(self, day: DayData) -> Iterator[ReplayBatch]:
         # A day without frames: the converted rows, as the normalizer would write them
@@ -190,25 +187,19 @@ class _VenueReplay:
 
     def recorded_day(self, day: DayData) -> Iterator[ReplayBatch]:
         # A recorded day: its frames through the normalizer, a batch after each that wrote rows or moved
-        # the sync state. LineReader.__iter__ is inlined and the normalizer's decode called without
-        # on_message's report: a day has hundreds of thousands of frames, most of them without rows.
+        # the sync state (most of a day's frames write neither: no batch is made for them)
         plan = day.findings.plan(str(day.recording))
-        reader = LineReader(day.recording, skip=plan, keep_going=True, on_lost=self.lost)
-        normalizer, lost_at, shift, due_ts = self.normalizer, self.lost_at, self.shift, self.due_ts
-        decode, sink, status = normalizer.decode, normalizer.sink, normalizer.status
-        for lines in reader.blocks():
-            for line in lines:
-                if line[TS_DIGITS : TS_DIGITS + 1] != b" " or not line[:TS_DIGITS].isdigit():
-                    reader.bad_line(line)
-                    continue
-                if lost_at:
-                    yield from self.batch(lost_at[-1])
-                ts = int(line[:TS_DIGITS]) + shift
-                if due_ts and due_ts[-1] < ts:
-                    yield from self.settle(ts - 1)
-                decode(line[TS_DIGITS + 1 :], ts)
-                if sink.rows or status.state != self.last_state:
-                    yield from self.batch(ts)
+        normalizer, lost_at, shift, due = self.normalizer, self.lost_at, self.shift, self.due
+        sink, status = normalizer.sink, normalizer.status
+        for local_ts, payload in LineReader(day.recording, skip=plan, keep_going=True, on_lost=self.lost):
+            if lost_at:
+                yield from self.batch(lost_at[-1])
+            ts = local_ts + shift
+            if due and due[-1][0] < ts:
+                yield from self.settle(ts - 1)
+            normalizer.decode(payload, ts)
+            if sink.rows or status.state != self.last_state:
+                yield from self.batch(ts)
         if lost_at:
             yield from self.batch(lost_at[-1])
 
