@@ -14,6 +14,7 @@ from pathlib import Path
 
 import msgspec
 import numpy as np
+import pytest
 
 import arb.recording.venues as venues
 from arb.config import AppConfig
@@ -59,3 +60,24 @@ def test_a_cached_day_never_waits(sample_config, tmp_path, monkeypatch) -> None:
     _, again, _ = _load(config)
     assert len(first) == 4
     assert again == []  # read from the conversions the first load wrote: nothing to compile
+
+
+@pytest.mark.parametrize("feed_latency", ["recorded", "constant"])
+def test_an_in_memory_session_spans_the_rows_it_makes_for_hftbacktest_when_they_are_read(
+    sample_config: AppConfig, feed_latency: str
+) -> None:
+    # The rows hftbacktest gets are made at the first read of ``arrays`` (a dry run never reads them); the
+    # session's start and end, known before, are their first asset-day's earliest and last one's latest
+    # local times, with the shift and the feed latency, recorded or constant
+    backtest = msgspec.structs.replace(sample_config.backtest, feed_latency=feed_latency)
+    venues = tuple(  # a feed latency of its own per venue: 7 ms, 8 ms
+        msgspec.structs.replace(v, latency=msgspec.structs.replace(v.latency, feed_ns=(7 + i) * 1_000_000))
+        for i, v in enumerate(sample_config.venues)
+    )
+    config = msgspec.structs.replace(sample_config, backtest=backtest, venues=venues)
+    session = load_timeline(config, plan_days(config, None, None))
+    assert session.in_memory and session._arrays is None
+    feeds = session.arrays
+    assert session.start_ns == min(int(feed[0]["local_ts"].min()) for feed in feeds if len(feed[0]))
+    assert session.end_ns == max(int(feed[-1]["local_ts"].max()) for feed in feeds if len(feed[-1]))
+    assert session.arrays is feeds  # made once
