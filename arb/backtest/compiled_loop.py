@@ -653,7 +653,7 @@ def _step_args(loop: Any) -> tuple[Any, ...]:
     what its address is compiled for."""
     i64 = np.int64(0)
     pair_seq = loop.counters[C_NEXT_PAIR_ID : C_NEXT_PAIR_ID + 1]  # as _run_loop slices it
-    symbols = loop._state()[2]  # the kernel and the gate as the run hands them
+    symbols = loop._symbols()  # the kernel and the gate as the run hands them
     return (i64, i64, symbols.views, symbols.kernel, symbols.risk, pair_seq, loop.calls, i64)
 
 

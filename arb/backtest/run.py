@@ -352,8 +352,7 @@ class Loop:
         self.views = new_views(n_sym, n_venues)
         self.intents = new_intents(n_sym)
         self.bound = bound if bound is not None else bind_config(config, self.rules)
-        gate = new_gate(config)
-        self.limits, self.risk_state, self.symbol_state = gate.limits, gate.state, gate.symbol_state
+        self.limits, self.risk_state, self.symbol_state = new_gate(config)
         self.risk_events: list[RiskEvent] = []
         self.step = (0, 0)
         """The step's address and key (:mod:`arb.backtest.step_call`), read at the first :meth:`run`: the
@@ -416,11 +415,15 @@ class Loop:
         run = Run(self.settings, self.counters, self.leg_faults, self.init_base, self.last_mid, self.price_decimals,
                   self.measured, self.inventory if moving else None)  # fmt: skip
         quoting = bool((self.rules["style"] != STYLE_TAKER).any())
-        kernel = Kernel(self.rules, self.kernel_state, self.intents, self.bound.part)
-        symbols = Symbols(kernel, Risk(self.limits, self.risk_state, self.symbol_state), self.views, self.step)
+        symbols = self._symbols()
         orders = Orders(self.flight, self.quotes if quoting else None, self.taken, self.own)
         outs = Outs(self.fills, self.equity, self.calls, self.sent, self.funding)
         return perp if perp_on else Marks(perp.mark, perp.paid), run, symbols, orders, outs
+
+    def _symbols(self) -> Symbols:
+        # _run_loop's ``symbols``: the kernels, the gate and the views as the run hands them
+        kernel = Kernel(self.rules, self.kernel_state, self.intents, self.bound.part)
+        return Symbols(kernel, Risk(self.limits, self.risk_state, self.symbol_state), self.views, self.step)
 
     def _log_risk_events(self) -> None:
         # The breaches the gate wrote since the last call, logged as the engine logs them (at data time).

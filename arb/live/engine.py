@@ -275,8 +275,7 @@ class Engine:
         self.intents = new_intents(n_sym)
         self.bound = bind_config(self.config, self.rules)
         """Each symbol's strategy, bound to the compiled step (its memory: ``bound.memory[s]``)."""
-        gate = new_gate(self.config)
-        self.limits, self.risk_state, self.symbol_state = gate.limits, gate.state, gate.symbol_state
+        self.limits, self.risk_state, self.symbol_state = new_gate(self.config)
 
     def _new_account(self, equity_interval_ns: int) -> None:
         # Set-up, the account: positions, cash, marks and funding per (symbol, venue), the equity samples
@@ -329,8 +328,8 @@ class Engine:
         n_sym = self.n_symbols
         views, last_mid, account = self.views.copy(), self.last_mid.copy(), tuple(x.copy() for x in self._account)
         part = self.bound.part
-        memory = part._replace(memory=part.memory.copy())
-        kernel = Kernel(self.rules, self.kernel_state.copy(), self.intents.copy(), memory)
+        own_part = part._replace(memory=part.memory.copy())
+        kernel = Kernel(self.rules, self.kernel_state.copy(), self.intents.copy(), own_part)
         counts = tuple(np.zeros_like(x) for x in self._counts)
         state = (views, kernel, self.venues.copy(), (last_mid, self.mark.copy(), self._pnl_sym.copy()),
                  self._pair_seq.copy(), account, counts, self._state[7])  # fmt: skip

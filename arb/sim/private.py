@@ -64,8 +64,6 @@ logger = logging.getLogger(__name__)
 encode = msgspec.json.Encoder().encode
 """JSON bytes of a value, as the venues' answers and stream messages are written."""
 R = TypeVar("R")
-K = TypeVar("K")
-E = TypeVar("E")
 P = TypeVar("P")
 
 FundingFields = tuple[str, str | None, str | None, int | str | None]

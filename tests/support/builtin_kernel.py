@@ -34,25 +34,25 @@ def _memory(state: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return kept[1]
 
 
-def _run(strategy: Strategy, view: Any, params: Any, state: Any, now: int, out: Any) -> int:
-    bound = bind([strategy], params)
-    kernel = Kernel(params, state, out.reshape(1, -1), StrategyPart(bound.addresses, bound.params, _memory(state)))
+def _run(strategy: Strategy, view: Any, rules: Any, state: Any, now: int, out: Any) -> int:
+    bound = bind([strategy], rules)
+    kernel = Kernel(rules, state, out.reshape(1, -1), StrategyPart(bound.addresses, bound.params, _memory(state)))
     return int(guarded_decide(view, kernel, 0, now))
 
 
-def decide(view: Any, params: Any, state: Any, now: int, out: Any) -> int:
+def decide(view: Any, rules: Any, state: Any, now: int, out: Any) -> int:
     """The taker's decision inside arb's guard: intents into ``out``, their number returned."""
-    return _run(TAKER, view, params, state, now, out)
+    return _run(TAKER, view, rules, state, now, out)
 
 
-def decide_maker(view: Any, params: Any, state: Any, now: int, out: Any) -> int:
+def decide_maker(view: Any, rules: Any, state: Any, now: int, out: Any) -> int:
     """The maker-taker's decision inside arb's guard."""
-    return _run(MAKER_TAKER, view, params, state, now, out)
+    return _run(MAKER_TAKER, view, rules, state, now, out)
 
 
-def may_act(view: Any, params: Any, now: int) -> bool:
+def may_act(view: Any, rules: Any, now: int) -> bool:
     """Whether a driver would call the symbol's strategy (its style's) on this view."""
-    strategy = TAKER if int(params[0]["style"]) == STYLE_TAKER else MAKER_TAKER
-    bound = bind([strategy], params)
-    kernel = Kernel(params, new_state(), new_intents(1), bound.part)
+    strategy = TAKER if int(rules[0]["style"]) == STYLE_TAKER else MAKER_TAKER
+    bound = bind([strategy], rules)
+    kernel = Kernel(rules, new_state(), new_intents(1), bound.part)
     return bool(may_decide(view, kernel, 0, now))
