@@ -61,7 +61,7 @@ def _scan_day(path: Path, venue: str, market: str, symbol: str, moments: int, sc
 
     def keep() -> Any:
         kept.clear()
-        return kept.append
+        return lambda chunk: kept.append(chunk.copy())
 
     tops, _ = read_tops([path], keep if moments else None, venue=venue, market=market, symbol=symbol,
                         scan_read=scan_read)  # fmt: skip

@@ -36,7 +36,6 @@ __all__ = [
     "ReadChunk",
     "convert_files",
     "convert_to_parts",
-    "prepare_inputs",
     "read_inputs",
 ]
 

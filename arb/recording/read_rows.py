@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from arb.events import EventArray
-from arb.recording.convert import DEFAULT_CHUNK_ROWS, ReadChunk, prepare_inputs, read_inputs
+from arb.recording.convert import DEFAULT_CHUNK_ROWS, ReadChunk, read_inputs
 from arb.recording.imports import import_of
+from arb.recording.inputs import prepare_inputs
 from connectors.common.findings import Findings
 
 RowsReceiver = Callable[[], Callable[[EventArray], None]]

@@ -239,14 +239,14 @@ class _DayRows:
         self.settled: list[EventArray] = []
         self._held = 0
 
-    def take(self, chunk: EventArray) -> None:  # a fresh array each time (read_tops's copy): kept as it is
+    def take(self, chunk: EventArray) -> None:  # valid during the call only: what is kept is copied
         settled = chunk[(chunk["ev"] & EVENT_KIND_MASK) == FUNDING_SETTLED_EVENT]
         if len(settled):
             self.settled.append(settled)
         if self.rows is not None:
             self._held += len(chunk)
             if self._held <= _KEEP_ROWS:
-                self.rows.append(chunk)
+                self.rows.append(chunk.copy())
             else:
                 self.rows = None
 

@@ -349,7 +349,7 @@ def read_tops(
 ) -> tuple[Tops, Findings]:  # fmt: skip
     """A venue's day read into its :class:`Tops` (:func:`scan_rows`: ``inputs`` and the keywords as it takes them),
     and what reading found. ``rows()`` makes a receiver of the same rows (each read's, as :func:`scan_rows` makes
-    them), chunk by chunk, as fresh arrays it may keep."""
+    them), chunk by chunk, each valid only during the call: a receiver copies what it keeps."""
     books: list[TopsReader] = []
 
     def receiver() -> Callable[[EventArray], None]:
@@ -360,7 +360,7 @@ def read_tops(
         def take(chunk: EventArray) -> None:
             book.add(chunk)
             if keep is not None:
-                keep(chunk.copy())
+                keep(chunk)
 
         return take
 

@@ -23,7 +23,8 @@ from arb.cli import main
 from arb.config import load_config
 from arb.errors import RecordingError
 from arb.events import EXCH_EVENT, LOCAL_EVENT, event_dtype
-from arb.recording.convert import convert_files, convert_to_parts, prepare_inputs, read_inputs
+from arb.recording.convert import convert_files, convert_to_parts, read_inputs
+from arb.recording.inputs import prepare_inputs
 from arb.recording.npz import load_eod, part_path
 from arb.recording.stream import Bounds, OrderStream
 from arb.testing.configs import write_config_files

@@ -45,7 +45,7 @@ def _both(paths: list[Path], **options: Any) -> tuple[tuple[Tops, Findings, Even
 
         def rows(chunks: list[EventArray] = chunks) -> Any:
             chunks.clear()  # a damaged file is read twice: only the last read's rows are the day's
-            return chunks.append
+            return lambda chunk: chunks.append(chunk.copy())
 
         tops, findings = read_tops(paths, rows, scan_read=scan_read, **day)
         out.append((tops, findings, np.concatenate(chunks) if chunks else np.zeros(0, event_dtype)))
@@ -145,9 +145,9 @@ def _unfinished_member(lines: list[tuple[int, bytes]]) -> bytes:
 
 @pytest.mark.parametrize("venue", ["bybit", "okx", "binance"])
 def test_damaged_gzip_and_a_cut_read_the_same_and_once(tmp_path: Path, venue: str) -> None:
-    # Corrupt deflate data in a middle member (with allow_damaged: skipped, the book lost there; a first read
-    # passes garbled lines on, so the day is read twice and only the second read counts) and a member cut short
-    # by a recorder that died, then appended to: the same findings, rows and tops, each read once.
+    # Corrupt deflate data in a middle member (with allow_damaged: skipped, the book lost there; found before
+    # any of its lines is passed on, so the day is read once: a read again is the next test's) and a member cut
+    # short by a recorder that died, then appended to: the same findings, rows and tops.
     lines = read_lines(RECORDINGS / f"{venue}_spot" / "solusdt_20240808.gz")[:_LINES]
     third = len(lines) // 3
     spoilt = bytearray(_members(lines[third : 2 * third]))
@@ -179,3 +179,33 @@ def test_a_pass_short_of_room_asks_for_more_and_reads_the_same(monkeypatch: pyte
     assert not bad
     assert read.sink.take().tobytes() == own.sink.take().tobytes()
     assert read.stats == own.stats and read.status == own.status
+
+
+@pytest.mark.parametrize("venue", ["okx", "binance"])
+def test_a_day_read_again_after_damage_feeds_the_second_read_to_fresh_books_and_receivers(
+    tmp_path: Path, venue: str
+) -> None:
+    # A stored (uncompressed) middle member with a flipped byte: its lines come out garbled before its check
+    # fails at its end, so the first read has passed them on and the day is read again, skipping the member.
+    # The second read's rows go to a new receiver and a new book (fed both, the tops would go back in time).
+    lines = read_lines(RECORDINGS / f"{venue}_spot" / "solusdt_20240808.gz")[:4000]
+    third = len(lines) // 3
+    stored = bytearray(gzip.compress(b"".join(format_line(ts, p) for ts, p in lines[third : 2 * third]), 0, mtime=0))
+    stored[len(stored) // 10] ^= 0x20
+    damaged = tmp_path / f"{venue}_spot" / "solusdt_20240808.gz"
+    damaged.parent.mkdir()
+    damaged.write_bytes(_members(lines[:third]) + bytes(stored) + _members(lines[2 * third :]))
+    for scan_read in (True, False):
+        receivers = []
+
+        def rows(receivers: list[list[EventArray]] = receivers) -> Any:
+            receivers.append([])
+            return lambda chunk, kept=receivers[-1]: kept.append(chunk.copy())
+
+        tops, findings = read_tops([damaged], rows, venue=venue, market="spot", symbol="SOLUSDT",
+                                   allow_damaged=True, scan_read=scan_read)  # fmt: skip
+        assert len(receivers) == 2 and findings.files[0].damage  # read twice
+        second = np.concatenate(receivers[1])["local_ts"]
+        assert (np.diff(tops.records["local_ts"]) >= 0).all() and (np.diff(second) >= 0).all()
+        assert tops.records["local_ts"][-1] <= second.max()
+    _assert_same([damaged], allow_damaged=True)
