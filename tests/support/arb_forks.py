@@ -28,6 +28,7 @@ __all__ = ["COMMANDS", "ArbForks", "arb_forks", "close_shared", "forked_child", 
 import asyncio
 import contextlib
 import functools
+import gc
 import importlib
 import json
 import os
@@ -47,16 +48,31 @@ _ENVIRON = dict(os.environ)
 """This process's environment as it started (before a test changed it): the shared servers'."""
 
 COMMANDS = ("arb.cli", "arb.cli.live", "arb.cli.reconcile", "arb.cli.kill", "arb.cli.halt", "arb.cli.order",
-            "arb.cli.fees", "arb.cli.rebalance", "arb.cli.dry_run", "arb.live.trading_session", "arb.live.kill",
-            "arb.live.dry_run", "arb.live.recorded_source", "arb.execution.live_executor",
-            "arb.execution.venue_executor", "arb.execution.paper_account", "arb.journal.journal", "arb.reports.charts",
-            "arb.reports.files", "arb.reports.sources", "arb.ops.watch", "arb.ops.terminal", "connectors.registry",
-            "connectors.binance.private", "connectors.binance.wallet", "connectors.bybit.private",
-            "connectors.bybit.wallet", "connectors.okx.private", "ccxt.async_support", "ccxt.pro", "sqlalchemy",
-            "aiohttp", "matplotlib.figure", "matplotlib.backends.backend_agg",
+            "arb.cli.fees", "arb.cli.rebalance", "arb.cli.dry_run", "arb.cli.latency", "arb.live.trading_session",
+            "arb.live.trading", "arb.live.feeds", "arb.live.process", "arb.live.preflight", "arb.live.chores",
+            "arb.live.auto_rebalance", "arb.live.kill", "arb.live.dry_run", "arb.live.recorded_source",
+            "arb.execution.live_executor", "arb.execution.venue_executor", "arb.execution.paper_account",
+            "arb.execution.journaling", "arb.execution.ccxt_setup", "arb.journal.journal", "arb.reports.charts",
+            "arb.reports.files", "arb.reports.sources", "arb.reports.console", "arb.ops.watch", "arb.ops.terminal",
+            "arb.ops.alerts.service", "connectors.registry", "tests.support.arb_forks:venue_modules",
+            "ccxt.async_support", "ccxt.pro", "sqlalchemy", "sqlite3", "aiohttp", "rich.table", "matplotlib.figure",
+            "matplotlib.backends.backend_agg", "connectors.common.rest_lane:verified_tls", "arb._jit:_roomy",
             "tests.support.warm_numba:warm_live")  # fmt: skip
 """What ``arb live``, ``arb kill``, ``arb reconcile``, ``arb order`` and the other commands of the live
-tests import and load from Numba's cache before their work: once per worker, in :func:`shared_forks`."""
+tests import and load from Numba's cache before their work, and what they would make once per process (the TLS
+context, the roomy frame of ``arb._jit``): once per worker, in :func:`shared_forks`."""
+
+_VENUE_MODULES = ("feed", "urls", "private", "wallet")
+"""The modules of a venue's connector folder the live commands import (those the folder has)."""
+
+
+def venue_modules() -> None:
+    """Import each venue's :data:`_VENUE_MODULES`: every folder of ``connectors/`` that holds a ``venue.toml``."""
+    for folder in sorted((_ROOT / "connectors").iterdir()):
+        if (folder / "venue.toml").exists():
+            for name in _VENUE_MODULES:
+                if (folder / f"{name}.py").exists():
+                    importlib.import_module(f"connectors.{folder.name}.{name}")
 
 
 def _child(request: dict[str, Any]) -> None:
@@ -98,6 +114,10 @@ def serve(preload: list[str]) -> None:
         imported = importlib.import_module(module)
         if function:
             getattr(imported, function)()
+    # What is loaded now lives as long as the server and its children: out of the collector's generations, so
+    # a child's full collection (arb live makes one before trading) walks only what the child made
+    gc.collect()
+    gc.freeze()
     wakeup_read, wakeup_write = os.pipe()
     os.set_blocking(wakeup_write, False)
     signal.set_wakeup_fd(wakeup_write)
