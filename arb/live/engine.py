@@ -74,7 +74,7 @@ from arb.strategy.params import params_of
 from arb.strategy.quote_slots import Q_OID, Q_STATE, hold_slot, new_quotes, quote_views
 from arb.strategy.seam import broken_text, mark_raised, raised_text, user_strategy
 from arb.strategy.selection import bind_config
-from arb.strategy.state import Kernel, Risk
+from arb.strategy.state import EngineState, Kernel, Risk
 from arb.strategy.step import (
     FLAG_CONTRACT_BROKEN,
     FLAG_EVENTS,
@@ -239,9 +239,9 @@ class Engine:
         kernel = Kernel(self.rules, self.kernel_state, self.intents, self.bound.part)
         marks = (self.last_mid, self.mark, self._pnl_sym)
         settings = np.array([self.levels, self.stale_after], np.int64)
-        self._state = (self.views, kernel, self.venues, marks, self._pair_seq, self._account, self._counts, settings)
-        """What the compiled step reads and writes besides the gate's records, the books and the logs: the
-        engine's own arrays (updated in place, never replaced)."""
+        self._state = EngineState(self.views, kernel, self.venues, marks, self._pair_seq, self._account, self._counts,
+                                  settings)  # fmt: skip
+        """What the compiled step reads and writes besides the gate's records, the books and the logs."""
         self._risk = Risk(self.limits, self.risk_state, self.symbol_state)
         self._warm_up()
 
@@ -331,8 +331,8 @@ class Engine:
         own_part = part._replace(memory=part.memory.copy())
         kernel = Kernel(self.rules, self.kernel_state.copy(), self.intents.copy(), own_part)
         counts = tuple(np.zeros_like(x) for x in self._counts)
-        state = (views, kernel, self.venues.copy(), (last_mid, self.mark.copy(), self._pnl_sym.copy()),
-                 self._pair_seq.copy(), account, counts, self._state[7])  # fmt: skip
+        state = EngineState(views, kernel, self.venues.copy(), (last_mid, self.mark.copy(), self._pnl_sym.copy()),
+                            self._pair_seq.copy(), account, counts, self._state.settings)  # fmt: skip
         risk = Risk(self.limits, self.risk_state.copy(), self.symbol_state.copy())
         books = book_list(book.arrays, n_sym * self.n_venues)
         logs = (np.zeros(n_sym, decision_dtype(MAX_VENUES)), np.zeros(len(self._intent_ints), SENT_DTYPE),

@@ -14,7 +14,7 @@ strategy's own (its ``[strategy.params]`` table, or the rules again when it decl
 
 from __future__ import annotations
 
-__all__ = ["Kernel", "Risk", "StrategyPart"]
+__all__ = ["EngineState", "Kernel", "Risk", "StrategyPart"]
 
 from typing import Any, NamedTuple
 
@@ -60,3 +60,25 @@ class Risk(NamedTuple):
     refusals, the events' ring."""
     symbol_state: Array
     """Each symbol's gate state (``SYMBOL_RISK_DTYPE``): its pairs, refusals and pair times."""
+
+
+class EngineState(NamedTuple):
+    """What the live engine's compiled step (:func:`arb.strategy.step.engine_step`) reads and writes besides the
+    gate's records, the books and the logs: the engine's own arrays, updated in place, never replaced."""
+
+    views: Array
+    """Each (symbol, venue)'s view (``view_dtype``), as the strategies read it."""
+    kernel: Kernel
+    """The kernels, as :func:`arb.strategy.step.decide_symbol` takes them."""
+    venues: Array
+    """Per (symbol, venue), what the step reads besides the books (``V_*`` rows of :mod:`arb.strategy.step`)."""
+    marks: tuple[Array, Array, Array]
+    """``(last_mid, mark, pnl_sym)``: per (symbol, venue) the last mid and the mark price; per symbol its PnL."""
+    pair_seq: Array
+    """``[the next pair id]``."""
+    account: tuple[Array, ...]
+    """The account's arrays, as :func:`arb.strategy.step.fill_accounts` takes them."""
+    executor: tuple[Array, ...]
+    """The executor's counts: ``(open_counts, unknown_counts, blocked_until_ns)``."""
+    settings: Array
+    """``[book levels, stale_after_ns]``."""

@@ -55,7 +55,7 @@ import arb._jit as nb  # numba.njit, compiled once per argument types, not per c
 from arb.book import book_top
 from arb.strategy.gate import gate, update_equity, value_px
 from arb.strategy.guard import guarded_decide, may_decide
-from arb.strategy.state import Kernel, Risk
+from arb.strategy.state import EngineState, Kernel, Risk
 from arb.strategy.types import (
     BUY,
     CONTRACT_BROKEN,
@@ -239,24 +239,22 @@ def _quote_sent(rec: Any, it: Any, now: int) -> None:
 
 
 @nb.njit(cache=True, nogil=True)
-def engine_step(now: int, pending: Any, state: Any, risk: Risk, books: Any, logs: Any, n_calls: int,
+def engine_step(now: int, pending: Any, state: EngineState, risk: Risk, books: Any, logs: Any, n_calls: int,
                 n_sent: int) -> tuple[int, int, int]:  # fmt: skip
     """The live engine's decision at local time ``now``, for the symbols with ``pending[s]`` set (their
     book, sync state or orders changed; cleared here). Returns ``(intents, calls, flags)``: the intents
     that passed the gate (rows ``[0, intents)`` of the order arrays, and of the sent log from
     ``n_sent``), the kernel calls logged (from ``n_calls``), and ``FLAG_*`` bits.
 
-    ``state``: ``(views, kernel, venues, marks, pair_seq, account, executor, settings)``: ``kernel`` (a
-    :class:`~arb.strategy.state.Kernel`) as :func:`decide_symbol` takes it, ``venues`` the ``V_*`` rows by
-    (symbol, venue), ``marks`` ``(last_mid, mark, pnl_sym)``, ``account`` as :func:`fill_accounts` takes it,
-    ``executor`` its ``(open_counts, unknown_counts, blocked_until_ns)``, ``settings`` ``[book levels,
-    stale_after_ns]``. ``risk``: the gate's :class:`~arb.strategy.state.Risk` records. ``books``: every book's
+    ``state``: the engine's arrays, by name (:class:`~arb.strategy.state.EngineState`). ``risk``: the gate's
+    :class:`~arb.strategy.state.Risk` records. ``books``: every book's
     ``OrderBook.arrays`` (:func:`book_list`). ``logs``: ``(calls, sent, orders)``, the call and sent logs with
     room for a row per symbol and its intents each, and ``orders`` the plain order arrays of :func:`_log_sent`.
     """
-    views, kernel, venues, marks, pair_seq, account, executor, settings = state
-    last_mid, mark, pnl_sym = marks
-    open_counts, unknown_counts, blocked_until = executor
+    views, kernel, venues, account = state.views, state.kernel, state.venues, state.account
+    pair_seq, settings = state.pair_seq, state.settings
+    last_mid, mark, pnl_sym = state.marks
+    open_counts, unknown_counts, blocked_until = state.executor
     calls, sent, orders = logs
     levels, stale_after = settings[0], settings[1]
     st = risk.state[0]
