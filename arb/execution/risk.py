@@ -314,7 +314,7 @@ _DAY_MEMORY = ("day", "day_start_pnl", "day_start_equity", "day_halted")
 _PAIR_MEMORY = ("last_pair_ns", "pair_count", "last_pair_id")
 
 
-def risk_memory(state: Any, sstate: Any, symbols: tuple[str, ...] | list[str]) -> dict[str, Any]:
+def risk_memory(state: Any, symbol_state: Any, symbols: tuple[str, ...] | list[str]) -> dict[str, Any]:
     """What the gate must remember across a restart besides a halt (which the drivers keep as text):
     the risk day (its start, and whether the daily loss limit holds pairs back) and, per symbol (by
     name), the pairs of the last 24 hours (for ``max_pairs_per_day`` and ``min_pair_interval_ms``).
@@ -323,7 +323,7 @@ def risk_memory(state: Any, sstate: Any, symbols: tuple[str, ...] | list[str]) -
     memory: dict[str, Any] = {name: st[name].item() for name in _DAY_MEMORY}
     memory["symbols"] = {}
     for s, symbol in enumerate(symbols):
-        sst = sstate[s]
+        sst = symbol_state[s]
         kept = min(int(sst["pair_count"]), MAX_PAIRS_TRACKED)
         pairs: dict[str, Any] = {name: sst[name].item() for name in _PAIR_MEMORY}
         pairs["pair_times"] = sorted(int(t) for t in sst["pair_times"][:kept])
@@ -331,12 +331,12 @@ def risk_memory(state: Any, sstate: Any, symbols: tuple[str, ...] | list[str]) -
     return memory
 
 
-def memory_figures(state: Any, sstate: Any) -> tuple[Any, ...]:
+def memory_figures(state: Any, symbol_state: Any) -> tuple[Any, ...]:
     """The figures :func:`risk_memory` keeps, but the pairs' times (they change only with a pair's count):
     equal for two states when their memories are equal. A few microseconds, for a change check."""
     st = state[0]
     day = tuple(st[name].item() for name in _DAY_MEMORY)
-    return day + tuple(sstate[name].tobytes() for name in _PAIR_MEMORY)
+    return day + tuple(symbol_state[name].tobytes() for name in _PAIR_MEMORY)
 
 
 RISK_MEMORY_KEY = "risk_memory"
@@ -362,7 +362,9 @@ def day_pause_text(memory: dict[str, Any], limits: Any, now: int, *, clear: str)
     return f"daily loss limit ([risk] {key}) reached: no new pair until {hour:02d}:00 UTC (or {clear})"
 
 
-def restore_risk_memory(state: Any, sstate: Any, memory: dict[str, Any], symbols: tuple[str, ...] | list[str]) -> None:
+def restore_risk_memory(
+    state: Any, symbol_state: Any, memory: dict[str, Any], symbols: tuple[str, ...] | list[str]
+) -> None:
     """Continue from :func:`risk_memory`'s figures (a day that is over is replaced at the first sample).
     A symbol the memory does not name starts afresh; a memory written by a single-symbol arb (its
     pairs at the top level) is the first symbol's."""
@@ -375,7 +377,7 @@ def restore_risk_memory(state: Any, sstate: Any, memory: dict[str, Any], symbols
         by_symbol = {symbols[0]: memory}
     for s, symbol in enumerate(symbols):
         pairs = (by_symbol or {}).get(symbol, {})
-        sst = sstate[s]
+        sst = symbol_state[s]
         sst["last_pair_ns"] = int(pairs.get("last_pair_ns", 0))
         sst["last_pair_id"] = int(pairs.get("last_pair_id", 0))
         times = [int(t) for t in pairs.get("pair_times", [])][-MAX_PAIRS_TRACKED:]

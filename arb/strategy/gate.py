@@ -4,7 +4,7 @@ The backtest's Numba loop and the live engine (dry run and ``arb live``) call :f
 and :func:`gate` with the same arguments at every decision, so one compiled gate stops the same
 things everywhere. With several symbols there is one gate for the account: ``views`` holds every
 symbol's view of every venue (``views[s]``, what the kernel of symbol ``s`` reads), ``limits`` one
-row per symbol, ``state`` the account's record and ``sstate`` one record per symbol. It works on
+row per symbol, ``state`` the account's record and ``symbol_state`` one record per symbol. It works on
 whole pairs: if any leg of a pair would break a limit, every intent of that pair is dropped, so the
 gate itself can never create a naked leg. Hedges and unwinds only ever
 reduce exposure; they pass unless their venue has too many unanswered orders. The ``maker_taker``
@@ -55,7 +55,7 @@ The gate's records (:data:`~arb.strategy.records.RISK_DTYPE`, ``RISK_STATE_DTYPE
 ``SYMBOL_RISK_DTYPE``) are in :mod:`arb.strategy.records`; its configuration, figures and words (what
 a breach says) in :mod:`arb.execution.risk`. The code sits beside the kernel because the per-decision
 step (:mod:`arb.strategy.step`) runs both in one compiled call. Every entry point that reads the other
-symbols' state takes separate per-symbol arrays (``views``, ``limits``, ``sstate``), or records per
+symbols' state takes separate per-symbol arrays (``views``, ``limits``, ``symbol_state``), or records per
 symbol holding them as fields (:mod:`arb.strategy.records`' accessors): the same body reads either.
 """
 
@@ -297,42 +297,44 @@ def _event(st: Any, code: int, now: int, value: float, limit: float, symbol: int
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
-def _episode(sstate: Any, code: int) -> None:
+def _episode(symbol_state: Any, code: int) -> None:
     # Every symbol's refusals that follow belong to the episode of ``code`` (a halt, a pause).
-    for s in range(sstate.shape[0]):
-        risk_row(sstate, s)["ev_last"] = code
+    for s in range(symbol_state.shape[0]):
+        risk_row(symbol_state, s)["ev_last"] = code
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
-def _halt(st: Any, sstate: Any, reason: int, code: int, now: int, value: float, limit: float, symbol: int) -> None:
+def _halt(
+    st: Any, symbol_state: Any, reason: int, code: int, now: int, value: float, limit: float, symbol: int
+) -> None:
     # Halt for ``reason`` (H_*) unless already halted; the event says which limit and figure.
     if st["halted"] != H_NONE:
         return
     st["halted"] = reason
     _event(st, code, now, value, limit, symbol)
-    _episode(sstate, B_HALTED)
+    _episode(symbol_state, B_HALTED)
 
 
 @nb.njit(cache=True, nogil=True, twin=True)
-def update_equity(limits: Any, state: Any, sstate: Any, pnl: float, pnl_sym: Any, views: Any, now: int) -> None:
+def update_equity(limits: Any, state: Any, symbol_state: Any, pnl: float, pnl_sym: Any, views: Any, now: int) -> None:
     """Follow net PnL at ``now``: the account's (``pnl``: the drawdown peak, the risk day) and each
     symbol's (``pnl_sym[s]``: its last pair's PnL, judged whenever none of its orders is unanswered:
     marked at the mids while a leg is open, realised once flat), how long each symbol's net position
     has been off flat, and the venues' unknown orders (``state.unknown``, set by the driver); halt or
     pause where a limit says so, writing an event when it trips. ``views``: every symbol's view;
-    ``limits``/``sstate``: a row per symbol; ``state``: the account's record (one-element array)."""
-    follow_pnl(limits, state[0], sstate, pnl, pnl_sym, views, now)
+    ``limits``/``symbol_state``: a row per symbol; ``state``: the account's record (one-element array)."""
+    follow_pnl(limits, state[0], symbol_state, pnl, pnl_sym, views, now)
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
-def follow_pnl(limits: Any, st: Any, sstate: Any, pnl: float, pnl_sym: Any, views: Any, now: int) -> None:
-    """:func:`update_equity` on the account's gate record ``st``; ``limits``, ``sstate``, ``pnl_sym``
+def follow_pnl(limits: Any, st: Any, symbol_state: Any, pnl: float, pnl_sym: Any, views: Any, now: int) -> None:
+    """:func:`update_equity` on the account's gate record ``st``; ``limits``, ``symbol_state``, ``pnl_sym``
     and ``views`` are per-symbol arrays (or records per symbol holding them as fields)."""
     lim = limits_row(limits, 0)
     if pnl > st["peak_equity"]:
         st["peak_equity"] = pnl
     if st["peak_equity"] - pnl >= lim["max_drawdown"]:
-        _halt(st, sstate, H_DRAWDOWN, E_DRAWDOWN, now, st["peak_equity"] - pnl, lim["max_drawdown"], ACCOUNT)
+        _halt(st, symbol_state, H_DRAWDOWN, E_DRAWDOWN, now, st["peak_equity"] - pnl, lim["max_drawdown"], ACCOUNT)
     st["last_pnl"] = pnl
     day = (now - lim["daily_reset_ns"]) // NS_PER_DAY
     if day != st["day"]:
@@ -340,8 +342,8 @@ def follow_pnl(limits: Any, st: Any, sstate: Any, pnl: float, pnl_sym: Any, view
         st["day_start_pnl"] = pnl
         st["day_start_equity"] = _account_equity(views)
         st["day_halted"] = 0
-        for s in range(sstate.shape[0]):
-            sst = risk_row(sstate, s)
+        for s in range(symbol_state.shape[0]):
+            sst = risk_row(symbol_state, s)
             if sst["ev_last"] == B_DAILY_LOSS or sst["ev_last"] == B_DAILY_LOSS_FRACTION:
                 sst["ev_last"] = 0
     lost = st["day_start_pnl"] - pnl
@@ -358,9 +360,9 @@ def follow_pnl(limits: Any, st: Any, sstate: Any, pnl: float, pnl_sym: Any, view
         if code != 0:
             st["day_halted"] = code
             if st["halted"] == H_NONE:
-                _episode(sstate, code)
-    for s in range(sstate.shape[0]):
-        _follow_symbol(limits_row(limits, s), st, sstate, s, pnl_row(pnl_sym, s), view_row(views, s), now)
+                _episode(symbol_state, code)
+    for s in range(symbol_state.shape[0]):
+        _follow_symbol(limits_row(limits, s), st, symbol_state, s, pnl_row(pnl_sym, s), view_row(views, s), now)
     worst = 0
     for v in range(view_row(views, 0).shape[0]):
         worst = max(worst, st["unknown"][v])
@@ -369,15 +371,15 @@ def follow_pnl(limits: Any, st: Any, sstate: Any, pnl: float, pnl_sym: Any, view
             st["unknown_paused"] = 1
             _event(st, B_UNKNOWN, now, worst, lim["max_unknown_orders"], ACCOUNT)
             if st["halted"] == H_NONE and st["day_halted"] == 0:
-                _episode(sstate, B_UNKNOWN)
+                _episode(symbol_state, B_UNKNOWN)
     else:
         st["unknown_paused"] = 0
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
-def _follow_symbol(lim: Any, st: Any, sstate: Any, s: int, pnl: float, view: Any, now: int) -> None:
+def _follow_symbol(lim: Any, st: Any, symbol_state: Any, s: int, pnl: float, view: Any, now: int) -> None:
     # One symbol's imbalance hold and pair loss (``pnl``: its trading PnL).
-    sst = risk_row(sstate, s)
+    sst = risk_row(symbol_state, s)
     sst["last_pnl"] = pnl
     net = abs(net_position(view))
     quiet = not unanswered(view)
@@ -385,16 +387,25 @@ def _follow_symbol(lim: Any, st: Any, sstate: Any, s: int, pnl: float, view: Any
     if net <= lim["dust"]:
         # an imbalance that ended after the limit was held too long, even if no decision fell inside it
         if sst["imbalance_since"] != 0 and 0 < hold <= now - sst["imbalance_since"]:
-            _halt(st, sstate, H_IMBALANCE, E_IMBALANCE, now, (now - sst["imbalance_since"]) / 1e6, hold / 1e6, s)
+            _halt(st, symbol_state, H_IMBALANCE, E_IMBALANCE, now, (now - sst["imbalance_since"]) / 1e6, hold / 1e6, s)
         sst["imbalance_since"] = 0
         if sst["pair_open"] == 1 and quiet:
             sst["pair_open"] = 0
             if lim["max_pair_loss"] > 0.0 and sst["pair_start_pnl"] - pnl > lim["max_pair_loss"]:
-                _halt(st, sstate, H_PAIR_LOSS, E_PAIR_LOSS, now, sst["pair_start_pnl"] - pnl, lim["max_pair_loss"], s)
+                _halt(
+                    st,
+                    symbol_state,
+                    H_PAIR_LOSS,
+                    E_PAIR_LOSS,
+                    now,
+                    sst["pair_start_pnl"] - pnl,
+                    lim["max_pair_loss"],
+                    s,
+                )
     elif sst["imbalance_since"] == 0:
         sst["imbalance_since"] = now
     elif 0 < hold <= now - sst["imbalance_since"]:
-        _halt(st, sstate, H_IMBALANCE, E_IMBALANCE, now, (now - sst["imbalance_since"]) / 1e6, hold / 1e6, s)
+        _halt(st, symbol_state, H_IMBALANCE, E_IMBALANCE, now, (now - sst["imbalance_since"]) / 1e6, hold / 1e6, s)
     if (
         sst["pair_open"] == 1
         and quiet
@@ -402,7 +413,7 @@ def _follow_symbol(lim: Any, st: Any, sstate: Any, s: int, pnl: float, view: Any
         and sst["pair_start_pnl"] - pnl > lim["max_pair_loss"]
     ):
         # a leg held open with nothing unanswered: its loss at the mid counts already
-        _halt(st, sstate, H_PAIR_LOSS, E_PAIR_LOSS, now, sst["pair_start_pnl"] - pnl, lim["max_pair_loss"], s)
+        _halt(st, symbol_state, H_PAIR_LOSS, E_PAIR_LOSS, now, sst["pair_start_pnl"] - pnl, lim["max_pair_loss"], s)
 
 
 @nb.njit(cache=True, nogil=True, twin=True)
@@ -414,11 +425,11 @@ def _refuse(st: Any, code: int, value: float, limit: float) -> None:
 
 
 @nb.njit(cache=True, nogil=True, twin=True)
-def gate(views: Any, s: int, limits: Any, state: Any, sstate: Any, intents: Any, n: int, now: int) -> int:
+def gate(views: Any, s: int, limits: Any, state: Any, symbol_state: Any, intents: Any, n: int, now: int) -> int:
     """Drop symbol ``s``'s intents that break a limit (whole pairs at a time); return how many pass.
 
     ``views``: every symbol's view (``views[s]`` is the one the kernel decided on); ``limits``: a row
-    per symbol; ``state``: the account's record (one-element array); ``sstate``: a record per symbol.
+    per symbol; ``state``: the account's record (one-element array); ``symbol_state``: a record per symbol.
     ``now``: local time, ns. A refusal is counted under its limit (``refused``, the account's and the
     symbol's); the first of a run of refusals by one limit is also written to the event ring.
 
@@ -436,7 +447,7 @@ def gate(views: Any, s: int, limits: Any, state: Any, sstate: Any, intents: Any,
         elif intents[k]["kind"] == INTENT_OPEN:
             legs += 1
     if not maker:
-        return gate_symbol(views, s, limits[s], state[0], sstate[s], intents, n, now)
+        return gate_symbol(views, s, limits[s], state[0], symbol_state[s], intents, n, now)
     pair = False  # the pair's legs pass, judged together
     if legs > 0:
         together = empty(legs, intents.dtype)
@@ -445,7 +456,7 @@ def gate(views: Any, s: int, limits: Any, state: Any, sstate: Any, intents: Any,
             if intents[k]["kind"] == INTENT_OPEN:
                 together[j] = intents[k]
                 j += 1
-        pair = gate_symbol(views, s, limits[s], state[0], sstate[s], together, legs, now) == legs
+        pair = gate_symbol(views, s, limits[s], state[0], symbol_state[s], together, legs, now) == legs
     kept = 0
     for k in range(n):
         kind = intents[k]["kind"]
@@ -454,7 +465,7 @@ def gate(views: Any, s: int, limits: Any, state: Any, sstate: Any, intents: Any,
         else:
             ok = kind == INTENT_CANCEL
             if not ok:
-                ok = gate_symbol(views, s, limits[s], state[0], sstate[s], intents[k : k + 1], 1, now) == 1
+                ok = gate_symbol(views, s, limits[s], state[0], symbol_state[s], intents[k : k + 1], 1, now) == 1
         if ok:
             if kept != k:
                 intents[kept] = intents[k]

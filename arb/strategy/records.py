@@ -142,7 +142,7 @@ BACKTEST_RUN_DTYPE = np.dtype(
 # -- one body for separate arrays and for per-symbol records ------------------------------------------
 #
 # The gate's compiled code reads every symbol's view, limits, gate state and PnL. The drivers hand them
-# as separate arrays (``views[s]``, ``limits[s]``, ``sstate[s]``, ``pnl_sym[s]``); a driver that keeps
+# as separate arrays (``views[s]``, ``limits[s]``, ``symbol_state[s]``, ``pnl_sym[s]``); a driver that keeps
 # one record per symbol holding them as fields ``view``, ``limits``, ``risk`` and ``pnl`` may hand those
 # instead (``syms[s]["view"]``, ...). These accessors give the same body either: each resolves, when
 # compiled, to the one indexing its argument's type needs.
@@ -166,7 +166,7 @@ def limits_row(container: Any, s: int) -> Any:
 
 
 def risk_row(container: Any, s: int) -> Any:
-    """Symbol ``s``'s gate state: ``sstate[s]``, or ``syms[s]["risk"]``."""
+    """Symbol ``s``'s gate state: ``symbol_state[s]``, or ``syms[s]["risk"]``."""
     return container[s]["risk"] if container.dtype.names and "risk" in container.dtype.names else container[s]
 
 

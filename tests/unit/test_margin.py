@@ -69,8 +69,8 @@ def test_other_symbols_positions_use_margin_too() -> None:
     views[1]["position"] = (0.1, -0.1)  # the second symbol holds 6,000 a venue already
     lim = np.concatenate([perp_limits(), perp_limits()])
     intents, n = pair(0.1)
-    state, sstate = new_risk_state(), risk.new_symbol_risk_state(2)
-    assert risk.gate(views, 0, lim, state, sstate, intents, n, NOW) == 0  # 12,000 > 10,000 (+/- its PnL)
+    state, symbol_state = new_risk_state(), risk.new_symbol_risk_state(2)
+    assert risk.gate(views, 0, lim, state, symbol_state, intents, n, NOW) == 0  # 12,000 > 10,000 (+/- its PnL)
     assert state[0]["breach"] == B_MARGIN
 
 

@@ -418,90 +418,90 @@ def eth_pair(qty: float = 1.0) -> tuple[np.ndarray, int]:
 
 
 def test_position_limit_holds_per_symbol_in_its_own_units() -> None:
-    views, lim, state, sstate = two_symbols()
+    views, lim, state, symbol_state = two_symbols()
     lim[0]["position_limit"] = 0.05  # BTC
     lim[1]["position_limit"] = 2.0  # ETH
     btc, n = pair(0.1)
     eth, m = eth_pair(1.5)
-    assert risk.gate(views, 0, lim, state, sstate, btc, n, NOW) == 0
-    assert risk.gate(views, 1, lim, state, sstate, eth, m, NOW) == 2
-    assert sstate[0]["refused"][2] == 1 and sstate[1]["refused"].sum() == 0  # B_POSITION, counted for BTC
+    assert risk.gate(views, 0, lim, state, symbol_state, btc, n, NOW) == 0
+    assert risk.gate(views, 1, lim, state, symbol_state, eth, m, NOW) == 2
+    assert symbol_state[0]["refused"][2] == 1 and symbol_state[1]["refused"].sum() == 0  # B_POSITION, counted for BTC
     assert state[0]["breach_symbol"] == 0 and state[0]["refused"][2] == 1
     assert [(e.key, e.symbol) for e in drain_events(state)] == [("position_limit", 0)]
 
 
 def test_open_orders_count_every_symbols_orders_on_the_venue() -> None:
-    views, lim, state, sstate = two_symbols(max_open_orders=4)
+    views, lim, state, symbol_state = two_symbols(max_open_orders=4)
     views[0][0]["open_orders"] = 3  # BTC's on Binance
     eth, m = eth_pair()  # one leg on each venue: 3 + 1 on Binance is the limit
-    assert risk.gate(views, 1, lim, state, sstate, eth, m, NOW) == 2
+    assert risk.gate(views, 1, lim, state, symbol_state, eth, m, NOW) == 2
     views[0][0]["open_orders"] = 4
-    assert risk.gate(views, 1, lim, state, sstate, eth, m, NOW) == 0
+    assert risk.gate(views, 1, lim, state, symbol_state, eth, m, NOW) == 0
     assert risk_figures(state[0])["refused"]["max_open_orders"] == 1
 
 
 def test_capital_use_adds_every_symbols_positions_on_the_venue() -> None:
-    views, lim, state, sstate = two_symbols(max_capital_use=0.5)
+    views, lim, state, symbol_state = two_symbols(max_capital_use=0.5)
     views["quote_balance"] = 10_000.0
     views["base_balance"] = 0.0
     views[0][0]["position"] = 0.06  # BTC long 0.06 on Binance: 3,600 of 10,000
     eth, m = eth_pair(0.6)  # ETH adds 0.6 x 2,500 = 1,500 on Binance: 5,100 > 5,000
-    assert risk.gate(views, 1, lim, state, sstate, eth, m, NOW) == 0
+    assert risk.gate(views, 1, lim, state, symbol_state, eth, m, NOW) == 0
     assert risk_figures(state[0])["refused"]["max_capital_use"] == 1
     eth, m = eth_pair(0.5)  # 1,250: 4,850
-    assert risk.gate(views, 1, lim, state, sstate, eth, m, NOW) == 2
+    assert risk.gate(views, 1, lim, state, symbol_state, eth, m, NOW) == 2
 
 
 def test_no_symbol_above_its_share_of_the_accounts_equity() -> None:
-    views, lim, state, sstate = two_symbols(max_symbol_share=0.1)
+    views, lim, state, symbol_state = two_symbols(max_symbol_share=0.1)
     views["quote_balance"] = 10_000.0  # 20,000 over both venues
     views["base_balance"] = 0.0
     eth, m = eth_pair(0.4)  # 0.4 x 2,500 on each venue = 2,000: 10 %
-    assert risk.gate(views, 1, lim, state, sstate, eth, m, NOW) == 2
+    assert risk.gate(views, 1, lim, state, symbol_state, eth, m, NOW) == 2
     eth, m = eth_pair(0.5)  # 2,500: 12.5 %
-    assert risk.gate(views, 1, lim, state, sstate, eth, m, NOW) == 0
+    assert risk.gate(views, 1, lim, state, symbol_state, eth, m, NOW) == 0
     assert "one symbol's positions 12.50% of the account's equity > limit 10.00%" in breach_text(lim, state)
 
 
 def test_every_symbols_positions_together_stay_within_the_total_notional() -> None:
-    views, lim, state, sstate = two_symbols(max_total_notional=10_000.0)
+    views, lim, state, symbol_state = two_symbols(max_total_notional=10_000.0)
     views[0][0]["position"] = 0.05  # BTC: 3,000 on each venue
     views[0][1]["position"] = -0.05
     eth, m = eth_pair(0.9)  # ETH: 2 x 2,250 = 4,500 more: 10,500
-    assert risk.gate(views, 1, lim, state, sstate, eth, m, NOW) == 0
+    assert risk.gate(views, 1, lim, state, symbol_state, eth, m, NOW) == 0
     assert risk_figures(state[0])["refused"]["max_total_notional"] == 1
     eth, m = eth_pair(0.8)  # 4,000: 10,000
-    assert risk.gate(views, 1, lim, state, sstate, eth, m, NOW) == 2
+    assert risk.gate(views, 1, lim, state, symbol_state, eth, m, NOW) == 2
 
 
 def test_a_halt_on_one_symbol_stops_every_symbol_and_names_it() -> None:
-    views, lim, state, sstate = two_symbols(max_imbalance_hold_ns=HOUR, dust=0.001)
+    views, lim, state, symbol_state = two_symbols(max_imbalance_hold_ns=HOUR, dust=0.001)
     views[1][0]["position"] = 1.0  # ETH's lone leg
     pnl = np.zeros(2)
-    risk.update_equity(lim, state, sstate, 0.0, pnl, views, NOW)
-    risk.update_equity(lim, state, sstate, 0.0, pnl, views, NOW + HOUR)
+    risk.update_equity(lim, state, symbol_state, 0.0, pnl, views, NOW)
+    risk.update_equity(lim, state, symbol_state, 0.0, pnl, views, NOW + HOUR)
     assert state[0]["halted"] == 3
     [event] = drain_events(state)
     assert (event.key, event.symbol) == ("max_imbalance_hold_ms", 1)
     btc, n = pair()
-    assert risk.gate(views, 0, lim, state, sstate, btc, n, NOW + HOUR) == 0  # BTC is halted too
+    assert risk.gate(views, 0, lim, state, symbol_state, btc, n, NOW + HOUR) == 0  # BTC is halted too
     assert "halt" in breach_text(lim, state)
 
 
 def test_pairs_per_day_and_the_interval_are_each_symbols_own() -> None:
-    views, lim, state, sstate = two_symbols(min_pair_interval_ns=500_000_000)
+    views, lim, state, symbol_state = two_symbols(min_pair_interval_ns=500_000_000)
     btc, n = pair()
     eth, m = eth_pair()
-    assert risk.gate(views, 0, lim, state, sstate, btc, n, NOW) == 2
-    assert risk.gate(views, 1, lim, state, sstate, eth, m, NOW + 1) == 2  # ETH's first pair: no wait
-    assert risk.gate(views, 0, lim, state, sstate, btc, n, NOW + 2) == 0  # BTC's second: too soon
+    assert risk.gate(views, 0, lim, state, symbol_state, btc, n, NOW) == 2
+    assert risk.gate(views, 1, lim, state, symbol_state, eth, m, NOW + 1) == 2  # ETH's first pair: no wait
+    assert risk.gate(views, 0, lim, state, symbol_state, btc, n, NOW + 2) == 0  # BTC's second: too soon
 
 
 def test_the_memory_keeps_each_symbols_pairs_and_reads_a_single_symbol_memory() -> None:
-    views, lim, state, sstate = two_symbols(max_pairs_per_day=1)
+    views, lim, state, symbol_state = two_symbols(max_pairs_per_day=1)
     btc, n = pair()
-    assert risk.gate(views, 0, lim, state, sstate, btc, n, NOW) == 2
-    memory = risk_memory(state, sstate, ["BTCUSDT", "ETHUSDT"])
+    assert risk.gate(views, 0, lim, state, symbol_state, btc, n, NOW) == 2
+    memory = risk_memory(state, symbol_state, ["BTCUSDT", "ETHUSDT"])
     assert memory["symbols"]["ETHUSDT"]["pair_times"] == [] and memory["symbols"]["BTCUSDT"]["pair_times"] == [NOW]
     again, sagain = new_risk_state(), new_symbol_risk_state(2)
     restore_risk_memory(again, sagain, memory, ["ETHUSDT", "BTCUSDT"])  # matched by name, not by place
