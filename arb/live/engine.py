@@ -74,7 +74,7 @@ from arb.strategy.params import params_of
 from arb.strategy.quote_slots import Q_OID, Q_STATE, hold_slot, new_quotes, quote_views
 from arb.strategy.seam import broken_text, mark_raised, raised_text, user_strategy
 from arb.strategy.selection import bind_config
-from arb.strategy.state import EngineState, Kernel, Risk
+from arb.strategy.state import EngineMarks, EngineState, ExecutorCounts, Kernel, Risk
 from arb.strategy.step import (
     FLAG_CONTRACT_BROKEN,
     FLAG_EVENTS,
@@ -237,7 +237,7 @@ class Engine:
         self._intent_floats = np.zeros((n_sym * self.intents.shape[1], 2))
         self._counts = self._executor_counts()
         kernel = Kernel(self.rules, self.kernel_state, self.intents, self.bound.part)
-        marks = (self.last_mid, self.mark, self._pnl_sym)
+        marks = EngineMarks(self.last_mid, self.mark, self._pnl_sym)
         settings = np.array([self.levels, self.stale_after], np.int64)
         self._state = EngineState(self.views, kernel, self.venues, marks, self._pair_seq, self._account, self._counts,
                                   settings)  # fmt: skip
@@ -330,9 +330,10 @@ class Engine:
         part = self.bound.part
         own_part = part._replace(memory=part.memory.copy())
         kernel = Kernel(self.rules, self.kernel_state.copy(), self.intents.copy(), own_part)
-        counts = tuple(np.zeros_like(x) for x in self._counts)
-        state = EngineState(views, kernel, self.venues.copy(), (last_mid, self.mark.copy(), self._pnl_sym.copy()),
-                            self._pair_seq.copy(), account, counts, self._state.settings)  # fmt: skip
+        counts = ExecutorCounts(*(np.zeros_like(x) for x in self._counts))
+        marks = EngineMarks(last_mid, self.mark.copy(), self._pnl_sym.copy())
+        state = EngineState(views, kernel, self.venues.copy(), marks, self._pair_seq.copy(), account, counts,
+                            self._state.settings)  # fmt: skip
         risk = Risk(self.limits, self.risk_state.copy(), self.symbol_state.copy())
         books = book_list(book.arrays, n_sym * self.n_venues)
         logs = (np.zeros(n_sym, decision_dtype(MAX_VENUES)), np.zeros(len(self._intent_ints), SENT_DTYPE),
@@ -342,7 +343,7 @@ class Engine:
         fill_books(views, 0, books, self.levels, state[2], 0, self.stale_after, last_mid)
         log_equity(np.zeros(n_sym, equity_dtype(MAX_VENUES)), 0, 0, account, last_mid, self.mark)
 
-    def _executor_counts(self) -> tuple[np.ndarray[Any, np.dtype[np.int64]], ...]:
+    def _executor_counts(self) -> ExecutorCounts:
         # The executor's open_counts, unknown_counts and blocked_until_ns, as it keeps them (updated in
         # place): the compiled step reads them without a copy.
         ex = self.executor
@@ -360,7 +361,7 @@ class Engine:
             ):
                 raise TypeError(f"the executor's {name} must be a C-contiguous int64 array of shape {shape}")
             counts.append(array)
-        return (counts[0], counts[1], counts[2])
+        return ExecutorCounts(*counts)
 
     # -- input --------------------------------------------------------------------------------
 
@@ -683,9 +684,8 @@ class Engine:
         return int(venue_status(self.venues, symbol, v, now, self.stale_after))
 
     def _refresh_view(self, now: int) -> None:
-        open_counts, _, blocked = self._counts
-        self.venues[V_OPEN] = open_counts
-        self.venues[V_BLOCKED] = blocked
+        self.venues[V_OPEN] = self._counts.open_counts
+        self.venues[V_BLOCKED] = self._counts.blocked_until_ns
         fill_accounts(self.views, self._account, self.venues)
         for s in range(self.n_symbols):
             fill_books(self.views, s, self._books, self.levels, self.venues, now, self.stale_after, self.last_mid)

@@ -14,7 +14,7 @@ strategy's own (its ``[strategy.params]`` table, or the rules again when it decl
 
 from __future__ import annotations
 
-__all__ = ["EngineState", "Kernel", "Risk", "StrategyPart"]
+__all__ = ["EngineMarks", "EngineState", "ExecutorCounts", "Kernel", "Risk", "StrategyPart"]
 
 from typing import Any, NamedTuple
 
@@ -62,6 +62,29 @@ class Risk(NamedTuple):
     """Each symbol's gate state (``SYMBOL_RISK_DTYPE``): its pairs, refusals and pair times."""
 
 
+class EngineMarks(NamedTuple):
+    """What the live engine values holdings at, updated in place by its compiled step."""
+
+    last_mid: Array
+    """Per (symbol, venue), the last mid of its book (NaN until one)."""
+    mark: Array
+    """Per (symbol, venue), the venue's mark price of a perpetual (NaN until one)."""
+    pnl_sym: Array
+    """Per symbol, its trading PnL at the last decision (quote)."""
+
+
+class ExecutorCounts(NamedTuple):
+    """The executor's counts as it keeps them (int64 arrays, updated in place); the engine's compiled step
+    reads them without a copy."""
+
+    open_counts: Array
+    """Per (symbol, venue), the orders open."""
+    unknown_counts: Array
+    """Per venue, the orders whose fate is unknown."""
+    blocked_until_ns: Array
+    """Per venue, the local time until which it refuses orders (rate limits, bans)."""
+
+
 class EngineState(NamedTuple):
     """What the live engine's compiled step (:func:`arb.strategy.step.engine_step`) reads and writes besides the
     gate's records, the books and the logs: the engine's own arrays, updated in place, never replaced."""
@@ -72,13 +95,13 @@ class EngineState(NamedTuple):
     """The kernels, as :func:`arb.strategy.step.decide_symbol` takes them."""
     venues: Array
     """Per (symbol, venue), what the step reads besides the books (``V_*`` rows of :mod:`arb.strategy.step`)."""
-    marks: tuple[Array, Array, Array]
-    """``(last_mid, mark, pnl_sym)``: per (symbol, venue) the last mid and the mark price; per symbol its PnL."""
+    marks: EngineMarks
+    """What holdings are valued at."""
     pair_seq: Array
     """``[the next pair id]``."""
     account: tuple[Array, ...]
     """The account's arrays, as :func:`arb.strategy.step.fill_accounts` takes them."""
-    executor: tuple[Array, ...]
-    """The executor's counts: ``(open_counts, unknown_counts, blocked_until_ns)``."""
+    executor: ExecutorCounts
+    """The executor's counts."""
     settings: Array
     """``[book levels, stale_after_ns]``."""

@@ -253,8 +253,9 @@ def engine_step(now: int, pending: Any, state: EngineState, risk: Risk, books: A
     """
     views, kernel, venues, account = state.views, state.kernel, state.venues, state.account
     pair_seq, settings = state.pair_seq, state.settings
-    last_mid, mark, pnl_sym = state.marks
-    open_counts, unknown_counts, blocked_until = state.executor
+    last_mid, mark, pnl_sym = state.marks.last_mid, state.marks.mark, state.marks.pnl_sym
+    open_counts, unknown_counts = state.executor.open_counts, state.executor.unknown_counts
+    blocked_until = state.executor.blocked_until_ns
     calls, sent, orders = logs
     levels, stale_after = settings[0], settings[1]
     st = risk.state[0]
