@@ -339,8 +339,8 @@ class Engine:
         logs = (np.zeros(n_sym, decision_dtype(MAX_VENUES)), np.zeros(len(self._intent_ints), SENT_DTYPE),
                 (self._intent_ints.copy(), self._intent_floats.copy()))  # fmt: skip
         self._step = entry_point(engine_step, 0, np.zeros(n_sym, np.int64), state, risk, books, logs, 0, 0)
-        fill_accounts(views, account, state[2])
-        fill_books(views, 0, books, self.levels, state[2], 0, self.stale_after, last_mid)
+        fill_accounts(views, account, state.venues)
+        fill_books(views, 0, books, self.levels, state.venues, 0, self.stale_after, last_mid)
         log_equity(np.zeros(n_sym, equity_dtype(MAX_VENUES)), 0, 0, account, last_mid, self.mark)
 
     def _executor_counts(self) -> ExecutorCounts:
