@@ -16,7 +16,16 @@ import random
 
 import numpy as np
 
-from arb.book import OrderBook, _apply_rows, _apply_rows_final, _bisect, _merge_run, touches_book
+from arb._jit import plain
+from arb.book import (
+    OrderBook,
+    _apply_rows,
+    _apply_rows_final,
+    _bisect,
+    _merge_run,
+    apply_rows_touched,
+    touches_book,
+)
 from arb.events import (
     BBO_BID,
     BUY_EVENT,
@@ -172,6 +181,8 @@ def test_apply_touched_is_apply_then_touches_book() -> None:
                 want.book.apply(rows)
                 assert got.book.apply_touched(_forms(rows)[form]) is touches_book(rows)
                 _same(got, want)
+    if not plain():  # every layout went to one machine code: rows of another were copied, not compiled for
+        assert len(apply_rows_touched.signatures) == 1
 
 
 _WINDOWS = (1, 2, 7, 64, 2048)
