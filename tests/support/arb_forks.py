@@ -30,6 +30,7 @@ import contextlib
 import functools
 import gc
 import importlib
+import importlib.util
 import json
 import os
 import selectors
@@ -67,12 +68,13 @@ _VENUE_MODULES = ("feed", "urls", "private", "wallet")
 
 
 def venue_modules() -> None:
-    """Import each venue's :data:`_VENUE_MODULES`: every folder of ``connectors/`` that holds a ``venue.toml``."""
-    for folder in sorted((_ROOT / "connectors").iterdir()):
-        if (folder / "venue.toml").exists():
-            for name in _VENUE_MODULES:
-                if (folder / f"{name}.py").exists():
-                    importlib.import_module(f"connectors.{folder.name}.{name}")
+    """Import each venue's :data:`_VENUE_MODULES` (``connectors.registry.venue_names``: every venue's folder)."""
+    from connectors.registry import venue_names
+
+    for venue in venue_names():
+        for part in _VENUE_MODULES:
+            if importlib.util.find_spec(f"connectors.{venue}.{part}") is not None:
+                importlib.import_module(f"connectors.{venue}.{part}")
 
 
 def _child(request: dict[str, Any]) -> None:
