@@ -22,7 +22,6 @@ from typing import Final
 
 import msgspec
 
-from arb.events import NS_PER_MS
 from connectors.binance.messages import BinanceError, BinanceExchangeInfo, BinanceFundingRate
 from connectors.binance.urls import EXCHANGE_INFO_PATH, FUNDING_RATE_PATH
 from connectors.common.history import Answer, FundingRecord, VenueFundingHistory, Verdict, ms_span, retry_after_s
@@ -91,25 +90,17 @@ class BinanceFundingHistoryClient(VenueFundingHistory):
         "markPrice":"34287.54619963"},...]``; a full page is followed by the next from its last time + 1.
         """
         start_ms, last_ms = ms_span(start_ns, end_ns)
-        out: list[FundingRecord] = []
-        cursor = start_ms
         url = self.source
-        while cursor <= last_ms:
-            params = {"symbol": symbol, "startTime": str(cursor), "endTime": str(last_ms), "limit": str(self.page)}
-            page = [e for e in await self.get(url, params, _funding) if e.symbol == symbol]
-            out += [
-                FundingRecord(e.funding_time_ms * NS_PER_MS, e.funding_rate, e.mark_price)
-                for e in page
-                if cursor <= e.funding_time_ms <= last_ms
-            ]
-            if len(page) < self.page:
-                break
-            newest = max(e.funding_time_ms for e in page)
-            if newest < cursor:
-                log.warning("binance %s: a full page ending before its startTime %d; stopping", symbol, cursor)
-                break
-            cursor = newest + 1
-        return sorted(set(out), key=lambda r: r.time_ns)
+
+        async def page_from(since: int) -> list[tuple[int, str, str]]:
+            params = {"symbol": symbol, "startTime": str(since), "endTime": str(last_ms), "limit": str(self.page)}
+            page = await self.get(url, params, _funding)
+            return [(e.funding_time_ms, e.funding_rate, e.mark_price) for e in page if e.symbol == symbol]
+
+        def stall(since: int) -> None:
+            log.warning("binance %s: a full page ending before its startTime %d; stopping", symbol, since)
+
+        return await self.walk_forward(start_ms, last_ms, page_from, stall)
 
 
 HISTORY = BinanceFundingHistoryClient

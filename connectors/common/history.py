@@ -258,11 +258,39 @@ class VenueFundingHistory:
         """What the venue's answer means (the venue's class says)."""
         raise NotImplementedError
 
-    async def get(self, url: str, params: Mapping[str, str], decoder: msgspec.json.Decoder[T]) -> T:
-        """GET ``url`` through the getter until an answer is good by :meth:`classify` and ``decoder``
-        reads its body; the body decoded."""
-        answer = await self.getter.get(url, params, lambda a: decodable(self.classify(a), a, decoder))
+    async def get(
+        self, url: str, params: Mapping[str, str], decoder: msgspec.json.Decoder[T], *, body: Any = None
+    ) -> T:
+        """GET ``url`` (a POST of ``body`` as JSON when it is given) through the getter until an answer is good
+        by :meth:`classify` and ``decoder`` reads its body; the body decoded."""
+        answer = await self.getter.get(url, params, lambda a: decodable(self.classify(a), a, decoder), body=body)
         return decoder.decode(answer.body)
+
+    async def walk_forward(
+        self,
+        start_ms: int,
+        last_ms: int,
+        page_from: Callable[[int], Awaitable[list[tuple[int, str, str]]]],
+        stall: Callable[[int], None],
+    ) -> list[FundingRecord]:
+        """Every funding with a time in ``[start_ms, last_ms]``, oldest first, from a history served oldest
+        first: ``page_from(since)`` is the page that starts at ``since`` (each entry's time, ms, its rate and its
+        mark price, ``""`` where the venue gives none); a short page is the last, else the next starts just
+        after the page's newest. A full page whose newest entry is before ``since`` stops the walk, told to
+        ``stall(since)`` (the venue logs it)."""
+        out: list[FundingRecord] = []
+        since = start_ms
+        while since <= last_ms:
+            page = await page_from(since)
+            out += [FundingRecord(t * NS_PER_MS, rate, mark) for t, rate, mark in page if since <= t <= last_ms]
+            if len(page) < self.page:
+                break
+            newest = max(t for t, _, _ in page)
+            if newest < since:
+                stall(since)
+                break
+            since = newest + 1
+        return sorted(set(out), key=lambda r: r.time_ns)
 
     async def walk_back(
         self,

@@ -93,34 +93,16 @@ class HyperliquidFundingHistoryClient(VenueFundingHistory):
         oldest first; the next one starts 1 ms after its last entry."""
         coin = coin_of(symbol)
         start_ms, last_ms = ms_span(start_ns, end_ns)
-        out: dict[int, FundingRecord] = {}
-        since = start_ms
-        while since <= last_ms:
-            body = {"type": "fundingHistory", "coin": coin, "startTime": since, "endTime": last_ms}
-            answer = await self.getter.get(self.source, {}, self._paged, body=body)
-            page = [e for e in _history.decode(answer.body) if e.coin == coin]
-            for entry in page:
-                if start_ms <= entry.time_ms <= last_ms:
-                    out[entry.time_ms] = FundingRecord(entry.time_ms * 1_000_000, entry.funding_rate)
-            if len(page) < self.page:
-                break
-            newest = max(e.time_ms for e in page)
-            if newest < since:
-                log.warning("hyperliquid %s: a full page older than its startTime %d; stopping", coin, since)
-                break
-            since = newest + 1
-        return [out[t] for t in sorted(out)]
 
-    def _paged(self, answer: Answer) -> Verdict:
-        # classify, and a 200 that is not a list of funding entries retried (a truncated answer)
-        verdict = classify(answer)
-        if verdict.kind != "ok":
-            return verdict
-        try:
-            _history.decode(answer.body)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            return Verdict.retry(f"undecodable body ({exc}): {answer.body[:200].decode('utf-8', 'replace')}")
-        return verdict
+        async def page_from(since: int) -> list[tuple[int, str, str]]:
+            body = {"type": "fundingHistory", "coin": coin, "startTime": since, "endTime": last_ms}
+            page = await self.get(self.source, {}, _history, body=body)
+            return [(e.time_ms, e.funding_rate, "") for e in page if e.coin == coin]
+
+        def stall(since: int) -> None:
+            log.warning("hyperliquid %s: a full page older than its startTime %d; stopping", coin, since)
+
+        return await self.walk_forward(start_ms, last_ms, page_from, stall)
 
 
 HISTORY = HyperliquidFundingHistoryClient
