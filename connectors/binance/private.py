@@ -34,7 +34,7 @@ from __future__ import annotations
 
 __all__ = ["ADAPTER", "ANSWERS", "BinancePrivate"]
 
-import asyncio
+import functools
 import hashlib
 import hmac
 import logging
@@ -51,7 +51,7 @@ import ccxt
 from arb.errors import VenueError
 from connectors.binance import orders
 from connectors.binance.ws_api import CANCEL, PLACE, BinanceWsApiFraming
-from connectors.common.ccxt_venue import CcxtVenue, landed
+from connectors.common.ccxt_venue import CcxtVenue, renew_until_stopped
 from connectors.common.order_entry import SignedRest
 from connectors.common.orders import VenueFill, VenueOrderUpdate
 from connectors.common.private import (
@@ -397,16 +397,13 @@ class BinancePrivate(CcxtVenue):
         the next turn)."""
         if self.spot:
             return
-        if armed:
-            await asyncio.sleep(window_s / 4)
-        while not link.stopping:
-            for m in markets:
-                renew = {"symbol": m.symbol, "countdownTime": window_s * 1000}
-                try:
-                    await landed(link.request("fapiPrivatePostCountdownCancelAll", renew))
-                except VenueError as error:
-                    log.warning("%s: countdown cancel of %s not renewed (%s); retrying", self.venue, m.symbol, error)
-            await asyncio.sleep(window_s / 4)
+        countdown = functools.partial(link.request, "fapiPrivatePostCountdownCancelAll")
+        ms = window_s * 1000
+        renewals = [
+            (f"countdown cancel of {m.symbol}", functools.partial(countdown, {"symbol": m.symbol, "countdownTime": ms}))
+            for m in markets
+        ]
+        await renew_until_stopped(link, self.venue, renewals, window_s / 4, armed=armed)
 
     async def disarm_dead_man(self, link: PrivateLink, markets: Sequence[SymbolRef]) -> bool:
         """Every symbol's countdown stopped: ``countdownCancelAll`` with ``countdownTime`` 0 ("the countdown

@@ -30,12 +30,12 @@ client id. Handed over, then no answer: unknown, resolved by a query, never sent
 
 from __future__ import annotations
 
-__all__ = ["CcxtVenue", "landed", "path_of", "result_list"]
+__all__ = ["CcxtVenue", "landed", "path_of", "renew_until_stopped", "result_list"]
 
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Unpack, get_args
 from urllib.parse import urlsplit
@@ -92,6 +92,29 @@ async def landed(request: Awaitable[Any]) -> Any:
         if not sending.cancelled() and (error := sending.exception()) is not None:  # read: not left to asyncio
             log.warning("a dead-man's switch renewal sent as arb stopped failed: %s", error)
         raise
+
+
+async def renew_until_stopped(
+    link: PrivateLink,
+    venue: str,
+    renewals: Sequence[tuple[str, Callable[[], Awaitable[Any]]]],
+    pause_s: float,
+    *,
+    armed: bool,
+) -> None:
+    """Renew a dead-man's switch every ``pause_s`` until ``link.stopping``: the first turn at once, or
+    ``pause_s`` from now when ``armed`` (the switch was just set). A turn sends each of ``renewals`` (what a
+    warning calls it, and the request) to its answer (:func:`landed`); one the venue refuses
+    (:class:`~arb.errors.VenueError`) is logged and sent again at the next turn."""
+    if armed:
+        await asyncio.sleep(pause_s)  # the renewal's pace, not a wait for a condition
+    while not link.stopping:
+        for what, renew in renewals:
+            try:
+                await landed(renew())
+            except VenueError as error:
+                log.warning("%s: %s not renewed (%s); retrying", venue, what, error)
+        await asyncio.sleep(pause_s)
 
 
 def result_list(response: Any) -> list[Any]:

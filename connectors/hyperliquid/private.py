@@ -42,7 +42,6 @@ from __future__ import annotations
 
 __all__ = ["ADAPTER", "ANSWERS", "HyperliquidPrivate", "cloid_of", "read_answer"]
 
-import asyncio
 import hashlib
 import logging
 import re
@@ -51,7 +50,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, Unpack
 
 from arb.errors import VenueError
-from connectors.common.ccxt_venue import CcxtVenue, landed
+from connectors.common.ccxt_venue import CcxtVenue, renew_until_stopped
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 from connectors.common.private import (
     AccountFees,
@@ -488,15 +487,9 @@ class HyperliquidPrivate(CcxtVenue):
         self, link: PrivateLink, markets: Sequence[SymbolRef], window_s: int, *, armed: bool
     ) -> None:
         """Renew the time every quarter window; a failed renewal is logged and tried at the next turn."""
+        renewals = [("scheduleCancel", lambda: self._schedule(link, window_s))]
         pause = max(DEAD_MAN_LEAST_S + 1, window_s) / 4
-        if armed:
-            await asyncio.sleep(pause)  # the renewal's pace, not a wait for a condition
-        while not link.stopping:
-            try:
-                await landed(self._schedule(link, window_s))
-            except VenueError as error:
-                log.warning("%s: scheduleCancel not renewed (%s); retrying", self.venue, error)
-            await asyncio.sleep(pause)
+        await renew_until_stopped(link, self.venue, renewals, pause, armed=armed)
 
     async def disarm_dead_man(self, link: PrivateLink, markets: Sequence[SymbolRef]) -> bool:
         """``scheduleCancel`` without ``time``: the switch unset (ccxt always sends one; signed by its own

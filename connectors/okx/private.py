@@ -37,14 +37,14 @@ from __future__ import annotations
 
 __all__ = ["ADAPTER", "ANSWERS", "OkxPrivate", "PositionModeError"]
 
-import asyncio
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Unpack
 
 from arb.errors import NeedsOperatorError, VenueError
-from connectors.common.ccxt_venue import CcxtVenue, landed
+from connectors.common.ccxt_venue import CcxtVenue, renew_until_stopped
 from connectors.common.order_entry import CreateSigner, OrderEntry, Outgoing, SignedRest
 from connectors.common.order_socket import AnswerLostError, NotSentError, OrderSocket
 from connectors.common.orders import VenueFill, VenueOrderUpdate
@@ -460,15 +460,9 @@ class OkxPrivate(CcxtVenue):
         """Renew the countdown every quarter window (at least every 2.5 s: OKX allows one a second); a failed
         renewal is logged and tried at the next turn."""
         request = {"timeOut": self._dead_man_timeout(window_s)}
+        renew = functools.partial(link.request, "privatePostTradeCancelAllAfter", request)
         pause = int(request["timeOut"]) / 4
-        if armed:
-            await asyncio.sleep(pause)  # the renewal's pace, not a wait for a condition
-        while not link.stopping:
-            try:
-                await landed(link.request("privatePostTradeCancelAllAfter", request))
-            except VenueError as error:
-                log.warning("%s: cancel-all-after not renewed (%s); retrying", self.venue, error)
-            await asyncio.sleep(pause)
+        await renew_until_stopped(link, self.venue, [("cancel-all-after", renew)], pause, armed=armed)
 
     async def disarm_dead_man(self, link: PrivateLink, markets: Sequence[SymbolRef]) -> bool:
         """The countdown off: ``cancel-all-after`` with ``timeOut`` "0" ("Setting timeOut to 0 disables Cancel
