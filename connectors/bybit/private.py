@@ -44,7 +44,7 @@ import ccxt
 from arb.errors import VenueError
 from connectors.bybit import orders
 from connectors.bybit.trade_socket import CANCEL, CREATE, BybitTradeFraming
-from connectors.common.ccxt_venue import CcxtVenue, result_list
+from connectors.common.ccxt_venue import CcxtVenue, cursor_pages, result_list
 from connectors.common.order_entry import SignedRest
 from connectors.common.orders import VenueFill, VenueOrderUpdate
 from connectors.common.private import (
@@ -260,21 +260,15 @@ class BybitPrivate(CcxtVenue):
 
     async def _executions(self, link: PrivateLink, request: Mapping[str, Any]) -> list[dict[str, Any]]:
         # ``/v5/execution/list`` answers at most ``limit`` (1-100, default 50) rows, newest first, and a
-        # ``nextPageCursor`` for the next ``cursor``, the last page's too (the page after it is empty): follow
-        # it until a page is short or empty, the cursor is "" or comes back (a venue that loops).
-        rows: list[dict[str, Any]] = []
-        cursor, seen = "", set[str]()
-        while True:
+        # ``nextPageCursor`` for the next ``cursor``, the last page's too (the page after it is empty)
+        async def page_at(cursor: str) -> tuple[list[dict[str, Any]], str]:
             answer = await link.request(
                 "privateGetV5ExecutionList",
                 {**request, "limit": EXECUTION_PAGE, **({"cursor": cursor} if cursor else {})},
             )
-            page = result_list(answer)
-            rows += page
-            cursor = str(((answer or {}).get("result") or {}).get("nextPageCursor") or "")
-            if len(page) < EXECUTION_PAGE or not cursor or cursor in seen:
-                return rows
-            seen.add(cursor)
+            return result_list(answer), str(((answer or {}).get("result") or {}).get("nextPageCursor") or "")
+
+        return await cursor_pages(page_at, EXECUTION_PAGE)
 
     # -- the account ----------------------------------------------------------------------------------
 

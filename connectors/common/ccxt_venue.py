@@ -30,14 +30,14 @@ client id. Handed over, then no answer: unknown, resolved by a query, never sent
 
 from __future__ import annotations
 
-__all__ = ["CcxtVenue", "landed", "path_of", "renew_until_stopped", "result_list"]
+__all__ = ["CcxtVenue", "cursor_pages", "landed", "path_of", "renew_until_stopped", "result_list"]
 
 import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, ClassVar, Unpack, get_args
+from typing import Any, ClassVar, TypeVar, Unpack, get_args
 from urllib.parse import urlsplit
 
 import ccxt
@@ -66,6 +66,7 @@ from connectors.common.rest_lane import PreparedCreate, RestOutgoing, verified_t
 log = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
+T = TypeVar("T")
 _encode = msgspec.json.Encoder().encode
 
 
@@ -120,6 +121,20 @@ async def renew_until_stopped(
 def result_list(response: Any) -> list[Any]:
     """``result.list`` of a Bybit-style envelope (``{"retCode":0,"result":{"list":[...]}}``), empty when absent."""
     return list(((response or {}).get("result") or {}).get("list") or [])
+
+
+async def cursor_pages(page_at: Callable[[str], Awaitable[tuple[list[T], str]]], size: int) -> list[T]:
+    """Every row of a list a venue serves a page at a time: ``page_at(cursor)`` is the page at ``cursor`` (``""``:
+    the first) and the cursor of the next. The walk ends after a page shorter than ``size`` (an empty one too), a
+    page with no next cursor, or one whose next cursor came before (a venue that loops)."""
+    rows: list[T] = []
+    cursor, seen = "", set[str]()
+    while True:
+        page, cursor = await page_at(cursor)
+        rows += page
+        if len(page) < size or not cursor or cursor in seen:
+            return rows
+        seen.add(cursor)
 
 
 class CcxtVenue:

@@ -44,7 +44,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, Unpack
 
 from arb.errors import NeedsOperatorError, VenueError
-from connectors.common.ccxt_venue import CcxtVenue, renew_until_stopped
+from connectors.common.ccxt_venue import CcxtVenue, cursor_pages, renew_until_stopped
 from connectors.common.order_entry import CreateSigner, OrderEntry, Outgoing, SignedRest
 from connectors.common.order_socket import AnswerLostError, NotSentError, OrderSocket
 from connectors.common.orders import VenueFill, VenueOrderUpdate
@@ -366,18 +366,13 @@ class OkxPrivate(CcxtVenue):
         return await self._fills(link, request)
 
     async def _fills(self, link: PrivateLink, request: Mapping[str, Any]) -> list[dict[str, Any]]:
-        # newest first, at most ``limit`` a page; ``after`` a billId asks for the older ones: follow it until a
-        # page is short or a cursor comes back (a venue that loops)
-        rows: list[dict[str, Any]] = []
-        after, seen = "", set[str]()
-        while True:
+        # newest first, at most ``limit`` a page; ``after`` a billId asks for the older ones (the page's last)
+        async def page_at(after: str) -> tuple[list[dict[str, Any]], str]:
             page_request = {**request, "limit": str(FILLS_PAGE), **({"after": after} if after else {})}
             page = trading._data(await link.request("privateGetTradeFills", page_request))
-            rows += page
-            after = str(page[-1].get("billId", "")) if page else ""
-            if len(page) < FILLS_PAGE or not after or after in seen:
-                return rows
-            seen.add(after)
+            return page, str(page[-1].get("billId", "")) if page else ""
+
+        return await cursor_pages(page_at, FILLS_PAGE)
 
     # -- the account ----------------------------------------------------------------------------------
 

@@ -1,11 +1,38 @@
-"""The page walks the venue adapters share: a funding history served oldest first
-(``VenueFundingHistory.walk_forward``: Binance's, Hyperliquid's)."""
+"""The page walks the venue adapters share: a private list served a cursor at a time
+(``connectors.common.ccxt_venue.cursor_pages``: Bybit's executions, OKX's fills) and a funding history
+served oldest first (``VenueFundingHistory.walk_forward``: Binance's, Hyperliquid's)."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
+from connectors.common.ccxt_venue import cursor_pages
 from connectors.common.history import FundingRecord, VenueFundingHistory
+
+
+def _served(pages: dict[str, tuple[list[int], str]]) -> tuple[list[str], Any]:
+    # a venue serving ``pages`` by cursor, and the cursors it was asked for
+    asked: list[str] = []
+
+    async def page_at(cursor: str) -> tuple[list[int], str]:
+        asked.append(cursor)
+        return pages[cursor]
+
+    return asked, page_at
+
+
+async def test_full_pages_are_followed_until_a_short_one() -> None:
+    asked, page_at = _served({"": ([1, 2], "a"), "a": ([3, 4], "b"), "b": ([5], "c")})
+    assert await cursor_pages(page_at, 2) == [1, 2, 3, 4, 5]
+    assert asked == ["", "a", "b"]
+
+
+async def test_a_page_without_a_next_cursor_or_with_one_seen_before_is_the_last() -> None:
+    asked, page_at = _served({"": ([1, 2], "a"), "a": ([3, 4], "")})
+    assert await cursor_pages(page_at, 2) == [1, 2, 3, 4]
+    asked, page_at = _served({"": ([1, 2], "a"), "a": ([3, 4], "b"), "b": ([5, 6], "a")})
+    assert await cursor_pages(page_at, 2) == [1, 2, 3, 4, 5, 6]  # "a" again: a venue that loops
+    assert asked == ["", "a", "b"]
 
 
 class _History(VenueFundingHistory):
