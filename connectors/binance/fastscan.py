@@ -75,6 +75,7 @@ from connectors.common.scan import (
     FULL,
     finish_levels,
     line_end,
+    next_item,
     put_row,
     read_bool,
     read_decimal,
@@ -350,14 +351,9 @@ def _data(buf: Any, i: int, n: int, kind: int, out: Any, fill: int, pow10: Any) 
             i = FAIL
             break
         seen |= bit
-        if i < n and buf[i] == 44:
-            i += 1
-            continue
-        if i < n and buf[i] == 125:
-            i += 1
+        i, more = next_item(buf, i, n, 125, False)
+        if not more:
             break
-        i = FAIL
-        break
     if i >= 0 and (seen & required != required or event_ms >= _MS_LIMIT or time_ms >= _MS_LIMIT):
         i = FAIL
     return _Data(

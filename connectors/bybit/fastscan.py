@@ -40,6 +40,8 @@ from connectors.common.scan import (
     finish_levels,
     key_code,
     key_code_of,
+    member_key,
+    next_item,
     put_row,
     read_bool,
     read_decimal,
@@ -154,10 +156,9 @@ def _data(buf: Any, i: int, n: int, out: Any, fill: int) -> tuple[int, int, int,
     nb_bids = 0
     nb_asks = 0
     while True:
-        ka, kb, i = read_string(buf, i, n)
-        if i < 0 or i >= n or buf[i] != 58:  # ':'
+        ka, kb, i = member_key(buf, i, n)
+        if i < 0:
             return FAIL, 0, 0, 0, 0, 0
-        i += 1
         bit = _data_key(buf, ka, kb)
         if bit == _SYMBOL:
             sym_a, sym_b, i = read_string(buf, i, n)
@@ -178,15 +179,11 @@ def _data(buf: Any, i: int, n: int, out: Any, fill: int) -> tuple[int, int, int,
         if i < 0 or seen & bit:
             return FAIL, 0, 0, 0, 0, 0
         seen |= bit
-        if i < n and buf[i] == 44:  # ','
-            i += 1
-            continue
-        if i < n and buf[i] == 125:  # '}'
-            i += 1
+        i, more = next_item(buf, i, n, 125, False)
+        if not more:
             break
-        return FAIL, 0, 0, 0, 0, 0
     required = _SYMBOL | _BIDS | _ASKS | _UPDATE_ID
-    if seen & required != required:
+    if i < 0 or seen & required != required:
         return FAIL, 0, 0, 0, 0, 0
     return i, sym_a, sym_b, update_id, nb_bids, nb_asks
 
@@ -229,10 +226,9 @@ def scan_frame(
     nb_bids = 0
     nb_asks = 0
     while True:
-        ka, kb, i = read_string(buf, i, n)
-        if i < 0 or i >= n or buf[i] != 58:  # ':'
+        ka, kb, i = member_key(buf, i, n)
+        if i < 0:
             return declined
-        i += 1
         bit = _envelope_key(buf, ka, kb)
         if bit == _TOPIC:
             _, _, i = read_string(buf, i, n)  # the caller routed the frame by it already
@@ -254,14 +250,11 @@ def scan_frame(
         if i < 0 or seen & bit:
             return declined
         seen |= bit
-        if i < n and buf[i] == 44:  # ','
-            i += 1
-            continue
-        if i == n - 1 and buf[i] == 125:  # the closing '}' ends the frame
+        i, more = next_item(buf, i, n, 125, True)
+        if not more:
             break
-        return declined
     required = _TOPIC | _TYPE | _TS | _DATA
-    if seen & required != required or ts_ms >= _MS_LIMIT or not same_bytes(buf, sym_a, sym_b, symbol):
+    if i < 0 or seen & required != required or ts_ms >= _MS_LIMIT or not same_bytes(buf, sym_a, sym_b, symbol):
         return declined
     exch_ts = ts_ms * NS_PER_MS
     if mode == MODE_DELTA:
@@ -305,10 +298,9 @@ def _trades(buf: Any, i: int, n: int, out: Any, fill: int, local_ts: int, symbol
         sym_a = 0
         sym_b = 0
         while True:
-            ka, kb, i = read_string(buf, i, n)
-            if i < 0 or i >= n or buf[i] != 58:  # ':'
+            ka, kb, i = member_key(buf, i, n)
+            if i < 0:
                 return FAIL, fill
-            i += 1
             bit = _trade_key(buf, ka, kb)
             if bit == _T_ID or bit == _T_TICK:
                 _, _, i = read_string(buf, i, n)
@@ -332,26 +324,19 @@ def _trades(buf: Any, i: int, n: int, out: Any, fill: int, local_ts: int, symbol
             if i < 0 or seen & bit:
                 return FAIL, fill
             seen |= bit
-            if i < n and buf[i] == 44:  # ','
-                i += 1
-                continue
-            if i < n and buf[i] == 125:  # '}'
-                i += 1
+            i, more = next_item(buf, i, n, 125, False)
+            if not more:
                 break
-            return FAIL, fill
         required = _T_TIME | _T_PRICE | _T_QTY | _T_SIDE | _T_SYMBOL
-        if seen & required != required or trade_ms >= _MS_LIMIT or not same_bytes(buf, sym_a, sym_b, symbol):
+        if i < 0 or seen & required != required or trade_ms >= _MS_LIMIT or not same_bytes(buf, sym_a, sym_b, symbol):
             return FAIL, fill  # another symbol is counted per trade: the per-message code does it
         if fill >= cap:
             return FULL, fill
         put_row(out[fill], TRADE_BUY if buy else TRADE_SELL, trade_ms * NS_PER_MS, local_ts, px, qty, 0, 0)
         fill += 1
-        if i < n and buf[i] == 44:
-            i += 1
-            continue
-        if i < n and buf[i] == 93:
-            return i + 1, fill
-        return FAIL, fill
+        i, more = next_item(buf, i, n, 93, False)
+        if not more:
+            return i, fill
 
 
 @njit(cache=True, nogil=True)
@@ -376,10 +361,9 @@ def scan_trades(buf: Any, local_ts: int, out: Any, fill: int, symbol: Any, pow10
     seen = 0
     ts_ms = 0
     while True:
-        ka, kb, i = read_string(buf, i, n)
-        if i < 0 or i >= n or buf[i] != 58:  # ':'
+        ka, kb, i = member_key(buf, i, n)
+        if i < 0:
             return declined
-        i += 1
         bit = _envelope_key(buf, ka, kb)
         if bit == _TOPIC or bit == _TYPE:
             _, _, i = read_string(buf, i, n)
@@ -396,12 +380,9 @@ def scan_trades(buf: Any, local_ts: int, out: Any, fill: int, symbol: Any, pow10
         if i < 0 or seen & bit:
             return declined
         seen |= bit
-        if i < n and buf[i] == 44:  # ','
-            i += 1
-            continue
-        if i == n - 1 and buf[i] == 125:  # the closing '}' ends the frame
+        i, more = next_item(buf, i, n, 125, True)
+        if not more:
             break
-        return declined
-    if seen & (_TOPIC | _TS | _DATA) != _TOPIC | _TS | _DATA or ts_ms >= _MS_LIMIT:
+    if i < 0 or seen & (_TOPIC | _TS | _DATA) != _TOPIC | _TS | _DATA or ts_ms >= _MS_LIMIT:
         return declined
     return DONE, fill, ts_ms * NS_PER_MS

@@ -32,6 +32,8 @@ __all__ = [
     "key_code",
     "key_code_of",
     "line_end",
+    "member_key",
+    "next_item",
     "put_row",
     "read_bool",
     "read_decimal",
@@ -151,6 +153,38 @@ def read_string(buf: Any, i: int, n: int) -> tuple[int, int, int]:
             return 0, 0, FAIL
         i += 1
     return 0, 0, FAIL
+
+
+@njit(cache=True, nogil=True, inline="always")
+def member_key(buf: Any, i: int, n: int) -> tuple[int, int, int]:
+    """An object member's key at ``i`` (a string as :func:`read_string` reads it) and the ``:`` after it.
+
+    Returns ``(start, end, index of the member's value)``: the key is ``buf[start:end]``; the index is
+    :data:`FAIL` when the key or its ``:`` is not there.
+    """
+    a, b, i = read_string(buf, i, n)
+    if i < 0 or i >= n or buf[i] != 58:  # ':'
+        return 0, 0, FAIL
+    return a, b, i + 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def next_item(buf: Any, i: int, n: int, close: int, whole: bool) -> tuple[int, bool]:
+    """What follows an object member's value or an array item, at ``i`` (a negative index passes through).
+
+    ``close`` is the container's closing byte (``}`` 125 or ``]`` 93); ``whole``: the container is the whole of
+    ``buf`` (a frame), so its closing byte must be the last, ``n - 1``. Returns ``(index of the next member or
+    item, True)`` past a ``,``; ``(index past the container, False)`` past its closing byte; ``(FAIL, False)``
+    for anything else.
+    """
+    if i < 0 or i >= n:
+        return FAIL, False
+    c = buf[i]
+    if c == 44:  # ','
+        return i + 1, True
+    if c == close and (not whole or i == n - 1):
+        return i + 1, False
+    return FAIL, False
 
 
 def key_code_of(key: bytes) -> int:

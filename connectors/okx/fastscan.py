@@ -56,6 +56,8 @@ from connectors.common.scan import (
     POW10,
     key_code,
     key_code_of,
+    member_key,
+    next_item,
     put_row,
     read_decimal,
     read_decimal_packed,
@@ -135,23 +137,20 @@ def _arg(buf: Any, i: int, n: int, inst: Any, check: bool) -> int:
     i += 1
     seen = 0
     while True:
-        ka, kb, i = read_string(buf, i, n)
-        if i < 0 or i >= n or buf[i] != 58:  # ':'
+        ka, kb, i = member_key(buf, i, n)
+        if i < 0:
             return FAIL
         code = key_code(buf, ka, kb)
         bit = _CHANNEL if code == _C_CHANNEL else (_INST if code == _C_INST else 0)
-        va, vb, i = read_string(buf, i + 1, n)
+        va, vb, i = read_string(buf, i, n)
         if bit == 0 or i < 0 or seen & bit:
             return FAIL
         if bit == _INST and check and not same_bytes(buf, va, vb, inst):
             return FAIL
         seen |= bit
-        if i < n and buf[i] == 44:  # ','
-            i += 1
-            continue
-        if i < n and buf[i] == 125 and seen == _CHANNEL | _INST:  # '}'
-            return i + 1
-        return FAIL
+        i, more = next_item(buf, i, n, 125, False)
+        if not more:
+            return i if seen == _CHANNEL | _INST else FAIL
 
 
 @njit(cache=True, nogil=True)
@@ -189,13 +188,9 @@ def _levels(buf: Any, i: int, n: int, lv: Any, side: int) -> tuple[int, int]:
         if i >= n or buf[i] != 93:
             return 0, FAIL
         count += 1
-        i += 1
-        if i < n and buf[i] == 44:
-            i += 1
-            continue
-        if i < n and buf[i] == 93:
-            return count, i + 1
-        return 0, FAIL
+        i, more = next_item(buf, i + 1, n, 93, False)
+        if not more:
+            return (count, i) if i >= 0 else (0, FAIL)
 
 
 @njit(cache=True, nogil=True)
@@ -208,10 +203,9 @@ def _book_entry(buf: Any, i: int, n: int, lv: Any) -> tuple[int, int, int, int, 
     seen = 0
     nb = na = ts_ms = check = prev = seq = 0
     while True:
-        ka, kb, i = read_string(buf, i, n)
-        if i < 0 or i >= n or buf[i] != 58:  # ':'
+        ka, kb, i = member_key(buf, i, n)
+        if i < 0:
             return failed
-        i += 1
         code = key_code(buf, ka, kb)
         if code == _C_ASKS:
             bit = _ASKS
@@ -236,15 +230,12 @@ def _book_entry(buf: Any, i: int, n: int, lv: Any) -> tuple[int, int, int, int, 
         if i < 0 or seen & bit:
             return failed
         seen |= bit
-        if i < n and buf[i] == 44:  # ','
-            i += 1
-            continue
-        if i < n and buf[i] == 125:  # '}'
+        i, more = next_item(buf, i, n, 125, False)
+        if not more:
             break
+    if i < 0 or seen | _CHECKSUM != _ASKS | _BIDS | _TS | _CHECKSUM | _PREV | _SEQ:
         return failed
-    if seen | _CHECKSUM != _ASKS | _BIDS | _TS | _CHECKSUM | _PREV | _SEQ:
-        return failed
-    return i + 1, nb, na, ts_ms, check, prev, seq
+    return i, nb, na, ts_ms, check, prev, seq
 
 
 @njit(cache=True, nogil=True)
@@ -357,10 +348,9 @@ def scan_book(
     update = False
     nb = na = ts_ms = check = prev = seq = 0
     while True:
-        ka, kb, i = read_string(buf, i, n)
-        if i < 0 or i >= n or buf[i] != 58:  # ':'
+        ka, kb, i = member_key(buf, i, n)
+        if i < 0:
             return declined
-        i += 1
         code = key_code(buf, ka, kb)
         if code == _C_ARG:
             bit = _ARG
@@ -382,13 +372,10 @@ def scan_book(
         if i < 0 or seen & bit:
             return declined
         seen |= bit
-        if i < n and buf[i] == 44:  # ','
-            i += 1
-            continue
-        if i == n - 1 and buf[i] == 125:  # the closing '}' ends the frame
+        i, more = next_item(buf, i, n, 125, True)
+        if not more:
             break
-        return declined
-    if seen != _ARG | _ACTION | _DATA or not update or prev != last_seq or not 0 < ts_ms < _MS_LIMIT:
+    if i < 0 or seen != _ARG | _ACTION | _DATA or not update or prev != last_seq or not 0 < ts_ms < _MS_LIMIT:
         return declined
     known = ints[META, 3] != 0
     if known:
@@ -445,10 +432,9 @@ def _trades(
         px = qty = 0.0
         buy = False
         while True:
-            ka, kb, i = read_string(buf, i, n)
-            if i < 0 or i >= n or buf[i] != 58:  # ':'
+            ka, kb, i = member_key(buf, i, n)
+            if i < 0:
                 return FAIL, fill, 0
-            i += 1
             code = key_code(buf, ka, kb)
             if code == _C_INST:
                 bit = _T_INST
@@ -490,27 +476,20 @@ def _trades(
             if i < 0 or seen & bit:
                 return FAIL, fill, 0
             seen |= bit
-            if i < n and buf[i] == 44:  # ','
-                i += 1
-                continue
-            if i < n and buf[i] == 125:  # '}'
-                i += 1
+            i, more = next_item(buf, i, n, 125, False)
+            if not more:
                 break
-            return FAIL, fill, 0
         required = _T_INST | _T_PX | _T_SZ | _T_SIDE | _T_TS
-        if seen & required != required or trade_ms >= _MS_LIMIT or qty < 0:
+        if i < 0 or seen & required != required or trade_ms >= _MS_LIMIT or qty < 0:
             return FAIL, fill, 0
         if fill >= cap:
             return FAIL, fill, 0
         exch_ts = trade_ms * NS_PER_MS
         put_row(out[fill], TRADE_BUY if buy else TRADE_SELL, exch_ts, local_ts, px, qty * scale, 0, trade_id)
         fill += 1
-        if i < n and buf[i] == 44:
-            i += 1
-            continue
-        if i < n and buf[i] == 93:
-            return i + 1, fill, exch_ts
-        return FAIL, fill, 0
+        i, more = next_item(buf, i, n, 93, False)
+        if not more:
+            return (i, fill, exch_ts) if i >= 0 else (FAIL, fill, 0)
 
 
 @njit(cache=True, nogil=True)
@@ -532,10 +511,9 @@ def scan_trades(buf: Any, local_ts: int, out: Any, fill: int, inst: Any, scale: 
     seen = 0
     exch_ts = 0
     while True:
-        ka, kb, i = read_string(buf, i, n)
-        if i < 0 or i >= n or buf[i] != 58:  # ':'
+        ka, kb, i = member_key(buf, i, n)
+        if i < 0:
             return declined
-        i += 1
         code = key_code(buf, ka, kb)
         if code == _C_ARG:
             bit = _ARG
@@ -550,12 +528,9 @@ def scan_trades(buf: Any, local_ts: int, out: Any, fill: int, inst: Any, scale: 
         if i < 0 or seen & bit:
             return declined
         seen |= bit
-        if i < n and buf[i] == 44:  # ','
-            i += 1
-            continue
-        if i == n - 1 and buf[i] == 125:  # the closing '}' ends the frame
+        i, more = next_item(buf, i, n, 125, True)
+        if not more:
             break
-        return declined
-    if seen != _ARG | _DATA:
+    if i < 0 or seen != _ARG | _DATA:
         return declined
     return DONE, fill, exch_ts
