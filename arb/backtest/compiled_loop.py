@@ -263,7 +263,8 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
     # the gate's trackers and unknown orders, the equity sample when due (a row per symbol, as the
     # live engine writes them). The tuples are _run_loop's.
     settings, counters, init_base, last_mid = run.settings, run.counters, run.init_base, run.last_mid
-    cash, eq_venue, pnl_sym, open_count, mark, seen = account
+    cash, eq_venue, pnl_sym, open_count, mark, seen = (account.cash, account.eq_venue, account.pnl_sym,
+                                                       account.open_count, account.mark, account.seen)  # fmt: skip
     flight = orders.flight
     gate_st = risk.state[0]  # the account's gate state
     equity = outs.equity

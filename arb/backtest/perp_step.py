@@ -109,7 +109,7 @@ def perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: Any
     # nothing, and Numba prunes the rest for that type, so a run without them does not compile it.
     if len(perp) == 2:
         return
-    cash = account[0]
+    cash = account.cash
     init_quote = run.settings[0]["init_quote"]
     n_venues = views.shape[1]
     booked = False

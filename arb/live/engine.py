@@ -74,7 +74,7 @@ from arb.strategy.params import params_of
 from arb.strategy.quote_slots import Q_OID, Q_STATE, hold_slot, new_quotes, quote_views
 from arb.strategy.seam import broken_text, mark_raised, raised_text, user_strategy
 from arb.strategy.selection import bind_config
-from arb.strategy.state import EngineMarks, EngineState, ExecutorCounts, Kernel, Risk
+from arb.strategy.state import EngineAccount, EngineLogs, EngineMarks, EngineState, ExecutorCounts, Kernel, Risk
 from arb.strategy.step import (
     FLAG_CONTRACT_BROKEN,
     FLAG_EVENTS,
@@ -293,7 +293,7 @@ class Engine:
         """Funding received minus paid per (symbol, venue), quote (in ``cash`` too)."""
         self._linear = [venue.market == "linear" for venue in self.config.venues]
         self._pnl_sym = np.zeros(n_sym)
-        self._account = (self.position, self.init_base, self.init_quote, self.cash)  # the same arrays
+        self._account = EngineAccount(self.position, self.init_base, self.init_quote, self.cash)  # the same arrays
         self.equity_interval = equity_interval_ns
         self.next_sample = 0
         self.day_marks: list[BoundaryMark] = []
@@ -326,7 +326,8 @@ class Engine:
         _perp_rows(np.zeros(1, event_dtype))
         position_at(self.log.fills.data, 0, 0, 0, 0, 0.0)
         n_sym = self.n_symbols
-        views, last_mid, account = self.views.copy(), self.last_mid.copy(), tuple(x.copy() for x in self._account)
+        views, last_mid = self.views.copy(), self.last_mid.copy()
+        account = EngineAccount(*(x.copy() for x in self._account))
         part = self.bound.part
         own_part = part._replace(memory=part.memory.copy())
         kernel = Kernel(self.rules, self.kernel_state.copy(), self.intents.copy(), own_part)
@@ -336,8 +337,8 @@ class Engine:
                             self._state.settings)  # fmt: skip
         risk = Risk(self.limits, self.risk_state.copy(), self.symbol_state.copy())
         books = book_list(book.arrays, n_sym * self.n_venues)
-        logs = (np.zeros(n_sym, decision_dtype(MAX_VENUES)), np.zeros(len(self._intent_ints), SENT_DTYPE),
-                (self._intent_ints.copy(), self._intent_floats.copy()))  # fmt: skip
+        logs = EngineLogs(np.zeros(n_sym, decision_dtype(MAX_VENUES)), np.zeros(len(self._intent_ints), SENT_DTYPE),
+                          (self._intent_ints.copy(), self._intent_floats.copy()))  # fmt: skip
         self._step = entry_point(engine_step, 0, np.zeros(n_sym, np.int64), state, risk, books, logs, 0, 0)
         fill_accounts(views, account, state.venues)
         fill_books(views, 0, books, self.levels, state.venues, 0, self.stale_after, last_mid)
@@ -716,7 +717,8 @@ class Engine:
         if self.quoting:
             quote_views(self.views, self.quotes)
         calls, sent = self.log.calls, self.log.sent
-        logs = (calls.room(self.n_symbols), sent.room(len(self._intent_ints)), (self._intent_ints, self._intent_floats))
+        logs = EngineLogs(calls.room(self.n_symbols), sent.room(len(self._intent_ints)),
+                          (self._intent_ints, self._intent_floats))  # fmt: skip
         try:
             total, called, flags = self._step(now, self._pending, self._state, self._risk, self._books, logs, calls.n,
                                                sent.n)  # fmt: skip

@@ -14,7 +14,16 @@ strategy's own (its ``[strategy.params]`` table, or the rules again when it decl
 
 from __future__ import annotations
 
-__all__ = ["EngineMarks", "EngineState", "ExecutorCounts", "Kernel", "Risk", "StrategyPart"]
+__all__ = [
+    "EngineAccount",
+    "EngineLogs",
+    "EngineMarks",
+    "EngineState",
+    "ExecutorCounts",
+    "Kernel",
+    "Risk",
+    "StrategyPart",
+]
 
 from typing import Any, NamedTuple
 
@@ -85,6 +94,32 @@ class ExecutorCounts(NamedTuple):
     """Per venue, the local time until which it refuses orders (rate limits, bans)."""
 
 
+class EngineAccount(NamedTuple):
+    """The live engine's account, as :func:`arb.strategy.step.fill_accounts` and
+    :func:`~arb.strategy.step.log_equity` read it."""
+
+    position: Array
+    """Per (symbol, venue), the base bought minus sold (fees paid in base included)."""
+    init_base: Array
+    """Per (symbol, venue), the base held at the start."""
+    init_quote: Array
+    """Per venue, the quote held at the start."""
+    cash: Array
+    """Per (symbol, venue), quote received minus paid minus fees."""
+
+
+class EngineLogs(NamedTuple):
+    """Where the live engine's compiled step (:func:`arb.strategy.step.engine_step`) writes a decision's rows:
+    room in the logs for a row per symbol and for its intents, and the intents as the executor takes them."""
+
+    calls: Array
+    """The kernel call log's free rows (``decision_dtype``), a row per symbol called."""
+    sent: Array
+    """The sent log's free rows (``SENT_DTYPE``), a row per intent that passed the gate."""
+    orders: tuple[Array, Array]
+    """``(ints, floats)``: the intents that passed, a row each (:func:`arb.strategy.step._log_sent`)."""
+
+
 class EngineState(NamedTuple):
     """What the live engine's compiled step (:func:`arb.strategy.step.engine_step`) reads and writes besides the
     gate's records, the books and the logs: the engine's own arrays, updated in place, never replaced."""
@@ -99,8 +134,8 @@ class EngineState(NamedTuple):
     """What holdings are valued at."""
     pair_seq: Array
     """``[the next pair id]``."""
-    account: tuple[Array, ...]
-    """The account's arrays, as :func:`arb.strategy.step.fill_accounts` takes them."""
+    account: EngineAccount
+    """The account's arrays."""
     executor: ExecutorCounts
     """The executor's counts."""
     settings: Array

@@ -55,7 +55,7 @@ import arb._jit as nb  # numba.njit, compiled once per argument types, not per c
 from arb.book import book_top
 from arb.strategy.gate import gate, update_equity, value_px
 from arb.strategy.guard import guarded_decide, may_decide
-from arb.strategy.state import EngineState, Kernel, Risk
+from arb.strategy.state import EngineLogs, EngineState, Kernel, Risk
 from arb.strategy.types import (
     BUY,
     CONTRACT_BROKEN,
@@ -100,9 +100,8 @@ def venue_status(venues: Any, s: int, v: int, now: int, stale_after: int) -> int
 @nb.njit(cache=True, nogil=True)
 def fill_accounts(views: Any, account: Any, venues: Any) -> None:
     """Every symbol's position, holdings, the venue's quote and open orders into its view: the account
-    as the gate's totals read it (cheap: no book is read). ``account``: ``(position, init_base,
-    init_quote, cash)``, position/init_base/cash by (symbol, venue), init_quote by venue."""
-    position, init_base, init_quote, cash = account
+    (:class:`~arb.strategy.state.EngineAccount`) as the gate's totals read it (cheap: no book is read)."""
+    position, init_base, init_quote, cash = account.position, account.init_base, account.init_quote, account.cash
     for v in range(views.shape[1]):
         quote = init_quote[v] + cash[0, v]
         for s in range(1, views.shape[0]):
@@ -239,7 +238,7 @@ def _quote_sent(rec: Any, it: Any, now: int) -> None:
 
 
 @nb.njit(cache=True, nogil=True)
-def engine_step(now: int, pending: Any, state: EngineState, risk: Risk, books: Any, logs: Any, n_calls: int,
+def engine_step(now: int, pending: Any, state: EngineState, risk: Risk, books: Any, logs: EngineLogs, n_calls: int,
                 n_sent: int) -> tuple[int, int, int]:  # fmt: skip
     """The live engine's decision at local time ``now``, for the symbols with ``pending[s]`` set (their
     book, sync state or orders changed; cleared here). Returns ``(intents, calls, flags)``: the intents
@@ -248,15 +247,14 @@ def engine_step(now: int, pending: Any, state: EngineState, risk: Risk, books: A
 
     ``state``: the engine's arrays, by name (:class:`~arb.strategy.state.EngineState`). ``risk``: the gate's
     :class:`~arb.strategy.state.Risk` records. ``books``: every book's
-    ``OrderBook.arrays`` (:func:`book_list`). ``logs``: ``(calls, sent, orders)``, the call and sent logs with
-    room for a row per symbol and its intents each, and ``orders`` the plain order arrays of :func:`_log_sent`.
+    ``OrderBook.arrays`` (:func:`book_list`). ``logs``: where the rows go (:class:`~arb.strategy.state.EngineLogs`).
     """
     views, kernel, venues, account = state.views, state.kernel, state.venues, state.account
     pair_seq, settings = state.pair_seq, state.settings
     last_mid, mark, pnl_sym = state.marks.last_mid, state.marks.mark, state.marks.pnl_sym
     open_counts, unknown_counts = state.executor.open_counts, state.executor.unknown_counts
     blocked_until = state.executor.blocked_until_ns
-    calls, sent, orders = logs
+    calls, sent, orders = logs.calls, logs.sent, logs.orders
     levels, stale_after = settings[0], settings[1]
     st = risk.state[0]
     n_sym = views.shape[0]
@@ -270,7 +268,7 @@ def engine_step(now: int, pending: Any, state: EngineState, risk: Risk, books: A
             fill_books(views, s, books, levels, venues, now, stale_after, last_mid)
     halted_before = st["halted"]
     fill_accounts(views, account, venues)
-    position, _, _, cash = account
+    position, cash = account.position, account.cash
     # drawdown is measured on trading PnL: the starting coins' price moves are not losses
     trading = _trading_pnl(cash, position, last_mid, mark, pnl_sym)
     if np.isfinite(trading):
@@ -316,9 +314,9 @@ def engine_step(now: int, pending: Any, state: EngineState, risk: Risk, books: A
 def log_equity(equity: Any, index: int, now: int, account: Any, last_mid: Any, mark: Any) -> int:
     """One sample into ``equity[index:index + symbols]``, a row per symbol: its part of the account (the
     first symbol's row holds the starting quote, every row its own cash flows and holdings at its
-    prices; the rows of one time add up to the account) and its marks. ``account`` as
-    :func:`fill_accounts` takes it. Returns the rows written: 0 until every book has a mid."""
-    position, init_base, init_quote, cash = account
+    prices; the rows of one time add up to the account) and its marks. ``account``: an
+    :class:`~arb.strategy.state.EngineAccount`. Returns the rows written: 0 until every book has a mid."""
+    position, init_base, init_quote, cash = account.position, account.init_base, account.init_quote, account.cash
     n_sym, n_venues = last_mid.shape
     for s in range(n_sym):
         for v in range(n_venues):

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from arb.strategy.state import EngineAccount
 from arb.strategy.step import _trading_pnl, log_equity
 from arb.strategy.types import equity_dtype
 
@@ -48,7 +49,7 @@ def test_equity_sample_equals_the_numpy_expressions() -> None:
     rows = np.zeros(n, equity_dtype(2))
     for k in range(n):
         one = (cash[k][None], init_base[k][None], position[k][None], mid[k][None])  # one symbol
-        assert log_equity(rows, k, k, (one[2], one[1], init_quote[k], one[0]), one[3], NO_MARK)
+        assert log_equity(rows, k, k, EngineAccount(one[2], one[1], init_quote[k], one[0]), one[3], NO_MARK)
         per = init_quote[k] + cash[k] + (init_base[k] + position[k]) * mid[k]
         row = rows[k]
         assert row["equity_venue"].tobytes() == per.tobytes(), k
@@ -61,8 +62,8 @@ def test_no_equity_sample_before_both_venues_have_a_mid() -> None:
     rows = np.zeros(1, equity_dtype(2))
     two = np.ones(2)
     grid = np.ones((1, 2))
-    assert not log_equity(rows, 0, 5, (grid, grid, two, grid), np.array([[np.nan, 1.0]]), NO_MARK)
-    assert not log_equity(rows, 0, 5, (grid, grid, two, grid), np.array([[1.0, np.inf]]), NO_MARK)
+    assert not log_equity(rows, 0, 5, EngineAccount(grid, grid, two, grid), np.array([[np.nan, 1.0]]), NO_MARK)
+    assert not log_equity(rows, 0, 5, EngineAccount(grid, grid, two, grid), np.array([[1.0, np.inf]]), NO_MARK)
     assert rows["ts"][0] == 0
 
 
@@ -72,7 +73,9 @@ def test_with_several_symbols_the_rows_of_a_sample_add_up_to_the_account() -> No
     cash, init_base, position = rng.standard_normal((3, 3, 2)) * 100
     mid = np.abs(rng.standard_normal((3, 2))) * 1_000 + 1.0
     rows = np.zeros(3, equity_dtype(2))
-    assert log_equity(rows, 0, 9, (position, init_base, init_quote, cash), mid, np.full((3, 2), np.nan)) == 3
+    assert (
+        log_equity(rows, 0, 9, EngineAccount(position, init_base, init_quote, cash), mid, np.full((3, 2), np.nan)) == 3
+    )
     account = init_quote + (cash + (init_base + position) * mid).sum(axis=0)
     assert np.allclose(rows["equity_venue"].sum(axis=0), account, rtol=1e-12)
     assert rows["symbol"].tolist() == [0, 1, 2] and rows["ts"].tolist() == [9, 9, 9]
@@ -88,6 +91,6 @@ def test_a_perpetuals_position_is_valued_at_its_mark_price() -> None:
     out = np.zeros(1)
     assert _trading_pnl(cash, position, mid, mark, out) == -600.0 + 0.01 * 60_100.0  # Bybit at its mark
     rows = np.zeros(1, equity_dtype(2))
-    assert log_equity(rows, 0, 1, (position, np.zeros((1, 2)), np.array([1e4, 1e4]), cash), mid, mark) == 1
+    assert log_equity(rows, 0, 1, EngineAccount(position, np.zeros((1, 2)), np.array([1e4, 1e4]), cash), mid, mark) == 1
     assert rows["equity_venue"][0].tolist() == [1e4, 1e4 - 600.0 + 0.01 * 60_100.0]
     assert rows["mid"][0].tolist() == [60_000.0, 60_010.0]  # the spread is still the books'
