@@ -19,10 +19,9 @@ from __future__ import annotations
 
 __all__ = ["BinanceBookSync", "DiffAction", "DiffIds", "SnapshotOutcome"]
 
-from enum import IntEnum
 from typing import Generic, Protocol, TypeVar
 
-from connectors.common.book_sync import BufferedBookSync, SnapshotOutcome
+from connectors.common.book_sync import BookAction, BufferedBookSync, SnapshotOutcome
 from connectors.common.normalizer import SyncState
 
 
@@ -40,18 +39,8 @@ class DiffIds(Protocol):
 D = TypeVar("D", bound=DiffIds)
 
 
-class DiffAction(IntEnum):
-    """What to do with one diff."""
-
-    APPLY = 0
-    BUFFER = 1
-    """Not synced: hold it until a snapshot arrives."""
-    DUPLICATE = 2
-    """Its updates are already in the book: drop it."""
-    COVERED = 3
-    """The snapshot already contains it: drop it."""
-    GAP = 4
-    """Continuity broke: the book is out of sync from here."""
+DiffAction = BookAction
+"""What to do with one diff (never ``UNSYNCED``: every diff carries its ids)."""
 
 
 class BinanceBookSync(BufferedBookSync[D], Generic[D]):

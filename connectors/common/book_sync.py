@@ -2,11 +2,12 @@
 live messages buffered while the book is not synced (the oldest dropped past ``max_buffered``, counted), and
 a REST snapshot bridged to them: the buffered messages it covers dropped, the rest applied in order until
 one breaks the chain. Each venue's state machine (``connectors/<venue>/sync.py``) says how one message
-chains (its ``_check``: APPLY, DUPLICATE, COVERED or GAP, advancing ``last_update_id`` on APPLY)."""
+chains (its ``_check``: a :class:`BookAction`, APPLY, DUPLICATE, COVERED or GAP, advancing ``last_update_id``
+on APPLY)."""
 
 from __future__ import annotations
 
-__all__ = ["APPLY", "COVERED", "DUPLICATE", "BufferedBookSync", "SnapshotOutcome"]
+__all__ = ["APPLY", "COVERED", "DUPLICATE", "BookAction", "BufferedBookSync", "SnapshotOutcome"]
 
 from collections import deque
 from enum import IntEnum
@@ -14,10 +15,28 @@ from typing import Generic, TypeVar
 
 from connectors.common.normalizer import BookSync, SyncState
 
-APPLY, DUPLICATE, COVERED = 0, 2, 3
-"""The values of a venue's actions ``_check`` answers with (``BUFFER`` is 1 and ``GAP`` 4 in each venue's enum)."""
-
 M = TypeVar("M")
+
+
+class BookAction(IntEnum):
+    """What to do with one live message of the book (each venue's state machine answers with one; the venue
+    calls them after its own messages, e.g. ``DiffAction``)."""
+
+    APPLY = 0
+    BUFFER = 1
+    """Not synced: held until a REST snapshot arrives to bridge it."""
+    DUPLICATE = 2
+    """Its changes are already in the book: drop it."""
+    COVERED = 3
+    """The REST snapshot already contains it: drop it."""
+    GAP = 4
+    """Continuity broke: the book is out of sync from here."""
+    UNSYNCED = 5
+    """Not synced, and nothing could bridge it (it carries no update ids): drop it."""
+
+
+APPLY, DUPLICATE, COVERED = BookAction.APPLY, BookAction.DUPLICATE, BookAction.COVERED
+"""The actions :meth:`BufferedBookSync._bridge` tells apart."""
 
 
 class SnapshotOutcome(IntEnum):
@@ -94,6 +113,6 @@ class BufferedBookSync(BookSync, Generic[M]):
             self.overflowed += 1
         self.buffer.append(message)
 
-    def _check(self, message: M) -> int:
+    def _check(self, message: M) -> BookAction:
         """Classify one message against the book's last id; advances it on APPLY."""
         raise NotImplementedError

@@ -25,10 +25,9 @@ from __future__ import annotations
 
 __all__ = ["OkxBookSync", "SeqIds", "SnapshotOutcome", "UpdateAction"]
 
-from enum import IntEnum
 from typing import Generic, Protocol, TypeVar
 
-from connectors.common.book_sync import BufferedBookSync, SnapshotOutcome
+from connectors.common.book_sync import BookAction, BufferedBookSync, SnapshotOutcome
 from connectors.common.normalizer import SyncState
 
 
@@ -44,20 +43,8 @@ class SeqIds(Protocol):
 U = TypeVar("U", bound=SeqIds)
 
 
-class UpdateAction(IntEnum):
-    """What to do with one update."""
-
-    APPLY = 0
-    BUFFER = 1
-    """Not synced: held for a REST snapshot to bridge."""
-    DUPLICATE = 2
-    """Its changes are already in the book: drop it."""
-    COVERED = 3
-    """The REST snapshot already contains it: drop it."""
-    GAP = 4
-    """The chain broke: the book is out of sync from here."""
-    UNSYNCED = 5
-    """Not synced and without sequence ids: nothing can bridge it, drop it."""
+UpdateAction = BookAction
+"""What to do with one update (``UNSYNCED``: not synced and without sequence ids, nothing can bridge it)."""
 
 
 class OkxBookSync(BufferedBookSync[U], Generic[U]):
