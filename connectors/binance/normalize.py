@@ -38,7 +38,7 @@ __all__ = ["NORMALIZER", "BinanceNormalizer", "ParsedDiff"]
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import msgspec
 import numpy as np
@@ -49,8 +49,6 @@ from arb.events import (
     BBO_ASK,
     BBO_BID,
     CLEAR_ALL,
-    DEPTH_ASK,
-    DEPTH_BID,
     NS_PER_MS,
     NS_PER_S,
     SNAPSHOT_ASK,
@@ -74,20 +72,19 @@ from connectors.binance.sync import BinanceBookSync, DiffAction, SnapshotOutcome
 from connectors.common.funding import parse_decimal, parse_ms
 from connectors.common.lazy import lazy_module
 from connectors.common.normalizer import (
+    DECODE_ERRORS,
+    NormalizerOptions,
     SyncState,
     VenueNormalizer,
+    exchange_ns,
     mark_synced,
-    note_unknown,
     warm_up_rows,
 )
-from connectors.common.rows import LevelArray, RowSink
+from connectors.common.rows import LevelArray
 
 fastscan = lazy_module("connectors.binance.fastscan")
 _bulk = lazy_module("connectors.binance.bulk")
 _scan = lazy_module("connectors.common.scan")
-_INT64_MAX = (1 << 63) - 1
-"""The largest int64 (an exchange time beyond it is malformed)."""
-
 log = logging.getLogger(__name__)
 
 VENUE = "binance"
@@ -184,13 +181,14 @@ class BinanceNormalizer(VenueNormalizer[int]):
     ``frame_scan`` (default on) lets :meth:`on_message` settle the common frames in one compiled
     call (``connectors.binance.fastscan.scan_frame``) before it falls back to decoding them with
     msgspec; rows, counters and transitions are the same either way (off: the reference path).
-
-    ``echo`` (default on, the live feeds) logs the first few bad payloads, unknown streams and every
-    sync transition; off (converters), it only counts them (:attr:`stats`, :attr:`bad_payloads`).
+    ``max_buffered_diffs`` bounds the diffs held while the book waits for a snapshot. The other
+    options are every venue's (:class:`~connectors.common.normalizer.VenueNormalizer`).
     """
 
     venue = VENUE
     names = "stream"
+    prefix = _STREAM_PREFIX
+    logger = log
     plain_chunks = True
 
     def __init__(
@@ -198,25 +196,18 @@ class BinanceNormalizer(VenueNormalizer[int]):
         symbol: str | None = None,
         market: str | None = None,
         *,
-        include_bbo: bool = False,
         max_buffered_diffs: int = 10_000,
-        sink: RowSink | None = None,
-        frame_scan: bool = True,
-        echo: bool = True,
-        compiled: bool = True,
+        **options: Unpack[NormalizerOptions],
     ) -> None:
-        super().__init__(
-            symbol, market, include_bbo=include_bbo, sink=sink, frame_scan=frame_scan, echo=echo, logger=log,
-            compiled=compiled,
-        )  # fmt: skip
-        if compiled:
-            _warm_up(frame_scan)
+        super().__init__(symbol, market, **options)
+        if self.compiled:
+            _warm_up(self.frame_scan)
         self._max_buffered = max_buffered_diffs
         self._sync: BinanceBookSync[ParsedDiff] | None = None
-        if market:
-            self._make_sync(market == "linear")
+        if self.market:
+            self._make_sync(self.market == "linear")
         self._last_exch_ts = 0
-        self._scan_state = np.zeros(fastscan.STATE_SIZE if compiled else 0, np.int64)
+        self._scan_state = np.zeros(fastscan.STATE_SIZE if self.compiled else 0, np.int64)
         self._handlers: tuple[Callable[[bytes, int, bool], None], ...] = (
             self._on_depth_payload,
             self._on_trade_payload,
@@ -242,35 +233,6 @@ class BinanceNormalizer(VenueNormalizer[int]):
         self.market = market
         self.symbol = symbol.upper()
         self._resumed(self._make_sync(market == "linear"), last_update_id)
-
-    def decode(self, payload: bytes, local_ts: int) -> None:
-        """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
-        self.stats.messages += 1
-        try:
-            if payload.startswith(_STREAM_PREFIX):
-                end = payload.find(b'"', 11)
-                name = payload[11:end]
-                kind = self._kinds.get(name, -1)
-                if kind == -1:
-                    kind = self._learn(name)
-                if kind is None:
-                    self.stats.unknown_streams += 1
-                    return
-                if (
-                    self.frame_scan
-                    and (kind <= _TRADE or (kind == _BBO and self.include_bbo))
-                    and self._scan_frame(payload, local_ts, kind)
-                ):
-                    return
-                self._handlers[kind](payload, local_ts, True)
-            elif payload.startswith(_SNAPSHOT_PREFIX):
-                self._on_snapshot(_snapshot.decode(payload), local_ts)
-            elif payload.startswith(b"["):
-                self._on_funding_info(_funding_info.decode(payload))
-            else:
-                self._on_other(payload, local_ts)
-        except (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError) as exc:
-            self._decode_failed(payload, local_ts, exc)
 
     def on_lines(self, lines: Sequence[bytes], on_bad_line: Callable[[bytes], None]) -> None:
         """Bulk form of :meth:`on_message` for recordings: each line is ``<19-digit ns> <payload>``.
@@ -310,7 +272,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
                     local_ts = int(line[:19])
                     try:
                         handlers[kind](payload, local_ts, True)
-                    except (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError) as exc:
+                    except DECODE_ERRORS as exc:
                         self._decode_failed(payload, local_ts, exc)
                     continue
             decode(line[20:], int(line[:19]))
@@ -410,10 +372,12 @@ class BinanceNormalizer(VenueNormalizer[int]):
         stats.other_symbols += other_symbols
         return int(lines)
 
-    def _scan_frame(self, payload: bytes, local_ts: int, kind: int) -> bool:
-        # One combined-stream frame through fastscan.scan_frame. False when it declined (nothing
-        # changed): the per-message code then decodes the frame. A diff is tried only in the steady
-        # state (synced, not bridging), where the scan may apply it.
+    def _scan_frame(self, kind: int, name: bytes, payload: bytes, local_ts: int) -> bool:
+        # One combined-stream frame (depth, trade, a wanted bookTicker) through fastscan.scan_frame. False
+        # when it declined (nothing changed): the per-message code then decodes the frame. A diff is tried
+        # only in the steady state (synced, not bridging), where the scan may apply it.
+        if not (kind <= _TRADE or (kind == _BBO and self.include_bbo)):
+            return False
         sync = self._sync
         if sync is None:
             if kind == _DEPTH:
@@ -477,16 +441,23 @@ class BinanceNormalizer(VenueNormalizer[int]):
         """The handler index of stream ``name`` (``btcusdt@depth@100ms``...); None for a stream not read."""
         return _stream_kind(name)
 
+    def _dispatch(self, kind: int, payload: bytes, local_ts: int) -> None:
+        self._handlers[kind](payload, local_ts, True)
+
     def _on_other(self, payload: bytes, local_ts: int) -> None:
-        # Bare stream messages, replies and errors: decode a probe, then route by content.
+        # The REST snapshot and fundingInfo recorded inline; bare stream messages, replies and errors: decode
+        # a probe, then route by content.
+        if payload.startswith(_SNAPSHOT_PREFIX):
+            self._on_snapshot(_snapshot.decode(payload), local_ts)
+            return
+        if payload.startswith(b"["):
+            self._on_funding_info(_funding_info.decode(payload))
+            return
         probe = _probe.decode(payload)
         if probe.stream is not None and probe.data is not None:
-            kind = _stream_kind(probe.stream)
-            if kind is None:
-                self.stats.unknown_streams += 1
-                note_unknown(self, probe.stream, log, "stream")
-                return
-            self._handlers[kind](bytes(probe.data), local_ts, False)
+            kind = self._named(probe.stream)
+            if kind is not None:
+                self._handlers[kind](bytes(probe.data), local_ts, False)
         elif probe.last_update_id is not None:
             self._on_snapshot(_snapshot.decode(payload), local_ts)
         elif probe.e == "depthUpdate":
@@ -549,11 +520,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
 
     def _emit_diff(self, diff: ParsedDiff, local_ts: int) -> None:
         exch_ms = diff.transaction_time_ms if self.market == "linear" else diff.event_time_ms
-        exch_ts = exch_ms * NS_PER_MS
-        sink = self.sink
-        uid = diff.final_update_id
-        sink.levels(DEPTH_BID, exch_ts, local_ts, diff.bids, uid)
-        sink.levels(DEPTH_ASK, exch_ts, local_ts, diff.asks, uid)
+        self._depth_rows(exch_ms * NS_PER_MS, local_ts, diff.bids, diff.asks, diff.final_update_id)
 
     def _on_snapshot(self, snap: BinanceDepthSnapshot, local_ts: int) -> None:
         self.stats.snapshots += 1
@@ -581,6 +548,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
             exch_ts = self._last_exch_ts or local_ts
         sink = self.sink
         uid = snap.last_update_id
+        # Each side parsed as its rows go out (a malformed one fails after the rows before it), so not _snapshot_rows.
         sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0, ival=uid)
         sink.levels(SNAPSHOT_BID, exch_ts, local_ts, self.parse_levels(snap.bids), uid)
         sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, self.parse_levels(snap.asks), uid)
@@ -645,9 +613,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
         settle_estimate = parse_decimal(wire.settle_estimate)
         funding_rate = parse_decimal(wire.funding_rate)
         next_funding_ns = parse_ms(wire.next_funding_time_ms)
-        exch_ts = wire.event_time_ms * NS_PER_MS
-        if not 0 < exch_ts < _INT64_MAX:
-            raise ValueError(f"event time out of range: {wire.event_time_ms}")
+        exch_ts = exchange_ns(wire.event_time_ms, "event time")
         self.stats.mark_messages += 1
         if not self._accept_symbol(wire.symbol):
             return

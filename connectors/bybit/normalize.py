@@ -30,26 +30,13 @@ __all__ = ["NORMALIZER", "BybitNormalizer"]
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Unpack
 
 import msgspec
 import numpy as np
 
 from arb._jit import entry_point
-from arb.events import (
-    BBO_ASK,
-    BBO_BID,
-    CLEAR_ALL,
-    DEPTH_ASK,
-    DEPTH_BID,
-    NS_PER_MS,
-    NS_PER_S,
-    SNAPSHOT_ASK,
-    SNAPSHOT_BID,
-    TRADE_BUY,
-    TRADE_SELL,
-    empty_events,
-)
+from arb.events import BBO_ASK, BBO_BID, NS_PER_MS, NS_PER_S, TRADE_BUY, TRADE_SELL, empty_events
 from connectors.bybit.messages import (
     BybitControl,
     BybitInstruments,
@@ -61,20 +48,10 @@ from connectors.bybit.messages import (
 from connectors.bybit.sync import BybitBookSync, DeltaAction
 from connectors.common.funding import parse_decimal, parse_ms
 from connectors.common.lazy import lazy_module
-from connectors.common.normalizer import (
-    SyncState,
-    VenueNormalizer,
-    mark_synced,
-    note_unknown,
-    warm_up_rows,
-)
-from connectors.common.rows import RowSink
+from connectors.common.normalizer import NormalizerOptions, SyncState, VenueNormalizer, exchange_ns, warm_up_rows
 
 fastscan = lazy_module("connectors.bybit.fastscan")
 _scan = lazy_module("connectors.common.scan")
-_INT64_MAX = (1 << 63) - 1
-"""The largest int64 (an exchange time beyond it is malformed)."""
-
 log = logging.getLogger(__name__)
 
 VENUE = "bybit"
@@ -88,7 +65,6 @@ _probe = msgspec.json.Decoder(BybitProbe)
 _instruments = msgspec.json.Decoder(BybitInstruments, strict=False)
 
 _BOOK, _TRADE, _TICKER = 0, 1, 2
-_UNSEEN = (-1, 0)
 _BUY_SIDE = "Buy"
 
 _MIN_TRADE_BYTES = 36  # '{"T":0,"p":"0","v":"0","S":"","s":"X"}': nor more than n // 36 trades
@@ -121,7 +97,7 @@ def _warm_up(frame_scan: bool) -> None:
 
 
 # fastscan.scan_frame and scan_trades (looked up at each frame: a test may put a counter in their place) as
-# their machine code for the types _scan_frame and _scan_trades hand them (arb._jit.entry_point), called
+# their machine code for the types _scan_book and _scan_trades hand them (arb._jit.entry_point), called
 # without Numba's dispatch, which types every argument at every frame. Only those two call them, with
 # arguments they checked to be of these types.
 
@@ -149,13 +125,13 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
     ``frame_scan`` (default on) lets :meth:`on_message` settle the common order-book and trade
     frames in one compiled call (``connectors.bybit.fastscan``) before it falls back to decoding them
     with msgspec; rows, counters and transitions are the same either way (off: the reference path).
-
-    ``echo`` (default on, the live feeds) logs the first few bad payloads, unknown topics and every
-    sync transition; off (converters), it only counts them (:attr:`stats`, :attr:`bad_payloads`).
+    The other options are every venue's (:class:`~connectors.common.normalizer.VenueNormalizer`).
     """
 
     venue = VENUE
     names = "topic"
+    prefix = _TOPIC_PREFIX
+    logger = log
 
     def __init__(
         self,
@@ -163,19 +139,12 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
         market: str | None = None,
         *,
         depth: int | None = None,
-        include_bbo: bool = False,
-        sink: RowSink | None = None,
-        frame_scan: bool = True,
-        echo: bool = True,
-        compiled: bool = True,
+        **options: Unpack[NormalizerOptions],
     ) -> None:
-        super().__init__(
-            symbol, market, include_bbo=include_bbo, sink=sink, frame_scan=frame_scan, echo=echo, logger=log,
-            compiled=compiled,
-        )  # fmt: skip
+        super().__init__(symbol, market, **options)
         self.depth = depth
-        if compiled:
-            _warm_up(frame_scan)
+        if self.compiled:
+            _warm_up(self.frame_scan)
         self.sync = BybitBookSync()
 
     @property
@@ -191,32 +160,13 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
             self.depth = depth
         self._resumed(self.sync, last_update_id)
 
-    def decode(self, payload: bytes, local_ts: int) -> None:
-        """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
-        self.stats.messages += 1
-        try:
-            if payload.startswith(_TOPIC_PREFIX):
-                end = payload.find(b'"', 10)
-                name = payload[10:end]
-                kind = self._kinds.get(name, _UNSEEN)
-                if kind is _UNSEEN:
-                    kind = self._learn(name)
-                if kind is None:
-                    self.stats.unknown_streams += 1
-                    return
-                if self.frame_scan and (
-                    self._scan_frame(payload, local_ts, kind[1])
-                    if kind[0] == _BOOK
-                    else kind[0] == _TRADE and self._scan_trades(payload, local_ts)
-                ):
-                    return
-                self._dispatch(kind, payload, local_ts)
-            else:
-                self._on_other(payload, local_ts)
-        except (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError) as exc:
-            self._decode_failed(payload, local_ts, exc)
+    def _scan_frame(self, kind: tuple[int, int], name: bytes, payload: bytes, local_ts: int) -> bool:
+        # An order-book or a trade frame through its compiled scan; False when it declined (nothing changed).
+        if kind[0] == _BOOK:
+            return self._scan_book(payload, local_ts, kind[1])
+        return kind[0] == _TRADE and self._scan_trades(payload, local_ts)
 
-    def _scan_frame(self, payload: bytes, local_ts: int, depth: int) -> bool:
+    def _scan_book(self, payload: bytes, local_ts: int, depth: int) -> bool:
         # One order-book frame through fastscan.scan_frame. False when it declined (nothing
         # changed): the per-message code then decodes the frame.
         kept = self.depth
@@ -313,12 +263,9 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
             return
         probe = _probe.decode(payload)
         if probe.topic is not None:
-            kind = _topic_kind(probe.topic)
-            if kind is None:
-                self.stats.unknown_streams += 1
-                note_unknown(self, probe.topic, log, "topic")
-                return
-            self._dispatch(kind, payload, local_ts)
+            kind = self._named(probe.topic)
+            if kind is not None:
+                self._dispatch(kind, payload, local_ts)
         elif probe.op is not None or probe.success is not None:
             self.stats.control_messages += 1
             reply = _control.decode(payload)
@@ -365,10 +312,7 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
         asks = self.parse_levels(data.asks)
         action = self.sync.on_delta(data.update_id)
         if action is DeltaAction.APPLY:
-            sink = self.sink
-            uid = data.update_id
-            sink.levels(DEPTH_BID, exch_ts, local_ts, bids, uid)
-            sink.levels(DEPTH_ASK, exch_ts, local_ts, asks, uid)
+            self._depth_rows(exch_ts, local_ts, bids, asks, data.update_id)
             self.status.applied(data.update_id, local_ts, exch_ts)
         elif action is DeltaAction.DUPLICATE:
             self.stats.duplicates += 1
@@ -384,17 +328,9 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
         asks = self.parse_levels(data.asks)
         was = self.sync.state
         self.sync.on_snapshot(data.update_id)
-        sink = self.sink
-        uid = data.update_id
-        sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0, ival=uid)
-        sink.levels(SNAPSHOT_BID, exch_ts, local_ts, bids, uid)
-        sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, asks, uid)
+        self._snapshot_rows(exch_ts, local_ts, bids, asks, data.update_id)
         self.status.applied(data.update_id, local_ts, exch_ts)
-        if was is SyncState.SYNCED:
-            return
-        if was is SyncState.OUT_OF_SYNC:
-            self.stats.resyncs += 1
-        mark_synced(self, exch_ts, local_ts, data.update_id)
+        self._synced(was, exch_ts, local_ts, data.update_id)
 
     def _emit_bbo_from_book(self, msg: BybitOrderbook, exch_ts: int, local_ts: int) -> None:
         self.stats.bbo_messages += 1
@@ -429,10 +365,8 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
         index_price = parse_decimal(data.index_price)
         funding_rate = parse_decimal(data.funding_rate)
         next_funding_ns = parse_ms(data.next_funding_time_ms)
-        exch_ts = msg.ts_ms * NS_PER_MS
         perp = any(v is not None for v in (mark_price, index_price, funding_rate, next_funding_ns))
-        if perp and not 0 < exch_ts < _INT64_MAX:
-            raise ValueError(f"ts out of range: {msg.ts_ms}")
+        exch_ts = exchange_ns(msg.ts_ms, "ts") if perp else msg.ts_ms * NS_PER_MS
         self.stats.bbo_messages += 1
         if perp:
             self.stats.mark_messages += 1

@@ -16,15 +16,18 @@ from __future__ import annotations
 __all__ = [
     "DECODED_DEPTH",
     "DECODED_GAP",
+    "DECODE_ERRORS",
     "BadPayload",
     "BadPayloadLog",
     "BookSync",
     "Normalizer",
+    "NormalizerOptions",
     "NormalizerStats",
     "SyncState",
     "SyncStatus",
     "SyncTransition",
     "VenueNormalizer",
+    "exchange_ns",
     "mark_sync_lost",
     "mark_synced",
     "note_unknown",
@@ -35,22 +38,38 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from enum import IntEnum
-from typing import Final, Generic, Protocol, TypeVar
+from typing import Final, Generic, Protocol, TypedDict, TypeVar
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from arb.events import CLEAR_ALL, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, SyncReason
+from arb.events import (
+    CLEAR_ALL,
+    DEPTH_ASK,
+    DEPTH_BID,
+    NS_PER_MS,
+    SNAPSHOT_ASK,
+    SNAPSHOT_BID,
+    SYNC_LOST_EVENT,
+    SYNC_RESTORED_EVENT,
+    SyncReason,
+)
 from connectors.common.funding import PerpState
 from connectors.common.levels import parse_levels, parse_levels_plain
-from connectors.common.rows import RowSink
+from connectors.common.rows import LevelArray, RowSink
 
 _log = logging.getLogger("connectors")
 
 _UNKNOWN_LOGGED = 3
-_NO_SYMBOL = np.zeros(0, np.uint8)
-K = TypeVar("K")
 """Unknown stream names logged by name; the rest are only counted."""
+_NO_SYMBOL = np.zeros(0, np.uint8)
+_INT64_MAX = (1 << 63) - 1
+K = TypeVar("K")
+
+DECODE_ERRORS: Final = (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError)
+"""What decoding a payload that is not what it should be raises: caught, counted, logged (the first few) and
+skipped (:meth:`VenueNormalizer.decode`); never fatal."""
 
 
 class SyncState(IntEnum):
@@ -298,28 +317,59 @@ def note_unknown(n: Normalizer, name: str, logger: logging.Logger, what: str) ->
         logger.warning("%s: ignoring unknown %s %r%s", n.venue, what, name, more)
 
 
+def exchange_ns(time_ms: int, what: str) -> int:
+    """An exchange time of ``time_ms`` (ms since the epoch) in ns; ``ValueError`` ``"<what> out of range: <time_ms>"``
+    when it is not after the epoch or does not fit an int64 in ns (a malformed message)."""
+    exch_ts = time_ms * NS_PER_MS
+    if not 0 < exch_ts < _INT64_MAX:
+        raise ValueError(f"{what} out of range: {time_ms}")
+    return exch_ts
+
+
+class NormalizerOptions(TypedDict, total=False):
+    """The keyword arguments every venue's normalizer takes besides its own (:class:`VenueNormalizer` says what
+    each means and its default)."""
+
+    include_bbo: bool
+    sink: RowSink | None
+    frame_scan: bool
+    echo: bool
+    compiled: bool
+
+
 class VenueNormalizer(Generic[K]):
     """What the venues' normalizers (a :class:`Normalizer` each) keep alike: the settings, the sink and
     counters, the symbol they settle on, the stream or topic names they have met (each a kind ``K``, or
-    None when unknown) and the undecodable payloads they log. The venue's class adds its book sync and
-    decoding."""
+    None when unknown), how a payload is routed by that name, the undecodable payloads they log and the
+    rows of a book replaced or changed. The venue's class adds its book sync and decoding.
+
+    ``symbol`` ``None`` takes the first symbol seen (messages of others are counted and skipped); ``market``
+    ``None`` leaves it to the venue's class to learn. ``include_bbo`` (default off) writes best bid and offer
+    rows. ``frame_scan`` (default on) lets :meth:`decode` settle the common frames in one compiled call
+    (:meth:`_scan_frame`) before it decodes them with msgspec: the same rows, counters and transitions either way.
+    ``echo`` (default on, the live feeds) logs the first few bad payloads, unknown names and every sync
+    transition; off (converters), it only counts them (:attr:`stats`, :attr:`bad_payloads`). ``compiled``
+    (default on) False: no compiled code at all (see :attr:`compiled`)."""
 
     venue: str
     names: str
     """What the venue calls the channels a frame names (``"stream"``, ``"topic"``), for messages."""
+    prefix: bytes
+    """How a frame that names its channel first begins (``b'{"stream":"'``): the name follows, up to a quote."""
+    logger: logging.Logger
+    """Where the normalizer logs (the venue's module logger)."""
     plain_chunks = False
     """Whether :meth:`on_chunk` works without compiled code too (a converter then hands it whole buffers)."""
 
     def __init__(
         self,
-        symbol: str | None,
-        market: str | None,
+        symbol: str | None = None,
+        market: str | None = None,
         *,
-        include_bbo: bool,
-        sink: RowSink | None,
-        frame_scan: bool,
-        echo: bool,
-        logger: logging.Logger,
+        include_bbo: bool = False,
+        sink: RowSink | None = None,
+        frame_scan: bool = True,
+        echo: bool = True,
         compiled: bool = True,
     ) -> None:
         self.symbol = symbol.upper() if symbol else ""
@@ -336,10 +386,9 @@ class VenueNormalizer(Generic[K]):
         self.status = SyncStatus()
         self.transitions: list[SyncTransition] = []
         self.echo = echo
-        self.bad_payloads = BadPayloadLog(logger, echo=echo)
+        self.bad_payloads = BadPayloadLog(self.logger, echo=echo)
         self.perp = PerpState()
         """Mark price and funding as the venue's perpetual streams last said (linear)."""
-        self._log = logger
         self._kinds: dict[bytes, K | None] = {}
         self._clock_offset = 0
         """Exchange minus local time (ns) of the latest message with an exchange time."""
@@ -360,9 +409,32 @@ class VenueNormalizer(Generic[K]):
         return did | DECODED_GAP if stats.gaps != gaps else did
 
     def decode(self, payload: bytes, local_ts: int) -> None:
-        """Decode one raw payload received at ``local_ts`` (ns), its rows to ``sink`` (the venue's class
-        does; a recording's bulk paths call it line by line, with nothing to report)."""
-        raise NotImplementedError
+        """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink`` (a recording's
+        bulk paths call it line by line, with nothing to report).
+
+        A frame that begins with :attr:`prefix` goes by the kind of the name it gives (:meth:`kind_of`, met
+        once per name): to the venue's compiled scan (:meth:`_scan_frame`, with ``frame_scan``), else to its
+        decoding (:meth:`_dispatch`); one of a name the normalizer does not read is counted in
+        ``unknown_streams``. Any other payload goes to :meth:`_on_other`. A payload that does not decode
+        (:data:`DECODE_ERRORS`) is counted, logged (the first few) and skipped."""
+        self.stats.messages += 1
+        try:
+            prefix = self.prefix
+            if payload.startswith(prefix):
+                start = len(prefix)
+                name = payload[start : payload.find(b'"', start)]
+                try:
+                    kind = self._kinds[name]
+                except KeyError:
+                    kind = self._learn(name)
+                if kind is None:
+                    self.stats.unknown_streams += 1
+                elif not (self.frame_scan and self._scan_frame(kind, name, payload, local_ts)):
+                    self._dispatch(kind, payload, local_ts)
+            else:
+                self._on_other(payload, local_ts)
+        except DECODE_ERRORS as exc:
+            self._decode_failed(payload, local_ts, exc)
 
     def kind_of(self, name: str) -> K | None:
         """The kind of stream or topic ``name``; None when the normalizer does not read it."""
@@ -408,6 +480,29 @@ class VenueNormalizer(Generic[K]):
         sync.lose_sync()
         self._emit_lost(reason, local_ts, 0, 0)
 
+    def _scan_frame(self, kind: K, name: bytes, payload: bytes, local_ts: int) -> bool:
+        # Settle a frame of ``kind`` (its channel ``name``) in the venue's compiled scan: True when it did (rows,
+        # counters and sync state as its decoding would leave them), False when it declined and nothing changed.
+        return False
+
+    def _dispatch(self, kind: K, payload: bytes, local_ts: int) -> None:
+        # Decode a frame of ``kind`` (the venue's class does).
+        raise NotImplementedError
+
+    def _on_other(self, payload: bytes, local_ts: int) -> None:
+        # Decode a payload that does not begin with ``prefix``: replies, recorded REST answers, frames spelled
+        # another way (the venue's class does; ValueError for one it does not know).
+        raise NotImplementedError
+
+    def _named(self, name: str) -> K | None:
+        # The kind of the channel a payload spelled another way names (its probe said); one the normalizer does
+        # not read is counted and noted (None).
+        kind = self.kind_of(name)
+        if kind is None:
+            self.stats.unknown_streams += 1
+            note_unknown(self, name, self.logger, self.names)
+        return kind
+
     def _book_sync(self) -> BookSync | None:
         # The venue's book-sync machine (None while there is none yet).
         raise NotImplementedError
@@ -424,7 +519,7 @@ class VenueNormalizer(Generic[K]):
         kind = self.kind_of(text)
         self._kinds[name] = kind
         if kind is None:
-            note_unknown(self, text, self._log, self.names)
+            note_unknown(self, text, self.logger, self.names)
         return kind
 
     def _accept_symbol(self, symbol: str) -> bool:
@@ -437,6 +532,28 @@ class VenueNormalizer(Generic[K]):
         self.stats.other_symbols += 1
         return False
 
+    def _snapshot_rows(self, exch_ts: int, local_ts: int, bids: LevelArray, asks: LevelArray, uid: int) -> None:
+        # The book replaced: CLEAR_ALL, then the levels as SNAPSHOT_BID/SNAPSHOT_ASK, each row with update id ``uid``.
+        sink = self.sink
+        sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0, ival=uid)
+        sink.levels(SNAPSHOT_BID, exch_ts, local_ts, bids, uid)
+        sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, asks, uid)
+
+    def _depth_rows(self, exch_ts: int, local_ts: int, bids: LevelArray, asks: LevelArray, uid: int) -> None:
+        # Levels changed: DEPTH_BID/DEPTH_ASK rows, each with update id ``uid``.
+        sink = self.sink
+        sink.levels(DEPTH_BID, exch_ts, local_ts, bids, uid)
+        sink.levels(DEPTH_ASK, exch_ts, local_ts, asks, uid)
+
+    def _synced(self, was: SyncState, exch_ts: int, local_ts: int, uid: int) -> None:
+        # After a book that replaced the one in state ``was``: enter SYNCED at ``uid`` unless it already was
+        # (a resync when the book had been lost).
+        if was is SyncState.SYNCED:
+            return
+        if was is SyncState.OUT_OF_SYNC:
+            self.stats.resyncs += 1
+        mark_synced(self, exch_ts, local_ts, uid)
+
     def _emit_lost(self, reason: SyncReason, local_ts: int, expected: int, got: int) -> None:
         # Leave SYNCED, stamped with the receive time moved by the latest exchange - local offset.
         mark_sync_lost(self, reason, local_ts + self._clock_offset, local_ts, expected, got)
@@ -446,7 +563,7 @@ class VenueNormalizer(Generic[K]):
         self.stats.gaps += 1
         self._emit_lost(SyncReason.GAP, local_ts, expected, got)
         if self.echo:
-            self._log.warning(self.transitions[-1].describe())
+            self.logger.warning(self.transitions[-1].describe())
 
     def _decode_failed(self, payload: bytes, local_ts: int, exc: Exception) -> None:
         self.stats.decode_errors += 1

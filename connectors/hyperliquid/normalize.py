@@ -46,33 +46,22 @@ __all__ = ["HOUR_NS", "NORMALIZER", "HyperliquidNormalizer"]
 
 import logging
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, Unpack
 
 import msgspec
 import numpy as np
 
-from arb.events import (
-    CLEAR_ALL,
-    DEPTH_ASK,
-    DEPTH_BID,
-    NS_PER_MS,
-    NS_PER_S,
-    SNAPSHOT_ASK,
-    SNAPSHOT_BID,
-    TRADE_BUY,
-    TRADE_SELL,
-    SyncReason,
-)
+from arb.events import NS_PER_MS, NS_PER_S, TRADE_BUY, TRADE_SELL, SyncReason
 from connectors.common.funding import parse_decimal
 from connectors.common.normalizer import (
     BadPayloadLog,
     BookSync,
+    NormalizerOptions,
     SyncState,
     VenueNormalizer,
-    mark_synced,
-    note_unknown,
+    exchange_ns,
 )
-from connectors.common.rows import LevelArray, RowSink
+from connectors.common.rows import LevelArray
 from connectors.common.scan import INT64_MAX
 from connectors.hyperliquid.messages import (
     HyperliquidActiveAssetCtxMessage,
@@ -90,7 +79,6 @@ VENUE = "hyperliquid"
 HOUR_NS: Final = 3600 * NS_PER_S
 """Hyperliquid's funding interval: every hour, on the hour."""
 _PREFIX = b'{"channel":"'
-_START = len(_PREFIX)
 
 _books = msgspec.json.Decoder(HyperliquidBookMessage)
 _rest_book = msgspec.json.Decoder(HyperliquidBook)
@@ -107,7 +95,6 @@ _CHANNELS = {
     "pong": _CONTROL,
     "error": _CONTROL,
 }
-_NO_KIND = -1
 _NO_LEVELS = np.zeros((0, 2), np.float64)
 Side = dict[float, float]
 
@@ -152,32 +139,25 @@ class HyperliquidNormalizer(VenueNormalizer[int]):
     ``market`` is ``"linear"`` (the only one; ``None`` takes it). ``symbol`` ``None`` takes the first coin
     seen. ``frame_scan`` is accepted for the registry's callers and unused: there is no compiled scan.
     ``echo`` (default on, the live feeds) logs the first few bad payloads, books whose time went back,
-    unknown channels and every sync transition; off (converters), it only counts them.
+    unknown channels and every sync transition; off (converters), it only counts them. The other options
+    are every venue's (:class:`~connectors.common.normalizer.VenueNormalizer`).
     """
 
     venue = VENUE
     names = "channel"
+    prefix = _PREFIX
+    logger = log
 
     def __init__(
-        self,
-        symbol: str | None = None,
-        market: str | None = None,
-        *,
-        include_bbo: bool = False,
-        sink: RowSink | None = None,
-        frame_scan: bool = True,
-        echo: bool = True,
-        compiled: bool = True,
+        self, symbol: str | None = None, market: str | None = None, **options: Unpack[NormalizerOptions]
     ) -> None:
-        super().__init__(
-            symbol, market or "linear", include_bbo=include_bbo, sink=sink, frame_scan=False, echo=echo,
-            logger=log, compiled=compiled,
-        )  # fmt: skip
+        super().__init__(symbol, market or "linear", **options)
+        self.frame_scan = False
         self.sync = _Sync()
         self.perp.set_interval(HOUR_NS)
         self.time_backwards = 0
         """Books whose ``time`` was before the previous book's: skipped."""
-        self.time_backwards_log = BadPayloadLog(log, echo=echo)
+        self.time_backwards_log = BadPayloadLog(log, echo=self.echo)
         """The first of those, kept with their raw text (and logged with ``echo``)."""
         self.trades_repeated = 0
         """Trades not after the last one seen (a subscription's first message repeats recent ones): dropped."""
@@ -217,24 +197,6 @@ class HyperliquidNormalizer(VenueNormalizer[int]):
 
     # -- routing ----------------------------------------------------------------------------------
 
-    def decode(self, payload: bytes, local_ts: int) -> None:
-        """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
-        self.stats.messages += 1
-        try:
-            if payload.startswith(_PREFIX):
-                name = payload[_START : payload.find(b'"', _START)]
-                kind = self._kinds.get(name, _NO_KIND)
-                if kind == _NO_KIND:
-                    kind = self._learn(name)
-                if kind is None:
-                    self.stats.unknown_streams += 1
-                    return
-                self._dispatch(kind, payload, local_ts)
-            else:
-                self._on_other(payload, local_ts)
-        except (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError) as exc:
-            self._decode_failed(payload, local_ts, exc)
-
     def _dispatch(self, kind: int, payload: bytes, local_ts: int) -> None:
         if kind == _BOOK:
             message = _books.decode(payload)
@@ -250,12 +212,9 @@ class HyperliquidNormalizer(VenueNormalizer[int]):
         # A push spelled another way (whitespace, key order), or an info answer the feed recorded.
         probe = _probe.decode(payload)
         if probe.channel is not None:
-            kind = _CHANNELS.get(probe.channel)
-            if kind is None:
-                self.stats.unknown_streams += 1
-                note_unknown(self, probe.channel, log, "channel")
-                return
-            self._dispatch(kind, payload, local_ts)
+            kind = self._named(probe.channel)
+            if kind is not None:
+                self._dispatch(kind, payload, local_ts)
         elif probe.coin is not None:
             self._on_book(_rest_book.decode(payload), payload, local_ts, rest=True)
         else:
@@ -278,9 +237,7 @@ class HyperliquidNormalizer(VenueNormalizer[int]):
         if len(book.levels) != 2:
             raise ValueError(f"expected levels [bids, asks], got {len(book.levels)} lists")
         bids, asks = _side(book.levels[0]), _side(book.levels[1])
-        exch_ts = book.time_ms * NS_PER_MS
-        if not 0 < exch_ts < INT64_MAX:
-            raise ValueError(f"time out of range: {book.time_ms}")
+        exch_ts = exchange_ns(book.time_ms, "time")
         if not self._accept_symbol(symbol_of(book.coin)):
             self.stats.depth_messages += 1  # another coin's: counted as the base class expects, not applied
             return
@@ -306,28 +263,21 @@ class HyperliquidNormalizer(VenueNormalizer[int]):
         # The rows that make the previous book this one (the whole book when there is no previous one).
         self.stats.depth_messages += 1
         self._clock_offset = exch_ts - local_ts
-        sink = self.sink
         sync = self.sync
         was = sync.state
         if self._bids is None or self._asks is None or was is not SyncState.SYNCED:
             self.stats.snapshots += 1
-            sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0, ival=time_ms)
-            sink.levels(SNAPSHOT_BID, exch_ts, local_ts, _levels(bids, True), time_ms)
-            sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, _levels(asks, False), time_ms)
+            self._snapshot_rows(exch_ts, local_ts, _levels(bids, True), _levels(asks, False), time_ms)
         else:
             bid_rows, ask_rows = _changes(self._bids, bids, True), _changes(self._asks, asks, False)
             if not len(bid_rows) and not len(ask_rows):  # a newer book, the same levels: the book is alive
                 bid_rows, ask_rows = _levels(bids, True)[:1], (_levels(asks, False)[:1] if not bids else _NO_LEVELS)
-            sink.levels(DEPTH_BID, exch_ts, local_ts, bid_rows, time_ms)
-            sink.levels(DEPTH_ASK, exch_ts, local_ts, ask_rows, time_ms)
+            self._depth_rows(exch_ts, local_ts, bid_rows, ask_rows, time_ms)
         self._bids, self._asks = bids, asks
         sync.state = SyncState.SYNCED
         sync.last_update_id = time_ms
         self.status.applied(time_ms, local_ts, exch_ts)
-        if was is not SyncState.SYNCED:
-            if was is SyncState.OUT_OF_SYNC:
-                self.stats.resyncs += 1
-            mark_synced(self, exch_ts, local_ts, time_ms)
+        self._synced(was, exch_ts, local_ts, time_ms)
 
     # -- trades and the perpetual's context ----------------------------------------------------------
 

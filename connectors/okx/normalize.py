@@ -49,27 +49,16 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import msgspec
 import numpy as np
 
 from arb._jit import entry_point
-from arb.events import (
-    CLEAR_ALL,
-    DEPTH_ASK,
-    DEPTH_BID,
-    NS_PER_MS,
-    SNAPSHOT_ASK,
-    SNAPSHOT_BID,
-    TRADE_BUY,
-    TRADE_SELL,
-    SyncReason,
-    empty_events,
-)
+from arb.events import NS_PER_MS, TRADE_BUY, TRADE_SELL, SyncReason, empty_events
 from connectors.common.funding import parse_decimal, parse_ms
-from connectors.common.normalizer import SyncState, VenueNormalizer, mark_synced, note_unknown, warm_up_rows
-from connectors.common.rows import LevelArray, RowSink
+from connectors.common.normalizer import NormalizerOptions, SyncState, VenueNormalizer, exchange_ns, warm_up_rows
+from connectors.common.rows import LevelArray
 from connectors.common.scan import INT64_MAX, INT64_MIN, MIN_LEVEL_BYTES, TS_LIMIT, symbol_bytes
 from connectors.okx import fastscan
 from connectors.okx.checksum import LevelBook, SideInput, read_side
@@ -117,7 +106,6 @@ _CHANNELS = {
     "mark-price": _MARK,
     "funding-rate": _FUNDING,
 }
-_NO_KIND = -1
 _MIN_TRADE_BYTES = 40  # '{"instId":"X","px":"0","sz":"0","side":"buy","ts":"0"}': nor more than n // 40 trades
 _InstBytes = np.ndarray[Any, np.dtype[np.uint8]]
 _NO_INST: tuple[str, str, _InstBytes | None, bytes] = ("", "", None, b"")
@@ -192,34 +180,27 @@ class OkxNormalizer(VenueNormalizer[int]):
     instrument id seen. ``symbol`` is arb's (``"BTCUSDT"``); ``None`` takes the first one seen.
     ``contract_value``: base currency per contract of the swap, when known beforehand (otherwise the
     instruments answer in the stream says it). ``max_buffered_updates`` bounds the updates held while
-    the book waits for a REST snapshot.
-
-    ``echo`` (default on, the live feeds) logs the first few bad payloads, unknown channels and every
-    sync transition; off (converters), it only counts them (:attr:`stats`, :attr:`bad_payloads`).
+    the book waits for a REST snapshot. The other options are every venue's
+    (:class:`~connectors.common.normalizer.VenueNormalizer`).
     """
 
     venue = VENUE
     names = "channel"
+    prefix = _ARG_PREFIX
+    logger = log
 
     def __init__(
         self,
         symbol: str | None = None,
         market: str | None = None,
         *,
-        include_bbo: bool = False,
         contract_value: float | None = None,
         max_buffered_updates: int = 10_000,
-        sink: RowSink | None = None,
-        frame_scan: bool = True,
-        echo: bool = True,
-        compiled: bool = True,
+        **options: Unpack[NormalizerOptions],
     ) -> None:
-        super().__init__(
-            symbol, market, include_bbo=include_bbo, sink=sink, frame_scan=frame_scan, echo=echo, logger=log,
-            compiled=compiled,
-        )  # fmt: skip
-        if compiled:
-            _warm_up(frame_scan)
+        super().__init__(symbol, market, **options)
+        if self.compiled:
+            _warm_up(self.frame_scan)
         self.sync: OkxBookSync[ParsedUpdate] = OkxBookSync(max_buffered_updates)
         self.levels = LevelBook()
         """The book as OKX spelled it, for the checksum."""
@@ -299,31 +280,11 @@ class OkxNormalizer(VenueNormalizer[int]):
             self.levels.clear()
         super().lose_sync(reason, local_ts)
 
-    def decode(self, payload: bytes, local_ts: int) -> None:
-        """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
-        self.stats.messages += 1
-        try:
-            if payload.startswith(_ARG_PREFIX):
-                name = payload[_ARG_START : payload.find(b'"', _ARG_START)]
-                kind = self._kinds.get(name, _NO_KIND)
-                if kind == _NO_KIND:
-                    kind = self._learn(name)
-                if kind is None:
-                    self.stats.unknown_streams += 1
-                    return
-                if self.frame_scan and (
-                    self._scan_book(payload, name, local_ts)
-                    if kind == _BOOK
-                    else kind == _TRADE and self._scan_trades(payload, local_ts)
-                ):
-                    return
-                self._dispatch(kind, payload, local_ts)
-            elif payload == _PONG:
-                self.stats.control_messages += 1
-            else:
-                self._on_other(payload, local_ts)
-        except (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError) as exc:
-            self._decode_failed(payload, local_ts, exc)
+    def _scan_frame(self, kind: int, name: bytes, payload: bytes, local_ts: int) -> bool:
+        # A books or a trades frame through its compiled scan; False when it declined (nothing changed).
+        if kind == _BOOK:
+            return self._scan_book(payload, name, local_ts)
+        return kind == _TRADE and self._scan_trades(payload, local_ts)
 
     def _scan_settings(self) -> tuple[_InstBytes, bytes, float] | None:
         # What the frame scans compare and scale with: (inst id bytes, the arg's tail after the channel's
@@ -426,18 +387,18 @@ class OkxNormalizer(VenueNormalizer[int]):
             self._on_funding(_fundings.decode(payload), local_ts)
 
     def _on_other(self, payload: bytes, local_ts: int) -> None:
-        # Events, REST answers recorded in the stream, and pushes spelled another way (whitespace).
+        # Pongs, events, REST answers recorded in the stream, and pushes spelled another way (whitespace).
+        if payload == _PONG:
+            self.stats.control_messages += 1
+            return
         if payload.startswith(b'{"code"'):
             self._on_rest(payload, local_ts)
             return
         probe = _probe.decode(payload)
         if probe.arg is not None and probe.event is None:
-            kind = _CHANNELS.get(probe.arg.channel)
-            if kind is None:
-                self.stats.unknown_streams += 1
-                note_unknown(self, probe.arg.channel, log, "channel")
-                return
-            self._dispatch(kind, payload, local_ts)
+            kind = self._named(probe.arg.channel)
+            if kind is not None:
+                self._dispatch(kind, payload, local_ts)
         elif probe.event is not None:
             self._on_event(_event.decode(payload))
         elif probe.code is not None:
@@ -513,9 +474,7 @@ class OkxNormalizer(VenueNormalizer[int]):
         scale = self._scale(instrument)
         for data in msg.data:
             bids, asks = read_side(data.bids, -1.0, scale), read_side(data.asks, 1.0, scale)
-            exch_ts = data.ts_ms * NS_PER_MS
-            if not 0 < exch_ts < INT64_MAX:
-                raise ValueError(f"ts out of range: {data.ts_ms}")
+            exch_ts = exchange_ns(data.ts_ms, "ts")
             self._clock_offset = exch_ts - local_ts
             if msg.action == "snapshot":
                 self._on_ws_snapshot(data, bids, asks, local_ts)
@@ -580,9 +539,7 @@ class OkxNormalizer(VenueNormalizer[int]):
             self.checksums.verified += 1
         exch_ts = update.ts_ms * NS_PER_MS
         uid = update.seq_id if update.seq_id is not None else 0
-        sink = self.sink
-        sink.levels(DEPTH_BID, exch_ts, local_ts, update.bids, uid)
-        sink.levels(DEPTH_ASK, exch_ts, local_ts, update.asks, uid)
+        self._depth_rows(exch_ts, local_ts, update.bids, update.asks, uid)
         self.status.applied(uid, local_ts, exch_ts)
         return True
 
@@ -602,18 +559,8 @@ class OkxNormalizer(VenueNormalizer[int]):
             self._emit_lost(SyncReason.CHECKSUM, local_ts, 0, 0)
 
     def _emit_snapshot(self, exch_ts: int, local_ts: int, bids: LevelArray, asks: LevelArray, uid: int) -> None:
-        sink = self.sink
-        sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0, ival=uid)
-        sink.levels(SNAPSHOT_BID, exch_ts, local_ts, bids, uid)
-        sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, asks, uid)
+        self._snapshot_rows(exch_ts, local_ts, bids, asks, uid)
         self.status.applied(uid, local_ts, exch_ts)
-
-    def _synced(self, was: SyncState, exch_ts: int, local_ts: int, uid: int) -> None:
-        if was is SyncState.SYNCED:
-            return
-        if was is SyncState.OUT_OF_SYNC:
-            self.stats.resyncs += 1
-        mark_synced(self, exch_ts, local_ts, uid)
 
     def _on_rest_book(self, answer: OkxRestBooks, local_ts: int) -> None:
         """``GET /api/v5/market/books?instId=BTC-USDT&sz=400``'s answer, fetched by the feed when the
@@ -709,9 +656,7 @@ class OkxNormalizer(VenueNormalizer[int]):
         for f in entries:  # every value is parsed before anything changes
             rate, funding_ns = parse_decimal(f.funding_rate), parse_ms(f.funding_time_ms)
             after_ns = parse_ms(f.next_funding_time_ms)
-            exch_ts = f.ts_ms * NS_PER_MS
-            if not 0 < exch_ts < INT64_MAX:
-                raise ValueError(f"ts out of range: {f.ts_ms}")
+            exch_ts = exchange_ns(f.ts_ms, "ts")
             interval = after_ns - funding_ns if after_ns and funding_ns and after_ns > funding_ns else 0
             parsed.append((f.inst_id, rate, funding_ns, interval, exch_ts))
         self.stats.mark_messages += 1
