@@ -226,18 +226,8 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
         symbol = scan_symbol[1]
         if not (symbol.shape[0] and type(local_ts) is int and 0 <= local_ts < _scan.TS_LIMIT):
             return False
-        sink = self.sink
-        out, start = sink.reserve(len(payload) // _MIN_TRADE_BYTES + 4)
-        code, fill, exch_ts = _trades_entry(fastscan.scan_trades)(
-            np.frombuffer(payload, np.uint8), local_ts, out, start, symbol, _scan.POW10
-        )
-        if code != fastscan.DONE:
-            return False
-        sink.commit(fill)
-        self.stats.trade_messages += 1
-        if fill > start:
-            self._clock_offset = exch_ts - local_ts
-        return True
+        scan = _trades_entry(fastscan.scan_trades)
+        return self._scan_trades_by(scan, _MIN_TRADE_BYTES, payload, local_ts, symbol, _scan.POW10)
 
     # -- routing ----------------------------------------------------------------------------
 

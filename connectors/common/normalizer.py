@@ -38,7 +38,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from enum import IntEnum
-from typing import Final, Generic, Protocol, TypedDict, TypeVar
+from typing import Any, Final, Generic, Protocol, TypedDict, TypeVar
 
 import msgspec
 import numpy as np
@@ -65,6 +65,8 @@ _UNKNOWN_LOGGED = 3
 """Unknown stream names logged by name; the rest are only counted."""
 _NO_SYMBOL = np.zeros(0, np.uint8)
 _INT64_MAX = (1 << 63) - 1
+_SCAN_DONE = 0
+"""What a venue's compiled frame scan answers for a frame it settled (each ``fastscan.DONE``)."""
 K = TypeVar("K")
 
 DECODE_ERRORS: Final = (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError)
@@ -484,6 +486,25 @@ class VenueNormalizer(Generic[K]):
         # Settle a frame of ``kind`` (its channel ``name``) in the venue's compiled scan: True when it did (rows,
         # counters and sync state as its decoding would leave them), False when it declined and nothing changed.
         return False
+
+    def _scan_trades_by(
+        self, scan: Callable[..., tuple[int, int, int]], min_trade_bytes: int, payload: bytes, local_ts: int,
+        *scan_args: Any,
+    ) -> bool:  # fmt: skip
+        # One trades frame through the venue's compiled trade scan, ``scan(frame, local_ts, rows, fill, *scan_args)
+        # -> (code, fill, exch_ts)``: with its DONE, one row a trade after the ``fill`` passed in and the exchange
+        # time of the frame. No frame of n bytes holds more than ``n // min_trade_bytes`` trades (the room
+        # reserved). False when the scan declined (nothing changed).
+        sink = self.sink
+        out, start = sink.reserve(len(payload) // min_trade_bytes + 4)
+        code, fill, exch_ts = scan(np.frombuffer(payload, np.uint8), local_ts, out, start, *scan_args)
+        if code != _SCAN_DONE:
+            return False
+        sink.commit(fill)
+        self.stats.trade_messages += 1
+        if fill > start:
+            self._clock_offset = exch_ts - local_ts
+        return True
 
     def _dispatch(self, kind: K, payload: bytes, local_ts: int) -> None:
         # Decode a frame of ``kind`` (the venue's class does).

@@ -354,18 +354,8 @@ class OkxNormalizer(VenueNormalizer[int]):
         if found is None or not (type(local_ts) is int and 0 <= local_ts < TS_LIMIT):
             return False
         inst, _, scale = found
-        sink = self.sink
-        out, start = sink.reserve(len(payload) // _MIN_TRADE_BYTES + 4)
-        code, fill, exch_ts = _trades_entry(fastscan.scan_trades)(
-            np.frombuffer(payload, np.uint8), local_ts, out, start, inst, scale
-        )
-        if code != fastscan.DONE:
-            return False
-        sink.commit(fill)
-        self.stats.trade_messages += 1
-        if fill > start:
-            self._clock_offset = exch_ts - local_ts
-        return True
+        scan = _trades_entry(fastscan.scan_trades)
+        return self._scan_trades_by(scan, _MIN_TRADE_BYTES, payload, local_ts, inst, scale)
 
     def kind_of(self, name: str) -> int | None:
         """The kind of channel ``name`` (``books``, ``trades``...); None for a channel not read."""
