@@ -109,38 +109,35 @@ __all__ = [
 ]
 
 import argparse
-import dataclasses
-import gzip
 import logging
 import math
-import os
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypedDict, Unpack, cast
 
 import numpy as np
 
-from arb.book import OrderBook
-from arb.config import load_venue_config
-from arb.events import (
-    BUY_EVENT,
-    DEPTH_CLEAR_EVENT,
-    DEPTH_EVENT,
-    DEPTH_SNAPSHOT_EVENT,
-    EVENT_KIND_MASK,
-    NS_PER_MS,
-    NS_PER_S,
-    TRADE_EVENT,
-)
-from connectors.binance.normalize import BinanceNormalizer
-from connectors.common.normalizer import SyncState
-from connectors.common.record_files import LineReader, format_line
+from arb.config import VenueConfig, load_venue_config
+from arb.events import NS_PER_MS, NS_PER_S
+
+if __package__:  # imported, or run as python -m examples.generate_bybit_sample
+    from examples import sample_common as common
+else:  # run as python examples/generate_bybit_sample.py: its folder is on sys.path, the repository root may not be
+    import sample_common as common  # type: ignore[no-redef, import-not-found]
 
 log = logging.getLogger(__name__)
+
+# The Binance side, the grid's decimals and the files are sample_common's (every generator's): their names stay here.
+BinanceBook = common.BinanceBook
+BinanceSession = common.BinanceSession
+BinanceTrade = common.BinanceTrade
+grid_formatter = common.grid_formatter
+lognormal_ns = common.lognormal_ns
+read_binance = common.read_binance
+symbol_of = common.symbol_of
+write_daily_files = common.write_daily_files
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEED = 7
@@ -153,7 +150,7 @@ DEFAULT_BINANCE = (
 DEFAULT_BYBIT_CONFIG = ROOT / "config" / "bybit.toml"
 DEFAULT_BINANCE_CONFIG = ROOT / "config" / "binance.toml"
 
-SYMBOL = "BTCUSDT"
+SYMBOL = common.SYMBOL
 """The sample's symbol; another comes from the Binance files' names (``ethusdt_20240808.gz``) or ``--symbol``."""
 DEPTH = 50
 """Levels a side of ``orderbook.50``."""
@@ -161,7 +158,7 @@ SUBSCRIBE_REQ_ID = "1"
 """``req_id`` the recorder sent with its one subscribe request (both topics)."""
 
 # -- model parameters (defaults of SampleParams) -----------------------------------------------------
-BINANCE_LEVELS = 400
+BINANCE_LEVELS = common.BINANCE_LEVELS
 """Binance levels a side read per update; enough for 50 Bybit levels after merging onto the coarser tick."""
 BASIS_HALF_LIFE_S = 20.0
 """Half-life of the basis' mean reversion, seconds."""
@@ -220,7 +217,6 @@ EPISODE_MIN_S = 1.0
 """An episode above the threshold counts when it lasts at least this long, seconds."""
 
 _NOISE_TABLE = 1 << 16  # per-side noise table, indexed by price tick modulo its size
-_EPS = 1e-6  # guards floor/ceil against float noise exactly on a tick boundary
 _TAIL_BPS = 25.0  # the summary also reports time above this many bps
 
 
@@ -278,94 +274,6 @@ class SampleParams:
             raise ValueError("trade_id_step_max and latency_median_ms must be positive, read_gap_ns >= 0")
 
 
-# -- the Binance side ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class BinanceBook:
-    """Binance's book after one depth message (best first, ``levels`` a side at most)."""
-
-    exch_ts: int
-    """Event time ``E`` of the message, ns."""
-    local_ts: int
-    """When the Binance recorder received it, ns (its clock)."""
-    bid_px: np.ndarray[Any, np.dtype[np.float64]]
-    bid_qty: np.ndarray[Any, np.dtype[np.float64]]
-    ask_px: np.ndarray[Any, np.dtype[np.float64]]
-    ask_qty: np.ndarray[Any, np.dtype[np.float64]]
-
-
-@dataclass(frozen=True, slots=True)
-class BinanceTrade:
-    """One Binance trade."""
-
-    exch_ts: int
-    """Trade time ``T``, ns."""
-    px: float
-    qty: float
-    taker_buy: bool
-
-
-@dataclass(frozen=True, slots=True)
-class BinanceSession:
-    """What the generator needs from the Binance capture."""
-
-    books: list[BinanceBook]
-    """The book after every depth message once synced, in order."""
-    trades: list[BinanceTrade]
-    clock_offset_ns: int
-    """min(local_ts - E) over depth messages: the recorder clock's offset plus the smallest latency."""
-    first_local_ts: int
-    last_local_ts: int
-    messages: int
-
-
-def read_binance(
-    paths: Sequence[str | Path], *, levels: int = BINANCE_LEVELS, max_messages: int | None = None
-) -> BinanceSession:
-    """Replay Binance recordings with arb's normalizer and book; stop after ``max_messages`` if given.
-
-    Raises ``ValueError`` when the book never synced (no usable snapshot in what was read).
-    """
-    normalizer = BinanceNormalizer(None, "spot")
-    book = OrderBook()
-    books: list[BinanceBook] = []
-    trades: list[BinanceTrade] = []
-    offset = math.inf
-    first_local = last_local = 0
-    count = 0
-    for path in paths:
-        for local_ts, payload in LineReader(path):
-            if max_messages is not None and count >= max_messages:
-                break
-            count += 1
-            first_local = first_local or local_ts
-            last_local = local_ts
-            normalizer.on_message(payload, local_ts)
-            if normalizer.sink.rows == 0:
-                continue
-            rows = normalizer.sink.take()
-            kinds = rows["ev"] & EVENT_KIND_MASK
-            depth = (kinds == DEPTH_EVENT) | (kinds == DEPTH_SNAPSHOT_EVENT) | (kinds == DEPTH_CLEAR_EVENT)
-            if depth.any():
-                book.apply(rows)
-                exch_ts = int(rows["exch_ts"][depth].max())
-                if not (kinds[depth] == DEPTH_SNAPSHOT_EVENT).any():
-                    # a diff: E is its push time (the snapshot's local time is the REST reply's)
-                    offset = min(offset, local_ts - exch_ts)
-                if normalizer.status.state is SyncState.SYNCED:
-                    bid_px, bid_qty = book.bids(levels)
-                    ask_px, ask_qty = book.asks(levels)
-                    books.append(BinanceBook(exch_ts, local_ts, bid_px, bid_qty, ask_px, ask_qty))
-            for row in rows[kinds == TRADE_EVENT]:
-                trades.append(
-                    BinanceTrade(int(row["exch_ts"]), float(row["px"]), float(row["qty"]), bool(row["ev"] & BUY_EVENT))
-                )
-    if not books or offset == math.inf:
-        raise ValueError(f"{', '.join(map(str, paths))}: the Binance book never synced in {count} messages")
-    return BinanceSession(books, trades, int(offset), first_local, last_local, count)
-
-
 # -- the basis ----------------------------------------------------------------------------------------
 
 
@@ -382,6 +290,10 @@ class BasisPath:
         """The basis in bps at ``t_ns`` (clamped to the simulated span)."""
         k = (t_ns - self.start_ns) // self.step_ns
         return float(self.bps[min(max(k, 0), len(self.bps) - 1)])
+
+    def scale_at(self, t_ns: int) -> float:
+        """What Binance's prices are multiplied by at ``t_ns``: ``1 + basis / 10,000``."""
+        return 1.0 + self.at(t_ns) / 1e4
 
 
 def simulate_basis(seed: np.random.SeedSequence, start_ns: int, end_ns: int, params: SampleParams) -> BasisPath:
@@ -482,22 +394,6 @@ def summarize_basis(basis: BasisPath, start_ns: int, end_ns: int, threshold_bps:
 # -- wire formatting ----------------------------------------------------------------------------------
 
 
-def _decimals(step: float) -> int:
-    exponent = Decimal(repr(step)).normalize().as_tuple().exponent
-    assert isinstance(exponent, int)
-    return max(0, -exponent)
-
-
-def grid_formatter(step: float) -> Callable[[int], str]:
-    """n steps of ``step`` as a decimal string with exactly the step's decimals ("61837.6", "0.001200")."""
-    places = _decimals(step)
-    units = round(step * 10**places)
-    scale = 10**places
-    if places == 0:
-        return lambda n: str(n * units)
-    return lambda n: f"{n * units // scale}.{n * units % scale:0{places}d}"
-
-
 def levels_json(levels: Iterable[tuple[int, int]], px: Callable[[int], str], qty: Callable[[int], str]) -> str:
     """Levels of (price steps, size steps) as JSON pairs of strings, a size of 0 as ``"0"``."""
     return ",".join(f'["{px(p)}","{qty(q) if q else "0"}"]' for p, q in levels)
@@ -547,7 +443,7 @@ class BookModel:
         bid: bool,
     ) -> Side:
         scaled = px * scale / self.tick
-        ticks = (np.floor(scaled + _EPS) if bid else np.ceil(scaled - _EPS)).astype(np.int64)
+        ticks = (np.floor(scaled + common.EPS) if bid else np.ceil(scaled - common.EPS)).astype(np.int64)
         starts = np.flatnonzero(np.r_[True, ticks[1:] != ticks[:-1]])
         bins = ticks[starts]
         sums = np.add.reduceat(qty, starts)
@@ -561,6 +457,24 @@ class BookModel:
         lots = np.maximum(1, np.rint(sums[keep] * factor / self.lot)).astype(np.int64)
         return dict(zip(bins[keep].tolist(), lots.tolist(), strict=True))
 
+    def changes(
+        self, books: Sequence[BinanceBook], basis: BasisPath
+    ) -> Iterator[tuple[int, BinanceBook, list[tuple[int, int]], list[tuple[int, int]]]]:
+        """The venue's book after each of Binance's ``books`` (through ``basis`` at its time) that changed it:
+        ``(index in books, Binance's book, bid levels, ask levels)``; the first book whole (a snapshot), then
+        :func:`diff_levels` of the one before (the changed and new levels, the removed ones with size 0)."""
+        bids: Side = {}
+        asks: Side = {}
+        for i, state in enumerate(books):
+            scale = basis.scale_at(state.exch_ts)
+            new_bids = self.side(state.bid_px, state.bid_qty, scale, bid=True)
+            new_asks = self.side(state.ask_px, state.ask_qty, scale, bid=False)
+            if not i:
+                yield i, state, sorted(new_bids.items(), reverse=True), sorted(new_asks.items())
+            elif new_bids != bids or new_asks != asks:
+                yield i, state, diff_levels(bids, new_bids, True), diff_levels(asks, new_asks, False)
+            bids, asks = new_bids, new_asks
+
 
 def diff_levels(old: Side, new: Side, descending: bool) -> list[tuple[int, int]]:
     """Changed or new levels with their size, removed ones with 0, in book order."""
@@ -568,11 +482,6 @@ def diff_levels(old: Side, new: Side, descending: bool) -> list[tuple[int, int]]
     out += [(p, 0) for p in old if p not in new]
     out.sort(reverse=descending)
     return out
-
-
-def lognormal_ns(rng: np.random.Generator, median_ms: float, sigma: float, n: int) -> list[int]:
-    """``n`` lognormal durations in ns of median ``median_ms`` and log-sd ``sigma``."""
-    return [round(median_ms * NS_PER_MS * math.exp(sigma * x)) for x in rng.standard_normal(n).tolist()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -601,6 +510,76 @@ class SourceOptions(TypedDict, total=False):
     depth: int
 
 
+@dataclass(frozen=True, slots=True)
+class SpotSource:
+    """What a spot venue's stream is made from (:func:`spot_source`), Bybit's here and OKX's alike."""
+
+    symbol: str
+    session: BinanceSession
+    tick: float
+    lot: float
+    fmt_px: Callable[[int], str]
+    """Ticks as the venue writes a price (:func:`grid_formatter`)."""
+    fmt_qty: Callable[[int], str]
+    basis: BasisPath
+    summary: BasisSummary
+    model: BookModel
+    rng_times: np.random.Generator
+    """Push and trade jitters, latencies (one random stream per use, each drawn in time order)."""
+    rng_trades: np.random.Generator
+    """Trade sizes."""
+    rng_ids: np.random.Generator
+    """Sequence numbers, trade ids, connection ids."""
+
+
+def spot_source(
+    venue: VenueConfig,
+    binance_paths: Sequence[str | Path],
+    seed: int,
+    params: SampleParams,
+    depth: int,
+    *,
+    binance_config: str | Path,
+    symbol: str | None,
+    tick_size: float | None,
+    lot_size: float | None,
+    max_binance_messages: int | None,
+    session: BinanceSession | None,
+) -> SpotSource:
+    """Read what a spot venue's stream is made from, for :func:`synthesize` and the OKX script's.
+
+    ``symbol`` defaults to the first Binance file's; the tick and lot are ``venue``'s (``tick_size``/``lot_size``
+    override them); ``session``: ``binance_paths`` already read with :func:`read_binance` (otherwise read here,
+    the first ``max_binance_messages`` lines if given). ``seed`` gives the basis (from the first Binance book to
+    the last book or trade), the book model of ``depth`` levels a side and three more random streams; the
+    summary's threshold is both taker fees (Binance's from ``binance_config``) plus ``SLIPPAGE_BPS``.
+    """
+    symbol = symbol or symbol_of(binance_paths[0])
+    binance_fees = load_venue_config(binance_config, "binance").fees
+    tick = venue.instrument.tick_size if tick_size is None else tick_size
+    lot = venue.instrument.lot_size if lot_size is None else lot_size
+    if session is None:
+        session = read_binance(binance_paths, levels=params.binance_levels, max_messages=max_binance_messages)
+    seed_basis, *seeds = np.random.SeedSequence(seed).spawn(5)
+    rng_book, rng_times, rng_trades, rng_ids = (np.random.Generator(np.random.PCG64(s)) for s in seeds)
+    start_ns = session.books[0].exch_ts
+    end_ns = max(session.books[-1].exch_ts, session.trades[-1].exch_ts if session.trades else 0)
+    basis = simulate_basis(seed_basis, start_ns, end_ns, params)
+    summary = summarize_session(basis, session, binance_fees.taker + venue.fees.taker)
+    model = BookModel.create(rng_book, tick, lot, params, depth)
+    fmt_px, fmt_qty = grid_formatter(tick), grid_formatter(lot)
+    return SpotSource(
+        symbol, session, tick, lot, fmt_px, fmt_qty, basis, summary, model, rng_times, rng_trades, rng_ids
+    )
+
+
+def summarize_session(basis: BasisPath, session: BinanceSession, taker_fees: float) -> BasisSummary:
+    """:func:`summarize_basis` over the Binance books of ``session``, against ``taker_fees`` (both venues' taker
+    fees, a fraction) plus ``SLIPPAGE_BPS``."""
+    threshold = taker_fees * 1e4 + SLIPPAGE_BPS
+    return summarize_basis(basis, session.books[0].exch_ts, session.books[-1].exch_ts, threshold)
+
+
 def synthesize(
     binance_paths: Sequence[str | Path],
     seed: int = DEFAULT_SEED,
@@ -626,62 +605,35 @@ def synthesize(
     read them once for several venues.
     """
     params = params or SampleParams()
-    symbol = symbol or symbol_of(binance_paths[0])
-    bybit = load_venue_config(bybit_config, "bybit")
-    binance_fees = load_venue_config(binance_config, "binance").fees
-    tick = bybit.instrument.tick_size if tick_size is None else tick_size
-    lot = bybit.instrument.lot_size if lot_size is None else lot_size
-    book_topic, trade_topic = f"orderbook.{DEPTH}.{symbol}", f"publicTrade.{symbol}"
-    fmt_px, fmt_qty = grid_formatter(tick), grid_formatter(lot)
-
-    if session is None:
-        session = read_binance(binance_paths, levels=params.binance_levels, max_messages=max_binance_messages)
-    seed_basis, *seeds = np.random.SeedSequence(seed).spawn(5)
-    rng_book, rng_times, rng_trades, rng_ids = (np.random.Generator(np.random.PCG64(s)) for s in seeds)
-    start_ns = session.books[0].exch_ts
-    end_ns = max(session.books[-1].exch_ts, session.trades[-1].exch_ts if session.trades else 0)
-    basis = simulate_basis(seed_basis, start_ns, end_ns, params)
-    threshold = (binance_fees.taker + bybit.fees.taker) * 1e4 + SLIPPAGE_BPS
-    summary = summarize_basis(basis, start_ns, session.books[-1].exch_ts, threshold)
     if not 0 < depth <= DEPTH:
         raise ValueError(f"depth must be in 1..{DEPTH}, got {depth}")
-    model = BookModel.create(rng_book, tick, lot, params, depth)
+    src = spot_source(
+        load_venue_config(bybit_config, "bybit"), binance_paths, seed, params, depth, binance_config=binance_config,
+        symbol=symbol, tick_size=tick_size, lot_size=lot_size, max_binance_messages=max_binance_messages,
+        session=session,
+    )  # fmt: skip
+    symbol, session, basis, fmt_px, fmt_qty = src.symbol, src.session, src.basis, src.fmt_px, src.fmt_qty
+    book_topic, trade_topic = f"orderbook.{DEPTH}.{symbol}", f"publicTrade.{symbol}"
 
     # (ts ms, kind, index) sorts the messages in the order Bybit sends them on one connection.
     outgoing: list[tuple[int, int, int, bytes]] = []
 
     # order book: a snapshot, then a delta whenever the top 50 changed
     n_books = len(session.books)
-    push = rng_times.integers(0, params.push_jitter_ms + 1, n_books).tolist()
-    lag = rng_times.integers(1, params.cts_lag_ms + 1, n_books).tolist()
-    seq_steps = rng_ids.integers(params.seq_step_min, params.seq_step_max + 1, n_books).tolist()
-    update_id = int(rng_ids.integers(1_000_000, 9_000_000))
-    seq = int(rng_ids.integers(40_000_000_000, 60_000_000_000))
-    bids: Side = {}
-    asks: Side = {}
+    push = src.rng_times.integers(0, params.push_jitter_ms + 1, n_books).tolist()
+    lag = src.rng_times.integers(1, params.cts_lag_ms + 1, n_books).tolist()
+    seq_steps = src.rng_ids.integers(params.seq_step_min, params.seq_step_max + 1, n_books).tolist()
+    update_id = int(src.rng_ids.integers(1_000_000, 9_000_000))
+    seq = int(src.rng_ids.integers(40_000_000_000, 60_000_000_000))
     last_ts = 0
-    for i, state in enumerate(session.books):
-        scale = 1.0 + basis.at(state.exch_ts) / 1e4
-        new_bids = model.side(state.bid_px, state.bid_qty, scale, bid=True)
-        new_asks = model.side(state.ask_px, state.ask_qty, scale, bid=False)
-        first = i == 0
-        if not first and new_bids == bids and new_asks == asks:
-            continue
-        if first:
-            kind = "snapshot"
-            b_levels = sorted(new_bids.items(), reverse=True)
-            a_levels = sorted(new_asks.items())
-        else:
-            kind = "delta"
-            b_levels = diff_levels(bids, new_bids, descending=True)
-            a_levels = diff_levels(asks, new_asks, descending=False)
+    for i, state, b_levels, a_levels in src.model.changes(session.books, basis):
+        if i:
             update_id += 1
-        bids, asks = new_bids, new_asks
         seq += seq_steps[i]
         ts = max(last_ts, state.exch_ts // NS_PER_MS + push[i])
         last_ts = ts
         text = (
-            f'{{"topic":"{book_topic}","type":"{kind}","ts":{ts},"data":{{"s":"{symbol}",'
+            f'{{"topic":"{book_topic}","type":"{"delta" if i else "snapshot"}","ts":{ts},"data":{{"s":"{symbol}",'
             f'"b":[{levels_json(b_levels, fmt_px, fmt_qty)}],'
             f'"a":[{levels_json(a_levels, fmt_px, fmt_qty)}],'
             f'"u":{update_id},"seq":{seq}}},"cts":{ts - lag[i]}}}'
@@ -692,32 +644,25 @@ def synthesize(
 
     # trades: one message per Binance trade time, from the snapshot on
     trades = [t for t in session.trades if t.exch_ts // NS_PER_MS >= snapshot_ts]
-    sizes = rng_trades.standard_normal(len(trades)).tolist()
-    id_steps = rng_ids.integers(1, params.trade_id_step_max + 1, len(trades)).tolist()
-    trade_id = TRADE_ID_BASE + int(rng_ids.integers(10_000_000, 90_000_000))
+    sizes = src.rng_trades.standard_normal(len(trades)).tolist()
+    id_steps = src.rng_ids.integers(1, params.trade_id_step_max + 1, len(trades)).tolist()
+    trade_id = TRADE_ID_BASE + int(src.rng_ids.integers(10_000_000, 90_000_000))
     sigma = params.trade_size_sigma
-    groups: list[list[int]] = []
-    for j, trade in enumerate(trades):
-        if groups and trades[groups[-1][0]].exch_ts == trade.exch_ts:
-            groups[-1].append(j)
-        else:
-            groups.append([j])
-    t_jitter = rng_times.integers(0, params.trade_jitter_ms + 1, len(groups)).tolist()
-    t_push = rng_times.integers(0, params.trade_push_ms + 1, len(groups)).tolist()
+    groups = common.same_time_groups([t.exch_ts for t in trades])
+    t_jitter = src.rng_times.integers(0, params.trade_jitter_ms + 1, len(groups)).tolist()
+    t_push = src.rng_times.integers(0, params.trade_push_ms + 1, len(groups)).tolist()
     last_t = last_ts = 0
     for g, members in enumerate(groups):
         exch_ts = trades[members[0]].exch_ts
         t_ms = max(last_t, exch_ts // NS_PER_MS + t_jitter[g])
         ts = max(last_ts, t_ms + t_push[g])
         last_t, last_ts = t_ms, ts
-        scale = 1.0 + basis.at(exch_ts) / 1e4
+        scale = basis.scale_at(exch_ts)
         items = []
         for j in members:
             trade = trades[j]
-            scaled = trade.px * scale / tick
-            px_ticks = math.ceil(scaled - _EPS) if trade.taker_buy else math.floor(scaled + _EPS)
-            factor = math.exp(sigma * sizes[j] - 0.5 * sigma * sigma)
-            lots = max(1, round(trade.qty * factor / lot))
+            px_ticks = common.taker_ticks(trade.px * scale / src.tick, trade.taker_buy)
+            lots = common.noisy_lots(trade.qty, sizes[j], sigma, src.lot)
             trade_id += id_steps[j]
             items.append(
                 f'{{"i":"{trade_id}","T":{t_ms},"p":"{fmt_px(px_ticks)}","v":"{fmt_qty(lots)}",'
@@ -728,56 +673,12 @@ def synthesize(
     trade_messages = len(outgoing) - book_messages
 
     # receive times on the Binance recorder's clock, in sending order, never earlier than the previous
-    outgoing.sort()
-    latency = lognormal_ns(rng_times, params.latency_median_ms, params.latency_sigma, len(outgoing))
-    lines: list[tuple[int, bytes]] = []
-    local = 0
-    for (ts, _, _, payload), lat in zip(outgoing, latency, strict=True):
-        local = max(local + params.read_gap_ns, ts * NS_PER_MS + lat + session.clock_offset_ns)
-        lines.append((local, payload))
-    conn_id = uuid.UUID(bytes=rng_ids.bytes(16), version=4)
+    conn_id = uuid.UUID(bytes=src.rng_ids.bytes(16), version=4)
     ack = (
         f'{{"success":true,"ret_msg":"subscribe","conn_id":"{conn_id}","req_id":"{SUBSCRIBE_REQ_ID}","op":"subscribe"}}'
     )
-    lines.insert(0, (lines[0][0] - round(params.ack_lead_ms * NS_PER_MS), ack.encode()))
-    return Synthesis(lines, basis, summary, session, book_messages, trade_messages, symbol)
-
-
-def symbol_of(path: str | Path) -> str:
-    """The symbol of a recording named ``<symbol lower>_<YYYYMMDD>.gz``."""
-    return Path(path).name.split("_", 1)[0].upper()
-
-
-# -- files --------------------------------------------------------------------------------------------
-
-
-def write_daily_files(
-    lines: Sequence[tuple[int, bytes]], out_dir: str | Path, symbol: str = SYMBOL, *, compresslevel: int = 9
-) -> list[Path]:
-    """Write ``lines`` as ``<out_dir>/<symbol lower>_<YYYYMMDD>.gz``, one per UTC day of the receive time.
-
-    Deterministic bytes: gzip level 9 (``compresslevel``: another, for a check of the content alone), ``mtime=0``,
-    no file name in the header. Each file is written beside its target and renamed into place. Returns the paths
-    in day order.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    by_day: dict[str, list[bytes]] = {}
-    for local_ts, payload in lines:
-        day = datetime.fromtimestamp(local_ts // NS_PER_S, UTC).strftime("%Y%m%d")
-        by_day.setdefault(day, []).append(format_line(local_ts, payload))
-    paths = []
-    for day, chunk in by_day.items():
-        path = out / f"{symbol.lower()}_{day}.gz"
-        tmp = path.with_name(path.name + ".part")
-        with (
-            tmp.open("wb") as raw,
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=compresslevel, mtime=0) as gz,
-        ):
-            gz.write(b"".join(chunk))
-        os.replace(tmp, path)
-        paths.append(path)
-    return paths
+    lines = common.received(outgoing, [ack.encode()], src.rng_times, params, session.clock_offset_ns)
+    return Synthesis(lines, basis, src.summary, session, book_messages, trade_messages, symbol)
 
 
 def generate(
@@ -804,12 +705,12 @@ def generate(
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = common.sample_parser(
+        DEFAULT_SEED,
+        DEFAULT_OUT,
         description="Generate the Bybit v5 spot half of the sample from a Binance spot capture (BTCUSDT by default).",
         epilog="Model parameters (see the module docstring):",
     )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default %(default)s)")
     parser.add_argument(
         "--binance", type=Path, nargs="+", default=list(DEFAULT_BINANCE), help="Binance files, in order"
     )
@@ -820,29 +721,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tick-size", type=float, default=None, help="Bybit's tick (default: --bybit-config's)")
     parser.add_argument("--lot-size", type=float, default=None, help="Bybit's lot (default: --bybit-config's)")
     parser.add_argument("--depth", type=int, default=DEPTH, help="levels a side written (default %(default)s)")
-    group = parser.add_argument_group("model parameters")
-    for f in dataclasses.fields(SampleParams):
-        group.add_argument(
-            "--" + f.name.replace("_", "-"),
-            type=type(f.default),
-            default=f.default,
-            help=f"{f.metadata['help']} (default %(default)s)",
-        )
+    common.add_model_flags(parser, SampleParams())
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; prints a summary of what was written."""
     args = _parser().parse_args(argv)
-    params = SampleParams(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SampleParams)})
     options = cast(SourceOptions, {name: getattr(args, name) for name in SourceOptions.__annotations__})
-    synth = synthesize(args.binance, args.seed, params, **options)
+    synth = synthesize(args.binance, args.seed, common.model_params(args, SampleParams()), **options)
     paths = write_daily_files(synth.lines, args.out, synth.symbol)
-    print(f"seed {args.seed}: {synth.book_messages} orderbook.{DEPTH} and {synth.trade_messages} publicTrade messages")
-    print(f"Binance recorder clock offset used: {synth.binance.clock_offset_ns / 1e6:.3f} ms")
-    print(synth.summary.describe())
-    for path in paths:
-        print(f"{path}  {path.stat().st_size:,} bytes")
+    common.print_written(
+        paths,
+        f"seed {args.seed}: {synth.book_messages} orderbook.{DEPTH} and {synth.trade_messages} publicTrade messages",
+        f"Binance recorder clock offset used: {synth.binance.clock_offset_ns / 1e6:.3f} ms",
+        synth.summary.describe(),
+    )
     return 0
 
 

@@ -71,8 +71,6 @@ __all__ = [
     "synthesize",
 ]
 
-import argparse
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -90,17 +88,25 @@ from examples.generate_bybit_sample import (
     DEFAULT_BINANCE,
     DEFAULT_BINANCE_CONFIG,
     ROOT,
-    SLIPPAGE_BPS,
-    BinanceSession,
     BookModel,
     SampleParams,
     Synthesis,
-    grid_formatter,
-    lognormal_ns,
-    read_binance,
     simulate_basis,
-    summarize_basis,
+    summarize_session,
+)
+from examples.sample_common import (
+    BinanceSession,
+    add_model_flags,
+    grid_formatter,
+    model_params,
+    noisy_lots,
+    print_written,
+    read_binance,
+    received,
+    same_time_groups,
+    sample_parser,
     symbol_of,
+    taker_ticks,
     write_daily_files,
 )
 
@@ -193,7 +199,7 @@ def synthesize(
     significant figures at the session's first price); ``max_binance_messages`` reads only the start of the
     Binance capture (a slice: its stream is the whole's up to a few seconds before the slice's end, since every
     random stream is drawn in time order);
-    ``session``: the capture already read with :func:`~examples.generate_bybit_sample.read_binance`;
+    ``session``: the capture already read with :func:`~examples.sample_common.read_binance`;
     ``clock_offset_ns``: the recorder's clock offset to use instead of the capture's (a slice's differs).
     """
     params = params or HyperliquidParams()
@@ -220,8 +226,7 @@ def synthesize(
     start_ns = first.exch_ts + lag_ns  # Hyperliquid's first book: Binance's first, lag_ms later
     end_ns = session.books[-1].exch_ts + lag_ns
     basis = simulate_basis(seed_basis, first.exch_ts, end_ns, shared)
-    threshold = (binance_fees.taker + venue.fees.taker) * 1e4 + SLIPPAGE_BPS
-    summary = summarize_basis(basis, first.exch_ts, session.books[-1].exch_ts, threshold)
+    summary = summarize_session(basis, session, binance_fees.taker + venue.fees.taker)
     model = BookModel.create(rng_book, tick, lot, shared, depth=LEVELS)
     binance_times = np.array([b.exch_ts for b in session.books], np.int64)
     outgoing: list[tuple[int, int, int, bytes]] = []  # (time ms, kind, index, payload): sending order
@@ -230,7 +235,7 @@ def synthesize(
         # Hyperliquid's book at its time t_ns: Binance's as of t_ns - lag, through the basis then.
         k = max(0, int(np.searchsorted(binance_times, t_ns - lag_ns, side="right")) - 1)
         state = session.books[k]
-        scale = 1.0 + basis.at(state.exch_ts) / 1e4
+        scale = basis.scale_at(state.exch_ts)
         bids = model.side(state.bid_px, state.bid_qty, scale, bid=True)
         asks = model.side(state.ask_px, state.ask_qty, scale, bid=False)
         return sorted(bids.items(), reverse=True), sorted(asks.items())
@@ -255,13 +260,8 @@ def synthesize(
     book_messages = len(outgoing)
 
     # trades: a share of Binance's taker orders (its trades of one T), lag_ms later, from the first book on
-    groups: list[list[int]] = []
     trades = [t for t in session.trades if t.exch_ts + lag_ns >= mids[0][0] * NS_PER_MS]
-    for j, trade in enumerate(trades):
-        if groups and trades[groups[-1][0]].exch_ts == trade.exch_ts:
-            groups[-1].append(j)
-        else:
-            groups.append([j])
+    groups = same_time_groups([t.exch_ts for t in trades])
     keep = (rng_keep.random(len(groups)) < params.trade_keep).tolist()
     sizes = rng_sizes.standard_normal(len(trades)).tolist()
     users = [f"0x{rng_users.bytes(20).hex()}" for _ in range(USER_POOL)]
@@ -271,14 +271,13 @@ def synthesize(
             continue
         exch_ts = trades[members[0]].exch_ts
         t_ms = (exch_ts + lag_ns) // NS_PER_MS
-        scale = 1.0 + basis.at(exch_ts) / 1e4
+        scale = basis.scale_at(exch_ts)
         tx_hash = f"0x{rng_ids.bytes(32).hex()}"
         items = []
         for j in members:
             trade = trades[j]
-            scaled = trade.px * scale / tick
-            px = math.ceil(scaled - 1e-6) if trade.taker_buy else math.floor(scaled + 1e-6)
-            lots = max(1, round(trade.qty * math.exp(sigma * sizes[j] - 0.5 * sigma * sigma) / lot))
+            px = taker_ticks(trade.px * scale / tick, trade.taker_buy)
+            lots = noisy_lots(trade.qty, sizes[j], sigma, lot)
             tid = int(rng_ids.integers(10**14, 10**15))
             buyer, seller = (users[int(k)] for k in rng_ids.integers(0, USER_POOL, 2))
             items.append(
@@ -327,22 +326,14 @@ def synthesize(
     for t_ms in range(mids[0][0] + PING_INTERVAL_MS, end_ns // NS_PER_MS, PING_INTERVAL_MS):
         outgoing.append((t_ms, 4, len(outgoing), b'{"channel":"pong"}'))
 
-    outgoing.sort()
-    latency = lognormal_ns(rng_latency, params.latency_median_ms, params.latency_sigma, len(outgoing))
-    lines: list[tuple[int, bytes]] = []
-    local = 0
-    offset = session.clock_offset_ns if clock_offset_ns is None else clock_offset_ns
-    for (t_ms, _, _, payload), lat in zip(outgoing, latency, strict=True):
-        local = max(local + shared.read_gap_ns, t_ms * NS_PER_MS + lat + offset)
-        lines.append((local, payload))
     book_options = ',"nSigFigs":null,"mantissa":null'  # the l2Book ack names its options (null: the default)
     acks = [
         f'{{"channel":"subscriptionResponse","data":{{"method":"subscribe","subscription":{{"type":"{kind}",'
         f'"coin":"{coin}"{book_options if kind == "l2Book" else ""}}}}}}}'.encode()
         for kind in ("l2Book", "trades", "activeAssetCtx")
     ]
-    ack_ns = lines[0][0] - round(shared.ack_lead_ms * NS_PER_MS)
-    lines[:0] = [(ack_ns + k * shared.read_gap_ns, ack) for k, ack in enumerate(acks)]
+    offset = session.clock_offset_ns if clock_offset_ns is None else clock_offset_ns
+    lines = received(outgoing, acks, rng_latency, shared, offset)  # shared: params' latency, the read gap, ack lead
     return Synthesis(lines, basis, summary, session, book_messages, trade_messages, symbol)
 
 
@@ -360,23 +351,15 @@ def generate(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; prints a summary of what was written."""
-    parser = argparse.ArgumentParser(
-        description="Generate Hyperliquid's BTC perpetual, the sample's fourth venue, from the Binance capture."
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default %(default)s)")
-    group = parser.add_argument_group("model parameters")
-    for f in dataclasses.fields(HyperliquidParams):
-        group.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default,
-                           help=f"{f.metadata['help']} (default %(default)s)")  # fmt: skip
+    defaults = HyperliquidParams()
+    description = "Generate Hyperliquid's BTC perpetual, the sample's fourth venue, from the Binance capture."
+    parser = sample_parser(DEFAULT_SEED, DEFAULT_OUT, description=description)
+    add_model_flags(parser, defaults)
     args = parser.parse_args(argv)
-    params = HyperliquidParams(**{f.name: getattr(args, f.name) for f in dataclasses.fields(HyperliquidParams)})
-    synth = synthesize(seed=args.seed, params=params)
+    synth = synthesize(seed=args.seed, params=model_params(args, defaults))
     paths = write_daily_files(synth.lines, args.out, synth.symbol)
-    print(f"seed {args.seed}: {synth.book_messages} books and {synth.trade_messages} trades messages")
-    print(synth.summary.describe())
-    for path in paths:
-        print(f"{path}  {path.stat().st_size:,} bytes")
+    heads = f"seed {args.seed}: {synth.book_messages} books and {synth.trade_messages} trades messages"
+    print_written(paths, heads, synth.summary.describe())
     return 0
 
 

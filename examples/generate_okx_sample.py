@@ -34,15 +34,11 @@ from __future__ import annotations
 
 __all__ = ["DEFAULT_OUT", "DEFAULT_SEED", "DEPTH", "OKX_PARAMS", "generate", "main", "synthesize"]
 
-import argparse
-import dataclasses
 import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
-
-import numpy as np
 
 from arb.config import load_venue_config
 from arb.events import NS_PER_MS
@@ -51,19 +47,20 @@ from examples.generate_bybit_sample import (
     DEFAULT_BINANCE,
     DEFAULT_BINANCE_CONFIG,
     ROOT,
-    SLIPPAGE_BPS,
-    BinanceSession,
-    BookModel,
     SampleParams,
-    Side,
     Synthesis,
-    diff_levels,
-    grid_formatter,
-    lognormal_ns,
-    read_binance,
-    simulate_basis,
-    summarize_basis,
-    symbol_of,
+    spot_source,
+)
+from examples.sample_common import (
+    BinanceSession,
+    add_model_flags,
+    model_params,
+    noisy_lots,
+    print_written,
+    received,
+    same_time_groups,
+    sample_parser,
+    taker_ticks,
     write_daily_files,
 )
 
@@ -115,43 +112,23 @@ def synthesize(
     The tick, lot and taker fee come from ``okx_config``; ``tick_size``/``lot_size`` override the first two
     (another symbol's rules). ``symbol`` defaults to the first Binance file's (``ethusdt_...`` -> ``ETHUSDT``,
     written ``ETH-USDT``); ``depth`` is the levels a side written. ``session``: ``binance_paths`` already read
-    with :func:`~examples.generate_bybit_sample.read_binance`, to read them once for several venues.
+    with :func:`~examples.sample_common.read_binance`, to read them once for several venues.
     """
-    symbol = symbol or symbol_of(binance_paths[0])
-    inst = f"{symbol.removesuffix('USDT')}-USDT"
-    okx = load_venue_config(okx_config, "okx")
-    binance_fees = load_venue_config(binance_config, "binance").fees
-    tick = okx.instrument.tick_size if tick_size is None else tick_size
-    lot = okx.instrument.lot_size if lot_size is None else lot_size
-    fmt_px, fmt_qty = grid_formatter(tick), grid_formatter(lot)
-
-    if session is None:
-        session = read_binance(binance_paths, levels=params.binance_levels, max_messages=max_binance_messages)
-    seed_basis, *seeds = np.random.SeedSequence(seed).spawn(5)
-    rng_book, rng_times, rng_trades, rng_ids = (np.random.Generator(np.random.PCG64(s)) for s in seeds)
-    start_ns = session.books[0].exch_ts
-    end_ns = max(session.books[-1].exch_ts, session.trades[-1].exch_ts if session.trades else 0)
-    basis = simulate_basis(seed_basis, start_ns, end_ns, params)
-    threshold = (binance_fees.taker + okx.fees.taker) * 1e4 + SLIPPAGE_BPS
-    summary = summarize_basis(basis, start_ns, session.books[-1].exch_ts, threshold)
-    model = BookModel.create(rng_book, tick, lot, params, depth=depth)
+    src = spot_source(
+        load_venue_config(okx_config, "okx"), binance_paths, seed, params, depth, binance_config=binance_config,
+        symbol=symbol, tick_size=tick_size, lot_size=lot_size, max_binance_messages=max_binance_messages,
+        session=session,
+    )  # fmt: skip
+    inst = f"{src.symbol.removesuffix('USDT')}-USDT"
+    session, basis, lot, fmt_px, fmt_qty = src.session, src.basis, src.lot, src.fmt_px, src.fmt_qty
     outgoing: list[tuple[int, int, int, bytes]] = []  # (ts ms, kind, index): OKX's sending order
 
-    push = rng_times.integers(0, params.push_jitter_ms + 1, len(session.books)).tolist()
-    seq_steps = rng_ids.integers(params.seq_step_min, params.seq_step_max + 1, len(session.books)).tolist()
-    seq = int(rng_ids.integers(10_000_000_000, 20_000_000_000))
+    push = src.rng_times.integers(0, params.push_jitter_ms + 1, len(session.books)).tolist()
+    seq_steps = src.rng_ids.integers(params.seq_step_min, params.seq_step_max + 1, len(session.books)).tolist()
+    seq = int(src.rng_ids.integers(10_000_000_000, 20_000_000_000))
     levels = LevelBook()
-    bids: Side = {}
-    asks: Side = {}
     last_ts = 0
-    for i, state in enumerate(session.books):
-        scale = 1.0 + basis.at(state.exch_ts) / 1e4
-        new_bids = model.side(state.bid_px, state.bid_qty, scale, bid=True)
-        new_asks = model.side(state.ask_px, state.ask_qty, scale, bid=False)
-        if i and new_bids == bids and new_asks == asks:
-            continue
-        changed_bids = sorted(new_bids.items(), reverse=True) if not i else diff_levels(bids, new_bids, True)
-        changed_asks = sorted(new_asks.items()) if not i else diff_levels(asks, new_asks, False)
+    for i, state, changed_bids, changed_asks in src.model.changes(session.books, basis):
         b = [(fmt_px(p), fmt_qty(q) if q else "0", _orders(q, lot)) for p, q in changed_bids]
         a = [(fmt_px(p), fmt_qty(q) if q else "0", _orders(q, lot)) for p, q in changed_asks]
         if i:
@@ -159,7 +136,6 @@ def synthesize(
         else:
             levels.reset(b, a)
         prev, seq = (-1 if not i else seq), seq + seq_steps[i]
-        bids, asks = new_bids, new_asks
         ts = max(last_ts, state.exch_ts // NS_PER_MS + push[i])
         last_ts = ts
         text = (
@@ -172,45 +148,36 @@ def synthesize(
     snapshot_ts = outgoing[0][0]
 
     trades = [t for t in session.trades if t.exch_ts // NS_PER_MS >= snapshot_ts]
-    sizes = rng_trades.standard_normal(len(trades)).tolist()
-    id_steps = rng_ids.integers(1, 3, len(trades)).tolist()
-    t_jitter = rng_times.integers(0, params.trade_jitter_ms + 1, len(trades)).tolist()
+    sizes = src.rng_trades.standard_normal(len(trades)).tolist()
+    id_steps = src.rng_ids.integers(1, 3, len(trades)).tolist()
+    t_jitter = src.rng_times.integers(0, params.trade_jitter_ms + 1, len(trades)).tolist()
     trade_id, sigma = TRADE_ID_START, params.trade_size_sigma
     last_ts = 0
-    group: list[str] = []
-    for j, trade in enumerate(trades):
-        ts = max(last_ts, trade.exch_ts // NS_PER_MS + t_jitter[j])
-        scaled = trade.px * (1.0 + basis.at(trade.exch_ts) / 1e4) / tick
-        px = math.ceil(scaled - 1e-6) if trade.taker_buy else math.floor(scaled + 1e-6)
-        lots = max(1, round(trade.qty * math.exp(sigma * sizes[j] - 0.5 * sigma * sigma) / lot))
-        trade_id += id_steps[j]
-        group.append(
-            f'{{"instId":"{inst}","tradeId":"{trade_id}","px":"{fmt_px(px)}","sz":"{fmt_qty(lots)}",'
-            f'"side":"{"buy" if trade.taker_buy else "sell"}","ts":"{ts}","count":"1"}}'
-        )
-        last_ts = ts
-        if j + 1 == len(trades) or trades[j + 1].exch_ts != trade.exch_ts:  # one message per trade time
-            text = f'{{"arg":{{"channel":"trades","instId":"{inst}"}},"data":[{",".join(group)}]}}'
-            outgoing.append((ts, 1, len(outgoing), text.encode()))
-            group = []
+    for members in same_time_groups([t.exch_ts for t in trades]):  # one message per trade time
+        items = []
+        for j in members:
+            trade = trades[j]
+            ts = max(last_ts, trade.exch_ts // NS_PER_MS + t_jitter[j])
+            px = taker_ticks(trade.px * basis.scale_at(trade.exch_ts) / src.tick, trade.taker_buy)
+            lots = noisy_lots(trade.qty, sizes[j], sigma, lot)
+            trade_id += id_steps[j]
+            items.append(
+                f'{{"instId":"{inst}","tradeId":"{trade_id}","px":"{fmt_px(px)}","sz":"{fmt_qty(lots)}",'
+                f'"side":"{"buy" if trade.taker_buy else "sell"}","ts":"{ts}","count":"1"}}'
+            )
+            last_ts = ts
+        text = f'{{"arg":{{"channel":"trades","instId":"{inst}"}},"data":[{",".join(items)}]}}'
+        outgoing.append((ts, 1, len(outgoing), text.encode()))
     trade_messages = len(outgoing) - book_messages
 
-    outgoing.sort()
-    latency = lognormal_ns(rng_times, params.latency_median_ms, params.latency_sigma, len(outgoing))
-    lines: list[tuple[int, bytes]] = []
-    local = 0
-    for (ts, _, _, payload), lat in zip(outgoing, latency, strict=True):
-        local = max(local + params.read_gap_ns, ts * NS_PER_MS + lat + session.clock_offset_ns)
-        lines.append((local, payload))
-    conn_id = rng_ids.bytes(4).hex()
+    conn_id = src.rng_ids.bytes(4).hex()
     acks = [
         json.dumps({"event": "subscribe", "arg": {"channel": channel, "instId": inst}, "connId": conn_id},
                    separators=(",", ":")).encode()
         for channel in ("books", "trades")
     ]  # fmt: skip
-    first = lines[0][0] - round(params.ack_lead_ms * NS_PER_MS)
-    lines[:0] = [(first + k * params.read_gap_ns, ack) for k, ack in enumerate(acks)]
-    return Synthesis(lines, basis, summary, session, book_messages, trade_messages, symbol)
+    lines = received(outgoing, acks, src.rng_times, params, session.clock_offset_ns)
+    return Synthesis(lines, basis, src.summary, session, book_messages, trade_messages, src.symbol)
 
 
 def generate(
@@ -229,24 +196,14 @@ def generate(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; prints a summary of what was written."""
-    parser = argparse.ArgumentParser(
-        description="Generate the OKX v5 spot third of the sample from the Binance capture."
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default %(default)s)")
-    group = parser.add_argument_group("model parameters")
-    for f in dataclasses.fields(SampleParams):
-        default = getattr(OKX_PARAMS, f.name)
-        group.add_argument("--" + f.name.replace("_", "-"), type=type(default), default=default,
-                           help=f"{f.metadata['help']} (default %(default)s)")  # fmt: skip
+    description = "Generate the OKX v5 spot third of the sample from the Binance capture."
+    parser = sample_parser(DEFAULT_SEED, DEFAULT_OUT, description=description)
+    add_model_flags(parser, OKX_PARAMS)
     args = parser.parse_args(argv)
-    params = SampleParams(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SampleParams)})
-    synth = synthesize(seed=args.seed, params=params)
+    synth = synthesize(seed=args.seed, params=model_params(args, OKX_PARAMS))
     paths = write_daily_files(synth.lines, args.out, synth.symbol)
-    print(f"seed {args.seed}: {synth.book_messages} books and {synth.trade_messages} trades messages")
-    print(synth.summary.describe())
-    for path in paths:
-        print(f"{path}  {path.stat().st_size:,} bytes")
+    heads = f"seed {args.seed}: {synth.book_messages} books and {synth.trade_messages} trades messages"
+    print_written(paths, heads, synth.summary.describe())
     return 0
 
 

@@ -97,14 +97,19 @@ from arb.events import (
     EventArray,
 )
 from arb.recording.convert import convert_files
-from connectors.common.record_files import LineReader
 from examples import generate_bybit_sample as bybit_gen
 from examples import generate_okx_sample as okx_gen
-from examples.generate_bybit_sample import (
+from examples.generate_bybit_sample import SampleParams
+from examples.sample_common import (
+    EPS,
+    BinanceBook,
     BinanceSession,
-    SampleParams,
+    capture_lines,
     grid_formatter,
+    print_written,
     read_binance,
+    symbol_of,
+    taker_ticks,
     write_daily_files,
 )
 
@@ -127,7 +132,6 @@ BINANCE_SOL_LOT = 0.001
 BINANCE_SOL_SEED = 53
 """Seeds the Binance SOL half's update and trade ids (nothing else of it is random)."""
 _UPDATE_STEP_MAX = 12  # a diff spans U{1..this} update ids (Binance's own count events within 100 ms)
-_EPS = 1e-6  # floor/ceil guard exactly on a tick boundary, as in the Bybit script
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +236,7 @@ def _scaled_side(
     """One side of a Binance book scaled by ``factor`` onto ``tick`` (bids down, asks up; levels landing on one
     price summed) and ``lot`` (sizes divided by ``factor``, at least one lot), the best ``depth`` levels."""
     scaled = px * factor / tick
-    ticks = (np.floor(scaled + _EPS) if bid else np.ceil(scaled - _EPS)).astype(np.int64)
+    ticks = (np.floor(scaled + EPS) if bid else np.ceil(scaled - EPS)).astype(np.int64)
     starts = np.flatnonzero(np.r_[True, ticks[1:] != ticks[:-1]])[:depth]
     if len(starts) < depth:
         raise ValueError(f"only {len(starts)} levels from {len(px)}: read more levels of the source book")
@@ -285,7 +289,7 @@ def write_binance_scaled(
     trade_id = int(rng.integers(400_000_000, 600_000_000))
     step_rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed).spawn(1)[0]))
 
-    def side_pair(book: bybit_gen.BinanceBook) -> tuple[dict[int, int], dict[int, int]]:
+    def side_pair(book: BinanceBook) -> tuple[dict[int, int], dict[int, int]]:
         return (
             _scaled_side(book.bid_px, book.bid_qty, factor, tick, lot, True, depth),
             _scaled_side(book.ask_px, book.ask_qty, factor, tick, lot, False, depth),
@@ -302,60 +306,55 @@ def write_binance_scaled(
     asks: dict[int, int] = {}
     pending: tuple[int, int] | None = None  # the last diff before the snapshot: (local ns, E ms)
     synced = False
-    count = 0
-    for path in source:
-        for local_ts, payload in LineReader(path):
-            if max_messages is not None and count >= max_messages:
-                break
-            count += 1
-            if payload.startswith(b'{"lastUpdateId"'):
-                if pending is None:
-                    raise ValueError(f"{path}: no diff before the snapshot to bridge it")
-                bids, asks = side_pair(books[local_ts])
-                span = int(step_rng.integers(1, _UPDATE_STEP_MAX + 1))
-                # the diff received before the snapshot ends at its lastUpdateId (the ETH capture's own case)
-                lines.append((pending[0], depth_line(pending[1], update_id - span + 1, update_id, bids, asks)))
-                lines.append(
-                    (
-                        local_ts,
-                        f'{{"lastUpdateId":{update_id},"bids":[{_levels(bids, fmt_px, fmt_qty, True)}],'
-                        f'"asks":[{_levels(asks, fmt_px, fmt_qty, False)}]}}'.encode(),
-                    )
+    for path, local_ts, payload in capture_lines(source, max_messages):
+        if payload.startswith(b'{"lastUpdateId"'):
+            if pending is None:
+                raise ValueError(f"{path}: no diff before the snapshot to bridge it")
+            bids, asks = side_pair(books[local_ts])
+            span = int(step_rng.integers(1, _UPDATE_STEP_MAX + 1))
+            # the diff received before the snapshot ends at its lastUpdateId (the ETH capture's own case)
+            lines.append((pending[0], depth_line(pending[1], update_id - span + 1, update_id, bids, asks)))
+            lines.append(
+                (
+                    local_ts,
+                    f'{{"lastUpdateId":{update_id},"bids":[{_levels(bids, fmt_px, fmt_qty, True)}],'
+                    f'"asks":[{_levels(asks, fmt_px, fmt_qty, False)}]}}'.encode(),
                 )
-                lines.sort(key=lambda item: item[0])
-                synced = True
+            )
+            lines.sort(key=lambda item: item[0])
+            synced = True
+            continue
+        if b"@depth" in payload[:40]:
+            e_ms = msgspec.json.decode(payload)["data"]["E"]
+            if not synced:
+                pending = (local_ts, e_ms)
                 continue
-            if b"@depth" in payload[:40]:
-                e_ms = msgspec.json.decode(payload)["data"]["E"]
-                if not synced:
-                    pending = (local_ts, e_ms)
-                    continue
-                span = int(step_rng.integers(1, _UPDATE_STEP_MAX + 1))
-                new_bids, new_asks = side_pair(books[local_ts])
-                if new_bids == bids and new_asks == asks:
-                    continue  # nothing in the top levels changed: Binance sends no diff
-                lines.append(
-                    (
-                        local_ts,
-                        depth_line(e_ms, update_id + 1, update_id + span, _diff(bids, new_bids), _diff(asks, new_asks)),
-                    )
+            span = int(step_rng.integers(1, _UPDATE_STEP_MAX + 1))
+            new_bids, new_asks = side_pair(books[local_ts])
+            if new_bids == bids and new_asks == asks:
+                continue  # nothing in the top levels changed: Binance sends no diff
+            lines.append(
+                (
+                    local_ts,
+                    depth_line(e_ms, update_id + 1, update_id + span, _diff(bids, new_bids), _diff(asks, new_asks)),
                 )
-                update_id += span
-                bids, asks = new_bids, new_asks
-            elif b'@trade"' in payload[:40]:
-                t = msgspec.json.decode(payload)["data"]
-                scaled = float(t["p"]) * factor / tick
-                px = math.floor(scaled + _EPS) if t["m"] else math.ceil(scaled - _EPS)  # m: the buyer made it
-                lots = max(1, round(float(t["q"]) / factor / lot))
-                trade_id += 1
-                lines.append(
-                    (
-                        local_ts,
-                        f'{{"stream":"{lower}@trade","data":{{"e":"trade","E":{t["E"]},"s":"{symbol}","t":{trade_id},'
-                        f'"p":"{fmt_px(px)}","q":"{fmt_qty(lots)}","T":{t["T"]},"m":{"true" if t["m"] else "false"},'
-                        f'"M":true}}}}'.encode(),
-                    )
+            )
+            update_id += span
+            bids, asks = new_bids, new_asks
+        elif b'@trade"' in payload[:40]:
+            t = msgspec.json.decode(payload)["data"]
+            scaled = float(t["p"]) * factor / tick
+            px = taker_ticks(scaled, not t["m"])  # m: the buyer made it, the taker sold
+            lots = max(1, round(float(t["q"]) / factor / lot))
+            trade_id += 1
+            lines.append(
+                (
+                    local_ts,
+                    f'{{"stream":"{lower}@trade","data":{{"e":"trade","E":{t["E"]},"s":"{symbol}","t":{trade_id},'
+                    f'"p":"{fmt_px(px)}","q":"{fmt_qty(lots)}","T":{t["T"]},"m":{"true" if t["m"] else "false"},'
+                    f'"M":true}}}}'.encode(),
                 )
+            )
     return write_daily_files(lines, out_dir, symbol)
 
 
@@ -363,14 +362,9 @@ def write_binance_scaled(
 
 
 def _synthesize(model: VenueModel, binance: Sequence[Path], session: BinanceSession) -> bybit_gen.Synthesis:
-    symbol = bybit_gen.symbol_of(binance[0])
-    if model.venue == "bybit":
-        return bybit_gen.synthesize(
-            binance, model.seed, model.params, symbol=symbol, tick_size=model.tick, lot_size=model.lot,
-            depth=model.depth, session=session,
-        )  # fmt: skip
-    return okx_gen.synthesize(
-        binance, model.seed, model.params, symbol=symbol, tick_size=model.tick, lot_size=model.lot,
+    synthesize = bybit_gen.synthesize if model.venue == "bybit" else okx_gen.synthesize
+    return synthesize(
+        binance, model.seed, model.params, symbol=symbol_of(binance[0]), tick_size=model.tick, lot_size=model.lot,
         depth=model.depth, session=session,
     )  # fmt: skip
 
@@ -604,8 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{len(fresh) - len(differ)} of {len(fresh)} files equal a fresh regeneration")
         return 1 if differ else 0
     paths = generate(args.out, args.symbols, sol_price=args.sol_price, report=report)
-    for path in paths:
-        print(f"{path}  {path.stat().st_size:,} bytes")
+    print_written(paths)
     print(f"total {sum(p.stat().st_size for p in paths):,} bytes")
     if not args.no_measure:
         symbols = ["BTCUSDT", *args.symbols]
