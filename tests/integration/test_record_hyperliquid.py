@@ -16,48 +16,18 @@ import pytest
 
 from arb.cli import main
 from arb.config import load_config
-from arb.events import BUY_EVENT
 from arb.live.record import RecordReport, record
-from arb.live.session_loop import SessionStart
 from arb.sim.bybit.public import FakeBybitVenue
 from arb.sim.hyperliquid.public import FakeHyperliquidVenue
 from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
-from connectors.common.feed import MarketDataFeed
 from connectors.common.normalizer import SyncState
 from tests.integration.test_feeds_bybit import SPOT_SAMPLE
 from tests.integration.test_feeds_hyperliquid import hyperliquid_recording
+from tests.integration.test_record_okx import FeedsWatcher, assert_the_venues_book
 from tests.support.feed_rig import TIMEOUT_S, Sleeps, no_backoff
 
 STREAM = "l2Book:BTC"
-
-
-class _Feeds:
-    """A watcher of the recording that keeps its feeds (a :class:`~arb.live.session_loop.SessionWatcher`)."""
-
-    def __init__(self) -> None:
-        self.feeds: dict[str, MarketDataFeed] = {}
-        self.begun = asyncio.Event()
-
-    def begin(self, start: SessionStart) -> list[str]:
-        self.feeds = {feed.name: feed for feed in start.feeds}
-        self.begun.set()
-        return []
-
-    def halt(self, reason: str) -> None:
-        pass
-
-    def after_batch(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def tick(self, now: int) -> None:
-        pass
-
-    async def run(self) -> None:
-        pass
-
-    def end(self, now: int | None) -> None:
-        pass
 
 
 async def _record(tmp_path: Path, drop_at: int | None) -> tuple[RecordReport, Any, int]:
@@ -77,16 +47,14 @@ async def _record(tmp_path: Path, drop_at: int | None) -> tuple[RecordReport, An
         ))  # fmt: skip
         if drop_at is not None:
             hyperliquid.faults.close(STREAM, at=drop_at, abrupt=True)
-        watcher = _Feeds()
+        watcher = FeedsWatcher()
         stop = asyncio.Event()
         task = asyncio.create_task(
             record(config, symbols=["BTCUSDT"], duration_ns=None, out_dir=tmp_path / "out", status_interval_ns=None,
                    stop=stop, feed_options={"sleep": Sleeps(), "backoff": no_backoff}, watchers=[watcher])
         )  # fmt: skip
         try:
-            await asyncio.wait([task, asyncio.ensure_future(watcher.begun.wait())], return_when=asyncio.FIRST_COMPLETED)
-            if task.done():
-                task.result()  # record() failed before it began: its error
+            await watcher.began(task)
             feed_ = watcher.feeds["hyperliquid"]
             normalizer = feed_.normalizers["BTCUSDT"]
             await hyperliquid.wait_for_subscription(STREAM)
@@ -123,8 +91,4 @@ async def test_hyperliquid_recorded_converts_to_the_venues_book(tmp_path: Path, 
     assert main(["convert", "--venue", "hyperliquid", "-o", str(out), "-q", *map(str, files)]) == 0
     with np.load(out.with_name("btc_eod.npz")) as eod:
         rows = eod["rows"] if "rows" in eod else eod[eod.files[0]]
-    bids = sorted(((float(p), float(q)) for p, q in final.bids), reverse=True)
-    asks = sorted((float(p), float(q)) for p, q in final.asks)
-    book_bids = sorted(((float(r["px"]), float(r["qty"])) for r in rows if r["ev"] & BUY_EVENT), reverse=True)
-    book_asks = sorted((float(r["px"]), float(r["qty"])) for r in rows if not r["ev"] & BUY_EVENT)
-    assert (book_bids, book_asks) == (bids, asks)
+    assert_the_venues_book(rows, final)

@@ -35,8 +35,9 @@ from tests.support.feed_rig import TIMEOUT_S, ManualClock, Sleeps, no_backoff
 STREAM = f"books:{SPOT}"
 
 
-class _Feeds:
-    """A watcher of the recording that keeps its feeds (a :class:`~arb.live.session_loop.SessionWatcher`)."""
+class FeedsWatcher:
+    """A watcher of the recording that keeps its feeds (a :class:`~arb.live.session_loop.SessionWatcher`); the
+    Hyperliquid recording's test watches with it too."""
 
     def __init__(self) -> None:
         self.feeds: dict[str, MarketDataFeed] = {}
@@ -61,6 +62,22 @@ class _Feeds:
 
     def end(self, now: int | None) -> None:
         pass
+
+    async def began(self, task: asyncio.Task[Any]) -> None:
+        """Wait until ``task``, a :func:`~arb.live.record.record`, began with its feeds, or raise the error it failed
+        with before."""
+        await asyncio.wait([task, asyncio.ensure_future(self.begun.wait())], return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()  # record() failed before it began: its error
+
+
+def assert_the_venues_book(rows: Any, final: Any) -> None:
+    """The book ``rows`` (converted from the recording) leave is the venue's ``final`` one, level by level."""
+    bids = sorted(((float(p), float(q)) for p, q in final.bids), reverse=True)
+    asks = sorted((float(p), float(q)) for p, q in final.asks)
+    book_bids = sorted(((float(r["px"]), float(r["qty"])) for r in rows if r["ev"] & BUY_EVENT), reverse=True)
+    book_asks = sorted((float(r["px"]), float(r["qty"])) for r in rows if not r["ev"] & BUY_EVENT)
+    assert (book_bids, book_asks) == (bids, asks)
 
 
 def _gap(venue: FakeOkxVenue) -> None:
@@ -120,7 +137,7 @@ async def _record(
             arbitrage_overrides={"strategy": {"venues": ["bybit", "okx"]}},
         ))  # fmt: skip
         apply(okx)
-        watcher = _Feeds()
+        watcher = FeedsWatcher()
         stop = asyncio.Event()
         extra = {} if clock is None else {"clock": clock}
         task = asyncio.create_task(
@@ -128,9 +145,7 @@ async def _record(
                    stop=stop, feed_options={"sleep": Sleeps(), "backoff": no_backoff}, watchers=[watcher], **extra)
         )  # fmt: skip
         try:
-            await asyncio.wait([task, asyncio.ensure_future(watcher.begun.wait())], return_when=asyncio.FIRST_COMPLETED)
-            if task.done():
-                task.result()  # record() failed before it began: its error
+            await watcher.began(task)
             feed_ = watcher.feeds["okx"]
             normalizer = feed_.normalizers["BTCUSDT"]
             await okx.wait_for_subscription(STREAM)
@@ -185,9 +200,4 @@ def _check_recording(
     stats = result.stats
     assert (stats.gaps, stats.duplicates, stats.snapshots) == (gaps, duplicates, snapshots), stats
     assert result.eod.synced and stats.depth_messages > 0 and stats.decode_errors == garbled
-    rows = result.eod.rows  # the book the recording leaves, level by level, as the venue's own
-    bids = sorted(((float(p), float(q)) for p, q in final.bids), reverse=True)
-    asks = sorted((float(p), float(q)) for p, q in final.asks)
-    book_bids = sorted(((float(r["px"]), float(r["qty"])) for r in rows if r["ev"] & BUY_EVENT), reverse=True)
-    book_asks = sorted((float(r["px"]), float(r["qty"])) for r in rows if not r["ev"] & BUY_EVENT)
-    assert (book_bids, book_asks) == (bids, asks)
+    assert_the_venues_book(result.eod.rows, final)
