@@ -25,7 +25,7 @@ from connectors.okx import fastscan
 from connectors.okx.book import grow
 from connectors.okx.checksum import checksum
 from connectors.okx.normalize import OkxNormalizer
-from tests.replay.test_frame_path import _ODD_TIMES
+from tests.replay.test_frame_path import _ODD_TIMES, _edit
 from tests.support.captures import RECORDINGS, read_lines
 from tests.unit.test_okx_normalize import SWAPS
 
@@ -112,12 +112,6 @@ def _is_book(payload: bytes) -> bool:
 def _at(frames: Frames, nth: int, channel: bytes = b"books") -> int:
     # The index of the nth frame of a channel.
     return [i for i, (_, p) in enumerate(frames) if p.startswith(b'{"arg":{"channel":"' + channel + b'"')][nth]
-
-
-def _edit(frame: tuple[Any, bytes], fn: Callable[[dict[str, Any]], Any]) -> tuple[Any, bytes]:
-    message = msgspec.json.decode(frame[1])
-    replaced = fn(message)
-    return frame[0], msgspec.json.encode(message if replaced is None else replaced)
 
 
 def _replace(frame: tuple[Any, bytes], old: bytes, new: bytes) -> tuple[Any, bytes]:
