@@ -531,6 +531,21 @@ class SpotSource:
     rng_ids: np.random.Generator
     """Sequence numbers, trade ids, connection ids."""
 
+    def books(self, push_ms: Sequence[int]) -> Iterator[tuple[int, int, list[tuple[int, int]], list[tuple[int, int]]]]:
+        """The venue's book messages: ``(index of the Binance book, push time ms, bid levels, ask levels)`` for every
+        Binance book that changed the venue's (:meth:`BookModel.changes`); the push time is that book's ``E`` +
+        ``push_ms[index]``, never before the message before."""
+        ts = 0
+        for i, state, bids, asks in self.model.changes(self.session.books, self.basis):
+            ts = max(ts, state.exch_ts // NS_PER_MS + push_ms[i])
+            yield i, ts, bids, asks
+
+    def trades_from(self, start_ms: int) -> tuple[list[BinanceTrade], list[float]]:
+        """Binance's trades from ``start_ms`` (the venue's snapshot) on, each with a standard normal draw for its
+        size (:func:`~examples.sample_common.noisy_lots`)."""
+        trades = [t for t in self.session.trades if t.exch_ts // NS_PER_MS >= start_ms]
+        return trades, self.rng_trades.standard_normal(len(trades)).tolist()
+
 
 def spot_source(
     venue: VenueConfig,
@@ -625,13 +640,10 @@ def synthesize(
     seq_steps = src.rng_ids.integers(params.seq_step_min, params.seq_step_max + 1, n_books).tolist()
     update_id = int(src.rng_ids.integers(1_000_000, 9_000_000))
     seq = int(src.rng_ids.integers(40_000_000_000, 60_000_000_000))
-    last_ts = 0
-    for i, state, b_levels, a_levels in src.model.changes(session.books, basis):
+    for i, ts, b_levels, a_levels in src.books(push):
         if i:
             update_id += 1
         seq += seq_steps[i]
-        ts = max(last_ts, state.exch_ts // NS_PER_MS + push[i])
-        last_ts = ts
         text = (
             f'{{"topic":"{book_topic}","type":"{"delta" if i else "snapshot"}","ts":{ts},"data":{{"s":"{symbol}",'
             f'"b":[{levels_json(b_levels, fmt_px, fmt_qty)}],'
@@ -640,11 +652,9 @@ def synthesize(
         )
         outgoing.append((ts, 0, len(outgoing), text.encode()))
     book_messages = len(outgoing)
-    snapshot_ts = outgoing[0][0]
 
     # trades: one message per Binance trade time, from the snapshot on
-    trades = [t for t in session.trades if t.exch_ts // NS_PER_MS >= snapshot_ts]
-    sizes = src.rng_trades.standard_normal(len(trades)).tolist()
+    trades, sizes = src.trades_from(outgoing[0][0])
     id_steps = src.rng_ids.integers(1, params.trade_id_step_max + 1, len(trades)).tolist()
     trade_id = TRADE_ID_BASE + int(src.rng_ids.integers(10_000_000, 90_000_000))
     sigma = params.trade_size_sigma

@@ -96,15 +96,12 @@ from examples.generate_bybit_sample import (
 )
 from examples.sample_common import (
     BinanceSession,
-    add_model_flags,
     grid_formatter,
-    model_params,
     noisy_lots,
-    print_written,
     read_binance,
     received,
+    run_generator,
     same_time_groups,
-    sample_parser,
     symbol_of,
     taker_ticks,
     write_daily_files,
@@ -351,16 +348,8 @@ def generate(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; prints a summary of what was written."""
-    defaults = HyperliquidParams()
     description = "Generate Hyperliquid's BTC perpetual, the sample's fourth venue, from the Binance capture."
-    parser = sample_parser(DEFAULT_SEED, DEFAULT_OUT, description=description)
-    add_model_flags(parser, defaults)
-    args = parser.parse_args(argv)
-    synth = synthesize(seed=args.seed, params=model_params(args, defaults))
-    paths = write_daily_files(synth.lines, args.out, synth.symbol)
-    heads = f"seed {args.seed}: {synth.book_messages} books and {synth.trade_messages} trades messages"
-    print_written(paths, heads, synth.summary.describe())
-    return 0
+    return run_generator(argv, synthesize, HyperliquidParams(), DEFAULT_SEED, DEFAULT_OUT, description)
 
 
 if __name__ == "__main__":

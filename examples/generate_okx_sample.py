@@ -53,13 +53,10 @@ from examples.generate_bybit_sample import (
 )
 from examples.sample_common import (
     BinanceSession,
-    add_model_flags,
-    model_params,
     noisy_lots,
-    print_written,
     received,
+    run_generator,
     same_time_groups,
-    sample_parser,
     taker_ticks,
     write_daily_files,
 )
@@ -127,8 +124,7 @@ def synthesize(
     seq_steps = src.rng_ids.integers(params.seq_step_min, params.seq_step_max + 1, len(session.books)).tolist()
     seq = int(src.rng_ids.integers(10_000_000_000, 20_000_000_000))
     levels = LevelBook()
-    last_ts = 0
-    for i, state, changed_bids, changed_asks in src.model.changes(session.books, basis):
+    for i, ts, changed_bids, changed_asks in src.books(push):
         b = [(fmt_px(p), fmt_qty(q) if q else "0", _orders(q, lot)) for p, q in changed_bids]
         a = [(fmt_px(p), fmt_qty(q) if q else "0", _orders(q, lot)) for p, q in changed_asks]
         if i:
@@ -136,8 +132,6 @@ def synthesize(
         else:
             levels.reset(b, a)
         prev, seq = (-1 if not i else seq), seq + seq_steps[i]
-        ts = max(last_ts, state.exch_ts // NS_PER_MS + push[i])
-        last_ts = ts
         text = (
             f'{{"arg":{{"channel":"books","instId":"{inst}"}},"action":"{"update" if i else "snapshot"}",'
             f'"data":[{{"asks":[{",".join(_level(*x) for x in a)}],"bids":[{",".join(_level(*x) for x in b)}],'
@@ -145,10 +139,8 @@ def synthesize(
         )
         outgoing.append((ts, 0, len(outgoing), text.encode()))
     book_messages = len(outgoing)
-    snapshot_ts = outgoing[0][0]
 
-    trades = [t for t in session.trades if t.exch_ts // NS_PER_MS >= snapshot_ts]
-    sizes = src.rng_trades.standard_normal(len(trades)).tolist()
+    trades, sizes = src.trades_from(outgoing[0][0])
     id_steps = src.rng_ids.integers(1, 3, len(trades)).tolist()
     t_jitter = src.rng_times.integers(0, params.trade_jitter_ms + 1, len(trades)).tolist()
     trade_id, sigma = TRADE_ID_START, params.trade_size_sigma
@@ -197,14 +189,7 @@ def generate(
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; prints a summary of what was written."""
     description = "Generate the OKX v5 spot third of the sample from the Binance capture."
-    parser = sample_parser(DEFAULT_SEED, DEFAULT_OUT, description=description)
-    add_model_flags(parser, OKX_PARAMS)
-    args = parser.parse_args(argv)
-    synth = synthesize(seed=args.seed, params=model_params(args, OKX_PARAMS))
-    paths = write_daily_files(synth.lines, args.out, synth.symbol)
-    heads = f"seed {args.seed}: {synth.book_messages} books and {synth.trade_messages} trades messages"
-    print_written(paths, heads, synth.summary.describe())
-    return 0
+    return run_generator(argv, synthesize, OKX_PARAMS, DEFAULT_SEED, DEFAULT_OUT, description)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ __all__ = [
     "print_written",
     "read_binance",
     "received",
+    "run_generator",
     "same_time_groups",
     "sample_parser",
     "symbol_of",
@@ -341,3 +342,25 @@ def print_written(paths: Sequence[Path], *heads: str) -> None:
         print(head)
     for path in paths:
         print(f"{path}  {path.stat().st_size:,} bytes")
+
+
+def run_generator(
+    argv: Sequence[str] | None,
+    synthesize: Callable[..., Any],
+    defaults: DataclassInstance,
+    seed: int,
+    out: Path,
+    description: str,
+) -> int:
+    """The command line of a generator whose model is one dataclass (``defaults``, the default seed and folder
+    ``seed`` and ``out``): ``synthesize(seed=, params=)`` gives its stream (a
+    :class:`~examples.generate_bybit_sample.Synthesis`), written into ``--out`` and printed with its message counts
+    and basis summary. Returns the exit status, 0."""
+    parser = sample_parser(seed, out, description=description)
+    add_model_flags(parser, defaults)
+    args = parser.parse_args(argv)
+    synth = synthesize(seed=args.seed, params=model_params(args, defaults))
+    paths = write_daily_files(synth.lines, args.out, synth.symbol)
+    heads = f"seed {args.seed}: {synth.book_messages} books and {synth.trade_messages} trades messages"
+    print_written(paths, heads, synth.summary.describe())
+    return 0
