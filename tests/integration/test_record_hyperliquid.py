@@ -16,7 +16,7 @@ import pytest
 
 from arb.cli import main
 from arb.config import load_config
-from arb.live.record import RecordReport, record
+from arb.live.record import RecordReport
 from arb.sim.bybit.public import FakeBybitVenue
 from arb.sim.hyperliquid.public import FakeHyperliquidVenue
 from arb.sim.options import VenueOptions
@@ -25,7 +25,7 @@ from connectors.common.normalizer import SyncState
 from tests.integration.test_feeds_bybit import SPOT_SAMPLE
 from tests.integration.test_feeds_hyperliquid import hyperliquid_recording
 from tests.integration.test_record_okx import FeedsWatcher, assert_the_venues_book
-from tests.support.feed_rig import TIMEOUT_S, Sleeps, no_backoff
+from tests.support.feed_rig import TIMEOUT_S
 
 STREAM = "l2Book:BTC"
 
@@ -49,13 +49,9 @@ async def _record(tmp_path: Path, drop_at: int | None) -> tuple[RecordReport, An
             hyperliquid.faults.close(STREAM, at=drop_at, abrupt=True)
         watcher = FeedsWatcher()
         stop = asyncio.Event()
-        task = asyncio.create_task(
-            record(config, symbols=["BTCUSDT"], duration_ns=None, out_dir=tmp_path / "out", status_interval_ns=None,
-                   stop=stop, feed_options={"sleep": Sleeps(), "backoff": no_backoff}, watchers=[watcher])
-        )  # fmt: skip
+        task = watcher.record(config, tmp_path / "out", stop)
         try:
-            await watcher.began(task)
-            feed_ = watcher.feeds["hyperliquid"]
+            feed_ = await watcher.began(task, "hyperliquid")
             normalizer = feed_.normalizers["BTCUSDT"]
             await hyperliquid.wait_for_subscription(STREAM)
 

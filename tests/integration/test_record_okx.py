@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from arb.config import load_config
+from arb.config import AppConfig, load_config
 from arb.events import BUY_EVENT
 from arb.live.record import RecordReport, record
 from arb.live.session_loop import SessionStart
@@ -63,12 +63,22 @@ class FeedsWatcher:
     def end(self, now: int | None) -> None:
         pass
 
-    async def began(self, task: asyncio.Task[Any]) -> None:
-        """Wait until ``task``, a :func:`~arb.live.record.record`, began with its feeds, or raise the error it failed
-        with before."""
+    def record(
+        self, config: AppConfig, out_dir: Path, stop: asyncio.Event, **options: Any
+    ) -> asyncio.Task[RecordReport]:
+        """Start :func:`~arb.live.record.record` of BTCUSDT into ``out_dir`` until ``stop``, with this watcher, no
+        status lines, the feed tests' sleeps and no backoff (``options``: record()'s other keywords)."""
+        return asyncio.create_task(
+            record(config, symbols=["BTCUSDT"], duration_ns=None, out_dir=out_dir, status_interval_ns=None, stop=stop,
+                   feed_options={"sleep": Sleeps(), "backoff": no_backoff}, watchers=[self], **options)
+        )  # fmt: skip
+
+    async def began(self, task: asyncio.Task[RecordReport], venue: str) -> MarketDataFeed:
+        """``venue``'s feed once ``task`` (:meth:`record`) began, or the error it failed with before."""
         await asyncio.wait([task, asyncio.ensure_future(self.begun.wait())], return_when=asyncio.FIRST_COMPLETED)
         if task.done():
             task.result()  # record() failed before it began: its error
+        return self.feeds[venue]
 
 
 def assert_the_venues_book(rows: Any, final: Any) -> None:
@@ -139,14 +149,9 @@ async def _record(
         apply(okx)
         watcher = FeedsWatcher()
         stop = asyncio.Event()
-        extra = {} if clock is None else {"clock": clock}
-        task = asyncio.create_task(
-            record(config, symbols=["BTCUSDT"], duration_ns=None, out_dir=tmp_path / "out", status_interval_ns=None,
-                   stop=stop, feed_options={"sleep": Sleeps(), "backoff": no_backoff}, watchers=[watcher], **extra)
-        )  # fmt: skip
+        task = watcher.record(config, tmp_path / "out", stop, **({} if clock is None else {"clock": clock}))
         try:
-            await watcher.began(task)
-            feed_ = watcher.feeds["okx"]
+            feed_ = await watcher.began(task, "okx")
             normalizer = feed_.normalizers["BTCUSDT"]
             await okx.wait_for_subscription(STREAM)
             if clock is not None:  # a stall: the feed is stale, then reconnects and resyncs
