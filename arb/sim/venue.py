@@ -307,12 +307,17 @@ class FakeVenue:
         return self.base_urls[0]
 
     @property
+    def path(self) -> str:
+        """The path of the venue's public WebSocket (a subclass's): :attr:`ws_urls` name it on each port."""
+        raise NotImplementedError
+
+    @property
     def ws_urls(self) -> list[str]:
-        """The WebSocket URL of each endpoint, as a config lists them."""
+        """The WebSocket URL of each endpoint, as a config lists them: ``ws://host:port`` and :attr:`path`."""
         return [self._ws_url(port) for port in self._ports]
 
     def _ws_url(self, port: int) -> str:
-        raise NotImplementedError
+        return f"ws://{self.host}:{port}{self.path}"
 
     # -- the market clock ------------------------------------------------------------------------
 

@@ -188,8 +188,11 @@ class FakeBinanceVenue(FakeVenue):
 
     # -- addresses -------------------------------------------------------------------------------
 
-    def _ws_url(self, port: int) -> str:
-        return f"ws://{self.host}:{port}/stream"
+    @property
+    def path(self) -> str:
+        """The WebSocket path this venue serves combined streams on: ``/stream`` (raw streams: ``/ws``,
+        :attr:`raw_ws_urls`)."""
+        return "/stream"
 
     @property
     def raw_ws_urls(self) -> list[str]:
@@ -197,7 +200,7 @@ class FakeBinanceVenue(FakeVenue):
         return [f"ws://{self.host}:{port}/ws" for port in self.ports]
 
     def _add_routes(self, app: web.Application) -> None:
-        app.router.add_get("/stream", self._handle_combined)
+        app.router.add_get(self.path, self._handle_combined)
         app.router.add_get("/ws", self._handle_raw)
         app.router.add_get("/ws/{streams:.+}", self._handle_raw)
         app.router.add_get(f"{self._prefix}/depth", self._handle_depth)

@@ -211,9 +211,6 @@ class FakeBybitVenue(FakeVenue):
         """The WebSocket path this venue serves: ``/v5/public/<market>``."""
         return f"/v5/public/{self._bybit_market}"
 
-    def _ws_url(self, port: int) -> str:
-        return f"ws://{self.host}:{port}{self.path}"
-
     def _add_routes(self, app: web.Application) -> None:
         app.router.add_get(self.path, self._handle_ws)
         self._add_rest_routes(app)

@@ -122,9 +122,6 @@ class FakeHyperliquidVenue(FakeVenue):
         """The WebSocket path this venue serves: ``/ws``."""
         return _PATH
 
-    def _ws_url(self, port: int) -> str:
-        return f"ws://{self.host}:{port}{_PATH}"
-
     def _add_routes(self, app: web.Application) -> None:
         app.router.add_get(_PATH, self._handle_ws)
         app.router.add_post(_INFO, self._handle_info)

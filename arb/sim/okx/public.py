@@ -172,9 +172,6 @@ class FakeOkxVenue(FakeVenue):
         """The WebSocket path this venue serves: ``/ws/v5/public``."""
         return _PATH
 
-    def _ws_url(self, port: int) -> str:
-        return f"ws://{self.host}:{port}{_PATH}"
-
     def _add_routes(self, app: web.Application) -> None:
         app.router.add_get(_PATH, self._handle_ws)
         app.router.add_get("/api/v5/market/books", self._handle_books)
