@@ -27,7 +27,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.typedefs import Handler
 
 from arb.sim.connection import ConnectionTerms, OutFrame, VenueConnection
-from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, RefuseMode
+from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, RefuseMode, RestFault
 from arb.sim.options import MANUAL, VenueOptions
 from arb.sim.playback import Playback
 from arb.sim.replay import Classified, Replay, ReplayFrame, SessionSpec, normalize_sessions
@@ -548,6 +548,28 @@ class FakeVenue:
             finally:
                 self.stats.rest_held -= 1
                 self._notify()
+
+    async def _rest_answer(
+        self, request: web.Request, build: Callable[[], tuple[int, bytes]], error: Callable[[RestFault], bytes],
+        detail: str,
+    ) -> tuple[int, bytes, dict[str, str]]:  # fmt: skip
+        """The status, body and headers of a public REST call, once any hold is released (:meth:`_begin_rest`):
+        ``build()``'s, from the venue's state at that moment; under the REST fault the plan scripts for its path,
+        the first 40 bytes of that body (a malformed answer, HTTP 200) or the fault's status and body (else
+        ``error(fault)``, the venue's words) with a ``Retry-After`` when the fault has one, the fault recorded
+        with ``detail``. The caller logs the call and sends the answer."""
+        await self._begin_rest(request)
+        fault = self.faults.take_rest_fault(request.path)
+        if fault is None:
+            status, body = build()
+        elif fault.kind is FaultKind.REST_MALFORMED:
+            status, body = 200, build()[1][:40]
+            self._record(AppliedFault(FaultKind.REST_MALFORMED, detail=detail))
+        else:
+            status, body = fault.status, fault.body or error(fault)
+            self._record(AppliedFault(FaultKind.REST_ERROR, detail=f"{status} {detail}"))
+        headers = {"Retry-After": str(fault.retry_after)} if fault is not None and fault.retry_after else {}
+        return status, body, headers
 
     def _log_rest(self, request: web.Request, status: int, weight: int) -> None:
         self.stats.rest_requests.append(

@@ -36,7 +36,7 @@ import msgspec
 from aiohttp import web
 
 from arb.sim.book import PriceLevelBook
-from arb.sim.faults import AppliedFault, FaultKind
+from arb.sim.faults import RestFault
 from arb.sim.options import VenueOptions
 from arb.sim.replay import Classified, FrameKind, ReplayFrame, SessionSpec
 from arb.sim.venue import BookView, FakeVenue, OutFrame, VenueConnection
@@ -232,26 +232,21 @@ class FakeHyperliquidVenue(FakeVenue):
 
     async def _handle_info(self, request: web.Request) -> web.Response:
         """``POST /info``: see the module docstring. Held and faulted as the plan says (path ``/info``)."""
-        await self._begin_rest(request)
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             body = None
-        fault = self.faults.take_rest_fault(request.path)
         kind = body.get("type") if isinstance(body, dict) else None
-        if fault is None:
+
+        def build() -> tuple[int, bytes]:
             status, text = self._info(kind, body if isinstance(body, dict) else {})
-        elif fault.kind is FaultKind.REST_MALFORMED:
-            status, text = 200, self._info(kind, body if isinstance(body, dict) else {})[1][:40]
-            self._record(AppliedFault(FaultKind.REST_MALFORMED, detail=f"{request.path} {kind}"))
-        else:
-            status = fault.status
-            text = (fault.body or (fault.msg or "Service unavailable").encode()).decode()
-            self._record(AppliedFault(FaultKind.REST_ERROR, detail=f"{status} {request.path} {kind}"))
-        headers = {"Retry-After": str(fault.retry_after)} if fault is not None and fault.retry_after else {}
+            return status, text.encode()
+
+        status, answer, headers = await self._rest_answer(request, build, _fault_text, f"{request.path} {kind}")
         self.info_requests.append(str(kind))
         self._log_rest(request, status, 0)
-        return web.Response(status=status, text=text, headers=headers, content_type="application/json")
+        return web.Response(status=status, body=answer, headers=headers, content_type="application/json",
+                            charset="utf-8")  # fmt: skip
 
     def _info(self, kind: object, body: Mapping[str, Any]) -> tuple[int, str]:
         if kind == "meta":
@@ -297,6 +292,11 @@ class FakeHyperliquidVenue(FakeVenue):
         last = end if isinstance(end, int) else 1 << 62
         entries = [(t, r) for t, r in self._fundings.get(coin, []) if start <= t <= last][: self._page]
         return 200, _dump([{"coin": coin, "fundingRate": r, "premium": "0.0", "time": t} for t, r in entries])
+
+
+def _fault_text(fault: RestFault) -> bytes:
+    # the text of a scripted REST error that brings no body
+    return (fault.msg or "Service unavailable").encode()
 
 
 def _dump(value: object) -> str:

@@ -39,7 +39,7 @@ import msgspec
 from aiohttp import web
 
 from arb.sim.book import PriceLevelBook
-from arb.sim.faults import AppliedFault, FaultKind
+from arb.sim.faults import RestFault
 from arb.sim.okx.wire import (
     DEFAULT_INSTRUMENTS,
     BookLevel,
@@ -90,6 +90,12 @@ class _BookPush(msgspec.Struct):
     arg: _Arg
     data: list[_BookData]
     action: str = ""
+
+
+def _fault_error(fault: RestFault) -> bytes:
+    # OKX's body of a scripted REST error that brings none: its rate limit's for a 429, else its gateway's
+    code, msg = ("50011", "Too Many Requests") if fault.status == 429 else ("50001", "Service unavailable")
+    return rest_error(str(fault.code or code), fault.msg or msg)
 
 
 def _arb_symbol(inst_id: str) -> str:
@@ -334,19 +340,7 @@ class FakeOkxVenue(FakeVenue):
     async def _answer(self, request: web.Request, build: Any) -> web.Response:
         """Serve one REST call: hold if asked, apply a scripted fault, else build the body from the venue's
         state at that moment."""
-        await self._begin_rest(request)
-        fault = self.faults.take_rest_fault(request.path)
-        if fault is None:
-            status, body = build()
-        elif fault.kind is FaultKind.REST_MALFORMED:
-            status, body = 200, build()[1][:40]
-            self._record(AppliedFault(FaultKind.REST_MALFORMED, detail=request.path_qs))
-        else:
-            status = fault.status
-            code, msg = ("50011", "Too Many Requests") if status == 429 else ("50001", "Service unavailable")
-            body = fault.body or rest_error(str(fault.code or code), fault.msg or msg)
-            self._record(AppliedFault(FaultKind.REST_ERROR, detail=f"{status} {request.path_qs}"))
-        headers = {"Retry-After": str(fault.retry_after)} if fault is not None and fault.retry_after else {}
+        status, body, headers = await self._rest_answer(request, build, _fault_error, request.path_qs)
         self._log_rest(request, status, 0)
         return web.Response(status=status, body=body, headers=headers, content_type="application/json")
 
