@@ -442,9 +442,10 @@ U = TypeVar("U", bound=UserStream)
 
 
 class TradingVenue(FakeVenue, Generic[U]):
-    """What both trading venues add alike to their public venue: accounts, the ledger following the
-    replayed market, the IP ban, hidden orders and dropped user streams. A venue's ``__init__`` sets
-    ``ledger``, ``desk``, ``user_stream`` and ``_feed``."""
+    """What the trading venues add alike to their public venue: accounts, the ledger following the
+    replayed market, the IP ban, hidden orders and dropped user streams, and their waiters woken when a
+    fault lands or the events of an action go out. A venue's ``__init__`` sets ``ledger``, ``desk``,
+    ``user_stream`` and ``_feed``."""
 
     ledger: Ledger
     """The venue's own records: accounts, orders, trades, balances, positions."""
@@ -513,3 +514,13 @@ class TradingVenue(FakeVenue, Generic[U]):
         await super()._release(frame)
         if self.user_stream.events.pending:
             await self.user_stream.events.flush()
+
+    async def _flush_events(self) -> None:
+        """Send the user-stream events the venue's last action queued, then wake its waiters (the ledger moved)."""
+        await self.user_stream.events.flush()
+        self._notify()
+
+    def _record(self, fault: AppliedFault) -> None:
+        # a fault that landed changes what a test may be waiting for (a held answer, a lost one)
+        super()._record(fault)
+        self._notify()

@@ -386,15 +386,6 @@ class FakeHyperliquidExchange(TradingVenue[HyperliquidPrivateWs], FakeHyperliqui
         if self.orders.check_timers():
             await self._flush_events()
 
-    async def _flush_events(self) -> None:
-        # after every action the venue took: its stream messages out, then its waiters woken (the ledger moved)
-        await self.user_stream.events.flush()
-        self._notify()
-
-    def _record(self, fault: AppliedFault) -> None:
-        super()._record(fault)
-        self._notify()
-
     def _sz_of(self, coin: str) -> int:
         return self._sz.get(coin, DEFAULT_SZ_DECIMALS)
 

@@ -46,7 +46,6 @@ import msgspec
 from aiohttp import web
 
 from arb.sim.connection import OutFrame, VenueConnection
-from arb.sim.faults import AppliedFault
 from arb.sim.ledger import LedgerAccount, LedgerOrder, LedgerTrade, SymbolRules
 from arb.sim.okx.accounts import OkxAccounts
 from arb.sim.okx.assets import OkxAssets
@@ -288,16 +287,6 @@ class FakeOkxExchange(TradingVenue[OkxPrivateWs], FakeOkxVenue):
         await self.user_stream.events.flush()
 
     # -- the wiring ------------------------------------------------------------------------------
-
-    async def _flush_events(self) -> None:
-        # after every request the venue acted on: its events out, then its waiters woken (the ledger moved)
-        await self.user_stream.events.flush()
-        self._notify()
-
-    def _record(self, fault: AppliedFault) -> None:
-        # a fault that landed changes what a test may be waiting for (a held answer, a lost one)
-        super()._record(fault)
-        self._notify()
 
     def _account_opened(self, name: str) -> None:
         self.views.add_uid(name)
