@@ -16,10 +16,9 @@ __all__ = ["main"]
 import argparse
 import asyncio
 from decimal import Decimal
-from pathlib import Path
 
 from arb.sim.ledger import SymbolRules
-from arb.sim.serving import announce_and_serve
+from arb.sim.serving import announce_synced, serve_parser
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -31,18 +30,13 @@ async def _serve(args: argparse.Namespace) -> None:
     async with FakeBybitExchange(args.recording, market=args.market, rules=[rules], **options) as venue:  # type: ignore[arg-type]
         balances = dict(b.split("=", 1) for b in args.balance)
         venue.add_account("arb", api_key=args.key, api_secret=args.secret, balances=balances)
-        await venue.advance_until(lambda frame: frame.stream.startswith("orderbook."))
-        book = venue.book(args.symbol, 1)
         urls = {"rest": venue.rest_url, "ws": venue.ws_urls[0], "ws_private": venue.private_ws_url,
-                "ws_trade": venue.trade_ws_url, "bid": book.bids[0][0], "ask": book.asks[0][0]}  # fmt: skip
-        await announce_and_serve(urls)
+                "ws_trade": venue.trade_ws_url}  # fmt: skip
+        await announce_synced(venue, args.symbol, "orderbook.", urls)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m arb.sim.bybit.serve", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("market", choices=("spot", "linear"))
-    parser.add_argument("--recording", type=Path, required=True)
+    parser = serve_parser("arb.sim.bybit.serve", __doc__)
     parser.add_argument("--symbol", default="BTCUSDT")
     parser.add_argument("--base", default="BTC")
     parser.add_argument("--quote", default="USDT")

@@ -16,9 +16,8 @@ __all__ = ["main"]
 
 import argparse
 import asyncio
-from pathlib import Path
 
-from arb.sim.serving import announce_and_serve
+from arb.sim.serving import announce_synced, serve_parser
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -32,19 +31,13 @@ async def _serve(args: argparse.Namespace) -> None:
         balances = dict(b.split("=", 1) for b in args.balance)
         venue.add_account("arb", api_key=args.key, api_secret=args.secret, passphrase=args.passphrase,
                           balances=balances)  # fmt: skip
-        await venue.advance_until(lambda frame: frame.stream.startswith("books"))
-        book = venue.book(instrument, 1)
         urls = {"rest": venue.rest_url, "ws": venue.ws_urls[0], "ws_private": venue.private_ws_url,
-                "ws_base": venue.ws_base_url, "code": venue.inst_id_code(instrument), "bid": book.bids[0][0],
-                "ask": book.asks[0][0]}  # fmt: skip
-        await announce_and_serve(urls)
+                "ws_base": venue.ws_base_url, "code": venue.inst_id_code(instrument)}  # fmt: skip
+        await announce_synced(venue, instrument, "books", urls)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m arb.sim.okx.serve", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("market", choices=("spot", "linear"))
-    parser.add_argument("--recording", type=Path, required=True)
+    parser = serve_parser("arb.sim.okx.serve", __doc__)
     parser.add_argument("--instrument", default="", help="OKX's instrument id (default: BTC-USDT[-SWAP])")
     parser.add_argument("--key", required=True)
     parser.add_argument("--secret", required=True)
