@@ -328,17 +328,12 @@ class FakeHyperliquidExchange(TradingVenue[HyperliquidPrivateWs], FakeHyperliqui
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
         return self._reply(request, status, fault.msg or "Internal Server Error", weight, headers)  # chosen: plain
 
-    async def _handle_info(self, request: web.Request) -> web.Response:
-        """``POST /info``, counted on the IP's weight first (HTTP 429 past it)."""
-        try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            body = None
-        kind = body.get("type") if isinstance(body, dict) else None
+    def _info_refusal(self, request: web.Request, kind: object) -> web.Response | None:
+        """``POST /info`` is counted on the IP's weight first (HTTP 429 past it)."""
         request[_TYPE_KEY] = (str(kind) if kind is not None else "", None)
         if not self.ip_weight.take(INFO_WEIGHTS.get(str(kind), 20)):
             return self._reply(request, 429, _TOO_MANY, 0)
-        return await super()._handle_info(request)
+        return None
 
     def _reply(self, request: web.Request, status: int, text: str, weight: int,
                headers: Mapping[str, str] | None = None) -> web.Response:  # fmt: skip

@@ -231,12 +231,15 @@ class FakeHyperliquidVenue(FakeVenue):
     # -- the info endpoint -----------------------------------------------------------------------
 
     async def _handle_info(self, request: web.Request) -> web.Response:
-        """``POST /info``: see the module docstring. Held and faulted as the plan says (path ``/info``)."""
+        """``POST /info``: see the module docstring. Held and faulted as the plan says (path ``/info``) unless
+        :meth:`_info_refusal` refuses it first."""
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             body = None
         kind = body.get("type") if isinstance(body, dict) else None
+        if (refused := self._info_refusal(request, kind)) is not None:
+            return refused
 
         def build() -> tuple[int, bytes]:
             status, text = self._info(kind, body if isinstance(body, dict) else {})
@@ -247,6 +250,10 @@ class FakeHyperliquidVenue(FakeVenue):
         self._log_rest(request, status, 0)
         return web.Response(status=status, body=answer, headers=headers, content_type="application/json",
                             charset="utf-8")  # fmt: skip
+
+    def _info_refusal(self, request: web.Request, kind: object) -> web.Response | None:
+        """The answer to an info request of type ``kind`` refused before it is held or served; ``None``: none."""
+        return None
 
     def _info(self, kind: object, body: Mapping[str, Any]) -> tuple[int, str]:
         if kind == "meta":
