@@ -32,7 +32,7 @@ __all__ = [
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, Literal, Protocol, TypeVar
@@ -404,11 +404,46 @@ class OrderDesk:
         self._record(AppliedFault(fault.kind, connection=connection, detail=detail))
         reply = await self.act(run) if fault.processed else None
         if fault.kind is FaultKind.ORDER_TIMEOUT:
-            await fault.wait_released()
-            if reply is None:
-                call.now_ms = self.now_ms()
-                reply = await self.act(run)
+            reply = await self._released(fault, call, run, reply)
         return reply
+
+    async def _released(
+        self, fault: OrderFault, call: RestCall[Any] | None, run: Callable[[], R], reply: R | None
+    ) -> R:
+        # a held answer's reply once the test releases it: the request acted on then if not before (at the
+        # venue's time then, when its ``call`` is given)
+        await fault.wait_released()
+        if reply is not None:
+            return reply
+        if call is not None:
+            call.now_ms = self.now_ms()
+        return await self.act(run)
+
+    async def on_socket(
+        self, conn: VenueConnection, request: str, fault: OrderFault, *, call: RestCall[Any] | None,
+        run: Callable[[], R], answer: Callable[[R], Awaitable[None]],
+        spawn: Callable[[Coroutine[Any, Any, None]], None],
+    ) -> bool:  # fmt: skip
+        """Act on an order request that came on the WebSocket ``conn`` under an order ``fault`` (``request``: the
+        socket's path and the operation, recorded with the fault), before the faulty answer when ``processed``:
+        a held answer (ORDER_TIMEOUT) is ``answer``-ed once the test releases it, the request acted on then if not
+        before (at the venue's time then when ``call`` is given), in a task ``spawn``-ed beside the connection's
+        reading (which goes on answering its other requests); a dropped one closes the connection abruptly,
+        unanswered. Returns False where the caller answers the fault's refusal in its venue's format."""
+        self._record(AppliedFault(fault.kind, connection=conn.id, detail=f"{request} processed={fault.processed}"))
+        reply = await self.act(run) if fault.processed else None
+        if fault.kind is FaultKind.ORDER_TIMEOUT:
+
+            async def held() -> None:
+                await answer(await self._released(fault, call, run, reply))
+                self._notify()
+
+            spawn(held())
+            return True
+        if fault.kind is FaultKind.ORDER_DROP:
+            await conn.close(abrupt=True)
+            return True
+        return False
 
     async def under_fault(
         self, request: web.Request, fault: OrderFault, call: RestCall[Any], run: Callable[[], R],

@@ -329,7 +329,7 @@ async def test_binance_ws_orders_alone_answer_an_order_with_the_rest_handler_and
     async def nothing() -> None:
         return None
 
-    ws_orders = BinanceWsOrders(rest, clock=clock, tick=nothing, notify=lambda: None, spawn=lambda coro: None)
+    ws_orders = BinanceWsOrders(rest, clock=clock, tick=nothing, spawn=lambda coro: None)
     connection = Connection(1, "/ws-api/v3")
     params: dict[str, Any] = {"symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC",
                               "quantity": "0.1", "price": "101.00", "newClientOrderId": "w1", "apiKey": KEY,

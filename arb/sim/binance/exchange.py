@@ -149,8 +149,7 @@ class FakeBinanceExchange(TradingVenue[BinanceUserStream], FakeBinanceVenue):
             self.desk, self.weight, self.faults, endpoints, market=market, clock=self._clock, begin=self._begin_rest,
             tick=self.tick, log=self._log_rest, record=self._record, bans_after_429=bans_after_429, ban_s=ban_s,
         )  # fmt: skip
-        self.ws_orders = BinanceWsOrders(self.rest, clock=self._clock, tick=self.tick, notify=self._notify,
-                                         spawn=self._spawn)  # fmt: skip
+        self.ws_orders = BinanceWsOrders(self.rest, clock=self._clock, tick=self.tick, spawn=self._spawn)
         self._feed = LedgerFeed(self.ledger, book_stream="@depth", funding_stream="@markPrice",
                                 funding_fields=funding_fields, message="markPriceUpdate")  # fmt: skip
 

@@ -43,7 +43,7 @@ from arb.sim.binance.calls import (
 from arb.sim.binance.private_rest import BinanceRest
 from arb.sim.binance.wire import ws_text
 from arb.sim.connection import VenueConnection
-from arb.sim.faults import FaultKind, OrderFault
+from arb.sim.faults import OrderFault
 
 ORDER_METHODS: Mapping[str, str] = {"order.place": "POST", "order.cancel": "DELETE", "order.status": "GET"}
 """Each order method and the HTTP method of the ``/order`` REST endpoint whose handler and weight it shares."""
@@ -69,7 +69,6 @@ class BinanceWsOrders:
         *,
         clock: Callable[[], float],
         tick: Callable[[], Awaitable[None]],
-        notify: Callable[[], None],
         spawn: Callable[[Coroutine[Any, Any, None]], None],
     ) -> None:
         self.rest = rest
@@ -81,7 +80,6 @@ class BinanceWsOrders:
         self._market = rest.market
         self._clock = clock
         self._tick = tick
-        self._notify = notify
         self._spawn = spawn
 
     async def on_request(self, conn: VenueConnection, request_id: Any, method: str, params: dict[str, Any]) -> None:
@@ -137,16 +135,14 @@ class BinanceWsOrders:
         self, conn: VenueConnection, request_id: Any, method: str, fault: OrderFault, call: Call,
         run: Callable[[], Reply], limits: list[dict[str, Any]],
     ) -> None:  # fmt: skip
-        """Answer an order request under ``fault`` (acted on as :meth:`_order_fault_outcome` says): a held
+        """Answer an order request under ``fault`` (acted on as :meth:`OrderDesk.on_socket` says): a held
         answer, the connection dropped without an answer, or an error answer in the venue's format."""
-        detail = f"{conn.path} {method} processed={fault.processed}"
-        if fault.kind is FaultKind.ORDER_TIMEOUT:
-            # held apart from the connection's reading, which goes on answering its other requests
-            self._spawn(self._held_answer(conn, request_id, method, fault, detail, call, run, limits))
-            return
-        await self._desk.fault_outcome(fault, detail, conn.id, call, run)
-        if fault.kind is FaultKind.ORDER_DROP:
-            await conn.close(abrupt=True)
+
+        async def answer(reply: Reply) -> None:
+            await self._ws_order_answer(conn, request_id, method, reply, limits)
+
+        if await self._desk.on_socket(conn, f"{conn.path} {method}", fault, call=call, run=run, answer=answer,
+                                      spawn=self._spawn):  # fmt: skip
             return
         status = fault.status or 503
         if status in (429, 418) and fault.code is None:  # as the venue's own: error.data.retryAfter
@@ -156,16 +152,6 @@ class BinanceWsOrders:
         msg = fault.msg or {-1007: MSG_1007, -1008: MSG_1008}.get(code if code is not None else 0)
         body = json.loads(self._weight.error_body(status, code, msg, fault.retry_after or 60))
         await self._ws_order_answer(conn, request_id, method, Reply(status, body), limits)
-
-    async def _held_answer(
-        self, conn: VenueConnection, request_id: Any, method: str, fault: OrderFault, detail: str, call: Call,
-        run: Callable[[], Reply], limits: list[dict[str, Any]],
-    ) -> None:  # fmt: skip
-        """ORDER_TIMEOUT: the answer, sent once the test releases it."""
-        reply = await self._desk.fault_outcome(fault, detail, conn.id, call, run)
-        assert reply is not None
-        await self._ws_order_answer(conn, request_id, method, reply, limits)
-        self._notify()
 
     async def _ws_refusal(self, conn: VenueConnection, request_id: Any, method: str, status: int, retry_s: int) -> None:
         """429 or 418 ``-1003`` with ``error.data.retryAfter`` (ms), as the WebSocket API words it."""

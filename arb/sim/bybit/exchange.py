@@ -160,7 +160,7 @@ class FakeBybitExchange(TradingVenue[BybitUserStream], FakeBybitVenue):
             log=self._log_rest, record=self._record, rate_limits=limits, ip_limit=ip_limit, ip_ban_s=ip_ban_s,
         )  # fmt: skip
         self.trade_ws = BybitTradeWs(self.rest, self.user_stream, clock=self._clock, tick=self.tick,
-                                     record=self._record, notify=self._notify, spawn=self._spawn)  # fmt: skip
+                                     notify=self._notify, spawn=self._spawn)  # fmt: skip
         self._feed = LedgerFeed(self.ledger, book_stream="orderbook.", funding_stream="tickers.",
                                 funding_fields=_funding_fields, message="tickers message")  # fmt: skip
 

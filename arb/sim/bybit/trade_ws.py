@@ -36,7 +36,7 @@ from arb.sim.bybit.calls import (
 from arb.sim.bybit.private_rest import BybitRest, stale
 from arb.sim.bybit.user_stream import BybitUserStream, echoing
 from arb.sim.connection import VenueConnection
-from arb.sim.faults import AppliedFault, FaultKind, OrderFault
+from arb.sim.faults import OrderFault
 
 TRADE_PATH = "/v5/trade"
 """The order-entry WebSocket's path."""
@@ -71,7 +71,6 @@ class BybitTradeWs:
         *,
         clock: Callable[[], float],
         tick: Callable[[], Awaitable[None]],
-        record: Callable[[AppliedFault], None],
         notify: Callable[[], None],
         spawn: Callable[[Coroutine[Any, Any, None]], None],
     ) -> None:
@@ -84,7 +83,6 @@ class BybitTradeWs:
         self._faults = rest.faults
         self._clock = clock
         self._tick = tick
-        self._record = record
         self._notify = notify
         self._spawn = spawn
         self._sessions: dict[int, PrivateSession] = {}
@@ -191,16 +189,14 @@ class BybitTradeWs:
     ) -> None:  # fmt: skip
         """Answer an order request under ``fault``, having acted on it first when ``processed``: a held
         answer (sent once released, the request acted on then if not before), the connection dropped
-        without an answer, or an error answer (``fault.code``; else 10429 for a 429, 10016 otherwise)."""
-        self._record(AppliedFault(fault.kind, connection=conn.id,
-                                  detail=f"{TRADE_PATH} {op} processed={fault.processed}"))  # fmt: skip
-        reply = await self._desk.act(run) if fault.processed else None
-        if fault.kind is FaultKind.ORDER_TIMEOUT:
-            # held apart from the connection's reading, which goes on answering its other requests
-            self._spawn(self._held_answer(conn, op, req_id, fault, call, run, reply, limits))
-            return
-        if fault.kind is FaultKind.ORDER_DROP:
-            await conn.close(abrupt=True)
+        without an answer (:meth:`OrderDesk.on_socket`), or an error answer (``fault.code``; else 10429 for a
+        429, 10016 otherwise)."""
+
+        async def answer(reply: Reply) -> None:
+            await self._trade_answer(conn, op, req_id, reply, limits)
+
+        if await self._desk.on_socket(conn, f"{TRADE_PATH} {op}", fault, call=call, run=run, answer=answer,
+                                      spawn=self._spawn):  # fmt: skip
             return
         code = fault.code if fault.code is not None else 10429 if fault.status == 429 else 10016
         default = "System level frequency protection" if code == 10429 else MSG_SYSTEM
@@ -210,18 +206,6 @@ class BybitTradeWs:
             reset_ms = int((now + fault.retry_after) * 1000)
             limits = {**limits, "X-Bapi-Limit-Status": "0", "X-Bapi-Limit-Reset-Timestamp": str(reset_ms)}
         await self._trade_answer(conn, op, req_id, api_error(code, fault.msg or default), limits, at=now)
-
-    async def _held_answer(
-        self, conn: VenueConnection, op: str, req_id: Any, fault: OrderFault, call: Call, run: Callable[[], Reply],
-        reply: Reply | None, limits: dict[str, str],
-    ) -> None:  # fmt: skip
-        """ORDER_TIMEOUT: once the test releases it, act on the request (unless done before) and answer."""
-        await fault.wait_released()
-        if reply is None:
-            call.now_ms = self._now_ms()
-            reply = await self._desk.act(run)
-        await self._trade_answer(conn, op, req_id, reply, limits)
-        self._notify()
 
     async def _trade_answer(
         self, conn: VenueConnection, op: str, req_id: Any, reply: Reply, limits: dict[str, str], *, at: float = 0.0

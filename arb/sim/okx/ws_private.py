@@ -371,14 +371,12 @@ class OkxPrivateWs:
         the connection dropped without an answer, or an error answer (``fault.code``, else the gateway's for its
         status) with empty ``data``; an error of status 200 is a per-item refusal (each arg's ``sCode``)."""
         op, req_id, args = request
-        self._record(AppliedFault(fault.kind, connection=conn.id,
-                                  detail=f"{PRIVATE_PATH} {op} processed={fault.processed}"))  # fmt: skip
-        reply = await self._desk.act(run) if fault.processed else None
-        if fault.kind is FaultKind.ORDER_TIMEOUT:
-            self._spawn(self._held(conn, op, req_id, fault, run, reply))
-            return
-        if fault.kind is FaultKind.ORDER_DROP:
-            await conn.close(abrupt=True)
+
+        async def answer(reply: Reply) -> None:
+            await self._answer(conn, op, req_id, reply)
+
+        if await self._desk.on_socket(conn, f"{PRIVATE_PATH} {op}", fault, call=None, run=run, answer=answer,
+                                      spawn=self._spawn):  # fmt: skip
             return
         code = str(fault.code) if fault.code is not None else gateway_code(fault.status or 200) or "50026"
         if (fault.status or 200) == 200:
@@ -387,14 +385,6 @@ class OkxPrivateWs:
             await self._answer(conn, op, req_id, items_reply(items, ws=True))
             return
         await self._answer(conn, op, req_id, Reply([], code, fault.msg or message(code)))
-
-    async def _held(self, conn: VenueConnection, op: str, req_id: Any, fault: OrderFault, run: Callable[[], Reply],
-                    reply: Reply | None) -> None:  # fmt: skip
-        await fault.wait_released()
-        if reply is None:
-            reply = await self._desk.act(run)
-        await self._answer(conn, op, req_id, reply)
-        self._notify()
 
     async def _answer(self, conn: VenueConnection, op: str, req_id: Any, reply: Reply) -> None:
         stamp = str(int(self._clock() * 1_000_000))
