@@ -1,6 +1,6 @@
 """Numba's on-disk cache, kept honest across source changes.
 
-Numba keys a cached function by the file that defines it: when ``arb/strategy/kernel.py`` changes,
+Numba keys a cached function by the file that defines it: when ``arb/strategies/taker.py`` changes,
 the kernel recompiles, but ``arb/live/engine.py``'s ``_decide_step``, which calls it, loads its old
 machine code, with the old kernel (and the old risk gate, and old constants) compiled into it. After an
 upgrade of an editable install, or a ``git pull``, a dry run would then trade an old gate silently.

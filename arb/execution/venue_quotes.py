@@ -33,7 +33,7 @@ by its trade id. What differs:
   expired (Bybit accepts it and cancels it: journaled with the adapter's ``answers.post_only_expiry``,
   ``EC_PostOnlyWillTakeLiquidity``, as its code); ``post_only_rejects`` counts it, and the journal has an
   event ``post_only``. The engine holds the quote's side back until its view shows why (rule 5 of
-  :mod:`arb.strategy.quotes`).
+  :mod:`arb.strategies.maker_taker`).
 """
 
 from __future__ import annotations

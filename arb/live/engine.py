@@ -589,7 +589,7 @@ class Engine:
     def _quote_answer(self, order: PaperOrder) -> None:
         # The venue's answer about a quote into its slot: live once acknowledged; smaller by each fill of a
         # quote still resting (live executors); free once filled or cancelled, held back once refused
-        # (expired as post-only, or rejected: rule 5 of arb.strategy.quotes); an answer about an order the
+        # (expired as post-only, or rejected: rule 5 of arb.strategies.maker_taker); an answer about an order the
         # slot no longer holds changes nothing
         ints = self.quotes[0]
         a, i = self.n_venues * order.symbol_index + order.venue, 0 if order.side == BUY else 1

@@ -55,7 +55,8 @@ from arb.execution.risk import (
     new_symbol_risk_state,
     quote_currency,
 )
-from arb.strategy import kernel, legs
+from arb.strategies import taker as kernel
+from arb.strategy import legs
 from arb.strategy.loading import strategy_of
 from arb.strategy.params import params_of
 from arb.strategy.types import BUY, INTENT_OPEN, SELL, VENUE_OK, new_intents, new_views

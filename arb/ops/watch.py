@@ -110,7 +110,7 @@ def edges_bps(
     """What the kernel compares with ``min_spread_bps`` at the touch, every direction (as
     :func:`spreads_bps` lists them): ``(bid_sell - ask_buy) / ask_buy`` in bps, less both venues' taker
     fees (``taker_fee``, fractions, per venue; longer than the venues is fine) and the slippage
-    tolerance (bps): the edge of the first level a pair would take (``arb.strategy.kernel``); nan where
+    tolerance (bps): the edge of the first level a pair would take (``arb.strategies.taker``); nan where
     a side is missing."""
 
     def edge(b: int, s: int, bid: float, ask: float) -> float:

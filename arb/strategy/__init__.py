@@ -17,8 +17,9 @@ releases, and a strategy written with them alone runs in every mode):
   ``QUOTE_HELD``; the state flags ``HEDGE_FAILED``, ``CONTRACT_BROKEN``; the sizes ``MAX_VENUES``,
   ``MAX_LEVELS``, ``MAX_INTENTS``.
 
-Everything else under ``arb.strategy`` (the guard, the step, the built-ins' modules, the records) is arb's
-own and may change. ``decide`` (the built-in taker's decision, :mod:`arb.strategy.kernel`) and
+Everything else under ``arb.strategy`` (the guard, the step, the records) is arb's own and may change; the
+strategies arb ships, the built-ins included, are in :mod:`arb.strategies`. ``decide`` (the built-in taker's
+decision, :mod:`arb.strategies.taker`) and
 ``make_params`` (the rules record from a configuration, :mod:`arb.strategy.params`) are exported as they
 were before the seam, for code that imports them from here; they are not part of the strategy contract.
 
@@ -68,7 +69,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from arb.strategy.kernel import decide
+    from arb.strategies.taker import decide
     from arb.strategy.params import make_params
     from arb.strategy.seam import Strategy
     from arb.strategy.testkit import Bench, rules_for, view
@@ -106,7 +107,7 @@ _HOME = {
     "Bench": "arb.strategy.testkit",
     "rules_for": "arb.strategy.testkit",
     "view": "arb.strategy.testkit",
-    "decide": "arb.strategy.kernel",
+    "decide": "arb.strategies.taker",
     "make_params": "arb.strategy.params",
 }
 """Where each name that is not a type lives (the types: :mod:`arb.strategy.types`)."""

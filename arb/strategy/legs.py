@@ -8,7 +8,7 @@ slack), asks whether a venue takes orders now (:func:`takes_orders`), whether an
 :func:`is_dust`), and closes a naked leg with one immediate-or-cancel order (:func:`hedge`: ``hedge``
 or ``unwind`` mode, priced at each venue's touch net of its taker fee, more slippage at each retry,
 ``HEDGE_FAILED`` past ``max_hedge_attempts``; the rules are the guard's rule 2). The built-in
-strategies (:mod:`arb.strategy.kernel`, :mod:`arb.strategy.quotes`, :mod:`arb.strategies`) use them too,
+strategies (:mod:`arb.strategies`: the taker, the maker-taker, the funding carry) use them too,
 as a user's strategy may: they read only the view and arb's ``rules`` record.
 
 Units as everywhere: ``_ns`` int64 nanoseconds, prices in quote currency, quantities in base units.

@@ -136,7 +136,7 @@ def _loaded(spec: str, folder: str) -> Strategy:
     target, name, is_file = kernel_parts(spec)
     if not name:
         if target in BUILTIN:
-            return BUILTIN[target]
+            return builtin(target)
         raise _Unfit(f"strategy {spec!r}: expected a built-in strategy ({', '.join(BUILTIN)}), "
                      '"package.module:Name" or "path/to/file.py:Name"')  # fmt: skip
     where = f"strategy {spec!r}"

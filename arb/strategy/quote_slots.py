@@ -11,7 +11,7 @@ Its state is the view's: ``QUOTE_PENDING`` until the venue acknowledges it, ``QU
 venue refused (a post-only order that would have taken, or any refusal) holds no order but stays
 ``QUOTE_HELD`` (:func:`hold_slot`: order id 0, the refused price kept, the time of the refusal): the
 kernel leaves its side alone until the view shows a book that price would cross, or ``quote_hold_ns``
-(``[strategy] quote_hold_ms``) passed (:mod:`arb.strategy.quotes`, rule 5).
+(``[strategy] quote_hold_ms``) passed (:mod:`arb.strategies.maker_taker`, rule 5).
 """
 
 from __future__ import annotations

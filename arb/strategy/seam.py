@@ -18,8 +18,8 @@ keeps); ``params``: one record of the strategy's parameters (``rules`` again whe
 ``memory``: one record of its memory, kept between calls; ``intents``: ``INTENT_DTYPE`` buffer of
 ``MAX_INTENTS``. It returns how many intents it wrote.
 
-The built-in strategies (``taker``, ``maker_taker``: :mod:`arb.strategy.builtin`) are written through the
-very same seam.
+The built-in strategies (``taker``, ``maker_taker``: :mod:`arb.strategies.taker`,
+:mod:`arb.strategies.maker_taker`) are written through the very same seam.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from arb.strategy.builtin import MAKER_TAKER, TAKER
+from arb.strategies.maker_taker import MAKER_TAKER
+from arb.strategies.taker import TAKER
 from arb.strategy.guard import guarded_decide, may_decide
 from arb.strategy.seam import Strategy, bind
 from arb.strategy.state import Kernel, StrategyPart

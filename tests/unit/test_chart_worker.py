@@ -155,7 +155,7 @@ def test_a_worker_never_asked_for_a_figure_is_stopped_not_waited_for(cases: tupl
 
 def test_the_worker_and_the_report_modules_it_forks_with_load_no_numba() -> None:
     # arb backtest forks it before importing the run: a child with the kernel's imports would pay for them
-    heavy = ("numba", "hftbacktest", "arb.strategy.kernel", "matplotlib")
+    heavy = ("numba", "hftbacktest", "arb.strategies.taker", "matplotlib")
     script = f"import sys, arb.reports.chart_worker; print([m for m in {heavy!r} if m in sys.modules])"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120,
                           check=False)  # fmt: skip

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from arb.strategies.funding_carry import CARRY_MEMORY, CarryParams, FundingCarry, expected_bps
-from arb.strategy.kernel import _funding_bps
+from arb.strategies.taker import _funding_bps
 from arb.strategy.seam import params_dtype
 from arb.strategy.testkit import Bench, rules_for, view
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, MARKET_LINEAR, MARKET_SPOT, SELL, VENUE_STALE

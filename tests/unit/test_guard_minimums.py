@@ -12,8 +12,8 @@ import msgspec
 import numba
 import numpy as np
 
+from arb.strategies.taker import TAKER
 from arb.strategy import BUY, INTENT_OPEN, INTENT_QUOTE, SELL, Bench, Strategy, rules_for, view
-from arb.strategy.builtin import TAKER
 from arb.strategy.state import StrategyPart
 
 NOW = 1_000_000_000_000

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from arb.strategy.kernel import inventory_imbalance, skewed_bps
+from arb.strategies.taker import inventory_imbalance, skewed_bps
 from arb.strategy.types import BUY, SELL, new_state
 from tests.support.builtin_kernel import memory_of
 from tests.unit.test_kernel import params, run, view

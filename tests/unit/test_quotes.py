@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from arb.strategy.quotes import hedge_price, quote_target
+from arb.strategies.maker_taker import hedge_price, quote_target
 from arb.strategy.types import (
     BUY,
     HEDGE_FAILED,

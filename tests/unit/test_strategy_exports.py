@@ -29,8 +29,8 @@ def test_the_contract_is_exported_as_the_modules_hold_it() -> None:
 
 
 def test_the_names_exported_before_still_import() -> None:
+    from arb.strategies.taker import decide as taker
     from arb.strategy import decide, make_params
-    from arb.strategy.kernel import decide as taker
     from arb.strategy.params import make_params as made
 
     assert decide is taker and make_params is made

@@ -17,7 +17,8 @@ import pytest
 from arb.catalog import known_venues
 from arb.cli import main
 from arb.config import load_config
-from arb.strategy.builtin import MAKER_TAKER, TAKER
+from arb.strategies.maker_taker import MAKER_TAKER
+from arb.strategies.taker import TAKER
 from arb.strategy.loading import StrategyLoadError, load_strategy, strategy_of
 from arb.strategy.params import params_of
 from arb.strategy.selection import bind_config, strategies_for

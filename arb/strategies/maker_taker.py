@@ -1,14 +1,14 @@
 """The ``maker_taker`` style of the kernel: rest a post-only quote on one venue, hedge each of its fills on
 another at once.
 
-``decide_maker(view, params, state, now_ns, intents)`` has :func:`arb.strategy.kernel.decide`'s contract
+``decide_maker(view, params, state, now_ns, intents)`` has :func:`arb.strategies.taker.decide`'s contract
 (the same records, the same intents buffer, the number of intents returned); the per-decision step calls
 it instead of ``decide`` when ``params.style`` is ``STYLE_MAKER_TAKER``. What it does, in order:
 
 1. **Wait** while an immediate-or-cancel order (a hedge, an unwind) is unanswered (``view.open_orders``,
    which does not count the resting quotes).
 2. **Hedge every maker fill at once.** A quote that filled, in part or whole, leaves the net position
-   off flat; the kernel's hedge rule (:func:`arb.strategy.kernel.decide`'s rule 2: an IOC order for the
+   off flat; the kernel's hedge rule (:func:`arb.strategies.taker.decide`'s rule 2: an IOC order for the
    net position, ``hedge`` mode on the best-priced other venue, ``unwind`` on the maker venue, more slippage at each
    retry, ``HEDGE_FAILED`` past ``max_hedge_attempts``) closes it. The quantity is the net position, so it
    comes only from fills the account has booked: a fill is hedged once, and a fill booked later is
@@ -52,7 +52,7 @@ quantities in base units, ``*_bps`` basis points, ``*_ns`` int64 ns.
 
 from __future__ import annotations
 
-__all__ = ["decide_maker", "hedge_price", "quote_target"]
+__all__ = ["MAKER_TAKER", "decide_maker", "hedge_price", "quote_target"]
 
 from typing import Any
 
@@ -60,9 +60,10 @@ import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb._alloc import zeros
+from arb.strategies.taker import _min_step_qty, _pair_cap, _required_bps
 from arb.strategy.guard import hold_over
-from arb.strategy.kernel import _min_step_qty, _pair_cap, _required_bps
 from arb.strategy.legs import GRID_EPS, ceil_to_grid, floor_to_grid, takes_orders
+from arb.strategy.seam import BUILTIN_MEMORY, Strategy
 from arb.strategy.types import (
     BUY,
     INTENT_CANCEL,
@@ -184,7 +185,7 @@ def decide_maker(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, i
     """The ``maker_taker`` style's decision: quotes and cancels written into ``intents``; returns their
     number. Called by arb's guard only when nothing is unanswered, the net is flat and no hedge has failed
     (the guard hedges every fill and cancels the quotes after a failed hedge). The arguments are
-    :func:`arb.strategy.kernel.decide`'s."""
+    :func:`arb.strategies.taker.decide`'s."""
     p = params[0]
     n_venues = view.shape[0]
     n = 0
@@ -234,3 +235,14 @@ def decide_maker(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, i
         it["level"] = 0
         n += 1
     return n
+
+
+MAKER_TAKER = Strategy(
+    name="maker_taker",
+    decide=decide_maker,
+    memory=BUILTIN_MEMORY,
+    quotes=True,
+    summary="a post-only quote rests on one venue; each of its fills is hedged on another at once",
+    origin="arb",
+)
+"""The built-in ``maker_taker`` (``[strategy] style = "maker_taker"``)."""

@@ -71,6 +71,7 @@ Inputs are the record arrays of :mod:`arb.strategy.types`; ``rules``, ``params``
 from __future__ import annotations
 
 __all__ = [
+    "TAKER",
     "decide",
     "inventory_imbalance",
     "may_act",
@@ -84,6 +85,7 @@ import numpy as np
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb._alloc import zeros
 from arb.strategy.legs import GRID_EPS, ceil_to_grid, floor_to_grid, takes_orders
+from arb.strategy.seam import BUILTIN_MEMORY, Strategy
 from arb.strategy.types import (
     BUY,
     INTENT_OPEN,
@@ -436,3 +438,14 @@ def decide(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents
             intents[n]["level"] = k
             n += 1
     return n
+
+
+TAKER = Strategy(
+    name="taker",
+    decide=decide,
+    memory=BUILTIN_MEMORY,
+    may_act=may_act,
+    summary="both legs take: a pair of immediate-or-cancel orders when the books' spread clears the threshold",
+    origin="arb",
+)
+"""The built-in ``taker`` (``[strategy] style = "taker"``, the default)."""
