@@ -55,13 +55,18 @@ def equity_text(quote: Any, base: Any, mids: Any) -> str:
 
 def engine_inventory(engine: Engine) -> tuple[SymbolInventory, ...]:
     """Every symbol's inventory now (:func:`arb.results.inventory.inventory`) from the engine's views,
-    rules and open orders: what the account line, the dashboard and the metrics show."""
+    rules and open orders: what the account line, the dashboard and the metrics show. A pair's buy leg is
+    priced at the venue's best ask, or, while its book has none (out of sync, or its feed stopped at the end of
+    a session), at the venue's last mid: a venue never priced leaves its directions unknown."""
     views = engine.views.copy()  # the balances as booked now (the views have them as of the last decision)
     views["position"] = engine.position
     views["base_balance"] = engine.init_base + engine.position
     views["quote_balance"] = (engine.init_quote + engine.cash.sum(axis=0))[None, :]
+    ask = views["ask_px"][:, :, 0]
+    prices = np.where(np.isfinite(ask), ask, engine.last_mid)
     venues = engine.config.venue_names
-    return inventory(views, engine.rules, open_orders(engine.executor), symbols=engine.symbols, venues=venues)
+    return inventory(views, engine.rules, open_orders(engine.executor), symbols=engine.symbols, venues=venues,
+                     prices=prices)  # fmt: skip
 
 
 def pairs_left_line(inv: Sequence[SymbolInventory], names: Sequence[str] = ()) -> str:
@@ -72,7 +77,7 @@ def pairs_left_line(inv: Sequence[SymbolInventory], names: Sequence[str] = ()) -
     With two venues a direction is named by where it buys, ``left buy binance 12 | buy bybit 0 (bybit
     base)`` ("buy binance": buy on Binance, sell on the other); with more, by both of its venues,
     ``left buy binance sell bybit 12 | buy binance sell okx 3 | ...``. One that cannot trade names the
-    side that ran out, one not known (no price yet) is ``?``; with several symbols each symbol's
+    side that ran out, one not known (a venue not priced yet) is ``?``; with several symbols each symbol's
     figures are named."""
     parts = []
     for one in inv:
