@@ -80,7 +80,6 @@ from arb.strategy.types import (
     BUY,
     INTENT_CANCEL,
     INTENT_QUOTE,
-    STYLE_TAKER,
     VENUE_OK,
     VENUE_OUT_OF_SYNC,
     VENUE_STALE,
@@ -476,7 +475,7 @@ def _any_maker(rules: Any, n_symbols: int) -> bool:
     # Whether a symbol quotes (the maker_taker style)
     maker = False
     for s in range(n_symbols):
-        if rules[s]["style"] != STYLE_TAKER:
+        if rules[s]["quotes"]:
             maker = True
     return maker
 

@@ -114,7 +114,6 @@ from arb.strategy.types import (
     FILL_DTYPE,
     FUNDING_DTYPE,
     SENT_DTYPE,
-    STYLE_TAKER,
     TRANSFER_DTYPE,
     decision_dtype,
     equity_dtype,
@@ -259,7 +258,7 @@ def build_hbt(config: AppConfig, session: Timeline) -> Backtester:
     arrays in place).
     """
     assets = []
-    quoting = bool((params_of(config)["style"] != STYLE_TAKER).any())
+    quoting = bool(params_of(config)["quotes"].any())
     for a, data in enumerate(session.assets):
         initial = data.initial.rows if data.initial is not None else None
         assets.append(_asset(data.venue, session.arrays[a], initial, config.backtest, quoting))
@@ -376,7 +375,7 @@ class Loop:
         self.leg_faults = make_leg_faults(config.leg_faults, config.venue_names)
         self.quotes = new_quotes(n_assets)
         """The resting quotes' slots (:mod:`arb.backtest.hbt_quotes`)."""
-        least = QUOTE_MIN_LATENCY_NS if bool((self.rules["style"] != STYLE_TAKER).any()) else 0
+        least = QUOTE_MIN_LATENCY_NS if bool(self.rules["quotes"].any()) else 0
         self.order_latency = np.array(
             [[max(v.latency.order_entry_ns, least), max(v.latency.order_response_ns, least)] for v in venues],
             np.int64,
@@ -414,7 +413,7 @@ class Loop:
         moving = self.settings[0]["transfer_policy"] != TRANSFER_NONE
         run = Run(self.settings, self.counters, self.leg_faults, self.init_base, self.last_mid, self.price_decimals,
                   self.measured, self.inventory if moving else None)  # fmt: skip
-        quoting = bool((self.rules["style"] != STYLE_TAKER).any())
+        quoting = bool(self.rules["quotes"].any())
         symbols = self._symbols()
         orders = Orders(self.flight, self.quotes if quoting else None, self.taken, self.own)
         outs = Outs(self.fills, self.equity, self.calls, self.sent, self.funding)
@@ -681,7 +680,7 @@ def _result(
     listed = ("decision_points", "kernel_calls", "intents", "orders", "submit_errors", "fills", "equity_samples",
               "expired")  # fmt: skip
     names = {name: i for i, name in enumerate(listed)}
-    if (loop.rules["style"] != STYLE_TAKER).any():  # the quotes' counters, where a symbol quotes
+    if loop.rules["quotes"].any():  # the quotes' counters, where a symbol quotes
         names.update(quotes=C_QUOTES, cancels=C_CANCELS, post_only_rejects=C_POST_ONLY_REJECTS)
         names.update(maker_fills=C_MAKER_FILLS)
     counters = loop.counters
@@ -699,7 +698,7 @@ def _result(
 
     memory = loop.bound.memory
     kernel_states = [
-        kernel_figures(st, int(loop.rules[s]["style"]), memory[s]) for s, st in enumerate(loop.kernel_state)
+        kernel_figures(st, int(loop.rules[s]["quotes"]), memory[s]) for s, st in enumerate(loop.kernel_state)
     ]
     by_symbol = [loop.schedule.out_of_sync(session.start_ns, session.end_ns, s, n_venues) for s in range(len(symbols))]
     base = [tuple(float(x) for x in loop.init_base[s]) for s in range(len(symbols))]

@@ -189,10 +189,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
             f"{venue.name} tick {i.tick_size:g} lot {i.lot_size:g} base {b:g}"
             for venue, i, b in zip(config.venues, sym.instruments, sym.base, strict=True)
         )
-        print(
-            f"  strategy: {s.symbol}, min spread {s.min_spread_bps:g} bps, max order {s.max_order_size:g}, "
-            f"max position {s.max_position_size:g} per venue, position limit {r.position_limit:g}; {rules}"
-        )
+        sizing = (f"min spread {s.min_spread_bps:g} bps, max order {s.max_order_size:g}, max position "
+                  f"{s.max_position_size:g} per venue, " if strategy["origin"] == "arb" else "")  # fmt: skip
+        print(f"  strategy: {s.symbol}, {sizing}position limit {r.position_limit:g}; {rules}")
     keyed = [v for v, venue in enumerate(config.venues) if venue.api_key is not None and venue.api_key.is_set()]
     for v, venue in enumerate(config.venues):
         source = f" (the account's, from {venue.fees.source})" if venue.fees.source else ""
@@ -220,7 +219,7 @@ def _strategy_lines(strategy: dict[str, Any]) -> list[str]:
     origin = "built in, [strategy] style" if built_in else f"from {strategy['origin']}"
     summary = f": {strategy['summary']}" if strategy["summary"] else ""
     params = ", ".join(f"{k} = {_toml_text(v)}" for k, v in strategy["params"].items())
-    shown = params or ("its [strategy] settings (below)" if built_in else "none")
+    shown = params or "none"
     return [f"runs strategy {strategy['name']!r} ({origin}){summary}", f"  parameters: {shown}"]
 
 

@@ -186,7 +186,7 @@ def engine_figures(engine: Any) -> dict[str, Any]:
     from arb.execution.risk import risk_figures, symbol_risk_figures
     from arb.strategy.types import kernel_figures
 
-    styles, memory = engine.rules["style"], engine.bound.memory
+    styles, memory = engine.rules["quotes"], engine.bound.memory
     figures: dict[str, Any] = {
         "kernel_state": kernel_figures(engine.kernel_state[0], int(styles[0]), memory[0]),
         "risk_state": risk_figures(engine.risk_state[0]),

@@ -106,7 +106,6 @@ from arb.strategy.types import (
     QUOTE_LIVE,
     QUOTE_PENDING,
     SENT_DTYPE,
-    STYLE_TAKER,
     decision_dtype,
     equity_dtype,
     new_intents,
@@ -262,7 +261,7 @@ class Engine:
         # Set-up, the decisions: the kernels' rules and state, the quotes, the views, the strategies, the gate
         n_sym, n_venues = self.n_symbols, self.n_venues
         self.rules = params_of(self.config)
-        self.quoting = bool((self.rules["style"] != STYLE_TAKER).any())
+        self.quoting = bool(self.rules["quotes"].any())
         """Some symbol quotes (the ``maker_taker`` style): the executor rests post-only quotes."""
         self.quotes = new_quotes(n_venues * n_sym)
         """The resting quotes' slots (:mod:`arb.strategy.quote_slots`), asset ``n_venues * symbol + venue``."""

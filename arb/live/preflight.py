@@ -143,7 +143,7 @@ def _full_size(config: AppConfig, s: int, params: Any, limits: Any, direction: t
     lot = float(p["pair_lot"])  # the kernel's grid for a pair: a multiple of every venue's lot
     price = max(p["tick_size"][b], p["tick_size"][sell])  # the position limit is in base units: any price
     view = _flat_view(config, s, price)
-    qty = float(_plain(legs.floor_to_grid)(_plain(kernel._pair_cap)(view, p, b, sell), lot))
+    qty = float(_plain(legs.floor_to_grid)(_plain(kernel._pair_cap)(view, p, p, b, sell), lot))
     if qty <= 0.0:
         return []  # nothing sized at all: pair_blockers says why
     st = _refusal(view.reshape(1, -1), limits.copy(), direction, price, qty)
@@ -217,7 +217,7 @@ def _sizing_blockers(
     # The kernel's cap on a pair (order size, per-venue bands, spot holdings to sell) below the
     # smallest pair its two venues accept: the kernel never sizes one. Each cause on its own.
     def cap(params: Any, v: Any) -> float:
-        return float(_plain(legs.floor_to_grid)(_plain(kernel._pair_cap)(v, params, b, sell), lot))
+        return float(_plain(legs.floor_to_grid)(_plain(kernel._pair_cap)(v, params, params, b, sell), lot))
 
     if cap(p, view) + legs.GRID_EPS * lot >= qty:
         return []

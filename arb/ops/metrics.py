@@ -151,7 +151,7 @@ METRICS: Final[tuple[MetricSpec, ...]] = (
     MetricSpec("arb_spread_bps", "gauge", ("symbol", "direction"),
                "Gross spread at the touch, bps of the mid, direction buy_<venue>_sell_<venue> (absent: a book empty)."),
     MetricSpec("arb_entry_threshold_bps", "gauge", ("symbol",),
-               "The strategy's entry threshold ([strategy] min_spread_bps)."),
+               "The strategy's entry threshold (its min_spread_bps parameter; absent when it has none)."),
     # the account
     MetricSpec("arb_equity", "gauge", ("symbol", "currency"),
                "Equity of every venue of the run marked at the mids (quote currency)."),

@@ -268,8 +268,8 @@ class Snapshot:
     feeds: tuple[FeedHealth, ...]
     accounts: tuple[VenueAccount, ...] = ()  # empty while recording
     # the gross spread in bps at the touch of every direction, in venue_pairs order (two venues: buy
-    # venue 0 / sell venue 1, then the reverse; nan when a book is empty); the kernel's entry threshold
-    # ([strategy] min_spread_bps)
+    # venue 0 / sell venue 1, then the reverse; nan when a book is empty); the strategy's entry threshold
+    # (its min_spread_bps parameter: the built-ins'; nan for a strategy without one)
     spread_bps: tuple[float, ...] = ()
     entry_bps: float = float("nan")
     equity: float = float("nan")  # quote, marked at the mids

@@ -621,13 +621,13 @@ class Watch:
                     open_orders=int(open_counts[s, v]), orders=self._orders[s][v], fills=self._fills[s][v],
                     rejects=dict(self._rejects[s][v]), unknown_orders=int(unknown[v]) if n == 1 else 0,
                 ))  # fmt: skip
-            params = engine.rules[s]
+            rules = engine.rules[s]
             states.append(SymbolState(
                 symbol=self.symbols[s], accounts=tuple(accounts), spread_bps=spreads_bps(bids, asks),
-                entry_bps=float(params["min_spread_bps"]),
+                entry_bps=engine.bound.param(s, "min_spread_bps"),  # the strategy's own, where it has one
                 pnl=pnl if valued else float("nan"), fees=self._fees[s],
                 pairs=int(engine.kernel_state[s]["pairs"]), limits=self._limits(engine, now, s), naked=self._naked[s],
-                edge_bps=edges_bps(bids, asks, params["taker_fee"], float(params["slippage_bps"])),
+                edge_bps=edges_bps(bids, asks, rules["taker_fee"], float(rules["slippage_bps"])),
                 hedge_failed=bool(int(engine.kernel_state[s]["flags"]) & HEDGE_FAILED),
             ))  # fmt: skip
         st = engine.risk_state[0]
@@ -642,7 +642,7 @@ class Watch:
         start = float(sum(venue_start))
         if n == 1:
             first = states[0]
-            accounts_, spread, entry = first.accounts, first.spread_bps, float(self.config.strategy.min_spread_bps)
+            accounts_, spread, entry = first.accounts, first.spread_bps, first.entry_bps
             edge = first.edge_bps
             limits = first.limits
         else:

@@ -163,7 +163,8 @@ def name_of(names: Sequence[str], number: int) -> str:
 def strategy_text(record: Any) -> str:
     """A run's strategy in one line, from its ``meta.strategy`` (:func:`arb.strategy.loading.strategy_record`):
     ``strategy 'cross' (from /path/mystrat.py:Cross): threshold_bps = 5.0, window = 10`` (a built-in:
-    ``strategy 'taker' (built in): the [strategy] settings``); "" for a run that recorded none."""
+    ``strategy 'taker' (built in): min_spread_bps = 5.0, ...``, its own parameters; a run of an earlier arb
+    recorded none for it: ``the [strategy] settings``); "" for a run that recorded none."""
     if not isinstance(record, Mapping) or not isinstance(record.get("name"), str):
         return ""
     origin = record.get("origin")

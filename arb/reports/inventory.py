@@ -56,8 +56,6 @@ from arb.strategy.types import (
     MARKET_LINEAR,
     MARKET_SPOT,
     PARAMS_DTYPE,
-    STYLE_MAKER_TAKER,
-    STYLE_TAKER,
     equity_dtype,
     new_views,
 )
@@ -151,7 +149,7 @@ def params_from_meta(
         p["max_order_size"] = float(strategy.get("max_order_size", 0.0))
         p["max_position_size"] = float(strategy.get("max_position_size", 0.0))
         quoting = strategy.get("style") == "maker_taker" if quotes is None else quotes
-        p["style"] = STYLE_MAKER_TAKER if quoting else STYLE_TAKER
+        p["quotes"] = 1 if quoting else 0
         p["quote_size"] = float(strategy.get("quote_size") or 0.0) or p["max_order_size"]
         p["slippage_bps"] = slippage
         for v, name in enumerate(venues or saved_venue_names(config)):

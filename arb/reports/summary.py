@@ -767,28 +767,32 @@ def _consistent_after_transfers(total: Figures, venues: Sequence[Figures], inven
 
 
 def entry_thresholds(config: AppConfig) -> dict[str, dict[str, Any]]:
-    """Per symbol, the spread at which its kernel can open a pair (``meta.entry`` of summary.json; the
-    line equity.png draws on its spread panel): ``min_spread_bps`` (what the dashboard draws its entry
-    line at, against the edge net of fees and slippage) plus the fees a pair pays (the two venues' taker
-    fees, of the cheapest direction; in the ``maker_taker`` style a maker venue's maker fee and the other
-    venue's taker fee, of the cheapest such direction) plus the slippage tolerance, all bps, as the
-    kernel's parameters hold them: ``{"style", "min_spread_bps", "fees_bps", "slippage_bps", "spread_bps"}``.
-    The kernel's inventory and funding rules can ask more of a pair; this is where every pair starts."""
+    """Per symbol, the spread at which its strategy can open a pair (``meta.entry`` of summary.json; the
+    line equity.png draws on its spread panel), for a strategy that has an entry threshold: its own
+    ``min_spread_bps`` parameter (the built-ins'; a symbol whose strategy has none is left out: no line is
+    drawn for a threshold it does not have), what the dashboard draws its entry line at against the edge
+    net of fees and slippage, plus the fees a pair pays (the two venues' taker fees, of the cheapest
+    direction; for a strategy that quotes, a maker venue's maker fee and the other venue's taker fee, of
+    the cheapest such direction) plus the slippage tolerance, all bps: ``{"style", "min_spread_bps",
+    "fees_bps", "slippage_bps", "spread_bps"}`` (``style``: the strategy's name). The taker's inventory and
+    funding rules can ask more of a pair; this is where every pair starts."""
     from arb.strategy.params import params_of
-    from arb.strategy.types import STYLE_MAKER_TAKER
+    from arb.strategy.selection import strategies_for, symbol_params
 
     out: dict[str, dict[str, Any]] = {}
     ways = directions(len(config.venues))
-    for name, p in zip(config.symbol_names, params_of(config), strict=True):
+    strategies = strategies_for(config)
+    own = symbol_params(config, strategies) or [None] * len(strategies)
+    for name, p, strategy, params in zip(config.symbol_names, params_of(config), strategies, own, strict=True):
+        minimum = getattr(params, "min_spread_bps", None)
+        if not isinstance(minimum, int | float):
+            continue
         taker, maker = p["taker_fee"], p["maker_fee"]
         fees = [min(float(taker[b] + taker[s]) for b, s in ways)]
-        style = "taker"
-        if int(p["style"]) == STYLE_MAKER_TAKER:
-            style = "maker_taker"
-            makers = int(p["maker_venues"])
+        if strategy.quotes:
+            makers = int(getattr(params, "maker_venues", 0))
             fees = [float(maker[m] + taker[h]) for m, h in ways if makers & (1 << m)] or fees
         fees_bps, slippage = min(fees) * 1e4, float(p["slippage_bps"])
-        minimum = float(p["min_spread_bps"])
-        out[name] = {"style": style, "min_spread_bps": minimum, "fees_bps": fees_bps, "slippage_bps": slippage,
-                     "spread_bps": minimum + fees_bps + slippage}  # fmt: skip
+        out[name] = {"style": strategy.name, "min_spread_bps": float(minimum), "fees_bps": fees_bps,
+                     "slippage_bps": slippage, "spread_bps": float(minimum) + fees_bps + slippage}  # fmt: skip
     return out

@@ -54,7 +54,6 @@ from arb.strategy.types import (
     QUOTE_LIVE,
     QUOTE_PENDING,
     SELL,
-    STYLE_TAKER,
 )
 
 _EPS = 1e-9  # grid slack, as the kernel's
@@ -193,7 +192,7 @@ def inventory(
             VenueInventory(names[v], base_free[v], float(base_held[s, v]), quote_free[v], float(quote_held[v]))
             for v in range(n_venues)
         )
-        size = float(p["quote_size"] if int(p["style"]) != STYLE_TAKER else p["max_order_size"])
+        size = float(p["quote_size"] if int(p["quotes"]) else p["max_order_size"])
         ways = []
         for b, sv in directions(n_venues):
             if not size > 0.0:  # no size configured (a report of a run that recorded no configuration)

@@ -1,9 +1,10 @@
-"""The ``maker_taker`` style of the kernel: rest a post-only quote on one venue, hedge each of its fills on
-another at once.
+"""The built-in ``maker_taker``: rest a post-only quote on one venue, hedge each of its fills on another at
+once.
 
-``decide_maker(view, params, state, now_ns, intents)`` has :func:`arb.strategies.taker.decide`'s contract
-(the same records, the same intents buffer, the number of intents returned); the per-decision step calls
-it instead of ``decide`` when ``params.style`` is ``STYLE_MAKER_TAKER``. What it does, in order:
+``decide_maker(view, rules, params, memory, now_ns, intents)`` is a strategy's ``decide`` (the seam's
+contract, as :func:`arb.strategies.taker.decide`); its ``params`` are :class:`MakerTakerParams`, the taker's
+own (its spread and inventory rules price every quote) and the quotes' settings. It declares that it quotes,
+so the drivers keep quote slots and model resting orders for its symbols. What it does, in order:
 
 1. **Wait** while an immediate-or-cancel order (a hedge, an unwind) is unanswered (``view.open_orders``,
    which does not count the resting quotes).
@@ -52,7 +53,7 @@ quantities in base units, ``*_bps`` basis points, ``*_ns`` int64 ns.
 
 from __future__ import annotations
 
-__all__ = ["MAKER_TAKER", "decide_maker", "hedge_price", "quote_target"]
+__all__ = ["MAKER_TAKER", "MakerTakerParams", "decide_maker", "hedge_price", "quote_target"]
 
 from typing import Any
 
@@ -60,7 +61,7 @@ import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb._alloc import zeros
-from arb.strategies.taker import _min_step_qty, _pair_cap, _required_bps
+from arb.strategies.taker import TakerParams, _min_step_qty, _pair_cap, _required_bps
 from arb.strategy.guard import hold_over
 from arb.strategy.legs import GRID_EPS, ceil_to_grid, floor_to_grid, takes_orders
 from arb.strategy.seam import BUILTIN_MEMORY, Strategy
@@ -76,28 +77,43 @@ from arb.strategy.types import (
 )
 
 
+class MakerTakerParams(TakerParams, frozen=True):
+    """The maker-taker's own parameters: the taker's (:class:`arb.strategies.taker.TakerParams`: the spread
+    a quote must leave after its hedge, the caps, the inventory and funding rules) and the quotes'. A run
+    fills them from ``[strategy]``'s keys of the same names (:mod:`arb.strategy.builtin`)."""
+
+    quote_size: float = 0.0
+    """A quote's quantity before the caps, base units (0: ``max_order_size``)."""
+    quote_tolerance_bps: float = 1.0
+    """A live quote is re-priced when its target moved further than this, bps of its price."""
+    min_quote_life_ns: int = 100_000_000
+    """No quote is re-priced before it is this old."""
+    maker_venues: int = 1
+    """The venues that may quote, bit ``v`` for venue ``v`` (``[strategy] maker_venues`` by name; 1: the first)."""
+
+
 @nb.njit(cache=True, nogil=True)
-def hedge_price(view: Any, p: Any, h: int, side: int, qty: float) -> tuple[float, float]:
+def hedge_price(view: Any, r: Any, h: int, side: int, qty: float) -> tuple[float, float]:
     """What an immediate-or-cancel order of ``side`` on venue ``h`` for ``qty`` would reach on the view's
     levels: ``(worst level price, quantity the levels show up to qty)``; ``(nan, 0.0)`` on an empty side.
 
     A sell takes the bids best first, a buy the asks."""
     got = 0.0
     worst = np.nan
-    for k in range(p["book_levels"]):
+    for k in range(r["book_levels"]):
         px = view[h]["bid_px"][k] if side == SELL else view[h]["ask_px"][k]
         q = view[h]["bid_qty"][k] if side == SELL else view[h]["ask_qty"][k]
         if not (px > 0.0) or not (q > 0.0):
             break
         worst = px
         got += q
-        if got + GRID_EPS * p["lot_size"][h] >= qty:
+        if got + GRID_EPS * r["lot_size"][h] >= qty:
             return worst, qty
     return worst, got
 
 
 @nb.njit(cache=True, nogil=True)
-def quote_target(view: Any, p: Any, m: int, side: int, now_ns: int) -> tuple[float, float]:
+def quote_target(view: Any, r: Any, p: Any, m: int, side: int, now_ns: int) -> tuple[float, float]:
     """The quote of ``side`` on venue ``m`` the rules allow now: ``(price, quantity)``; quantity 0.0 when
     none may be sent (the price is then meaningless). Its fills would be hedged on the other venue that
     allows the best quote (the highest buy price, the lowest sell price; the lower venue number on a
@@ -107,7 +123,7 @@ def quote_target(view: Any, p: Any, m: int, side: int, now_ns: int) -> tuple[flo
     for h in range(view.shape[0]):
         if h == m or not takes_orders(view, h, now_ns):
             continue
-        px, qty = _quote_against(view, p, m, h, side, now_ns)
+        px, qty = _quote_against(view, r, p, m, h, side, now_ns)
         if qty > 0.0 and (best_qty <= 0.0 or (px > best_px if side == BUY else px < best_px)):
             best_px = px
             best_qty = qty
@@ -115,43 +131,44 @@ def quote_target(view: Any, p: Any, m: int, side: int, now_ns: int) -> tuple[flo
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
-def _quote_against(view: Any, p: Any, m: int, h: int, side: int, now_ns: int) -> tuple[float, float]:
+def _quote_against(view: Any, r: Any, p: Any, m: int, h: int, side: int, now_ns: int) -> tuple[float, float]:
     # The quote of ``side`` on venue m whose fills would be hedged on venue h: (price, quantity);
     # quantity 0.0 when none may be sent.
     b = m if side == BUY else h  # the pair's buy and sell venues if the quote fills and is hedged
     s = h if side == BUY else m
-    required, rule_cap, ok = _required_bps(view, p, b, s, now_ns)
+    required, rule_cap, ok = _required_bps(view, r, p, b, s, now_ns)
     if not ok:
         return np.nan, 0.0
-    cap = min(p["quote_size"], _pair_cap(view, p, b, s))
+    size = p["quote_size"] if p["quote_size"] > 0.0 else p["max_order_size"]
+    cap = min(size, _pair_cap(view, r, p, b, s))
     if rule_cap >= 0.0:
         cap = min(cap, rule_cap)
-    hp, shown = hedge_price(view, p, h, -side, cap)
+    hp, shown = hedge_price(view, r, h, -side, cap)
     if not (hp > 0.0):
         return np.nan, 0.0
-    lot = p["pair_lot"]  # the quote and its hedge: one quantity every venue takes as it is
+    lot = r["pair_lot"]  # the quote and its hedge: one quantity every venue takes as it is
     qty = floor_to_grid(min(cap, shown), lot)
-    cost = 1.0 + (required + (p["maker_fee"][m] + p["taker_fee"][h]) * 1e4 + p["slippage_bps"]) * 1e-4
-    tick = p["tick_size"][m]
+    cost = 1.0 + (required + (r["maker_fee"][m] + r["taker_fee"][h]) * 1e4 + r["slippage_bps"]) * 1e-4
+    tick = r["tick_size"][m]
     if side == BUY:
         price = floor_to_grid(hp / cost, tick)
         ask = view[m]["ask_px"][0]
         if ask > 0.0 and price >= ask - GRID_EPS * tick:
             price = floor_to_grid(ask - tick, tick)
-        if p["market"][m] == MARKET_SPOT and price > 0.0:
-            qty = min(qty, floor_to_grid(view[m]["quote_balance"] / (price * (1.0 + max(p["maker_fee"][m], 0.0))), lot))
-        if p["market"][h] == MARKET_SPOT:
+        if r["market"][m] == MARKET_SPOT and price > 0.0:
+            qty = min(qty, floor_to_grid(view[m]["quote_balance"] / (price * (1.0 + max(r["maker_fee"][m], 0.0))), lot))
+        if r["market"][h] == MARKET_SPOT:
             qty = min(qty, floor_to_grid(view[h]["base_balance"], lot))
     else:
         price = ceil_to_grid(hp * cost, tick)
         bid = view[m]["bid_px"][0]
         if bid > 0.0 and price <= bid + GRID_EPS * tick:
             price = ceil_to_grid(bid + tick, tick)
-        if p["market"][m] == MARKET_SPOT:
+        if r["market"][m] == MARKET_SPOT:
             qty = min(qty, floor_to_grid(view[m]["base_balance"], lot))
-        if p["market"][h] == MARKET_SPOT:
-            qty = min(qty, floor_to_grid(view[h]["quote_balance"] / (hp * (1.0 + p["taker_fee"][h])), lot))
-    if not (price > 0.0) or qty <= 0.0 or qty + GRID_EPS * lot < _min_step_qty(p, m, h, max(price, hp)):
+        if r["market"][h] == MARKET_SPOT:
+            qty = min(qty, floor_to_grid(view[h]["quote_balance"] / (hp * (1.0 + r["taker_fee"][h])), lot))
+    if not (price > 0.0) or qty <= 0.0 or qty + GRID_EPS * lot < _min_step_qty(r, m, h, max(price, hp)):
         return np.nan, 0.0
     return price, qty
 
@@ -186,6 +203,7 @@ def decide_maker(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, i
     number. Called by arb's guard only when nothing is unanswered, the net is flat and no hedge has failed
     (the guard hedges every fill and cancels the quotes after a failed hedge). The arguments are
     :func:`arb.strategies.taker.decide`'s."""
+    r = rules[0]
     p = params[0]
     n_venues = view.shape[0]
     n = 0
@@ -196,11 +214,11 @@ def decide_maker(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, i
         qty = zeros(n_venues, np.float64)
         for m in range(n_venues):
             if p["maker_venues"] & (1 << m) and takes_orders(view, m, now_ns):
-                px[m], qty[m] = quote_target(view, p, m, side, now_ns)
+                px[m], qty[m] = quote_target(view, r, p, m, side, now_ns)
         owner = -1  # the venue holding this side (a quote sent, live or being cancelled, or held back)
         for m in range(n_venues):
             held = view[m]["quote_state"][i] == QUOTE_HELD
-            if held and hold_over(view, m, i, now_ns, p["quote_hold_ns"]):
+            if held and hold_over(view, m, i, now_ns, r["quote_hold_ns"]):
                 continue  # a refused quote's hold is over: the side is free there
             if view[m]["quote_state"][i] != QUOTE_NONE and (owner < 0 or not held):
                 owner = m
@@ -240,6 +258,7 @@ def decide_maker(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, i
 MAKER_TAKER = Strategy(
     name="maker_taker",
     decide=decide_maker,
+    params=MakerTakerParams,
     memory=BUILTIN_MEMORY,
     quotes=True,
     summary="a post-only quote rests on one venue; each of its fills is hedged on another at once",

@@ -63,15 +63,21 @@ What the taker itself decides:
    sends no pair while a direction's best levels cleared its spread and every cap but a spot balance
    allowed a pair counts in ``state.missed_for_balance``.
 
+What is whose: the venues' fees, grids, minimums and markets, the slippage tolerance and the book depth
+are arb's ``rules`` (what every strategy is told); the settings of rules 3 to 6 are the taker's own
+parameters (:class:`TakerParams`, from the ``[strategy]`` keys of the same names:
+:mod:`arb.strategy.builtin`).
+
 Units: prices in quote currency, quantities in base units, ``*_bps`` basis points, ``*_ns`` int64 ns.
 Inputs are the record arrays of :mod:`arb.strategy.types`; ``rules``, ``params`` and ``memory`` are
-1-element arrays (the taker's ``params`` are its ``rules``: it reads ``[strategy]``).
+1-element arrays.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "TAKER",
+    "TakerParams",
     "decide",
     "inventory_imbalance",
     "may_act",
@@ -80,6 +86,7 @@ __all__ = [
 
 from typing import Any
 
+import msgspec
 import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
@@ -95,11 +102,32 @@ from arb.strategy.types import (
 )
 
 
+class TakerParams(msgspec.Struct, frozen=True):
+    """The taker's own parameters (one record per symbol; ``params`` of :func:`decide`). A run fills them
+    from ``[strategy]``'s keys of the same names (the ``_ms``, ``_s`` and ``_h`` keys as ns); the defaults
+    are ``config/arbitrage.toml``'s."""
+
+    min_spread_bps: float = 5.0
+    """The net edge a pair must clear after both taker fees and the slippage tolerance, bps (rule 3)."""
+    max_order_size: float = 0.001
+    """The largest pair, base units."""
+    max_position_size: float = 0.01
+    """The largest position on one venue, either side, base units."""
+    rebalance_threshold: float = 0.005
+    """The two venues' imbalance at which pairs lean back to balance, base units (rule 4; 0: off)."""
+    funding_horizon_ns: int = 0
+    """Weigh the funding a pair would pay over this long (rule 5; 0: off)."""
+    close_before_funding_ns: int = 0
+    """Lean back to balance this long before a funding the positions would pay (rule 5; 0: off)."""
+    inventory_skew_bps: float = 0.0
+    """The spread a direction must clear moves this much per pair of inventory imbalance (rule 6; 0: off)."""
+
+
 @nb.njit(cache=True, nogil=True, twin=True)
-def _min_step_qty(params: Any, b: int, s: int, price: float) -> float:
+def _min_step_qty(r: Any, b: int, s: int, price: float) -> float:
     # Smallest quantity both venues accept at about this price (minimum size and notional).
-    need: float = max(params["min_qty"][b], params["min_qty"][s])
-    notional: float = max(params["min_notional"][b], params["min_notional"][s])
+    need: float = max(r["min_qty"][b], r["min_qty"][s])
+    notional: float = max(r["min_notional"][b], r["min_notional"][s])
     if price > 0.0 and notional / price > need:
         need = notional / price
     return need
@@ -108,7 +136,7 @@ def _min_step_qty(params: Any, b: int, s: int, price: float) -> float:
 @nb.njit(cache=True, nogil=True, twin=True)
 def _walk(
     view: Any,
-    p: Any,
+    r: Any,
     b: int,
     s: int,
     required_bps: float,
@@ -120,12 +148,12 @@ def _walk(
 
     Fills ``buy_take[i]`` / ``sell_take[j]`` with the quantity taken from each level.
     """
-    levels = p["book_levels"]
-    fee_b = p["taker_fee"][b]
-    fee_s = p["taker_fee"][s]
+    levels = r["book_levels"]
+    fee_b = r["taker_fee"][b]
+    fee_s = r["taker_fee"][s]
     fee_bps = (fee_b + fee_s) * 1e4
-    lot = p["pair_lot"]  # every step a quantity every venue takes as it is, never rounded by one of them
-    spot_buy = p["market"][b] == MARKET_SPOT
+    lot = r["pair_lot"]  # every step a quantity every venue takes as it is, never rounded by one of them
+    spot_buy = r["market"][b] == MARKET_SPOT
     quote_left = view[b]["quote_balance"]
     for k in range(levels):
         buy_take[k] = 0.0
@@ -141,21 +169,21 @@ def _walk(
         bid = view[s]["bid_px"][j]
         if not (ask > 0.0 and bid > 0.0 and rem_ask > 0.0 and rem_bid > 0.0):
             break
-        edge_bps = (bid - ask) / ask * 1e4 - fee_bps - p["slippage_bps"]
+        edge_bps = (bid - ask) / ask * 1e4 - fee_bps - r["slippage_bps"]
         if edge_bps < required_bps:
             break
         q = min(rem_ask, rem_bid, cap - total)
         if spot_buy:
-            affordable = quote_left / (ask * (1.0 + p["slippage_bps"] * 1e-4) * (1.0 + fee_b))
+            affordable = quote_left / (ask * (1.0 + r["slippage_bps"] * 1e-4) * (1.0 + fee_b))
             q = min(q, affordable)
         q = floor_to_grid(q, lot)
-        if q <= 0.0 or q + GRID_EPS * lot < _min_step_qty(p, b, s, ask):
+        if q <= 0.0 or q + GRID_EPS * lot < _min_step_qty(r, b, s, ask):
             break
         buy_take[i] += q
         sell_take[j] += q
         total += q
         profit += q * (bid * (1.0 - fee_s) - ask * (1.0 + fee_b))
-        quote_left -= q * ask * (1.0 + p["slippage_bps"] * 1e-4) * (1.0 + fee_b)
+        quote_left -= q * ask * (1.0 + r["slippage_bps"] * 1e-4) * (1.0 + fee_b)
         rem_ask -= q
         rem_bid -= q
         if rem_ask <= GRID_EPS * lot:
@@ -170,43 +198,43 @@ def _walk(
 
 
 @nb.njit(cache=True, nogil=True, twin=True)
-def _next_funding(view: Any, p: Any, v: int, now_ns: int) -> int:
+def _next_funding(view: Any, r: Any, v: int, now_ns: int) -> int:
     # Venue v's next funding time after now (0: a spot venue, or none known).
     nxt: int = view[v]["next_funding_ns"]
-    if p["market"][v] == MARKET_SPOT or nxt <= 0:
+    if r["market"][v] == MARKET_SPOT or nxt <= 0:
         return 0
     if nxt <= now_ns:  # passed, and the venue has not said the next one yet: the schedule has
-        interval = _funding_interval(view, p, v)
+        interval = _funding_interval(view, r, v)
         nxt += ((now_ns - nxt) // interval + 1) * interval
     return nxt
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
-def _funding_interval(view: Any, p: Any, v: int) -> int:
+def _funding_interval(view: Any, r: Any, v: int) -> int:
     # Venue v's funding interval for this symbol: the view's (the venue's report, or the rollovers'),
     # else the configured one.
     interval: int = view[v]["funding_interval_ns"]
-    return interval if interval > 0 else int(p["funding_interval_ns"][v])
+    return interval if interval > 0 else int(r["funding_interval_ns"][v])
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
-def _fundings_within(view: Any, p: Any, v: int, now_ns: int, horizon: int) -> int:
+def _fundings_within(view: Any, r: Any, v: int, now_ns: int, horizon: int) -> int:
     # How many of venue v's funding times fall in (now, now + horizon].
-    nxt = _next_funding(view, p, v, now_ns)
+    nxt = _next_funding(view, r, v, now_ns)
     if nxt <= 0 or nxt > now_ns + horizon:
         return 0
-    return int(1 + (now_ns + horizon - nxt) // _funding_interval(view, p, v))
+    return int(1 + (now_ns + horizon - nxt) // _funding_interval(view, r, v))
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
-def _funding_bps(view: Any, p: Any, b: int, s: int, now_ns: int, horizon: int) -> float:
+def _funding_bps(view: Any, r: Any, b: int, s: int, now_ns: int, horizon: int) -> float:
     # What a unit bought on b and sold on s pays in funding over the horizon, bps of its price (> 0:
     # pays, < 0: earns): the long leg pays the rate at each of its venue's funding times, the short
     # leg earns its venue's.
     if horizon <= 0:
         return 0.0
-    paid = view[b]["funding_rate"] * _fundings_within(view, p, b, now_ns, horizon)
-    earned = view[s]["funding_rate"] * _fundings_within(view, p, s, now_ns, horizon)
+    paid = view[b]["funding_rate"] * _fundings_within(view, r, b, now_ns, horizon)
+    earned = view[s]["funding_rate"] * _fundings_within(view, r, s, now_ns, horizon)
     return float((paid - earned) * 1e4)
 
 
@@ -220,16 +248,16 @@ def _band_cap(view: Any, p: Any, b: int, s: int) -> float:
 
 
 @nb.njit(cache=True, nogil=True, twin=True)
-def _pair_cap(view: Any, p: Any, b: int, s: int) -> float:
-    # Largest pair size allowed by the order size, the per-venue bands and spot holdings.
+def _pair_cap(view: Any, r: Any, p: Any, b: int, s: int) -> float:
+    # Largest pair size allowed by the order size, the per-venue bands (``p``: the params) and spot holdings.
     cap = _band_cap(view, p, b, s)
-    if p["market"][s] == MARKET_SPOT:
+    if r["market"][s] == MARKET_SPOT:
         cap = min(cap, view[s]["base_balance"])
     return max(cap, 0.0)
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
-def _short_of_balance(view: Any, p: Any, b: int, s: int, required: float, cap: float) -> bool:
+def _short_of_balance(view: Any, r: Any, b: int, s: int, required: float, cap: float) -> bool:
     # Whether a pair buying on b and selling on s was left out for want of balance alone: the best
     # levels clear ``required`` for the least quantity both venues take, the order size, the bands and
     # the rules (``cap``) allow it, the levels show it, but a spot venue lacks the base to sell it or
@@ -238,17 +266,17 @@ def _short_of_balance(view: Any, p: Any, b: int, s: int, required: float, cap: f
     bid = view[s]["bid_px"][0]
     if not (ask > 0.0 and bid > 0.0):
         return False
-    fee_b = p["taker_fee"][b]
-    if (bid - ask) / ask * 1e4 - (fee_b + p["taker_fee"][s]) * 1e4 - p["slippage_bps"] < required:
+    fee_b = r["taker_fee"][b]
+    if (bid - ask) / ask * 1e4 - (fee_b + r["taker_fee"][s]) * 1e4 - r["slippage_bps"] < required:
         return False
-    lot = p["pair_lot"]
-    need = ceil_to_grid(max(_min_step_qty(p, b, s, ask), lot), lot)
+    lot = r["pair_lot"]
+    need = ceil_to_grid(max(_min_step_qty(r, b, s, ask), lot), lot)
     if cap + GRID_EPS * lot < need or min(view[b]["ask_qty"][0], view[s]["bid_qty"][0]) + GRID_EPS * lot < need:
         return False
-    if p["market"][s] == MARKET_SPOT and view[s]["base_balance"] + GRID_EPS * lot < need:
+    if r["market"][s] == MARKET_SPOT and view[s]["base_balance"] + GRID_EPS * lot < need:
         return True
-    cost = need * ask * (1.0 + p["slippage_bps"] * 1e-4) * (1.0 + fee_b)
-    return bool(p["market"][b] == MARKET_SPOT and view[b]["quote_balance"] < cost)
+    cost = need * ask * (1.0 + r["slippage_bps"] * 1e-4) * (1.0 + fee_b)
+    return bool(r["market"][b] == MARKET_SPOT and view[b]["quote_balance"] < cost)
 
 
 @nb.njit(cache=True, nogil=True, twin=True)
@@ -276,7 +304,7 @@ def skewed_bps(view: Any, p: Any, b: int, s: int, required: float) -> float:
 
 
 @nb.njit(cache=True, internal=True, nogil=True)
-def _close_gain_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> float:
+def _close_gain_bps(view: Any, r: Any, p: Any, b: int, s: int, now_ns: int) -> float:
     # With close_before_funding: what a unit bought on b and sold on s saves of the funding payments
     # due within the window, bps of its price, when the held positions would pay there (else 0).
     window = p["close_before_funding_ns"]
@@ -285,7 +313,7 @@ def _close_gain_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> float:
     n = view.shape[0]
     due = zeros(n, np.float64)  # each venue's rate if its funding time is within the window
     for v in range(n):
-        nxt = _next_funding(view, p, v, now_ns)
+        nxt = _next_funding(view, r, v, now_ns)
         if nxt > 0 and nxt <= now_ns + window:
             due[v] = view[v]["funding_rate"]
     payment = -view[0]["position"] * due[0]  # per unit of price
@@ -297,7 +325,7 @@ def _close_gain_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> float:
 
 
 @nb.njit(cache=True, nogil=True, twin=True)
-def _required_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> tuple[float, float, bool]:
+def _required_bps(view: Any, r: Any, p: Any, b: int, s: int, now_ns: int) -> tuple[float, float, bool]:
     # The spread a pair buying on b and selling on s must clear and its cap by the inventory rules
     # (-1.0: none); False when it may not be opened at all. The imbalance the rules weigh is the two
     # venues' (position_b - position_s), which the pair grows by twice its size.
@@ -316,14 +344,14 @@ def _required_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> tuple[float
         cap = (threshold - abs(imbalance)) / 2.0  # stop at the band's edge
     required = skewed_bps(view, p, b, s, required)
     if p["close_before_funding_ns"] > 0:
-        gain = _close_gain_bps(view, p, b, s, now_ns)
+        gain = _close_gain_bps(view, r, p, b, s, now_ns)
         if gain > 0.0 and not grows:  # closing avoids part of a payment: lose less than it saves
             required = min(required, -gain)
             cap = abs(imbalance) / 2.0 if cap < 0.0 else min(cap, abs(imbalance) / 2.0)
         elif gain < 0.0:
             return required, cap, False  # it would add to a payment about to be made
     if p["funding_horizon_ns"] > 0:
-        required += _funding_bps(view, p, b, s, now_ns, p["funding_horizon_ns"])
+        required += _funding_bps(view, r, b, s, now_ns, p["funding_horizon_ns"])
     return required, cap, True
 
 
@@ -337,6 +365,7 @@ def may_act(view: Any, rules: Any, params: Any, now_ns: int) -> bool:
     both taker fees and the slippage tolerance (the least any pair must clear, even when leaning back to
     balance), the funding term included where it is on.
     """
+    r = rules[0]
     p = params[0]
     funding = p["funding_horizon_ns"] > 0 or p["close_before_funding_ns"] > 0
     n = view.shape[0]
@@ -344,10 +373,10 @@ def may_act(view: Any, rules: Any, params: Any, now_ns: int) -> bool:
         for s in range(n):
             if s == b:
                 continue
-            cost_bps = (p["taker_fee"][b] + p["taker_fee"][s]) * 1e4 + p["slippage_bps"]
+            cost_bps = (r["taker_fee"][b] + r["taker_fee"][s]) * 1e4 + r["slippage_bps"]
             floor_bps = min(p["min_spread_bps"], 0.0)
             if funding:
-                required, _, ok = _required_bps(view, p, b, s, now_ns)
+                required, _, ok = _required_bps(view, r, p, b, s, now_ns)
                 if not ok:
                     continue
                 floor_bps = min(floor_bps, required)
@@ -365,8 +394,8 @@ def decide(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents
     is unanswered, the net is flat, no hedge has failed and the cooldown has passed.
 
     ``view``: one ``VIEW_DTYPE`` record per venue of the run (index = the venue's number, two to
-    ``MAX_VENUES``). ``rules`` and ``params``: the same 1-record ``PARAMS_DTYPE`` array (the taker reads
-    its settings from ``[strategy]``). ``memory``: 1 record of ``BUILTIN_MEMORY`` (its
+    ``MAX_VENUES``). ``rules``: the 1-record ``PARAMS_DTYPE`` array of arb's rules; ``params``: 1 record
+    of :class:`TakerParams`. ``memory``: 1 record of ``BUILTIN_MEMORY`` (its
     ``missed_for_balance``). ``now_ns``: the driver's clock (local time, ns). ``intents``: ``INTENT_DTYPE``
     buffer of at least ``MAX_INTENTS``.
 
@@ -374,6 +403,7 @@ def decide(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents
     the one with the larger expected profit is taken (the first found on a tie: the lower buy venue,
     then the lower sell venue).
     """
+    r = rules[0]
     p = params[0]
     buy_take = zeros(MAX_LEVELS, np.float64)  # the best direction's takes per level
     sell_take = zeros(MAX_LEVELS, np.float64)
@@ -391,13 +421,13 @@ def decide(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents
         for s in range(n_venues):
             if s == b or not takes_orders(view, s, now_ns):
                 continue
-            required, rule_cap, ok = _required_bps(view, p, b, s, now_ns)
+            required, rule_cap, ok = _required_bps(view, r, p, b, s, now_ns)
             if not ok:
                 continue
-            cap = _pair_cap(view, p, b, s)
+            cap = _pair_cap(view, r, p, b, s)
             if rule_cap >= 0.0:
                 cap = min(cap, rule_cap)
-            qty, profit = _walk(view, p, b, s, required, cap, buy_try, sell_try)
+            qty, profit = _walk(view, r, b, s, required, cap, buy_try, sell_try)
             if qty > 0.0 and (best_b < 0 or profit > best_profit):
                 best_b = b
                 best_s = s
@@ -407,7 +437,7 @@ def decide(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents
                 sell_take, sell_try = sell_try, sell_take
             elif qty <= 0.0 and not short:
                 band = _band_cap(view, p, b, s)
-                short = _short_of_balance(view, p, b, s, required, band if rule_cap < 0.0 else min(band, rule_cap))
+                short = _short_of_balance(view, r, b, s, required, band if rule_cap < 0.0 else min(band, rule_cap))
     if best_b < 0 or best_qty <= 0.0:
         if short:
             memory[0]["missed_for_balance"] += 1
@@ -415,23 +445,23 @@ def decide(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents
 
     b = best_b
     s = best_s
-    slip = p["slippage_bps"] * 1e-4
+    slip = r["slippage_bps"] * 1e-4
     n = 0
-    for k in range(p["book_levels"]):
+    for k in range(r["book_levels"]):
         if buy_take[k] > 0.0:
             intents[n]["venue"] = b
             intents[n]["side"] = BUY
-            intents[n]["price"] = floor_to_grid(view[b]["ask_px"][k] * (1.0 + slip), p["tick_size"][b])
+            intents[n]["price"] = floor_to_grid(view[b]["ask_px"][k] * (1.0 + slip), r["tick_size"][b])
             intents[n]["qty"] = buy_take[k]
             intents[n]["kind"] = INTENT_OPEN
             intents[n]["pair_id"] = 0  # arb gives the pair its id
             intents[n]["level"] = k
             n += 1
-    for k in range(p["book_levels"]):
+    for k in range(r["book_levels"]):
         if sell_take[k] > 0.0:
             intents[n]["venue"] = s
             intents[n]["side"] = SELL
-            intents[n]["price"] = ceil_to_grid(view[s]["bid_px"][k] * (1.0 - slip), p["tick_size"][s])
+            intents[n]["price"] = ceil_to_grid(view[s]["bid_px"][k] * (1.0 - slip), r["tick_size"][s])
             intents[n]["qty"] = sell_take[k]
             intents[n]["kind"] = INTENT_OPEN
             intents[n]["pair_id"] = 0  # arb gives the pair its id
@@ -443,6 +473,7 @@ def decide(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents
 TAKER = Strategy(
     name="taker",
     decide=decide,
+    params=TakerParams,
     memory=BUILTIN_MEMORY,
     may_act=may_act,
     summary="both legs take: a pair of immediate-or-cancel orders when the books' spread clears the threshold",

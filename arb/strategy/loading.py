@@ -71,7 +71,7 @@ from arb.config import AppConfig, as_written
 from arb.config.fields import got
 from arb.config.sections import kernel_parts
 from arb.errors import ConfigError, StrategyError
-from arb.strategy.builtin import BUILTIN, builtin
+from arb.strategy.builtin import BUILTIN, builtin, builtin_keys, builtin_params, is_builtin
 from arb.strategy.calls import decide_types, may_act_types
 from arb.strategy.seam import Bound, Strategy, bind, params_dtype
 from arb.strategy.types import INTENT_DTYPE, PARAMS_DTYPE, VIEW_DTYPE
@@ -310,16 +310,24 @@ def _is_compiled(fn: Any) -> bool:
 
 def params_for(config: AppConfig, strategy: Strategy) -> Any:
     """``[strategy.params]`` of ``config`` as ``strategy``'s ``params`` struct (its defaults for the keys left
-    out), or None for a strategy that declares none (then the table must be empty). Raises
-    :class:`StrategyLoadError` naming the file (or ``--set strategy.params.<key>``), the key and what was
-    expected: an unknown key, a value of the wrong type, a number that is not finite."""
+    out), or None for a strategy that declares none (then the table must be empty); a built-in's from the
+    ``[strategy]`` keys it has always read (:func:`arb.strategy.builtin.builtin_params`: then the table must
+    be empty too). Raises :class:`StrategyLoadError` naming the file (or ``--set strategy.params.<key>``),
+    the key and what was expected: an unknown key, a value of the wrong type, a number that is not finite."""
     table = dict(config.strategy.params)
     struct = strategy.params
+    if is_builtin(strategy):
+        if table:
+            key = next(iter(table))
+            raise _error(config, f"{_PARAMS_KEY}.{key}", f"the built-in strategy {strategy.name!r} reads its "
+                         f"parameters from [strategy] ({', '.join(builtin_keys(strategy))}): expected no "
+                         "[strategy.params]")  # fmt: skip
+        return builtin_params(config, strategy)
     if struct is None:
         if table:
             key = next(iter(table))
-            raise _error(config, f"{_PARAMS_KEY}.{key}", f"strategy {strategy.name!r} takes no parameters of its own "
-                         "(it reads its settings from [strategy]): expected no [strategy.params]")  # fmt: skip
+            raise _error(config, f"{_PARAMS_KEY}.{key}", f"strategy {strategy.name!r} declares no parameters "
+                         "(no params=): expected no [strategy.params]")  # fmt: skip
         return None
     for key, value in list(table.items()):
         try:
@@ -341,7 +349,7 @@ def param_value(strategy: Strategy, key: str, value: Any) -> Any:
     if field is None:
         close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
         hint = f' (did you mean "{close[0]}"?)' if close else ""
-        takes = ", ".join(fields) or "none (it reads its settings from [strategy])"
+        takes = ", ".join(fields) or "none (it declares no params=)"
         raise ParamError(f"unknown key{hint}; strategy {strategy.name!r} takes: {takes}", unknown=True)
     number = _bare(field.type) is float and isinstance(value, int) and not isinstance(value, bool)
     try:

@@ -42,7 +42,7 @@ def common_lot(*lots: float) -> float:
 
 def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
     """One ``PARAMS_DTYPE`` record from ``config`` (venue arrays in asset order). ``style`` says whether the
-    symbol's strategy quotes (``STYLE_MAKER_TAKER``: its ``quotes``), which every driver keys its quote
+    symbol's strategy quotes (``quotes`` 1: the strategy's ``quotes``), which every driver keys its quote
     machinery off; raises :class:`arb.strategy.loading.StrategyLoadError` when ``[strategy] kernel`` does not load."""
     s = config.strategy
     r = config.risk
@@ -55,7 +55,8 @@ def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
     copy_settings(p, r, ("position_limit", "stop_loss_bps"))
     p["slippage_bps"] = e.slippage_tolerance_bps
     p["hedge_unwind"] = 1 if e.hedge_mode == "unwind" else 0
-    p["style"] = STYLE_MAKER_TAKER if strategy_of(config).quotes else STYLE_TAKER  # the drivers' quote machinery
+    p["quotes"] = 1 if strategy_of(config).quotes else 0  # the drivers' quote machinery
+    p["style"] = STYLE_MAKER_TAKER if p["quotes"] else STYLE_TAKER  # its earlier name
     p["maker_venues"] = sum(1 << v for v, venue in enumerate(config.venues) if venue.name in s.maker_venues)
     p["quote_size"] = s.quote_size if s.quote_size > 0.0 else s.max_order_size
     copy_settings(p, s, ("quote_tolerance_bps", "min_quote_life_ns", "quote_hold_ns", "inventory_skew_bps"))

@@ -8,7 +8,7 @@ session of the same configuration run the same strategy with the same parameters
 
 from __future__ import annotations
 
-__all__ = ["bind_config", "prepare", "strategies_for", "typed_binding"]
+__all__ = ["bind_config", "prepare", "strategies_for", "symbol_params", "typed_binding"]
 
 from typing import Any
 
@@ -30,13 +30,13 @@ def strategies_for(config: AppConfig) -> list[Strategy]:
 
 
 def bind_config(config: AppConfig, rules: np.ndarray[Any, np.dtype[Any]]) -> Bound:
-    """The run's strategies (:func:`strategies_for`) with their parameters (``[strategy.params]``, checked:
-    :func:`arb.strategy.loading.params_for`) bound for the drivers, ``rules`` the run's ``PARAMS_DTYPE``
-    records (:func:`arb.strategy.params.params_of`). Raises :class:`arb.strategy.loading.StrategyLoadError`
-    for a strategy that does not load, parameters it does not take, or code that does not compile."""
+    """The run's strategies (:func:`strategies_for`) with their parameters (:func:`symbol_params`:
+    ``[strategy.params]``, checked, or a built-in's ``[strategy]`` keys) bound for the drivers, ``rules``
+    the run's ``PARAMS_DTYPE`` records (:func:`arb.strategy.params.params_of`). Raises
+    :class:`arb.strategy.loading.StrategyLoadError` for a strategy that does not load, parameters it does not
+    take, or code that does not compile."""
     strategies = strategies_for(config)
-    params = params_for(config, strategies[0])
-    return bind_checked(config, strategies, rules, None if params is None else [params] * len(strategies))
+    return bind_checked(config, strategies, rules, symbol_params(config, strategies))
 
 
 def prepare(config: AppConfig) -> Bound:
@@ -50,5 +50,11 @@ def typed_binding(config: AppConfig, rules: np.ndarray[Any, np.dtype[Any]]) -> B
     """What :func:`bind_config` binds, its records alike, with nothing compiled (every address 0): the
     types the drivers are compiled for ahead of a run (the backtest's warm-up), never to run."""
     strategies = strategies_for(config)
-    params = params_for(config, strategies[0])
-    return bind(strategies, rules, None if params is None else [params] * len(strategies), compiled=False)
+    return bind(strategies, rules, symbol_params(config, strategies), compiled=False)
+
+
+def symbol_params(config: AppConfig, strategies: list[Strategy]) -> list[Any] | None:
+    """Each symbol's parameters (:func:`arb.strategy.loading.params_for` of its own configuration: a built-in's
+    from its ``[strategy]`` and ``[symbols.<SYMBOL>]`` keys), None when no strategy declares any."""
+    params = [params_for(config.for_symbol(s), strategy) for s, strategy in enumerate(strategies)]
+    return None if all(p is None for p in params) else params

@@ -212,7 +212,7 @@ PARAMS_DTYPE = np.dtype(
         ("funding_horizon_ns", "i8"),  # the entry rule weighs the funding expected this long; 0: off
         ("close_before_funding_ns", "i8"),  # lean back to balance this long before an adverse funding; 0: off
         ("funding_interval_ns", "i8", (MAX_VENUES,)),  # linear: the time between two fundings while the view knows none
-        ("style", "i8"),  # STYLE_TAKER / STYLE_MAKER_TAKER
+        ("style", "i8"),  # STYLE_TAKER / STYLE_MAKER_TAKER: ``quotes`` under its earlier name (kept for strategies)
         ("maker_fee", "f8", (MAX_VENUES,)),  # fraction of traded value (negative: a rebate)
         ("maker_venues", "i8"),  # maker_taker: bit v set if venue v may quote
         ("quote_size", "f8"),  # maker_taker: a quote's quantity before the caps
@@ -221,11 +221,22 @@ PARAMS_DTYPE = np.dtype(
         ("quote_hold_ns", "i8"),  # maker_taker: the longest a refused quote holds its side back
         ("pair_lot", "f8"),  # a pair's quantity grid: the least common multiple of every venue's lot
         ("inventory_skew_bps", "f8"),  # entry threshold moved per unit of inventory imbalance; 0: off
+        ("quotes", "i8"),  # 1: the symbol's strategy quotes (its ``quotes``): the drivers keep quote slots for it
     ],
     align=True,
 )
-"""The kernel's parameters (one record per symbol). A per-venue field holds ``MAX_VENUES`` values, the
-venue's number the index; those past the run's venues are 0."""
+"""arb's rules (one record per symbol; every strategy's ``rules``): what arb knows of the venues (fees, grids,
+minimums, markets, funding intervals, ``pair_lot``) and the settings arb itself applies to every strategy
+(``slippage_bps``, ``book_levels``, ``cooldown_ns``, ``position_limit``, the hedge's, ``quote_hold_ns``,
+``style``: whether the symbol's strategy quotes). A per-venue field holds ``MAX_VENUES`` values, the venue's
+number the index; those past the run's venues are 0.
+
+``min_spread_bps``, ``max_order_size``, ``max_position_size``, ``rebalance_threshold``,
+``funding_horizon_ns``, ``close_before_funding_ns``, ``inventory_skew_bps``, ``quote_size``,
+``quote_tolerance_bps``, ``min_quote_life_ns`` and ``maker_venues`` are the built-in strategies' settings as
+``[strategy]`` gives them: the built-ins read them from their own parameters
+(:class:`arb.strategies.taker.TakerParams`, :class:`arb.strategies.maker_taker.MakerTakerParams`); they stay
+here, filled, for strategies written against earlier versions that read them from ``rules``."""
 
 STATE_DTYPE = np.dtype(
     [
@@ -405,12 +416,12 @@ SENT_DTYPE = np.dtype(
 """An intent as sent: ``INTENT_DTYPE``'s fields after the local time it was sent, then its leg fault."""
 
 
-def kernel_figures(state: Any, style: int, memory: Any = None) -> dict[str, int]:
+def kernel_figures(state: Any, quotes: int, memory: Any = None) -> dict[str, int]:
     """A symbol's kernel state (one ``STATE_DTYPE`` record) as a report shows it: its counters and
-    scalars by name; the ``maker_taker`` style's counters (``quotes``, ``cancels``) only in that style or
-    when they counted something, the contract's fields only when it broke (``broken``), and no per-slot
-    array. ``memory``: the strategy's own record (its whole-number scalars are added by name, where no
-    name of the framework's is the same)."""
+    scalars by name; the quotes' counters (``quotes``, ``cancels``) only for a strategy that quotes
+    (``quotes`` 1: the rules' field) or when they counted something, the contract's fields only when it
+    broke (``broken``), and no per-slot array. ``memory``: the strategy's own record (its whole-number
+    scalars are added by name, where no name of the framework's is the same)."""
     maker_only = ("quotes", "cancels")
     broken = int(state["broken"]) if "broken" in (state.dtype.names or ()) else 0
     names = state.dtype.names or ()
@@ -421,7 +432,7 @@ def kernel_figures(state: Any, style: int, memory: Any = None) -> dict[str, int]
         and state.dtype[name].kind in "iu"
         and name != "last_open_kind"
         and (broken or not name.startswith("broken"))
-        and (style == STYLE_MAKER_TAKER or name not in maker_only or int(state[name]) != 0)
+        and (quotes or name not in maker_only or int(state[name]) != 0)
     }
     if memory is not None:
         for name in memory.dtype.names or ():

@@ -1,15 +1,16 @@
 """The built-in strategies called one decision at a time, as the unit tests of the kernel and the quotes
 call them: ``decide(view, params, state, now, out)`` (the taker), ``decide_maker(...)`` and
 ``may_act(view, params, now)``, each through arb's guard exactly as the drivers run them
-(:func:`arb.strategy.guard.guarded_decide`), with ``params`` the rules record the built-ins read and
-``state`` arb's state record of the symbol. The strategy's memory is kept per state array
-(:func:`memory_of`)."""
+(:func:`arb.strategy.guard.guarded_decide`), with ``params`` the rules record (the built-ins' own parameters
+taken from its copies of ``[strategy]``: :func:`own_params`) and ``state`` arb's state record of the symbol.
+The strategy's memory is kept per state array (:func:`memory_of`)."""
 
 from __future__ import annotations
 
 import weakref
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from arb.strategies.maker_taker import MAKER_TAKER
@@ -35,8 +36,16 @@ def _memory(state: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return kept[1]
 
 
+def own_params(strategy: Strategy, rules: Any) -> list[Any]:
+    """The built-in ``strategy``'s parameters from the rules record (which still carries ``[strategy]``'s
+    settings under the parameters' names), as a run fills them from the configuration."""
+    row = rules[0]
+    fields = msgspec.structs.fields(strategy.params)  # type: ignore[arg-type]
+    return [strategy.params(**{f.name: f.type(row[f.name]) for f in fields})]  # type: ignore[misc]
+
+
 def _run(strategy: Strategy, view: Any, rules: Any, state: Any, now: int, out: Any) -> int:
-    bound = bind([strategy], rules)
+    bound = bind([strategy], rules, own_params(strategy, rules))
     kernel = Kernel(rules, state, out.reshape(1, -1), StrategyPart(bound.addresses, bound.params, _memory(state)))
     return int(guarded_decide(view, kernel, 0, now))
 
@@ -54,6 +63,6 @@ def decide_maker(view: Any, rules: Any, state: Any, now: int, out: Any) -> int:
 def may_act(view: Any, rules: Any, now: int) -> bool:
     """Whether a driver would call the symbol's strategy (its style's) on this view."""
     strategy = TAKER if int(rules[0]["style"]) == STYLE_TAKER else MAKER_TAKER
-    bound = bind([strategy], rules)
+    bound = bind([strategy], rules, own_params(strategy, rules))
     kernel = Kernel(rules, new_state(), new_intents(1), bound.part)
     return bool(may_decide(view, kernel, 0, now))

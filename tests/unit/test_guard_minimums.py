@@ -1,7 +1,8 @@
 """The guard holds every strategy to each venue's minimum order value (``rules.min_notional``: price x
 quantity at the price the order is sent at) as it does to the minimum quantity: a pair with a leg under
-it is dropped whole, a quote under it too, each leg counted in ``state.refused`` and nothing sent. A
-strategy of a user's and the built-in taker alike (``arb/strategy/guard.py``, rule 6). On a spot venue a
+it is dropped whole, a quote under it too, each leg counted in ``state.refused`` and nothing sent, whatever
+the strategy (``arb/strategy/guard.py``, rule 6; the built-in taker reads the same minimums and never sizes under
+them). On a spot venue a
 leg past the balance the view shows (quote to buy, fees included; base to sell) is refused the same way."""
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import msgspec
 import numba
 import numpy as np
 
-from arb.strategies.taker import TAKER
+from arb.strategies.taker import TAKER, TakerParams
 from arb.strategy import BUY, INTENT_OPEN, INTENT_QUOTE, SELL, Bench, Strategy, rules_for, view
-from arb.strategy.state import StrategyPart
 
 NOW = 1_000_000_000_000
 
@@ -72,26 +72,18 @@ def test_a_quote_under_the_minimum_value_is_refused_and_counted() -> None:
     assert [int(i["kind"]) for i in bench.decide(BOOKS, NOW)] == [INTENT_QUOTE]
 
 
-def _taker(guard_min: float, own_min: float) -> Bench:
-    # The taker on a 100 bps spread, its size capped at 0.0001 (6 USDT a leg); the guard reads the venues'
-    # minimum value guard_min, the taker's own sizing (its params: the rules record the built-ins read)
-    # own_min, as a strategy that does not look would.
-    rules = rules_for(2, lot_size=0.00001, pair_lot=0.00001, max_order_size=0.0001, min_notional=guard_min)
-    bench = Bench(TAKER, rules=rules)
-    own = rules.copy()
-    own[0]["min_notional"][:] = own_min
-    bench.kernel = bench.kernel._replace(strategy=StrategyPart(bench.bound.addresses, own, bench.bound.memory))
-    return bench
+def _taker(minimum: float) -> Bench:
+    # The taker on a 100 bps spread, its size capped at 0.0001 (6 USDT a leg: its own parameter), the venues'
+    # minimum value ``minimum`` (arb's rules, which the guard and the taker both read).
+    rules = rules_for(2, lot_size=0.00001, pair_lot=0.00001, min_notional=minimum)
+    return Bench(TAKER, rules=rules, params=TakerParams(max_order_size=0.0001))
 
 
-def test_the_built_in_taker_is_held_to_the_minimum_value_too() -> None:
-    assert len(_taker(0.0, 0.0).decide(BOOKS, NOW)) == 2  # no minimum: the pair of 0.0001 goes
-    bench = _taker(10.0, 0.0)  # the venues' minimum 10, the taker's sizing not told
+def test_the_built_in_taker_reads_the_minimum_value_from_the_rules_the_guard_holds_it_to() -> None:
+    assert len(_taker(0.0).decide(BOOKS, NOW)) == 2  # no minimum: the pair of 0.0001 goes
+    bench = _taker(10.0)  # the venues' minimum 10: the taker sizes nothing under it, so nothing is refused
     assert len(bench.decide(BOOKS, NOW)) == 0
-    assert int(bench.state[0]["refused"]) == 2 and int(bench.state[0]["pairs"]) == 0
-    bench = _taker(10.0, 10.0)  # told, the taker sizes nothing under the minimum: nothing to refuse
-    assert len(bench.decide(BOOKS, NOW)) == 0
-    assert int(bench.state[0]["refused"]) == 0
+    assert int(bench.state[0]["refused"]) == 0 and int(bench.state[0]["pairs"]) == 0
 
 
 def test_the_price_the_leg_is_sent_at_is_the_one_checked() -> None:

@@ -146,11 +146,12 @@ def test_a_quote_that_would_cross_is_held_a_tick_behind_the_touch() -> None:
 
 
 def test_size_is_cut_to_what_the_hedge_venue_shows_and_to_the_band() -> None:
-    assert quote_target(view(bids1=[(60000.0, 0.004)]), params()[0], 0, BUY, NOW)[1] == pytest.approx(0.004)
+    p = params()[0]  # the rules record carries the maker-taker's parameters too
+    assert quote_target(view(bids1=[(60000.0, 0.004)]), p, p, 0, BUY, NOW)[1] == pytest.approx(0.004)
     # 0.004 is 240 USDT: above the minimums; 0.00004 would not be
-    assert quote_target(view(bids1=[(60000.0, 0.0004)]), params()[0], 0, BUY, NOW)[1] == 0.0
+    assert quote_target(view(bids1=[(60000.0, 0.0004)]), p, p, 0, BUY, NOW)[1] == 0.0
     # the position band: venue 0 may hold +10, it holds 9.995 (venue 1 is short, the net flat)
-    qty = quote_target(view(position=(9.995, -9.995)), params()[0], 0, BUY, NOW)[1]
+    qty = quote_target(view(position=(9.995, -9.995)), p, p, 0, BUY, NOW)[1]
     assert qty == pytest.approx(0.005)
     assert hedge_price(view(), params()[0], 1, SELL, 0.01) == (59990.0, pytest.approx(0.01))
     assert hedge_price(view(), params()[0], 1, SELL, 0.004) == (60000.0, pytest.approx(0.004))
@@ -174,9 +175,9 @@ def test_spot_balances_cap_the_quote_and_its_hedge() -> None:
     p["market"][0, :2] = (MARKET_SPOT, MARKET_SPOT)
     v = view()
     v["base_balance"] = (1.0, 0.003)  # venue 1 can sell (hedge a buy quote) 0.003 only
-    assert quote_target(v, p[0], 0, BUY, NOW)[1] == pytest.approx(0.003)
+    assert quote_target(v, p[0], p[0], 0, BUY, NOW)[1] == pytest.approx(0.003)
     v["base_balance"] = (0.002, 1.0)  # venue 0 can sell 0.002 (its sell quote)
-    assert quote_target(v, p[0], 0, SELL, NOW)[1] == pytest.approx(0.002)
+    assert quote_target(v, p[0], p[0], 0, SELL, NOW)[1] == pytest.approx(0.002)
 
 
 def test_a_live_quote_within_the_tolerance_stays() -> None:

@@ -158,10 +158,14 @@ def test_an_integer_is_a_number_and_set_is_named_when_it_is_wrong(tmp_path, caps
     assert line.startswith("arb check: --set strategy.params.window: expected an integer"), line
 
 
-def test_a_built_in_takes_no_parameters_of_its_own(tmp_path, capsys) -> None:
+def test_a_built_in_reads_its_parameters_from_the_strategy_section(tmp_path, capsys) -> None:
     path = _config(tmp_path / "cfg", params={"window": 5})
     line = _refused(["check", "--config", str(path)], capsys)
-    assert line.startswith(f"arb check: {path}: strategy.params.window: strategy 'taker' takes no parameters")
+    assert line == (
+        f"arb check: {path}: strategy.params.window: the built-in strategy 'taker' reads its parameters from "
+        "[strategy] (min_spread_bps, max_order_size, max_position_size, rebalance_threshold, funding_horizon_h, "
+        "close_before_funding_s, inventory_skew_bps): expected no [strategy.params]"
+    )
 
 
 def test_check_prints_the_strategy_and_its_parameters(tmp_path, capsys) -> None:
@@ -173,7 +177,10 @@ def test_check_prints_the_strategy_and_its_parameters(tmp_path, capsys) -> None:
                      "another's ask")  # fmt: skip
     assert lines[at + 1] == "    parameters: threshold_bps = 5.0, size = 0.001, window = 20, enabled = true"
     assert main(["check", "--config", str(_config(tmp_path / "b"))]) == 0
-    assert "    parameters: its [strategy] settings (below)" in capsys.readouterr().out.splitlines()
+    out = capsys.readouterr().out.splitlines()
+    at = out.index("  runs strategy 'taker' (built in, [strategy] style): both legs take: a pair of "
+                   "immediate-or-cancel orders when the books' spread clears the threshold")  # fmt: skip
+    assert out[at + 1].startswith("    parameters: min_spread_bps = "), out[at + 1]  # its own, by their names
 
 
 _NOT_IMPORTING = """\

@@ -43,8 +43,16 @@ def test_summary_and_terminal_name_the_strategy_and_its_parameters(tmp_path) -> 
     line = f"strategy 'cross' (from {file}:Cross): threshold_bps = 5.0, size = 0.001, window = 30, enabled = true"
     assert text.splitlines()[0] == line  # before the table
     meta, text = _run(tmp_path / "builtin", {})
-    assert meta["strategy"]["name"] == "taker" and meta["strategy"]["params"] == {}  # type: ignore[index]
-    assert text.splitlines()[0] == "strategy 'taker' (built in): the [strategy] settings"
+    own = meta["strategy"]["params"]  # type: ignore[index]
+    assert meta["strategy"]["name"] == "taker" and list(own) == [  # type: ignore[index]
+        "min_spread_bps", "max_order_size", "max_position_size", "rebalance_threshold", "funding_horizon_ns",
+        "close_before_funding_ns", "inventory_skew_bps",
+    ]  # fmt: skip
+    shown = ", ".join(f"{k} = {v!r}" for k, v in own.items())
+    assert text.splitlines()[0] == f"strategy 'taker' (built in): {shown}"  # its own parameters, by their names
+    assert strategy_text({"name": "taker", "origin": "arb", "params": {}}) == (
+        "strategy 'taker' (built in): the [strategy] settings"  # a run recorded before the built-ins had params
+    )
 
 
 def test_the_page_names_the_strategies_its_runs_ran() -> None:

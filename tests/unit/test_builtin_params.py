@@ -1,0 +1,118 @@
+"""The built-in strategies' own parameters: ``TakerParams`` and ``MakerTakerParams``, filled from the
+``[strategy]`` keys users have always written (``arb/strategy/builtin.py``), per symbol; one record layout for
+a run that mixes them; the reports' entry threshold read from a strategy's own ``min_spread_bps`` only."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numba
+import numpy as np
+import pytest
+
+from arb.config import load_config
+from arb.reports.summary import entry_thresholds
+from arb.strategies.maker_taker import MAKER_TAKER, MakerTakerParams
+from arb.strategies.taker import TAKER, TakerParams
+from arb.strategy import Strategy
+from arb.strategy.builtin import builtin_keys, builtin_params, is_builtin
+from arb.strategy.params import params_of
+from arb.strategy.seam import bind, params_dtype, shared_params
+from arb.strategy.selection import bind_config
+from arb.strategy.types import PARAMS_DTYPE
+from arb.testing.configs import write_config_files
+from tests.support.user_strategy import write_strategy
+
+HOUR_NS = 3_600_000_000_000
+
+
+def _config(folder: Path, strategy: dict[str, Any], **tables: Any) -> Any:
+    return load_config(write_config_files(folder, arbitrage_overrides={"strategy": strategy, **tables}))
+
+
+def test_the_taker_reads_its_parameters_from_the_strategy_keys_of_the_same_names(tmp_path) -> None:
+    config = _config(tmp_path, {"min_spread_bps": 7.5, "max_order_size": 0.002, "max_position_size": 0.02,
+                                "rebalance_threshold": 0.004, "funding_horizon_h": 2.5, "close_before_funding_s": 90,
+                                "inventory_skew_bps": 1.5})  # fmt: skip
+    assert builtin_params(config, TAKER) == TakerParams(
+        min_spread_bps=7.5, max_order_size=0.002, max_position_size=0.02, rebalance_threshold=0.004,
+        funding_horizon_ns=int(2.5 * HOUR_NS), close_before_funding_ns=90_000_000_000, inventory_skew_bps=1.5,
+    )  # fmt: skip
+    assert builtin_keys(TAKER) == ["min_spread_bps", "max_order_size", "max_position_size", "rebalance_threshold",
+                                   "funding_horizon_h", "close_before_funding_s", "inventory_skew_bps"]  # fmt: skip
+    assert is_builtin(TAKER) and is_builtin(MAKER_TAKER)
+
+
+def test_the_maker_taker_adds_the_quotes_settings_and_names_its_venues_as_bits(tmp_path) -> None:
+    venues = ["binance", "bybit", "okx"]
+    config = _config(tmp_path, {"style": "maker_taker", "venues": venues, "maker_venues": ["bybit", "okx"],
+                                "quote_tolerance_bps": 2.0, "min_quote_life_ms": 250})  # fmt: skip
+    own = builtin_params(config, MAKER_TAKER)
+    assert isinstance(own, MakerTakerParams)
+    assert own.maker_venues == 0b110  # bybit is venue 1, okx venue 2
+    assert own.quote_size == config.strategy.max_order_size  # 0: max_order_size
+    assert (own.quote_tolerance_bps, own.min_quote_life_ns) == (2.0, 250_000_000)
+
+
+def test_each_symbol_gets_its_own_parameters_and_the_drivers_records_hold_them(tmp_path) -> None:
+    eth = {
+        "min_spread_bps": 9.0,
+        "max_order_size": 0.05,
+        "max_position_size": 0.5,
+        "rebalance_threshold": 0.1,
+        "position_limit": 0.5,
+    }
+    config = _config(tmp_path, {"symbols": ["BTCUSDT", "ETHUSDT"]}, symbols={"ETHUSDT": {**eth, "binance": {
+        "tick_size": 0.01, "lot_size": 0.0001}, "bybit": {"tick_size": 0.01, "lot_size": 0.0001}}},
+        risk={"position_limit": 0.5})  # fmt: skip
+    bound = bind_config(config, params_of(config))
+    assert bound.params.dtype == params_dtype(TakerParams)
+    assert [float(r["min_spread_bps"]) for r in bound.params] == [config.strategy.min_spread_bps, 9.0]
+    assert float(bound.params[1]["max_order_size"]) == 0.05
+    assert bound.param(1, "min_spread_bps") == 9.0
+
+
+def test_a_run_that_mixes_the_two_keeps_the_maker_takers_record_for_both() -> None:
+    assert shared_params([TAKER, MAKER_TAKER]) is MakerTakerParams  # it extends the taker's, field for field
+    assert shared_params([TAKER, TAKER]) is TakerParams
+    taker = params_dtype(TakerParams)
+    both = params_dtype(MakerTakerParams)
+    assert all(both.fields[name][1] == taker.fields[name][1] for name in taker.names)  # the same offsets
+    rules = np.zeros(2, PARAMS_DTYPE)  # two symbols' rules: their content does not matter to the layout
+    bound = bind([TAKER, MAKER_TAKER], rules, [TakerParams(min_spread_bps=3.0), MakerTakerParams(quote_size=0.5)],
+                 compiled=False)  # fmt: skip
+    assert bound.params.dtype == both
+    assert float(bound.params[0]["min_spread_bps"]) == 3.0 and float(bound.params[0]["quote_size"]) == 0.0
+    assert float(bound.params[1]["quote_size"]) == 0.5
+
+
+class Other(msgspec.Struct, frozen=True):
+    window: int = 10
+
+
+@numba.njit(cache=True)
+def _nothing(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents: Any) -> int:
+    return 0
+
+
+def test_strategies_whose_parameters_are_unrelated_cannot_share_a_run() -> None:
+    other = Strategy(name="other", decide=_nothing, params=Other)
+    with pytest.raises(ValueError, match="cannot share a run: their parameters differ"):
+        shared_params([TAKER, other])
+    with pytest.raises(ValueError, match="cannot share a run"):
+        shared_params([Strategy(name="bare", decide=_nothing), other])
+
+
+def test_the_entry_line_is_a_strategys_own_min_spread_and_none_for_a_strategy_without_one(tmp_path) -> None:
+    config = _config(tmp_path / "taker", {"min_spread_bps": 6.0})
+    entry = entry_thresholds(config)["BTCUSDT"]
+    assert entry["style"] == "taker" and entry["min_spread_bps"] == 6.0
+    assert entry["spread_bps"] == pytest.approx(6.0 + entry["fees_bps"] + entry["slippage_bps"])
+    write_strategy(tmp_path / "user")  # parameters threshold_bps, size, window, enabled: no min_spread_bps
+    config = _config(tmp_path / "user", {"kernel": "mystrat.py:Cross", "min_spread_bps": 6.0})
+    assert entry_thresholds(config) == {}  # [strategy] min_spread_bps is not this strategy's threshold
+    bound = bind_config(config, params_of(config))
+    assert math.isnan(bound.param(0, "min_spread_bps")) and bound.param(0, "window") == 10.0
