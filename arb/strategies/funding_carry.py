@@ -34,9 +34,7 @@ import msgspec
 import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
-from arb.strategy.legs import ceil_to_grid, floor_to_grid, takes_orders
-from arb.strategy.seam import Strategy
-from arb.strategy.types import BUY, INTENT_OPEN, MARKET_LINEAR, SELL
+from arb.strategy import BUY, INTENT_OPEN, MARKET_LINEAR, SELL, Strategy, ceil_to_grid, floor_to_grid, takes_orders
 
 _HOUR_NS = 3_600_000_000_000
 

@@ -61,12 +61,10 @@ import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb._alloc import zeros
-from arb.strategies.taker import TakerParams, _min_step_qty, _pair_cap, _required_bps
-from arb.strategy.guard import hold_over
-from arb.strategy.legs import GRID_EPS, ceil_to_grid, floor_to_grid, takes_orders
-from arb.strategy.seam import BUILTIN_MEMORY, Strategy
-from arb.strategy.types import (
+from arb.strategies.taker import BUILTIN_MEMORY, TakerParams, _min_step_qty, _pair_cap, _required_bps
+from arb.strategy import (
     BUY,
+    GRID_EPS,
     INTENT_CANCEL,
     INTENT_QUOTE,
     MARKET_SPOT,
@@ -74,6 +72,11 @@ from arb.strategy.types import (
     QUOTE_LIVE,
     QUOTE_NONE,
     SELL,
+    Strategy,
+    ceil_to_grid,
+    floor_to_grid,
+    hold_over,
+    takes_orders,
 )
 
 

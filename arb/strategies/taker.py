@@ -76,6 +76,7 @@ Inputs are the record arrays of :mod:`arb.strategy.types`; ``rules``, ``params``
 from __future__ import annotations
 
 __all__ = [
+    "BUILTIN_MEMORY",
     "TAKER",
     "TakerParams",
     "decide",
@@ -91,15 +92,21 @@ import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb._alloc import zeros
-from arb.strategy.legs import GRID_EPS, ceil_to_grid, floor_to_grid, takes_orders
-from arb.strategy.seam import BUILTIN_MEMORY, Strategy
-from arb.strategy.types import (
+from arb.strategy import (
     BUY,
+    GRID_EPS,
     INTENT_OPEN,
     MARKET_SPOT,
     MAX_LEVELS,
     SELL,
+    Strategy,
+    ceil_to_grid,
+    floor_to_grid,
+    takes_orders,
 )
+
+BUILTIN_MEMORY = np.dtype([("missed_for_balance", "i8")], align=True)
+"""The built-in strategies' memory: decisions that sent no pair only because a spot balance was short."""
 
 
 class TakerParams(msgspec.Struct, frozen=True):

@@ -16,6 +16,10 @@ releases, and a strategy written with them alone runs in every mode):
   quote slot's state ``QUOTE_NONE``, ``QUOTE_PENDING``, ``QUOTE_LIVE``, ``QUOTE_CANCELING``,
   ``QUOTE_HELD``; the state flags ``HEDGE_FAILED``, ``CONTRACT_BROKEN``; the sizes ``MAX_VENUES``,
   ``MAX_LEVELS``, ``MAX_INTENTS``.
+- The helpers (compiled, callable from a strategy's ``decide``): :func:`floor_to_grid` and
+  :func:`ceil_to_grid` (a price or quantity onto a venue's grid, ``GRID_EPS`` of slack for float noise),
+  :func:`takes_orders` (whether a venue takes an order now: synced, fresh, not held back) and
+  :func:`hold_over` (whether a refused quote's hold is over: the rule arb's guard applies to quote slots).
 
 Everything else under ``arb.strategy`` (the guard, the step, the records) is arb's own and may change; the
 strategies arb ships, the built-ins included, are in :mod:`arb.strategies`. ``decide`` (the built-in taker's
@@ -33,6 +37,7 @@ from __future__ import annotations
 __all__ = [
     "BUY",
     "CONTRACT_BROKEN",
+    "GRID_EPS",
     "HEDGE_FAILED",
     "INTENT_CANCEL",
     "INTENT_DTYPE",
@@ -59,9 +64,13 @@ __all__ = [
     "VIEW_DTYPE",
     "Bench",
     "Strategy",
+    "ceil_to_grid",
     "decide",
+    "floor_to_grid",
+    "hold_over",
     "make_params",
     "rules_for",
+    "takes_orders",
     "view",
 ]
 
@@ -69,7 +78,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from arb.strategies.taker import decide
+    from arb.strategy.guard import hold_over
+    from arb.strategy.legs import GRID_EPS, ceil_to_grid, floor_to_grid, takes_orders
     from arb.strategy.params import make_params
     from arb.strategy.seam import Strategy
     from arb.strategy.testkit import Bench, rules_for, view
@@ -109,6 +119,11 @@ _HOME = {
     "view": "arb.strategy.testkit",
     "decide": "arb.strategies.taker",
     "make_params": "arb.strategy.params",
+    "GRID_EPS": "arb.strategy.legs",
+    "floor_to_grid": "arb.strategy.legs",
+    "ceil_to_grid": "arb.strategy.legs",
+    "takes_orders": "arb.strategy.legs",
+    "hold_over": "arb.strategy.guard",
 }
 """Where each name that is not a type lives (the types: :mod:`arb.strategy.types`)."""
 

@@ -25,7 +25,6 @@ The built-in strategies (``taker``, ``maker_taker``: :mod:`arb.strategies.taker`
 from __future__ import annotations
 
 __all__ = [
-    "BUILTIN_MEMORY",
     "NO_MEMORY",
     "Bound",
     "Strategy",
@@ -69,8 +68,6 @@ from arb.strategy.types import (
 NO_MEMORY = np.dtype([("_", "i8")], align=True)
 """The memory of a strategy that declares none (one unused field)."""
 
-BUILTIN_MEMORY = np.dtype([("missed_for_balance", "i8")], align=True)
-"""The built-in strategies' memory: decisions that sent no pair only because a spot balance was short."""
 
 _FIELD_TYPES: dict[type, str] = {float: "f8", int: "i8", bool: "?"}
 

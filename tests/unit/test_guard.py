@@ -25,8 +25,9 @@ from arb.backtest.hbt_orders import C_FILLS, C_SENT
 from arb.cli import main
 from arb.config import load_config
 from arb.execution.risk import B_NOTIONAL, new_gate
+from arb.strategies.taker import BUILTIN_MEMORY
 from arb.strategy.params import params_of
-from arb.strategy.seam import BUILTIN_MEMORY, Bound, Strategy, bind
+from arb.strategy.seam import Bound, Strategy, bind
 from arb.strategy.state import Kernel, Risk
 from arb.strategy.step import decide_symbol
 from arb.strategy.testkit import Bench, rules_for, view
