@@ -8,16 +8,26 @@ Also times the cold start of ``arb backtest`` in a fresh process: once with no c
 no Numba cache, once warm. Prints the figures; nothing asserts on them.
 
     python benchmarks/bench_backtest.py [--repeat 3] [--no-cold] [--set KEY=VALUE ...]
+    python benchmarks/bench_backtest.py --ref c3016bf [--rounds 5] [--repeat 7]
 
 ``--set`` changes the configuration as ``arb backtest --set`` does: three venues are
 ``--set 'strategy.venues=["binance","bybit","okx"]'`` (the sample has an OKX third).
+
+``--ref REV``: the loop beside a reference commit instead. In each round, fresh processes in turn: this
+script on the reference's arb, configuration and sample (``git archive`` of ``REV``), then on this tree's,
+each timing the compiled loop's run alone (``Loop.run`` over the sample, without the set-up before it),
+best of ``--repeat`` after one to compile; printed: each round, then each tree's median over the rounds
+and their ratio (target: this tree within 1.05x of the reference). A busy neighbour slows whichever run it
+meets, which the alternation and the medians spread over both.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,7 +35,7 @@ import time
 from pathlib import Path
 
 from hftbacktest.binding import HashMapMarketDepthBacktest_
-from machine import run_benchmark
+from machine import archive_tree, run_benchmark
 from numba import njit
 
 from arb.backtest import run as bt
@@ -65,7 +75,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-start measurement")
     parser.add_argument("--set", type=setting, action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--ref", help="time the loop beside this reference commit instead (see the module)")
+    parser.add_argument("--rounds", type=int, default=5, help="--ref: alternations of the two trees")
+    parser.add_argument("--loop-only", metavar="TREE", help=argparse.SUPPRESS)  # --ref's child: TREE's sample
     args = parser.parse_args()
+    if args.loop_only:
+        _print_loop_only(Path(args.loop_only), args.set, args.repeat)
+        return
+    if args.ref:
+        _beside_ref(args.ref, args.rounds, args.repeat, args.set)
+        return
 
     config = load_config(ROOT / "config" / "arbitrage.toml", settings=args.set)
     session = load_timeline(config, plan_days(config, None, None))
@@ -107,6 +126,56 @@ def _strategy_only(config, session, schedule) -> None:  # type: ignore[no-untype
         loop.run(hbt, session.end_ns + 1)
     finally:
         hbt.close()
+
+
+_LOOP_LINE = re.compile(r"loop run ([\d.]+) ms over ([\d,]+) events")
+
+
+def _print_loop_only(tree: Path, settings: list[str], repeat: int) -> None:
+    # --ref's child: the compiled loop's run alone over ``tree``'s sample, best of ``repeat`` after one
+    config = load_config(tree / "config" / "arbitrage.toml", settings=settings)
+    session = load_timeline(config, plan_days(config, None, None))
+    events = sum(len(a) for arrays in session.arrays for a in arrays)
+    schedule = bt.Schedule.of(session)
+    best = float("inf")
+    for k in range(repeat + 1):
+        loop = bt.Loop(config, session, schedule)
+        hbt = bt.build_hbt(config, session)
+        try:
+            hbt.elapse(1)
+            started = time.perf_counter()
+            loop.run(hbt, session.end_ns + 1)
+            took = time.perf_counter() - started
+        finally:
+            hbt.close()
+        if k > 0:  # the first compiles or loads the loop
+            best = min(best, took)
+    print(f"loop run {best * 1e3:.2f} ms over {events:,} events")
+
+
+def _beside_ref(ref: str, rounds: int, repeat: int, settings: list[str]) -> None:
+    # The loop of the reference commit and of this tree, alternately, each in fresh processes on its own arb
+    sets = [a for kv in settings for a in ("--set", kv)]
+    with tempfile.TemporaryDirectory(prefix="arb-bench-ref-") as tmp:
+        trees = {f"reference {ref}": archive_tree(ROOT, ref, Path(tmp)), "this tree": ROOT}
+        runs: dict[str, list[float]] = {name: [] for name in trees}
+        for r in range(rounds):
+            for name, tree in trees.items():
+                cmd = [sys.executable, str(Path(__file__).resolve()), "--loop-only", str(tree), "--repeat",
+                       str(repeat), *sets]  # fmt: skip
+                env = {**os.environ, "PYTHONPATH": str(tree)}
+                out = subprocess.run(cmd, cwd=tree, env=env, check=True, capture_output=True, text=True).stdout
+                found = _LOOP_LINE.search(out)
+                if found is None:
+                    raise SystemExit(f"no loop figure from {name}:\n{out}")
+                runs[name].append(float(found[1]))
+                print(f"round {r + 1} {name:<22} loop run {float(found[1]):8.2f} ms over {found[2]} events", flush=True)
+    medians = {name: statistics.median(times) for name, times in runs.items()}
+    reference = medians[f"reference {ref}"]
+    print(f"\nthe backtest loop's run, median over {rounds} rounds")
+    for name, median in medians.items():
+        target = "  target <= 1.05x" if name == "this tree" else ""
+        print(f"  {name:<22} {median:8.2f} ms   {median / reference:.3f}x the reference{target}")
 
 
 def _cold_start() -> tuple[float, float]:

@@ -37,11 +37,10 @@ import re
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
-from machine import run_benchmark
+from machine import archive_tree, run_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 THREE = 'strategy.venues=["binance", "bybit", "okx"]'
@@ -50,17 +49,6 @@ SAMPLE = ("binance", "bybit", "okx")
 _LINE = re.compile(r"tick to decision \(every depth frame\)\s+n=\s*([\d,]+)\s+p50\s+([\d.]+) us\s+p99\s+([\d.]+) us")
 _DECISION = re.compile(r"decision alone \(compiled step, symbol 0\)\s+best\s+([\d.]+) ns a call")
 _LOOP = re.compile(r"strategy loop at (\d+)% of the bare loop")
-
-
-def _archive(rev: str, into: Path) -> Path:
-    # The reference's tree (what it tracks: code, config, the sample) in a folder of its own.
-    tar = into / "ref.tar"
-    subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(tar), rev], check=True)
-    tree = into / "ref"
-    with tarfile.open(tar) as f:
-        f.extractall(tree, filter="data")
-    tar.unlink()
-    return tree
 
 
 def _env(tree: Path) -> dict[str, str]:
@@ -125,7 +113,7 @@ def main() -> None:
     variants.update({f"this tree, {n} venues": [] for n in counts})
     alone: dict[str, list[float]] = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as tmp:
-        ref = _archive(args.ref, Path(tmp))
+        ref = archive_tree(ROOT, args.ref, Path(tmp))
         runs = [(reference, ref, _count_args(2)), *((f"this tree, {n} venues", ROOT, _count_args(n)) for n in counts)]
         for r in range(args.rounds):
             for name, tree, extra in runs:

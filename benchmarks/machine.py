@@ -14,10 +14,13 @@ import it as ``from machine import run_benchmark``.
 
 from __future__ import annotations
 
-__all__ = ["machine_line", "run_benchmark"]
+__all__ = ["archive_tree", "machine_line", "run_benchmark"]
 
 import os
+import subprocess
+import tarfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 _T = TypeVar("_T")
@@ -36,3 +39,16 @@ def machine_line(before: tuple[float, float, float], after: tuple[float, float, 
     """``2 CPUs; load average (1, 5, 15 min) before 0.52, 0.60, 0.71; after 0.80, 0.66, 0.72``."""
     before_s, after_s = (", ".join(f"{x:.2f}" for x in load) for load in (before, after))
     return f"{os.cpu_count() or '?'} CPUs; load average (1, 5, 15 min) before {before_s}; after {after_s}"
+
+
+def archive_tree(root: Path, rev: str, into: Path) -> Path:
+    """The tree of commit ``rev`` of the repository at ``root`` (what it tracks: code, configuration, the
+    sample), unpacked into ``into/ref``: a reference a benchmark runs beside this tree, each in its own
+    processes (``PYTHONPATH`` the tree, so its arb is imported before an installed one)."""
+    tar = into / "ref.tar"
+    subprocess.run(["git", "-C", str(root), "archive", "--format=tar", "-o", str(tar), rev], check=True)
+    tree = into / "ref"
+    with tarfile.open(tar) as f:
+        f.extractall(tree, filter="data")
+    tar.unlink()
+    return tree
