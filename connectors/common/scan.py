@@ -170,7 +170,8 @@ def member_key(buf: Any, i: int, n: int) -> tuple[int, int, int]:
 
 @njit(cache=True, nogil=True, inline="always")
 def next_item(buf: Any, i: int, n: int, close: int, whole: bool) -> tuple[int, bool]:
-    """What follows an object member's value or an array item, at ``i`` (a negative index passes through).
+    """What follows an object member's value or an array item, at ``i`` (a failed value's negative index, or
+    one past the buffer, gives ``(FAIL, False)``: the caller checks once, after this).
 
     ``close`` is the container's closing byte (``}`` 125 or ``]`` 93); ``whole``: the container is the whole of
     ``buf`` (a frame), so its closing byte must be the last, ``n - 1``. Returns ``(index of the next member or
