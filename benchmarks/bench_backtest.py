@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from hftbacktest.binding import HashMapMarketDepthBacktest_
 from machine import archive_tree, run_benchmark
@@ -74,19 +75,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-start measurement")
-    parser.add_argument("--set", type=setting, action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument("--ref", help="time the loop beside this reference commit instead (see the module)")
     parser.add_argument("--rounds", type=int, default=5, help="--ref: alternations of the two trees")
     parser.add_argument("--loop-only", metavar="TREE", help=argparse.SUPPRESS)  # --ref's child: TREE's sample
     args = parser.parse_args()
+    settings = [setting(text) for text in args.set]  # as arb backtest --set reads them
     if args.loop_only:
-        _print_loop_only(Path(args.loop_only), args.set, args.repeat)
+        _print_loop_only(Path(args.loop_only), settings, args.repeat)
         return
     if args.ref:
-        _beside_ref(args.ref, args.rounds, args.repeat, args.set)
+        _beside_ref(args.ref, args.rounds, args.repeat, args.set)  # each child reads them again
         return
 
-    config = load_config(ROOT / "config" / "arbitrage.toml", settings=args.set)
+    config = load_config(ROOT / "config" / "arbitrage.toml", settings=settings)
     session = load_timeline(config, plan_days(config, None, None))
     events = sum(len(a) for arrays in session.arrays for a in arrays)
 
@@ -131,7 +133,7 @@ def _strategy_only(config, session, schedule) -> None:  # type: ignore[no-untype
 _LOOP_LINE = re.compile(r"loop run ([\d.]+) ms over ([\d,]+) events")
 
 
-def _print_loop_only(tree: Path, settings: list[str], repeat: int) -> None:
+def _print_loop_only(tree: Path, settings: list[tuple[str, Any]], repeat: int) -> None:
     # --ref's child: the compiled loop's run alone over ``tree``'s sample, best of ``repeat`` after one
     config = load_config(tree / "config" / "arbitrage.toml", settings=settings)
     session = load_timeline(config, plan_days(config, None, None))
@@ -155,7 +157,8 @@ def _print_loop_only(tree: Path, settings: list[str], repeat: int) -> None:
 
 def _beside_ref(ref: str, rounds: int, repeat: int, settings: list[str]) -> None:
     # The loop of the reference commit and of this tree, alternately, each in fresh processes on its own arb
-    sets = [a for kv in settings for a in ("--set", kv)]
+    # (``settings``: the --set texts as given)
+    sets = [a for text in settings for a in ("--set", text)]
     with tempfile.TemporaryDirectory(prefix="arb-bench-ref-") as tmp:
         trees = {f"reference {ref}": archive_tree(ROOT, ref, Path(tmp)), "this tree": ROOT}
         runs: dict[str, list[float]] = {name: [] for name in trees}
