@@ -18,7 +18,7 @@ venue). A ``[symbols.<SYMBOL>]`` table overrides them per symbol as before.
 
 from __future__ import annotations
 
-__all__ = ["BUILTIN", "builtin", "builtin_keys", "builtin_params", "is_builtin"]
+__all__ = ["BUILTIN", "builtin", "builtin_keys", "builtin_params", "is_builtin", "params_from_rules"]
 
 import importlib
 from typing import TYPE_CHECKING, Any, Final
@@ -74,3 +74,11 @@ def builtin_keys(strategy: Strategy) -> list[str]:
 
     keys = {f.name: f.encode_name for f in msgspec.structs.fields(StrategyConfig)}
     return [keys.get(f.name, f.name) for f in msgspec.structs.fields(strategy.params)]  # type: ignore[arg-type]
+
+
+def params_from_rules(strategy: Strategy, row: Any) -> Any:
+    """The built-in ``strategy``'s parameters from a rules record ``row`` (``PARAMS_DTYPE``), which still
+    carries ``[strategy]``'s settings under the parameters' names: what a bench built from ``rules_for``
+    (:class:`arb.strategy.testkit.Bench`) runs a built-in with when it is given no ``params``."""
+    fields = msgspec.structs.fields(strategy.params)  # type: ignore[arg-type]
+    return strategy.params(**{f.name: f.type(row[f.name]) for f in fields})  # type: ignore[misc]

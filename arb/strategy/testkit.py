@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from arb.strategy.builtin import is_builtin, params_from_rules
 from arb.strategy.guard import guarded_decide, may_decide
 from arb.strategy.seam import Bound, Strategy, bind, broken_text
 from arb.strategy.state import Kernel
@@ -92,7 +93,9 @@ class Bench:
     """One symbol's strategy with arb's guard, as the drivers run it (module docstring).
 
     ``rules``: a ``PARAMS_DTYPE`` record (:func:`rules_for`); ``params``: the strategy's parameter
-    struct (its defaults when omitted); ``linear``: mark every venue a perpetual (``MARKET_LINEAR``)."""
+    struct (its defaults when omitted; a built-in's, ``taker`` or ``maker_taker``, read from the rules
+    record's ``[strategy]`` settings, as ``rules_for(min_spread_bps=...)`` set them); ``linear``: mark every
+    venue a perpetual (``MARKET_LINEAR``)."""
 
     def __init__(
         self, strategy: Strategy, rules: Array | None = None, params: Any = None, linear: bool = False
@@ -101,6 +104,8 @@ class Bench:
         self.rules: Array = rules if rules is not None else rules_for()
         if linear:
             self.rules[0]["market"][:] = MARKET_LINEAR
+        if params is None and is_builtin(strategy):
+            params = params_from_rules(strategy, self.rules[0])
         self.bound: Bound = bind([strategy], self.rules, None if params is None else [params])
         self.state: Array = new_state(1)
         """arb's state record of the symbol (pair ids, hedge attempts, quote slots' pairs, flags, counters)."""

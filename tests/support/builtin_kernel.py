@@ -10,11 +10,11 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-import msgspec
 import numpy as np
 
 from arb.strategies.maker_taker import MAKER_TAKER
 from arb.strategies.taker import TAKER
+from arb.strategy.builtin import params_from_rules
 from arb.strategy.guard import guarded_decide, may_decide
 from arb.strategy.seam import Strategy, bind
 from arb.strategy.state import Kernel, StrategyPart
@@ -39,9 +39,7 @@ def _memory(state: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 def own_params(strategy: Strategy, rules: Any) -> list[Any]:
     """The built-in ``strategy``'s parameters from the rules record (which still carries ``[strategy]``'s
     settings under the parameters' names), as a run fills them from the configuration."""
-    row = rules[0]
-    fields = msgspec.structs.fields(strategy.params)  # type: ignore[arg-type]
-    return [strategy.params(**{f.name: f.type(row[f.name]) for f in fields})]  # type: ignore[misc]
+    return [params_from_rules(strategy, rules[0])]
 
 
 def _run(strategy: Strategy, view: Any, rules: Any, state: Any, now: int, out: Any) -> int:

@@ -17,7 +17,7 @@ from arb.config import load_config
 from arb.reports.summary import entry_thresholds
 from arb.strategies.maker_taker import MAKER_TAKER, MakerTakerParams
 from arb.strategies.taker import TAKER, TakerParams
-from arb.strategy import Strategy
+from arb.strategy import Bench, Strategy, rules_for, view
 from arb.strategy.builtin import builtin_keys, builtin_params, is_builtin
 from arb.strategy.params import params_of
 from arb.strategy.seam import bind, params_dtype, shared_params
@@ -116,3 +116,14 @@ def test_the_entry_line_is_a_strategys_own_min_spread_and_none_for_a_strategy_wi
     assert entry_thresholds(config) == {}  # [strategy] min_spread_bps is not this strategy's threshold
     bound = bind_config(config, params_of(config))
     assert math.isnan(bound.param(0, "min_spread_bps")) and bound.param(0, "window") == 10.0
+
+
+def test_a_bench_of_a_built_in_reads_the_settings_rules_for_was_given() -> None:
+    # a 30 bps spread: 9 bps net of two 10 bps taker fees and 1 bps of slippage tolerance
+    at = view(bid=[[(99.9, 1.0)], [(100.3, 1.0)]], ask=[[(100.0, 1.0)], [(100.4, 1.0)]])
+    opens = Bench(TAKER, rules=rules_for(2, min_spread_bps=8.0, max_order_size=0.5))
+    assert float(opens.params["min_spread_bps"]) == 8.0 and float(opens.params["max_order_size"]) == 0.5
+    assert [float(i["qty"]) for i in opens.decide(at, 1)] == [0.5, 0.5]
+    assert len(Bench(TAKER, rules=rules_for(2, min_spread_bps=10.0)).decide(at, 1)) == 0
+    told = Bench(TAKER, rules=rules_for(2, min_spread_bps=10.0), params=TakerParams(min_spread_bps=8.0))
+    assert len(told.decide(at, 1)) == 2  # params given: they win
