@@ -103,8 +103,8 @@ from arb.recording.loader import Timeline, book_times, load_timeline, plan_days,
 from arb.recording.replayed_funding import Funding, funding_of
 from arb.results.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
 from arb.strategy.loading import strategy_record
-from arb.strategy.params import params_of
 from arb.strategy.quote_slots import new_quotes
+from arb.strategy.rules import rules_of
 from arb.strategy.seam import Bound, broken_text, raised_text, user_strategy
 from arb.strategy.selection import bind_config, typed_binding
 from arb.strategy.state import Kernel, Risk
@@ -258,7 +258,7 @@ def build_hbt(config: AppConfig, session: Timeline) -> Backtester:
     arrays in place).
     """
     assets = []
-    quoting = bool(params_of(config)["quotes"].any())
+    quoting = bool(rules_of(config)["quotes"].any())
     for a, data in enumerate(session.assets):
         initial = data.initial.rows if data.initial is not None else None
         assets.append(_asset(data.venue, session.arrays[a], initial, config.backtest, quoting))
@@ -346,7 +346,7 @@ class Loop:
         # Set-up, the decisions: the kernels' rules, state, views and intents, the strategies, the gate,
         # the starting holdings and fees
         n_sym, n_venues = self.n_symbols, self.n_venues
-        self.rules = params_of(config)
+        self.rules = rules_of(config)
         self.kernel_state = new_state(n_sym)
         self.views = new_views(n_sym, n_venues)
         self.intents = new_intents(n_sym)
@@ -483,7 +483,7 @@ def warm_loop(config: AppConfig, part: int | None = None) -> None:
     them. None: all of it."""
     session = cast(Timeline, types.SimpleNamespace(start_ns=0, end_ns=0))
     # the strategy's types, not its code: the run's process compiles it (the drivers call it by address)
-    loop = Loop(config, session, cast(Schedule, None), bound=typed_binding(config, params_of(config)))
+    loop = Loop(config, session, cast(Schedule, None), bound=typed_binding(config, rules_of(config)))
     calls = _helper_calls(loop)
     if part == 0:  # in _STEP_HALF's order
         calls = sorted((c for c in calls if c[0] in _STEP_HALF), key=lambda c: _STEP_HALF.index(c[0]))
@@ -539,7 +539,7 @@ def warm_loop_in_background(config: AppConfig) -> Warming | None:
     """
     if loop_cached() or (os.cpu_count() or 1) < 2:
         return None  # compiled or cached already, or no second core to use
-    typed_binding(config, params_of(config))  # as the halves do first: a strategy that does not load is one error
+    typed_binding(config, rules_of(config))  # as the halves do first: a strategy that does not load is one error
     # forked where safe (no other thread, whose locks the children would inherit held): they start with the
     # imports and the configuration, which spawned ones redo (about 4 s of CPU less for the two, measured)
     forking = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1

@@ -159,10 +159,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
         if plain() and _PLAIN_BY_ARB:  # this process compiles nothing: one that does checks it all
             return _check_compiling()
-        from arb.strategy.params import params_of
+        from arb.strategy.rules import rules_of
         from arb.strategy.selection import bind_config
 
-        bind_config(config, params_of(config))
+        bind_config(config, rules_of(config))
     from arb.live.preflight import (  # the gate's code: once the file is read
         full_size_blockers,
         pair_blockers,

@@ -105,7 +105,6 @@ from arb.strategy.gate import (
     update_equity,
     value_px,
 )
-from arb.strategy.params import copy_settings
 from arb.strategy.records import (
     EVENTS_KEPT,
     MAX_PAIRS_TRACKED,
@@ -114,6 +113,7 @@ from arb.strategy.records import (
     RISK_STATE_DTYPE,
     SYMBOL_RISK_DTYPE,
 )
+from arb.strategy.rules import copy_settings
 from arb.strategy.state import Risk
 
 HALT_REASONS = ("", "max_drawdown", "max_pair_loss", "max_imbalance_hold_ms", "halt kept from outside")

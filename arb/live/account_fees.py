@@ -110,7 +110,7 @@ async def at_start(config: AppConfig, executors: Mapping[int, VenueExecutor], jo
 
 
 def use_in_kernel(params: Any, rates: Rates) -> None:
-    """Put each symbol's rates in its ``PARAMS_DTYPE`` record (``params[s]``): the kernel's edge and sizes."""
+    """Put each symbol's rates in its ``RULES_DTYPE`` record (``params[s]``): the kernel's edge and sizes."""
     for v, fees in rates.items():
         for s, f in enumerate(fees):
             params[s]["maker_fee"][v] = float(f.maker)

@@ -70,8 +70,8 @@ from arb.live.engine_io import Batch, Executor
 from arb.live.listeners import Listeners
 from arb.live.row_log import RowLog as _Growing
 from arb.results.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
-from arb.strategy.params import params_of
 from arb.strategy.quote_slots import Q_OID, Q_STATE, hold_slot, new_quotes, quote_views
+from arb.strategy.rules import rules_of
 from arb.strategy.seam import broken_text, mark_raised, raised_text, user_strategy
 from arb.strategy.selection import bind_config
 from arb.strategy.state import EngineAccount, EngineLogs, EngineMarks, EngineState, ExecutorCounts, Kernel, Risk
@@ -260,7 +260,7 @@ class Engine:
     def _new_kernels(self, first_pair_id: int) -> None:
         # Set-up, the decisions: the kernels' rules and state, the quotes, the views, the strategies, the gate
         n_sym, n_venues = self.n_symbols, self.n_venues
-        self.rules = params_of(self.config)
+        self.rules = rules_of(self.config)
         self.quoting = bool(self.rules["quotes"].any())
         """Some symbol quotes (the ``maker_taker`` style): the executor rests post-only quotes."""
         self.quotes = new_quotes(n_venues * n_sym)

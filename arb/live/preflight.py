@@ -58,7 +58,7 @@ from arb.execution.risk import (
 from arb.strategies import taker as kernel
 from arb.strategy import legs
 from arb.strategy.loading import strategy_of
-from arb.strategy.params import params_of
+from arb.strategy.rules import rules_of
 from arb.strategy.types import BUY, INTENT_OPEN, SELL, VENUE_OK, new_intents, new_views
 
 # The gate's refusals that hold at every price when they hold for the smallest pair at the price
@@ -121,7 +121,7 @@ def _blocked_both_ways(
 ) -> list[Blocker]:
     # Each symbol blocked in every direction (``why`` says why one direction is: buy on venue b, sell on venue
     # sell), with each reason (a config key) once per symbol.
-    params = params_of(config)
+    params = rules_of(config)
     limits = limits_of(config)
     out: list[Blocker] = []
     for s in range(len(config.symbols)):

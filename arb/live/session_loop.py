@@ -120,10 +120,10 @@ class SessionWatcher(Protocol):
 
 def warm_up_kernel(config: AppConfig) -> None:
     """Compile (or load from Numba's cache) the run's strategies before any market data arrives."""
-    from arb.strategy.params import params_of
+    from arb.strategy.rules import rules_of
     from arb.strategy.selection import bind_config
 
-    bind_config(config, params_of(config))
+    bind_config(config, rules_of(config))
 
 
 @contextlib.contextmanager

@@ -53,7 +53,7 @@ from arb.live.engine import Engine, EngineLog
 from arb.live.recorded_source import replay
 from arb.recording.loader import load_timeline
 from arb.recording.replayed_funding import funding_of
-from arb.strategy.params import params_of
+from arb.strategy.rules import rules_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +154,7 @@ def zero_latency(config: AppConfig) -> AppConfig:
     :data:`~arb.backtest.run.QUOTE_MIN_LATENCY_NS` each way when a symbol quotes, as the backtest
     runs them then)."""
     overrides: dict[str, Any] = {"backtest.feed_latency": "constant"}
-    order_ns = QUOTE_MIN_LATENCY_NS if params_of(config)["quotes"].any() else 0
+    order_ns = QUOTE_MIN_LATENCY_NS if rules_of(config)["quotes"].any() else 0
     for name in config.venue_names:
         overrides[f"{name}.latency.order_entry_ns"] = order_ns
         overrides[f"{name}.latency.order_response_ns"] = order_ns
@@ -375,7 +375,7 @@ def compare(
     live_calls, live_sent = live_calls[live_calls["ts"] < end], live_sent[live_sent["ts"] < end]
     logs = (result.calls, live_calls, result.sent, live_sent, result.fills, live.fills.view())
     names = config.symbol_names
-    quoting = params_of(config)["quotes"] != 0
+    quoting = rules_of(config)["quotes"] != 0
     reports = []
     for s, sym in enumerate(config.symbols):
         c, lc, st, ls, f, lf = (rows[rows["symbol"] == s] for rows in logs)

@@ -55,7 +55,7 @@ from arb.results.venues import direction_name, directions, saved_venue_names, ve
 from arb.strategy.types import (
     MARKET_LINEAR,
     MARKET_SPOT,
-    PARAMS_DTYPE,
+    RULES_DTYPE,
     equity_dtype,
     new_views,
 )
@@ -139,7 +139,7 @@ def params_from_meta(
     configuration's, :func:`arb.results.venues.saved_venue_names`) from its table there. ``quotes``: whether
     the run's strategy quotes (``meta.strategy.quotes``); None (a run that recorded no strategy): from its
     ``[strategy] style``."""
-    params = np.zeros(n_symbols, PARAMS_DTYPE)
+    params = np.zeros(n_symbols, RULES_DTYPE)
     per_symbol = list(config.get("symbols") or ())
     slippage = float((config.get("execution") or {}).get("slippage_tolerance_bps", 0.0))
     for s in range(n_symbols):
@@ -195,7 +195,7 @@ def inventory_series(
         equity: equity (:func:`~arb.strategy.types.equity_dtype`) samples: the start and end times and the mids.
         initial_base: Starting base per symbol per venue; ``initial_quote``: per venue (as many venues as
             the run's).
-        params: ``PARAMS_DTYPE`` per symbol (:func:`params_from_meta`).
+        params: ``RULES_DTYPE`` per symbol (:func:`params_from_meta`).
         symbols: Their names.
         funding: ``FUNDING_DTYPE`` payments, booked on their venue's quote at ``ts``.
         transfers: ``TRANSFER_DTYPE`` rows (a backtest's): each leaves the sending venue at ``ts`` and
@@ -349,7 +349,7 @@ def inventory_charts(source: Any, start_ns: int, end_ns: int) -> str:
     moved = source.transfers[source.transfers["ts"] < end_ns]  # a copy (a mask selects)
     moved["arrive_ts"] = np.where(moved["arrive_ts"] < end_ns, moved["arrive_ts"], -1)  # on its way at the end
     points = inventory_series(fills, np.zeros(0, equity_dtype(n_venues)), bases, source.initial.quote,
-                              np.zeros(n, PARAMS_DTYPE), source.symbols, funding, moved, source.venues)  # fmt: skip
+                              np.zeros(n, RULES_DTYPE), source.symbols, funding, moved, source.venues)  # fmt: skip
     inside = [p for p in points if start_ns <= p.ts < end_ns]
     carried = [p for p in points if p.ts < start_ns]
     shown = [carried[-1] if carried else points[0], *inside]

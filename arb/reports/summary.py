@@ -776,14 +776,14 @@ def entry_thresholds(config: AppConfig) -> dict[str, dict[str, Any]]:
     the cheapest such direction) plus the slippage tolerance, all bps: ``{"style", "min_spread_bps",
     "fees_bps", "slippage_bps", "spread_bps"}`` (``style``: the strategy's name). The taker's inventory and
     funding rules can ask more of a pair; this is where every pair starts."""
-    from arb.strategy.params import params_of
+    from arb.strategy.rules import rules_of
     from arb.strategy.selection import strategies_for, symbol_params
 
     out: dict[str, dict[str, Any]] = {}
     ways = directions(len(config.venues))
     strategies = strategies_for(config)
     own = symbol_params(config, strategies) or [None] * len(strategies)
-    for name, p, strategy, params in zip(config.symbol_names, params_of(config), strategies, own, strict=True):
+    for name, p, strategy, params in zip(config.symbol_names, rules_of(config), strategies, own, strict=True):
         minimum = getattr(params, "min_spread_bps", None)
         if not isinstance(minimum, int | float):
             continue

@@ -164,7 +164,7 @@ def inventory(
             1-d): ``base_balance``, ``quote_balance``, ``position`` and the resting quotes
             (``quote_state``, ``quote_px``, ``quote_qty``) per symbol and venue; ``ask_px[0]`` is the buy
             price when ``prices`` is None.
-        params: ``PARAMS_DTYPE`` of shape ``(symbols,)``: sizes, fees, slippage, position band, markets.
+        params: ``RULES_DTYPE`` of shape ``(symbols,)``: sizes, fees, slippage, position band, markets.
         orders: The orders sent and not yet answered (resting quotes excluded).
         prices: The price a pair's buy leg pays per unit, shape ``(symbols, venues)`` (the reports pass the
             mids); NaN: not known.

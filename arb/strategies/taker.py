@@ -401,7 +401,7 @@ def decide(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, intents
     is unanswered, the net is flat, no hedge has failed and the cooldown has passed.
 
     ``view``: one ``VIEW_DTYPE`` record per venue of the run (index = the venue's number, two to
-    ``MAX_VENUES``). ``rules``: the 1-record ``PARAMS_DTYPE`` array of arb's rules; ``params``: 1 record
+    ``MAX_VENUES``). ``rules``: the 1-record ``RULES_DTYPE`` array of arb's rules; ``params``: 1 record
     of :class:`TakerParams`. ``memory``: 1 record of ``BUILTIN_MEMORY`` (its
     ``missed_for_balance``). ``now_ns``: the driver's clock (local time, ns). ``intents``: ``INTENT_DTYPE``
     buffer of at least ``MAX_INTENTS``.

@@ -9,7 +9,8 @@ releases, and a strategy written with them alone runs in every mode):
 - The test kit (:mod:`arb.strategy.testkit`): :class:`Bench` runs a strategy as the drivers do, arb's
   guard included, on views built with :func:`view` and rules with :func:`rules_for`.
 - The types (:mod:`arb.strategy.types`) a strategy reads and writes: the record layouts ``VIEW_DTYPE``
-  (``view``), ``PARAMS_DTYPE`` (``rules``), ``INTENT_DTYPE`` (``intents``) and ``STATE_DTYPE`` (the
+  (``view``), ``RULES_DTYPE`` (``rules``; ``PARAMS_DTYPE`` is its earlier name, the same object),
+  ``INTENT_DTYPE`` (``intents``) and ``STATE_DTYPE`` (the
   bench's ``state``); the sides ``BUY``, ``SELL``; the intent kinds ``INTENT_OPEN``, ``INTENT_QUOTE``,
   ``INTENT_CANCEL`` (a strategy's) and ``INTENT_HEDGE``, ``INTENT_UNWIND`` (arb's); a venue's status
   ``VENUE_OK``, ``VENUE_STALE``, ``VENUE_OUT_OF_SYNC`` and market ``MARKET_SPOT``, ``MARKET_LINEAR``; a
@@ -23,9 +24,9 @@ releases, and a strategy written with them alone runs in every mode):
 
 Everything else under ``arb.strategy`` (the guard, the step, the records) is arb's own and may change; the
 strategies arb ships, the built-ins included, are in :mod:`arb.strategies`. ``decide`` (the built-in taker's
-decision, :mod:`arb.strategies.taker`) and
-``make_params`` (the rules record from a configuration, :mod:`arb.strategy.params`) are exported as they
-were before the seam, for code that imports them from here; they are not part of the strategy contract.
+decision, :mod:`arb.strategies.taker`) and ``make_params`` (the rules record from a configuration:
+:func:`arb.strategy.rules.make_rules` under its earlier name) are exported as they were before the seam, for
+code that imports them from here; they are not part of the strategy contract.
 
 Every name is loaded when first asked for (PEP 562): the test kit and the built-ins import Numba, and
 processes that never compile import this package too, such as the chart worker ``arb backtest`` forks
@@ -56,6 +57,7 @@ __all__ = [
     "QUOTE_LIVE",
     "QUOTE_NONE",
     "QUOTE_PENDING",
+    "RULES_DTYPE",
     "SELL",
     "STATE_DTYPE",
     "VENUE_OK",
@@ -80,7 +82,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from arb.strategy.guard import hold_over
     from arb.strategy.legs import GRID_EPS, ceil_to_grid, floor_to_grid, takes_orders
-    from arb.strategy.params import make_params
+    from arb.strategy.rules import make_params
     from arb.strategy.seam import Strategy
     from arb.strategy.testkit import Bench, rules_for, view
     from arb.strategy.types import (
@@ -104,6 +106,7 @@ if TYPE_CHECKING:
         QUOTE_LIVE,
         QUOTE_NONE,
         QUOTE_PENDING,
+        RULES_DTYPE,
         SELL,
         STATE_DTYPE,
         VENUE_OK,
@@ -118,7 +121,7 @@ _HOME = {
     "rules_for": "arb.strategy.testkit",
     "view": "arb.strategy.testkit",
     "decide": "arb.strategies.taker",
-    "make_params": "arb.strategy.params",
+    "make_params": "arb.strategy.rules",
     "GRID_EPS": "arb.strategy.legs",
     "floor_to_grid": "arb.strategy.legs",
     "ceil_to_grid": "arb.strategy.legs",

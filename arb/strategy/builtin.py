@@ -77,7 +77,7 @@ def builtin_keys(strategy: Strategy) -> list[str]:
 
 
 def params_from_rules(strategy: Strategy, row: Any) -> Any:
-    """The built-in ``strategy``'s parameters from a rules record ``row`` (``PARAMS_DTYPE``), which still
+    """The built-in ``strategy``'s parameters from a rules record ``row`` (``RULES_DTYPE``), which still
     carries ``[strategy]``'s settings under the parameters' names: what a bench built from ``rules_for``
     (:class:`arb.strategy.testkit.Bench`) runs a built-in with when it is given no ``params``."""
     fields = msgspec.structs.fields(strategy.params)  # type: ignore[arg-type]

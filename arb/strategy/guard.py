@@ -391,7 +391,7 @@ def guarded_decide(view: Any, kernel: Kernel, s: int, now_ns: int) -> int:
     when they allow it, its intents through :func:`admit`. Writes the intents into ``kernel``'s buffer of
     the symbol and returns how many (before the risk gate).
 
-    ``kernel``: a :class:`~arb.strategy.state.Kernel`: the rules records (``PARAMS_DTYPE``, a row per
+    ``kernel``: a :class:`~arb.strategy.state.Kernel`: the rules records (``RULES_DTYPE``, a row per
     symbol), arb's state records (``STATE_DTYPE``), the intents buffers (a row per symbol), and the
     strategy as :class:`arb.strategy.seam.Bound` makes it (a :class:`~arb.strategy.state.StrategyPart`):
     per symbol the addresses of its ``decide`` and ``may_act`` (0: none), its parameters record and its

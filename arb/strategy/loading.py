@@ -74,7 +74,7 @@ from arb.errors import ConfigError, StrategyError
 from arb.strategy.builtin import BUILTIN, builtin, builtin_keys, builtin_params, is_builtin
 from arb.strategy.calls import decide_types, may_act_types
 from arb.strategy.seam import Bound, Strategy, bind, params_dtype
-from arb.strategy.types import INTENT_DTYPE, PARAMS_DTYPE, VIEW_DTYPE
+from arb.strategy.types import INTENT_DTYPE, RULES_DTYPE, VIEW_DTYPE
 
 _KERNEL_KEY: Final = "strategy.kernel"
 _PARAMS_KEY: Final = "strategy.params"
@@ -485,12 +485,12 @@ def _returns(strategy: Strategy, bound: Bound) -> str:
     from numba.core import types
 
     params, memory = bound.params.dtype, bound.memory.dtype
-    decide = strategy.decide.overloads[decide_types(VIEW_DTYPE, PARAMS_DTYPE, params, memory, INTENT_DTYPE)]
+    decide = strategy.decide.overloads[decide_types(VIEW_DTYPE, RULES_DTYPE, params, memory, INTENT_DTYPE)]
     if decide.signature.return_type != types.int64:
         return (f"decide returns {decide.signature.return_type}: expected the number of intents it wrote (an "
                 "int, e.g. return n)")  # fmt: skip
     if strategy.may_act is not None:
-        may_act = strategy.may_act.overloads[may_act_types(VIEW_DTYPE, PARAMS_DTYPE, params)]
+        may_act = strategy.may_act.overloads[may_act_types(VIEW_DTYPE, RULES_DTYPE, params)]
         if may_act.signature.return_type != types.boolean:
             return f"may_act returns {may_act.signature.return_type}: expected True or False"
     return ""

@@ -1,83 +1,9 @@
-"""Build the kernel's parameter record from the configuration."""
+"""The rules records under this module's earlier name: :mod:`arb.strategy.rules` (``make_params`` and
+``params_of`` are :func:`~arb.strategy.rules.make_rules` and :func:`~arb.strategy.rules.rules_of`), for code
+that imports them from here."""
 
 from __future__ import annotations
 
 __all__ = ["common_lot", "copy_settings", "make_params", "params_of"]
 
-import math
-from collections.abc import Iterable
-from decimal import Decimal
-from typing import Any
-
-import numpy as np
-
-from arb.config import AppConfig
-from arb.strategy.loading import strategy_of
-from arb.strategy.types import MARKET_LINEAR, MARKET_SPOT, PARAMS_DTYPE, STYLE_MAKER_TAKER, STYLE_TAKER
-
-
-def copy_settings(row: Any, section: Any, names: Iterable[str]) -> None:
-    """Set each field ``name`` of the record ``row`` to the setting of the same name in ``section`` (a
-    configuration section such as ``config.strategy``)."""
-    for name in names:
-        row[name] = getattr(section, name)
-
-
-def common_lot(*lots: float) -> float:
-    """The least common multiple of the venues' lots (``0.001`` and ``0.0015``: ``0.003``), the grid of a
-    quantity that every one of them takes as it is.
-
-    Worked exactly on the lots as written (each float's shortest decimal form, ``0.0015`` not
-    ``0.00149999...``): each becomes a whole number of the finest decimal place among them, the integers'
-    least common multiple is taken, and the result is scaled back. The coarser lot alone (``max``) is a
-    multiple of the finer one only when the lots divide each other (``0.00001`` and ``0.000001``, as
-    Binance's and Bybit's BTCUSDT spot lots do: there both answers are the same)."""
-    decimals = [Decimal(repr(float(lot))) for lot in lots]
-    if not decimals or any(not d.is_finite() or d <= 0 for d in decimals):
-        raise ValueError(f"expected positive lots, got {', '.join(map(repr, lots))}")
-    exponent = min(int(d.as_tuple().exponent) for d in decimals)
-    whole = [int(d.scaleb(-exponent)) for d in decimals]
-    return float(Decimal(math.lcm(*whole)).scaleb(exponent))
-
-
-def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
-    """One ``PARAMS_DTYPE`` record from ``config`` (venue arrays in asset order). ``style`` says whether the
-    symbol's strategy quotes (``quotes`` 1: the strategy's ``quotes``), which every driver keys its quote
-    machinery off; raises :class:`arb.strategy.loading.StrategyLoadError` when ``[strategy] kernel`` does not load."""
-    s = config.strategy
-    r = config.risk
-    e = config.execution
-    params = np.zeros(1, PARAMS_DTYPE)
-    p = params[0]
-    copy_settings(p, s, ("min_spread_bps", "max_order_size", "max_position_size", "rebalance_threshold", "book_levels",
-                         "cooldown_ns", "funding_horizon_ns", "close_before_funding_ns"))  # fmt: skip
-    copy_settings(p, e, ("max_hedge_attempts", "hedge_retry_ns"))
-    copy_settings(p, r, ("position_limit", "stop_loss_bps"))
-    p["slippage_bps"] = e.slippage_tolerance_bps
-    p["hedge_unwind"] = 1 if e.hedge_mode == "unwind" else 0
-    p["quotes"] = 1 if strategy_of(config).quotes else 0  # the drivers' quote machinery
-    p["style"] = STYLE_MAKER_TAKER if p["quotes"] else STYLE_TAKER  # its earlier name
-    p["maker_venues"] = sum(1 << v for v, venue in enumerate(config.venues) if venue.name in s.maker_venues)
-    p["quote_size"] = s.quote_size if s.quote_size > 0.0 else s.max_order_size
-    copy_settings(p, s, ("quote_tolerance_bps", "min_quote_life_ns", "quote_hold_ns", "inventory_skew_bps"))
-    for v, venue in enumerate(config.venues):
-        p["taker_fee"][v] = venue.fees.taker
-        p["maker_fee"][v] = venue.fees.maker
-        p["tick_size"][v] = venue.instrument.tick_size
-        p["lot_size"][v] = venue.instrument.lot_size
-        p["min_qty"][v] = venue.instrument.min_qty
-        p["min_notional"][v] = venue.instrument.min_notional
-        p["market"][v] = MARKET_SPOT if venue.market == "spot" else MARKET_LINEAR
-        p["funding_interval_ns"][v] = venue.perpetual.funding_interval_ns
-    p["pair_lot"] = common_lot(*(venue.instrument.lot_size for venue in config.venues))
-    return params
-
-
-def params_of(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
-    """One ``PARAMS_DTYPE`` record per symbol (``params[s:s + 1]`` is what symbol ``s``'s kernel reads).
-
-    The array's dtype is ``PARAMS_DTYPE`` itself, not an equal copy: compiled code looks its type up by
-    the dtype, and an equal but distinct dtype costs a full comparison of every field at each call."""
-    rows = [make_params(config.for_symbol(s)) for s in range(len(config.symbols))]
-    params: np.ndarray[Any, np.dtype[Any]] = np.concatenate(rows).view(PARAMS_DTYPE)
-    return params
+from arb.strategy.rules import common_lot, copy_settings, make_params, params_of

@@ -12,7 +12,7 @@ The compiled contract (``docs/strategies.md`` is the user's page of it)::
     decide(view, rules, params, memory, now_ns, intents) -> int
     may_act(view, rules, params, now_ns) -> bool            # optional
 
-``view``: ``VIEW_DTYPE``, one record per venue of the run; ``rules``: one ``PARAMS_DTYPE`` record (the
+``view``: ``VIEW_DTYPE``, one record per venue of the run; ``rules``: one ``RULES_DTYPE`` record (the
 venues' fees, ticks, lots and minimums, the ``[strategy]``, ``[execution]`` and ``[risk]`` settings arb
 keeps); ``params``: one record of the strategy's parameters (``rules`` again when it declares none);
 ``memory``: one record of its memory, kept between calls; ``intents``: ``INTENT_DTYPE`` buffer of
@@ -61,7 +61,7 @@ from arb.strategy.types import (
     CONTRACT_BROKEN,
     INTENT_DTYPE,
     MAX_INTENTS,
-    PARAMS_DTYPE,
+    RULES_DTYPE,
     VIEW_DTYPE,
 )
 
@@ -209,7 +209,7 @@ def bind(
     compiled: bool = True,
 ) -> Bound:
     """Bind one strategy per symbol (``strategies[s]``) for a run whose rules records are ``rules`` (a
-    ``PARAMS_DTYPE`` record per symbol): compile (or load from their caches) each strategy's functions for
+    ``RULES_DTYPE`` record per symbol): compile (or load from their caches) each strategy's functions for
     the drivers' argument types and take their addresses. ``params``: each symbol's parameter struct
     (for strategies that declare parameters). Every symbol's strategy must have the same memory layout and
     parameters one record layout can hold (:func:`shared_params`: one array each). ``compiled=False``:
@@ -236,11 +236,11 @@ def bind(
             continue
         if id(strategy) not in found:
             decide_at = address(
-                strategy.decide, decide_types(VIEW_DTYPE, PARAMS_DTYPE, records.dtype, memory.dtype, INTENT_DTYPE)
+                strategy.decide, decide_types(VIEW_DTYPE, RULES_DTYPE, records.dtype, memory.dtype, INTENT_DTYPE)
             )
             may_at = 0
             if strategy.may_act is not None:
-                may_at = address(strategy.may_act, may_act_types(VIEW_DTYPE, PARAMS_DTYPE, records.dtype))
+                may_at = address(strategy.may_act, may_act_types(VIEW_DTYPE, RULES_DTYPE, records.dtype))
             found[id(strategy)] = (decide_at, may_at)
         addresses[s] = found[id(strategy)]
     return Bound(tuple(strategies), addresses, records, memory)

@@ -17,7 +17,7 @@ import numpy as np
 from arb.config import AppConfig
 from arb.strategy.builtin import builtin
 from arb.strategy.loading import bind_checked, params_for, strategy_of
-from arb.strategy.params import params_of
+from arb.strategy.rules import rules_of
 from arb.strategy.seam import Bound, Strategy, bind
 
 
@@ -32,7 +32,7 @@ def strategies_for(config: AppConfig) -> list[Strategy]:
 def bind_config(config: AppConfig, rules: np.ndarray[Any, np.dtype[Any]]) -> Bound:
     """The run's strategies (:func:`strategies_for`) with their parameters (:func:`symbol_params`:
     ``[strategy.params]``, checked, or a built-in's ``[strategy]`` keys) bound for the drivers, ``rules``
-    the run's ``PARAMS_DTYPE`` records (:func:`arb.strategy.params.params_of`). Raises
+    the run's ``RULES_DTYPE`` records (:func:`arb.strategy.rules.rules_of`). Raises
     :class:`arb.strategy.loading.StrategyLoadError` for a strategy that does not load, parameters it does not
     take, or code that does not compile."""
     strategies = strategies_for(config)
@@ -43,7 +43,7 @@ def prepare(config: AppConfig) -> Bound:
     """The run's strategies loaded, their parameters checked and their code compiled (or loaded from Numba's
     cache) for ``config``'s rules: what a command calls first, so that a strategy that cannot run is one
     :class:`arb.strategy.loading.StrategyLoadError` (exit 2) before anything is read, written or sent."""
-    return bind_config(config, params_of(config))
+    return bind_config(config, rules_of(config))
 
 
 def typed_binding(config: AppConfig, rules: np.ndarray[Any, np.dtype[Any]]) -> Bound:

@@ -7,7 +7,7 @@ loop's helpers read them by field. Numba takes a ``typing.NamedTuple`` as it tak
 same speed) and compiles attribute access to a field to the same load as an index.
 
 Two kinds of settings meet in a decision, and the names keep them apart: ``rules`` (:attr:`Kernel.rules`)
-are arb's (``PARAMS_DTYPE``: the venues' fees, ticks, lots and minimums, the ``[strategy]``,
+are arb's (``RULES_DTYPE``: the venues' fees, ticks, lots and minimums, the ``[strategy]``,
 ``[execution]`` and ``[risk]`` settings arb keeps); ``params`` (:attr:`StrategyPart.params`) are the
 strategy's own (its ``[strategy.params]`` table, or the rules again when it declares none).
 """
@@ -48,7 +48,7 @@ class Kernel(NamedTuple):
     symbol, as :func:`arb.strategy.guard.guarded_decide` reads it."""
 
     rules: Array
-    """The rules records (``PARAMS_DTYPE``, :func:`arb.strategy.params.params_of`)."""
+    """The rules records (``RULES_DTYPE``, :func:`arb.strategy.rules.rules_of`)."""
     state: Array
     """arb's state records (``STATE_DTYPE``, :func:`arb.strategy.types.new_state`): pair ids, hedge
     attempts, quote slots' pairs, flags."""

@@ -16,7 +16,7 @@ the executor.
 Its state comes as a few tuples of arrays built once by the engine (see :func:`engine_step`), each
 symbol's kernel and the risk gate among them as the named records of :mod:`arb.strategy.state`
 (:class:`~arb.strategy.state.Kernel`, :class:`~arb.strategy.state.Risk`), the record arrays carrying their
-module's dtype objects themselves (``kernel.rules.dtype is PARAMS_DTYPE``): Numba finds the compiled code by
+module's dtype objects themselves (``kernel.rules.dtype is RULES_DTYPE``): Numba finds the compiled code by
 its arguments' types, and an equal but distinct structured dtype costs a comparison of every field, or a new
 compilation, at each call.
 

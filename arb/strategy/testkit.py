@@ -32,7 +32,7 @@ from arb.strategy.state import Kernel
 from arb.strategy.types import (
     MARKET_LINEAR,
     MARKET_SPOT,
-    PARAMS_DTYPE,
+    RULES_DTYPE,
     VENUE_OK,
     new_intents,
     new_state,
@@ -43,10 +43,10 @@ Array = np.ndarray[Any, np.dtype[Any]]
 
 
 def rules_for(n_venues: int = 2, **settings: Any) -> Array:
-    """One ``PARAMS_DTYPE`` record as a run would build it, with sensible defaults for a bench (every venue
+    """One ``RULES_DTYPE`` record as a run would build it, with sensible defaults for a bench (every venue
     spot, tick 0.01, lot 0.0001, no minimum, taker fee 0.001, ten book levels), changed by ``settings``:
     a field's name and its value (a per-venue field takes a value for every venue or a sequence)."""
-    rules = np.zeros(1, PARAMS_DTYPE)
+    rules = np.zeros(1, RULES_DTYPE)
     r = rules[0]
     defaults: dict[str, Any] = {
         "min_spread_bps": 5.0, "slippage_bps": 1.0, "max_order_size": 1.0, "max_position_size": 10.0,
@@ -56,7 +56,7 @@ def rules_for(n_venues: int = 2, **settings: Any) -> Array:
         "quote_hold_ns": 1_000_000_000, "funding_interval_ns": 8 * 3_600_000_000_000,
     }  # fmt: skip
     for name, value in {**defaults, **settings}.items():
-        if PARAMS_DTYPE[name].shape:
+        if RULES_DTYPE[name].shape:
             values = list(value) if isinstance(value, Sequence) else [value] * n_venues
             r[name][: len(values)] = values
         else:
@@ -92,7 +92,7 @@ def view(
 class Bench:
     """One symbol's strategy with arb's guard, as the drivers run it (module docstring).
 
-    ``rules``: a ``PARAMS_DTYPE`` record (:func:`rules_for`); ``params``: the strategy's parameter
+    ``rules``: a ``RULES_DTYPE`` record (:func:`rules_for`); ``params``: the strategy's parameter
     struct (its defaults when omitted; a built-in's, ``taker`` or ``maker_taker``, read from the rules
     record's ``[strategy]`` settings, as ``rules_for(min_spread_bps=...)`` set them); ``linear``: mark every
     venue a perpetual (``MARKET_LINEAR``)."""

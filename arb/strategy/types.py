@@ -40,6 +40,7 @@ __all__ = [
     "QUOTE_LIVE",
     "QUOTE_NONE",
     "QUOTE_PENDING",
+    "RULES_DTYPE",
     "SELL",
     "SENT_DTYPE",
     "STATE_DTYPE",
@@ -189,7 +190,7 @@ quotes of the ``maker_taker`` style are in ``quote_*`` (index 0 the buy quote, 1
 quote that rests does not hold the kernel back, while a quote sent or cancelled and not yet answered
 holds back that one slot."""
 
-PARAMS_DTYPE = np.dtype(
+RULES_DTYPE = np.dtype(
     [
         ("min_spread_bps", "f8"),
         ("slippage_bps", "f8"),
@@ -237,6 +238,9 @@ number the index; those past the run's venues are 0.
 ``[strategy]`` gives them: the built-ins read them from their own parameters
 (:class:`arb.strategies.taker.TakerParams`, :class:`arb.strategies.maker_taker.MakerTakerParams`); they stay
 here, filled, for strategies written against earlier versions that read them from ``rules``."""
+
+PARAMS_DTYPE = RULES_DTYPE
+""":data:`RULES_DTYPE` under its earlier name (the same object), for code written before it was renamed."""
 
 STATE_DTYPE = np.dtype(
     [

@@ -21,7 +21,7 @@ from arb.live.account_fees import at_start, use_in_kernel
 from arb.live.trading_session import venue_account
 from arb.reports.sources import load_live
 from arb.sim import VenueOptions
-from arb.strategy.params import params_of
+from arb.strategy.rules import rules_of
 from arb.strategy.types import BUY
 from tests.support.live_rig import (
     ALL_SPECS,
@@ -155,7 +155,7 @@ async def test_the_start_journals_the_rates_names_a_difference_and_the_kernel_ta
         assert [r.levelname for r in said] == ["WARNING"]  # one line: 7.5 bps in BNB against the configured 10
         executor = session.executors[BINANCE_SPOT.index]  # BNB's price read, and kept read while trading
         assert executor.fee_coins == {"BNB"} and executor.coin_prices == {"BNB": Decimal("500")}
-        params = params_of(session.config)
+        params = rules_of(session.config)
         use_in_kernel(params, rates)
         assert params[0]["taker_fee"][BINANCE_SPOT.index] == pytest.approx(0.00075)
         assert params[0]["maker_fee"][BINANCE_SPOT.index] == pytest.approx(0.00075)

@@ -19,10 +19,10 @@ from arb.strategies.maker_taker import MAKER_TAKER, MakerTakerParams
 from arb.strategies.taker import TAKER, TakerParams
 from arb.strategy import Bench, Strategy, rules_for, view
 from arb.strategy.builtin import builtin_keys, builtin_params, is_builtin
-from arb.strategy.params import params_of
+from arb.strategy.rules import rules_of
 from arb.strategy.seam import bind, params_dtype, shared_params
 from arb.strategy.selection import bind_config
-from arb.strategy.types import PARAMS_DTYPE
+from arb.strategy.types import RULES_DTYPE
 from arb.testing.configs import write_config_files
 from tests.support.user_strategy import write_strategy
 
@@ -68,7 +68,7 @@ def test_each_symbol_gets_its_own_parameters_and_the_drivers_records_hold_them(t
     config = _config(tmp_path, {"symbols": ["BTCUSDT", "ETHUSDT"]}, symbols={"ETHUSDT": {**eth, "binance": {
         "tick_size": 0.01, "lot_size": 0.0001}, "bybit": {"tick_size": 0.01, "lot_size": 0.0001}}},
         risk={"position_limit": 0.5})  # fmt: skip
-    bound = bind_config(config, params_of(config))
+    bound = bind_config(config, rules_of(config))
     assert bound.params.dtype == params_dtype(TakerParams)
     assert [float(r["min_spread_bps"]) for r in bound.params] == [config.strategy.min_spread_bps, 9.0]
     assert float(bound.params[1]["max_order_size"]) == 0.05
@@ -81,7 +81,7 @@ def test_a_run_that_mixes_the_two_keeps_the_maker_takers_record_for_both() -> No
     taker = params_dtype(TakerParams)
     both = params_dtype(MakerTakerParams)
     assert all(both.fields[name][1] == taker.fields[name][1] for name in taker.names)  # the same offsets
-    rules = np.zeros(2, PARAMS_DTYPE)  # two symbols' rules: their content does not matter to the layout
+    rules = np.zeros(2, RULES_DTYPE)  # two symbols' rules: their content does not matter to the layout
     bound = bind([TAKER, MAKER_TAKER], rules, [TakerParams(min_spread_bps=3.0), MakerTakerParams(quote_size=0.5)],
                  compiled=False)  # fmt: skip
     assert bound.params.dtype == both
@@ -114,7 +114,7 @@ def test_the_entry_line_is_a_strategys_own_min_spread_and_none_for_a_strategy_wi
     write_strategy(tmp_path / "user")  # parameters threshold_bps, size, window, enabled: no min_spread_bps
     config = _config(tmp_path / "user", {"kernel": "mystrat.py:Cross", "min_spread_bps": 6.0})
     assert entry_thresholds(config) == {}  # [strategy] min_spread_bps is not this strategy's threshold
-    bound = bind_config(config, params_of(config))
+    bound = bind_config(config, rules_of(config))
     assert math.isnan(bound.param(0, "min_spread_bps")) and bound.param(0, "window") == 10.0
 
 

@@ -10,14 +10,14 @@ import pytest
 from arb.config import load_config
 from arb.execution.paper import PaperExecutor
 from arb.execution.risk import RISK_DTYPE, limits_of
-from arb.strategy.params import params_of
-from arb.strategy.types import BUY, INTENT_OPEN, PARAMS_DTYPE
+from arb.strategy.rules import rules_of
+from arb.strategy.types import BUY, INTENT_OPEN, RULES_DTYPE
 from tests.support.captures import ROOT, AnsweringExecutor
 
 
 def test_per_symbol_records_carry_the_dtype_itself() -> None:
     config = load_config(ROOT / "config" / "arbitrage.toml")
-    assert params_of(config).dtype is PARAMS_DTYPE
+    assert rules_of(config).dtype is RULES_DTYPE
     assert limits_of(config).dtype is RISK_DTYPE
 
 
@@ -48,7 +48,7 @@ def test_engine_hands_the_executor_arrays_to_its_step() -> None:
 
     config = load_config(ROOT / "config" / "arbitrage.toml")
     engine = Engine(config)
-    assert engine.rules.dtype is PARAMS_DTYPE and engine.limits.dtype is RISK_DTYPE
+    assert engine.rules.dtype is RULES_DTYPE and engine.limits.dtype is RISK_DTYPE
     engine.executor.blocked_until_ns[1] = 123  # the executor's own array, changed in place
     engine.executor.unknown_counts[0] = 2
     engine.finish(0)

@@ -26,7 +26,7 @@ from arb.cli import main
 from arb.config import load_config
 from arb.execution.risk import B_NOTIONAL, new_gate
 from arb.strategies.taker import BUILTIN_MEMORY
-from arb.strategy.params import params_of
+from arb.strategy.rules import rules_of
 from arb.strategy.seam import Bound, Strategy, bind
 from arb.strategy.state import Kernel, Risk
 from arb.strategy.step import decide_symbol
@@ -144,7 +144,7 @@ def kept(intents: np.ndarray) -> list[tuple[int, int, int]]:
 def _sample_run() -> tuple[Any, Bound, Risk]:
     # The shipped configuration's rules and gate (max_notional_per_venue 1000 USDT, position_limit 0.005)
     config = load_config(ROOT / "config" / "arbitrage.toml")
-    rules = params_of(config)
+    rules = rules_of(config)
     bound = bind([PUPPET], rules)
     return rules, bound, new_gate(config)
 

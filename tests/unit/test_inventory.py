@@ -9,8 +9,8 @@ from arb.strategy.types import (
     BUY,
     INTENT_OPEN,
     MARKET_LINEAR,
-    PARAMS_DTYPE,
     QUOTE_LIVE,
+    RULES_DTYPE,
     SELL,
     STYLE_MAKER_TAKER,
     VENUE_OK,
@@ -25,7 +25,7 @@ NOW = 1_723_161_300_000_000_000
 
 def setup(quote: tuple[float, float] = (1000.0, 1000.0), base: tuple[float, float] = (0.05, 0.05)) -> tuple:
     """Size 0.01, band 1.0, fee 0.1 %, no slippage; asks 100 / bids 99 on both venues (Bybit bids 120)."""
-    params = np.zeros(1, PARAMS_DTYPE)
+    params = np.zeros(1, RULES_DTYPE)
     p = params[0]
     p["max_order_size"] = 0.01
     p["max_position_size"] = 1.0

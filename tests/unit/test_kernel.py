@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from arb.strategy.params import common_lot
+from arb.strategy.rules import common_lot
 from arb.strategy.types import (
     BUY,
     HEDGE_FAILED,
@@ -20,7 +20,7 @@ from arb.strategy.types import (
     INTENT_UNWIND,
     MARKET_LINEAR,
     MARKET_SPOT,
-    PARAMS_DTYPE,
+    RULES_DTYPE,
     SELL,
     VENUE_OK,
     VENUE_OUT_OF_SYNC,
@@ -38,7 +38,7 @@ NOW = 1_723_161_300_000_000_000
 def params(**over: float | tuple[float, float]) -> np.ndarray:
     """The kernel's parameters: the values below, each replaced by ``over``'s where it names it (one
     number for both venues, or ``(venue 0, venue 1)``)."""
-    p = np.zeros(1, PARAMS_DTYPE)
+    p = np.zeros(1, RULES_DTYPE)
     values: dict[str, float | tuple[float, float]] = {
         "min_spread_bps": 5.0,
         "slippage_bps": 2.0,
@@ -62,11 +62,11 @@ def params(**over: float | tuple[float, float]) -> np.ndarray:
     values.update(over)
     n = max(len(value) for value in values.values() if isinstance(value, tuple))  # the venues given
     for key, value in values.items():
-        if PARAMS_DTYPE[key].shape and isinstance(value, tuple):
+        if RULES_DTYPE[key].shape and isinstance(value, tuple):
             p[key][0, : len(value)] = value
         else:
             p[key] = value
-    if "pair_lot" not in over:  # as the configuration's parameters have it (arb.strategy.params)
+    if "pair_lot" not in over:  # as the configuration's parameters have it (arb.strategy.rules)
         p["pair_lot"] = common_lot(*p["lot_size"][0, :n])
     return p
 

@@ -28,7 +28,7 @@ from arb.reports.summary import summarize
 from arb.reports.valuation import InitialBalances
 from arb.results.marks import out_of_sync_spans
 from arb.results.pairs import pair_pnl, pairs_won
-from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, INTENT_UNWIND, PARAMS_DTYPE, SELL, new_state, new_views
+from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, INTENT_UNWIND, RULES_DTYPE, SELL, new_state, new_views
 from tests.support.venues import BINANCE, BYBIT
 from tests.unit.test_report import FLAT, INITIAL, curve, driver_equity, make_fills, ns
 
@@ -54,7 +54,7 @@ def test_pair_pnl_is_the_leftover_base_at_each_venues_mid_and_adds_up_to_the_net
 
 def _engine(position: np.ndarray, mid: tuple[float, float], fills: np.ndarray) -> SimpleNamespace:
     # the fields the account line reads: 0.05 BTC and 5,000 USDT per venue to start, pairs of 0.001 BTC
-    params = np.zeros(1, PARAMS_DTYPE)
+    params = np.zeros(1, RULES_DTYPE)
     params["max_order_size"], params["max_position_size"] = 0.001, 0.01
     views = new_views(1)
     views["ask_px"][0, :, 0] = mid

@@ -18,7 +18,7 @@ from arb.reports.files import (
 )
 from arb.reports.inventory import inventory_series
 from arb.reports.summary import summarize
-from arb.strategy.types import PARAMS_DTYPE, TRANSFER_DTYPE
+from arb.strategy.types import RULES_DTYPE, TRANSFER_DTYPE
 from tests.support.venues import BINANCE, BYBIT
 from tests.unit.test_report import INITIAL, ns, scenario
 
@@ -96,8 +96,8 @@ def test_the_balances_and_each_venues_pnl_count_the_transfers() -> None:
 def test_inventory_csv_moves_a_transfer_out_when_sent_and_in_when_it_arrives() -> None:
     fills, equity = scenario()
     bases, quote = [INITIAL.base], INITIAL.quote
-    points = inventory_series(fills, equity, bases, quote, np.zeros(1, PARAMS_DTYPE), ("BTCUSDT",), None, MOVED)
-    plain = inventory_series(fills, equity, bases, quote, np.zeros(1, PARAMS_DTYPE), ("BTCUSDT",))
+    points = inventory_series(fills, equity, bases, quote, np.zeros(1, RULES_DTYPE), ("BTCUSDT",), None, MOVED)
+    plain = inventory_series(fills, equity, bases, quote, np.zeros(1, RULES_DTYPE), ("BTCUSDT",))
     events = [p.event for p in points]
     assert events.count("transfer") == 3 and events.count("arrival") == 2
     sent = next(p for p in points if p.event == "transfer")

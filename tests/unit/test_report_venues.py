@@ -68,7 +68,7 @@ from arb.strategy.types import (
     INTENT_HEDGE,
     INTENT_OPEN,
     INTENT_QUOTE,
-    PARAMS_DTYPE,
+    RULES_DTYPE,
     SELL,
     SENT_DTYPE,
     TRANSFER_DTYPE,
@@ -285,7 +285,7 @@ def test_the_period_signs_each_pairs_spread_in_the_direction_traded(tmp_path: Pa
 
 
 def _params(size: float = 0.01, band: float = 0.05) -> np.ndarray:
-    params = np.zeros(1, PARAMS_DTYPE)
+    params = np.zeros(1, RULES_DTYPE)
     params["max_order_size"], params["max_position_size"] = size, band
     return params
 

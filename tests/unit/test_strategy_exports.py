@@ -23,7 +23,8 @@ CONTRACT = {
                                 "INTENT_UNWIND", "VENUE_OK", "VENUE_STALE", "VENUE_OUT_OF_SYNC", "MARKET_SPOT",
                                 "MARKET_LINEAR", "QUOTE_NONE", "QUOTE_PENDING", "QUOTE_LIVE", "QUOTE_CANCELING",
                                 "QUOTE_HELD", "HEDGE_FAILED", "CONTRACT_BROKEN", "MAX_VENUES", "MAX_LEVELS",
-                                "MAX_INTENTS", "VIEW_DTYPE", "PARAMS_DTYPE", "INTENT_DTYPE", "STATE_DTYPE")},
+                                "MAX_INTENTS", "VIEW_DTYPE", "RULES_DTYPE", "PARAMS_DTYPE", "INTENT_DTYPE",
+                                "STATE_DTYPE")},
 }  # fmt: skip
 
 
@@ -35,10 +36,13 @@ def test_the_contract_is_exported_as_the_modules_hold_it() -> None:
 
 def test_the_names_exported_before_still_import() -> None:
     from arb.strategies.taker import decide as taker
-    from arb.strategy import decide, make_params
-    from arb.strategy.params import make_params as made
+    from arb.strategy import PARAMS_DTYPE, RULES_DTYPE, decide, make_params
+    from arb.strategy.params import make_params as from_the_old_module
+    from arb.strategy.params import params_of
+    from arb.strategy.rules import make_rules, rules_of
 
-    assert decide is taker and make_params is made
+    assert decide is taker and make_params is make_rules is from_the_old_module and params_of is rules_of
+    assert PARAMS_DTYPE is RULES_DTYPE  # the same object: compiled code finds its types by it
     assert set(arb.strategy.__all__) == {*CONTRACT, "decide", "make_params"}
 
 

@@ -20,7 +20,7 @@ from arb.config import load_config
 from arb.strategies.maker_taker import MAKER_TAKER
 from arb.strategies.taker import TAKER
 from arb.strategy.loading import StrategyLoadError, load_strategy, strategy_of
-from arb.strategy.params import params_of
+from arb.strategy.rules import rules_of
 from arb.strategy.selection import bind_config, strategies_for
 from arb.strategy.types import STYLE_MAKER_TAKER, STYLE_TAKER
 from arb.testing.configs import write_config_files
@@ -52,7 +52,7 @@ def test_a_file_relative_to_the_configuration_loads_and_its_parameters_reach_the
     path = _config(tmp_path / "cfg", "strategies/mystrat.py:Cross", {"window": 20, "threshold_bps": 3})
     config = load_config(path)
     assert config.strategy.kernel == f"{file.resolve()}:Cross"  # made absolute against the file's folder
-    bound = bind_config(config, params_of(config))  # what both drivers call
+    bound = bind_config(config, rules_of(config))  # what both drivers call
     (strategy,) = bound.strategies
     assert (strategy.name, strategy.origin) == ("cross", f"{file.resolve()}:Cross")
     record = bound.params[0]
@@ -60,7 +60,7 @@ def test_a_file_relative_to_the_configuration_loads_and_its_parameters_reach_the
         20, 3.0, 0.001, True,
     )  # fmt: skip
     assert bound.memory.dtype.names == ("seen", "best_bps") and int(bound.memory[0]["seen"]) == 0
-    assert int(params_of(config)[0]["style"]) == STYLE_TAKER  # it does not quote
+    assert int(rules_of(config)[0]["style"]) == STYLE_TAKER  # it does not quote
     assert strategy_of(load_config(path)) is strategy  # loaded once per (kernel, folder)
 
 
@@ -82,21 +82,21 @@ def test_set_names_the_strategy_and_its_parameters_a_file_relative_to_here(tmp_p
     monkeypatch.chdir(tmp_path / "here")
     config = load_config(path, settings=[("strategy.kernel", "mystrat.py:Cross"), ("strategy.params.window", 600)])
     assert config.strategy.kernel == f"{file.resolve()}:Cross"
-    assert int(bind_config(config, params_of(config)).params[0]["window"]) == 600
+    assert int(bind_config(config, rules_of(config)).params[0]["window"]) == 600
 
 
 def test_a_built_in_by_name_and_the_style_when_left_out(tmp_path) -> None:
     assert strategies_for(load_config(_config(tmp_path / "a"))) == [TAKER]  # as before: the sample's own
     config = load_config(_config(tmp_path / "b", "maker_taker"))
     assert strategies_for(config) == [MAKER_TAKER]
-    assert int(params_of(config)[0]["style"]) == STYLE_MAKER_TAKER  # the drivers quote for it
+    assert int(rules_of(config)[0]["style"]) == STYLE_MAKER_TAKER  # the drivers quote for it
 
 
 def test_a_strategy_that_quotes_gets_the_quote_machinery(tmp_path) -> None:
     write_strategy(tmp_path / "cfg", CROSS_QUOTING)
     config = load_config(_config(tmp_path / "cfg", "mystrat.py:Quoting"))
     assert strategy_of(config).quotes
-    assert params_of(config)["style"].tolist() == [STYLE_MAKER_TAKER]
+    assert rules_of(config)["style"].tolist() == [STYLE_MAKER_TAKER]
 
 
 def test_load_strategy_from_python_names_the_spec(tmp_path) -> None:
