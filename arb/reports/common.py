@@ -164,7 +164,8 @@ def strategy_text(record: Any) -> str:
     """A run's strategy in one line, from its ``meta.strategy`` (:func:`arb.strategy.loading.strategy_record`):
     ``strategy 'cross' (from /path/mystrat.py:Cross): threshold_bps = 5.0, window = 10`` (a built-in:
     ``strategy 'taker' (built in): min_spread_bps = 5.0, ...``, its own parameters; a run of an earlier arb
-    recorded none for it: ``the [strategy] settings``); "" for a run that recorded none."""
+    recorded none for it: ``the [strategy] settings``; a strategy of a user's that declares none: ``no
+    parameters``); "" for a run that recorded none."""
     if not isinstance(record, Mapping) or not isinstance(record.get("name"), str):
         return ""
     origin = record.get("origin")
@@ -172,7 +173,8 @@ def strategy_text(record: Any) -> str:
     given = record.get("params")
     params: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     shown = ", ".join(f"{k} = {_toml_text(v)}" for k, v in params.items())
-    return f"strategy {record['name']!r} ({where}): {shown or 'the [strategy] settings'}"
+    none = "the [strategy] settings" if origin == "arb" else "no parameters"
+    return f"strategy {record['name']!r} ({where}): {shown or none}"
 
 
 def _toml_text(value: Any) -> str:

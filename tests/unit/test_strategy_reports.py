@@ -53,6 +53,9 @@ def test_summary_and_terminal_name_the_strategy_and_its_parameters(tmp_path) -> 
     assert strategy_text({"name": "taker", "origin": "arb", "params": {}}) == (
         "strategy 'taker' (built in): the [strategy] settings"  # a run recorded before the built-ins had params
     )
+    assert strategy_text({"name": "bare", "origin": "/x/bare.py:Bare", "params": {}}) == (
+        "strategy 'bare' (from /x/bare.py:Bare): no parameters"  # it declares none: not [strategy]'s
+    )
 
 
 def test_the_page_names_the_strategies_its_runs_ran() -> None:
