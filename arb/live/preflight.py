@@ -143,6 +143,7 @@ def _full_size(config: AppConfig, s: int, params: Any, limits: Any, direction: t
     lot = float(p["pair_lot"])  # the kernel's grid for a pair: a multiple of every venue's lot
     price = max(p["tick_size"][b], p["tick_size"][sell])  # the position limit is in base units: any price
     view = _flat_view(config, s, price)
+    # the rules record as the taker's rules and its parameters both: it carries [strategy]'s sizing keys too
     qty = float(_plain(legs.floor_to_grid)(_plain(kernel._pair_cap)(view, p, p, b, sell), lot))
     if qty <= 0.0:
         return []  # nothing sized at all: pair_blockers says why

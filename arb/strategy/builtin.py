@@ -6,7 +6,7 @@ when the walk of their books clears the configured spread; ``maker_taker``
 fills to arb's lone-leg hedge on another. They live in :mod:`arb.strategies` beside the funding carry, written
 through the seam (:mod:`arb.strategy.seam`) like any user's, and this module names them only by module and
 attribute (as ``[strategy] kernel = "pkg.module:Name"`` names a user's), so the seam below them imports none
-of them. ``[strategy] style`` chooses between them, per symbol where a symbol's table says so.
+of them. ``[strategy] style`` chooses between them for the run.
 
 Each declares its own parameters (``TakerParams``, ``MakerTakerParams``), and a run fills them from the
 ``[strategy]`` keys users have always written (:func:`builtin_params`): ``min_spread_bps``,

@@ -1,6 +1,7 @@
 """arb's rules records (``RULES_DTYPE``, every strategy's ``rules``) from the configuration: what arb knows of
 the venues and the settings it applies to every strategy (:data:`arb.strategy.types.RULES_DTYPE`). A strategy's
-own parameters are not here (:mod:`arb.strategy.loading`, :mod:`arb.strategy.builtin`)."""
+own parameters are not (:mod:`arb.strategy.loading`, :mod:`arb.strategy.builtin`); the built-ins' settings are
+copied in too, for strategies written before the built-ins had their own."""
 
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from arb.config import AppConfig
+from arb.strategy.builtin import builtin, builtin_params
 from arb.strategy.loading import strategy_of
 from arb.strategy.types import MARKET_LINEAR, MARKET_SPOT, RULES_DTYPE, STYLE_MAKER_TAKER, STYLE_TAKER
 
 
 def copy_settings(row: Any, section: Any, names: Iterable[str]) -> None:
     """Set each field ``name`` of the record ``row`` to the setting of the same name in ``section`` (a
-    configuration section such as ``config.strategy``)."""
+    configuration section such as ``config.strategy``, or a parameters struct)."""
     for name in names:
         row[name] = getattr(section, name)
 
@@ -43,46 +46,47 @@ def common_lot(*lots: float) -> float:
 
 
 def make_rules(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
-    """One ``RULES_DTYPE`` record from ``config`` (venue arrays in asset order). ``style`` says whether the
-    symbol's strategy quotes (``quotes`` 1: the strategy's ``quotes``), which every driver keys its quote
-    machinery off; raises :class:`arb.strategy.loading.StrategyLoadError` when ``[strategy] kernel`` does not load."""
+    """One ``RULES_DTYPE`` record from ``config`` (venue arrays in asset order). ``quotes`` says whether the
+    symbol's strategy quotes (its ``quotes``), which every driver keys its quote machinery off; the built-ins'
+    settings are copied as their parameters hold them (:func:`arb.strategy.builtin.builtin_params`). Raises
+    :class:`arb.strategy.loading.StrategyLoadError` when ``[strategy] kernel`` does not load."""
     s = config.strategy
     r = config.risk
     e = config.execution
-    params = np.zeros(1, RULES_DTYPE)
-    p = params[0]
-    copy_settings(p, s, ("min_spread_bps", "max_order_size", "max_position_size", "rebalance_threshold", "book_levels",
-                         "cooldown_ns", "funding_horizon_ns", "close_before_funding_ns"))  # fmt: skip
-    copy_settings(p, e, ("max_hedge_attempts", "hedge_retry_ns"))
-    copy_settings(p, r, ("position_limit", "stop_loss_bps"))
-    p["slippage_bps"] = e.slippage_tolerance_bps
-    p["hedge_unwind"] = 1 if e.hedge_mode == "unwind" else 0
-    p["quotes"] = 1 if strategy_of(config).quotes else 0  # the drivers' quote machinery
-    p["style"] = STYLE_MAKER_TAKER if p["quotes"] else STYLE_TAKER  # its earlier name
-    p["maker_venues"] = sum(1 << v for v, venue in enumerate(config.venues) if venue.name in s.maker_venues)
-    p["quote_size"] = s.quote_size if s.quote_size > 0.0 else s.max_order_size
-    copy_settings(p, s, ("quote_tolerance_bps", "min_quote_life_ns", "quote_hold_ns", "inventory_skew_bps"))
+    out = np.zeros(1, RULES_DTYPE)
+    row = out[0]
+    copy_settings(row, s, ("book_levels", "cooldown_ns", "quote_hold_ns"))
+    copy_settings(row, e, ("max_hedge_attempts", "hedge_retry_ns"))
+    copy_settings(row, r, ("position_limit", "stop_loss_bps"))
+    row["slippage_bps"] = e.slippage_tolerance_bps
+    row["hedge_unwind"] = 1 if e.hedge_mode == "unwind" else 0
+    row["quotes"] = 1 if strategy_of(config).quotes else 0  # the drivers' quote machinery
+    row["style"] = STYLE_MAKER_TAKER if row["quotes"] else STYLE_TAKER  # its earlier name
+    # the built-ins' settings, kept for strategies written before the built-ins had parameters of their own:
+    # the maker-taker's parameters are all of them (the taker's and the quotes')
+    settings = builtin_params(config, builtin("maker_taker"))
+    copy_settings(row, settings, (f.name for f in msgspec.structs.fields(settings)))
     for v, venue in enumerate(config.venues):
-        p["taker_fee"][v] = venue.fees.taker
-        p["maker_fee"][v] = venue.fees.maker
-        p["tick_size"][v] = venue.instrument.tick_size
-        p["lot_size"][v] = venue.instrument.lot_size
-        p["min_qty"][v] = venue.instrument.min_qty
-        p["min_notional"][v] = venue.instrument.min_notional
-        p["market"][v] = MARKET_SPOT if venue.market == "spot" else MARKET_LINEAR
-        p["funding_interval_ns"][v] = venue.perpetual.funding_interval_ns
-    p["pair_lot"] = common_lot(*(venue.instrument.lot_size for venue in config.venues))
-    return params
+        row["taker_fee"][v] = venue.fees.taker
+        row["maker_fee"][v] = venue.fees.maker
+        row["tick_size"][v] = venue.instrument.tick_size
+        row["lot_size"][v] = venue.instrument.lot_size
+        row["min_qty"][v] = venue.instrument.min_qty
+        row["min_notional"][v] = venue.instrument.min_notional
+        row["market"][v] = MARKET_SPOT if venue.market == "spot" else MARKET_LINEAR
+        row["funding_interval_ns"][v] = venue.perpetual.funding_interval_ns
+    row["pair_lot"] = common_lot(*(venue.instrument.lot_size for venue in config.venues))
+    return out
 
 
 def rules_of(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
-    """One ``RULES_DTYPE`` record per symbol (``params[s:s + 1]`` is what symbol ``s``'s kernel reads).
+    """One ``RULES_DTYPE`` record per symbol (``rules[s:s + 1]`` is what symbol ``s``'s strategy reads).
 
     The array's dtype is ``RULES_DTYPE`` itself, not an equal copy: compiled code looks its type up by
     the dtype, and an equal but distinct dtype costs a full comparison of every field at each call."""
     rows = [make_rules(config.for_symbol(s)) for s in range(len(config.symbols))]
-    params: np.ndarray[Any, np.dtype[Any]] = np.concatenate(rows).view(RULES_DTYPE)
-    return params
+    rules: np.ndarray[Any, np.dtype[Any]] = np.concatenate(rows).view(RULES_DTYPE)
+    return rules
 
 
 make_params = make_rules

@@ -34,7 +34,6 @@ __all__ = [
     "params_dtype",
     "params_record",
     "raised_text",
-    "shared_params",
     "user_strategy",
 ]
 
@@ -70,13 +69,6 @@ NO_MEMORY = np.dtype([("_", "i8")], align=True)
 
 
 _FIELD_TYPES: dict[type, str] = {float: "f8", int: "i8", bool: "?"}
-
-
-def msgspec_fields(struct: Any) -> tuple[Any, ...]:
-    """The fields of the msgspec ``Struct`` class ``struct`` (msgspec imported on first use)."""
-    import msgspec
-
-    return tuple(msgspec.structs.fields(struct))
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,32 +123,13 @@ def params_dtype(struct: Any) -> np.dtype[Any]:
 
 
 def params_record(values: Sequence[Any], dtype: np.dtype[Any]) -> np.ndarray[Any, np.dtype[Any]]:
-    """One record of ``dtype`` per symbol from the parameter structs ``values`` (one per symbol). A struct
-    without one of ``dtype``'s fields (a symbol whose strategy's parameters the others' extend) leaves it 0."""
+    """One record of ``dtype`` per symbol from the parameter structs ``values`` (one per symbol)."""
     out = np.zeros(len(values), dtype)
     for s, value in enumerate(values):
         for name in dtype.names or ():
-            if name != "_" and hasattr(value, name):
+            if name != "_":
                 out[s][name] = getattr(value, name)
     return out
-
-
-def shared_params(strategies: Sequence[Strategy]) -> Any:
-    """The parameters struct whose record a run of ``strategies`` (one per symbol) keeps for every symbol:
-    their common one, or the one that extends all the others (a subclass: its record starts with theirs,
-    field for field, so each strategy reads its own fields where it expects them); None when none declares
-    any. Raises ValueError for strategies whose records cannot share a run."""
-    structs = list(dict.fromkeys(s.params for s in strategies))
-    if structs == [None]:
-        return None
-    for struct in structs:
-        if struct is not None and all(other is not None and issubclass(struct, other) for other in structs):
-            return struct
-    names = ", ".join(repr(s.name) for s in dict.fromkeys(strategies))
-    raise ValueError(
-        f"strategies {names} cannot share a run: their parameters differ (declare one Params, or "
-        "one that extends the others)"
-    )
 
 
 @dataclass
@@ -177,7 +150,7 @@ class Bound:
         """Symbol ``s``'s strategy's own parameter ``name`` (what reports and the dashboard show by that
         name: the built-ins' ``min_spread_bps``), NaN when its strategy declares no parameter of that name."""
         struct = self.strategies[s].params
-        if struct is None or name not in (f.name for f in msgspec_fields(struct)):
+        if struct is None or name not in (params_dtype(struct).names or ()):  # type: ignore[arg-type]
             return float("nan")
         return float(self.params[s][name])
 
@@ -211,22 +184,20 @@ def bind(
     """Bind one strategy per symbol (``strategies[s]``) for a run whose rules records are ``rules`` (a
     ``RULES_DTYPE`` record per symbol): compile (or load from their caches) each strategy's functions for
     the drivers' argument types and take their addresses. ``params``: each symbol's parameter struct
-    (for strategies that declare parameters). Every symbol's strategy must have the same memory layout and
-    parameters one record layout can hold (:func:`shared_params`: one array each). ``compiled=False``:
-    nothing compiled, every address 0: a binding of the right types for compiling the drivers ahead, never
-    to run."""
+    (for strategies that declare parameters). Every symbol's strategy must have the same parameter and
+    memory layouts (one record array each). ``compiled=False``: nothing compiled, every address 0: a
+    binding of the right types for compiling the drivers ahead, never to run."""
     if len(strategies) != len(rules):
         raise ValueError(f"expected a strategy per symbol ({len(rules)}), got {len(strategies)}")
     first = strategies[0]
     for other in strategies[1:]:
-        if other.memory_dtype != first.memory_dtype:
-            raise ValueError(f"strategies {first.name!r} and {other.name!r} cannot share a run: their memories differ")
-    struct = shared_params(strategies)
-    if struct is None:
+        if other.params is not first.params or other.memory_dtype != first.memory_dtype:
+            raise ValueError(f"strategies {first.name!r} and {other.name!r} cannot share a run: their records differ")
+    if first.params is None:
         records = rules
     else:
-        dtype = params_dtype(struct)
-        values = params if params is not None else [s.params() for s in strategies]  # type: ignore[misc]
+        dtype = params_dtype(first.params)  # type: ignore[arg-type]
+        values = params if params is not None else [first.params() for _ in strategies]
         records = params_record(values, dtype)
     memory = np.zeros(len(strategies), first.memory_dtype)
     addresses = np.zeros((len(strategies), 2), np.int64)

@@ -15,18 +15,16 @@ from typing import Any
 import numpy as np
 
 from arb.config import AppConfig
-from arb.strategy.builtin import builtin
 from arb.strategy.loading import bind_checked, params_for, strategy_of
 from arb.strategy.rules import rules_of
 from arb.strategy.seam import Bound, Strategy, bind
 
 
 def strategies_for(config: AppConfig) -> list[Strategy]:
-    """The strategy of each symbol of ``config``, in ``[strategy] symbols`` order. Raises
+    """The strategy of each symbol of ``config``, in ``[strategy] symbols`` order: the run's, every symbol's
+    (``[strategy] kernel``, else the built-in ``style`` names). Raises
     :class:`arb.strategy.loading.StrategyLoadError` when ``[strategy] kernel`` names one that cannot be loaded."""
-    if config.strategy.kernel:
-        return [strategy_of(config)] * len(config.symbols)
-    return [builtin(config.for_symbol(s).strategy.style) for s in range(len(config.symbols))]
+    return [strategy_of(config)] * len(config.symbols)
 
 
 def bind_config(config: AppConfig, rules: np.ndarray[Any, np.dtype[Any]]) -> Bound:

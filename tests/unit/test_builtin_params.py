@@ -1,6 +1,6 @@
 """The built-in strategies' own parameters: ``TakerParams`` and ``MakerTakerParams``, filled from the
-``[strategy]`` keys users have always written (``arb/strategy/builtin.py``), per symbol; one record layout for
-a run that mixes them; the reports' entry threshold read from a strategy's own ``min_spread_bps`` only."""
+``[strategy]`` keys users have always written (``arb/strategy/builtin.py``), per symbol; the rules record's
+copies of them; the reports' entry threshold read from a strategy's own ``min_spread_bps`` only."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from arb.strategies.taker import TAKER, TakerParams
 from arb.strategy import Bench, Strategy, rules_for, view
 from arb.strategy.builtin import builtin_keys, builtin_params, is_builtin
 from arb.strategy.rules import rules_of
-from arb.strategy.seam import bind, params_dtype, shared_params
+from arb.strategy.seam import bind, params_dtype
 from arb.strategy.selection import bind_config
 from arb.strategy.types import RULES_DTYPE
 from arb.testing.configs import write_config_files
@@ -55,6 +55,8 @@ def test_the_maker_taker_adds_the_quotes_settings_and_names_its_venues_as_bits(t
     assert own.maker_venues == 0b110  # bybit is venue 1, okx venue 2
     assert own.quote_size == config.strategy.max_order_size  # 0: max_order_size
     assert (own.quote_tolerance_bps, own.min_quote_life_ns) == (2.0, 250_000_000)
+    row = rules_of(config)[0]  # the rules record's copies, for strategies written before: the same values
+    assert {f: row[f].item() for f in own.__struct_fields__} == msgspec.structs.asdict(own)
 
 
 def test_each_symbol_gets_its_own_parameters_and_the_drivers_records_hold_them(tmp_path) -> None:
@@ -75,20 +77,6 @@ def test_each_symbol_gets_its_own_parameters_and_the_drivers_records_hold_them(t
     assert bound.param(1, "min_spread_bps") == 9.0
 
 
-def test_a_run_that_mixes_the_two_keeps_the_maker_takers_record_for_both() -> None:
-    assert shared_params([TAKER, MAKER_TAKER]) is MakerTakerParams  # it extends the taker's, field for field
-    assert shared_params([TAKER, TAKER]) is TakerParams
-    taker = params_dtype(TakerParams)
-    both = params_dtype(MakerTakerParams)
-    assert all(both.fields[name][1] == taker.fields[name][1] for name in taker.names)  # the same offsets
-    rules = np.zeros(2, RULES_DTYPE)  # two symbols' rules: their content does not matter to the layout
-    bound = bind([TAKER, MAKER_TAKER], rules, [TakerParams(min_spread_bps=3.0), MakerTakerParams(quote_size=0.5)],
-                 compiled=False)  # fmt: skip
-    assert bound.params.dtype == both
-    assert float(bound.params[0]["min_spread_bps"]) == 3.0 and float(bound.params[0]["quote_size"]) == 0.0
-    assert float(bound.params[1]["quote_size"]) == 0.5
-
-
 class Other(msgspec.Struct, frozen=True):
     window: int = 10
 
@@ -98,12 +86,13 @@ def _nothing(view: Any, rules: Any, params: Any, memory: Any, now_ns: int, inten
     return 0
 
 
-def test_strategies_whose_parameters_are_unrelated_cannot_share_a_run() -> None:
+def test_strategies_whose_parameters_differ_cannot_share_a_run() -> None:
     other = Strategy(name="other", decide=_nothing, params=Other)
-    with pytest.raises(ValueError, match="cannot share a run: their parameters differ"):
-        shared_params([TAKER, other])
-    with pytest.raises(ValueError, match="cannot share a run"):
-        shared_params([Strategy(name="bare", decide=_nothing), other])
+    rules = np.zeros(2, RULES_DTYPE)
+    for pair in ([TAKER, MAKER_TAKER], [TAKER, other], [Strategy(name="bare", decide=_nothing), other]):
+        with pytest.raises(ValueError, match="cannot share a run: their records differ"):
+            bind(pair, rules, compiled=False)
+    assert bind([TAKER, TAKER], rules, compiled=False).params.dtype == params_dtype(TakerParams)
 
 
 def test_the_entry_line_is_a_strategys_own_min_spread_and_none_for_a_strategy_without_one(tmp_path) -> None:
